@@ -1,0 +1,1 @@
+//! Semantic checks over the syntax tree, driven by the module catalog.

@@ -1,0 +1,5 @@
+//! The SIP runtime that cfgc-generated proxies link against.
+//!
+//! `sip` is sans-IO: pure functions and data over bytes, no sockets, no clock.
+
+pub mod sip;

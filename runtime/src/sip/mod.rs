@@ -1,0 +1,1 @@
+//! SIP messages: lazy zero-copy parsing, typed access, editing and replies.
