@@ -18,7 +18,11 @@ fn run(path: &Path) -> (cfgc::Report, String) {
     }
     // A stable, relative name in the snapshots.
     let name = Path::new("fixtures")
-        .join(path.parent().and_then(|p| p.file_name()).unwrap_or_default())
+        .join(
+            path.parent()
+                .and_then(|p| p.file_name())
+                .unwrap_or_default(),
+        )
         .join(path.file_name().unwrap_or_default());
     let report = config.check_source(name, text);
     let rendered: String = report

@@ -50,15 +50,19 @@ pub struct KamailioVerdict {
 /// If the `kamailio` binary cannot be run.
 pub fn kamailio_check(file: &Path, defines: &[&str]) -> KamailioVerdict {
     let mut cmd = Command::new("kamailio");
-    cmd.arg("-c").arg("-L").arg(module_dir()).arg("-f").arg(file);
+    cmd.arg("-c")
+        .arg("-L")
+        .arg(module_dir())
+        .arg("-f")
+        .arg(file);
     for d in defines {
         cmd.arg("-A").arg(d);
     }
     let out = cmd
         .output()
         .expect("cannot run `kamailio`: apt-get install kamailio");
-    let output = String::from_utf8_lossy(&out.stderr).into_owned()
-        + &String::from_utf8_lossy(&out.stdout);
+    let output =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     let syntax_error_line = output.lines().find_map(|l| {
         let rest = l.split_once("parse error in config file ")?.1;
         if !rest.trim_end().ends_with(": syntax error") {

@@ -7,7 +7,11 @@ use tests::{cfgc_check, example_configs, kamailio_check, rendered_errors};
 #[test]
 fn examples_agree_with_kamailio() {
     let files = example_configs();
-    assert!(files.len() >= 60, "only {} example configs found", files.len());
+    assert!(
+        files.len() >= 60,
+        "only {} example configs found",
+        files.len()
+    );
     let mut failures = Vec::new();
     let (mut accepted, mut syntax_rejected) = (0, 0);
     for f in &files {
@@ -41,6 +45,9 @@ fn examples_agree_with_kamailio() {
         }
     }
     assert!(accepted >= 10, "kamailio accepted only {accepted} examples");
-    assert!(syntax_rejected >= 5, "only {syntax_rejected} syntax rejections");
+    assert!(
+        syntax_rejected >= 5,
+        "only {syntax_rejected} syntax rejections"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

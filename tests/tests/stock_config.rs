@@ -28,7 +28,11 @@ fn assert_same_verdict(defines: &[&str], accepted_count: &mut usize) {
 fn stock_config_without_defines() {
     let path = Path::new(STOCK_CFG);
     let kam = kamailio_check(path, &[]);
-    assert!(kam.accepted, "kamailio -c rejects the stock config:\n{}", kam.output);
+    assert!(
+        kam.accepted,
+        "kamailio -c rejects the stock config:\n{}",
+        kam.output
+    );
     let report = cfgc_check(path, &[], false);
     assert!(!report.has_errors(), "{}", rendered_errors(&report));
     // The stock config has real routing logic: the parse must have found it.
@@ -49,7 +53,10 @@ fn stock_config_every_single_define() {
     for n in &names {
         assert_same_verdict(&[n.as_str(), DBURL], &mut accepted);
     }
-    assert!(accepted >= 10, "kamailio accepted only {accepted} single defines");
+    assert!(
+        accepted >= 10,
+        "kamailio accepted only {accepted} single defines"
+    );
 }
 
 #[test]

@@ -76,8 +76,11 @@ fn syntax_error(tokens: &[Spanned], e: ParseError<usize, Tok, ()>) -> Diagnostic
             token: (l, tok, _),
             expected,
         } => {
-            let mut d = Diagnostic::error("syntax", format!("syntax error: unexpected {}", tok.describe()))
-                .with_label(sp_at(tokens, l), "unexpected here");
+            let mut d = Diagnostic::error(
+                "syntax",
+                format!("syntax error: unexpected {}", tok.describe()),
+            )
+            .with_label(sp_at(tokens, l), "unexpected here");
             if let Some(help) = expected_help(&tok, &expected) {
                 d = d.with_help(help);
             }
@@ -91,10 +94,11 @@ fn syntax_error(tokens: &[Spanned], e: ParseError<usize, Tok, ()>) -> Diagnostic
             }
             d
         }
-        ParseError::ExtraToken { token: (l, tok, _) } => {
-            Diagnostic::error("syntax", format!("syntax error: unexpected {}", tok.describe()))
-                .with_label(sp_at(tokens, l), "")
-        }
+        ParseError::ExtraToken { token: (l, tok, _) } => Diagnostic::error(
+            "syntax",
+            format!("syntax error: unexpected {}", tok.describe()),
+        )
+        .with_label(sp_at(tokens, l), ""),
         ParseError::User { .. } => Diagnostic::error("syntax", "syntax error"),
     }
 }
