@@ -22,6 +22,9 @@ mod grammar {
 /// The grammar recovers after an error (it skips to the next `;` or item),
 /// so one run reports many errors.
 pub fn parse_tokens(tokens: &[Spanned]) -> (ast::File, Vec<Diagnostic>) {
+    if let Some(d) = too_deep(tokens) {
+        return (ast::File::default(), vec![d]);
+    }
     let mut recovered: Vec<ErrorRecovery<usize, Tok, ()>> = Vec::new();
     let input = tokens
         .iter()
@@ -42,6 +45,33 @@ pub fn parse_tokens(tokens: &[Spanned]) -> (ast::File, Vec<Diagnostic>) {
     // A lexer error token is reported by the lexer already.
     diags.retain(|d| d.code != "lexer-error-token");
     (file, diags)
+}
+
+/// Deepest bracket nesting accepted. Later passes walk the tree recursively;
+/// real configurations nest a few levels, so this only stops hostile input.
+pub(crate) const MAX_NESTING: usize = 256;
+
+fn too_deep(tokens: &[Spanned]) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    for t in tokens {
+        match t.tok {
+            Tok::LParen | Tok::LBrace | Tok::LBracket => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::error(
+                            "nesting-too-deep",
+                            format!("brackets nested more than {MAX_NESTING} levels deep"),
+                        )
+                        .with_label(t.span, "too deep here"),
+                    );
+                }
+            }
+            Tok::RParen | Tok::RBrace | Tok::RBracket => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The grammar sees a few keyword roles the lexer does not distinguish.
