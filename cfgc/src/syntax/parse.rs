@@ -25,11 +25,12 @@ pub fn parse_tokens(tokens: &[Spanned]) -> (ast::File, Vec<Diagnostic>) {
     if let Some(d) = too_deep(tokens) {
         return (ast::File::default(), vec![d]);
     }
+    let tokens = &grammar_tokens(tokens);
     let mut recovered: Vec<ErrorRecovery<usize, Tok, ()>> = Vec::new();
     let input = tokens
         .iter()
         .enumerate()
-        .map(|(i, t)| Ok::<_, ()>((i, grammar_tok(&t.tok), i + 1)));
+        .map(|(i, t)| Ok::<_, ()>((i, t.tok.clone(), i + 1)));
     let result = grammar::FileParser::new().parse(tokens, &mut recovered, input);
     let mut diags: Vec<Diagnostic> = recovered
         .into_iter()
@@ -74,14 +75,37 @@ fn too_deep(tokens: &[Spanned]) -> Option<Diagnostic> {
     None
 }
 
-/// The grammar sees a few keyword roles the lexer does not distinguish.
-fn grammar_tok(t: &Tok) -> Tok {
-    match t {
-        Tok::Param("listen") => Tok::Listen,
-        Tok::Param("alias") => Tok::Alias,
-        Tok::Param(p @ ("force_rport" | "udp_mtu_try_proto")) => Tok::ParamAction(p),
-        other => other.clone(),
+/// The grammar sees a few keyword roles the lexer does not distinguish:
+/// `listen`/`alias` (special value syntax), the words that are both a core
+/// parameter and a core action, and `kemi.x` parameters (three tokens from
+/// the lexer, one parameter name for the grammar).
+fn grammar_tokens(tokens: &[Spanned]) -> Vec<Spanned> {
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        if let (Tok::Reserved("kemi"), Some(dot), Some(param)) =
+            (&t.tok, tokens.get(i + 1), tokens.get(i + 2))
+            && dot.tok == Tok::Dot
+            && matches!(param.tok, Tok::Param(_))
+        {
+            out.push(Spanned {
+                tok: param.tok.clone(),
+                span: t.span.to(param.span),
+            });
+            i += 3;
+            continue;
+        }
+        let tok = match &t.tok {
+            Tok::Param("listen") => Tok::Listen,
+            Tok::Param("alias") => Tok::Alias,
+            Tok::Param(p @ ("force_rport" | "udp_mtu_try_proto")) => Tok::ParamAction(p),
+            other => other.clone(),
+        };
+        out.push(Spanned { tok, span: t.span });
+        i += 1;
     }
+    out
 }
 
 fn syntax_error(tokens: &[Spanned], e: ParseError<usize, Tok, ()>) -> Diagnostic {
