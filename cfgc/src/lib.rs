@@ -104,6 +104,9 @@ impl Config {
             let out = check::check(&sources, &ast, &check::CheckOptions::default());
             diagnostics.extend(out.diagnostics);
         }
+        // In source order, as a reader goes through the file; the sort is
+        // stable, so diagnostics at one place keep their pass order.
+        diagnostics.sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
         let mut files_read = lexed.files_read;
         if files_read.is_empty() {
             files_read.push(sources.file(main).path.clone());
