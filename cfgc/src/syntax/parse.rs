@@ -45,7 +45,102 @@ pub fn parse_tokens(tokens: &[Spanned]) -> (ast::File, Vec<Diagnostic>) {
     };
     // A lexer error token is reported by the lexer already.
     diags.retain(|d| d.code != "lexer-error-token");
+    for item in &file.items {
+        if let ast::Item::Route(r) = item {
+            nested_calls_in_stmts(&r.body, &mut diags);
+        }
+    }
     (file, diags)
+}
+
+/// Kamailio's parser rejects a function call inside the arguments of
+/// another ("use of function execution inside params not allowed").
+fn nested_calls_in_stmts(stmts: &[ast::Stmt], diags: &mut Vec<Diagnostic>) {
+    use ast::Stmt;
+    for s in stmts {
+        match s {
+            Stmt::Call(c) => nested_calls_in_call(c, diags),
+            Stmt::If {
+                cond, then, else_, ..
+            } => {
+                nested_calls_in_expr(cond, false, diags);
+                nested_calls_in_stmts(std::slice::from_ref(then), diags);
+                if let Some(e) = else_ {
+                    nested_calls_in_stmts(std::slice::from_ref(e), diags);
+                }
+            }
+            Stmt::Switch { expr, cases, .. } => {
+                nested_calls_in_expr(expr, false, diags);
+                for c in cases {
+                    nested_calls_in_stmts(&c.body, diags);
+                }
+            }
+            Stmt::While { cond, body, .. } => {
+                nested_calls_in_expr(cond, false, diags);
+                nested_calls_in_stmts(std::slice::from_ref(body), diags);
+            }
+            Stmt::Block(v, _) => nested_calls_in_stmts(v, diags),
+            Stmt::Return { value: Some(e), .. } => nested_calls_in_expr(e, false, diags),
+            Stmt::Assign(a) => nested_calls_in_expr(&a.rhs, false, diags),
+            _ => {}
+        }
+    }
+}
+
+fn nested_calls_in_call(c: &ast::Call, diags: &mut Vec<Diagnostic>) {
+    // `route(...)` takes any expression, calls included.
+    let inside = c.kind != ast::CallKind::Route;
+    for a in &c.args {
+        if let ast::Arg::Expr(e) = a {
+            nested_calls_in_expr(e, inside, diags);
+        }
+    }
+}
+
+fn nested_calls_in_expr(e: &Expr, in_args: bool, diags: &mut Vec<Diagnostic>) {
+    match e {
+        Expr::Call(c) => {
+            if in_args {
+                diags.push(
+                    Diagnostic::error(
+                        "nested-call",
+                        "a function call cannot be used inside the arguments of another",
+                    )
+                    .with_label(c.span, "called inside another call's arguments")
+                    .with_help(
+                        "assign the result to a variable first: `$var(r) = f(); g($var(r));`",
+                    ),
+                );
+            } else {
+                nested_calls_in_call(c, diags);
+            }
+        }
+        Expr::Unary { expr, .. }
+        | Expr::Paren(expr, _)
+        | Expr::Defined(expr, _)
+        | Expr::Strlen(expr, _)
+        | Expr::Strempty(expr, _)
+        | Expr::Cast(_, expr, _) => nested_calls_in_expr(expr, in_args, diags),
+        Expr::Binary { lhs, rhs, .. } => {
+            nested_calls_in_expr(lhs, in_args, diags);
+            nested_calls_in_expr(rhs, in_args, diags);
+        }
+        Expr::Selval {
+            cond, then, else_, ..
+        } => {
+            for x in [cond, then, else_] {
+                nested_calls_in_expr(x, in_args, diags);
+            }
+        }
+        Expr::KwCond { rhs, .. } => {
+            if let ast::KwRhs::Expr(x) = rhs.as_ref() {
+                nested_calls_in_expr(x, in_args, diags);
+            }
+        }
+        Expr::Block(v, _) => nested_calls_in_stmts(v, diags),
+        Expr::Assign(a) => nested_calls_in_expr(&a.rhs, in_args, diags),
+        _ => {}
+    }
 }
 
 /// Deepest bracket nesting accepted. Later passes walk the tree recursively;
