@@ -1,0 +1,547 @@
+//! Lexer and preprocessor tests.
+
+use super::*;
+use crate::syntax::keywords::{CORE_ACTIONS, CORE_PARAM_SPELLINGS, CORE_PARAMS};
+
+fn lex_opts(src: &str, opts: &LexOptions) -> (Lexed, SourceMap) {
+    let mut sm = SourceMap::new();
+    let id = sm.add("test.cfg", src.to_string(), None);
+    let l = lex(&mut sm, id, opts);
+    (l, sm)
+}
+
+fn lex_str(src: &str) -> Lexed {
+    lex_opts(src, &LexOptions::default()).0
+}
+
+fn toks(src: &str) -> Vec<Tok> {
+    let l = lex_str(src);
+    assert!(
+        l.diagnostics.is_empty(),
+        "unexpected diagnostics for {src:?}: {:?}",
+        l.diagnostics
+    );
+    l.tokens.into_iter().map(|t| t.tok).collect()
+}
+
+fn codes(src: &str) -> Vec<&'static str> {
+    lex_str(src).diagnostics.iter().map(|d| d.code).collect()
+}
+
+fn id(s: &str) -> Tok {
+    Tok::Ident(s.to_string())
+}
+
+fn s(x: &str) -> Tok {
+    Tok::Str(x.to_string())
+}
+
+fn pv(text: &str) -> Tok {
+    Tok::Pvar(PvTok {
+        text: text.to_string(),
+        compat: Compat::MaxCompat,
+    })
+}
+
+fn pvk(text: &str) -> Tok {
+    Tok::Pvar(PvTok {
+        text: text.to_string(),
+        compat: Compat::Kamailio,
+    })
+}
+
+// ---- comments, blanks --------------------------------------------------------
+
+#[test]
+fn comments_of_all_kinds() {
+    assert_eq!(
+        toks("a # x\nb // y\nc /* z */ d\n/* a /* b */ c */ e"),
+        vec![id("a"), id("b"), id("c"), id("d"), id("e")]
+    );
+    // A final line comment without a newline is fine.
+    assert_eq!(toks("a # end"), vec![id("a")]);
+    assert_eq!(codes("a /* /* */"), vec!["unterminated-comment"]);
+}
+
+#[test]
+fn backslash_newline_is_dropped() {
+    assert_eq!(toks("a \\\n b"), vec![id("a"), id("b")]);
+}
+
+#[test]
+fn unknown_character_is_an_error_token() {
+    let l = lex_str("a ? b");
+    assert_eq!(l.diagnostics.len(), 1);
+    assert_eq!(l.diagnostics[0].code, "syntax");
+    let t: Vec<Tok> = l.tokens.into_iter().map(|t| t.tok).collect();
+    assert_eq!(t, vec![id("a"), Tok::Error, id("b")]);
+}
+
+// ---- strings -------------------------------------------------------------------
+
+#[test]
+fn string_escapes() {
+    assert_eq!(toks(r#""a\nb\r\t\a\"\\""#), vec![s("a\nb\r\t\u{7}\"\\")]);
+    assert_eq!(toks(r#""\x41\x4a\x4""#), vec![s("AJ\u{4}")]);
+    assert_eq!(toks(r#""\101\60""#), vec![s("A0")]);
+    // A single octal digit is not an escape (regex back-references survive).
+    assert_eq!(toks(r#""\1 \d \' \q""#), vec![s("\\1 \\d \\' \\q")]);
+    // `\x` without hex digits stays.
+    assert_eq!(toks(r#""\xz""#), vec![s("\\xz")]);
+    // Backslash-newline removed, raw newlines kept.
+    assert_eq!(toks("\"a\\\nb\nc\""), vec![s("ab\nc")]);
+}
+
+#[test]
+fn adjacent_strings_concatenate() {
+    let l = lex_str("x \"a\" \"b\"\n  \"c\" ;");
+    assert_eq!(l.tokens[1].tok, s("abc"));
+    assert_eq!(l.tokens[1].span.range(), 2..15);
+    assert_eq!(l.tokens[2].tok, Tok::Semi);
+    // A comment between them stops the concatenation.
+    assert_eq!(toks("\"a\" # c\n\"b\""), vec![s("a"), s("b")]);
+    // Single quotes: no escapes, no concatenation.
+    assert_eq!(
+        toks(r#"'a\n' "b" 'c'"#),
+        vec![Tok::SqStr("a\\n".into()), s("b"), Tok::SqStr("c".into())]
+    );
+    assert_eq!(toks("\"a\" 'b'"), vec![s("a"), Tok::SqStr("b".into())]);
+}
+
+#[test]
+fn unterminated_strings() {
+    assert_eq!(codes("\"abc"), vec!["unterminated-string"]);
+    assert_eq!(codes("'abc"), vec!["unterminated-string"]);
+}
+
+#[test]
+fn defines_not_expanded_in_strings() {
+    assert_eq!(
+        toks("#!define X 1\n\"X\" 'X' X"),
+        vec![s("X"), Tok::SqStr("X".into()), Tok::Int(1)]
+    );
+}
+
+// ---- numbers and words ------------------------------------------------------------
+
+#[test]
+fn numbers() {
+    assert_eq!(
+        toks("0 5060 0x1F 010 101b 10b 08 1and1 0X1F 12b 0x"),
+        vec![
+            Tok::Int(0),
+            Tok::Int(5060),
+            Tok::Int(31),
+            Tok::Int(8),
+            Tok::Int(5),
+            Tok::Int(2),
+            Tok::NumId("08".into()),
+            Tok::NumId("1and1".into()),
+            Tok::NumId("0X1F".into()),
+            Tok::NumId("12b".into()),
+            Tok::NumId("0x".into()),
+        ]
+    );
+}
+
+#[test]
+fn boolean_and_family_words_are_numbers() {
+    assert_eq!(
+        toks("yes true on enable no false off disable"),
+        vec![
+            Tok::Int(1),
+            Tok::Int(1),
+            Tok::Int(1),
+            Tok::Int(1),
+            Tok::Int(0),
+            Tok::Int(0),
+            Tok::Int(0),
+            Tok::Int(0)
+        ]
+    );
+    assert_eq!(
+        toks("inet ipv4 IPV4 IPv4 INET inet6 ipv6 INET6 IPV6 IPv6"),
+        [2, 2, 2, 2, 2, 10, 10, 10, 10, 10].map(Tok::Int).to_vec()
+    );
+    // Case-sensitive.
+    assert_eq!(toks("Yes"), vec![id("Yes")]);
+}
+
+#[test]
+fn keyword_mapping() {
+    assert_eq!(
+        toks("shm_mem_size add_rport tls_log mem_log mpath listen alias port"),
+        vec![
+            Tok::Param("shm"),
+            Tok::Param("force_rport"),
+            Tok::Param("tls_port_no"),
+            Tok::Param("memlog"),
+            Tok::Loadpath,
+            Tok::Param("listen"),
+            Tok::Param("alias"),
+            Tok::Param("port"),
+        ]
+    );
+    assert_eq!(
+        toks("seturi seth sethp sethpt setu setup setp add_tcp_alias forward setflag"),
+        vec![
+            Tok::Action("rewriteuri"),
+            Tok::Action("rewritehost"),
+            Tok::Action("rewritehostport"),
+            Tok::Action("rewritehostporttrans"),
+            Tok::Action("rewriteuser"),
+            Tok::Action("rewriteuserpass"),
+            Tok::Action("rewriteport"),
+            Tok::Action("force_tcp_alias"),
+            Tok::Action("forward"),
+            Tok::Action("setflag"),
+        ]
+    );
+    assert_eq!(
+        toks("force_rport udp_mtu_try_proto user uid statistics max_len SSLv23"),
+        vec![
+            Tok::Param("force_rport"),
+            Tok::Param("udp_mtu_try_proto"),
+            Tok::Param("user"),
+            Tok::Param("user"),
+            Tok::Reserved("statistics"),
+            Tok::Reserved("max_len"),
+            Tok::Reserved("SSLv23"),
+        ]
+    );
+    assert_eq!(
+        toks("udp UDP tcp tls sctp ws WSS Udp"),
+        vec![
+            Tok::Proto("udp"),
+            Tok::Proto("udp"),
+            Tok::Proto("tcp"),
+            Tok::Proto("tls"),
+            Tok::Proto("sctp"),
+            Tok::Proto("ws"),
+            Tok::Proto("wss"),
+            id("Udp"),
+        ]
+    );
+    assert_eq!(
+        toks(
+            "route request_route failure_route branch_route onreply_route reply_route onsend_route"
+        ),
+        vec![
+            Tok::Route,
+            Tok::RequestRoute,
+            Tok::FailureRoute,
+            Tok::BranchRoute,
+            Tok::OnreplyRoute,
+            Tok::ReplyRoute,
+            Tok::OnsendRoute
+        ]
+    );
+    assert_eq!(
+        toks("bool flags descr NAME ADVERTISE status to_proto to_af snd_af"),
+        vec![
+            Tok::Flags,
+            Tok::Flags,
+            Tok::Desc,
+            Tok::Name,
+            Tok::Advertise,
+            Tok::Uri,
+            Tok::SndProto,
+            Tok::SndAf,
+            Tok::SndAf
+        ]
+    );
+    assert_eq!(
+        toks("kemi.onsend_route_callback"),
+        vec![
+            Tok::Reserved("kemi"),
+            Tok::Dot,
+            Tok::Param("kemi.onsend_route_callback")
+        ]
+    );
+    assert_eq!(CORE_PARAM_SPELLINGS.len(), 228);
+    assert_eq!(CORE_PARAMS.len(), 197);
+    for (sp, canon) in CORE_PARAM_SPELLINGS {
+        assert!(CORE_PARAMS.contains(canon));
+        assert_eq!(keyword(sp), Some(Tok::Param(canon)), "{sp}");
+    }
+    for a in CORE_ACTIONS {
+        assert!(
+            matches!(keyword(a), Some(Tok::Action(x) | Tok::Param(x)) if x == *a),
+            "{a}"
+        );
+    }
+}
+
+#[test]
+fn operators_longest_match() {
+    assert_eq!(
+        toks("== != =~ >= <= << >> && || += ! = > < & | ^ ~ + - * / ; , : . ( ) { } [ ]"),
+        vec![
+            Tok::EqEq,
+            Tok::NotEq,
+            Tok::Match,
+            Tok::Ge,
+            Tok::Le,
+            Tok::Shl,
+            Tok::Shr,
+            Tok::AndAnd,
+            Tok::OrOr,
+            Tok::PlusEq,
+            Tok::Not,
+            Tok::Assign,
+            Tok::Gt,
+            Tok::Lt,
+            Tok::BitAnd,
+            Tok::BitOr,
+            Tok::BitXor,
+            Tok::BitNot,
+            Tok::Plus,
+            Tok::Minus,
+            Tok::Star,
+            Tok::Slash,
+            Tok::Semi,
+            Tok::Comma,
+            Tok::Colon,
+            Tok::Dot,
+            Tok::LParen,
+            Tok::RParen,
+            Tok::LBrace,
+            Tok::RBrace,
+            Tok::LBracket,
+            Tok::RBracket,
+        ]
+    );
+    assert_eq!(
+        toks("and or not mod eq ne ieq ine (int)(str)( int)"),
+        vec![
+            Tok::AndAnd,
+            Tok::OrOr,
+            Tok::Not,
+            Tok::Mod,
+            Tok::StrEq,
+            Tok::StrNe,
+            Tok::IntEq,
+            Tok::IntNe,
+            Tok::CastInt,
+            Tok::CastStr,
+            Tok::LParen,
+            id("int"),
+            Tok::RParen
+        ]
+    );
+    assert_eq!(
+        toks("uri:host uri:port msg:len uri : host"),
+        vec![
+            Tok::UriHost,
+            Tok::UriPort,
+            Tok::MsgLen,
+            Tok::Uri,
+            Tok::Colon,
+            id("host")
+        ]
+    );
+}
+
+// ---- IPv6 ---------------------------------------------------------------------------
+
+#[test]
+fn ipv6_addresses() {
+    let v6 = |x: &str| Tok::Ipv6(x.to_string());
+    assert_eq!(toks("::1"), vec![v6("::1")]);
+    assert_eq!(toks("fe80::1"), vec![v6("fe80::1")]);
+    assert_eq!(toks("::"), vec![v6("::")]);
+    assert_eq!(toks("2001:db8::"), vec![v6("2001:db8::")]);
+    assert_eq!(toks("1:2:3:4:5:6:7:8"), vec![v6("1:2:3:4:5:6:7:8")]);
+    assert_eq!(toks("::ffff:10.0.0.1"), vec![v6("::ffff:10.0.0.1")]);
+    assert_eq!(
+        toks("[::1]:5060"),
+        vec![
+            Tok::LBracket,
+            v6("::1"),
+            Tok::RBracket,
+            Tok::Colon,
+            Tok::Int(5060)
+        ]
+    );
+}
+
+#[test]
+fn host_port_is_not_ipv6() {
+    assert_eq!(
+        toks("udp:10.0.0.1:5060"),
+        vec![
+            Tok::Proto("udp"),
+            Tok::Colon,
+            Tok::Int(10),
+            Tok::Dot,
+            Tok::Int(0),
+            Tok::Dot,
+            Tok::Int(0),
+            Tok::Dot,
+            Tok::Int(1),
+            Tok::Colon,
+            Tok::Int(5060)
+        ]
+    );
+    assert_eq!(
+        toks("abc:5060 dead:beef"),
+        vec![
+            id("abc"),
+            Tok::Colon,
+            Tok::Int(5060),
+            id("dead"),
+            Tok::Colon,
+            id("beef")
+        ]
+    );
+    assert_eq!(
+        toks("tcp:eth0:5060"),
+        vec![
+            Tok::Proto("tcp"),
+            Tok::Colon,
+            id("eth0"),
+            Tok::Colon,
+            Tok::Int(5060)
+        ]
+    );
+}
+
+// ---- PVs, attributes, selects -------------------------------------------------------------
+
+#[test]
+fn pvars() {
+    assert_eq!(
+        toks("$rU $var(x) $(ru{uri.host}{s.toupper}) $sht(t=>$ci) $hdr(From)"),
+        vec![
+            pv("$rU"),
+            pv("$var(x)"),
+            pv("$(ru{uri.host}{s.toupper})"),
+            pv("$sht(t=>$ci)"),
+            pv("$hdr(From)")
+        ]
+    );
+    assert_eq!(
+        toks("$avp(a(b)c) $(avp(x)[1])"),
+        vec![pv("$avp(a(b)c)"), pv("$(avp(x)[1])")]
+    );
+    // Bare dotted names stop at the dot.
+    assert_eq!(toks("$from.host"), vec![pv("$from"), Tok::Dot, id("host")]);
+}
+
+#[test]
+fn retcode_quirk() {
+    // `$rcv(...)` is `$rc` then `v(...)`.
+    assert_eq!(
+        toks("$rcv(x) $? $retcode $rc $retc"),
+        vec![
+            pv("$rc"),
+            id("v"),
+            Tok::LParen,
+            id("x"),
+            Tok::RParen,
+            pv("$?"),
+            pv("$retcode"),
+            pv("$rc"),
+            pv("$retc"),
+        ]
+    );
+}
+
+#[test]
+fn compat_modes() {
+    let t = toks("$a #!KAMAILIO\n$b\n#!SER\n$c\n//!MAXCOMPAT\n$d #!KAMAILIO x\n$e");
+    assert_eq!(
+        t,
+        vec![
+            pv("$a"),
+            pvk("$b"),
+            Tok::Attr("$c".into()),
+            pv("$d"),
+            pv("$e"),
+        ]
+    );
+    // `#!KAMAILIO` with trailing blanks is a comment.
+    assert_eq!(toks("#!KAMAILIO \n$x"), vec![pv("$x")]);
+}
+
+#[test]
+fn ser_attributes() {
+    assert_eq!(
+        toks("%foo $f.x $fu.name %tr.y $g.z $gx.y $foo[1]"),
+        vec![
+            Tok::Attr("%foo".into()),
+            Tok::Attr("$f.x".into()),
+            Tok::Attr("$fu.name".into()),
+            Tok::Attr("%tr.y".into()),
+            Tok::Attr("$g.z".into()),
+            pv("$gx"),
+            Tok::Dot,
+            id("y"),
+            Tok::Attr("$foo".into()),
+            Tok::LBracket,
+            Tok::Int(1),
+            Tok::RBracket,
+        ]
+    );
+    // In Kamailio mode `$f.x` is the PV `$f` and `.x`.
+    assert_eq!(toks("#!KAMAILIO\n$f.x"), vec![pvk("$f"), Tok::Dot, id("x")]);
+    // `%` is not modulo.
+    assert_eq!(codes("5 % 2"), vec!["syntax"]);
+}
+
+#[test]
+fn selects() {
+    assert_eq!(
+        toks(r#"@ruri.user @via[1].branch @hf_value["X-Foo"] @cfg_get.pstn.gw_ip;"#),
+        vec![
+            Tok::Select("@ruri.user".into()),
+            Tok::Select("@via[1].branch".into()),
+            Tok::Select(r#"@hf_value["X-Foo"]"#.into()),
+            Tok::Select("@cfg_get.pstn.gw_ip".into()),
+            Tok::Semi,
+        ]
+    );
+    // Keywords and defines are plain names inside a select.
+    assert_eq!(
+        toks("#!define user X\n@from.user"),
+        vec![Tok::Select("@from.user".into())]
+    );
+}
+
+#[test]
+fn event_route_names() {
+    assert_eq!(
+        toks("event_route[core:worker-one-init] {"),
+        vec![
+            Tok::EventRoute,
+            Tok::LBracket,
+            Tok::EventName("core:worker-one-init".into()),
+            Tok::RBracket,
+            Tok::LBrace
+        ]
+    );
+    // Characters that do not fit are dropped: `a_b:c` registers `b:c`.
+    assert_eq!(
+        toks("event_route [ a_b:c ]"),
+        vec![
+            Tok::EventRoute,
+            Tok::LBracket,
+            Tok::EventName("b:c".into()),
+            Tok::RBracket
+        ]
+    );
+    assert_eq!(
+        toks("event_route[tm:branch-failure:my_route]"),
+        vec![
+            Tok::EventRoute,
+            Tok::LBracket,
+            Tok::EventName("tm:branch-failure:my_route".into()),
+            Tok::RBracket
+        ]
+    );
+    // No define expansion in the name.
+    assert_eq!(
+        toks("#!define core X\nevent_route[core:x]")[2],
+        Tok::EventName("core:x".into())
+    );
+}
