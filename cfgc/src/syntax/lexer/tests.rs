@@ -545,3 +545,416 @@ fn event_route_names() {
         Tok::EventName("core:x".into())
     );
 }
+
+// ---- defines ------------------------------------------------------------------------
+
+#[test]
+fn define_expands_and_rescans() {
+    assert_eq!(
+        toks("#!define ADDR 10.0.0.1\nADDR"),
+        vec![
+            Tok::Int(10),
+            Tok::Dot,
+            Tok::Int(0),
+            Tok::Dot,
+            Tok::Int(0),
+            Tok::Dot,
+            Tok::Int(1)
+        ]
+    );
+    // Recursive: values are re-scanned.
+    assert_eq!(
+        toks("#!define MYNUM 42\n#!define CHAIN MYNUM + 1\nCHAIN"),
+        vec![Tok::Int(42), Tok::Plus, Tok::Int(1)]
+    );
+    // Quotes are part of the raw value.
+    assert_eq!(
+        toks("#!define DBURL \"mysql://k:pw@localhost/k\"\nDBURL"),
+        vec![s("mysql://k:pw@localhost/k")]
+    );
+    // No function-like macros.
+    assert_eq!(
+        toks("#!define F(x) x\nF"),
+        vec![Tok::LParen, id("x"), Tok::RParen, id("x")]
+    );
+    // `!!define` and `#!def` are the same directive; directives may be indented.
+    assert_eq!(
+        toks("  !!define A 1\n#!def B 2\nA B"),
+        vec![Tok::Int(1), Tok::Int(2)]
+    );
+}
+
+#[test]
+fn expanded_tokens_carry_the_use_site_span() {
+    let l = lex_str("#!define X 1 + 2\nfoo X");
+    let x = 21..22;
+    assert_eq!(l.tokens[1].span.range(), x);
+    assert_eq!(l.tokens[2].span.range(), x);
+    assert_eq!(l.tokens[3].span.range(), x);
+}
+
+#[test]
+fn empty_define_deletes_the_token() {
+    assert_eq!(
+        toks("#!define FOO\nFOO xlog(\"y\");"),
+        vec![id("xlog"), Tok::LParen, s("y"), Tok::RParen, Tok::Semi]
+    );
+}
+
+#[test]
+fn trailing_comment_in_define_value_eats_the_line() {
+    assert_eq!(
+        toks("#!define X 1 # note\n$v = X;\nnext"),
+        vec![pv("$v"), Tok::Assign, Tok::Int(1), id("next")]
+    );
+}
+
+#[test]
+fn define_continuation_lines() {
+    assert_eq!(
+        toks("#!define X 1 +\\\n 2\nX"),
+        vec![Tok::Int(1), Tok::Plus, Tok::Int(2)]
+    );
+}
+
+#[test]
+fn reserved_define_never_expands_but_is_defined() {
+    assert_eq!(
+        toks("#!define user 5\nuser\n#!ifdef user\nyes_defined\n#!endif\n"),
+        vec![Tok::Param("user"), id("yes_defined")]
+    );
+}
+
+#[test]
+fn redefine_try_and_errors() {
+    assert_eq!(
+        codes("#!define A 1\n#!define A 2\n"),
+        vec!["define-redefined"]
+    );
+    assert_eq!(
+        toks("#!define A 1\n#!trydef A 2\n#!trydefine B 3\nA B"),
+        vec![Tok::Int(1), Tok::Int(3)]
+    );
+    assert_eq!(toks("#!define A 1\n#!redefine A 2\nA"), vec![Tok::Int(2)]);
+    assert_eq!(toks("#!define A 1\n#!redef A\nA x"), vec![id("x")]);
+}
+
+#[test]
+fn recursive_define_is_capped() {
+    let l = lex_str("#!define X X\nX y");
+    assert_eq!(
+        l.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec!["define-recursion"]
+    );
+    assert_eq!(l.tokens.last().map(|t| t.tok.clone()), Some(id("y")));
+    // Exponential expansion terminates too.
+    let l = lex_str("#!define X X X\nX y");
+    assert_eq!(l.diagnostics[0].code, "define-recursion");
+}
+
+#[test]
+fn builtin_and_command_line_defines() {
+    let opts = LexOptions {
+        defines: vec![
+            ("WITH_NAT".into(), None),
+            ("DBURL".into(), Some("\"mysql://x\"".into())),
+        ],
+        substs: vec![],
+    };
+    let (l, _) = lex_opts(
+        "#!ifdef KAMAILIO_5_6_3\na\n#!endif\n#!ifdef WITH_NAT\nb\n#!endif\nDBURL",
+        &opts,
+    );
+    assert!(l.diagnostics.is_empty());
+    let t: Vec<Tok> = l.tokens.into_iter().map(|t| t.tok).collect();
+    assert_eq!(t, vec![id("a"), id("b"), s("mysql://x")]);
+    assert!(l.defines.contains_key("KAMAILIO_5"));
+    assert!(l.defines.contains_key("KAMAILIO_5_6"));
+    assert_eq!(l.defines.get("DBURL"), Some(&Some("\"mysql://x\"".into())));
+}
+
+#[test]
+fn mod_defines_after_loadmodule() {
+    let src = "#!ifdef MOD_tm\nbefore\n#!endif\nloadmodule \"tm.so\"\nloadmodule \"/usr/lib/kamailio/modules/sl.so\"\nloadmodule \"xlog\"\n#!ifdef MOD_tm\na\n#!endif\n#!ifdef MOD_sl\nb\n#!endif\n#!ifdef MOD_xlog\nc\n#!endif\n";
+    let t = toks(src);
+    assert_eq!(
+        t,
+        vec![
+            Tok::Loadmodule,
+            s("tm.so"),
+            Tok::Loadmodule,
+            s("/usr/lib/kamailio/modules/sl.so"),
+            Tok::Loadmodule,
+            s("xlog"),
+            id("a"),
+            id("b"),
+            id("c")
+        ]
+    );
+}
+
+// ---- conditionals -----------------------------------------------------------------------
+
+#[test]
+fn ifdef_else_nesting() {
+    let src = "#!define A\n#!ifdef A\na\n#!ifndef B\nnb\n#!else\nb\n#!endif\n#!else\nnota\n#!ifdef A\ninner\n#!endif\n#!endif\nend";
+    assert_eq!(toks(src), vec![id("a"), id("nb"), id("end")]);
+    let src = "#!ifdef A\n#!ifdef B\nx\n#!else\ny\n#!endif\n#!else\nz\n#!endif\n";
+    assert_eq!(toks(src), vec![id("z")]);
+}
+
+#[test]
+fn skipped_regions_are_not_tokenised() {
+    // Raw SQL, unbalanced quotes and comment starts inside a skipped region.
+    let src = "#!ifdef ACCDB_COMMENT\n  INSERT 'x \" /* ; $(\n#!endif\nok";
+    assert_eq!(toks(src), vec![id("ok")]);
+    // Directives in comments are ignored.
+    assert_eq!(toks("/* #!ifdef X */ a"), vec![id("a")]);
+    assert_eq!(toks("# #!ifdef X\na"), vec![id("a")]);
+}
+
+#[test]
+fn endif_with_trailing_comment_is_not_a_directive() {
+    // Inside a skipped region the rest of the file is skipped, then the
+    // count is unbalanced.
+    let l = lex_str("#!ifdef NOPE\nx\n#!endif # done\ny\n");
+    assert!(l.tokens.is_empty());
+    assert_eq!(l.diagnostics.len(), 1);
+    assert_eq!(l.diagnostics[0].code, "unbalanced-ifdef");
+    // Trailing blanks are fine.
+    assert_eq!(toks("#!ifdef NOPE\nx\n#!endif  \t\ny"), vec![id("y")]);
+    // `#!else # c` is a comment too (so `y` stays skipped).
+    assert_eq!(
+        toks("#!ifdef NOPE\n#!else # c\ny\n#!endif\nz"),
+        vec![id("z")]
+    );
+    // `#!endif` must end with a newline: at the end of the file it is a comment.
+    assert_eq!(codes("#!ifdef X\n#!endif"), vec!["unbalanced-ifdef"]);
+}
+
+#[test]
+fn ifdef_text_after_name_is_ignored() {
+    assert_eq!(toks("#!ifndef X junk here\na\n#!endif\n"), vec![id("a")]);
+}
+
+#[test]
+fn unbalanced_ifdefs() {
+    assert_eq!(codes("#!ifdef X\na\n"), vec!["unbalanced-ifdef"]);
+    assert_eq!(codes("#!endif\n"), vec!["unbalanced-ifdef"]);
+}
+
+#[test]
+fn ifdef_depth_limit() {
+    let mut src = String::new();
+    for _ in 0..600 {
+        src.push_str("#!ifdef KAMAILIO_5\n");
+    }
+    let l = lex_str(&src);
+    assert!(l.diagnostics.iter().any(|d| d.code == "unbalanced-ifdef"));
+}
+
+#[test]
+fn six_x_directives_are_comments() {
+    assert_eq!(
+        toks("#!ifexp A\n#!defexp B 1\n#!undef C\n#!foo\na"),
+        vec![id("a")]
+    );
+}
+
+// ---- subst --------------------------------------------------------------------------
+
+#[test]
+fn subst_on_strings_and_pvs() {
+    let src = "#!subst \"/DOMAIN/example.org/g\"\n;\"sip:u@DOMAIN\" 'DOMAIN' $var(DOMAIN) DOMAIN";
+    assert_eq!(
+        toks(src),
+        vec![
+            Tok::Semi,
+            s("sip:u@example.org"),
+            Tok::SqStr("example.org".into()),
+            pv("$var(example.org)"),
+            id("DOMAIN")
+        ]
+    );
+    // Only strings after the rule; flags i and back-references.
+    let src = "'abc'\n#!subst \"/(a)(B)/\\2\\1/i\";\n\"abcab\"";
+    assert_eq!(
+        toks(src),
+        vec![Tok::SqStr("abc".into()), Tok::Semi, s("bacab")]
+    );
+    // Adjacent literals concatenate across lines, even after `#!subst`.
+    assert_eq!(codes("#!subst \"/a/b/\"\n\"x\""), vec!["bad-subst"]);
+    // Without `g` only the first match is replaced.
+    assert_eq!(toks("#!subst \"|a|x|\";\"aaa\""), vec![Tok::Semi, s("xaa")]);
+    assert_eq!(codes("#!subst \"/a/b/q\""), vec!["bad-subst"]);
+    assert_eq!(codes("#!subst foo"), vec!["bad-subst"]);
+}
+
+#[test]
+fn substdef_defines_raw_and_quoted() {
+    let src = "#!substdef \"/GWIP/10.0.0.1/\"\n$x = GWIP; \"GWIP\"";
+    assert_eq!(
+        toks(src),
+        vec![
+            pv("$x"),
+            Tok::Assign,
+            Tok::Int(10),
+            Tok::Dot,
+            Tok::Int(0),
+            Tok::Dot,
+            Tok::Int(0),
+            Tok::Dot,
+            Tok::Int(1),
+            Tok::Semi,
+            s("10.0.0.1")
+        ]
+    );
+    let src = "#!substdefs \"/GW/gw.example.org/\"\nGW";
+    assert_eq!(toks(src), vec![s("gw.example.org")]);
+}
+
+#[test]
+fn subst_from_options() {
+    let opts = LexOptions {
+        defines: vec![],
+        substs: vec![("substdef".into(), "/HOST/h.example/".into())],
+    };
+    let (l, _) = lex_opts("\"HOST\" HOST", &opts);
+    let t: Vec<Tok> = l.tokens.into_iter().map(|t| t.tok).collect();
+    assert_eq!(t, vec![s("h.example"), id("h"), Tok::Dot, id("example")]);
+}
+
+// ---- defenv ------------------------------------------------------------------------------
+
+#[test]
+fn defenv_variants() {
+    // PATH is set in any test environment.
+    let path = std::env::var("PATH").unwrap_or_default();
+    let l = lex_str("#!defenvs P=PATH\nP\n#!trydefenv NOPE_CFGC_UNSET_VAR\n");
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+    assert_eq!(l.tokens[0].tok, s(&path));
+    assert_eq!(
+        codes("#!defenv NOPE_CFGC_UNSET_VAR\n"),
+        vec!["defenv-unset"]
+    );
+}
+
+// ---- includes ---------------------------------------------------------------------------
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cfgc-lex-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    dir
+}
+
+#[test]
+fn include_relative_to_including_file() {
+    let dir = temp_dir("inc");
+    std::fs::write(
+        dir.join("main.cfg"),
+        "route {\n include_file \"sub/a.cfg\"\n b; }\n#!import_file \"missing.cfg\"\nend",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sub/a.cfg"),
+        "#!define FROM_A 1\n#!include_file \"b.cfg\"\na;",
+    )
+    .unwrap();
+    std::fs::write(dir.join("sub/b.cfg"), "inner FROM_A").unwrap();
+    let mut sm = SourceMap::new();
+    let main = sm.load(&dir.join("main.cfg"), None).unwrap();
+    let l = lex(&mut sm, main, &LexOptions::default());
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+    let t: Vec<Tok> = l.tokens.iter().map(|t| t.tok.clone()).collect();
+    assert_eq!(
+        t,
+        vec![
+            Tok::Route,
+            Tok::LBrace,
+            id("inner"),
+            Tok::Int(1),
+            id("a"),
+            Tok::Semi,
+            id("b"),
+            Tok::Semi,
+            Tok::RBrace,
+            id("end")
+        ]
+    );
+    assert_eq!(l.files_read.len(), 3);
+    assert!(l.files_read[1].ends_with("sub/a.cfg"));
+    // Tokens point into the file they came from.
+    assert_eq!(sm.snippet(l.tokens[2].span), "inner");
+    assert!(sm.file(l.tokens[2].span.file).included_from.is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn include_errors() {
+    assert_eq!(
+        codes("include_file \"/nonexistent/cfgc/x.cfg\""),
+        vec!["include-not-found"]
+    );
+    assert!(codes("import_file \"/nonexistent/cfgc/x.cfg\"").is_empty());
+    assert_eq!(codes("include_file nonquoted.cfg"), vec!["syntax"]);
+    let dir = temp_dir("deep");
+    std::fs::write(dir.join("self.cfg"), "x include_file \"self.cfg\"").unwrap();
+    let mut sm = SourceMap::new();
+    let main = sm.load(&dir.join("self.cfg"), None).unwrap();
+    let l = lex(&mut sm, main, &LexOptions::default());
+    let c: Vec<_> = l.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(c, vec!["include-depth"]);
+    assert_eq!(l.tokens.len(), 11);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- robustness ------------------------------------------------------------------------------
+
+#[test]
+fn no_panic_on_odd_input() {
+    for src in [
+        "",
+        "$",
+        "$(",
+        "$(a",
+        "$a(",
+        "@",
+        "@a[",
+        "@a[\"",
+        "%",
+        "%f",
+        "%f.",
+        "\"\\",
+        "'",
+        "/*",
+        "#!",
+        "#!define",
+        "#!define ",
+        "#!define X",
+        "#!define X\\",
+        "#!ifdef",
+        "#!ifdef ",
+        "#!subst",
+        "include_file",
+        "include_file \"",
+        "event_route",
+        "event_route[",
+        "event_route[a:",
+        "::::::::",
+        "1:2:3:4:5:6:7:8:9",
+        "\u{e9}\u{1F600}",
+        "\"\\x\u{e9}\"",
+        "uri:",
+        "0x",
+        "0b",
+        "(int",
+        "$\u{e9}",
+        "a\\",
+        "!!",
+        "//!",
+        "#!KAMAILIO",
+    ] {
+        let _ = lex_str(src);
+    }
+}
