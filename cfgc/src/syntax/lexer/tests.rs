@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::syntax::keywords::{CORE_ACTIONS, CORE_PARAM_SPELLINGS, CORE_PARAMS};
+use std::path::Path;
 
 fn lex_opts(src: &str, opts: &LexOptions) -> (Lexed, SourceMap) {
     let mut sm = SourceMap::new();
@@ -957,4 +958,150 @@ fn no_panic_on_odd_input() {
     ] {
         let _ = lex_str(src);
     }
+}
+
+// ---- real configurations ---------------------------------------------------------------------
+
+const STOCK: &str = "/etc/kamailio/kamailio.cfg";
+const EXAMPLES: &str = "/usr/share/doc/kamailio/examples";
+
+/// Lexes a file from disk; returns the lexer's diagnostics rendered.
+fn lex_file(path: &Path, opts: &LexOptions) -> (Lexed, Vec<String>) {
+    let mut sm = SourceMap::new();
+    let main = sm
+        .load(path, None)
+        .unwrap_or_else(|e| panic!("{} must exist: {e}", path.display()));
+    let l = lex(&mut sm, main, opts);
+    let rendered = l
+        .diagnostics
+        .iter()
+        .map(|d| crate::diag::render(&sm, d))
+        .collect();
+    (l, rendered)
+}
+
+#[test]
+fn stock_config_lexes_cleanly() {
+    let combos: &[&[&str]] = &[
+        &[],
+        &["WITH_NAT"],
+        &["WITH_AUTH"],
+        &["WITH_MYSQL", "WITH_AUTH", "WITH_USRLOCDB"],
+        &[
+            "WITH_NAT",
+            "WITH_AUTH",
+            "WITH_MYSQL",
+            "WITH_USRLOCDB",
+            "WITH_PRESENCE",
+        ],
+        &[
+            "WITH_TLS",
+            "WITH_ANTIFLOOD",
+            "WITH_BLOCK3XX",
+            "WITH_BLOCK401407",
+        ],
+        &[
+            "WITH_DEBUG",
+            "WITH_ACCDB",
+            "WITH_MULTIDOMAIN",
+            "WITH_IPAUTH",
+            "WITH_ALIASDB",
+        ],
+        &[
+            "WITH_SPEEDDIAL",
+            "WITH_PSTN",
+            "WITH_VOICEMAIL",
+            "WITH_XMLRPC",
+            "WITH_JSONRPC",
+        ],
+        &[
+            "WITH_NATSIPPING",
+            "WITH_RTPENGINE",
+            "WITH_WEBSOCKETS",
+            "WITH_HOMER",
+            "WITH_SIPDUMP",
+        ],
+    ];
+    for combo in combos {
+        let mut defines: Vec<(String, Option<String>)> =
+            combo.iter().map(|n| ((*n).to_string(), None)).collect();
+        defines.push(("DBURL".into(), Some("\"mysql://k:pw@localhost/k\"".into())));
+        let opts = LexOptions {
+            defines,
+            substs: vec![],
+        };
+        let (l, diags) = lex_file(Path::new(STOCK), &opts);
+        assert!(diags.is_empty(), "{combo:?}:\n{}", diags.join("\n"));
+        assert!(l.tokens.len() > 500, "{combo:?}: {} tokens", l.tokens.len());
+        assert!(!l.tokens.iter().any(|t| t.tok == Tok::Error));
+        // The stock config switches to Kamailio mode.
+        assert!(l.tokens.iter().any(|t| matches!(
+            &t.tok,
+            Tok::Pvar(PvTok {
+                compat: Compat::Kamailio,
+                ..
+            })
+        )));
+        assert!(l.defines.contains_key("MOD_tm"));
+    }
+}
+
+fn example_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{} must exist: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            example_files(&p, out);
+        } else {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.ends_with(".cfg") || name.ends_with(".cfg.sample") {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// Example files with lexer diagnostics that Kamailio 5.6.3 also rejects.
+/// (Each one is fatal in Kamailio too: a missing `include_file` or a
+/// mismatched `#!ifdef`/`#!endif` count.)
+const EXPECTED_EXAMPLE_DIAGNOSTICS: &[(&str, &str)] = &[
+    // The included file ships as `icscf.cfg.sample`.
+    ("ims/icscf/kamailio.cfg", "include-not-found"),
+    // The included file ships as `scscf.cfg.sample`.
+    ("ims/scscf/kamailio.cfg", "include-not-found"),
+    // Includes an absolute path under /usr/local that does not exist.
+    ("kemi/kamailio-basic-kemi.cfg", "include-not-found"),
+    // A stray `#!endif` at line 121.
+    ("pkg/sip-router-basic.cfg", "unbalanced-ifdef"),
+    // `#!ifdef WITH_XMLRPC` at line 1718 is never closed.
+    ("pkg/sip-router-oob.cfg", "unbalanced-ifdef"),
+];
+
+#[test]
+fn example_configs_lex_cleanly() {
+    let mut files = Vec::new();
+    example_files(Path::new(EXAMPLES), &mut files);
+    assert!(files.len() >= 60, "only {} example files", files.len());
+    let mut failures = Vec::new();
+    for f in &files {
+        let (l, diags) = lex_file(f, &LexOptions::default());
+        let rel = f.strip_prefix(EXAMPLES).unwrap_or(f).display().to_string();
+        let expected = EXPECTED_EXAMPLE_DIAGNOSTICS
+            .iter()
+            .find(|(name, _)| *name == rel)
+            .map(|&(_, code)| code);
+        let got: Vec<&str> = l.diagnostics.iter().map(|d| d.code).collect();
+        let ok = match expected {
+            None => got.is_empty(),
+            Some(code) => got == [code],
+        };
+        if !ok {
+            failures.push(format!("{rel}:\n{}", diags.join("\n")));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
