@@ -1420,7 +1420,8 @@ impl Lexer<'_> {
 
     /// Length in characters of a `[123]` or `["str"]` select index ahead.
     fn select_index_len(&self) -> Option<usize> {
-        let mut it = self.ahead();
+        // Bounded, so that a run of unterminated indexes stays linear.
+        let mut it = self.ahead().take(1024);
         it.next(); // [
         let mut len = 1;
         match it.next()? {
@@ -1578,6 +1579,7 @@ impl Lexer<'_> {
                     let la: String = self
                         .ahead()
                         .take_while(|&c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
+                        .take(4096)
                         .collect();
                     match event_name_len(&la) {
                         Ok(n) => {

@@ -1105,3 +1105,68 @@ fn example_configs_lex_cleanly() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn pseudo_random_inputs_terminate_without_panic() {
+    const PIECES: &[&str] = &[
+        "#!define X ",
+        "#!ifdef X\n",
+        "#!else\n",
+        "#!endif\n",
+        "#!subst \"/a/b/g\"",
+        "X",
+        "$",
+        "$(",
+        ")",
+        "(",
+        "\"",
+        "'",
+        "\\",
+        "\n",
+        " ",
+        "/*",
+        "*/",
+        "//",
+        "#",
+        "@a",
+        "[",
+        "]",
+        ".",
+        ":",
+        "::",
+        "1",
+        "0x",
+        "b",
+        "%f",
+        "event_route",
+        "include_file \"x\"",
+        "uri:host",
+        "$rc",
+        "\u{e9}",
+        "!!",
+        "!",
+        "=",
+        "{",
+        "}",
+        "a:b:c",
+        "fe80",
+        "#!KAMAILIO\n",
+        "#!SER\n",
+        "\\\n",
+        "#!define Y X X\n",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..800 {
+        let mut src = String::new();
+        for _ in 0..40 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            src.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+        }
+        let l = lex_str(&src);
+        for t in &l.tokens {
+            assert!(t.span.start <= t.span.end);
+        }
+    }
+}
