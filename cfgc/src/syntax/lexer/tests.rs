@@ -1170,3 +1170,68 @@ fn pseudo_random_inputs_terminate_without_panic() {
         }
     }
 }
+
+#[test]
+fn ifdef_tests_existence_only() {
+    assert_eq!(
+        toks(
+            "#!define ZERO 0\n#!define EMPTY\n#!ifdef ZERO\na\n#!endif\n#!ifdef EMPTY\nb\n#!endif\n"
+        ),
+        vec![id("a"), id("b")]
+    );
+}
+
+#[test]
+fn define_name_with_dash_is_an_error() {
+    assert_eq!(codes("#!define A-B 1\n"), vec!["syntax"]);
+    assert_eq!(codes("#!define \n"), vec!["syntax"]);
+    // Without a blank after the word it is not a directive but a comment.
+    assert_eq!(toks("#!define\na"), vec![id("a")]);
+}
+
+#[test]
+fn reserved_words_are_never_identifiers() {
+    // `route(user)` is a syntax error in Kamailio: `user` is a keyword token.
+    assert_eq!(
+        toks("route(user); $var(user)"),
+        vec![
+            Tok::Route,
+            Tok::LParen,
+            Tok::Param("user"),
+            Tok::RParen,
+            Tok::Semi,
+            pv("$var(user)")
+        ]
+    );
+    // `route[no]` is `route[0]`.
+    assert_eq!(
+        toks("route[no]"),
+        vec![Tok::Route, Tok::LBracket, Tok::Int(0), Tok::RBracket]
+    );
+}
+
+#[test]
+fn pv_errors() {
+    assert_eq!(codes("$var(x\n)"), vec!["syntax"]);
+    assert_eq!(codes("$(var(x)"), vec!["syntax"]);
+    assert_eq!(codes("$ x"), vec!["syntax"]);
+    // Define values are text: a define can complete a PV.
+    assert_eq!(toks("#!define V $var\nV(x)"), vec![pv("$var(x)")]);
+}
+
+#[test]
+fn subst_applies_to_include_paths() {
+    let dir = temp_dir("subst-inc");
+    std::fs::write(dir.join("sub/real.cfg"), "included").unwrap();
+    let main = dir.join("main.cfg");
+    std::fs::write(
+        &main,
+        "#!subst \"/NAME/real/\"\ninclude_file \"sub/NAME.cfg\"\n",
+    )
+    .unwrap();
+    let (l, diags) = lex_file(&main, &LexOptions::default());
+    assert!(diags.is_empty(), "{}", diags.join("\n"));
+    assert_eq!(l.tokens.len(), 1);
+    assert_eq!(l.tokens[0].tok, id("included"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
