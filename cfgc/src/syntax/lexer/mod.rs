@@ -7,6 +7,22 @@
 //! run from an expansion into the text that follows it (a value ending in
 //! `# note` comments out the rest of the real line). Tokens never run past the
 //! end of a file.
+//!
+//! What the grammar gets (beyond the obvious):
+//! * directives produce no tokens: `#!subst "..."` consumes the string token
+//!   that follows it (wherever it appears), `include_file` splices the file in;
+//! * `MOD_<name>` is defined as soon as `loadmodule`/`loadmodulex` and its
+//!   string have been lexed;
+//! * [`Tok::Attr`] is the whole SER attribute name: `%name`, `%f.name`,
+//!   `$f.name` (classes `f t fr tr fu tu fd td g`, max-compat and SER modes),
+//!   `$name` in SER mode, and `$name` right before `[` in max-compat mode; an
+//!   index (`[1]`, `[-1]`, `[]`) follows as separate tokens, as in `cfg.y`;
+//! * [`Tok::Select`] is the raw text (`@via[1].branch`, `@hf_value["X"]`),
+//!   written without blanks; Kamailio also accepts blanks inside a select,
+//!   which then continues as ordinary tokens (not supported here);
+//! * `kemi.onsend_route_callback` is `Reserved("kemi") Dot
+//!   Param("kemi.onsend_route_callback")`;
+//! * `event_route` is followed by `LBracket EventName RBracket`.
 
 mod preproc;
 #[cfg(test)]
@@ -458,7 +474,8 @@ impl Lexer<'_> {
                 ),
             }
         }
-        if let Tok::Str(s) = &tok
+        if let Tok::Str(s) | Tok::SqStr(s) = &tok
+            && !s.contains('$')
             && matches!(
                 self.out.tokens.last(),
                 Some(Spanned {
@@ -1683,15 +1700,22 @@ fn ipv4(s: &str) -> bool {
         })
 }
 
+/// Whether an IPv6 token may end in an embedded IPv4 address
+/// (`::ffff:10.0.0.1`). A cfgc extension asked for by the design: Kamailio
+/// 5.6.3's `IPV6ADDR` pattern has no IPv4 tail, and `kamailio -c` rejects
+/// `src_ip == ::ffff:127.0.0.1` ("bad expression"). Set to `false` for the
+/// exact 5.6.3 behaviour.
+const IPV6_WITH_IPV4_TAIL: bool = true;
+
 /// Whether `s` matches Kamailio's `IPV6ADDR` pattern (extended with an
-/// optional IPv4 tail).
+/// optional IPv4 tail, see [`IPV6_WITH_IPV4_TAIL`]).
 fn is_ipv6(s: &str) -> bool {
     if s == "::" {
         return true;
     }
     // An IPv4 tail stands for two groups.
     let (head, extra) = match s.rfind(':') {
-        Some(i) if s[i + 1..].contains('.') => {
+        Some(i) if IPV6_WITH_IPV4_TAIL && s[i + 1..].contains('.') => {
             if !ipv4(&s[i + 1..]) {
                 return false;
             }
