@@ -681,7 +681,17 @@ impl Lexer<'_> {
                 let start = self.here();
                 self.bump();
                 let span = start.to(self.last_span);
-                self.emit_error(format!("unexpected character `{c}`"), span, "");
+                // Kamailio's scanner echoes characters no rule matches and
+                // goes on (a stray backtick passes `kamailio -c`): warn, and
+                // drop the character as it does.
+                self.out.diagnostics.push(
+                    Diagnostic::warning(
+                        "stray-character",
+                        format!("stray character `{c}` is ignored"),
+                    )
+                    .with_label(span, "Kamailio skips this character")
+                    .with_help("remove it"),
+                );
                 return;
             }
         };
@@ -1705,7 +1715,7 @@ fn ipv4(s: &str) -> bool {
 /// 5.6.3's `IPV6ADDR` pattern has no IPv4 tail, and `kamailio -c` rejects
 /// `src_ip == ::ffff:127.0.0.1` ("bad expression"). Set to `false` for the
 /// exact 5.6.3 behaviour.
-const IPV6_WITH_IPV4_TAIL: bool = true;
+const IPV6_WITH_IPV4_TAIL: bool = false;
 
 /// Whether `s` matches Kamailio's `IPV6ADDR` pattern (extended with an
 /// optional IPv4 tail, see [`IPV6_WITH_IPV4_TAIL`]).

@@ -70,12 +70,14 @@ fn backslash_newline_is_dropped() {
 }
 
 #[test]
-fn unknown_character_is_an_error_token() {
+fn unknown_character_is_skipped_with_a_warning() {
+    // Kamailio echoes and skips what no scanner rule matches.
     let l = lex_str("a ? b");
     assert_eq!(l.diagnostics.len(), 1);
-    assert_eq!(l.diagnostics[0].code, "syntax");
+    assert_eq!(l.diagnostics[0].code, "stray-character");
+    assert!(!l.diagnostics[0].is_error());
     let t: Vec<Tok> = l.tokens.into_iter().map(|t| t.tok).collect();
-    assert_eq!(t, vec![id("a"), Tok::Error, id("b")]);
+    assert_eq!(t, vec![id("a"), id("b")]);
 }
 
 // ---- strings -------------------------------------------------------------------
@@ -353,7 +355,8 @@ fn ipv6_addresses() {
     assert_eq!(toks("::"), vec![v6("::")]);
     assert_eq!(toks("2001:db8::"), vec![v6("2001:db8::")]);
     assert_eq!(toks("1:2:3:4:5:6:7:8"), vec![v6("1:2:3:4:5:6:7:8")]);
-    assert_eq!(toks("::ffff:10.0.0.1"), vec![v6("::ffff:10.0.0.1")]);
+    // 5.6.3 has no IPv4-tail form: `::ffff:10.0.0.1` is not one address.
+    assert_ne!(toks("::ffff:10.0.0.1"), vec![v6("::ffff:10.0.0.1")]);
     assert_eq!(
         toks("[::1]:5060"),
         vec![
