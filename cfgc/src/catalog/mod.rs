@@ -16,6 +16,7 @@
 //!   functions cfgc's runtime supports).
 
 pub mod core;
+#[rustfmt::skip]
 mod generated;
 pub mod modules;
 pub mod pv;

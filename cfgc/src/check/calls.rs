@@ -169,21 +169,19 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
         .copied()
         .collect();
     if loaded.is_empty() {
-        if let Some((m, _)) = all.first() {
+        if !all.is_empty() {
             let mut providers: Vec<&str> = all.iter().map(|(m, _)| m.name).collect();
             providers.dedup();
+            let m = preferred_provider(&providers);
             let mut d = Diagnostic::error(
                 "module-not-loaded",
-                format!(
-                    "function `{name}` needs module `{}`, which is not loaded",
-                    m.name
-                ),
+                format!("function `{name}` needs module `{m}`, which is not loaded"),
             )
             .with_label(
                 c.name.span,
                 format!("provided by `{}`", providers.join("`, `")),
             )
-            .with_help(format!("add `loadmodule \"{}.so\"`", m.name));
+            .with_help(format!("add `loadmodule \"{m}.so\"`"));
             if catalog::core_action(name).is_some() {
                 d = d.with_note("it is a core action in some spellings; check the name");
             }
@@ -311,6 +309,64 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
             );
         }
     }
+}
+
+/// Modules that configurations commonly load (the stock cfg's and the
+/// examples'): when several modules export a name, suggest one of these.
+const COMMON_MODULES: &[&str] = &[
+    "tm",
+    "tmx",
+    "sl",
+    "rr",
+    "pv",
+    "maxfwd",
+    "usrloc",
+    "registrar",
+    "textops",
+    "textopsx",
+    "siputils",
+    "xlog",
+    "sanity",
+    "kex",
+    "corex",
+    "acc",
+    "auth",
+    "auth_db",
+    "permissions",
+    "alias_db",
+    "speeddial",
+    "domain",
+    "presence",
+    "nathelper",
+    "rtpproxy",
+    "rtpengine",
+    "htable",
+    "pike",
+    "dispatcher",
+    "dialog",
+    "uac",
+    "avpops",
+    "sqlops",
+    "exec",
+    "cfgutils",
+    "xhttp",
+    "jsonrpcs",
+    "group",
+    "path",
+    "dialplan",
+    "lcr",
+    "drouting",
+    "topoh",
+    "topos",
+];
+
+fn preferred_provider<'a>(providers: &[&'a str]) -> &'a str {
+    providers
+        .iter()
+        .find(|p| COMMON_MODULES.contains(p))
+        .or_else(|| providers.iter().min_by_key(|p| p.len()))
+        .copied()
+        .unwrap_or("?")
 }
 
 /// Kamailio's `rve_is_constant`: literals and operators over them.

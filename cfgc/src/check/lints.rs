@@ -98,20 +98,18 @@ pub(super) fn expr(ctx: &mut Ctx<'_>, e: &Expr) {
         Expr::Binary { op, lhs, rhs, span } => {
             binary(ctx, *op, lhs, rhs, *span);
         }
-        Expr::Unary { op, expr, span } if *op != UnOp::Not => {
-            if static_type(expr) == Ty::Str {
-                ctx.push(
-                    Diagnostic::error(
-                        "type-mismatch",
-                        format!(
-                            "`{}` needs an integer operand",
-                            if *op == UnOp::Neg { "-" } else { "~" }
-                        ),
-                    )
-                    .with_label(expr.span(), "this is a string")
-                    .with_label(*span, ""),
-                );
-            }
+        Expr::Unary { op, expr, span } if *op != UnOp::Not && static_type(expr) == Ty::Str => {
+            ctx.push(
+                Diagnostic::error(
+                    "type-mismatch",
+                    format!(
+                        "`{}` needs an integer operand",
+                        if *op == UnOp::Neg { "-" } else { "~" }
+                    ),
+                )
+                .with_label(expr.span(), "this is a string")
+                .with_label(*span, ""),
+            );
         }
         _ => {}
     }
@@ -279,24 +277,21 @@ pub(super) fn regex_operand(ctx: &mut Ctx<'_>, rhs: &Expr) {
 
 /// `\d` is no digit class in POSIX EREs (`[0-9]` or `[[:digit:]]` is).
 pub(super) fn regex_escapes(ctx: &mut Ctx<'_>, re: &str, span: Span) {
-    let mut chars = re.chars().peekable();
+    let mut chars = re.chars();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some(e @ ('d' | 'D')) => {
-                    let class = if e == 'd' { "[0-9]" } else { "[^0-9]" };
-                    ctx.push(
-                        Diagnostic::warning(
-                            "regex-escape",
-                            format!("`\\{e}` is not a digit class in a POSIX regex"),
-                        )
-                        .with_label(span, format!("`\\{e}` never matches a digit here"))
-                        .with_help(format!("write `{class}` (or `[[:digit:]]`)")),
-                    );
-                    return;
-                }
-                Some(_) | None => {}
-            }
+        if c == '\\'
+            && let Some(e @ ('d' | 'D')) = chars.next()
+        {
+            let class = if e == 'd' { "[0-9]" } else { "[^0-9]" };
+            ctx.push(
+                Diagnostic::warning(
+                    "regex-escape",
+                    format!("`\\{e}` is not a digit class in a POSIX regex"),
+                )
+                .with_label(span, format!("`\\{e}` never matches a digit here"))
+                .with_help(format!("write `{class}` (or `[[:digit:]]`)")),
+            );
+            return;
         }
     }
 }
