@@ -1,1 +1,147 @@
-//! Integration tests live in `tests/tests/`; this library holds shared helpers.
+//! Shared helpers for the integration tests: where Debian installs Kamailio
+//! and its example configs, and how to ask the real `kamailio -c` about a
+//! file (the oracle that cfgc is compared with).
+//!
+//! Kamailio is GPL: its configs are read where the package installs them,
+//! never copied into this repository.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The stock configuration of the Debian package.
+pub const STOCK_CFG: &str = "/etc/kamailio/kamailio.cfg";
+
+/// The example configurations of the Debian package.
+pub const EXAMPLES_DIR: &str = "/usr/share/doc/kamailio/examples";
+
+/// The installed module directory (needed by `kamailio -c -L`).
+///
+/// # Panics
+/// If Kamailio is not installed: the tests that need it must fail, not skip
+/// (`.ci/run` installs it).
+pub fn module_dir() -> PathBuf {
+    let candidates = [
+        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+        "/usr/lib/aarch64-linux-gnu/kamailio/modules",
+        "/usr/lib/kamailio/modules",
+        "/usr/lib64/kamailio/modules",
+    ];
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.join("sl.so").exists())
+        .expect("Kamailio's modules are not installed: apt-get install kamailio")
+}
+
+/// What `kamailio -c` said about a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KamailioVerdict {
+    pub accepted: bool,
+    /// Line of the first `parse error in config file ..., line N, column C:
+    /// syntax error` message, if any.
+    pub syntax_error_line: Option<usize>,
+    /// The whole output, for failure messages.
+    pub output: String,
+}
+
+/// Runs `kamailio -c -L <moddir> -f FILE -A DEF...`.
+///
+/// # Panics
+/// If the `kamailio` binary cannot be run.
+pub fn kamailio_check(file: &Path, defines: &[&str]) -> KamailioVerdict {
+    let mut cmd = Command::new("kamailio");
+    cmd.arg("-c")
+        .arg("-L")
+        .arg(module_dir())
+        .arg("-f")
+        .arg(file);
+    for d in defines {
+        cmd.arg("-A").arg(d);
+    }
+    let out = cmd
+        .output()
+        .expect("cannot run `kamailio`: apt-get install kamailio");
+    let output =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let syntax_error_line = output.lines().find_map(|l| {
+        let rest = l.split_once("parse error in config file ")?.1;
+        if !rest.trim_end().ends_with(": syntax error") {
+            return None;
+        }
+        let after = rest.split_once(", line ")?.1;
+        after.split(',').next()?.trim().parse().ok()
+    });
+    KamailioVerdict {
+        accepted: out.status.success(),
+        syntax_error_line,
+        output,
+    }
+}
+
+/// Every `*.cfg` and `*.cfg.sample` under the examples directory, sorted.
+///
+/// # Panics
+/// If the directory is missing (Kamailio not installed).
+pub fn example_configs() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if let Some(name) = p.file_name().and_then(|n| n.to_str())
+                && (name.ends_with(".cfg") || name.ends_with(".cfg.sample"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    let dir = Path::new(EXAMPLES_DIR);
+    assert!(
+        dir.is_dir(),
+        "{EXAMPLES_DIR} is missing: apt-get install kamailio"
+    );
+    let mut v = Vec::new();
+    walk(dir, &mut v);
+    v.sort();
+    v
+}
+
+/// Runs cfgc's front end (all passes) with Kamailio-style `-A` defines.
+pub fn cfgc_check(file: &Path, defines: &[&str], syntax_only: bool) -> cfgc::Report {
+    let mut config = cfgc::Config::new();
+    for d in defines {
+        config.define_arg(d);
+    }
+    config.syntax_only(syntax_only);
+    config
+        .check_file(file)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()))
+}
+
+/// All error diagnostics of a report, rendered, for assertion messages.
+pub fn rendered_errors(report: &cfgc::Report) -> String {
+    report.errors().map(|d| report.render(d)).collect()
+}
+
+/// The `WITH_*` names the stock config tests with `#!ifdef`/`#!ifndef`.
+pub fn stock_with_defines() -> Vec<String> {
+    let text = std::fs::read_to_string(STOCK_CFG)
+        .expect("/etc/kamailio/kamailio.cfg is missing: apt-get install kamailio");
+    let mut v: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let rest = l
+                .strip_prefix("#!ifdef ")
+                .or_else(|| l.strip_prefix("#!ifndef "))?;
+            let name = rest.split_whitespace().next()?;
+            name.starts_with("WITH_").then(|| name.to_string())
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}

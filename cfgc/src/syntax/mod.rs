@@ -17,6 +17,8 @@ pub mod lexer;
 pub mod token;
 
 mod parse;
+#[cfg(test)]
+mod tests;
 
 pub use lexer::{LexOptions, Lexed, lex};
 pub use parse::parse_tokens;

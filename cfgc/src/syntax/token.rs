@@ -165,6 +165,15 @@ pub enum Tok {
     LBracket, // [
     RBracket, // ]
 
+    // ---- produced only by `parse` when it feeds the grammar --------------
+    /// `listen` (the lexer gives `Param("listen")`).
+    Listen,
+    /// `alias` (the lexer gives `Param("alias")`).
+    Alias,
+    /// A word that is both a core parameter and a core action
+    /// (`force_rport`, `udp_mtu_try_proto`; the lexer gives `Param(..)`).
+    ParamAction(&'static str),
+
     /// A lexical error, already reported as a diagnostic; the parser treats it
     /// as an unexpected token so it can recover.
     Error,
@@ -190,7 +199,11 @@ impl Tok {
             Tok::Ipv6(s) => format!("IPv6 address `{s}`"),
             Tok::Pvar(p) => format!("`{}`", p.text),
             Tok::Attr(s) | Tok::Select(s) | Tok::EventName(s) => format!("`{s}`"),
-            Tok::Param(s) | Tok::Action(s) | Tok::Proto(s) | Tok::Reserved(s) => {
+            Tok::Param(s)
+            | Tok::Action(s)
+            | Tok::Proto(s)
+            | Tok::Reserved(s)
+            | Tok::ParamAction(s) => {
                 format!("keyword `{s}`")
             }
             Tok::Error => "invalid token".to_string(),
@@ -294,7 +307,13 @@ impl Tok {
             Tok::RBrace => "}",
             Tok::LBracket => "[",
             Tok::RBracket => "]",
-            Tok::Param(s) | Tok::Action(s) | Tok::Proto(s) | Tok::Reserved(s) => s,
+            Tok::Listen => "listen",
+            Tok::Alias => "alias",
+            Tok::Param(s)
+            | Tok::Action(s)
+            | Tok::Proto(s)
+            | Tok::Reserved(s)
+            | Tok::ParamAction(s) => s,
             _ => "?",
         }
     }

@@ -1,0 +1,154 @@
+//! The `cfgc` command line: a thin layer over the library.
+
+use std::process::ExitCode;
+
+use cfgc::{Config, Severity};
+
+const USAGE: &str = "\
+cfgc: compile a Kamailio kamailio.cfg into a native SIP proxy
+
+usage:
+  cfgc check [options] FILE     check a configuration (exit 0 clean, 1 diagnostics)
+
+options:
+  -A NAME[=VALUE]        define NAME, as kamailio -A (repeatable)
+  --subst=EXP            as kamailio --subst (also --substdef=, --substdefs=)
+  --syntax-only          stop after parsing
+  --format human|json    how to print diagnostics (default human)
+  --unsupported          also list what cfgc's runtime does not support yet
+  -W, --no-warnings      do not print warnings
+  -h, --help             this text
+
+The verbs emit, build and run arrive with code generation (issue 4).
+";
+
+struct Args {
+    config: Config,
+    file: Option<String>,
+    json: bool,
+    unsupported: bool,
+    warnings: bool,
+}
+
+fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut a = Args {
+        config: Config::new(),
+        file: None,
+        json: false,
+        unsupported: false,
+        warnings: true,
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-A" => {
+                let v = it.next().ok_or("-A needs NAME or NAME=VALUE")?;
+                a.config.define_arg(&v);
+            }
+            s if s.starts_with("-A") && s.len() > 2 => {
+                a.config.define_arg(&s[2..]);
+            }
+            "--syntax-only" => {
+                a.config.syntax_only(true);
+            }
+            "--format" => match it.next().as_deref() {
+                Some("json") => a.json = true,
+                Some("human") => a.json = false,
+                _ => return Err("--format takes `human` or `json`".into()),
+            },
+            "--format=json" => a.json = true,
+            "--format=human" => a.json = false,
+            "--unsupported" => a.unsupported = true,
+            "-W" | "--no-warnings" => a.warnings = false,
+            s if s.starts_with("--subst=")
+                || s.starts_with("--substdef=")
+                || s.starts_with("--substdefs=") =>
+            {
+                let (k, v) = s[2..].split_once('=').unwrap_or_default();
+                a.config.subst(k, v);
+            }
+            s if s.starts_with('-') && s != "-" => return Err(format!("unknown option `{s}`")),
+            _ if a.file.is_none() => a.file = Some(arg),
+            _ => return Err(format!("unexpected argument `{arg}`")),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1);
+    let verb = argv.next();
+    match verb.as_deref() {
+        Some("check") => {}
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(v @ ("emit" | "build" | "run")) => {
+            eprintln!("cfgc: `{v}` is not supported yet: code generation arrives with issue 4");
+            return ExitCode::from(2);
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let args = match parse_args(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("cfgc: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(file) = args.file else {
+        eprintln!("cfgc: no configuration file given\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let report = match args.config.check_file(&file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cfgc: cannot read {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut counts = [0usize; 3];
+    let mut out = String::new();
+    for d in &report.diagnostics {
+        let shown = match d.severity {
+            Severity::Error => true,
+            Severity::Warning => args.warnings,
+            Severity::Unsupported => args.unsupported,
+        };
+        counts[d.severity as usize] += 1;
+        if !shown {
+            continue;
+        }
+        if args.json {
+            out.push_str(&report.render_json(d));
+            out.push('\n');
+        } else {
+            out.push_str(&report.render(d));
+            out.push('\n');
+        }
+    }
+    let [errors, unsupported, warnings] = counts;
+    if args.json {
+        print!("{out}");
+    } else {
+        eprint!("{out}");
+        if errors > 0 {
+            eprintln!("cfgc: {file}: {errors} error(s), {warnings} warning(s)");
+        } else if warnings > 0 {
+            eprintln!("cfgc: {file}: ok, {warnings} warning(s)");
+        }
+        if unsupported > 0 && !args.unsupported {
+            eprintln!(
+                "cfgc: note: {unsupported} construct(s) valid for Kamailio are not supported by cfgc's runtime yet (see --unsupported)"
+            );
+        }
+    }
+    if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
