@@ -29,6 +29,8 @@ pub(super) struct Ctx<'a> {
     pub(super) open_world: bool,
     /// Declared flag names (`flags a, b:3`).
     pub(super) flag_names: Vec<String>,
+    /// Modules already reported as missing for a PV (one report each).
+    pub(super) missing_pv_modules: Vec<&'static str>,
 }
 
 impl Ctx<'_> {
@@ -73,6 +75,7 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
         diags: Vec::new(),
         open_world: out.modules.iter().any(|m| !m.catalogued),
         flag_names,
+        missing_pv_modules: Vec::new(),
     };
     for item in &file.items {
         match item {
@@ -307,10 +310,12 @@ pub(super) fn check_spec(
     let def = match lookup_pv(ctx, &spec.name) {
         PvLookup::Found(d) => Some(d),
         PvLookup::NotLoaded(m) => {
-            if !avp_fallback {
+            if !avp_fallback && !ctx.missing_pv_modules.contains(&m) {
+                ctx.missing_pv_modules.push(m);
                 ctx.push(
                     Diagnostic::error("unknown-pv", format!("`${}` needs module `{m}`", spec.name))
                         .with_label(span, format!("provided by `{m}`, which is not loaded"))
+                        .with_note(format!("reported once; every PV of `{m}` needs it"))
                         .with_help(format!("add `loadmodule \"{m}.so\"`")),
                 );
             }

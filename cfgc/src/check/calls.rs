@@ -288,6 +288,8 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
         && let Some(a) = c.args.first()
         && let Some(target) = body::const_string(a)
         && !target.contains('$')
+        // `""` or `"0"` disarms the route.
+        && !(target.is_empty() || target == "0")
     {
         let table = match kind {
             RouteArg::Failure => &ctx.routes.failure,
@@ -305,7 +307,8 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
                     "undefined-route",
                     format!("`{}` is not defined", kind.block(&target)),
                 )
-                .with_label(a.span(), format!("`{name}` arms a missing block")),
+                .with_label(a.span(), format!("`{name}` arms a missing block"))
+                .with_note("Kamailio only warns at startup and then runs an empty route"),
             );
         }
     }

@@ -167,30 +167,65 @@ fn binary(ctx: &mut Ctx<'_>, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) {
     if is_comparison(op) || is_bitwise(op) {
         precedence(ctx, op, lhs, rhs);
     }
-    if matches!(op, BinOp::Eq | BinOp::Ne | BinOp::StrEq | BinOp::StrNe) {
+    if matches!(op, BinOp::Eq | BinOp::StrEq) {
         let empty = |e: &Expr| matches!(e, Expr::Str(s, _) if s.is_empty());
-        if (empty(rhs) && !is_constant(lhs)) || (empty(lhs) && !is_constant(rhs)) {
-            let eq = matches!(op, BinOp::Eq | BinOp::StrEq);
-            let mut d = Diagnostic::warning(
-                "empty-string-compare",
-                format!("comparison with `\"\"` using `{}`", op.spelling()),
-            )
-            .with_label(span, "");
-            d = if eq {
-                d.with_note(
-                    "`x == \"\"` is rewritten to `strempty(x)`: an integer 0 is not empty, so \
-                     a `$var` holding 0 is neither `== \"\"` nor `!= \"\"`",
+        let other = if empty(rhs) {
+            Some(lhs)
+        } else if empty(lhs) {
+            Some(rhs)
+        } else {
+            None
+        };
+        if let Some(other) = other
+            && may_hold_int(other)
+        {
+            ctx.push(
+                Diagnostic::warning(
+                    "empty-string-compare",
+                    format!("comparison with `\"\"` using `{}`", op.spelling()),
                 )
-                .with_help("write `strempty(x)`, or `x == $null` to test for a missing value")
-            } else {
-                d.with_note(
-                    "`x != \"\"` is not rewritten: it compares by the type of `x`, so an \
-                     integer 0 compares as 0 == 0 and is not `!= \"\"`",
+                .with_label(span, "rewritten to `strempty(...)`")
+                .with_note(
+                    "an integer 0 is not empty, so a variable holding 0 is neither \
+                     `== \"\"` nor (compared as integers, 0 == 0) `!= \"\"`",
                 )
-                .with_help("write `!strempty(x)`, or `x != $null` to test for a value")
-            };
-            ctx.push(d);
+                .with_help(
+                    "write `strempty(x)` for an empty string, or `x == $null` for a missing value",
+                ),
+            );
         }
+    }
+}
+
+/// Whether an expression may hold an integer at run time: variables of the
+/// container families, return codes, and computed values. Message PVs
+/// (`$hdr(..)`, `$rU`, ...) are strings or null.
+fn may_hold_int(e: &Expr) -> bool {
+    match e {
+        Expr::Pv(p) => {
+            let name = super::pvar::parse_spec(&p.text)
+                .map(|(s, _)| s.name)
+                .unwrap_or_default();
+            matches!(
+                name.as_str(),
+                "var"
+                    | "vz"
+                    | "vn"
+                    | "avp"
+                    | "xavp"
+                    | "xavu"
+                    | "xavi"
+                    | "sht"
+                    | "shv"
+                    | "dlg_var"
+                    | "rc"
+                    | "retcode"
+                    | "?"
+            )
+        }
+        Expr::Paren(x, _) => may_hold_int(x),
+        Expr::Str(..) | Expr::Int(..) | Expr::Select(..) => false,
+        _ => true,
     }
 }
 
