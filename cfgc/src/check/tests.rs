@@ -953,3 +953,157 @@ fn error_nodes_are_skipped() {
         &[],
     );
 }
+
+// ---- real text (lexer + parser) -----------------------------------------
+
+const STOCK_CFG: &str = "/etc/kamailio/kamailio.cfg";
+const DBURL: &str = "\"mysql://kamailio:kamailiorw@localhost/kamailio\"";
+
+/// Lexes, parses and checks a file. `None` while the lexer is not there yet
+/// (no tokens at all) or the file is missing.
+fn check_path(path: &str, defines: &[&str]) -> Option<(SourceMap, Vec<Diagnostic>, usize)> {
+    use crate::syntax::{LexOptions, lex, parse_tokens};
+    let mut sources = SourceMap::new();
+    let main = sources.load(std::path::Path::new(path), None).ok()?;
+    let mut opts = LexOptions::default();
+    for d in defines {
+        opts.defines.push((d.to_string(), None));
+    }
+    opts.defines.push(("DBURL".into(), Some(DBURL.into())));
+    let lexed = lex(&mut sources, main, &opts);
+    if lexed.tokens.is_empty() {
+        return None;
+    }
+    let (ast, _) = parse_tokens(&lexed.tokens);
+    let routes = ast
+        .items
+        .iter()
+        .filter(|i| matches!(i, Item::Route(_)))
+        .count();
+    let out = check(&sources, &ast, &CheckOptions::default());
+    Some((sources, out.diagnostics, routes))
+}
+
+fn check_text(text: &str) -> Option<Vec<Diagnostic>> {
+    use crate::syntax::{LexOptions, lex, parse_tokens};
+    let mut sources = SourceMap::new();
+    let main = sources.add("test.cfg", text.to_string(), None);
+    let lexed = lex(&mut sources, main, &LexOptions::default());
+    if lexed.tokens.is_empty() {
+        return None;
+    }
+    let (ast, parse) = parse_tokens(&lexed.tokens);
+    assert!(parse.is_empty(), "{parse:#?}");
+    Some(check(&sources, &ast, &CheckOptions::default()).diagnostics)
+}
+
+/// The `WITH_*` names the stock config tests.
+fn stock_defines() -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(STOCK_CFG) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("#!ifdef ")
+                .or_else(|| l.strip_prefix("#!ifndef "))
+                .map(|n| n.trim().to_string())
+        })
+        .filter(|n| n.starts_with("WITH_"))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[track_caller]
+fn assert_stock_clean(defines: &[&str]) {
+    let Some((sources, diags, routes)) = check_path(STOCK_CFG, defines) else {
+        return;
+    };
+    assert!(routes >= 10, "only {routes} route blocks with {defines:?}");
+    let shown: Vec<String> = diags
+        .iter()
+        .filter(|d| d.severity != Severity::Unsupported)
+        .map(|d| crate::diag::render(&sources, d))
+        .collect();
+    assert!(
+        shown.is_empty(),
+        "{STOCK_CFG} with {defines:?}:\n{}",
+        shown.join("\n")
+    );
+}
+
+#[test]
+fn stock_config_is_clean() {
+    assert_stock_clean(&[]);
+    for d in stock_defines() {
+        assert_stock_clean(&[d.as_str()]);
+    }
+    assert_stock_clean(&["WITH_MYSQL", "WITH_AUTH", "WITH_USRLOCDB", "WITH_NAT"]);
+    assert_stock_clean(&[
+        "WITH_MYSQL",
+        "WITH_AUTH",
+        "WITH_IPAUTH",
+        "WITH_USRLOCDB",
+        "WITH_NAT",
+        "WITH_NATSIPPING",
+        "WITH_PRESENCE",
+        "WITH_MSGREBUILD",
+        "WITH_ANTIFLOOD",
+        "WITH_ACCDB",
+        "WITH_ALIASDB",
+        "WITH_SPEEDDIAL",
+        "WITH_MULTIDOMAIN",
+        "WITH_PSTN",
+        "WITH_VOICEMAIL",
+        "WITH_BLOCK3XX",
+        "WITH_BLOCK401407",
+        "WITH_JSONRPC",
+        "WITH_TLS",
+        "WITH_DEBUG",
+    ]);
+    assert_stock_clean(&["WITH_NAT", "WITH_RTPENGINE", "WITH_AUTH", "WITH_MYSQL"]);
+}
+
+#[test]
+fn real_text_diagnostics() {
+    let Some(d) = check_text(
+        r#"#!KAMAILIO
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "xlog.so"
+modparam("sl", "nope", 1)
+modparam("tm", "fr_timer", 1)
+request_route {
+    route(MISSING);
+    t_relay();
+    xlog("L_INFO", "$rm $nope $(ru{uri.hots})\n");
+    if ($var(x) == "") { drop; }
+    if (1 << 3 == 8) { exit; }
+    if ($rU =~ "^\d+$") { exit; }
+    $ci = "x";
+    return 0;
+}
+"#,
+    ) else {
+        return;
+    };
+    let codes: Vec<&str> = d.iter().map(|d| d.code).collect();
+    for code in [
+        "unknown-modparam",
+        "modparam-no-module",
+        "undefined-route",
+        "module-not-loaded",
+        "unknown-pv",
+        "unknown-transformation",
+        "empty-string-compare",
+        "precedence",
+        "regex-escape",
+        "pv-not-writable",
+        "return-zero",
+    ] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+}
