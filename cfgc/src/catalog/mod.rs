@@ -103,8 +103,19 @@ pub struct Function {
     pub const_args: bool,
     /// Bit i set: argument i+1 is parsed as a PV format string.
     pub fmt_args: u8,
-    /// Implemented by cfgc's runtime.
+    /// Bit i set: argument i+1 is a POSIX regular expression (unless a PV).
+    pub regex_args: u8,
+    /// Bit i set: argument i+1 is an integer (unless a PV).
+    pub int_args: u8,
+    /// Implemented by cfgc's runtime (see also [`modules::SUPPORTED`]).
     pub supported: bool,
+}
+
+impl Function {
+    /// Whether cfgc's runtime implements this function of `module`.
+    pub fn is_supported(&self, module: &str) -> bool {
+        self.supported || modules::SUPPORTED.contains(&(module, self.name))
+    }
 }
 
 /// The value type a module parameter accepts.

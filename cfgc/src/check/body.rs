@@ -31,6 +31,8 @@ pub(super) struct Ctx<'a> {
     pub(super) flag_names: Vec<String>,
     /// Modules already reported as missing for a PV (one report each).
     pub(super) missing_pv_modules: Vec<&'static str>,
+    /// `(module, function)` already reported as not supported by the runtime.
+    pub(super) unsupported_reported: Vec<(&'static str, &'static str)>,
 }
 
 impl Ctx<'_> {
@@ -76,6 +78,7 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
         open_world: out.modules.iter().any(|m| !m.catalogued),
         flag_names,
         missing_pv_modules: Vec::new(),
+        unsupported_reported: Vec::new(),
     };
     for item in &file.items {
         match item {

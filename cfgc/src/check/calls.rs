@@ -284,6 +284,25 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
             body::format_string(ctx, s, *span);
         }
     }
+    arg_values(ctx, module.name, func, c);
+    if !func.is_supported(module.name)
+        && !ctx
+            .unsupported_reported
+            .iter()
+            .any(|(m, f)| *m == module.name && *f == name)
+    {
+        ctx.unsupported_reported.push((module.name, func.name));
+        ctx.push(
+            Diagnostic::unsupported(
+                "unsupported-function",
+                format!(
+                    "`{name}` (module `{}`) is not implemented by cfgc's runtime yet",
+                    module.name
+                ),
+            )
+            .with_label(c.name.span, "first use"),
+        );
+    }
     if let Some(kind) = catalog::route_arg(module.name, name)
         && let Some(a) = c.args.first()
         && let Some(target) = body::const_string(a)
@@ -311,6 +330,118 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
                 .with_note("Kamailio only warns at startup and then runs an empty route"),
             );
         }
+    }
+}
+
+/// Checks the values of constant arguments the fixups would parse at
+/// startup: integers, regexes, log levels and facilities, flag numbers.
+fn arg_values(ctx: &mut Ctx<'_>, module: &str, func: &catalog::Function, c: &Call) {
+    let name = func.name;
+    for (i, a) in c.args.iter().enumerate().take(8) {
+        let Some(v) = body::const_string(a) else {
+            continue;
+        };
+        if v.starts_with('$') {
+            // A PV given as a string: evaluated at run time.
+            continue;
+        }
+        let bit = 1u8 << i;
+        if func.int_args & bit != 0 {
+            match parse_int(&v) {
+                None => ctx.push(
+                    Diagnostic::error(
+                        "bad-arg",
+                        format!("argument {} of `{name}` must be an integer", i + 1),
+                    )
+                    .with_label(a.span(), format!("`{v}` is not a number")),
+                ),
+                Some(n) if is_flag_function(module, name) && i == 0 && !(0..=31).contains(&n) => {
+                    ctx.push(
+                        Diagnostic::error("bad-arg", format!("flag {n} is out of range"))
+                            .with_label(a.span(), "flags are numbered 0..31")
+                            .with_note(format!(
+                                "`{name}` fails at run time with an out-of-range flag"
+                            )),
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+        if func.regex_args & bit != 0 {
+            if let Err(msg) = super::regex::check_ere(&v) {
+                ctx.push(
+                    Diagnostic::error(
+                        "bad-regex",
+                        format!(
+                            "argument {} of `{name}` is not a valid regular expression",
+                            i + 1
+                        ),
+                    )
+                    .with_label(a.span(), msg)
+                    .with_note(
+                        "the module compiles it as a POSIX extended regular expression at startup",
+                    ),
+                );
+            } else {
+                super::lints::regex_escapes(ctx, &v, a.span());
+            }
+        }
+    }
+    if module == "xlog" {
+        xlog_args(ctx, name, c);
+    }
+}
+
+fn parse_int(v: &str) -> Option<i64> {
+    let t = v.trim();
+    if let Some(h) = t.strip_prefix("0x") {
+        return i64::from_str_radix(h, 16).ok();
+    }
+    t.parse().ok()
+}
+
+fn is_flag_function(module: &str, name: &str) -> bool {
+    module == "kex"
+        && matches!(
+            name,
+            "setbflag" | "resetbflag" | "isbflagset" | "setsflag" | "resetsflag" | "issflagset"
+        )
+}
+
+/// xlog levels are read from their third character: `L_ALERT`, `L_BUG`,
+/// `L_CRIT`, `L_ERR`, `L_WARN`, `L_NOTICE`, `L_INFO`, `L_DBG`.
+fn xlog_args(ctx: &mut Ctx<'_>, name: &str, c: &Call) {
+    let n = c.args.len();
+    let (facility, level) = match (name, n) {
+        ("xlog" | "xlogl", 2) | ("xlogm", 2) => (None, Some(0)),
+        ("xlog" | "xlogl", 3) => (Some(0), Some(1)),
+        _ => (None, None),
+    };
+    if let Some(i) = level
+        && let Some(a) = c.args.get(i)
+        && let Some(v) = body::const_string(a)
+        && !v.starts_with('$')
+        && !matches!(
+            v.as_bytes().get(2),
+            Some(b'A' | b'B' | b'C' | b'E' | b'W' | b'N' | b'I' | b'D')
+        )
+    {
+        ctx.push(
+            Diagnostic::error("bad-arg", format!("`{v}` is not a log level"))
+                .with_label(a.span(), "unknown level")
+                .with_help("use L_ALERT, L_BUG, L_CRIT, L_ERR, L_WARN, L_NOTICE, L_INFO or L_DBG"),
+        );
+    }
+    if let Some(i) = facility
+        && let Some(a) = c.args.get(i)
+        && let Some(v) = body::const_string(a)
+        && !catalog::core::SYSLOG_FACILITIES.contains(&v.to_ascii_uppercase().as_str())
+    {
+        ctx.push(
+            Diagnostic::error("bad-arg", format!("`{v}` is not a syslog facility"))
+                .with_label(a.span(), "unknown facility")
+                .with_help("use LOG_LOCAL0 ... LOG_LOCAL7, LOG_USER, LOG_DAEMON, ..."),
+        );
     }
 }
 

@@ -161,6 +161,16 @@ fn check_core_param(p: &ast::ParamAssign, diags: &mut Vec<Diagnostic>) {
         _ => false,
     };
     if ok {
+        if cp.name == "log_facility"
+            && let ParamValue::Ident(v, span) = &p.value
+            && !catalog::core::SYSLOG_FACILITIES.contains(&v.to_ascii_uppercase().as_str())
+        {
+            diags.push(
+                Diagnostic::error("bad-param-value", format!("`{v}` is not a syslog facility"))
+                    .with_label(*span, "unknown facility")
+                    .with_help("use LOG_LOCAL0 ... LOG_LOCAL7, LOG_USER, LOG_DAEMON, ..."),
+            );
+        }
         return;
     }
     let got = match &p.value {

@@ -1,3 +1,10 @@
+"""Tabulates facts from Kamailio 5.6.3's module export tables.
+
+Usage: export the 5.6.3 tree (`git archive 5.6.3 src/modules src/core | tar -x -C /tmp/k563`)
+and run this script; it writes generated.rs (copy it to cfgc/src/catalog/).
+Only names, arities, route masks, parameter types and PV names are kept, plus
+classifications derived from the fixup each function declares.
+"""
 import subprocess, re, json, sys
 REPO='/work/.mirror/kamailio+kamailio/repo'; TAG='5.6.3'
 def git(*a): return subprocess.run(['git','-C',REPO]+list(a),capture_output=True,text=True).stdout
@@ -131,6 +138,14 @@ def fmt_args(fx,n):
         if 'spve_igp' in fx or 'spve_uint' in fx or 'spve_str' in fx: return 1
         return (1<<max(n,0))-1 if n>0 else 0x3f
     return 0
+RE_ARGS={'fixup_regexp_null':1,'fixup_regexp_none':1,'fixup_regexpNL_none':1,'fixup_regexp_regexp':3,'fixup_igp_regexp':2,'fixup_t_check_status':1,'fixup_regex_12':3,'fixup_regex_1':1,'fixup_regex_2':2}
+INT_ARGS={'fixup_var_int_12':3,'fixup_var_int_1':1,'fixup_var_int_2':2,'fixup_int_12':3,'fixup_int_1':1,'fixup_int_2':2,
+ 'fixup_igp_null':1,'fixup_igp_igp':3,'fixup_igp_pvar':1,'fixup_igp_pvar_pvar':1,'fixup_igp_all':0x3f,'fixup_uint_null':1,'fixup_uint_uint':3,
+ 'fixup_spve_igp':2,'fixup_spve_uint':2,'fixup_igp_regexp':1,'fixup_sl_reply':1,'fixup_t_reply':1,'fixup_sl_reply_mode':1}
+def int_args(fx):
+    return INT_ARGS.get(norm(fx),0)
+def re_args(fx):
+    return RE_ARGS.get(norm(fx),0)
 rust=[]
 names={}
 for mod in mods:
@@ -158,7 +173,7 @@ for mod in sorted(mods, key=lambda m: names[m]):
         if c['mask']==0 or c['n'] is None: continue  # API-only exports (bind_*)
         if c['name'].startswith('bind_') or c['name'].startswith('load_'): continue
         ar='Arity::Var' if c['n']==-1 else f"Arity::Fixed({c['n']})"
-        out.append(f'            Function {{ name: "{c["name"]}", arity: {ar}, mask: 0x{c["mask"]:x}, const_args: {str(needs_const(c["fixup"],c["free"])).lower()}, fmt_args: 0b{fmt_args(c["fixup"],c["n"]):b}, supported: false }},')
+        out.append(f'            Function {{ name: "{c["name"]}", arity: {ar}, mask: 0x{c["mask"]:x}, const_args: {str(needs_const(c["fixup"],c["free"])).lower()}, fmt_args: 0b{fmt_args(c["fixup"],c["n"]):b}, regex_args: 0b{re_args(c["fixup"]):b}, int_args: 0b{int_args(c["fixup"]):b}, supported: false }},')
     out.append('        ],')
     out.append('        params: &[')
     seen={}
