@@ -146,7 +146,7 @@ pub(super) fn stmt(ctx: &mut Ctx<'_>, block: Block<'_>, s: &Stmt) {
             if let Some(v) = value {
                 expr(ctx, block, v);
             }
-            lints::return_value(ctx, *kind, value.as_ref(), *span);
+            lints::return_value(ctx, block.kind, *kind, value.as_ref(), *span);
         }
         Stmt::Assign(a) => assign(ctx, block, a),
         Stmt::Break(_) | Stmt::Empty(_) | Stmt::Error(_) => {}

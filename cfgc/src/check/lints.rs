@@ -3,7 +3,7 @@
 
 use crate::diag::Diagnostic;
 use crate::source::Span;
-use crate::syntax::ast::{BinOp, Case, Expr, ReturnKind, UnOp};
+use crate::syntax::ast::{BinOp, BlockKind, Case, Expr, ReturnKind, UnOp};
 
 use super::body::Ctx;
 use super::calls::is_constant;
@@ -407,8 +407,23 @@ pub(super) fn while_truth(ctx: &mut Ctx<'_>, cond: &Expr) {
     }
 }
 
-pub(super) fn return_value(ctx: &mut Ctx<'_>, kind: ReturnKind, value: Option<&Expr>, span: Span) {
-    if kind != ReturnKind::Return {
+pub(super) fn return_value(
+    ctx: &mut Ctx<'_>,
+    block: BlockKind,
+    kind: ReturnKind,
+    value: Option<&Expr>,
+    span: Span,
+) {
+    // In reply and event routes a 0 is the documented way to stop the
+    // reply or tell the module to drop: only request-side blocks are traps.
+    let request_side = matches!(
+        block,
+        BlockKind::Route
+            | BlockKind::RequestRoute
+            | BlockKind::FailureRoute
+            | BlockKind::BranchRoute
+    );
+    if kind != ReturnKind::Return || !request_side {
         return;
     }
     let Some(v) = value else {

@@ -974,6 +974,15 @@ fn empty_string_compare() {
 
 #[test]
 fn return_zero() {
+    // An idiom in event and reply routes.
+    expect(
+        vec![route(
+            BlockKind::EventRoute,
+            Some("sipcapture:request"),
+            vec![ret(Some(i(0)))],
+        )],
+        &[],
+    );
     expect(
         vec![route(BlockKind::Route, Some("X"), vec![ret(Some(i(0)))])],
         &["return-zero"],
