@@ -16,6 +16,9 @@
 //!    constancy, masks, route-name arguments), PVs ([`pvar`]: names,
 //!    writability, transformations, PV-format strings), static typing and
 //!    the lints ([`lints`]).
+//! 4. [`vars`] — follows execution order from each entry block (inlining
+//!    `route(NAME)`) to find `$var`s read before they are set
+//!    (`var-not-reset`).
 //!
 //! Every check collects diagnostics and goes on; `Error` nodes of the tree
 //! (already reported by the parser) are skipped silently.
@@ -31,6 +34,7 @@ mod modules;
 pub mod pvar;
 mod regex;
 mod resolve;
+mod vars;
 
 #[cfg(test)]
 mod tests;
@@ -74,5 +78,6 @@ pub fn check(sources: &SourceMap, file: &ast::File, opts: &CheckOptions) -> Chec
     modules::check_top_level(sources, file, &mut out);
     out.routes = resolve::build_routes(file, &mut out.diagnostics);
     body::check_bodies(sources, file, &mut out);
+    vars::check(file, &mut out.diagnostics);
     out
 }
