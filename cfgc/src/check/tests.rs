@@ -1058,6 +1058,17 @@ fn var_not_reset() {
         ),
         &[],
     );
+    // The counter idiom.
+    expect(
+        with(
+            stock(),
+            vec![req(vec![set(
+                "$var(n)",
+                bin(BinOp::Add, pv("$var(n)"), i(1)),
+            )])],
+        ),
+        &[],
+    );
     // Handed to a function first: it may be an output.
     expect(
         with(

@@ -125,12 +125,16 @@ impl Walker<'_> {
     }
 
     fn assign(&mut self, a: &ast::Assign) {
-        self.expr(&a.rhs);
-        if let Lvalue::Pv(p) = &a.lhs
-            && let Some(n) = var_name(p)
-        {
-            self.set.insert(n);
+        let target = match &a.lhs {
+            Lvalue::Pv(p) => var_name(p),
+            Lvalue::Attr(..) => None,
+        };
+        // `$var(n) = $var(n) + 1` is the per-process counter idiom: the
+        // author means the value to persist.
+        if let Some(n) = &target {
+            self.set.insert(n.clone());
         }
+        self.expr(&a.rhs);
     }
 
     fn call(&mut self, c: &ast::Call) {
