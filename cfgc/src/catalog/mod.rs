@@ -1,2 +1,287 @@
 //! Static descriptions of Kamailio's core parameters, core actions, modules,
 //! module functions, module parameters, PVs and transformations.
+//!
+//! Everything here is data plus lookup functions; the check pass (`check`)
+//! interprets it. Sources of truth, in order:
+//! * `generated.rs`: every module of Kamailio 5.6.3 with its exported
+//!   functions (name, arity, route-type mask, whether the fixup forces
+//!   constant arguments, which arguments are PV formats), its parameters
+//!   (int or string) and its PVs (writable or not, with or without an inner
+//!   name). Tabulated by `gen/extract.py` from the 5.6.3 export tables.
+//! * `core.rs`: core parameters and core actions, from the language
+//!   reference (`cfg.y` facts).
+//! * `pv.rs`: core PVs and transformation classes.
+//! * `modules.rs`: hand-written facts on top of the generated tables (which
+//!   functions take route names, return codes of the common functions, which
+//!   functions cfgc's runtime supports).
+
+pub mod core;
+#[rustfmt::skip]
+mod generated;
+pub mod modules;
+pub mod pv;
+
+pub use self::core::{CoreAction, CoreArg, CoreParam, ParamType, core_action, core_param};
+pub use self::modules::{RouteArg, return_codes, route_arg};
+pub use self::pv::{Transform, core_pv, transform_class};
+
+/// Route-type bits, as in Kamailio's `route.h` (facts: the mask values).
+pub mod route_type {
+    pub const REQUEST: u32 = 1;
+    pub const FAILURE: u32 = 1 << 1;
+    pub const TM_ONREPLY: u32 = 1 << 2;
+    pub const BRANCH: u32 = 1 << 3;
+    pub const ONSEND: u32 = 1 << 4;
+    pub const ERROR: u32 = 1 << 5;
+    pub const LOCAL: u32 = 1 << 6;
+    pub const CORE_ONREPLY: u32 = 1 << 7;
+    pub const BRANCH_FAILURE: u32 = 1 << 8;
+    pub const ONEVENT: u32 = 1 << 9;
+    pub const ONREPLY: u32 = TM_ONREPLY | CORE_ONREPLY;
+    pub const EVENT: u32 = REQUEST | ONEVENT;
+    pub const ANY: u32 = u32::MAX;
+
+    /// Whether a function with mask `allowed` may be called in a block of
+    /// type `block` (Kamailio's rule: all bits of the block, or, for event
+    /// routes, any of REQUEST/ONEVENT).
+    pub fn allows(allowed: u32, block: u32) -> bool {
+        allowed & block == block || (block == EVENT && allowed & EVENT != 0)
+    }
+
+    /// Human names of the bits set in `mask`, for messages.
+    pub fn names(mask: u32) -> Vec<&'static str> {
+        if mask == ANY {
+            return vec!["any route"];
+        }
+        const NAMES: [(u32, &str); 10] = [
+            (REQUEST, "request_route"),
+            (FAILURE, "failure_route"),
+            (TM_ONREPLY, "onreply_route[...]"),
+            (BRANCH, "branch_route"),
+            (ONSEND, "onsend_route"),
+            (ERROR, "error_route"),
+            (LOCAL, "local_route"),
+            (CORE_ONREPLY, "reply_route"),
+            (BRANCH_FAILURE, "event_route[tm:branch-failure]"),
+            (ONEVENT, "event_route"),
+        ];
+        NAMES
+            .iter()
+            .filter(|(bit, _)| mask & bit != 0)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
+/// How many arguments a module function takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arity {
+    Fixed(u8),
+    /// Any number (Kamailio's `VAR_PARAM_NO`).
+    Var,
+}
+
+impl Arity {
+    pub fn accepts(self, n: usize) -> bool {
+        match self {
+            Arity::Fixed(k) => usize::from(k) == n,
+            Arity::Var => true,
+        }
+    }
+}
+
+/// One exported module function (one entry per arity: Kamailio overloads by
+/// argument count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Function {
+    pub name: &'static str,
+    pub arity: Arity,
+    /// Route types it may be used in (`route_type` bits).
+    pub mask: u32,
+    /// The fixup needs every argument to be a constant expression (§7.3:
+    /// a fixup that is neither an fparam one nor paired with a free-fixup).
+    pub const_args: bool,
+    /// Bit i set: argument i+1 is parsed as a PV format string.
+    pub fmt_args: u8,
+    /// Bit i set: argument i+1 is a POSIX regular expression (unless a PV).
+    pub regex_args: u8,
+    /// Bit i set: argument i+1 is an integer (unless a PV).
+    pub int_args: u8,
+    /// Implemented by cfgc's runtime (see also [`modules::SUPPORTED`]).
+    pub supported: bool,
+}
+
+impl Function {
+    /// Whether cfgc's runtime implements this function of `module`.
+    pub fn is_supported(&self, module: &str) -> bool {
+        self.supported || modules::SUPPORTED.contains(&(module, self.name))
+    }
+}
+
+/// The value type a module parameter accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    Int,
+    Str,
+    /// Declared with both types, or as a function parameter taking either.
+    Any,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModParam {
+    pub name: &'static str,
+    pub kind: ParamKind,
+}
+
+/// Whether a PV takes an inner name (`$var(x)`) or not (`$ru`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PvInner {
+    None,
+    Name,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PvDef {
+    pub name: &'static str,
+    pub writable: bool,
+    pub inner: PvInner,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Module {
+    pub name: &'static str,
+    pub functions: &'static [Function],
+    pub params: &'static [ModParam],
+    pub pvs: &'static [PvDef],
+}
+
+impl Module {
+    pub fn param(&self, name: &str) -> Option<&'static ModParam> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    pub fn functions_named(&self, name: &str) -> impl Iterator<Item = &'static Function> {
+        let all: &'static [Function] = self.functions;
+        let name = name.to_string();
+        all.iter().filter(move |f| f.name == name)
+    }
+}
+
+/// Every catalogued module.
+pub fn modules() -> &'static [Module] {
+    generated::MODULES
+}
+
+/// A module by its exported name (`"tm"`, `"auth_db"`).
+pub fn module(name: &str) -> Option<&'static Module> {
+    generated::MODULES.iter().find(|m| m.name == name)
+}
+
+/// The module name a `loadmodule` path names: `"tm.so"`, `"tm"`,
+/// `"/usr/lib/kamailio/modules/tm.so"` all give `"tm"`.
+pub fn module_name_from_path(path: &str) -> &str {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.strip_suffix(".so").unwrap_or(base)
+}
+
+/// Every (module, function) pair with this name, in any module.
+pub fn functions_named(name: &str) -> Vec<(&'static Module, &'static Function)> {
+    generated::MODULES
+        .iter()
+        .flat_map(|m| m.functions.iter().map(move |f| (m, f)))
+        .filter(|(_, f)| f.name == name)
+        .collect()
+}
+
+/// A module PV by name, in any module.
+pub fn module_pv(name: &str) -> Option<(&'static Module, &'static PvDef)> {
+    generated::MODULES
+        .iter()
+        .flat_map(|m| m.pvs.iter().map(move |p| (m, p)))
+        .find(|(_, p)| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stock_modules_are_catalogued() {
+        for m in [
+            "db_mysql",
+            "xhttp",
+            "jsonrpcs",
+            "kex",
+            "corex",
+            "tm",
+            "tmx",
+            "sl",
+            "rr",
+            "pv",
+            "maxfwd",
+            "usrloc",
+            "registrar",
+            "textops",
+            "textopsx",
+            "siputils",
+            "xlog",
+            "sanity",
+            "ctl",
+            "cfg_rpc",
+            "acc",
+            "counters",
+            "auth",
+            "auth_db",
+            "permissions",
+            "alias_db",
+            "speeddial",
+            "domain",
+            "presence",
+            "presence_xml",
+            "nathelper",
+            "rtpengine",
+            "rtpproxy",
+            "tls",
+            "htable",
+            "pike",
+            "debugger",
+            "dispatcher",
+            "dialog",
+            "uac",
+            "avpops",
+            "sqlops",
+            "exec",
+            "cfgutils",
+            "db_sqlite",
+        ] {
+            assert!(module(m).is_some(), "{m} missing");
+        }
+    }
+
+    #[test]
+    fn module_names_unique() {
+        let mut names: Vec<_> = modules().iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+
+    #[test]
+    fn some_facts() {
+        let sl = module("sl").unwrap();
+        let f = sl.functions_named("sl_send_reply").next().unwrap();
+        assert_eq!(f.arity, Arity::Fixed(2));
+        assert_eq!(f.mask, route_type::REQUEST);
+        assert!(f.const_args);
+        let tm = module("tm").unwrap();
+        assert_eq!(tm.param("fr_timer").unwrap().kind, ParamKind::Int);
+        assert!(route_type::allows(route_type::EVENT, route_type::EVENT));
+        assert!(route_type::allows(route_type::REQUEST, route_type::EVENT));
+        assert!(!route_type::allows(
+            route_type::REQUEST,
+            route_type::FAILURE
+        ));
+        assert_eq!(module_name_from_path("/x/tm.so"), "tm");
+    }
+}

@@ -1,0 +1,198 @@
+"""Tabulates facts from Kamailio 5.6.3's module export tables.
+
+Usage: export the 5.6.3 tree (`git archive 5.6.3 src/modules src/core | tar -x -C /tmp/k563`)
+and run this script; it writes generated.rs (copy it to cfgc/src/catalog/).
+Only names, arities, route masks, parameter types and PV names are kept, plus
+classifications derived from the fixup each function declares.
+"""
+import subprocess, re, json, sys
+REPO='/work/.mirror/kamailio+kamailio/repo'; TAG='5.6.3'
+def git(*a): return subprocess.run(['git','-C',REPO]+list(a),capture_output=True,text=True).stdout
+mods=[l.split('/')[-1] for l in git('ls-tree','--name-only',TAG,'src/modules/').split()]
+def strip_comments(s):
+    s=re.sub(r'/\*.*?\*/',' ',s,flags=re.S)
+    s=re.sub(r'//[^\n]*','',s)
+    return s
+def block(src, pat):
+    out=[]
+    for m in re.finditer(pat, src):
+        i=src.index('{', m.end()-1)
+        depth=0; j=i
+        while j<len(src):
+            if src[j]=='{': depth+=1
+            elif src[j]=='}':
+                depth-=1
+                if depth==0: break
+            j+=1
+        out.append(src[i+1:j])
+    return out
+def entries(body):
+    res=[];depth=0;cur=None
+    for ch in body:
+        if ch=='{':
+            depth+=1
+            if depth==1: cur='';continue
+        if ch=='}':
+            depth-=1
+            if depth==0: res.append(cur);cur=None;continue
+        if cur is not None: cur+=ch
+    return res
+def fields(e):
+    out=[];depth=0;cur=''
+    for ch in e:
+        if ch in '({':depth+=1
+        if ch in ')}':depth-=1
+        if ch==',' and depth==0: out.append(cur.strip());cur='';continue
+        cur+=ch
+    if cur.strip(): out.append(cur.strip())
+    return out
+RT={'REQUEST_ROUTE':1,'FAILURE_ROUTE':2,'TM_ONREPLY_ROUTE':4,'BRANCH_ROUTE':8,'ONSEND_ROUTE':16,'ERROR_ROUTE':32,'LOCAL_ROUTE':64,'CORE_ONREPLY_ROUTE':128,'BRANCH_FAILURE_ROUTE':256,'ONREPLY_ROUTE':132,'ONEVENT_ROUTE':512,'EVENT_ROUTE':513,'ANY_ROUTE':0xFFFFFFFF}
+def evalmask(s,defs):
+    s=s.strip()
+    toks=re.split(r'\s*\|\s*',s.strip('() '))
+    v=0
+    for t in toks:
+        t=t.strip('() ')
+        if t in RT: v|=RT[t]
+        elif t in defs: v|=evalmask(defs[t],defs)
+        elif re.fullmatch(r'\d+',t): v|=int(t)
+        else: raise ValueError(s)
+    return v
+result={}
+def cname(tok,defs,depth=0):
+    out=''
+    for t in re.findall(r'"(?:[^"\\]|\\.)*"|[A-Za-z_]\w*',tok):
+        if t.startswith('"'): out+=t[1:-1]
+        elif t in defs and depth<5:
+            v=cname(defs[t],defs,depth+1)
+            if v is None: return None
+            out+=v
+        else: return None
+    return out
+for mod in mods:
+    import glob
+    files=[f for f in glob.glob('/tmp/k563/src/modules/'+mod+'/**/*',recursive=True) if f.endswith('.c') or f.endswith('.h')]
+    srcs={f:strip_comments(open(f,encoding='utf-8',errors='replace').read()) for f in files}
+    defs={}
+    for s in srcs.values():
+        for m in re.finditer(r'#define\s+(\w+)\s+([^\n]+)',s): defs[m.group(1)]=m.group(2)
+    cmds=[];params=[];pvs=[];probs=[]
+    for f,s in srcs.items():
+        for b in block(s, r'cmd_export_t\s+\w+\s*\[\s*\]\s*=\s*\{'):
+            for e in entries(b):
+                fl=fields(e)
+                if len(fl)<6 or fl[0]=='0' or fl[0]=='NULL': continue
+                name=cname(fl[0],defs)
+                if name is None: probs.append('name '+fl[0]); continue
+                pn=fl[2]
+                if pn=='VAR_PARAM_NO': pn=-1
+                else:
+                    try: pn=int(pn)
+                    except: pn=int(defs.get(pn,'99').strip()) if defs.get(pn,'').strip().isdigit() else None
+                try: mask=evalmask(fl[5],defs)
+                except Exception as ex: mask=0xFFFFFFFF; probs.append('mask '+name+' '+fl[5])
+                fx=fl[3].replace('(fixup_function)','').strip(); ff=fl[4].replace('(free_fixup_function)','').strip()
+                cmds.append(dict(name=name,n=pn,fixup=fx,free=ff,mask=mask))
+        for b in block(s, r'param_export_t\s+\w+\s*\[\s*\]\s*=\s*\{'):
+            for e in entries(b):
+                fl=fields(e)
+                if len(fl)<2 or fl[0] in ('0','NULL'): continue
+                pname=cname(fl[0],defs)
+                if pname is None: probs.append('pname '+fl[0]); continue
+                params.append(dict(name=pname,type=fl[1]))
+        for b in block(s, r'pv_export_t\s+\w+\s*\[\s*\]\s*=\s*\{'):
+            for e in entries(b):
+                m=re.match(r'\s*\{\s*"([^"]+)"',e)
+                if not m: continue
+                fl=fields(e)
+                # fl[0] is {"name",len}
+                rest=fl[1:]
+                pvs.append(dict(name=m.group(1),set=rest[2] if len(rest)>2 else '0',parse=rest[3] if len(rest)>3 else '0',idx=rest[4] if len(rest)>4 else '0'))
+    result[mod]=dict(cmds=cmds,params=params,pvs=pvs,probs=probs)
+json.dump(result,open('/tmp/cat/mods.json','w'),indent=1)
+for m,r in result.items():
+    if r['probs']: print(m,r['probs'])
+print(len(result), sum(len(r['cmds']) for r in result.values()), sum(len(r['params']) for r in result.values()), sum(len(r['pvs']) for r in result.values()))
+
+# ---- derive facts and emit Rust ------------------------------------------
+import glob
+FPARAM_RVE={'fixup_var_str_12','fixup_var_str_1','fixup_var_str_2','fixup_var_pve_str_12','fixup_var_pve_str_1','fixup_var_pve_str_2','fixup_var_int_12','fixup_var_int_1','fixup_var_int_2','fixup_int_12','fixup_int_1','fixup_int_2','fixup_str_12','fixup_str_1','fixup_str_2','fixup_regex_12','fixup_regex_1','fixup_regex_2'}
+AUTO_FREE={'fixup_str_null','fixup_str_str','fixup_regexp_null','fixup_pvar_null','fixup_pvar_pvar','fixup_pvar_str','fixup_pvar_str_str','fixup_igp_igp','fixup_igp_null','fixup_igp_pvar','fixup_igp_pvar_pvar','fixup_spve_spve','fixup_spve_null','fixup_spve_str'}
+def norm(x):
+    x=re.sub(r'\(\s*\w+\s*\)','',x).strip()
+    return '0' if x in ('0','NULL','') else x
+def needs_const(fx,ff):
+    fx=norm(fx);ff=norm(ff)
+    if fx=='0': return False
+    if fx in FPARAM_RVE: return False
+    if ff!='0': return False
+    if fx in AUTO_FREE: return False
+    return True
+def fmt_args(fx,n):
+    fx=norm(fx)
+    if fx=='0': return 0
+    f=fx.lower()
+    if any(k in f for k in ('spve','pve','xlog','xdbg','sl_reply','t_reply','add_header','pv_printf','fparam_all','var_str')):
+        if fx.endswith('_null') or fx.endswith('_1') or fx.endswith('_none') and False: return 1
+        if fx.endswith('_2'): return 2
+        if 'spve_igp' in fx or 'spve_uint' in fx or 'spve_str' in fx: return 1
+        return (1<<max(n,0))-1 if n>0 else 0x3f
+    return 0
+RE_ARGS={'fixup_regexp_null':1,'fixup_regexp_none':1,'fixup_regexpNL_none':1,'fixup_regexp_regexp':3,'fixup_igp_regexp':2,'fixup_t_check_status':1,'fixup_regex_12':3,'fixup_regex_1':1,'fixup_regex_2':2}
+INT_ARGS={'fixup_var_int_12':3,'fixup_var_int_1':1,'fixup_var_int_2':2,'fixup_int_12':3,'fixup_int_1':1,'fixup_int_2':2,
+ 'fixup_igp_null':1,'fixup_igp_igp':3,'fixup_igp_pvar':1,'fixup_igp_pvar_pvar':1,'fixup_igp_all':0x3f,'fixup_uint_null':1,'fixup_uint_uint':3,
+ 'fixup_spve_igp':2,'fixup_spve_uint':2,'fixup_igp_regexp':1,'fixup_sl_reply':1,'fixup_t_reply':1,'fixup_sl_reply_mode':1}
+def int_args(fx):
+    return INT_ARGS.get(norm(fx),0)
+def re_args(fx):
+    return RE_ARGS.get(norm(fx),0)
+rust=[]
+names={}
+for mod in mods:
+    nm=mod
+    for f in glob.glob('/tmp/k563/src/modules/'+mod+'/*.c'):
+        s=strip_comments(open(f,encoding='utf-8',errors='replace').read())
+        m=re.search(r'module_exports\s+\w+\s*=\s*\{\s*"([^"]+)"',s)
+        if m: nm=m.group(1);break
+    names[mod]=nm
+out=[]
+out.append('//! Generated: module exports of Kamailio 5.6.3 (names, arities, route masks,')
+out.append('//! argument constancy, parameter types, exported PVs). Facts only, tabulated by')
+out.append('//! `gen/extract.py` from the 5.6.3 export tables. Do not edit by hand; put')
+out.append('//! corrections in `modules.rs`.')
+out.append('')
+out.append('use super::{Arity, Function, Module, ParamKind, ModParam, PvDef, PvInner};')
+out.append('')
+out.append('pub(super) static MODULES: &[Module] = &[')
+for mod in sorted(mods, key=lambda m: names[m]):
+    r=result[mod]
+    out.append('    Module {')
+    out.append(f'        name: "{names[mod]}",')
+    out.append('        functions: &[')
+    for c in r['cmds']:
+        if c['mask']==0 or c['n'] is None: continue  # API-only exports (bind_*)
+        if c['name'].startswith('bind_') or c['name'].startswith('load_'): continue
+        ar='Arity::Var' if c['n']==-1 else f"Arity::Fixed({c['n']})"
+        out.append(f'            Function {{ name: "{c["name"]}", arity: {ar}, mask: 0x{c["mask"]:x}, const_args: {str(needs_const(c["fixup"],c["free"])).lower()}, fmt_args: 0b{fmt_args(c["fixup"],c["n"]):b}, regex_args: 0b{re_args(c["fixup"]):b}, int_args: 0b{int_args(c["fixup"]):b}, supported: false }},')
+    out.append('        ],')
+    out.append('        params: &[')
+    seen={}
+    for p in r['params']:
+        t=p['type']; k=0
+        if 'INT' in t: k|=1
+        if 'STR' in t: k|=2
+        if k==0: k=3
+        seen[p['name']]=seen.get(p['name'],0)|k
+    for pn,k in seen.items():
+        kind={1:'ParamKind::Int',2:'ParamKind::Str',3:'ParamKind::Any'}[k]
+        out.append(f'            ModParam {{ name: "{pn}", kind: {kind} }},')
+    out.append('        ],')
+    out.append('        pvs: &[')
+    for p in r['pvs']:
+        w='false' if norm(p['set'])=='0' else 'true'
+        inner='PvInner::None' if norm(p['parse'])=='0' else 'PvInner::Name'
+        out.append(f'            PvDef {{ name: "{p["name"]}", writable: {w}, inner: {inner} }},')
+    out.append('        ],')
+    out.append('    },')
+out.append('];')
+open('/tmp/cat/generated.rs','w').write('\n'.join(out)+'\n')

@@ -1,0 +1,455 @@
+//! Pass 3: statements and expressions of every routing block.
+
+use crate::catalog::{self, PvInner, route_type};
+use crate::diag::Diagnostic;
+use crate::source::{SourceMap, Span};
+use crate::syntax::ast::{self, Arg, BinOp, BlockKind, Compat, Expr, Item, KwRhs, Lvalue, Stmt};
+
+use super::pvar::{self, PvSpec};
+use super::resolve::Routes;
+use super::{CheckOutput, LoadedModule, calls, lints};
+
+/// The block being checked.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Block<'a> {
+    /// Route-type mask used to check function calls (§3.7 column 3).
+    pub(super) mask: u32,
+    pub(super) kind: BlockKind,
+    #[allow(dead_code)]
+    pub(super) name: Option<&'a str>,
+}
+
+/// Everything the body checks read.
+pub(super) struct Ctx<'a> {
+    pub(super) sources: &'a SourceMap,
+    pub(super) modules: &'a [LoadedModule],
+    pub(super) routes: &'a Routes,
+    pub(super) diags: Vec<Diagnostic>,
+    /// Some loaded module is not catalogued: unknown names may be its own.
+    pub(super) open_world: bool,
+    /// Declared flag names (`flags a, b:3`).
+    pub(super) flag_names: Vec<String>,
+    /// Modules already reported as missing for a PV (one report each).
+    pub(super) missing_pv_modules: Vec<&'static str>,
+    /// `(module, function)` already reported as not supported by the runtime.
+    pub(super) unsupported_reported: Vec<(&'static str, &'static str)>,
+}
+
+impl Ctx<'_> {
+    pub(super) fn loaded(&self, module: &str) -> bool {
+        self.modules.iter().any(|m| m.name == module)
+    }
+
+    pub(super) fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+}
+
+pub(super) fn block_mask(b: &ast::RouteBlock) -> u32 {
+    match b.kind {
+        BlockKind::Route | BlockKind::RequestRoute => route_type::REQUEST,
+        BlockKind::FailureRoute => route_type::FAILURE,
+        BlockKind::BranchRoute => route_type::BRANCH,
+        BlockKind::OnreplyRoute => match &b.name {
+            Some(n) if n.text != "0" => route_type::TM_ONREPLY,
+            _ => route_type::CORE_ONREPLY,
+        },
+        BlockKind::ReplyRoute => route_type::CORE_ONREPLY,
+        BlockKind::OnsendRoute => route_type::ONSEND,
+        BlockKind::EventRoute => route_type::EVENT,
+    }
+}
+
+pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut CheckOutput) {
+    let flag_names = file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Flags { flags, .. } => Some(flags.iter().map(|f| f.name.text.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut ctx = Ctx {
+        sources,
+        modules: &out.modules,
+        routes: &out.routes,
+        diags: Vec::new(),
+        open_world: out.modules.iter().any(|m| !m.catalogued),
+        flag_names,
+        missing_pv_modules: Vec::new(),
+        unsupported_reported: Vec::new(),
+    };
+    for item in &file.items {
+        match item {
+            Item::Route(b) => {
+                let block = Block {
+                    mask: block_mask(b),
+                    kind: b.kind,
+                    name: b.name.as_ref().map(|n| n.text.as_str()),
+                };
+                for s in &b.body {
+                    stmt(&mut ctx, block, s);
+                }
+            }
+            Item::ModParam(mp) => {
+                if let ast::ModParamValue::Pv(p) = &mp.value {
+                    pv_use(&mut ctx, p, false);
+                }
+            }
+            _ => {}
+        }
+    }
+    let diags = std::mem::take(&mut ctx.diags);
+    out.diagnostics.extend(diags);
+}
+
+pub(super) fn stmt(ctx: &mut Ctx<'_>, block: Block<'_>, s: &Stmt) {
+    match s {
+        Stmt::Call(c) => calls::call(ctx, block, c),
+        Stmt::If {
+            cond, then, else_, ..
+        } => {
+            expr(ctx, block, cond);
+            stmt(ctx, block, then);
+            if let Some(e) = else_ {
+                stmt(ctx, block, e);
+            }
+        }
+        Stmt::Switch {
+            expr: e,
+            cases,
+            span,
+        } => {
+            expr(ctx, block, e);
+            lints::switch(ctx, cases, *span);
+            for c in cases {
+                if let Some(l) = &c.label {
+                    expr(ctx, block, l);
+                }
+                for s in &c.body {
+                    stmt(ctx, block, s);
+                }
+            }
+        }
+        Stmt::While { cond, body, .. } => {
+            expr(ctx, block, cond);
+            lints::while_truth(ctx, cond);
+            stmt(ctx, block, body);
+        }
+        Stmt::Block(stmts, _) => {
+            for s in stmts {
+                stmt(ctx, block, s);
+            }
+        }
+        Stmt::Return { kind, value, span } => {
+            if let Some(v) = value {
+                expr(ctx, block, v);
+            }
+            lints::return_value(ctx, block.kind, *kind, value.as_ref(), *span);
+        }
+        Stmt::Assign(a) => assign(ctx, block, a),
+        Stmt::Break(_) | Stmt::Empty(_) | Stmt::Error(_) => {}
+    }
+}
+
+fn assign(ctx: &mut Ctx<'_>, block: Block<'_>, a: &ast::Assign) {
+    if let Lvalue::Pv(p) = &a.lhs {
+        pv_use(ctx, p, true);
+    }
+    // The whole right-hand side being a call stores its raw code: fine.
+    expr(ctx, block, &a.rhs);
+}
+
+pub(super) fn expr(ctx: &mut Ctx<'_>, block: Block<'_>, e: &Expr) {
+    lints::expr(ctx, e);
+    match e {
+        Expr::Int(..) | Expr::Str(..) | Expr::Attr(..) | Expr::Select(..) | Expr::Error(_) => {}
+        Expr::Pv(p) => pv_use(ctx, p, false),
+        Expr::Unary { expr: x, .. } => expr(ctx, block, x),
+        Expr::Binary { op, lhs, rhs, .. } => {
+            expr(ctx, block, lhs);
+            expr(ctx, block, rhs);
+            if *op == BinOp::Match {
+                lints::regex_operand(ctx, rhs);
+            }
+        }
+        Expr::Paren(x, _)
+        | Expr::Defined(x, _)
+        | Expr::Strlen(x, _)
+        | Expr::Strempty(x, _)
+        | Expr::Cast(_, x, _) => expr(ctx, block, x),
+        Expr::Call(c) => calls::call(ctx, block, c),
+        Expr::Selval {
+            cond, then, else_, ..
+        } => {
+            expr(ctx, block, cond);
+            expr(ctx, block, then);
+            expr(ctx, block, else_);
+        }
+        Expr::KwCond {
+            lhs,
+            lhs_span,
+            op,
+            rhs,
+            ..
+        } => {
+            kw_elem_allowed(ctx, block, *lhs, *lhs_span);
+            match rhs.as_ref() {
+                KwRhs::Expr(x) => {
+                    expr(ctx, block, x);
+                    if *op == BinOp::Match {
+                        lints::regex_operand(ctx, x);
+                    }
+                }
+                KwRhs::Myself(_) | KwRhs::Ident(_) | KwRhs::Net { .. } | KwRhs::Proto(..) => {}
+            }
+        }
+        Expr::MyselfCond { rhs, span, .. } => kw_elem_allowed(ctx, block, *rhs, *span),
+        Expr::Block(stmts, _) => {
+            for s in stmts {
+                stmt(ctx, block, s);
+            }
+        }
+        Expr::Assign(a) => assign(ctx, block, a),
+    }
+}
+
+/// `snd_ip`, `to_ip` and friends exist only in onsend_route.
+fn kw_elem_allowed(ctx: &mut Ctx<'_>, block: Block<'_>, elem: ast::KwElem, span: Span) {
+    use ast::KwElem as K;
+    let name = match elem {
+        K::SndIp => "snd_ip",
+        K::ToIp => "to_ip",
+        _ => return,
+    };
+    if block.kind != BlockKind::OnsendRoute {
+        ctx.push(
+            Diagnostic::error(
+                "route-type",
+                format!("`{name}` can only be used in `onsend_route`"),
+            )
+            .with_label(span, format!("used in `{}`", block.kind.keyword())),
+        );
+    }
+}
+
+/// What a PV name resolves to.
+pub(super) enum PvLookup {
+    Found(catalog::PvDef),
+    /// Provided by a catalogued module that is not loaded.
+    NotLoaded(&'static str),
+    Unknown,
+}
+
+pub(super) fn lookup_pv(ctx: &Ctx<'_>, name: &str) -> PvLookup {
+    if let Some(p) = catalog::core_pv(name) {
+        return PvLookup::Found(*p);
+    }
+    let mut not_loaded = None;
+    for m in catalog::modules() {
+        if let Some(p) = m.pvs.iter().find(|p| p.name == name) {
+            if ctx.loaded(m.name) {
+                return PvLookup::Found(*p);
+            }
+            not_loaded.get_or_insert(m.name);
+        }
+    }
+    match not_loaded {
+        Some(m) => PvLookup::NotLoaded(m),
+        None => PvLookup::Unknown,
+    }
+}
+
+/// Checks a PV token of the code (`write`: it is assigned to).
+pub(super) fn pv_use(ctx: &mut Ctx<'_>, p: &ast::Pv, write: bool) {
+    if p.compat == Compat::Ser {
+        return;
+    }
+    let spec = match pvar::parse_spec(&p.text) {
+        Ok((spec, _)) => spec,
+        Err(e) => {
+            ctx.push(
+                Diagnostic::error("unknown-pv", format!("malformed PV `{}`: {}", p.text, e.0))
+                    .with_label(p.span, ""),
+            );
+            return;
+        }
+    };
+    // In max-compat mode a bare unknown `$foo` is the AVP `foo`.
+    let avp_fallback = p.compat == Compat::MaxCompat && !spec.parenthesised && spec.inner.is_none();
+    let def = check_spec(ctx, &spec, p.span, avp_fallback);
+    if write {
+        let writable = match def {
+            Some(d) => d.writable,
+            // An AVP (max-compat fallback) is writable; unknown already reported.
+            None => true,
+        };
+        if !spec.transforms.is_empty() {
+            ctx.push(
+                Diagnostic::error(
+                    "pv-not-writable",
+                    format!("cannot assign to `{}`: it has transformations", p.text),
+                )
+                .with_label(p.span, "transformations are read-only"),
+            );
+        } else if !writable {
+            ctx.push(
+                Diagnostic::error("pv-not-writable", format!("`${}` is read-only", spec.name))
+                    .with_label(p.span, "cannot be assigned to"),
+            );
+        }
+    }
+}
+
+/// Checks a parsed spec (name, transformations, nested PVs). Returns the
+/// definition if it was found.
+pub(super) fn check_spec(
+    ctx: &mut Ctx<'_>,
+    spec: &PvSpec,
+    span: Span,
+    avp_fallback: bool,
+) -> Option<catalog::PvDef> {
+    let def = match lookup_pv(ctx, &spec.name) {
+        PvLookup::Found(d) => Some(d),
+        PvLookup::NotLoaded(m) => {
+            if !avp_fallback && !ctx.missing_pv_modules.contains(&m) {
+                ctx.missing_pv_modules.push(m);
+                ctx.push(
+                    Diagnostic::error("unknown-pv", format!("`${}` needs module `{m}`", spec.name))
+                        .with_label(span, format!("provided by `{m}`, which is not loaded"))
+                        .with_note(format!("reported once; every PV of `{m}` needs it"))
+                        .with_help(format!("add `loadmodule \"{m}.so\"`")),
+                );
+            }
+            None
+        }
+        PvLookup::Unknown => {
+            if !avp_fallback && !ctx.open_world {
+                let mut d = Diagnostic::error("unknown-pv", format!("unknown PV `${}`", spec.name))
+                    .with_label(span, "no such pseudo-variable");
+                if spec.name.contains('.') && !spec.parenthesised {
+                    d = d.with_note("in code, dotted PV names need the `$(...)` form");
+                }
+                ctx.push(d);
+            }
+            None
+        }
+    };
+    if let Some(d) = def
+        && d.inner == PvInner::Name
+        && spec.inner.is_none()
+        && !matches!(spec.name.as_str(), "T_branch" | "T_req" | "T_rpl" | "T_inv")
+    {
+        // Some PVs with a name parser also read fine bare ($branch, $sel
+        // need one); only flag the common ones that always need it.
+        if matches!(
+            spec.name.as_str(),
+            "var" | "avp" | "hdr" | "xavp" | "sht" | "vz" | "vn" | "shv" | "env" | "def"
+        ) {
+            ctx.push(
+                Diagnostic::error("unknown-pv", format!("`${}` needs a name", spec.name))
+                    .with_label(span, format!("write `${}(name)`", spec.name)),
+            );
+        }
+    }
+    for t in &spec.transforms {
+        match catalog::transform_class(&t.class) {
+            None => ctx.push(
+                Diagnostic::error(
+                    "unknown-transformation",
+                    format!("unknown transformation class `{}`", t.class),
+                )
+                .with_label(span, format!("in `{{{}.{}}}`", t.class, t.name)),
+            ),
+            Some(tc) => {
+                if !tc.names.is_empty() && !tc.names.contains(&t.name.as_str()) {
+                    ctx.push(
+                        Diagnostic::error(
+                            "unknown-transformation",
+                            format!("unknown transformation `{}.{}`", t.class, t.name),
+                        )
+                        .with_label(span, ""),
+                    );
+                } else if tc.module != "pv" && !ctx.loaded(tc.module) && !ctx.open_world {
+                    ctx.push(
+                        Diagnostic::error(
+                            "unknown-transformation",
+                            format!(
+                                "transformation class `{}` needs module `{}`",
+                                t.class, tc.module
+                            ),
+                        )
+                        .with_label(span, "")
+                        .with_help(format!("add `loadmodule \"{}.so\"`", tc.module)),
+                    );
+                }
+            }
+        }
+    }
+    for n in pvar::nested(spec) {
+        check_spec(ctx, &n, span, false);
+    }
+    def
+}
+
+/// Checks the PVs of a PV-format string literal (`"$rU@$rd"`), pointing
+/// into the literal where the source text allows.
+pub(super) fn format_string(ctx: &mut Ctx<'_>, text: &str, span: Span) {
+    let snippet = ctx.sources.snippet(span).to_string();
+    for (range, spec) in pvar::format_pvs(text) {
+        // Locate the PV in the source literal (escapes may shift offsets).
+        let sub = &text[range.clone()];
+        let pv_span = snippet.find(sub).map_or(span, |off| {
+            Span::new(
+                span.file,
+                span.start as usize + off,
+                span.start as usize + off + sub.len(),
+            )
+        });
+        match spec {
+            Ok(spec) => {
+                check_spec(ctx, &spec, pv_span, false);
+            }
+            Err(e) => ctx.push(
+                Diagnostic::error(
+                    "unknown-pv",
+                    format!("malformed PV in format string: {}", e.0),
+                )
+                .with_label(pv_span, ""),
+            ),
+        }
+    }
+}
+
+/// The constant string value of an argument, if it has one (literals,
+/// bare words and constant-folded `+` of strings).
+pub(super) fn const_string(a: &Arg) -> Option<String> {
+    match a {
+        Arg::Expr(e) => const_expr_string(e),
+        Arg::Ident(n) => Some(n.text.clone()),
+        _ => None,
+    }
+}
+
+pub(super) fn const_expr_string(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Str(s, _) => Some(s.clone()),
+        Expr::Int(n, _) => Some(n.to_string()),
+        Expr::Paren(x, _) => const_expr_string(x),
+        Expr::Binary {
+            op: BinOp::Add,
+            lhs,
+            rhs,
+            ..
+        } => {
+            let l = const_expr_string(lhs)?;
+            let r = const_expr_string(rhs)?;
+            match (lhs.as_ref(), l.parse::<i64>(), r.parse::<i64>()) {
+                (Expr::Int(..), Ok(a), Ok(b)) => Some(a.wrapping_add(b).to_string()),
+                _ => Some(l + &r),
+            }
+        }
+        _ => None,
+    }
+}
