@@ -26,6 +26,9 @@ pub mod typed;
 pub mod uri;
 pub mod via;
 
+#[cfg(test)]
+mod tests;
+
 pub use addr::NameAddr;
 pub use edit::Editor;
 pub use error::{EditError, ErrorKind, ParseError};

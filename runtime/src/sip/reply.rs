@@ -5,8 +5,10 @@
 //! 1. `SIP/2.0 <code> <reason>` with the request's version token;
 //! 2. every Via value of the request, one per line, in order; the top one
 //!    gets `rport` filled (in place, or appended when `force_rport`) and
-//!    `received` (in place, or appended last) by Kamailio's rules when a
-//!    source address is given;
+//!    `received` (in place, or appended last when the Via host differs
+//!    from the source IP) when a source address is given — as observed on
+//!    Kamailio 5.6.3: a Via with `;rport` and a matching host gets only
+//!    `rport=<port>`;
 //! 3. From, To, Call-ID, CSeq copied verbatim in their original order
 //!    relative to Via; To gets `;tag=` only when `code >= 180` and it had
 //!    none;
@@ -269,7 +271,6 @@ fn write_top_via(out: &mut Vec<u8>, v: &[u8], opts: &ReplyOpts<'_>) {
     };
     let mut port_s = Vec::with_capacity(6);
     write_u32(&mut port_s, u32::from(port));
-    let had_rport = via.rport.is_some();
     match via.rport {
         Some(Some(val)) => push(off(val), off(val) + val.len(), port_s.clone()),
         Some(None) => {
@@ -294,7 +295,7 @@ fn write_top_via(out: &mut Vec<u8>, v: &[u8], opts: &ReplyOpts<'_>) {
     let host_differs = !strip_brackets(via.host).eq_ignore_ascii_case(strip_brackets(ip));
     match via.received {
         Some(r) => push(off(r), off(r) + r.len(), ip.to_vec()),
-        None if host_differs || had_rport => {
+        None if host_differs => {
             let mut d = b";received=".to_vec();
             d.extend_from_slice(ip);
             push(v.len(), v.len(), d);
