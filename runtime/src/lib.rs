@@ -2,4 +2,7 @@
 //!
 //! `sip` is sans-IO: pure functions and data over bytes, no sockets, no clock.
 
+pub mod engine;
+pub mod modules;
 pub mod sip;
+pub mod transport;

@@ -1,0 +1,194 @@
+//! The per-message context every generated route function receives, the
+//! per-worker state that outlives messages, and the core configuration.
+
+use std::net::SocketAddr;
+
+use crate::sip::Message;
+use crate::transport::{Proto, RecvInfo, Transmit};
+
+use super::log::LogSink;
+use super::value::OwnedValue;
+
+/// Core parameters that matter at run time (from the cfg's `name = value`
+/// lines and the command line).
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Listen sockets, in cfg order; the first one of a protocol sends.
+    pub listen: Vec<(Proto, SocketAddr)>,
+    /// `alias=` host names (lower-cased) with optional port.
+    pub aliases: Vec<(String, Option<u16>)>,
+    /// `advertised_address`, `advertised_port`.
+    pub advertised_address: Option<String>,
+    pub advertised_port: Option<u16>,
+    /// `Server:` header of local replies (`None`: omitted).
+    pub server_header: Option<Vec<u8>>,
+    /// `debug`: xlog prints levels <= this.
+    pub debug: i32,
+    /// Where logs go.
+    pub log: LogSink,
+    /// `log_prefix` (a PV format in Kamailio; kept literal here).
+    pub log_prefix: String,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            listen: Vec::new(),
+            aliases: Vec::new(),
+            advertised_address: None,
+            advertised_port: None,
+            server_header: Some(crate::sip::reply::KAMAILIO_SERVER.to_vec()),
+            debug: 2,
+            log: LogSink::Stderr,
+            log_prefix: String::new(),
+        }
+    }
+}
+
+impl CoreConfig {
+    /// The socket to send from for a protocol and address family.
+    pub fn socket_for(&self, proto: Proto, dst: &SocketAddr) -> Option<SocketAddr> {
+        self.listen
+            .iter()
+            .find(|(p, a)| *p == proto && a.is_ipv4() == dst.is_ipv4())
+            .map(|(_, a)| *a)
+    }
+
+    /// Whether `host[:port]` is this server (Kamailio's `myself`): a listen
+    /// address or an alias, compared case-insensitively; a missing port
+    /// means 5060.
+    pub fn is_myself(&self, host: &[u8], port: Option<u16>) -> bool {
+        let host = trim_brackets(host);
+        let port = port.unwrap_or(5060);
+        let listen = self.listen.iter().any(|(_, a)| {
+            a.port() == port
+                && (a.ip().to_string().as_bytes().eq_ignore_ascii_case(host)
+                    || (a.ip().is_unspecified() && is_loopback_text(host)))
+        });
+        listen
+            || self.aliases.iter().any(|(h, p)| {
+                h.as_bytes().eq_ignore_ascii_case(host) && p.is_none_or(|p| p == port)
+            })
+    }
+}
+
+fn trim_brackets(h: &[u8]) -> &[u8] {
+    h.strip_prefix(b"[")
+        .and_then(|h| h.strip_suffix(b"]"))
+        .unwrap_or(h)
+}
+
+fn is_loopback_text(h: &[u8]) -> bool {
+    h == b"127.0.0.1" || h == b"::1" || h.eq_ignore_ascii_case(b"localhost")
+}
+
+/// State of one worker that persists across messages: `$var` values
+/// (Kamailio keeps them per process and never resets them).
+#[derive(Debug, Default, Clone)]
+pub struct WorkerState {
+    pub vars: Vec<OwnedValue>,
+}
+
+impl WorkerState {
+    pub fn with_vars(n: usize) -> Self {
+        Self {
+            vars: vec![OwnedValue::Int(0); n],
+        }
+    }
+}
+
+/// A pending header change (Kamailio's lumps), applied when the message is
+/// forwarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderOp {
+    /// Append a header line (name, value) after the last header.
+    Append(Vec<u8>, Vec<u8>),
+    /// Remove the header at this index of the received message.
+    Remove(usize),
+}
+
+/// Everything a route function can see and change while one message is
+/// processed. Sans-IO: what must be sent is pushed to `out`.
+pub struct Ctx<'a> {
+    pub msg: &'a Message<'a>,
+    pub rcv: &'a RecvInfo,
+    pub core: &'a CoreConfig,
+    pub worker: &'a mut WorkerState,
+    pub out: &'a mut Vec<Transmit>,
+    /// Message flags (`setflag`), 0..31.
+    pub flags: u32,
+    /// `force_rport()` was executed.
+    pub force_rport: bool,
+    /// The rewritten R-URI (`$ru` after `rewriteuri`, `strip`, ...).
+    pub new_uri: Option<Vec<u8>>,
+    /// `$du`, the destination URI.
+    pub dst_uri: Option<Vec<u8>>,
+    /// `$rc`/`$?`: the last function's or route's return code.
+    pub rc: i32,
+    /// The internal error of the last action (for `sl_reply_error`).
+    pub last_error: i32,
+    /// `$avp(...)` stacks, by index assigned at compile time.
+    pub avps: Vec<Vec<OwnedValue>>,
+    /// Pending header changes.
+    pub headers: Vec<HeaderOp>,
+    /// The script ended with `drop`.
+    pub dropped: bool,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        msg: &'a Message<'a>,
+        rcv: &'a RecvInfo,
+        core: &'a CoreConfig,
+        worker: &'a mut WorkerState,
+        out: &'a mut Vec<Transmit>,
+    ) -> Self {
+        Self {
+            msg,
+            rcv,
+            core,
+            worker,
+            out,
+            flags: 0,
+            force_rport: false,
+            new_uri: None,
+            dst_uri: None,
+            rc: 1,
+            last_error: 0,
+            avps: Vec::new(),
+            headers: Vec::new(),
+            dropped: false,
+        }
+    }
+
+    /// The current R-URI: the rewritten one if any, else the received one.
+    pub fn ruri(&self) -> &[u8] {
+        match &self.new_uri {
+            Some(u) => u,
+            None => self.msg.ruri_bytes().unwrap_or_default(),
+        }
+    }
+
+    /// `setflag(n)`; flags are 0..31 (checked at compile time).
+    pub fn setflag(&mut self, n: u32) -> i32 {
+        self.flags |= 1u32.wrapping_shl(n);
+        1
+    }
+
+    pub fn resetflag(&mut self, n: u32) -> i32 {
+        self.flags &= !1u32.wrapping_shl(n);
+        1
+    }
+
+    pub fn isflagset(&self, n: u32) -> i32 {
+        if self.flags & 1u32.wrapping_shl(n) != 0 { 1 } else { -1 }
+    }
+
+    /// The `$avp` stack with this index, created on demand.
+    pub fn avp_stack(&mut self, idx: usize) -> &mut Vec<OwnedValue> {
+        if self.avps.len() <= idx {
+            self.avps.resize_with(idx + 1, Vec::new);
+        }
+        &mut self.avps[idx]
+    }
+}

@@ -1,0 +1,315 @@
+//! Stateless forwarding (core `forward()`) and stateless relaying of replies
+//! (the core reply path), per kamailio-modules.md §0.3.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+use crate::sip::edit::stateless_branch;
+use crate::sip::{Editor, Message, Uri, Via};
+use crate::transport::{Proto, Transmit};
+
+use super::ctx::{Ctx, HeaderOp};
+
+/// Kamailio's internal error codes that `sl_reply_error()` turns into replies.
+pub mod err {
+    /// E_SEND: sending failed.
+    pub const SEND: i32 = -477;
+    /// E_BAD_ADDRESS: unresolvable destination.
+    pub const BAD_ADDRESS: i32 = -478;
+    /// E_BAD_URI: the URI cannot be processed.
+    pub const BAD_URI: i32 = -479;
+    /// E_BAD_REQ
+    pub const BAD_REQ: i32 = -400;
+    /// E_UNSPEC
+    pub const UNSPEC: i32 = -1;
+}
+
+/// Where a URI says to send: address and transport.
+pub fn resolve_uri(uri: &[u8]) -> Result<(SocketAddr, Proto), i32> {
+    let u = Uri::parse(uri).map_err(|_| err::BAD_URI)?;
+    let proto = match u.transport() {
+        Some(t) if t.eq_ignore_ascii_case(b"tcp") => Proto::Tcp,
+        _ => Proto::Udp,
+    };
+    let default_port = if u.scheme == crate::sip::Scheme::Sips {
+        5061
+    } else {
+        5060
+    };
+    let port = u.port.unwrap_or(default_port);
+    let host = std::str::from_utf8(u.host_unbracketed()).map_err(|_| err::BAD_URI)?;
+    let ip = resolve_host(host).ok_or(err::BAD_ADDRESS)?;
+    Ok((SocketAddr::new(ip, port), proto))
+}
+
+/// An IP literal, or a name looked up with the system resolver (A/AAAA;
+/// NAPTR/SRV are not done yet).
+pub fn resolve_host(host: &str) -> Option<IpAddr> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    (host, 0u16)
+        .to_socket_addrs()
+        .ok()?
+        .map(|a| a.ip())
+        .next()
+}
+
+/// Whether Kamailio's "received test" is true for the top Via: its host
+/// differs from the source IP, or it has `rport`, or already `received`.
+fn needs_received(via: &Via<'_>, src: &IpAddr) -> bool {
+    let host = via
+        .host
+        .strip_prefix(b"[")
+        .and_then(|h| h.strip_suffix(b"]"))
+        .unwrap_or(via.host);
+    let same = std::str::from_utf8(host)
+        .ok()
+        .and_then(|h| h.parse::<IpAddr>().ok())
+        .is_some_and(|ip| ip == *src);
+    !same || via.rport.is_some() || via.received.is_some()
+}
+
+/// Patches the received top Via: `;received=` right after host:port, the
+/// `rport` value in place (or `;rport=` after host:port with force_rport).
+fn patch_top_via(ed: &mut Editor<'_, '_>, msg: &Message<'_>, src: SocketAddr, force_rport: bool) {
+    let Ok(via) = msg.via_top() else { return };
+    let Some(host_at) = msg.offset_of(via.host) else {
+        return;
+    };
+    let after_hostport = match via.port_raw.and_then(|p| msg.offset_of(p)) {
+        Some(p) => p + via.port_raw.map_or(0, <[u8]>::len),
+        None => host_at + via.host.len(),
+    };
+    let mut insert = Vec::new();
+    if needs_received(&via, &src.ip()) {
+        match via.received.and_then(|r| msg.offset_of(r).map(|o| (o, r.len()))) {
+            Some((o, len)) => {
+                let _ = ed.replace_range(o, o + len, src.ip().to_string().into_bytes());
+            }
+            None => {
+                insert.extend_from_slice(b";received=");
+                insert.extend_from_slice(src.ip().to_string().as_bytes());
+            }
+        }
+    }
+    let port = src.port().to_string().into_bytes();
+    match via.rport {
+        Some(Some(v)) => {
+            if let Some(o) = msg.offset_of(v) {
+                let _ = ed.replace_range(o, o + v.len(), port);
+            }
+        }
+        Some(None) => {
+            // `;rport` without a value: find it in the Via text and fill it.
+            if let Some(pos) = find_param(via.raw, b"rport")
+                && let Some(base) = msg.offset_of(via.raw)
+            {
+                let mut v = b"=".to_vec();
+                v.extend_from_slice(&port);
+                let _ = ed.insert_at(base + pos, v);
+            }
+        }
+        None if force_rport => {
+            insert.extend_from_slice(b";rport=");
+            insert.extend_from_slice(&port);
+        }
+        None => {}
+    }
+    if !insert.is_empty() {
+        let _ = ed.insert_at(after_hostport, insert);
+    }
+}
+
+/// Offset just after the name of a `;name` parameter without value.
+fn find_param(via: &[u8], name: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(p) = via[i..].iter().position(|&b| b == b';') {
+        let start = i + p + 1;
+        let rest = &via[start..];
+        let end = rest
+            .iter()
+            .position(|&b| b == b';' || b == b'=' || b == b',')
+            .unwrap_or(rest.len());
+        if rest[..end].trim_ascii().eq_ignore_ascii_case(name)
+            && rest.get(end).is_none_or(|&b| b != b'=')
+        {
+            return Some(start + end);
+        }
+        i = start;
+    }
+    None
+}
+
+/// Core `forward()` (and `forward(host, port)` when `target` is given):
+/// sends the request statelessly to `$du`, else the R-URI, with our Via on
+/// top. Returns 1, or a negative internal error.
+pub fn forward(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Proto>)>) -> i32 {
+    let rc = forward_inner(ctx, target);
+    ctx.last_error = if rc < 0 { rc } else { 0 };
+    rc
+}
+
+fn forward_inner(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Proto>)>) -> i32 {
+    let msg = ctx.msg;
+    if !msg.is_request() {
+        return err::BAD_REQ;
+    }
+    let (dst, proto) = match target {
+        Some((host, port, proto)) => match resolve_host(host) {
+            Some(ip) => (
+                SocketAddr::new(ip, port.unwrap_or(5060)),
+                proto.unwrap_or(Proto::Udp),
+            ),
+            None => return err::BAD_ADDRESS,
+        },
+        None => {
+            let uri = ctx.dst_uri.as_deref().unwrap_or_else(|| ctx.ruri());
+            match resolve_uri(uri) {
+                Ok(d) => d,
+                Err(e) => return e,
+            }
+        }
+    };
+    let Some(local) = ctx.core.socket_for(proto, &dst) else {
+        return err::SEND;
+    };
+    let Ok(branch) = stateless_branch(msg) else {
+        return err::BAD_REQ;
+    };
+    let mut ed = Editor::new(msg);
+    if let Some(u) = &ctx.new_uri
+        && ed.set_ruri(u).is_err()
+    {
+        return err::BAD_URI;
+    }
+    patch_top_via(&mut ed, msg, ctx.rcv.src, ctx.force_rport);
+    let via_host = ctx
+        .core
+        .advertised_address
+        .clone()
+        .unwrap_or_else(|| match local.ip() {
+            IpAddr::V6(ip) => format!("[{ip}]"),
+            IpAddr::V4(ip) => ip.to_string(),
+        });
+    let via_port = ctx.core.advertised_port.unwrap_or(local.port());
+    let transport = match proto {
+        Proto::Udp => "UDP",
+        Proto::Tcp => "TCP",
+    };
+    let port = (via_port != 5060 || ctx.core.advertised_port.is_some()).then_some(via_port);
+    if ed.push_via(transport, &via_host, port, &branch).is_err() {
+        return err::UNSPEC;
+    }
+    if apply_header_ops(&mut ed, &ctx.headers).is_err() {
+        return err::UNSPEC;
+    }
+    ctx.out.push(Transmit {
+        proto,
+        dst,
+        local: Some(local),
+        conn: None,
+        data: ed.serialize(),
+    });
+    1
+}
+
+fn apply_header_ops(ed: &mut Editor<'_, '_>, ops: &[HeaderOp]) -> Result<(), crate::sip::EditError> {
+    for op in ops {
+        match op {
+            HeaderOp::Append(name, value) => {
+                let name = std::str::from_utf8(name).map_err(|_| crate::sip::EditError::LineBreakInValue)?;
+                ed.add_header(name, value)?;
+            }
+            HeaderOp::Remove(i) => ed.remove_header(*i)?,
+        }
+    }
+    Ok(())
+}
+
+/// Relays a reply statelessly: checks that the top Via is ours, removes it,
+/// and sends to the next Via (`received`/`rport` if present, else sent-by).
+/// Returns 1, or a negative error (the reply is then dropped).
+pub fn relay_reply(ctx: &mut Ctx<'_>) -> i32 {
+    let msg = ctx.msg;
+    let mut vias = msg.vias();
+    let Some(Ok(top)) = vias.next() else {
+        return err::BAD_REQ;
+    };
+    let top_host = top
+        .host
+        .strip_prefix(b"[")
+        .and_then(|h| h.strip_suffix(b"]"))
+        .unwrap_or(top.host);
+    let ours = ctx.core.is_myself(top_host, top.port)
+        || ctx
+            .core
+            .advertised_address
+            .as_deref()
+            .is_some_and(|a| a.as_bytes().eq_ignore_ascii_case(top.host));
+    if !ours {
+        return err::BAD_REQ;
+    }
+    let Some(Ok(next)) = vias.next() else {
+        return err::BAD_REQ;
+    };
+    let host = next.received.unwrap_or(next.host);
+    let host = host
+        .strip_prefix(b"[")
+        .and_then(|h| h.strip_suffix(b"]"))
+        .unwrap_or(host);
+    let port = match next.rport {
+        Some(Some(p)) => std::str::from_utf8(p).ok().and_then(|p| p.parse().ok()),
+        _ => None,
+    }
+    .or(next.port)
+    .unwrap_or(5060);
+    let Some(ip) = std::str::from_utf8(host).ok().and_then(resolve_host) else {
+        return err::BAD_ADDRESS;
+    };
+    let proto = if next.transport.eq_ignore_ascii_case(b"TCP") {
+        Proto::Tcp
+    } else {
+        Proto::Udp
+    };
+    let dst = SocketAddr::new(ip, port);
+    let mut ed = Editor::new(msg);
+    // Remove the top Via value (and its line if it is the only one).
+    if remove_top_via(&mut ed, msg).is_err() {
+        return err::UNSPEC;
+    }
+    ctx.out.push(Transmit {
+        proto,
+        dst,
+        local: ctx.core.socket_for(proto, &dst),
+        conn: None,
+        data: ed.serialize(),
+    });
+    1
+}
+
+fn remove_top_via(ed: &mut Editor<'_, '_>, msg: &Message<'_>) -> Result<(), crate::sip::EditError> {
+    use crate::sip::HeaderName;
+    let Some((idx, h)) = msg
+        .headers()
+        .iter()
+        .enumerate()
+        .find(|(_, h)| h.name == HeaderName::Via)
+    else {
+        return Err(crate::sip::EditError::LineBreakInValue);
+    };
+    let value = &msg.buffer()[h.value.range()];
+    // Several Vias in one line: cut the first one and its comma.
+    match crate::sip::syntax::CommaSplit::new(value).next() {
+        Some(first) if first.len() < value.trim_ascii().len() => {
+            let start = msg.offset_of(first).unwrap_or(h.value.start as usize);
+            let rest = &value[(start - h.value.start as usize) + first.len()..];
+            let comma = rest.iter().position(|&b| b == b',').map_or(0, |p| p + 1);
+            let ws = rest[comma..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            ed.replace_range(start, start + first.len() + comma + ws, Vec::new())
+        }
+        _ => ed.remove_header(idx),
+    }
+}
