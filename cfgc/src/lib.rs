@@ -20,8 +20,10 @@
 //! ```
 
 pub mod catalog;
+pub mod codegen;
 pub mod check;
 pub mod diag;
+pub mod ir;
 pub mod source;
 pub mod syntax;
 

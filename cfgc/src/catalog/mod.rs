@@ -20,6 +20,7 @@ pub mod core;
 mod generated;
 pub mod modules;
 pub mod pv;
+pub mod runtime;
 
 pub use self::core::{CoreAction, CoreArg, CoreParam, ParamType, core_action, core_param};
 pub use self::modules::{RouteArg, return_codes, route_arg};
@@ -114,7 +115,9 @@ pub struct Function {
 impl Function {
     /// Whether cfgc's runtime implements this function of `module`.
     pub fn is_supported(&self, module: &str) -> bool {
-        self.supported || modules::SUPPORTED.contains(&(module, self.name))
+        self.supported
+            || modules::SUPPORTED.contains(&(module, self.name))
+            || runtime::is_supported(module, self.name)
     }
 }
 

@@ -41,6 +41,8 @@ mod tests;
 
 pub use resolve::{RouteTable, Routes};
 
+pub(crate) use self::regex::translate_ere;
+
 /// Options of the check pass.
 #[derive(Clone, Debug, Default)]
 pub struct CheckOptions {}

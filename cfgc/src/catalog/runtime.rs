@@ -1,0 +1,129 @@
+//! What cfgc's runtime implements, and how generated code calls it: the one
+//! table that makes a catalogued function "supported". The checker reads it
+//! (unsupported functions are their own diagnostic class), the IR lowering
+//! resolves calls through it, and code generation emits the runtime path.
+//!
+//! cfgc does not depend on the runtime crate; the paths below are checked by
+//! compiling generated code that calls every binding (tests in `tests/`).
+
+/// How a script argument is passed to the runtime function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgConv {
+    /// An `i32` (a constant, or any expression converted to int).
+    Int,
+    /// Bytes from a PV-format string (`"$rU@$rd"`), built per call.
+    Fmt,
+    /// Bytes from a constant string.
+    Str,
+    /// An xlog level name (`"L_INFO"`) resolved at compile time, or an
+    /// int expression.
+    Level,
+}
+
+/// Whether the runtime function needs the context mutably.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtxUse {
+    Shared,
+    Mut,
+}
+
+/// One supported module function (one arity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub module: &'static str,
+    pub name: &'static str,
+    /// Path under the runtime root (`modules::sl::sl_send_reply`).
+    pub path: &'static str,
+    pub args: &'static [ArgConv],
+    pub ctx: CtxUse,
+    /// Arguments the runtime function takes before the script's (e.g. the
+    /// fixed level of `xinfo`), as Rust expression text.
+    pub fixed: &'static str,
+}
+
+const fn b(
+    module: &'static str,
+    name: &'static str,
+    path: &'static str,
+    args: &'static [ArgConv],
+    ctx: CtxUse,
+) -> Binding {
+    Binding {
+        module,
+        name,
+        path,
+        args,
+        ctx,
+        fixed: "",
+    }
+}
+
+const fn level(name: &'static str, fixed: &'static str) -> Binding {
+    Binding {
+        module: "xlog",
+        name,
+        path: "modules::xlog::xlog",
+        args: &[Fmt],
+        ctx: Shared,
+        fixed,
+    }
+}
+
+use ArgConv::{Fmt, Int, Level, Str};
+use CtxUse::{Mut, Shared};
+
+/// Every module function the runtime implements.
+pub static BINDINGS: &[Binding] = &[
+    b("sl", "sl_send_reply", "modules::sl::sl_send_reply", &[Int, Fmt], Mut),
+    b("sl", "sl_reply", "modules::sl::sl_send_reply", &[Int, Fmt], Mut),
+    b("sl", "sl_reply_error", "modules::sl::sl_reply_error", &[], Mut),
+    b("xlog", "xlog", "modules::xlog::xlog_err", &[Fmt], Shared),
+    b("xlog", "xlog", "modules::xlog::xlog", &[Level, Fmt], Shared),
+    level("xdbg", "::runtime::engine::log::Level::Dbg"),
+    level("xinfo", "::runtime::engine::log::Level::Info"),
+    level("xnotice", "::runtime::engine::log::Level::Notice"),
+    level("xwarn", "::runtime::engine::log::Level::Warn"),
+    level("xerr", "::runtime::engine::log::Level::Err"),
+    level("xbug", "::runtime::engine::log::Level::Bug"),
+    level("xcrit", "::runtime::engine::log::Level::Crit"),
+    level("xalert", "::runtime::engine::log::Level::Alert"),
+    b("textops", "is_method", "modules::textops::is_method", &[Str], Shared),
+    b("textops", "has_body", "modules::textops::has_body", &[], Shared),
+    b("textops", "is_present_hf", "modules::textops::is_present_hf", &[Fmt], Shared),
+    b("textops", "append_hf", "modules::textops::append_hf", &[Fmt], Mut),
+    b("textops", "remove_hf", "modules::textops::remove_hf", &[Fmt], Mut),
+];
+
+/// The binding of `module.name` with `arity` arguments, if supported.
+pub fn binding(module: &str, name: &str, arity: usize) -> Option<&'static Binding> {
+    BINDINGS
+        .iter()
+        .find(|b| b.module == module && b.name == name && b.args.len() == arity)
+}
+
+/// Whether any arity of `module.name` is supported.
+pub fn is_supported(module: &str, name: &str) -> bool {
+    BINDINGS.iter().any(|b| b.module == module && b.name == name)
+}
+
+/// Core actions the runtime implements.
+pub static CORE_ACTIONS: &[&str] = &[
+    "forward",
+    "setflag",
+    "resetflag",
+    "isflagset",
+    "rewriteuri",
+    "rewritehost",
+    "rewritehostport",
+    "rewriteuser",
+    "rewriteuserpass",
+    "rewriteport",
+    "prefix",
+    "strip",
+    "strip_tail",
+    "revert_uri",
+    "force_rport",
+    "log",
+    "drop",
+    "exit",
+];

@@ -1,0 +1,917 @@
+//! AST → IR. See the module docs of `ir` for what holds afterwards.
+
+use std::collections::HashMap;
+
+use crate::catalog::{self, runtime};
+use crate::check::CheckOutput;
+use crate::check::pvar::{self, PvSpec};
+use crate::diag::Diagnostic;
+use crate::source::Span;
+use crate::syntax::ast::{self, BlockKind, CallKind, KwElem, KwRhs};
+
+use super::*;
+
+/// Lowers a checked file. Diagnostics are `not supported yet` (and a few
+/// errors the checker cannot see, such as a dynamic regex that can never
+/// compile); the caller stops before code generation if any.
+pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnostic>) {
+    let mut l = Lowerer {
+        checked,
+        program: Program::default(),
+        diags: Vec::new(),
+        route_ids: HashMap::new(),
+        vars: HashMap::new(),
+        avps: HashMap::new(),
+    };
+    l.core_settings(file);
+    l.routes(file);
+    (l.program, l.diags)
+}
+
+struct Lowerer<'c> {
+    checked: &'c CheckOutput,
+    program: Program,
+    diags: Vec<Diagnostic>,
+    route_ids: HashMap<String, RouteId>,
+    vars: HashMap<String, usize>,
+    avps: HashMap<String, usize>,
+}
+
+fn is_main(r: &ast::RouteBlock) -> bool {
+    match r.kind {
+        BlockKind::RequestRoute => true,
+        BlockKind::Route => r.name.as_ref().is_none_or(|n| n.text == "0"),
+        _ => false,
+    }
+}
+
+fn is_core_reply(r: &ast::RouteBlock) -> bool {
+    match r.kind {
+        BlockKind::ReplyRoute => true,
+        BlockKind::OnreplyRoute => r.name.as_ref().is_none_or(|n| n.text == "0"),
+        _ => false,
+    }
+}
+
+impl Lowerer<'_> {
+    fn unsupported(&mut self, span: Span, what: impl Into<String>) {
+        self.diags.push(
+            Diagnostic::unsupported("unsupported", format!("{} is not supported by cfgc's runtime yet", what.into()))
+                .with_label(span, "not supported yet"),
+        );
+    }
+
+    // ---- core parameters ---------------------------------------------
+
+    fn core_settings(&mut self, file: &ast::File) {
+        use ast::ParamValue as V;
+        let c = &mut self.program.core;
+        for item in &file.items {
+            match item {
+                ast::Item::Param(p) => match (p.name, &p.value) {
+                    ("port", V::Int(n, _)) => c.port = u16::try_from(*n).ok(),
+                    ("children", V::Int(n, _)) => c.children = i32::try_from(*n).ok(),
+                    ("debug", V::Int(n, _)) => c.debug = i32::try_from(*n).ok(),
+                    ("log_stderror", V::Int(n, _)) => c.log_stderror = Some(*n != 0),
+                    ("log_prefix", V::Str(s, _)) => c.log_prefix = Some(s.clone()),
+                    ("advertised_port", V::Int(n, _)) => c.advertised_port = u16::try_from(*n).ok(),
+                    ("advertised_address", V::Str(s, _) | V::Ident(s, _)) => {
+                        c.advertised_address = Some(s.clone());
+                    }
+                    ("advertised_address", V::Host(h)) => c.advertised_address = Some(h.text.clone()),
+                    ("server_header", V::Str(s, _)) => c.server_header = Some(s.clone()),
+                    _ => {}
+                },
+                ast::Item::Listen(l) => {
+                    for s in &l.sockets {
+                        let port = match s.port {
+                            Some(ast::PortSpec::Number(n)) => u16::try_from(n).ok(),
+                            _ => None,
+                        };
+                        for a in &s.addrs {
+                            match l.kind {
+                                ast::ListenKind::Listen => c.listen.push((
+                                    s.proto.clone().unwrap_or_else(|| "udp".into()),
+                                    a.text.clone(),
+                                    port,
+                                )),
+                                ast::ListenKind::Alias => {
+                                    c.aliases.push((a.text.to_ascii_lowercase(), port));
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // ---- routes --------------------------------------------------------
+
+    fn routes(&mut self, file: &ast::File) {
+        let blocks: Vec<&ast::RouteBlock> = file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Route(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        // Number the request-table routes first so calls resolve in any order.
+        let mut main_id = None;
+        let mut reply_id = None;
+        for r in &blocks {
+            if is_main(r) {
+                if main_id.is_none() {
+                    main_id = Some(self.new_route("0", BlockKind::RequestRoute, r.span));
+                }
+            } else if r.kind == BlockKind::Route {
+                let name = r.name.as_ref().map_or("0", |n| n.text.as_str()).to_string();
+                let id = self.new_route(&name, BlockKind::Route, r.span);
+                self.route_ids.insert(name, id);
+            } else if is_core_reply(r) {
+                if reply_id.is_none() {
+                    reply_id = Some(self.new_route("reply", BlockKind::ReplyRoute, r.span));
+                }
+            } else {
+                self.unsupported(
+                    r.span,
+                    format!("a `{}` block", r.kind.keyword()),
+                );
+            }
+        }
+        if let Some(id) = main_id {
+            self.route_ids.insert("0".into(), id);
+        }
+        self.program.main = main_id;
+        self.program.core_reply = reply_id;
+        for r in &blocks {
+            let id = if is_main(r) {
+                main_id
+            } else if r.kind == BlockKind::Route {
+                self.route_ids.get(r.name.as_ref().map_or("0", |n| n.text.as_str())).copied()
+            } else if is_core_reply(r) {
+                reply_id
+            } else {
+                None
+            };
+            let Some(id) = id else { continue };
+            let body = self.stmts(&r.body);
+            // Several unnamed request (or reply) routes concatenate.
+            self.program.routes[id].body.extend(body);
+        }
+    }
+
+    fn new_route(&mut self, name: &str, kind: BlockKind, span: Span) -> RouteId {
+        self.program.routes.push(Route {
+            name: name.to_string(),
+            kind,
+            body: Vec::new(),
+            span,
+        });
+        self.program.routes.len() - 1
+    }
+
+    // ---- statements ----------------------------------------------------
+
+    fn stmts(&mut self, v: &[ast::Stmt]) -> Vec<Stmt> {
+        v.iter().filter_map(|s| self.stmt(s)).collect()
+    }
+
+    fn stmt_block(&mut self, s: &ast::Stmt) -> Vec<Stmt> {
+        match s {
+            ast::Stmt::Block(v, _) => self.stmts(v),
+            other => self.stmt(other).into_iter().collect(),
+        }
+    }
+
+    fn stmt(&mut self, s: &ast::Stmt) -> Option<Stmt> {
+        Some(match s {
+            ast::Stmt::Call(c) => match self.call(c) {
+                Some(CallOrStmt::Call(c)) => Stmt::Call(c),
+                Some(CallOrStmt::Stmt(s)) => s,
+                None => Stmt::Unsupported(c.span),
+            },
+            ast::Stmt::If {
+                cond, then, else_, ..
+            } => Stmt::If {
+                cond: self.expr(cond),
+                then: self.stmt_block(then),
+                else_: else_.as_deref().map(|e| self.stmt_block(e)).unwrap_or_default(),
+            },
+            ast::Stmt::While { cond, body, .. } => Stmt::While {
+                cond: self.expr(cond),
+                body: self.stmt_block(body),
+            },
+            ast::Stmt::Switch { expr, cases, .. } => {
+                let expr = self.expr(expr);
+                let mut labels = Vec::new();
+                let mut body = Vec::new();
+                for c in cases {
+                    let label = match &c.label {
+                        None => None,
+                        Some(e) => match (self.expr(e), c.regex) {
+                            (Expr::Int(i), false) => Some(CaseLabel::Int(i)),
+                            (Expr::Str(s), false) => Some(CaseLabel::Str(s)),
+                            (Expr::Str(s), true) => {
+                                let re = String::from_utf8_lossy(&s).into_owned();
+                                match self.regex_slot(&re, false, c.span) {
+                                    Some(slot) => Some(CaseLabel::Regex(slot)),
+                                    None => return Some(Stmt::Unsupported(c.span)),
+                                }
+                            }
+                            _ => {
+                                self.unsupported(c.span, "a non-constant case label");
+                                return Some(Stmt::Unsupported(c.span));
+                            }
+                        },
+                    };
+                    labels.push((label, body.len()));
+                    body.extend(self.stmts(&c.body));
+                }
+                Stmt::Switch {
+                    expr,
+                    cases: labels,
+                    body,
+                }
+            }
+            ast::Stmt::Block(v, span) => {
+                // Only reachable through recovery; run the statements.
+                let _ = span;
+                return self.stmts(v).into_iter().next();
+            }
+            ast::Stmt::Return { kind, value, .. } => {
+                let v = value.as_ref().map(|e| self.expr(e));
+                match kind {
+                    ast::ReturnKind::Return => Stmt::Return(v),
+                    ast::ReturnKind::Exit => Stmt::Exit(v),
+                    ast::ReturnKind::Drop => Stmt::Drop,
+                }
+            }
+            ast::Stmt::Break(_) => Stmt::Break,
+            ast::Stmt::Assign(a) => return Some(self.assign(a)),
+            ast::Stmt::Empty(_) => return None,
+            ast::Stmt::Error(span) => Stmt::Unsupported(*span),
+        })
+    }
+
+    fn assign(&mut self, a: &ast::Assign) -> Stmt {
+        let lhs = match &a.lhs {
+            ast::Lvalue::Pv(p) => match self.pv_lvalue(p) {
+                Some(l) => l,
+                None => return Stmt::Unsupported(a.span),
+            },
+            ast::Lvalue::Attr(_, span) => {
+                self.unsupported(*span, "a SER-style attribute");
+                return Stmt::Unsupported(a.span);
+            }
+        };
+        // The whole right side being a call stores its raw return code.
+        let rhs = match &a.rhs {
+            ast::Expr::Call(c) => match self.call(c) {
+                Some(CallOrStmt::Call(call)) => Expr::Call(Box::new(call), true),
+                _ => Expr::Unsupported,
+            },
+            e => self.expr(e),
+        };
+        Stmt::Assign { lhs, rhs }
+    }
+
+    // ---- calls ---------------------------------------------------------
+
+    fn call(&mut self, c: &ast::Call) -> Option<CallOrStmt> {
+        match c.kind {
+            CallKind::Route => self.route_call(c).map(CallOrStmt::Call),
+            CallKind::Core => self.core_call(c),
+            CallKind::Module => self.module_call(c).map(CallOrStmt::Call),
+        }
+    }
+
+    fn route_call(&mut self, c: &ast::Call) -> Option<Call> {
+        let name = match c.args.first() {
+            Some(ast::Arg::Ident(n)) => n.text.clone(),
+            Some(ast::Arg::Expr(e)) => match self.expr(e) {
+                Expr::Str(s) => String::from_utf8_lossy(&s).into_owned(),
+                Expr::Int(i) => i.to_string(),
+                _ => {
+                    self.unsupported(c.span, "`route()` with a dynamic name");
+                    return None;
+                }
+            },
+            _ => return None,
+        };
+        // Missing routes are reported by the checker.
+        let id = *self.route_ids.get(&name)?;
+        Some(Call {
+            target: Target::Route(id),
+            args: Vec::new(),
+            span: c.span,
+        })
+    }
+
+    fn module_call(&mut self, c: &ast::Call) -> Option<Call> {
+        let name = c.name.text.as_str();
+        let arity = c.args.len();
+        let module = self
+            .checked
+            .modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .find(|m| {
+                catalog::module(m).is_some_and(|md| md.functions_named(name).any(|f| f.arity.accepts(arity)))
+            });
+        let Some(binding) = module.and_then(|m| runtime::binding(m, name, arity)) else {
+            self.unsupported(c.name.span, format!("`{name}` with {arity} argument(s)"));
+            return None;
+        };
+        let mut args = Vec::with_capacity(arity);
+        for (a, conv) in c.args.iter().zip(binding.args) {
+            args.push(self.arg(a, *conv)?);
+        }
+        Some(Call {
+            target: Target::Module(binding),
+            args,
+            span: c.span,
+        })
+    }
+
+    fn arg(&mut self, a: &ast::Arg, conv: runtime::ArgConv) -> Option<ArgVal> {
+        use runtime::ArgConv;
+        let ast::Arg::Expr(e) = a else {
+            self.unsupported(a.span(), "this argument form");
+            return None;
+        };
+        let v = self.expr(e);
+        Some(match (conv, v) {
+            (ArgConv::Int, Expr::Int(i)) => ArgVal::Int(i),
+            (ArgConv::Int, Expr::Str(s)) => match parse_int(&s) {
+                Some(i) => ArgVal::Int(i),
+                None => ArgVal::Fmt(self.format(&s, a.span())?),
+            },
+            (ArgConv::Level, Expr::Str(s)) => {
+                let name = String::from_utf8_lossy(&s).into_owned();
+                match level_of(&name) {
+                    Some(l) => ArgVal::Level(l),
+                    None => ArgVal::Fmt(self.format(&s, a.span())?),
+                }
+            }
+            (ArgConv::Level, Expr::Int(i)) => ArgVal::Level(i),
+            (ArgConv::Fmt, Expr::Str(s)) => ArgVal::Fmt(self.format(&s, a.span())?),
+            (ArgConv::Fmt, Expr::Int(i)) => ArgVal::Bytes(i.to_string().into_bytes()),
+            (ArgConv::Str, Expr::Str(s)) => ArgVal::Bytes(s),
+            (ArgConv::Str, Expr::Int(i)) => ArgVal::Bytes(i.to_string().into_bytes()),
+            (_, Expr::Unsupported) => return None,
+            (_, other) => ArgVal::Expr(other),
+        })
+    }
+
+    fn core_call(&mut self, c: &ast::Call) -> Option<CallOrStmt> {
+        let name = c.name.text.as_str();
+        let str_arg = |l: &mut Self, i: usize| -> Option<Vec<u8>> {
+            match c.args.get(i) {
+                Some(ast::Arg::Expr(e)) => match l.expr(e) {
+                    Expr::Str(s) => Some(s),
+                    Expr::Int(n) => Some(n.to_string().into_bytes()),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        let int_arg = |l: &mut Self, i: usize| -> Option<i32> {
+            match c.args.get(i) {
+                Some(ast::Arg::Expr(e)) => match l.expr(e) {
+                    Expr::Int(n) => Some(n),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        let flag = |l: &mut Self| int_arg(l, 0).and_then(|n| u32::try_from(n).ok()).filter(|n| *n < 32);
+        let core = match name {
+            "forward" | "forward_udp" | "forward_tcp" => {
+                let proto = match name {
+                    "forward_udp" => Some("udp"),
+                    "forward_tcp" => Some("tcp"),
+                    _ => None,
+                };
+                let (host, port) = match c.args.as_slice() {
+                    [] => (None, None),
+                    [first, rest @ ..] => {
+                        let host = match first {
+                            ast::Arg::Sock(s) if s.addrs.len() == 1 => Some(s.addrs[0].text.clone()),
+                            ast::Arg::Ident(n) => Some(n.text.clone()),
+                            ast::Arg::Expr(ast::Expr::Str(s, _)) => Some(s.clone()),
+                            _ => None,
+                        };
+                        let port = match rest {
+                            [] => match first {
+                                ast::Arg::Sock(ast::SockSpec {
+                                    port: Some(ast::PortSpec::Number(p)),
+                                    ..
+                                }) => u16::try_from(*p).ok(),
+                                _ => None,
+                            },
+                            [ast::Arg::Expr(ast::Expr::Int(p, _))] => u16::try_from(*p).ok(),
+                            _ => {
+                                self.unsupported(c.span, "this `forward` form");
+                                return None;
+                            }
+                        };
+                        if host.is_none() {
+                            self.unsupported(c.span, "this `forward` form");
+                            return None;
+                        }
+                        (host, port)
+                    }
+                };
+                CoreFn::Forward { host, port, proto }
+            }
+            "setflag" => CoreFn::SetFlag(flag(self)?),
+            "resetflag" => CoreFn::ResetFlag(flag(self)?),
+            "isflagset" => CoreFn::IsFlagSet(flag(self)?),
+            "rewriteuri" => CoreFn::Rewrite(RewriteKind::Uri, str_arg(self, 0)?),
+            "rewritehost" => CoreFn::Rewrite(RewriteKind::Host, str_arg(self, 0)?),
+            "rewritehostport" => CoreFn::Rewrite(RewriteKind::HostPort, str_arg(self, 0)?),
+            "rewriteuser" => CoreFn::Rewrite(RewriteKind::User, str_arg(self, 0)?),
+            "rewriteuserpass" => CoreFn::Rewrite(RewriteKind::UserPass, str_arg(self, 0)?),
+            "rewriteport" => CoreFn::Rewrite(RewriteKind::Port, str_arg(self, 0)?),
+            "prefix" => CoreFn::Rewrite(RewriteKind::Prefix, str_arg(self, 0)?),
+            "strip" => CoreFn::Strip(usize::try_from(int_arg(self, 0)?).ok()?),
+            "strip_tail" => CoreFn::StripTail(usize::try_from(int_arg(self, 0)?).ok()?),
+            "revert_uri" => CoreFn::RevertUri,
+            "force_rport" => CoreFn::ForceRport,
+            "log" => match c.args.len() {
+                1 => CoreFn::Log(4, str_arg(self, 0)?),
+                _ => CoreFn::Log(int_arg(self, 0)?, str_arg(self, 1)?),
+            },
+            other => {
+                self.unsupported(c.name.span, format!("the core action `{other}`"));
+                return None;
+            }
+        };
+        Some(CallOrStmt::Call(Call {
+            target: Target::Core(core),
+            args: Vec::new(),
+            span: c.span,
+        }))
+    }
+
+    // ---- expressions ---------------------------------------------------
+
+    fn expr(&mut self, e: &ast::Expr) -> Expr {
+        use ast::BinOp as A;
+        match e {
+            ast::Expr::Int(n, _) => Expr::Int(*n as i32),
+            ast::Expr::Str(s, _) => Expr::Str(s.clone().into_bytes()),
+            ast::Expr::Pv(p) => match self.pv_read(p) {
+                Some(pv) => Expr::Pv(pv),
+                None => Expr::Unsupported,
+            },
+            ast::Expr::Attr(_, span) => {
+                self.unsupported(*span, "a SER-style attribute");
+                Expr::Unsupported
+            }
+            ast::Expr::Select(_, span) => {
+                self.unsupported(*span, "a select (`@...`)");
+                Expr::Unsupported
+            }
+            ast::Expr::Paren(e, _) => self.expr(e),
+            ast::Expr::Unary { op, expr, .. } => {
+                let v = self.expr(expr);
+                match (op, v) {
+                    (ast::UnOp::Neg, Expr::Int(i)) => Expr::Int(i.wrapping_neg()),
+                    (ast::UnOp::Neg, v) => Expr::Neg(Box::new(v)),
+                    (ast::UnOp::BitNot, Expr::Int(i)) => Expr::Int(!i),
+                    (ast::UnOp::BitNot, v) => Expr::BitNot(Box::new(v)),
+                    (ast::UnOp::Not, Expr::Int(i)) => Expr::Int(i32::from(i == 0)),
+                    (ast::UnOp::Not, v) => Expr::Not(Box::new(v)),
+                }
+            }
+            ast::Expr::Binary { op, lhs, rhs, span } => {
+                // `x == $null` / `x != $null`: (not) defined x.
+                if matches!(op, A::Eq | A::Ne) && is_null_pv(rhs) {
+                    let d = Expr::Defined(Box::new(self.expr(lhs)));
+                    return if *op == A::Eq { Expr::Not(Box::new(d)) } else { d };
+                }
+                // `e == ""` and `"" == e` become strempty(e) (not `!=`).
+                if matches!(op, A::Eq | A::StrEq) {
+                    if is_empty_str(rhs) {
+                        return Expr::Strempty(Box::new(self.expr(lhs)));
+                    }
+                    if is_empty_str(lhs) {
+                        return Expr::Strempty(Box::new(self.expr(rhs)));
+                    }
+                }
+                if *op == A::Match {
+                    let l = self.expr(lhs);
+                    return match self.expr(rhs) {
+                        Expr::Str(re) => {
+                            let re = String::from_utf8_lossy(&re).into_owned();
+                            match self.regex_slot(&re, true, *span) {
+                                Some(slot) => Expr::Match(Box::new(l), Regex::Const(slot)),
+                                None => Expr::Unsupported,
+                            }
+                        }
+                        Expr::Unsupported => Expr::Unsupported,
+                        dynamic => Expr::Match(Box::new(l), Regex::Dynamic(Box::new(dynamic))),
+                    };
+                }
+                let l = self.expr(lhs);
+                let r = self.expr(rhs);
+                let bop = match op {
+                    A::Or => BinOp::Or,
+                    A::And => BinOp::And,
+                    A::BitOr => BinOp::BitOr,
+                    A::BitAnd => BinOp::BitAnd,
+                    A::BitXor => BinOp::BitXor,
+                    A::Shl => BinOp::Shl,
+                    A::Shr => BinOp::Shr,
+                    A::Eq => BinOp::Eq,
+                    A::Ne => BinOp::Ne,
+                    A::StrEq => BinOp::StrEq,
+                    A::StrNe => BinOp::StrNe,
+                    A::IntEq => BinOp::IntEq,
+                    A::IntNe => BinOp::IntNe,
+                    A::Lt => BinOp::Lt,
+                    A::Gt => BinOp::Gt,
+                    A::Le => BinOp::Le,
+                    A::Ge => BinOp::Ge,
+                    A::Add => BinOp::Add,
+                    A::Sub => BinOp::Sub,
+                    A::Mul => BinOp::Mul,
+                    A::Div => BinOp::Div,
+                    A::Mod => BinOp::Mod,
+                    A::Match => unreachable!("handled above"),
+                };
+                fold(bop, l, r)
+            }
+            ast::Expr::Call(c) => match self.call(c) {
+                Some(CallOrStmt::Call(call)) => Expr::Call(Box::new(call), false),
+                _ => Expr::Unsupported,
+            },
+            ast::Expr::Defined(e, _) => Expr::Defined(Box::new(self.expr(e))),
+            ast::Expr::Strlen(e, _) => match self.expr(e) {
+                Expr::Str(s) => Expr::Int(s.len() as i32),
+                v => Expr::Strlen(Box::new(v)),
+            },
+            ast::Expr::Strempty(e, _) => match self.expr(e) {
+                Expr::Str(s) => Expr::Int(i32::from(s.is_empty())),
+                v => Expr::Strempty(Box::new(v)),
+            },
+            ast::Expr::Selval {
+                cond, then, else_, ..
+            } => Expr::Selval(
+                Box::new(self.expr(cond)),
+                Box::new(self.expr(then)),
+                Box::new(self.expr(else_)),
+            ),
+            ast::Expr::Cast(ast::Cast::Int, e, _) => Expr::CastInt(Box::new(self.expr(e))),
+            ast::Expr::Cast(ast::Cast::Str, e, _) => Expr::CastStr(Box::new(self.expr(e))),
+            ast::Expr::KwCond {
+                lhs, op, rhs, span, ..
+            } => self.kw_cond(*lhs, *op, rhs, *span),
+            ast::Expr::MyselfCond { op, rhs, span } => {
+                let negate = *op == A::Ne;
+                match uri_of(*rhs) {
+                    Some(u) => Expr::Cond(Box::new(KwCond::Myself(u, negate))),
+                    None => match rhs {
+                        KwElem::SrcIp => Expr::Cond(Box::new(KwCond::IpMyself(IpOf::Src, negate))),
+                        _ => {
+                            self.unsupported(*span, "this `myself` condition");
+                            Expr::Unsupported
+                        }
+                    },
+                }
+            }
+            ast::Expr::Block(_, span) => {
+                self.unsupported(*span, "a block used as a value");
+                Expr::Unsupported
+            }
+            ast::Expr::Assign(a) => {
+                self.unsupported(a.span, "an assignment used as a value");
+                Expr::Unsupported
+            }
+            ast::Expr::Error(_) => Expr::Unsupported,
+        }
+    }
+
+    fn kw_cond(&mut self, lhs: KwElem, op: ast::BinOp, rhs: &KwRhs, span: Span) -> Expr {
+        use ast::BinOp as A;
+        let negate = matches!(op, A::Ne | A::StrNe | A::IntNe);
+        let is_eq = matches!(op, A::Eq | A::Ne | A::StrEq | A::StrNe | A::IntEq | A::IntNe);
+        let cond = match (lhs, rhs) {
+            (KwElem::Method, KwRhs::Ident(n)) if is_eq => {
+                KwCond::MethodEq(Expr::Str(n.text.clone().into_bytes()), negate)
+            }
+            (KwElem::Method, KwRhs::Expr(e)) if is_eq => KwCond::MethodEq(self.expr(e), negate),
+            (KwElem::Method, KwRhs::Expr(e)) if op == A::Match => match self.kw_regex(e, span) {
+                Some(r) => KwCond::MethodMatch(r),
+                None => return Expr::Unsupported,
+            },
+            (elem, KwRhs::Myself(_)) if is_eq && uri_of(elem).is_some() => {
+                KwCond::Myself(uri_of(elem).unwrap_or(UriOf::Request), negate)
+            }
+            (KwElem::SrcIp, KwRhs::Myself(_)) if is_eq => KwCond::IpMyself(IpOf::Src, negate),
+            (elem, KwRhs::Expr(e)) if is_eq && uri_of(elem).is_some() => {
+                KwCond::UriEq(uri_of(elem).unwrap_or(UriOf::Request), self.expr(e), negate)
+            }
+            (elem, KwRhs::Expr(e)) if op == A::Match && uri_of(elem).is_some() => {
+                match self.kw_regex(e, span) {
+                    Some(r) => KwCond::UriMatch(uri_of(elem).unwrap_or(UriOf::Request), r),
+                    None => return Expr::Unsupported,
+                }
+            }
+            (KwElem::SrcIp | KwElem::DstIp, KwRhs::Net { addr, mask, .. }) if is_eq => {
+                let of = if lhs == KwElem::SrcIp { IpOf::Src } else { IpOf::Dst };
+                let full = if addr.text.contains(':') { 128 } else { 32 };
+                let bits = match mask {
+                    None => full,
+                    Some(ast::NetMask::Bits(b)) => u8::try_from(*b).unwrap_or(full),
+                    Some(ast::NetMask::Addr(m)) => mask_bits(&m.text).unwrap_or(full),
+                };
+                if addr.kind == ast::HostKind::Name {
+                    self.unsupported(span, "comparing an address with a host name");
+                    return Expr::Unsupported;
+                }
+                KwCond::IpNet(of, addr.text.clone(), bits, negate)
+            }
+            (KwElem::SrcPort | KwElem::DstPort | KwElem::MsgLen | KwElem::Af, KwRhs::Expr(e)) => {
+                let of = match lhs {
+                    KwElem::SrcPort => IntOf::SrcPort,
+                    KwElem::DstPort => IntOf::DstPort,
+                    KwElem::MsgLen => IntOf::MsgLen,
+                    _ => IntOf::Af,
+                };
+                let bop = match op {
+                    A::Eq | A::IntEq => BinOp::IntEq,
+                    A::Ne | A::IntNe => BinOp::IntNe,
+                    A::Lt => BinOp::Lt,
+                    A::Gt => BinOp::Gt,
+                    A::Le => BinOp::Le,
+                    A::Ge => BinOp::Ge,
+                    _ => {
+                        self.unsupported(span, "this operator in a keyword condition");
+                        return Expr::Unsupported;
+                    }
+                };
+                KwCond::IntCmp(of, bop, self.expr(e))
+            }
+            (KwElem::Proto, KwRhs::Proto(p, _)) if is_eq => KwCond::ProtoEq(p.clone(), negate),
+            _ => {
+                self.unsupported(span, "this keyword condition");
+                return Expr::Unsupported;
+            }
+        };
+        Expr::Cond(Box::new(cond))
+    }
+
+    fn kw_regex(&mut self, e: &ast::Expr, span: Span) -> Option<Regex> {
+        match self.expr(e) {
+            Expr::Str(s) => {
+                let re = String::from_utf8_lossy(&s).into_owned();
+                self.regex_slot(&re, true, span).map(Regex::Const)
+            }
+            Expr::Unsupported => None,
+            dynamic => Some(Regex::Dynamic(Box::new(dynamic))),
+        }
+    }
+
+    /// Translates a POSIX ERE once and stores it; `None` (reported) if it
+    /// cannot be translated faithfully.
+    fn regex_slot(&mut self, re: &str, icase: bool, span: Span) -> Option<usize> {
+        if re.contains("\\1") || re.contains("\\2") {
+            self.unsupported(span, "a regex with back-references");
+            return None;
+        }
+        let Ok(t) = crate::check::translate_ere(re) else {
+            // The checker reports regexes that do not compile.
+            return None;
+        };
+        let src = if icase { format!("(?i){t}") } else { t };
+        if let Some(i) = self.program.regexes.iter().position(|r| *r == src) {
+            return Some(i);
+        }
+        self.program.regexes.push(src);
+        Some(self.program.regexes.len() - 1)
+    }
+
+    // ---- PVs -----------------------------------------------------------
+
+    fn pv_spec(&mut self, p: &ast::Pv) -> Option<PvSpec> {
+        match pvar::parse_spec(&p.text) {
+            Ok((s, _)) => Some(s),
+            Err(_) => None, // reported by the checker
+        }
+    }
+
+    fn pv_read(&mut self, p: &ast::Pv) -> Option<PvRef> {
+        let spec = self.pv_spec(p)?;
+        self.pv_ref(&spec, p.span)
+    }
+
+    fn pv_lvalue(&mut self, p: &ast::Pv) -> Option<Lvalue> {
+        let spec = self.pv_spec(p)?;
+        if spec.name == "avp" && spec.index.as_deref() == Some("*") && spec.transforms.is_empty() {
+            let slot = self.slot_avp(spec.inner.as_deref().unwrap_or(""));
+            return Some(Lvalue::AvpAll(slot));
+        }
+        let r = self.pv_ref(&spec, p.span)?;
+        if !r.writable() {
+            self.unsupported(p.span, format!("assigning to `{}`", p.text));
+            return None;
+        }
+        Some(Lvalue::Pv(r))
+    }
+
+    fn slot_var(&mut self, name: &str) -> usize {
+        let n = self.vars.len();
+        let slot = *self.vars.entry(name.to_string()).or_insert(n);
+        if slot == n {
+            self.program.vars.push(name.to_string());
+        }
+        slot
+    }
+
+    fn slot_avp(&mut self, name: &str) -> usize {
+        let n = self.avps.len();
+        let slot = *self.avps.entry(name.to_string()).or_insert(n);
+        if slot == n {
+            self.program.avps.push(name.to_string());
+        }
+        slot
+    }
+
+    fn pv_ref(&mut self, s: &PvSpec, span: Span) -> Option<PvRef> {
+        if !s.transforms.is_empty() {
+            self.unsupported(span, "PV transformations");
+            return None;
+        }
+        let plain = s.inner.is_none() && s.index.is_none();
+        let r = match s.name.as_str() {
+            "null" if plain => PvRef::Null,
+            "ru" | "ruri" if plain => PvRef::Ru,
+            "rU" | "ruri.user" if plain => PvRef::RUser,
+            "rd" | "ruri.domain" if plain => PvRef::RDomain,
+            "rp" if plain => PvRef::RPort,
+            "ou" | "ouri" if plain => PvRef::OrigRu,
+            "du" | "duri" if plain => PvRef::Du,
+            "fu" | "from" if plain => PvRef::FromUri,
+            "fU" | "from.user" if plain => PvRef::FromUser,
+            "fd" | "from.domain" if plain => PvRef::FromDomain,
+            "fn" if plain => PvRef::FromName,
+            "ft" if plain => PvRef::FromTag,
+            "tu" | "to" if plain => PvRef::ToUri,
+            "tU" | "to.user" if plain => PvRef::ToUser,
+            "td" | "to.domain" if plain => PvRef::ToDomain,
+            "tn" if plain => PvRef::ToName,
+            "tt" if plain => PvRef::ToTag,
+            "ci" if plain => PvRef::CallId,
+            "cs" if plain => PvRef::CSeq,
+            "rm" if plain => PvRef::Method,
+            "rs" if plain => PvRef::Status,
+            "rr" if plain => PvRef::Reason,
+            "ua" if plain => PvRef::UserAgent,
+            "si" if plain => PvRef::SrcIp,
+            "sp" if plain => PvRef::SrcPort,
+            "Ri" if plain => PvRef::RcvIp,
+            "Rp" if plain => PvRef::RcvPort,
+            "pr" | "proto" if plain => PvRef::Proto,
+            "rb" if plain => PvRef::Body,
+            "ml" if plain => PvRef::MsgLen,
+            "rc" | "retcode" | "?" if plain => PvRef::Rc,
+            "mf" if plain => PvRef::MsgFlags,
+            "hdr" if s.index.is_none() => match &s.inner {
+                Some(h) if !h.contains('$') => PvRef::Hdr(h.trim().as_bytes().to_vec()),
+                _ => {
+                    self.unsupported(span, "`$hdr()` with a dynamic name");
+                    return None;
+                }
+            },
+            "var" | "vz" if s.index.is_none() => match &s.inner {
+                Some(v) if !v.contains('$') => PvRef::Var(self.slot_var(v.trim())),
+                _ => {
+                    self.unsupported(span, "`$var()` with a dynamic name");
+                    return None;
+                }
+            },
+            "avp" => {
+                let Some(name) = s.inner.as_deref().filter(|n| !n.contains('$')) else {
+                    self.unsupported(span, "`$avp()` with a dynamic name");
+                    return None;
+                };
+                let nth = match s.index.as_deref() {
+                    None => 0,
+                    Some(i) => match i.trim().parse::<usize>() {
+                        Ok(n) => n,
+                        Err(_) => {
+                            self.unsupported(span, "this `$avp` index");
+                            return None;
+                        }
+                    },
+                };
+                PvRef::Avp(self.slot_avp(name.trim()), nth)
+            }
+            _ => {
+                self.unsupported(span, format!("the PV `${}`", s.name));
+                return None;
+            }
+        };
+        Some(r)
+    }
+
+    /// Splits a PV-format string into literal and PV segments.
+    fn format(&mut self, s: &[u8], span: Span) -> Option<Vec<FmtSeg>> {
+        let text = String::from_utf8_lossy(s).into_owned();
+        let mut segs = Vec::new();
+        let mut last = 0;
+        let mut ok = true;
+        for (range, spec) in pvar::format_pvs(&text) {
+            if range.start > last {
+                segs.push(FmtSeg::Lit(unescape_dollars(&text[last..range.start])));
+            }
+            last = range.end;
+            match spec.ok().and_then(|spec| self.pv_ref(&spec, span)) {
+                Some(r) => segs.push(FmtSeg::Pv(r)),
+                None => ok = false,
+            }
+        }
+        if last < text.len() {
+            segs.push(FmtSeg::Lit(unescape_dollars(&text[last..])));
+        }
+        ok.then_some(segs)
+    }
+}
+
+enum CallOrStmt {
+    Call(Call),
+    #[allow(dead_code, reason = "core actions that are statements (drop/exit) come as Stmt")]
+    Stmt(Stmt),
+}
+
+/// A whole-string int, as Kamailio's fixups read `"200"`.
+fn parse_int(s: &[u8]) -> Option<i32> {
+    let t = std::str::from_utf8(s).ok()?.trim();
+    t.parse::<i32>().ok()
+}
+
+fn unescape_dollars(s: &str) -> Vec<u8> {
+    s.replace("$$", "$").into_bytes()
+}
+
+fn is_null_pv(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Pv(p) if p.text == "$null")
+}
+
+fn is_empty_str(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Str(s, _) if s.is_empty())
+}
+
+fn uri_of(e: KwElem) -> Option<UriOf> {
+    match e {
+        KwElem::Uri => Some(UriOf::Request),
+        KwElem::FromUri => Some(UriOf::From),
+        KwElem::ToUri => Some(UriOf::To),
+        _ => None,
+    }
+}
+
+fn mask_bits(mask: &str) -> Option<u8> {
+    let ip: std::net::Ipv4Addr = mask.parse().ok()?;
+    Some(u32::from(ip).count_ones() as u8)
+}
+
+/// `xlog` level names (only the letters after `L_` matter).
+fn level_of(name: &str) -> Option<i32> {
+    let n = name.strip_prefix("L_").unwrap_or(name);
+    Some(match n {
+        "ALERT" => -5,
+        "BUG" => -4,
+        "CRIT" => -3,
+        "ERR" => -1,
+        "WARN" => 0,
+        "NOTICE" => 1,
+        "INFO" => 2,
+        "DBG" => 3,
+        _ => return None,
+    })
+}
+
+/// Constant folding with Kamailio's run-time rules (left operand decides).
+fn fold(op: BinOp, l: Expr, r: Expr) -> Expr {
+    match (op, &l, &r) {
+        (BinOp::Add, Expr::Int(a), Expr::Int(b)) => Expr::Int(a.wrapping_add(*b)),
+        (BinOp::Add, Expr::Str(a), Expr::Str(b)) => Expr::Str([a.as_slice(), b].concat()),
+        (BinOp::Add, Expr::Str(a), Expr::Int(b)) => Expr::Str([a.as_slice(), b.to_string().as_bytes()].concat()),
+        (BinOp::Sub, Expr::Int(a), Expr::Int(b)) => Expr::Int(a.wrapping_sub(*b)),
+        (BinOp::Mul, Expr::Int(a), Expr::Int(b)) => Expr::Int(a.wrapping_mul(*b)),
+        (BinOp::Div, Expr::Int(a), Expr::Int(b)) if *b != 0 => Expr::Int(a.wrapping_div(*b)),
+        (BinOp::Mod, Expr::Int(a), Expr::Int(b)) if *b != 0 => Expr::Int(a.wrapping_rem(*b)),
+        (BinOp::BitAnd, Expr::Int(a), Expr::Int(b)) => Expr::Int(a & b),
+        (BinOp::BitOr, Expr::Int(a), Expr::Int(b)) => Expr::Int(a | b),
+        (BinOp::BitXor, Expr::Int(a), Expr::Int(b)) => Expr::Int(a ^ b),
+        (BinOp::Shl, Expr::Int(a), Expr::Int(b)) => Expr::Int(a.wrapping_shl(*b as u32)),
+        (BinOp::Shr, Expr::Int(a), Expr::Int(b)) => Expr::Int(a.wrapping_shr(*b as u32)),
+        _ => Expr::Binary(op, Box::new(l), Box::new(r)),
+    }
+}
