@@ -222,3 +222,25 @@ fn token_lists() {
     assert_eq!(sup, [&b"replaces"[..], b"timer"]);
     assert_eq!(m.require().count(), 0);
 }
+
+#[test]
+fn every_known_name_maps_back() {
+    let mut n = 0;
+    for hn in HeaderName::all_known() {
+        assert_eq!(
+            HeaderName::from_bytes(hn.as_str().as_bytes()),
+            hn,
+            "{}",
+            hn.as_str()
+        );
+        assert_eq!(
+            HeaderName::from_bytes(hn.as_str().to_uppercase().as_bytes()),
+            hn
+        );
+        assert!(hn.as_str().len() > 1);
+        n += 1;
+    }
+    assert_eq!(n, 42);
+    assert_eq!(HeaderName::from_bytes(b"Call-IX"), HeaderName::Other);
+    assert_eq!(HeaderName::from_bytes(b"Contacz"), HeaderName::Other);
+}
