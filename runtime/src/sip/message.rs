@@ -319,7 +319,12 @@ impl<'a> Message<'a> {
     /// Missing or malformed Via.
     pub fn via_top(&self) -> Result<Via<'a>, ParseError> {
         let (v, off) = self.required(HeaderName::Via)?;
-        let first = CommaSplit::new(v).next().unwrap_or_default();
+        // Fast path: one via-parm per line is the common case.
+        let first = if memchr::memchr(b',', v).is_none() {
+            v
+        } else {
+            CommaSplit::new(v).next().unwrap_or_default()
+        };
         Via::parse(first).ok_or(bad(HeaderName::Via, off))
     }
 
