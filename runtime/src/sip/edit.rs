@@ -327,6 +327,76 @@ impl<'m, 'a> Editor<'m, 'a> {
         self.insert_at(at, line)
     }
 
+    /// Patches the received top Via before forwarding, as Kamailio does
+    /// (`kamailio-modules.md` §0.3): when the sent-by host differs from
+    /// `src_ip`, `;received=<src_ip>` goes right after host:port (an
+    /// existing `received` is rewritten in place); an `rport` flag gets the
+    /// source port in place, or with `force_rport` `;rport=<port>` is
+    /// inserted right after host:port (after `received` if both).
+    ///
+    /// # Errors
+    /// No readable top Via, or overlap.
+    pub fn fix_top_via(
+        &mut self,
+        src_ip: &[u8],
+        src_port: u16,
+        force_rport: bool,
+    ) -> Result<(), EditError> {
+        check_value(src_ip)?;
+        let via = self.msg.via_top()?;
+        let hp_end = match via.port_raw {
+            Some(p) => self.msg.offset_of(p).ok_or(EditError::OutOfMessage)? + p.len(),
+            None => {
+                self.msg
+                    .offset_of(via.host)
+                    .ok_or(EditError::OutOfMessage)?
+                    + via.host.len()
+            }
+        };
+        let unbracket = |h: &'a [u8]| match h {
+            [b'[', inner @ .., b']'] => inner,
+            h => h,
+        };
+        let src_unbracketed = match src_ip {
+            [b'[', inner @ .., b']'] => inner,
+            h => h,
+        };
+        if !unbracket(via.host).eq_ignore_ascii_case(src_unbracketed) {
+            match via.received {
+                Some(r) => self.replace_slice(r, src_ip)?,
+                None => {
+                    let mut d = b";received=".to_vec();
+                    d.extend_from_slice(src_ip);
+                    self.insert_at(hp_end, d)?;
+                }
+            }
+        }
+        let port = u32_bytes(u32::from(src_port));
+        match via.rport {
+            Some(Some(v)) => self.replace_slice(v, &port)?,
+            Some(None) => {
+                if let Some(p) = via
+                    .params
+                    .iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(b"rport"))
+                {
+                    let at =
+                        self.msg.offset_of(p.name).ok_or(EditError::OutOfMessage)? + p.name.len();
+                    let mut d = b"=".to_vec();
+                    d.extend_from_slice(&port);
+                    self.insert_at(at, d)?;
+                }
+            }
+            None if force_rport => {
+                let mut d = b";rport=".to_vec();
+                d.extend_from_slice(&port);
+                self.insert_at(hp_end, d)?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
     /// Sets Max-Forwards in place, or inserts it before the first header.
     ///
     /// # Errors

@@ -245,3 +245,37 @@ fn overlaps_and_foreign_slices() {
     let e = Message::parse(&e_buf).unwrap();
     assert_eq!(e.header(HeaderName::Via), Some(&b"SIP/2.0/UDP x;x=1"[..]));
 }
+
+#[test]
+fn fix_top_via_like_kamailio_forwarding() {
+    // Observed on Kamailio 5.6.3 (kamailio-modules.md §0.3).
+    let b = crlf(
+        "INVITE sip:b@h SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-nat1;rport\nCall-ID: x\n\n",
+    );
+    let m = Message::parse(&b).unwrap();
+    let mut ed = Editor::new(&m);
+    ed.fix_top_via(b"127.0.0.1", 5081, false).unwrap();
+    let out = ed.serialize();
+    let e = Message::parse(&out).unwrap();
+    assert_eq!(
+        e.header(HeaderName::Via),
+        Some(&b"SIP/2.0/UDP 10.0.0.5:5060;received=127.0.0.1;branch=z9hG4bK-nat1;rport=5081"[..])
+    );
+
+    let b = crlf(
+        "INVITE sip:b@h SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-inv1\nCall-ID: x\n\n",
+    );
+    let m = Message::parse(&b).unwrap();
+    let mut ed = Editor::new(&m);
+    ed.fix_top_via(b"127.0.0.1", 5080, true).unwrap();
+    let out = ed.serialize();
+    let e = Message::parse(&out).unwrap();
+    assert_eq!(
+        e.header(HeaderName::Via),
+        Some(&b"SIP/2.0/UDP 127.0.0.1:5080;rport=5080;branch=z9hG4bK-inv1"[..])
+    );
+    // Nothing to do: same host, no rport.
+    let mut ed = Editor::new(&m);
+    ed.fix_top_via(b"127.0.0.1", 5080, false).unwrap();
+    assert!(ed.edits().is_empty());
+}
