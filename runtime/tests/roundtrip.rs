@@ -86,6 +86,43 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// A TCP byte stream of messages with CRLF keep-alives in between is cut
+    /// back into the same messages, also when it arrives in pieces.
+    #[test]
+    fn stream_framing_recovers_messages(
+        msgs in proptest::collection::vec(common::fields(), 1..4),
+        keepalives in proptest::collection::vec(0usize..3, 4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        use runtime::sip::framing::{Frame, Limits, frame_stream};
+        let rendered: Vec<Vec<u8>> = msgs.iter().map(|f| f.render(false)).collect();
+        let mut stream = Vec::new();
+        for (i, m) in rendered.iter().enumerate() {
+            stream.extend(std::iter::repeat_n(b"\r\n".to_vec(), keepalives[i]).flatten());
+            stream.extend_from_slice(m);
+        }
+        // A prefix never yields a frame beyond its end.
+        let prefix = &stream[..cut.index(stream.len())];
+        if let Frame::Complete { end, .. } = frame_stream(prefix, &Limits::default()) {
+            prop_assert!(end <= prefix.len());
+        }
+        let mut rest = &stream[..];
+        for m in &rendered {
+            match frame_stream(rest, &Limits::default()) {
+                Frame::Complete { start, end } => {
+                    prop_assert_eq!(&rest[start..end], &m[..]);
+                    rest = &rest[end..];
+                }
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+        prop_assert!(rest.is_empty());
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
 
     #[test]
