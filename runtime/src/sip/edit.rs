@@ -171,7 +171,7 @@ impl<'m, 'a> Editor<'m, 'a> {
             .headers()
             .get(index)
             .ok_or(EditError::OutOfMessage)?;
-        self.replace_range(h.line.start as usize, h.line.end as usize, Vec::new())
+        self.replace_range(h.line().start as usize, h.line().end as usize, Vec::new())
     }
 
     /// Removes every header line named `name`; returns how many.
@@ -200,7 +200,11 @@ impl<'m, 'a> Editor<'m, 'a> {
             .headers()
             .get(index)
             .ok_or(EditError::OutOfMessage)?;
-        self.replace_range(h.value.start as usize, h.value.end as usize, value.to_vec())
+        self.replace_range(
+            h.value().start as usize,
+            h.value().end as usize,
+            value.to_vec(),
+        )
     }
 
     fn ruri_span(&self) -> Result<(usize, usize), EditError> {
@@ -323,7 +327,7 @@ impl<'m, 'a> Editor<'m, 'a> {
         let at = self
             .msg
             .header_entry(HeaderName::Via)
-            .map_or(self.msg.headers_start(), |h| h.line.start as usize);
+            .map_or(self.msg.headers_start(), |h| h.line().start as usize);
         self.insert_at(at, line)
     }
 
@@ -403,9 +407,11 @@ impl<'m, 'a> Editor<'m, 'a> {
     /// Overlap with an earlier edit.
     pub fn set_max_forwards(&mut self, n: u32) -> Result<(), EditError> {
         match self.msg.header_entry(HeaderName::MaxForwards) {
-            Some(h) => {
-                self.replace_range(h.value.start as usize, h.value.end as usize, u32_bytes(n))
-            }
+            Some(h) => self.replace_range(
+                h.value().start as usize,
+                h.value().end as usize,
+                u32_bytes(n),
+            ),
             None => self.insert_at(
                 self.msg.headers_start(),
                 header_line(b"Max-Forwards", &u32_bytes(n))?,
@@ -464,8 +470,8 @@ impl<'m, 'a> Editor<'m, 'a> {
             if h.name == HeaderName::ContentLength {
                 any = true;
                 self.record(
-                    h.value.start as usize,
-                    h.value.end as usize,
+                    h.value().start as usize,
+                    h.value().end as usize,
                     u32_bytes(len),
                     EditTag::ContentLength,
                 )?;
@@ -479,8 +485,8 @@ impl<'m, 'a> Editor<'m, 'a> {
         if let Some(ct) = content_type {
             match self.msg.header_entry(HeaderName::ContentType) {
                 Some(h) => self.record(
-                    h.value.start as usize,
-                    h.value.end as usize,
+                    h.value().start as usize,
+                    h.value().end as usize,
                     ct.to_vec(),
                     EditTag::ContentType,
                 )?,

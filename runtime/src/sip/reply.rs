@@ -164,12 +164,12 @@ pub fn build_into(
     let mut to_done = false;
     for h in msg.headers() {
         let line_text = buf
-            .get(h.line.start as usize..h.value.end as usize)
+            .get(h.line().start as usize..h.value().end as usize)
             .unwrap_or_default();
         match h.name {
             HeaderName::Via => {
-                let name = msg.slice(h.name_span);
-                let value = msg.slice(h.value);
+                let name = msg.slice(h.name_span());
+                let value = msg.slice(h.value());
                 let mut elems = CommaSplit::new(value);
                 let single = elems.clone().nth(1).is_none();
                 if single && !(first_via && needs_via_fix(&top_via, opts)) {

@@ -82,7 +82,7 @@ pub fn check(data: &[u8]) -> Result<(), String> {
         return Err("reparse differs".into());
     }
     for (a, b) in m.headers().iter().zip(m2.headers()) {
-        if a.name != b.name || m.slice(a.value) != m2.slice(b.value) {
+        if a.name != b.name || m.slice(a.value()) != m2.slice(b.value()) {
             return Err("reparse header differs".into());
         }
     }

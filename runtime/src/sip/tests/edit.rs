@@ -219,19 +219,19 @@ fn overlaps_and_foreign_slices() {
     let mut ed = Editor::new(&m);
     let via = m.headers()[0];
     ed.replace_range(
-        via.value.start as usize,
-        via.value.end as usize,
+        via.value().start as usize,
+        via.value().end as usize,
         b"SIP/2.0/UDP x".to_vec(),
     )
     .unwrap();
     assert_eq!(ed.remove_header(0).unwrap_err(), EditError::Overlap);
     assert_eq!(
-        ed.insert_at(via.value.start as usize + 3, b"x".to_vec())
+        ed.insert_at(via.value().start as usize + 3, b"x".to_vec())
             .unwrap_err(),
         EditError::Overlap
     );
     // Insertions at the boundary are fine.
-    ed.insert_at(via.value.end as usize, b";x=1".to_vec())
+    ed.insert_at(via.value().end as usize, b";x=1".to_vec())
         .unwrap();
     assert_eq!(
         ed.replace_slice(b"not in message", b"x").unwrap_err(),

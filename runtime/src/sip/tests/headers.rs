@@ -244,3 +244,20 @@ fn every_known_name_maps_back() {
     assert_eq!(HeaderName::from_bytes(b"Call-IX"), HeaderName::Other);
     assert_eq!(HeaderName::from_bytes(b"Contacz"), HeaderName::Other);
 }
+
+#[test]
+fn oversized_name_is_a_malformed_line() {
+    let name = "X".repeat(300);
+    let b = crlf(&format!("OPTIONS sip:h SIP/2.0\n{name}: v\n\n"));
+    assert_eq!(
+        Message::parse(&b).unwrap_err().kind,
+        ErrorKind::BadHeaderLine
+    );
+    let ok = crlf(&format!(
+        "OPTIONS sip:h SIP/2.0\n{}: v\n\n",
+        "X".repeat(255)
+    ));
+    let m = Message::parse(&ok).unwrap();
+    assert_eq!(m.slice(m.headers()[0].name_span()).len(), 255);
+    assert_eq!(m.slice(m.headers()[0].value()), b"v");
+}
