@@ -156,3 +156,31 @@ fn fuzz_corpus_replays() {
     assert_eq!(check(common::INVITE), Ok(()));
     assert_eq!(check(common::REGISTER), Ok(()));
 }
+
+/// Inputs found by review of the fuzz body's own assumptions.
+#[test]
+fn fuzz_body_edge_cases() {
+    // 60 header lines: the edit round must not overflow the index.
+    let mut s = String::from(
+        "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n",
+    );
+    for i in 0..55 {
+        s.push_str(&format!("X-{i}: {i}\r\n"));
+    }
+    s.push_str("\r\n");
+    assert_eq!(check(s.as_bytes()), Ok(()));
+    // The request already carries the header the edit round adds.
+    let b = b"OPTIONS sip:h SIP/2.0\r\nX-Fuzz: no\r\nCall-ID: c\r\n\r\n";
+    assert_eq!(check(b), Ok(()));
+    // 70 comma-separated Vias: the reply has one line per Via.
+    let vias: Vec<String> = (0..70)
+        .map(|i| format!("SIP/2.0/UDP h{i};branch=z9hG4bK{i}"))
+        .collect();
+    let b = format!(
+        "INVITE sip:b@h SIP/2.0\r\nVia: {}\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+        vias.join(", ")
+    );
+    assert_eq!(check(b.as_bytes()), Ok(()));
+    let m = Message::parse(b.as_bytes()).unwrap();
+    assert_eq!(m.vias().count(), 70);
+}
