@@ -1,6 +1,4 @@
-//! The SIP runtime that cfgc-generated proxies link against.
-//!
-//! `sip` is sans-IO: pure functions and data over bytes, no sockets, no clock.
+#![doc = include_str!("../README.md")]
 
 pub mod engine;
 pub mod modules;

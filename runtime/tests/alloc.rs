@@ -132,6 +132,13 @@ fn reply_into_reused_buffer_allocates_nothing() {
         count(|| build_into(&m, 407, b"Proxy Authentication Required", &opts, &mut buf).unwrap());
     assert_eq!(n, 0);
     assert!(buf.starts_with(b"SIP/2.0 407 "));
+    // With a computed stateless To-tag too.
+    buf.clear();
+    let computed = ReplyOpts::default();
+    let (n, ()) = count(|| build_into(&m, 486, b"Busy Here", &computed, &mut buf).unwrap());
+    assert_eq!(n, 0);
+    let r = Message::parse(&buf).unwrap();
+    assert_eq!(r.to().unwrap().tag.map(<[u8]>::len), Some(41));
 }
 
 #[test]

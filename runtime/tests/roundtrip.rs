@@ -86,6 +86,43 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// A TCP byte stream of messages with CRLF keep-alives in between is cut
+    /// back into the same messages, also when it arrives in pieces.
+    #[test]
+    fn stream_framing_recovers_messages(
+        msgs in proptest::collection::vec(common::fields(), 1..4),
+        keepalives in proptest::collection::vec(0usize..3, 4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        use runtime::sip::framing::{Frame, Limits, frame_stream};
+        let rendered: Vec<Vec<u8>> = msgs.iter().map(|f| f.render(false)).collect();
+        let mut stream = Vec::new();
+        for (i, m) in rendered.iter().enumerate() {
+            stream.extend(std::iter::repeat_n(b"\r\n".to_vec(), keepalives[i]).flatten());
+            stream.extend_from_slice(m);
+        }
+        // A prefix never yields a frame beyond its end.
+        let prefix = &stream[..cut.index(stream.len())];
+        if let Frame::Complete { end, .. } = frame_stream(prefix, &Limits::default()) {
+            prop_assert!(end <= prefix.len());
+        }
+        let mut rest = &stream[..];
+        for m in &rendered {
+            match frame_stream(rest, &Limits::default()) {
+                Frame::Complete { start, end } => {
+                    prop_assert_eq!(&rest[start..end], &m[..]);
+                    rest = &rest[end..];
+                }
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+        prop_assert!(rest.is_empty());
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
 
     #[test]
@@ -118,4 +155,32 @@ fn fuzz_corpus_replays() {
     assert!(n >= 2, "corpus has only {n} files");
     assert_eq!(check(common::INVITE), Ok(()));
     assert_eq!(check(common::REGISTER), Ok(()));
+}
+
+/// Inputs found by review of the fuzz body's own assumptions.
+#[test]
+fn fuzz_body_edge_cases() {
+    // 60 header lines: the edit round must not overflow the index.
+    let mut s = String::from(
+        "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n",
+    );
+    for i in 0..55 {
+        s.push_str(&format!("X-{i}: {i}\r\n"));
+    }
+    s.push_str("\r\n");
+    assert_eq!(check(s.as_bytes()), Ok(()));
+    // The request already carries the header the edit round adds.
+    let b = b"OPTIONS sip:h SIP/2.0\r\nX-Fuzz: no\r\nCall-ID: c\r\n\r\n";
+    assert_eq!(check(b), Ok(()));
+    // 70 comma-separated Vias: the reply has one line per Via.
+    let vias: Vec<String> = (0..70)
+        .map(|i| format!("SIP/2.0/UDP h{i};branch=z9hG4bK{i}"))
+        .collect();
+    let b = format!(
+        "INVITE sip:b@h SIP/2.0\r\nVia: {}\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+        vias.join(", ")
+    );
+    assert_eq!(check(b.as_bytes()), Ok(()));
+    let m = Message::parse(b.as_bytes()).unwrap();
+    assert_eq!(m.vias().count(), 70);
 }

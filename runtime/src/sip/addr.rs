@@ -78,14 +78,16 @@ impl<'a> NameAddr<'a> {
             Some(_) => return None,
         };
         let params = Params::new(params_raw);
-        if !params.is_well_formed() {
-            return None;
+        let mut tag = None;
+        for p in params.iter() {
+            if !p.is_well_formed() {
+                return None;
+            }
+            if tag.is_none() && p.name.eq_ignore_ascii_case(b"tag") {
+                // A flag `;tag` or an empty value is malformed.
+                tag = Some(p.value.filter(|t| !t.is_empty())?);
+            }
         }
-        let tag = match params.get(b"tag") {
-            None => None,
-            Some(Some(t)) if !t.is_empty() => Some(t),
-            Some(_) => return None,
-        };
         Some(Self {
             raw: s,
             display,

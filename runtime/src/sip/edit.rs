@@ -171,7 +171,7 @@ impl<'m, 'a> Editor<'m, 'a> {
             .headers()
             .get(index)
             .ok_or(EditError::OutOfMessage)?;
-        self.replace_range(h.line.start as usize, h.line.end as usize, Vec::new())
+        self.replace_range(h.line().start as usize, h.line().end as usize, Vec::new())
     }
 
     /// Removes every header line named `name`; returns how many.
@@ -200,7 +200,11 @@ impl<'m, 'a> Editor<'m, 'a> {
             .headers()
             .get(index)
             .ok_or(EditError::OutOfMessage)?;
-        self.replace_range(h.value.start as usize, h.value.end as usize, value.to_vec())
+        self.replace_range(
+            h.value().start as usize,
+            h.value().end as usize,
+            value.to_vec(),
+        )
     }
 
     fn ruri_span(&self) -> Result<(usize, usize), EditError> {
@@ -323,8 +327,78 @@ impl<'m, 'a> Editor<'m, 'a> {
         let at = self
             .msg
             .header_entry(HeaderName::Via)
-            .map_or(self.msg.headers_start(), |h| h.line.start as usize);
+            .map_or(self.msg.headers_start(), |h| h.line().start as usize);
         self.insert_at(at, line)
+    }
+
+    /// Patches the received top Via before forwarding, as Kamailio does
+    /// (`kamailio-modules.md` §0.3): when the sent-by host differs from
+    /// `src_ip`, `;received=<src_ip>` goes right after host:port (an
+    /// existing `received` is rewritten in place); an `rport` flag gets the
+    /// source port in place, or with `force_rport` `;rport=<port>` is
+    /// inserted right after host:port (after `received` if both).
+    ///
+    /// # Errors
+    /// No readable top Via, or overlap.
+    pub fn fix_top_via(
+        &mut self,
+        src_ip: &[u8],
+        src_port: u16,
+        force_rport: bool,
+    ) -> Result<(), EditError> {
+        check_value(src_ip)?;
+        let via = self.msg.via_top()?;
+        let hp_end = match via.port_raw {
+            Some(p) => self.msg.offset_of(p).ok_or(EditError::OutOfMessage)? + p.len(),
+            None => {
+                self.msg
+                    .offset_of(via.host)
+                    .ok_or(EditError::OutOfMessage)?
+                    + via.host.len()
+            }
+        };
+        let unbracket = |h: &'a [u8]| match h {
+            [b'[', inner @ .., b']'] => inner,
+            h => h,
+        };
+        let src_unbracketed = match src_ip {
+            [b'[', inner @ .., b']'] => inner,
+            h => h,
+        };
+        if !unbracket(via.host).eq_ignore_ascii_case(src_unbracketed) {
+            match via.received {
+                Some(r) => self.replace_slice(r, src_ip)?,
+                None => {
+                    let mut d = b";received=".to_vec();
+                    d.extend_from_slice(src_ip);
+                    self.insert_at(hp_end, d)?;
+                }
+            }
+        }
+        let port = u32_bytes(u32::from(src_port));
+        match via.rport {
+            Some(Some(v)) => self.replace_slice(v, &port)?,
+            Some(None) => {
+                if let Some(p) = via
+                    .params
+                    .iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(b"rport"))
+                {
+                    let at =
+                        self.msg.offset_of(p.name).ok_or(EditError::OutOfMessage)? + p.name.len();
+                    let mut d = b"=".to_vec();
+                    d.extend_from_slice(&port);
+                    self.insert_at(at, d)?;
+                }
+            }
+            None if force_rport => {
+                let mut d = b";rport=".to_vec();
+                d.extend_from_slice(&port);
+                self.insert_at(hp_end, d)?;
+            }
+            None => {}
+        }
+        Ok(())
     }
 
     /// Sets Max-Forwards in place, or inserts it before the first header.
@@ -333,9 +407,11 @@ impl<'m, 'a> Editor<'m, 'a> {
     /// Overlap with an earlier edit.
     pub fn set_max_forwards(&mut self, n: u32) -> Result<(), EditError> {
         match self.msg.header_entry(HeaderName::MaxForwards) {
-            Some(h) => {
-                self.replace_range(h.value.start as usize, h.value.end as usize, u32_bytes(n))
-            }
+            Some(h) => self.replace_range(
+                h.value().start as usize,
+                h.value().end as usize,
+                u32_bytes(n),
+            ),
             None => self.insert_at(
                 self.msg.headers_start(),
                 header_line(b"Max-Forwards", &u32_bytes(n))?,
@@ -394,8 +470,8 @@ impl<'m, 'a> Editor<'m, 'a> {
             if h.name == HeaderName::ContentLength {
                 any = true;
                 self.record(
-                    h.value.start as usize,
-                    h.value.end as usize,
+                    h.value().start as usize,
+                    h.value().end as usize,
                     u32_bytes(len),
                     EditTag::ContentLength,
                 )?;
@@ -409,8 +485,8 @@ impl<'m, 'a> Editor<'m, 'a> {
         if let Some(ct) = content_type {
             match self.msg.header_entry(HeaderName::ContentType) {
                 Some(h) => self.record(
-                    h.value.start as usize,
-                    h.value.end as usize,
+                    h.value().start as usize,
+                    h.value().end as usize,
                     ct.to_vec(),
                     EditTag::ContentType,
                 )?,

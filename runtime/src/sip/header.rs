@@ -154,20 +154,65 @@ impl HeaderName {
     /// form) to its variant.
     #[inline]
     pub fn from_bytes(name: &[u8]) -> Self {
-        if name.len() == 1 {
-            return Self::from_compact(name[0].to_ascii_lowercase());
-        }
-        // Cheap pre-filter on length and first letter, then a full compare.
-        let first = match name.first() {
-            Some(b) => b.to_ascii_lowercase(),
-            None => return Self::Other,
+        let Some(&first) = name.first() else {
+            return Self::Other;
         };
-        for (hn, long, _) in TABLE {
-            let l = long.as_bytes();
-            if l.len() == name.len()
-                && l[0].to_ascii_lowercase() == first
-                && l.eq_ignore_ascii_case(name)
-            {
+        let first = first.to_ascii_lowercase();
+        if name.len() == 1 {
+            return Self::from_compact(first);
+        }
+        // Candidates by (length, first letter), then one full compare.
+        let cands: &[(HeaderName, &[u8])] = match (name.len(), first) {
+            (2, b't') => &[(HeaderName::To, b"to")],
+            (3, b'v') => &[(HeaderName::Via, b"via")],
+            (4, b'c') => &[(HeaderName::CSeq, b"cseq")],
+            (4, b'f') => &[(HeaderName::From, b"from")],
+            (4, b'p') => &[(HeaderName::Path, b"path")],
+            (5, b'a') => &[(HeaderName::Allow, b"allow")],
+            (5, b'e') => &[(HeaderName::Event, b"event")],
+            (5, b'r') => &[(HeaderName::Route, b"route")],
+            (6, b'a') => &[(HeaderName::Accept, b"accept")],
+            (6, b's') => &[(HeaderName::Server, b"server")],
+            (7, b'c') => &[
+                (HeaderName::CallId, b"call-id"),
+                (HeaderName::Contact, b"contact"),
+            ],
+            (7, b'e') => &[(HeaderName::Expires, b"expires")],
+            (7, b'p') => &[(HeaderName::Privacy, b"privacy")],
+            (7, b'r') => &[(HeaderName::Require, b"require")],
+            (7, b's') => &[(HeaderName::Subject, b"subject")],
+            (8, b'i') => &[(HeaderName::Identity, b"identity")],
+            (8, b'r') => &[(HeaderName::ReferTo, b"refer-to")],
+            (9, b's') => &[(HeaderName::Supported, b"supported")],
+            (10, b'u') => &[(HeaderName::UserAgent, b"user-agent")],
+            (11, b'm') => &[(HeaderName::MinExpires, b"min-expires")],
+            (11, b'r') => &[(HeaderName::ReferredBy, b"referred-by")],
+            (11, b'u') => &[(HeaderName::Unsupported, b"unsupported")],
+            (12, b'a') => &[(HeaderName::AllowEvents, b"allow-events")],
+            (12, b'c') => &[(HeaderName::ContentType, b"content-type")],
+            (12, b'm') => &[(HeaderName::MaxForwards, b"max-forwards")],
+            (12, b'r') => &[(HeaderName::RecordRoute, b"record-route")],
+            (13, b'a') => &[(HeaderName::Authorization, b"authorization")],
+            (13, b'i') => &[(HeaderName::IdentityInfo, b"identity-info")],
+            (13, b'p') => &[(HeaderName::ProxyRequire, b"proxy-require")],
+            (14, b'a') => &[(HeaderName::AcceptContact, b"accept-contact")],
+            (14, b'c') => &[(HeaderName::ContentLength, b"content-length")],
+            (14, b'r') => &[(HeaderName::RejectContact, b"reject-contact")],
+            (15, b's') => &[(HeaderName::SessionExpires, b"session-expires")],
+            (16, b'c') => &[(HeaderName::ContentEncoding, b"content-encoding")],
+            (16, b'w') => &[(HeaderName::WwwAuthenticate, b"www-authenticate")],
+            (18, b'p') => &[(HeaderName::ProxyAuthenticate, b"proxy-authenticate")],
+            (18, b's') => &[(HeaderName::SubscriptionState, b"subscription-state")],
+            (19, b'c') => &[(HeaderName::ContentDisposition, b"content-disposition")],
+            (19, b'p') => &[
+                (HeaderName::ProxyAuthorization, b"proxy-authorization"),
+                (HeaderName::PAssertedIdentity, b"p-asserted-identity"),
+            ],
+            (19, b'r') => &[(HeaderName::RequestDisposition, b"request-disposition")],
+            _ => return Self::Other,
+        };
+        for (hn, long) in cands {
+            if long.eq_ignore_ascii_case(name) {
                 return *hn;
             }
         }
@@ -198,6 +243,11 @@ impl HeaderName {
             b'n' => Self::IdentityInfo,
             _ => Self::Other,
         }
+    }
+
+    /// Every known name (all variants but `Other`).
+    pub fn all_known() -> impl Iterator<Item = Self> {
+        TABLE.iter().map(|t| t.0)
     }
 
     /// The canonical long form (`"Other"` for [`HeaderName::Other`]).
@@ -240,9 +290,23 @@ impl HeaderName {
 /// The RFC 3261 `token` alphabet.
 #[inline]
 pub fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    TOKEN[usize::from(b)]
 }
+
+/// Builds a byte-class table: ASCII alphanumerics plus `extra`.
+pub const fn byte_class(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+}
+
+static TOKEN: [bool; 256] = byte_class(b"-.!%*_+`'~");

@@ -40,26 +40,70 @@ impl Span {
     }
 }
 
-/// One indexed header line.
+/// One indexed header line, packed into 16 bytes so the inline index of
+/// [`MAX_HEADERS`] entries stays small (names are at most 255 bytes and a
+/// value starts at most 65535 bytes into its line; longer is a malformed
+/// line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderEntry {
     /// The name, mapped once while indexing.
     pub name: HeaderName,
-    /// The name as written.
-    pub name_span: Span,
-    /// The value, trimmed; folded continuation lines included.
-    pub value: Span,
-    /// The whole line including its (last) line break.
-    pub line: Span,
+    name_len: u8,
+    value_off: u16,
+    line_start: u32,
+    value_end: u32,
+    line_end: u32,
 }
 
 impl HeaderEntry {
     const EMPTY: Self = Self {
         name: HeaderName::Other,
-        name_span: Span { start: 0, end: 0 },
-        value: Span { start: 0, end: 0 },
-        line: Span { start: 0, end: 0 },
+        name_len: 0,
+        value_off: 0,
+        line_start: 0,
+        value_end: 0,
+        line_end: 0,
     };
+
+    /// Packs an entry; `None` if the name or value offset does not fit.
+    #[inline]
+    pub(crate) fn new(name: HeaderName, name_span: Span, value: Span, line: Span) -> Option<Self> {
+        Some(Self {
+            name,
+            name_len: u8::try_from(name_span.end.checked_sub(line.start)?).ok()?,
+            value_off: u16::try_from(value.start.checked_sub(line.start)?).ok()?,
+            line_start: line.start,
+            value_end: value.end,
+            line_end: line.end,
+        })
+    }
+
+    /// The name as written.
+    #[inline]
+    pub fn name_span(&self) -> Span {
+        Span {
+            start: self.line_start,
+            end: self.line_start + u32::from(self.name_len),
+        }
+    }
+
+    /// The value, trimmed; folded continuation lines included.
+    #[inline]
+    pub fn value(&self) -> Span {
+        Span {
+            start: self.line_start + u32::from(self.value_off),
+            end: self.value_end,
+        }
+    }
+
+    /// The whole line including its (last) line break.
+    #[inline]
+    pub fn line(&self) -> Span {
+        Span {
+            start: self.line_start,
+            end: self.line_end,
+        }
+    }
 }
 
 /// The first line of a message.
@@ -248,7 +292,7 @@ impl<'a> Message<'a> {
     pub fn headers_end(&self) -> usize {
         self.headers()
             .last()
-            .map_or(self.start_line.end, |h| h.line.end) as usize
+            .map_or(self.start_line.end, |h| h.line().end) as usize
     }
 
     /// The body (empty if none).
@@ -270,7 +314,7 @@ impl<'a> Message<'a> {
     /// The value of the first header named `name`.
     #[inline]
     pub fn header(&self, name: HeaderName) -> Option<&'a [u8]> {
-        self.header_entry(name).map(|h| self.slice(h.value))
+        self.header_entry(name).map(|h| self.slice(h.value()))
     }
 
     /// The values of every header line named `name`, in order.
@@ -278,7 +322,7 @@ impl<'a> Message<'a> {
         self.headers()
             .iter()
             .filter(move |h| h.name == name)
-            .map(|h| self.slice(h.value))
+            .map(|h| self.slice(h.value()))
     }
 
     /// The value of the first header whose name (as written, any case, or
@@ -290,9 +334,9 @@ impl<'a> Message<'a> {
             .find(|h| {
                 h.name == hn
                     && (hn != HeaderName::Other
-                        || self.slice(h.name_span).eq_ignore_ascii_case(name))
+                        || self.slice(h.name_span()).eq_ignore_ascii_case(name))
             })
-            .map(|h| self.slice(h.value))
+            .map(|h| self.slice(h.value()))
     }
 
     /// The elements of a comma-separated list header, across all its lines.
@@ -310,7 +354,7 @@ impl<'a> Message<'a> {
             ErrorKind::MissingHeader(name),
             self.headers_end(),
         ))?;
-        Ok((self.slice(h.value), h.value.start as usize))
+        Ok((self.slice(h.value()), h.value().start as usize))
     }
 
     /// The topmost Via (first element of the first Via header).
@@ -319,7 +363,12 @@ impl<'a> Message<'a> {
     /// Missing or malformed Via.
     pub fn via_top(&self) -> Result<Via<'a>, ParseError> {
         let (v, off) = self.required(HeaderName::Via)?;
-        let first = CommaSplit::new(v).next().unwrap_or_default();
+        // Fast path: one via-parm per line is the common case.
+        let first = if memchr::memchr(b',', v).is_none() {
+            v
+        } else {
+            CommaSplit::new(v).next().unwrap_or_default()
+        };
         Via::parse(first).ok_or(bad(HeaderName::Via, off))
     }
 
@@ -374,9 +423,9 @@ impl<'a> Message<'a> {
     fn number(&self, name: HeaderName) -> Result<Option<u32>, ParseError> {
         match self.header_entry(name) {
             None => Ok(None),
-            Some(h) => parse_u32(self.slice(h.value))
+            Some(h) => parse_u32(self.slice(h.value()))
                 .map(Some)
-                .ok_or(bad(name, h.value.start as usize)),
+                .ok_or(bad(name, h.value().start as usize)),
         }
     }
 
@@ -408,9 +457,9 @@ impl<'a> Message<'a> {
     pub fn content_type(&self) -> Result<Option<ContentType<'a>>, ParseError> {
         match self.header_entry(HeaderName::ContentType) {
             None => Ok(None),
-            Some(h) => ContentType::parse(self.slice(h.value))
+            Some(h) => ContentType::parse(self.slice(h.value()))
                 .map(Some)
-                .ok_or(bad(HeaderName::ContentType, h.value.start as usize)),
+                .ok_or(bad(HeaderName::ContentType, h.value().start as usize)),
         }
     }
 
@@ -459,9 +508,9 @@ impl<'a> Message<'a> {
     fn credentials(&self, name: HeaderName) -> Result<Option<Credentials<'a>>, ParseError> {
         match self.header_entry(name) {
             None => Ok(None),
-            Some(h) => Credentials::parse(self.slice(h.value))
+            Some(h) => Credentials::parse(self.slice(h.value()))
                 .map(Some)
-                .ok_or(bad(name, h.value.start as usize)),
+                .ok_or(bad(name, h.value().start as usize)),
         }
     }
 
@@ -519,7 +568,7 @@ impl<'a> Iterator for ListValues<'_, 'a> {
                     .iter()
                     .position(|h| h.name == self.name)?;
             self.next_header = i + 1;
-            self.current = CommaSplit::new(self.msg.slice(headers[i].value));
+            self.current = CommaSplit::new(self.msg.slice(headers[i].value()));
         }
     }
 }

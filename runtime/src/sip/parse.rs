@@ -158,12 +158,15 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
             continue;
         };
         if entry.name == HeaderName::ContentLength {
-            match parse_u32(entry.value.slice(buf)) {
+            match parse_u32(entry.value().slice(buf)) {
                 Some(n) if content_length.is_none_or(|c| c == n) => content_length = Some(n),
                 _ => cl_bad = true,
             }
             if cl_bad && strict {
-                return Err(err(ErrorKind::BadContentLength, entry.value.start as usize));
+                return Err(err(
+                    ErrorKind::BadContentLength,
+                    entry.value().start as usize,
+                ));
             }
         }
         if count == MAX_HEADERS {
@@ -222,10 +225,10 @@ fn header_line(buf: &[u8], start: usize, value_end: usize, next: usize) -> Optio
     while v_end > i && matches!(line[v_end - 1], b' ' | b'\t' | b'\r' | b'\n') {
         v_end -= 1;
     }
-    Some(HeaderEntry {
-        name: HeaderName::from_bytes(&line[..name_end]),
-        name_span: span(start, start + name_end),
-        value: span(start + i, start + v_end),
-        line: span(start, next),
-    })
+    HeaderEntry::new(
+        HeaderName::from_bytes(&line[..name_end]),
+        span(start, start + name_end),
+        span(start + i, start + v_end),
+        span(start, next),
+    )
 }

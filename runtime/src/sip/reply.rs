@@ -22,7 +22,7 @@
 //! No panics; the only allocation is the output buffer (none with
 //! [`build_into`] and a reused buffer that is large enough).
 
-use super::encode::{Edit, EditTag, fnv1a, splice, write_hex, write_u32};
+use super::encode::{Edit, EditTag, fnv1a, splice, write_u32};
 use super::error::{ErrorKind, ParseError};
 use super::header::HeaderName;
 use super::message::{Message, StartLine};
@@ -86,10 +86,15 @@ impl ToTag {
 /// per-instance constant), `.`, then 8 hex digits from top Via host, port,
 /// branch and Call-ID.
 pub fn stateless_to_tag(msg: &Message<'_>, seed: &[u8]) -> ToTag {
-    let mut v = Vec::with_capacity(41);
-    write_hex(&mut v, fnv1a(&[b"cfgc-stateless", seed]), 16);
-    write_hex(&mut v, fnv1a(&[seed, b"cfgc-stateless"]), 16);
-    v.push(b'.');
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [b'.'; 41];
+    let put = |t: &mut [u8; 41], at: usize, n: u64, digits: usize| {
+        for i in 0..digits {
+            t[at + i] = HEX[((n >> ((digits - 1 - i) * 4)) & 0xf) as usize];
+        }
+    };
+    put(&mut t, 0, fnv1a(&[b"cfgc-stateless", seed]), 16);
+    put(&mut t, 16, fnv1a(&[seed, b"cfgc-stateless"]), 16);
     let (host, port, branch) = match msg.via_top() {
         Ok(via) => (
             via.host,
@@ -101,9 +106,7 @@ pub fn stateless_to_tag(msg: &Message<'_>, seed: &[u8]) -> ToTag {
     let call_id = msg.call_id().unwrap_or_default();
     let a = fnv1a(&[host, port, branch]) & 0xffff;
     let b = fnv1a(&[port, host, call_id]) & 0xffff;
-    write_hex(&mut v, a << 16 | b, 8);
-    let mut t = [b'0'; 41];
-    t.copy_from_slice(v.get(..41).unwrap_or(&[b'0'; 41]));
+    put(&mut t, 33, (a << 16) | b, 8);
     ToTag(t)
 }
 
@@ -161,12 +164,12 @@ pub fn build_into(
     let mut to_done = false;
     for h in msg.headers() {
         let line_text = buf
-            .get(h.line.start as usize..h.value.end as usize)
+            .get(h.line().start as usize..h.value().end as usize)
             .unwrap_or_default();
         match h.name {
             HeaderName::Via => {
-                let name = msg.slice(h.name_span);
-                let value = msg.slice(h.value);
+                let name = msg.slice(h.name_span());
+                let value = msg.slice(h.value());
                 let mut elems = CommaSplit::new(value);
                 let single = elems.clone().nth(1).is_none();
                 if single && !(first_via && needs_via_fix(&top_via, opts)) {

@@ -181,33 +181,23 @@ impl<'a> Params<'a> {
     /// Whether every parameter has a valid token name and a value that is a
     /// token-ish word or a closed quoted string.
     pub fn is_well_formed(&self) -> bool {
-        let mut rest = self.raw;
-        loop {
-            let (item, next) = split_param(rest, self.sep);
-            let item = trim_lws(item);
-            if !item.is_empty() && !param_ok(item) {
-                return false;
-            }
-            match next {
-                Some(n) => rest = n,
-                None => return true,
-            }
-        }
+        self.iter().all(|p| p.is_well_formed())
     }
 }
 
-fn param_ok(item: &[u8]) -> bool {
-    let (name, value) = match item.iter().position(|&b| b == b'=') {
-        Some(i) => (trim_lws(&item[..i]), Some(trim_lws(&item[i + 1..]))),
-        None => (item, None),
-    };
-    if name.is_empty() || !name.iter().all(|&b| super::header::is_token_byte(b)) {
-        return false;
-    }
-    match value {
-        None => true,
-        Some(v) if v.first() == Some(&b'"') => closing_quote(v) == Some(v.len() - 1),
-        Some(v) => !v.is_empty() && v.iter().all(|&b| b > b' ' && b != 0x7f && b != b'"'),
+impl Param<'_> {
+    /// Whether the name is a token and the value (if any) is a non-empty
+    /// word without controls, spaces or quotes, or one closed quoted string.
+    #[inline]
+    pub fn is_well_formed(&self) -> bool {
+        if self.name.is_empty() || !self.name.iter().all(|&b| super::header::is_token_byte(b)) {
+            return false;
+        }
+        match self.value {
+            None => true,
+            Some(v) if v.first() == Some(&b'"') => closing_quote(v) == Some(v.len() - 1),
+            Some(v) => !v.is_empty() && v.iter().all(|&b| b > b' ' && b != 0x7f && b != b'"'),
+        }
     }
 }
 

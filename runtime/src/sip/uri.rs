@@ -9,6 +9,7 @@
 //! with [`super::syntax::unescape`].
 
 use super::error::{ErrorKind, ParseError};
+use super::header::byte_class;
 use super::syntax::{Params, escapes_valid, hex_val};
 
 /// URI scheme.
@@ -62,65 +63,26 @@ fn bad(offset: usize) -> ParseError {
 }
 
 /// Characters allowed (unescaped) in the user part and password: RFC 3261
-/// `unreserved / user-unreserved` plus `:` handling done by the caller.
+/// `unreserved / user-unreserved / escaped` and the `:` of the password.
+static USER: [bool; 256] = byte_class(b"-_.!~*'()%&=+$,;/:");
+/// Characters of URI params and headers (`paramchar`, `hnv-unreserved`,
+/// separators).
+static PARAM: [bool; 256] = byte_class(b"-_.!~*'()%[]/:&+$=;?@,");
+/// Host name / IPv4 characters (`_` tolerated).
+static HOST: [bool; 256] = byte_class(b"-._");
+
+#[inline]
 fn user_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_'
-                | b'.'
-                | b'!'
-                | b'~'
-                | b'*'
-                | b'\''
-                | b'('
-                | b')'
-                | b'%'
-                | b'&'
-                | b'='
-                | b'+'
-                | b'$'
-                | b','
-                | b';'
-                | b'/'
-                | b':'
-        )
+    USER[usize::from(b)]
 }
 
-/// Characters of URI params and headers (`paramchar`, `hnv-unreserved`, `=`,
-/// `;`, `&` separators).
+#[inline]
 fn param_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_'
-                | b'.'
-                | b'!'
-                | b'~'
-                | b'*'
-                | b'\''
-                | b'('
-                | b')'
-                | b'%'
-                | b'['
-                | b']'
-                | b'/'
-                | b':'
-                | b'&'
-                | b'+'
-                | b'$'
-                | b'='
-                | b';'
-                | b'?'
-                | b'@'
-                | b','
-        )
+    PARAM[usize::from(b)]
 }
 
 fn hostname_ok(h: &[u8]) -> bool {
-    !h.is_empty()
-        && h.iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    !h.is_empty() && h.iter().all(|&b| HOST[usize::from(b)])
 }
 
 fn ipv6_ok(inner: &[u8]) -> bool {

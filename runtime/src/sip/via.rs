@@ -131,13 +131,13 @@ impl<'a> Via<'a> {
             Some(_) => return None,
         };
         let params = Params::new(params_raw);
-        if !params.is_well_formed() {
-            return None;
-        }
         let mut branch = None;
         let mut received = None;
         let mut rport = None;
         for p in params.iter() {
+            if !p.is_well_formed() {
+                return None;
+            }
             if p.name.eq_ignore_ascii_case(b"branch") {
                 branch = Some(p.value?);
             } else if p.name.eq_ignore_ascii_case(b"received") {

@@ -219,19 +219,19 @@ fn overlaps_and_foreign_slices() {
     let mut ed = Editor::new(&m);
     let via = m.headers()[0];
     ed.replace_range(
-        via.value.start as usize,
-        via.value.end as usize,
+        via.value().start as usize,
+        via.value().end as usize,
         b"SIP/2.0/UDP x".to_vec(),
     )
     .unwrap();
     assert_eq!(ed.remove_header(0).unwrap_err(), EditError::Overlap);
     assert_eq!(
-        ed.insert_at(via.value.start as usize + 3, b"x".to_vec())
+        ed.insert_at(via.value().start as usize + 3, b"x".to_vec())
             .unwrap_err(),
         EditError::Overlap
     );
     // Insertions at the boundary are fine.
-    ed.insert_at(via.value.end as usize, b";x=1".to_vec())
+    ed.insert_at(via.value().end as usize, b";x=1".to_vec())
         .unwrap();
     assert_eq!(
         ed.replace_slice(b"not in message", b"x").unwrap_err(),
@@ -244,4 +244,38 @@ fn overlaps_and_foreign_slices() {
     let e_buf = ed.serialize();
     let e = Message::parse(&e_buf).unwrap();
     assert_eq!(e.header(HeaderName::Via), Some(&b"SIP/2.0/UDP x;x=1"[..]));
+}
+
+#[test]
+fn fix_top_via_like_kamailio_forwarding() {
+    // Observed on Kamailio 5.6.3 (kamailio-modules.md §0.3).
+    let b = crlf(
+        "INVITE sip:b@h SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-nat1;rport\nCall-ID: x\n\n",
+    );
+    let m = Message::parse(&b).unwrap();
+    let mut ed = Editor::new(&m);
+    ed.fix_top_via(b"127.0.0.1", 5081, false).unwrap();
+    let out = ed.serialize();
+    let e = Message::parse(&out).unwrap();
+    assert_eq!(
+        e.header(HeaderName::Via),
+        Some(&b"SIP/2.0/UDP 10.0.0.5:5060;received=127.0.0.1;branch=z9hG4bK-nat1;rport=5081"[..])
+    );
+
+    let b = crlf(
+        "INVITE sip:b@h SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-inv1\nCall-ID: x\n\n",
+    );
+    let m = Message::parse(&b).unwrap();
+    let mut ed = Editor::new(&m);
+    ed.fix_top_via(b"127.0.0.1", 5080, true).unwrap();
+    let out = ed.serialize();
+    let e = Message::parse(&out).unwrap();
+    assert_eq!(
+        e.header(HeaderName::Via),
+        Some(&b"SIP/2.0/UDP 127.0.0.1:5080;rport=5080;branch=z9hG4bK-inv1"[..])
+    );
+    // Nothing to do: same host, no rport.
+    let mut ed = Editor::new(&m);
+    ed.fix_top_via(b"127.0.0.1", 5080, false).unwrap();
+    assert!(ed.edits().is_empty());
 }

@@ -222,3 +222,42 @@ fn token_lists() {
     assert_eq!(sup, [&b"replaces"[..], b"timer"]);
     assert_eq!(m.require().count(), 0);
 }
+
+#[test]
+fn every_known_name_maps_back() {
+    let mut n = 0;
+    for hn in HeaderName::all_known() {
+        assert_eq!(
+            HeaderName::from_bytes(hn.as_str().as_bytes()),
+            hn,
+            "{}",
+            hn.as_str()
+        );
+        assert_eq!(
+            HeaderName::from_bytes(hn.as_str().to_uppercase().as_bytes()),
+            hn
+        );
+        assert!(hn.as_str().len() > 1);
+        n += 1;
+    }
+    assert_eq!(n, 42);
+    assert_eq!(HeaderName::from_bytes(b"Call-IX"), HeaderName::Other);
+    assert_eq!(HeaderName::from_bytes(b"Contacz"), HeaderName::Other);
+}
+
+#[test]
+fn oversized_name_is_a_malformed_line() {
+    let name = "X".repeat(300);
+    let b = crlf(&format!("OPTIONS sip:h SIP/2.0\n{name}: v\n\n"));
+    assert_eq!(
+        Message::parse(&b).unwrap_err().kind,
+        ErrorKind::BadHeaderLine
+    );
+    let ok = crlf(&format!(
+        "OPTIONS sip:h SIP/2.0\n{}: v\n\n",
+        "X".repeat(255)
+    ));
+    let m = Message::parse(&ok).unwrap();
+    assert_eq!(m.slice(m.headers()[0].name_span()).len(), 255);
+    assert_eq!(m.slice(m.headers()[0].value()), b"v");
+}

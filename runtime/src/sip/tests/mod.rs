@@ -7,6 +7,7 @@ mod framing;
 mod headers;
 mod reply;
 mod start_line;
+mod torture;
 mod typed;
 mod uri;
 mod via;
