@@ -1,0 +1,130 @@
+//! The sans-IO boundary between sockets and the message engine.
+//!
+//! The transport (see [`crate::server`]) owns every socket. It hands the
+//! engine ([`Handler`]) one complete SIP message at a time together with
+//! where it came from ([`RecvInfo`]); the engine answers with
+//! [`Transmit`]s, which the transport sends. The engine never sees a socket
+//! and the transport never looks inside a message beyond framing it.
+//!
+//! [`myself`] holds Kamailio's `myself` set (listen addresses and aliases).
+
+pub mod myself;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+pub use myself::Myself;
+
+/// Transport protocol of a listen socket, a received message or a send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Proto {
+    /// UDP: one datagram is one message.
+    Udp,
+    /// TCP: a byte stream framed by Content-Length.
+    Tcp,
+}
+
+impl Proto {
+    /// Lower-case name as used in Kamailio (`udp`, `tcp`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Udp => "udp",
+            Self::Tcp => "tcp",
+        }
+    }
+
+    /// Parses a Kamailio protocol name, case-insensitively.
+    pub fn from_name(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("udp") {
+            Some(Self::Udp)
+        } else if s.eq_ignore_ascii_case("tcp") {
+            Some(Self::Tcp)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identifies one TCP connection for as long as it lives; never reused
+/// within a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where a message came from (Kamailio's `receive_info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvInfo {
+    /// Transport it arrived on.
+    pub proto: Proto,
+    /// The peer's address (`$si:$sp`).
+    pub src: SocketAddr,
+    /// The local socket it arrived on (`$Ri:$Rp`). For a socket bound to a
+    /// wildcard address this is the wildcard address.
+    pub local: SocketAddr,
+    /// The TCP connection it arrived on; `None` for UDP.
+    pub conn: Option<ConnId>,
+}
+
+/// A message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Transport to send on.
+    pub proto: Proto,
+    /// Destination address.
+    pub dst: SocketAddr,
+    /// Send from this listen socket if set (`$fs`, or the socket a request
+    /// arrived on). For UDP it picks the socket; for a new TCP connection
+    /// it picks the source IP.
+    pub local: Option<SocketAddr>,
+    /// Reuse this TCP connection if it is still open. Otherwise an open
+    /// connection to `dst` is used, or a new one is made.
+    pub conn: Option<ConnId>,
+    /// The bytes: one whole SIP message (or a keep-alive).
+    pub data: Vec<u8>,
+}
+
+impl Transmit {
+    /// A reply sent back the way `rcv` came in: same protocol, to the
+    /// source address, from the receiving socket, on the same connection.
+    pub fn reply_to(rcv: &RecvInfo, data: Vec<u8>) -> Self {
+        Self {
+            proto: rcv.proto,
+            dst: rcv.src,
+            local: Some(rcv.local),
+            conn: rcv.conn,
+            data,
+        }
+    }
+}
+
+/// The message engine, as seen by the transport.
+///
+/// Called concurrently from every worker thread, so it must be `Sync`;
+/// calls never overlap for the same TCP connection.
+pub trait Handler: Send + Sync + 'static {
+    /// One complete SIP message (a UDP datagram, or a framed TCP message).
+    /// Keep-alives (CRLF) never reach the handler.
+    fn on_message(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>);
+
+    /// Called about every [`Handler::tick`] with the current time, for
+    /// timers (transactions, expiries). Called from one thread only.
+    fn on_tick(&self, _now: Instant, _out: &mut Vec<Transmit>) {}
+
+    /// How often to call [`Handler::on_tick`]; `None` never calls it.
+    /// Read once, when the server starts.
+    fn tick(&self) -> Option<Duration> {
+        None
+    }
+}
