@@ -4,5 +4,6 @@
 //! `transport` is the boundary between the engine and the sockets, and
 //! `server` owns the sockets and threads.
 
+pub mod server;
 pub mod sip;
 pub mod transport;
