@@ -756,7 +756,13 @@ impl Worker {
             tokio::select! {
                 r = rd.read(&mut chunk[..room]) => {
                     let n = match r {
-                        Ok(0) | Err(_) => break,
+                        // The peer closed (or half-closed) its side: send
+                        // the replies already queued, then close.
+                        Ok(0) => {
+                            flush_queued(&mut rx, &mut wr, lim.send_timeout).await;
+                            break;
+                        }
+                        Err(_) => break,
                         Ok(n) => n,
                     };
                     buf.extend_from_slice(&chunk[..n]);
@@ -773,11 +779,7 @@ impl Worker {
                     self.dispatch(&mut out).await;
                     let Ok(completed) = res else {
                         // Send what was already answered, then close.
-                        while let Ok(d) = rx.try_recv() {
-                            if !write_timed(&mut wr, &d, lim.send_timeout).await {
-                                break;
-                            }
-                        }
+                        flush_queued(&mut rx, &mut wr, lim.send_timeout).await;
                         break;
                     };
                     let partial = buf.first().is_some_and(|&b| b != b'\r' && b != b'\n');
@@ -863,6 +865,16 @@ async fn connect_from(dst: SocketAddr, local: Option<SocketAddr>) -> io::Result<
         sock.bind(SocketAddr::new(l.ip(), 0))?;
     }
     sock.connect(dst).await
+}
+
+/// Writes what is queued for a closing connection, without waiting for
+/// more.
+async fn flush_queued(rx: &mut mpsc::Receiver<Vec<u8>>, wr: &mut OwnedWriteHalf, limit: Duration) {
+    while let Ok(d) = rx.try_recv() {
+        if !write_timed(wr, &d, limit).await {
+            break;
+        }
+    }
 }
 
 async fn write_timed(wr: &mut OwnedWriteHalf, data: &[u8], limit: Duration) -> bool {

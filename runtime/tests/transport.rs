@@ -505,3 +505,17 @@ fn myself_from_server() {
     assert!(me.matches("127.0.0.1", Some(port), Some(Proto::Udp)));
     assert!(!me.matches("127.0.0.1", Some(port), Some(Proto::Tcp)));
 }
+
+#[test]
+fn tcp_reply_survives_peer_half_close() {
+    let echo = Arc::new(Echo::default());
+    let srv = Running::start(config(&[(Proto::Tcp, lo4())], 1), echo);
+    for i in 0..5 {
+        let mut c = tcp_client(srv.addr(Proto::Tcp));
+        let m = msg(&format!("half{i}"), "bye");
+        c.write_all(&m).unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(read_n(&mut c, m.len()), m);
+        assert!(closed_by_peer(&mut c));
+    }
+}
