@@ -519,3 +519,78 @@ fn tcp_reply_survives_peer_half_close() {
         assert!(closed_by_peer(&mut c));
     }
 }
+
+/// Replies from the socket named in the message ("via <addr>"), else the
+/// receiving one.
+struct ReplyFrom;
+
+impl Handler for ReplyFrom {
+    fn on_message(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>) {
+        let text = String::from_utf8_lossy(data);
+        let local = text
+            .strip_prefix("via ")
+            .and_then(|a| a.parse().ok())
+            .or(Some(rcv.local));
+        out.push(Transmit {
+            local,
+            ..Transmit::reply_to(rcv, data.to_vec())
+        });
+    }
+}
+
+#[test]
+fn udp_send_uses_the_requested_local_socket() {
+    let srv = Running::start(
+        config(&[(Proto::Udp, lo4()), (Proto::Udp, lo4())], 2),
+        Arc::new(ReplyFrom),
+    );
+    let a = srv.local[0].addr;
+    let b = srv.local[1].addr;
+    assert_ne!(a, b);
+    let c = udp_client(lo4());
+    let mut buf = [0u8; 128];
+    c.send_to(format!("via {b}").as_bytes(), a).unwrap();
+    let (_, from) = c.recv_from(&mut buf).unwrap();
+    assert_eq!(from, b);
+    c.send_to(b"plain", b).unwrap();
+    let (_, from) = c.recv_from(&mut buf).unwrap();
+    assert_eq!(from, b);
+    c.send_to(b"plain", a).unwrap();
+    let (_, from) = c.recv_from(&mut buf).unwrap();
+    assert_eq!(from, a);
+}
+
+#[test]
+fn udp_large_datagram_is_not_truncated() {
+    let echo = Arc::new(Echo::default());
+    let srv = Running::start(config(&[(Proto::Udp, lo4())], 1), echo);
+    let c = udp_client(lo4());
+    // The largest UDP/IPv4 payload.
+    let big: Vec<u8> = (0..65_507u32).map(|i| (i % 251) as u8 + 1).collect();
+    c.send_to(&big, srv.addr(Proto::Udp)).unwrap();
+    let mut buf = vec![0u8; 70_000];
+    let (n, _) = c.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], &big[..]);
+}
+
+#[test]
+fn outbound_tcp_reconnects_after_peer_closed() {
+    let peer = TcpListener::bind(lo4()).unwrap();
+    let fwd = Arc::new(Forward {
+        dst: peer.local_addr().unwrap(),
+        tcp_seen: Mutex::new(Vec::new()),
+    });
+    let srv = Running::start(config(&[(Proto::Udp, lo4())], 1), fwd);
+    let c = udp_client(lo4());
+    let m1 = msg("r1", "");
+    c.send_to(&m1, srv.addr(Proto::Udp)).unwrap();
+    let mut conn = accept_timeout(&peer);
+    assert_eq!(read_n(&mut conn, m1.len()), m1);
+    drop(conn);
+    // Let the server see the close.
+    thread::sleep(Duration::from_millis(100));
+    let m2 = msg("r2", "");
+    c.send_to(&m2, srv.addr(Proto::Udp)).unwrap();
+    let mut conn = accept_timeout(&peer);
+    assert_eq!(read_n(&mut conn, m2.len()), m2);
+}
