@@ -594,3 +594,88 @@ fn outbound_tcp_reconnects_after_peer_closed() {
     let mut conn = accept_timeout(&peer);
     assert_eq!(read_n(&mut conn, m2.len()), m2);
 }
+
+/// `Server::run` stops on SIGTERM: the test re-runs itself as a child
+/// process that runs a server, and signals it.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_run() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    const CHILD: &str = "RUNTIME_TRANSPORT_SIGTERM_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let server =
+            Server::new(config(&[(Proto::Udp, lo4())], 2), Arc::new(Echo::default())).unwrap();
+        println!("LISTEN {}", server.local_addrs()[0].addr);
+        io::stdout().flush().unwrap();
+        server.run().unwrap();
+        println!("STOPPED");
+        io::stdout().flush().unwrap();
+        return;
+    }
+
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Kill(
+        Command::new(exe)
+            .args([
+                "--exact",
+                "sigterm_stops_run",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let addr: SocketAddr = loop {
+        let line = lines.recv_timeout(T).expect("child prints its address");
+        // libtest may print "test name ... " before it on the same line.
+        if let Some(i) = line.find("LISTEN ") {
+            break line[i + 7..].trim().parse().unwrap();
+        }
+    };
+    // An answer shows the workers run; then give the main thread a moment
+    // to install its signal handlers.
+    let c = udp_client(lo4());
+    c.send_to(b"up?", addr).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(c.recv_from(&mut buf).unwrap().0, 3);
+    thread::sleep(Duration::from_millis(200));
+
+    let pid = i32::try_from(child.0.id()).unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < T, "child did not stop on SIGTERM");
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut stopped = false;
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(1)) {
+        stopped |= line.contains("STOPPED");
+    }
+    assert!(stopped, "run() returned");
+    UdpSocket::bind(addr).expect("port free after SIGTERM");
+}

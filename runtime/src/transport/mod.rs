@@ -70,8 +70,10 @@ pub struct RecvInfo {
     pub proto: Proto,
     /// The peer's address (`$si:$sp`).
     pub src: SocketAddr,
-    /// The local socket it arrived on (`$Ri:$Rp`). For a socket bound to a
-    /// wildcard address this is the wildcard address.
+    /// The local address it arrived on (`$Ri:$Rp`). For UDP this is the
+    /// listen socket's bound address, so a socket bound to a wildcard
+    /// address gives the wildcard address; for TCP it is the connection's
+    /// actual local address.
     pub local: SocketAddr,
     /// The TCP connection it arrived on; `None` for UDP.
     pub conn: Option<ConnId>,
@@ -112,7 +114,10 @@ impl Transmit {
 /// The message engine, as seen by the transport.
 ///
 /// Called concurrently from every worker thread, so it must be `Sync`;
-/// calls never overlap for the same TCP connection.
+/// calls never overlap for the same TCP connection. Each worker is one
+/// thread running its sockets: a call that blocks stalls that worker's
+/// sockets and connections. A panic in a call loses that call's transmits
+/// (and closes the TCP connection it came on) but not the worker.
 pub trait Handler: Send + Sync + 'static {
     /// One complete SIP message (a UDP datagram, or a framed TCP message).
     /// Keep-alives (CRLF) never reach the handler.
