@@ -16,7 +16,8 @@
 //!   [`Transmit::conn`] if it is still open, else on an open connection
 //!   to the destination, else on a new connection (with
 //!   [`TcpLimits::connect_timeout`]). Streams are cut into messages with
-//!   [`crate::sip::framing::frame_stream`]; a framing error closes the
+//!   [`crate::sip::framing::frame_stream`] (through
+//!   [`crate::transport::stream::StreamFramer`]); a framing error closes the
 //!   connection. CRLF keep-alive pings (`\r\n\r\n`) are answered with
 //!   `\r\n` here (RFC 5626 §3.5.1) and never reach the handler.
 //! * Bounds: a connection's receive buffer holds at most one message of
@@ -54,7 +55,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 
-use crate::sip::framing::{Frame, Limits, frame_stream};
+use crate::transport::stream::{Item, StreamFramer};
 use crate::transport::{ConnId, Handler, Myself, Proto, RecvInfo, Transmit};
 
 /// Messages queued for one TCP connection before transmits are dropped.
@@ -223,14 +224,9 @@ impl Server {
             .enable_all()
             .build()?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let framing_limits = Limits {
-            max_header_bytes: self.limits.max_message_size,
-            max_body_bytes: self.limits.max_message_size,
-        };
         let shared = Arc::new(Shared {
             handler: self.handler,
             limits: self.limits,
-            framing: framing_limits,
             conns: Mutex::new(ConnTable::default()),
             next_id: AtomicU64::new(1),
             shutdown: stop_rx,
@@ -380,7 +376,6 @@ fn bind_tcp(addr: SocketAddr) -> io::Result<StdTcpListener> {
 struct Shared {
     handler: Arc<dyn Handler>,
     limits: TcpLimits,
-    framing: Limits,
     conns: Mutex<ConnTable>,
     next_id: AtomicU64,
     shutdown: watch::Receiver<bool>,
@@ -738,8 +733,7 @@ impl Worker {
             local,
             conn: Some(id),
         };
-        let cap = lim.max_message_size.saturating_add(4);
-        let mut buf: Vec<u8> = Vec::new();
+        let mut framer = StreamFramer::new(lim.max_message_size);
         let mut chunk = vec![0u8; READ_CHUNK];
         let mut out = Vec::new();
         let mut idle_deadline = Instant::now() + lim.idle_timeout;
@@ -749,9 +743,9 @@ impl Worker {
                 Some(t) => idle_deadline.min(t + lim.read_timeout),
                 None => idle_deadline,
             };
-            let room = cap.saturating_sub(buf.len()).min(READ_CHUNK);
+            let room = framer.room().min(READ_CHUNK);
             if room == 0 {
-                break; // cannot happen: process() closes first
+                break; // cannot happen: a failed framer closed already
             }
             tokio::select! {
                 r = rd.read(&mut chunk[..room]) => {
@@ -765,11 +759,11 @@ impl Worker {
                         Err(_) => break,
                         Ok(n) => n,
                     };
-                    buf.extend_from_slice(&chunk[..n]);
+                    framer.push(&chunk[..n]);
                     let now = Instant::now();
                     idle_deadline = now + lim.idle_timeout;
                     let mut pongs = 0usize;
-                    let res = self.process(&mut buf, &rcv, &mut out, &mut pongs);
+                    let res = self.process(&mut framer, &rcv, &mut out, &mut pongs);
                     if pongs > 0 {
                         let pong = b"\r\n".repeat(pongs);
                         if !write_timed(&mut wr, &pong, lim.send_timeout).await {
@@ -782,8 +776,7 @@ impl Worker {
                         flush_queued(&mut rx, &mut wr, lim.send_timeout).await;
                         break;
                     };
-                    let partial = buf.first().is_some_and(|&b| b != b'\r' && b != b'\n');
-                    partial_since = match (partial, completed, partial_since) {
+                    partial_since = match (framer.has_partial(), completed, partial_since) {
                         (false, _, _) => None,
                         (true, false, Some(t)) => Some(t),
                         (true, _, _) => Some(now),
@@ -802,56 +795,30 @@ impl Worker {
         }
     }
 
-    /// Consumes keep-alives and complete messages from the front of `buf`,
-    /// handing messages to the handler. `Ok(true)` if a message was
-    /// complete; `Err` if the stream cannot be framed.
+    /// Hands every complete message in `framer` to the handler and counts
+    /// pings. `Ok(true)` if a message was complete; `Err` if the stream
+    /// cannot go on.
     fn process(
         &self,
-        buf: &mut Vec<u8>,
+        framer: &mut StreamFramer,
         rcv: &RecvInfo,
         out: &mut Vec<Transmit>,
         pongs: &mut usize,
     ) -> Result<bool, ()> {
-        let max = self.shared.limits.max_message_size;
-        let mut pos = 0;
         let mut completed = false;
-        let res = loop {
-            let rest = &buf[pos..];
-            if rest.starts_with(b"\r\n\r\n") {
-                pos += 4;
-                *pongs += 1;
-                continue;
-            }
-            if rest.len() < 4 && b"\r\n\r\n".starts_with(rest) {
-                break Ok(completed); // empty, or maybe the start of a ping
-            }
-            if rest[0] == b'\r' || rest[0] == b'\n' {
-                pos += 1; // a stray CRLF, e.g. the peer's pong
-                continue;
-            }
-            match frame_stream(rest, &self.shared.framing) {
-                Frame::Complete { start, end } => {
-                    if end - start > max {
-                        break Err(());
-                    }
-                    if !self.shared.handle(&rest[start..end], rcv, out) {
-                        break Err(());
+        while let Some(item) = framer.next_item() {
+            match item {
+                Ok(Item::Ping) => *pongs += 1,
+                Ok(Item::Message(m)) => {
+                    if !self.shared.handle(m, rcv, out) {
+                        return Err(());
                     }
                     completed = true;
-                    pos += end;
                 }
-                Frame::Incomplete { skip } => {
-                    if rest.len() - skip >= max {
-                        break Err(()); // the message would exceed the limit
-                    }
-                    pos += skip;
-                    break Ok(completed);
-                }
-                Frame::Error(_) => break Err(()),
+                Err(_) => return Err(()),
             }
-        };
-        buf.drain(..pos);
-        res
+        }
+        Ok(completed)
     }
 }
 

@@ -6,9 +6,11 @@
 //! [`Transmit`]s, which the transport sends. The engine never sees a socket
 //! and the transport never looks inside a message beyond framing it.
 //!
-//! [`myself`] holds Kamailio's `myself` set (listen addresses and aliases).
+//! [`myself`] holds Kamailio's `myself` set (listen addresses and aliases);
+//! [`stream`] frames one stream connection, sans-IO.
 
 pub mod myself;
+pub mod stream;
 
 use std::fmt;
 use std::net::SocketAddr;
