@@ -679,3 +679,34 @@ fn sigterm_stops_run() {
     assert!(stopped, "run() returned");
     UdpSocket::bind(addr).expect("port free after SIGTERM");
 }
+
+#[test]
+fn tcp_many_connections_in_parallel() {
+    let echo = Arc::new(Echo::default());
+    let srv = Running::start(config(&[(Proto::Tcp, lo4())], 2), echo.clone());
+    let to = srv.addr(Proto::Tcp);
+    let clients: Vec<_> = (0..40)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut c = tcp_client(to);
+                let mut all = Vec::new();
+                for j in 0..10 {
+                    all.extend_from_slice(&msg(&format!("{i}-{j}"), &"b".repeat(j * 100)));
+                }
+                // Written in uneven pieces.
+                for piece in all.chunks(997) {
+                    c.write_all(piece).unwrap();
+                }
+                assert_eq!(read_n(&mut c, all.len()), all);
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let seen = echo.seen.lock().unwrap();
+    assert_eq!(seen.len(), 400);
+    let conns: HashSet<_> = seen.iter().map(|r| r.conn).collect();
+    assert_eq!(conns.len(), 40);
+    assert_eq!(echo.threads.lock().unwrap().len(), 2);
+}
