@@ -137,6 +137,41 @@ impl Default for ServerConfig {
     }
 }
 
+/// Counters, readable while the server runs ([`Server::stats`]); the
+/// transport logs nothing, so these are what shows its drops.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// UDP datagrams handed to the handler.
+    pub udp_received: AtomicU64,
+    /// UDP datagrams sent.
+    pub udp_sent: AtomicU64,
+    /// UDP transmits not sent: no socket of the family, error or timeout.
+    pub udp_send_failed: AtomicU64,
+    /// Inbound TCP connections taken.
+    pub tcp_accepted: AtomicU64,
+    /// Inbound TCP connections closed at once: over `max_connections`.
+    pub tcp_rejected: AtomicU64,
+    /// Outbound TCP connections made.
+    pub tcp_connected: AtomicU64,
+    /// Outbound TCP connects that failed or timed out.
+    pub tcp_connect_failed: AtomicU64,
+    /// TCP messages handed to the handler.
+    pub tcp_received: AtomicU64,
+    /// TCP transmits dropped: full send queue or connection limit.
+    pub tcp_dropped: AtomicU64,
+    /// TCP connections closed because the stream could not be framed, a
+    /// message was too large, or the handler panicked on a message.
+    pub tcp_framing_errors: AtomicU64,
+    /// TCP connections closed by the idle or message-read timeout.
+    pub tcp_timeouts: AtomicU64,
+    /// Handler calls that panicked.
+    pub handler_panics: AtomicU64,
+}
+
+fn inc(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
 /// A bound, not yet running server.
 pub struct Server {
     local: Vec<ListenSpec>,
@@ -145,6 +180,7 @@ pub struct Server {
     tcp: Vec<StdTcpListener>,
     limits: TcpLimits,
     handler: Arc<dyn Handler>,
+    stats: Arc<Stats>,
 }
 
 impl std::fmt::Debug for Server {
@@ -195,6 +231,7 @@ impl Server {
             tcp,
             limits: cfg.tcp,
             handler,
+            stats: Arc::default(),
         })
     }
 
@@ -202,6 +239,12 @@ impl Server {
     /// 0 filled in).
     pub fn local_addrs(&self) -> &[ListenSpec] {
         &self.local
+    }
+
+    /// The server's counters; the handle stays valid after the server
+    /// has been started.
+    pub fn stats(&self) -> Arc<Stats> {
+        self.stats.clone()
     }
 
     /// Kamailio's `myself` for the bound listen addresses (add aliases to
@@ -227,6 +270,7 @@ impl Server {
         let shared = Arc::new(Shared {
             handler: self.handler,
             limits: self.limits,
+            stats: self.stats,
             conns: Mutex::new(ConnTable::default()),
             next_id: AtomicU64::new(1),
             shutdown: stop_rx,
@@ -376,6 +420,7 @@ fn bind_tcp(addr: SocketAddr) -> io::Result<StdTcpListener> {
 struct Shared {
     handler: Arc<dyn Handler>,
     limits: TcpLimits,
+    stats: Arc<Stats>,
     conns: Mutex<ConnTable>,
     next_id: AtomicU64,
     shutdown: watch::Receiver<bool>,
@@ -429,6 +474,7 @@ impl Shared {
         }))
         .is_ok();
         if !ok {
+            inc(&self.stats.handler_panics);
             out.clear();
         }
         ok
@@ -567,6 +613,7 @@ impl Worker {
                 local,
                 conn: None,
             };
+            inc(&self.shared.stats.udp_received);
             self.shared.handle(data, &rcv, &mut out);
             self.dispatch(&mut out).await;
         }
@@ -582,6 +629,7 @@ impl Worker {
             let handler = &self.shared.handler;
             let now = std::time::Instant::now();
             if catch_unwind(AssertUnwindSafe(|| handler.on_tick(now, &mut out))).is_err() {
+                inc(&self.shared.stats.handler_panics);
                 out.clear();
             }
             self.dispatch(&mut out).await;
@@ -601,6 +649,7 @@ impl Worker {
                 continue;
             };
             if self.shared.conn_count() >= self.shared.limits.max_connections {
+                inc(&self.shared.stats.tcp_rejected);
                 continue; // dropping the stream closes it
             }
             let _ = stream.set_nodelay(true);
@@ -610,7 +659,9 @@ impl Worker {
                 self.start_inbound(stream);
             } else if let Ok(s) = stream.into_std() {
                 // A full queue drops (closes) the connection.
-                let _ = handoff[target].try_send(s);
+                if handoff[target].try_send(s).is_err() {
+                    inc(&self.shared.stats.tcp_rejected);
+                }
             }
         }
     }
@@ -620,8 +671,10 @@ impl Worker {
             return;
         };
         let Some(reg) = self.shared.register(peer) else {
+            inc(&self.shared.stats.tcp_rejected);
             return;
         };
+        inc(&self.shared.stats.tcp_accepted);
         tokio::spawn(self.clone().run_conn(stream, peer, local, reg, None));
     }
 
@@ -636,10 +689,15 @@ impl Worker {
     }
 
     async fn send_udp(&self, t: Transmit) {
+        let stats = &self.shared.stats;
         let Some(sock) = self.udp_for(t.local, t.dst) else {
+            inc(&stats.udp_send_failed);
             return;
         };
-        let _ = timeout(UDP_SEND_TIMEOUT, sock.send_to(&t.data, t.dst)).await;
+        match timeout(UDP_SEND_TIMEOUT, sock.send_to(&t.data, t.dst)).await {
+            Ok(Ok(_)) => inc(&stats.udp_sent),
+            _ => inc(&stats.udp_send_failed),
+        }
     }
 
     /// This worker's UDP socket bound to `local` (exactly, or a wildcard
@@ -676,7 +734,11 @@ impl Worker {
         let mut data = t.data;
         if let Some(tx) = tx {
             match tx.try_send(data) {
-                Ok(()) | Err(TrySendError::Full(_)) => return,
+                Ok(()) => return,
+                Err(TrySendError::Full(_)) => {
+                    inc(&self.shared.stats.tcp_dropped);
+                    return;
+                }
                 // The connection is closing: make a new one.
                 Err(TrySendError::Closed(d)) => data = d,
             }
@@ -688,14 +750,17 @@ impl Worker {
     /// it; later transmits to `dst` queue up behind it meanwhile.
     fn connect(self: &Arc<Self>, dst: SocketAddr, local: Option<SocketAddr>, first: Vec<u8>) {
         let Some(reg) = self.shared.register(dst) else {
+            inc(&self.shared.stats.tcp_dropped);
             return;
         };
         let w = self.clone();
         let limit = self.shared.limits.connect_timeout;
         tokio::spawn(async move {
             let Ok(Ok(stream)) = timeout(limit, connect_from(dst, local)).await else {
+                inc(&w.shared.stats.tcp_connect_failed);
                 return; // dropping `reg` unregisters
             };
+            inc(&w.shared.stats.tcp_connected);
             let _ = stream.set_nodelay(true);
             let Ok(local) = stream.local_addr() else {
                 return;
@@ -772,6 +837,7 @@ impl Worker {
                     }
                     self.dispatch(&mut out).await;
                     let Ok(completed) = res else {
+                        inc(&self.shared.stats.tcp_framing_errors);
                         // Send what was already answered, then close.
                         flush_queued(&mut rx, &mut wr, lim.send_timeout).await;
                         break;
@@ -789,7 +855,10 @@ impl Worker {
                     }
                     idle_deadline = Instant::now() + lim.idle_timeout;
                 }
-                _ = sleep_until(deadline) => break,
+                _ = sleep_until(deadline) => {
+                    inc(&self.shared.stats.tcp_timeouts);
+                    break;
+                }
                 _ = stop.changed() => break,
             }
         }
@@ -810,6 +879,7 @@ impl Worker {
             match item {
                 Ok(Item::Ping) => *pongs += 1,
                 Ok(Item::Message(m)) => {
+                    inc(&self.shared.stats.tcp_received);
                     if !self.shared.handle(m, rcv, out) {
                         return Err(());
                     }

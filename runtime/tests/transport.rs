@@ -4,12 +4,12 @@
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use runtime::server::{ListenSpec, Server, ServerConfig, TcpLimits};
+use runtime::server::{ListenSpec, Server, ServerConfig, Stats, TcpLimits};
 use runtime::transport::{Handler, Proto, RecvInfo, Transmit};
 
 const T: Duration = Duration::from_secs(5);
@@ -45,6 +45,7 @@ impl Handler for Echo {
 /// A server running on its own thread; stopped (and joined) on drop.
 struct Running {
     local: Vec<ListenSpec>,
+    stats: Arc<Stats>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: mpsc::Receiver<io::Result<()>>,
 }
@@ -53,6 +54,7 @@ impl Running {
     fn start(cfg: ServerConfig, handler: Arc<dyn Handler>) -> Self {
         let server = Server::new(cfg, handler).expect("bind");
         let local = server.local_addrs().to_vec();
+        let stats = server.stats();
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
         let (done_tx, done) = mpsc::channel();
         thread::spawn(move || {
@@ -63,9 +65,23 @@ impl Running {
         });
         Self {
             local,
+            stats,
             stop: Some(stop),
             done,
         }
+    }
+
+    fn count(&self, counter: impl Fn(&Stats) -> &AtomicU64) -> u64 {
+        counter(&self.stats).load(Ordering::Relaxed)
+    }
+
+    /// Waits (bounded) until a counter reaches `n`; returns its value.
+    fn wait_count(&self, n: u64, counter: impl Fn(&Stats) -> &AtomicU64) -> u64 {
+        let t = Instant::now();
+        while self.count(&counter) < n && t.elapsed() < T {
+            thread::sleep(Duration::from_millis(5));
+        }
+        self.count(&counter)
     }
 
     fn addr(&self, proto: Proto) -> SocketAddr {
@@ -166,6 +182,8 @@ fn udp_echo_two_workers_reuseport() {
     );
     // 32 flows hashed over 2 sockets: both workers got some.
     assert_eq!(echo.threads.lock().unwrap().len(), 2);
+    assert_eq!(srv.count(|s| &s.udp_received), 128);
+    assert_eq!(srv.wait_count(128, |s| &s.udp_sent), 128);
     assert!(srv.stop() < T);
 }
 
@@ -305,6 +323,8 @@ fn tcp_garbage_closes_only_that_connection() {
     let m2 = msg("still", "ok");
     good.write_all(&m2).unwrap();
     assert_eq!(read_n(&mut good, m2.len()), m2);
+    assert_eq!(srv.count(|s| &s.tcp_framing_errors), 4);
+    assert_eq!(srv.count(|s| &s.tcp_received), 2);
 }
 
 #[test]
@@ -344,6 +364,7 @@ fn tcp_slow_partial_message_and_idle_connection_time_out() {
         "{e:?}"
     );
     assert!(echo.seen.lock().unwrap().is_empty());
+    assert_eq!(srv.wait_count(2, |s| &s.tcp_timeouts), 2);
 }
 
 #[test]
@@ -360,6 +381,8 @@ fn tcp_connection_limit() {
     let mut second = tcp_client(to);
     let _ = second.write_all(&msg("second", ""));
     assert!(closed_by_peer(&mut second));
+    assert_eq!(srv.count(|s| &s.tcp_rejected), 1);
+    assert_eq!(srv.count(|s| &s.tcp_accepted), 1);
 }
 
 /// Forwards every UDP message over TCP to `dst`; records TCP arrivals.
@@ -449,7 +472,7 @@ fn outbound_tcp_connect_failure_is_harmless() {
     let c = udp_client(lo4());
     c.send_to(&msg("x", ""), echo_side.addr(Proto::Udp))
         .unwrap();
-    thread::sleep(Duration::from_millis(50));
+    assert_eq!(echo_side.wait_count(1, |s| &s.tcp_connect_failed), 1);
     assert!(echo_side.stop() < T);
 }
 
