@@ -33,9 +33,11 @@
 //! threads until a future completes, then closes every socket and returns.
 //! [`Server::run`] runs until SIGTERM or SIGINT.
 //!
-//! Dropped silently (no logging yet): UDP datagrams that are empty or only
-//! CR/LF/NUL/whitespace (keep-alives), UDP sends without a socket of the
-//! destination's family, TCP transmits to full queues or failed connects.
+//! Nothing is logged; [`Stats`] counts what is received, sent and dropped.
+//! Dropped: UDP datagrams that are empty or only CR/LF/NUL/whitespace
+//! (keep-alives, not counted), UDP sends without a socket of the
+//! destination's family, TCP transmits to full queues, over the connection
+//! limit or to failed connects.
 
 use std::collections::HashMap;
 use std::future::Future;
