@@ -2,5 +2,10 @@
 
 pub mod engine;
 pub mod modules;
+pub mod proxy;
+pub mod server;
 pub mod sip;
 pub mod transport;
+
+/// Re-exported for generated code (compiled `=~` regexes).
+pub use regex;

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use crate::sip::Message;
+use crate::transport::myself::Myself;
 use crate::transport::{Proto, RecvInfo, Transmit};
 
 use super::log::LogSink;
@@ -15,8 +16,8 @@ use super::value::OwnedValue;
 pub struct CoreConfig {
     /// Listen sockets, in cfg order; the first one of a protocol sends.
     pub listen: Vec<(Proto, SocketAddr)>,
-    /// `alias=` host names (lower-cased) with optional port.
-    pub aliases: Vec<(String, Option<u16>)>,
+    /// Listen addresses and aliases: Kamailio's `myself`.
+    pub myself: Myself,
     /// `advertised_address`, `advertised_port`.
     pub advertised_address: Option<String>,
     pub advertised_port: Option<u16>,
@@ -34,7 +35,7 @@ impl Default for CoreConfig {
     fn default() -> Self {
         Self {
             listen: Vec::new(),
-            aliases: Vec::new(),
+            myself: Myself::new(),
             advertised_address: None,
             advertised_port: None,
             server_header: Some(crate::sip::reply::KAMAILIO_SERVER.to_vec()),
@@ -55,31 +56,10 @@ impl CoreConfig {
     }
 
     /// Whether `host[:port]` is this server (Kamailio's `myself`): a listen
-    /// address or an alias, compared case-insensitively; a missing port
-    /// means 5060.
+    /// address or an alias; a missing port means 5060.
     pub fn is_myself(&self, host: &[u8], port: Option<u16>) -> bool {
-        let host = trim_brackets(host);
-        let port = port.unwrap_or(5060);
-        let listen = self.listen.iter().any(|(_, a)| {
-            a.port() == port
-                && (a.ip().to_string().as_bytes().eq_ignore_ascii_case(host)
-                    || (a.ip().is_unspecified() && is_loopback_text(host)))
-        });
-        listen
-            || self.aliases.iter().any(|(h, p)| {
-                h.as_bytes().eq_ignore_ascii_case(host) && p.is_none_or(|p| p == port)
-            })
+        std::str::from_utf8(host).is_ok_and(|h| self.myself.matches(h, port, None))
     }
-}
-
-fn trim_brackets(h: &[u8]) -> &[u8] {
-    h.strip_prefix(b"[")
-        .and_then(|h| h.strip_suffix(b"]"))
-        .unwrap_or(h)
-}
-
-fn is_loopback_text(h: &[u8]) -> bool {
-    h == b"127.0.0.1" || h == b"::1" || h.eq_ignore_ascii_case(b"localhost")
 }
 
 /// State of one worker that persists across messages: `$var` values

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use crate::sip::edit::stateless_branch;
-use crate::sip::{Editor, Message, Uri, Via};
+use crate::sip::{Editor, Message, Uri};
 use crate::transport::{Proto, Transmit};
 
 use super::ctx::{Ctx, HeaderOp};
@@ -54,92 +54,6 @@ pub fn resolve_host(host: &str) -> Option<IpAddr> {
         .next()
 }
 
-/// Whether Kamailio's "received test" is true for the top Via: its host
-/// differs from the source IP, or it has `rport`, or already `received`.
-fn needs_received(via: &Via<'_>, src: &IpAddr) -> bool {
-    let host = via
-        .host
-        .strip_prefix(b"[")
-        .and_then(|h| h.strip_suffix(b"]"))
-        .unwrap_or(via.host);
-    let same = std::str::from_utf8(host)
-        .ok()
-        .and_then(|h| h.parse::<IpAddr>().ok())
-        .is_some_and(|ip| ip == *src);
-    !same || via.rport.is_some() || via.received.is_some()
-}
-
-/// Patches the received top Via: `;received=` right after host:port, the
-/// `rport` value in place (or `;rport=` after host:port with force_rport).
-fn patch_top_via(ed: &mut Editor<'_, '_>, msg: &Message<'_>, src: SocketAddr, force_rport: bool) {
-    let Ok(via) = msg.via_top() else { return };
-    let Some(host_at) = msg.offset_of(via.host) else {
-        return;
-    };
-    let after_hostport = match via.port_raw.and_then(|p| msg.offset_of(p)) {
-        Some(p) => p + via.port_raw.map_or(0, <[u8]>::len),
-        None => host_at + via.host.len(),
-    };
-    let mut insert = Vec::new();
-    if needs_received(&via, &src.ip()) {
-        match via.received.and_then(|r| msg.offset_of(r).map(|o| (o, r.len()))) {
-            Some((o, len)) => {
-                let _ = ed.replace_range(o, o + len, src.ip().to_string().into_bytes());
-            }
-            None => {
-                insert.extend_from_slice(b";received=");
-                insert.extend_from_slice(src.ip().to_string().as_bytes());
-            }
-        }
-    }
-    let port = src.port().to_string().into_bytes();
-    match via.rport {
-        Some(Some(v)) => {
-            if let Some(o) = msg.offset_of(v) {
-                let _ = ed.replace_range(o, o + v.len(), port);
-            }
-        }
-        Some(None) => {
-            // `;rport` without a value: find it in the Via text and fill it.
-            if let Some(pos) = find_param(via.raw, b"rport")
-                && let Some(base) = msg.offset_of(via.raw)
-            {
-                let mut v = b"=".to_vec();
-                v.extend_from_slice(&port);
-                let _ = ed.insert_at(base + pos, v);
-            }
-        }
-        None if force_rport => {
-            insert.extend_from_slice(b";rport=");
-            insert.extend_from_slice(&port);
-        }
-        None => {}
-    }
-    if !insert.is_empty() {
-        let _ = ed.insert_at(after_hostport, insert);
-    }
-}
-
-/// Offset just after the name of a `;name` parameter without value.
-fn find_param(via: &[u8], name: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(p) = via[i..].iter().position(|&b| b == b';') {
-        let start = i + p + 1;
-        let rest = &via[start..];
-        let end = rest
-            .iter()
-            .position(|&b| b == b';' || b == b'=' || b == b',')
-            .unwrap_or(rest.len());
-        if rest[..end].trim_ascii().eq_ignore_ascii_case(name)
-            && rest.get(end).is_none_or(|&b| b != b'=')
-        {
-            return Some(start + end);
-        }
-        i = start;
-    }
-    None
-}
-
 /// Core `forward()` (and `forward(host, port)` when `target` is given):
 /// sends the request statelessly to `$du`, else the R-URI, with our Via on
 /// top. Returns 1, or a negative internal error.
@@ -182,7 +96,13 @@ fn forward_inner(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Pr
     {
         return err::BAD_URI;
     }
-    patch_top_via(&mut ed, msg, ctx.rcv.src, ctx.force_rport);
+    let src_ip = ctx.rcv.src.ip().to_string();
+    if ed
+        .fix_top_via(src_ip.as_bytes(), ctx.rcv.src.port(), ctx.force_rport)
+        .is_err()
+    {
+        return err::BAD_REQ;
+    }
     let via_host = ctx
         .core
         .advertised_address

@@ -9,6 +9,8 @@
 //! `return` — or `Err(Stop)` when `exit`, `drop`, a `return 0` or a module
 //! function returning 0 ended the whole script.
 
+pub mod actions;
+pub mod cond;
 pub mod ctx;
 pub mod forward;
 pub mod log;

@@ -43,8 +43,10 @@ impl Script for Proxy {
 }
 
 fn engine() -> Engine<Proxy> {
+    let listen = vec![(Proto::Udp, "127.0.0.1:5060".parse().expect("addr"))];
     let core = CoreConfig {
-        listen: vec![(Proto::Udp, "127.0.0.1:5060".parse().expect("addr"))],
+        myself: crate::transport::myself::Myself::from_listen(listen.clone()),
+        listen,
         ..CoreConfig::default()
     };
     Engine::new(Proxy, core)

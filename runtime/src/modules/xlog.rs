@@ -20,6 +20,11 @@ pub fn xlog(ctx: &Ctx<'_>, level: Level, message: &[u8]) -> i32 {
     1
 }
 
+/// `xlog(fmt)`: one argument means level `L_ERR`.
+pub fn xlog_err(ctx: &Ctx<'_>, message: &[u8]) -> i32 {
+    xlog(ctx, Level::Err, message)
+}
+
 /// Appends a value the way xlog prints it: `<null>` for undefined.
 pub fn push_value(buf: &mut Vec<u8>, v: &Value<'_>) {
     match v {

@@ -1,0 +1,70 @@
+//! Core actions on the R-URI (kamailio-cfg-language.md §8): `rewrite*`,
+//! `prefix`, `strip`, `revert_uri`, `force_rport`. They return 1, or -1
+//! when the URI cannot be rewritten.
+
+use super::ctx::Ctx;
+use super::uri;
+
+/// Which part a `rewrite*` action replaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rewrite {
+    Uri,
+    Host,
+    HostPort,
+    User,
+    UserPass,
+    Port,
+    Prefix,
+}
+
+fn set(ctx: &mut Ctx<'_>, new: Option<Vec<u8>>) -> i32 {
+    match new {
+        Some(u) => {
+            ctx.new_uri = Some(u);
+            1
+        }
+        None => -1,
+    }
+}
+
+/// `rewriteuri("...")`, `rewritehost("...")`, ..., `prefix("...")`.
+pub fn rewrite(ctx: &mut Ctx<'_>, what: Rewrite, arg: &[u8]) -> i32 {
+    if !ctx.msg.is_request() {
+        return -1;
+    }
+    let cur = ctx.ruri();
+    let new = match what {
+        Rewrite::Uri => crate::sip::Uri::parse(arg).ok().map(|_| arg.to_vec()),
+        Rewrite::Host => uri::set_host(cur, arg),
+        Rewrite::HostPort => uri::set_hostport(cur, arg),
+        Rewrite::User => uri::set_user(cur, Some(arg)),
+        Rewrite::UserPass => uri::set_userpass(cur, arg),
+        Rewrite::Port => uri::set_port(cur, Some(arg)),
+        Rewrite::Prefix => uri::prefix(cur, arg),
+    };
+    set(ctx, new)
+}
+
+/// `strip(n)`
+pub fn strip(ctx: &mut Ctx<'_>, n: usize) -> i32 {
+    let new = uri::strip(ctx.ruri(), n);
+    set(ctx, new)
+}
+
+/// `strip_tail(n)`
+pub fn strip_tail(ctx: &mut Ctx<'_>, n: usize) -> i32 {
+    let new = uri::strip_tail(ctx.ruri(), n);
+    set(ctx, new)
+}
+
+/// `revert_uri()`: back to the R-URI as received.
+pub fn revert_uri(ctx: &mut Ctx<'_>) -> i32 {
+    ctx.new_uri = None;
+    1
+}
+
+/// `force_rport()`
+pub fn force_rport(ctx: &mut Ctx<'_>) -> i32 {
+    ctx.force_rport = true;
+    1
+}

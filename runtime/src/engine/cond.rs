@@ -1,0 +1,146 @@
+//! Keyword conditions (`method == ...`, `uri == myself`, `src_ip == net`,
+//! ...; kamailio-cfg-language.md §5.5) and run-time regex matching.
+
+use std::net::IpAddr;
+
+use crate::sip::Uri;
+use crate::transport::Proto;
+
+use super::ctx::Ctx;
+use super::value::Value;
+
+/// Which URI a condition reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UriOf {
+    /// The current R-URI.
+    Request,
+    From,
+    To,
+}
+
+/// Which number a condition reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntOf {
+    SrcPort,
+    DstPort,
+    MsgLen,
+    /// 2 for IPv4, 10 for IPv6 (`INET`, `INET6`).
+    Af,
+}
+
+/// The method of a request, or of the CSeq of a reply.
+pub fn method<'c>(ctx: &'c Ctx<'_>) -> &'c [u8] {
+    match ctx.msg.method() {
+        Some(m) => m.as_bytes(),
+        None => ctx.msg.cseq().map_or(&b""[..], |c| c.method.as_bytes()),
+    }
+}
+
+/// `method == x`: case-insensitive.
+pub fn method_eq(ctx: &Ctx<'_>, m: &[u8]) -> bool {
+    method(ctx).eq_ignore_ascii_case(m)
+}
+
+/// The text of a URI a condition reads (empty if absent).
+pub fn uri_text<'c>(ctx: &'c Ctx<'_>, of: UriOf) -> &'c [u8] {
+    match of {
+        UriOf::Request => {
+            if ctx.msg.is_request() {
+                ctx.ruri()
+            } else {
+                b""
+            }
+        }
+        UriOf::From => ctx.msg.from().map_or(&b""[..], |f| f.uri_raw),
+        UriOf::To => ctx.msg.to().map_or(&b""[..], |t| t.uri_raw),
+    }
+}
+
+/// `uri == x`: case-insensitive string comparison.
+pub fn uri_eq(ctx: &Ctx<'_>, of: UriOf, s: &[u8]) -> bool {
+    uri_text(ctx, of).eq_ignore_ascii_case(s)
+}
+
+/// `uri == myself`: host and port (default 5060, 5061 for sips) are a
+/// listen address or alias. No host (tel:) is false.
+pub fn uri_is_myself(ctx: &Ctx<'_>, of: UriOf) -> bool {
+    let Ok(u) = Uri::parse(uri_text(ctx, of)) else {
+        return false;
+    };
+    if u.host.is_empty() {
+        return false;
+    }
+    let default = if u.scheme == crate::sip::Scheme::Sips {
+        5061
+    } else {
+        5060
+    };
+    ctx.core.is_myself(u.host, Some(u.port.unwrap_or(default)))
+}
+
+fn ip_of(ctx: &Ctx<'_>, src: bool) -> IpAddr {
+    if src {
+        ctx.rcv.src.ip()
+    } else {
+        ctx.rcv.local.ip()
+    }
+}
+
+/// `src_ip == 10.0.0.0/8` (`dst_ip` with `src == false`).
+pub fn ip_in_net(ctx: &Ctx<'_>, src: bool, net: &str, bits: u8) -> bool {
+    let Ok(net) = net.parse::<IpAddr>() else {
+        return false;
+    };
+    match (ip_of(ctx, src), net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let bits = u32::from(bits.min(32));
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let bits = u32::from(bits.min(128));
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// `src_ip == myself`.
+pub fn ip_is_myself(ctx: &Ctx<'_>, src: bool) -> bool {
+    ctx.core.myself.has_ip(ip_of(ctx, src))
+}
+
+pub fn int_of(ctx: &Ctx<'_>, of: IntOf) -> i32 {
+    match of {
+        IntOf::SrcPort => i32::from(ctx.rcv.src.port()),
+        IntOf::DstPort => i32::from(ctx.rcv.local.port()),
+        IntOf::MsgLen => i32::try_from(ctx.msg.as_bytes().len()).unwrap_or(i32::MAX),
+        IntOf::Af => {
+            if ctx.rcv.src.is_ipv4() {
+                2
+            } else {
+                10
+            }
+        }
+    }
+}
+
+/// `proto == udp`.
+pub fn proto_is(ctx: &Ctx<'_>, p: &str) -> bool {
+    Proto::from_name(p) == Some(ctx.rcv.proto)
+}
+
+/// `a =~ b` with a regex only known at run time: compiled on every
+/// evaluation, as Kamailio does; an invalid regex does not match.
+pub fn regex_match(subject: &Value<'_>, re: &Value<'_>) -> bool {
+    let re = re.to_bytes();
+    let Ok(re) = std::str::from_utf8(&re) else {
+        return false;
+    };
+    regex::bytes::RegexBuilder::new(re)
+        .case_insensitive(true)
+        .size_limit(1 << 20)
+        .build()
+        .is_ok_and(|r| r.is_match(&subject.to_bytes()))
+}

@@ -1,0 +1,213 @@
+//! The shell of a generated proxy binary: Kamailio's command-line flags that
+//! still make sense, core settings from the cfg, the engine, the server.
+//!
+//! Generated code calls [`main`] with its script and its [`Settings`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+
+use crate::engine::log::LogSink;
+use crate::engine::{CoreConfig, Engine, Script};
+use crate::server::{ListenSpec, Server, ServerConfig, TcpLimits};
+use crate::transport::myself::Myself;
+use crate::transport::{Handler, Proto, RecvInfo, Transmit};
+
+/// Core parameters of a configuration, as cfgc found them.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// `listen=`: (proto, host, port).
+    pub listen: &'static [(&'static str, &'static str, Option<i32>)],
+    /// `alias=`: (host, port).
+    pub aliases: &'static [(&'static str, Option<i32>)],
+    pub port: Option<i32>,
+    pub children: Option<i32>,
+    pub debug: Option<i32>,
+    pub log_stderror: Option<bool>,
+    pub log_prefix: Option<&'static str>,
+    pub advertised_address: Option<&'static str>,
+    pub advertised_port: Option<i32>,
+    pub server_header: Option<&'static str>,
+}
+
+const USAGE: &str = "\
+usage: PROXY [options]
+
+A SIP proxy compiled from a kamailio.cfg by cfgc. Options (Kamailio's):
+  -l ADDR      listen on [proto:]addr[:port] (repeatable; replaces the cfg's listen=)
+  -n N         number of worker threads (the cfg's children)
+  -E           log to standard error (the cfg's log_stderror)
+  -d           raise the debug level by one (repeatable)
+  -D, -DD      stay in the foreground (always the case)
+  -V           print the version
+  -h, --help   this text
+Options of Kamailio that do not apply (-m, -M, -L, -Y, -P, -f, -u, -g) are
+accepted with their argument and ignored, with a note.
+";
+
+/// What the command line asked for.
+#[derive(Debug, Default, Clone)]
+pub struct Args {
+    pub listen: Vec<String>,
+    pub children: Option<usize>,
+    pub stderr: bool,
+    pub debug_up: i32,
+}
+
+/// Parses Kamailio-style flags.
+///
+/// # Errors
+/// A message for an unknown flag or a missing argument.
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut a = Args::default();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-l" => a.listen.push(it.next().ok_or("-l needs an address")?),
+            "-n" => {
+                let n = it.next().ok_or("-n needs a number")?;
+                a.children = Some(n.parse().map_err(|_| format!("-n: bad number `{n}`"))?);
+            }
+            "-E" => a.stderr = true,
+            "-D" | "-DD" | "-DDD" => {}
+            "-V" | "--version" => {
+                println!("cfgc proxy (runtime {})", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            s if s.starts_with("-d") && s[1..].chars().all(|c| c == 'd') => a.debug_up += (s.len() - 1) as i32,
+            "-m" | "-M" | "-L" | "-Y" | "-P" | "-f" | "-u" | "-g" => {
+                let v = it.next().ok_or(format!("{arg} needs an argument"))?;
+                eprintln!("note: {arg} {v} does not apply to a compiled proxy; ignored");
+            }
+            other => return Err(format!("unknown option `{other}`")),
+        }
+    }
+    Ok(Some(a))
+}
+
+/// Parses `[proto:]addr[:port]` (IPv6 in brackets).
+pub fn parse_listen(s: &str, default_port: u16) -> Result<Vec<(Proto, SocketAddr)>, String> {
+    let (protos, rest) = match s.split_once(':') {
+        Some((p, rest)) if Proto::from_name(p).is_some() => (vec![Proto::from_name(p).unwrap_or(Proto::Udp)], rest),
+        _ => (vec![Proto::Udp, Proto::Tcp], s),
+    };
+    let (host, port) = if let Some(r) = rest.strip_prefix('[') {
+        let (h, after) = r.split_once(']').ok_or(format!("bad address `{s}`"))?;
+        (h, after.strip_prefix(':'))
+    } else if rest.matches(':').count() > 1 {
+        (rest, None)
+    } else {
+        match rest.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().map_err(|_| format!("bad port in `{s}`"))?,
+        None => default_port,
+    };
+    let ip: IpAddr = match host {
+        "" | "*" => IpAddr::from([0, 0, 0, 0]),
+        h => match h.parse() {
+            Ok(ip) => ip,
+            Err(_) => crate::engine::forward::resolve_host(h).ok_or(format!("cannot resolve `{h}`"))?,
+        },
+    };
+    Ok(protos.into_iter().map(|p| (p, SocketAddr::new(ip, port))).collect())
+}
+
+/// Lets the server be bound (port 0 allowed) before the engine, which
+/// needs the bound addresses, exists.
+struct Deferred<S: Script> {
+    engine: OnceLock<Engine<S>>,
+}
+
+impl<S: Script> Handler for Deferred<S> {
+    fn on_message(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>) {
+        if let Some(e) = self.engine.get() {
+            e.on_message(data, rcv, out);
+        }
+    }
+}
+
+/// Runs a proxy until SIGTERM/SIGINT. Returns the process exit status.
+pub fn main<S: Script>(script: S, settings: &Settings) -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(script, settings, &args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Binds, prints where it listens, and serves until a signal.
+///
+/// # Errors
+/// A listen address that cannot be parsed or bound.
+pub fn run<S: Script>(script: S, settings: &Settings, args: &Args) -> Result<(), String> {
+    let default_port = settings.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(5060);
+    let mut listen = Vec::new();
+    if args.listen.is_empty() {
+        for (proto, host, port) in settings.listen {
+            let port = port.and_then(|p| u16::try_from(p).ok()).unwrap_or(default_port);
+            listen.extend(parse_listen(&format!("{proto}:{host}:{port}"), default_port)?);
+        }
+        if listen.is_empty() {
+            listen.extend(parse_listen("*", default_port)?);
+        }
+    } else {
+        for l in &args.listen {
+            listen.extend(parse_listen(l, default_port)?);
+        }
+    }
+    let workers = args
+        .children
+        .or(settings.children.and_then(|c| usize::try_from(c).ok()))
+        .unwrap_or(8)
+        .max(1);
+    let deferred = Arc::new(Deferred {
+        engine: OnceLock::new(),
+    });
+    let cfg = ServerConfig {
+        listen: listen.iter().map(|&(proto, addr)| ListenSpec { proto, addr }).collect(),
+        workers,
+        tcp: TcpLimits::default(),
+    };
+    let server = Server::new(cfg, deferred.clone()).map_err(|e| format!("cannot listen: {e}"))?;
+    let bound: Vec<(Proto, SocketAddr)> = server.local_addrs().iter().map(|l| (l.proto, l.addr)).collect();
+    let mut myself = Myself::from_listen(bound.clone());
+    for (host, port) in settings.aliases {
+        myself.add_alias(host, port.and_then(|p| u16::try_from(p).ok()), None);
+    }
+    let core = CoreConfig {
+        listen: bound.clone(),
+        myself,
+        advertised_address: settings.advertised_address.map(str::to_string),
+        advertised_port: settings.advertised_port.and_then(|p| u16::try_from(p).ok()),
+        server_header: match settings.server_header {
+            Some(h) => Some(h.strip_prefix("Server:").unwrap_or(h).trim().as_bytes().to_vec()),
+            None => CoreConfig::default().server_header,
+        },
+        debug: settings.debug.unwrap_or(2) + args.debug_up,
+        log: LogSink::Stderr,
+        log_prefix: settings.log_prefix.unwrap_or("").to_string(),
+    };
+    let _ = deferred.engine.set(Engine::new(script, core));
+    for (proto, addr) in &bound {
+        eprintln!("listening on {}:{addr}", proto.as_str());
+    }
+    server.run().map_err(|e| e.to_string())
+}
