@@ -217,12 +217,12 @@ fn remove_top_via(ed: &mut Editor<'_, '_>, msg: &Message<'_>) -> Result<(), crat
     else {
         return Err(crate::sip::EditError::LineBreakInValue);
     };
-    let value = &msg.buffer()[h.value.range()];
+    let value = &msg.buffer()[h.value().range()];
     // Several Vias in one line: cut the first one and its comma.
     match crate::sip::syntax::CommaSplit::new(value).next() {
         Some(first) if first.len() < value.trim_ascii().len() => {
-            let start = msg.offset_of(first).unwrap_or(h.value.start as usize);
-            let rest = &value[(start - h.value.start as usize) + first.len()..];
+            let start = msg.offset_of(first).unwrap_or(h.value().start as usize);
+            let rest = &value[(start - h.value().start as usize) + first.len()..];
             let comma = rest.iter().position(|&b| b == b',').map_or(0, |p| p + 1);
             let ws = rest[comma..]
                 .iter()

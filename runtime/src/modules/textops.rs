@@ -57,7 +57,7 @@ pub fn remove_hf(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
         .iter()
         .enumerate()
         .filter(|(_, h)| {
-            let n = &buf[h.name_span.range()];
+            let n = &buf[h.name_span().range()];
             crate::sip::HeaderName::from_bytes(n) == crate::sip::HeaderName::from_bytes(name)
                 && (crate::sip::HeaderName::from_bytes(name) != crate::sip::HeaderName::Other
                     || n.eq_ignore_ascii_case(name))
