@@ -44,7 +44,18 @@ fn route_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
     if !ctx.routes.request.contains_key(&name) {
         let mut d = Diagnostic::error("undefined-route", format!("route `{name}` is not defined"))
             .with_label(arg.span(), format!("no `route[{name}]` block"));
-        if let Some(s) =
+        let elsewhere = [
+            (&ctx.routes.failure, "failure_route"),
+            (&ctx.routes.branch, "branch_route"),
+            (&ctx.routes.onreply, "onreply_route"),
+        ]
+        .into_iter()
+        .find(|(t, _)| t.contains_key(&name));
+        if let Some((_, kind)) = elsewhere {
+            d = d.with_note(format!(
+                "there is a `{kind}[{name}]`, but `route()` only calls `route[...]` blocks"
+            ));
+        } else if let Some(s) =
             super::modules::closest(&name, ctx.routes.request.keys().map(String::as_str))
         {
             d = d.with_help(format!("a route with a similar name exists: `{s}`"));

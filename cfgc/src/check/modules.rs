@@ -32,6 +32,11 @@ pub(super) fn check_top_level(sources: &SourceMap, file: &ast::File, out: &mut C
                         .with_note(
                             "its functions, parameters and PVs cannot be checked and are not \
                              reported individually",
+                        )
+                        .with_note(
+                            "the catalog has every module of Kamailio 5.6.3: this is a \
+                             third-party module, or one that 5.6.3 no longer ships (then \
+                             Kamailio fails to load it)",
                         ),
                     );
                 }
