@@ -941,6 +941,11 @@ fn precedence() {
 fn string_concat() {
     let c = |e| with(stock(), vec![req(vec![set("$var(x)", e)])]);
     expect(c(bin(BinOp::Add, s("10"), i(1))), &["string-concat"]);
+    // Once per chain.
+    expect(
+        c(bin(BinOp::Add, bin(BinOp::Add, s("ab"), i(1)), i(2))),
+        &["string-concat"],
+    );
     expect(c(bin(BinOp::Add, s("sip:"), pv("$rU"))), &[]);
     expect(c(bin(BinOp::Add, i(10), i(1))), &[]);
 }
