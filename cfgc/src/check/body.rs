@@ -33,6 +33,8 @@ pub(super) struct Ctx<'a> {
     pub(super) missing_pv_modules: Vec<&'static str>,
     /// `(module, function)` already reported as not supported by the runtime.
     pub(super) unsupported_reported: Vec<(&'static str, &'static str)>,
+    /// Script-declared cfg variables (`group.var = value`): group → vars.
+    pub(super) cfg_vars: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Ctx<'_> {
@@ -79,6 +81,7 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
         flag_names,
         missing_pv_modules: Vec::new(),
         unsupported_reported: Vec::new(),
+        cfg_vars: cfg_vars(file),
     };
     for item in &file.items {
         match item {
@@ -102,6 +105,70 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
     }
     let diags = std::mem::take(&mut ctx.diags);
     out.diagnostics.extend(diags);
+}
+
+fn cfg_vars(file: &ast::File) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for item in &file.items {
+        if let Item::CfgVar(v) = item {
+            m.entry(v.group.text.clone())
+                .or_default()
+                .push(v.var.text.clone());
+        }
+    }
+    m
+}
+
+/// Configuration groups the core and the modules declare (`cfg_declare`):
+/// their variables are not catalogued, so only the group name is checked.
+const BUILTIN_CFG_GROUPS: &[&str] = &[
+    "core",
+    "tcp",
+    "sctp",
+    "tls",
+    "tm",
+    "registrar",
+    "siputils",
+    "maxfwd",
+    "xlog",
+    "dispatcher",
+    "rtpengine",
+    "websocket",
+    "outbound",
+    "carrierroute",
+    "dbg",
+    "p_usrloc",
+    "stun",
+    "misctest",
+];
+
+/// Checks `cfg_get.GROUP.VAR` (a select `@cfg_get...` or `$sel(cfg_get...)`).
+pub(super) fn cfg_get(ctx: &mut Ctx<'_>, path: &str, span: Span) {
+    let Some(rest) = path.strip_prefix("cfg_get.") else {
+        return;
+    };
+    let (group, var) = rest.split_once('.').unwrap_or((rest, ""));
+    // `group[N]` selects an instance.
+    let group = group.split('[').next().unwrap_or(group);
+    if let Some(vars) = ctx.cfg_vars.get(group) {
+        if !var.is_empty() && !vars.iter().any(|v| v == var) {
+            let d = Diagnostic::error(
+                "unknown-cfg-var",
+                format!("cfg group `{group}` has no variable `{var}`"),
+            )
+            .with_label(span, "Kamailio fails to start on an unknown variable");
+            ctx.push(d);
+        }
+    } else if !BUILTIN_CFG_GROUPS.contains(&group) {
+        ctx.push(
+            Diagnostic::error("unknown-cfg-var", format!("unknown cfg group `{group}`"))
+                .with_label(span, "no `group.var = value` declares it")
+                .with_help(format!(
+                    "declare it at the top level: `{group}.{} = \"\" desc \"...\"`",
+                    if var.is_empty() { "var" } else { var }
+                )),
+        );
+    }
 }
 
 pub(super) fn stmt(ctx: &mut Ctx<'_>, block: Block<'_>, s: &Stmt) {
@@ -164,7 +231,8 @@ fn assign(ctx: &mut Ctx<'_>, block: Block<'_>, a: &ast::Assign) {
 pub(super) fn expr(ctx: &mut Ctx<'_>, block: Block<'_>, e: &Expr) {
     lints::expr(ctx, e);
     match e {
-        Expr::Int(..) | Expr::Str(..) | Expr::Attr(..) | Expr::Select(..) | Expr::Error(_) => {}
+        Expr::Select(text, span) => cfg_get(ctx, text.trim_start_matches('@'), *span),
+        Expr::Int(..) | Expr::Str(..) | Expr::Attr(..) | Expr::Error(_) => {}
         Expr::Pv(p) => pv_use(ctx, p, false),
         Expr::Unary { expr: x, .. } => expr(ctx, block, x),
         Expr::Binary { op, lhs, rhs, .. } => {
@@ -386,6 +454,11 @@ pub(super) fn check_spec(
                 }
             }
         }
+    }
+    if spec.name == "sel"
+        && let Some(inner) = &spec.inner
+    {
+        cfg_get(ctx, inner.trim(), span);
     }
     for n in pvar::nested(spec) {
         check_spec(ctx, &n, span, false);

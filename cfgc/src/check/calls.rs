@@ -68,6 +68,11 @@ fn core_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
     let Some(action) = catalog::core_action(&c.name.text) else {
         return;
     };
+    if matches!(action.name, "cfg_select" | "cfg_reset")
+        && let Some(Arg::Expr(Expr::Str(group, span))) = c.args.first()
+    {
+        body::cfg_get(ctx, &format!("cfg_get.{group}"), *span);
+    }
     if block.kind == BlockKind::OnsendRoute && !action.onsend {
         ctx.push(
             Diagnostic::error(

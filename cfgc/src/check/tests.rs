@@ -1032,6 +1032,52 @@ fn while_truth() {
 }
 
 #[test]
+fn cfg_vars() {
+    let decl = |g: &str, v: &str| {
+        Item::CfgVar(CfgVar {
+            group: name(g),
+            instance: None,
+            var: name(v),
+            value: CfgVarValue::Str(String::new()),
+            desc: None,
+            span: sp(),
+        })
+    };
+    let sel = |t: &str| if_(pv(&format!("$sel({t})")), f("t_relay", vec![]));
+    expect(
+        with(
+            stock(),
+            vec![
+                decl("pstn", "gw_ip"),
+                req(vec![
+                    sel("cfg_get.pstn.gw_ip"),
+                    sel("cfg_get.tm.fr_timer"),
+                    if_(
+                        Expr::Select("@cfg_get.pstn.gw_ip".into(), sp()),
+                        f("t_relay", vec![]),
+                    ),
+                ]),
+            ],
+        ),
+        &[],
+    );
+    expect(
+        with(
+            stock(),
+            vec![
+                decl("pstn", "gw_ip"),
+                req(vec![
+                    sel("cfg_get.pstn.gw_port"),
+                    sel("cfg_get.voicemail.srv_ip"),
+                    core("cfg_select", vec![a(s("nope")), a(i(1))]),
+                ]),
+            ],
+        ),
+        &["unknown-cfg-var", "unknown-cfg-var", "unknown-cfg-var"],
+    );
+}
+
+#[test]
 fn var_not_reset() {
     // Read before set, through a route call.
     expect(
