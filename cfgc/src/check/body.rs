@@ -33,6 +33,8 @@ pub(super) struct Ctx<'a> {
     pub(super) missing_pv_modules: Vec<&'static str>,
     /// `(module, function)` already reported as not supported by the runtime.
     pub(super) unsupported_reported: Vec<(&'static str, &'static str)>,
+    /// sqlops connection names (`modparam("sqlops", "sqlcon", "name=>url")`).
+    pub(super) sql_connections: Vec<String>,
     /// Script-declared cfg variables (`group.var = value`): group → vars.
     pub(super) cfg_vars: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -82,6 +84,7 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
         missing_pv_modules: Vec::new(),
         unsupported_reported: Vec::new(),
         cfg_vars: cfg_vars(file),
+        sql_connections: sql_connections(file),
     };
     for item in &file.items {
         match item {
@@ -105,6 +108,23 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
     }
     let diags = std::mem::take(&mut ctx.diags);
     out.diagnostics.extend(diags);
+}
+
+fn sql_connections(file: &ast::File) -> Vec<String> {
+    file.items
+        .iter()
+        .filter_map(|i| match i {
+            Item::ModParam(mp) if mp.param.text == "sqlcon" => Some(mp),
+            _ => None,
+        })
+        .filter(|mp| {
+            super::modules::module_matcher(&mp.module.text).is_some_and(|re| re.is_match("sqlops"))
+        })
+        .filter_map(|mp| match &mp.value {
+            ast::ModParamValue::Str(v, _) => v.split_once("=>").map(|(n, _)| n.trim().to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn cfg_vars(file: &ast::File) -> std::collections::BTreeMap<String, Vec<String>> {

@@ -406,6 +406,27 @@ fn arg_values(ctx: &mut Ctx<'_>, module: &str, func: &catalog::Function, c: &Cal
     if module == "xlog" {
         xlog_args(ctx, name, c);
     }
+    if module == "sqlops"
+        && matches!(
+            name,
+            "sql_query" | "sql_query_async" | "sql_xquery" | "sql_pvquery"
+        )
+        && let Some(a) = c.args.first()
+        && let Some(con) = body::const_string(a)
+        && !con.contains('$')
+        && !ctx.sql_connections.contains(&con)
+    {
+        ctx.push(
+            Diagnostic::error(
+                "unknown-sql-connection",
+                format!("no sqlops connection named `{con}`"),
+            )
+            .with_label(a.span(), "not declared")
+            .with_help(format!(
+                "declare it: `modparam(\"sqlops\", \"sqlcon\", \"{con}=>mysql://...\")`"
+            )),
+        );
+    }
 }
 
 fn parse_int(v: &str) -> Option<i64> {

@@ -45,6 +45,7 @@
 //! | `unknown-transformation` | error | an unknown `{class.name}` |
 //! | `pv-not-writable` | error | assignment to a read-only PV or one with transformations |
 //! | `unknown-cfg-var` | error | `@cfg_get.group.var` / `$sel(cfg_get...)` / `cfg_select("group")` naming an undeclared group or variable |
+//! | `unknown-sql-connection` | error | `sql_query("c", ...)` without `modparam("sqlops", "sqlcon", "c=>...")` |
 //! | `type-mismatch` | error | the static typing errors of §5.4 (`1 == "1"`, `10 - "3"`) |
 //! | `bad-regex` | error | a constant regex that does not compile as a POSIX ERE |
 //! | `switch-mixed-cases` | error | int and string labels in one `switch` |

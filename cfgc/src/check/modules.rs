@@ -54,7 +54,7 @@ pub(super) fn check_top_level(sources: &SourceMap, file: &ast::File, out: &mut C
 }
 
 /// Kamailio's module-name match: `^(re)$`, extended, case-insensitive.
-fn module_matcher(re: &str) -> Option<::regex::Regex> {
+pub(super) fn module_matcher(re: &str) -> Option<::regex::Regex> {
     let translated = super::regex::translate_ere(re).ok()?;
     ::regex::RegexBuilder::new(&format!("^(?:{translated})$"))
         .case_insensitive(true)

@@ -1078,6 +1078,27 @@ fn cfg_vars() {
 }
 
 #[test]
+fn sql_connections() {
+    let q = |c: &str| f("sql_query", vec![a(s(c)), a(s("select 1")), a(s("r"))]);
+    expect(
+        vec![
+            load("sqlops"),
+            modparam(
+                "sqlops",
+                "sqlcon",
+                ModParamValue::Str("ca=>mysql://x".into(), sp()),
+            ),
+            req(vec![q("ca"), q("$var(c)")]),
+        ],
+        &[],
+    );
+    expect(
+        vec![load("sqlops"), req(vec![q("cb")])],
+        &["unknown-sql-connection"],
+    );
+}
+
+#[test]
 fn var_not_reset() {
     // Read before set, through a route call.
     expect(
