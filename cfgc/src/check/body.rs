@@ -15,7 +15,7 @@ pub(super) struct Block<'a> {
     /// Route-type mask used to check function calls (§3.7 column 3).
     pub(super) mask: u32,
     pub(super) kind: BlockKind,
-    #[allow(dead_code)]
+    /// The block's name, for messages.
     pub(super) name: Option<&'a str>,
 }
 

@@ -258,7 +258,13 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
         ctx.push(
             Diagnostic::error(
                 "route-type",
-                format!("`{name}` cannot be used in `{}`", block.kind.keyword()),
+                format!(
+                    "`{name}` cannot be used in `{}`",
+                    match block.name {
+                        Some(n) => format!("{}[{n}]", block.kind.keyword()),
+                        None => block.kind.keyword().to_string(),
+                    }
+                ),
             )
             .with_label(c.name.span, "not allowed in this kind of block")
             .with_note(format!(

@@ -33,6 +33,7 @@
 //! | `unknown-function` | error | a name no core action nor catalogued module has |
 //! | `uncatalogued-module` | unsupported | a loaded module cfgc knows nothing about (once per module) |
 //! | `unsupported-function` | unsupported | a function cfgc's runtime does not implement (once per function) |
+//! | `duplicate-loadmodule` | error | the same module loaded twice |
 //! | `modparam-no-module` | error | a `modparam` pattern matching no module loaded so far |
 //! | `unknown-modparam` | error | a parameter the matched module lacks |
 //! | `modparam-type` | error | an int given for a string parameter or the reverse |
@@ -110,7 +111,7 @@ impl CheckOutput {
 pub fn check(sources: &SourceMap, file: &ast::File, opts: &CheckOptions) -> CheckOutput {
     let _ = opts;
     let mut out = CheckOutput::default();
-    modules::check_top_level(sources, file, &mut out);
+    modules::check_top_level(file, &mut out);
     out.routes = resolve::build_routes(file, &mut out.diagnostics);
     body::check_bodies(sources, file, &mut out);
     vars::check(file, &mut out.diagnostics);

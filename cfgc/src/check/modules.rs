@@ -2,13 +2,11 @@
 
 use crate::catalog::{self, ParamKind, ParamType};
 use crate::diag::{Diagnostic, Severity};
-use crate::source::SourceMap;
 use crate::syntax::ast::{self, Item, ModParamValue, ParamValue};
 
 use super::{CheckOutput, LoadedModule};
 
-pub(super) fn check_top_level(sources: &SourceMap, file: &ast::File, out: &mut CheckOutput) {
-    let _ = sources;
+pub(super) fn check_top_level(file: &ast::File, out: &mut CheckOutput) {
     for item in &file.items {
         match item {
             Item::LoadModule { path, x, span } => {
@@ -17,7 +15,16 @@ pub(super) fn check_top_level(sources: &SourceMap, file: &ast::File, out: &mut C
                     continue;
                 }
                 let name = catalog::module_name_from_path(&path.text).to_string();
-                if out.modules.iter().any(|m| m.name == name) {
+                if let Some(first) = out.modules.iter().find(|m| m.name == name) {
+                    out.diagnostics.push(
+                        Diagnostic::error(
+                            "duplicate-loadmodule",
+                            format!("module `{name}` is loaded twice"),
+                        )
+                        .with_label(path.span, "loaded again here")
+                        .with_label(first.span, "first loaded here")
+                        .with_note("Kamailio refuses to load the same module twice"),
+                    );
                     continue;
                 }
                 let catalogued = catalog::module(&name).is_some();

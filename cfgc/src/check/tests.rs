@@ -507,6 +507,14 @@ fn modparams() {
 }
 
 #[test]
+fn duplicate_loadmodule() {
+    expect(
+        vec![load("tm"), load("sl"), load("tm")],
+        &["duplicate-loadmodule"],
+    );
+}
+
+#[test]
 fn core_params() {
     expect(
         vec![
