@@ -33,6 +33,8 @@ pub(super) struct Ctx<'a> {
     pub(super) missing_pv_modules: Vec<&'static str>,
     /// `(module, function)` already reported as not supported by the runtime.
     pub(super) unsupported_reported: Vec<(&'static str, &'static str)>,
+    /// Resolved module calls.
+    pub(super) calls: Vec<super::ResolvedCall>,
     /// sqlops connection names (`modparam("sqlops", "sqlcon", "name=>url")`).
     pub(super) sql_connections: Vec<String>,
     /// Script-declared cfg variables (`group.var = value`): group → vars.
@@ -85,6 +87,7 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
         unsupported_reported: Vec::new(),
         cfg_vars: cfg_vars(file),
         sql_connections: sql_connections(file),
+        calls: Vec::new(),
     };
     for item in &file.items {
         match item {
@@ -107,7 +110,9 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
         }
     }
     let diags = std::mem::take(&mut ctx.diags);
+    let calls = std::mem::take(&mut ctx.calls);
     out.diagnostics.extend(diags);
+    out.calls = calls;
 }
 
 fn sql_connections(file: &ast::File) -> Vec<String> {

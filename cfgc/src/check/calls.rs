@@ -280,6 +280,11 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
         );
         return;
     };
+    ctx.calls.push(super::ResolvedCall {
+        span: c.name.span,
+        module: module.name,
+        function: func,
+    });
     if func.const_args {
         for (i, a) in c.args.iter().enumerate() {
             if !is_constant_arg(a) {

@@ -91,6 +91,15 @@ pub struct LoadedModule {
     pub catalogued: bool,
 }
 
+/// A module function call resolved to its catalog entry.
+#[derive(Clone, Copy, Debug)]
+pub struct ResolvedCall {
+    /// The span of the function name at the call.
+    pub span: Span,
+    pub module: &'static str,
+    pub function: &'static crate::catalog::Function,
+}
+
 /// What the check pass produced.
 #[derive(Clone, Debug, Default)]
 pub struct CheckOutput {
@@ -99,6 +108,9 @@ pub struct CheckOutput {
     pub modules: Vec<LoadedModule>,
     /// The route tables.
     pub routes: Routes,
+    /// Every module function call that resolved (name, arity and route type
+    /// all matched), in walk order.
+    pub calls: Vec<ResolvedCall>,
 }
 
 impl CheckOutput {

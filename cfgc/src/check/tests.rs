@@ -215,6 +215,27 @@ fn clean_request_route() {
 }
 
 #[test]
+fn resolved_calls() {
+    let mut sources = SourceMap::new();
+    sources.add("test.cfg", String::new(), None);
+    let file = File {
+        items: with(
+            stock(),
+            vec![req(vec![f("t_relay", vec![]), f("xlog", vec![a(s("x"))])])],
+        ),
+    };
+    let out = check(&sources, &file, &CheckOptions::default());
+    let calls: Vec<_> = out
+        .calls
+        .iter()
+        .map(|c| (c.module, c.function.name))
+        .collect();
+    assert_eq!(calls, [("tm", "t_relay"), ("xlog", "xlog")]);
+    assert!(out.is_loaded("tmx"));
+    assert!(out.routes.has_main());
+}
+
+#[test]
 fn uncatalogued_module() {
     let d = run(vec![
         load("my_own_module"),
