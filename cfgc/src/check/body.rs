@@ -429,21 +429,26 @@ pub(super) fn check_spec(
             None
         }
     };
-    if let Some(d) = def
-        && d.inner == PvInner::Name
-        && spec.inner.is_none()
-        && !matches!(spec.name.as_str(), "T_branch" | "T_req" | "T_rpl" | "T_inv")
-    {
-        // Some PVs with a name parser also read fine bare ($branch, $sel
-        // need one); only flag the common ones that always need it.
-        if matches!(
-            spec.name.as_str(),
-            "var" | "avp" | "hdr" | "xavp" | "sht" | "vz" | "vn" | "shv" | "env" | "def"
-        ) {
-            ctx.push(
-                Diagnostic::error("unknown-pv", format!("`${}` needs a name", spec.name))
-                    .with_label(span, format!("write `${}(name)`", spec.name)),
-            );
+    // Kamailio's rule: a PV with a name parser needs a non-empty inner
+    // name, one without takes none.
+    if let Some(d) = def {
+        let has_inner = spec.inner.as_ref().is_some_and(|i| !i.is_empty());
+        match (d.inner, has_inner, &spec.inner) {
+            (PvInner::Name, false, _) => ctx.push(
+                Diagnostic::error(
+                    "unknown-pv",
+                    format!("`${}` needs an inner name", spec.name),
+                )
+                .with_label(span, format!("write `${}(name)`", spec.name)),
+            ),
+            (PvInner::None, _, Some(_)) => ctx.push(
+                Diagnostic::error(
+                    "unknown-pv",
+                    format!("`${}` takes no inner name", spec.name),
+                )
+                .with_label(span, format!("write `${}`", spec.name)),
+            ),
+            _ => {}
         }
     }
     for t in &spec.transforms {

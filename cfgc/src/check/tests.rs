@@ -795,6 +795,28 @@ fn unknown_pv() {
         ),
         &["unknown-pv"],
     );
+    // Inner names: required by PVs with a name parser, refused by others.
+    expect(
+        with(
+            stock(),
+            vec![req(vec![if_(pv("$hdr"), f("t_relay", vec![]))])],
+        ),
+        &["unknown-pv"],
+    );
+    expect(
+        with(
+            stock(),
+            vec![req(vec![if_(pv("$hdr()"), f("t_relay", vec![]))])],
+        ),
+        &["unknown-pv"],
+    );
+    expect(
+        with(
+            stock(),
+            vec![req(vec![if_(pv("$ru(x)"), f("t_relay", vec![]))])],
+        ),
+        &["unknown-pv"],
+    );
     // max-compat: a bare unknown name is an AVP.
     expect(
         with(
