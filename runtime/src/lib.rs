@@ -1,5 +1,3 @@
-//! The SIP runtime that cfgc-generated proxies link against.
-//!
-//! `sip` is sans-IO: pure functions and data over bytes, no sockets, no clock.
+#![doc = include_str!("../README.md")]
 
 pub mod sip;

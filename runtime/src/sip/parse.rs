@@ -1,0 +1,234 @@
+//! The lazy indexer: start line plus an index of header lines in one pass.
+//!
+//! Guarantees: no heap allocation; at most [`MAX_HEADERS`] header lines
+//! (more is [`ErrorKind::TooManyHeaders`], not a panic); names mapped to
+//! [`HeaderName`] once; folded lines (LWS continuation) belong to the value
+//! they continue; CRLF and bare LF line ends are both accepted; leading CRLFs
+//! before the start line are skipped. Content-Length frames the body: bytes
+//! after it are discarded (RFC 3261 §18.3), a shorter input is an error, and
+//! without Content-Length the body runs to the end of the datagram.
+
+use memchr::memchr;
+
+use super::error::{ErrorKind, ParseError};
+use super::header::{HeaderName, is_token_byte};
+use super::message::{HeaderEntry, Message, Span, StartLine};
+use super::syntax::{is_ws, parse_u32};
+
+/// Maximum number of header lines in the index.
+pub const MAX_HEADERS: usize = 64;
+
+/// Maximum message size accepted by the parser (offsets are `u32`).
+pub const MAX_MESSAGE_LEN: usize = 16 * 1024 * 1024;
+
+#[inline]
+fn err(kind: ErrorKind, offset: usize) -> ParseError {
+    ParseError::new(kind, offset)
+}
+
+#[inline]
+fn span(start: usize, end: usize) -> Span {
+    // Callers guarantee end <= MAX_MESSAGE_LEN < u32::MAX.
+    Span {
+        start: start as u32,
+        end: end as u32,
+    }
+}
+
+/// End of the line starting at `pos`: `(content_end, next_line_start)`.
+#[inline]
+fn line_end(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let rest = buf.get(pos..)?;
+    let nl = pos + memchr(b'\n', rest)?;
+    let end = if nl > pos && buf[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
+    Some((end, nl + 1))
+}
+
+fn parse_start_line(buf: &[u8], pos: usize) -> Result<(StartLine, usize), ParseError> {
+    let (end, next) = line_end(buf, pos).ok_or(err(ErrorKind::BadStartLine, pos))?;
+    let line = &buf[pos..end];
+    if line.len() >= 8 && line[..4].eq_ignore_ascii_case(b"SIP/") && line.get(7) == Some(&b' ') {
+        // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+        if !line[..7].eq_ignore_ascii_case(b"SIP/2.0") {
+            return Err(err(ErrorKind::BadVersion, pos));
+        }
+        let code = line
+            .get(8..11)
+            .ok_or(err(ErrorKind::BadStatusCode, pos + 8))?;
+        let code = parse_u32(code)
+            .filter(|c| (100..=699).contains(c))
+            .ok_or(err(ErrorKind::BadStatusCode, pos + 8))?;
+        let reason = match line.get(11) {
+            None => span(end, end),
+            Some(b' ') => span(pos + 12, end),
+            Some(_) => return Err(err(ErrorKind::BadStatusCode, pos + 8)),
+        };
+        let code = code as u16; // checked range above
+        return Ok((
+            StartLine::Status {
+                version: span(pos, pos + 7),
+                code,
+                reason,
+            },
+            next,
+        ));
+    }
+    // Request-Line = Method SP Request-URI SP SIP-Version
+    let m_end = line
+        .iter()
+        .position(|&b| b == b' ')
+        .ok_or(err(ErrorKind::BadStartLine, pos))?;
+    if m_end == 0 || !line[..m_end].iter().all(|&b| is_token_byte(b)) {
+        return Err(err(ErrorKind::BadStartLine, pos));
+    }
+    let rest = &line[m_end + 1..];
+    let u_len = rest
+        .iter()
+        .position(|&b| b == b' ')
+        .ok_or(err(ErrorKind::BadStartLine, pos + m_end + 1))?;
+    let u_start = pos + m_end + 1;
+    let uri = &rest[..u_len];
+    if uri.is_empty() || !uri.iter().all(|&b| b > b' ' && b != 0x7f) {
+        return Err(err(ErrorKind::BadStartLine, u_start));
+    }
+    let v_start = u_start + u_len + 1;
+    let version = &buf[v_start..end];
+    if !version.eq_ignore_ascii_case(b"SIP/2.0") {
+        return Err(err(ErrorKind::BadVersion, v_start));
+    }
+    Ok((
+        StartLine::Request {
+            method: span(pos, pos + m_end),
+            uri: span(u_start, u_start + u_len),
+            version: span(v_start, end),
+        },
+        next,
+    ))
+}
+
+/// Indexes `buf`. In lenient mode (used to salvage a 400 reply) malformed
+/// header lines are skipped, the index stops at capacity, and a bad
+/// Content-Length makes the body run to the end of the input.
+pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError> {
+    if buf.len() > MAX_MESSAGE_LEN {
+        return Err(err(ErrorKind::TooLarge, MAX_MESSAGE_LEN));
+    }
+    let mut pos = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .ok_or(err(ErrorKind::Empty, 0))?;
+    let msg_start = pos;
+    let (start, next) = parse_start_line(buf, pos)?;
+    let start_span = span(pos, next);
+    pos = next;
+
+    let mut msg = Message::empty(buf, start, start_span, msg_start);
+    let mut count = 0usize;
+    let mut content_length: Option<u32> = None;
+    let mut cl_bad = false;
+
+    loop {
+        let (end, next) = line_end(buf, pos).ok_or(err(ErrorKind::MissingHeaderEnd, pos))?;
+        if end == pos {
+            // Empty line: end of headers.
+            pos = next;
+            break;
+        }
+        let line_start = pos;
+        // Extend over folded continuation lines.
+        let mut value_end = end;
+        let mut line_next = next;
+        while line_next < buf.len() && is_ws(buf[line_next]) {
+            let Some((e, n)) = line_end(buf, line_next) else {
+                return Err(err(ErrorKind::MissingHeaderEnd, line_next));
+            };
+            value_end = e;
+            line_next = n;
+        }
+        pos = line_next;
+
+        let Some(entry) = header_line(buf, line_start, value_end, line_next) else {
+            if strict {
+                return Err(err(ErrorKind::BadHeaderLine, line_start));
+            }
+            continue;
+        };
+        if entry.name == HeaderName::ContentLength {
+            match parse_u32(entry.value().slice(buf)) {
+                Some(n) if content_length.is_none_or(|c| c == n) => content_length = Some(n),
+                _ => cl_bad = true,
+            }
+            if cl_bad && strict {
+                return Err(err(
+                    ErrorKind::BadContentLength,
+                    entry.value().start as usize,
+                ));
+            }
+        }
+        if count == MAX_HEADERS {
+            if strict {
+                return Err(err(ErrorKind::TooManyHeaders, line_start));
+            }
+            continue;
+        }
+        msg.headers[count] = entry;
+        count += 1;
+    }
+    msg.count = count as u8;
+    let body_start = pos;
+    let body_end = match content_length {
+        Some(n) if !cl_bad => {
+            let e = body_start + n as usize;
+            if e > buf.len() {
+                if strict {
+                    return Err(err(ErrorKind::BodyTruncated, buf.len()));
+                }
+                buf.len()
+            } else {
+                e
+            }
+        }
+        _ => buf.len(),
+    };
+    msg.body = span(body_start, body_end);
+    Ok(msg)
+}
+
+/// Parses one (possibly folded) header line; `None` if malformed.
+#[inline]
+fn header_line(buf: &[u8], start: usize, value_end: usize, next: usize) -> Option<HeaderEntry> {
+    let line = &buf[start..value_end];
+    let mut i = 0;
+    while i < line.len() && is_token_byte(line[i]) {
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let name_end = i;
+    while i < line.len() && is_ws(line[i]) {
+        i += 1;
+    }
+    if line.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    // Skip leading LWS (including a fold right after the colon).
+    while i < line.len() && matches!(line[i], b' ' | b'\t' | b'\r' | b'\n') {
+        i += 1;
+    }
+    let mut v_end = line.len();
+    while v_end > i && matches!(line[v_end - 1], b' ' | b'\t' | b'\r' | b'\n') {
+        v_end -= 1;
+    }
+    HeaderEntry::new(
+        HeaderName::from_bytes(&line[..name_end]),
+        span(start, start + name_end),
+        span(start + i, start + v_end),
+        span(start, next),
+    )
+}

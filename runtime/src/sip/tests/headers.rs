@@ -1,0 +1,263 @@
+//! RFC 3261 §7.3 / §25.1 `message-header`: names (long, compact, any
+//! case), HCOLON, folding (LWS), lists over several lines; §18.3 framing of
+//! the body by Content-Length.
+
+use super::{INVITE, crlf};
+use crate::sip::{ErrorKind, HeaderName, MAX_HEADERS, Message};
+
+#[test]
+fn invite_index() {
+    let m = Message::parse(INVITE).unwrap();
+    assert_eq!(m.headers().len(), 15);
+    let names: Vec<HeaderName> = m.headers().iter().map(|h| h.name).collect();
+    assert_eq!(names[0], HeaderName::Via);
+    assert_eq!(names[1], HeaderName::Via);
+    assert_eq!(names[2], HeaderName::MaxForwards);
+    assert_eq!(names[14], HeaderName::ContentLength);
+    assert_eq!(m.header(HeaderName::CSeq), Some(&b"314159 INVITE"[..]));
+    assert_eq!(m.content_length(), Some(m.body().len() as u32));
+    assert!(m.body().starts_with(b"v=0\r\n"));
+    assert!(m.body().ends_with(b"a=sendrecv\r\n"));
+    assert_eq!(m.as_bytes(), INVITE);
+}
+
+#[test]
+fn compact_forms_map_to_long_names() {
+    let table: &[(&str, HeaderName)] = &[
+        ("v", HeaderName::Via),
+        ("i", HeaderName::CallId),
+        ("f", HeaderName::From),
+        ("t", HeaderName::To),
+        ("m", HeaderName::Contact),
+        ("l", HeaderName::ContentLength),
+        ("c", HeaderName::ContentType),
+        ("s", HeaderName::Subject),
+        ("k", HeaderName::Supported),
+        ("e", HeaderName::ContentEncoding),
+        ("o", HeaderName::Event),
+        ("u", HeaderName::AllowEvents),
+        ("r", HeaderName::ReferTo),
+        ("b", HeaderName::ReferredBy),
+        ("j", HeaderName::RejectContact),
+        ("x", HeaderName::SessionExpires),
+        ("y", HeaderName::Identity),
+        ("a", HeaderName::AcceptContact),
+        ("d", HeaderName::RequestDisposition),
+        ("n", HeaderName::IdentityInfo),
+    ];
+    for (c, hn) in table {
+        assert_eq!(HeaderName::from_bytes(c.as_bytes()), *hn, "{c}");
+        assert_eq!(
+            HeaderName::from_bytes(c.to_uppercase().as_bytes()),
+            *hn,
+            "{c}"
+        );
+        assert_eq!(hn.compact(), Some(c.as_bytes()[0]));
+        assert_eq!(HeaderName::from_bytes(hn.as_str().as_bytes()), *hn);
+    }
+    assert_eq!(HeaderName::from_bytes(b"q"), HeaderName::Other);
+    assert_eq!(HeaderName::from_bytes(b""), HeaderName::Other);
+}
+
+#[test]
+fn names_are_case_insensitive() {
+    for n in ["call-id", "CALL-ID", "Call-Id", "cAlL-iD"] {
+        assert_eq!(HeaderName::from_bytes(n.as_bytes()), HeaderName::CallId);
+    }
+    assert_eq!(
+        HeaderName::from_bytes(b"www-authenticate"),
+        HeaderName::WwwAuthenticate
+    );
+    assert_eq!(HeaderName::from_bytes(b"X-Custom"), HeaderName::Other);
+}
+
+#[test]
+fn compact_message() {
+    let b = crlf(
+        "INVITE sip:b@h SIP/2.0\nv: SIP/2.0/UDP h;branch=z9hG4bK1\nf: <sip:a@h>;tag=1\nt: <sip:b@h>\ni: cid\nCSeq: 1 INVITE\nm: <sip:a@1.2.3.4>\nc: text/plain\nl: 2\n\nhi",
+    );
+    let m = Message::parse(&b).unwrap();
+    assert_eq!(m.via_top().unwrap().branch, Some(&b"z9hG4bK1"[..]));
+    assert_eq!(m.from().unwrap().tag, Some(&b"1"[..]));
+    assert_eq!(m.call_id().unwrap(), b"cid");
+    assert_eq!(m.contacts().count(), 1);
+    assert!(m.content_type().unwrap().unwrap().is(b"TEXT", b"Plain"));
+    assert_eq!(m.body(), b"hi");
+}
+
+#[test]
+fn space_before_colon_and_empty_value() {
+    let b = crlf("OPTIONS sip:h SIP/2.0\nCall-ID :  abc  \nSubject:\n\n");
+    let m = Message::parse(&b).unwrap();
+    assert_eq!(m.call_id().unwrap(), b"abc");
+    assert_eq!(m.header(HeaderName::Subject), Some(&b""[..]));
+}
+
+#[test]
+fn folded_lines_belong_to_the_value() {
+    let b = crlf(
+        "OPTIONS sip:h SIP/2.0\nSubject: I know you're there,\n  pick up the phone\n   and talk to me!\nCall-ID: x\n\n",
+    );
+    let m = Message::parse(&b).unwrap();
+    assert_eq!(m.headers().len(), 2);
+    assert_eq!(
+        m.header(HeaderName::Subject),
+        Some(&b"I know you're there,\r\n  pick up the phone\r\n   and talk to me!"[..])
+    );
+    assert_eq!(m.call_id().unwrap(), b"x");
+}
+
+#[test]
+fn folded_via_parses() {
+    let b = crlf(
+        "OPTIONS sip:h SIP/2.0\nVia: SIP / 2.0 / UDP\n  host.example.com:5060 ;\n branch = z9hG4bK9 ; rport\n\n",
+    );
+    let m = Message::parse(&b).unwrap();
+    let v = m.via_top().unwrap();
+    assert_eq!(v.host, b"host.example.com");
+    assert_eq!(v.port, Some(5060));
+    assert_eq!(v.branch, Some(&b"z9hG4bK9"[..]));
+    assert_eq!(v.rport, Some(None));
+}
+
+#[test]
+fn list_values_span_lines_and_commas() {
+    let b = crlf(
+        "OPTIONS sip:h SIP/2.0\nRoute: <sip:a;lr>, <sip:b;lr>\nVia: SIP/2.0/UDP h1;branch=z9hG4bK1, SIP/2.0/TCP h2;branch=z9hG4bK2\nRoute: \"A, B\" <sip:c>\nVia: SIP/2.0/UDP h3;branch=z9hG4bK3\n\n",
+    );
+    let m = Message::parse(&b).unwrap();
+    let routes: Vec<&[u8]> = m.routes().map(|r| r.unwrap().uri_raw).collect();
+    assert_eq!(routes, [&b"sip:a;lr"[..], b"sip:b;lr", b"sip:c"]);
+    let hosts: Vec<&[u8]> = m.vias().map(|v| v.unwrap().host).collect();
+    assert_eq!(hosts, [&b"h1"[..], b"h2", b"h3"]);
+    assert_eq!(m.header_values(HeaderName::Via).count(), 2);
+}
+
+#[test]
+fn other_headers_by_name() {
+    let b = crlf("OPTIONS sip:h SIP/2.0\nX-Foo: 1\nx-bar: 2\nf: <sip:a@b>\n\n");
+    let m = Message::parse(&b).unwrap();
+    assert_eq!(m.header_by_name(b"x-foo"), Some(&b"1"[..]));
+    assert_eq!(m.header_by_name(b"X-BAR"), Some(&b"2"[..]));
+    assert_eq!(m.header_by_name(b"From"), Some(&b"<sip:a@b>"[..]));
+    assert_eq!(m.header_by_name(b"X-Baz"), None);
+}
+
+#[test]
+fn body_is_framed_by_content_length() {
+    let b = crlf("MESSAGE sip:h SIP/2.0\nContent-Length: 2\n\n");
+    let mut b2 = b.clone();
+    b2.extend_from_slice(b"abGARBAGE");
+    let m = Message::parse(&b2).unwrap();
+    assert_eq!(m.body(), b"ab");
+    assert_eq!(m.as_bytes().len(), b.len() + 2);
+
+    let mut short = b.clone();
+    short.push(b'a');
+    assert_eq!(
+        Message::parse(&short).unwrap_err().kind,
+        ErrorKind::BodyTruncated
+    );
+}
+
+#[test]
+fn no_content_length_means_rest_of_datagram() {
+    let b = crlf("MESSAGE sip:h SIP/2.0\nCall-ID: x\n\nhello");
+    assert_eq!(Message::parse(&b).unwrap().body(), b"hello");
+}
+
+#[test]
+fn content_length_conflicts() {
+    let same = crlf("MESSAGE sip:h SIP/2.0\nl: 1\nContent-Length: 1\n\nx");
+    assert_eq!(Message::parse(&same).unwrap().body(), b"x");
+    let differ = crlf("MESSAGE sip:h SIP/2.0\nl: 1\nContent-Length: 2\n\nxy");
+    assert_eq!(
+        Message::parse(&differ).unwrap_err().kind,
+        ErrorKind::BadContentLength
+    );
+    let nan = crlf("MESSAGE sip:h SIP/2.0\nContent-Length: 1x\n\nx");
+    assert_eq!(
+        Message::parse(&nan).unwrap_err().kind,
+        ErrorKind::BadContentLength
+    );
+}
+
+#[test]
+fn header_capacity_is_a_structured_error() {
+    let mut s = String::from("OPTIONS sip:h SIP/2.0\n");
+    for i in 0..MAX_HEADERS {
+        s.push_str(&format!("X-H{i}: {i}\n"));
+    }
+    s.push('\n');
+    let ok = crlf(&s);
+    assert_eq!(Message::parse(&ok).unwrap().headers().len(), MAX_HEADERS);
+    let over = crlf(&s.replacen('\n', "\nX-One-More: 1\n", 1));
+    let e = Message::parse(&over).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TooManyHeaders);
+}
+
+#[test]
+fn typed_numbers() {
+    let b = crlf("REGISTER sip:h SIP/2.0\nMax-Forwards: 0\nExpires: 3600\n\n");
+    let m = Message::parse(&b).unwrap();
+    assert_eq!(m.max_forwards().unwrap(), Some(0));
+    assert_eq!(m.expires().unwrap(), Some(3600));
+    let b = crlf("REGISTER sip:h SIP/2.0\nMax-Forwards: seventy\n\n");
+    let m = Message::parse(&b).unwrap();
+    assert_eq!(
+        m.max_forwards().unwrap_err().kind,
+        ErrorKind::BadHeaderValue(HeaderName::MaxForwards)
+    );
+    assert_eq!(m.expires().unwrap(), None);
+}
+
+#[test]
+fn token_lists() {
+    let m = Message::parse(INVITE).unwrap();
+    let allow: Vec<&[u8]> = m.allow().collect();
+    assert_eq!(allow.len(), 8);
+    assert_eq!(allow[0], b"INVITE");
+    assert_eq!(allow[7], b"MESSAGE");
+    let sup: Vec<&[u8]> = m.supported().collect();
+    assert_eq!(sup, [&b"replaces"[..], b"timer"]);
+    assert_eq!(m.require().count(), 0);
+}
+
+#[test]
+fn every_known_name_maps_back() {
+    let mut n = 0;
+    for hn in HeaderName::all_known() {
+        assert_eq!(
+            HeaderName::from_bytes(hn.as_str().as_bytes()),
+            hn,
+            "{}",
+            hn.as_str()
+        );
+        assert_eq!(
+            HeaderName::from_bytes(hn.as_str().to_uppercase().as_bytes()),
+            hn
+        );
+        assert!(hn.as_str().len() > 1);
+        n += 1;
+    }
+    assert_eq!(n, 42);
+    assert_eq!(HeaderName::from_bytes(b"Call-IX"), HeaderName::Other);
+    assert_eq!(HeaderName::from_bytes(b"Contacz"), HeaderName::Other);
+}
+
+#[test]
+fn oversized_name_is_a_malformed_line() {
+    let name = "X".repeat(300);
+    let b = crlf(&format!("OPTIONS sip:h SIP/2.0\n{name}: v\n\n"));
+    assert_eq!(
+        Message::parse(&b).unwrap_err().kind,
+        ErrorKind::BadHeaderLine
+    );
+    let ok = crlf(&format!(
+        "OPTIONS sip:h SIP/2.0\n{}: v\n\n",
+        "X".repeat(255)
+    ));
+    let m = Message::parse(&ok).unwrap();
+    assert_eq!(m.slice(m.headers()[0].name_span()).len(), 255);
+    assert_eq!(m.slice(m.headers()[0].value()), b"v");
+}

@@ -1,0 +1,260 @@
+//! SIP, SIPS and tel URIs (RFC 3261 §19.1 / §25.1, RFC 3966).
+//!
+//! Guarantees: [`Uri::parse`] is zero-copy (every part is a sub-slice of the
+//! input, so the editor can locate and rewrite it), allocation-free and
+//! total. It validates the parts a proxy relies on: the userinfo (escapes
+//! well formed, `.` and `;` allowed in the user part), the host (hostname,
+//! IPv4 or bracketed IPv6 reference), the port (fits `u16`), the parameter
+//! list and the `?headers` part. Escapes are kept as written; decode them
+//! with [`super::syntax::unescape`].
+
+use super::error::{ErrorKind, ParseError};
+use super::header::byte_class;
+use super::syntax::{Params, escapes_valid, hex_val};
+
+/// URI scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `sip:`
+    Sip,
+    /// `sips:`
+    Sips,
+    /// `tel:`
+    Tel,
+}
+
+impl Scheme {
+    /// The scheme as written in canonical lower case, without the colon.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sip => "sip",
+            Self::Sips => "sips",
+            Self::Tel => "tel",
+        }
+    }
+}
+
+/// A parsed URI borrowing its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uri<'a> {
+    /// The whole URI.
+    pub raw: &'a [u8],
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The user part (escapes kept); for `tel:` the subscriber number.
+    pub user: Option<&'a [u8]>,
+    /// The password after `user:`.
+    pub password: Option<&'a [u8]>,
+    /// The host as written (IPv6 references keep their brackets); empty
+    /// for `tel:`, positioned where a host would go.
+    pub host: &'a [u8],
+    /// The port number.
+    pub port: Option<u16>,
+    /// The port digits as written.
+    pub port_raw: Option<&'a [u8]>,
+    /// URI parameters (after the first `;` following the host).
+    pub params: Params<'a>,
+    /// The raw `?headers` part without the `?`, empty if none.
+    pub headers: &'a [u8],
+}
+
+fn bad(offset: usize) -> ParseError {
+    ParseError::new(ErrorKind::BadUri, offset)
+}
+
+/// Characters allowed (unescaped) in the user part and password: RFC 3261
+/// `unreserved / user-unreserved / escaped` and the `:` of the password.
+static USER: [bool; 256] = byte_class(b"-_.!~*'()%&=+$,;/:");
+/// Characters of URI params and headers (`paramchar`, `hnv-unreserved`,
+/// separators).
+static PARAM: [bool; 256] = byte_class(b"-_.!~*'()%[]/:&+$=;?@,");
+/// Host name / IPv4 characters (`_` tolerated).
+static HOST: [bool; 256] = byte_class(b"-._");
+
+#[inline]
+fn user_byte(b: u8) -> bool {
+    USER[usize::from(b)]
+}
+
+#[inline]
+fn param_byte(b: u8) -> bool {
+    PARAM[usize::from(b)]
+}
+
+fn hostname_ok(h: &[u8]) -> bool {
+    !h.is_empty() && h.iter().all(|&b| HOST[usize::from(b)])
+}
+
+fn ipv6_ok(inner: &[u8]) -> bool {
+    inner.len() >= 2
+        && inner.contains(&b':')
+        && inner
+            .iter()
+            .all(|&b| hex_val(b).is_some() || b == b':' || b == b'.')
+}
+
+impl<'a> Uri<'a> {
+    /// Parses a `sip:`, `sips:` or `tel:` URI.
+    ///
+    /// # Errors
+    /// [`ErrorKind::BadUri`] with the offset of the offending part.
+    pub fn parse(s: &'a [u8]) -> Result<Self, ParseError> {
+        let colon = s.iter().position(|&b| b == b':').ok_or(bad(0))?;
+        let scheme = &s[..colon];
+        let scheme = if scheme.eq_ignore_ascii_case(b"sip") {
+            Scheme::Sip
+        } else if scheme.eq_ignore_ascii_case(b"sips") {
+            Scheme::Sips
+        } else if scheme.eq_ignore_ascii_case(b"tel") {
+            Scheme::Tel
+        } else {
+            return Err(bad(0));
+        };
+        let body_at = colon + 1;
+        let body = &s[body_at..];
+        if scheme == Scheme::Tel {
+            return Self::parse_tel(s, body_at);
+        }
+        // Split off ?headers at the first '?'. The user part may in theory
+        // hold a '?', but header values may hold an '@' far more often, so
+        // only an '@' before the first '?' starts a host.
+        let q = body.iter().position(|&b| b == b'?');
+        let (main, headers) = match q {
+            Some(q) => (&body[..q], &body[q + 1..]),
+            None => (body, &body[body.len()..]),
+        };
+        let at = main.iter().position(|&b| b == b'@');
+        if !headers.iter().all(|&b| param_byte(b)) || !escapes_valid(headers) {
+            return Err(bad(body_at + q.unwrap_or(0)));
+        }
+        let (user, password, hostport, hp_at) = match at {
+            Some(a) => {
+                let userinfo = &main[..a];
+                if userinfo.is_empty()
+                    || !userinfo.iter().all(|&b| user_byte(b))
+                    || !escapes_valid(userinfo)
+                {
+                    return Err(bad(body_at));
+                }
+                let (u, p) = match userinfo.iter().position(|&b| b == b':') {
+                    Some(c) => (&userinfo[..c], Some(&userinfo[c + 1..])),
+                    None => (userinfo, None),
+                };
+                if u.is_empty() {
+                    return Err(bad(body_at));
+                }
+                (Some(u), p, &main[a + 1..], body_at + a + 1)
+            }
+            _ => (None, None, main, body_at),
+        };
+        let (host, rest, rest_at) = if hostport.first() == Some(&b'[') {
+            let close = hostport.iter().position(|&b| b == b']').ok_or(bad(hp_at))?;
+            if !ipv6_ok(&hostport[1..close]) {
+                return Err(bad(hp_at));
+            }
+            (
+                &hostport[..=close],
+                &hostport[close + 1..],
+                hp_at + close + 1,
+            )
+        } else {
+            let end = hostport
+                .iter()
+                .position(|&b| b == b':' || b == b';')
+                .unwrap_or(hostport.len());
+            if !hostname_ok(&hostport[..end]) {
+                return Err(bad(hp_at));
+            }
+            (&hostport[..end], &hostport[end..], hp_at + end)
+        };
+        let (port, port_raw, rest, rest_at) = if rest.first() == Some(&b':') {
+            let end = rest.iter().position(|&b| b == b';').unwrap_or(rest.len());
+            let digits = &rest[1..end];
+            let p = parse_port(digits).ok_or(bad(rest_at + 1))?;
+            (Some(p), Some(digits), &rest[end..], rest_at + end)
+        } else {
+            (None, None, rest, rest_at)
+        };
+        let params = match rest.first() {
+            None => &rest[..0],
+            Some(b';') => &rest[1..],
+            Some(_) => return Err(bad(rest_at)),
+        };
+        if !params
+            .iter()
+            .all(|&b| param_byte(b) && b != b'?' && b != b'@')
+            || !escapes_valid(params)
+        {
+            return Err(bad(rest_at));
+        }
+        Ok(Self {
+            raw: s,
+            scheme,
+            user,
+            password,
+            host,
+            port,
+            port_raw,
+            params: Params::new(params),
+            headers,
+        })
+    }
+
+    fn parse_tel(s: &'a [u8], body_at: usize) -> Result<Self, ParseError> {
+        let body = &s[body_at..];
+        let end = body.iter().position(|&b| b == b';').unwrap_or(body.len());
+        let number = &body[..end];
+        let number_ok = !number.is_empty()
+            && number.iter().all(|&b| {
+                b.is_ascii_hexdigit() || matches!(b, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#')
+            });
+        if !number_ok {
+            return Err(bad(body_at));
+        }
+        let params = body.get(end + 1..).unwrap_or_default();
+        if !params.iter().all(|&b| param_byte(b)) || !escapes_valid(params) {
+            return Err(bad(body_at + end));
+        }
+        Ok(Self {
+            raw: s,
+            scheme: Scheme::Tel,
+            user: Some(number),
+            password: None,
+            host: &body[end..end],
+            port: None,
+            port_raw: None,
+            params: Params::new(params),
+            headers: &body[body.len()..],
+        })
+    }
+
+    /// The host without IPv6 brackets.
+    pub fn host_unbracketed(&self) -> &'a [u8] {
+        match self.host {
+            [b'[', inner @ .., b']'] => inner,
+            h => h,
+        }
+    }
+
+    /// A URI parameter (`Some(None)` for a flag such as `lr`).
+    pub fn param(&self, name: &[u8]) -> Option<Option<&'a [u8]>> {
+        self.params.get(name)
+    }
+
+    /// The `transport` parameter.
+    pub fn transport(&self) -> Option<&'a [u8]> {
+        self.param(b"transport").flatten()
+    }
+
+    /// Whether the URI carries `;lr` (loose routing).
+    pub fn is_loose_route(&self) -> bool {
+        self.params.contains(b"lr")
+    }
+}
+
+fn parse_port(d: &[u8]) -> Option<u16> {
+    if d.is_empty() || d.len() > 5 {
+        return None;
+    }
+    super::syntax::parse_u32(d).and_then(|p| u16::try_from(p).ok())
+}
