@@ -261,6 +261,100 @@ mod tests {
         }
     }
 
+    /// Every function of the stock cfg (table a, all `#!ifdef` branches) and
+    /// the most used ones of the examples (table b), with their module.
+    #[test]
+    fn tables_a_and_b_catalogued() {
+        let table = [
+            ("textops", "is_method"),
+            ("sl", "sl_send_reply"),
+            ("xlog", "xlog"),
+            ("tm", "t_check_trans"),
+            ("siputils", "has_totag"),
+            ("tm", "t_is_set"),
+            ("sl", "sl_reply_error"),
+            ("xlog", "xdbg"),
+            ("kex", "setbflag"),
+            ("kex", "isbflagset"),
+            ("nathelper", "nat_uac_test"),
+            ("siputils", "is_request"),
+            ("tm", "t_check_status"),
+            ("rr", "record_route"),
+            ("sanity", "sanity_check"),
+            ("tm", "t_newtran"),
+            ("sl", "send_reply"),
+            ("tm", "t_release"),
+            ("siputils", "is_first_hop"),
+            ("nathelper", "set_contact_alias"),
+            ("rtpengine", "rtpengine_manage"),
+            ("rtpproxy", "rtpproxy_manage"),
+            ("xhttp", "xhttp_reply"),
+            ("tm", "t_reply"),
+            ("tmx", "t_precheck_trans"),
+            ("textops", "remove_hf"),
+            ("tm", "t_on_branch"),
+            ("tm", "t_on_reply"),
+            ("tm", "t_on_failure"),
+            ("tm", "t_relay"),
+            ("pike", "pike_check_req"),
+            ("maxfwd", "mf_process_maxfwd_header"),
+            ("rr", "loose_route"),
+            ("registrar", "save"),
+            ("registrar", "lookup"),
+            ("speeddial", "sd_lookup"),
+            ("alias_db", "alias_db_lookup"),
+            ("textopsx", "msg_apply_changes"),
+            ("presence", "handle_publish"),
+            ("presence", "handle_subscribe"),
+            ("permissions", "allow_source_address"),
+            ("auth_db", "auth_check"),
+            ("auth", "auth_challenge"),
+            ("auth", "consume_credentials"),
+            ("nathelper", "fix_nated_register"),
+            ("rr", "check_route_param"),
+            ("rr", "add_rr_param"),
+            ("tmx", "t_is_branch_route"),
+            ("siputils", "is_reply"),
+            ("kex", "isdsturiset"),
+            ("nathelper", "handle_ruri_alias"),
+            ("textops", "append_hf"),
+            ("textops", "starts_with"),
+            ("jsonrpcs", "jsonrpc_dispatch"),
+            ("tm", "t_is_canceled"),
+            // table (b)
+            ("sqlops", "sql_query"),
+            ("sl", "sl_reply"),
+            ("textops", "is_present_hf"),
+            ("exec", "exec_msg"),
+            ("corex", "append_branch"),
+            ("group", "is_user_in"),
+            ("xmlrpc", "dispatch_rpc"),
+            ("tm", "t_branch_timeout"),
+            ("nathelper", "add_contact_alias"),
+            ("textops", "search"),
+            ("nathelper", "fix_nated_contact"),
+            ("textops", "append_to_reply"),
+            ("siputils", "options_reply"),
+            ("auth_db", "www_authorize"),
+            ("auth_db", "proxy_authorize"),
+            ("uac", "uac_req_send"),
+            ("dialog", "dlg_bye"),
+            ("ims_dialog", "dlg_terminate"),
+            ("msilo", "m_store"),
+            ("domain", "lookup_domain"),
+            ("dispatcher", "ds_select_dst"),
+            ("avpops", "avp_db_load"),
+            ("cfgutils", "rand_event"),
+        ];
+        for (m, f) in table {
+            let module = module(m).unwrap_or_else(|| panic!("module {m}"));
+            assert!(module.functions_named(f).next().is_some(), "{m}.{f}");
+        }
+        // db_mysql and db_sqlite: parameters only.
+        assert!(module("db_mysql").unwrap().param("ping_interval").is_some());
+        assert!(module("db_sqlite").unwrap().functions.is_empty());
+    }
+
     #[test]
     fn module_names_unique() {
         let mut names: Vec<_> = modules().iter().map(|m| m.name).collect();

@@ -15,7 +15,7 @@ pub(super) struct Block<'a> {
     /// Route-type mask used to check function calls (§3.7 column 3).
     pub(super) mask: u32,
     pub(super) kind: BlockKind,
-    #[allow(dead_code)]
+    /// The block's name, for messages.
     pub(super) name: Option<&'a str>,
 }
 
@@ -33,6 +33,12 @@ pub(super) struct Ctx<'a> {
     pub(super) missing_pv_modules: Vec<&'static str>,
     /// `(module, function)` already reported as not supported by the runtime.
     pub(super) unsupported_reported: Vec<(&'static str, &'static str)>,
+    /// Resolved module calls.
+    pub(super) calls: Vec<super::ResolvedCall>,
+    /// sqlops connection names (`modparam("sqlops", "sqlcon", "name=>url")`).
+    pub(super) sql_connections: Vec<String>,
+    /// Script-declared cfg variables (`group.var = value`): group → vars.
+    pub(super) cfg_vars: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Ctx<'_> {
@@ -79,6 +85,9 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
         flag_names,
         missing_pv_modules: Vec::new(),
         unsupported_reported: Vec::new(),
+        cfg_vars: cfg_vars(file),
+        sql_connections: sql_connections(file),
+        calls: Vec::new(),
     };
     for item in &file.items {
         match item {
@@ -101,7 +110,90 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
         }
     }
     let diags = std::mem::take(&mut ctx.diags);
+    let calls = std::mem::take(&mut ctx.calls);
     out.diagnostics.extend(diags);
+    out.calls = calls;
+}
+
+fn sql_connections(file: &ast::File) -> Vec<String> {
+    file.items
+        .iter()
+        .filter_map(|i| match i {
+            Item::ModParam(mp) if mp.param.text == "sqlcon" => Some(mp),
+            _ => None,
+        })
+        .filter(|mp| {
+            super::modules::module_matcher(&mp.module.text).is_some_and(|re| re.is_match("sqlops"))
+        })
+        .filter_map(|mp| match &mp.value {
+            ast::ModParamValue::Str(v, _) => v.split_once("=>").map(|(n, _)| n.trim().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn cfg_vars(file: &ast::File) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for item in &file.items {
+        if let Item::CfgVar(v) = item {
+            m.entry(v.group.text.clone())
+                .or_default()
+                .push(v.var.text.clone());
+        }
+    }
+    m
+}
+
+/// Configuration groups the core and the modules declare (`cfg_declare`):
+/// their variables are not catalogued, so only the group name is checked.
+const BUILTIN_CFG_GROUPS: &[&str] = &[
+    "core",
+    "tcp",
+    "sctp",
+    "tls",
+    "tm",
+    "registrar",
+    "siputils",
+    "maxfwd",
+    "xlog",
+    "dispatcher",
+    "rtpengine",
+    "websocket",
+    "outbound",
+    "carrierroute",
+    "dbg",
+    "p_usrloc",
+    "stun",
+    "misctest",
+];
+
+/// Checks `cfg_get.GROUP.VAR` (a select `@cfg_get...` or `$sel(cfg_get...)`).
+pub(super) fn cfg_get(ctx: &mut Ctx<'_>, path: &str, span: Span) {
+    let Some(rest) = path.strip_prefix("cfg_get.") else {
+        return;
+    };
+    let (group, var) = rest.split_once('.').unwrap_or((rest, ""));
+    // `group[N]` selects an instance.
+    let group = group.split('[').next().unwrap_or(group);
+    if let Some(vars) = ctx.cfg_vars.get(group) {
+        if !var.is_empty() && !vars.iter().any(|v| v == var) {
+            let d = Diagnostic::error(
+                "unknown-cfg-var",
+                format!("cfg group `{group}` has no variable `{var}`"),
+            )
+            .with_label(span, "Kamailio fails to start on an unknown variable");
+            ctx.push(d);
+        }
+    } else if !BUILTIN_CFG_GROUPS.contains(&group) {
+        ctx.push(
+            Diagnostic::error("unknown-cfg-var", format!("unknown cfg group `{group}`"))
+                .with_label(span, "no `group.var = value` declares it")
+                .with_help(format!(
+                    "declare it at the top level: `{group}.{} = \"\" desc \"...\"`",
+                    if var.is_empty() { "var" } else { var }
+                )),
+        );
+    }
 }
 
 pub(super) fn stmt(ctx: &mut Ctx<'_>, block: Block<'_>, s: &Stmt) {
@@ -164,7 +256,8 @@ fn assign(ctx: &mut Ctx<'_>, block: Block<'_>, a: &ast::Assign) {
 pub(super) fn expr(ctx: &mut Ctx<'_>, block: Block<'_>, e: &Expr) {
     lints::expr(ctx, e);
     match e {
-        Expr::Int(..) | Expr::Str(..) | Expr::Attr(..) | Expr::Select(..) | Expr::Error(_) => {}
+        Expr::Select(text, span) => cfg_get(ctx, text.trim_start_matches('@'), *span),
+        Expr::Int(..) | Expr::Str(..) | Expr::Attr(..) | Expr::Error(_) => {}
         Expr::Pv(p) => pv_use(ctx, p, false),
         Expr::Unary { expr: x, .. } => expr(ctx, block, x),
         Expr::Binary { op, lhs, rhs, .. } => {
@@ -336,21 +429,26 @@ pub(super) fn check_spec(
             None
         }
     };
-    if let Some(d) = def
-        && d.inner == PvInner::Name
-        && spec.inner.is_none()
-        && !matches!(spec.name.as_str(), "T_branch" | "T_req" | "T_rpl" | "T_inv")
-    {
-        // Some PVs with a name parser also read fine bare ($branch, $sel
-        // need one); only flag the common ones that always need it.
-        if matches!(
-            spec.name.as_str(),
-            "var" | "avp" | "hdr" | "xavp" | "sht" | "vz" | "vn" | "shv" | "env" | "def"
-        ) {
-            ctx.push(
-                Diagnostic::error("unknown-pv", format!("`${}` needs a name", spec.name))
-                    .with_label(span, format!("write `${}(name)`", spec.name)),
-            );
+    // Kamailio's rule: a PV with a name parser needs a non-empty inner
+    // name, one without takes none.
+    if let Some(d) = def {
+        let has_inner = spec.inner.as_ref().is_some_and(|i| !i.is_empty());
+        match (d.inner, has_inner, &spec.inner) {
+            (PvInner::Name, false, _) => ctx.push(
+                Diagnostic::error(
+                    "unknown-pv",
+                    format!("`${}` needs an inner name", spec.name),
+                )
+                .with_label(span, format!("write `${}(name)`", spec.name)),
+            ),
+            (PvInner::None, _, Some(_)) => ctx.push(
+                Diagnostic::error(
+                    "unknown-pv",
+                    format!("`${}` takes no inner name", spec.name),
+                )
+                .with_label(span, format!("write `${}`", spec.name)),
+            ),
+            _ => {}
         }
     }
     for t in &spec.transforms {
@@ -386,6 +484,11 @@ pub(super) fn check_spec(
                 }
             }
         }
+    }
+    if spec.name == "sel"
+        && let Some(inner) = &spec.inner
+    {
+        cfg_get(ctx, inner.trim(), span);
     }
     for n in pvar::nested(spec) {
         check_spec(ctx, &n, span, false);

@@ -44,7 +44,18 @@ fn route_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
     if !ctx.routes.request.contains_key(&name) {
         let mut d = Diagnostic::error("undefined-route", format!("route `{name}` is not defined"))
             .with_label(arg.span(), format!("no `route[{name}]` block"));
-        if let Some(s) =
+        let elsewhere = [
+            (&ctx.routes.failure, "failure_route"),
+            (&ctx.routes.branch, "branch_route"),
+            (&ctx.routes.onreply, "onreply_route"),
+        ]
+        .into_iter()
+        .find(|(t, _)| t.contains_key(&name));
+        if let Some((_, kind)) = elsewhere {
+            d = d.with_note(format!(
+                "there is a `{kind}[{name}]`, but `route()` only calls `route[...]` blocks"
+            ));
+        } else if let Some(s) =
             super::modules::closest(&name, ctx.routes.request.keys().map(String::as_str))
         {
             d = d.with_help(format!("a route with a similar name exists: `{s}`"));
@@ -57,6 +68,11 @@ fn core_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
     let Some(action) = catalog::core_action(&c.name.text) else {
         return;
     };
+    if matches!(action.name, "cfg_select" | "cfg_reset")
+        && let Some(Arg::Expr(Expr::Str(group, span))) = c.args.first()
+    {
+        body::cfg_get(ctx, &format!("cfg_get.{group}"), *span);
+    }
     if block.kind == BlockKind::OnsendRoute && !action.onsend {
         ctx.push(
             Diagnostic::error(
@@ -242,7 +258,13 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
         ctx.push(
             Diagnostic::error(
                 "route-type",
-                format!("`{name}` cannot be used in `{}`", block.kind.keyword()),
+                format!(
+                    "`{name}` cannot be used in `{}`",
+                    match block.name {
+                        Some(n) => format!("{}[{n}]", block.kind.keyword()),
+                        None => block.kind.keyword().to_string(),
+                    }
+                ),
             )
             .with_label(c.name.span, "not allowed in this kind of block")
             .with_note(format!(
@@ -258,6 +280,11 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
         );
         return;
     };
+    ctx.calls.push(super::ResolvedCall {
+        span: c.name.span,
+        module: module.name,
+        function: func,
+    });
     if func.const_args {
         for (i, a) in c.args.iter().enumerate() {
             if !is_constant_arg(a) {
@@ -389,6 +416,27 @@ fn arg_values(ctx: &mut Ctx<'_>, module: &str, func: &catalog::Function, c: &Cal
     }
     if module == "xlog" {
         xlog_args(ctx, name, c);
+    }
+    if module == "sqlops"
+        && matches!(
+            name,
+            "sql_query" | "sql_query_async" | "sql_xquery" | "sql_pvquery"
+        )
+        && let Some(a) = c.args.first()
+        && let Some(con) = body::const_string(a)
+        && !con.contains('$')
+        && !ctx.sql_connections.contains(&con)
+    {
+        ctx.push(
+            Diagnostic::error(
+                "unknown-sql-connection",
+                format!("no sqlops connection named `{con}`"),
+            )
+            .with_label(a.span(), "not declared")
+            .with_help(format!(
+                "declare it: `modparam(\"sqlops\", \"sqlcon\", \"{con}=>mysql://...\")`"
+            )),
+        );
     }
 }
 

@@ -154,7 +154,10 @@ fn binary(ctx: &mut Ctx<'_>, op: BinOp, lhs: &Expr, rhs: &Expr, span: Span) {
         );
     }
     // ---- warnings ----
-    if op == BinOp::Add && lt == Ty::Str && rt == Ty::Int && is_constant(lhs) {
+    // Report the leftmost concatenation of a chain only (`"ab" + 1 + 2`).
+    let chained = matches!(lhs, Expr::Binary { op: BinOp::Add, lhs: inner, rhs: r, .. }
+        if static_type(inner) == Ty::Str && static_type(r) == Ty::Int);
+    if op == BinOp::Add && lt == Ty::Str && rt == Ty::Int && is_constant(lhs) && !chained {
         ctx.push(
             Diagnostic::warning(
                 "string-concat",

@@ -2,13 +2,11 @@
 
 use crate::catalog::{self, ParamKind, ParamType};
 use crate::diag::{Diagnostic, Severity};
-use crate::source::SourceMap;
 use crate::syntax::ast::{self, Item, ModParamValue, ParamValue};
 
 use super::{CheckOutput, LoadedModule};
 
-pub(super) fn check_top_level(sources: &SourceMap, file: &ast::File, out: &mut CheckOutput) {
-    let _ = sources;
+pub(super) fn check_top_level(file: &ast::File, out: &mut CheckOutput) {
     for item in &file.items {
         match item {
             Item::LoadModule { path, x, span } => {
@@ -17,7 +15,16 @@ pub(super) fn check_top_level(sources: &SourceMap, file: &ast::File, out: &mut C
                     continue;
                 }
                 let name = catalog::module_name_from_path(&path.text).to_string();
-                if out.modules.iter().any(|m| m.name == name) {
+                if let Some(first) = out.modules.iter().find(|m| m.name == name) {
+                    out.diagnostics.push(
+                        Diagnostic::error(
+                            "duplicate-loadmodule",
+                            format!("module `{name}` is loaded twice"),
+                        )
+                        .with_label(path.span, "loaded again here")
+                        .with_label(first.span, "first loaded here")
+                        .with_note("Kamailio refuses to load the same module twice"),
+                    );
                     continue;
                 }
                 let catalogued = catalog::module(&name).is_some();
@@ -32,6 +39,11 @@ pub(super) fn check_top_level(sources: &SourceMap, file: &ast::File, out: &mut C
                         .with_note(
                             "its functions, parameters and PVs cannot be checked and are not \
                              reported individually",
+                        )
+                        .with_note(
+                            "the catalog has every module of Kamailio 5.6.3: this is a \
+                             third-party module, or one that 5.6.3 no longer ships (then \
+                             Kamailio fails to load it)",
                         ),
                     );
                 }
@@ -49,7 +61,7 @@ pub(super) fn check_top_level(sources: &SourceMap, file: &ast::File, out: &mut C
 }
 
 /// Kamailio's module-name match: `^(re)$`, extended, case-insensitive.
-fn module_matcher(re: &str) -> Option<::regex::Regex> {
+pub(super) fn module_matcher(re: &str) -> Option<::regex::Regex> {
     let translated = super::regex::translate_ere(re).ok()?;
     ::regex::RegexBuilder::new(&format!("^(?:{translated})$"))
         .case_insensitive(true)

@@ -215,6 +215,27 @@ fn clean_request_route() {
 }
 
 #[test]
+fn resolved_calls() {
+    let mut sources = SourceMap::new();
+    sources.add("test.cfg", String::new(), None);
+    let file = File {
+        items: with(
+            stock(),
+            vec![req(vec![f("t_relay", vec![]), f("xlog", vec![a(s("x"))])])],
+        ),
+    };
+    let out = check(&sources, &file, &CheckOptions::default());
+    let calls: Vec<_> = out
+        .calls
+        .iter()
+        .map(|c| (c.module, c.function.name))
+        .collect();
+    assert_eq!(calls, [("tm", "t_relay"), ("xlog", "xlog")]);
+    assert!(out.is_loaded("tmx"));
+    assert!(out.routes.has_main());
+}
+
+#[test]
 fn uncatalogued_module() {
     let d = run(vec![
         load("my_own_module"),
@@ -507,6 +528,14 @@ fn modparams() {
 }
 
 #[test]
+fn duplicate_loadmodule() {
+    expect(
+        vec![load("tm"), load("sl"), load("tm")],
+        &["duplicate-loadmodule"],
+    );
+}
+
+#[test]
 fn core_params() {
     expect(
         vec![
@@ -766,6 +795,28 @@ fn unknown_pv() {
         ),
         &["unknown-pv"],
     );
+    // Inner names: required by PVs with a name parser, refused by others.
+    expect(
+        with(
+            stock(),
+            vec![req(vec![if_(pv("$hdr"), f("t_relay", vec![]))])],
+        ),
+        &["unknown-pv"],
+    );
+    expect(
+        with(
+            stock(),
+            vec![req(vec![if_(pv("$hdr()"), f("t_relay", vec![]))])],
+        ),
+        &["unknown-pv"],
+    );
+    expect(
+        with(
+            stock(),
+            vec![req(vec![if_(pv("$ru(x)"), f("t_relay", vec![]))])],
+        ),
+        &["unknown-pv"],
+    );
     // max-compat: a bare unknown name is an AVP.
     expect(
         with(
@@ -941,6 +992,11 @@ fn precedence() {
 fn string_concat() {
     let c = |e| with(stock(), vec![req(vec![set("$var(x)", e)])]);
     expect(c(bin(BinOp::Add, s("10"), i(1))), &["string-concat"]);
+    // Once per chain.
+    expect(
+        c(bin(BinOp::Add, bin(BinOp::Add, s("ab"), i(1)), i(2))),
+        &["string-concat"],
+    );
     expect(c(bin(BinOp::Add, s("sip:"), pv("$rU"))), &[]);
     expect(c(bin(BinOp::Add, i(10), i(1))), &[]);
 }
@@ -1023,6 +1079,73 @@ fn while_truth() {
             }])],
         ),
         &["while-truth"],
+    );
+}
+
+#[test]
+fn cfg_vars() {
+    let decl = |g: &str, v: &str| {
+        Item::CfgVar(CfgVar {
+            group: name(g),
+            instance: None,
+            var: name(v),
+            value: CfgVarValue::Str(String::new()),
+            desc: None,
+            span: sp(),
+        })
+    };
+    let sel = |t: &str| if_(pv(&format!("$sel({t})")), f("t_relay", vec![]));
+    expect(
+        with(
+            stock(),
+            vec![
+                decl("pstn", "gw_ip"),
+                req(vec![
+                    sel("cfg_get.pstn.gw_ip"),
+                    sel("cfg_get.tm.fr_timer"),
+                    if_(
+                        Expr::Select("@cfg_get.pstn.gw_ip".into(), sp()),
+                        f("t_relay", vec![]),
+                    ),
+                ]),
+            ],
+        ),
+        &[],
+    );
+    expect(
+        with(
+            stock(),
+            vec![
+                decl("pstn", "gw_ip"),
+                req(vec![
+                    sel("cfg_get.pstn.gw_port"),
+                    sel("cfg_get.voicemail.srv_ip"),
+                    core("cfg_select", vec![a(s("nope")), a(i(1))]),
+                ]),
+            ],
+        ),
+        &["unknown-cfg-var", "unknown-cfg-var", "unknown-cfg-var"],
+    );
+}
+
+#[test]
+fn sql_connections() {
+    let q = |c: &str| f("sql_query", vec![a(s(c)), a(s("select 1")), a(s("r"))]);
+    expect(
+        vec![
+            load("sqlops"),
+            modparam(
+                "sqlops",
+                "sqlcon",
+                ModParamValue::Str("ca=>mysql://x".into(), sp()),
+            ),
+            req(vec![q("ca"), q("$var(c)")]),
+        ],
+        &[],
+    );
+    expect(
+        vec![load("sqlops"), req(vec![q("cb")])],
+        &["unknown-sql-connection"],
     );
 }
 

@@ -419,25 +419,43 @@ impl<'m, 'a> Editor<'m, 'a> {
         }
     }
 
-    /// Kamailio's `mf_process_maxfwd_header(limit)`: absent → insert
-    /// `limit`; `0` → `Ok(None)` (the caller replies 483); otherwise write
-    /// `min(value, limit) - 1` and return it.
+    /// Kamailio's `mf_process_maxfwd_header(n)` with modparam `max_limit`
+    /// (`kamailio-modules.md` §5): absent → `Max-Forwards: n` inserted at
+    /// the top of the header block, returns `Some(n)`; `0` → `Ok(None)`
+    /// (the caller replies 483); otherwise the value (first lowered to
+    /// `max_limit + 1` if above `max_limit`) is decremented **in place**,
+    /// right-aligned in the original digits' width with spaces on the left
+    /// (`10` → ` 9`), and returned.
     ///
     /// # Errors
     /// Malformed Max-Forwards, or overlap.
-    pub fn decrement_max_forwards(&mut self, limit: u32) -> Result<Option<u32>, EditError> {
-        match self.msg.max_forwards()? {
-            None => {
-                self.set_max_forwards(limit)?;
-                Ok(Some(limit))
-            }
-            Some(0) => Ok(None),
-            Some(v) => {
-                let n = v.min(limit.max(1)) - 1;
-                self.set_max_forwards(n)?;
-                Ok(Some(n))
-            }
+    pub fn decrement_max_forwards(
+        &mut self,
+        n: u32,
+        max_limit: u32,
+    ) -> Result<Option<u32>, EditError> {
+        let Some(h) = self.msg.header_entry(HeaderName::MaxForwards).copied() else {
+            self.set_max_forwards(n)?;
+            return Ok(Some(n));
+        };
+        let digits = self.msg.slice(h.value());
+        let v = self.msg.max_forwards()?.unwrap_or(0);
+        if v == 0 {
+            return Ok(None);
         }
+        let v = if v > max_limit {
+            max_limit.saturating_add(1)
+        } else {
+            v
+        };
+        let new = v - 1;
+        let text = u32_bytes(new);
+        // new < the written value, so it always fits the original width.
+        let mut field = vec![b' '; digits.len().saturating_sub(text.len())];
+        field.extend_from_slice(&text);
+        let start = h.value().start as usize;
+        self.replace_range(start, start + digits.len(), field)?;
+        Ok(Some(new))
     }
 
     /// Replaces the body and updates every Content-Length (inserting one if

@@ -19,8 +19,9 @@
 //! 8. `Content-Length:` always;
 //! 9. empty line and body.
 //!
-//! No panics; the only allocation is the output buffer (none with
-//! [`build_into`] and a reused buffer that is large enough).
+//! No panics. Without `source` the only allocation is the output buffer
+//! (none with [`build_into`] and a reused buffer that is large enough);
+//! patching the top Via for `source` uses a few small temporaries.
 
 use super::encode::{Edit, EditTag, fnv1a, splice, write_u32};
 use super::error::{ErrorKind, ParseError};

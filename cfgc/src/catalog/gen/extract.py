@@ -146,6 +146,48 @@ def int_args(fx):
     return INT_ARGS.get(norm(fx),0)
 def re_args(fx):
     return RE_ARGS.get(norm(fx),0)
+FIXDEFS={}
+def custom_fixups(mod):
+    out={}
+    for f in glob.glob('/tmp/k563/src/modules/'+mod+'/**/*.c',recursive=True):
+        src=strip_comments(open(f,encoding='utf-8',errors='replace').read())
+        for m in re.finditer(r'\bint\s+(\w+)\s*\(\s*void\s*\*\*\s*\w+\s*,\s*int\s+(\w+)\s*\)\s*\{',src):
+            name,pn=m.group(1),m.group(2)
+            i=m.end(); depth=1; j=i
+            while j<len(src) and depth>0:
+                if src[j]=='{': depth+=1
+                elif src[j]=='}': depth-=1
+                j+=1
+            body=src[i:j]
+            segs=re.split(r'(?:'+pn+r'\s*==\s*(\d)|case\s+(\d)\s*:)',body)
+            m2={}
+            k=1
+            while k+2<len(segs):
+                n=segs[k] or segs[k+1]
+                seg=segs[k+2]
+                # Only when the first call in the branch is the helper.
+                calls=[c for c in re.findall(r'\b(\w+)\s*\(',seg) if c not in ('if','while','switch','return','sizeof','for')]
+                if n and calls and calls[0].startswith('fixup_') and int(n) not in m2: m2[int(n)]=calls[0]
+                k+=3
+            if m2: out[name]=m2
+    return out
+def helper_kind(h):
+    h=h.lower()
+    if 'spve' in h or 'pve' in h: return 'fmt'
+    if 'regexp' in h or 'regex_' in h: return 're'
+    if 'igp' in h or 'var_int' in h or re.match(r'fixup_u?int_',h): return 'int'
+    return None
+def custom_masks(mod,fx,n):
+    m=FIXDEFS.setdefault(mod,custom_fixups(mod)).get(norm(fx))
+    fm=rm=im=0
+    if not m: return None
+    for p,h in m.items():
+        if p<1 or p>6: continue
+        k=helper_kind(h)
+        if k=='fmt': fm|=1<<(p-1)
+        elif k=='re': rm|=1<<(p-1)
+        elif k=='int': im|=1<<(p-1)
+    return fm,rm,im
 rust=[]
 names={}
 for mod in mods:
@@ -173,7 +215,13 @@ for mod in sorted(mods, key=lambda m: names[m]):
         if c['mask']==0 or c['n'] is None: continue  # API-only exports (bind_*)
         if c['name'].startswith('bind_') or c['name'].startswith('load_'): continue
         ar='Arity::Var' if c['n']==-1 else f"Arity::Fixed({c['n']})"
-        out.append(f'            Function {{ name: "{c["name"]}", arity: {ar}, mask: 0x{c["mask"]:x}, const_args: {str(needs_const(c["fixup"],c["free"])).lower()}, fmt_args: 0b{fmt_args(c["fixup"],c["n"]):b}, regex_args: 0b{re_args(c["fixup"]):b}, int_args: 0b{int_args(c["fixup"]):b}, supported: false }},')
+        fm,rm,im=fmt_args(c["fixup"],c["n"]),re_args(c["fixup"]),int_args(c["fixup"])
+        if fm==0 and rm==0 and im==0 and norm(c["fixup"])!='0':
+            cm=custom_masks(mod,c["fixup"],c["n"])
+            if cm:
+                lim=(1<<c['n'])-1 if c['n']>=0 else 0x3f
+                fm,rm,im=cm[0]&lim,cm[1]&lim,cm[2]&lim
+        out.append(f'            Function {{ name: "{c["name"]}", arity: {ar}, mask: 0x{c["mask"]:x}, const_args: {str(needs_const(c["fixup"],c["free"])).lower()}, fmt_args: 0b{fm:b}, regex_args: 0b{rm:b}, int_args: 0b{im:b}, supported: false }},')
     out.append('        ],')
     out.append('        params: &[')
     seen={}

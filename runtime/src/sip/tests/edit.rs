@@ -31,28 +31,63 @@ fn untouched_bytes_are_copied_verbatim() {
 }
 
 #[test]
-fn decrement_max_forwards() {
+fn decrement_max_forwards_like_kamailio() {
+    // In place, right-aligned in the original width (kamailio-modules.md §5).
     let m = Message::parse(INVITE).unwrap();
     let mut ed = Editor::new(&m);
-    assert_eq!(ed.decrement_max_forwards(10).unwrap(), Some(9));
+    assert_eq!(ed.decrement_max_forwards(10, 70).unwrap(), Some(69));
     assert_eq!(
-        Message::parse(&ed.serialize())
-            .unwrap()
-            .max_forwards()
-            .unwrap(),
-        Some(9)
+        ed.serialize(),
+        replaced(INVITE, "Max-Forwards: 70", "Max-Forwards: 69")
     );
+    for (input, output, value) in [
+        ("10", " 9", 9),
+        ("1", "0", 0),
+        ("255", " 70", 70),
+        ("0071", "  70", 70),
+        ("71", "70", 70),
+    ] {
+        let b = crlf(&format!(
+            "OPTIONS sip:h SIP/2.0\nMax-Forwards: {input}\nCall-ID: x\n\n"
+        ));
+        let m = Message::parse(&b).unwrap();
+        let mut ed = Editor::new(&m);
+        assert_eq!(
+            ed.decrement_max_forwards(10, 70).unwrap(),
+            Some(value),
+            "{input}"
+        );
+        let want = crlf(&format!(
+            "OPTIONS sip:h SIP/2.0\nMax-Forwards: {output}\nCall-ID: x\n\n"
+        ));
+        assert_eq!(
+            String::from_utf8_lossy(&ed.serialize()),
+            String::from_utf8_lossy(&want)
+        );
+        assert_eq!(
+            Message::parse(&ed.serialize())
+                .unwrap()
+                .max_forwards()
+                .unwrap(),
+            Some(value)
+        );
+    }
     let zero = crlf("OPTIONS sip:h SIP/2.0\nMax-Forwards: 0\n\n");
     let m = Message::parse(&zero).unwrap();
-    assert_eq!(Editor::new(&m).decrement_max_forwards(70).unwrap(), None);
+    let mut ed = Editor::new(&m);
+    assert_eq!(ed.decrement_max_forwards(10, 70).unwrap(), None);
+    assert!(ed.edits().is_empty());
+    let bad = crlf("OPTIONS sip:h SIP/2.0\nMax-Forwards: x\n\n");
+    let m = Message::parse(&bad).unwrap();
+    assert!(Editor::new(&m).decrement_max_forwards(10, 70).is_err());
+    // Absent: inserted at the top with n, not decremented.
     let none = crlf("OPTIONS sip:h SIP/2.0\nCall-ID: x\n\n");
     let m = Message::parse(&none).unwrap();
     let mut ed = Editor::new(&m);
-    assert_eq!(ed.decrement_max_forwards(70).unwrap(), Some(70));
-    let out = ed.serialize();
+    assert_eq!(ed.decrement_max_forwards(10, 70).unwrap(), Some(10));
     assert_eq!(
-        out,
-        crlf("OPTIONS sip:h SIP/2.0\nMax-Forwards: 70\nCall-ID: x\n\n")
+        ed.serialize(),
+        crlf("OPTIONS sip:h SIP/2.0\nMax-Forwards: 10\nCall-ID: x\n\n")
     );
 }
 
