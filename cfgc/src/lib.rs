@@ -24,6 +24,7 @@ pub mod codegen;
 pub mod check;
 pub mod diag;
 pub mod ir;
+pub mod package;
 pub mod source;
 pub mod syntax;
 
@@ -38,6 +39,7 @@ pub use source::{FileId, SourceMap, Span};
 pub struct Config {
     lex: syntax::LexOptions,
     syntax_only: bool,
+    codegen: codegen::Options,
 }
 
 impl Config {
@@ -79,6 +81,74 @@ impl Config {
         self
     }
 
+    /// The path generated code uses for the runtime crate (default
+    /// `::runtime`).
+    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.codegen.runtime_path = path.into();
+        self
+    }
+
+    /// Reads a configuration, checks it, and generates Rust for it.
+    ///
+    /// # Errors
+    /// Only if the main file cannot be read. Errors in the configuration and
+    /// constructs the runtime does not support are diagnostics in
+    /// [`Generated::report`]; then `code` is `None`.
+    pub fn generate_file(&self, path: impl AsRef<Path>) -> std::io::Result<Generated> {
+        let mut sources = SourceMap::new();
+        let main = sources.load(path.as_ref(), None)?;
+        Ok(self.generate(sources, main))
+    }
+
+    /// As [`Config::generate_file`], for text in memory.
+    pub fn generate_source(&self, name: impl Into<PathBuf>, text: impl Into<String>) -> Generated {
+        let mut sources = SourceMap::new();
+        let main = sources.add(name, text.into(), None);
+        self.generate(sources, main)
+    }
+
+    fn generate(&self, sources: SourceMap, main: FileId) -> Generated {
+        let name = sources.file(main).path.display().to_string();
+        let (mut report, checked) = self.run_passes(sources, main, true);
+        let blocked = |r: &Report| {
+            r.diagnostics
+                .iter()
+                .any(|d| d.is_error() || d.severity == Severity::Unsupported)
+        };
+        let Some(checked) = checked.filter(|_| !blocked(&report)) else {
+            return Generated {
+                report,
+                program: None,
+                code: None,
+            };
+        };
+        let (program, diags) = ir::lower(&report.ast, &checked);
+        report.diagnostics.extend(diags);
+        if blocked(&report) {
+            return Generated {
+                report,
+                program: Some(program),
+                code: None,
+            };
+        }
+        let tokens = codegen::generate(&program, &self.codegen);
+        let code = match codegen::format_file(tokens, &name) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                report.diagnostics.push(Diagnostic::error(
+                    "codegen",
+                    format!("internal error: generated code does not parse: {e}"),
+                ));
+                None
+            }
+        };
+        Generated {
+            report,
+            program: Some(program),
+            code,
+        }
+    }
+
     /// Reads and checks a configuration file and everything it includes.
     ///
     /// # Errors
@@ -97,14 +167,20 @@ impl Config {
         self.run(sources, main)
     }
 
-    fn run(&self, mut sources: SourceMap, main: FileId) -> Report {
+    fn run(&self, sources: SourceMap, main: FileId) -> Report {
+        self.run_passes(sources, main, !self.syntax_only).0
+    }
+
+    fn run_passes(&self, mut sources: SourceMap, main: FileId, checks: bool) -> (Report, Option<check::CheckOutput>) {
         let lexed = syntax::lex(&mut sources, main, &self.lex);
         let mut diagnostics = lexed.diagnostics;
         let (ast, parse_diags) = syntax::parse_tokens(&lexed.tokens);
         diagnostics.extend(parse_diags);
-        if !self.syntax_only {
-            let out = check::check(&sources, &ast, &check::CheckOptions::default());
-            diagnostics.extend(out.diagnostics);
+        let mut checked = None;
+        if checks {
+            let mut out = check::check(&sources, &ast, &check::CheckOptions::default());
+            diagnostics.append(&mut out.diagnostics);
+            checked = Some(out);
         }
         // In source order, as a reader goes through the file; the sort is
         // stable, so diagnostics at one place keep their pass order.
@@ -113,13 +189,26 @@ impl Config {
         if files_read.is_empty() {
             files_read.push(sources.file(main).path.clone());
         }
-        Report {
-            sources,
-            diagnostics,
-            ast,
-            files_read,
-        }
+        (
+            Report {
+                sources,
+                diagnostics,
+                ast,
+                files_read,
+            },
+            checked,
+        )
     }
+}
+
+/// The outcome of [`Config::generate_file`].
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub report: Report,
+    /// The lowered program, when the configuration had no errors.
+    pub program: Option<ir::Program>,
+    /// The generated Rust file, when nothing blocked code generation.
+    pub code: Option<String>,
 }
 
 /// The outcome of checking one configuration.

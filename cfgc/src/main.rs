@@ -9,6 +9,8 @@ cfgc: compile a Kamailio kamailio.cfg into a native SIP proxy
 
 usage:
   cfgc check [options] FILE     check a configuration (exit 0 clean, 1 diagnostics)
+  cfgc emit [options] FILE      print the generated Rust on standard output
+  cfgc build [options] FILE -o BIN   build a proxy binary (cargo, release)
 
 options:
   -A NAME[=VALUE]        define NAME, as kamailio -A (repeatable)
@@ -17,6 +19,8 @@ options:
   --format human|json    how to print diagnostics (default human)
   --unsupported          also list what cfgc's runtime does not support yet
   -W, --no-warnings      do not print warnings
+  -o BIN                 where `build` writes the proxy binary
+  --offline              build without touching the network
   -h, --help             this text
 
 The verbs emit, build and run arrive with code generation (issue 4).
@@ -25,6 +29,8 @@ The verbs emit, build and run arrive with code generation (issue 4).
 struct Args {
     config: Config,
     file: Option<String>,
+    out: Option<String>,
+    offline: bool,
     json: bool,
     unsupported: bool,
     warnings: bool,
@@ -34,6 +40,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args {
         config: Config::new(),
         file: None,
+        out: None,
+        offline: false,
         json: false,
         unsupported: false,
         warnings: true,
@@ -58,6 +66,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--format=json" => a.json = true,
             "--format=human" => a.json = false,
             "--unsupported" => a.unsupported = true,
+            "-o" => a.out = Some(it.next().ok_or("-o needs a path")?),
+            "--offline" => a.offline = true,
             "-W" | "--no-warnings" => a.warnings = false,
             s if s.starts_with("--subst=")
                 || s.starts_with("--substdef=")
@@ -74,16 +84,105 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(a)
 }
 
+/// Prints every diagnostic (warnings included) to stderr.
+fn print_diagnostics(report: &cfgc::Report, json: bool) {
+    for d in &report.diagnostics {
+        if json {
+            println!("{}", report.render_json(d));
+        } else {
+            eprintln!("{}", report.render(d));
+        }
+    }
+}
+
+fn emit(argv: impl Iterator<Item = String>) -> ExitCode {
+    let args = match parse_args(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("cfgc: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(file) = args.file else {
+        eprintln!("cfgc: no configuration file given\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let generated = match args.config.generate_file(&file) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("cfgc: cannot read {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match generated.code {
+        Some(code) => {
+            print!("{code}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            print_diagnostics(&generated.report, false);
+            eprintln!("cfgc: {file}: no code generated");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn build(argv: impl Iterator<Item = String>) -> ExitCode {
+    let args = match parse_args(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("cfgc: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let (Some(file), Some(out)) = (args.file, args.out) else {
+        eprintln!("cfgc: build needs FILE and -o BIN\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let generated = match args.config.generate_file(&file) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("cfgc: cannot read {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(code) = generated.code else {
+        print_diagnostics(&generated.report, false);
+        eprintln!("cfgc: {file}: not built");
+        return ExitCode::from(1);
+    };
+    let cfg = std::path::Path::new(&file);
+    let dir = match cfgc::package::write_package(cfg, &code) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("cfgc: cannot write the generated package: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cfgc::package::build(&dir, cfg, std::path::Path::new(&out), args.offline) {
+        Ok(()) => {
+            eprintln!("cfgc: built {out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cfgc: {e} (package in {})", dir.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);
     let verb = argv.next();
     match verb.as_deref() {
         Some("check") => {}
+        Some("emit") => return emit(argv),
+        Some("build") => return build(argv),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Some(v @ ("emit" | "build" | "run")) => {
+        Some(v @ "run") => {
             eprintln!("cfgc: `{v}` is not supported yet: code generation arrives with issue 4");
             return ExitCode::from(2);
         }

@@ -355,25 +355,30 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
             }
             for (i, (a, conv)) in c.args.iter().zip(b.args).enumerate() {
                 let name = quote::format_ident!("kam_a{}", i);
-                let (init, use_) = match (a, conv) {
-                    (ArgVal::Int(n), _) => (quote!(#n), quote!(#name)),
-                    (ArgVal::Level(n), _) => (quote!(#rt::engine::log::Level::from_int(#n)), quote!(#name)),
-                    (ArgVal::Bytes(bs), _) => {
-                        let lit = Literal::byte_string(bs);
-                        (quote!(#lit.to_vec()), quote!(&#name))
-                    }
-                    (ArgVal::Fmt(segs), _) => (format(g, segs), quote!(&#name)),
-                    (ArgVal::Expr(e), ArgConv::Int) => {
-                        let v = value(g, e);
-                        (quote!((#v).to_int()), quote!(#name))
-                    }
-                    (ArgVal::Expr(e), ArgConv::Level) => {
-                        let v = value(g, e);
-                        (quote!(#rt::engine::log::Level::from_int((#v).to_int())), quote!(#name))
-                    }
-                    (ArgVal::Expr(e), ArgConv::Fmt | ArgConv::Str) => {
-                        let v = value(g, e);
-                        (quote!((#v).to_bytes().into_owned()), quote!(&#name))
+                let (init, use_) = if let Some(l) = literal(a) {
+                    // A constant string: passed as a static slice, no copy.
+                    let lit = Literal::byte_string(l);
+                    (quote!(&#lit[..]), quote!(#name))
+                } else {
+                    match (a, conv) {
+                        (ArgVal::Int(n), _) => (quote!(#n), quote!(#name)),
+                        (ArgVal::Level(n), _) => {
+                            (quote!(#rt::engine::log::Level::from_int(#n)), quote!(#name))
+                        }
+                        (ArgVal::Fmt(segs), _) => (format(g, segs), quote!(&#name)),
+                        (ArgVal::Bytes(_), _) => unreachable!("literal() covers constant bytes"),
+                        (ArgVal::Expr(e), ArgConv::Int) => {
+                            let v = value(g, e);
+                            (quote!((#v).to_int()), quote!(#name))
+                        }
+                        (ArgVal::Expr(e), ArgConv::Level) => {
+                            let v = value(g, e);
+                            (quote!(#rt::engine::log::Level::from_int((#v).to_int())), quote!(#name))
+                        }
+                        (ArgVal::Expr(e), ArgConv::Fmt | ArgConv::Str) => {
+                            let v = value(g, e);
+                            (quote!((#v).to_bytes().into_owned()), quote!(&#name))
+                        }
                     }
                 };
                 lets.push(quote!(let #name = #init;));
@@ -391,6 +396,19 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
             })
         }
         Target::Core(f) => core(g, f),
+    }
+}
+
+/// A constant byte-string argument (no PVs to expand).
+fn literal(a: &ArgVal) -> Option<&[u8]> {
+    match a {
+        ArgVal::Bytes(b) => Some(b),
+        ArgVal::Fmt(segs) => match segs.as_slice() {
+            [FmtSeg::Lit(l)] => Some(l),
+            [] => Some(b""),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

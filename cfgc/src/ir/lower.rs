@@ -322,7 +322,11 @@ impl Lowerer<'_> {
                 catalog::module(m).is_some_and(|md| md.functions_named(name).any(|f| f.arity.accepts(arity)))
             });
         let Some(binding) = module.and_then(|m| runtime::binding(m, name, arity)) else {
-            self.unsupported(c.name.span, format!("`{name}` with {arity} argument(s)"));
+            // The checker reports functions the runtime lacks; report here
+            // only an arity the runtime lacks of a supported function.
+            if module.is_some_and(|m| runtime::is_supported(m, name)) {
+                self.unsupported(c.name.span, format!("`{name}` with {arity} argument(s)"));
+            }
             return None;
         };
         let mut args = Vec::with_capacity(arity);
