@@ -20,8 +20,8 @@
 //! ```
 
 pub mod catalog;
-pub mod codegen;
 pub mod check;
+pub mod codegen;
 pub mod diag;
 pub mod ir;
 pub mod package;
@@ -171,7 +171,12 @@ impl Config {
         self.run_passes(sources, main, !self.syntax_only).0
     }
 
-    fn run_passes(&self, mut sources: SourceMap, main: FileId, checks: bool) -> (Report, Option<check::CheckOutput>) {
+    fn run_passes(
+        &self,
+        mut sources: SourceMap,
+        main: FileId,
+        checks: bool,
+    ) -> (Report, Option<check::CheckOutput>) {
         let lexed = syntax::lex(&mut sources, main, &self.lex);
         let mut diagnostics = lexed.diagnostics;
         let (ast, parse_diags) = syntax::parse_tokens(&lexed.tokens);

@@ -152,14 +152,20 @@ fn build(argv: impl Iterator<Item = String>) -> ExitCode {
         return ExitCode::from(1);
     };
     let cfg = std::path::Path::new(&file);
-    let dir = match cfgc::package::write_package(cfg, &code) {
+    let dir = match cfgc::package::write_package(&cfgc::package::cache_dir(), cfg, &code) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("cfgc: cannot write the generated package: {e}");
             return ExitCode::from(2);
         }
     };
-    match cfgc::package::build(&dir, cfg, std::path::Path::new(&out), args.offline) {
+    match cfgc::package::build(
+        &cfgc::package::cache_dir(),
+        &dir,
+        cfg,
+        std::path::Path::new(&out),
+        args.offline,
+    ) {
         Ok(()) => {
             eprintln!("cfgc: built {out}");
             ExitCode::SUCCESS

@@ -27,7 +27,9 @@ pub fn runtime_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("CFGC_RUNTIME") {
         return PathBuf::from(d);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("runtime")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("runtime")
 }
 
 /// A name for the package: the cfg file's stem, as a crate name.
@@ -38,7 +40,13 @@ fn package_name(cfg: &Path) -> String {
         .unwrap_or("kamailio");
     let mut name: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     // Different cfgs with one stem must not share a package directory.
     let abs = std::fs::canonicalize(cfg).unwrap_or_else(|_| cfg.to_path_buf());
@@ -65,8 +73,8 @@ fn write_if_changed(path: &Path, content: &str) -> std::io::Result<()> {
 ///
 /// # Errors
 /// I/O errors writing the package.
-pub fn write_package(cfg: &Path, code: &str) -> std::io::Result<PathBuf> {
-    let dir = cache_dir().join("proxies").join(package_name(cfg));
+pub fn write_package(cache: &Path, cfg: &Path, code: &str) -> std::io::Result<PathBuf> {
+    let dir = cache.join("proxies").join(package_name(cfg));
     let runtime = std::fs::canonicalize(runtime_dir()).unwrap_or_else(|_| runtime_dir());
     let name = package_name(cfg);
     let manifest = format!(
@@ -81,7 +89,7 @@ pub fn write_package(cfg: &Path, code: &str) -> std::io::Result<PathBuf> {
     write_if_changed(
         &dir.join("src").join("main.rs"),
         "//! A SIP proxy compiled from a kamailio.cfg by cfgc.\n\n\
-#[allow(clippy::all, reason = \"generated code\")]\nmod script {\n    include!(\"script.rs\");\n}\n\n\
+mod script {\n    include!(\"script.rs\");\n}\n\n\
 fn main() -> std::process::ExitCode {\n    ::runtime::proxy::main(script::Script::new(), &script::SETTINGS)\n}\n",
     )?;
     Ok(dir)
@@ -91,8 +99,14 @@ fn main() -> std::process::ExitCode {\n    ::runtime::proxy::main(script::Script
 ///
 /// # Errors
 /// A message if cargo fails or the binary cannot be copied.
-pub fn build(dir: &Path, cfg: &Path, out: &Path, offline: bool) -> Result<(), String> {
-    let target = cache_dir().join("target");
+pub fn build(
+    cache: &Path,
+    dir: &Path,
+    cfg: &Path,
+    out: &Path,
+    offline: bool,
+) -> Result<(), String> {
+    let target = cache.join("target");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -103,11 +117,15 @@ pub fn build(dir: &Path, cfg: &Path, out: &Path, offline: bool) -> Result<(), St
     if offline {
         cmd.arg("--offline");
     }
+    // Build scripts and tests run cargo from cargo: do not inherit the
+    // outer build's target directory or jobserver.
+    cmd.env_remove("CARGO_MAKEFLAGS").env_remove("MAKEFLAGS");
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
         return Err(format!("cargo build failed ({status})"));
     }
     let bin = target.join("release").join(package_name(cfg));
-    std::fs::copy(&bin, out).map_err(|e| format!("cannot copy {} to {}: {e}", bin.display(), out.display()))?;
+    std::fs::copy(&bin, out)
+        .map_err(|e| format!("cannot copy {} to {}: {e}", bin.display(), out.display()))?;
     Ok(())
 }

@@ -75,7 +75,9 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
                 println!("cfgc proxy (runtime {})", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
             }
-            s if s.starts_with("-d") && s[1..].chars().all(|c| c == 'd') => a.debug_up += (s.len() - 1) as i32,
+            s if s.starts_with("-d") && s[1..].chars().all(|c| c == 'd') => {
+                a.debug_up += (s.len() - 1) as i32
+            }
             "-m" | "-M" | "-L" | "-Y" | "-P" | "-f" | "-u" | "-g" => {
                 let v = it.next().ok_or(format!("{arg} needs an argument"))?;
                 eprintln!("note: {arg} {v} does not apply to a compiled proxy; ignored");
@@ -89,7 +91,9 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
 /// Parses `[proto:]addr[:port]` (IPv6 in brackets).
 pub fn parse_listen(s: &str, default_port: u16) -> Result<Vec<(Proto, SocketAddr)>, String> {
     let (protos, rest) = match s.split_once(':') {
-        Some((p, rest)) if Proto::from_name(p).is_some() => (vec![Proto::from_name(p).unwrap_or(Proto::Udp)], rest),
+        Some((p, rest)) if Proto::from_name(p).is_some() => {
+            (vec![Proto::from_name(p).unwrap_or(Proto::Udp)], rest)
+        }
         _ => (vec![Proto::Udp, Proto::Tcp], s),
     };
     let (host, port) = if let Some(r) = rest.strip_prefix('[') {
@@ -111,10 +115,15 @@ pub fn parse_listen(s: &str, default_port: u16) -> Result<Vec<(Proto, SocketAddr
         "" | "*" => IpAddr::from([0, 0, 0, 0]),
         h => match h.parse() {
             Ok(ip) => ip,
-            Err(_) => crate::engine::forward::resolve_host(h).ok_or(format!("cannot resolve `{h}`"))?,
+            Err(_) => {
+                crate::engine::forward::resolve_host(h).ok_or(format!("cannot resolve `{h}`"))?
+            }
         },
     };
-    Ok(protos.into_iter().map(|p| (p, SocketAddr::new(ip, port))).collect())
+    Ok(protos
+        .into_iter()
+        .map(|p| (p, SocketAddr::new(ip, port)))
+        .collect())
 }
 
 /// Lets the server be bound (port 0 allowed) before the engine, which
@@ -158,12 +167,20 @@ pub fn main<S: Script>(script: S, settings: &Settings) -> ExitCode {
 /// # Errors
 /// A listen address that cannot be parsed or bound.
 pub fn run<S: Script>(script: S, settings: &Settings, args: &Args) -> Result<(), String> {
-    let default_port = settings.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(5060);
+    let default_port = settings
+        .port
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(5060);
     let mut listen = Vec::new();
     if args.listen.is_empty() {
         for (proto, host, port) in settings.listen {
-            let port = port.and_then(|p| u16::try_from(p).ok()).unwrap_or(default_port);
-            listen.extend(parse_listen(&format!("{proto}:{host}:{port}"), default_port)?);
+            let port = port
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(default_port);
+            listen.extend(parse_listen(
+                &format!("{proto}:{host}:{port}"),
+                default_port,
+            )?);
         }
         if listen.is_empty() {
             listen.extend(parse_listen("*", default_port)?);
@@ -182,12 +199,19 @@ pub fn run<S: Script>(script: S, settings: &Settings, args: &Args) -> Result<(),
         engine: OnceLock::new(),
     });
     let cfg = ServerConfig {
-        listen: listen.iter().map(|&(proto, addr)| ListenSpec { proto, addr }).collect(),
+        listen: listen
+            .iter()
+            .map(|&(proto, addr)| ListenSpec { proto, addr })
+            .collect(),
         workers,
         tcp: TcpLimits::default(),
     };
     let server = Server::new(cfg, deferred.clone()).map_err(|e| format!("cannot listen: {e}"))?;
-    let bound: Vec<(Proto, SocketAddr)> = server.local_addrs().iter().map(|l| (l.proto, l.addr)).collect();
+    let bound: Vec<(Proto, SocketAddr)> = server
+        .local_addrs()
+        .iter()
+        .map(|l| (l.proto, l.addr))
+        .collect();
     let mut myself = Myself::from_listen(bound.clone());
     for (host, port) in settings.aliases {
         myself.add_alias(host, port.and_then(|p| u16::try_from(p).ok()), None);
@@ -198,7 +222,13 @@ pub fn run<S: Script>(script: S, settings: &Settings, args: &Args) -> Result<(),
         advertised_address: settings.advertised_address.map(str::to_string),
         advertised_port: settings.advertised_port.and_then(|p| u16::try_from(p).ok()),
         server_header: match settings.server_header {
-            Some(h) => Some(h.strip_prefix("Server:").unwrap_or(h).trim().as_bytes().to_vec()),
+            Some(h) => Some(
+                h.strip_prefix("Server:")
+                    .unwrap_or(h)
+                    .trim()
+                    .as_bytes()
+                    .to_vec(),
+            ),
             None => CoreConfig::default().server_header,
         },
         debug: settings.debug.unwrap_or(2) + args.debug_up,

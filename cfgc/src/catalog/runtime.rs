@@ -74,9 +74,27 @@ use CtxUse::{Mut, Shared};
 
 /// Every module function the runtime implements.
 pub static BINDINGS: &[Binding] = &[
-    b("sl", "sl_send_reply", "modules::sl::sl_send_reply", &[Int, Fmt], Mut),
-    b("sl", "sl_reply", "modules::sl::sl_send_reply", &[Int, Fmt], Mut),
-    b("sl", "sl_reply_error", "modules::sl::sl_reply_error", &[], Mut),
+    b(
+        "sl",
+        "sl_send_reply",
+        "modules::sl::sl_send_reply",
+        &[Int, Fmt],
+        Mut,
+    ),
+    b(
+        "sl",
+        "sl_reply",
+        "modules::sl::sl_send_reply",
+        &[Int, Fmt],
+        Mut,
+    ),
+    b(
+        "sl",
+        "sl_reply_error",
+        "modules::sl::sl_reply_error",
+        &[],
+        Mut,
+    ),
     b("xlog", "xlog", "modules::xlog::xlog_err", &[Fmt], Shared),
     b("xlog", "xlog", "modules::xlog::xlog", &[Level, Fmt], Shared),
     level("xdbg", "::runtime::engine::log::Level::Dbg"),
@@ -87,11 +105,41 @@ pub static BINDINGS: &[Binding] = &[
     level("xbug", "::runtime::engine::log::Level::Bug"),
     level("xcrit", "::runtime::engine::log::Level::Crit"),
     level("xalert", "::runtime::engine::log::Level::Alert"),
-    b("textops", "is_method", "modules::textops::is_method", &[Str], Shared),
-    b("textops", "has_body", "modules::textops::has_body", &[], Shared),
-    b("textops", "is_present_hf", "modules::textops::is_present_hf", &[Fmt], Shared),
-    b("textops", "append_hf", "modules::textops::append_hf", &[Fmt], Mut),
-    b("textops", "remove_hf", "modules::textops::remove_hf", &[Fmt], Mut),
+    b(
+        "textops",
+        "is_method",
+        "modules::textops::is_method",
+        &[Str],
+        Shared,
+    ),
+    b(
+        "textops",
+        "has_body",
+        "modules::textops::has_body",
+        &[],
+        Shared,
+    ),
+    b(
+        "textops",
+        "is_present_hf",
+        "modules::textops::is_present_hf",
+        &[Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "append_hf",
+        "modules::textops::append_hf",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "remove_hf",
+        "modules::textops::remove_hf",
+        &[Fmt],
+        Mut,
+    ),
 ];
 
 /// The binding of `module.name` with `arity` arguments, if supported.
@@ -103,7 +151,9 @@ pub fn binding(module: &str, name: &str, arity: usize) -> Option<&'static Bindin
 
 /// Whether any arity of `module.name` is supported.
 pub fn is_supported(module: &str, name: &str) -> bool {
-    BINDINGS.iter().any(|b| b.module == module && b.name == name)
+    BINDINGS
+        .iter()
+        .any(|b| b.module == module && b.name == name)
 }
 
 /// Core actions the runtime implements.

@@ -11,7 +11,8 @@ use quote::quote;
 use super::Gen;
 use crate::catalog::runtime::{ArgConv, CtxUse};
 use crate::ir::{
-    ArgVal, BinOp, Call, CoreFn, Expr, FmtSeg, IntOf, IpOf, KwCond, PvRef, Regex, RewriteKind, Target, UriOf,
+    ArgVal, BinOp, Call, CoreFn, Expr, FmtSeg, IntOf, IpOf, KwCond, PvRef, Regex, RewriteKind,
+    Target, UriOf,
 };
 
 fn bytes(b: &[u8]) -> TokenStream {
@@ -36,8 +37,12 @@ pub(crate) fn needs_mut(e: &Expr) -> bool {
         Expr::Match(a, r) => needs_mut(a) || matches!(r, Regex::Dynamic(d) if needs_mut(d)),
         Expr::Selval(a, b, c) => needs_mut(a) || needs_mut(b) || needs_mut(c),
         Expr::Cond(k) => match k.as_ref() {
-            KwCond::MethodEq(e, _) | KwCond::UriEq(_, e, _) | KwCond::IntCmp(_, _, e) => needs_mut(e),
-            KwCond::MethodMatch(Regex::Dynamic(e)) | KwCond::UriMatch(_, Regex::Dynamic(e)) => needs_mut(e),
+            KwCond::MethodEq(e, _) | KwCond::UriEq(_, e, _) | KwCond::IntCmp(_, _, e) => {
+                needs_mut(e)
+            }
+            KwCond::MethodMatch(Regex::Dynamic(e)) | KwCond::UriMatch(_, Regex::Dynamic(e)) => {
+                needs_mut(e)
+            }
             _ => false,
         },
     }
@@ -144,8 +149,12 @@ fn binary(g: &Gen<'_>, op: BinOp, a: &Expr, b: &Expr) -> TokenStream {
             BinOp::Add => quote!((#l).add(&(#r))),
             BinOp::Sub => quote!(#val::Int(#int::sub((#l).to_int(), (#r).to_int()))),
             BinOp::Mul => quote!(#val::Int(#int::mul((#l).to_int(), (#r).to_int()))),
-            BinOp::Div => quote!(#int::div((#l).to_int(), (#r).to_int()).map_or(#val::Null, #val::Int)),
-            BinOp::Mod => quote!(#int::rem((#l).to_int(), (#r).to_int()).map_or(#val::Null, #val::Int)),
+            BinOp::Div => {
+                quote!(#int::div((#l).to_int(), (#r).to_int()).map_or(#val::Null, #val::Int))
+            }
+            BinOp::Mod => {
+                quote!(#int::rem((#l).to_int(), (#r).to_int()).map_or(#val::Null, #val::Int))
+            }
             BinOp::BitAnd => quote!(#val::Int((#l).to_int() & (#r).to_int())),
             BinOp::BitOr => quote!(#val::Int((#l).to_int() | (#r).to_int())),
             BinOp::BitXor => quote!(#val::Int((#l).to_int() ^ (#r).to_int())),
@@ -212,7 +221,10 @@ fn cond(g: &Gen<'_>, k: &KwCond) -> TokenStream {
     match k {
         KwCond::MethodEq(e, neg) => {
             let v = value(g, e);
-            not(*neg, quote!({ let kam_r = (#v).into_owned(); #c::method_eq(ctx, &kam_r.to_bytes()) }))
+            not(
+                *neg,
+                quote!({ let kam_r = (#v).into_owned(); #c::method_eq(ctx, &kam_r.to_bytes()) }),
+            )
         }
         KwCond::MethodMatch(re) => re_code(re, quote!(#c::method(ctx))),
         KwCond::Myself(u, neg) => {
@@ -222,7 +234,10 @@ fn cond(g: &Gen<'_>, k: &KwCond) -> TokenStream {
         KwCond::UriEq(u, e, neg) => {
             let u = uri_of(*u);
             let v = value(g, e);
-            not(*neg, quote!({ let kam_r = (#v).into_owned(); #c::uri_eq(ctx, #u, &kam_r.to_bytes()) }))
+            not(
+                *neg,
+                quote!({ let kam_r = (#v).into_owned(); #c::uri_eq(ctx, #u, &kam_r.to_bytes()) }),
+            )
         }
         KwCond::UriMatch(u, re) => {
             let u = uri_of(*u);
@@ -373,7 +388,10 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         }
                         (ArgVal::Expr(e), ArgConv::Level) => {
                             let v = value(g, e);
-                            (quote!(#rt::engine::log::Level::from_int((#v).to_int())), quote!(#name))
+                            (
+                                quote!(#rt::engine::log::Level::from_int((#v).to_int())),
+                                quote!(#name),
+                            )
                         }
                         (ArgVal::Expr(e), ArgConv::Fmt | ArgConv::Str) => {
                             let v = value(g, e);
@@ -429,7 +447,9 @@ fn core(g: &Gen<'_>, f: &CoreFn) -> TokenStream {
                         None => quote!(::core::option::Option::None),
                     };
                     let proto = match *proto {
-                        Some("tcp") => quote!(::core::option::Option::Some(#rt::transport::Proto::Tcp)),
+                        Some("tcp") => {
+                            quote!(::core::option::Option::Some(#rt::transport::Proto::Tcp))
+                        }
                         Some(_) => quote!(::core::option::Option::Some(#rt::transport::Proto::Udp)),
                         None => quote!(::core::option::Option::None),
                     };

@@ -40,7 +40,13 @@ impl Gen<'_> {
         let clean: String = r
             .name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         format_ident!("route_{}_{}", id, clean)
     }
@@ -56,13 +62,20 @@ impl Gen<'_> {
 /// runtime's script trait, and a `SETTINGS` constant with the core
 /// parameters.
 pub fn generate(program: &Program, opts: &Options) -> TokenStream {
-    let rt: TokenStream = opts.runtime_path.parse().unwrap_or_else(|_| quote!(::runtime));
+    let rt: TokenStream = opts
+        .runtime_path
+        .parse()
+        .unwrap_or_else(|_| quote!(::runtime));
     let g = Gen {
         rt: rt.clone(),
         program,
         labels: std::cell::Cell::new(0),
     };
-    let routes = program.routes.iter().enumerate().map(|(i, r)| route(&g, i, r));
+    let routes = program
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| route(&g, i, r));
     let regexes = program.regexes.iter();
     let n_regex = program.regexes.len();
     let var_count = program.vars.len();
@@ -83,6 +96,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
     let settings = settings(&g);
     quote! {
         /// The compiled routing script.
+        #[allow(dead_code, reason = "a cfg without `=~` has no regexes")]
         pub struct Script {
             regexes: ::std::vec::Vec<#rt::regex::bytes::Regex>,
         }
@@ -117,6 +131,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                 #request
             }
 
+            #[allow(unused_variables, reason = "a cfg without a reply route ignores the context")]
             fn reply_route(&self, ctx: &mut #rt::engine::Ctx<'_>) -> ::core::option::Option<#rt::engine::Flow> {
                 #reply
             }
@@ -133,7 +148,13 @@ fn route(g: &Gen<'_>, id: usize, r: &Route) -> TokenStream {
     let doc = format!("`{}[{}]`", r.kind.keyword(), r.name);
     quote! {
         #[doc = #doc]
-        #[allow(unused_mut, unused_variables, unreachable_code, clippy::all)]
+        #[allow(
+            unused_mut,
+            unused_variables,
+            unused_assignments,
+            unreachable_code,
+            reason = "a route's value is the last action's; not every route reads it"
+        )]
         fn #f(&self, ctx: &mut #rt::engine::Ctx<'_>) -> #rt::engine::Flow {
             let mut last: i32 = 1;
             #body

@@ -57,7 +57,9 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
         Stmt::Switch { expr, cases, body } => {
             let label = g.fresh_label();
             let v = value(g, expr);
-            let int_cases = cases.iter().any(|(l, _)| matches!(l, Some(CaseLabel::Int(_))));
+            let int_cases = cases
+                .iter()
+                .any(|(l, _)| matches!(l, Some(CaseLabel::Int(_))));
             let mut chain = Vec::new();
             for (l, start) in cases {
                 let test = match l {
@@ -66,7 +68,9 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                         let lit = proc_macro2::Literal::byte_string(s);
                         quote!(kam_v.to_bytes().as_ref() == &#lit[..])
                     }
-                    Some(CaseLabel::Regex(slot)) => quote!(self.regexes[#slot].is_match(&kam_v.to_bytes())),
+                    Some(CaseLabel::Regex(slot)) => {
+                        quote!(self.regexes[#slot].is_match(&kam_v.to_bytes()))
+                    }
                     None => continue,
                 };
                 chain.push(quote!(if #test { #start } else));

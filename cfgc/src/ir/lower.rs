@@ -56,8 +56,11 @@ fn is_core_reply(r: &ast::RouteBlock) -> bool {
 impl Lowerer<'_> {
     fn unsupported(&mut self, span: Span, what: impl Into<String>) {
         self.diags.push(
-            Diagnostic::unsupported("unsupported", format!("{} is not supported by cfgc's runtime yet", what.into()))
-                .with_label(span, "not supported yet"),
+            Diagnostic::unsupported(
+                "unsupported",
+                format!("{} is not supported by cfgc's runtime yet", what.into()),
+            )
+            .with_label(span, "not supported yet"),
         );
     }
 
@@ -78,7 +81,9 @@ impl Lowerer<'_> {
                     ("advertised_address", V::Str(s, _) | V::Ident(s, _)) => {
                         c.advertised_address = Some(s.clone());
                     }
-                    ("advertised_address", V::Host(h)) => c.advertised_address = Some(h.text.clone()),
+                    ("advertised_address", V::Host(h)) => {
+                        c.advertised_address = Some(h.text.clone())
+                    }
                     ("server_header", V::Str(s, _)) => c.server_header = Some(s.clone()),
                     _ => {}
                 },
@@ -135,10 +140,7 @@ impl Lowerer<'_> {
                     reply_id = Some(self.new_route("reply", BlockKind::ReplyRoute, r.span));
                 }
             } else {
-                self.unsupported(
-                    r.span,
-                    format!("a `{}` block", r.kind.keyword()),
-                );
+                self.unsupported(r.span, format!("a `{}` block", r.kind.keyword()));
             }
         }
         if let Some(id) = main_id {
@@ -150,7 +152,9 @@ impl Lowerer<'_> {
             let id = if is_main(r) {
                 main_id
             } else if r.kind == BlockKind::Route {
-                self.route_ids.get(r.name.as_ref().map_or("0", |n| n.text.as_str())).copied()
+                self.route_ids
+                    .get(r.name.as_ref().map_or("0", |n| n.text.as_str()))
+                    .copied()
             } else if is_core_reply(r) {
                 reply_id
             } else {
@@ -198,7 +202,10 @@ impl Lowerer<'_> {
             } => Stmt::If {
                 cond: self.expr(cond),
                 then: self.stmt_block(then),
-                else_: else_.as_deref().map(|e| self.stmt_block(e)).unwrap_or_default(),
+                else_: else_
+                    .as_deref()
+                    .map(|e| self.stmt_block(e))
+                    .unwrap_or_default(),
             },
             ast::Stmt::While { cond, body, .. } => Stmt::While {
                 cond: self.expr(cond),
@@ -319,7 +326,8 @@ impl Lowerer<'_> {
             .iter()
             .map(|m| m.name.as_str())
             .find(|m| {
-                catalog::module(m).is_some_and(|md| md.functions_named(name).any(|f| f.arity.accepts(arity)))
+                catalog::module(m)
+                    .is_some_and(|md| md.functions_named(name).any(|f| f.arity.accepts(arity)))
             });
         let Some(binding) = module.and_then(|m| runtime::binding(m, name, arity)) else {
             // The checker reports functions the runtime lacks; report here
@@ -391,7 +399,11 @@ impl Lowerer<'_> {
                 _ => None,
             }
         };
-        let flag = |l: &mut Self| int_arg(l, 0).and_then(|n| u32::try_from(n).ok()).filter(|n| *n < 32);
+        let flag = |l: &mut Self| {
+            int_arg(l, 0)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n < 32)
+        };
         let core = match name {
             "forward" | "forward_udp" | "forward_tcp" => {
                 let proto = match name {
@@ -403,7 +415,9 @@ impl Lowerer<'_> {
                     [] => (None, None),
                     [first, rest @ ..] => {
                         let host = match first {
-                            ast::Arg::Sock(s) if s.addrs.len() == 1 => Some(s.addrs[0].text.clone()),
+                            ast::Arg::Sock(s) if s.addrs.len() == 1 => {
+                                Some(s.addrs[0].text.clone())
+                            }
                             ast::Arg::Ident(n) => Some(n.text.clone()),
                             ast::Arg::Expr(ast::Expr::Str(s, _)) => Some(s.clone()),
                             _ => None,
@@ -496,7 +510,11 @@ impl Lowerer<'_> {
                 // `x == $null` / `x != $null`: (not) defined x.
                 if matches!(op, A::Eq | A::Ne) && is_null_pv(rhs) {
                     let d = Expr::Defined(Box::new(self.expr(lhs)));
-                    return if *op == A::Eq { Expr::Not(Box::new(d)) } else { d };
+                    return if *op == A::Eq {
+                        Expr::Not(Box::new(d))
+                    } else {
+                        d
+                    };
                 }
                 // `e == ""` and `"" == e` become strempty(e) (not `!=`).
                 if matches!(op, A::Eq | A::StrEq) {
@@ -603,7 +621,10 @@ impl Lowerer<'_> {
     fn kw_cond(&mut self, lhs: KwElem, op: ast::BinOp, rhs: &KwRhs, span: Span) -> Expr {
         use ast::BinOp as A;
         let negate = matches!(op, A::Ne | A::StrNe | A::IntNe);
-        let is_eq = matches!(op, A::Eq | A::Ne | A::StrEq | A::StrNe | A::IntEq | A::IntNe);
+        let is_eq = matches!(
+            op,
+            A::Eq | A::Ne | A::StrEq | A::StrNe | A::IntEq | A::IntNe
+        );
         let cond = match (lhs, rhs) {
             (KwElem::Method, KwRhs::Ident(n)) if is_eq => {
                 KwCond::MethodEq(Expr::Str(n.text.clone().into_bytes()), negate)
@@ -627,7 +648,11 @@ impl Lowerer<'_> {
                 }
             }
             (KwElem::SrcIp | KwElem::DstIp, KwRhs::Net { addr, mask, .. }) if is_eq => {
-                let of = if lhs == KwElem::SrcIp { IpOf::Src } else { IpOf::Dst };
+                let of = if lhs == KwElem::SrcIp {
+                    IpOf::Src
+                } else {
+                    IpOf::Dst
+                };
                 let full = if addr.text.contains(':') { 128 } else { 32 };
                 let bits = match mask {
                     None => full,
@@ -849,7 +874,10 @@ impl Lowerer<'_> {
 
 enum CallOrStmt {
     Call(Call),
-    #[allow(dead_code, reason = "core actions that are statements (drop/exit) come as Stmt")]
+    #[allow(
+        dead_code,
+        reason = "core actions that are statements (drop/exit) come as Stmt"
+    )]
     Stmt(Stmt),
 }
 
@@ -906,7 +934,9 @@ fn fold(op: BinOp, l: Expr, r: Expr) -> Expr {
     match (op, &l, &r) {
         (BinOp::Add, Expr::Int(a), Expr::Int(b)) => Expr::Int(a.wrapping_add(*b)),
         (BinOp::Add, Expr::Str(a), Expr::Str(b)) => Expr::Str([a.as_slice(), b].concat()),
-        (BinOp::Add, Expr::Str(a), Expr::Int(b)) => Expr::Str([a.as_slice(), b.to_string().as_bytes()].concat()),
+        (BinOp::Add, Expr::Str(a), Expr::Int(b)) => {
+            Expr::Str([a.as_slice(), b.to_string().as_bytes()].concat())
+        }
         (BinOp::Sub, Expr::Int(a), Expr::Int(b)) => Expr::Int(a.wrapping_sub(*b)),
         (BinOp::Mul, Expr::Int(a), Expr::Int(b)) => Expr::Int(a.wrapping_mul(*b)),
         (BinOp::Div, Expr::Int(a), Expr::Int(b)) if *b != 0 => Expr::Int(a.wrapping_div(*b)),

@@ -223,7 +223,13 @@ impl PvRef {
     pub fn writable(&self) -> bool {
         matches!(
             self,
-            PvRef::Ru | PvRef::RUser | PvRef::RDomain | PvRef::RPort | PvRef::Du | PvRef::Var(_) | PvRef::Avp(..)
+            PvRef::Ru
+                | PvRef::RUser
+                | PvRef::RDomain
+                | PvRef::RPort
+                | PvRef::Du
+                | PvRef::Var(_)
+                | PvRef::Avp(..)
         )
     }
 }

@@ -161,7 +161,11 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn isflagset(&self, n: u32) -> i32 {
-        if self.flags & 1u32.wrapping_shl(n) != 0 { 1 } else { -1 }
+        if self.flags & 1u32.wrapping_shl(n) != 0 {
+            1
+        } else {
+            -1
+        }
     }
 
     /// The `$avp` stack with this index, created on demand.

@@ -47,11 +47,7 @@ pub fn resolve_host(host: &str) -> Option<IpAddr> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Some(ip);
     }
-    (host, 0u16)
-        .to_socket_addrs()
-        .ok()?
-        .map(|a| a.ip())
-        .next()
+    (host, 0u16).to_socket_addrs().ok()?.map(|a| a.ip()).next()
 }
 
 /// Core `forward()` (and `forward(host, port)` when `target` is given):
@@ -133,11 +129,15 @@ fn forward_inner(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Pr
     1
 }
 
-fn apply_header_ops(ed: &mut Editor<'_, '_>, ops: &[HeaderOp]) -> Result<(), crate::sip::EditError> {
+fn apply_header_ops(
+    ed: &mut Editor<'_, '_>,
+    ops: &[HeaderOp],
+) -> Result<(), crate::sip::EditError> {
     for op in ops {
         match op {
             HeaderOp::Append(name, value) => {
-                let name = std::str::from_utf8(name).map_err(|_| crate::sip::EditError::LineBreakInValue)?;
+                let name = std::str::from_utf8(name)
+                    .map_err(|_| crate::sip::EditError::LineBreakInValue)?;
                 ed.add_header(name, value)?;
             }
             HeaderOp::Remove(i) => ed.remove_header(*i)?,

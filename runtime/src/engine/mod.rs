@@ -79,14 +79,22 @@ impl<S: Script> Engine<S> {
 
     /// Processes one message with an explicit worker state (tests and the
     /// interpreter use this; [`Handler::on_message`] uses the thread's).
-    pub fn process(&self, data: &[u8], rcv: &RecvInfo, worker: &mut WorkerState, out: &mut Vec<Transmit>) {
+    pub fn process(
+        &self,
+        data: &[u8],
+        rcv: &RecvInfo,
+        worker: &mut WorkerState,
+        out: &mut Vec<Transmit>,
+    ) {
         // Kamailio drops what it cannot parse (the sanity module, when
         // loaded, is what answers 400).
         let Ok(msg) = Message::parse(data) else {
             return;
         };
         if worker.vars.len() < self.script.var_count() {
-            worker.vars.resize(self.script.var_count(), value::OwnedValue::Int(0));
+            worker
+                .vars
+                .resize(self.script.var_count(), value::OwnedValue::Int(0));
         }
         let mut ctx = Ctx::new(&msg, rcv, &self.core, worker, out);
         if msg.is_request() {

@@ -83,13 +83,26 @@ fn text(t: &Transmit) -> String {
 fn options_answered_statelessly() {
     let e = engine();
     let (mut w, mut out) = (WorkerState::default(), Vec::new());
-    e.process(&request("OPTIONS", "bob"), &rcv("127.0.0.1:5080"), &mut w, &mut out);
+    e.process(
+        &request("OPTIONS", "bob"),
+        &rcv("127.0.0.1:5080"),
+        &mut w,
+        &mut out,
+    );
     assert_eq!(out.len(), 1);
     let t = text(&out[0]);
     assert!(t.starts_with("SIP/2.0 200 Keepalive\r\n"), "{t}");
-    assert!(t.contains("Via: SIP/2.0/UDP 10.0.0.5:5080;branch=z9hG4bK-1;rport=5080;received=127.0.0.1\r\n"), "{t}");
+    assert!(
+        t.contains(
+            "Via: SIP/2.0/UDP 10.0.0.5:5080;branch=z9hG4bK-1;rport=5080;received=127.0.0.1\r\n"
+        ),
+        "{t}"
+    );
     assert!(t.contains("\r\nTo: <sip:bob@example.com>;tag="), "{t}");
-    assert_eq!(out[0].dst, "127.0.0.1:5080".parse::<SocketAddr>().expect("addr"));
+    assert_eq!(
+        out[0].dst,
+        "127.0.0.1:5080".parse::<SocketAddr>().expect("addr")
+    );
     // $var was not touched: the script exited first.
     assert_eq!(w.vars[0], Value::Int(0));
 }
@@ -98,20 +111,39 @@ fn options_answered_statelessly() {
 fn invite_forwarded_with_our_via_on_top() {
     let e = engine();
     let (mut w, mut out) = (WorkerState::default(), Vec::new());
-    e.process(&request("INVITE", "bob"), &rcv("127.0.0.1:5080"), &mut w, &mut out);
+    e.process(
+        &request("INVITE", "bob"),
+        &rcv("127.0.0.1:5080"),
+        &mut w,
+        &mut out,
+    );
     assert_eq!(out.len(), 1, "forwarded once");
     let t = text(&out[0]);
-    assert_eq!(out[0].dst, "127.0.0.1:5070".parse::<SocketAddr>().expect("addr"));
-    assert!(t.starts_with("INVITE sip:bob@127.0.0.1:5070 SIP/2.0\r\n"), "{t}");
+    assert_eq!(
+        out[0].dst,
+        "127.0.0.1:5070".parse::<SocketAddr>().expect("addr")
+    );
+    assert!(
+        t.starts_with("INVITE sip:bob@127.0.0.1:5070 SIP/2.0\r\n"),
+        "{t}"
+    );
     let vias: Vec<&str> = t.lines().filter(|l| l.starts_with("Via:")).collect();
     assert_eq!(vias.len(), 2, "{t}");
-    assert!(vias[0].starts_with("Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK"), "{t}");
+    assert!(
+        vias[0].starts_with("Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK"),
+        "{t}"
+    );
     assert_eq!(
         vias[1],
         "Via: SIP/2.0/UDP 10.0.0.5:5080;received=127.0.0.1;branch=z9hG4bK-1;rport=5080"
     );
     // $var persists across messages of one worker.
-    e.process(&request("INVITE", "bob"), &rcv("127.0.0.1:5080"), &mut w, &mut out);
+    e.process(
+        &request("INVITE", "bob"),
+        &rcv("127.0.0.1:5080"),
+        &mut w,
+        &mut out,
+    );
     assert_eq!(w.vars[0], Value::Int(2));
 }
 
@@ -119,7 +151,12 @@ fn invite_forwarded_with_our_via_on_top() {
 fn drop_sends_nothing() {
     let e = engine();
     let (mut w, mut out) = (WorkerState::default(), Vec::new());
-    e.process(&request("INVITE", "drop"), &rcv("127.0.0.1:5080"), &mut w, &mut out);
+    e.process(
+        &request("INVITE", "drop"),
+        &rcv("127.0.0.1:5080"),
+        &mut w,
+        &mut out,
+    );
     assert!(out.is_empty());
 }
 
@@ -127,7 +164,13 @@ fn drop_sends_nothing() {
 fn garbage_is_dropped_without_panic() {
     let e = engine();
     let (mut w, mut out) = (WorkerState::default(), Vec::new());
-    for junk in [&b""[..], b"\r\n", b"INVITE", b"SIP/2.0 200\r\n\r\n", &[0xff; 300]] {
+    for junk in [
+        &b""[..],
+        b"\r\n",
+        b"INVITE",
+        b"SIP/2.0 200\r\n\r\n",
+        &[0xff; 300],
+    ] {
         e.process(junk, &rcv("127.0.0.1:5080"), &mut w, &mut out);
     }
     assert!(out.is_empty());
@@ -147,13 +190,19 @@ CSeq: 1 INVITE\r\n\
 Content-Length: 0\r\n\r\n";
     e.process(reply, &rcv("127.0.0.1:5070"), &mut w, &mut out);
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0].dst, "127.0.0.1:5081".parse::<SocketAddr>().expect("addr"));
+    assert_eq!(
+        out[0].dst,
+        "127.0.0.1:5081".parse::<SocketAddr>().expect("addr")
+    );
     let t = text(&out[0]);
     assert!(!t.contains("z9hG4bKabc"), "our Via removed: {t}");
-    assert!(t.contains("Via: SIP/2.0/UDP 10.0.0.5:5080;received=127.0.0.1;branch=z9hG4bK-1;rport=5081\r\n"));
+    assert!(t.contains(
+        "Via: SIP/2.0/UDP 10.0.0.5:5080;received=127.0.0.1;branch=z9hG4bK-1;rport=5081\r\n"
+    ));
     // A reply whose top Via is not ours is dropped.
     out.clear();
-    let foreign = String::from_utf8_lossy(reply).replace("127.0.0.1;branch=z9hG4bKabc", "192.0.2.9;branch=z9hG4bKabc");
+    let foreign = String::from_utf8_lossy(reply)
+        .replace("127.0.0.1;branch=z9hG4bKabc", "192.0.2.9;branch=z9hG4bKabc");
     e.process(foreign.as_bytes(), &rcv("127.0.0.1:5070"), &mut w, &mut out);
     assert!(out.is_empty());
 }

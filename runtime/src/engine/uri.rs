@@ -124,8 +124,14 @@ mod tests {
 
     #[test]
     fn user_rewrites() {
-        assert_eq!(s(set_user(b"sip:alice@a.com;x=1", Some(b"bob"))), "sip:bob@a.com;x=1");
-        assert_eq!(s(set_user(b"sip:a.com:5070", Some(b"bob"))), "sip:bob@a.com:5070");
+        assert_eq!(
+            s(set_user(b"sip:alice@a.com;x=1", Some(b"bob"))),
+            "sip:bob@a.com;x=1"
+        );
+        assert_eq!(
+            s(set_user(b"sip:a.com:5070", Some(b"bob"))),
+            "sip:bob@a.com:5070"
+        );
         assert_eq!(s(set_user(b"sip:alice:pw@a.com", None)), "sip:a.com");
         assert_eq!(s(set_userpass(b"sip:alice@a.com", b"u:p")), "sip:u:p@a.com");
         assert_eq!(s(strip(b"sip:0049301234@gw", 2)), "sip:49301234@gw");
@@ -137,11 +143,23 @@ mod tests {
 
     #[test]
     fn host_and_port_rewrites() {
-        assert_eq!(s(set_host(b"sip:u@a.com:5070;lr", b"b.org")), "sip:u@b.org:5070;lr");
-        assert_eq!(s(set_port(b"sip:u@a.com:5070", Some(b"5080"))), "sip:u@a.com:5080");
-        assert_eq!(s(set_port(b"sip:u@a.com;lr", Some(b"5080"))), "sip:u@a.com:5080;lr");
+        assert_eq!(
+            s(set_host(b"sip:u@a.com:5070;lr", b"b.org")),
+            "sip:u@b.org:5070;lr"
+        );
+        assert_eq!(
+            s(set_port(b"sip:u@a.com:5070", Some(b"5080"))),
+            "sip:u@a.com:5080"
+        );
+        assert_eq!(
+            s(set_port(b"sip:u@a.com;lr", Some(b"5080"))),
+            "sip:u@a.com:5080;lr"
+        );
         assert_eq!(s(set_port(b"sip:u@a.com:5070;lr", None)), "sip:u@a.com;lr");
-        assert_eq!(s(set_hostport(b"sip:u@a.com:1", b"[::1]:5060")), "sip:u@[::1]:5060");
+        assert_eq!(
+            s(set_hostport(b"sip:u@a.com:1", b"[::1]:5060")),
+            "sip:u@[::1]:5060"
+        );
         assert!(set_host(b"not a uri", b"x").is_none());
     }
 }

@@ -199,7 +199,10 @@ mod tests {
         // $v("12abc")+1 gives "12abc1".
         let ab12 = s("ab").add(&Value::Int(1)).add(&Value::Int(2));
         assert_eq!(ab12, Value::string("ab12"));
-        assert_eq!(Value::Int(1).add(&Value::Int(2)).add(&s("a")), Value::Int(3));
+        assert_eq!(
+            Value::Int(1).add(&Value::Int(2)).add(&s("a")),
+            Value::Int(3)
+        );
         assert_eq!(Value::Int(5).add(&s("1")), Value::Int(6));
         assert_eq!(s("12abc").add(&Value::Int(1)), Value::string("12abc1"));
         assert_eq!(Value::Null.add(&Value::Int(1)), Value::string("1"));
@@ -231,7 +234,10 @@ mod tests {
 
     #[test]
     fn int_arithmetic_is_32_bit_c() {
-        assert_eq!(Value::Int(i32::MAX).add(&Value::Int(1)), Value::Int(i32::MIN));
+        assert_eq!(
+            Value::Int(i32::MAX).add(&Value::Int(1)),
+            Value::Int(i32::MIN)
+        );
         assert_eq!(int::rem(-7, 3), Some(-1));
         assert_eq!(int::div(7, 2), Some(3));
         assert_eq!(int::div(1, 0), None);

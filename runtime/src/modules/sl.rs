@@ -57,9 +57,15 @@ pub fn sl_send_reply(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
 /// The reply `sl_reply_error()` sends for an internal error (§0.5).
 pub fn err2reason(e: i32) -> (u16, &'static str) {
     match e {
-        err::SEND => (477, "Unfortunately error on sending to next hop occurred (477/SL)"),
+        err::SEND => (
+            477,
+            "Unfortunately error on sending to next hop occurred (477/SL)",
+        ),
         err::BAD_ADDRESS => (478, "Unresolvable destination (478/SL)"),
-        err::BAD_URI => (479, "Regretfully, we were not able to process the URI (479/SL)"),
+        err::BAD_URI => (
+            479,
+            "Regretfully, we were not able to process the URI (479/SL)",
+        ),
         err::BAD_REQ => (400, "Bad Request (400/SL)"),
         _ => (500, "I'm terribly sorry, server error occurred (1/SL)"),
     }

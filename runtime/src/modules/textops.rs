@@ -30,7 +30,11 @@ pub fn has_body(ctx: &Ctx<'_>) -> i32 {
 
 /// `is_present_hf("Name")`
 pub fn is_present_hf(ctx: &Ctx<'_>, name: &[u8]) -> i32 {
-    if ctx.msg.header_by_name(name).is_some() { 1 } else { -1 }
+    if ctx.msg.header_by_name(name).is_some() {
+        1
+    } else {
+        -1
+    }
 }
 
 /// `append_hf("Name: value\r\n")`: appends the text after the last header
