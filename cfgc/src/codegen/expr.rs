@@ -103,7 +103,7 @@ pub(crate) fn value(g: &Gen<'_>, e: &Expr) -> TokenStream {
         },
         Expr::Strlen(e) => {
             let v = value(g, e);
-            quote!(#val::Int((#v).len()))
+            quote!(#val::Int((#v).strlen()))
         }
         Expr::Strempty(e) => {
             let v = value(g, e);

@@ -57,10 +57,8 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
         Stmt::Switch { expr, cases, body } => {
             let label = g.fresh_label();
             let v = value(g, expr);
-            let int_cases = cases
-                .iter()
-                .any(|(l, _)| matches!(l, Some(CaseLabel::Int(_))));
-            let mut chain = Vec::new();
+            // Cases that share an entry point (`case A: case B:`) test as one.
+            let mut chain: Vec<(usize, Vec<TokenStream>)> = Vec::new();
             for (l, start) in cases {
                 let test = match l {
                     Some(CaseLabel::Int(n)) => quote!(kam_v.to_int() == #n),
@@ -73,20 +71,29 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                     }
                     None => continue,
                 };
-                chain.push(quote!(if #test { #start } else));
+                match chain.last_mut() {
+                    Some((s, tests)) if s == start => tests.push(test),
+                    _ => chain.push((*start, vec![test])),
+                }
             }
+            let chain = chain
+                .iter()
+                .map(|(start, tests)| quote!(if #(#tests)||* { #start } else));
             let default = cases
                 .iter()
                 .find(|(l, _)| l.is_none())
                 .map_or(body.len(), |(_, s)| *s);
-            let _ = int_cases;
             let mut starts: Vec<usize> = cases.iter().map(|(_, s)| *s).collect();
             starts.push(body.len());
             starts.dedup();
             let segments = starts.windows(2).map(|w| {
                 let (from, to) = (w[0], w[1]);
                 let b = block(g, &body[from..to], Breakable::Switch(label.clone()));
-                quote!(if kam_start <= #from { #b })
+                if from == 0 {
+                    quote!(if kam_start == 0 { #b })
+                } else {
+                    quote!(if kam_start <= #from { #b })
+                }
             });
             quote!(#label: {
                 let kam_v = (#v).into_owned();

@@ -107,7 +107,8 @@ impl<'a> Value<'a> {
         self.to_bytes().is_empty()
     }
 
-    pub fn len(&self) -> i32 {
+    /// `strlen(e)`: length of the string form.
+    pub fn strlen(&self) -> i32 {
         i32::try_from(self.to_bytes().len()).unwrap_or(i32::MAX)
     }
 }
