@@ -85,6 +85,15 @@ pub fn write_package(cache: &Path, cfg: &Path, code: &str) -> std::io::Result<Pa
 [workspace]\n"
     );
     write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
+    // Start from the runtime workspace's lock file: the same dependency
+    // versions as the tested runtime, and no registry access when they are
+    // already downloaded. Cargo adds the package's own entry.
+    let lock = dir.join("Cargo.lock");
+    if !lock.exists()
+        && let Ok(workspace_lock) = std::fs::read_to_string(runtime.join("..").join("Cargo.lock"))
+    {
+        write_if_changed(&lock, &workspace_lock)?;
+    }
     write_if_changed(&dir.join("src").join("script.rs"), code)?;
     write_if_changed(
         &dir.join("src").join("main.rs"),
