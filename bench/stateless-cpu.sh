@@ -36,7 +36,7 @@ run_one() { # name pid port
         -nostdin -timeout 300s -trace_stat -stf "/tmp/cfgc-bench-$name.csv" >/dev/null 2>&1 || echo "$name: sipp reported failures" >&2
     after=$(cpu_ticks "$pid")
     pkill -f "sipp -sn uas -i 127.0.0.1 -p $uas_port" || true
-    msgs=$((calls * 7)) # INVITE 180 200 ACK BYE 200 relayed, plus the INVITE's 100-less path
+    msgs=$((calls * 6)) # relayed per call: INVITE, 180, 200, ACK, BYE, 200
     python3 -c "print(f'$name: {($after-$before)*1e6/$tick/$msgs:.2f} µs CPU/message ({$after-$before} ticks, $msgs messages)')"
 }
 
