@@ -253,6 +253,8 @@ fn unsupported_function() {
         vec![req(vec![
             f("t_relay", vec![]),
             f("t_relay", vec![]),
+            f("t_newtran", vec![]),
+            // Implemented by the runtime (catalog/runtime.rs): no diagnostic.
             f("sl_reply_error", vec![]),
         ])],
     ));
@@ -262,7 +264,8 @@ fn unsupported_function() {
         [
             ("unsupported-function", Severity::Unsupported),
             ("unsupported-function", Severity::Unsupported)
-        ]
+        ],
+        "one per unsupported function (t_relay, t_newtran), none for sl_reply_error"
     );
 }
 
