@@ -142,6 +142,7 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
+    #[inline(always)]
     pub(crate) fn empty(
         buf: &'a [u8],
         start: StartLine,
@@ -164,6 +165,7 @@ impl<'a> Message<'a> {
     ///
     /// # Errors
     /// A [`ParseError`] saying what is wrong and whether a 400 can be sent.
+    #[inline]
     pub fn parse(buf: &'a [u8]) -> Result<Self, ParseError> {
         match parse::index(buf, true) {
             Ok(m) => Ok(m),

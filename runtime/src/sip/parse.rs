@@ -35,6 +35,33 @@ fn span(start: usize, end: usize) -> Span {
     }
 }
 
+/// Index of the first byte of `s` that is a control, SP or DEL (`<= 0x20`
+/// or `0x7f`), eight bytes at a time (a Request-URI is ~40 bytes).
+#[inline]
+fn first_ctl_or_sp(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = LO * 0x80;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let w = <[u8; 8]>::try_from(c).map_or(0, u64::from_le_bytes);
+        let del = w ^ (LO * 0x7f);
+        // "Has a byte less than 0x21" and "has a zero byte" (of w ^ DEL):
+        // a borrow only propagates upwards from a byte that is itself a
+        // hit, so the lowest flagged byte is exact.
+        let z = (w.wrapping_sub(LO * 0x21) & !w & HI) | (del.wrapping_sub(LO) & !del & HI);
+        if z != 0 {
+            return Some(base + (z.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b <= b' ' || b == 0x7f)
+        .map(|p| base + p)
+}
+
 /// End of the line starting at `pos`: `(content_end, next_line_start)`.
 #[inline]
 fn line_end(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
@@ -78,23 +105,19 @@ fn parse_start_line(buf: &[u8], pos: usize) -> Result<(StartLine, usize), ParseE
         ));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version
+    // One pass per part: the method must be a non-empty token ended by SP
+    // (a missing SP and a bad byte are the same error), and likewise the
+    // URI is non-empty, free of controls and white space, and ended by SP.
     let m_end = line
         .iter()
-        .position(|&b| b == b' ')
+        .position(|&b| !is_token_byte(b))
+        .filter(|&i| i > 0 && line[i] == b' ')
         .ok_or(err(ErrorKind::BadStartLine, pos))?;
-    if m_end == 0 || !line[..m_end].iter().all(|&b| is_token_byte(b)) {
-        return Err(err(ErrorKind::BadStartLine, pos));
-    }
     let rest = &line[m_end + 1..];
-    let u_len = rest
-        .iter()
-        .position(|&b| b == b' ')
-        .ok_or(err(ErrorKind::BadStartLine, pos + m_end + 1))?;
     let u_start = pos + m_end + 1;
-    let uri = &rest[..u_len];
-    if uri.is_empty() || !uri.iter().all(|&b| b > b' ' && b != 0x7f) {
-        return Err(err(ErrorKind::BadStartLine, u_start));
-    }
+    let u_len = first_ctl_or_sp(rest)
+        .filter(|&i| i > 0 && rest[i] == b' ')
+        .ok_or(err(ErrorKind::BadStartLine, u_start))?;
     let v_start = u_start + u_len + 1;
     let version = &buf[v_start..end];
     if !version.eq_ignore_ascii_case(b"SIP/2.0") {
@@ -113,6 +136,7 @@ fn parse_start_line(buf: &[u8], pos: usize) -> Result<(StartLine, usize), ParseE
 /// Indexes `buf`. In lenient mode (used to salvage a 400 reply) malformed
 /// header lines are skipped, the index stops at capacity, and a bad
 /// Content-Length makes the body run to the end of the input.
+#[inline]
 pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError> {
     if buf.len() > MAX_MESSAGE_LEN {
         return Err(err(ErrorKind::TooLarge, MAX_MESSAGE_LEN));
@@ -202,14 +226,20 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
 #[inline]
 fn header_line(buf: &[u8], start: usize, value_end: usize, next: usize) -> Option<HeaderEntry> {
     let line = &buf[start..value_end];
-    let mut i = 0;
-    while i < line.len() && is_token_byte(line[i]) {
-        i += 1;
-    }
-    if i == 0 {
-        return None;
-    }
-    let name_end = i;
+    let (name, name_end) = match HeaderName::known_prefix(line) {
+        Some(known) => known,
+        None => {
+            let n = line
+                .iter()
+                .position(|&b| !is_token_byte(b))
+                .unwrap_or(line.len());
+            if n == 0 {
+                return None;
+            }
+            (HeaderName::from_bytes(&line[..n]), n)
+        }
+    };
+    let mut i = name_end;
     while i < line.len() && is_ws(line[i]) {
         i += 1;
     }
@@ -226,9 +256,47 @@ fn header_line(buf: &[u8], start: usize, value_end: usize, next: usize) -> Optio
         v_end -= 1;
     }
     HeaderEntry::new(
-        HeaderName::from_bytes(&line[..name_end]),
+        name,
         span(start, start + name_end),
         span(start + i, start + v_end),
         span(start, next),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_ctl_or_sp;
+
+    fn naive(s: &[u8]) -> Option<usize> {
+        s.iter().position(|&b| b <= b' ' || b == 0x7f)
+    }
+
+    #[test]
+    fn first_ctl_or_sp_matches_naive() {
+        let check = |c: &[u8]| assert_eq!(first_ctl_or_sp(c), naive(c), "{c:?}");
+        for len in 0..=24 {
+            for at in 0..=len {
+                for b in 0..=255u8 {
+                    let mut v = vec![b'a'; len];
+                    if at < len {
+                        v[at] = b;
+                    }
+                    check(&v);
+                    // Neighbours that stress borrow propagation.
+                    for nb in [0x00, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0xff] {
+                        if at + 1 < len {
+                            let mut w = v.clone();
+                            w[at + 1] = nb;
+                            check(&w);
+                        }
+                        if at > 0 {
+                            let mut w = v.clone();
+                            w[at - 1] = nb;
+                            check(&w);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
