@@ -10,8 +10,8 @@
 //! ([`NameAddr::uri`]).
 
 use super::error::ParseError;
-use super::header::is_token_byte;
-use super::syntax::{Params, closing_quote, is_lws, trim_lws, unquote};
+use super::header::{fold_eq, is_token_byte};
+use super::syntax::{Params, closing_quote, first_ctl_or, is_lws, trim_lws, unquote};
 use super::uri::Uri;
 
 /// A parsed name-addr or addr-spec with header parameters.
@@ -64,11 +64,7 @@ impl<'a> NameAddr<'a> {
             let uri = trim_lws(&s[..end]);
             (None, uri, false, &s[end..])
         };
-        if uri_raw.is_empty()
-            || uri_raw
-                .iter()
-                .any(|&b| b <= b' ' || b == b'<' || b == b'>' || b == b'"')
-        {
+        if uri_raw.is_empty() || first_ctl_or(uri_raw, [b'<', b'>', b'"']).is_some() {
             return None;
         }
         let rest = trim_lws(rest);
@@ -83,7 +79,7 @@ impl<'a> NameAddr<'a> {
             if !p.is_well_formed() {
                 return None;
             }
-            if tag.is_none() && p.name.eq_ignore_ascii_case(b"tag") {
+            if tag.is_none() && fold_eq(p.name, b"tag") {
                 // A flag `;tag` or an empty value is malformed.
                 tag = Some(p.value.filter(|t| !t.is_empty())?);
             }

@@ -11,7 +11,7 @@ use super::addr::NameAddr;
 use super::error::{ErrorKind, ParseError};
 use super::header::HeaderName;
 use super::parse::{self, MAX_HEADERS};
-use super::syntax::{CommaSplit, parse_u32, trim_lws};
+use super::syntax::{CommaSplit, first_ctl_or, parse_u32, trim_lws};
 use super::typed::{CSeq, ContentType, Credentials, Method};
 use super::uri::Uri;
 use super::via::Via;
@@ -407,7 +407,7 @@ impl<'a> Message<'a> {
     /// Missing, empty, or containing white space.
     pub fn call_id(&self) -> Result<&'a [u8], ParseError> {
         let (v, off) = self.required(HeaderName::CallId)?;
-        if v.is_empty() || v.iter().any(|&b| b <= b' ' || b == 0x7f) {
+        if v.is_empty() || first_ctl_or(v, [0x7f]).is_some() {
             return Err(bad(HeaderName::CallId, off));
         }
         Ok(v)

@@ -13,7 +13,7 @@ use memchr::memchr;
 use super::error::{ErrorKind, ParseError};
 use super::header::{HeaderName, is_token_byte};
 use super::message::{HeaderEntry, Message, Span, StartLine};
-use super::syntax::{is_ws, parse_u32};
+use super::syntax::{first_ctl_or, is_ws, parse_u32};
 
 /// Maximum number of header lines in the index.
 pub const MAX_HEADERS: usize = 64;
@@ -33,33 +33,6 @@ fn span(start: usize, end: usize) -> Span {
         start: start as u32,
         end: end as u32,
     }
-}
-
-/// Index of the first byte of `s` that is a control, SP or DEL (`<= 0x20`
-/// or `0x7f`), eight bytes at a time (a Request-URI is ~40 bytes).
-#[inline]
-fn first_ctl_or_sp(s: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = LO * 0x80;
-    let mut chunks = s.chunks_exact(8);
-    let mut base = 0;
-    for c in &mut chunks {
-        let w = <[u8; 8]>::try_from(c).map_or(0, u64::from_le_bytes);
-        let del = w ^ (LO * 0x7f);
-        // "Has a byte less than 0x21" and "has a zero byte" (of w ^ DEL):
-        // a borrow only propagates upwards from a byte that is itself a
-        // hit, so the lowest flagged byte is exact.
-        let z = (w.wrapping_sub(LO * 0x21) & !w & HI) | (del.wrapping_sub(LO) & !del & HI);
-        if z != 0 {
-            return Some(base + (z.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b <= b' ' || b == 0x7f)
-        .map(|p| base + p)
 }
 
 /// End of the line starting at `pos`: `(content_end, next_line_start)`.
@@ -115,7 +88,7 @@ fn parse_start_line(buf: &[u8], pos: usize) -> Result<(StartLine, usize), ParseE
         .ok_or(err(ErrorKind::BadStartLine, pos))?;
     let rest = &line[m_end + 1..];
     let u_start = pos + m_end + 1;
-    let u_len = first_ctl_or_sp(rest)
+    let u_len = first_ctl_or(rest, [0x7f])
         .filter(|&i| i > 0 && rest[i] == b' ')
         .ok_or(err(ErrorKind::BadStartLine, u_start))?;
     let v_start = u_start + u_len + 1;
@@ -261,42 +234,4 @@ fn header_line(buf: &[u8], start: usize, value_end: usize, next: usize) -> Optio
         span(start + i, start + v_end),
         span(start, next),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::first_ctl_or_sp;
-
-    fn naive(s: &[u8]) -> Option<usize> {
-        s.iter().position(|&b| b <= b' ' || b == 0x7f)
-    }
-
-    #[test]
-    fn first_ctl_or_sp_matches_naive() {
-        let check = |c: &[u8]| assert_eq!(first_ctl_or_sp(c), naive(c), "{c:?}");
-        for len in 0..=24 {
-            for at in 0..=len {
-                for b in 0..=255u8 {
-                    let mut v = vec![b'a'; len];
-                    if at < len {
-                        v[at] = b;
-                    }
-                    check(&v);
-                    // Neighbours that stress borrow propagation.
-                    for nb in [0x00, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0xff] {
-                        if at + 1 < len {
-                            let mut w = v.clone();
-                            w[at + 1] = nb;
-                            check(&w);
-                        }
-                        if at > 0 {
-                            let mut w = v.clone();
-                            w[at - 1] = nb;
-                            check(&w);
-                        }
-                    }
-                }
-            }
-        }
-    }
 }

@@ -339,3 +339,47 @@ fn fast_name_recognition_matches_the_reference() {
         }
     }
 }
+
+#[test]
+fn word_scans_match_byte_loops() {
+    use crate::sip::syntax::{find2, first_ctl_or};
+    let check = |c: &[u8]| {
+        assert_eq!(
+            first_ctl_or(c, [0x7f]),
+            c.iter().position(|&b| b <= b' ' || b == 0x7f),
+            "{c:?}"
+        );
+        assert_eq!(
+            first_ctl_or(c, [b'<', b'>', b'"']),
+            c.iter()
+                .position(|&b| b <= b' ' || b == b'<' || b == b'>' || b == b'"'),
+            "{c:?}"
+        );
+        assert_eq!(
+            find2(c, b';', b'"'),
+            c.iter().position(|&b| b == b';' || b == b'"'),
+            "{c:?}"
+        );
+    };
+    for len in 0..=20 {
+        for at in 0..=len {
+            for b in 0..=255u8 {
+                let mut v = vec![b'a'; len];
+                if at < len {
+                    v[at] = b;
+                }
+                check(&v);
+                // Neighbours that stress borrow propagation.
+                for nb in [0x00, 0x01, 0x20, 0x21, b'"', b';', 0x7e, 0x7f, 0x80, 0xff] {
+                    for other in [at + 1, at.wrapping_sub(1), at + 8] {
+                        if other < len {
+                            let mut w = v.clone();
+                            w[other] = nb;
+                            check(&w);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
