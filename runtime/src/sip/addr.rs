@@ -11,7 +11,7 @@
 
 use super::error::ParseError;
 use super::header::{fold_eq, is_token_byte};
-use super::syntax::{Params, closing_quote, first_ctl_or, is_lws, trim_lws, unquote};
+use super::syntax::{Params, closing_quote, find2, first_ctl_or, is_lws, trim_lws, unquote};
 use super::uri::Uri;
 
 /// A parsed name-addr or addr-spec with header parameters.
@@ -47,7 +47,7 @@ impl<'a> NameAddr<'a> {
             }
             let (uri, rest) = bracketed_uri(&after[lt..])?;
             (Some(&s[..=q]), uri, true, rest)
-        } else if let Some(lt) = s.iter().position(|&b| b == b'<') {
+        } else if let Some(lt) = find2(s, b'<', b'<') {
             let disp = trim_lws(&s[..lt]);
             if !disp.iter().all(|&b| is_token_byte(b) || is_lws(b)) {
                 return None;
@@ -127,6 +127,6 @@ impl<'a> NameAddr<'a> {
 
 /// `"<" uri ">"` at the start of `s`: returns the URI and what follows.
 fn bracketed_uri(s: &[u8]) -> Option<(&[u8], &[u8])> {
-    let gt = s.iter().position(|&b| b == b'>')?;
+    let gt = find2(s, b'>', b'>')?;
     Some((trim_lws(&s[1..gt]), &s[gt + 1..]))
 }

@@ -22,6 +22,13 @@ pub fn is_lws(b: u8) -> bool {
 /// Trims linear white space on both ends.
 #[inline]
 pub fn trim_lws(s: &[u8]) -> &[u8] {
+    // Already trimmed is the common case: values are trimmed when indexed.
+    if let (Some(&a), Some(&b)) = (s.first(), s.last())
+        && !is_lws(a)
+        && !is_lws(b)
+    {
+        return s;
+    }
     let start = s.iter().position(|&b| !is_lws(b)).unwrap_or(s.len());
     let end = s.iter().rposition(|&b| !is_lws(b)).map_or(start, |p| p + 1);
     s.get(start..end).unwrap_or_default()

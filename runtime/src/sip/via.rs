@@ -104,10 +104,11 @@ impl<'a> Via<'a> {
             }
             c.i += close + 1;
         } else {
-            c.i += c.s[c.i..]
-                .iter()
-                .position(|&b| !HOST[usize::from(b)])
-                .unwrap_or(c.s.len() - c.i);
+            while let Some(&b) = c.s.get(c.i)
+                && HOST[usize::from(b)]
+            {
+                c.i += 1;
+            }
         }
         let host = &c.s[host_start..c.i];
         if host.is_empty() {
