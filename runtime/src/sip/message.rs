@@ -56,7 +56,7 @@ pub struct HeaderEntry {
 }
 
 impl HeaderEntry {
-    const EMPTY: Self = Self {
+    pub(crate) const EMPTY: Self = Self {
         name: HeaderName::Other,
         name_len: 0,
         value_off: 0,
@@ -143,20 +143,23 @@ pub struct Message<'a> {
 
 impl<'a> Message<'a> {
     #[inline(always)]
-    pub(crate) fn empty(
+    pub(crate) fn from_parts(
         buf: &'a [u8],
         start: StartLine,
         start_line: Span,
         msg_start: usize,
+        headers: [HeaderEntry; MAX_HEADERS],
+        count: u8,
+        body: Span,
     ) -> Self {
         Self {
             buf,
             start,
             start_line,
             msg_start: msg_start as u32,
-            headers: [HeaderEntry::EMPTY; MAX_HEADERS],
-            count: 0,
-            body: Span::default(),
+            headers,
+            count,
+            body,
         }
     }
 
