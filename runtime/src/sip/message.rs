@@ -65,16 +65,25 @@ impl HeaderEntry {
         line_end: 0,
     };
 
-    /// Packs an entry; `None` if the name or value offset does not fit.
+    /// Packs an entry from offsets (`name_len` and `value_off` relative to
+    /// `line_start`); `None` if the name or value offset does not fit.
     #[inline]
-    pub(crate) fn new(name: HeaderName, name_span: Span, value: Span, line: Span) -> Option<Self> {
+    pub(crate) fn at(
+        name: HeaderName,
+        line_start: usize,
+        name_len: usize,
+        value_off: usize,
+        value_end: usize,
+        line_end: usize,
+    ) -> Option<Self> {
+        // Offsets are below MAX_MESSAGE_LEN (16 MiB), so they fit u32.
         Some(Self {
             name,
-            name_len: u8::try_from(name_span.end.checked_sub(line.start)?).ok()?,
-            value_off: u16::try_from(value.start.checked_sub(line.start)?).ok()?,
-            line_start: line.start,
-            value_end: value.end,
-            line_end: line.end,
+            name_len: u8::try_from(name_len).ok()?,
+            value_off: u16::try_from(value_off).ok()?,
+            line_start: line_start as u32,
+            value_end: value_end as u32,
+            line_end: line_end as u32,
         })
     }
 

@@ -221,25 +221,29 @@ fn header_line(buf: &[u8], start: usize, value_end: usize, next: usize) -> Optio
         }
     };
     let mut i = name_end;
-    while i < line.len() && is_ws(line[i]) {
+    if let Some(&[b':', b' ', v]) = line
+        .get(i..i + 3)
+        .and_then(|w| <&[u8; 3]>::try_from(w).ok())
+        && v > b' '
+    {
+        // The usual `Name: value`: no LWS to skip.
+        i += 2;
+    } else {
+        while i < line.len() && is_ws(line[i]) {
+            i += 1;
+        }
+        if line.get(i) != Some(&b':') {
+            return None;
+        }
         i += 1;
-    }
-    if line.get(i) != Some(&b':') {
-        return None;
-    }
-    i += 1;
-    // Skip leading LWS (including a fold right after the colon).
-    while i < line.len() && matches!(line[i], b' ' | b'\t' | b'\r' | b'\n') {
-        i += 1;
+        // Skip leading LWS (including a fold right after the colon).
+        while i < line.len() && matches!(line[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
     }
     let mut v_end = line.len();
     while v_end > i && matches!(line[v_end - 1], b' ' | b'\t' | b'\r' | b'\n') {
         v_end -= 1;
     }
-    HeaderEntry::new(
-        name,
-        span(start, start + name_end),
-        span(start + i, start + v_end),
-        span(start, next),
-    )
+    HeaderEntry::at(name, start, name_end, i, start + v_end, next)
 }
