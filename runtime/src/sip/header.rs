@@ -378,13 +378,14 @@ fn name_at(line: &[u8], lower: &[u8]) -> Option<usize> {
 }
 
 /// Case-insensitive equality of `name` with `lower`, which must consist of
-/// lower-case ASCII letters and `-` only (every long header name does).
+/// lower-case ASCII letters and bytes below 0x40 only (every long header
+/// name, URI scheme, parameter name used here and `sip/2.0` does).
 ///
 /// For such a `lower` this is exactly `name.eq_ignore_ascii_case(lower)`:
-/// at a letter position `b | 0x20 == l` holds for `l` and its upper case
-/// only, and at a `-` position the mask is 0, so only `-` matches. The mask
-/// `(l >> 1) & 0x20` is 0x20 for bytes with bit 6 set (letters) and 0 for
-/// `-`. Compares eight bytes at a time.
+/// the mask `(l >> 1) & 0x20` is 0x20 for bytes with bit 6 set (here: the
+/// letters) and 0 below 0x40. At a letter position `b | 0x20 == l` holds
+/// for `l` and its upper case only; elsewhere the mask is 0, so only `l`
+/// itself matches. Compares eight bytes at a time.
 #[inline(always)]
 pub(crate) fn fold_eq(name: &[u8], lower: &[u8]) -> bool {
     #[inline(always)]

@@ -11,7 +11,7 @@
 use memchr::memchr;
 
 use super::error::{ErrorKind, ParseError};
-use super::header::{HeaderName, is_token_byte};
+use super::header::{HeaderName, fold_eq, is_token_byte};
 use super::message::{HeaderEntry, Message, Span, StartLine};
 use super::syntax::{first_ctl_or, is_ws, parse_u32};
 
@@ -51,9 +51,9 @@ fn line_end(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
 fn parse_start_line(buf: &[u8], pos: usize) -> Result<(StartLine, usize), ParseError> {
     let (end, next) = line_end(buf, pos).ok_or(err(ErrorKind::BadStartLine, pos))?;
     let line = &buf[pos..end];
-    if line.len() >= 8 && line[..4].eq_ignore_ascii_case(b"SIP/") && line.get(7) == Some(&b' ') {
+    if line.len() >= 8 && fold_eq(&line[..4], b"sip/") && line.get(7) == Some(&b' ') {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-        if !line[..7].eq_ignore_ascii_case(b"SIP/2.0") {
+        if !fold_eq(&line[..7], b"sip/2.0") {
             return Err(err(ErrorKind::BadVersion, pos));
         }
         let code = line
@@ -93,7 +93,7 @@ fn parse_start_line(buf: &[u8], pos: usize) -> Result<(StartLine, usize), ParseE
         .ok_or(err(ErrorKind::BadStartLine, u_start))?;
     let v_start = u_start + u_len + 1;
     let version = &buf[v_start..end];
-    if !version.eq_ignore_ascii_case(b"SIP/2.0") {
+    if !fold_eq(version, b"sip/2.0") {
         return Err(err(ErrorKind::BadVersion, v_start));
     }
     Ok((

@@ -383,3 +383,38 @@ fn word_scans_match_byte_loops() {
         }
     }
 }
+
+#[test]
+fn fold_eq_is_eq_ignore_ascii_case_for_its_targets() {
+    use crate::sip::header::fold_eq;
+    let targets: &[&[u8]] = &[
+        b"sip/",
+        b"sip/2.0",
+        b"sip",
+        b"sips",
+        b"tel",
+        b"tag",
+        b"branch",
+        b"received",
+        b"rport",
+        b"p-asserted-identity",
+        b"call-id",
+        b"to",
+    ];
+    for &t in targets {
+        assert!(t.iter().all(|&b| b.is_ascii_lowercase() || b < 0x40));
+        let up = t.to_ascii_uppercase();
+        assert!(fold_eq(t, t) && fold_eq(&up, t));
+        for i in 0..t.len() {
+            for b in 0..=255u8 {
+                let mut v = t.to_vec();
+                v[i] = b;
+                assert_eq!(fold_eq(&v, t), v.eq_ignore_ascii_case(t), "{v:?} vs {t:?}");
+                let mut w = up.clone();
+                w[i] = b;
+                assert_eq!(fold_eq(&w, t), w.eq_ignore_ascii_case(t), "{w:?} vs {t:?}");
+            }
+        }
+        assert!(!fold_eq(&t[1..], t));
+    }
+}
