@@ -10,8 +10,8 @@
 //! ([`NameAddr::uri`]).
 
 use super::error::ParseError;
-use super::header::is_token_byte;
-use super::syntax::{Params, closing_quote, is_lws, trim_lws, unquote};
+use super::header::{fold_eq, is_token_byte};
+use super::syntax::{Params, closing_quote, find2, first_ctl_or, is_lws, trim_lws, unquote};
 use super::uri::Uri;
 
 /// A parsed name-addr or addr-spec with header parameters.
@@ -47,7 +47,7 @@ impl<'a> NameAddr<'a> {
             }
             let (uri, rest) = bracketed_uri(&after[lt..])?;
             (Some(&s[..=q]), uri, true, rest)
-        } else if let Some(lt) = s.iter().position(|&b| b == b'<') {
+        } else if let Some(lt) = find2(s, b'<', b'<') {
             let disp = trim_lws(&s[..lt]);
             if !disp.iter().all(|&b| is_token_byte(b) || is_lws(b)) {
                 return None;
@@ -64,11 +64,7 @@ impl<'a> NameAddr<'a> {
             let uri = trim_lws(&s[..end]);
             (None, uri, false, &s[end..])
         };
-        if uri_raw.is_empty()
-            || uri_raw
-                .iter()
-                .any(|&b| b <= b' ' || b == b'<' || b == b'>' || b == b'"')
-        {
+        if uri_raw.is_empty() || first_ctl_or(uri_raw, [b'<', b'>', b'"']).is_some() {
             return None;
         }
         let rest = trim_lws(rest);
@@ -83,7 +79,7 @@ impl<'a> NameAddr<'a> {
             if !p.is_well_formed() {
                 return None;
             }
-            if tag.is_none() && p.name.eq_ignore_ascii_case(b"tag") {
+            if tag.is_none() && fold_eq(p.name, b"tag") {
                 // A flag `;tag` or an empty value is malformed.
                 tag = Some(p.value.filter(|t| !t.is_empty())?);
             }
@@ -131,6 +127,6 @@ impl<'a> NameAddr<'a> {
 
 /// `"<" uri ">"` at the start of `s`: returns the URI and what follows.
 fn bracketed_uri(s: &[u8]) -> Option<(&[u8], &[u8])> {
-    let gt = s.iter().position(|&b| b == b'>')?;
+    let gt = find2(s, b'>', b'>')?;
     Some((trim_lws(&s[1..gt]), &s[gt + 1..]))
 }

@@ -212,11 +212,92 @@ impl HeaderName {
             _ => return Self::Other,
         };
         for (hn, long) in cands {
-            if long.eq_ignore_ascii_case(name) {
+            if fold_eq(name, long) {
                 return *hn;
             }
         }
         Self::Other
+    }
+
+    /// The known header whose name starts `line`, and the name's length.
+    ///
+    /// Sound but not complete: when it returns `Some((hn, n))`, `line[..n]`
+    /// is a token, `line[n]` (if any) is not a token byte, and
+    /// `from_bytes(&line[..n]) == hn`. `None` means "take the slow path"
+    /// (token scan plus [`HeaderName::from_bytes`]), so the indexer's result
+    /// never depends on this function beyond speed.
+    #[inline]
+    pub(crate) fn known_prefix(line: &[u8]) -> Option<(Self, usize)> {
+        let &b0 = line.first()?;
+        if !is_token_byte(b0) {
+            return None;
+        }
+        if line.get(1).is_none_or(|&b| !is_token_byte(b)) {
+            return Some((Self::from_compact(b0.to_ascii_lowercase()), 1));
+        }
+        // Most frequent names first within each initial; each test compares
+        // against a constant, so it compiles to a few word compares.
+        macro_rules! first_of {
+            ($($hn:ident => $lower:literal),+ $(,)?) => {{
+                $(
+                    if let Some(n) = name_at(line, $lower) {
+                        return Some((Self::$hn, n));
+                    }
+                )+
+                None
+            }};
+        }
+        match b0 | 0x20 {
+            b'a' => first_of!(
+                Allow => b"allow",
+                Accept => b"accept",
+                Authorization => b"authorization",
+                AllowEvents => b"allow-events",
+                AcceptContact => b"accept-contact",
+            ),
+            b'c' => first_of!(
+                CallId => b"call-id",
+                CSeq => b"cseq",
+                Contact => b"contact",
+                ContentType => b"content-type",
+                ContentLength => b"content-length",
+                ContentEncoding => b"content-encoding",
+                ContentDisposition => b"content-disposition",
+            ),
+            b'e' => first_of!(Expires => b"expires", Event => b"event"),
+            b'f' => first_of!(From => b"from"),
+            b'i' => first_of!(Identity => b"identity", IdentityInfo => b"identity-info"),
+            b'm' => first_of!(MaxForwards => b"max-forwards", MinExpires => b"min-expires"),
+            b'p' => first_of!(
+                Path => b"path",
+                ProxyAuthorization => b"proxy-authorization",
+                ProxyAuthenticate => b"proxy-authenticate",
+                ProxyRequire => b"proxy-require",
+                PAssertedIdentity => b"p-asserted-identity",
+                Privacy => b"privacy",
+            ),
+            b'r' => first_of!(
+                Route => b"route",
+                RecordRoute => b"record-route",
+                Require => b"require",
+                ReferTo => b"refer-to",
+                ReferredBy => b"referred-by",
+                RejectContact => b"reject-contact",
+                RequestDisposition => b"request-disposition",
+            ),
+            b's' => first_of!(
+                Supported => b"supported",
+                Server => b"server",
+                Subject => b"subject",
+                SessionExpires => b"session-expires",
+                SubscriptionState => b"subscription-state",
+            ),
+            b't' => first_of!(To => b"to"),
+            b'u' => first_of!(UserAgent => b"user-agent", Unsupported => b"unsupported"),
+            b'v' => first_of!(Via => b"via"),
+            b'w' => first_of!(WwwAuthenticate => b"www-authenticate"),
+            _ => None,
+        }
     }
 
     fn from_compact(c: u8) -> Self {
@@ -284,6 +365,67 @@ impl HeaderName {
                 | Self::Accept
                 | Self::AllowEvents
         )
+    }
+}
+
+/// `Some(lower.len())` if `line` starts with the name `lower` (any case)
+/// followed by a byte that is not a token byte.
+#[inline(always)]
+fn name_at(line: &[u8], lower: &[u8]) -> Option<usize> {
+    let n = lower.len();
+    let (name, &next) = (line.get(..n)?, line.get(n)?);
+    (fold_eq(name, lower) && !is_token_byte(next)).then_some(n)
+}
+
+/// Case-insensitive equality of `name` with `lower`, which must consist of
+/// lower-case ASCII letters and bytes below 0x40 only (every long header
+/// name, URI scheme, parameter name used here and `sip/2.0` does).
+///
+/// For such a `lower` this is exactly `name.eq_ignore_ascii_case(lower)`:
+/// the mask `(l >> 1) & 0x20` is 0x20 for bytes with bit 6 set (here: the
+/// letters) and 0 below 0x40. At a letter position `b | 0x20 == l` holds
+/// for `l` and its upper case only; elsewhere the mask is 0, so only `l`
+/// itself matches. Compares eight bytes at a time.
+#[inline(always)]
+pub(crate) fn fold_eq(name: &[u8], lower: &[u8]) -> bool {
+    #[inline(always)]
+    fn word8(s: &[u8], i: usize) -> u64 {
+        s.get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map_or(u64::MAX, u64::from_le_bytes)
+    }
+    #[inline(always)]
+    fn word4(s: &[u8], i: usize) -> u32 {
+        s.get(i..i + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map_or(u32::MAX, u32::from_le_bytes)
+    }
+    let n = name.len();
+    if n != lower.len() {
+        return false;
+    }
+    if n >= 8 {
+        let mut i = 0;
+        loop {
+            // The last word may overlap the previous one.
+            let at = if i + 8 > n { n - 8 } else { i };
+            let l = word8(lower, at);
+            if word8(name, at) | ((l >> 1) & 0x2020_2020_2020_2020) != l {
+                return false;
+            }
+            i += 8;
+            if i >= n {
+                return true;
+            }
+        }
+    } else if n >= 4 {
+        let (l0, l1) = (word4(lower, 0), word4(lower, n - 4));
+        word4(name, 0) | ((l0 >> 1) & 0x2020_2020) == l0
+            && word4(name, n - 4) | ((l1 >> 1) & 0x2020_2020) == l1
+    } else {
+        name.iter()
+            .zip(lower)
+            .all(|(&b, &l)| b | ((l >> 1) & 0x20) == l)
     }
 }
 

@@ -11,7 +11,7 @@ use super::addr::NameAddr;
 use super::error::{ErrorKind, ParseError};
 use super::header::HeaderName;
 use super::parse::{self, MAX_HEADERS};
-use super::syntax::{CommaSplit, parse_u32, trim_lws};
+use super::syntax::{CommaSplit, first_ctl_or, parse_u32, trim_lws};
 use super::typed::{CSeq, ContentType, Credentials, Method};
 use super::uri::Uri;
 use super::via::Via;
@@ -56,7 +56,7 @@ pub struct HeaderEntry {
 }
 
 impl HeaderEntry {
-    const EMPTY: Self = Self {
+    pub(crate) const EMPTY: Self = Self {
         name: HeaderName::Other,
         name_len: 0,
         value_off: 0,
@@ -65,16 +65,25 @@ impl HeaderEntry {
         line_end: 0,
     };
 
-    /// Packs an entry; `None` if the name or value offset does not fit.
+    /// Packs an entry from offsets (`name_len` and `value_off` relative to
+    /// `line_start`); `None` if the name or value offset does not fit.
     #[inline]
-    pub(crate) fn new(name: HeaderName, name_span: Span, value: Span, line: Span) -> Option<Self> {
+    pub(crate) fn at(
+        name: HeaderName,
+        line_start: usize,
+        name_len: usize,
+        value_off: usize,
+        value_end: usize,
+        line_end: usize,
+    ) -> Option<Self> {
+        // Offsets are below MAX_MESSAGE_LEN (16 MiB), so they fit u32.
         Some(Self {
             name,
-            name_len: u8::try_from(name_span.end.checked_sub(line.start)?).ok()?,
-            value_off: u16::try_from(value.start.checked_sub(line.start)?).ok()?,
-            line_start: line.start,
-            value_end: value.end,
-            line_end: line.end,
+            name_len: u8::try_from(name_len).ok()?,
+            value_off: u16::try_from(value_off).ok()?,
+            line_start: line_start as u32,
+            value_end: value_end as u32,
+            line_end: line_end as u32,
         })
     }
 
@@ -142,20 +151,24 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
-    pub(crate) fn empty(
+    #[inline(always)]
+    pub(crate) fn from_parts(
         buf: &'a [u8],
         start: StartLine,
         start_line: Span,
         msg_start: usize,
+        headers: [HeaderEntry; MAX_HEADERS],
+        count: u8,
+        body: Span,
     ) -> Self {
         Self {
             buf,
             start,
             start_line,
             msg_start: msg_start as u32,
-            headers: [HeaderEntry::EMPTY; MAX_HEADERS],
-            count: 0,
-            body: Span::default(),
+            headers,
+            count,
+            body,
         }
     }
 
@@ -164,6 +177,7 @@ impl<'a> Message<'a> {
     ///
     /// # Errors
     /// A [`ParseError`] saying what is wrong and whether a 400 can be sent.
+    #[inline]
     pub fn parse(buf: &'a [u8]) -> Result<Self, ParseError> {
         match parse::index(buf, true) {
             Ok(m) => Ok(m),
@@ -405,7 +419,7 @@ impl<'a> Message<'a> {
     /// Missing, empty, or containing white space.
     pub fn call_id(&self) -> Result<&'a [u8], ParseError> {
         let (v, off) = self.required(HeaderName::CallId)?;
-        if v.is_empty() || v.iter().any(|&b| b <= b' ' || b == 0x7f) {
+        if v.is_empty() || first_ctl_or(v, [0x7f]).is_some() {
             return Err(bad(HeaderName::CallId, off));
         }
         Ok(v)

@@ -11,9 +11,9 @@
 use memchr::memchr;
 
 use super::error::{ErrorKind, ParseError};
-use super::header::{HeaderName, is_token_byte};
+use super::header::{HeaderName, fold_eq, is_token_byte};
 use super::message::{HeaderEntry, Message, Span, StartLine};
-use super::syntax::{is_ws, parse_u32};
+use super::syntax::{first_ctl_or, is_ws, parse_u32};
 
 /// Maximum number of header lines in the index.
 pub const MAX_HEADERS: usize = 64;
@@ -51,9 +51,9 @@ fn line_end(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
 fn parse_start_line(buf: &[u8], pos: usize) -> Result<(StartLine, usize), ParseError> {
     let (end, next) = line_end(buf, pos).ok_or(err(ErrorKind::BadStartLine, pos))?;
     let line = &buf[pos..end];
-    if line.len() >= 8 && line[..4].eq_ignore_ascii_case(b"SIP/") && line.get(7) == Some(&b' ') {
+    if line.len() >= 8 && fold_eq(&line[..4], b"sip/") && line.get(7) == Some(&b' ') {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-        if !line[..7].eq_ignore_ascii_case(b"SIP/2.0") {
+        if !fold_eq(&line[..7], b"sip/2.0") {
             return Err(err(ErrorKind::BadVersion, pos));
         }
         let code = line
@@ -78,26 +78,22 @@ fn parse_start_line(buf: &[u8], pos: usize) -> Result<(StartLine, usize), ParseE
         ));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version
+    // One pass per part: the method must be a non-empty token ended by SP
+    // (a missing SP and a bad byte are the same error), and likewise the
+    // URI is non-empty, free of controls and white space, and ended by SP.
     let m_end = line
         .iter()
-        .position(|&b| b == b' ')
+        .position(|&b| !is_token_byte(b))
+        .filter(|&i| i > 0 && line[i] == b' ')
         .ok_or(err(ErrorKind::BadStartLine, pos))?;
-    if m_end == 0 || !line[..m_end].iter().all(|&b| is_token_byte(b)) {
-        return Err(err(ErrorKind::BadStartLine, pos));
-    }
     let rest = &line[m_end + 1..];
-    let u_len = rest
-        .iter()
-        .position(|&b| b == b' ')
-        .ok_or(err(ErrorKind::BadStartLine, pos + m_end + 1))?;
     let u_start = pos + m_end + 1;
-    let uri = &rest[..u_len];
-    if uri.is_empty() || !uri.iter().all(|&b| b > b' ' && b != 0x7f) {
-        return Err(err(ErrorKind::BadStartLine, u_start));
-    }
+    let u_len = first_ctl_or(rest, [0x7f])
+        .filter(|&i| i > 0 && rest[i] == b' ')
+        .ok_or(err(ErrorKind::BadStartLine, u_start))?;
     let v_start = u_start + u_len + 1;
     let version = &buf[v_start..end];
-    if !version.eq_ignore_ascii_case(b"SIP/2.0") {
+    if !fold_eq(version, b"sip/2.0") {
         return Err(err(ErrorKind::BadVersion, v_start));
     }
     Ok((
@@ -113,6 +109,7 @@ fn parse_start_line(buf: &[u8], pos: usize) -> Result<(StartLine, usize), ParseE
 /// Indexes `buf`. In lenient mode (used to salvage a 400 reply) malformed
 /// header lines are skipped, the index stops at capacity, and a bad
 /// Content-Length makes the body run to the end of the input.
+#[inline]
 pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError> {
     if buf.len() > MAX_MESSAGE_LEN {
         return Err(err(ErrorKind::TooLarge, MAX_MESSAGE_LEN));
@@ -126,7 +123,9 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
     let start_span = span(pos, next);
     pos = next;
 
-    let mut msg = Message::empty(buf, start, start_span, msg_start);
+    // The index is filled here and moved into the message once at the end,
+    // which saves a copy of the ~1 KB array over building the message first.
+    let mut headers = [HeaderEntry::EMPTY; MAX_HEADERS];
     let mut count = 0usize;
     let mut content_length: Option<u32> = None;
     let mut cl_bad = false;
@@ -175,10 +174,9 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
             }
             continue;
         }
-        msg.headers[count] = entry;
+        headers[count] = entry;
         count += 1;
     }
-    msg.count = count as u8;
     let body_start = pos;
     let body_end = match content_length {
         Some(n) if !cl_bad => {
@@ -194,41 +192,58 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
         }
         _ => buf.len(),
     };
-    msg.body = span(body_start, body_end);
-    Ok(msg)
+    Ok(Message::from_parts(
+        buf,
+        start,
+        start_span,
+        msg_start,
+        headers,
+        count as u8,
+        span(body_start, body_end),
+    ))
 }
 
 /// Parses one (possibly folded) header line; `None` if malformed.
 #[inline]
 fn header_line(buf: &[u8], start: usize, value_end: usize, next: usize) -> Option<HeaderEntry> {
     let line = &buf[start..value_end];
-    let mut i = 0;
-    while i < line.len() && is_token_byte(line[i]) {
+    let (name, name_end) = match HeaderName::known_prefix(line) {
+        Some(known) => known,
+        None => {
+            let n = line
+                .iter()
+                .position(|&b| !is_token_byte(b))
+                .unwrap_or(line.len());
+            if n == 0 {
+                return None;
+            }
+            (HeaderName::from_bytes(&line[..n]), n)
+        }
+    };
+    let mut i = name_end;
+    if let Some(&[b':', b' ', v]) = line
+        .get(i..i + 3)
+        .and_then(|w| <&[u8; 3]>::try_from(w).ok())
+        && v > b' '
+    {
+        // The usual `Name: value`: no LWS to skip.
+        i += 2;
+    } else {
+        while i < line.len() && is_ws(line[i]) {
+            i += 1;
+        }
+        if line.get(i) != Some(&b':') {
+            return None;
+        }
         i += 1;
-    }
-    if i == 0 {
-        return None;
-    }
-    let name_end = i;
-    while i < line.len() && is_ws(line[i]) {
-        i += 1;
-    }
-    if line.get(i) != Some(&b':') {
-        return None;
-    }
-    i += 1;
-    // Skip leading LWS (including a fold right after the colon).
-    while i < line.len() && matches!(line[i], b' ' | b'\t' | b'\r' | b'\n') {
-        i += 1;
+        // Skip leading LWS (including a fold right after the colon).
+        while i < line.len() && matches!(line[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
     }
     let mut v_end = line.len();
     while v_end > i && matches!(line[v_end - 1], b' ' | b'\t' | b'\r' | b'\n') {
         v_end -= 1;
     }
-    HeaderEntry::new(
-        HeaderName::from_bytes(&line[..name_end]),
-        span(start, start + name_end),
-        span(start + i, start + v_end),
-        span(start, next),
-    )
+    HeaderEntry::at(name, start, name_end, i, start + v_end, next)
 }

@@ -9,8 +9,8 @@
 //! with [`super::syntax::unescape`].
 
 use super::error::{ErrorKind, ParseError};
-use super::header::byte_class;
-use super::syntax::{Params, escapes_valid, hex_val};
+use super::header::{byte_class, fold_eq};
+use super::syntax::{Params, escapes_valid, find2, hex_val};
 
 /// URI scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,17 +68,36 @@ static USER: [bool; 256] = byte_class(b"-_.!~*'()%&=+$,;/:");
 /// Characters of URI params and headers (`paramchar`, `hnv-unreserved`,
 /// separators).
 static PARAM: [bool; 256] = byte_class(b"-_.!~*'()%[]/:&+$=;?@,");
+/// [`PARAM`] without `?` and `@`: the characters of the `;params` part.
+static URI_PARAM: [bool; 256] = byte_class(b"-_.!~*'()%[]/:&+$=;,");
 /// Host name / IPv4 characters (`_` tolerated).
 static HOST: [bool; 256] = byte_class(b"-._");
 
 #[inline]
-fn user_byte(b: u8) -> bool {
-    USER[usize::from(b)]
-}
-
-#[inline]
 fn param_byte(b: u8) -> bool {
     PARAM[usize::from(b)]
+}
+
+/// Whether every byte of `s` is in `class` (which holds `%` and every
+/// alphanumeric) and every `%` starts a `%HH` escape: the class check and
+/// [`escapes_valid`] in one pass.
+#[inline]
+fn class_and_escapes_ok(s: &[u8], class: &[bool; 256]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        if !class[usize::from(b)] {
+            return false;
+        }
+        if b == b'%' {
+            match (s.get(i + 1), s.get(i + 2)) {
+                (Some(&h), Some(&l)) if hex_val(h).is_some() && hex_val(l).is_some() => i += 3,
+                _ => return false,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    true
 }
 
 fn hostname_ok(h: &[u8]) -> bool {
@@ -99,13 +118,13 @@ impl<'a> Uri<'a> {
     /// # Errors
     /// [`ErrorKind::BadUri`] with the offset of the offending part.
     pub fn parse(s: &'a [u8]) -> Result<Self, ParseError> {
-        let colon = s.iter().position(|&b| b == b':').ok_or(bad(0))?;
+        let colon = find2(s, b':', b':').ok_or(bad(0))?;
         let scheme = &s[..colon];
-        let scheme = if scheme.eq_ignore_ascii_case(b"sip") {
+        let scheme = if fold_eq(scheme, b"sip") {
             Scheme::Sip
-        } else if scheme.eq_ignore_ascii_case(b"sips") {
+        } else if fold_eq(scheme, b"sips") {
             Scheme::Sips
-        } else if scheme.eq_ignore_ascii_case(b"tel") {
+        } else if fold_eq(scheme, b"tel") {
             Scheme::Tel
         } else {
             return Err(bad(0));
@@ -118,22 +137,19 @@ impl<'a> Uri<'a> {
         // Split off ?headers at the first '?'. The user part may in theory
         // hold a '?', but header values may hold an '@' far more often, so
         // only an '@' before the first '?' starts a host.
-        let q = body.iter().position(|&b| b == b'?');
+        let q = find2(body, b'?', b'?');
         let (main, headers) = match q {
             Some(q) => (&body[..q], &body[q + 1..]),
             None => (body, &body[body.len()..]),
         };
-        let at = main.iter().position(|&b| b == b'@');
-        if !headers.iter().all(|&b| param_byte(b)) || !escapes_valid(headers) {
+        let at = find2(main, b'@', b'@');
+        if !class_and_escapes_ok(headers, &PARAM) {
             return Err(bad(body_at + q.unwrap_or(0)));
         }
         let (user, password, hostport, hp_at) = match at {
             Some(a) => {
                 let userinfo = &main[..a];
-                if userinfo.is_empty()
-                    || !userinfo.iter().all(|&b| user_byte(b))
-                    || !escapes_valid(userinfo)
-                {
+                if userinfo.is_empty() || !class_and_escapes_ok(userinfo, &USER) {
                     return Err(bad(body_at));
                 }
                 let (u, p) = match userinfo.iter().position(|&b| b == b':') {
@@ -158,10 +174,7 @@ impl<'a> Uri<'a> {
                 hp_at + close + 1,
             )
         } else {
-            let end = hostport
-                .iter()
-                .position(|&b| b == b':' || b == b';')
-                .unwrap_or(hostport.len());
+            let end = find2(hostport, b':', b';').unwrap_or(hostport.len());
             if !hostname_ok(&hostport[..end]) {
                 return Err(bad(hp_at));
             }
@@ -180,11 +193,7 @@ impl<'a> Uri<'a> {
             Some(b';') => &rest[1..],
             Some(_) => return Err(bad(rest_at)),
         };
-        if !params
-            .iter()
-            .all(|&b| param_byte(b) && b != b'?' && b != b'@')
-            || !escapes_valid(params)
-        {
+        if !class_and_escapes_ok(params, &URI_PARAM) {
             return Err(bad(rest_at));
         }
         Ok(Self {
@@ -257,4 +266,46 @@ fn parse_port(d: &[u8]) -> Option<u16> {
         return None;
     }
     super::syntax::parse_u32(d).and_then(|p| u16::try_from(p).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PARAM, URI_PARAM, USER, class_and_escapes_ok, escapes_valid};
+
+    #[test]
+    fn uri_param_class_is_param_without_query_and_at() {
+        for b in 0..=255u8 {
+            let want = PARAM[usize::from(b)] && b != b'?' && b != b'@';
+            assert_eq!(URI_PARAM[usize::from(b)], want, "{b:#x}");
+        }
+    }
+
+    #[test]
+    fn fused_class_check_matches_two_passes() {
+        let alphabet = [
+            b'a', b'Z', b'0', b'f', b'%', b'?', b'@', b' ', b';', b'g', 0x80,
+        ];
+        let mut cases: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for c in &cases {
+                for &b in &alphabet {
+                    let mut v = c.clone();
+                    v.push(b);
+                    next.push(v);
+                }
+            }
+            cases.extend(next.iter().cloned());
+            cases.dedup();
+            if cases.len() > 200_000 {
+                break;
+            }
+        }
+        for c in &cases {
+            for class in [&PARAM, &URI_PARAM, &USER] {
+                let two_pass = c.iter().all(|&b| class[usize::from(b)]) && escapes_valid(c);
+                assert_eq!(class_and_escapes_ok(c, class), two_pass, "{c:?}");
+            }
+        }
+    }
 }

@@ -7,8 +7,11 @@
 //! picked out in the same pass; other parameters stay available through
 //! [`Via::params`].
 
-use super::header::is_token_byte;
+use super::header::{byte_class, fold_eq, is_token_byte};
 use super::syntax::{Params, is_lws, parse_u32};
+
+/// sent-by host name / IPv4 characters: alphanumerics and `-._`.
+static HOST: [bool; 256] = byte_class(b"-._");
 
 /// A parsed `via-parm` borrowing its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,8 +104,8 @@ impl<'a> Via<'a> {
             }
             c.i += close + 1;
         } else {
-            while c.i < c.s.len()
-                && (c.s[c.i].is_ascii_alphanumeric() || matches!(c.s[c.i], b'-' | b'.' | b'_'))
+            while let Some(&b) = c.s.get(c.i)
+                && HOST[usize::from(b)]
             {
                 c.i += 1;
             }
@@ -138,11 +141,11 @@ impl<'a> Via<'a> {
             if !p.is_well_formed() {
                 return None;
             }
-            if p.name.eq_ignore_ascii_case(b"branch") {
+            if fold_eq(p.name, b"branch") {
                 branch = Some(p.value?);
-            } else if p.name.eq_ignore_ascii_case(b"received") {
+            } else if fold_eq(p.name, b"received") {
                 received = Some(p.value?);
-            } else if p.name.eq_ignore_ascii_case(b"rport") {
+            } else if fold_eq(p.name, b"rport") {
                 rport = Some(p.value);
             }
         }

@@ -261,3 +261,160 @@ fn oversized_name_is_a_malformed_line() {
     assert_eq!(m.slice(m.headers()[0].name_span()).len(), 255);
     assert_eq!(m.slice(m.headers()[0].value()), b"v");
 }
+
+/// The reference for the indexer's name recognition: token scan plus
+/// `eq_ignore_ascii_case` against every long and compact form.
+fn reference_name(line: &[u8]) -> Option<(HeaderName, usize)> {
+    let n = line
+        .iter()
+        .position(|&b| !crate::sip::header::is_token_byte(b))
+        .unwrap_or(line.len());
+    if n == 0 {
+        return None;
+    }
+    let name = &line[..n];
+    let hn = HeaderName::all_known()
+        .find(|hn| {
+            hn.as_str().as_bytes().eq_ignore_ascii_case(name)
+                || (n == 1 && hn.compact() == Some(name[0].to_ascii_lowercase()))
+        })
+        .unwrap_or(HeaderName::Other);
+    Some((hn, n))
+}
+
+#[test]
+fn fast_name_recognition_matches_the_reference() {
+    // Long names only hold letters and '-', which `fold_eq` relies on.
+    for hn in HeaderName::all_known() {
+        let long = hn.as_str().to_ascii_lowercase();
+        assert!(long.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+    }
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    for hn in HeaderName::all_known() {
+        let long = hn.as_str();
+        names.push(long.as_bytes().to_vec());
+        names.push(long.to_ascii_lowercase().into_bytes());
+        names.push(long.to_ascii_uppercase().into_bytes());
+        // Near misses: one byte changed, '-' swapped for CR / '\r' | 0x20,
+        // truncated, extended.
+        for i in 0..long.len() {
+            for repl in [b'\r', b'\n', b'-', b'_', b'm', b'M', b'\0', b'@', 0xcd] {
+                let mut v = long.as_bytes().to_vec();
+                v[i] = repl;
+                names.push(v);
+            }
+        }
+        names.push(long.as_bytes()[..long.len() - 1].to_vec());
+        names.push(format!("{long}-x").into_bytes());
+        names.push(format!("{long}x").into_bytes());
+        if let Some(c) = hn.compact() {
+            names.push(vec![c]);
+            names.push(vec![c.to_ascii_uppercase()]);
+        }
+    }
+    for b in 0..=255u8 {
+        names.push(vec![b]);
+        names.push(vec![b'v', b]);
+    }
+    for name in &names {
+        for tail in [
+            &b": x"[..],
+            b" : x",
+            b"\t:",
+            b"",
+            b"x:",
+            b"-:",
+            b";",
+            b"\r\n",
+        ] {
+            let mut line = name.clone();
+            line.extend_from_slice(tail);
+            if let Some((hn, n)) = HeaderName::known_prefix(&line) {
+                assert_eq!(Some((hn, n)), reference_name(&line), "{line:?}");
+                assert_eq!(HeaderName::from_bytes(&line[..n]), hn, "{line:?}");
+            }
+            if let Some((hn, n)) = reference_name(&line) {
+                assert_eq!(HeaderName::from_bytes(&line[..n]), hn, "{line:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn word_scans_match_byte_loops() {
+    use crate::sip::syntax::{find2, first_ctl_or};
+    let check = |c: &[u8]| {
+        assert_eq!(
+            first_ctl_or(c, [0x7f]),
+            c.iter().position(|&b| b <= b' ' || b == 0x7f),
+            "{c:?}"
+        );
+        assert_eq!(
+            first_ctl_or(c, [b'<', b'>', b'"']),
+            c.iter()
+                .position(|&b| b <= b' ' || b == b'<' || b == b'>' || b == b'"'),
+            "{c:?}"
+        );
+        assert_eq!(
+            find2(c, b';', b'"'),
+            c.iter().position(|&b| b == b';' || b == b'"'),
+            "{c:?}"
+        );
+    };
+    for len in 0..=20 {
+        for at in 0..=len {
+            for b in 0..=255u8 {
+                let mut v = vec![b'a'; len];
+                if at < len {
+                    v[at] = b;
+                }
+                check(&v);
+                // Neighbours that stress borrow propagation.
+                for nb in [0x00, 0x01, 0x20, 0x21, b'"', b';', 0x7e, 0x7f, 0x80, 0xff] {
+                    for other in [at + 1, at.wrapping_sub(1), at + 8] {
+                        if other < len {
+                            let mut w = v.clone();
+                            w[other] = nb;
+                            check(&w);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fold_eq_is_eq_ignore_ascii_case_for_its_targets() {
+    use crate::sip::header::fold_eq;
+    let targets: &[&[u8]] = &[
+        b"sip/",
+        b"sip/2.0",
+        b"sip",
+        b"sips",
+        b"tel",
+        b"tag",
+        b"branch",
+        b"received",
+        b"rport",
+        b"p-asserted-identity",
+        b"call-id",
+        b"to",
+    ];
+    for &t in targets {
+        assert!(t.iter().all(|&b| b.is_ascii_lowercase() || b < 0x40));
+        let up = t.to_ascii_uppercase();
+        assert!(fold_eq(t, t) && fold_eq(&up, t));
+        for i in 0..t.len() {
+            for b in 0..=255u8 {
+                let mut v = t.to_vec();
+                v[i] = b;
+                assert_eq!(fold_eq(&v, t), v.eq_ignore_ascii_case(t), "{v:?} vs {t:?}");
+                let mut w = up.clone();
+                w[i] = b;
+                assert_eq!(fold_eq(&w, t), w.eq_ignore_ascii_case(t), "{w:?} vs {t:?}");
+            }
+        }
+        assert!(!fold_eq(&t[1..], t));
+    }
+}
