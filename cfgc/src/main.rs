@@ -11,6 +11,7 @@ usage:
   cfgc check [options] FILE     check a configuration (exit 0 clean, 1 diagnostics)
   cfgc emit [options] FILE      print the generated Rust on standard output
   cfgc build [options] FILE -o BIN   build a proxy binary (cargo, release)
+  cfgc run [options] FILE [-- ARGS]  build, then run the proxy with ARGS
 
 options:
   -A NAME[=VALUE]        define NAME, as kamailio -A (repeatable)
@@ -23,7 +24,6 @@ options:
   --offline              build without touching the network
   -h, --help             this text
 
-The verbs emit, build and run arrive with code generation (issue 4).
 ";
 
 struct Args {
@@ -127,6 +127,38 @@ fn emit(argv: impl Iterator<Item = String>) -> ExitCode {
     }
 }
 
+fn run(argv: impl Iterator<Item = String>) -> ExitCode {
+    let all: Vec<String> = argv.collect();
+    let (ours, proxy_args) = match all.iter().position(|a| a == "--") {
+        Some(i) => (all[..i].to_vec(), all[i + 1..].to_vec()),
+        None => (all, Vec::new()),
+    };
+    let Some(file) = ours.iter().rev().find(|a| !a.starts_with('-')).cloned() else {
+        eprintln!("cfgc: run needs FILE\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let bin = cfgc::package::cache_dir()
+        .join("bin")
+        .join(std::path::Path::new(&file).file_stem().unwrap_or_default());
+    if let Some(dir) = bin.parent()
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("cfgc: cannot create {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    let mut build_args = ours;
+    build_args.push("-o".into());
+    build_args.push(bin.display().to_string());
+    let code = build(build_args.into_iter());
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    use std::os::unix::process::CommandExt as _;
+    let err = std::process::Command::new(&bin).args(proxy_args).exec();
+    eprintln!("cfgc: cannot run {}: {err}", bin.display());
+    ExitCode::from(2)
+}
+
 fn build(argv: impl Iterator<Item = String>) -> ExitCode {
     let args = match parse_args(argv) {
         Ok(a) => a,
@@ -188,10 +220,7 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Some(v @ "run") => {
-            eprintln!("cfgc: `{v}` is not supported yet: code generation arrives with issue 4");
-            return ExitCode::from(2);
-        }
+        Some("run") => return run(argv),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
