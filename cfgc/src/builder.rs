@@ -141,10 +141,7 @@ impl Builder {
 
     /// [`Builder::compile`], with the cargo directives written to `cargo`.
     fn compile_to(&self, cfg: &Path, cargo: &mut dyn Write) -> Result<PathBuf, BuildError> {
-        let cfg = match std::env::var_os("CARGO_MANIFEST_DIR") {
-            Some(dir) if cfg.is_relative() => Path::new(&dir).join(cfg),
-            _ => cfg.to_path_buf(),
-        };
+        let cfg = resolve(cfg);
         let out_dir = match (&self.out_dir, std::env::var_os("OUT_DIR")) {
             (Some(dir), _) => dir.clone(),
             (None, Some(dir)) => PathBuf::from(dir),
@@ -188,6 +185,95 @@ impl Builder {
         write_if_changed(&out, &code).map_err(io(&out))?;
         Ok(out)
     }
+
+    /// The Rust text `kamailio_cfg!` expands to (the macro only parses its
+    /// arguments into a `Builder` and calls this): the generated code, and
+    /// `const _: &[u8] = include_bytes!(..)` for every file read so that
+    /// cargo recompiles when one changes.
+    ///
+    /// If the cfg has errors or uses what the runtime does not support yet:
+    /// one `compile_error!` per such diagnostic, rendered like rustc's (so
+    /// with `path:line:col` and the source line), plus a stub `Script` whose
+    /// `request_route` returns `Ok(1)` and a default `SETTINGS`: a
+    /// deliberate fallback (askama's `build_skeleton`) so that the code
+    /// using them still type-checks and the cfg's errors are the only ones.
+    /// A macro cannot emit warnings on stable Rust; use [`Builder::compile`]
+    /// or `cfgc check` to see them.
+    pub fn expand(&self, cfg: impl AsRef<Path>) -> String {
+        let cfg = resolve(cfg.as_ref());
+        let g = match self.config.generate_file(&cfg) {
+            Ok(g) => g,
+            Err(e) => return self.stub([format!("{}: {e}", cfg.display())]),
+        };
+        let mut out = String::new();
+        for f in &g.report.files_read {
+            out += &format!(
+                "const _: &[u8] = ::core::include_bytes!({:?});\n",
+                f.display().to_string()
+            );
+        }
+        match g.code {
+            Some(code) => out += &code,
+            None => {
+                out += &self.stub(
+                    g.report
+                        .diagnostics
+                        .iter()
+                        .filter(|d| d.severity != Severity::Warning)
+                        .map(|d| g.report.render(d)),
+                );
+            }
+        }
+        out
+    }
+
+    /// `compile_error!`s and the stub script of [`Builder::expand`].
+    fn stub(&self, errors: impl IntoIterator<Item = String>) -> String {
+        let mut out = String::new();
+        for e in errors {
+            out += &format!("::core::compile_error!({e:?});\n");
+        }
+        let rt = &self.config.codegen.runtime_path;
+        out += &format!(
+            "/// A stub: the cfg did not compile.
+pub struct Script;
+impl Script {{
+    pub fn new() -> Self {{
+        Self
+    }}
+}}
+impl {rt}::engine::Script for Script {{
+    fn request_route(&self, _: &mut {rt}::engine::Ctx<'_>) -> {rt}::engine::Flow {{
+        ::core::result::Result::Ok(1)
+    }}
+}}
+/// A stub: the cfg did not compile.
+pub const SETTINGS: {rt}::proxy::Settings = {rt}::proxy::Settings {{
+    listen: &[],
+    aliases: &[],
+    port: None,
+    children: None,
+    debug: None,
+    log_stderror: None,
+    log_prefix: None,
+    advertised_address: None,
+    advertised_port: None,
+    server_header: None,
+}};
+"
+        );
+        out
+    }
+}
+
+/// `cfg` relative to `$CARGO_MANIFEST_DIR` unless absolute, canonical when
+/// it exists (messages then name the real file).
+fn resolve(cfg: &Path) -> PathBuf {
+    let cfg = match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) if cfg.is_relative() => Path::new(&dir).join(cfg),
+        _ => cfg.to_path_buf(),
+    };
+    std::fs::canonicalize(&cfg).unwrap_or(cfg)
 }
 
 /// Writes `path` only if its content changed, so that cargo does not
@@ -258,7 +344,7 @@ mod tests {
             .join(format!("builder-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
-        dir
+        std::fs::canonicalize(dir).expect("canonical")
     }
 
     fn compile(b: &Builder, cfg: &Path) -> (Result<PathBuf, BuildError>, String) {
@@ -369,5 +455,65 @@ request_route {\n    if ($var(n) == 1) {\n        exit;\n    }\n    route(REPLY)
             let err = compile(&Builder::new(), &dir.join("nope.cfg")).0;
             assert!(matches!(err, Err(BuildError::NoOutDir)));
         }
+    }
+
+    #[test]
+    fn expand_adds_include_bytes_for_every_file_read() {
+        let dir = temp_dir("expand");
+        std::fs::write(dir.join("main.cfg"), MAIN).expect("write");
+        std::fs::write(dir.join("routes.cfg"), ROUTES).expect("write");
+        let text = Builder::new().expand(dir.join("main.cfg"));
+        for f in ["main.cfg", "routes.cfg"] {
+            let include = format!(
+                "const _: &[u8] = ::core::include_bytes!({:?});",
+                dir.join(f).display().to_string()
+            );
+            assert!(text.contains(&include), "{text}");
+        }
+        assert!(
+            text.contains("impl ::runtime::engine::Script for Script"),
+            "{text}"
+        );
+        assert!(!text.contains("compile_error!"), "{text}");
+        syn::parse_file(&text).expect("valid Rust");
+    }
+
+    #[test]
+    fn expand_turns_errors_into_compile_errors_and_a_stub() {
+        let dir = temp_dir("expand-err");
+        let cfg = dir.join("bad.cfg");
+        std::fs::write(&cfg, "request_route {\n    route(NOWHERE);\n}\n").expect("write");
+        let text = Builder::new().runtime_path("::rt").expand(&cfg);
+        let file = syn::parse_file(&text).expect("valid Rust");
+        let errors: Vec<String> = file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                syn::Item::Macro(m) if m.mac.path.segments.last()?.ident == "compile_error" => {
+                    Some(m.mac.parse_body::<syn::LitStr>().ok()?.value())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 1, "{text}");
+        assert!(
+            errors[0].contains(&format!("--> {}:2:11", cfg.display())),
+            "{text}"
+        );
+        assert!(errors[0].contains("route(NOWHERE);"), "{text}");
+        assert!(
+            text.contains("impl ::rt::engine::Script for Script"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pub const SETTINGS: ::rt::proxy::Settings"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("include_bytes!({:?})", cfg.display().to_string())));
+
+        // An unreadable file: its error, and still the stub.
+        let text = Builder::new().expand(dir.join("nope.cfg"));
+        assert!(text.starts_with("::core::compile_error!("), "{text}");
+        assert!(text.contains("pub struct Script;"), "{text}");
     }
 }
