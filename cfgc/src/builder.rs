@@ -192,8 +192,8 @@ impl Builder {
     /// cargo recompiles when one changes.
     ///
     /// If the cfg has errors or uses what the runtime does not support yet:
-    /// one `compile_error!` per such diagnostic, rendered like rustc's (so
-    /// with `path:line:col` and the source line), plus a stub `Script` whose
+    /// one `compile_error!` per such diagnostic, `path:line:col: ` and the
+    /// diagnostic rendered like rustc's (with the source line), plus a stub `Script` whose
     /// `request_route` returns `Ok(1)` and a default `SETTINGS`: a
     /// deliberate fallback (askama's `build_skeleton`) so that the code
     /// using them still type-checks and the cfg's errors are the only ones.
@@ -220,7 +220,15 @@ impl Builder {
                         .diagnostics
                         .iter()
                         .filter(|d| d.severity != Severity::Warning)
-                        .map(|d| g.report.render(d)),
+                        .map(|d| {
+                            // The location first too: a first line is what
+                            // every tool shows (trybuild erases the rest's).
+                            let rendered = g.report.render(d);
+                            match g.report.location(d) {
+                                Some((p, l, c)) => format!("{}:{l}:{c}: {rendered}", p.display()),
+                                None => rendered,
+                            }
+                        }),
                 );
             }
         }
