@@ -192,10 +192,10 @@ impl Builder {
     /// cargo recompiles when one changes.
     ///
     /// If the cfg has errors or uses what the runtime does not support yet:
-    /// one `compile_error!` per such diagnostic, `path:line:col: ` and the
-    /// diagnostic rendered like rustc's (with the source line), plus a stub `Script` whose
-    /// `request_route` returns `Ok(1)` and a default `SETTINGS`: a
-    /// deliberate fallback (askama's `build_skeleton`) so that the code
+    /// one `compile_error!` per such diagnostic, `path:line:col: ` then the
+    /// diagnostic rendered like rustc's (with the source line), plus a stub
+    /// `Script` whose `request_route` returns `Ok(1)` and a default
+    /// `SETTINGS`: a deliberate fallback (askama's `build_skeleton`) so that the code
     /// using them still type-checks and the cfg's errors are the only ones.
     /// A macro cannot emit warnings on stable Rust; use [`Builder::compile`]
     /// or `cfgc check` to see them.
@@ -221,8 +221,9 @@ impl Builder {
                         .iter()
                         .filter(|d| d.severity != Severity::Warning)
                         .map(|d| {
-                            // The location first too: a first line is what
-                            // every tool shows (trybuild erases the rest's).
+                            // The location on the first line as well, for
+                            // tools that keep only that line (trybuild
+                            // erases line numbers from `-->` lines).
                             let rendered = g.report.render(d);
                             match g.report.location(d) {
                                 Some((p, l, c)) => format!("{}:{l}:{c}: {rendered}", p.display()),
@@ -259,14 +260,14 @@ impl {rt}::engine::Script for Script {{
 pub const SETTINGS: {rt}::proxy::Settings = {rt}::proxy::Settings {{
     listen: &[],
     aliases: &[],
-    port: None,
-    children: None,
-    debug: None,
-    log_stderror: None,
-    log_prefix: None,
-    advertised_address: None,
-    advertised_port: None,
-    server_header: None,
+    port: ::core::option::Option::None,
+    children: ::core::option::Option::None,
+    debug: ::core::option::Option::None,
+    log_stderror: ::core::option::Option::None,
+    log_prefix: ::core::option::Option::None,
+    advertised_address: ::core::option::Option::None,
+    advertised_port: ::core::option::Option::None,
+    server_header: ::core::option::Option::None,
 }};
 "
         );
