@@ -19,6 +19,7 @@
 //! }
 //! ```
 
+pub mod builder;
 pub mod catalog;
 pub mod check;
 pub mod codegen;
@@ -30,6 +31,7 @@ pub mod syntax;
 
 use std::path::{Path, PathBuf};
 
+pub use builder::{BuildError, Builder};
 pub use diag::{Diagnostic, Severity};
 pub use source::{FileId, SourceMap, Span};
 

@@ -7,5 +7,8 @@ pub mod server;
 pub mod sip;
 pub mod transport;
 
+#[cfg(feature = "macros")]
+pub use macros::kamailio_cfg;
+
 /// Re-exported for generated code (compiled `=~` regexes).
 pub use regex;

@@ -1,0 +1,17 @@
+//! A SIP proxy compiled from `kamailio.cfg` by `runtime::kamailio_cfg!`:
+//! it answers OPTIONS, refuses requests for one user, tags and relays the
+//! rest to 127.0.0.1:5070.
+//!
+//! ```text
+//! cargo run -p example-macro -- -l udp:127.0.0.1:5060
+//! ```
+
+// `Script` and `SETTINGS`; cargo recompiles this crate when the cfg changes.
+runtime::kamailio_cfg!(
+    "kamailio.cfg",
+    defines = ["WITH_TAG", r#"NEXT_HOP="sip:127.0.0.1:5070""#]
+);
+
+fn main() -> std::process::ExitCode {
+    runtime::proxy::main(Script::new(), &SETTINGS)
+}
