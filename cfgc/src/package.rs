@@ -80,7 +80,7 @@ pub fn write_package(cache: &Path, cfg: &Path, code: &str) -> std::io::Result<Pa
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
 [[bin]]\nname = \"{name}\"\npath = \"src/main.rs\"\n\n\
-[dependencies]\nruntime = {{ path = {runtime:?} }}\n\n\
+[dependencies]\nruntime = {{ path = {runtime:?}, default-features = false }}\n\n\
 [profile.release]\ncodegen-units = 16\nincremental = true\n\n\
 [workspace]\n"
     );
