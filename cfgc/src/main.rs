@@ -95,24 +95,35 @@ fn print_diagnostics(report: &cfgc::Report, json: bool) {
     }
 }
 
-fn emit(argv: impl Iterator<Item = String>) -> ExitCode {
-    let args = match parse_args(argv) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("cfgc: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let Some(file) = args.file else {
+/// Parses the options and requires a configuration file (exit 2 if not).
+fn args_and_file(argv: impl Iterator<Item = String>) -> Result<(Args, String), ExitCode> {
+    let mut args = parse_args(argv).map_err(|e| {
+        eprintln!("cfgc: {e}\n\n{USAGE}");
+        ExitCode::from(2)
+    })?;
+    let Some(file) = args.file.take() else {
         eprintln!("cfgc: no configuration file given\n\n{USAGE}");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     };
-    let generated = match args.config.generate_file(&file) {
+    Ok((args, file))
+}
+
+/// Runs every pass up to code generation (exit 2 if the file is unreadable).
+fn generate(args: &Args, file: &str) -> Result<cfgc::Generated, ExitCode> {
+    args.config.generate_file(file).map_err(|e| {
+        eprintln!("cfgc: cannot read {file}: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn emit(argv: impl Iterator<Item = String>) -> ExitCode {
+    let (args, file) = match args_and_file(argv) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let generated = match generate(&args, &file) {
         Ok(g) => g,
-        Err(e) => {
-            eprintln!("cfgc: cannot read {file}: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match generated.code {
         Some(code) => {
@@ -160,23 +171,17 @@ fn run(argv: impl Iterator<Item = String>) -> ExitCode {
 }
 
 fn build(argv: impl Iterator<Item = String>) -> ExitCode {
-    let args = match parse_args(argv) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("cfgc: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let (mut args, file) = match args_and_file(argv) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let (Some(file), Some(out)) = (args.file, args.out) else {
-        eprintln!("cfgc: build needs FILE and -o BIN\n\n{USAGE}");
+    let Some(out) = args.out.take() else {
+        eprintln!("cfgc: build needs -o BIN\n\n{USAGE}");
         return ExitCode::from(2);
     };
-    let generated = match args.config.generate_file(&file) {
+    let generated = match generate(&args, &file) {
         Ok(g) => g,
-        Err(e) => {
-            eprintln!("cfgc: cannot read {file}: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Some(code) = generated.code else {
         print_diagnostics(&generated.report, false);
@@ -226,16 +231,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let args = match parse_args(argv) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("cfgc: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let Some(file) = args.file else {
-        eprintln!("cfgc: no configuration file given\n\n{USAGE}");
-        return ExitCode::from(2);
+    let (args, file) = match args_and_file(argv) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let report = match args.config.check_file(&file) {
         Ok(r) => r,
