@@ -20,9 +20,10 @@
 //! }
 //! ```
 //!
-//! In `src/main.rs`, the generated `Script` and `SETTINGS`:
+//! In `src/main.rs`, the generated `Script` and `SETTINGS` (compiled for
+//! real in `examples/build-rs`):
 //!
-//! ```ignore
+//! ```text
 //! include!(concat!(env!("OUT_DIR"), "/kamailio_cfg.rs"));
 //!
 //! fn main() -> std::process::ExitCode {

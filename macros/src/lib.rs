@@ -40,7 +40,9 @@ impl Parse for Args {
 /// source line; a stub `Script` and `SETTINGS` then stand in, so that these
 /// are the only errors.
 ///
-/// ```ignore
+/// (compiled for real in `examples/macro`)
+///
+/// ```text
 /// runtime::kamailio_cfg!("kamailio.cfg");
 ///
 /// fn main() -> std::process::ExitCode {
