@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -35,6 +36,30 @@ struct Guard(Child);
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Stops a server started in its own process group, children included
+/// (kamailio forks its workers even in the foreground): SIGTERM to the
+/// group, then SIGKILL if it has not exited within two seconds.
+struct GroupGuard(Child);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let signal = |sig: &str| {
+            let _ = Command::new("kill").args([sig, "--", &group]).status();
+        };
+        signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal("-KILL");
         let _ = self.0.wait();
     }
 }
@@ -243,9 +268,10 @@ fn stateless_proxy_on_the_wire_and_like_kamailio() {
         .arg(&rundir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("kamailio runs (apt-get install kamailio)");
-    let _kam = Guard(kam);
+    let kam = GroupGuard(kam);
     let theirs = probe(kport);
     assert_eq!(ours, theirs, "status codes differ from kamailio's");
     assert!(

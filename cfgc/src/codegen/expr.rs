@@ -406,14 +406,47 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                 CtxUse::Mut => quote!(ctx),
                 CtxUse::Shared => quote!(&*ctx),
             };
-            quote!({
+            let call = quote!({
                 #(#lets)*
                 let kam_r = #path(#ctx_arg, #(#pass),*);
                 ctx.rc = kam_r;
                 #rt::engine::rc(kam_r)?
-            })
+            });
+            // xlog with a level known at compile time: test the level before
+            // formatting the message (xlog returns 1 either way).
+            match xlog_level(g, b, &c.args) {
+                Some(level) => quote!(if #rt::modules::xlog::enabled(&*ctx, #level) {
+                    #call
+                } else {
+                    ctx.rc = 1;
+                    1
+                }),
+                None => call,
+            }
         }
         Target::Core(f) => core(g, f),
+    }
+}
+
+/// The level of an xlog call when it is a compile-time constant.
+fn xlog_level(
+    g: &Gen<'_>,
+    b: &crate::catalog::runtime::Binding,
+    args: &[ArgVal],
+) -> Option<TokenStream> {
+    let rt = &g.rt;
+    if b.module != "xlog" {
+        return None;
+    }
+    if !b.fixed.is_empty() {
+        return b.fixed.replacen("::runtime", &g_rt_text(g), 1).parse().ok();
+    }
+    match (b.path, args.first()) {
+        ("modules::xlog::xlog_err", _) => Some(quote!(#rt::engine::log::Level::Err)),
+        ("modules::xlog::xlog", Some(ArgVal::Level(n))) => {
+            Some(quote!(#rt::engine::log::Level::from_int(#n)))
+        }
+        _ => None,
     }
 }
 
