@@ -278,4 +278,16 @@ fn stateless_proxy_on_the_wire_and_like_kamailio() {
         sipp_call(kport, uas_port),
         "SIPp call through kamailio failed"
     );
+    let pid = kam.0.id();
+    drop(kam);
+    // No kamailio process of this test may survive it.
+    let left = Command::new("pgrep")
+        .args(["-g", &pid.to_string()])
+        .output()
+        .expect("pgrep runs");
+    assert!(
+        left.stdout.is_empty(),
+        "kamailio processes left: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
 }
