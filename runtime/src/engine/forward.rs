@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use crate::sip::edit::stateless_branch;
+use crate::sip::syntax::strip_brackets;
 use crate::sip::{Editor, Message, Uri};
 use crate::transport::{Proto, Transmit};
 
@@ -155,12 +156,7 @@ pub fn relay_reply(ctx: &mut Ctx<'_>) -> i32 {
     let Some(Ok(top)) = vias.next() else {
         return err::BAD_REQ;
     };
-    let top_host = top
-        .host
-        .strip_prefix(b"[")
-        .and_then(|h| h.strip_suffix(b"]"))
-        .unwrap_or(top.host);
-    let ours = ctx.core.is_myself(top_host, top.port)
+    let ours = ctx.core.is_myself(strip_brackets(top.host), top.port)
         || ctx
             .core
             .advertised_address
@@ -172,11 +168,7 @@ pub fn relay_reply(ctx: &mut Ctx<'_>) -> i32 {
     let Some(Ok(next)) = vias.next() else {
         return err::BAD_REQ;
     };
-    let host = next.received.unwrap_or(next.host);
-    let host = host
-        .strip_prefix(b"[")
-        .and_then(|h| h.strip_suffix(b"]"))
-        .unwrap_or(host);
+    let host = strip_brackets(next.received.unwrap_or(next.host));
     let port = match next.rport {
         Some(Some(p)) => std::str::from_utf8(p).ok().and_then(|p| p.parse().ok()),
         _ => None,

@@ -13,6 +13,7 @@ use super::encode::{Edit, EditTag, fnv1a, splice, write_header, write_hex, write
 use super::error::{EditError, ErrorKind, ParseError};
 use super::header::{HeaderName, is_token_byte};
 use super::message::Message;
+use super::syntax::strip_brackets;
 
 /// Records edits against one message.
 #[derive(Debug, Clone)]
@@ -357,15 +358,7 @@ impl<'m, 'a> Editor<'m, 'a> {
                     + via.host.len()
             }
         };
-        let unbracket = |h: &'a [u8]| match h {
-            [b'[', inner @ .., b']'] => inner,
-            h => h,
-        };
-        let src_unbracketed = match src_ip {
-            [b'[', inner @ .., b']'] => inner,
-            h => h,
-        };
-        if !unbracket(via.host).eq_ignore_ascii_case(src_unbracketed) {
+        if !strip_brackets(via.host).eq_ignore_ascii_case(strip_brackets(src_ip)) {
             match via.received {
                 Some(r) => self.replace_slice(r, src_ip)?,
                 None => {

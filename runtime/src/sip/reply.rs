@@ -27,7 +27,7 @@ use super::encode::{Edit, EditTag, fnv1a, splice, write_u32};
 use super::error::{ErrorKind, ParseError};
 use super::header::HeaderName;
 use super::message::{Message, StartLine};
-use super::syntax::CommaSplit;
+use super::syntax::{CommaSplit, strip_brackets};
 use super::via::Via;
 
 /// Kamailio 5.6.3's default `Server` value, for byte-exact emulation.
@@ -245,13 +245,6 @@ fn needs_via_fix(via: &Via<'_>, opts: &ReplyOpts<'_>) -> bool {
             let (ip, _) = opts.source.unwrap_or_default();
             !strip_brackets(via.host).eq_ignore_ascii_case(strip_brackets(ip))
         })
-}
-
-fn strip_brackets(h: &[u8]) -> &[u8] {
-    match h {
-        [b'[', inner @ .., b']'] => inner,
-        h => h,
-    }
 }
 
 /// Writes the top Via `v` with `rport`/`received` set per Kamailio.

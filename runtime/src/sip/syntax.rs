@@ -13,6 +13,14 @@ pub fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// A host without the brackets of an IPv6 reference (`[::1]` → `::1`).
+pub fn strip_brackets(h: &[u8]) -> &[u8] {
+    match h {
+        [b'[', inner @ .., b']'] => inner,
+        h => h,
+    }
+}
+
 /// White space including the CR/LF of a folded line.
 #[inline]
 pub fn is_lws(b: u8) -> bool {
