@@ -53,3 +53,21 @@ fn unsupported_constructs_block_code_generation() {
         g.report.diagnostics
     );
 }
+
+#[test]
+fn xlog_levels_read_like_kamailio_in_check_and_codegen() {
+    // Kamailio reads only the third character of a level name: the checker
+    // accepts `L_INFOX`, so code generation must give it level INFO too.
+    let g = cfgc::Config::new().generate_source(
+        "t.cfg",
+        "loadmodule \"xlog.so\"\nrequest_route {\n    xlog(\"L_INFOX\", \"hello\\n\");\n}\n",
+    );
+    let code = g.code.expect("generated");
+    assert!(code.contains("Level::from_int(2i32)"), "{code}");
+    let bad = cfgc::Config::new().generate_source(
+        "t.cfg",
+        "loadmodule \"xlog.so\"\nrequest_route {\n    xlog(\"INFO\", \"hello\\n\");\n}\n",
+    );
+    assert!(bad.code.is_none());
+    assert!(bad.report.diagnostics.iter().any(|d| d.code == "bad-arg"));
+}

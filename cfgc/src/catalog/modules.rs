@@ -96,3 +96,19 @@ pub fn return_codes(module: &str, function: &str) -> &'static [(i32, &'static st
         _ => &[],
     }
 }
+
+/// The xlog level a level name gives. Kamailio reads only the third
+/// character (`L_ALERT` ... `L_DBG`; `L_INFOX` is `L_INFO`), so this does too.
+pub fn xlog_level(name: &str) -> Option<i32> {
+    Some(match name.as_bytes().get(2)? {
+        b'A' => -5,
+        b'B' => -4,
+        b'C' => -3,
+        b'E' => -1,
+        b'W' => 0,
+        b'N' => 1,
+        b'I' => 2,
+        b'D' => 3,
+        _ => return None,
+    })
+}

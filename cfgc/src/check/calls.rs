@@ -469,10 +469,7 @@ fn xlog_args(ctx: &mut Ctx<'_>, name: &str, c: &Call) {
         && let Some(a) = c.args.get(i)
         && let Some(v) = body::const_string(a)
         && !v.starts_with('$')
-        && !matches!(
-            v.as_bytes().get(2),
-            Some(b'A' | b'B' | b'C' | b'E' | b'W' | b'N' | b'I' | b'D')
-        )
+        && catalog::modules::xlog_level(&v).is_none()
     {
         ctx.push(
             Diagnostic::error("bad-arg", format!("`{v}` is not a log level"))

@@ -363,7 +363,7 @@ impl Lowerer<'_> {
             },
             (ArgConv::Level, Expr::Str(s)) => {
                 let name = String::from_utf8_lossy(&s).into_owned();
-                match level_of(&name) {
+                match catalog::modules::xlog_level(&name) {
                     Some(l) => ArgVal::Level(l),
                     None => ArgVal::Fmt(self.format(&s, a.span())?),
                 }
@@ -911,22 +911,6 @@ fn uri_of(e: KwElem) -> Option<UriOf> {
 fn mask_bits(mask: &str) -> Option<u8> {
     let ip: std::net::Ipv4Addr = mask.parse().ok()?;
     Some(u32::from(ip).count_ones() as u8)
-}
-
-/// `xlog` level names (only the letters after `L_` matter).
-fn level_of(name: &str) -> Option<i32> {
-    let n = name.strip_prefix("L_").unwrap_or(name);
-    Some(match n {
-        "ALERT" => -5,
-        "BUG" => -4,
-        "CRIT" => -3,
-        "ERR" => -1,
-        "WARN" => 0,
-        "NOTICE" => 1,
-        "INFO" => 2,
-        "DBG" => 3,
-        _ => return None,
-    })
 }
 
 /// Constant folding with Kamailio's run-time rules (left operand decides).
