@@ -87,6 +87,26 @@ pub enum HeaderOp {
     Remove(usize),
 }
 
+/// One additional branch of the request (`append_branch()`, `lookup()`
+/// with parallel forking): Kamailio's destination set. Branch 0 is the
+/// R-URI itself (`Ctx::new_uri`, `Ctx::dst_uri`, `Ctx::bflags`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Branch {
+    /// The request URI of the branch.
+    pub uri: Vec<u8>,
+    /// Where to send it (`$du` of the branch), if not the URI itself.
+    pub dst_uri: Option<Vec<u8>>,
+    /// The Path vector (Route headers to add), as registered.
+    pub path: Option<Vec<u8>>,
+    /// `q` value in thousandths (`-1`: none), as Kamailio's `qvalue_t`.
+    pub q: i32,
+    /// Branch flags (`setbflag` while the branch is current).
+    pub flags: u32,
+    /// The local socket to send from (`force_send_socket`, received socket
+    /// of a registration), as `proto:ip:port`.
+    pub socket: Option<Vec<u8>>,
+}
+
 /// Everything a route function can see and change while one message is
 /// processed. Sans-IO: what must be sent is pushed to `out`.
 pub struct Ctx<'a> {
@@ -103,6 +123,12 @@ pub struct Ctx<'a> {
     pub new_uri: Option<Vec<u8>>,
     /// `$du`, the destination URI.
     pub dst_uri: Option<Vec<u8>>,
+    /// Flags of branch 0 (`setbflag(n)` / `setbflag(n, 0)`).
+    pub bflags: u32,
+    /// The Path vector of branch 0 (`$path`, set by `lookup`).
+    pub path: Option<Vec<u8>>,
+    /// Additional branches (the destination set), in order.
+    pub branches: Vec<Branch>,
     /// `$rc`/`$?`: the last function's or route's return code.
     pub rc: i32,
     /// The internal error of the last action (for `sl_reply_error`).
@@ -133,6 +159,9 @@ impl<'a> Ctx<'a> {
             force_rport: false,
             new_uri: None,
             dst_uri: None,
+            bflags: 0,
+            path: None,
+            branches: Vec::new(),
             rc: 1,
             last_error: 0,
             avps: Vec::new(),

@@ -20,7 +20,7 @@ pub mod value;
 
 use std::cell::RefCell;
 
-pub use ctx::{CoreConfig, Ctx, WorkerState};
+pub use ctx::{Branch, CoreConfig, Ctx, WorkerState};
 pub use value::Value;
 
 use crate::sip::Message;
