@@ -269,6 +269,7 @@ pub const SETTINGS: {rt}::proxy::Settings = {rt}::proxy::Settings {{
     advertised_address: ::core::option::Option::None,
     advertised_port: ::core::option::Option::None,
     server_header: ::core::option::Option::None,
+    modparams: &[],
 }};
 "
         );

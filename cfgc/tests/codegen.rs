@@ -71,3 +71,34 @@ fn xlog_levels_read_like_kamailio_in_check_and_codegen() {
     assert!(bad.code.is_none());
     assert!(bad.report.diagnostics.iter().any(|d| d.code == "bad-arg"));
 }
+
+#[test]
+fn named_tm_routes_and_modparams_reach_the_generated_script() {
+    let g = cfgc::Config::new().generate_source(
+        "t.cfg",
+        "loadmodule \"tm.so\"\nloadmodule \"sl.so\"\nloadmodule \"xlog.so\"\n\
+modparam(\"tm\", \"fr_timer\", 2000)\nmodparam(\"tm\", \"failure_reply_mode\", 3)\n\
+request_route {\n    sl_send_reply(\"200\", \"OK\");\n}\n\
+failure_route[A] {\n    xlog(\"A\");\n}\n\
+failure_route[B] {\n    xlog(\"B\");\n}\n\
+branch_route[BR] {\n    drop;\n}\n\
+onreply_route[R] {\n    drop;\n}\n",
+    );
+    let program = g
+        .program
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:?}", g.report.diagnostics));
+    assert_eq!(program.failure_routes.len(), 2);
+    assert_eq!(program.branch_routes.len(), 1);
+    assert_eq!(program.onreply_routes.len(), 1);
+    assert_eq!(program.modparams.len(), 2);
+    let code = g.code.expect("generated");
+    assert!(code.contains("fn failure_route("), "{code}");
+    assert!(code.contains("1u32 => self.route_"), "{code}");
+    assert!(code.contains("fn branch_route("), "{code}");
+    assert!(code.contains("fn onreply_route("), "{code}");
+    assert!(
+        code.contains("(\"tm\", \"fr_timer\", ::runtime::proxy::ModParamValue::Int(2000i32))"),
+        "{code}"
+    );
+}

@@ -6,9 +6,12 @@
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::engine::log::LogSink;
+use crate::engine::params::{ModParams, ParamValue};
 use crate::engine::{CoreConfig, Engine, Script};
+use crate::modules::Modules;
 use crate::server::{ListenSpec, Server, ServerConfig, TcpLimits};
 use crate::transport::myself::Myself;
 use crate::transport::{Handler, Proto, RecvInfo, Transmit};
@@ -28,6 +31,30 @@ pub struct Settings {
     pub advertised_address: Option<&'static str>,
     pub advertised_port: Option<i32>,
     pub server_header: Option<&'static str>,
+    /// `modparam("module", "name", value)` lines, in cfg order.
+    pub modparams: &'static [(&'static str, &'static str, ModParamValue)],
+}
+
+/// A `modparam` value as written in the cfg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModParamValue {
+    Int(i32),
+    Str(&'static str),
+}
+
+impl Settings {
+    /// The module parameters, in the runtime's form.
+    pub fn mod_params(&self) -> ModParams {
+        let mut p = ModParams::new();
+        for (module, name, value) in self.modparams {
+            let v = match value {
+                ModParamValue::Int(n) => ParamValue::Int(*n),
+                ModParamValue::Str(s) => ParamValue::Str((*s).to_string()),
+            };
+            p.push(module, name, v);
+        }
+        p
+    }
 }
 
 const USAGE: &str = "\
@@ -130,6 +157,8 @@ pub fn parse_listen(s: &str, default_port: u16) -> Result<Vec<(Proto, SocketAddr
 /// needs the bound addresses, exists.
 struct Deferred<S: Script> {
     engine: OnceLock<Engine<S>>,
+    /// The modules' timer period, known before the engine exists.
+    tick: Option<Duration>,
 }
 
 impl<S: Script> Handler for Deferred<S> {
@@ -137,6 +166,16 @@ impl<S: Script> Handler for Deferred<S> {
         if let Some(e) = self.engine.get() {
             e.on_message(data, rcv, out);
         }
+    }
+
+    fn on_tick(&self, now: Instant, out: &mut Vec<Transmit>) {
+        if let Some(e) = self.engine.get() {
+            e.on_tick(now, out);
+        }
+    }
+
+    fn tick(&self) -> Option<Duration> {
+        self.tick
     }
 }
 
@@ -195,8 +234,10 @@ pub fn run<S: Script>(script: S, settings: &Settings, args: &Args) -> Result<(),
         .or(settings.children.and_then(|c| usize::try_from(c).ok()))
         .unwrap_or(8)
         .max(1);
+    let modules = Modules::new(settings.mod_params())?;
     let deferred = Arc::new(Deferred {
         engine: OnceLock::new(),
+        tick: modules.tick(),
     });
     let cfg = ServerConfig {
         listen: listen
@@ -235,7 +276,9 @@ pub fn run<S: Script>(script: S, settings: &Settings, args: &Args) -> Result<(),
         log: LogSink::Stderr,
         log_prefix: settings.log_prefix.unwrap_or("").to_string(),
     };
-    let _ = deferred.engine.set(Engine::new(script, core));
+    let _ = deferred
+        .engine
+        .set(Engine::with_modules(script, core, modules));
     for (proto, addr) in &bound {
         eprintln!("listening on {}:{addr}", proto.as_str());
     }

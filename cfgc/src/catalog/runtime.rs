@@ -18,6 +18,13 @@ pub enum ArgConv {
     /// An xlog level name (`"L_INFO"`) resolved at compile time, or an
     /// int expression.
     Level,
+    /// The name of a `failure_route` block, passed as its index
+    /// (`Script::failure_route`); resolved at compile time.
+    FailureRoute,
+    /// The name of a `branch_route` block, as an index.
+    BranchRoute,
+    /// The name of a named `onreply_route` block, as an index.
+    OnreplyRoute,
 }
 
 /// Whether the runtime function needs the context mutably.

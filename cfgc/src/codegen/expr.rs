@@ -397,6 +397,15 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                             let v = value(g, e);
                             (quote!((#v).to_bytes().into_owned()), quote!(&#name))
                         }
+                        (
+                            ArgVal::Expr(_),
+                            ArgConv::FailureRoute | ArgConv::BranchRoute | ArgConv::OnreplyRoute,
+                        ) => (
+                            quote!(::core::compile_error!(
+                                "cfgc: route names are resolved at compile time"
+                            )),
+                            quote!(#name),
+                        ),
                     }
                 };
                 lets.push(quote!(let #name = #init;));

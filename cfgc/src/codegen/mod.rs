@@ -10,7 +10,7 @@ mod stmt;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{Program, Route};
+use crate::ir::{ModParamValue, Program, Route};
 
 /// Options of code generation.
 #[derive(Clone, Debug)]
@@ -93,6 +93,42 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let dispatch = |name: &str, list: &[usize], doc: &str| {
+        if list.is_empty() {
+            // The trait's default: no such block.
+            return TokenStream::new();
+        }
+        let f = format_ident!("{}", name);
+        let arms = list.iter().enumerate().map(|(i, id)| {
+            let i = i as u32;
+            let route = g.route_fn(*id);
+            quote!(#i => self.#route(ctx),)
+        });
+        quote! {
+            #[doc = #doc]
+            fn #f(&self, idx: u32, ctx: &mut #rt::engine::Ctx<'_>) -> #rt::engine::Flow {
+                match idx {
+                    #(#arms)*
+                    _ => ::core::result::Result::Ok(1),
+                }
+            }
+        }
+    };
+    let failure = dispatch(
+        "failure_route",
+        &program.failure_routes,
+        "`failure_route` blocks, by the index `t_on_failure` arms.",
+    );
+    let branch = dispatch(
+        "branch_route",
+        &program.branch_routes,
+        "`branch_route` blocks, by the index `t_on_branch` arms.",
+    );
+    let onreply = dispatch(
+        "onreply_route",
+        &program.onreply_routes,
+        "Named `onreply_route` blocks, by the index `t_on_reply` arms.",
+    );
     let settings = settings(&g);
     quote! {
         /// The compiled routing script.
@@ -135,6 +171,10 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
             fn reply_route(&self, ctx: &mut #rt::engine::Ctx<'_>) -> ::core::option::Option<#rt::engine::Flow> {
                 #reply
             }
+
+            #failure
+            #branch
+            #onreply
         }
 
         #settings
@@ -196,6 +236,14 @@ fn settings(g: &Gen<'_>) -> TokenStream {
     let adv_addr = opt_str(&c.advertised_address);
     let adv_port = opt_num(c.advertised_port.map(i64::from));
     let server_header = opt_str(&c.server_header);
+    let modparams = g.program.modparams.iter().map(|m| {
+        let (module, name) = (&m.module, &m.name);
+        let value = match &m.value {
+            ModParamValue::Int(n) => quote!(#rt::proxy::ModParamValue::Int(#n)),
+            ModParamValue::Str(s) => quote!(#rt::proxy::ModParamValue::Str(#s)),
+        };
+        quote!((#module, #name, #value))
+    });
     quote! {
         /// Core parameters of the configuration.
         pub const SETTINGS: #rt::proxy::Settings = #rt::proxy::Settings {
@@ -209,6 +257,7 @@ fn settings(g: &Gen<'_>) -> TokenStream {
             advertised_address: #adv_addr,
             advertised_port: #adv_port,
             server_header: #server_header,
+            modparams: &[#(#modparams),*],
         };
     }
 }

@@ -20,10 +20,12 @@ pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnosti
         program: Program::default(),
         diags: Vec::new(),
         route_ids: HashMap::new(),
+        named: HashMap::new(),
         vars: HashMap::new(),
         avps: HashMap::new(),
     };
     l.core_settings(file);
+    l.modparams(file);
     l.routes(file);
     (l.program, l.diags)
 }
@@ -33,6 +35,9 @@ struct Lowerer<'c> {
     program: Program,
     diags: Vec<Diagnostic>,
     route_ids: HashMap<String, RouteId>,
+    /// Named tm routes (`failure_route`, `branch_route`, `onreply_route`):
+    /// (kind, name) → index in the program's list of that kind.
+    named: HashMap<(BlockKind, String), i32>,
     vars: HashMap<String, usize>,
     avps: HashMap<String, usize>,
 }
@@ -112,6 +117,33 @@ impl Lowerer<'_> {
         }
     }
 
+    fn modparams(&mut self, file: &ast::File) {
+        for item in &file.items {
+            let ast::Item::ModParam(m) = item else {
+                continue;
+            };
+            let value = match &m.value {
+                ast::ModParamValue::Int(n, span) => match i32::try_from(*n) {
+                    Ok(n) => ModParamValue::Int(n),
+                    Err(_) => {
+                        self.unsupported(*span, "an integer parameter beyond 32 bits");
+                        continue;
+                    }
+                },
+                ast::ModParamValue::Str(s, _) => ModParamValue::Str(s.clone()),
+                ast::ModParamValue::Pv(p) => {
+                    self.unsupported(p.span, "a `modparamx` value with variables");
+                    continue;
+                }
+            };
+            self.program.modparams.push(ModParam {
+                module: m.module.text.clone(),
+                name: m.param.text.clone(),
+                value,
+            });
+        }
+    }
+
     // ---- routes --------------------------------------------------------
 
     fn routes(&mut self, file: &ast::File) {
@@ -139,6 +171,23 @@ impl Lowerer<'_> {
                 if reply_id.is_none() {
                     reply_id = Some(self.new_route("reply", BlockKind::ReplyRoute, r.span));
                 }
+            } else if let (
+                BlockKind::FailureRoute | BlockKind::BranchRoute | BlockKind::OnreplyRoute,
+                Some(name),
+            ) = (r.kind, &r.name)
+            {
+                let key = (r.kind, name.text.clone());
+                if !self.named.contains_key(&key) {
+                    let id = self.new_route(&name.text, r.kind, r.span);
+                    let list = match r.kind {
+                        BlockKind::FailureRoute => &mut self.program.failure_routes,
+                        BlockKind::BranchRoute => &mut self.program.branch_routes,
+                        _ => &mut self.program.onreply_routes,
+                    };
+                    list.push(id);
+                    let idx = i32::try_from(list.len() - 1).unwrap_or(i32::MAX);
+                    self.named.insert(key, idx);
+                }
             } else {
                 self.unsupported(r.span, format!("a `{}` block", r.kind.keyword()));
             }
@@ -157,6 +206,18 @@ impl Lowerer<'_> {
                     .copied()
             } else if is_core_reply(r) {
                 reply_id
+            } else if let Some(name) = &r.name {
+                self.named
+                    .get(&(r.kind, name.text.clone()))
+                    .and_then(|&idx| {
+                        let list = match r.kind {
+                            BlockKind::FailureRoute => &self.program.failure_routes,
+                            BlockKind::BranchRoute => &self.program.branch_routes,
+                            BlockKind::OnreplyRoute => &self.program.onreply_routes,
+                            _ => return None,
+                        };
+                        list.get(usize::try_from(idx).ok()?).copied()
+                    })
             } else {
                 None
             };
@@ -354,6 +415,26 @@ impl Lowerer<'_> {
             self.unsupported(a.span(), "this argument form");
             return None;
         };
+        let route_kind = match conv {
+            ArgConv::FailureRoute => Some(BlockKind::FailureRoute),
+            ArgConv::BranchRoute => Some(BlockKind::BranchRoute),
+            ArgConv::OnreplyRoute => Some(BlockKind::OnreplyRoute),
+            _ => None,
+        };
+        if let Some(kind) = route_kind {
+            // The checker reports unknown names; a non-constant name is
+            // something only Kamailio's KEMI allows.
+            let name = match self.expr(e) {
+                Expr::Str(s) => String::from_utf8_lossy(&s).into_owned(),
+                Expr::Int(i) => i.to_string(),
+                _ => {
+                    self.unsupported(a.span(), "a route name that is not a constant");
+                    return None;
+                }
+            };
+            let idx = self.named.get(&(kind, name)).copied()?;
+            return Some(ArgVal::Int(idx));
+        }
         let v = self.expr(e);
         Some(match (conv, v) {
             (ArgConv::Int, Expr::Int(i)) => ArgVal::Int(i),

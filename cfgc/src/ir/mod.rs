@@ -30,12 +30,35 @@ pub struct Program {
     pub main: Option<RouteId>,
     /// The core reply route.
     pub core_reply: Option<RouteId>,
+    /// `failure_route[NAME]` blocks: `t_on_failure("NAME")` passes the
+    /// position in this list to the runtime.
+    pub failure_routes: Vec<RouteId>,
+    /// `branch_route[NAME]` blocks, numbered the same way.
+    pub branch_routes: Vec<RouteId>,
+    /// Named `onreply_route[NAME]` blocks (tm reply routes).
+    pub onreply_routes: Vec<RouteId>,
+    /// `modparam()` lines, in cfg order (a parameter may repeat).
+    pub modparams: Vec<ModParam>,
     /// `$var` names, by slot.
     pub vars: Vec<String>,
     /// `$avp` names, by slot.
     pub avps: Vec<String>,
     /// Translated (`regex` crate syntax) constant regexes, by slot.
     pub regexes: Vec<String>,
+}
+
+/// One `modparam("module", "name", value)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModParam {
+    pub module: String,
+    pub name: String,
+    pub value: ModParamValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModParamValue {
+    Int(i32),
+    Str(String),
 }
 
 /// Core parameters the runtime uses.

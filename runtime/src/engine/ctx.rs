@@ -2,7 +2,10 @@
 //! per-worker state that outlives messages, and the core configuration.
 
 use std::net::SocketAddr;
+use std::sync::LazyLock;
+use std::time::Instant;
 
+use crate::modules::Modules;
 use crate::sip::Message;
 use crate::transport::myself::Myself;
 use crate::transport::{Proto, RecvInfo, Transmit};
@@ -62,6 +65,9 @@ impl CoreConfig {
     }
 }
 
+/// Module state for contexts built without an engine (unit tests).
+static NO_MODULES: LazyLock<Modules> = LazyLock::new(Modules::default);
+
 /// State of one worker that persists across messages: `$var` values
 /// (Kamailio keeps them per process and never resets them).
 #[derive(Debug, Default, Clone)]
@@ -115,6 +121,10 @@ pub struct Ctx<'a> {
     pub core: &'a CoreConfig,
     pub worker: &'a mut WorkerState,
     pub out: &'a mut Vec<Transmit>,
+    /// State of the stateful modules (transactions, location...).
+    pub modules: &'a Modules,
+    /// When the message is processed (time is passed in: sans-IO).
+    pub now: Instant,
     /// Message flags (`setflag`), 0..31.
     pub flags: u32,
     /// `force_rport()` was executed.
@@ -155,6 +165,8 @@ impl<'a> Ctx<'a> {
             core,
             worker,
             out,
+            modules: &NO_MODULES,
+            now: Instant::now(),
             flags: 0,
             force_rport: false,
             new_uri: None,

@@ -14,15 +14,18 @@ pub mod cond;
 pub mod ctx;
 pub mod forward;
 pub mod log;
+pub mod params;
 pub mod pv;
 pub mod uri;
 pub mod value;
 
 use std::cell::RefCell;
+use std::time::{Duration, Instant};
 
 pub use ctx::{Branch, CoreConfig, Ctx, WorkerState};
 pub use value::Value;
 
+use crate::modules::Modules;
 use crate::sip::Message;
 use crate::transport::{Handler, RecvInfo, Transmit};
 
@@ -59,6 +62,21 @@ pub trait Script: Send + Sync + 'static {
     fn reply_route(&self, _ctx: &mut Ctx<'_>) -> Option<Flow> {
         None
     }
+
+    /// `failure_route` number `idx` (the index `t_on_failure` armed).
+    fn failure_route(&self, _idx: u32, _ctx: &mut Ctx<'_>) -> Flow {
+        Ok(1)
+    }
+
+    /// `branch_route` number `idx` (`t_on_branch`).
+    fn branch_route(&self, _idx: u32, _ctx: &mut Ctx<'_>) -> Flow {
+        Ok(1)
+    }
+
+    /// Named `onreply_route` number `idx` (`t_on_reply`).
+    fn onreply_route(&self, _idx: u32, _ctx: &mut Ctx<'_>) -> Flow {
+        Ok(1)
+    }
 }
 
 thread_local! {
@@ -70,11 +88,27 @@ thread_local! {
 pub struct Engine<S> {
     pub script: S,
     pub core: CoreConfig,
+    /// State of the stateful modules, shared by every worker.
+    pub modules: Modules,
 }
 
 impl<S: Script> Engine<S> {
+    /// An engine with no module parameters.
     pub fn new(script: S, core: CoreConfig) -> Self {
-        Self { script, core }
+        Self {
+            script,
+            core,
+            modules: Modules::default(),
+        }
+    }
+
+    /// An engine whose modules were built from the cfg's parameters.
+    pub fn with_modules(script: S, core: CoreConfig, modules: Modules) -> Self {
+        Self {
+            script,
+            core,
+            modules,
+        }
     }
 
     /// Processes one message with an explicit worker state (tests and the
@@ -85,6 +119,19 @@ impl<S: Script> Engine<S> {
         rcv: &RecvInfo,
         worker: &mut WorkerState,
         out: &mut Vec<Transmit>,
+    ) {
+        self.process_at(data, rcv, worker, out, Instant::now());
+    }
+
+    /// [`Engine::process`] at a given time (timers of transactions and
+    /// registrations count from it): tests pass a virtual clock.
+    pub fn process_at(
+        &self,
+        data: &[u8],
+        rcv: &RecvInfo,
+        worker: &mut WorkerState,
+        out: &mut Vec<Transmit>,
+        now: Instant,
     ) {
         // Kamailio drops what it cannot parse (the sanity module, when
         // loaded, is what answers 400).
@@ -97,6 +144,8 @@ impl<S: Script> Engine<S> {
                 .resize(self.script.var_count(), value::OwnedValue::Int(0));
         }
         let mut ctx = Ctx::new(&msg, rcv, &self.core, worker, out);
+        ctx.modules = &self.modules;
+        ctx.now = now;
         if msg.is_request() {
             if let Err(Stop::Drop) = self.script.request_route(&mut ctx) {
                 ctx.dropped = true;
@@ -122,6 +171,14 @@ impl<S: Script> Handler for Engine<S> {
             let mut w = w.borrow_mut();
             self.process(data, rcv, &mut w, out);
         });
+    }
+
+    fn on_tick(&self, now: Instant, out: &mut Vec<Transmit>) {
+        self.modules.on_tick(now, out);
+    }
+
+    fn tick(&self) -> Option<Duration> {
+        self.modules.tick()
     }
 }
 

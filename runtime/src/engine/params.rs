@@ -1,0 +1,101 @@
+//! Module parameters (`modparam("tm", "fr_timer", 30000)`) as the cfg gave
+//! them; each module reads and validates its own at start-up.
+
+/// One parameter value: Kamailio's `modparam` takes an int or a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamValue {
+    Int(i32),
+    Str(String),
+}
+
+/// Every `modparam` line, in cfg order (some parameters repeat).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModParams {
+    entries: Vec<(String, String, ParamValue)>,
+}
+
+impl ModParams {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one `modparam(module, name, value)`.
+    pub fn push(&mut self, module: &str, name: &str, value: ParamValue) {
+        self.entries
+            .push((module.to_string(), name.to_string(), value));
+    }
+
+    /// Every value given to `module`'s `name`, in order.
+    pub fn all<'a>(
+        &'a self,
+        module: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ParamValue> {
+        self.entries
+            .iter()
+            .filter(move |(m, n, _)| m == module && n.eq_ignore_ascii_case(name))
+            .map(|(_, _, v)| v)
+    }
+
+    /// The last value given (Kamailio: a later `modparam` overrides).
+    pub fn get(&self, module: &str, name: &str) -> Option<&ParamValue> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(m, n, _)| m == module && n.eq_ignore_ascii_case(name))
+            .map(|(_, _, v)| v)
+    }
+
+    /// An int parameter; a string that holds a number counts (Kamailio
+    /// converts `"10"` for int parameters).
+    ///
+    /// # Errors
+    /// A value that is not a number.
+    pub fn int(&self, module: &str, name: &str) -> Result<Option<i32>, String> {
+        match self.get(module, name) {
+            None => Ok(None),
+            Some(ParamValue::Int(n)) => Ok(Some(*n)),
+            Some(ParamValue::Str(s)) => {
+                s.trim().parse().map(Some).map_err(|_| {
+                    format!("modparam(\"{module}\", \"{name}\"): `{s}` is not a number")
+                })
+            }
+        }
+    }
+
+    /// A string parameter (an int is rendered in decimal).
+    pub fn str(&self, module: &str, name: &str) -> Option<String> {
+        self.get(module, name).map(|v| match v {
+            ParamValue::Int(n) => n.to_string(),
+            ParamValue::Str(s) => s.clone(),
+        })
+    }
+
+    /// Every parameter of `module`, in order.
+    pub fn of<'a>(&'a self, module: &'a str) -> impl Iterator<Item = (&'a str, &'a ParamValue)> {
+        self.entries
+            .iter()
+            .filter(move |(m, _, _)| m == module)
+            .map(|(_, n, v)| (n.as_str(), v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_value_wins_and_strings_convert() {
+        let mut p = ModParams::new();
+        p.push("tm", "fr_timer", ParamValue::Int(1000));
+        p.push("tm", "fr_timer", ParamValue::Str("2000".into()));
+        p.push("tm", "bad", ParamValue::Str("x".into()));
+        assert_eq!(p.int("tm", "fr_timer"), Ok(Some(2000)));
+        assert_eq!(p.all("tm", "fr_timer").count(), 2);
+        assert_eq!(p.int("tm", "missing"), Ok(None));
+        assert!(p.int("tm", "bad").is_err());
+        assert_eq!(p.str("tm", "fr_timer").as_deref(), Some("2000"));
+        assert_eq!(p.of("tm").count(), 3);
+        assert_eq!(p.of("rr").count(), 0);
+    }
+}
