@@ -2,13 +2,18 @@
 //! sans-IO [`Handler`].
 //!
 //! Thread-per-core, like Kamailio's `children`: [`ServerConfig::workers`]
-//! OS threads, each running its own current-thread tokio runtime.
+//! OS threads, each running its own current-thread tokio runtime (TCP,
+//! timers), plus one blocking receive thread per UDP socket.
 //!
 //! * UDP: every worker has its own socket per UDP listen address, all bound
 //!   to the same address with `SO_REUSEPORT`, so the kernel spreads
-//!   datagrams over the workers. A worker sends UDP from its own socket
-//!   bound to [`Transmit::local`], or else its first UDP socket of the
-//!   destination's address family.
+//!   datagrams over the workers. Each socket is read by its own thread with
+//!   blocking `recvfrom` — one system call per message and no reactor
+//!   round trip, as Kamailio's UDP worker processes — which calls the
+//!   handler and sends what it returns. A worker sends UDP from its own
+//!   socket bound to [`Transmit::local`], or else its first UDP socket of
+//!   the destination's address family; sends block at most
+//!   `UDP_SEND_TIMEOUT` when the socket buffer is full.
 //! * TCP: worker 0 runs the accept loop of every TCP listen address and
 //!   hands accepted connections to the workers round-robin. Every
 //!   connection is registered in a shared table (`ConnId` → send queue),
@@ -52,7 +57,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
@@ -71,6 +76,8 @@ const READ_CHUNK: usize = 16 * 1024;
 const UDP_BUF: usize = 64 * 1024;
 /// How long a UDP send may wait for buffer space.
 const UDP_SEND_TIMEOUT: Duration = Duration::from_secs(1);
+/// How often an idle UDP receive thread looks at the shutdown flag.
+const UDP_POLL_STOP: Duration = Duration::from_millis(200);
 /// TCP listen backlog.
 const BACKLOG: i32 = 1024;
 
@@ -520,7 +527,10 @@ struct WorkerSetup {
 struct Worker {
     index: usize,
     shared: Arc<Shared>,
-    udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    /// Blocking sockets (with a send timeout), as Kamailio's UDP workers.
+    udp: Vec<(SocketAddr, Arc<StdUdpSocket>)>,
+    /// The worker's runtime, for TCP work started from UDP receive threads.
+    rt: tokio::runtime::Handle,
 }
 
 fn worker_main(setup: WorkerSetup, ready: std::sync::mpsc::Sender<io::Result<()>>) {
@@ -547,7 +557,12 @@ fn worker_main(setup: WorkerSetup, ready: std::sync::mpsc::Sender<io::Result<()>
         let started = (|| -> io::Result<_> {
             let udp = udp
                 .into_iter()
-                .map(|(a, s)| Ok((a, Arc::new(UdpSocket::from_std(s)?))))
+                .map(|(a, s)| {
+                    s.set_nonblocking(false)?;
+                    s.set_write_timeout(Some(UDP_SEND_TIMEOUT))?;
+                    s.set_read_timeout(Some(UDP_POLL_STOP))?;
+                    Ok((a, Arc::new(s)))
+                })
                 .collect::<io::Result<Vec<_>>>()?;
             let tcp = tcp
                 .into_iter()
@@ -566,9 +581,21 @@ fn worker_main(setup: WorkerSetup, ready: std::sync::mpsc::Sender<io::Result<()>
             index,
             shared: shared.clone(),
             udp,
+            rt: tokio::runtime::Handle::current(),
         });
-        for (local, sock) in &worker.udp {
-            tokio::spawn(worker.clone().udp_loop(sock.clone(), *local));
+        let mut udp_threads = Vec::with_capacity(worker.udp.len());
+        for (i, (local, sock)) in worker.udp.iter().enumerate() {
+            let (w, sock, local) = (worker.clone(), sock.clone(), *local);
+            let spawned = std::thread::Builder::new()
+                .name(format!("sip-udp-{index}-{i}"))
+                .spawn(move || w.udp_loop(&sock, local));
+            match spawned {
+                Ok(h) => udp_threads.push(h),
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+            }
         }
         for l in tcp {
             tokio::spawn(worker.clone().accept_loop(l, handoff_tx.clone()));
@@ -590,20 +617,45 @@ fn worker_main(setup: WorkerSetup, ready: std::sync::mpsc::Sender<io::Result<()>
         let _ = ready.send(Ok(()));
         // Err means the server is gone: stop as well.
         let _ = stop.changed().await;
+        // UDP threads see the flag within `UDP_POLL_STOP`.
+        for t in udp_threads {
+            let _ = t.join();
+        }
     });
     // Dropping the runtime drops every task, closing their sockets.
     drop(rt);
 }
 
 impl Worker {
-    async fn udp_loop(self: Arc<Self>, sock: Arc<UdpSocket>, local: SocketAddr) {
+    /// One blocking receive loop per UDP socket, on its own thread (one
+    /// `recvfrom` per message, as Kamailio's UDP workers; no reactor
+    /// round trip). Ends within [`UDP_POLL_STOP`] of shutdown.
+    fn udp_loop(self: Arc<Self>, sock: &StdUdpSocket, local: SocketAddr) {
+        // TCP transmits caused by UDP messages run on the worker's runtime.
+        let _rt = self.rt.enter();
         let mut buf = vec![0u8; UDP_BUF];
         let mut out = Vec::new();
         loop {
-            let Ok((n, src)) = sock.recv_from(&mut buf).await else {
-                // E.g. ICMP errors on some systems; do not spin.
-                sleep(Duration::from_millis(1)).await;
-                continue;
+            if *self.shared.shutdown.borrow() {
+                return;
+            }
+            let (n, src) = match sock.recv_from(&mut buf) {
+                Ok(x) => x,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
+                Err(_) => {
+                    // E.g. ICMP errors on some systems; do not spin.
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
             };
             let Some(data) = buf.get(..n) else { continue };
             if n >= UDP_BUF || is_keepalive(data) {
@@ -617,7 +669,7 @@ impl Worker {
             };
             inc(&self.shared.stats.udp_received);
             self.shared.handle(data, &rcv, &mut out);
-            self.dispatch(&mut out).await;
+            self.dispatch(&mut out);
         }
     }
 
@@ -634,7 +686,7 @@ impl Worker {
                 inc(&self.shared.stats.handler_panics);
                 out.clear();
             }
-            self.dispatch(&mut out).await;
+            self.dispatch(&mut out);
         }
     }
 
@@ -680,40 +732,33 @@ impl Worker {
         tokio::spawn(self.clone().run_conn(stream, peer, local, reg, None));
     }
 
-    /// Sends every transmit in `out`, emptying it.
-    async fn dispatch(self: &Arc<Self>, out: &mut Vec<Transmit>) {
+    /// Sends every transmit in `out`, emptying it. UDP sends block (at
+    /// most [`UDP_SEND_TIMEOUT`], when the socket buffer is full), as
+    /// Kamailio's; TCP transmits are queued to their connection's task.
+    fn dispatch(self: &Arc<Self>, out: &mut Vec<Transmit>) {
         for t in out.drain(..) {
             match t.proto {
-                Proto::Udp => self.send_udp(t).await,
+                Proto::Udp => self.send_udp(&t),
                 Proto::Tcp => self.send_tcp(t),
             }
         }
     }
 
-    async fn send_udp(&self, t: Transmit) {
+    fn send_udp(&self, t: &Transmit) {
         let stats = &self.shared.stats;
         let Some(sock) = self.udp_for(t.local, t.dst) else {
             inc(&stats.udp_send_failed);
             return;
         };
-        // A UDP send almost never has to wait: try it directly, and only
-        // when the socket buffer is full go through the reactor (with a
-        // timer), which costs a timer registration per message.
-        match sock.try_send_to(&t.data, t.dst) {
+        match sock.send_to(&t.data, t.dst) {
             Ok(_) => inc(&stats.udp_sent),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                match timeout(UDP_SEND_TIMEOUT, sock.send_to(&t.data, t.dst)).await {
-                    Ok(Ok(_)) => inc(&stats.udp_sent),
-                    _ => inc(&stats.udp_send_failed),
-                }
-            }
             Err(_) => inc(&stats.udp_send_failed),
         }
     }
 
     /// This worker's UDP socket bound to `local` (exactly, or a wildcard
     /// socket on its port), else its first of `dst`'s family.
-    fn udp_for(&self, local: Option<SocketAddr>, dst: SocketAddr) -> Option<&Arc<UdpSocket>> {
+    fn udp_for(&self, local: Option<SocketAddr>, dst: SocketAddr) -> Option<&Arc<StdUdpSocket>> {
         let same_family = |a: &SocketAddr| a.is_ipv4() == dst.is_ipv4();
         let find = |pred: &dyn Fn(&SocketAddr) -> bool| {
             self.udp
@@ -846,7 +891,7 @@ impl Worker {
                             break;
                         }
                     }
-                    self.dispatch(&mut out).await;
+                    self.dispatch(&mut out);
                     let Ok(completed) = res else {
                         inc(&self.shared.stats.tcp_framing_errors);
                         // Send what was already answered, then close.
