@@ -12,6 +12,9 @@ usage:
   cfgc emit [options] FILE      print the generated Rust on standard output
   cfgc build [options] FILE -o BIN   build a proxy binary (cargo, release)
   cfgc run [options] FILE [-- ARGS]  build, then run the proxy with ARGS
+  cfgc run --interpret [options] FILE [-- ARGS]
+                                interpret FILE instead (cfgc-interp, installed
+                                with `cargo install --path interp`)
 
 options:
   -A NAME[=VALUE]        define NAME, as kamailio -A (repeatable)
@@ -148,6 +151,30 @@ fn run(argv: impl Iterator<Item = String>) -> ExitCode {
         eprintln!("cfgc: run needs FILE\n\n{USAGE}");
         return ExitCode::from(2);
     };
+    use std::os::unix::process::CommandExt as _;
+    if ours.iter().any(|a| a == "--interpret") {
+        // The interpreter links the runtime, which cfgc must not: it is its
+        // own binary, installed next to cfgc.
+        let defines = ours.iter().filter(|a| *a != "--interpret" && **a != file);
+        let here = std::env::current_exe().ok();
+        let beside = here
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(|d| d.join("cfgc-interp"))
+            .filter(|p| p.exists());
+        let interp = beside.unwrap_or_else(|| "cfgc-interp".into());
+        let err = std::process::Command::new(&interp)
+            .args(defines)
+            .arg(&file)
+            .arg("--")
+            .args(&proxy_args)
+            .exec();
+        eprintln!(
+            "cfgc: cannot run {}: {err} (install it with `cargo install --path interp`)",
+            interp.display()
+        );
+        return ExitCode::from(2);
+    }
     let bin = cfgc::package::cache_dir()
         .join("bin")
         .join(std::path::Path::new(&file).file_stem().unwrap_or_default());
@@ -164,7 +191,6 @@ fn run(argv: impl Iterator<Item = String>) -> ExitCode {
     if code != ExitCode::SUCCESS {
         return code;
     }
-    use std::os::unix::process::CommandExt as _;
     let err = std::process::Command::new(&bin).args(proxy_args).exec();
     eprintln!("cfgc: cannot run {}: {err}", bin.display());
     ExitCode::from(2)

@@ -206,6 +206,20 @@ pub fn main<S: Script>(script: S, settings: &Settings) -> ExitCode {
 /// # Errors
 /// A listen address that cannot be parsed or bound.
 pub fn run<S: Script>(script: S, settings: &Settings, args: &Args) -> Result<(), String> {
+    run_until(script, settings, args, None)
+}
+
+/// [`run`], stopping when `stop` completes instead of on a signal (tests
+/// and benchmarks run proxies in-process).
+///
+/// # Errors
+/// A listen address that cannot be parsed or bound.
+pub fn run_until<S: Script>(
+    script: S,
+    settings: &Settings,
+    args: &Args,
+    stop: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+) -> Result<(), String> {
     let default_port = settings
         .port
         .and_then(|p| u16::try_from(p).ok())
@@ -282,5 +296,9 @@ pub fn run<S: Script>(script: S, settings: &Settings, args: &Args) -> Result<(),
     for (proto, addr) in &bound {
         eprintln!("listening on {}:{addr}", proto.as_str());
     }
-    server.run().map_err(|e| e.to_string())
+    match stop {
+        Some(stop) => server.run_until(stop),
+        None => server.run(),
+    }
+    .map_err(|e| e.to_string())
 }

@@ -3,7 +3,8 @@
 //! `$rU` conditions routed as written, malformed datagrams survived, and a
 //! whole SIPp call (INVITE…BYE) relayed by `forward()` to a SIPp UAS. The
 //! same requests sent to `kamailio -f` with the same config get the same
-//! status codes (a first differential test).
+//! status codes (a first differential test). The same program interpreted
+//! (`interp`, same runtime, in-process) must pass the same checks.
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
@@ -176,6 +177,67 @@ fn sipp_call(proxy_port: u16, uas_port: u16) -> bool {
     status.success()
 }
 
+/// The example interpreted (`interp`) on the same runtime, in-process.
+struct Interpreted {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl Interpreted {
+    fn start(uas_port: u16, port: u16) -> Self {
+        let mut config = cfgc::Config::new();
+        config.define_value("NEXT_PORT", uas_port.to_string());
+        let generated = config.generate_file(example_cfg()).expect("readable");
+        let program = generated.program.expect("lowered");
+        let script = interp::Interp::load(&program).expect("loads");
+        let settings = interp::leak_settings(&program);
+        let args = runtime::proxy::parse_args([
+            "-l".to_string(),
+            format!("udp:127.0.0.1:{port}"),
+            "-n".to_string(),
+            "2".to_string(),
+        ])
+        .expect("flags")
+        .expect("not --help");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let stop = Box::pin(async move {
+                let _ = rx.await;
+            });
+            runtime::proxy::run_until(script, &settings, &args, Some(stop))
+        });
+        // Bound before the first request: UDP requests are retransmitted
+        // by `transact` anyway.
+        std::thread::sleep(Duration::from_millis(200));
+        Self {
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let r = t.join().expect("interpreted proxy thread");
+            r.expect("interpreted proxy ran");
+        }
+    }
+}
+
+impl Drop for Interpreted {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
 fn wait_listening(child: &mut Child) {
     let stderr = child.stderr.take().expect("piped stderr");
     let mut lines = BufReader::new(stderr).lines();
@@ -241,6 +303,20 @@ fn stateless_proxy_on_the_wire_and_like_kamailio() {
         "SIPp call through the compiled proxy failed"
     );
     drop(proxy);
+
+    // --- the same program interpreted, same runtime ------------------------
+    let iport = free_port();
+    let interpreted = Interpreted::start(uas_port, iport);
+    assert_eq!(
+        probe(iport),
+        ours,
+        "the interpreter answers differently from compiled code"
+    );
+    assert!(
+        sipp_call(iport, uas_port),
+        "SIPp call through the interpreted proxy failed"
+    );
+    interpreted.stop();
 
     // --- kamailio, same config, same requests ------------------------------
     let kport = free_port();
