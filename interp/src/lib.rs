@@ -25,6 +25,7 @@ use runtime::engine::{self, Ctx, Flow, Stop, Value, actions, cond, pv};
 use runtime::modules::xlog;
 use runtime::transport::Proto;
 
+pub mod cli;
 mod settings;
 
 pub use settings::leak_settings;

@@ -1,0 +1,90 @@
+//! `route-loop compiled|interpreted ROUNDS [stateless|stock]`: routes the
+//! benchmark workload ROUNDS times in-process, for instruction counting
+//! under `valgrind --tool=callgrind` (`bench/callgrind.sh`, which subtracts
+//! a 0-round run to leave instructions per routed message).
+
+use std::process::ExitCode;
+
+use runtime::engine::{CoreConfig, Engine, Script, WorkerState};
+use runtime::transport::myself::Myself;
+use runtime::transport::{Proto, RecvInfo};
+
+#[allow(unreachable_pub, dead_code, reason = "generated for a proxy binary")]
+mod stateless {
+    include!(concat!(env!("OUT_DIR"), "/stateless_cfg.rs"));
+}
+
+#[cfg(stock_cfg)]
+#[allow(unreachable_pub, dead_code, reason = "generated for a proxy binary")]
+mod stock {
+    include!(concat!(env!("OUT_DIR"), "/stock_cfg.rs"));
+}
+
+fn run<S: Script>(script: S, rounds: u32) {
+    let listen = vec![(Proto::Udp, "127.0.0.1:5060".parse().expect("addr"))];
+    let core = CoreConfig {
+        myself: Myself::from_listen(listen.clone()),
+        listen,
+        ..CoreConfig::default()
+    };
+    let e = Engine::new(script, core);
+    let rcv = RecvInfo {
+        proto: Proto::Udp,
+        src: "127.0.0.1:5080".parse().expect("addr"),
+        local: "127.0.0.1:5060".parse().expect("addr"),
+        conn: None,
+    };
+    let msgs = bench::workload::messages();
+    let mut w = WorkerState::default();
+    let mut out = Vec::new();
+    let mut sent = 0usize;
+    for _ in 0..rounds {
+        for m in &msgs {
+            e.process(m, &rcv, &mut w, &mut out);
+            sent += out.len();
+            out.clear();
+        }
+    }
+    println!("messages={} sent={sent}", msgs.len());
+}
+
+fn interpreted(path: &str, defines: &[&str]) -> Option<interp::Interp> {
+    let mut c = cfgc::Config::new();
+    for d in defines {
+        c.define_arg(d);
+    }
+    let program = c.generate_file(path).ok()?.program?;
+    interp::Interp::load(&program).ok()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(mode), Some(rounds)) = (
+        args.first(),
+        args.get(1).and_then(|r| r.parse::<u32>().ok()),
+    ) else {
+        eprintln!("usage: route-loop compiled|interpreted ROUNDS [stateless|stock]");
+        return ExitCode::from(2);
+    };
+    let cfg = args.get(2).map_or("stateless", String::as_str);
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/stateless-proxy/kamailio.cfg");
+    match (mode.as_str(), cfg) {
+        ("compiled", "stateless") => run(stateless::Script::new(), rounds),
+        ("interpreted", "stateless") => match interpreted(example, &["NEXT_PORT=5070"]) {
+            Some(i) => run(i, rounds),
+            None => return ExitCode::FAILURE,
+        },
+        #[cfg(stock_cfg)]
+        ("compiled", "stock") => run(stock::Script::new(), rounds),
+        #[cfg(stock_cfg)]
+        ("interpreted", "stock") => match interpreted("/etc/kamailio/kamailio.cfg", &[]) {
+            Some(i) => run(i, rounds),
+            None => return ExitCode::FAILURE,
+        },
+        _ => {
+            eprintln!("route-loop: `{mode} {cfg}` is not available in this build");
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,648 @@
+//! `cargo run -p bench --release -- [OPTIONS]`: the compiled proxy, the
+//! same program interpreted, and Kamailio 5.6 (`kamailio -f`, when
+//! installed) on the same cfg, driven by SIPp on 127.0.0.1.
+//!
+//! Scenarios (each on its own cfg):
+//! * `stateless` — `examples/stateless-proxy/kamailio.cfg`: SIPp calls
+//!   relayed by `forward()` to a SIPp UAS (6 messages through the proxy per
+//!   call).
+//! * `register` — the stock `/etc/kamailio/kamailio.cfg`: a REGISTER storm,
+//!   one distinct user per call (`bench/sipp/register.xml`).
+//! * `call` — the stock cfg: a callee registered, then calls through the
+//!   registrar with Record-Route and loose routing
+//!   (`bench/sipp/call-{uac,uas}.xml`; 6 messages in per call).
+//!
+//! For each scenario and contender: CPU per message at a fixed rate
+//! (utime+stime of the proxy's process tree from /proc, before/after),
+//! SIPp's response times (50/90/99th percentile), the peak proportional
+//! set size of the process tree, then the rate stepped up until SIPp sees a
+//! failed call. Every SIPp run is bounded in calls and time. Output: a
+//! Markdown table (stdout and `OUT/bench.md`) and a chart (`OUT/bench.svg`).
+
+mod chart;
+mod proc;
+
+use std::fmt::Write as _;
+use std::net::UdpSocket;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+usage: bench [options]
+       bench serve-interp [-A DEF]... FILE [-- PROXY-FLAGS]   (used by bench itself)
+
+options:
+  --scenario NAME      stateless, register or call (repeatable; default all)
+  --contender NAME     compiled, interpreted or kamailio (repeatable; default all)
+  --stock FILE         the stock config (default /etc/kamailio/kamailio.cfg)
+  --workers N          worker threads/processes of every proxy (default 2)
+  --cpu-rate R         calls/s of the CPU measurement (default 300)
+  --cpu-calls N        calls of the CPU measurement (default 3000)
+  --rates LIST         rates to step through, calls/s (default 500,1000,2000,3000,4000,5000)
+  --step-secs S        seconds of load per rate step (default 4)
+  --out DIR            where bench.md and bench.svg go (default target/bench)
+";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Contender {
+    Compiled,
+    Interpreted,
+    Kamailio,
+}
+
+impl Contender {
+    fn name(self) -> &'static str {
+        match self {
+            Contender::Compiled => "compiled",
+            Contender::Interpreted => "interpreted",
+            Contender::Kamailio => "kamailio",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scenario {
+    Stateless,
+    Register,
+    Call,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Stateless => "stateless",
+            Scenario::Register => "register",
+            Scenario::Call => "call",
+        }
+    }
+
+    /// Messages the proxy receives per SIPp call.
+    fn messages_per_call(self) -> u64 {
+        match self {
+            Scenario::Register => 1,
+            Scenario::Stateless | Scenario::Call => 6,
+        }
+    }
+}
+
+struct Opts {
+    scenarios: Vec<Scenario>,
+    contenders: Vec<Contender>,
+    stock: PathBuf,
+    workers: usize,
+    cpu_rate: u32,
+    cpu_calls: u32,
+    rates: Vec<u32>,
+    step_secs: u32,
+    out: PathBuf,
+}
+
+/// One row of the results.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Row {
+    pub(crate) scenario: String,
+    pub(crate) contender: String,
+    /// CPU µs per message at the fixed rate; `None` if that run failed.
+    pub(crate) cpu_us: Option<f64>,
+    /// Highest stepped rate with zero failed calls.
+    pub(crate) max_rate: Option<u32>,
+    /// Response time percentiles (ms) at the fixed rate.
+    pub(crate) rtt: Option<(f64, f64, f64)>,
+    /// Peak PSS of the process tree, MiB.
+    pub(crate) peak_mib: f64,
+    /// Why the contender could not run, if it could not.
+    pub(crate) error: Option<String>,
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+fn parse_opts(args: Vec<String>) -> Result<Opts, String> {
+    let mut o = Opts {
+        scenarios: Vec::new(),
+        contenders: Vec::new(),
+        stock: PathBuf::from("/etc/kamailio/kamailio.cfg"),
+        workers: 2,
+        cpu_rate: 300,
+        cpu_calls: 3000,
+        rates: vec![500, 1000, 2000, 3000, 4000, 5000],
+        step_secs: 4,
+        out: workspace().join("target").join("bench"),
+    };
+    let mut it = args.into_iter();
+    let num = |v: Option<String>, what: &str| -> Result<u32, String> {
+        v.as_deref()
+            .and_then(|s| s.parse().ok())
+            .ok_or(format!("{what} needs a number"))
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--scenario" => o.scenarios.push(match it.next().as_deref() {
+                Some("stateless") => Scenario::Stateless,
+                Some("register") => Scenario::Register,
+                Some("call") => Scenario::Call,
+                other => return Err(format!("unknown scenario {other:?}")),
+            }),
+            "--contender" => o.contenders.push(match it.next().as_deref() {
+                Some("compiled") => Contender::Compiled,
+                Some("interpreted") => Contender::Interpreted,
+                Some("kamailio") => Contender::Kamailio,
+                other => return Err(format!("unknown contender {other:?}")),
+            }),
+            "--stock" => o.stock = it.next().ok_or("--stock needs FILE")?.into(),
+            "--workers" => o.workers = num(it.next(), "--workers")? as usize,
+            "--cpu-rate" => o.cpu_rate = num(it.next(), "--cpu-rate")?,
+            "--cpu-calls" => o.cpu_calls = num(it.next(), "--cpu-calls")?,
+            "--step-secs" => o.step_secs = num(it.next(), "--step-secs")?,
+            "--rates" => {
+                o.rates = it
+                    .next()
+                    .ok_or("--rates needs a list")?
+                    .split(',')
+                    .map(|r| r.trim().parse().map_err(|_| format!("bad rate `{r}`")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--out" => o.out = it.next().ok_or("--out needs DIR")?.into(),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option `{other}`")),
+        }
+    }
+    if o.scenarios.is_empty() {
+        o.scenarios = vec![Scenario::Stateless, Scenario::Register, Scenario::Call];
+    }
+    if o.contenders.is_empty() {
+        o.contenders = vec![
+            Contender::Compiled,
+            Contender::Interpreted,
+            Contender::Kamailio,
+        ];
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve-interp") {
+        return interp::cli::main(args.into_iter().skip(1));
+    }
+    let opts = match parse_opts(args) {
+        Ok(o) => o,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("error: {e}\n");
+            }
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut rows = Vec::new();
+    for &s in &opts.scenarios {
+        for &c in &opts.contenders {
+            progress(&format!("{} / {}: starting", s.name(), c.name()));
+            let row = run_one(&opts, s, c);
+            if let Some(e) = &row.error {
+                progress(&format!("{} / {}: {e}", s.name(), c.name()));
+            }
+            rows.push(row);
+        }
+    }
+    eprintln!();
+    let md = chart::markdown(&rows, &machine());
+    print!("{md}");
+    if let Err(e) = std::fs::create_dir_all(&opts.out)
+        .and_then(|()| std::fs::write(opts.out.join("bench.md"), &md))
+    {
+        eprintln!("cannot write {}: {e}", opts.out.display());
+    }
+    match chart::svg(&rows, &opts.out.join("bench.svg")) {
+        Ok(()) => eprintln!(
+            "wrote {} and {}",
+            opts.out.join("bench.md").display(),
+            opts.out.join("bench.svg").display()
+        ),
+        Err(e) => eprintln!("cannot draw the chart: {e}"),
+    }
+    ExitCode::SUCCESS
+}
+
+/// A one-line progress report (overwritten in place on a terminal).
+fn progress(msg: &str) {
+    eprint!("\r\x1b[2K{msg}");
+    if !msg.ends_with(": starting") {
+        eprintln!();
+    }
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let date = Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("{date}, {cpus} CPUs ({model})")
+}
+
+/// A running proxy: killed (its whole process group) when dropped.
+struct Proxy {
+    child: Child,
+    port: u16,
+    _rundir: Option<PathBuf>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The cfg and defines a scenario runs.
+fn scenario_cfg(opts: &Opts, s: Scenario, uas_port: u16) -> (PathBuf, Vec<String>) {
+    match s {
+        Scenario::Stateless => (
+            workspace().join("examples/stateless-proxy/kamailio.cfg"),
+            vec![format!("NEXT_PORT={uas_port}")],
+        ),
+        Scenario::Register | Scenario::Call => (opts.stock.clone(), Vec::new()),
+    }
+}
+
+fn start(opts: &Opts, c: Contender, cfg: &Path, defines: &[String]) -> Result<Proxy, String> {
+    let port = free_port();
+    let listen = format!("udp:127.0.0.1:{port}");
+    let workers = opts.workers.to_string();
+    let mut cmd;
+    let mut rundir = None;
+    match c {
+        Contender::Compiled => {
+            let bin = build_compiled(cfg, defines)?;
+            cmd = Command::new(bin);
+            cmd.args(["-l", &listen, "-n", &workers]);
+        }
+        Contender::Interpreted => {
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            cmd = Command::new(exe);
+            cmd.arg("serve-interp");
+            for d in defines {
+                cmd.args(["-A", d]);
+            }
+            cmd.arg(cfg).args(["--", "-l", &listen, "-n", &workers]);
+        }
+        Contender::Kamailio => {
+            let dir = std::env::temp_dir().join(format!("cfgc-bench-kam-{port}"));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            cmd = Command::new("kamailio");
+            cmd.arg("-f").arg(cfg);
+            if let Some(m) = module_dir() {
+                cmd.arg("-L").arg(m);
+            }
+            for d in defines {
+                cmd.args(["-A", d]);
+            }
+            cmd.args(["-l", &listen, "-DD", "-E", "-n", &workers])
+                .args(["-m", "256", "-M", "32", "-Y"])
+                .arg(&dir);
+            rundir = Some(dir);
+        }
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let proxy = Proxy {
+        child,
+        port,
+        _rundir: rundir,
+    };
+    if !answers(port, Duration::from_secs(15)) {
+        return Err("did not answer OPTIONS within 15 s".into());
+    }
+    Ok(proxy)
+}
+
+fn module_dir() -> Option<PathBuf> {
+    [
+        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+        "/usr/lib/aarch64-linux-gnu/kamailio/modules",
+        "/usr/lib/kamailio/modules",
+        "/usr/lib64/kamailio/modules",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.join("sl.so").exists())
+}
+
+/// Builds the compiled proxy for `cfg` with `defines` (cfgc's cache).
+fn build_compiled(cfg: &Path, defines: &[String]) -> Result<PathBuf, String> {
+    let mut config = cfgc::Config::new();
+    for d in defines {
+        config.define_arg(d);
+    }
+    let g = config.generate_file(cfg).map_err(|e| e.to_string())?;
+    let Some(code) = g.code else {
+        let first = g
+            .report
+            .diagnostics
+            .iter()
+            .find(|d| d.severity != cfgc::Severity::Warning)
+            .map(|d| d.message.clone())
+            .unwrap_or_default();
+        return Err(format!("cfgc cannot compile it: {first}"));
+    };
+    let cache = cfgc::package::cache_dir();
+    let dir = cfgc::package::write_package(&cache, cfg, &code).map_err(|e| e.to_string())?;
+    let out = cache.join("bin").join(format!(
+        "bench-{}",
+        cfg.file_stem().and_then(|s| s.to_str()).unwrap_or("cfg")
+    ));
+    std::fs::create_dir_all(cache.join("bin")).map_err(|e| e.to_string())?;
+    cfgc::package::build(&cache, &dir, cfg, &out, false)?;
+    Ok(out)
+}
+
+/// Whether something answers an OPTIONS on `port` within `limit`.
+fn answers(port: u16, limit: Duration) -> bool {
+    let Ok(s) = UdpSocket::bind("127.0.0.1:0") else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+    let local = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let msg = format!(
+        "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-probe;rport\r\n\
+Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1:{port}>\r\n\
+Call-ID: probe-{port}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    let deadline = Instant::now() + limit;
+    let mut buf = [0u8; 2048];
+    while Instant::now() < deadline {
+        let _ = s.send_to(msg.as_bytes(), ("127.0.0.1", port));
+        if s.recv_from(&mut buf).is_ok() {
+            return true;
+        }
+    }
+    false
+}
+
+/// Registers `user` at the proxy with `contact` (one REGISTER, 200
+/// expected).
+fn register(port: u16, user: &str, contact: &str) -> Result<(), String> {
+    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    let local = s.local_addr().map_err(|e| e.to_string())?;
+    let msg = format!(
+        "REGISTER sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-reg-{user};rport\r\n\
+Max-Forwards: 70\r\nFrom: <sip:{user}@127.0.0.1:{port}>;tag=r\r\nTo: <sip:{user}@127.0.0.1:{port}>\r\n\
+Call-ID: reg-{user}-{port}\r\nCSeq: 1 REGISTER\r\nContact: <{contact}>\r\nExpires: 3600\r\n\
+User-Agent: cfgc-bench\r\nContent-Length: 0\r\n\r\n"
+    );
+    let mut buf = [0u8; 4096];
+    for _ in 0..6 {
+        s.send_to(msg.as_bytes(), ("127.0.0.1", port))
+            .map_err(|e| e.to_string())?;
+        while let Ok((n, _)) = s.recv_from(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]);
+            if text.starts_with("SIP/2.0 200") {
+                return Ok(());
+            }
+            if !text.starts_with("SIP/2.0 1") {
+                return Err(format!(
+                    "REGISTER answered {}",
+                    text.lines().next().unwrap_or("")
+                ));
+            }
+        }
+    }
+    Err("REGISTER not answered".into())
+}
+
+/// A SIPp UAS for the scenario, killed when dropped.
+struct Uas(Child);
+
+impl Drop for Uas {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_uas(s: Scenario, port: u16) -> Result<Option<Uas>, String> {
+    let mut cmd = Command::new("sipp");
+    match s {
+        Scenario::Register => return Ok(None),
+        Scenario::Stateless => {
+            cmd.args(["-sn", "uas"]);
+        }
+        Scenario::Call => {
+            cmd.arg("-sf").arg(workspace().join("bench/sipp/call-uas.xml"));
+        }
+    }
+    let child = cmd
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-nostdin"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run sipp (apt-get install sip-tester): {e}"))?;
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(Some(Uas(child)))
+}
+
+/// What one SIPp load run saw.
+struct Load {
+    ok: bool,
+    rtt_ms: Vec<f64>,
+}
+
+/// Runs SIPp as UAC: `calls` calls at `rate` calls/s through the proxy,
+/// bounded in time.
+fn sipp_load(s: Scenario, proxy: u16, calls: u32, rate: u32) -> Load {
+    let dir = std::env::temp_dir().join(format!("cfgc-bench-sipp-{}", free_port()));
+    let _ = std::fs::create_dir_all(&dir);
+    let limit = (u64::from(calls) / u64::from(rate.max(1))) + 30;
+    let mut cmd = Command::new("timeout");
+    cmd.arg(limit.to_string()).arg("sipp");
+    match s {
+        Scenario::Stateless => {
+            cmd.args(["-sn", "uac"]);
+        }
+        Scenario::Register => {
+            cmd.arg("-sf").arg(workspace().join("bench/sipp/register.xml"));
+        }
+        Scenario::Call => {
+            cmd.arg("-sf")
+                .arg(workspace().join("bench/sipp/call-uac.xml"))
+                .args(["-s", "bob"]);
+        }
+    }
+    let status = cmd
+        .arg(format!("127.0.0.1:{proxy}"))
+        .args(["-i", "127.0.0.1", "-p", &free_port().to_string()])
+        .args(["-m", &calls.to_string(), "-r", &rate.to_string()])
+        .args(["-l", &(rate * 4).max(100).to_string()])
+        .args(["-nostdin", "-timeout", &format!("{limit}s"), "-timeout_error"])
+        .args(["-recv_timeout", "5000", "-trace_rtt", "-rtt_freq", "1"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let mut rtt_ms = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().ends_with("_rtt.csv")
+                && let Ok(text) = std::fs::read_to_string(e.path())
+            {
+                rtt_ms.extend(
+                    text.lines()
+                        .skip(1)
+                        .filter_map(|l| l.split(';').nth(1))
+                        .filter_map(|v| v.trim().parse::<f64>().ok()),
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Load {
+        ok: status.is_ok_and(|s| s.success()),
+        rtt_ms,
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
+    let mut row = Row {
+        scenario: s.name().into(),
+        contender: c.name().into(),
+        ..Row::default()
+    };
+    if c == Contender::Kamailio && module_dir().is_none() {
+        row.error = Some("kamailio is not installed".into());
+        return row;
+    }
+    let uas_port = free_port();
+    let (cfg, defines) = scenario_cfg(opts, s, uas_port);
+    let proxy = match start(opts, c, &cfg, &defines) {
+        Ok(p) => p,
+        Err(e) => {
+            row.error = Some(e);
+            return row;
+        }
+    };
+    let pid = proxy.child.id();
+    // Peak memory, sampled in the background while the proxy runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(proc::pss_kib(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let result = (|| -> Result<(), String> {
+        let _uas = start_uas(s, uas_port)?;
+        if s == Scenario::Call {
+            register(
+                proxy.port,
+                "bob",
+                &format!("sip:bob@127.0.0.1:{uas_port}"),
+            )?;
+        }
+        progress(&format!(
+            "{} / {}: CPU at {} calls/s x {}",
+            s.name(),
+            c.name(),
+            opts.cpu_rate,
+            opts.cpu_calls
+        ));
+        let before = proc::cpu_ticks(pid);
+        let load = sipp_load(s, proxy.port, opts.cpu_calls, opts.cpu_rate);
+        let after = proc::cpu_ticks(pid);
+        if load.ok {
+            let msgs = u64::from(opts.cpu_calls) * s.messages_per_call();
+            let us = (after - before) as f64 * 1e6 / proc::clock_ticks() as f64 / msgs as f64;
+            row.cpu_us = Some(us);
+            let mut r = load.rtt_ms;
+            r.sort_by(f64::total_cmp);
+            if !r.is_empty() {
+                row.rtt = Some((
+                    percentile(&r, 0.5),
+                    percentile(&r, 0.9),
+                    percentile(&r, 0.99),
+                ));
+            }
+        } else {
+            return Err(format!("SIPp saw failed calls at {} calls/s", opts.cpu_rate));
+        }
+        for &rate in &opts.rates {
+            progress(&format!("{} / {}: {rate} calls/s", s.name(), c.name()));
+            let calls = rate * opts.step_secs;
+            if sipp_load(s, proxy.port, calls, rate).ok {
+                row.max_rate = Some(rate);
+            } else {
+                break;
+            }
+        }
+        Ok(())
+    })();
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    row.peak_mib = peak.load(Ordering::Relaxed) as f64 / 1024.0;
+    if let Err(e) = result {
+        row.error = Some(e);
+    }
+    drop(proxy);
+    let mut line = String::new();
+    let _ = write!(
+        line,
+        "{} / {}: {} µs/msg, max {} calls/s",
+        s.name(),
+        c.name(),
+        row.cpu_us.map_or("-".into(), |v| format!("{v:.1}")),
+        row.max_rate.map_or("-".into(), |v| v.to_string())
+    );
+    progress(&line);
+    row
+}
