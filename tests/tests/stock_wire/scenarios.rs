@@ -54,6 +54,11 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         expect: expect_options_keepalive,
     },
     Scenario {
+        name: "options-port-5060",
+        drive: options_port_5060,
+        expect: expect_options_port_5060,
+    },
+    Scenario {
         name: "max-forwards-0",
         drive: max_forwards_0,
         expect: expect_max_forwards_0,
@@ -461,6 +466,17 @@ fn options_keepalive(run: &mut Run) -> Result<(), String> {
 
 fn expect_options_keepalive(o: &Observation) -> Result<(), String> {
     single_reply(o, "SIP/2.0 200 Keepalive")
+}
+
+fn options_port_5060(run: &mut Run) -> Result<(), String> {
+    // The proxy's address without its port: the URI means port 5060, which
+    // is not where the proxy listens, so it is not `myself`.
+    options(run, "options.xml", "sip:127.0.0.1", "70", "cfgc-stock-wire")
+}
+
+fn expect_options_port_5060(o: &Observation) -> Result<(), String> {
+    // Not the keepalive (uri==myself fails), so route[AUTH] refuses it.
+    single_reply(o, "SIP/2.0 403 Not relaying")
 }
 
 fn max_forwards_0(run: &mut Run) -> Result<(), String> {
