@@ -1,0 +1,322 @@
+//! Issue 5 acceptance on the wire: Kamailio's stock config
+//! (`/etc/kamailio/kamailio.cfg`, read in place, unmodified, no defines)
+//! driven by SIPp clients on 127.0.0.1 — REGISTER cycle, calls (answered,
+//! cancelled, busy, unanswered), unknown user, keepalive, Max-Forwards 0,
+//! scanner, foreign domain, in-dialog request without dialog.
+//!
+//! Each scenario runs against its own proxy on its own free ports, all
+//! scenarios concurrently (the longest waits for the stock 30 s fr_timer).
+//! What every client received is normalised into an observation (see
+//! `stock_wire/harness.rs`).
+//!
+//! * `stock_wire_kamailio`: every scenario against `kamailio -f`, twice,
+//!   with the outcome the stock config is known to give asserted (our
+//!   understanding of Kamailio, and the harness, tested), and the two runs'
+//!   observations compared exactly (nothing run-dependent leaks through).
+//! * `stock_wire_ours_like_kamailio` (ignored until the runtime can build
+//!   the stock config): our compiled proxy and kamailio, same scenarios,
+//!   observations compared; allowed differences are the explained entries
+//!   of `tests/stock-wire/differences.toml`.
+
+#[path = "stock_wire/harness.rs"]
+mod harness;
+#[path = "stock_wire/scenarios.rs"]
+mod scenarios;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use harness::{ClientRun, Contender, Diff, Differences, Observation, Run, diff, received_messages};
+use scenarios::{SCENARIOS, Scenario};
+use tests::STOCK_CFG;
+
+/// Runs one scenario against one contender (the `i`th): a fresh proxy,
+/// the clients, the proxy stopped (an error if any of its processes
+/// survive).
+fn run_scenario(s: &Scenario, who: &Contender, i: usize) -> Result<Observation, String> {
+    let dir = std::env::temp_dir().join(format!(
+        "cfgc-stock-wire-{}-{}{i}-{}",
+        std::process::id(),
+        who.name(),
+        s.name
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let server = who.start(&dir)?;
+    let mut run = Run::new(s.name, dir.clone(), server.port);
+    let driven = (s.drive)(&mut run);
+    let log = server.log_tail();
+    let stopped = server.stop();
+    driven.map_err(|e| format!("{e}\n--- {} log:\n{log}", who.name()))?;
+    stopped?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(run.observation())
+}
+
+/// Both observations of one scenario, or what went wrong.
+type PairResult = Result<(Observation, Observation), String>;
+
+/// Every scenario against both contenders, all concurrently; for each
+/// scenario the two observations, the first one checked against what
+/// Kamailio is known to answer.
+fn run_pairs(a: &Contender, b: &Contender) -> Vec<(&'static Scenario, PairResult)> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = SCENARIOS
+            .iter()
+            .map(|s| {
+                let ha = scope.spawn(move || run_scenario(s, a, 0));
+                let hb = scope.spawn(move || run_scenario(s, b, 1));
+                (s, ha, hb)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(s, ha, hb)| {
+                let join = |h: std::thread::ScopedJoinHandle<'_, _>, who: &Contender| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("scenario panicked".to_string()))
+                        .map_err(|e| format!("({}) {e}", who.name()))
+                };
+                let (oa, ob) = (join(ha, a), join(hb, b));
+                let checked = oa.and_then(|o| {
+                    (s.expect)(&o)
+                        .map(|()| o.clone())
+                        .map_err(|e| format!("({}) {e}\nobservation:\n{}", a.name(), o.render()))
+                });
+                (s, checked.and_then(|oa| ob.map(|ob| (oa, ob))))
+            })
+            .collect()
+    })
+}
+
+/// Runs every scenario against `a` (kamailio) and `b`, compares, and
+/// panics with every failure: an unexpected Kamailio outcome, a run that
+/// failed, or a difference `allowed` does not explain.
+fn compare_all(a: &Contender, b: &Contender, allowed: &Differences) {
+    let start = Instant::now();
+    let mut failures = Vec::new();
+    let mut used = vec![false; allowed.difference.len()];
+    for (s, result) in run_pairs(a, b) {
+        let (oa, ob) = match result {
+            Ok(pair) => pair,
+            Err(e) => {
+                failures.push(format!("=== {}: {e}", s.name));
+                continue;
+            }
+        };
+        let diffs = diff(&oa.lines(), &ob.lines());
+        let (left, hits) = allowed.unexplained(s.name, &diffs);
+        for i in hits {
+            used[i] = true;
+        }
+        if !left.is_empty() {
+            let text: Vec<String> = left
+                .iter()
+                .map(|d| match d {
+                    Diff::OnlyKamailio(l) => format!("- {l}"),
+                    Diff::OnlyOurs(l) => format!("+ {l}"),
+                })
+                .collect();
+            failures.push(format!(
+                "=== {}: differences (- {} only, + {} only) not in differences.toml:\n{}\n{}:\n{}{}:\n{}",
+                s.name,
+                a.name(),
+                b.name(),
+                text.join("\n"),
+                a.name(),
+                oa.render(),
+                b.name(),
+                ob.render()
+            ));
+        }
+    }
+    // An entry no run needs any more is stale: remove it.
+    if failures.is_empty() {
+        for (i, entry) in allowed.difference.iter().enumerate() {
+            if !used[i] {
+                failures.push(format!("stale entry in differences.toml: {entry:?}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // All scenarios run side by side: the whole is bounded by the longest
+    // (the 30 s fr_timer), not by their sum.
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+/// Every scenario against kamailio, twice: each run gives the outcome the
+/// stock config is known to give (asserted per scenario), and the two
+/// observations are identical (the normalisation hides everything
+/// run-dependent, so a comparison with our proxy can be exact).
+#[test]
+fn stock_wire_kamailio() {
+    let none = Differences::parse("").expect("empty list");
+    compare_all(&Contender::Kamailio, &Contender::Kamailio, &none);
+}
+
+/// Our proxy for the stock config, built with cfgc's library as
+/// `cfgc build` does.
+fn build_ours() -> PathBuf {
+    let cache = harness::workspace().join("target").join("cfgc-cache");
+    let cfg = PathBuf::from(STOCK_CFG);
+    let generated = cfgc::Config::new()
+        .generate_file(&cfg)
+        .expect("stock config readable");
+    let code = generated.code.unwrap_or_else(|| {
+        let r = &generated.report;
+        panic!(
+            "cfgc generates no code for the stock config:\n{}",
+            r.diagnostics
+                .iter()
+                .map(|d| r.render(d))
+                .collect::<String>()
+        )
+    });
+    let dir = cfgc::package::write_package(&cache, &cfg, &code).expect("package written");
+    let out = cache.join("stock-proxy");
+    cfgc::package::build(&cache, &dir, &cfg, &out, false).expect("stock proxy builds");
+    out
+}
+
+/// Our proxy against kamailio, same scenarios, observations compared;
+/// the allowed differences are the explained entries of
+/// `tests/stock-wire/differences.toml`.
+#[test]
+#[ignore = "enabled when the runtime supports the stock cfg (issue 5)"]
+fn stock_wire_ours_like_kamailio() {
+    let allowed = Differences::load().unwrap_or_else(|e| panic!("{e}"));
+    let ours = Contender::Ours(build_ours());
+    compare_all(&Contender::Kamailio, &ours, &allowed);
+}
+
+// --- the harness's own parts, without proxies ------------------------------------
+
+#[test]
+fn differences_file_is_valid() {
+    let d = Differences::load().unwrap_or_else(|e| panic!("{e}"));
+    for a in &d.difference {
+        assert!(
+            a.scenario == "*" || SCENARIOS.iter().any(|s| s.name == a.scenario),
+            "unknown scenario {:?} in differences.toml",
+            a.scenario
+        );
+    }
+    assert!(
+        Differences::parse("[[difference]]\nscenario = \"*\"\nwhy = \"\"\nours = \"x\"\n").is_err()
+    );
+    assert!(Differences::parse("[[difference]]\nscenario = \"*\"\nwhy = \"y\"\n").is_err());
+}
+
+#[test]
+fn every_scenario_file_is_used() {
+    let sources = [
+        include_str!("stock_wire/scenarios.rs"),
+        include_str!("stock_wire/harness.rs"),
+    ]
+    .concat();
+    let dir = harness::sipp_dir();
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("tests/sipp/stock") {
+        let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+        if name.ends_with(".xml") {
+            n += 1;
+            assert!(
+                sources.contains(&format!("\"{name}\"")),
+                "{name} is used by no scenario"
+            );
+        }
+    }
+    assert!(n >= 5, "scenarios missing in {}", dir.display());
+}
+
+/// A SIPp trace as `-trace_msg` writes it: normalised (ports named,
+/// branches and tags hidden, compact and comma-joined headers split),
+/// retransmissions once, sent messages ignored.
+#[test]
+fn trace_parsing_and_normalisation() {
+    let reply = "SIP/2.0 200 OK\r\n\
+v: SIP/2.0/UDP 127.0.0.1:5555;branch=z9hG4bKabc.0, SIP/2.0/UDP 127.0.0.1:4444;received=127.0.0.1;branch=z9hG4bK-1-1-0;rport=4444\r\n\
+Record-Route: <sip:127.0.0.1:5555;lr>\r\n\
+t: <sip:bob@127.0.0.1:5555>;tag=xyz\r\n\
+CSeq: 1 INVITE\r\n\
+Server: x\r\n\
+Content-Length:   0\r\n\r\n";
+    let trace = format!(
+        "----------------------------------------------- 2026-01-01 00:00:00.0\n\
+UDP message sent (10 bytes):\n\nINVITE sip:bob@127.0.0.1:5555 SIP/2.0\r\n\r\n\n\
+----------------------------------------------- 2026-01-01 00:00:00.1\n\
+UDP message received [100] bytes :\n\n{reply}\n\
+----------------------------------------------- 2026-01-01 00:00:00.2\n\
+UDP message received [100] bytes :\n\n{reply}\n"
+    );
+    let got = received_messages(&trace);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let mut run = Run::new("t", std::env::temp_dir(), 5555);
+    run.name_port(4444, "CALLER");
+    run.record(ClientRun {
+        name: "caller".into(),
+        exit: Some(0),
+        received: got,
+        elapsed: Duration::ZERO,
+        stderr: String::new(),
+    });
+    let p = "caller <- SIP/2.0 200 OK [1 INVITE]";
+    assert_eq!(
+        run.observation().lines(),
+        vec![
+            "caller: exit 0".to_string(),
+            p.to_string(),
+            format!("{p} | Via: SIP/2.0/UDP 127.0.0.1:PROXY;branch=z9hG4bK*"),
+            format!(
+                "{p} | Via: SIP/2.0/UDP 127.0.0.1:CALLER;received=127.0.0.1;branch=z9hG4bK*;rport=CALLER"
+            ),
+            format!("{p} | Record-Route: <sip:127.0.0.1:PROXY;lr>"),
+            format!("{p} | To: <sip:bob@127.0.0.1:PROXY>;tag=*"),
+            format!("{p} | CSeq: 1 INVITE"),
+            format!("{p} | Content-Length: 0"),
+        ]
+    );
+}
+
+#[test]
+fn diff_and_allowances() {
+    let a: Vec<String> = [
+        "x: exit 0",
+        "x <- A [1 INVITE]",
+        "x <- A [1 INVITE] | Via: v",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut b = a.clone();
+    b[2] = "x <- A [1 INVITE] | Via: w".into();
+    b.push("x <- B [2 BYE]".into());
+    let d = diff(&a, &b);
+    assert_eq!(
+        d,
+        vec![
+            Diff::OnlyKamailio("x <- A [1 INVITE] | Via: v".into()),
+            Diff::OnlyOurs("x <- A [1 INVITE] | Via: w".into()),
+            Diff::OnlyOurs("x <- B [2 BYE]".into()),
+        ]
+    );
+    assert!(diff(&a, &a).is_empty());
+    let allowed = Differences::parse(
+        "[[difference]]\nscenario = \"s\"\nkamailio = \"x <- A [1 INVITE] | Via: v\"\nours = \"x <- A [1 INVITE] | Via: w\"\nwhy = \"test\"\n",
+    )
+    .expect("parses");
+    let (left, used) = allowed.unexplained("s", &d);
+    assert_eq!(left, vec![Diff::OnlyOurs("x <- B [2 BYE]".into())]);
+    assert_eq!(used, vec![0, 0]);
+    // Entries are per scenario.
+    let (left, _) = allowed.unexplained("other", &d);
+    assert_eq!(left.len(), 3);
+}

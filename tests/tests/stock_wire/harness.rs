@@ -1,0 +1,825 @@
+//! The machinery of the stock-config wire test: contenders (the real
+//! `kamailio -f` and our compiled proxy) started on free loopback ports in
+//! their own process groups, SIPp clients run with a bounded wait and their
+//! message traces read back, what each client received normalised into an
+//! [`Observation`], and two observations compared line by line with the
+//! allowed differences of `tests/stock-wire/differences.toml`.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::net::UdpSocket;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use serde::Deserialize;
+use tests::{STOCK_CFG, module_dir};
+
+pub(crate) fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where the SIPp scenarios of this test live.
+pub(crate) fn sipp_dir() -> PathBuf {
+    workspace().join("tests/sipp/stock")
+}
+
+/// The checked-in list of allowed differences.
+pub(crate) fn differences_file() -> PathBuf {
+    workspace().join("tests/stock-wire/differences.toml")
+}
+
+// --- ports and processes ----------------------------------------------------
+
+/// A UDP port nobody listens on right now, never handed out twice in this
+/// process (scenarios run concurrently, each on its own ports).
+pub(crate) fn free_port() -> u16 {
+    static TAKEN: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Default::default);
+    loop {
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .map(|a| a.port())
+            .expect("bind port 0");
+        if TAKEN.lock().expect("port set").insert(port) {
+            return port;
+        }
+    }
+}
+
+/// True if some socket is bound to UDP `port` (from /proc/net/udp).
+fn udp_bound(port: u16) -> bool {
+    let suffix = format!(":{port:04X}");
+    std::fs::read_to_string("/proc/net/udp").is_ok_and(|t| {
+        t.lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .any(|local| local.ends_with(&suffix))
+    })
+}
+
+/// Waits (at most 10 s) until `child` has bound UDP `port`.
+fn wait_bound(child: &mut Child, port: u16, what: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if udp_bound(port) {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "{what} exited before binding port {port}: {status}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(format!("{what} did not bind port {port} within 10 s"))
+}
+
+/// Waits for `child` at most `limit`; kills it after that. `None` if killed.
+fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// The processes of process group `pgid` still alive (pgrep).
+fn group_members(pgid: u32) -> String {
+    Command::new("pgrep")
+        .args(["-g", &pgid.to_string()])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|e| format!("pgrep failed: {e}"))
+}
+
+/// A proxy started in its own process group (kamailio forks its workers
+/// even in the foreground). Dropping it stops the whole group: SIGTERM,
+/// SIGKILL after two seconds; [`Server::stop`] also checks nothing is left.
+pub(crate) struct Server {
+    pub(crate) port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Server {
+    fn halt(&mut self) -> Option<u32> {
+        let mut child = self.child.take()?;
+        let pgid = child.id();
+        let group = format!("-{pgid}");
+        let signal = |sig: &str| {
+            let _ = Command::new("kill")
+                .args([sig, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        };
+        signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Workers may outlive the main process for a moment: kill the group.
+        signal("-KILL");
+        let _ = child.wait();
+        Some(pgid)
+    }
+
+    /// Stops the server; an error if any process of its group survives.
+    pub(crate) fn stop(mut self) -> Result<(), String> {
+        let Some(pgid) = self.halt() else {
+            return Ok(());
+        };
+        // SIGKILL is asynchronous for the other members: give them a moment.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let left = group_members(pgid);
+            if left.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("processes of group {pgid} left: {left}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The last lines of the server's log, for failure messages.
+    pub(crate) fn log_tail(&self) -> String {
+        tail(&self.log, 30)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A proxy that runs the stock configuration.
+#[derive(Debug, Clone)]
+pub(crate) enum Contender {
+    /// `kamailio -f /etc/kamailio/kamailio.cfg`, unmodified, no defines.
+    Kamailio,
+    /// Our binary compiled from the same file.
+    Ours(PathBuf),
+}
+
+impl Contender {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Contender::Kamailio => "kamailio",
+            Contender::Ours(_) => "ours",
+        }
+    }
+
+    /// Starts the proxy on a free port of 127.0.0.1 (logs and run files in
+    /// `dir`) and waits until it has bound that port.
+    pub(crate) fn start(&self, dir: &Path) -> Result<Server, String> {
+        let port = free_port();
+        let log = dir.join(format!("{}.log", self.name()));
+        let out = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let listen = format!("udp:127.0.0.1:{port}");
+        let mut cmd = match self {
+            Contender::Kamailio => {
+                let rundir = dir.join("run");
+                std::fs::create_dir_all(&rundir).map_err(|e| e.to_string())?;
+                let mut c = Command::new("kamailio");
+                c.arg("-f")
+                    .arg(STOCK_CFG)
+                    .arg("-L")
+                    .arg(module_dir())
+                    .args(["-l", &listen, "-DD", "-E", "-n", "1", "-m", "64", "-M", "8"])
+                    .arg("-Y")
+                    .arg(rundir);
+                c
+            }
+            Contender::Ours(bin) => {
+                let mut c = Command::new(bin);
+                c.args(["-l", &listen, "-n", "2"]);
+                c
+            }
+        };
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.name()))?;
+        let bound = wait_bound(&mut child, port, self.name());
+        let server = Server {
+            port,
+            child: Some(child),
+            log,
+        };
+        match bound {
+            Ok(()) => Ok(server),
+            Err(e) => Err(format!("{e}\n{}", server.log_tail())),
+        }
+    }
+}
+
+// --- SIPp clients -------------------------------------------------------------
+
+/// What one SIP client (one SIPp run) got.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientRun {
+    pub(crate) name: String,
+    /// SIPp's exit status (0: scenario completed), `None` if it had to be
+    /// killed at the time limit.
+    pub(crate) exit: Option<i32>,
+    /// Every distinct message received, in order (retransmissions, which
+    /// are byte-identical, are kept once).
+    pub(crate) received: Vec<String>,
+    pub(crate) elapsed: Duration,
+    /// The end of SIPp's stderr, for failure messages.
+    pub(crate) stderr: String,
+}
+
+/// One SIPp client to run.
+pub(crate) struct Sipp {
+    name: String,
+    scenario: String,
+    port: u16,
+    proxy: Option<u16>,
+    args: Vec<String>,
+}
+
+/// A SIPp client running in the background (a UAS waiting for calls).
+pub(crate) struct RunningSipp {
+    name: String,
+    child: Child,
+    trace: PathBuf,
+    stderr: PathBuf,
+    started: Instant,
+}
+
+impl Drop for RunningSipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// No SIPp run may take longer than this (the longest scenario waits 30 s
+/// for the proxy's fr_timer).
+const SIPP_LIMIT: Duration = Duration::from_secs(50);
+
+impl Sipp {
+    /// Sets `[service]`, the user part SIPp puts in its URIs.
+    pub(crate) fn service(mut self, user: &str) -> Self {
+        self.args.extend(["-s".into(), user.into()]);
+        self
+    }
+
+    /// Sets a scenario keyword (`-key NAME VALUE`).
+    pub(crate) fn key(mut self, name: &str, value: &str) -> Self {
+        self.args
+            .extend(["-key".into(), name.into(), value.to_string()]);
+        self
+    }
+
+    /// Starts SIPp in `dir` and waits until it has bound its port.
+    pub(crate) fn spawn(self, dir: &Path) -> Result<RunningSipp, String> {
+        let trace = dir.join(format!("{}.trace", self.name));
+        let stderr = dir.join(format!("{}.stderr", self.name));
+        let mut cmd = Command::new("sipp");
+        if let Some(p) = self.proxy {
+            cmd.arg(format!("127.0.0.1:{p}"));
+        }
+        cmd.arg("-sf")
+            .arg(sipp_dir().join(&self.scenario))
+            .args(["-i", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-m", "1", "-nostdin", "-trace_msg", "-message_file"])
+            .arg(&trace)
+            .args(["-timeout", "45s", "-timeout_error"])
+            .args(&self.args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&stderr).map_err(|e| e.to_string())?);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot run sipp (apt-get install sip-tester): {e}"))?;
+        let started = Instant::now();
+        let bound = wait_bound(&mut child, self.port, &format!("sipp {}", self.name));
+        let running = RunningSipp {
+            name: self.name,
+            child,
+            trace,
+            stderr,
+            started,
+        };
+        bound.map(|()| running)
+    }
+
+    /// Runs SIPp to its end (bounded).
+    pub(crate) fn run(self, dir: &Path) -> Result<ClientRun, String> {
+        self.spawn(dir)?.finish()
+    }
+}
+
+impl RunningSipp {
+    /// Waits for the end (bounded) and reads what it received.
+    pub(crate) fn finish(mut self) -> Result<ClientRun, String> {
+        let exit = wait_bounded(&mut self.child, SIPP_LIMIT);
+        let elapsed = self.started.elapsed();
+        let trace = std::fs::read_to_string(&self.trace).unwrap_or_default();
+        Ok(ClientRun {
+            name: self.name.clone(),
+            exit,
+            received: received_messages(&trace),
+            elapsed,
+            stderr: tail(&self.stderr, 5),
+        })
+    }
+}
+
+/// The messages SIPp's `-trace_msg` log says it received, retransmissions
+/// (byte-identical repeats) dropped.
+pub(crate) fn received_messages(trace: &str) -> Vec<String> {
+    const SEP: &str = "-----------------------------------------------";
+    let mut out: Vec<String> = Vec::new();
+    for block in trace.split(SEP).skip(1) {
+        // "<timestamp>\n<direction line>\n\n<message>"
+        let mut parts = block.splitn(3, '\n');
+        let _stamp = parts.next();
+        let Some(direction) = parts.next() else {
+            continue;
+        };
+        if !direction.contains("message received") {
+            continue;
+        }
+        let msg = parts
+            .next()
+            .unwrap_or("")
+            .trim_start_matches(['\r', '\n'])
+            .trim_end()
+            .to_string();
+        if !msg.is_empty() && !out.contains(&msg) {
+            out.push(msg);
+        }
+    }
+    out
+}
+
+/// One scenario's run against one proxy: its directory, its ports (each
+/// named, so that observations do not depend on them) and its clients.
+pub(crate) struct Run {
+    pub(crate) scenario: &'static str,
+    pub(crate) dir: PathBuf,
+    pub(crate) proxy: u16,
+    ports: Vec<(u16, String)>,
+    clients: Vec<ClientRun>,
+}
+
+impl Run {
+    pub(crate) fn new(scenario: &'static str, dir: PathBuf, proxy: u16) -> Self {
+        Run {
+            scenario,
+            dir,
+            proxy,
+            ports: vec![(proxy, "PROXY".into())],
+            clients: Vec::new(),
+        }
+    }
+
+    /// A fresh port for a client, named `name` in observations.
+    pub(crate) fn port(&mut self, name: &str) -> u16 {
+        let p = free_port();
+        self.ports.push((p, name.to_string()));
+        p
+    }
+
+    /// Names a port chosen elsewhere.
+    pub(crate) fn name_port(&mut self, port: u16, name: &str) {
+        self.ports.push((port, name.to_string()));
+    }
+
+    /// `sip:USER@127.0.0.1:PROXYPORT` (the proxy's own domain).
+    pub(crate) fn uri(&self, user: &str) -> String {
+        format!("sip:{user}@127.0.0.1:{}", self.proxy)
+    }
+
+    /// A SIPp client sending to the proxy (a UAC; a UAS too: SIPp needs no
+    /// remote address to answer).
+    pub(crate) fn sipp(&self, name: &str, scenario: &str, port: u16) -> Sipp {
+        Sipp {
+            name: name.to_string(),
+            scenario: scenario.to_string(),
+            port,
+            proxy: Some(self.proxy),
+            args: Vec::new(),
+        }
+    }
+
+    pub(crate) fn record(&mut self, c: ClientRun) {
+        self.clients.push(c);
+    }
+
+    /// Runs `s` to its end and records it.
+    pub(crate) fn run(&mut self, s: Sipp) -> Result<(), String> {
+        let c = s.run(&self.dir)?;
+        self.record(c);
+        Ok(())
+    }
+
+    pub(crate) fn observation(&self) -> Observation {
+        let norm = Normaliser::new(&self.ports);
+        Observation {
+            scenario: self.scenario,
+            clients: self
+                .clients
+                .iter()
+                .map(|c| ClientObs {
+                    name: c.name.clone(),
+                    exit: c.exit,
+                    elapsed: c.elapsed,
+                    stderr: c.stderr.clone(),
+                    received: c.received.iter().map(|m| norm.message(m)).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+// --- observations -------------------------------------------------------------
+
+/// The headers an observation keeps (compact forms are expanded first).
+const SIGNIFICANT: &[&str] = &[
+    "Via",
+    "Route",
+    "Record-Route",
+    "Contact",
+    "From",
+    "To",
+    "CSeq",
+    "Max-Forwards",
+    "Expires",
+    "Content-Length",
+];
+
+/// Headers whose comma-separated values are separate entries.
+const LISTS: &[&str] = &["Via", "Route", "Record-Route", "Contact"];
+
+fn full_name(name: &str) -> String {
+    let canonical = match name.to_ascii_lowercase().as_str() {
+        "v" => "Via",
+        "m" => "Contact",
+        "f" => "From",
+        "t" => "To",
+        "l" => "Content-Length",
+        "i" => "Call-ID",
+        other => {
+            return SIGNIFICANT
+                .iter()
+                .find(|s| s.eq_ignore_ascii_case(other))
+                .map_or_else(|| name.to_string(), |s| (*s).to_string());
+        }
+    };
+    canonical.to_string()
+}
+
+/// Splits a header value at commas outside `<...>` and quotes.
+fn split_list(value: &str) -> Vec<String> {
+    let (mut out, mut cur) = (Vec::new(), String::new());
+    let (mut angle, mut quote) = (false, false);
+    for ch in value.chars() {
+        match ch {
+            '"' => quote = !quote,
+            '<' if !quote => angle = true,
+            '>' if !quote => angle = false,
+            ',' if !angle && !quote => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
+/// A received message, normalised: ports named, branches and tags
+/// replaced by `*` (keeping the RFC 3261 magic cookie), significant headers
+/// only, in their order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Msg {
+    pub(crate) start: String,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl Msg {
+    /// The values of header `name`, in order (list headers split).
+    pub(crate) fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The status code of a response.
+    pub(crate) fn status(&self) -> Option<u16> {
+        self.start
+            .strip_prefix("SIP/2.0 ")?
+            .split(' ')
+            .next()?
+            .parse()
+            .ok()
+    }
+
+    /// The method of a request.
+    pub(crate) fn method(&self) -> Option<&str> {
+        (!self.start.starts_with("SIP/")).then(|| self.start.split(' ').next().unwrap_or(""))
+    }
+
+    /// The method of the CSeq header.
+    pub(crate) fn cseq_method(&self) -> &str {
+        self.header("CSeq")
+            .first()
+            .and_then(|c| c.split_whitespace().nth(1))
+            .unwrap_or("")
+    }
+}
+
+struct Normaliser {
+    ports: Vec<(Regex, String)>,
+    branch: Regex,
+    tag: Regex,
+}
+
+impl Normaliser {
+    fn new(ports: &[(u16, String)]) -> Self {
+        Normaliser {
+            ports: ports
+                .iter()
+                .map(|(p, n)| {
+                    let re = Regex::new(&format!(r"([:=]){p}\b")).expect("port regex");
+                    (re, format!("${{1}}{n}"))
+                })
+                .collect(),
+            branch: Regex::new(r"(?i)branch=(z9hG4bK)?[^;,>\s]*").expect("regex"),
+            tag: Regex::new(r"(?i)\btag=[^;,>\s]*").expect("regex"),
+        }
+    }
+
+    fn text(&self, s: &str) -> String {
+        let mut s = s.trim().to_string();
+        for (re, name) in &self.ports {
+            s = re.replace_all(&s, name.as_str()).into_owned();
+        }
+        s = self
+            .branch
+            .replace_all(&s, |c: &regex::Captures<'_>| {
+                format!("branch={}*", c.get(1).map_or("", |m| m.as_str()))
+            })
+            .into_owned();
+        self.tag.replace_all(&s, "tag=*").into_owned()
+    }
+
+    fn message(&self, raw: &str) -> Msg {
+        let head = raw.split("\r\n\r\n").next().unwrap_or(raw);
+        let head = head.split("\n\n").next().unwrap_or(head);
+        let mut lines: Vec<String> = Vec::new();
+        for l in head.lines() {
+            let l = l.trim_end_matches('\r');
+            match lines.last_mut() {
+                Some(prev) if l.starts_with([' ', '\t']) => {
+                    prev.push(' ');
+                    prev.push_str(l.trim());
+                }
+                _ => lines.push(l.to_string()),
+            }
+        }
+        let mut it = lines.into_iter();
+        let start = self.text(&it.next().unwrap_or_default());
+        let mut headers = Vec::new();
+        for l in it {
+            let Some((name, value)) = l.split_once(':') else {
+                continue;
+            };
+            let name = full_name(name.trim());
+            if !SIGNIFICANT.contains(&name.as_str()) {
+                continue;
+            }
+            if LISTS.contains(&name.as_str()) {
+                for v in split_list(value) {
+                    headers.push((name.clone(), self.text(&v)));
+                }
+            } else {
+                headers.push((name, self.text(value)));
+            }
+        }
+        Msg { start, headers }
+    }
+}
+
+/// What one client received, normalised.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientObs {
+    pub(crate) name: String,
+    pub(crate) exit: Option<i32>,
+    pub(crate) elapsed: Duration,
+    pub(crate) stderr: String,
+    pub(crate) received: Vec<Msg>,
+}
+
+impl ClientObs {
+    pub(crate) fn statuses(&self) -> Vec<u16> {
+        self.received.iter().filter_map(Msg::status).collect()
+    }
+
+    pub(crate) fn methods(&self) -> Vec<&str> {
+        self.received.iter().filter_map(Msg::method).collect()
+    }
+
+    /// The `n`th received response with status `code`.
+    pub(crate) fn response(&self, code: u16, cseq_method: &str) -> Result<&Msg, String> {
+        self.received
+            .iter()
+            .find(|m| m.status() == Some(code) && m.cseq_method() == cseq_method)
+            .ok_or_else(|| format!("{}: no {code} for {cseq_method}", self.name))
+    }
+
+    pub(crate) fn request(&self, method: &str) -> Result<&Msg, String> {
+        self.received
+            .iter()
+            .find(|m| m.method() == Some(method))
+            .ok_or_else(|| format!("{}: no {method} received", self.name))
+    }
+}
+
+/// What every client of one scenario received from one proxy.
+#[derive(Debug, Clone)]
+pub(crate) struct Observation {
+    pub(crate) scenario: &'static str,
+    pub(crate) clients: Vec<ClientObs>,
+}
+
+impl Observation {
+    pub(crate) fn client(&self, name: &str) -> Result<&ClientObs, String> {
+        self.clients
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| format!("no client {name} in the observation"))
+    }
+
+    /// The observation as lines, each one self-describing:
+    /// `client: exit N`, `client <- START [CSeq]`, and
+    /// `client <- START [CSeq] | Header: value`.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for c in &self.clients {
+            let exit = c
+                .exit
+                .map_or("killed at the time limit".into(), |e| e.to_string());
+            out.push(format!("{}: exit {exit}", c.name));
+            for m in &c.received {
+                let cseq = m.header("CSeq").first().copied().unwrap_or("").to_string();
+                let prefix = format!("{} <- {} [{cseq}]", c.name, m.start);
+                out.push(prefix.clone());
+                for (n, v) in &m.headers {
+                    out.push(format!("{prefix} | {n}: {v}"));
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn render(&self) -> String {
+        let mut s = format!("# {}\n", self.scenario);
+        for l in self.lines() {
+            let _ = writeln!(s, "{l}");
+        }
+        s
+    }
+}
+
+// --- comparison ------------------------------------------------------------------
+
+/// A line only one side has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Diff {
+    OnlyKamailio(String),
+    OnlyOurs(String),
+}
+
+/// The lines of `a` (Kamailio) and `b` (ours) outside their longest
+/// common subsequence.
+pub(crate) fn diff(a: &[String], b: &[String]) -> Vec<Diff> {
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j == m || (i < n && lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(Diff::OnlyKamailio(a[i].clone()));
+            i += 1;
+        } else {
+            out.push(Diff::OnlyOurs(b[j].clone()));
+            j += 1;
+        }
+    }
+    out
+}
+
+/// One allowed difference (an entry of `differences.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Allowed {
+    /// A scenario name, or `*` for every scenario.
+    pub(crate) scenario: String,
+    /// An observation line only Kamailio's run has.
+    #[serde(default)]
+    pub(crate) kamailio: Option<String>,
+    /// An observation line only our run has.
+    #[serde(default)]
+    pub(crate) ours: Option<String>,
+    /// Why the difference is fine (required, non-empty).
+    pub(crate) why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Differences {
+    #[serde(default)]
+    pub(crate) difference: Vec<Allowed>,
+}
+
+impl Differences {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let d: Differences = toml::from_str(text).map_err(|e| e.to_string())?;
+        for (i, a) in d.difference.iter().enumerate() {
+            if a.why.trim().is_empty() {
+                return Err(format!("difference #{}: `why` is empty", i + 1));
+            }
+            if a.kamailio.is_none() && a.ours.is_none() {
+                return Err(format!(
+                    "difference #{}: needs `kamailio` or `ours` (the line)",
+                    i + 1
+                ));
+            }
+        }
+        Ok(d)
+    }
+
+    pub(crate) fn load() -> Result<Self, String> {
+        let path = differences_file();
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The differences of one scenario that no entry allows, and the
+    /// indices of the entries used.
+    pub(crate) fn unexplained(&self, scenario: &str, diffs: &[Diff]) -> (Vec<Diff>, Vec<usize>) {
+        let mut used = Vec::new();
+        let mut left = Vec::new();
+        for d in diffs {
+            let hit = self.difference.iter().position(|a| {
+                (a.scenario == "*" || a.scenario == scenario)
+                    && match d {
+                        Diff::OnlyKamailio(l) => a.kamailio.as_deref() == Some(l.as_str()),
+                        Diff::OnlyOurs(l) => a.ours.as_deref() == Some(l.as_str()),
+                    }
+            });
+            match hit {
+                Some(i) => used.push(i),
+                None => left.push(d.clone()),
+            }
+        }
+        (left, used)
+    }
+}
