@@ -70,7 +70,10 @@ fn run<S: Script>(c: &mut Criterion, name: &str, e: &Engine<S>) {
 }
 
 fn routes(c: &mut Criterion) {
-    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/stateless-proxy/kamailio.cfg");
+    let cfg = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/stateless-proxy/kamailio.cfg"
+    );
     run(
         c,
         "stateless/compiled",
@@ -83,7 +86,11 @@ fn routes(c: &mut Criterion) {
     );
     #[cfg(stock_cfg)]
     {
-        run(c, "stock/compiled", &Engine::new(stock::Script::new(), core()));
+        run(
+            c,
+            "stock/compiled",
+            &Engine::new(stock::Script::new(), core()),
+        );
         run(
             c,
             "stock/interpreted",

@@ -62,17 +62,20 @@ pub(crate) fn svg(rows: &[Row], path: &Path) -> Result<(), Box<dyn std::error::E
         }
     }
     let contenders = ["compiled", "interpreted", "kamailio"];
-    let colors = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44)];
-    let max = rows
-        .iter()
-        .filter_map(|r| r.cpu_us)
-        .fold(1.0f64, f64::max)
-        * 1.2;
+    let colors = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+    ];
+    let max = rows.iter().filter_map(|r| r.cpu_us).fold(1.0f64, f64::max) * 1.2;
     let groups = scenarios.len().max(1);
     let root = SVGBackend::new(path, (240 * groups as u32 + 160, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("proxy CPU per message (µs, lower is better)", ("sans-serif", 20))
+        .caption(
+            "proxy CPU per message (µs, lower is better)",
+            ("sans-serif", 20),
+        )
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -150,7 +153,10 @@ mod tests {
             row("register", "compiled", None),
         ];
         let md = markdown(&rows, "test machine");
-        assert!(md.contains("| stateless | compiled | 10.0 | 0.25 | 0.50 | 1000 |"), "{md}");
+        assert!(
+            md.contains("| stateless | compiled | 10.0 | 0.25 | 0.50 | 1000 |"),
+            "{md}"
+        );
         assert!(md.contains("| register | compiled | - | - | - |"), "{md}");
         let path = std::env::temp_dir().join(format!("cfgc-bench-{}.svg", std::process::id()));
         svg(&rows, &path).expect("drawn");

@@ -468,7 +468,8 @@ fn start_uas(s: Scenario, port: u16) -> Result<Option<Uas>, String> {
             cmd.args(["-sn", "uas"]);
         }
         Scenario::Call => {
-            cmd.arg("-sf").arg(workspace().join("bench/sipp/call-uas.xml"));
+            cmd.arg("-sf")
+                .arg(workspace().join("bench/sipp/call-uas.xml"));
         }
     }
     let child = cmd
@@ -500,7 +501,8 @@ fn sipp_load(s: Scenario, proxy: u16, calls: u32, rate: u32) -> Load {
             cmd.args(["-sn", "uac"]);
         }
         Scenario::Register => {
-            cmd.arg("-sf").arg(workspace().join("bench/sipp/register.xml"));
+            cmd.arg("-sf")
+                .arg(workspace().join("bench/sipp/register.xml"));
         }
         Scenario::Call => {
             cmd.arg("-sf")
@@ -513,7 +515,12 @@ fn sipp_load(s: Scenario, proxy: u16, calls: u32, rate: u32) -> Load {
         .args(["-i", "127.0.0.1", "-p", &free_port().to_string()])
         .args(["-m", &calls.to_string(), "-r", &rate.to_string()])
         .args(["-l", &(rate * 4).max(100).to_string()])
-        .args(["-nostdin", "-timeout", &format!("{limit}s"), "-timeout_error"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            &format!("{limit}s"),
+            "-timeout_error",
+        ])
         .args(["-recv_timeout", "5000", "-trace_rtt", "-rtt_freq", "1"])
         .current_dir(&dir)
         .stdout(Stdio::null())
@@ -584,11 +591,7 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
     let result = (|| -> Result<(), String> {
         let _uas = start_uas(s, uas_port)?;
         if s == Scenario::Call {
-            register(
-                proxy.port,
-                "bob",
-                &format!("sip:bob@127.0.0.1:{uas_port}"),
-            )?;
+            register(proxy.port, "bob", &format!("sip:bob@127.0.0.1:{uas_port}"))?;
         }
         progress(&format!(
             "{} / {}: CPU at {} calls/s x {}",
@@ -614,7 +617,10 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
                 ));
             }
         } else {
-            return Err(format!("SIPp saw failed calls at {} calls/s", opts.cpu_rate));
+            return Err(format!(
+                "SIPp saw failed calls at {} calls/s",
+                opts.cpu_rate
+            ));
         }
         for &rate in &opts.rates {
             progress(&format!("{} / {}: {rate} calls/s", s.name(), c.name()));

@@ -4,7 +4,6 @@
 
 use std::process::ExitCode;
 
-
 const USAGE: &str = "\
 usage: cfgc-interp [-A NAME[=VALUE]]... FILE [-- PROXY-FLAGS]
 

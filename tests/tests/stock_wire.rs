@@ -198,6 +198,16 @@ fn stock_wire_ours_like_kamailio() {
     compare_all(&Contender::Kamailio, &ours, &allowed);
 }
 
+/// The same, with the stock config interpreted on the same runtime: every
+/// wire test of the compiled proxy also runs interpreted.
+#[test]
+#[ignore = "enabled when the runtime supports the stock cfg (issue 5)"]
+fn stock_wire_interpreted_like_kamailio() {
+    let allowed = Differences::load().unwrap_or_else(|e| panic!("{e}"));
+    let interpreted = Contender::Interpreted(PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy")));
+    compare_all(&Contender::Kamailio, &interpreted, &allowed);
+}
+
 // --- the harness's own parts, without proxies ------------------------------------
 
 #[test]

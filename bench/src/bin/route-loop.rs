@@ -67,7 +67,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let cfg = args.get(2).map_or("stateless", String::as_str);
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/stateless-proxy/kamailio.cfg");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/stateless-proxy/kamailio.cfg"
+    );
     match (mode.as_str(), cfg) {
         ("compiled", "stateless") => run(stateless::Script::new(), rounds),
         ("interpreted", "stateless") => match interpreted(example, &["NEXT_PORT=5070"]) {

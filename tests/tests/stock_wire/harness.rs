@@ -179,6 +179,8 @@ pub(crate) enum Contender {
     Kamailio,
     /// Our binary compiled from the same file.
     Ours(PathBuf),
+    /// The same file interpreted (`interp-proxy FILE`), same runtime.
+    Interpreted(PathBuf),
 }
 
 impl Contender {
@@ -186,6 +188,7 @@ impl Contender {
         match self {
             Contender::Kamailio => "kamailio",
             Contender::Ours(_) => "ours",
+            Contender::Interpreted(_) => "interpreted",
         }
     }
 
@@ -214,6 +217,11 @@ impl Contender {
             Contender::Ours(bin) => {
                 let mut c = Command::new(bin);
                 c.args(["-l", &listen, "-n", "2"]);
+                c
+            }
+            Contender::Interpreted(bin) => {
+                let mut c = Command::new(bin);
+                c.arg(STOCK_CFG).args(["--", "-l", &listen, "-n", "2"]);
                 c
             }
         };
