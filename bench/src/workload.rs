@@ -46,8 +46,7 @@ pub fn messages() -> Vec<Vec<u8>> {
         request("ACK", 1, "", ""),
         request("BYE", 2, "", ""),
         reply(200, "OK", "BYE", 2),
-        format!(
-            "REGISTER sip:127.0.0.1:5060 SIP/2.0\r\n\
+        "REGISTER sip:127.0.0.1:5060 SIP/2.0\r\n\
 Via: SIP/2.0/UDP 127.0.0.1:5090;branch=z9hG4bK-reg-1;rport\r\n\
 Max-Forwards: 70\r\n\
 From: <sip:carol@127.0.0.1:5060>;tag=c1\r\n\
@@ -57,10 +56,9 @@ CSeq: 1 REGISTER\r\n\
 Contact: <sip:carol@127.0.0.1:5090>\r\n\
 Expires: 3600\r\n\
 Content-Length: 0\r\n\r\n"
-        )
-        .into_bytes(),
-        format!(
-            "OPTIONS sip:127.0.0.1:5060 SIP/2.0\r\n\
+            .as_bytes()
+            .to_vec(),
+        "OPTIONS sip:127.0.0.1:5060 SIP/2.0\r\n\
 Via: SIP/2.0/UDP 127.0.0.1:5090;branch=z9hG4bK-opt-1;rport\r\n\
 Max-Forwards: 70\r\n\
 From: <sip:carol@127.0.0.1:5060>;tag=c2\r\n\
@@ -68,8 +66,8 @@ To: <sip:127.0.0.1:5060>\r\n\
 Call-ID: opt-carol@127.0.0.1\r\n\
 CSeq: 1 OPTIONS\r\n\
 Content-Length: 0\r\n\r\n"
-        )
-        .into_bytes(),
+            .as_bytes()
+            .to_vec(),
     ]
 }
 
