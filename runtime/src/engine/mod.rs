@@ -15,6 +15,7 @@ pub mod ctx;
 pub mod forward;
 pub mod log;
 pub mod pv;
+pub mod trans;
 pub mod uri;
 pub mod value;
 
