@@ -12,7 +12,7 @@ use super::Gen;
 use crate::catalog::runtime::{ArgConv, CtxUse};
 use crate::ir::{
     ArgVal, BinOp, Call, CoreFn, Expr, FmtSeg, IntOf, IpOf, KwCond, PvRef, Regex, RewriteKind,
-    Target, UriOf,
+    Target, TrArg, TrOp, UriOf,
 };
 
 fn bytes(b: &[u8]) -> TokenStream {
@@ -316,7 +316,37 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
         }
         PvRef::Var(slot) => quote!(#pv::var(ctx, #slot)),
         PvRef::Avp(slot, nth) => quote!(#pv::avp(ctx, #slot, #nth)),
+        PvRef::Trans(inner, ops) => {
+            let v = pv_read(g, inner);
+            let ops = tr_ops(g, ops);
+            quote!(#rt::engine::trans::eval(#v, &#ops))
+        }
     }
+}
+
+/// The runtime `[Op]` array of a transformation chain.
+fn tr_ops(g: &Gen<'_>, ops: &[TrOp]) -> TokenStream {
+    let rt = &g.rt;
+    let tr = quote!(#rt::engine::trans);
+    let ops = ops.iter().map(|o| {
+        let name = quote::format_ident!("{}", o.op);
+        if o.args.is_empty() {
+            return quote!(#tr::Op::#name);
+        }
+        let args = o.args.iter().map(|a| match a {
+            TrArg::Int(n) => quote!(#tr::Arg::Int(#n)),
+            TrArg::Str(s) => {
+                let b = bytes(s);
+                quote!(#tr::Arg::Str(#b))
+            }
+            TrArg::Pv(p) => {
+                let v = pv_read(g, p);
+                quote!(#tr::Arg::Pv(#v))
+            }
+        });
+        quote!(#tr::Op::#name(#(#args),*))
+    });
+    quote!([#(#ops),*])
 }
 
 /// Builds a PV-format string into an owned buffer.
@@ -330,6 +360,13 @@ fn format(g: &Gen<'_>, segs: &[FmtSeg]) -> TokenStream {
         FmtSeg::Lit(l) => {
             let lit = Literal::byte_string(l);
             quote!(kam_buf.extend_from_slice(#lit);)
+        }
+        FmtSeg::Pv(PvRef::Trans(inner, ops)) => {
+            // A failing transformation prints nothing (a `$null` prints
+            // `<null>`).
+            let v = pv_read(g, inner);
+            let ops = tr_ops(g, ops);
+            quote!(#rt::engine::trans::push(&mut kam_buf, #v, &#ops);)
         }
         FmtSeg::Pv(p) => {
             let v = pv_read(g, p);

@@ -1,5 +1,7 @@
 //! AST → IR. See the module docs of `ir` for what holds afterwards.
 
+mod trans;
+
 use std::collections::HashMap;
 
 use crate::catalog::{self, runtime};
@@ -773,8 +775,15 @@ impl Lowerer<'_> {
 
     fn pv_ref(&mut self, s: &PvSpec, span: Span) -> Option<PvRef> {
         if !s.transforms.is_empty() {
-            self.unsupported(span, "PV transformations");
-            return None;
+            let base = PvSpec {
+                transforms: Vec::new(),
+                ..s.clone()
+            };
+            let inner = self.pv_ref(&base, span);
+            // Every transformation is looked at, so one run reports them all.
+            let ops: Vec<Option<TrOp>> = s.transforms.iter().map(|t| self.tr_op(t, span)).collect();
+            let ops: Option<Vec<TrOp>> = ops.into_iter().collect();
+            return Some(PvRef::Trans(Box::new(inner?), ops?));
         }
         let plain = s.inner.is_none() && s.index.is_none();
         let r = match s.name.as_str() {

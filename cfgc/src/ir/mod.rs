@@ -216,6 +216,25 @@ pub enum PvRef {
     Var(usize),
     /// `$avp(x)`, `$(avp(x)[n])`.
     Avp(usize, usize),
+    /// `$(pv{tr}...)`: a PV read through transformations (read-only).
+    Trans(Box<PvRef>, Vec<TrOp>),
+}
+
+/// One transformation (`{s.substr,1,$var(n)}`), named as the runtime's
+/// `engine::trans::Op` variant that implements it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrOp {
+    pub op: &'static str,
+    pub args: Vec<TrArg>,
+}
+
+/// A transformation parameter: a constant or a PV read when the
+/// transformation runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrArg {
+    Int(i32),
+    Str(Vec<u8>),
+    Pv(PvRef),
 }
 
 impl PvRef {

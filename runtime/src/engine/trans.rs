@@ -552,7 +552,7 @@ fn base64_dec(s: &[u8]) -> Option<Vec<u8>> {
         return Some(Vec::new());
     }
     let n = s.len();
-    if n < 4 || n % 4 != 0 || (s[n - 2] == b'=' && s[n - 1] != b'=') {
+    if n < 4 || !n.is_multiple_of(4) || (s[n - 2] == b'=' && s[n - 1] != b'=') {
         return None;
     }
     let pad = usize::from(s[n - 2] == b'=') + usize::from(s[n - 1] == b'=');
@@ -652,11 +652,11 @@ fn uri(s: &[u8], op: &Op<'_>) -> Option<Tv<'static>> {
                 return Some(empty());
             };
             let mut out = s[..=colon].to_vec();
-            if !matches!(op, Op::UriDuri) {
-                if let Some(user) = u.user.filter(|u| !u.is_empty()) {
-                    out.extend_from_slice(user);
-                    out.push(b'@');
-                }
+            if !matches!(op, Op::UriDuri)
+                && let Some(user) = u.user.filter(|u| !u.is_empty())
+            {
+                out.extend_from_slice(user);
+                out.push(b'@');
             }
             out.extend_from_slice(u.host);
             if !matches!(op, Op::UriSaor) {
