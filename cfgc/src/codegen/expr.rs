@@ -316,6 +316,29 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
         }
         PvRef::Var(slot) => quote!(#pv::var(ctx, #slot)),
         PvRef::Avp(slot, nth) => quote!(#pv::avp(ctx, #slot, #nth)),
+        PvRef::MsgType => quote!(#pv::msg_type(ctx)),
+        PvRef::Version => quote!(#pv::version(ctx)),
+        PvRef::RScheme => quote!(#pv::r_scheme(ctx)),
+        PvRef::Contact => quote!(#pv::contact(ctx)),
+        PvRef::HdrCount(name) => {
+            let b = bytes(name);
+            quote!(#pv::hdr_count(ctx, #b))
+        }
+        PvRef::DstDomain => quote!(#pv::dst_domain(ctx)),
+        PvRef::DstPort => quote!(#pv::dst_port(ctx)),
+        PvRef::DstProto => quote!(#pv::dst_proto(ctx)),
+        PvRef::Env(name) => quote!(#pv::env(#name)),
+        PvRef::Time => quote!(#pv::time_s(ctx)),
+        PvRef::Pid => quote!(#pv::pid(ctx)),
+        PvRef::BFlags => quote!(#pv::bflags(ctx)),
+        PvRef::BFlagsHex => quote!(#pv::bflags_hex(ctx)),
+        PvRef::BranchUri => quote!(#pv::branch_uri(ctx)),
+        PvRef::Branches => quote!(#pv::branches(ctx)),
+        PvRef::CfgInt(n) => quote!(#rt::engine::Value::Int(#n)),
+        PvRef::CfgStr(v) => {
+            let b = bytes(v);
+            quote!(#rt::engine::Value::str(#b))
+        }
         PvRef::Trans(inner, ops) => {
             let v = pv_read(g, inner);
             let ops = tr_ops(g, ops);
@@ -416,6 +439,12 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         (ArgVal::Int(n), _) => (quote!(#n), quote!(#name)),
                         (ArgVal::Level(n), _) => {
                             (quote!(#rt::engine::log::Level::from_int(#n)), quote!(#name))
+                        }
+                        // `"$var(code)"` where an int is expected: the
+                        // formatted string's int value.
+                        (ArgVal::Fmt(segs), ArgConv::Int) => {
+                            let f = format(g, segs);
+                            (quote!(#rt::engine::Value::str(&#f).to_int()), quote!(#name))
                         }
                         (ArgVal::Fmt(segs), _) => (format(g, segs), quote!(&#name)),
                         (ArgVal::Bytes(_), _) => unreachable!("literal() covers constant bytes"),

@@ -24,6 +24,7 @@ pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnosti
         route_ids: HashMap::new(),
         vars: HashMap::new(),
         avps: HashMap::new(),
+        cfg_vars: HashMap::new(),
     };
     l.core_settings(file);
     l.routes(file);
@@ -37,6 +38,9 @@ struct Lowerer<'c> {
     route_ids: HashMap<String, RouteId>,
     vars: HashMap<String, usize>,
     avps: HashMap<String, usize>,
+    /// Custom cfg variables (`group.var = value desc "..."`) by
+    /// `group.var`, for `$sel(cfg_get.group.var)`.
+    cfg_vars: HashMap<String, ast::CfgVarValue>,
 }
 
 fn is_main(r: &ast::RouteBlock) -> bool {
@@ -89,6 +93,10 @@ impl Lowerer<'_> {
                     ("server_header", V::Str(s, _)) => c.server_header = Some(s.clone()),
                     _ => {}
                 },
+                ast::Item::CfgVar(v) if v.instance.is_none() => {
+                    let key = format!("{}.{}", v.group.text, v.var.text);
+                    self.cfg_vars.entry(key).or_insert_with(|| v.value.clone());
+                }
                 ast::Item::Listen(l) => {
                     for s in &l.sockets {
                         let port = match s.port {
@@ -819,6 +827,50 @@ impl Lowerer<'_> {
             "ml" if plain => PvRef::MsgLen,
             "rc" | "retcode" | "?" if plain => PvRef::Rc,
             "mf" if plain => PvRef::MsgFlags,
+            "mt" if plain => PvRef::MsgType,
+            "rv" if plain => PvRef::Version,
+            "rz" if plain => PvRef::RScheme,
+            "ct" if plain => PvRef::Contact,
+            "dd" if plain => PvRef::DstDomain,
+            "dp" if plain => PvRef::DstPort,
+            "dP" if plain => PvRef::DstProto,
+            "Ts" | "TS" if plain => PvRef::Time,
+            "pp" if plain => PvRef::Pid,
+            "bf" if plain => PvRef::BFlags,
+            "bF" if plain => PvRef::BFlagsHex,
+            "br" if plain => PvRef::BranchUri,
+            "bR" if plain => PvRef::Branches,
+            "hdrc" if s.index.is_none() => match &s.inner {
+                Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),
+                _ => {
+                    self.unsupported(span, "`$hdrc()` with a dynamic name");
+                    return None;
+                }
+            },
+            "env" if s.index.is_none() => match &s.inner {
+                Some(n) if !n.contains('$') => PvRef::Env(n.trim().to_string()),
+                _ => {
+                    self.unsupported(span, "`$env()` with a dynamic name");
+                    return None;
+                }
+            },
+            "sel" if s.index.is_none() => {
+                let inner = s.inner.as_deref().unwrap_or("").trim();
+                let value = inner
+                    .strip_prefix("cfg_get.")
+                    .and_then(|gv| self.cfg_vars.get(gv));
+                match value {
+                    Some(ast::CfgVarValue::Int(n)) => PvRef::CfgInt(*n as i32),
+                    Some(ast::CfgVarValue::Str(v)) => PvRef::CfgStr(v.clone().into_bytes()),
+                    None => {
+                        self.unsupported(
+                            span,
+                            "`$sel()` other than `cfg_get.<group>.<var>` of a cfg variable declared in the cfg",
+                        );
+                        return None;
+                    }
+                }
+            }
             "hdr" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::Hdr(h.trim().as_bytes().to_vec()),
                 _ => {
