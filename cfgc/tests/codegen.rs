@@ -102,3 +102,70 @@ onreply_route[R] {\n    drop;\n}\n",
         "{code}"
     );
 }
+
+fn diags(src: &str) -> (Option<String>, Vec<(cfgc::Severity, String)>) {
+    let g = cfgc::Config::new().generate_source("t.cfg", src);
+    let d = g
+        .report
+        .diagnostics
+        .iter()
+        .map(|d| (d.severity, d.message.clone()))
+        .collect();
+    (g.code, d)
+}
+
+#[test]
+fn transformations_lower_to_runtime_ops_with_pv_parameters() {
+    let (code, d) = diags(
+        "loadmodule \"pv.so\"\nrequest_route {\n    $var(n) = 1;\n    \
+         $var(x) = $(ru{uri.user}{s.substr,$var(n),2}{s.len});\n}\n",
+    );
+    let code = code.unwrap_or_else(|| panic!("{d:?}"));
+    let compact: String = code
+        .split_whitespace()
+        .collect::<String>()
+        .replace(",)", ")");
+    assert!(compact.contains("trans::Op::UriUser"), "{code}");
+    assert!(
+        compact.contains("trans::Op::SSubstr(::runtime::engine::trans::Arg::Pv(::runtime::engine::pv::var(ctx,0usize)),::runtime::engine::trans::Arg::Int(2i32))"),
+        "{code}"
+    );
+    assert!(compact.contains("trans::Op::SLen"), "{code}");
+}
+
+#[test]
+fn transformations_the_runtime_lacks_are_not_supported_yet() {
+    let (code, d) = diags(
+        "loadmodule \"pv.so\"\nrequest_route {\n    \
+         $var(x) = $(ru{s.sha256}) + $(ru{line.count});\n}\n",
+    );
+    assert!(code.is_none());
+    for name in ["{s.sha256}", "{line.count}"] {
+        assert!(
+            d.iter()
+                .any(|(s, m)| *s == cfgc::Severity::Unsupported && m.contains(name)),
+            "{name}: {d:?}"
+        );
+    }
+}
+
+#[test]
+fn malformed_transformation_parameters_are_errors() {
+    for bad in [
+        "{s.substr,1}",
+        "{s.substr,a,1}",
+        "{s.rm,,}",
+        "{s.len,1}",
+        "{param.value,a,xy}",
+    ] {
+        let (code, d) = diags(&format!(
+            "loadmodule \"pv.so\"\nrequest_route {{\n    $var(x) = $(ru{bad});\n}}\n"
+        ));
+        assert!(code.is_none(), "{bad}");
+        assert!(
+            d.iter()
+                .any(|(s, m)| *s == cfgc::Severity::Error && m.contains("invalid parameters")),
+            "{bad}: {d:?}"
+        );
+    }
+}

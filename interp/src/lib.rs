@@ -21,7 +21,7 @@ use cfgc::ir::{
 };
 use runtime::engine::log::Level;
 use runtime::engine::value::{OwnedValue, int};
-use runtime::engine::{self, Ctx, Flow, Stop, Value, actions, cond, pv};
+use runtime::engine::{self, Ctx, Flow, Stop, Value, actions, cond, pv, trans};
 use runtime::modules::xlog;
 use runtime::transport::Proto;
 
@@ -679,6 +679,64 @@ fn pv_read<'c>(p: &'c PvRef, ctx: &'c Ctx<'_>) -> Value<'c> {
         PvRef::Hdr(name) => pv::hdr(ctx, name),
         PvRef::Var(slot) => pv::var(ctx, *slot),
         PvRef::Avp(slot, nth) => pv::avp(ctx, *slot, *nth),
+        PvRef::MsgType => pv::msg_type(ctx),
+        PvRef::Version => pv::version(ctx),
+        PvRef::RScheme => pv::r_scheme(ctx),
+        PvRef::Contact => pv::contact(ctx),
+        PvRef::HdrCount(name) => pv::hdr_count(ctx, name),
+        PvRef::DstDomain => pv::dst_domain(ctx),
+        PvRef::DstPort => pv::dst_port(ctx),
+        PvRef::DstProto => pv::dst_proto(ctx),
+        PvRef::Env(name) => pv::env(name),
+        PvRef::Time => pv::time_s(ctx),
+        PvRef::Pid => pv::pid(ctx),
+        PvRef::BFlags => pv::bflags(ctx),
+        PvRef::BFlagsHex => pv::bflags_hex(ctx),
+        PvRef::BranchUri => pv::branch_uri(ctx),
+        PvRef::Branches => pv::branches(ctx),
+        PvRef::CfgInt(n) => Value::Int(*n),
+        PvRef::CfgStr(v) => Value::str(v),
+        PvRef::Trans(inner, ops) => match trans_ops(ops, ctx) {
+            Some(ops) => trans::eval(pv_read(inner, ctx), &ops),
+            None => Value::Null,
+        },
+    }
+}
+
+/// A transformation chain with its arguments evaluated (PV arguments
+/// read now). `None` only if cfgc emitted an operation the runtime does
+/// not know, which `Interp::load` rules out.
+fn trans_ops<'c>(ops: &'c [ir::TrOp], ctx: &'c Ctx<'_>) -> Option<Vec<trans::Op<'c>>> {
+    ops.iter()
+        .map(|o| {
+            let args = o
+                .args
+                .iter()
+                .map(|a| match a {
+                    ir::TrArg::Int(n) => trans::Arg::Int(*n),
+                    ir::TrArg::Str(s) => trans::Arg::Str(s),
+                    ir::TrArg::Pv(p) => trans::Arg::Pv(pv_read(p, ctx)),
+                })
+                .collect();
+            trans::builder(o.op)?(args)
+        })
+        .collect()
+}
+
+/// Whether every transformation of `p` is one the runtime knows.
+fn trans_known(p: &PvRef) -> bool {
+    match p {
+        PvRef::Trans(inner, ops) => {
+            trans_known(inner)
+                && ops.iter().all(|o| {
+                    trans::builder(o.op).is_some()
+                        && o.args.iter().all(|a| match a {
+                            ir::TrArg::Pv(p) => trans_known(p),
+                            _ => true,
+                        })
+                })
+        }
+        _ => true,
     }
 }
 
@@ -688,6 +746,13 @@ fn format(segs: &[FmtSeg], ctx: &Ctx<'_>) -> Vec<u8> {
     for s in segs {
         match s {
             FmtSeg::Lit(l) => buf.extend_from_slice(l),
+            // A failing transformation prints nothing (`$null` prints
+            // `<null>`), as compiled code does.
+            FmtSeg::Pv(PvRef::Trans(inner, ops)) => {
+                if let Some(ops) = trans_ops(ops, ctx) {
+                    trans::push(&mut buf, pv_read(inner, ctx), &ops);
+                }
+            }
             FmtSeg::Pv(p) => xlog::push_value(&mut buf, &pv_read(p, ctx)),
         }
     }
@@ -822,11 +887,31 @@ fn arg(a: &ArgVal, conv: ArgConv) -> Result<ArgN, LoadError> {
         ArgVal::Fmt(segs) => match segs.as_slice() {
             [] => ArgN::Bytes(Vec::new()),
             [FmtSeg::Lit(l)] => ArgN::Bytes(l.clone()),
-            _ => ArgN::Fmt(segs.clone()),
+            _ => ArgN::Fmt(fmt(segs)?),
         },
         ArgVal::Level(n) => ArgN::Level(Level::from_int(*n)),
         ArgVal::Expr(e) => ArgN::Expr(expr(e)?, conv),
     })
+}
+
+/// A PV whose transformations the runtime knows.
+fn checked_pv(p: &PvRef) -> Result<PvRef, LoadError> {
+    if trans_known(p) {
+        Ok(p.clone())
+    } else {
+        Err(LoadError(format!(
+            "a transformation of {p:?} is unknown to the runtime"
+        )))
+    }
+}
+
+fn fmt(segs: &[FmtSeg]) -> Result<Vec<FmtSeg>, LoadError> {
+    for s in segs {
+        if let FmtSeg::Pv(p) = s {
+            checked_pv(p)?;
+        }
+    }
+    Ok(segs.to_vec())
 }
 
 fn re(r: &Regex) -> Result<ReN, LoadError> {
@@ -842,7 +927,7 @@ fn expr(e: &ir::Expr) -> Result<E, LoadError> {
     let kind = match e {
         X::Int(n) => EK::Int(*n),
         X::Str(s) => EK::Str(s.clone()),
-        X::Pv(p) => EK::Pv(p.clone()),
+        X::Pv(p) => EK::Pv(checked_pv(p)?),
         X::Not(a) => EK::Not(b(a)?),
         X::BitNot(a) => EK::BitNot(b(a)?),
         X::Neg(a) => EK::Neg(b(a)?),

@@ -12,7 +12,7 @@ use super::Gen;
 use crate::catalog::runtime::{ArgConv, CtxUse};
 use crate::ir::{
     ArgVal, BinOp, Call, CoreFn, Expr, FmtSeg, IntOf, IpOf, KwCond, PvRef, Regex, RewriteKind,
-    Target, UriOf,
+    Target, TrArg, TrOp, UriOf,
 };
 
 fn bytes(b: &[u8]) -> TokenStream {
@@ -316,7 +316,60 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
         }
         PvRef::Var(slot) => quote!(#pv::var(ctx, #slot)),
         PvRef::Avp(slot, nth) => quote!(#pv::avp(ctx, #slot, #nth)),
+        PvRef::MsgType => quote!(#pv::msg_type(ctx)),
+        PvRef::Version => quote!(#pv::version(ctx)),
+        PvRef::RScheme => quote!(#pv::r_scheme(ctx)),
+        PvRef::Contact => quote!(#pv::contact(ctx)),
+        PvRef::HdrCount(name) => {
+            let b = bytes(name);
+            quote!(#pv::hdr_count(ctx, #b))
+        }
+        PvRef::DstDomain => quote!(#pv::dst_domain(ctx)),
+        PvRef::DstPort => quote!(#pv::dst_port(ctx)),
+        PvRef::DstProto => quote!(#pv::dst_proto(ctx)),
+        PvRef::Env(name) => quote!(#pv::env(#name)),
+        PvRef::Time => quote!(#pv::time_s(ctx)),
+        PvRef::Pid => quote!(#pv::pid(ctx)),
+        PvRef::BFlags => quote!(#pv::bflags(ctx)),
+        PvRef::BFlagsHex => quote!(#pv::bflags_hex(ctx)),
+        PvRef::BranchUri => quote!(#pv::branch_uri(ctx)),
+        PvRef::Branches => quote!(#pv::branches(ctx)),
+        PvRef::CfgInt(n) => quote!(#rt::engine::Value::Int(#n)),
+        PvRef::CfgStr(v) => {
+            let b = bytes(v);
+            quote!(#rt::engine::Value::str(#b))
+        }
+        PvRef::Trans(inner, ops) => {
+            let v = pv_read(g, inner);
+            let ops = tr_ops(g, ops);
+            quote!(#rt::engine::trans::eval(#v, &#ops))
+        }
     }
+}
+
+/// The runtime `[Op]` array of a transformation chain.
+fn tr_ops(g: &Gen<'_>, ops: &[TrOp]) -> TokenStream {
+    let rt = &g.rt;
+    let tr = quote!(#rt::engine::trans);
+    let ops = ops.iter().map(|o| {
+        let name = quote::format_ident!("{}", o.op);
+        if o.args.is_empty() {
+            return quote!(#tr::Op::#name);
+        }
+        let args = o.args.iter().map(|a| match a {
+            TrArg::Int(n) => quote!(#tr::Arg::Int(#n)),
+            TrArg::Str(s) => {
+                let b = bytes(s);
+                quote!(#tr::Arg::Str(#b))
+            }
+            TrArg::Pv(p) => {
+                let v = pv_read(g, p);
+                quote!(#tr::Arg::Pv(#v))
+            }
+        });
+        quote!(#tr::Op::#name(#(#args),*))
+    });
+    quote!([#(#ops),*])
 }
 
 /// Builds a PV-format string into an owned buffer.
@@ -330,6 +383,13 @@ fn format(g: &Gen<'_>, segs: &[FmtSeg]) -> TokenStream {
         FmtSeg::Lit(l) => {
             let lit = Literal::byte_string(l);
             quote!(kam_buf.extend_from_slice(#lit);)
+        }
+        FmtSeg::Pv(PvRef::Trans(inner, ops)) => {
+            // A failing transformation prints nothing (a `$null` prints
+            // `<null>`).
+            let v = pv_read(g, inner);
+            let ops = tr_ops(g, ops);
+            quote!(#rt::engine::trans::push(&mut kam_buf, #v, &#ops);)
         }
         FmtSeg::Pv(p) => {
             let v = pv_read(g, p);
@@ -379,6 +439,12 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         (ArgVal::Int(n), _) => (quote!(#n), quote!(#name)),
                         (ArgVal::Level(n), _) => {
                             (quote!(#rt::engine::log::Level::from_int(#n)), quote!(#name))
+                        }
+                        // `"$var(code)"` where an int is expected: the
+                        // formatted string's int value.
+                        (ArgVal::Fmt(segs), ArgConv::Int) => {
+                            let f = format(g, segs);
+                            (quote!(#rt::engine::Value::str(&#f).to_int()), quote!(#name))
                         }
                         (ArgVal::Fmt(segs), _) => (format(g, segs), quote!(&#name)),
                         (ArgVal::Bytes(_), _) => unreachable!("literal() covers constant bytes"),

@@ -1,5 +1,7 @@
 //! AST → IR. See the module docs of `ir` for what holds afterwards.
 
+mod trans;
+
 use std::collections::HashMap;
 
 use crate::catalog::{self, runtime};
@@ -23,6 +25,7 @@ pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnosti
         named: HashMap::new(),
         vars: HashMap::new(),
         avps: HashMap::new(),
+        cfg_vars: HashMap::new(),
     };
     l.core_settings(file);
     l.modparams(file);
@@ -40,6 +43,9 @@ struct Lowerer<'c> {
     named: HashMap<(BlockKind, String), i32>,
     vars: HashMap<String, usize>,
     avps: HashMap<String, usize>,
+    /// Custom cfg variables (`group.var = value desc "..."`) by
+    /// `group.var`, for `$sel(cfg_get.group.var)`.
+    cfg_vars: HashMap<String, ast::CfgVarValue>,
 }
 
 fn is_main(r: &ast::RouteBlock) -> bool {
@@ -92,6 +98,10 @@ impl Lowerer<'_> {
                     ("server_header", V::Str(s, _)) => c.server_header = Some(s.clone()),
                     _ => {}
                 },
+                ast::Item::CfgVar(v) if v.instance.is_none() => {
+                    let key = format!("{}.{}", v.group.text, v.var.text);
+                    self.cfg_vars.entry(key).or_insert_with(|| v.value.clone());
+                }
                 ast::Item::Listen(l) => {
                     for s in &l.sockets {
                         let port = match s.port {
@@ -854,8 +864,15 @@ impl Lowerer<'_> {
 
     fn pv_ref(&mut self, s: &PvSpec, span: Span) -> Option<PvRef> {
         if !s.transforms.is_empty() {
-            self.unsupported(span, "PV transformations");
-            return None;
+            let base = PvSpec {
+                transforms: Vec::new(),
+                ..s.clone()
+            };
+            let inner = self.pv_ref(&base, span);
+            // Every transformation is looked at, so one run reports them all.
+            let ops: Vec<Option<TrOp>> = s.transforms.iter().map(|t| self.tr_op(t, span)).collect();
+            let ops: Option<Vec<TrOp>> = ops.into_iter().collect();
+            return Some(PvRef::Trans(Box::new(inner?), ops?));
         }
         let plain = s.inner.is_none() && s.index.is_none();
         let r = match s.name.as_str() {
@@ -891,6 +908,50 @@ impl Lowerer<'_> {
             "ml" if plain => PvRef::MsgLen,
             "rc" | "retcode" | "?" if plain => PvRef::Rc,
             "mf" if plain => PvRef::MsgFlags,
+            "mt" if plain => PvRef::MsgType,
+            "rv" if plain => PvRef::Version,
+            "rz" if plain => PvRef::RScheme,
+            "ct" if plain => PvRef::Contact,
+            "dd" if plain => PvRef::DstDomain,
+            "dp" if plain => PvRef::DstPort,
+            "dP" if plain => PvRef::DstProto,
+            "Ts" | "TS" if plain => PvRef::Time,
+            "pp" if plain => PvRef::Pid,
+            "bf" if plain => PvRef::BFlags,
+            "bF" if plain => PvRef::BFlagsHex,
+            "br" if plain => PvRef::BranchUri,
+            "bR" if plain => PvRef::Branches,
+            "hdrc" if s.index.is_none() => match &s.inner {
+                Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),
+                _ => {
+                    self.unsupported(span, "`$hdrc()` with a dynamic name");
+                    return None;
+                }
+            },
+            "env" if s.index.is_none() => match &s.inner {
+                Some(n) if !n.contains('$') => PvRef::Env(n.trim().to_string()),
+                _ => {
+                    self.unsupported(span, "`$env()` with a dynamic name");
+                    return None;
+                }
+            },
+            "sel" if s.index.is_none() => {
+                let inner = s.inner.as_deref().unwrap_or("").trim();
+                let value = inner
+                    .strip_prefix("cfg_get.")
+                    .and_then(|gv| self.cfg_vars.get(gv));
+                match value {
+                    Some(ast::CfgVarValue::Int(n)) => PvRef::CfgInt(*n as i32),
+                    Some(ast::CfgVarValue::Str(v)) => PvRef::CfgStr(v.clone().into_bytes()),
+                    None => {
+                        self.unsupported(
+                            span,
+                            "`$sel()` other than `cfg_get.<group>.<var>` of a cfg variable declared in the cfg",
+                        );
+                        return None;
+                    }
+                }
+            }
             "hdr" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::Hdr(h.trim().as_bytes().to_vec()),
                 _ => {

@@ -239,6 +239,55 @@ pub enum PvRef {
     Var(usize),
     /// `$avp(x)`, `$(avp(x)[n])`.
     Avp(usize, usize),
+    /// `$mt`
+    MsgType,
+    /// `$rv`
+    Version,
+    /// `$rz`
+    RScheme,
+    /// `$ct`
+    Contact,
+    /// `$hdrc(Name)`
+    HdrCount(Vec<u8>),
+    /// `$dd`, `$dp`, `$dP`: parts of `$du`.
+    DstDomain,
+    DstPort,
+    DstProto,
+    /// `$env(NAME)`
+    Env(String),
+    /// `$Ts`, `$TS`
+    Time,
+    /// `$pp`
+    Pid,
+    /// `$bf`, `$bF`: flags of branch 0.
+    BFlags,
+    BFlagsHex,
+    /// `$br`: the first branch of the destination set; `$bR`: all of them.
+    BranchUri,
+    Branches,
+    /// `$sel(cfg_get.group.var)` of a custom cfg variable declared in the
+    /// cfg (constant: the runtime has no RPC to change it).
+    CfgInt(i32),
+    CfgStr(Vec<u8>),
+    /// `$(pv{tr}...)`: a PV read through transformations (read-only).
+    Trans(Box<PvRef>, Vec<TrOp>),
+}
+
+/// One transformation (`{s.substr,1,$var(n)}`), named as the runtime's
+/// `engine::trans::Op` variant that implements it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrOp {
+    pub op: &'static str,
+    pub args: Vec<TrArg>,
+}
+
+/// A transformation parameter: a constant or a PV read when the
+/// transformation runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrArg {
+    Int(i32),
+    Str(Vec<u8>),
+    Pv(PvRef),
 }
 
 impl PvRef {

@@ -16,6 +16,7 @@ pub mod forward;
 pub mod log;
 pub mod params;
 pub mod pv;
+pub mod trans;
 pub mod uri;
 pub mod value;
 

@@ -324,3 +324,158 @@ pub fn set_avp(ctx: &mut Ctx<'_>, idx: usize, v: Value<'_>) {
 pub fn clear_avp(ctx: &mut Ctx<'_>, idx: usize) {
     ctx.avp_stack(idx).clear();
 }
+
+// ---- more reads ---------------------------------------------------------
+
+/// `$mt`: 1 for a request, 2 for a reply.
+pub fn msg_type(ctx: &Ctx<'_>) -> Value<'static> {
+    Value::Int(if ctx.msg.is_request() { 1 } else { 2 })
+}
+
+/// `$rv`: the SIP version of the start line.
+pub fn version<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    let span = match ctx.msg.start_line() {
+        crate::sip::StartLine::Request { version, .. }
+        | crate::sip::StartLine::Status { version, .. } => *version,
+    };
+    Value::str(ctx.msg.slice(span))
+}
+
+/// `$rz`: the scheme of the current R-URI.
+pub fn r_scheme(ctx: &Ctx<'_>) -> Value<'static> {
+    Value::opt(ruri_parsed(ctx).map(|u| u.scheme.as_str().as_bytes()))
+}
+
+/// `$ct`: the body of the first Contact header.
+pub fn contact<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    Value::opt(
+        ctx.msg
+            .header(HeaderName::Contact)
+            .filter(|b| !b.is_empty()),
+    )
+}
+
+/// `$hdrc(Name)`: how many headers have that name (compact forms count).
+pub fn hdr_count(ctx: &Ctx<'_>, name: &[u8]) -> Value<'static> {
+    let want = HeaderName::from_bytes(name);
+    let buf = ctx.msg.buffer();
+    let n = ctx
+        .msg
+        .headers()
+        .iter()
+        .filter(|h| {
+            let n = &buf[h.name_span().range()];
+            HeaderName::from_bytes(n) == want
+                && (want != HeaderName::Other || n.eq_ignore_ascii_case(name))
+        })
+        .count();
+    Value::Int(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+fn dst_parsed<'c>(ctx: &'c Ctx<'_>) -> Option<Uri<'c>> {
+    Uri::parse(ctx.dst_uri.as_deref()?).ok()
+}
+
+/// `$dd`: host of `$du`.
+pub fn dst_domain<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    Value::opt(dst_parsed(ctx).map(|u| u.host).filter(|h| !h.is_empty()))
+}
+
+/// `$dp`: port of `$du` (5060, or 5061 with `transport=tls`, when absent).
+pub fn dst_port(ctx: &Ctx<'_>) -> Value<'static> {
+    match dst_parsed(ctx) {
+        None => Value::Null,
+        Some(u) => Value::Int(i32::from(u.port.unwrap_or_else(|| {
+            if u.transport()
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"tls"))
+            {
+                5061
+            } else {
+                5060
+            }
+        }))),
+    }
+}
+
+/// `$dP`: the `transport` of `$du` as written, `udp` when absent.
+pub fn dst_proto<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    match dst_parsed(ctx) {
+        None => Value::Null,
+        Some(u) => Value::str(u.transport().unwrap_or(b"udp")),
+    }
+}
+
+/// `$env(NAME)`: an environment variable of the proxy.
+pub fn env(name: &str) -> Value<'static> {
+    std::env::var_os(name).map_or(Value::Null, |v| Value::string(v.into_encoded_bytes()))
+}
+
+fn unix_now() -> i32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i32)
+}
+
+/// `$Ts`, `$TS`: the current Unix time.
+pub fn time_s(_ctx: &Ctx<'_>) -> Value<'static> {
+    Value::Int(unix_now())
+}
+
+/// `$pp`: the process id.
+pub fn pid(_ctx: &Ctx<'_>) -> Value<'static> {
+    Value::Int(std::process::id() as i32)
+}
+
+/// `$bf`: flags of branch 0.
+pub fn bflags(ctx: &Ctx<'_>) -> Value<'static> {
+    Value::Int(ctx.bflags as i32)
+}
+
+/// `$bF`: flags of branch 0 as 8 hex digits (a string).
+pub fn bflags_hex(ctx: &Ctx<'_>) -> Value<'static> {
+    Value::string(format!("{:08x}", ctx.bflags))
+}
+
+/// `$br`: the URI of the first branch of the destination set (not the
+/// R-URI); `$null` for replies and without branches.
+pub fn branch_uri<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    if !ctx.msg.is_request() {
+        return Value::Null;
+    }
+    Value::opt(ctx.branches.first().map(|b| b.uri.as_slice()))
+}
+
+/// Kamailio's `q2str`: thousandths as `0`, `1`, `0.5`, `0.25`, `0.123`.
+pub fn q_str(q: i32) -> String {
+    if q >= 1000 {
+        return "1".into();
+    }
+    if q <= 0 {
+        return "0".into();
+    }
+    let s = format!("0.{q:03}");
+    s.trim_end_matches('0').to_string()
+}
+
+/// `$bR`: every branch of the destination set, `, `-separated, as
+/// `<uri>;q=x` when a q value is set.
+pub fn branches(ctx: &Ctx<'_>) -> Value<'static> {
+    if !ctx.msg.is_request() || ctx.branches.is_empty() {
+        return Value::Null;
+    }
+    let mut out = Vec::new();
+    for (i, b) in ctx.branches.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        if b.q >= 0 {
+            out.push(b'<');
+            out.extend_from_slice(&b.uri);
+            out.extend_from_slice(b">;q=");
+            out.extend_from_slice(q_str(b.q).as_bytes());
+        } else {
+            out.extend_from_slice(&b.uri);
+        }
+    }
+    Value::string(out)
+}

@@ -241,3 +241,128 @@ fn rewrites_and_pvs() {
     assert_eq!(sl::sl_reply_error(&mut ctx), 1);
     assert!(text(&ctx.out[0]).starts_with("SIP/2.0 500 I'm terribly sorry"));
 }
+
+#[test]
+fn message_and_destination_pvs() {
+    let e = engine();
+    let data = String::from_utf8(request("INVITE", "bob"))
+        .unwrap()
+        .replace(
+            "Max-Forwards: 70\r\n",
+            "Max-Forwards: 70\r\nContact: <sip:alice@10.0.0.5>;expires=60\r\nv: SIP/2.0/UDP 1.2.3.4\r\n",
+        )
+        .into_bytes();
+    let msg = Message::parse(&data).expect("parses");
+    let r = rcv("127.0.0.1:5080");
+    let (mut w, mut out) = (WorkerState::default(), Vec::new());
+    let mut ctx = Ctx::new(&msg, &r, &e.core, &mut w, &mut out);
+    assert_eq!(pv::msg_type(&ctx), Value::Int(1));
+    assert_eq!(pv::version(&ctx), Value::str(b"SIP/2.0"));
+    assert_eq!(pv::r_scheme(&ctx), Value::str(b"sip"));
+    assert_eq!(
+        pv::contact(&ctx),
+        Value::str(b"<sip:alice@10.0.0.5>;expires=60")
+    );
+    assert_eq!(
+        pv::hdr_count(&ctx, b"Via"),
+        Value::Int(2),
+        "compact `v` counts"
+    );
+    assert_eq!(pv::hdr_count(&ctx, b"X-None"), Value::Int(0));
+    assert_eq!(pv::dst_domain(&ctx), Value::Null, "no $du");
+    assert_eq!(pv::dst_port(&ctx), Value::Null);
+    ctx.dst_uri = Some(b"sip:gw.example;transport=TLS".to_vec());
+    assert_eq!(pv::dst_domain(&ctx), Value::str(b"gw.example"));
+    assert_eq!(pv::dst_port(&ctx), Value::Int(5061));
+    assert_eq!(pv::dst_proto(&ctx), Value::str(b"TLS"));
+    ctx.dst_uri = Some(b"sip:gw.example:5080".to_vec());
+    assert_eq!(pv::dst_port(&ctx), Value::Int(5080));
+    assert_eq!(pv::dst_proto(&ctx), Value::str(b"udp"));
+    assert_eq!(pv::env("CFGC_SURELY_UNSET_VARIABLE"), Value::Null);
+    assert_eq!(pv::pid(&ctx), Value::Int(std::process::id() as i32));
+    assert!(pv::time_s(&ctx).to_int() > 1_600_000_000);
+}
+
+#[test]
+fn kex_dst_uri_and_branch_flags() {
+    use crate::modules::{corex, kex};
+    let e = engine();
+    let data = request("INVITE", "bob");
+    let msg = Message::parse(&data).expect("parses");
+    let r = rcv("127.0.0.1:5080");
+    let (mut w, mut out) = (WorkerState::default(), Vec::new());
+    let mut ctx = Ctx::new(&msg, &r, &e.core, &mut w, &mut out);
+    assert_eq!(kex::isdsturiset(&ctx), -1);
+    assert_eq!(kex::setdsturi(&mut ctx, b"sip:10.0.0.1:5070"), 1);
+    assert_eq!(kex::isdsturiset(&ctx), 1);
+    assert_eq!(pv::du(&ctx), Value::str(b"sip:10.0.0.1:5070"));
+
+    assert_eq!(kex::setbflag(&mut ctx, 3), 1);
+    assert_eq!(kex::isbflagset(&mut ctx, 3), 1);
+    assert_eq!(pv::bflags(&ctx), Value::Int(8));
+    assert_eq!(pv::bflags_hex(&ctx), Value::str(b"00000008"));
+    assert_eq!(kex::setbflag(&mut ctx, 32), -1, "flags are 0..31");
+    assert_eq!(kex::setbflag_at(&mut ctx, 1, 1), -1, "no branch 1 yet");
+    assert_eq!(pv::branch_uri(&ctx), Value::Null);
+    assert_eq!(pv::branches(&ctx), Value::Null);
+
+    // append_branch(): the R-URI with its $du and flags becomes a branch,
+    // and branch 0 loses them.
+    assert_eq!(corex::append_branch(&mut ctx), 1);
+    assert_eq!(ctx.branches[0].uri, b"sip:bob@example.com");
+    assert_eq!(
+        ctx.branches[0].dst_uri.as_deref(),
+        Some(&b"sip:10.0.0.1:5070"[..])
+    );
+    assert_eq!(ctx.branches[0].flags, 8);
+    assert_eq!(ctx.dst_uri, None);
+    assert_eq!(ctx.bflags, 0);
+    // Branch i > 0 is branches[i - 1].
+    assert_eq!(kex::isbflagset_at(&mut ctx, 3, 1), 1);
+    assert_eq!(kex::resetbflag_at(&mut ctx, 3, 1), 1);
+    assert_eq!(kex::isbflagset_at(&mut ctx, 3, 1), -1);
+    assert_eq!(kex::isbflagset_at(&mut ctx, 3, -1), -1);
+
+    kex::setbflag(&mut ctx, 0);
+    assert_eq!(
+        corex::append_branch_uri_q(&mut ctx, b"sip:c@example.com", b"0.5"),
+        1
+    );
+    assert_eq!(ctx.branches[1].q, 500);
+    assert_eq!(
+        ctx.branches[1].flags, 1,
+        "a given URI takes the current flags"
+    );
+    assert_eq!(ctx.bflags, 1, "and branch 0 keeps them");
+    assert_eq!(
+        corex::append_branch_uri_q(&mut ctx, b"sip:d@example.com", b"2"),
+        -1
+    );
+    assert_eq!(pv::branch_uri(&ctx), Value::str(b"sip:bob@example.com"));
+    assert_eq!(
+        pv::branches(&ctx),
+        Value::str(b"sip:bob@example.com, <sip:c@example.com>;q=0.5")
+    );
+    while corex::append_branch_uri(&mut ctx, b"sip:x@example.com") > 0 {}
+    assert_eq!(ctx.branches.len(), corex::MAX_BRANCHES - 1);
+    assert_eq!(kex::resetdsturi(&mut ctx), 1);
+    assert_eq!(kex::isdsturiset(&ctx), -1);
+}
+
+#[test]
+fn q_values() {
+    use crate::modules::corex::str2q;
+    assert_eq!(str2q(b"0.5"), Some(500));
+    assert_eq!(str2q(b"1"), Some(1000));
+    assert_eq!(str2q(b"1.0"), Some(1000));
+    assert_eq!(str2q(b"0.123"), Some(123));
+    assert_eq!(str2q(b"0"), Some(0));
+    assert_eq!(str2q(b"1.5"), None);
+    assert_eq!(str2q(b"0.1234"), None);
+    assert_eq!(str2q(b"x"), None);
+    assert_eq!(pv::q_str(500), "0.5");
+    assert_eq!(pv::q_str(1000), "1");
+    assert_eq!(pv::q_str(0), "0");
+    assert_eq!(pv::q_str(120), "0.12");
+    assert_eq!(pv::q_str(7), "0.007");
+}
