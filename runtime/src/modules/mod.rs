@@ -2,9 +2,18 @@
 //! parameters and return codes (kamailio-modules.md); each takes the
 //! per-message [`Ctx`](crate::engine::Ctx) first.
 
+pub mod maxfwd;
+// pub mod registrar;
+pub mod rr;
+pub mod sanity;
+pub mod siputils;
 pub mod sl;
 pub mod textops;
+// pub mod usrloc;
 pub mod xlog;
+
+#[cfg(test)]
+mod testutil;
 
 use crate::engine::params::ModParams;
 
@@ -15,6 +24,10 @@ use crate::engine::params::ModParams;
 pub struct Modules {
     /// The `modparam` lines, for modules that read them lazily.
     pub params: ModParams,
+    /// Parameters of the stateless modules, read once.
+    pub maxfwd: maxfwd::Config,
+    pub rr: rr::Config,
+    pub sanity: sanity::Config,
 }
 
 impl Modules {
@@ -23,7 +36,12 @@ impl Modules {
     /// # Errors
     /// A parameter value a module rejects (as Kamailio refuses to start).
     pub fn new(params: ModParams) -> Result<Self, String> {
-        Ok(Self { params })
+        Ok(Self {
+            maxfwd: maxfwd::Config::from_params(&params)?,
+            rr: rr::Config::from_params(&params)?,
+            sanity: sanity::Config::from_params(&params)?,
+            params,
+        })
     }
 
     /// How often the modules need [`Modules::on_tick`]; `None`: never.
