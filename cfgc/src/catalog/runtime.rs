@@ -317,6 +317,56 @@ pub static BINDINGS: &[Binding] = &[
         &[Int, Int],
         Mut,
     ),
+    b("registrar", "save", "modules::registrar::save", &[Str], Mut),
+    b(
+        "registrar",
+        "save",
+        "modules::registrar::save_flags",
+        &[Str, Str],
+        Mut,
+    ),
+    b(
+        "registrar",
+        "save",
+        "modules::registrar::save_uri",
+        &[Str, Str, Fmt],
+        Mut,
+    ),
+    b(
+        "registrar",
+        "lookup",
+        "modules::registrar::lookup",
+        &[Str],
+        Mut,
+    ),
+    b(
+        "registrar",
+        "lookup",
+        "modules::registrar::lookup_uri",
+        &[Str, Fmt],
+        Mut,
+    ),
+    b(
+        "registrar",
+        "registered",
+        "modules::registrar::registered",
+        &[Str],
+        Shared,
+    ),
+    b(
+        "registrar",
+        "registered",
+        "modules::registrar::registered_uri",
+        &[Str, Fmt],
+        Shared,
+    ),
+    b(
+        "registrar",
+        "unregister",
+        "modules::registrar::unregister",
+        &[Str, Fmt],
+        Mut,
+    ),
 ];
 
 /// The binding of `module.name` with `arity` arguments, if supported.

@@ -3,13 +3,13 @@
 //! per-message [`Ctx`](crate::engine::Ctx) first.
 
 pub mod maxfwd;
-// pub mod registrar;
+pub mod registrar;
 pub mod rr;
 pub mod sanity;
 pub mod siputils;
 pub mod sl;
 pub mod textops;
-// pub mod usrloc;
+pub mod usrloc;
 pub mod xlog;
 
 #[cfg(test)]
@@ -28,6 +28,9 @@ pub struct Modules {
     pub maxfwd: maxfwd::Config,
     pub rr: rr::Config,
     pub sanity: sanity::Config,
+    pub registrar: registrar::Config,
+    /// usrloc's location table.
+    pub usrloc: usrloc::Usrloc,
 }
 
 impl Modules {
@@ -40,15 +43,19 @@ impl Modules {
             maxfwd: maxfwd::Config::from_params(&params)?,
             rr: rr::Config::from_params(&params)?,
             sanity: sanity::Config::from_params(&params)?,
+            registrar: registrar::Config::from_params(&params)?,
+            usrloc: usrloc::Usrloc::from_params(&params)?,
             params,
         })
     }
 
     /// How often the modules need [`Modules::on_tick`]; `None`: never.
     pub fn tick(&self) -> Option<std::time::Duration> {
-        None
+        Some(self.usrloc.timer_interval())
     }
 
     /// Timers of every module (retransmissions, expiries).
-    pub fn on_tick(&self, _now: std::time::Instant, _out: &mut Vec<crate::transport::Transmit>) {}
+    pub fn on_tick(&self, now: std::time::Instant, _out: &mut Vec<crate::transport::Transmit>) {
+        self.usrloc.on_timer(now);
+    }
 }
