@@ -84,13 +84,36 @@ impl WorkerState {
 }
 
 /// A pending header change (Kamailio's lumps), applied when the message is
-/// forwarded.
+/// sent on ([`crate::engine::forward::apply_header_ops`], shared by the
+/// stateless forward and tm). Offsets and indexes refer to the received
+/// message; edits that overlap an earlier one are skipped, as Kamailio
+/// skips overlapping deletions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderOp {
     /// Append a header line (name, value) after the last header.
     Append(Vec<u8>, Vec<u8>),
     /// Remove the header at this index of the received message.
     Remove(usize),
+    /// Insert a header line before the first header, after the ones
+    /// inserted there before it and before the Via we add (Kamailio's
+    /// lumps anchored at the start of the header block: Max-Forwards,
+    /// `insert_hf`).
+    InsertFirst(Vec<u8>, Vec<u8>),
+    /// Replace bytes `start..end` of the received buffer (an in-place
+    /// edit: the Max-Forwards decrement, one entry of a Route list).
+    Replace {
+        start: usize,
+        end: usize,
+        data: Vec<u8>,
+    },
+    /// `record_route()`: inserted before the first header like
+    /// [`HeaderOp::InsertFirst`]; built when the outgoing socket is known
+    /// (one header, or two with `;r2=on` when it differs from the
+    /// receiving one).
+    RecordRoute(crate::modules::rr::RrLump),
+    /// `add_rr_param()` before any `record_route()`: the next
+    /// `record_route()` takes it; ignored when sending.
+    RrParam(Vec<u8>),
 }
 
 /// One additional branch of the request (`append_branch()`, `lookup()`
@@ -147,6 +170,9 @@ pub struct Ctx<'a> {
     pub avps: Vec<Vec<OwnedValue>>,
     /// Pending header changes.
     pub headers: Vec<HeaderOp>,
+    /// Parameters of our own Route URI removed by `loose_route()` (for
+    /// `check_route_param`, `is_direction`), `None` before.
+    pub route_params: Option<Vec<u8>>,
     /// The script ended with `drop`.
     pub dropped: bool,
 }
@@ -178,6 +204,7 @@ impl<'a> Ctx<'a> {
             last_error: 0,
             avps: Vec::new(),
             headers: Vec::new(),
+            route_params: None,
             dropped: false,
         }
     }

@@ -6,9 +6,9 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use crate::sip::edit::stateless_branch;
 use crate::sip::syntax::strip_brackets;
 use crate::sip::{Editor, Message, Uri};
-use crate::transport::{Proto, Transmit};
+use crate::transport::{Proto, RecvInfo, Transmit};
 
-use super::ctx::{Ctx, HeaderOp};
+use super::ctx::{CoreConfig, Ctx, HeaderOp};
 
 /// Kamailio's internal error codes that `sl_reply_error()` turns into replies.
 pub mod err {
@@ -114,10 +114,12 @@ fn forward_inner(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Pr
         Proto::Tcp => "TCP",
     };
     let port = (via_port != 5060 || ctx.core.advertised_port.is_some()).then_some(via_port);
-    if ed.push_via(transport, &via_host, port, &branch).is_err() {
+    // Script edits first: headers inserted at the top of the header block
+    // then come before our Via, as Kamailio's lumps created earlier.
+    if apply_header_ops(&mut ed, &ctx.headers, ctx.core, ctx.rcv, (proto, local)).is_err() {
         return err::UNSPEC;
     }
-    if apply_header_ops(&mut ed, &ctx.headers).is_err() {
+    if ed.push_via(transport, &via_host, port, &branch).is_err() {
         return err::UNSPEC;
     }
     ctx.out.push(Transmit {
@@ -130,18 +132,47 @@ fn forward_inner(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Pr
     1
 }
 
-fn apply_header_ops(
+/// Applies the script's pending header changes ([`Ctx::headers`]) to a
+/// request about to leave on `out` (protocol, local socket): the one place
+/// where they become bytes, for the stateless forward and tm alike. Call it
+/// before adding the new Via so headers inserted at the top come first.
+/// An edit overlapping an earlier one is skipped (Kamailio skips
+/// overlapping deletions too).
+///
+/// # Errors
+/// A header that cannot be written (bad name, line break in a value).
+pub fn apply_header_ops(
     ed: &mut Editor<'_, '_>,
     ops: &[HeaderOp],
+    core: &CoreConfig,
+    rcv: &RecvInfo,
+    out: (Proto, SocketAddr),
 ) -> Result<(), crate::sip::EditError> {
+    use crate::sip::EditError;
+    let tolerate = |r: Result<(), EditError>| match r {
+        Err(EditError::Overlap) => Ok(()),
+        r => r,
+    };
     for op in ops {
         match op {
             HeaderOp::Append(name, value) => {
-                let name = std::str::from_utf8(name)
-                    .map_err(|_| crate::sip::EditError::LineBreakInValue)?;
-                ed.add_header(name, value)?;
+                let name = std::str::from_utf8(name).map_err(|_| EditError::LineBreakInValue)?;
+                tolerate(ed.add_header(name, value))?;
             }
-            HeaderOp::Remove(i) => ed.remove_header(*i)?,
+            HeaderOp::Remove(i) => tolerate(ed.remove_header(*i))?,
+            HeaderOp::InsertFirst(name, value) => {
+                let name = std::str::from_utf8(name).map_err(|_| EditError::LineBreakInValue)?;
+                tolerate(ed.insert_header_first(name, value))?;
+            }
+            HeaderOp::Replace { start, end, data } => {
+                tolerate(ed.replace_range(*start, *end, data.clone()))?;
+            }
+            HeaderOp::RecordRoute(rr) => {
+                for value in crate::modules::rr::build_headers(rr, core, rcv, out) {
+                    tolerate(ed.insert_header_first("Record-Route", &value))?;
+                }
+            }
+            HeaderOp::RrParam(_) => {}
         }
     }
     Ok(())

@@ -1,0 +1,704 @@
+//! registrar — REGISTER processing and location look-ups
+//! (kamailio-modules.md §10) over usrloc's table.
+//!
+//! Replies are sent statelessly through sl (`send_reply` without a
+//! transaction); once tm exists, a transaction makes them stateful.
+//! Not implemented: GRUU, outbound (RFC 5626), `received_avp` (no
+//! `received` is stored), xavp_cfg/xavp_rcd, expiry randomisation,
+//! forcing the send socket at lookup, Path as Route headers in the
+//! stateless forward (`$path` is set for tm).
+
+use std::time::{Duration, Instant};
+
+use crate::engine::ctx::{Branch, Ctx};
+use crate::engine::params::ModParams;
+use crate::sip::syntax::unescape;
+use crate::sip::{HeaderName, NameAddr, Uri};
+use crate::transport::Proto;
+
+use super::sl;
+use super::usrloc::{Contact, Q_UNSPECIFIED};
+
+/// The module's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub default_expires: u32,
+    pub min_expires: u32,
+    /// 1: reject a too short expiry with 423.
+    pub min_expires_mode: i32,
+    /// 0: no upper bound.
+    pub max_expires: u32,
+    pub default_q: i32,
+    pub append_branches: bool,
+    pub case_sensitive: bool,
+    pub max_contacts: u32,
+    pub method_filtering: bool,
+    pub use_path: bool,
+    pub path_mode: i32,
+    pub realm_prefix: Vec<u8>,
+    pub retry_after: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            default_expires: 3600,
+            min_expires: 60,
+            min_expires_mode: 0,
+            max_expires: 0,
+            default_q: Q_UNSPECIFIED,
+            append_branches: true,
+            case_sensitive: false,
+            max_contacts: 0,
+            method_filtering: false,
+            use_path: false,
+            path_mode: 2,
+            realm_prefix: Vec::new(),
+            retry_after: 0,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `modparam("registrar", ...)`.
+    ///
+    /// # Errors
+    /// A non-numeric value, or a feature set that is not implemented
+    /// (outbound, received_avp, xavp_cfg...).
+    pub fn from_params(p: &ModParams) -> Result<Self, String> {
+        let d = Self::default();
+        for name in [
+            "received_avp",
+            "xavp_cfg",
+            "xavp_rcd",
+            "outbound_mode",
+            "regid_mode",
+            "sock_flag",
+            "sock_hdr_name",
+            "default_expires_range",
+            "expires_range",
+        ] {
+            let set = match p.get("registrar", name) {
+                None => false,
+                Some(crate::engine::params::ParamValue::Int(v)) => *v != 0 && *v != -1,
+                Some(crate::engine::params::ParamValue::Str(s)) => !s.is_empty(),
+            };
+            if set {
+                return Err(format!(
+                    "modparam(\"registrar\", \"{name}\") is not supported yet"
+                ));
+            }
+        }
+        let u = |name: &str, default: u32| -> Result<u32, String> {
+            Ok(p.int("registrar", name)?
+                .map_or(default, |v| u32::try_from(v).unwrap_or(0)))
+        };
+        let b = |name: &str, default: bool| -> Result<bool, String> {
+            Ok(p.int("registrar", name)?.map_or(default, |v| v != 0))
+        };
+        Ok(Self {
+            default_expires: u("default_expires", d.default_expires)?,
+            min_expires: u("min_expires", d.min_expires)?,
+            min_expires_mode: p
+                .int("registrar", "min_expires_mode")?
+                .unwrap_or(d.min_expires_mode),
+            max_expires: u("max_expires", d.max_expires)?,
+            default_q: p.int("registrar", "default_q")?.unwrap_or(d.default_q),
+            append_branches: b("append_branches", d.append_branches)?,
+            case_sensitive: b("case_sensitive", d.case_sensitive)?,
+            max_contacts: u("max_contacts", d.max_contacts)?,
+            method_filtering: b("method_filtering", d.method_filtering)?,
+            use_path: b("use_path", d.use_path)?,
+            path_mode: p.int("registrar", "path_mode")?.unwrap_or(d.path_mode),
+            realm_prefix: p
+                .str("registrar", "realm_prefix")
+                .unwrap_or_default()
+                .into_bytes(),
+            retry_after: u("retry_after", d.retry_after)?,
+        })
+    }
+}
+
+/// Kamailio's method bits (`METHOD_*`), for `Allow` and method filtering.
+pub fn method_bit(m: &[u8]) -> u32 {
+    const NAMES: [&[u8]; 15] = [
+        b"INVITE",
+        b"CANCEL",
+        b"ACK",
+        b"BYE",
+        b"INFO",
+        b"REGISTER",
+        b"SUBSCRIBE",
+        b"NOTIFY",
+        b"MESSAGE",
+        b"OPTIONS",
+        b"PRACK",
+        b"UPDATE",
+        b"REFER",
+        b"PUBLISH",
+        b"KDMQ",
+    ];
+    NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(m))
+        .map_or(1 << 15, |i| 1 << i)
+}
+
+/// `q` text to thousandths: `0`, `1`, `0.5`, `1.0`, `0.125`...
+fn parse_q(s: &[u8]) -> Option<i32> {
+    let (int, frac) = match s.iter().position(|&b| b == b'.') {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, &b""[..]),
+    };
+    if frac.len() > 3 || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut f = 0i32;
+    for i in 0..3 {
+        f = f * 10 + frac.get(i).map_or(0, |d| i32::from(d - b'0'));
+    }
+    match int {
+        b"0" => Some(f),
+        b"1" if f == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// A q value as Kamailio prints it: `1`, `0`, `0.5`, `0.25`.
+fn q_text(q: i32) -> String {
+    match q {
+        1000.. => "1".into(),
+        ..=0 => "0".into(),
+        q => {
+            let s = format!("0.{q:03}");
+            s.trim_end_matches('0').to_string()
+        }
+    }
+}
+
+/// Why a request is rejected: the reply and its `P-Registrar-Error`.
+struct RegError {
+    code: u16,
+    reason: &'static str,
+    text: &'static str,
+    extra: &'static str,
+}
+
+const fn rerr(code: u16, text: &'static str) -> RegError {
+    let reason = match code {
+        400 => "Bad Request",
+        420 => "Bad Extension",
+        503 => "Service Unavailable",
+        _ => "Server Internal Error",
+    };
+    RegError {
+        code,
+        reason,
+        text,
+        extra: "",
+    }
+}
+
+/// The AoR of a URI: unescaped user, `@domain` with usrloc `use_domain`
+/// (realm_prefix removed), lower-cased unless `case_sensitive`.
+fn aor_of(ctx: &Ctx<'_>, uri: &[u8]) -> Result<Vec<u8>, RegError> {
+    let u = Uri::parse(uri).map_err(|_| rerr(400, "Error while parsing AOR"))?;
+    let user = u
+        .user
+        .filter(|u| !u.is_empty())
+        .ok_or(rerr(400, "No username in To URI"))?;
+    let cfg = &ctx.modules.registrar;
+    let mut aor = unescape(user).into_owned();
+    if ctx.modules.usrloc.use_domain {
+        let host = u.host;
+        let host = host
+            .strip_prefix(cfg.realm_prefix.as_slice())
+            .filter(|_| !cfg.realm_prefix.is_empty())
+            .unwrap_or(host);
+        aor.push(b'@');
+        aor.extend_from_slice(host);
+    }
+    if aor.len() > 255 {
+        return Err(rerr(500, "Address Of Record too long"));
+    }
+    if !cfg.case_sensitive {
+        aor.make_ascii_lowercase();
+    }
+    Ok(aor)
+}
+
+fn contact_line(now: Instant, cs: &[Contact]) -> Vec<u8> {
+    let mut v = b"Contact: ".to_vec();
+    for (i, c) in cs.iter().enumerate() {
+        if i > 0 {
+            v.extend_from_slice(b", ");
+        }
+        v.push(b'<');
+        v.extend_from_slice(&c.uri);
+        v.push(b'>');
+        if c.q != Q_UNSPECIFIED {
+            v.extend_from_slice(b";q=");
+            v.extend_from_slice(q_text(c.q).as_bytes());
+        }
+        v.extend_from_slice(
+            format!(
+                ";expires={}",
+                c.expires.saturating_duration_since(now).as_secs()
+            )
+            .as_bytes(),
+        );
+        if let Some(r) = &c.received {
+            v.extend_from_slice(b";received=\"");
+            v.extend_from_slice(r);
+            v.push(b'"');
+        }
+        if let Some(inst) = &c.instance {
+            v.extend_from_slice(b";+sip.instance=");
+            v.extend_from_slice(inst);
+        }
+        if c.reg_id != 0 {
+            v.extend_from_slice(format!(";reg-id={}", c.reg_id).as_bytes());
+        }
+    }
+    v.extend_from_slice(b"\r\n");
+    v
+}
+
+fn send_error(ctx: &mut Ctx<'_>, e: &RegError) -> i32 {
+    let mut extra = format!("P-Registrar-Error: {}\r\n", e.text).into_bytes();
+    extra.extend_from_slice(e.extra.as_bytes());
+    let retry = ctx.modules.registrar.retry_after;
+    if e.code >= 500 && retry > 0 {
+        extra.extend_from_slice(format!("Retry-After: {retry}\r\n").as_bytes());
+    }
+    sl::send_local_reply(ctx, e.code, e.reason.as_bytes(), &extra);
+    -1
+}
+
+/// `save(table)`.
+pub fn save(ctx: &mut Ctx<'_>, table: &[u8]) -> i32 {
+    save_uri(ctx, table, b"0", b"")
+}
+
+/// `save(table, flags)`.
+pub fn save_flags(ctx: &mut Ctx<'_>, table: &[u8], flags: &[u8]) -> i32 {
+    save_uri(ctx, table, flags, b"")
+}
+
+fn parse_flags(f: &[u8]) -> Option<u32> {
+    let s = std::str::from_utf8(f).ok()?.trim();
+    if s.is_empty() {
+        return Some(0);
+    }
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// `save(table, flags, uri)`: processes a REGISTER (flags: 0x01 memory
+/// only, 0x02 no reply, 0x04 one contact per AoR; `uri` replaces the To
+/// URI as AoR) and answers 200 with every binding of the AoR. Returns 1
+/// contacts inserted, 2 updated (or nothing changed), 3 deleted, 4 only
+/// fetched (no Contact); -1 error (a reply with `P-Registrar-Error` was
+/// sent), -2 too many contacts (503).
+pub fn save_uri(ctx: &mut Ctx<'_>, table: &[u8], flags: &[u8], uri: &[u8]) -> i32 {
+    let Some(flags) = parse_flags(flags) else {
+        return -1;
+    };
+    let table = String::from_utf8_lossy(table).into_owned();
+    match save_inner(ctx, &table, flags, uri) {
+        Ok((rc, reply)) => {
+            if flags & 0x02 == 0 {
+                sl::send_local_reply(ctx, 200, b"OK", &reply);
+            }
+            rc
+        }
+        Err(e) => {
+            let rc = if e.code == 503 { -2 } else { -1 };
+            if flags & 0x02 == 0 {
+                send_error(ctx, &e);
+            }
+            rc
+        }
+    }
+}
+
+struct NewContact {
+    uri: Vec<u8>,
+    expires: u32,
+    q: i32,
+    instance: Option<Vec<u8>>,
+    reg_id: u32,
+}
+
+fn save_inner(
+    ctx: &mut Ctx<'_>,
+    table: &str,
+    flags: u32,
+    uri_arg: &[u8],
+) -> Result<(i32, Vec<u8>), RegError> {
+    let msg = ctx.msg;
+    if !msg.is_request() {
+        return Err(rerr(500, "Message parse error"));
+    }
+    let cfg = ctx.modules.registrar.clone();
+    let now = ctx.now;
+    // AoR
+    let aor = if uri_arg.is_empty() {
+        let to = msg.to().map_err(|_| rerr(400, "To header not found"))?;
+        aor_of(ctx, to.uri_raw)?
+    } else {
+        aor_of(ctx, uri_arg)?
+    };
+    let call_id = msg
+        .call_id()
+        .map_err(|_| rerr(400, "Call-ID header not found"))?
+        .to_vec();
+    if call_id.len() > 255 {
+        return Err(rerr(400, "Callid too long"));
+    }
+    if msg.header(HeaderName::CSeq).is_none() {
+        return Err(rerr(400, "CSeq header not found"));
+    }
+    let cseq = msg
+        .cseq()
+        .map_err(|_| rerr(400, "Invalid CSeq number"))?
+        .seq;
+    let hdr_expires = match msg.header(HeaderName::Expires) {
+        None => None,
+        Some(_) => Some(
+            msg.expires()
+                .map_err(|_| rerr(400, "Expires parse error"))?
+                .unwrap_or(0),
+        ),
+    };
+    // Path
+    let path = if cfg.use_path {
+        let values: Vec<&[u8]> = msg.header_values(HeaderName::Path).collect();
+        if values.is_empty() {
+            None
+        } else {
+            if msg.paths().any(|p| p.is_err()) {
+                return Err(rerr(400, "Path parse error"));
+            }
+            let supported = msg.supported().any(|s| s.eq_ignore_ascii_case(b"path"));
+            if cfg.path_mode == 2 && !supported {
+                return Err(RegError {
+                    extra: "Unsupported: path\r\n",
+                    ..rerr(420, "No support for found Path indicated")
+                });
+            }
+            Some(values.join(&b","[..]))
+        }
+    } else {
+        None
+    };
+    let echo_path = path.as_ref().filter(|_| {
+        cfg.path_mode == 2
+            || (cfg.path_mode == 1 && msg.supported().any(|s| s.eq_ignore_ascii_case(b"path")))
+    });
+    let mut reply_extra = Vec::new();
+    if let Some(p) = echo_path {
+        reply_extra.extend_from_slice(b"Path: ");
+        reply_extra.extend_from_slice(p);
+        reply_extra.extend_from_slice(b"\r\n");
+    }
+    let ul = &ctx.modules.usrloc;
+    let has_contact = msg.header(HeaderName::Contact).is_some();
+    // `Contact: *`
+    if has_contact && msg.contact_is_star() {
+        if hdr_expires != Some(0) {
+            return Err(rerr(400, "* used in contact and expires is not zero"));
+        }
+        if msg.contacts().count() > 1
+            || msg
+                .headers()
+                .iter()
+                .filter(|h| h.name == HeaderName::Contact)
+                .count()
+                > 1
+        {
+            return Err(rerr(400, "* used in contact and more than 1 contact"));
+        }
+        ul.store.update(table, &aor, &mut |cs| cs.clear());
+        return Ok((3, reply_extra));
+    }
+    let mut news = Vec::new();
+    for c in msg.contacts() {
+        let c: NameAddr<'_> = c.map_err(|_| rerr(400, "Contact parse error"))?;
+        if c.uri_raw == b"*" {
+            return Err(rerr(400, "* used in contact and more than 1 contact"));
+        }
+        if c.uri_raw.len() > 512 {
+            return Err(rerr(400, "Contact/received too long"));
+        }
+        let expires = match c.param(b"expires") {
+            Some(v) => {
+                let v = v.unwrap_or_default();
+                if v.is_empty() || !v.iter().all(u8::is_ascii_digit) || v.len() > 10 {
+                    return Err(rerr(400, "Invalid expires param in contact"));
+                }
+                u32::try_from(v.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+                    .map_err(|_| rerr(400, "Invalid expires param in contact"))?
+            }
+            None => hdr_expires.unwrap_or(cfg.default_expires),
+        };
+        let expires = if expires == 0 {
+            0
+        } else {
+            let e = if cfg.min_expires > 0 && expires < cfg.min_expires {
+                if cfg.min_expires_mode == 1 {
+                    return Err(RegError {
+                        code: 423,
+                        reason: "Interval Too Brief",
+                        text: "Interval too brief",
+                        extra: "",
+                    });
+                }
+                cfg.min_expires
+            } else {
+                expires
+            };
+            if cfg.max_expires > 0 && e > cfg.max_expires {
+                cfg.max_expires
+            } else {
+                e
+            }
+        };
+        let q = match c.q() {
+            Some(q) => parse_q(q).ok_or(rerr(400, "Invalid q param in contact"))?,
+            None => cfg.default_q,
+        };
+        let reg_id = match c.param(b"reg-id") {
+            Some(v) => std::str::from_utf8(v.unwrap_or_default())
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(rerr(400, "Invalid Reg-Id number"))?,
+            None => 0,
+        };
+        news.push(NewContact {
+            uri: c.uri_raw.to_vec(),
+            expires,
+            q,
+            instance: c.param(b"+sip.instance").flatten().map(<[u8]>::to_vec),
+            reg_id,
+        });
+    }
+    if news.is_empty() {
+        let cs = ul.valid(table, &aor, now);
+        if !cs.is_empty() {
+            reply_extra.splice(0..0, contact_line(now, &cs));
+        }
+        return Ok((4, reply_extra));
+    }
+    let methods = if msg.header(HeaderName::Allow).is_some() {
+        msg.allow()
+            .fold(0u32, |m, a| m | method_bit(a.trim_ascii()))
+    } else {
+        u32::MAX
+    };
+    let user_agent = msg
+        .header(HeaderName::UserAgent)
+        .unwrap_or_default()
+        .to_vec();
+    let socket = format!(
+        "{}:{}",
+        match ctx.rcv.proto {
+            Proto::Udp => "udp",
+            Proto::Tcp => "tcp",
+        },
+        ctx.rcv.local
+    )
+    .into_bytes();
+    let cflags = ctx.bflags;
+    let cseq_delay = ul.cseq_delay;
+    let mut result: Result<i32, RegError> = Ok(2);
+    let mut contacts_after = Vec::new();
+    ul.store.update(table, &aor, &mut |cs| {
+        let mut work: Vec<Contact> = cs.iter().filter(|c| c.expires > now).cloned().collect();
+        let (mut inserted, mut updated, mut deleted) = (false, false, false);
+        if flags & 0x04 != 0 {
+            // One contact per AoR: the others go.
+            let keep: Vec<&[u8]> = news.iter().map(|n| n.uri.as_slice()).collect();
+            let before = work.len();
+            work.retain(|c| keep.contains(&c.uri.as_slice()));
+            deleted |= work.len() != before;
+        }
+        for n in &news {
+            match work.iter().position(|c| c.uri == n.uri) {
+                Some(i) if n.expires == 0 => {
+                    work.remove(i);
+                    deleted = true;
+                }
+                Some(i) => {
+                    let c = &mut work[i];
+                    if c.call_id == call_id
+                        && cseq <= c.cseq
+                        && now.saturating_duration_since(c.last_modified) < cseq_delay
+                    {
+                        // A retransmission or an older request: unchanged.
+                        continue;
+                    }
+                    c.expires = now + Duration::from_secs(u64::from(n.expires));
+                    c.q = n.q;
+                    c.call_id.clone_from(&call_id);
+                    c.cseq = cseq;
+                    c.cflags = cflags;
+                    c.user_agent.clone_from(&user_agent);
+                    c.path.clone_from(&path);
+                    c.socket = Some(socket.clone());
+                    c.methods = methods;
+                    c.instance.clone_from(&n.instance);
+                    c.reg_id = n.reg_id;
+                    c.last_modified = now;
+                    updated = true;
+                }
+                None if n.expires == 0 => {}
+                None => {
+                    if cfg.max_contacts > 0 && work.len() >= cfg.max_contacts as usize {
+                        result = Err(rerr(503, "Too many registered contacts"));
+                        return;
+                    }
+                    work.push(Contact {
+                        uri: n.uri.clone(),
+                        expires: now + Duration::from_secs(u64::from(n.expires)),
+                        q: n.q,
+                        call_id: call_id.clone(),
+                        cseq,
+                        cflags,
+                        user_agent: user_agent.clone(),
+                        received: None,
+                        path: path.clone(),
+                        socket: Some(socket.clone()),
+                        methods,
+                        ruid: ctx.modules.usrloc.new_ruid(),
+                        instance: n.instance.clone(),
+                        reg_id: n.reg_id,
+                        last_modified: now,
+                    });
+                    inserted = true;
+                }
+            }
+        }
+        ctx.modules.usrloc.sort(&mut work);
+        result = Ok(if inserted {
+            1
+        } else if updated {
+            2
+        } else if deleted {
+            3
+        } else {
+            2
+        });
+        contacts_after.clone_from(&work);
+        *cs = work;
+    });
+    let rc = result?;
+    if !contacts_after.is_empty() {
+        reply_extra.splice(0..0, contact_line(now, &contacts_after));
+    }
+    Ok((rc, reply_extra))
+}
+
+fn lookup_aor(ctx: &Ctx<'_>, uri: &[u8]) -> Option<Vec<u8>> {
+    let uri = if uri.is_empty() { ctx.ruri() } else { uri };
+    aor_of(ctx, uri).ok()
+}
+
+/// `lookup(table)`.
+pub fn lookup(ctx: &mut Ctx<'_>, table: &[u8]) -> i32 {
+    lookup_uri(ctx, table, b"")
+}
+
+/// `lookup(table, uri)`: the AoR of `uri` (default: the current R-URI).
+/// 1 found: R-URI := first contact (highest q), `$du` := first Path URI or
+/// received, the others appended as branches (`append_branches`); -1 no
+/// valid contact; -2 contacts exist but none allows the method
+/// (`method_filtering`, initial requests only); -3 bad AoR.
+pub fn lookup_uri(ctx: &mut Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
+    let Some(aor) = lookup_aor(ctx, uri) else {
+        return -3;
+    };
+    let table = String::from_utf8_lossy(table);
+    let mut cs = ctx.modules.usrloc.valid(&table, &aor, ctx.now);
+    if cs.is_empty() {
+        return -1;
+    }
+    let cfg = &ctx.modules.registrar;
+    let initial = ctx.msg.to().is_ok_and(|t| t.tag.is_none());
+    if cfg.method_filtering && initial {
+        let bit = method_bit(ctx.msg.method().map_or(&b""[..], |m| m.as_bytes()));
+        cs.retain(|c| c.methods & bit != 0);
+        if cs.is_empty() {
+            return -2;
+        }
+    }
+    let dst_of = |c: &Contact| -> Option<Vec<u8>> {
+        match &c.path {
+            Some(p) => NameAddr::parse(crate::sip::syntax::CommaSplit::new(p).next()?)
+                .map(|na| na.uri_raw.to_vec()),
+            None => c.received.clone(),
+        }
+    };
+    let first = &cs[0];
+    ctx.new_uri = Some(first.uri.clone());
+    ctx.dst_uri = dst_of(first);
+    ctx.path.clone_from(&first.path);
+    ctx.bflags |= first.cflags;
+    if cfg.append_branches {
+        for c in &cs[1..] {
+            ctx.branches.push(Branch {
+                uri: c.uri.clone(),
+                dst_uri: dst_of(c),
+                path: c.path.clone(),
+                q: c.q,
+                flags: c.cflags,
+                socket: c.socket.clone(),
+            });
+        }
+    }
+    1
+}
+
+/// `registered(table)`: 1 if the AoR of the R-URI (of To for a reply)
+/// has a valid contact, -1 otherwise.
+pub fn registered(ctx: &Ctx<'_>, table: &[u8]) -> i32 {
+    registered_uri(ctx, table, b"")
+}
+
+/// `registered(table, uri)`.
+pub fn registered_uri(ctx: &Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
+    let aor = if uri.is_empty() && !ctx.msg.is_request() {
+        ctx.msg.to().ok().and_then(|t| aor_of(ctx, t.uri_raw).ok())
+    } else {
+        lookup_aor(ctx, uri)
+    };
+    let Some(aor) = aor else {
+        return -1;
+    };
+    let table = String::from_utf8_lossy(table);
+    if ctx.modules.usrloc.valid(&table, &aor, ctx.now).is_empty() {
+        -1
+    } else {
+        1
+    }
+}
+
+/// `unregister(table, uri)`: removes every contact of the AoR of `uri`.
+/// 1 removed, -1 bad AoR, -3 no such AoR.
+pub fn unregister(ctx: &mut Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
+    let Ok(aor) = aor_of(ctx, uri) else {
+        return -1;
+    };
+    let table = String::from_utf8_lossy(table);
+    let mut found = false;
+    ctx.modules.usrloc.store.update(&table, &aor, &mut |cs| {
+        found = !cs.is_empty();
+        cs.clear();
+    });
+    if found { 1 } else { -3 }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,333 @@
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::engine::params::ParamValue;
+use crate::modules::Modules;
+use crate::modules::testutil::{msg, reply_text, run_with};
+
+/// The stock cfg's registrar/usrloc parameters.
+fn stock() -> Modules {
+    let mut p = ModParams::new();
+    p.push("registrar", "method_filtering", ParamValue::Int(1));
+    p.push("registrar", "max_expires", ParamValue::Int(3600));
+    p.push("registrar", "gruu_enabled", ParamValue::Int(0));
+    p.push("registrar", "use_path", ParamValue::Int(1));
+    p.push("registrar", "path_mode", ParamValue::Int(0));
+    p.push("usrloc", "timer_interval", ParamValue::Int(60));
+    p.push("usrloc", "use_domain", ParamValue::Int(0));
+    Modules::new(p).expect("modules")
+}
+
+fn register(cseq: u32, extra: &[&str]) -> Vec<u8> {
+    let cseq = format!("CSeq: {cseq} REGISTER");
+    let mut l = vec![
+        "REGISTER sip:127.0.0.1:5070 SIP/2.0",
+        "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-r1",
+        "From: <sip:bob@127.0.0.1>;tag=r1",
+        "To: <sip:bob@127.0.0.1>",
+        "Call-ID: reg1@x",
+        &cseq,
+    ];
+    l.extend_from_slice(extra);
+    l.push("Content-Length: 0");
+    msg(&l)
+}
+
+fn save_at(m: &Modules, now: Instant, raw: &[u8]) -> (i32, String) {
+    let (rc, out) = run_with(raw, m, now, |ctx| save(ctx, b"location"));
+    (rc, reply_text(&out))
+}
+
+/// The reply without its sl To-tag.
+fn untagged(reply: &str) -> String {
+    let (head, tail) = reply
+        .split_once("To: <sip:bob@127.0.0.1>;tag=")
+        .expect("to-tag");
+    let (_, rest) = tail.split_once("\r\n").expect("eol");
+    format!("{head}To: <sip:bob@127.0.0.1>\r\n{rest}")
+}
+
+#[test]
+fn first_registration_exact_reply_and_max_expires() {
+    let m = stock();
+    let t0 = Instant::now();
+    let (rc, reply) = save_at(
+        &m,
+        t0,
+        &register(1, &["Contact: <sip:bob@127.0.0.1:5090>", "Expires: 7200"]),
+    );
+    assert_eq!(rc, 1);
+    assert_eq!(
+        untagged(&reply),
+        "SIP/2.0 200 OK\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-r1\r\n\
+         From: <sip:bob@127.0.0.1>;tag=r1\r\n\
+         To: <sip:bob@127.0.0.1>\r\n\
+         Call-ID: reg1@x\r\n\
+         CSeq: 1 REGISTER\r\n\
+         Contact: <sip:bob@127.0.0.1:5090>;expires=3600\r\n\
+         Server: kamailio (5.6.3 (x86_64/linux))\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+}
+
+#[test]
+fn all_bindings_listed_by_q_with_remaining_expires() {
+    let m = stock();
+    let t0 = Instant::now();
+    save_at(
+        &m,
+        t0,
+        &register(1, &["Contact: <sip:bob@127.0.0.1:5090>;expires=600"]),
+    );
+    let (rc, reply) = save_at(
+        &m,
+        t0 + Duration::from_secs(1),
+        &register(2, &["Contact: <sip:bob@127.0.0.1:5091>;q=0.5"]),
+    );
+    assert_eq!(rc, 1);
+    // kamailio-modules.md §10, observed on 5.6.3.
+    assert!(
+        reply.contains(
+            "\r\nContact: <sip:bob@127.0.0.1:5091>;q=0.5;expires=3600, <sip:bob@127.0.0.1:5090>;expires=599\r\nServer: "
+        ),
+        "{reply}"
+    );
+}
+
+#[test]
+fn refresh_unregister_and_star() {
+    let m = stock();
+    let t0 = Instant::now();
+    let c = "Contact: <sip:bob@127.0.0.1:5090>";
+    save_at(&m, t0, &register(1, &[c]));
+    let (rc, reply) = save_at(&m, t0, &register(2, &[c, "Expires: 300"]));
+    assert_eq!(rc, 2);
+    assert!(reply.contains(";expires=300\r\n"));
+    // Same Call-ID, older CSeq: nothing changes, still 200.
+    let (rc, reply) = save_at(&m, t0, &register(1, &[c, "Expires: 900"]));
+    assert_eq!(rc, 2);
+    assert!(reply.contains(";expires=300\r\n"), "{reply}");
+    // No Contact: the bindings are only fetched.
+    let (rc, reply) = save_at(&m, t0 + Duration::from_secs(100), &register(3, &[]));
+    assert_eq!(rc, 4);
+    assert!(reply.contains("Contact: <sip:bob@127.0.0.1:5090>;expires=200\r\n"));
+    let (rc, reply) = save_at(&m, t0, &register(4, &[c, "Expires: 0"]));
+    assert_eq!(rc, 3);
+    assert!(!reply.contains("Contact:"), "{reply}");
+    save_at(&m, t0, &register(5, &[c]));
+    let (rc, reply) = save_at(&m, t0, &register(6, &["Contact: *"]));
+    assert_eq!(rc, -1);
+    assert!(
+        reply.starts_with("SIP/2.0 400 Bad Request\r\n")
+            && reply.contains(
+                "\r\nP-Registrar-Error: * used in contact and expires is not zero\r\nServer: "
+            ),
+        "{reply}"
+    );
+    let (rc, reply) = save_at(&m, t0, &register(7, &["Contact: *", "Expires: 0"]));
+    assert_eq!(rc, 3);
+    assert!(!reply.contains("Contact:"));
+    let (rc, _) = run_with(&register(8, &[]), &m, t0, |ctx| {
+        registered(ctx, b"location")
+    });
+    assert_eq!(rc, -1);
+}
+
+#[test]
+fn bad_q_and_min_expires() {
+    let m = stock();
+    let t0 = Instant::now();
+    let (rc, reply) = save_at(&m, t0, &register(1, &["Contact: <sip:bob@h>;q=1.5"]));
+    assert_eq!(rc, -1);
+    assert!(reply.contains("P-Registrar-Error: Invalid q param in contact\r\n"));
+    let (rc, reply) = save_at(&m, t0, &register(1, &["Contact: <sip:bob@h>;expires=10"]));
+    assert_eq!(rc, 1);
+    assert!(reply.contains("<sip:bob@h>;expires=60\r\n"), "{reply}");
+}
+
+fn invite(method: &str, to_tag: bool) -> Vec<u8> {
+    let start = format!("{method} sip:bob@127.0.0.1 SIP/2.0");
+    let cseq = format!("CSeq: 1 {method}");
+    let to = if to_tag {
+        "To: <sip:bob@127.0.0.1>;tag=x"
+    } else {
+        "To: <sip:bob@127.0.0.1>"
+    };
+    msg(&[
+        &start,
+        "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-i1",
+        "From: <sip:alice@127.0.0.1>;tag=a",
+        to,
+        "Call-ID: i1@x",
+        &cseq,
+        "Content-Length: 0",
+    ])
+}
+
+#[test]
+fn lookup_sets_ruri_branches_and_expires_on_the_virtual_clock() {
+    let m = stock();
+    let t0 = Instant::now();
+    save_at(
+        &m,
+        t0,
+        &register(1, &["Contact: <sip:bob@127.0.0.1:5090>;expires=600"]),
+    );
+    save_at(
+        &m,
+        t0,
+        &register(
+            2,
+            &[
+                "Contact: <sip:bob@127.0.0.1:5091>;q=0.5",
+                "Path: <sip:10.0.0.1;lr>, <sip:10.0.0.2;lr>",
+            ],
+        ),
+    );
+    let (r, _) = run_with(
+        &invite("INVITE", false),
+        &m,
+        t0 + Duration::from_secs(10),
+        |ctx| {
+            (
+                lookup(ctx, b"location"),
+                ctx.new_uri.clone(),
+                ctx.dst_uri.clone(),
+                ctx.path.clone(),
+                ctx.branches.clone(),
+            )
+        },
+    );
+    assert_eq!(r.0, 1);
+    assert_eq!(r.1.as_deref(), Some(&b"sip:bob@127.0.0.1:5091"[..]));
+    assert_eq!(r.2.as_deref(), Some(&b"sip:10.0.0.1;lr"[..]));
+    assert_eq!(
+        r.3.as_deref(),
+        Some(&b"<sip:10.0.0.1;lr>, <sip:10.0.0.2;lr>"[..])
+    );
+    assert_eq!(r.4.len(), 1);
+    assert_eq!(r.4[0].uri, b"sip:bob@127.0.0.1:5090");
+    assert_eq!(r.4[0].dst_uri, None);
+    assert_eq!(r.4[0].q, -1);
+    assert_eq!(r.4[0].socket.as_deref(), Some(&b"udp:127.0.0.1:5070"[..]));
+    // After 600 s the first contact is gone for lookup, before any timer.
+    let later = t0 + Duration::from_secs(600);
+    let (r, _) = run_with(&invite("INVITE", false), &m, later, |ctx| {
+        (lookup(ctx, b"location"), ctx.branches.len())
+    });
+    assert_eq!(r, (1, 0));
+    assert_eq!(m.usrloc.store.get("location", b"bob").len(), 2);
+    m.on_tick(later, &mut Vec::new());
+    assert_eq!(m.usrloc.store.get("location", b"bob").len(), 1);
+    let (rc, _) = run_with(
+        &invite("INVITE", false),
+        &m,
+        t0 + Duration::from_secs(3600),
+        |ctx| lookup(ctx, b"location"),
+    );
+    assert_eq!(rc, -1);
+}
+
+#[test]
+fn method_filtering_and_bad_aor() {
+    let m = stock();
+    let t0 = Instant::now();
+    save_at(
+        &m,
+        t0,
+        &register(
+            1,
+            &[
+                "Contact: <sip:bob@127.0.0.1:5090>",
+                "Allow: INVITE, ACK, BYE",
+            ],
+        ),
+    );
+    let lk = |raw: Vec<u8>| run_with(&raw, &m, t0, |ctx| lookup(ctx, b"location")).0;
+    assert_eq!(lk(invite("INVITE", false)), 1);
+    assert_eq!(lk(invite("MESSAGE", false)), -2);
+    // In-dialog requests are not filtered.
+    assert_eq!(lk(invite("MESSAGE", true)), 1);
+    let (rc, _) = run_with(&invite("INVITE", false), &m, t0, |ctx| {
+        ctx.new_uri = Some(b"sip:127.0.0.1".to_vec());
+        lookup(ctx, b"location")
+    });
+    assert_eq!(rc, -3);
+    let (rc, _) = run_with(&invite("INVITE", false), &m, t0, |ctx| {
+        ctx.new_uri = Some(b"sip:carol@127.0.0.1".to_vec());
+        lookup(ctx, b"location")
+    });
+    assert_eq!(rc, -1);
+    let (rc, _) = run_with(&invite("INVITE", false), &m, t0, |ctx| {
+        (
+            registered(ctx, b"location"),
+            unregister(ctx, b"location", b"sip:bob@x"),
+            registered(ctx, b"location"),
+        )
+    });
+    assert_eq!(rc, (1, 1, -1));
+}
+
+#[test]
+fn path_mode_2_requires_supported_path() {
+    let mut p = ModParams::new();
+    p.push("registrar", "use_path", ParamValue::Int(1));
+    let m = Modules::new(p).expect("modules");
+    let (rc, reply) = save_at(
+        &m,
+        Instant::now(),
+        &register(1, &["Contact: <sip:bob@h>", "Path: <sip:10.0.0.1;lr>"]),
+    );
+    assert_eq!(rc, -1);
+    assert!(
+        reply.starts_with("SIP/2.0 420 Bad Extension\r\n"),
+        "{reply}"
+    );
+    assert!(reply.contains(
+        "\r\nP-Registrar-Error: No support for found Path indicated\r\nUnsupported: path\r\n"
+    ));
+    let (rc, reply) = save_at(
+        &m,
+        Instant::now(),
+        &register(
+            1,
+            &[
+                "Contact: <sip:bob@h>",
+                "Path: <sip:10.0.0.1;lr>",
+                "Supported: path",
+            ],
+        ),
+    );
+    assert_eq!(rc, 1);
+    assert!(reply.contains("\r\nPath: <sip:10.0.0.1;lr>\r\n"), "{reply}");
+}
+
+#[test]
+fn max_contacts() {
+    let mut p = ModParams::new();
+    p.push("registrar", "max_contacts", ParamValue::Int(1));
+    let m = Modules::new(p).expect("modules");
+    let t0 = Instant::now();
+    save_at(&m, t0, &register(1, &["Contact: <sip:bob@a>"]));
+    let (rc, reply) = save_at(&m, t0, &register(2, &["Contact: <sip:bob@b>"]));
+    assert_eq!(rc, -2);
+    assert!(reply.starts_with("SIP/2.0 503 Service Unavailable\r\n"));
+    assert!(reply.contains("P-Registrar-Error: Too many registered contacts\r\n"));
+    assert_eq!(m.usrloc.store.get("location", b"bob").len(), 1);
+}
+
+#[test]
+fn q_values() {
+    assert_eq!(parse_q(b"0.5"), Some(500));
+    assert_eq!(parse_q(b"1"), Some(1000));
+    assert_eq!(parse_q(b"1.0"), Some(1000));
+    assert_eq!(parse_q(b"0.125"), Some(125));
+    assert_eq!(parse_q(b"0.1255"), None);
+    assert_eq!(parse_q(b"2"), None);
+    assert_eq!(q_text(500), "0.5");
+    assert_eq!(q_text(250), "0.25");
+    assert_eq!(q_text(1000), "1");
+    assert_eq!(q_text(0), "0");
+    assert_eq!(q_text(7), "0.007");
+}

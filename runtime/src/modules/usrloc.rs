@@ -1,0 +1,309 @@
+//! usrloc — the location table (kamailio-modules.md §11), kept in memory
+//! (`db_mode` 0) behind [`LocationStore`] so database backends can come
+//! later. Shared by every worker through [`crate::modules::Modules`]; time
+//! is passed in (sans-IO), expired contacts are invisible at once and
+//! removed by [`Usrloc::on_timer`].
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::engine::params::ModParams;
+
+/// `q` of a contact without one (Kamailio's `Q_UNSPECIFIED`).
+pub const Q_UNSPECIFIED: i32 = -1;
+
+/// One binding of an address of record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// The contact URI as registered.
+    pub uri: Vec<u8>,
+    /// When it expires.
+    pub expires: Instant,
+    /// q in thousandths, or [`Q_UNSPECIFIED`].
+    pub q: i32,
+    pub call_id: Vec<u8>,
+    pub cseq: u32,
+    /// Branch flags to restore at lookup (`cflags`).
+    pub cflags: u32,
+    pub user_agent: Vec<u8>,
+    /// The `received` URI (NAT), if stored.
+    pub received: Option<Vec<u8>>,
+    /// The Path vector, if stored.
+    pub path: Option<Vec<u8>>,
+    /// The socket the REGISTER arrived on, `proto:ip:port`.
+    pub socket: Option<Vec<u8>>,
+    /// Methods from `Allow` (Kamailio's method bits), `u32::MAX` = all.
+    pub methods: u32,
+    /// `uloc-...` unique id.
+    pub ruid: Vec<u8>,
+    pub instance: Option<Vec<u8>>,
+    pub reg_id: u32,
+    pub last_modified: Instant,
+}
+
+/// Storage of the location table. Every operation on one AoR is atomic.
+pub trait LocationStore: Debug + Send + Sync {
+    /// The contacts of `aor` in `table` (expired ones included), in
+    /// storage order.
+    fn get(&self, table: &str, aor: &[u8]) -> Vec<Contact>;
+    /// Runs `f` on the contacts of `aor` (empty if unknown) and stores the
+    /// result (an empty list removes the record), atomically.
+    fn update(&self, table: &str, aor: &[u8], f: &mut dyn FnMut(&mut Vec<Contact>));
+    /// Removes every contact expired at `now`; returns how many.
+    fn remove_expired(&self, now: Instant) -> usize;
+    /// Number of records (AoRs) with at least one contact.
+    fn records(&self) -> usize;
+}
+
+/// Records by (table, AoR).
+type Records = HashMap<(String, Vec<u8>), Vec<Contact>>;
+
+/// The in-memory store (`db_mode` 0).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    table: Mutex<Records>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Records> {
+        // A panic while holding the lock cannot leave a record half
+        // written (updates replace whole vectors), so poisoning is ignored.
+        self.table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl LocationStore for MemoryStore {
+    fn get(&self, table: &str, aor: &[u8]) -> Vec<Contact> {
+        self.lock()
+            .get(&(table.to_string(), aor.to_vec()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn update(&self, table: &str, aor: &[u8], f: &mut dyn FnMut(&mut Vec<Contact>)) {
+        let mut t = self.lock();
+        let key = (table.to_string(), aor.to_vec());
+        let mut contacts = t.remove(&key).unwrap_or_default();
+        f(&mut contacts);
+        if !contacts.is_empty() {
+            t.insert(key, contacts);
+        }
+    }
+
+    fn remove_expired(&self, now: Instant) -> usize {
+        let mut n = 0;
+        self.lock().retain(|_, cs| {
+            let before = cs.len();
+            cs.retain(|c| c.expires > now);
+            n += before - cs.len();
+            !cs.is_empty()
+        });
+        n
+    }
+
+    fn records(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// usrloc's parameters and its store.
+#[derive(Debug)]
+pub struct Usrloc {
+    pub store: Box<dyn LocationStore>,
+    /// `timer_interval` (60 s).
+    pub timer_interval: Duration,
+    /// `use_domain`: AoRs are `user@domain`.
+    pub use_domain: bool,
+    /// `desc_time_order`: newest contact first instead of by q.
+    pub desc_time_order: bool,
+    /// `cseq_delay` (20 s): a REGISTER with the same Call-ID and an older
+    /// CSeq within this delay is a retransmission.
+    pub cseq_delay: Duration,
+    ruid_seq: AtomicU64,
+}
+
+impl Default for Usrloc {
+    fn default() -> Self {
+        Self {
+            store: Box::new(MemoryStore::default()),
+            timer_interval: Duration::from_secs(60),
+            use_domain: false,
+            desc_time_order: false,
+            cseq_delay: Duration::from_secs(20),
+            ruid_seq: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Usrloc {
+    /// Reads `modparam("usrloc", ...)`.
+    ///
+    /// # Errors
+    /// A non-numeric value; a database mode or a matching mode other than
+    /// the default (not supported yet).
+    pub fn from_params(p: &ModParams) -> Result<Self, String> {
+        let d = Self::default();
+        if let Some(m) = p.int("usrloc", "db_mode")?.filter(|m| *m != 0) {
+            return Err(format!(
+                "modparam(\"usrloc\", \"db_mode\", {m}): only the in-memory location table (db_mode 0) is supported yet"
+            ));
+        }
+        if let Some(m) = p.int("usrloc", "matching_mode")?.filter(|m| *m != 0) {
+            return Err(format!(
+                "modparam(\"usrloc\", \"matching_mode\", {m}) is not supported yet"
+            ));
+        }
+        let secs = |name: &str, default: Duration| -> Result<Duration, String> {
+            Ok(p.int("usrloc", name)?.map_or(default, |s| {
+                Duration::from_secs(u64::from(s.max(1).unsigned_abs()))
+            }))
+        };
+        Ok(Self {
+            timer_interval: secs("timer_interval", d.timer_interval)?,
+            use_domain: p.int("usrloc", "use_domain")?.is_some_and(|v| v != 0),
+            desc_time_order: p.int("usrloc", "desc_time_order")?.is_some_and(|v| v != 0),
+            cseq_delay: secs("cseq_delay", d.cseq_delay)?,
+            ..d
+        })
+    }
+
+    /// How often [`Usrloc::on_timer`] runs.
+    pub fn timer_interval(&self) -> Duration {
+        self.timer_interval
+    }
+
+    /// The expiry timer: removes expired contacts.
+    pub fn on_timer(&self, now: Instant) -> usize {
+        self.store.remove_expired(now)
+    }
+
+    /// A new unique contact id, `uloc-<hex>-<hex>-<n>` as Kamailio's.
+    pub fn new_ruid(&self) -> Vec<u8> {
+        let n = self.ruid_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        format!(
+            "uloc-{:x}-{:x}-{n}",
+            std::process::id(),
+            n.wrapping_mul(0x9e37_79b9) & 0xffff_ffff
+        )
+        .into_bytes()
+    }
+
+    /// Contacts of `aor` still valid at `now`, in storage order (q
+    /// descending, unspecified q last, oldest first among equals; newest
+    /// first with `desc_time_order`).
+    pub fn valid(&self, table: &str, aor: &[u8], now: Instant) -> Vec<Contact> {
+        let mut v: Vec<Contact> = self
+            .store
+            .get(table, aor)
+            .into_iter()
+            .filter(|c| c.expires > now)
+            .collect();
+        self.sort(&mut v);
+        v
+    }
+
+    /// Sorts contacts in storage order (stable).
+    pub fn sort(&self, v: &mut [Contact]) {
+        if self.desc_time_order {
+            v.reverse();
+        } else {
+            v.sort_by_key(|c| std::cmp::Reverse(c.q));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(uri: &str, expires: Instant, q: i32) -> Contact {
+        Contact {
+            uri: uri.as_bytes().to_vec(),
+            expires,
+            q,
+            call_id: b"c".to_vec(),
+            cseq: 1,
+            cflags: 0,
+            user_agent: Vec::new(),
+            received: None,
+            path: None,
+            socket: None,
+            methods: u32::MAX,
+            ruid: Vec::new(),
+            instance: None,
+            reg_id: 0,
+            last_modified: expires,
+        }
+    }
+
+    #[test]
+    fn expiry_is_immediate_for_readers_and_timer_removes() {
+        let ul = Usrloc::default();
+        let t0 = Instant::now();
+        ul.store.update("location", b"bob", &mut |cs| {
+            cs.push(contact(
+                "sip:a",
+                t0 + Duration::from_secs(10),
+                Q_UNSPECIFIED,
+            ));
+            cs.push(contact("sip:b", t0 + Duration::from_secs(100), 500));
+        });
+        let at = |s| t0 + Duration::from_secs(s);
+        let uris = |v: Vec<Contact>| v.into_iter().map(|c| c.uri).collect::<Vec<_>>();
+        assert_eq!(
+            uris(ul.valid("location", b"bob", at(5))),
+            vec![b"sip:b".to_vec(), b"sip:a".to_vec()]
+        );
+        assert_eq!(
+            uris(ul.valid("location", b"bob", at(10))),
+            vec![b"sip:b".to_vec()]
+        );
+        assert_eq!(ul.store.get("location", b"bob").len(), 2);
+        assert_eq!(ul.on_timer(at(10)), 1);
+        assert_eq!(ul.store.get("location", b"bob").len(), 1);
+        assert_eq!(ul.on_timer(at(100)), 1);
+        assert_eq!(ul.store.records(), 0);
+        assert!(ul.valid("location", b"bob", at(0)).is_empty());
+    }
+
+    #[test]
+    fn tables_are_separate_and_ruids_unique() {
+        let ul = Usrloc::default();
+        let t0 = Instant::now() + Duration::from_secs(5);
+        ul.store.update("location", b"bob", &mut |cs| {
+            cs.push(contact("sip:a", t0, 1000))
+        });
+        assert!(ul.store.get("other", b"bob").is_empty());
+        assert_ne!(ul.new_ruid(), ul.new_ruid());
+    }
+
+    #[test]
+    fn params() {
+        let mut p = ModParams::new();
+        p.push(
+            "usrloc",
+            "db_mode",
+            crate::engine::params::ParamValue::Int(2),
+        );
+        assert!(Usrloc::from_params(&p).is_err());
+        let mut p = ModParams::new();
+        p.push(
+            "usrloc",
+            "timer_interval",
+            crate::engine::params::ParamValue::Int(30),
+        );
+        p.push(
+            "usrloc",
+            "use_domain",
+            crate::engine::params::ParamValue::Int(1),
+        );
+        let ul = Usrloc::from_params(&p).expect("ok");
+        assert_eq!(ul.timer_interval(), Duration::from_secs(30));
+        assert!(ul.use_domain);
+    }
+}
