@@ -149,6 +149,8 @@ pub struct Ctx<'a> {
     pub headers: Vec<HeaderOp>,
     /// The script ended with `drop`.
     pub dropped: bool,
+    /// tm's state for this message (its transaction, the route kind).
+    pub tm: crate::modules::tm::TmCtx<'a>,
 }
 
 impl<'a> Ctx<'a> {
@@ -179,6 +181,7 @@ impl<'a> Ctx<'a> {
             avps: Vec::new(),
             headers: Vec::new(),
             dropped: false,
+            tm: crate::modules::tm::TmCtx::default(),
         }
     }
 

@@ -130,7 +130,7 @@ fn forward_inner(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Pr
     1
 }
 
-fn apply_header_ops(
+pub(crate) fn apply_header_ops(
     ed: &mut Editor<'_, '_>,
     ops: &[HeaderOp],
 ) -> Result<(), crate::sip::EditError> {
@@ -199,7 +199,10 @@ pub fn relay_reply(ctx: &mut Ctx<'_>) -> i32 {
     1
 }
 
-fn remove_top_via(ed: &mut Editor<'_, '_>, msg: &Message<'_>) -> Result<(), crate::sip::EditError> {
+pub(crate) fn remove_top_via(
+    ed: &mut Editor<'_, '_>,
+    msg: &Message<'_>,
+) -> Result<(), crate::sip::EditError> {
     use crate::sip::HeaderName;
     let Some((idx, h)) = msg
         .headers()

@@ -4,6 +4,7 @@
 
 pub mod sl;
 pub mod textops;
+pub mod tm;
 pub mod xlog;
 
 use crate::engine::params::ModParams;
@@ -15,6 +16,8 @@ use crate::engine::params::ModParams;
 pub struct Modules {
     /// The `modparam` lines, for modules that read them lazily.
     pub params: ModParams,
+    /// tm: the transaction table.
+    pub tm: tm::Tm,
 }
 
 impl Modules {
@@ -23,12 +26,15 @@ impl Modules {
     /// # Errors
     /// A parameter value a module rejects (as Kamailio refuses to start).
     pub fn new(params: ModParams) -> Result<Self, String> {
-        Ok(Self { params })
+        Ok(Self {
+            tm: tm::Tm::new(&params)?,
+            params,
+        })
     }
 
     /// How often the modules need [`Modules::on_tick`]; `None`: never.
     pub fn tick(&self) -> Option<std::time::Duration> {
-        None
+        Some(self.tm.tick())
     }
 
     /// Timers of every module (retransmissions, expiries).
