@@ -803,6 +803,17 @@ pub fn t_check_status(ctx: &mut Ctx<'_>, re: &[u8]) -> i32 {
     truth(r.is_match(&code.to_string()))
 }
 
+/// `$T_reply_code`: the current/winning reply in onreply/failure routes,
+/// else the last status the transaction sent (0 when none).
+pub fn reply_code(ctx: &Ctx<'_>) -> u16 {
+    match (&ctx.tm.route, &ctx.tm.tx) {
+        (RouteKind::Failure | RouteKind::Onreply, _) => ctx.tm.reply_code,
+        (_, TxRef::Shared(h)) => lock_tx(h).uas.status,
+        (_, TxRef::Locked(t)) => t.uas.status,
+        (_, TxRef::None) => 0,
+    }
+}
+
 /// `t_release()`: puts the transaction on its wait timer.
 pub fn t_release(ctx: &mut Ctx<'_>) -> i32 {
     let (cfg, now) = (&ctx.modules.tm.cfg, ctx.now);
