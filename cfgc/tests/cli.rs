@@ -84,12 +84,13 @@ fn emit_prints_rust_or_explains_why_not() {
         out.contains("impl ::runtime::engine::Script for Script"),
         "{out}"
     );
-    // The stock-style fixture uses tm, which the runtime lacks: no code, exit 1.
+    // The stock-style fixture has an onsend_route, which the runtime
+    // lacks: no code, exit 1.
     let (code, out, err) = cfgc(&["emit", &fixture("ok/routes.cfg")]);
     assert_eq!(code, 1);
     assert!(out.is_empty());
     assert!(
-        err.contains("not supported yet[unsupported-function]: `t_on_failure`"),
+        err.contains("not supported yet[unsupported]: a `onsend_route` block"),
         "{err}"
     );
 }

@@ -41,7 +41,7 @@ fn codegen_example_stateless_proxy() {
 fn unsupported_constructs_block_code_generation() {
     let g = cfgc::Config::new().generate_source(
         "t.cfg",
-        "loadmodule \"tm.so\"\nrequest_route {\n    t_relay();\n}\n",
+        "loadmodule \"tm.so\"\nrequest_route {\n    t_save_lumps();\n}\n",
     );
     assert!(g.code.is_none());
     assert!(

@@ -694,6 +694,9 @@ fn pv_read<'c>(p: &'c PvRef, ctx: &'c Ctx<'_>) -> Value<'c> {
         PvRef::BFlagsHex => pv::bflags_hex(ctx),
         PvRef::BranchUri => pv::branch_uri(ctx),
         PvRef::Branches => pv::branches(ctx),
+        PvRef::TBranchIdx => pv::t_branch_idx(ctx),
+        PvRef::TReplyCode => pv::t_reply_code(ctx),
+        PvRef::TReplyReason => pv::t_reply_reason(ctx),
         PvRef::CfgInt(n) => Value::Int(*n),
         PvRef::CfgStr(v) => Value::str(v),
         PvRef::Trans(inner, ops) => match trans_ops(ops, ctx) {

@@ -76,7 +76,31 @@ const fn level(name: &'static str, fixed: &'static str) -> Binding {
     }
 }
 
-use ArgConv::{Fmt, Int, Level, Str};
+/// A tm function (context mutable).
+const fn tm(name: &'static str, path: &'static str, args: &'static [ArgConv]) -> Binding {
+    Binding {
+        module: "tm",
+        name,
+        path,
+        args,
+        ctx: Mut,
+        fixed: "",
+    }
+}
+
+/// A tmx route-type test (`t_is_branch_route`...): reads the context.
+const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
+    Binding {
+        module: "tmx",
+        name,
+        path,
+        args: &[],
+        ctx: Shared,
+        fixed: "",
+    }
+}
+
+use ArgConv::{BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, Str};
 use CtxUse::{Mut, Shared};
 
 /// Every module function the runtime implements.
@@ -102,6 +126,40 @@ pub static BINDINGS: &[Binding] = &[
         &[],
         Mut,
     ),
+    b(
+        "sl",
+        "send_reply",
+        "modules::sl::send_reply",
+        &[Int, Fmt],
+        Mut,
+    ),
+    tm("t_relay", "modules::tm::t_relay", &[]),
+    tm("t_relay", "modules::tm::t_relay_to", &[Str, Int]),
+    tm("t_newtran", "modules::tm::t_newtran", &[]),
+    tm("t_reply", "modules::tm::t_reply", &[Int, Fmt]),
+    tm("t_check_trans", "modules::tm::t_check_trans", &[]),
+    tm("t_on_failure", "modules::tm::t_on_failure", &[FailureRoute]),
+    tm("t_on_branch", "modules::tm::t_on_branch", &[BranchRoute]),
+    tm("t_on_reply", "modules::tm::t_on_reply", &[OnreplyRoute]),
+    tm("t_is_set", "modules::tm::t_is_set", &[Str]),
+    tm("t_is_canceled", "modules::tm::t_is_canceled", &[]),
+    tm("t_check_status", "modules::tm::t_check_status", &[Fmt]),
+    tm("t_release", "modules::tm::t_release", &[]),
+    tm("t_branch_timeout", "modules::tm::t_branch_timeout", &[]),
+    tm("t_branch_replied", "modules::tm::t_branch_replied", &[]),
+    tm("t_any_timeout", "modules::tm::t_any_timeout", &[]),
+    tm("t_any_replied", "modules::tm::t_any_replied", &[]),
+    b(
+        "tmx",
+        "t_precheck_trans",
+        "modules::tm::t_precheck_trans",
+        &[],
+        Mut,
+    ),
+    tmx_route("t_is_branch_route", "modules::tm::t_is_branch_route"),
+    tmx_route("t_is_failure_route", "modules::tm::t_is_failure_route"),
+    tmx_route("t_is_reply_route", "modules::tm::t_is_reply_route"),
+    tmx_route("t_is_request_route", "modules::tm::t_is_request_route"),
     b("xlog", "xlog", "modules::xlog::xlog_err", &[Fmt], Shared),
     b("xlog", "xlog", "modules::xlog::xlog", &[Level, Fmt], Shared),
     level("xdbg", "::runtime::engine::log::Level::Dbg"),

@@ -251,9 +251,9 @@ fn unsupported_function() {
     let d = run(with(
         stock(),
         vec![req(vec![
-            f("t_relay", vec![]),
-            f("t_relay", vec![]),
-            f("t_newtran", vec![]),
+            f("t_save_lumps", vec![]),
+            f("t_save_lumps", vec![]),
+            f("t_reset_fr", vec![]),
             // Implemented by the runtime (catalog/runtime.rs): no diagnostic.
             f("sl_reply_error", vec![]),
         ])],
@@ -265,7 +265,7 @@ fn unsupported_function() {
             ("unsupported-function", Severity::Unsupported),
             ("unsupported-function", Severity::Unsupported)
         ],
-        "one per unsupported function (t_relay, t_newtran), none for sl_reply_error"
+        "one per unsupported function (t_save_lumps, t_reset_fr), none for sl_reply_error"
     );
 }
 

@@ -310,6 +310,9 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
         PvRef::MsgLen => quote!(#pv::msg_len(ctx)),
         PvRef::Rc => quote!(#pv::rc(ctx)),
         PvRef::MsgFlags => quote!(#pv::msg_flags(ctx)),
+        PvRef::TBranchIdx => quote!(#pv::t_branch_idx(ctx)),
+        PvRef::TReplyCode => quote!(#pv::t_reply_code(ctx)),
+        PvRef::TReplyReason => quote!(#pv::t_reply_reason(ctx)),
         PvRef::Hdr(name) => {
             let b = bytes(name);
             quote!(#pv::hdr(ctx, #b))

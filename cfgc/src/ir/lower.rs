@@ -952,6 +952,9 @@ impl Lowerer<'_> {
                     }
                 }
             }
+            "T_branch_idx" if plain => PvRef::TBranchIdx,
+            "T_reply_code" if plain => PvRef::TReplyCode,
+            "T_reply_reason" if plain => PvRef::TReplyReason,
             "hdr" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::Hdr(h.trim().as_bytes().to_vec()),
                 _ => {

@@ -235,6 +235,12 @@ pub enum PvRef {
     MsgLen,
     Rc,
     MsgFlags,
+    /// `$T_branch_idx` (tmx).
+    TBranchIdx,
+    /// `$T_reply_code` (tmx).
+    TReplyCode,
+    /// `$T_reply_reason` (tmx).
+    TReplyReason,
     Hdr(Vec<u8>),
     Var(usize),
     /// `$avp(x)`, `$(avp(x)[n])`.

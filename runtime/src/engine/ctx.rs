@@ -175,6 +175,8 @@ pub struct Ctx<'a> {
     pub route_params: Option<Vec<u8>>,
     /// The script ended with `drop`.
     pub dropped: bool,
+    /// tm's state for this message (its transaction, the route kind).
+    pub tm: crate::modules::tm::TmCtx<'a>,
 }
 
 impl<'a> Ctx<'a> {
@@ -206,6 +208,7 @@ impl<'a> Ctx<'a> {
             headers: Vec::new(),
             route_params: None,
             dropped: false,
+            tm: crate::modules::tm::TmCtx::default(),
         }
     }
 

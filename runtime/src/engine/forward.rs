@@ -148,6 +148,26 @@ pub fn apply_header_ops(
     rcv: &RecvInfo,
     out: (Proto, SocketAddr),
 ) -> Result<(), crate::sip::EditError> {
+    apply_ops(ed, ops, Some((core, rcv, out)))
+}
+
+/// [`apply_header_ops`] for a reply being relayed: no Record-Route there
+/// (the checker allows `record_route` in request routes only).
+///
+/// # Errors
+/// A header that cannot be written.
+pub fn apply_reply_header_ops(
+    ed: &mut Editor<'_, '_>,
+    ops: &[HeaderOp],
+) -> Result<(), crate::sip::EditError> {
+    apply_ops(ed, ops, None)
+}
+
+fn apply_ops(
+    ed: &mut Editor<'_, '_>,
+    ops: &[HeaderOp],
+    request: Option<(&CoreConfig, &RecvInfo, (Proto, SocketAddr))>,
+) -> Result<(), crate::sip::EditError> {
     use crate::sip::EditError;
     let tolerate = |r: Result<(), EditError>| match r {
         Err(EditError::Overlap) => Ok(()),
@@ -168,8 +188,10 @@ pub fn apply_header_ops(
                 tolerate(ed.replace_range(*start, *end, data.clone()))?;
             }
             HeaderOp::RecordRoute(rr) => {
-                for value in crate::modules::rr::build_headers(rr, core, rcv, out) {
-                    tolerate(ed.insert_header_first("Record-Route", &value))?;
+                if let Some((core, rcv, out)) = request {
+                    for value in crate::modules::rr::build_headers(rr, core, rcv, out) {
+                        tolerate(ed.insert_header_first("Record-Route", &value))?;
+                    }
                 }
             }
             HeaderOp::RrParam(_) => {}
@@ -230,7 +252,10 @@ pub fn relay_reply(ctx: &mut Ctx<'_>) -> i32 {
     1
 }
 
-fn remove_top_via(ed: &mut Editor<'_, '_>, msg: &Message<'_>) -> Result<(), crate::sip::EditError> {
+pub(crate) fn remove_top_via(
+    ed: &mut Editor<'_, '_>,
+    msg: &Message<'_>,
+) -> Result<(), crate::sip::EditError> {
     use crate::sip::HeaderName;
     let Some((idx, h)) = msg
         .headers()

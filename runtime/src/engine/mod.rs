@@ -147,10 +147,12 @@ impl<S: Script> Engine<S> {
         let mut ctx = Ctx::new(&msg, rcv, &self.core, worker, out);
         ctx.modules = &self.modules;
         ctx.now = now;
+        ctx.tm.script = Some(&self.script as &dyn Script);
         if msg.is_request() {
             if let Err(Stop::Drop) = self.script.request_route(&mut ctx) {
                 ctx.dropped = true;
             }
+            crate::modules::tm::end_request(&mut ctx);
         } else {
             // Replies: forwarded statelessly unless the reply route drops
             // them, ends with 0, or ends negative.
@@ -159,10 +161,26 @@ impl<S: Script> Engine<S> {
                 Some(Ok(v)) => v > 0,
                 Some(Err(_)) => false,
             };
-            if relay {
+            // tm takes the replies of its transactions; the others are
+            // relayed statelessly.
+            if relay && !crate::modules::tm::on_reply(&mut ctx) {
                 forward::relay_reply(&mut ctx);
             }
         }
+    }
+}
+
+impl<S: Script> Engine<S> {
+    /// The timers (tm's can run failure routes) with an explicit worker
+    /// state: tests drive a virtual clock through this.
+    pub fn on_tick_with(&self, worker: &mut WorkerState, now: Instant, out: &mut Vec<Transmit>) {
+        if worker.vars.len() < self.script.var_count() {
+            worker
+                .vars
+                .resize(self.script.var_count(), value::OwnedValue::Int(0));
+        }
+        crate::modules::tm::timer(&self.script, &self.core, &self.modules, worker, now, out);
+        self.modules.on_tick(now, out);
     }
 }
 
@@ -175,7 +193,10 @@ impl<S: Script> Handler for Engine<S> {
     }
 
     fn on_tick(&self, now: Instant, out: &mut Vec<Transmit>) {
-        self.modules.on_tick(now, out);
+        WORKER.with(|w| {
+            let mut w = w.borrow_mut();
+            self.on_tick_with(&mut w, now, out);
+        });
     }
 
     fn tick(&self) -> Option<Duration> {

@@ -150,6 +150,26 @@ pub fn status(ctx: &Ctx<'_>) -> Value<'static> {
         .map_or(Value::Null, |s| Value::Int(i32::from(s)))
 }
 
+/// `$T_branch_idx` (tmx): the branch being sent (branch route), the
+/// winning one (failure route), the replying one (onreply route); 0
+/// elsewhere.
+pub fn t_branch_idx(ctx: &Ctx<'_>) -> Value<'static> {
+    Value::Int(ctx.tm.branch_idx)
+}
+
+/// `$T_reply_code` (tmx): the current reply (onreply route), the winning
+/// one (failure route), else the last status the transaction sent (0:
+/// none).
+pub fn t_reply_code(ctx: &Ctx<'_>) -> Value<'static> {
+    Value::Int(i32::from(crate::modules::tm::reply_code(ctx)))
+}
+
+/// `$T_reply_reason` (tmx): the reason of the reply `$T_reply_code` gives
+/// in onreply and failure routes; empty elsewhere.
+pub fn t_reply_reason<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    Value::str(&ctx.tm.reply_reason)
+}
+
 /// `$rr`: reply reason.
 pub fn reason<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
     Value::opt(ctx.msg.reason())

@@ -11,6 +11,7 @@ pub mod sanity;
 pub mod siputils;
 pub mod sl;
 pub mod textops;
+pub mod tm;
 pub mod usrloc;
 pub mod xlog;
 
@@ -33,6 +34,10 @@ pub struct Modules {
     pub registrar: registrar::Config,
     /// usrloc's location table.
     pub usrloc: usrloc::Usrloc,
+    /// tm: the transaction table.
+    pub tm: tm::Tm,
+    /// When usrloc's expiry scan is next due (the tick is tm's, finer).
+    usrloc_due: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Modules {
@@ -47,17 +52,30 @@ impl Modules {
             sanity: sanity::Config::from_params(&params)?,
             registrar: registrar::Config::from_params(&params)?,
             usrloc: usrloc::Usrloc::from_params(&params)?,
+            tm: tm::Tm::new(&params)?,
             params,
+            usrloc_due: std::sync::Mutex::new(None),
         })
     }
 
     /// How often the modules need [`Modules::on_tick`]; `None`: never.
     pub fn tick(&self) -> Option<std::time::Duration> {
-        Some(self.usrloc.timer_interval())
+        // The finer of the two: tm's retransmission timer, usrloc's expiry.
+        Some(self.tm.tick().min(self.usrloc.timer_interval()))
     }
 
     /// Timers of every module (retransmissions, expiries).
     pub fn on_tick(&self, now: std::time::Instant, _out: &mut Vec<crate::transport::Transmit>) {
+        // usrloc scans its whole table: only every `timer_interval`.
+        let mut due = self
+            .usrloc_due
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if due.is_some_and(|d| now < d) {
+            return;
+        }
+        *due = Some(now + self.usrloc.timer_interval());
+        drop(due);
         self.usrloc.on_timer(now);
     }
 }

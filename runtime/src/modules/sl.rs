@@ -54,6 +54,16 @@ pub fn sl_send_reply(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
     send_local_reply(ctx, code, reason, b"")
 }
 
+/// `send_reply(code, reason)`: through tm (`t_reply`) when the message
+/// has a transaction, else stateless like `sl_send_reply`; -1 in a reply
+/// route without one.
+pub fn send_reply(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
+    if ctx.tm.has_tx() {
+        return crate::modules::tm::t_reply(ctx, code, reason);
+    }
+    sl_send_reply(ctx, code, reason)
+}
+
 /// The reply `sl_reply_error()` sends for an internal error (§0.5).
 pub fn err2reason(e: i32) -> (u16, &'static str) {
     match e {
