@@ -788,6 +788,8 @@ fn core(f: &CoreFn, ctx: &mut Ctx<'_>) -> i32 {
         CoreFn::StripTail(n) => actions::strip_tail(ctx, *n),
         CoreFn::RevertUri => actions::revert_uri(ctx),
         CoreFn::ForceRport => actions::force_rport(ctx),
+        CoreFn::SetReplyNoConnect => actions::set_reply_no_connect(ctx),
+        CoreFn::SetForwardNoConnect => actions::set_forward_no_connect(ctx),
         CoreFn::Log(level, msg) => xlog::core_log(ctx, *level, msg),
     }
 }

@@ -20,8 +20,9 @@
 //!   so any worker can send on any connection. A TCP transmit goes on
 //!   [`Transmit::conn`] if it is still open, else on an open connection
 //!   to the destination, else on a new connection (with
-//!   [`TcpLimits::connect_timeout`]). Streams are cut into messages with
-//!   [`crate::sip::framing::frame_stream`] (through
+//!   [`TcpLimits::connect_timeout`]) — unless it is
+//!   [`Transmit::no_connect`], which is then dropped. Streams are cut into
+//!   messages with [`crate::sip::framing::frame_stream`] (through
 //!   [`crate::transport::stream::StreamFramer`]); a framing error closes the
 //!   connection. CRLF keep-alive pings (`\r\n\r\n`) are answered with
 //!   `\r\n` here (RFC 5626 §3.5.1) and never reach the handler.
@@ -798,6 +799,11 @@ impl Worker {
                 // The connection is closing: make a new one.
                 Err(TrySendError::Closed(d)) => data = d,
             }
+        }
+        if t.no_connect {
+            // `set_reply_no_connect` / `set_forward_no_connect`.
+            inc(&self.shared.stats.tcp_dropped);
+            return;
         }
         self.connect(t.dst, t.local, data);
     }

@@ -389,6 +389,8 @@ fn tcp_connection_limit() {
 struct Forward {
     dst: SocketAddr,
     tcp_seen: Mutex<Vec<(RecvInfo, Vec<u8>)>>,
+    /// Mark the transmits `no_connect` (`set_forward_no_connect`).
+    no_connect: bool,
 }
 
 impl Handler for Forward {
@@ -400,6 +402,7 @@ impl Handler for Forward {
                 local: None,
                 conn: None,
                 data: data.to_vec(),
+                no_connect: self.no_connect,
             }),
             Proto::Tcp => self.tcp_seen.lock().unwrap().push((*rcv, data.to_vec())),
         }
@@ -431,6 +434,7 @@ fn outbound_tcp_connects_delivers_and_reuses() {
     let fwd = Arc::new(Forward {
         dst: peer.local_addr().unwrap(),
         tcp_seen: Mutex::new(Vec::new()),
+        no_connect: false,
     });
     let srv = Running::start(config(&[(Proto::Udp, lo4())], 2), fwd.clone());
     let c = udp_client(lo4());
@@ -461,12 +465,35 @@ fn outbound_tcp_connects_delivers_and_reuses() {
 }
 
 #[test]
+fn no_connect_transmits_never_open_a_connection() {
+    let peer = TcpListener::bind(lo4()).unwrap();
+    let fwd = Arc::new(Forward {
+        dst: peer.local_addr().unwrap(),
+        tcp_seen: Mutex::new(Vec::new()),
+        no_connect: true,
+    });
+    let srv = Running::start(config(&[(Proto::Udp, lo4())], 1), fwd);
+    let c = udp_client(lo4());
+    c.send_to(&msg("nc", ""), srv.addr(Proto::Udp)).unwrap();
+    assert_eq!(
+        srv.wait_count(1, |s| &s.tcp_dropped),
+        1,
+        "dropped, not sent"
+    );
+    peer.set_nonblocking(true).unwrap();
+    thread::sleep(Duration::from_millis(100));
+    assert!(peer.accept().is_err(), "no connection was opened");
+    assert_eq!(srv.count(|s| &s.tcp_connected), 0);
+}
+
+#[test]
 fn outbound_tcp_connect_failure_is_harmless() {
     // A port with nobody listening: bind, note the port, close.
     let dead = TcpListener::bind(lo4()).unwrap().local_addr().unwrap();
     let fwd = Arc::new(Forward {
         dst: dead,
         tcp_seen: Mutex::new(Vec::new()),
+        no_connect: false,
     });
     let echo_side = Running::start(config(&[(Proto::Udp, lo4())], 1), fwd);
     let c = udp_client(lo4());
@@ -602,6 +629,7 @@ fn outbound_tcp_reconnects_after_peer_closed() {
     let fwd = Arc::new(Forward {
         dst: peer.local_addr().unwrap(),
         tcp_seen: Mutex::new(Vec::new()),
+        no_connect: false,
     });
     let srv = Running::start(config(&[(Proto::Udp, lo4())], 1), fwd);
     let c = udp_client(lo4());

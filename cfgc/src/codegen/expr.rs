@@ -589,6 +589,8 @@ fn core(g: &Gen<'_>, f: &CoreFn) -> TokenStream {
         CoreFn::StripTail(n) => quote!(#act::strip_tail(ctx, #n)),
         CoreFn::RevertUri => quote!(#act::revert_uri(ctx)),
         CoreFn::ForceRport => quote!(#act::force_rport(ctx)),
+        CoreFn::SetReplyNoConnect => quote!(#act::set_reply_no_connect(ctx)),
+        CoreFn::SetForwardNoConnect => quote!(#act::set_forward_no_connect(ctx)),
         CoreFn::Log(level, msg) => {
             let b = bytes(msg);
             quote!(#rt::modules::xlog::core_log(ctx, #level, #b))

@@ -550,6 +550,8 @@ impl Lowerer<'_> {
             "strip_tail" => CoreFn::StripTail(usize::try_from(int_arg(self, 0)?).ok()?),
             "revert_uri" => CoreFn::RevertUri,
             "force_rport" => CoreFn::ForceRport,
+            "set_reply_no_connect" => CoreFn::SetReplyNoConnect,
+            "set_forward_no_connect" => CoreFn::SetForwardNoConnect,
             "log" => match c.args.len() {
                 1 => CoreFn::Log(4, str_arg(self, 0)?),
                 _ => CoreFn::Log(int_arg(self, 0)?, str_arg(self, 1)?),

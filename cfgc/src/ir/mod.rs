@@ -168,6 +168,10 @@ pub enum CoreFn {
     StripTail(usize),
     RevertUri,
     ForceRport,
+    /// `set_reply_no_connect()`: replies never open a TCP connection.
+    SetReplyNoConnect,
+    /// `set_forward_no_connect()`: forwarded requests never open one.
+    SetForwardNoConnect,
     Log(i32, Vec<u8>),
 }
 

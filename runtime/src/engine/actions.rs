@@ -68,3 +68,17 @@ pub fn force_rport(ctx: &mut Ctx<'_>) -> i32 {
     ctx.force_rport = true;
     1
 }
+
+/// `set_reply_no_connect()`: replies to this message (local or relayed by
+/// tm) never open a new TCP connection. Returns 1.
+pub fn set_reply_no_connect(ctx: &mut Ctx<'_>) -> i32 {
+    ctx.reply_no_connect = true;
+    1
+}
+
+/// `set_forward_no_connect()`: requests forwarded from this message never
+/// open a new TCP connection. Returns 1.
+pub fn set_forward_no_connect(ctx: &mut Ctx<'_>) -> i32 {
+    ctx.forward_no_connect = true;
+    1
+}

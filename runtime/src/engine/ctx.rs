@@ -152,6 +152,12 @@ pub struct Ctx<'a> {
     pub flags: u32,
     /// `force_rport()` was executed.
     pub force_rport: bool,
+    /// `set_reply_no_connect()`: replies to this message never open a TCP
+    /// connection.
+    pub reply_no_connect: bool,
+    /// `set_forward_no_connect()`: requests forwarded from this message
+    /// never open a TCP connection.
+    pub forward_no_connect: bool,
     /// The rewritten R-URI (`$ru` after `rewriteuri`, `strip`, ...).
     pub new_uri: Option<Vec<u8>>,
     /// `$du`, the destination URI.
@@ -197,6 +203,8 @@ impl<'a> Ctx<'a> {
             now: Instant::now(),
             flags: 0,
             force_rport: false,
+            reply_no_connect: false,
+            forward_no_connect: false,
             new_uri: None,
             dst_uri: None,
             bflags: 0,

@@ -128,6 +128,7 @@ fn forward_inner(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Pr
         local: Some(local),
         conn: None,
         data: ed.serialize(),
+        no_connect: ctx.forward_no_connect,
     });
     1
 }
@@ -248,6 +249,7 @@ pub fn relay_reply(ctx: &mut Ctx<'_>) -> i32 {
         local: ctx.core.socket_for(proto, &dst),
         conn: None,
         data: ed.serialize(),
+        no_connect: ctx.reply_no_connect,
     });
     1
 }

@@ -366,3 +366,38 @@ fn q_values() {
     assert_eq!(pv::q_str(120), "0.12");
     assert_eq!(pv::q_str(7), "0.007");
 }
+
+/// request_route { set_reply_no_connect(); sl_send_reply("404", "x"); }
+struct NoConnect;
+
+impl Script for NoConnect {
+    fn request_route(&self, ctx: &mut Ctx<'_>) -> Flow {
+        ctx.rc = actions::set_reply_no_connect(ctx);
+        ctx.rc = sl::sl_send_reply(ctx, 404, b"x");
+        rc(ctx.rc)
+    }
+}
+
+#[test]
+fn set_reply_no_connect_marks_the_reply() {
+    let e = Engine::new(NoConnect, engine().core);
+    let (mut w, mut out) = (WorkerState::default(), Vec::new());
+    e.process(
+        &request("INVITE", "bob"),
+        &rcv("127.0.0.1:5080"),
+        &mut w,
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
+    assert!(out[0].no_connect, "the reply must not open a connection");
+    // Without the call, replies may connect.
+    let e = engine();
+    out.clear();
+    e.process(
+        &request("OPTIONS", "bob"),
+        &rcv("127.0.0.1:5080"),
+        &mut w,
+        &mut out,
+    );
+    assert!(!out[0].no_connect);
+}

@@ -32,6 +32,7 @@ pub fn send_local_reply(ctx: &mut Ctx<'_>, code: u16, reason: &[u8], extra_heade
                 local: Some(ctx.rcv.local),
                 conn: ctx.rcv.conn,
                 data,
+                no_connect: ctx.reply_no_connect,
             });
             1
         }

@@ -97,6 +97,10 @@ pub struct Transmit {
     pub conn: Option<ConnId>,
     /// The bytes: one whole SIP message (or a keep-alive).
     pub data: Vec<u8>,
+    /// Never open a new TCP connection for it (`set_reply_no_connect`,
+    /// `set_forward_no_connect`): without an open connection it is
+    /// dropped.
+    pub no_connect: bool,
 }
 
 impl Transmit {
@@ -109,6 +113,7 @@ impl Transmit {
             local: Some(rcv.local),
             conn: rcv.conn,
             data,
+            no_connect: false,
         }
     }
 }

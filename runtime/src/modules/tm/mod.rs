@@ -264,6 +264,7 @@ fn newtran(ctx: &mut Ctx<'_>) -> Result<NewTran, i32> {
         request: msg.as_bytes().to_vec(),
         rcv: *ctx.rcv,
         force_rport: ctx.force_rport,
+        reply_no_connect: ctx.reply_no_connect,
         flags: ctx.flags,
         avps: ctx.avps.clone(),
         headers: Vec::new(),
@@ -579,6 +580,7 @@ fn build_branch(
             dst,
             local: Some(local),
             conn: None,
+            no_connect: ctx.forward_no_connect,
         },
         retr: None,
         fr_at: None,
@@ -967,7 +969,8 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
     if tx.branches[idx].is_final() {
         if tx.is_invite && (200..300).contains(&code) {
             if let Some(data) = build::relayed_reply(msg, &[]) {
-                ctx.out.push(Dest::reply_to(&tx.rcv).transmit(data));
+                ctx.out
+                    .push(Dest::reply_to(&tx.rcv, tx.reply_no_connect).transmit(data));
             }
         } else if let Some(ack) = &tx.branches[idx].ack {
             ctx.out.push(tx.branches[idx].to.transmit(ack.clone()));

@@ -21,6 +21,8 @@ pub struct Dest {
     pub dst: SocketAddr,
     pub local: Option<SocketAddr>,
     pub conn: Option<ConnId>,
+    /// Never open a new TCP connection (`set_*_no_connect`).
+    pub no_connect: bool,
 }
 
 impl Dest {
@@ -31,16 +33,18 @@ impl Dest {
             local: self.local,
             conn: self.conn,
             data,
+            no_connect: self.no_connect,
         }
     }
 
     /// Replies go back the way the request came.
-    pub fn reply_to(rcv: &RecvInfo) -> Self {
+    pub fn reply_to(rcv: &RecvInfo, no_connect: bool) -> Self {
         Self {
             proto: rcv.proto,
             dst: rcv.src,
             local: Some(rcv.local),
             conn: rcv.conn,
+            no_connect,
         }
     }
 }
@@ -171,6 +175,8 @@ pub struct Transaction {
     pub request: Vec<u8>,
     pub rcv: RecvInfo,
     pub force_rport: bool,
+    /// `set_reply_no_connect()` ran for the request.
+    pub reply_no_connect: bool,
     /// Message flags and `$avp`s saved for failure/onreply routes.
     pub flags: u32,
     pub avps: Vec<Vec<OwnedValue>>,
@@ -236,7 +242,7 @@ impl Transaction {
         cfg: &TmConfig,
         out: &mut Vec<Transmit>,
     ) {
-        let to = Dest::reply_to(&self.rcv);
+        let to = Dest::reply_to(&self.rcv, self.reply_no_connect);
         out.push(to.transmit(data.clone()));
         self.uas.status = code;
         self.uas.reply = Some(data);
@@ -258,7 +264,7 @@ impl Transaction {
     /// A retransmitted request: re-send the last reply.
     pub fn resend_last(&self, out: &mut Vec<Transmit>) {
         if let Some(r) = &self.uas.reply {
-            out.push(Dest::reply_to(&self.rcv).transmit(r.clone()));
+            out.push(Dest::reply_to(&self.rcv, self.reply_no_connect).transmit(r.clone()));
         }
     }
 
@@ -368,7 +374,7 @@ impl Transaction {
             && r.next <= now
         {
             if let Some(data) = &self.uas.reply {
-                out.push(Dest::reply_to(&self.rcv).transmit(data.clone()));
+                out.push(Dest::reply_to(&self.rcv, self.reply_no_connect).transmit(data.clone()));
             }
             r.fire(now, cfg.t2);
         }
