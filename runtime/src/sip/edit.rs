@@ -358,7 +358,12 @@ impl<'m, 'a> Editor<'m, 'a> {
                     + via.host.len()
             }
         };
-        if !strip_brackets(via.host).eq_ignore_ascii_case(strip_brackets(src_ip)) {
+        // Kamailio's received test: the host differs from the source, or
+        // the Via asked for rport, or already has `received`.
+        if via.rport.is_some()
+            || via.received.is_some()
+            || !strip_brackets(via.host).eq_ignore_ascii_case(strip_brackets(src_ip))
+        {
             match via.received {
                 Some(r) => self.replace_slice(r, src_ip)?,
                 None => {

@@ -6,9 +6,10 @@
 //! 2. every Via value of the request, one per line, in order; the top one
 //!    gets `rport` filled (in place, or appended when `force_rport`) and
 //!    `received` (in place, or appended last when the Via host differs
-//!    from the source IP) when a source address is given — as observed on
-//!    Kamailio 5.6.3: a Via with `;rport` and a matching host gets only
-//!    `rport=<port>`;
+//!    from the source IP or the Via has an `rport` param) when a source
+//!    address is given — as observed on Kamailio 5.6.3: `;rport` with a
+//!    matching host gets `;rport=<port>;received=<ip>`, `force_rport()`
+//!    alone with a matching host only `;rport=<port>`;
 //! 3. From, To, Call-ID, CSeq copied verbatim in their original order
 //!    relative to Via; To gets `;tag=` only when `code >= 180` and it had
 //!    none;
@@ -293,10 +294,12 @@ fn write_top_via(out: &mut Vec<u8>, v: &[u8], opts: &ReplyOpts<'_>) {
         }
         None => {}
     }
+    // Kamailio's received test: the host differs, or the Via asked for
+    // rport (then `received` always accompanies it).
     let host_differs = !strip_brackets(via.host).eq_ignore_ascii_case(strip_brackets(ip));
     match via.received {
         Some(r) => push(off(r), off(r) + r.len(), ip.to_vec()),
-        None if host_differs => {
+        None if host_differs || via.rport.is_some() => {
             let mut d = b";received=".to_vec();
             d.extend_from_slice(ip);
             push(v.len(), v.len(), d);

@@ -258,7 +258,13 @@ fn invite_is_relayed_with_a_stable_branch_and_retransmissions_absorbed() {
         "{via}"
     );
     assert!(via.ends_with(".0"), "{via}");
-    assert!(s.contains("Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-bob-1;rport=5080\r\n"));
+    // `;rport` in the Via brings `received`, inserted after host:port.
+    assert!(
+        s.contains(
+            "Via: SIP/2.0/UDP 127.0.0.1:5080;received=127.0.0.1;branch=z9hG4bK-bob-1;rport=5080\r\n"
+        ),
+        "{s}"
+    );
     assert!(
         s.contains("Max-Forwards: 70\r\n"),
         "tm leaves Max-Forwards: {s}"

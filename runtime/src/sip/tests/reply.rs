@@ -19,11 +19,14 @@ Content-Length: 0
 
 #[test]
 fn keepalive_reply_matches_kamailio_byte_for_byte() {
-    let req = crlf(OPTIONS);
+    // The reference's observation: a Via without `rport`, `force_rport()`
+    // executed (the stock REQINIT), host = source: only `rport` is added.
+    let req = crlf(&OPTIONS.replace(";rport\n", "\n"));
     let m = Message::parse(&req).unwrap();
     let opts = ReplyOpts {
         to_tag: Some(b"df673b98c9e0bd9172cfc0d849035098.8577ac03"),
         source: Some((b"127.0.0.1", 5080)),
+        force_rport: true,
         ..ReplyOpts::default()
     };
     let r = build(&m, 200, b"Keepalive", &opts).unwrap();
@@ -207,4 +210,30 @@ fn reply_errors() {
             .kind,
         ErrorKind::MissingHeader(HeaderName::CSeq)
     );
+}
+
+/// Checked against kamailio 5.6.3 (`sl_send_reply`, host = source IP):
+/// a Via with `;rport` gets `received` too, with or without
+/// `force_rport()`; without `;rport`, `force_rport()` adds only `rport`
+/// and nothing at all is added otherwise.
+#[test]
+fn rport_param_brings_received_like_kamailio() {
+    let cases = [
+        (";rport", false, ";rport=5080;received=127.0.0.1"),
+        (";rport", true, ";rport=5080;received=127.0.0.1"),
+        ("", true, ";rport=5080"),
+        ("", false, ""),
+    ];
+    for (param, force, want) in cases {
+        let req = crlf(&OPTIONS.replace(";rport\n", &format!("{param}\n")));
+        let m = Message::parse(&req).unwrap();
+        let opts = ReplyOpts {
+            source: Some((b"127.0.0.1", 5080)),
+            force_rport: force,
+            ..ReplyOpts::default()
+        };
+        let r = String::from_utf8(build(&m, 200, b"OK", &opts).unwrap()).unwrap();
+        let via = format!("Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-opt1{want}\r\n");
+        assert!(r.contains(&via), "{param:?} force={force}: {r}");
+    }
 }
