@@ -1,5 +1,6 @@
 //! The Rust cfgc generates compiles against the real runtime and is
-//! clippy-clean (`-D warnings`): every codegen fixture and the examples.
+//! clippy-clean (`-D warnings`): every codegen fixture, the examples and
+//! the stock kamailio.cfg (read where Debian installs it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +18,7 @@ fn configs() -> Vec<PathBuf> {
         .collect();
     v.push(workspace().join("examples/stateless-proxy/kamailio.cfg"));
     v.sort();
+    v.push(PathBuf::from(tests::STOCK_CFG));
     v
 }
 

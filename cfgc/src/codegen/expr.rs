@@ -211,11 +211,12 @@ fn cond(g: &Gen<'_>, k: &KwCond) -> TokenStream {
         UriOf::From => quote!(#c::UriOf::From),
         UriOf::To => quote!(#c::UriOf::To),
     };
+    // `subject` is a `&[u8]` expression.
     let re_code = |re: &Regex, subject: TokenStream| match re {
-        Regex::Const(slot) => quote!(self.regexes[#slot].is_match(&#subject)),
+        Regex::Const(slot) => quote!(self.regexes[#slot].is_match(#subject)),
         Regex::Dynamic(d) => {
             let d = value(g, d);
-            quote!(#c::regex_match(&#rt::engine::Value::str(&#subject), &(#d)))
+            quote!(#c::regex_match(&#rt::engine::Value::str(#subject), &(#d)))
         }
     };
     match k {

@@ -195,6 +195,11 @@ fn route(g: &Gen<'_>, id: usize, r: &Route) -> TokenStream {
             unreachable_code,
             reason = "a route's value is the last action's; not every route reads it"
         )]
+        #[allow(
+            clippy::collapsible_if,
+            clippy::collapsible_else_if,
+            reason = "blocks mirror the cfg's, one Rust `if` per cfg `if`"
+        )]
         fn #f(&self, ctx: &mut #rt::engine::Ctx<'_>) -> #rt::engine::Flow {
             let mut last: i32 = 1;
             #body
