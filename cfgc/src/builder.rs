@@ -266,6 +266,8 @@ pub const SETTINGS: {rt}::proxy::Settings = {rt}::proxy::Settings {{
     debug: ::core::option::Option::None,
     log_stderror: ::core::option::Option::None,
     log_prefix: ::core::option::Option::None,
+    log_facility: ::core::option::Option::None,
+    log_name: ::core::option::Option::None,
     advertised_address: ::core::option::Option::None,
     advertised_port: ::core::option::Option::None,
     server_header: ::core::option::Option::None,

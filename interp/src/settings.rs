@@ -42,6 +42,8 @@ pub fn leak_settings(program: &Program) -> Settings {
         debug: c.debug,
         log_stderror: c.log_stderror,
         log_prefix: c.log_prefix.as_deref().map(leak),
+        log_facility: c.log_facility.as_deref().map(leak),
+        log_name: c.log_name.as_deref().map(leak),
         advertised_address: c.advertised_address.as_deref().map(leak),
         advertised_port: c.advertised_port.map(i32::from),
         server_header: c.server_header.as_deref().map(leak),

@@ -28,6 +28,9 @@ pub struct Settings {
     pub debug: Option<i32>,
     pub log_stderror: Option<bool>,
     pub log_prefix: Option<&'static str>,
+    /// `log_facility` (syslog facility name), `log_name` (syslog ident).
+    pub log_facility: Option<&'static str>,
+    pub log_name: Option<&'static str>,
     pub advertised_address: Option<&'static str>,
     pub advertised_port: Option<i32>,
     pub server_header: Option<&'static str>,
@@ -63,7 +66,8 @@ usage: PROXY [options]
 A SIP proxy compiled from a kamailio.cfg by cfgc. Options (Kamailio's):
   -l ADDR      listen on [proto:]addr[:port] (repeatable; replaces the cfg's listen=)
   -n N         number of worker threads (the cfg's children)
-  -E           log to standard error (the cfg's log_stderror)
+  -E           log to standard error (the cfg's log_stderror; else syslog,
+               on the cfg's log_facility, as Kamailio)
   -d           raise the debug level by one (repeatable)
   -D, -DD      stay in the foreground (always the case)
   -V           print the version
@@ -249,6 +253,29 @@ pub fn run_until<S: Script>(
         .unwrap_or(8)
         .max(1);
     let modules = Modules::new(settings.mod_params())?;
+    // Kamailio logs to syslog unless log_stderror=yes or -E.
+    let log = if args.stderr || settings.log_stderror == Some(true) {
+        LogSink::Stderr
+    } else {
+        let name = settings.log_facility.unwrap_or("LOG_DAEMON");
+        let facility = crate::engine::log::facility(name)
+            .ok_or_else(|| format!("log_facility: unknown facility `{name}`"))?;
+        let ident = settings.log_name.map_or_else(
+            || {
+                std::env::args()
+                    .next()
+                    .and_then(|a| {
+                        std::path::Path::new(&a)
+                            .file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                    })
+                    .unwrap_or_else(|| "kamailio".into())
+            },
+            str::to_string,
+        );
+        crate::engine::log::open_syslog(&ident, facility);
+        LogSink::Syslog(facility)
+    };
     let deferred = Arc::new(Deferred {
         engine: OnceLock::new(),
         tick: modules.tick(),
@@ -287,7 +314,7 @@ pub fn run_until<S: Script>(
             None => CoreConfig::default().server_header,
         },
         debug: settings.debug.unwrap_or(2) + args.debug_up,
-        log: LogSink::Stderr,
+        log,
         log_prefix: settings.log_prefix.unwrap_or("").to_string(),
     };
     let _ = deferred

@@ -238,6 +238,8 @@ fn settings(g: &Gen<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let log_prefix = opt_str(&c.log_prefix);
+    let log_facility = opt_str(&c.log_facility);
+    let log_name = opt_str(&c.log_name);
     let adv_addr = opt_str(&c.advertised_address);
     let adv_port = opt_num(c.advertised_port.map(i64::from));
     let server_header = opt_str(&c.server_header);
@@ -259,6 +261,8 @@ fn settings(g: &Gen<'_>) -> TokenStream {
             debug: #debug,
             log_stderror: #log_stderror,
             log_prefix: #log_prefix,
+            log_facility: #log_facility,
+            log_name: #log_name,
             advertised_address: #adv_addr,
             advertised_port: #adv_port,
             server_header: #server_header,

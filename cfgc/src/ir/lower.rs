@@ -88,6 +88,10 @@ impl Lowerer<'_> {
                     ("debug", V::Int(n, _)) => c.debug = i32::try_from(*n).ok(),
                     ("log_stderror", V::Int(n, _)) => c.log_stderror = Some(*n != 0),
                     ("log_prefix", V::Str(s, _)) => c.log_prefix = Some(s.clone()),
+                    ("log_facility", V::Str(s, _) | V::Ident(s, _)) => {
+                        c.log_facility = Some(s.clone());
+                    }
+                    ("log_name", V::Str(s, _) | V::Ident(s, _)) => c.log_name = Some(s.clone()),
                     ("advertised_port", V::Int(n, _)) => c.advertised_port = u16::try_from(*n).ok(),
                     ("advertised_address", V::Str(s, _) | V::Ident(s, _)) => {
                         c.advertised_address = Some(s.clone());

@@ -71,6 +71,9 @@ pub struct CoreSettings {
     pub debug: Option<i32>,
     pub log_stderror: Option<bool>,
     pub log_prefix: Option<String>,
+    /// `log_facility` (`LOG_LOCAL0`...), `log_name` (the syslog ident).
+    pub log_facility: Option<String>,
+    pub log_name: Option<String>,
     pub aliases: Vec<(String, Option<u16>)>,
     pub advertised_address: Option<String>,
     pub advertised_port: Option<u16>,

@@ -46,6 +46,19 @@ impl Level {
         }
     }
 
+    /// The syslog priority Kamailio logs this level at.
+    pub fn syslog_priority(self) -> i32 {
+        match self {
+            Level::Alert => libc::LOG_ALERT,
+            Level::Bug | Level::Crit => libc::LOG_CRIT,
+            Level::Err => libc::LOG_ERR,
+            Level::Warn => libc::LOG_WARNING,
+            Level::Notice => libc::LOG_NOTICE,
+            Level::Info => libc::LOG_INFO,
+            Level::Dbg => libc::LOG_DEBUG,
+        }
+    }
+
     /// The word Kamailio prints.
     pub fn word(self) -> &'static str {
         match self {
@@ -69,6 +82,9 @@ pub enum LogSink {
     Stderr,
     /// Lines kept in memory (tests).
     Memory(Arc<Mutex<Vec<String>>>),
+    /// syslog (`log_stderror=no`, Kamailio's default), on a facility
+    /// (`log_facility`, a `libc::LOG_*` value); see [`open_syslog`].
+    Syslog(i32),
     /// Nothing (benchmarks).
     Null,
 }
@@ -92,7 +108,82 @@ impl LogSink {
                     v.push(format!("{}: {prefix}{msg}", level.word()));
                 }
             }
+            LogSink::Syslog(facility) => {
+                let line = format!("{}: {prefix}{msg}", level.word());
+                // Interior NULs cannot cross into C: cut there.
+                let line = line.split('\0').next().unwrap_or_default();
+                if let Ok(c) = std::ffi::CString::new(line) {
+                    // SAFETY: both pointers are valid NUL-terminated
+                    // strings for the duration of the call; "%s" consumes
+                    // exactly one string argument.
+                    unsafe {
+                        libc::syslog(
+                            facility | level.syslog_priority(),
+                            c"%s".as_ptr(),
+                            c.as_ptr(),
+                        );
+                    }
+                }
+            }
             LogSink::Null => {}
         }
+    }
+}
+
+/// A syslog facility by Kamailio's name (`LOG_LOCAL0`, `LOG_DAEMON`...).
+pub fn facility(name: &str) -> Option<i32> {
+    Some(match name.trim().to_ascii_uppercase().as_str() {
+        "LOG_AUTH" => libc::LOG_AUTH,
+        "LOG_AUTHPRIV" => libc::LOG_AUTHPRIV,
+        "LOG_CRON" => libc::LOG_CRON,
+        "LOG_DAEMON" => libc::LOG_DAEMON,
+        "LOG_FTP" => libc::LOG_FTP,
+        "LOG_KERN" => libc::LOG_KERN,
+        "LOG_LOCAL0" => libc::LOG_LOCAL0,
+        "LOG_LOCAL1" => libc::LOG_LOCAL1,
+        "LOG_LOCAL2" => libc::LOG_LOCAL2,
+        "LOG_LOCAL3" => libc::LOG_LOCAL3,
+        "LOG_LOCAL4" => libc::LOG_LOCAL4,
+        "LOG_LOCAL5" => libc::LOG_LOCAL5,
+        "LOG_LOCAL6" => libc::LOG_LOCAL6,
+        "LOG_LOCAL7" => libc::LOG_LOCAL7,
+        "LOG_LPR" => libc::LOG_LPR,
+        "LOG_MAIL" => libc::LOG_MAIL,
+        "LOG_NEWS" => libc::LOG_NEWS,
+        "LOG_SYSLOG" => libc::LOG_SYSLOG,
+        "LOG_USER" => libc::LOG_USER,
+        "LOG_UUCP" => libc::LOG_UUCP,
+        _ => return None,
+    })
+}
+
+/// Opens the process's syslog connection with `ident` (Kamailio uses its
+/// `log_name`, else the program name) and the pid in every line. Call
+/// once, before logging to [`LogSink::Syslog`].
+pub fn open_syslog(ident: &str, facility: i32) {
+    // openlog keeps the pointer: the ident must live for the process.
+    let ident: &'static std::ffi::CStr = Box::leak(
+        std::ffi::CString::new(ident.replace('\0', ""))
+            .unwrap_or_default()
+            .into_boxed_c_str(),
+    );
+    // SAFETY: `ident` is a NUL-terminated string that is never freed.
+    unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID | libc::LOG_NDELAY, facility) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facilities_and_priorities_are_kamailios() {
+        assert_eq!(facility("LOG_LOCAL0"), Some(libc::LOG_LOCAL0));
+        assert_eq!(facility("log_daemon"), Some(libc::LOG_DAEMON));
+        assert_eq!(facility("LOG_FOO"), None);
+        assert_eq!(Level::Bug.syslog_priority(), libc::LOG_CRIT);
+        assert_eq!(Level::Notice.syslog_priority(), libc::LOG_NOTICE);
+        assert_eq!(Level::Dbg.syslog_priority(), libc::LOG_DEBUG);
+        // Writing to syslog never fails the caller, NULs included.
+        LogSink::Syslog(libc::LOG_LOCAL7).write(Level::Dbg, "<t>: ", b"a\0b\n");
     }
 }
