@@ -1,7 +1,8 @@
-//! `route-loop compiled|interpreted ROUNDS [stateless|stock]`: routes the
-//! benchmark workload ROUNDS times in-process, for instruction counting
-//! under `valgrind --tool=callgrind` (`bench/callgrind.sh`, which subtracts
-//! a 0-round run to leave instructions per routed message).
+//! `route-loop compiled|interpreted ROUNDS [stateless|stock] [--dry]`:
+//! routes ROUNDS rounds of the benchmark workload in-process, for
+//! instruction counting under `valgrind --tool=callgrind`
+//! (`bench/callgrind.sh`). With `--dry` the messages are generated and the
+//! script set up but nothing is routed: the script subtracts that run.
 
 use std::process::ExitCode;
 
@@ -20,7 +21,7 @@ mod stock {
     include!(concat!(env!("OUT_DIR"), "/stock_cfg.rs"));
 }
 
-fn run<S: Script>(script: S, rounds: u32) {
+fn run<S: Script>(script: S, rounds: u32, dry: bool) {
     let listen = vec![(Proto::Udp, "127.0.0.1:5060".parse().expect("addr"))];
     let core = CoreConfig {
         myself: Myself::from_listen(listen.clone()),
@@ -34,11 +35,11 @@ fn run<S: Script>(script: S, rounds: u32) {
         local: "127.0.0.1:5060".parse().expect("addr"),
         conn: None,
     };
-    let msgs = bench::workload::messages();
+    let msgs = bench::workload::rounds(rounds);
     let mut w = WorkerState::default();
     let mut out = Vec::new();
     let mut sent = 0usize;
-    for _ in 0..rounds {
+    if !dry {
         for m in &msgs {
             e.process(m, &rcv, &mut w, &mut out);
             sent += out.len();
@@ -67,21 +68,22 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let cfg = args.get(2).map_or("stateless", String::as_str);
+    let dry = args.iter().any(|a| a == "--dry");
     let example = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../examples/stateless-proxy/kamailio.cfg"
     );
     match (mode.as_str(), cfg) {
-        ("compiled", "stateless") => run(stateless::Script::new(), rounds),
+        ("compiled", "stateless") => run(stateless::Script::new(), rounds, dry),
         ("interpreted", "stateless") => match interpreted(example, &["NEXT_PORT=5070"]) {
-            Some(i) => run(i, rounds),
+            Some(i) => run(i, rounds, dry),
             None => return ExitCode::FAILURE,
         },
         #[cfg(stock_cfg)]
-        ("compiled", "stock") => run(stock::Script::new(), rounds),
+        ("compiled", "stock") => run(stock::Script::new(), rounds, dry),
         #[cfg(stock_cfg)]
         ("interpreted", "stock") => match interpreted("/etc/kamailio/kamailio.cfg", &[]) {
-            Some(i) => run(i, rounds),
+            Some(i) => run(i, rounds, dry),
             None => return ExitCode::FAILURE,
         },
         _ => {
