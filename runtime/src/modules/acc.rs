@@ -297,7 +297,19 @@ impl Outcome {
 /// Kamailio's `error_text`: the reason it gives a code in replies and
 /// records it makes itself.
 pub fn error_text(code: u16) -> &'static str {
-    match code {
+    known_text(code).unwrap_or(match code {
+        600.. => "Global Failure",
+        500..=599 => "Server Failure",
+        400..=499 => "Request Failure",
+        300..=399 => "Redirection",
+        200..=299 => "Successful",
+        100..=199 => "Provisional",
+        _ => "Unspecified",
+    })
+}
+
+fn known_text(code: u16) -> Option<&'static str> {
+    Some(match code {
         100 => "Trying",
         180 => "Ringing",
         181 => "Call Is Being Forwarded",
@@ -347,14 +359,8 @@ pub fn error_text(code: u16) -> &'static str {
         603 => "Decline",
         604 => "Does Not Exist Anywhere",
         606 => "Not Acceptable",
-        600.. => "Global Failure",
-        500.. => "Server Failure",
-        400.. => "Request Failure",
-        300.. => "Redirection",
-        200.. => "Successful",
-        100.. => "Provisional",
-        _ => "Unspecified",
-    }
+        _ => return None,
+    })
 }
 
 /// The fixed fields of a record, in Kamailio's order.
