@@ -32,7 +32,7 @@ const MAX_RECORD: usize = 65536;
 
 /// What Kamailio prints before the record on stderr (module, source
 /// location of the LM_GEN2 call in acc.c 5.6.3, function).
-const LOG_PREFIX: &str = "acc [acc.c:288]: acc_log_request(): ";
+const LOG_PREFIX: &str = "acc [acc.c:287]: acc_log_request(): ";
 
 /// acc's parameters (log accounting).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -238,14 +238,14 @@ fn acc_log_request_with_and_without_a_code() {
     assert_eq!(
         log_request_of(b"200 Done now", 2),
         [
-            "NOTICE: acc [acc.c:288]: acc_log_request(): ACC: request accounted: timestamp=T;\
+            "NOTICE: acc [acc.c:287]: acc_log_request(): ACC: request accounted: timestamp=T;\
 method=INVITE;from_tag=a1;to_tag=;call_id=c1@x;code=200;reason=Done now"
         ]
     );
     assert_eq!(
         log_request_of(b"just a note", 2),
         [
-            "NOTICE: acc [acc.c:288]: acc_log_request(): ACC: request accounted: timestamp=T;\
+            "NOTICE: acc [acc.c:287]: acc_log_request(): ACC: request accounted: timestamp=T;\
 method=INVITE;from_tag=a1;to_tag=;call_id=c1@x;code=;reason=just a note"
         ]
     );

@@ -816,7 +816,7 @@ impl AccHarness {
     }
 }
 
-const ACC_PREFIX: &str = "NOTICE: acc [acc.c:288]: acc_log_request(): ";
+const ACC_PREFIX: &str = "NOTICE: acc [acc.c:287]: acc_log_request(): ";
 
 #[test]
 fn acc_answered_call_is_one_transaction_answered_record() {
