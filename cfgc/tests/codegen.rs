@@ -169,3 +169,54 @@ fn malformed_transformation_parameters_are_errors() {
         );
     }
 }
+
+/// The diagnostics of a cfg loading acc with `log_extra` set to `extra`.
+fn acc_extra_diags(extra: &str) -> Vec<(cfgc::Severity, String)> {
+    let src = format!(
+        "loadmodule \"tm.so\"\nloadmodule \"pv.so\"\nloadmodule \"acc.so\"\n\
+modparam(\"acc\", \"log_extra\", \"{extra}\")\nrequest_route {{\n    t_relay();\n}}\n"
+    );
+    let g = cfgc::Config::new().generate_source("t.cfg", &src);
+    let d: Vec<_> = g
+        .report
+        .diagnostics
+        .iter()
+        .map(|d| (d.severity, d.message.clone()))
+        .collect();
+    assert_eq!(g.code.is_some(), d.is_empty(), "{d:?}");
+    d
+}
+
+#[test]
+fn acc_log_extra_is_lowered_or_refused() {
+    assert_eq!(acc_extra_diags("a=$fU; b = $(rU{s.len}) ;c=$avp(x)"), []);
+    for bad in [
+        "a=$fU;",
+        "a=$fU; ",
+        "a",
+        "a $fU",
+        "a=fU",
+        "a=$fU b=$tU",
+        "a=$(fU",
+    ] {
+        let d = acc_extra_diags(bad);
+        assert!(
+            d.iter().any(
+                |(s, m)| *s == cfgc::Severity::Error && m.contains("malformed acc `log_extra`")
+            ),
+            "{bad}: {d:?}"
+        );
+    }
+    let d = acc_extra_diags("a=$nosuchpv");
+    assert!(
+        d.iter()
+            .any(|(s, m)| *s == cfgc::Severity::Error && m.contains("unknown PV `$nosuchpv`")),
+        "{d:?}"
+    );
+    // Known to Kamailio, not to our runtime.
+    let d = acc_extra_diags("a=$hdr($rU)");
+    assert!(
+        d.iter().any(|(s, _)| *s == cfgc::Severity::Unsupported),
+        "{d:?}"
+    );
+}

@@ -90,6 +90,8 @@ pub struct Interp {
     onreply: Vec<usize>,
     regexes: Vec<runtime::regex::bytes::Regex>,
     var_count: usize,
+    /// acc's `log_extra`.
+    acc_extra: Vec<(String, PvRef)>,
 }
 
 enum Node {
@@ -202,6 +204,9 @@ impl Interp {
             .iter()
             .map(|r| block(&r.body))
             .collect::<Result<Vec<_>, _>>()?;
+        if !program.acc_extra.iter().all(|(_, p)| trans_known(p)) {
+            return Err(unsupported());
+        }
         Ok(Self {
             routes,
             main: program.main,
@@ -211,6 +216,7 @@ impl Interp {
             onreply: program.onreply_routes.clone(),
             regexes,
             var_count: program.vars.len(),
+            acc_extra: program.acc_extra.clone(),
         })
     }
 
@@ -550,6 +556,12 @@ impl engine::Script for Interp {
         match self.onreply.get(idx as usize) {
             Some(&id) => self.route(id, ctx),
             None => Ok(1),
+        }
+    }
+
+    fn acc_extra(&self, ctx: &Ctx<'_>, out: &mut Vec<u8>) {
+        for (name, pv) in &self.acc_extra {
+            runtime::modules::acc::push_extra(out, name, &pv_read(pv, ctx));
         }
     }
 }

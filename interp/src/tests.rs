@@ -194,3 +194,25 @@ fn every_binding_has_an_interpreter_wrapper() {
         );
     }
 }
+
+#[test]
+fn acc_extra_reads_the_log_extra_pvs() {
+    let (interp, _) = load(
+        "loadmodule \"tm.so\"\nloadmodule \"pv.so\"\nloadmodule \"acc.so\"\n\
+modparam(\"acc\", \"log_extra\", \"src_user=$fU;dst_user=$rU;ua=$(ua{s.toupper});n=$null;ip=$si\")\n\
+request_route {\n    t_relay();\n}\n",
+    );
+    let raw = request("INVITE", "bob", 70);
+    let msg = runtime::sip::Message::parse(&raw).expect("parses");
+    let core = CoreConfig::default();
+    let rcv = rcv();
+    let mut worker = WorkerState::default();
+    let mut out = Vec::new();
+    let ctx = Ctx::new(&msg, &rcv, &core, &mut worker, &mut out);
+    let mut extras = Vec::new();
+    engine::Script::acc_extra(&interp, &ctx, &mut extras);
+    assert_eq!(
+        String::from_utf8(extras).expect("utf8"),
+        ";src_user=alice;dst_user=bob;ua=TESTER;n=;ip=127.0.0.1"
+    );
+}

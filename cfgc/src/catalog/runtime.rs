@@ -160,6 +160,13 @@ pub static BINDINGS: &[Binding] = &[
     tmx_route("t_is_failure_route", "modules::tm::t_is_failure_route"),
     tmx_route("t_is_reply_route", "modules::tm::t_is_reply_route"),
     tmx_route("t_is_request_route", "modules::tm::t_is_request_route"),
+    b(
+        "acc",
+        "acc_log_request",
+        "modules::acc::acc_log_request",
+        &[Fmt],
+        Mut,
+    ),
     b("xlog", "xlog", "modules::xlog::xlog_err", &[Fmt], Shared),
     b("xlog", "xlog", "modules::xlog::xlog", &[Level, Fmt], Shared),
     level("xdbg", "::runtime::engine::log::Level::Dbg"),

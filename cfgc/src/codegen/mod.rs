@@ -129,6 +129,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         &program.onreply_routes,
         "Named `onreply_route` blocks, by the index `t_on_reply` arms.",
     );
+    let acc_extra = acc_extra(&g);
     let settings = settings(&g);
     quote! {
         /// The compiled routing script.
@@ -175,9 +176,30 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
             #failure
             #branch
             #onreply
+            #acc_extra
         }
 
         #settings
+    }
+}
+
+/// acc's `log_extra`: one `;name=value` per extra, PVs read directly.
+fn acc_extra(g: &Gen<'_>) -> TokenStream {
+    let extras = &g.program.acc_extra;
+    if extras.is_empty() {
+        // The trait's default: no extras.
+        return TokenStream::new();
+    }
+    let rt = &g.rt;
+    let pushes = extras.iter().map(|(name, pv)| {
+        let v = expr::pv_read(g, pv);
+        quote!(#rt::modules::acc::push_extra(out, #name, &#v);)
+    });
+    quote! {
+        /// acc's `log_extra`.
+        fn acc_extra(&self, ctx: &#rt::engine::Ctx<'_>, out: &mut ::std::vec::Vec<u8>) {
+            #(#pushes)*
+        }
     }
 }
 

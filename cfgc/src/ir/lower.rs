@@ -144,7 +144,12 @@ impl Lowerer<'_> {
                         continue;
                     }
                 },
-                ast::ModParamValue::Str(s, _) => ModParamValue::Str(s.clone()),
+                ast::ModParamValue::Str(s, span) => {
+                    if m.module.text == "acc" && m.param.text.eq_ignore_ascii_case("log_extra") {
+                        self.acc_extra(s, *span);
+                    }
+                    ModParamValue::Str(s.clone())
+                }
                 ast::ModParamValue::Pv(p) => {
                     self.unsupported(p.span, "a `modparamx` value with variables");
                     continue;
@@ -155,6 +160,91 @@ impl Lowerer<'_> {
                 name: m.param.text.clone(),
                 value,
             });
+        }
+    }
+
+    /// acc's `log_extra`: `name=$pv;...` as Kamailio's parse_acc_extra
+    /// reads it, each PV resolved now (the runtime has no PV parser). The
+    /// last `log_extra` wins.
+    fn acc_extra(&mut self, text: &str, span: Span) {
+        let malformed = |why: String| {
+            Diagnostic::error(
+                "acc-log-extra",
+                format!("malformed acc `log_extra` \"{text}\": {why}"),
+            )
+            .with_label(span, "")
+            .with_help("the format is `name=$pv;name=$pv;...`")
+        };
+        let mut extras = Vec::new();
+        let mut ok = true;
+        let mut rest = text;
+        while !rest.is_empty() {
+            rest = rest.trim_start();
+            if rest.is_empty() {
+                self.diags
+                    .push(malformed("nothing after the last `;`".into()));
+                return;
+            }
+            let name_end = rest
+                .find(|c: char| c.is_ascii_whitespace() || c == '=')
+                .unwrap_or(rest.len());
+            let name = &rest[..name_end];
+            let Some(after) = rest[name_end..].trim_start().strip_prefix('=') else {
+                self.diags
+                    .push(malformed(format!("expected `=` after `{name}`")));
+                return;
+            };
+            let value = after.trim_start();
+            let (spec, len) = match pvar::parse_spec(value) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.diags
+                        .push(malformed(format!("the value of `{name}`: {}", e.0)));
+                    return;
+                }
+            };
+            let pv_text = &value[..len];
+            let known = |n: &str| {
+                catalog::core_pv(n).is_some()
+                    || catalog::modules()
+                        .iter()
+                        .any(|m| m.pvs.iter().any(|p| p.name == n))
+            };
+            if let Some(bad) = std::iter::once(spec.clone())
+                .chain(pvar::nested(&spec))
+                .find(|s| !known(&s.name))
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "unknown-pv",
+                        format!("unknown PV `${}` in acc `log_extra`", bad.name),
+                    )
+                    .with_label(span, ""),
+                );
+                ok = false;
+            } else {
+                match self.pv_ref(&spec, span) {
+                    Some(r) => extras.push((name.to_string(), r)),
+                    None => ok = false,
+                }
+            }
+            rest = value[len..].trim_start();
+            if let Some(r) = rest.strip_prefix(';') {
+                if r.is_empty() {
+                    self.diags
+                        .push(malformed("nothing after the last `;`".into()));
+                    return;
+                }
+                rest = r;
+            } else if !rest.is_empty() {
+                self.diags.push(malformed(format!(
+                    "expected `;` after `{pv_text}`, found `{rest}`"
+                )));
+                return;
+            }
+        }
+        if ok {
+            self.program.acc_extra = extras;
         }
     }
 

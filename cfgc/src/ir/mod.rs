@@ -45,6 +45,8 @@ pub struct Program {
     pub avps: Vec<String>,
     /// Translated (`regex` crate syntax) constant regexes, by slot.
     pub regexes: Vec<String>,
+    /// acc's `log_extra` (`name=$pv;...`): each name with its PV, in order.
+    pub acc_extra: Vec<(String, PvRef)>,
 }
 
 /// One `modparam("module", "name", value)`.

@@ -2,6 +2,7 @@
 //! parameters and return codes (kamailio-modules.md); each takes the
 //! per-message [`Ctx`](crate::engine::Ctx) first.
 
+pub mod acc;
 pub mod corex;
 pub mod kex;
 pub mod maxfwd;
@@ -32,6 +33,8 @@ pub struct Modules {
     pub rr: rr::Config,
     pub sanity: sanity::Config,
     pub registrar: registrar::Config,
+    /// acc's parameters (log accounting).
+    pub acc: acc::Config,
     /// usrloc's location table.
     pub usrloc: usrloc::Usrloc,
     /// tm: the transaction table.
@@ -51,6 +54,7 @@ impl Modules {
             rr: rr::Config::from_params(&params)?,
             sanity: sanity::Config::from_params(&params)?,
             registrar: registrar::Config::from_params(&params)?,
+            acc: acc::Config::from_params(&params)?,
             usrloc: usrloc::Usrloc::from_params(&params)?,
             tm: tm::Tm::new(&params)?,
             params,

@@ -178,23 +178,95 @@ fn local_reply(tx: &Transaction, core: &CoreConfig, code: u16, reason: &[u8]) ->
 }
 
 /// `t_reply` on a transaction: -1 if a final reply was already sent.
-fn reply_tx(
-    tx: &mut Transaction,
-    core: &CoreConfig,
-    cfg: &TmConfig,
-    code: u16,
-    reason: &[u8],
-    now: Instant,
-    out: &mut Vec<Transmit>,
-) -> i32 {
+fn reply_tx(tx: &mut Transaction, env: &mut Env<'_>, code: u16, reason: &[u8]) -> i32 {
     if tx.uas.status >= 200 || tx.method == b"ACK" {
         return -1;
     }
-    let Some(data) = local_reply(tx, core, code, reason) else {
+    let Some(data) = local_reply(tx, env.core, code, reason) else {
         return -1;
     };
-    tx.send_uas(data, code, true, now, cfg, out);
+    tx.send_uas(data, code, true, env.now, &env.modules.tm.cfg, env.out);
+    if code >= 200 {
+        let best = if code >= 300 { picked(tx) } else { None };
+        acc_local(tx, best, code, env);
+    }
     1
+}
+
+/// The branch with the best final reply (Kamailio's picked branch).
+fn picked(tx: &Transaction) -> Option<usize> {
+    select::pick(tx.branches.iter().map(UacBranch::final_code))
+}
+
+/// The [`Env`] of a route's context.
+fn env_of<'e>(ctx: &'e mut Ctx<'_>) -> Env<'e> {
+    Env {
+        script: ctx.tm.script,
+        core: ctx.core,
+        modules: ctx.modules,
+        worker: &mut *ctx.worker,
+        out: &mut *ctx.out,
+        now: ctx.now,
+    }
+}
+
+// ---- acc's callbacks -------------------------------------------------
+
+/// Runs `f` on a context for the transaction's request, as acc sees it:
+/// the saved flags and `$avp`s, the R-URI of `branch` (the one whose reply
+/// it is); the flags are saved back.
+fn with_request_ctx(
+    tx: &mut Transaction,
+    branch: Option<usize>,
+    env: &mut Env<'_>,
+    f: impl FnOnce(&mut Ctx<'_>),
+) {
+    let request = tx.request.clone();
+    let Ok(msg) = Message::parse(&request) else {
+        return;
+    };
+    let rcv = tx.rcv;
+    let mut ctx = Ctx::new(&msg, &rcv, env.core, &mut *env.worker, &mut *env.out);
+    ctx.modules = env.modules;
+    ctx.now = env.now;
+    ctx.flags = tx.flags;
+    ctx.avps = std::mem::take(&mut tx.avps);
+    if let Some(b) = branch.and_then(|i| tx.branches.get(i)) {
+        ctx.new_uri = Some(b.uri.clone());
+        ctx.dst_uri = b.dst_uri.clone();
+        ctx.bflags = b.flags;
+    }
+    ctx.tm.script = env.script;
+    f(&mut ctx);
+    let (flags, avps) = (ctx.flags, std::mem::take(&mut ctx.avps));
+    drop(ctx);
+    tx.flags = flags;
+    tx.avps = avps;
+}
+
+/// acc on a reply tm made and sent upstream.
+fn acc_local(tx: &mut Transaction, branch: Option<usize>, code: u16, env: &mut Env<'_>) {
+    if !tx.acc.reply {
+        return;
+    }
+    let Ok(req) = Message::parse(&tx.request) else {
+        return;
+    };
+    let outcome = super::acc::Outcome::local(code, &req, &tx.to_tag);
+    with_request_ctx(tx, branch, env, |ctx| {
+        super::acc::on_reply_out(ctx, &outcome);
+    });
+}
+
+/// acc on a received reply of branch `idx` relayed upstream.
+fn acc_relayed(tx: &mut Transaction, idx: usize, msg: &Message<'_>, env: &mut Env<'_>) {
+    if !tx.acc.reply {
+        return;
+    }
+    let outcome = super::acc::Outcome::received(&env.modules.acc, msg);
+    with_request_ctx(tx, Some(idx), env, |ctx| {
+        super::acc::on_reply_out(ctx, &outcome);
+    });
 }
 
 /// The reason of an internal error as tm gives it: `<text> (<n>/TM)`.
@@ -276,6 +348,7 @@ fn newtran(ctx: &mut Ctx<'_>) -> Result<NewTran, i32> {
         to_tag: build::to_tag(msg, tag_seed(ctx.core).as_bytes()),
         delete_at: None,
         relayed: false,
+        acc: super::acc::armed(&ctx.modules.acc, method, ctx.flags),
     };
     match t.table.insert(tx) {
         Ok(h) => Ok(NewTran::Created(h)),
@@ -622,15 +695,7 @@ fn relay_cancel(ctx: &mut Ctx<'_>) -> Option<i32> {
             }
         }
         if t.branches.is_empty() && t.uas.status < 200 {
-            reply_tx(
-                &mut t,
-                ctx.core,
-                cfg,
-                487,
-                b"Request canceled",
-                now,
-                ctx.out,
-            );
+            reply_tx(&mut t, &mut env_of(ctx), 487, b"Request canceled");
         }
         n
     };
@@ -639,7 +704,7 @@ fn relay_cancel(ctx: &mut Ctx<'_>) -> Option<i32> {
     } else {
         b"ok -- no more pending branches"
     };
-    reply_tx(&mut lock_tx(&h), ctx.core, cfg, 200, text, now, ctx.out);
+    reply_tx(&mut lock_tx(&h), &mut env_of(ctx), 200, text);
     ctx.tm.tx = TxRef::Shared(h);
     Some(1)
 }
@@ -654,11 +719,7 @@ pub fn t_reply(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
     if !(100..=699).contains(&code) {
         return -1;
     }
-    let (core, cfg, now) = (ctx.core, &ctx.modules.tm.cfg, ctx.now);
-    with_tx(ctx, |tx, ctx| {
-        reply_tx(tx, core, cfg, code, reason, now, ctx.out)
-    })
-    .unwrap_or(-1)
+    with_tx(ctx, |tx, ctx| reply_tx(tx, &mut env_of(ctx), code, reason)).unwrap_or(-1)
 }
 
 /// `t_check_trans()` (§2.9).
@@ -902,13 +963,13 @@ pub fn end_request(ctx: &mut Ctx<'_>) {
             .remove(&k);
     }
     let delayed = ctx.tm.delayed_error.take();
-    let (core, cfg, now) = (ctx.core, &ctx.modules.tm.cfg, ctx.now);
+    let (cfg, now) = (&ctx.modules.tm.cfg, ctx.now);
     with_tx(ctx, |tx, ctx| {
         if let Some(e) = delayed
             && tx.branches.is_empty()
         {
             let (code, reason) = err2reason(e);
-            reply_tx(tx, core, cfg, code, reason.as_bytes(), now, ctx.out);
+            reply_tx(tx, &mut env_of(ctx), code, reason.as_bytes());
         }
         if tx.branches.is_empty() && tx.uas.status < 200 {
             tx.release(now, cfg);
@@ -1061,7 +1122,8 @@ fn reply_decision(
     ops: &[crate::engine::ctx::HeaderOp],
     env: &mut Env<'_>,
 ) {
-    let cfg = &env.modules.tm.cfg;
+    let modules = env.modules;
+    let cfg = &modules.tm.cfg;
     let now = env.now;
     let Some(data) = build::relayed_reply(msg, ops) else {
         return;
@@ -1070,6 +1132,7 @@ fn reply_decision(
     if code < 200 {
         if code != 100 && tx.uas.status < 200 {
             tx.send_uas(data, code, false, now, cfg, env.out);
+            acc_relayed(tx, idx, msg, env);
         }
         return;
     }
@@ -1082,6 +1145,7 @@ fn reply_decision(
     if code < 300 {
         if tx.is_invite || tx.uas.status < 200 {
             tx.send_uas(data, code, false, now, cfg, env.out);
+            acc_relayed(tx, idx, msg, env);
         }
         if tx.is_invite {
             let reason: &[u8] = if cfg.local_cancel_reason {
@@ -1116,7 +1180,8 @@ fn reply_decision(
 /// Every branch has a final reply and none was relayed: picks the best
 /// one, runs the failure route if armed, else sends the best upstream.
 fn complete(tx: &mut Transaction, env: &mut Env<'_>) {
-    let cfg = &env.modules.tm.cfg;
+    let modules = env.modules;
+    let cfg = &modules.tm.cfg;
     let leg = tx.leg;
     let all_legs = cfg.failure_reply_mode == 0;
     let Some(best) = select::pick(
@@ -1126,8 +1191,12 @@ fn complete(tx: &mut Transaction, env: &mut Env<'_>) {
     ) else {
         return;
     };
-    if let (Some(r), Some(script)) = (tx.armed.failure.take(), env.script)
-        && run_failure(tx, r, best, script, env)
+    // The failure route, and acc's missed-call callback (which runs
+    // before it, armed or not).
+    let failure = tx.armed.failure.take();
+    if (failure.is_some() || tx.acc.failure)
+        && let Some(script) = env.script
+        && run_failure(tx, failure, best, script, env)
     {
         return;
     }
@@ -1147,18 +1216,24 @@ fn complete(tx: &mut Transaction, env: &mut Env<'_>) {
     } else if stored.code == 503 && cfg.remap_503_500 {
         (500, local_reply(tx, env.core, 500, &stored.reason), true)
     } else {
-        (stored.code, Some(stored.data), false)
+        (stored.code, Some(stored.data.clone()), false)
     };
     if let Some(data) = data {
         tx.send_uas(data, code, local, now, cfg, env.out);
+        if local {
+            acc_local(tx, Some(best), code, env);
+        } else if let Ok(msg) = Message::parse(&stored.data) {
+            acc_relayed(tx, best, &msg, env);
+        }
     }
 }
 
-/// Runs failure route `r` on a copy of the original request. True if it
-/// took over (new branches, or a final reply sent).
+/// Runs failure route `r` (if armed) on a copy of the original request,
+/// after acc's missed-call callback if the transaction has it. True if
+/// the route took over (new branches, or a final reply sent).
 fn run_failure(
     tx: &mut Transaction,
-    r: u32,
+    r: Option<u32>,
     best: usize,
     script: &dyn Script,
     env: &mut Env<'_>,
@@ -1178,6 +1253,12 @@ fn run_failure(
         .as_ref()
         .map(|s| (s.code, s.reason.clone()))
         .unwrap_or_default();
+    let missed = tx.acc.failure.then(|| match &b.reply {
+        Some(s) if !s.faked => Message::parse(&s.data)
+            .map(|m| super::acc::Outcome::received(&env.modules.acc, &m))
+            .unwrap_or_default(),
+        _ => super::acc::Outcome::local(code, &msg, &tx.to_tag),
+    });
     let mut fctx = Ctx::new(&msg, &rcv, env.core, &mut *env.worker, &mut *env.out);
     fctx.modules = env.modules;
     fctx.now = env.now;
@@ -1198,12 +1279,17 @@ fn run_failure(
         ..tx.armed
     };
     fctx.tm.tx = TxRef::Locked(&mut *tx);
-    let _ = script.failure_route(r, &mut fctx);
+    if let Some(out) = &missed {
+        super::acc::on_missed(&mut fctx, out);
+    }
+    if let Some(r) = r {
+        let _ = script.failure_route(r, &mut fctx);
+    }
     let (flags, avps) = (fctx.flags, std::mem::take(&mut fctx.avps));
     drop(fctx);
     tx.flags = flags;
     tx.avps = avps;
-    tx.branches.len() > before || tx.uas.status >= 200
+    r.is_some() && (tx.branches.len() > before || tx.uas.status >= 200)
 }
 
 /// tm's timers, run by the engine's tick: retransmissions, final-response

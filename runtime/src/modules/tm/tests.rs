@@ -684,3 +684,248 @@ fn precheck_sees_concurrent_processing_only() {
     end_request(&mut a);
     assert_eq!(t_precheck_trans(&mut b), -1, "done: no longer tracked");
 }
+
+// ---- acc, driven by tm ---------------------------------------------------
+
+/// The stock configuration's accounting, reduced:
+/// request_route {
+///   if (is_method("ACK")) { if (t_check_trans()) t_relay(); exit; }
+///   if (is_method("INVITE|BYE")) setflag(FLT_ACC);        # 1
+///   if (is_method("BYE")) setflag(FLT_ACCFAILED);         # 3
+///   if ($rU =~ "^missed") setflag(FLT_ACCMISSED);         # 2
+///   if ($rU =~ "fail$") t_on_failure("F");
+///   rewritehostport("127.0.0.1:5090"); t_relay(); exit;
+/// }
+/// failure_route[F] { if ($rU == "refail") { setflag(FLT_ACCMISSED); $ru = "sip:vm@127.0.0.1:5093"; t_relay(); } }
+/// with log_extra "src_user=$fU;dst_user=$rU;dst_ouser=$tU;nothing=$null".
+struct Acc;
+
+impl Script for Acc {
+    fn request_route(&self, ctx: &mut Ctx<'_>) -> Flow {
+        if textops::is_method(ctx, b"ACK") > 0 {
+            if rc(t_check_trans(ctx))? > 0 {
+                ctx.rc = t_relay(ctx);
+            }
+            return Err(Stop::Exit);
+        }
+        if textops::is_method(ctx, b"INVITE|BYE") > 0 {
+            ctx.setflag(1);
+        }
+        if textops::is_method(ctx, b"BYE") > 0 {
+            ctx.setflag(3);
+        }
+        let user = pv::r_user(ctx).to_bytes().into_owned();
+        if user.starts_with(b"missed") {
+            ctx.setflag(2);
+        }
+        if user.ends_with(b"fail") {
+            t_on_failure(ctx, 0);
+        }
+        let uri =
+            crate::engine::uri::set_hostport(ctx.ruri(), b"127.0.0.1:5090").expect("rewritable");
+        ctx.new_uri = Some(uri);
+        ctx.rc = t_relay(ctx);
+        Err(Stop::Exit)
+    }
+
+    fn failure_route(&self, _idx: u32, ctx: &mut Ctx<'_>) -> Flow {
+        if pv::r_user(ctx).equals(&Value::str(b"missed-refail")) {
+            ctx.setflag(2);
+            ctx.new_uri = Some(b"sip:vm@127.0.0.1:5093".to_vec());
+            ctx.rc = t_relay(ctx);
+        }
+        Ok(1)
+    }
+
+    fn acc_extra(&self, ctx: &Ctx<'_>, out: &mut Vec<u8>) {
+        crate::modules::acc::push_extra(out, "src_user", &pv::from_user(ctx));
+        crate::modules::acc::push_extra(out, "dst_user", &pv::r_user(ctx));
+        crate::modules::acc::push_extra(out, "dst_ouser", &pv::to_user(ctx));
+        crate::modules::acc::push_extra(out, "nothing", &Value::Null);
+    }
+}
+
+struct AccHarness {
+    e: Engine<Acc>,
+    w: WorkerState,
+    t0: Instant,
+    log: std::sync::Arc<Mutex<Vec<String>>>,
+}
+
+fn acc_harness() -> AccHarness {
+    let listen = vec![(Proto::Udp, "127.0.0.1:5060".parse().expect("addr"))];
+    let log = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let core = CoreConfig {
+        myself: crate::transport::myself::Myself::from_listen(listen.clone()),
+        listen,
+        log: crate::engine::log::LogSink::Memory(log.clone()),
+        ..CoreConfig::default()
+    };
+    let mut p = ModParams::new();
+    for (n, v) in [
+        ("log_flag", 1),
+        ("log_missed_flag", 2),
+        ("failed_transaction_flag", 3),
+    ] {
+        p.push("acc", n, ParamValue::Int(v));
+    }
+    let modules = Modules::new(p).expect("params");
+    AccHarness {
+        e: Engine::with_modules(Acc, core, modules),
+        w: WorkerState::default(),
+        t0: Instant::now(),
+        log,
+    }
+}
+
+impl AccHarness {
+    fn send(&mut self, from: &str, data: &[u8], ms: u64) -> Vec<Transmit> {
+        let mut out = Vec::new();
+        let now = self.t0 + Duration::from_millis(ms);
+        self.e
+            .process_at(data, &rcv(from), &mut self.w, &mut out, now);
+        out
+    }
+
+    fn tick(&mut self, ms: u64) -> Vec<Transmit> {
+        let mut out = Vec::new();
+        let now = self.t0 + Duration::from_millis(ms);
+        self.e.on_tick_with(&mut self.w, now, &mut out);
+        out
+    }
+
+    /// The records logged so far, timestamps hidden, taken.
+    fn records(&self) -> Vec<String> {
+        let mut log = self.log.lock().expect("log");
+        std::mem::take(&mut *log)
+            .into_iter()
+            .map(|l| {
+                let (head, rest) = l.split_once("timestamp=").expect("a record");
+                let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+                format!("{head}timestamp=T{rest}")
+            })
+            .collect()
+    }
+
+    /// Sends `method` for `user`; returns what was relayed to `dst`.
+    fn relay(&mut self, method: &str, user: &str, dst: &str, ms: u64) -> Transmit {
+        self.send(UA, &request(method, user), ms)
+            .into_iter()
+            .find(|t| t.dst == addr(dst))
+            .expect("relayed")
+    }
+}
+
+const ACC_PREFIX: &str = "NOTICE: acc [acc.c:287]: acc_log_request(): ";
+
+#[test]
+fn acc_answered_call_is_one_transaction_answered_record() {
+    let mut h = acc_harness();
+    let fwd = h.relay("INVITE", "bob", UAS, 0);
+    h.send(UAS, &answer(&fwd, 180, "Ringing"), 10);
+    assert_eq!(h.records(), Vec::<String>::new(), "no early_media");
+    let up = to(&h.send(UAS, &answer(&fwd, 200, "OK"), 20), UA);
+    assert_eq!(up.len(), 1);
+    assert_eq!(
+        h.records(),
+        [format!(
+            "{ACC_PREFIX}ACC: transaction answered: timestamp=T;method=INVITE;from_tag=a1;\
+to_tag=b1;call_id=bob@x;code=200;reason=OK;src_user=alice;dst_user=bob;dst_ouser=bob;nothing="
+        )]
+    );
+}
+
+#[test]
+fn acc_unanswered_invite_with_missed_flag_is_one_call_missed_record() {
+    let mut h = acc_harness();
+    let fwd = h.relay("INVITE", "missed", UAS, 0);
+    let up = to(&h.send(UAS, &answer(&fwd, 486, "Busy Here"), 20), UA);
+    assert_eq!(up.len(), 1);
+    // No failed_transaction_flag on an INVITE: no "answered" record.
+    assert_eq!(
+        h.records(),
+        [format!(
+            "{ACC_PREFIX}ACC: call missed: timestamp=T;method=INVITE;from_tag=a1;\
+to_tag=b1;call_id=missed@x;code=486;reason=Busy Here;src_user=alice;dst_user=missed;\
+dst_ouser=missed;nothing="
+        )]
+    );
+}
+
+#[test]
+fn acc_missed_when_failure_route_entered_and_flag_cleared_unless_set_again() {
+    // Armed failure route that does nothing: one record, when it is
+    // entered, none when the 486 then goes upstream (the flag is cleared).
+    let mut h = acc_harness();
+    let fwd = h.relay("INVITE", "missed-fail", UAS, 0);
+    let up = to(&h.send(UAS, &answer(&fwd, 486, "Busy Here"), 20), UA);
+    assert_eq!(up.len(), 1);
+    let r = h.records();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].contains("ACC: call missed: "), "{r:?}");
+
+    // The failure route sets the flag again and forks to voicemail, which
+    // times out: a second record, with tm's 408 (its own To-tag) and the
+    // voicemail branch's R-URI.
+    let fwd = h.relay("INVITE", "missed-refail", UAS, 1000);
+    let out = h.send(UAS, &answer(&fwd, 486, "Busy Here"), 1020);
+    assert!(to(&out, UA).is_empty(), "failure route took over");
+    let r = h.records();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(
+        r[0].contains("code=486;reason=Busy Here;src_user=alice;dst_user=missed-refail;"),
+        "{r:?}"
+    );
+    // (The UA sends no ACKs: negative replies are retransmitted.)
+    let mut up = Vec::new();
+    for ms in (1050..=40_000).step_by(50) {
+        up.extend(to(&h.tick(ms), UA));
+    }
+    up.retain(|r| r.starts_with("SIP/2.0 408 Request Timeout\r\n"));
+    assert!(!up.is_empty());
+    let tag = up[0]
+        .split("To: <sip:missed-refail@example.com>;tag=")
+        .nth(1)
+        .and_then(|t| t.split("\r\n").next())
+        .expect("tm's tag");
+    assert_eq!(
+        h.records(),
+        [format!(
+            "{ACC_PREFIX}ACC: call missed: timestamp=T;method=INVITE;from_tag=a1;\
+to_tag={tag};call_id=missed-refail@x;code=408;reason=Request Timeout;src_user=alice;\
+dst_user=vm;dst_ouser=missed-refail;nothing="
+        )]
+    );
+}
+
+#[test]
+fn acc_failed_transaction_flag_accounts_negative_replies() {
+    let mut h = acc_harness();
+    let fwd = h.relay("BYE", "bob", UAS, 0);
+    let up = to(&h.send(UAS, &answer(&fwd, 481, "No Such Call"), 20), UA);
+    assert_eq!(up.len(), 1);
+    assert_eq!(
+        h.records(),
+        [format!(
+            "{ACC_PREFIX}ACC: transaction answered: timestamp=T;method=BYE;from_tag=a1;\
+to_tag=b1;call_id=bob@x;code=481;reason=No Such Call;src_user=alice;dst_user=bob;\
+dst_ouser=bob;nothing="
+        )]
+    );
+    // An INVITE refused without the missed flag: nothing.
+    let fwd = h.relay("INVITE", "carol", UAS, 100);
+    h.send(UAS, &answer(&fwd, 486, "Busy Here"), 120);
+    assert_eq!(h.records(), Vec::<String>::new());
+}
+
+#[test]
+fn acc_nothing_without_flags_at_creation() {
+    let mut h = acc_harness();
+    let fwd = h.relay("MESSAGE", "missedx", UAS, 0);
+    // The missed flag alone arms acc, but a MESSAGE is no missed call and
+    // has no log_flag.
+    h.send(UAS, &answer(&fwd, 404, "Not Found"), 20);
+    let fwd = h.relay("OPTIONS", "bob", UAS, 100);
+    h.send(UAS, &answer(&fwd, 200, "OK"), 120);
+    assert_eq!(h.records(), Vec::<String>::new());
+}

@@ -194,6 +194,8 @@ pub struct Transaction {
     pub delete_at: Option<Instant>,
     /// A failure route is running or ran without adding branches.
     pub relayed: bool,
+    /// acc's callbacks, armed when the transaction was created.
+    pub acc: crate::modules::acc::Armed,
 }
 
 impl Transaction {
