@@ -20,7 +20,68 @@ use super::txn::Transaction;
 pub const SHARDS: usize = 64;
 
 /// A transaction as shared between workers.
-pub type TxHandle = Arc<Mutex<Transaction>>;
+pub type TxHandle = Arc<TxCell>;
+
+/// A transaction behind its lock, with its next timer cached outside the
+/// lock so the timer sweep skips, without locking, the transactions that
+/// have nothing due (most of them): the cache is refreshed whenever a
+/// [`TxGuard`] is dropped, the only way to change a transaction.
+#[derive(Debug)]
+pub struct TxCell {
+    tx: Mutex<Transaction>,
+    /// `Transaction::next_due` as [`instant_key`]; `u64::MAX`: none.
+    due: AtomicU64,
+}
+
+/// The origin of cached timer keys.
+static EPOCH: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
+/// An instant as nanoseconds since [`EPOCH`] (0 before it: a cached key
+/// only filters, the sweep checks the real timers under the lock).
+fn instant_key(t: std::time::Instant) -> u64 {
+    t.checked_duration_since(*EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1))
+}
+
+fn due_key(tx: &Transaction) -> u64 {
+    tx.next_due().map_or(u64::MAX, instant_key)
+}
+
+impl TxCell {
+    fn new(tx: Transaction) -> Self {
+        let due = AtomicU64::new(due_key(&tx));
+        Self {
+            tx: Mutex::new(tx),
+            due,
+        }
+    }
+}
+
+/// A locked transaction; dropping it refreshes the cached next timer.
+pub struct TxGuard<'a> {
+    g: MutexGuard<'a, Transaction>,
+    cell: &'a TxCell,
+}
+
+impl std::ops::Deref for TxGuard<'_> {
+    type Target = Transaction;
+    fn deref(&self) -> &Transaction {
+        &self.g
+    }
+}
+
+impl std::ops::DerefMut for TxGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Transaction {
+        &mut self.g
+    }
+}
+
+impl Drop for TxGuard<'_> {
+    fn drop(&mut self) {
+        self.cell.due.store(due_key(&self.g), Ordering::Relaxed);
+    }
+}
 
 /// How a request finds its transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -108,8 +169,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Locks a transaction.
-pub fn lock_tx(t: &TxHandle) -> MutexGuard<'_, Transaction> {
-    lock(t)
+pub fn lock_tx(t: &TxHandle) -> TxGuard<'_> {
+    TxGuard {
+        g: lock(&t.tx),
+        cell: t,
+    }
 }
 
 /// Why a transaction could not be added.
@@ -167,7 +231,7 @@ impl Table {
             return Err(Insert::Full);
         }
         let (id, key, label) = (tx.id, tx.key.clone(), tx.label);
-        let h = Arc::new(Mutex::new(tx));
+        let h = Arc::new(TxCell::new(tx));
         s.txs.insert(id, h.clone());
         s.by_req.insert(key, id);
         s.by_label.insert(label, id);
@@ -189,11 +253,18 @@ impl Table {
     /// another worker is skipped (it is looked at again next tick).
     pub fn sweep(&self, now: std::time::Instant) -> Vec<TxHandle> {
         let mut due = Vec::new();
+        let now_key = instant_key(now);
         for shard in &*self.shards {
             let mut s = lock(shard);
             let mut dead = Vec::new();
             for (id, h) in &s.txs {
-                let Ok(t) = h.try_lock() else { continue };
+                // Nothing due: not even a lock (the cache is refreshed on
+                // every unlock).
+                if h.due.load(Ordering::Relaxed) > now_key {
+                    continue;
+                }
+                let Ok(g) = h.tx.try_lock() else { continue };
+                let t = TxGuard { g, cell: h };
                 if t.delete_at.is_some_and(|d| d <= now) {
                     dead.push((*id, t.key.clone(), t.label));
                 } else if t.next_due().is_some_and(|d| d <= now) {
