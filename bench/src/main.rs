@@ -16,7 +16,7 @@
 //! (utime+stime of the proxy's process tree from /proc, before/after),
 //! SIPp's response times (50/90/99th percentile), the peak proportional
 //! set size of the process tree, then the rate stepped up until SIPp sees a
-//! failed call. Every SIPp run is bounded in calls and time. Output: a
+//! failed call (in two runs in a row). Every SIPp run is bounded in calls and time. Output: a
 //! Markdown table (stdout and `OUT/bench.md`) and a chart (`OUT/bench.svg`).
 
 mod chart;
@@ -628,7 +628,11 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
         for &rate in &opts.rates {
             progress(&format!("{} / {}: {rate} calls/s", s.name(), c.name()));
             let calls = rate * opts.step_secs;
-            if sipp_load(s, proxy.port, calls, rate).ok {
+            // On two cores SIPp and the proxy share the CPUs: one lost
+            // datagram fails a call now and then. A failed step counts
+            // only if a second run fails too.
+            if sipp_load(s, proxy.port, calls, rate).ok || sipp_load(s, proxy.port, calls, rate).ok
+            {
                 row.max_rate = Some(rate);
             } else {
                 break;

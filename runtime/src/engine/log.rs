@@ -92,6 +92,12 @@ pub enum LogSink {
 impl LogSink {
     /// Writes one line: ` <worker>(<pid>) LEVEL: <prefix><message>`.
     pub fn write(&self, level: Level, prefix: &str, message: &[u8]) {
+        self.write_on(None, level, prefix, message);
+    }
+
+    /// [`LogSink::write`] on a module's own syslog facility (acc's
+    /// `log_facility`), when the sink is syslog.
+    pub fn write_on(&self, facility: Option<i32>, level: Level, prefix: &str, message: &[u8]) {
         let msg = String::from_utf8_lossy(message);
         let msg = msg.strip_suffix('\n').unwrap_or(&msg);
         match self {
@@ -108,7 +114,8 @@ impl LogSink {
                     v.push(format!("{}: {prefix}{msg}", level.word()));
                 }
             }
-            LogSink::Syslog(facility) => {
+            LogSink::Syslog(core_facility) => {
+                let facility = facility.unwrap_or(*core_facility);
                 let line = format!("{}: {prefix}{msg}", level.word());
                 // Interior NULs cannot cross into C: cut there.
                 let line = line.split('\0').next().unwrap_or_default();

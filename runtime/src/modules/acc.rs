@@ -56,12 +56,16 @@ pub struct Config {
     pub reason_from_hf: bool,
     /// `log_level` (default NOTICE).
     pub log_level: i32,
+    /// `log_facility` (default LOG_DAEMON): records go to syslog on it when
+    /// the core logs to syslog.
+    pub log_facility: i32,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             log_flag: None,
+            log_facility: libc::LOG_DAEMON,
             log_missed_flag: None,
             failed_transaction_flag: None,
             failed_filter: Vec::new(),
@@ -171,12 +175,12 @@ impl Config {
         if let Some(l) = p.int("acc", "log_level")? {
             c.log_level = l;
         }
-        if let Some(f) = p.str("acc", "log_facility")
-            && !FACILITIES.contains(&f.as_str())
-        {
-            return Err(format!(
-                "modparam(\"acc\", \"log_facility\"): unknown facility `{f}`"
-            ));
+        if let Some(f) = p.str("acc", "log_facility") {
+            c.log_facility = crate::engine::log::facility(&f)
+                .filter(|_| FACILITIES.contains(&f.as_str()))
+                .ok_or_else(|| {
+                    format!("modparam(\"acc\", \"log_facility\"): unknown facility `{f}`")
+                })?;
         }
         if let Some(s) = p.str("acc", "failed_filter") {
             c.failed_filter = parse_failed_filter(&s)?;
@@ -456,9 +460,12 @@ fn log_request(ctx: &Ctx<'_>, label: &str, code: &[u8], reason: &[u8], to_tag: &
     };
     let line = record(label, unix_now(), &fields, &extras);
     let prefix = format!("{}{LOG_PREFIX}", ctx.core.log_prefix);
-    ctx.core
-        .log
-        .write(Level::from_int(cfg.log_level), &prefix, &line);
+    ctx.core.log.write_on(
+        Some(cfg.log_facility),
+        Level::from_int(cfg.log_level),
+        &prefix,
+        &line,
+    );
 }
 
 /// on_missed: a failed INVITE with `log_missed_flag` set gives a "call
