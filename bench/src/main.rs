@@ -16,8 +16,9 @@
 //! (utime+stime of the proxy's process tree from /proc, before/after),
 //! SIPp's response times (50/90/99th percentile), the peak proportional
 //! set size of the process tree, then the rate stepped up until SIPp sees a
-//! failed call (in two runs in a row). Every SIPp run is bounded in calls and time. Output: a
-//! Markdown table (stdout and `OUT/bench.md`) and a chart (`OUT/bench.svg`).
+//! failed call (in two runs in a row). Every SIPp run is bounded in calls
+//! and time. Output: a Markdown table (stdout and `OUT/bench.md`) and a
+//! chart (`OUT/bench.svg`).
 
 mod chart;
 mod proc;
