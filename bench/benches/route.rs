@@ -6,10 +6,9 @@
 //! (`cfgc::Builder`), the interpreted one from lowering the same file with
 //! the same defines.
 
+use bench::setup::{STATELESS_CFG, STATELESS_DEFINES, engine, interpreted, rcv};
 use criterion::{Criterion, criterion_group, criterion_main};
-use runtime::engine::{CoreConfig, Engine, Script, WorkerState};
-use runtime::transport::myself::Myself;
-use runtime::transport::{Proto, RecvInfo};
+use runtime::engine::{Engine, Script, WorkerState};
 
 #[allow(unreachable_pub, dead_code, reason = "generated for a proxy binary")]
 mod stateless {
@@ -22,40 +21,8 @@ mod stock {
     include!(concat!(env!("OUT_DIR"), "/stock_cfg.rs"));
 }
 
-fn core() -> CoreConfig {
-    let listen = vec![(Proto::Udp, "127.0.0.1:5060".parse().expect("addr"))];
-    CoreConfig {
-        myself: Myself::from_listen(listen.clone()),
-        listen,
-        ..CoreConfig::default()
-    }
-}
-
-fn rcv() -> RecvInfo {
-    RecvInfo {
-        proto: Proto::Udp,
-        src: "127.0.0.1:5080".parse().expect("addr"),
-        local: "127.0.0.1:5060".parse().expect("addr"),
-        conn: None,
-    }
-}
-
-/// The fixed message set: what a call and a registration send a proxy.
-fn messages() -> Vec<Vec<u8>> {
-    bench::workload::messages()
-}
-
-fn interpreted(path: &str, defines: &[&str]) -> interp::Interp {
-    let mut c = cfgc::Config::new();
-    for d in defines {
-        c.define_arg(d);
-    }
-    let g = c.generate_file(path).expect("readable");
-    interp::Interp::load(&g.program.expect("lowered")).expect("loads")
-}
-
 fn run<S: Script>(c: &mut Criterion, name: &str, e: &Engine<S>) {
-    let msgs = messages();
+    let msgs = bench::workload::messages();
     let mut w = WorkerState::default();
     let mut out = Vec::new();
     let rcv = rcv();
@@ -70,32 +37,14 @@ fn run<S: Script>(c: &mut Criterion, name: &str, e: &Engine<S>) {
 }
 
 fn routes(c: &mut Criterion) {
-    let cfg = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/stateless-proxy/kamailio.cfg"
-    );
-    run(
-        c,
-        "stateless/compiled",
-        &Engine::new(stateless::Script::new(), core()),
-    );
-    run(
-        c,
-        "stateless/interpreted",
-        &Engine::new(interpreted(cfg, &["NEXT_PORT=5070"]), core()),
-    );
+    run(c, "stateless/compiled", &engine(stateless::Script::new()));
+    let interp = interpreted(STATELESS_CFG, STATELESS_DEFINES).expect("the example loads");
+    run(c, "stateless/interpreted", &engine(interp));
     #[cfg(stock_cfg)]
     {
-        run(
-            c,
-            "stock/compiled",
-            &Engine::new(stock::Script::new(), core()),
-        );
-        run(
-            c,
-            "stock/interpreted",
-            &Engine::new(interpreted("/etc/kamailio/kamailio.cfg", &[]), core()),
-        );
+        run(c, "stock/compiled", &engine(stock::Script::new()));
+        let interp = interpreted("/etc/kamailio/kamailio.cfg", &[]).expect("the stock cfg loads");
+        run(c, "stock/interpreted", &engine(interp));
     }
     #[cfg(not(stock_cfg))]
     eprintln!("note: the stock kamailio.cfg does not compile yet; stateless example only");

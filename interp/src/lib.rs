@@ -876,19 +876,9 @@ fn xlog_gate(b: &cfgc::catalog::runtime::Binding, args: &[ArgVal]) -> Option<Lev
         return None;
     }
     if !b.fixed.is_empty() {
-        let name = b.fixed.rsplit("::").next()?;
-        return [
-            Level::Alert,
-            Level::Bug,
-            Level::Crit,
-            Level::Err,
-            Level::Warn,
-            Level::Notice,
-            Level::Info,
-            Level::Dbg,
-        ]
-        .into_iter()
-        .find(|l| format!("{l:?}") == name);
+        // `::runtime::engine::log::Level::Info`: the variant names are
+        // level names `Level::from_name` reads.
+        return Level::from_name(b.fixed.rsplit("::").next()?);
     }
     match (b.path, args.first()) {
         ("modules::xlog::xlog_err", _) => Some(Level::Err),

@@ -215,11 +215,8 @@ impl Interpreted {
         }
     }
 
+    /// Stops the proxy and asserts it ran without error.
     fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }

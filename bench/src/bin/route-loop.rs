@@ -6,9 +6,8 @@
 
 use std::process::ExitCode;
 
-use runtime::engine::{CoreConfig, Engine, Script, WorkerState};
-use runtime::transport::myself::Myself;
-use runtime::transport::{Proto, RecvInfo};
+use bench::setup::{STATELESS_CFG, STATELESS_DEFINES, engine, interpreted, rcv};
+use runtime::engine::{Script, WorkerState};
 
 #[allow(unreachable_pub, dead_code, reason = "generated for a proxy binary")]
 mod stateless {
@@ -22,19 +21,8 @@ mod stock {
 }
 
 fn run<S: Script>(script: S, rounds: u32, dry: bool) {
-    let listen = vec![(Proto::Udp, "127.0.0.1:5060".parse().expect("addr"))];
-    let core = CoreConfig {
-        myself: Myself::from_listen(listen.clone()),
-        listen,
-        ..CoreConfig::default()
-    };
-    let e = Engine::new(script, core);
-    let rcv = RecvInfo {
-        proto: Proto::Udp,
-        src: "127.0.0.1:5080".parse().expect("addr"),
-        local: "127.0.0.1:5060".parse().expect("addr"),
-        conn: None,
-    };
+    let e = engine(script);
+    let rcv = rcv();
     let msgs = bench::workload::rounds(rounds);
     let mut w = WorkerState::default();
     let mut out = Vec::new();
@@ -49,15 +37,6 @@ fn run<S: Script>(script: S, rounds: u32, dry: bool) {
     println!("messages={} sent={sent}", msgs.len());
 }
 
-fn interpreted(path: &str, defines: &[&str]) -> Option<interp::Interp> {
-    let mut c = cfgc::Config::new();
-    for d in defines {
-        c.define_arg(d);
-    }
-    let program = c.generate_file(path).ok()?.program?;
-    interp::Interp::load(&program).ok()
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(mode), Some(rounds)) = (
@@ -69,13 +48,9 @@ fn main() -> ExitCode {
     };
     let cfg = args.get(2).map_or("stateless", String::as_str);
     let dry = args.iter().any(|a| a == "--dry");
-    let example = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/stateless-proxy/kamailio.cfg"
-    );
     match (mode.as_str(), cfg) {
         ("compiled", "stateless") => run(stateless::Script::new(), rounds, dry),
-        ("interpreted", "stateless") => match interpreted(example, &["NEXT_PORT=5070"]) {
+        ("interpreted", "stateless") => match interpreted(STATELESS_CFG, STATELESS_DEFINES) {
             Some(i) => run(i, rounds, dry),
             None => return ExitCode::FAILURE,
         },
