@@ -1,21 +1,21 @@
-//! Generates the interpreter's table of module functions from cfgc's
-//! binding table (`cfgc::catalog::runtime::BINDINGS`), the one list of what
-//! the runtime supports: every binding code generation can call, the
+//! Generates the interpreter's table of module functions from the
+//! vocabulary's binding table (`cfgc_vocab::BINDINGS`), the one list of
+//! what the runtime supports: every binding code generation can call, the
 //! interpreter can call too, through a wrapper that unpacks evaluated
-//! arguments as the binding says.
+//! arguments as the binding says. The table is indexed by `BindingId`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use cfgc::catalog::runtime::{ArgConv, BINDINGS, CtxUse};
+use cfgc_vocab::{ArgConv, BINDINGS};
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    let mut arms = String::new();
+    let mut rows = String::new();
     for b in BINDINGS {
-        let mut args: Vec<String> = Vec::new();
-        if !b.fixed.is_empty() {
-            args.push(b.fixed.to_string());
+        let mut args: Vec<String> = vec!["ctx".into()];
+        if let Some(l) = b.fixed_level {
+            args.push(format!("::runtime::engine::log::Level::{l:?}"));
         }
         for (i, conv) in b.args.iter().enumerate() {
             args.push(match conv {
@@ -27,13 +27,9 @@ fn main() {
                 ArgConv::Level => format!("a[{i}].level()"),
             });
         }
-        let ctx = match b.ctx {
-            CtxUse::Mut => "ctx",
-            CtxUse::Shared => "&*ctx",
-        };
         let _ = writeln!(
-            arms,
-            "        ({:?}, {:?}, {}) => Some(|ctx: &mut Ctx<'_>, a: &[ArgV<'_>]| ::runtime::{}({ctx}, {})),",
+            rows,
+            "    // {}.{}/{}\n    |ctx: &mut Ctx<'_>, a: &[ArgV<'_>]| ::runtime::{}({}),",
             b.module,
             b.name,
             b.args.len(),
@@ -42,10 +38,10 @@ fn main() {
         );
     }
     let code = format!(
-        "/// The runtime function of a supported module function.\n\
+        "/// The runtime function of each binding, by `BindingId`.\n\
          #[allow(unused_variables, reason = \"functions without arguments ignore `a`\")]\n\
-         pub(crate) fn module_fn(module: &str, name: &str, arity: usize) -> Option<ModFn> {{\n\
-         \x20   match (module, name, arity) {{\n{arms}        _ => None,\n    }}\n}}\n"
+         static MODULE_FNS: [ModFn; {}] = [\n{rows}];\n",
+        BINDINGS.len()
     );
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("module_fns.rs"), code).expect("OUT_DIR writable");

@@ -20,14 +20,14 @@
 //! }
 //! ```
 //!
-//! In `src/main.rs`, the generated `Script` and `SETTINGS` (compiled for
+//! In `src/main.rs`, the generated `Script` and `settings()` (compiled for
 //! real in `examples/build-rs`):
 //!
 //! ```text
 //! include!(concat!(env!("OUT_DIR"), "/kamailio_cfg.rs"));
 //!
 //! fn main() -> std::process::ExitCode {
-//!     runtime::proxy::main(Script::new(), &SETTINGS)
+//!     runtime::proxy::main(Script::new(), &settings())
 //! }
 //! ```
 //!
@@ -196,7 +196,7 @@ impl Builder {
     /// one `compile_error!` per such diagnostic, `path:line:col: ` then the
     /// diagnostic rendered like rustc's (with the source line), plus a stub
     /// `Script` whose `request_route` returns `Ok(1)` and a default
-    /// `SETTINGS`: a deliberate fallback (askama's `build_skeleton`) so that the code
+    /// `settings()`: a deliberate fallback (askama's `build_skeleton`) so that the code
     /// using them still type-checks and the cfg's errors are the only ones.
     /// A macro cannot emit warnings on stable Rust; use [`Builder::compile`]
     /// or `cfgc check` to see them.
@@ -258,21 +258,9 @@ impl {rt}::engine::Script for Script {{
     }}
 }}
 /// A stub: the cfg did not compile.
-pub const SETTINGS: {rt}::proxy::Settings = {rt}::proxy::Settings {{
-    listen: &[],
-    aliases: &[],
-    port: ::core::option::Option::None,
-    children: ::core::option::Option::None,
-    debug: ::core::option::Option::None,
-    log_stderror: ::core::option::Option::None,
-    log_prefix: ::core::option::Option::None,
-    log_facility: ::core::option::Option::None,
-    log_name: ::core::option::Option::None,
-    advertised_address: ::core::option::Option::None,
-    advertised_port: ::core::option::Option::None,
-    server_header: ::core::option::Option::None,
-    modparams: &[],
-}};
+pub fn settings() -> {rt}::proxy::Settings {{
+    ::core::default::Default::default()
+}}
 "
         );
         out
@@ -483,10 +471,8 @@ request_route {\n    if ($var(n) == 1) {\n        exit;\n    }\n    route(REPLY)
             );
             assert!(text.contains(&include), "{text}");
         }
-        assert!(
-            text.contains("impl ::runtime::engine::Script for Script"),
-            "{text}"
-        );
+        assert!(text.contains("use ::runtime::script as rt;"), "{text}");
+        assert!(text.contains("impl rt::Script for Script"), "{text}");
         assert!(!text.contains("compile_error!"), "{text}");
         syn::parse_file(&text).expect("valid Rust");
     }
@@ -519,7 +505,7 @@ request_route {\n    if ($var(n) == 1) {\n        exit;\n    }\n    route(REPLY)
             "{text}"
         );
         assert!(
-            text.contains("pub const SETTINGS: ::rt::proxy::Settings"),
+            text.contains("pub fn settings() -> ::rt::proxy::Settings"),
             "{text}"
         );
         assert!(text.contains(&format!("include_bytes!({:?})", cfg.display().to_string())));

@@ -99,7 +99,7 @@ pub fn write_package(cache: &Path, cfg: &Path, code: &str) -> std::io::Result<Pa
         &dir.join("src").join("main.rs"),
         "//! A SIP proxy compiled from a kamailio.cfg by cfgc.\n\n\
 mod script {\n    include!(\"script.rs\");\n}\n\n\
-fn main() -> std::process::ExitCode {\n    ::runtime::proxy::main(script::Script::new(), &script::SETTINGS)\n}\n",
+fn main() -> std::process::ExitCode {\n    ::runtime::proxy::main(script::Script::new(), &script::settings())\n}\n",
     )?;
     Ok(dir)
 }

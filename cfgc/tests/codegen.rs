@@ -63,7 +63,7 @@ fn xlog_levels_read_like_kamailio_in_check_and_codegen() {
         "loadmodule \"xlog.so\"\nrequest_route {\n    xlog(\"L_INFOX\", \"hello\\n\");\n}\n",
     );
     let code = g.code.expect("generated");
-    assert!(code.contains("Level::from_int(2i32)"), "{code}");
+    assert!(code.contains("rt::Level::Info"), "{code}");
     let bad = cfgc::Config::new().generate_source(
         "t.cfg",
         "loadmodule \"xlog.so\"\nrequest_route {\n    xlog(\"INFO\", \"hello\\n\");\n}\n",
@@ -91,14 +91,17 @@ onreply_route[R] {\n    drop;\n}\n",
     assert_eq!(program.failure_routes.len(), 2);
     assert_eq!(program.branch_routes.len(), 1);
     assert_eq!(program.onreply_routes.len(), 1);
-    assert_eq!(program.modparams.len(), 2);
+    assert_eq!(program.settings.modparams.len(), 2);
     let code = g.code.expect("generated");
     assert!(code.contains("fn failure_route("), "{code}");
-    assert!(code.contains("1u32 => self.route_"), "{code}");
+    assert!(code.contains("1 => self.failure_route_b(ctx)"), "{code}");
     assert!(code.contains("fn branch_route("), "{code}");
     assert!(code.contains("fn onreply_route("), "{code}");
+    let compact: String = code.split_whitespace().collect();
     assert!(
-        code.contains("(\"tm\", \"fr_timer\", ::runtime::proxy::ModParamValue::Int(2000i32))"),
+        compact.contains(
+            "module:\"tm\".into(),name:\"fr_timer\".into(),value:rt::ModParamValue::Int(2000)"
+        ),
         "{code}"
     );
 }
@@ -127,7 +130,9 @@ fn transformations_lower_to_runtime_ops_with_pv_parameters() {
         .replace(",)", ")");
     assert!(compact.contains("trans::Op::UriUser"), "{code}");
     assert!(
-        compact.contains("trans::Op::SSubstr(::runtime::engine::trans::Arg::Pv(::runtime::engine::pv::var(ctx,0usize)),::runtime::engine::trans::Arg::Int(2i32))"),
+        compact.contains(
+            "rt::trans::Op::SSubstr(rt::trans::Arg::Pv(rt::pv::var(ctx,0)),rt::trans::Arg::Int(2))"
+        ),
         "{code}"
     );
     assert!(compact.contains("trans::Op::SLen"), "{code}");

@@ -70,7 +70,7 @@ pub fn main(argv: impl IntoIterator<Item = String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let settings = crate::leak_settings(program);
+    let settings = program.settings.clone();
     let parsed = match runtime::proxy::parse_args(proxy_args) {
         Ok(Some(a)) => a,
         Ok(None) => {

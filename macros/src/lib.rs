@@ -30,14 +30,14 @@ impl Parse for Args {
     }
 }
 
-/// Compiles a `kamailio.cfg` into a `Script` type and a `SETTINGS` constant
+/// Compiles a `kamailio.cfg` into a `Script` type and a `settings()` function
 /// at the call site: `kamailio_cfg!("kamailio.cfg")` or
 /// `kamailio_cfg!("kamailio.cfg", defines = ["WITH_NAT", "PORT=5070"])`
 /// (Kamailio's `-A`). The path is relative to `CARGO_MANIFEST_DIR`; cargo
 /// recompiles when the cfg or a file it includes changes.
 ///
 /// Each error in the cfg is a `compile_error!` with its `file:line:col` and
-/// source line; a stub `Script` and `SETTINGS` then stand in, so that these
+/// source line; a stub `Script` and `settings()` then stand in, so that these
 /// are the only errors.
 ///
 /// (compiled for real in `examples/macro`)
@@ -46,7 +46,7 @@ impl Parse for Args {
 /// runtime::kamailio_cfg!("kamailio.cfg");
 ///
 /// fn main() -> std::process::ExitCode {
-///     runtime::proxy::main(Script::new(), &SETTINGS)
+///     runtime::proxy::main(Script::new(), &settings())
 /// }
 /// ```
 #[proc_macro]

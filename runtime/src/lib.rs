@@ -3,6 +3,7 @@
 pub mod engine;
 pub mod modules;
 pub mod proxy;
+pub mod script;
 pub mod server;
 pub mod sip;
 pub mod transport;
@@ -12,3 +13,6 @@ pub use macros::kamailio_cfg;
 
 /// Re-exported for generated code (compiled `=~` regexes).
 pub use regex;
+
+/// The vocabulary this runtime shares with the compiler.
+pub use cfgc_vocab as vocab;

@@ -9,55 +9,27 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::engine::log::LogSink;
-use crate::engine::params::{ModParams, ParamValue};
+use crate::engine::params::ModParams;
 use crate::engine::{CoreConfig, Engine, Script};
 use crate::modules::Modules;
 use crate::server::{ListenSpec, Server, ServerConfig, TcpLimits};
 use crate::transport::myself::Myself;
 use crate::transport::{Handler, Proto, RecvInfo, Transmit};
 
-/// Core parameters of a configuration, as cfgc found them.
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
-    /// `listen=`: (proto, host, port).
-    pub listen: &'static [(&'static str, &'static str, Option<i32>)],
-    /// `alias=`: (host, port).
-    pub aliases: &'static [(&'static str, Option<i32>)],
-    pub port: Option<i32>,
-    pub children: Option<i32>,
-    pub debug: Option<i32>,
-    pub log_stderror: Option<bool>,
-    pub log_prefix: Option<&'static str>,
-    /// `log_facility` (syslog facility name), `log_name` (syslog ident).
-    pub log_facility: Option<&'static str>,
-    pub log_name: Option<&'static str>,
-    pub advertised_address: Option<&'static str>,
-    pub advertised_port: Option<i32>,
-    pub server_header: Option<&'static str>,
-    /// `modparam("module", "name", value)` lines, in cfg order.
-    pub modparams: &'static [(&'static str, &'static str, ModParamValue)],
-}
+pub use cfgc_vocab::Settings;
 
-/// A `modparam` value as written in the cfg.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModParamValue {
-    Int(i32),
-    Str(&'static str),
-}
-
-impl Settings {
-    /// The module parameters, in the runtime's form.
-    pub fn mod_params(&self) -> ModParams {
-        let mut p = ModParams::new();
-        for (module, name, value) in self.modparams {
-            let v = match value {
-                ModParamValue::Int(n) => ParamValue::Int(*n),
-                ModParamValue::Str(s) => ParamValue::Str((*s).to_string()),
-            };
-            p.push(module, name, v);
-        }
-        p
+/// The `modparam` lines of `settings`, in the runtime's form.
+pub fn mod_params(settings: &Settings) -> ModParams {
+    let mut p = ModParams::new();
+    for m in &settings.modparams {
+        p.push(&m.module, &m.name, m.value.clone());
     }
+    p
+}
+
+/// An int core parameter that fits `T` (`None`: unset or out of range).
+fn int_param<T: TryFrom<i64>>(settings: &Settings, name: &str) -> Option<T> {
+    settings.int(name).and_then(|n| T::try_from(n).ok())
 }
 
 const USAGE: &str = "\
@@ -224,18 +196,13 @@ pub fn run_until<S: Script>(
     args: &Args,
     stop: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
 ) -> Result<(), String> {
-    let default_port = settings
-        .port
-        .and_then(|p| u16::try_from(p).ok())
-        .unwrap_or(5060);
+    let default_port = int_param::<u16>(settings, "port").unwrap_or(5060);
     let mut listen = Vec::new();
     if args.listen.is_empty() {
-        for (proto, host, port) in settings.listen {
-            let port = port
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(default_port);
+        for l in &settings.listen {
+            let port = l.port.unwrap_or(default_port);
             listen.extend(parse_listen(
-                &format!("{proto}:{host}:{port}"),
+                &format!("{}:{}:{port}", l.proto, l.host),
                 default_port,
             )?);
         }
@@ -249,30 +216,29 @@ pub fn run_until<S: Script>(
     }
     let workers = args
         .children
-        .or(settings.children.and_then(|c| usize::try_from(c).ok()))
+        .or(int_param::<usize>(settings, "children"))
         .unwrap_or(8)
         .max(1);
-    let modules = Modules::new(settings.mod_params())?;
+    let modules = Modules::new(mod_params(settings))?;
     // Kamailio logs to syslog unless log_stderror=yes or -E.
-    let log = if args.stderr || settings.log_stderror == Some(true) {
+    let log = if args.stderr || settings.int("log_stderror").is_some_and(|v| v != 0) {
         LogSink::Stderr
     } else {
-        let name = settings.log_facility.unwrap_or("LOG_DAEMON");
-        let facility = crate::engine::log::facility(name)
+        let name = settings
+            .str("log_facility")
+            .unwrap_or_else(|| "LOG_DAEMON".into());
+        let facility = crate::engine::log::facility(&name)
             .ok_or_else(|| format!("log_facility: unknown facility `{name}`"))?;
-        let ident = settings.log_name.map_or_else(
-            || {
-                std::env::args()
-                    .next()
-                    .and_then(|a| {
-                        std::path::Path::new(&a)
-                            .file_name()
-                            .map(|f| f.to_string_lossy().into_owned())
-                    })
-                    .unwrap_or_else(|| "kamailio".into())
-            },
-            str::to_string,
-        );
+        let ident = settings.str("log_name").unwrap_or_else(|| {
+            std::env::args()
+                .next()
+                .and_then(|a| {
+                    std::path::Path::new(&a)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| "kamailio".into())
+        });
         crate::engine::log::open_syslog(&ident, facility);
         LogSink::Syslog(facility)
     };
@@ -295,27 +261,27 @@ pub fn run_until<S: Script>(
         .map(|l| (l.proto, l.addr))
         .collect();
     let mut myself = Myself::from_listen(bound.clone());
-    for (host, port) in settings.aliases {
-        myself.add_alias(host, port.and_then(|p| u16::try_from(p).ok()), None);
+    for (host, port) in &settings.aliases {
+        myself.add_alias(host, *port, None);
     }
     let core = CoreConfig {
         listen: bound.clone(),
         myself,
-        advertised_address: settings.advertised_address.map(str::to_string),
-        advertised_port: settings.advertised_port.and_then(|p| u16::try_from(p).ok()),
-        server_header: match settings.server_header {
+        advertised_address: settings.str("advertised_address"),
+        advertised_port: int_param::<u16>(settings, "advertised_port"),
+        server_header: match settings.str("server_header") {
             Some(h) => Some(
                 h.strip_prefix("Server:")
-                    .unwrap_or(h)
+                    .unwrap_or(&h)
                     .trim()
                     .as_bytes()
                     .to_vec(),
             ),
             None => CoreConfig::default().server_header,
         },
-        debug: settings.debug.unwrap_or(2) + args.debug_up,
+        debug: int_param::<i32>(settings, "debug").unwrap_or(2) + args.debug_up,
         log,
-        log_prefix: settings.log_prefix.unwrap_or("").to_string(),
+        log_prefix: settings.str("log_prefix").unwrap_or_default(),
     };
     let _ = deferred
         .engine

@@ -190,7 +190,7 @@ impl Interpreted {
         let generated = config.generate_file(example_cfg()).expect("readable");
         let program = generated.program.expect("lowered");
         let script = interp::Interp::load(&program).expect("loads");
-        let settings = interp::leak_settings(&program);
+        let settings = program.settings.clone();
         let args = runtime::proxy::parse_args([
             "-l".to_string(),
             format!("udp:127.0.0.1:{port}"),

@@ -1,16 +1,27 @@
-//! IR → Rust. One method per route; `route(X)` is a direct call; module
-//! functions are direct calls to their runtime bindings; PVs are direct
-//! accessor calls; regexes are compiled once when the script is created.
-//! Generated code names the runtime only by full paths under a configurable
-//! root (default `::runtime`).
+//! IR → Rust. One method per route, named after its block
+//! (`request_route`, `route_reqinit`, `failure_route_manage_failure`);
+//! `route(X)` is a direct call; module functions are direct calls to their
+//! runtime bindings; PVs, operators, keyword conditions and core actions are
+//! calls of the runtime's leaves with constant arguments, which inline into
+//! direct calls; regexes are compiled once when the script is created.
+//!
+//! Generated code lives in its own module, `kamailio_cfg`, which names the
+//! runtime through one alias (`use ::cfgc_runtime::script as rt;`, the root
+//! configurable): paths stay short and hygienic, whatever the includer has
+//! in scope. Conditions are Rust `bool`s where the IR knows the value is a
+//! truth value; a `Value` appears only where Kamailio's value semantics
+//! need one.
 
 mod expr;
 mod stmt;
 
-use proc_macro2::{Ident, Span, TokenStream};
+use std::collections::HashSet;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{ModParamValue, Program, Route};
+use crate::ir::{CoreValue, ModParamValue, Program, PvRef, Route};
+use crate::syntax::ast::BlockKind;
 
 /// Options of code generation.
 #[derive(Clone, Debug)]
@@ -28,47 +39,77 @@ impl Default for Options {
 }
 
 pub(crate) struct Gen<'p> {
-    pub(crate) rt: TokenStream,
     pub(crate) program: &'p Program,
+    /// The Rust name of each route's function, by route id.
+    fns: Vec<Ident>,
     /// Counter for unique labels of switch blocks.
-    pub(crate) labels: std::cell::Cell<usize>,
+    labels: std::cell::Cell<usize>,
 }
 
 impl Gen<'_> {
-    pub(crate) fn route_fn(&self, id: usize) -> Ident {
-        let r = &self.program.routes[id];
-        let clean: String = r
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format_ident!("route_{}_{}", id, clean)
+    pub(crate) fn route_fn(&self, id: usize) -> &Ident {
+        &self.fns[id]
     }
 
     pub(crate) fn fresh_label(&self) -> syn::Lifetime {
         let n = self.labels.get();
         self.labels.set(n + 1);
-        syn::Lifetime::new(&format!("'__kam_sw{n}"), Span::call_site())
+        syn::Lifetime::new(&format!("'switch_{n}"), Span::call_site())
     }
 }
 
-/// Generates the Rust items of a program: a `Script` type implementing the
-/// runtime's script trait, and a `SETTINGS` constant with the core
-/// parameters.
+/// A cfg name as a Rust identifier fragment: lowercase, `_` for the rest.
+pub(crate) fn snake(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.trim_matches('_').to_string()
+}
+
+/// Function names after the blocks: `request_route`, `reply_route`,
+/// `route_<name>`, `failure_route_<name>`, `branch_route_<name>`,
+/// `onreply_route_<name>`; a name that would repeat gets `_2`, `_3`...
+fn route_names(program: &Program) -> Vec<Ident> {
+    let mut used = HashSet::new();
+    program
+        .routes
+        .iter()
+        .map(|r| {
+            let base = match (r.kind, snake(&r.name)) {
+                (BlockKind::RequestRoute, _) => "request_route".to_string(),
+                (BlockKind::ReplyRoute, _) => "reply_route".to_string(),
+                (kind, n) if n.is_empty() => kind.keyword().to_string(),
+                (kind, n) => format!("{}_{n}", kind.keyword()),
+            };
+            let mut name = base.clone();
+            let mut i = 2;
+            while !used.insert(name.clone()) {
+                name = format!("{base}_{i}");
+                i += 1;
+            }
+            format_ident!("{}", name)
+        })
+        .collect()
+}
+
+/// Generates the Rust items of a program: a module `kamailio_cfg` with a
+/// `Script` type implementing the runtime's script trait and a
+/// `settings()` function, both re-exported where the code is included.
 pub fn generate(program: &Program, opts: &Options) -> TokenStream {
-    let rt: TokenStream = opts
+    let root: TokenStream = opts
         .runtime_path
         .parse()
         .unwrap_or_else(|_| quote!(::runtime));
     let g = Gen {
-        rt: rt.clone(),
         program,
+        fns: route_names(program),
         labels: std::cell::Cell::new(0),
     };
     let routes = program
@@ -77,21 +118,20 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         .enumerate()
         .map(|(i, r)| route(&g, i, r));
     let regexes = program.regexes.iter();
-    let n_regex = program.regexes.len();
     let var_count = program.vars.len();
     let request = match program.main {
         Some(id) => {
             let f = g.route_fn(id);
-            quote!(self.#f(ctx))
+            quote!(Script::#f(self, ctx))
         }
-        None => quote!(::core::result::Result::Ok(1)),
+        None => quote!(Ok(1)),
     };
     let reply = match program.core_reply {
         Some(id) => {
             let f = g.route_fn(id);
-            quote!(::core::option::Option::Some(self.#f(ctx)))
+            quote!(Some(Script::#f(self, ctx)))
         }
-        None => quote!(::core::option::Option::None),
+        None => quote!(None),
     };
     let dispatch = |name: &str, list: &[usize], doc: &str| {
         if list.is_empty() {
@@ -100,16 +140,16 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         }
         let f = format_ident!("{}", name);
         let arms = list.iter().enumerate().map(|(i, id)| {
-            let i = i as u32;
+            let i = Literal::usize_unsuffixed(i);
             let route = g.route_fn(*id);
             quote!(#i => self.#route(ctx),)
         });
         quote! {
             #[doc = #doc]
-            fn #f(&self, idx: u32, ctx: &mut #rt::engine::Ctx<'_>) -> #rt::engine::Flow {
+            fn #f(&self, idx: u32, ctx: &mut rt::Ctx<'_>) -> rt::Flow {
                 match idx {
                     #(#arms)*
-                    _ => ::core::result::Result::Ok(1),
+                    _ => Ok(1),
                 }
             }
         }
@@ -117,179 +157,246 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
     let failure = dispatch(
         "failure_route",
         &program.failure_routes,
-        "`failure_route` blocks, by the index `t_on_failure` arms.",
+        " `failure_route` blocks, by the index `t_on_failure` arms.",
     );
     let branch = dispatch(
         "branch_route",
         &program.branch_routes,
-        "`branch_route` blocks, by the index `t_on_branch` arms.",
+        " `branch_route` blocks, by the index `t_on_branch` arms.",
     );
     let onreply = dispatch(
         "onreply_route",
         &program.onreply_routes,
-        "Named `onreply_route` blocks, by the index `t_on_reply` arms.",
+        " Named `onreply_route` blocks, by the index `t_on_reply` arms.",
     );
-    let acc_extra = acc_extra(&g);
     let settings = settings(&g);
+    let reply_ctx = if program.core_reply.is_some() {
+        quote!(ctx)
+    } else {
+        quote!(_ctx)
+    };
     quote! {
-        /// The compiled routing script.
-        #[allow(dead_code, reason = "a cfg without `=~` has no regexes")]
-        pub struct Script {
-            regexes: ::std::vec::Vec<#rt::regex::bytes::Regex>,
-        }
+        /// The compiled configuration.
+        mod kamailio_cfg {
+            #![allow(
+                dead_code,
+                unused_mut,
+                unused_assignments,
+                unused_variables,
+                unused_labels,
+                unreachable_code,
+                reason = "a route's value is its last action's, which not every route reads; a cfg may define routes it never calls"
+            )]
+            #![allow(
+                clippy::collapsible_if,
+                clippy::collapsible_else_if,
+                clippy::bool_comparison,
+                clippy::nonminimal_bool,
+                reason = "blocks and conditions mirror the cfg's, one Rust `if` per cfg `if`"
+            )]
 
-        impl Script {
-            /// Compiles the script's regexes (checked by cfgc at build time).
-            pub fn new() -> Self {
-                let sources: [&str; #n_regex] = [#(#regexes),*];
-                Self {
-                    regexes: sources
-                        .iter()
-                        .map(|s| #rt::regex::bytes::Regex::new(s).expect("regex validated by cfgc"))
-                        .collect(),
+            use #root::script as rt;
+
+            /// The compiled routing script.
+            pub struct Script {
+                /// The cfg's constant regexes (`=~`, `switch` cases), compiled once.
+                regexes: Vec<rt::Regex>,
+            }
+
+            impl Script {
+                /// Compiles the script's regexes (checked by cfgc at build time).
+                pub fn new() -> Self {
+                    let sources: &[&str] = &[#(#regexes),*];
+                    Self {
+                        regexes: sources
+                            .iter()
+                            .map(|s| rt::Regex::new(s).expect("regex validated by cfgc"))
+                            .collect(),
+                    }
+                }
+
+                #(#routes)*
+            }
+
+            impl Default for Script {
+                fn default() -> Self {
+                    Self::new()
                 }
             }
 
-            #(#routes)*
-        }
+            impl rt::Script for Script {
+                fn var_count(&self) -> usize {
+                    #var_count
+                }
 
-        impl ::core::default::Default for Script {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
+                fn request_route(&self, ctx: &mut rt::Ctx<'_>) -> rt::Flow {
+                    #request
+                }
 
-        impl #rt::engine::Script for Script {
-            fn var_count(&self) -> usize {
-                #var_count
-            }
+                fn reply_route(&self, #reply_ctx: &mut rt::Ctx<'_>) -> Option<rt::Flow> {
+                    #reply
+                }
 
-            fn request_route(&self, ctx: &mut #rt::engine::Ctx<'_>) -> #rt::engine::Flow {
-                #request
-            }
-
-            #[allow(unused_variables, reason = "a cfg without a reply route ignores the context")]
-            fn reply_route(&self, ctx: &mut #rt::engine::Ctx<'_>) -> ::core::option::Option<#rt::engine::Flow> {
-                #reply
+                #failure
+                #branch
+                #onreply
             }
 
-            #failure
-            #branch
-            #onreply
-            #acc_extra
+            #settings
         }
 
-        #settings
-    }
-}
-
-/// acc's `log_extra`: one `;name=value` per extra, PVs read directly.
-fn acc_extra(g: &Gen<'_>) -> TokenStream {
-    let extras = &g.program.acc_extra;
-    if extras.is_empty() {
-        // The trait's default: no extras.
-        return TokenStream::new();
-    }
-    let rt = &g.rt;
-    let pushes = extras.iter().map(|(name, pv)| {
-        let v = expr::pv_read(g, pv);
-        quote!(#rt::modules::acc::push_extra(out, #name, &#v);)
-    });
-    quote! {
-        /// acc's `log_extra`.
-        fn acc_extra(&self, ctx: &#rt::engine::Ctx<'_>, out: &mut ::std::vec::Vec<u8>) {
-            #(#pushes)*
-        }
+        #[allow(unused_imports, reason = "an includer may use only the script")]
+        pub use kamailio_cfg::{Script, settings};
     }
 }
 
 fn route(g: &Gen<'_>, id: usize, r: &Route) -> TokenStream {
-    let rt = &g.rt;
     let f = g.route_fn(id);
     let body = stmt::block(g, &r.body, stmt::Breakable::Route);
-    let doc = format!("`{}[{}]`", r.kind.keyword(), r.name);
+    let doc = match r.kind {
+        BlockKind::RequestRoute => " `request_route`".to_string(),
+        BlockKind::ReplyRoute => " `reply_route`".to_string(),
+        kind => format!(" `{}[{}]`", kind.keyword(), r.name),
+    };
     quote! {
         #[doc = #doc]
-        #[allow(
-            unused_mut,
-            unused_variables,
-            unused_assignments,
-            unreachable_code,
-            reason = "a route's value is the last action's; not every route reads it"
-        )]
-        #[allow(
-            clippy::collapsible_if,
-            clippy::collapsible_else_if,
-            reason = "blocks mirror the cfg's, one Rust `if` per cfg `if`"
-        )]
-        fn #f(&self, ctx: &mut #rt::engine::Ctx<'_>) -> #rt::engine::Flow {
+        fn #f(&self, ctx: &mut rt::Ctx<'_>) -> rt::Flow {
             let mut last: i32 = 1;
             #body
-            ::core::result::Result::Ok(last)
+            Ok(last)
         }
     }
 }
 
-fn settings(g: &Gen<'_>) -> TokenStream {
-    let rt = &g.rt;
-    let c = &g.program.core;
-    let opt_str = |s: &Option<String>| match s {
-        Some(s) => quote!(::core::option::Option::Some(#s)),
-        None => quote!(::core::option::Option::None),
-    };
-    let opt_num = |n: Option<i64>| match n {
-        Some(n) => {
-            let n = n as i32;
-            quote!(::core::option::Option::Some(#n))
+/// The name of an enum value of the vocabulary (`PvId::RUser` → `RUser`):
+/// the runtime's variants carry the same names.
+pub(crate) fn variant(v: &impl std::fmt::Debug) -> Ident {
+    format_ident!("{}", format!("{v:?}"))
+}
+
+/// A byte-string literal (`b"..."`), which coerces to `&[u8]`.
+pub(crate) fn bytes(b: &[u8]) -> TokenStream {
+    let lit = Literal::byte_string(b);
+    quote!(#lit)
+}
+
+fn opt<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
+    match v {
+        Some(v) => quote!(Some(#v)),
+        None => quote!(None),
+    }
+}
+
+/// A vocabulary `PvRef` as a Rust value (in settings: acc's `log_extra`).
+fn pv_value(p: &PvRef) -> TokenStream {
+    match p {
+        PvRef::Plain(id) => {
+            let id = variant(&id);
+            quote!(rt::PvRef::Plain(rt::PvId::#id))
         }
-        None => quote!(::core::option::Option::None),
-    };
-    let listen = c.listen.iter().map(|(proto, host, port)| {
-        let port = opt_num(port.map(i64::from));
-        quote!((#proto, #host, #port))
+        PvRef::Hdr(n) => {
+            let b = bytes(n);
+            quote!(rt::PvRef::Hdr(#b.to_vec()))
+        }
+        PvRef::HdrCount(n) => {
+            let b = bytes(n);
+            quote!(rt::PvRef::HdrCount(#b.to_vec()))
+        }
+        PvRef::Var(slot) => {
+            let slot = Literal::usize_unsuffixed(*slot);
+            quote!(rt::PvRef::Var(#slot))
+        }
+        PvRef::Avp(slot, nth) => {
+            let (slot, nth) = (
+                Literal::usize_unsuffixed(*slot),
+                Literal::usize_unsuffixed(*nth),
+            );
+            quote!(rt::PvRef::Avp(#slot, #nth))
+        }
+        PvRef::Env(n) => quote!(rt::PvRef::Env(#n.to_string())),
+        PvRef::CfgInt(n) => {
+            let n = expr::num(*n);
+            quote!(rt::PvRef::CfgInt(#n))
+        }
+        PvRef::CfgStr(v) => {
+            let b = bytes(v);
+            quote!(rt::PvRef::CfgStr(#b.to_vec()))
+        }
+        PvRef::Trans(inner, ops) => {
+            let inner = pv_value(inner);
+            let ops = ops.iter().map(|o| {
+                let kind = variant(&o.kind);
+                let args = o.args.iter().map(|a| match a {
+                    crate::ir::TrArg::Int(n) => {
+                        let n = expr::num(*n);
+                        quote!(rt::TrArg::Int(#n))
+                    }
+                    crate::ir::TrArg::Str(s) => {
+                        let b = bytes(s);
+                        quote!(rt::TrArg::Str(#b.to_vec()))
+                    }
+                    crate::ir::TrArg::Pv(p) => {
+                        let p = pv_value(p);
+                        quote!(rt::TrArg::Pv(#p))
+                    }
+                });
+                quote!(rt::TrOp { kind: rt::TrKind::#kind, args: Vec::from([#(#args),*]) })
+            });
+            quote!(rt::PvRef::Trans(Box::new(#inner), Vec::from([#(#ops),*])))
+        }
+    }
+}
+
+/// `settings()`: listen sockets, aliases, core parameters and modparams.
+fn settings(g: &Gen<'_>) -> TokenStream {
+    let s = &g.program.settings;
+    let listen = s.listen.iter().map(|l| {
+        let (proto, host, port) = (&l.proto, &l.host, opt(l.port));
+        quote!(rt::Listen { proto: #proto.into(), host: #host.into(), port: #port })
     });
-    let aliases = c.aliases.iter().map(|(host, port)| {
-        let port = opt_num(port.map(i64::from));
-        quote!((#host, #port))
+    let aliases = s.aliases.iter().map(|(host, port)| {
+        let port = opt(*port);
+        quote!((#host.into(), #port))
     });
-    let port = opt_num(c.port.map(i64::from));
-    let children = opt_num(c.children.map(i64::from));
-    let debug = opt_num(c.debug.map(i64::from));
-    let log_stderror = match c.log_stderror {
-        Some(b) => quote!(::core::option::Option::Some(#b)),
-        None => quote!(::core::option::Option::None),
-    };
-    let log_prefix = opt_str(&c.log_prefix);
-    let log_facility = opt_str(&c.log_facility);
-    let log_name = opt_str(&c.log_name);
-    let adv_addr = opt_str(&c.advertised_address);
-    let adv_port = opt_num(c.advertised_port.map(i64::from));
-    let server_header = opt_str(&c.server_header);
-    let modparams = g.program.modparams.iter().map(|m| {
+    let params = s.params.iter().map(|(name, v)| {
+        let v = match v {
+            CoreValue::Int(n) => {
+                let n = expr::num(*n);
+                quote!(rt::CoreValue::Int(#n))
+            }
+            CoreValue::Str(t) => quote!(rt::CoreValue::Str(#t.into())),
+        };
+        quote!((#name.into(), #v))
+    });
+    let modparams = s.modparams.iter().map(|m| {
         let (module, name) = (&m.module, &m.name);
         let value = match &m.value {
-            ModParamValue::Int(n) => quote!(#rt::proxy::ModParamValue::Int(#n)),
-            ModParamValue::Str(s) => quote!(#rt::proxy::ModParamValue::Str(#s)),
+            ModParamValue::Int(n) => {
+                let n = expr::num(*n);
+                quote!(rt::ModParamValue::Int(#n))
+            }
+            ModParamValue::Str(t) => quote!(rt::ModParamValue::Str(#t.into())),
+            ModParamValue::PvList(l) => {
+                let items = l.iter().map(|(n, p)| {
+                    let p = pv_value(p);
+                    quote!((#n.into(), #p))
+                });
+                quote!(rt::ModParamValue::PvList(Vec::from([#(#items),*])))
+            }
         };
-        quote!((#module, #name, #value))
+        quote!(rt::ModParam { module: #module.into(), name: #name.into(), value: #value })
     });
     quote! {
-        /// Core parameters of the configuration.
-        pub const SETTINGS: #rt::proxy::Settings = #rt::proxy::Settings {
-            listen: &[#(#listen),*],
-            aliases: &[#(#aliases),*],
-            port: #port,
-            children: #children,
-            debug: #debug,
-            log_stderror: #log_stderror,
-            log_prefix: #log_prefix,
-            log_facility: #log_facility,
-            log_name: #log_name,
-            advertised_address: #adv_addr,
-            advertised_port: #adv_port,
-            server_header: #server_header,
-            modparams: &[#(#modparams),*],
-        };
+        /// The configuration's listen sockets, aliases, core parameters and
+        /// module parameters.
+        pub fn settings() -> rt::Settings {
+            rt::Settings {
+                listen: Vec::from([#(#listen),*]),
+                aliases: Vec::from([#(#aliases),*]),
+                params: Vec::from([#(#params),*]),
+                modparams: Vec::from([#(#modparams),*]),
+            }
+        }
     }
 }
 

@@ -1,11 +1,11 @@
 //! Statements. A route function keeps `last`, the value of the last action
 //! executed (the route's value when it ends without `return`).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::Gen;
-use super::expr::{call, nonzero, truth, value};
+use super::expr::{call, nonzero, num, truth, unsupported, value};
+use super::{Gen, bytes};
 use crate::ir::{CaseLabel, Lvalue, PvRef, Stmt};
 
 /// What `break` leaves at this point.
@@ -22,7 +22,6 @@ pub(crate) fn block(g: &Gen<'_>, stmts: &[Stmt], brk: Breakable) -> TokenStream 
 }
 
 fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
-    let rt = &g.rt;
     match s {
         Stmt::Call(c) => {
             let code = call(g, c);
@@ -43,13 +42,13 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
             let b = block(g, body, Breakable::Loop);
             // Kamailio aborts a loop after `max_while_loops` (100) rounds.
             quote!({
-                let mut kam_n: u32 = 0;
+                let mut rounds: u32 = 0;
                 while #c {
-                    if kam_n >= 100 {
+                    if rounds >= 100 {
                         last = -1;
                         break;
                     }
-                    kam_n += 1;
+                    rounds += 1;
                     #b
                 }
             })
@@ -61,13 +60,17 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
             let mut chain: Vec<(usize, Vec<TokenStream>)> = Vec::new();
             for (l, start) in cases {
                 let test = match l {
-                    Some(CaseLabel::Int(n)) => quote!(kam_v.to_int() == #n),
+                    Some(CaseLabel::Int(n)) => {
+                        let n = num(*n);
+                        quote!(v.to_int() == #n)
+                    }
                     Some(CaseLabel::Str(s)) => {
-                        let lit = proc_macro2::Literal::byte_string(s);
-                        quote!(kam_v.to_bytes().as_ref() == &#lit[..])
+                        let b = bytes(s);
+                        quote!(v.to_bytes().as_ref() == #b)
                     }
                     Some(CaseLabel::Regex(slot)) => {
-                        quote!(self.regexes[#slot].is_match(&kam_v.to_bytes()))
+                        let slot = Literal::usize_unsuffixed(*slot);
+                        quote!(self.regexes[#slot].is_match(&v.to_bytes()))
                     }
                     None => continue,
                 };
@@ -76,13 +79,16 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                     _ => chain.push((*start, vec![test])),
                 }
             }
-            let chain = chain
-                .iter()
-                .map(|(start, tests)| quote!(if #(#tests)||* { #start } else));
-            let default = cases
-                .iter()
-                .find(|(l, _)| l.is_none())
-                .map_or(body.len(), |(_, s)| *s);
+            let chain = chain.iter().map(|(start, tests)| {
+                let start = Literal::usize_unsuffixed(*start);
+                quote!(if #(#tests)||* { #start } else)
+            });
+            let default = Literal::usize_unsuffixed(
+                cases
+                    .iter()
+                    .find(|(l, _)| l.is_none())
+                    .map_or(body.len(), |(_, s)| *s),
+            );
             let mut starts: Vec<usize> = cases.iter().map(|(_, s)| *s).collect();
             starts.push(body.len());
             starts.dedup();
@@ -90,56 +96,67 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                 let (from, to) = (w[0], w[1]);
                 let b = block(g, &body[from..to], Breakable::Switch(label.clone()));
                 if from == 0 {
-                    quote!(if kam_start == 0 { #b })
+                    quote!(if start == 0 { #b })
                 } else {
-                    quote!(if kam_start <= #from { #b })
+                    let from = Literal::usize_unsuffixed(from);
+                    quote!(if start <= #from { #b })
                 }
             });
             quote!(#label: {
-                let kam_v = (#v).into_owned();
-                let kam_start: usize = #(#chain)* { #default };
+                let v = (#v).into_owned();
+                let start: usize = #(#chain)* { #default };
                 #(#segments)*
             })
         }
         Stmt::Assign { lhs, rhs } => {
             let v = value(g, rhs);
-            let pv = quote!(#rt::engine::pv);
             let set = match lhs {
-                Lvalue::AvpAll(slot) => quote!({
-                    #pv::clear_avp(ctx, #slot);
-                    if !kam_v.is_null() {
-                        #pv::set_avp(ctx, #slot, kam_v);
-                    }
-                    1
-                }),
-                Lvalue::Pv(p) => match p {
-                    PvRef::Var(slot) => quote!({ #pv::set_var(ctx, #slot, kam_v); 1 }),
-                    PvRef::Avp(slot, _) => quote!({ #pv::set_avp(ctx, #slot, kam_v); 1 }),
-                    PvRef::Ru => quote!(#pv::set_ru(ctx, &kam_v)),
-                    PvRef::RUser => quote!(#pv::set_r_user(ctx, &kam_v)),
-                    PvRef::RDomain => quote!(#pv::set_r_domain(ctx, &kam_v)),
-                    PvRef::RPort => quote!(#pv::set_r_port(ctx, &kam_v)),
-                    PvRef::Du => quote!(#pv::set_du(ctx, &kam_v)),
-                    _ => quote!(::core::unreachable!("read-only PV rejected by cfgc")),
-                },
+                Lvalue::AvpAll(slot) => {
+                    let slot = Literal::usize_unsuffixed(*slot);
+                    quote!(rt::pv::assign_avp_all(ctx, #slot, v))
+                }
+                Lvalue::Pv(PvRef::Plain(id)) => {
+                    let id = super::variant(&id);
+                    quote!(rt::pv::set(ctx, rt::PvId::#id, &v))
+                }
+                Lvalue::Pv(PvRef::Var(slot)) => {
+                    let slot = Literal::usize_unsuffixed(*slot);
+                    quote!({
+                        rt::pv::set_var(ctx, #slot, v);
+                        1
+                    })
+                }
+                Lvalue::Pv(PvRef::Avp(slot, _)) => {
+                    let slot = Literal::usize_unsuffixed(*slot);
+                    quote!({
+                        rt::pv::set_avp(ctx, #slot, v);
+                        1
+                    })
+                }
+                // Read-only PVs are refused by the lowering.
+                Lvalue::Pv(_) => unsupported(),
             };
             quote!({
-                let kam_v = (#v).into_owned();
+                let v = (#v).into_owned();
                 last = #set;
             })
         }
-        Stmt::Return(None) => quote!(return ::core::result::Result::Ok(1);),
+        Stmt::Return(None) => quote!(return Ok(1);),
         Stmt::Return(Some(e)) => {
             let v = value(g, e);
-            quote!(return #rt::engine::rc((#v).to_int());)
+            quote!(return rt::rc((#v).to_int());)
         }
-        Stmt::Exit(_) => quote!(return ::core::result::Result::Err(#rt::engine::Stop::Exit);),
-        Stmt::Drop => quote!(return ::core::result::Result::Err(#rt::engine::Stop::Drop);),
+        Stmt::Exit(_) => quote!(return Err(rt::Stop::Exit);),
+        Stmt::Drop => quote!(return Err(rt::Stop::Drop);),
         Stmt::Break => match brk {
-            Breakable::Route => quote!(return ::core::result::Result::Ok(0);),
+            Breakable::Route => quote!(return Ok(0);),
             Breakable::Loop => quote!(break;),
             Breakable::Switch(l) => quote!(break #l;),
         },
-        Stmt::Unsupported(_) => quote!(::core::unreachable!("construct rejected by cfgc");),
+        // Lowering reports these and code generation never runs on them.
+        Stmt::Unsupported(_) => {
+            let u = unsupported();
+            quote!(#u;)
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! AST → IR. See the module docs of `ir` for what holds afterwards.
 
+mod modparam;
 mod trans;
 
 use std::collections::HashMap;
@@ -79,29 +80,20 @@ impl Lowerer<'_> {
 
     fn core_settings(&mut self, file: &ast::File) {
         use ast::ParamValue as V;
-        let c = &mut self.program.core;
+        let c = &mut self.program.settings;
         for item in &file.items {
             match item {
-                ast::Item::Param(p) => match (p.name, &p.value) {
-                    ("port", V::Int(n, _)) => c.port = u16::try_from(*n).ok(),
-                    ("children", V::Int(n, _)) => c.children = i32::try_from(*n).ok(),
-                    ("debug", V::Int(n, _)) => c.debug = i32::try_from(*n).ok(),
-                    ("log_stderror", V::Int(n, _)) => c.log_stderror = Some(*n != 0),
-                    ("log_prefix", V::Str(s, _)) => c.log_prefix = Some(s.clone()),
-                    ("log_facility", V::Str(s, _) | V::Ident(s, _)) => {
-                        c.log_facility = Some(s.clone());
-                    }
-                    ("log_name", V::Str(s, _) | V::Ident(s, _)) => c.log_name = Some(s.clone()),
-                    ("advertised_port", V::Int(n, _)) => c.advertised_port = u16::try_from(*n).ok(),
-                    ("advertised_address", V::Str(s, _) | V::Ident(s, _)) => {
-                        c.advertised_address = Some(s.clone());
-                    }
-                    ("advertised_address", V::Host(h)) => {
-                        c.advertised_address = Some(h.text.clone())
-                    }
-                    ("server_header", V::Str(s, _)) => c.server_header = Some(s.clone()),
-                    _ => {}
-                },
+                // The core parameters the runtime reads pass through as
+                // written; the runtime gives them their meaning.
+                ast::Item::Param(p) if cfgc_vocab::CORE_PARAMS.contains(&p.name) => {
+                    let value = match &p.value {
+                        V::Int(n, _) => CoreValue::Int(*n),
+                        V::Str(s, _) | V::Ident(s, _) => CoreValue::Str(s.clone()),
+                        V::Host(h) => CoreValue::Str(h.text.clone()),
+                        _ => continue,
+                    };
+                    c.params.push((p.name.to_string(), value));
+                }
                 ast::Item::CfgVar(v) if v.instance.is_none() => {
                     let key = format!("{}.{}", v.group.text, v.var.text);
                     self.cfg_vars.entry(key).or_insert_with(|| v.value.clone());
@@ -114,11 +106,11 @@ impl Lowerer<'_> {
                         };
                         for a in &s.addrs {
                             match l.kind {
-                                ast::ListenKind::Listen => c.listen.push((
-                                    s.proto.clone().unwrap_or_else(|| "udp".into()),
-                                    a.text.clone(),
+                                ast::ListenKind::Listen => c.listen.push(Listen {
+                                    proto: s.proto.clone().unwrap_or_else(|| "udp".into()),
+                                    host: a.text.clone(),
                                     port,
-                                )),
+                                }),
                                 ast::ListenKind::Alias => {
                                     c.aliases.push((a.text.to_ascii_lowercase(), port));
                                 }
@@ -145,106 +137,24 @@ impl Lowerer<'_> {
                     }
                 },
                 ast::ModParamValue::Str(s, span) => {
-                    if m.module.text == "acc" && m.param.text.eq_ignore_ascii_case("log_extra") {
-                        self.acc_extra(s, *span);
+                    match modparam::lowering(&m.module.text, &m.param.text) {
+                        Some(lower) => match lower(self, s, *span) {
+                            Some(v) => v,
+                            None => continue,
+                        },
+                        None => ModParamValue::Str(s.clone()),
                     }
-                    ModParamValue::Str(s.clone())
                 }
                 ast::ModParamValue::Pv(p) => {
                     self.unsupported(p.span, "a `modparamx` value with variables");
                     continue;
                 }
             };
-            self.program.modparams.push(ModParam {
+            self.program.settings.modparams.push(ModParam {
                 module: m.module.text.clone(),
                 name: m.param.text.clone(),
                 value,
             });
-        }
-    }
-
-    /// acc's `log_extra`: `name=$pv;...` as Kamailio's parse_acc_extra
-    /// reads it, each PV resolved now (the runtime has no PV parser). The
-    /// last `log_extra` wins.
-    fn acc_extra(&mut self, text: &str, span: Span) {
-        let malformed = |why: String| {
-            Diagnostic::error(
-                "acc-log-extra",
-                format!("malformed acc `log_extra` \"{text}\": {why}"),
-            )
-            .with_label(span, "")
-            .with_help("the format is `name=$pv;name=$pv;...`")
-        };
-        let mut extras = Vec::new();
-        let mut ok = true;
-        let mut rest = text;
-        while !rest.is_empty() {
-            rest = rest.trim_start();
-            if rest.is_empty() {
-                self.diags
-                    .push(malformed("nothing after the last `;`".into()));
-                return;
-            }
-            let name_end = rest
-                .find(|c: char| c.is_ascii_whitespace() || c == '=')
-                .unwrap_or(rest.len());
-            let name = &rest[..name_end];
-            let Some(after) = rest[name_end..].trim_start().strip_prefix('=') else {
-                self.diags
-                    .push(malformed(format!("expected `=` after `{name}`")));
-                return;
-            };
-            let value = after.trim_start();
-            let (spec, len) = match pvar::parse_spec(value) {
-                Ok(v) => v,
-                Err(e) => {
-                    self.diags
-                        .push(malformed(format!("the value of `{name}`: {}", e.0)));
-                    return;
-                }
-            };
-            let pv_text = &value[..len];
-            let known = |n: &str| {
-                catalog::core_pv(n).is_some()
-                    || catalog::modules()
-                        .iter()
-                        .any(|m| m.pvs.iter().any(|p| p.name == n))
-            };
-            if let Some(bad) = std::iter::once(spec.clone())
-                .chain(pvar::nested(&spec))
-                .find(|s| !known(&s.name))
-            {
-                self.diags.push(
-                    Diagnostic::error(
-                        "unknown-pv",
-                        format!("unknown PV `${}` in acc `log_extra`", bad.name),
-                    )
-                    .with_label(span, ""),
-                );
-                ok = false;
-            } else {
-                match self.pv_ref(&spec, span) {
-                    Some(r) => extras.push((name.to_string(), r)),
-                    None => ok = false,
-                }
-            }
-            rest = value[len..].trim_start();
-            if let Some(r) = rest.strip_prefix(';') {
-                if r.is_empty() {
-                    self.diags
-                        .push(malformed("nothing after the last `;`".into()));
-                    return;
-                }
-                rest = r;
-            } else if !rest.is_empty() {
-                self.diags.push(malformed(format!(
-                    "expected `;` after `{pv_text}`, found `{rest}`"
-                )));
-                return;
-            }
-        }
-        if ok {
-            self.program.acc_extra = extras;
         }
     }
 
@@ -503,7 +413,7 @@ impl Lowerer<'_> {
             return None;
         };
         let mut args = Vec::with_capacity(arity);
-        for (a, conv) in c.args.iter().zip(binding.args) {
+        for (a, conv) in c.args.iter().zip(binding.binding().args) {
             args.push(self.arg(a, *conv)?);
         }
         Some(Call {
@@ -513,8 +423,7 @@ impl Lowerer<'_> {
         })
     }
 
-    fn arg(&mut self, a: &ast::Arg, conv: runtime::ArgConv) -> Option<ArgVal> {
-        use runtime::ArgConv;
+    fn arg(&mut self, a: &ast::Arg, conv: ArgConv) -> Option<ArgVal> {
         let ast::Arg::Expr(e) = a else {
             self.unsupported(a.span(), "this argument form");
             return None;
@@ -592,8 +501,8 @@ impl Lowerer<'_> {
         let core = match name {
             "forward" | "forward_udp" | "forward_tcp" => {
                 let proto = match name {
-                    "forward_udp" => Some("udp"),
-                    "forward_tcp" => Some("tcp"),
+                    "forward_udp" => Some(cfgc_vocab::Proto::Udp),
+                    "forward_tcp" => Some(cfgc_vocab::Proto::Tcp),
                     _ => None,
                 };
                 let (host, port) = match c.args.as_slice() {
@@ -633,13 +542,13 @@ impl Lowerer<'_> {
             "setflag" => CoreFn::SetFlag(flag(self)?),
             "resetflag" => CoreFn::ResetFlag(flag(self)?),
             "isflagset" => CoreFn::IsFlagSet(flag(self)?),
-            "rewriteuri" => CoreFn::Rewrite(RewriteKind::Uri, str_arg(self, 0)?),
-            "rewritehost" => CoreFn::Rewrite(RewriteKind::Host, str_arg(self, 0)?),
-            "rewritehostport" => CoreFn::Rewrite(RewriteKind::HostPort, str_arg(self, 0)?),
-            "rewriteuser" => CoreFn::Rewrite(RewriteKind::User, str_arg(self, 0)?),
-            "rewriteuserpass" => CoreFn::Rewrite(RewriteKind::UserPass, str_arg(self, 0)?),
-            "rewriteport" => CoreFn::Rewrite(RewriteKind::Port, str_arg(self, 0)?),
-            "prefix" => CoreFn::Rewrite(RewriteKind::Prefix, str_arg(self, 0)?),
+            "rewriteuri" => CoreFn::Rewrite(Rewrite::Uri, str_arg(self, 0)?),
+            "rewritehost" => CoreFn::Rewrite(Rewrite::Host, str_arg(self, 0)?),
+            "rewritehostport" => CoreFn::Rewrite(Rewrite::HostPort, str_arg(self, 0)?),
+            "rewriteuser" => CoreFn::Rewrite(Rewrite::User, str_arg(self, 0)?),
+            "rewriteuserpass" => CoreFn::Rewrite(Rewrite::UserPass, str_arg(self, 0)?),
+            "rewriteport" => CoreFn::Rewrite(Rewrite::Port, str_arg(self, 0)?),
+            "prefix" => CoreFn::Rewrite(Rewrite::Prefix, str_arg(self, 0)?),
             "strip" => CoreFn::Strip(usize::try_from(int_arg(self, 0)?).ok()?),
             "strip_tail" => CoreFn::StripTail(usize::try_from(int_arg(self, 0)?).ok()?),
             "revert_uri" => CoreFn::RevertUri,
@@ -971,52 +880,10 @@ impl Lowerer<'_> {
             return Some(PvRef::Trans(Box::new(inner?), ops?));
         }
         let plain = s.inner.is_none() && s.index.is_none();
+        if plain && let Some(id) = PvId::from_name(&s.name) {
+            return Some(PvRef::Plain(id));
+        }
         let r = match s.name.as_str() {
-            "null" if plain => PvRef::Null,
-            "ru" | "ruri" if plain => PvRef::Ru,
-            "rU" | "ruri.user" if plain => PvRef::RUser,
-            "rd" | "ruri.domain" if plain => PvRef::RDomain,
-            "rp" if plain => PvRef::RPort,
-            "ou" | "ouri" if plain => PvRef::OrigRu,
-            "du" | "duri" if plain => PvRef::Du,
-            "fu" | "from" if plain => PvRef::FromUri,
-            "fU" | "from.user" if plain => PvRef::FromUser,
-            "fd" | "from.domain" if plain => PvRef::FromDomain,
-            "fn" if plain => PvRef::FromName,
-            "ft" if plain => PvRef::FromTag,
-            "tu" | "to" if plain => PvRef::ToUri,
-            "tU" | "to.user" if plain => PvRef::ToUser,
-            "td" | "to.domain" if plain => PvRef::ToDomain,
-            "tn" if plain => PvRef::ToName,
-            "tt" if plain => PvRef::ToTag,
-            "ci" if plain => PvRef::CallId,
-            "cs" if plain => PvRef::CSeq,
-            "rm" if plain => PvRef::Method,
-            "rs" if plain => PvRef::Status,
-            "rr" if plain => PvRef::Reason,
-            "ua" if plain => PvRef::UserAgent,
-            "si" if plain => PvRef::SrcIp,
-            "sp" if plain => PvRef::SrcPort,
-            "Ri" if plain => PvRef::RcvIp,
-            "Rp" if plain => PvRef::RcvPort,
-            "pr" | "proto" if plain => PvRef::Proto,
-            "rb" if plain => PvRef::Body,
-            "ml" if plain => PvRef::MsgLen,
-            "rc" | "retcode" | "?" if plain => PvRef::Rc,
-            "mf" if plain => PvRef::MsgFlags,
-            "mt" if plain => PvRef::MsgType,
-            "rv" if plain => PvRef::Version,
-            "rz" if plain => PvRef::RScheme,
-            "ct" if plain => PvRef::Contact,
-            "dd" if plain => PvRef::DstDomain,
-            "dp" if plain => PvRef::DstPort,
-            "dP" if plain => PvRef::DstProto,
-            "Ts" | "TS" if plain => PvRef::Time,
-            "pp" if plain => PvRef::Pid,
-            "bf" if plain => PvRef::BFlags,
-            "bF" if plain => PvRef::BFlagsHex,
-            "br" if plain => PvRef::BranchUri,
-            "bR" if plain => PvRef::Branches,
             "hdrc" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),
                 _ => {
@@ -1048,9 +915,6 @@ impl Lowerer<'_> {
                     }
                 }
             }
-            "T_branch_idx" if plain => PvRef::TBranchIdx,
-            "T_reply_code" if plain => PvRef::TReplyCode,
-            "T_reply_reason" if plain => PvRef::TReplyReason,
             "hdr" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::Hdr(h.trim().as_bytes().to_vec()),
                 _ => {

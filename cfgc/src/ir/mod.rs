@@ -1,5 +1,5 @@
-//! The lowered program: what code generation (and, later, the interpreter)
-//! consume. Produced by [`lower`] from a checked syntax tree.
+//! The lowered program: what code generation and the interpreter consume.
+//! Produced by [`lower`] from a checked syntax tree.
 //!
 //! After lowering: every route call names a route by index, every function
 //! call names its runtime binding, every PV is one of the runtime's
@@ -9,10 +9,18 @@
 //! `!defined x`, and constant subexpressions are folded. Constructs the
 //! runtime cannot run yet are reported (`not supported yet`) and leave an
 //! `Unsupported` node, so one run lists them all.
+//!
+//! The leaves (PVs, operators, selectors, core actions, settings) are the
+//! vocabulary crate's words, which the runtime gives their meaning; this
+//! module adds only the tree around them.
 
 mod lower;
 
-use crate::catalog::runtime::Binding;
+pub use cfgc_vocab::{
+    ArgConv, BinOp, Binding, BindingId, CoreFn, CoreValue, FmtSeg, IntOf, IpOf, Listen, LogGate,
+    ModParam, ModParamValue, PvId, PvRef, Rewrite, Settings, TrArg, TrKind, TrOp, UriOf,
+};
+
 use crate::source::Span;
 use crate::syntax::ast::BlockKind;
 
@@ -23,7 +31,9 @@ pub type RouteId = usize;
 
 #[derive(Clone, Debug, Default)]
 pub struct Program {
-    pub core: CoreSettings,
+    /// Listen sockets, aliases, the core parameters the runtime reads, and
+    /// every `modparam`.
+    pub settings: Settings,
     /// Every lowered route: `route[NAME]` blocks and the entry blocks.
     pub routes: Vec<Route>,
     /// The main request route.
@@ -37,49 +47,12 @@ pub struct Program {
     pub branch_routes: Vec<RouteId>,
     /// Named `onreply_route[NAME]` blocks (tm reply routes).
     pub onreply_routes: Vec<RouteId>,
-    /// `modparam()` lines, in cfg order (a parameter may repeat).
-    pub modparams: Vec<ModParam>,
     /// `$var` names, by slot.
     pub vars: Vec<String>,
     /// `$avp` names, by slot.
     pub avps: Vec<String>,
     /// Translated (`regex` crate syntax) constant regexes, by slot.
     pub regexes: Vec<String>,
-    /// acc's `log_extra` (`name=$pv;...`): each name with its PV, in order.
-    pub acc_extra: Vec<(String, PvRef)>,
-}
-
-/// One `modparam("module", "name", value)`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModParam {
-    pub module: String,
-    pub name: String,
-    pub value: ModParamValue,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ModParamValue {
-    Int(i32),
-    Str(String),
-}
-
-/// Core parameters the runtime uses.
-#[derive(Clone, Debug, Default)]
-pub struct CoreSettings {
-    /// `listen=` sockets as `(proto, host, port)`.
-    pub listen: Vec<(String, String, Option<u16>)>,
-    pub port: Option<u16>,
-    pub children: Option<i32>,
-    pub debug: Option<i32>,
-    pub log_stderror: Option<bool>,
-    pub log_prefix: Option<String>,
-    /// `log_facility` (`LOG_LOCAL0`...), `log_name` (the syslog ident).
-    pub log_facility: Option<String>,
-    pub log_name: Option<String>,
-    pub aliases: Vec<(String, Option<u16>)>,
-    pub advertised_address: Option<String>,
-    pub advertised_port: Option<u16>,
-    pub server_header: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -150,45 +123,26 @@ pub enum Target {
     Route(RouteId),
     /// `route($expr)`: looked up by name at run time.
     DynRoute,
-    Module(&'static Binding),
+    Module(BindingId),
     Core(CoreFn),
 }
 
-/// Core actions the runtime implements, with their arguments resolved.
-#[derive(Clone, Debug)]
-pub enum CoreFn {
-    /// `forward()` / `forward(host[, port])`, with a transport if the
-    /// `forward_<proto>` spelling was used.
-    Forward {
-        host: Option<String>,
-        port: Option<u16>,
-        proto: Option<&'static str>,
-    },
-    SetFlag(u32),
-    ResetFlag(u32),
-    IsFlagSet(u32),
-    /// R-URI rewrites (`rewriteuri` ... `prefix`), with their constant argument.
-    Rewrite(RewriteKind, Vec<u8>),
-    Strip(usize),
-    StripTail(usize),
-    RevertUri,
-    ForceRport,
-    /// `set_reply_no_connect()`: replies never open a TCP connection.
-    SetReplyNoConnect,
-    /// `set_forward_no_connect()`: forwarded requests never open one.
-    SetForwardNoConnect,
-    Log(i32, Vec<u8>),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RewriteKind {
-    Uri,
-    Host,
-    HostPort,
-    User,
-    UserPass,
-    Port,
-    Prefix,
+impl Call {
+    /// The level a logging call logs at, when known before its message is
+    /// formatted (xlog): both back ends test it first.
+    pub fn log_gate(&self) -> Option<cfgc_vocab::Level> {
+        let Target::Module(id) = &self.target else {
+            return None;
+        };
+        match id.binding().gate {
+            LogGate::None => None,
+            LogGate::Fixed(l) => Some(l),
+            LogGate::FirstArg => match self.args.first() {
+                Some(ArgVal::Level(n)) => Some(cfgc_vocab::Level::from_int(*n)),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// An argument of a call, converted as its binding asks.
@@ -201,154 +155,6 @@ pub enum ArgVal {
     Level(i32),
     /// Any expression (route names of `route($x)`, dynamic ints).
     Expr(Expr),
-}
-
-#[derive(Clone, Debug)]
-pub enum FmtSeg {
-    Lit(Vec<u8>),
-    Pv(PvRef),
-}
-
-/// A pseudo-variable the runtime implements.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PvRef {
-    Null,
-    Ru,
-    RUser,
-    RDomain,
-    RPort,
-    OrigRu,
-    Du,
-    FromUri,
-    FromUser,
-    FromDomain,
-    FromName,
-    FromTag,
-    ToUri,
-    ToUser,
-    ToDomain,
-    ToName,
-    ToTag,
-    CallId,
-    CSeq,
-    Method,
-    Status,
-    Reason,
-    UserAgent,
-    SrcIp,
-    SrcPort,
-    RcvIp,
-    RcvPort,
-    Proto,
-    Body,
-    MsgLen,
-    Rc,
-    MsgFlags,
-    /// `$T_branch_idx` (tmx).
-    TBranchIdx,
-    /// `$T_reply_code` (tmx).
-    TReplyCode,
-    /// `$T_reply_reason` (tmx).
-    TReplyReason,
-    Hdr(Vec<u8>),
-    Var(usize),
-    /// `$avp(x)`, `$(avp(x)[n])`.
-    Avp(usize, usize),
-    /// `$mt`
-    MsgType,
-    /// `$rv`
-    Version,
-    /// `$rz`
-    RScheme,
-    /// `$ct`
-    Contact,
-    /// `$hdrc(Name)`
-    HdrCount(Vec<u8>),
-    /// `$dd`, `$dp`, `$dP`: parts of `$du`.
-    DstDomain,
-    DstPort,
-    DstProto,
-    /// `$env(NAME)`
-    Env(String),
-    /// `$Ts`, `$TS`
-    Time,
-    /// `$pp`
-    Pid,
-    /// `$bf`, `$bF`: flags of branch 0.
-    BFlags,
-    BFlagsHex,
-    /// `$br`: the first branch of the destination set; `$bR`: all of them.
-    BranchUri,
-    Branches,
-    /// `$sel(cfg_get.group.var)` of a custom cfg variable declared in the
-    /// cfg (constant: the runtime has no RPC to change it).
-    CfgInt(i32),
-    CfgStr(Vec<u8>),
-    /// `$(pv{tr}...)`: a PV read through transformations (read-only).
-    Trans(Box<PvRef>, Vec<TrOp>),
-}
-
-/// One transformation (`{s.substr,1,$var(n)}`), named as the runtime's
-/// `engine::trans::Op` variant that implements it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrOp {
-    pub op: &'static str,
-    pub args: Vec<TrArg>,
-}
-
-/// A transformation parameter: a constant or a PV read when the
-/// transformation runs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TrArg {
-    Int(i32),
-    Str(Vec<u8>),
-    Pv(PvRef),
-}
-
-impl PvRef {
-    /// Whether the script may assign to it.
-    pub fn writable(&self) -> bool {
-        matches!(
-            self,
-            PvRef::Ru
-                | PvRef::RUser
-                | PvRef::RDomain
-                | PvRef::RPort
-                | PvRef::Du
-                | PvRef::Var(_)
-                | PvRef::Avp(..)
-        )
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BinOp {
-    /// `+` typed at run time by the left operand.
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-    BitAnd,
-    BitOr,
-    BitXor,
-    Shl,
-    Shr,
-    /// `==`/`!=`: typed by the left operand.
-    Eq,
-    Ne,
-    /// `eq`/`ne`: as strings.
-    StrEq,
-    StrNe,
-    /// `ieq`/`ine`, `<`...: as ints.
-    IntEq,
-    IntNe,
-    Lt,
-    Gt,
-    Le,
-    Ge,
-    And,
-    Or,
 }
 
 #[derive(Clone, Debug)]
@@ -378,6 +184,52 @@ pub enum Expr {
     Unsupported,
 }
 
+impl Expr {
+    /// Whether evaluating it runs a call (and so needs the message context
+    /// mutably: operands are then evaluated into owned values first).
+    pub fn has_call(&self) -> bool {
+        match self {
+            Expr::Call(..) => true,
+            Expr::Int(_) | Expr::Str(_) | Expr::Pv(_) | Expr::Unsupported => false,
+            Expr::Not(e)
+            | Expr::BitNot(e)
+            | Expr::Neg(e)
+            | Expr::Defined(e)
+            | Expr::Strlen(e)
+            | Expr::Strempty(e)
+            | Expr::CastInt(e)
+            | Expr::CastStr(e) => e.has_call(),
+            Expr::Binary(_, a, b) => a.has_call() || b.has_call(),
+            Expr::Match(a, r) => a.has_call() || matches!(r, Regex::Dynamic(d) if d.has_call()),
+            Expr::Selval(a, b, c) => a.has_call() || b.has_call() || c.has_call(),
+            Expr::Cond(k) => match k.as_ref() {
+                KwCond::MethodEq(e, _) | KwCond::UriEq(_, e, _) | KwCond::IntCmp(_, _, e) => {
+                    e.has_call()
+                }
+                KwCond::MethodMatch(Regex::Dynamic(e)) | KwCond::UriMatch(_, Regex::Dynamic(e)) => {
+                    e.has_call()
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// Whether its value is a truth value (0 or 1), so a condition can test
+    /// it as a `bool`.
+    pub fn is_boolean(&self) -> bool {
+        match self {
+            Expr::Call(_, raw) => !raw,
+            Expr::Not(_)
+            | Expr::Match(..)
+            | Expr::Defined(_)
+            | Expr::Strempty(_)
+            | Expr::Cond(_) => true,
+            Expr::Binary(op, ..) => op.is_boolean(),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Regex {
     Const(usize),
@@ -402,25 +254,4 @@ pub enum KwCond {
     IntCmp(IntOf, BinOp, Expr),
     /// `proto == udp`.
     ProtoEq(String, bool),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UriOf {
-    Request,
-    From,
-    To,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IpOf {
-    Src,
-    Dst,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IntOf {
-    SrcPort,
-    DstPort,
-    MsgLen,
-    Af,
 }

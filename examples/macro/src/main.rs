@@ -6,12 +6,12 @@
 //! cargo run -p example-macro -- -l udp:127.0.0.1:5060
 //! ```
 
-// `Script` and `SETTINGS`; cargo recompiles this crate when the cfg changes.
+// `Script` and `settings()`; cargo recompiles this crate when the cfg changes.
 runtime::kamailio_cfg!(
     "kamailio.cfg",
     defines = ["WITH_TAG", r#"NEXT_HOP="sip:127.0.0.1:5070""#]
 );
 
 fn main() -> std::process::ExitCode {
-    runtime::proxy::main(Script::new(), &SETTINGS)
+    runtime::proxy::main(Script::new(), &settings())
 }

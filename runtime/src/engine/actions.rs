@@ -2,19 +2,41 @@
 //! `prefix`, `strip`, `revert_uri`, `force_rport`. They return 1, or -1
 //! when the URI cannot be rewritten.
 
+use crate::transport::Proto;
+
 use super::ctx::Ctx;
 use super::uri;
 
-/// Which part a `rewrite*` action replaces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rewrite {
-    Uri,
-    Host,
-    HostPort,
-    User,
-    UserPass,
-    Port,
-    Prefix,
+pub use cfgc_vocab::{CoreFn, Rewrite};
+
+/// A core action: its code. Generated code passes constants
+/// (`&CoreFn::Strip(2)`), and this inlines into the action's own function;
+/// the interpreter passes the compiler's value.
+#[inline(always)]
+pub fn run<B: AsRef<[u8]>, S: AsRef<str>>(ctx: &mut Ctx<'_>, f: &CoreFn<B, S>) -> i32 {
+    match f {
+        CoreFn::Forward { host, port, proto } => {
+            let target = host.as_ref().map(|h| {
+                let proto = proto.map(|p| match p {
+                    cfgc_vocab::Proto::Tcp => Proto::Tcp,
+                    _ => Proto::Udp,
+                });
+                (h.as_ref(), *port, proto)
+            });
+            super::forward::forward(ctx, target)
+        }
+        CoreFn::SetFlag(n) => ctx.setflag(*n),
+        CoreFn::ResetFlag(n) => ctx.resetflag(*n),
+        CoreFn::IsFlagSet(n) => ctx.isflagset(*n),
+        CoreFn::Rewrite(what, arg) => rewrite(ctx, *what, arg.as_ref()),
+        CoreFn::Strip(n) => strip(ctx, *n),
+        CoreFn::StripTail(n) => strip_tail(ctx, *n),
+        CoreFn::RevertUri => revert_uri(ctx),
+        CoreFn::ForceRport => force_rport(ctx),
+        CoreFn::SetReplyNoConnect => set_reply_no_connect(ctx),
+        CoreFn::SetForwardNoConnect => set_forward_no_connect(ctx),
+        CoreFn::Log(level, msg) => super::log::core_log(ctx, *level, msg.as_ref()),
+    }
 }
 
 fn set(ctx: &mut Ctx<'_>, new: Option<Vec<u8>>) -> i32 {

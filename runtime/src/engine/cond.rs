@@ -3,30 +3,13 @@
 
 use std::net::IpAddr;
 
+pub use cfgc_vocab::{BinOp, IntOf, IpOf, UriOf};
+
 use crate::sip::Uri;
 use crate::transport::Proto;
 
 use super::ctx::Ctx;
 use super::value::Value;
-
-/// Which URI a condition reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UriOf {
-    /// The current R-URI.
-    Request,
-    From,
-    To,
-}
-
-/// Which number a condition reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IntOf {
-    SrcPort,
-    DstPort,
-    MsgLen,
-    /// 2 for IPv4, 10 for IPv6 (`INET`, `INET6`).
-    Af,
-}
 
 /// The method of a request, or of the CSeq of a reply.
 pub fn method<'c>(ctx: &'c Ctx<'_>) -> &'c [u8] {
@@ -78,20 +61,19 @@ pub fn uri_is_myself(ctx: &Ctx<'_>, of: UriOf) -> bool {
     ctx.core.is_myself(u.host, Some(u.port.unwrap_or(default)))
 }
 
-fn ip_of(ctx: &Ctx<'_>, src: bool) -> IpAddr {
-    if src {
-        ctx.rcv.src.ip()
-    } else {
-        ctx.rcv.local.ip()
+fn ip_of(ctx: &Ctx<'_>, of: IpOf) -> IpAddr {
+    match of {
+        IpOf::Src => ctx.rcv.src.ip(),
+        IpOf::Dst => ctx.rcv.local.ip(),
     }
 }
 
-/// `src_ip == 10.0.0.0/8` (`dst_ip` with `src == false`).
-pub fn ip_in_net(ctx: &Ctx<'_>, src: bool, net: &str, bits: u8) -> bool {
+/// `src_ip == 10.0.0.0/8`, `dst_ip == ...`.
+pub fn ip_in_net(ctx: &Ctx<'_>, of: IpOf, net: &str, bits: u8) -> bool {
     let Ok(net) = net.parse::<IpAddr>() else {
         return false;
     };
-    match (ip_of(ctx, src), net) {
+    match (ip_of(ctx, of), net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
             let bits = u32::from(bits.min(32));
             let mask = if bits == 0 {
@@ -115,10 +97,26 @@ pub fn ip_in_net(ctx: &Ctx<'_>, src: bool, net: &str, bits: u8) -> bool {
 }
 
 /// `src_ip == myself`.
-pub fn ip_is_myself(ctx: &Ctx<'_>, src: bool) -> bool {
-    ctx.core.myself.has_ip(ip_of(ctx, src))
+pub fn ip_is_myself(ctx: &Ctx<'_>, of: IpOf) -> bool {
+    ctx.core.myself.has_ip(ip_of(ctx, of))
 }
 
+/// `src_port`, `dst_port`, `msg:len`, `af` compared with `op` (the
+/// compiler passes only comparison operators; the others compare `==`).
+#[inline]
+pub fn int_cmp(ctx: &Ctx<'_>, of: IntOf, op: BinOp, r: i32) -> bool {
+    let l = int_of(ctx, of);
+    match op {
+        BinOp::IntNe | BinOp::Ne => l != r,
+        BinOp::Lt => l < r,
+        BinOp::Gt => l > r,
+        BinOp::Le => l <= r,
+        BinOp::Ge => l >= r,
+        _ => l == r,
+    }
+}
+
+/// The number a keyword condition reads.
 pub fn int_of(ctx: &Ctx<'_>, of: IntOf) -> i32 {
     match of {
         IntOf::SrcPort => i32::from(ctx.rcv.src.port()),

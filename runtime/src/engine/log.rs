@@ -3,75 +3,36 @@
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
-/// Kamailio's log levels (`L_ALERT` = -5 ... `L_DBG` = 3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Alert = -5,
-    Bug = -4,
-    Crit = -3,
-    Err = -1,
-    Warn = 0,
-    Notice = 1,
-    Info = 2,
-    Dbg = 3,
+pub use cfgc_vocab::Level;
+
+use super::Ctx;
+
+/// The syslog priority Kamailio logs this level at.
+pub fn syslog_priority(level: Level) -> i32 {
+    match level {
+        Level::Alert => libc::LOG_ALERT,
+        Level::Bug | Level::Crit => libc::LOG_CRIT,
+        Level::Err => libc::LOG_ERR,
+        Level::Warn => libc::LOG_WARNING,
+        Level::Notice => libc::LOG_NOTICE,
+        Level::Info => libc::LOG_INFO,
+        Level::Dbg => libc::LOG_DEBUG,
+    }
 }
 
-impl Level {
-    /// `L_INFO`, `INFO`, `info`...: only the letters after `L_` matter.
-    pub fn from_name(name: &str) -> Option<Level> {
-        let n = name.strip_prefix("L_").unwrap_or(name);
-        Some(match n.to_ascii_uppercase().as_str() {
-            "ALERT" | "ALERT_" => Level::Alert,
-            "BUG" => Level::Bug,
-            "CRIT" | "CRITICAL" => Level::Crit,
-            "ERR" | "ERROR" => Level::Err,
-            "WARN" | "WARNING" => Level::Warn,
-            "NOTICE" => Level::Notice,
-            "INFO" => Level::Info,
-            "DBG" | "DEBUG" => Level::Dbg,
-            _ => return None,
-        })
-    }
+/// Whether a message at `level` is printed (level <= core `debug`).
+#[inline]
+pub fn enabled(ctx: &Ctx<'_>, level: Level) -> bool {
+    (level as i32) <= ctx.core.debug
+}
 
-    pub fn from_int(i: i32) -> Level {
-        match i {
-            i32::MIN..=-5 => Level::Alert,
-            -4 => Level::Bug,
-            -3 | -2 => Level::Crit,
-            -1 => Level::Err,
-            0 => Level::Warn,
-            1 => Level::Notice,
-            2 => Level::Info,
-            _ => Level::Dbg,
-        }
+/// Core `log([level,] "text")`: a fixed string (level 4 = L_DBG+1 by
+/// default in Kamailio, i.e. printed only with debug >= 4).
+pub fn core_log(ctx: &Ctx<'_>, level: i32, message: &[u8]) -> i32 {
+    if level <= ctx.core.debug {
+        ctx.core.log.write(Level::from_int(level), "", message);
     }
-
-    /// The syslog priority Kamailio logs this level at.
-    pub fn syslog_priority(self) -> i32 {
-        match self {
-            Level::Alert => libc::LOG_ALERT,
-            Level::Bug | Level::Crit => libc::LOG_CRIT,
-            Level::Err => libc::LOG_ERR,
-            Level::Warn => libc::LOG_WARNING,
-            Level::Notice => libc::LOG_NOTICE,
-            Level::Info => libc::LOG_INFO,
-            Level::Dbg => libc::LOG_DEBUG,
-        }
-    }
-
-    /// The word Kamailio prints.
-    pub fn word(self) -> &'static str {
-        match self {
-            Level::Alert => "ALERT",
-            Level::Bug => "BUG",
-            Level::Crit => "CRITICAL",
-            Level::Err => "ERROR",
-            Level::Warn => "WARNING",
-            Level::Notice => "NOTICE",
-            Level::Info => "INFO",
-            Level::Dbg => "DEBUG",
-        }
-    }
+    1
 }
 
 /// Where log lines go.
@@ -125,7 +86,7 @@ impl LogSink {
                     // exactly one string argument.
                     unsafe {
                         libc::syslog(
-                            facility | level.syslog_priority(),
+                            facility | syslog_priority(level),
                             c"%s".as_ptr(),
                             c.as_ptr(),
                         );
@@ -187,9 +148,9 @@ mod tests {
         assert_eq!(facility("LOG_LOCAL0"), Some(libc::LOG_LOCAL0));
         assert_eq!(facility("log_daemon"), Some(libc::LOG_DAEMON));
         assert_eq!(facility("LOG_FOO"), None);
-        assert_eq!(Level::Bug.syslog_priority(), libc::LOG_CRIT);
-        assert_eq!(Level::Notice.syslog_priority(), libc::LOG_NOTICE);
-        assert_eq!(Level::Dbg.syslog_priority(), libc::LOG_DEBUG);
+        assert_eq!(syslog_priority(Level::Bug), libc::LOG_CRIT);
+        assert_eq!(syslog_priority(Level::Notice), libc::LOG_NOTICE);
+        assert_eq!(syslog_priority(Level::Dbg), libc::LOG_DEBUG);
         // Writing to syslog never fails the caller, NULs included.
         LogSink::Syslog(libc::LOG_LOCAL7).write(Level::Dbg, "<t>: ", b"a\0b\n");
     }

@@ -78,11 +78,6 @@ pub trait Script: Send + Sync + 'static {
     fn onreply_route(&self, _idx: u32, _ctx: &mut Ctx<'_>) -> Flow {
         Ok(1)
     }
-
-    /// acc's `log_extra` (`name=$pv;...`, resolved by cfgc): appends
-    /// `;name=value` for each, in order, read on `ctx` (`$null` → empty).
-    /// Nothing if the cfg sets none.
-    fn acc_extra(&self, _ctx: &Ctx<'_>, _out: &mut Vec<u8>) {}
 }
 
 thread_local! {

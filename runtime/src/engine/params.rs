@@ -1,12 +1,9 @@
 //! Module parameters (`modparam("tm", "fr_timer", 30000)`) as the cfg gave
 //! them; each module reads and validates its own at start-up.
 
-/// One parameter value: Kamailio's `modparam` takes an int or a string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParamValue {
-    Int(i32),
-    Str(String),
-}
+/// One parameter value: the vocabulary's (an int, a string, or a list the
+/// compiler resolved).
+pub use cfgc_vocab::ModParamValue as ParamValue;
 
 /// Every `modparam` line, in cfg order (some parameters repeat).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,6 +57,9 @@ impl ModParams {
                     format!("modparam(\"{module}\", \"{name}\"): `{s}` is not a number")
                 })
             }
+            Some(ParamValue::PvList(_)) => Err(format!(
+                "modparam(\"{module}\", \"{name}\"): a list where a number is expected"
+            )),
         }
     }
 
@@ -68,6 +68,11 @@ impl ModParams {
         self.get(module, name).map(|v| match v {
             ParamValue::Int(n) => n.to_string(),
             ParamValue::Str(s) => s.clone(),
+            ParamValue::PvList(l) => l
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
         })
     }
 

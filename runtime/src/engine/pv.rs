@@ -1,14 +1,189 @@
-//! Pseudo-variable accessors. Generated code calls these directly (no name
-//! lookup at run time); the compiler resolves `$rU` to [`r_user`], etc.
-//! Reads return [`Value::Null`] when the message has no such part, as
-//! Kamailio does.
+//! Pseudo-variables: what each [`PvRef`] of the vocabulary means. The
+//! compiler resolves `$rU` to `PvRef::Plain(PvId::RUser)`; generated code
+//! calls [`get`] with that constant id (inlined, it folds into the direct
+//! accessor call, [`r_user`]), or the accessor of a PV with arguments
+//! ([`hdr`], [`var`]...); the interpreter calls [`read`]. Reads return
+//! [`Value::Null`] when the message has no such part, as Kamailio does.
 
 use crate::sip::{HeaderName, NameAddr, Uri};
 use crate::transport::Proto;
 
+pub use cfgc_vocab::{FmtSeg, PvId, PvRef};
+use cfgc_vocab::{TrArg, TrOp};
+
 use super::ctx::Ctx;
+use super::trans;
 use super::uri as rewrite;
 use super::value::{OwnedValue, Value};
+
+/// The value of a PV without arguments.
+#[inline(always)]
+pub fn get<'c>(ctx: &'c Ctx<'_>, id: PvId) -> Value<'c> {
+    match id {
+        PvId::Null => Value::Null,
+        PvId::Ru => ru(ctx),
+        PvId::RUser => r_user(ctx),
+        PvId::RDomain => r_domain(ctx),
+        PvId::RPort => r_port(ctx),
+        PvId::OrigRu => orig_ru(ctx),
+        PvId::Du => du(ctx),
+        PvId::FromUri => from_uri(ctx),
+        PvId::FromUser => from_user(ctx),
+        PvId::FromDomain => from_domain(ctx),
+        PvId::FromName => from_name(ctx),
+        PvId::FromTag => from_tag(ctx),
+        PvId::ToUri => to_uri(ctx),
+        PvId::ToUser => to_user(ctx),
+        PvId::ToDomain => to_domain(ctx),
+        PvId::ToName => to_name(ctx),
+        PvId::ToTag => to_tag(ctx),
+        PvId::CallId => call_id(ctx),
+        PvId::CSeq => cseq_num(ctx),
+        PvId::Method => method(ctx),
+        PvId::Status => status(ctx),
+        PvId::Reason => reason(ctx),
+        PvId::UserAgent => user_agent(ctx),
+        PvId::SrcIp => src_ip(ctx),
+        PvId::SrcPort => src_port(ctx),
+        PvId::RcvIp => rcv_ip(ctx),
+        PvId::RcvPort => rcv_port(ctx),
+        PvId::Proto => proto(ctx),
+        PvId::Body => body(ctx),
+        PvId::MsgLen => msg_len(ctx),
+        PvId::Rc => rc(ctx),
+        PvId::MsgFlags => msg_flags(ctx),
+        PvId::MsgType => msg_type(ctx),
+        PvId::Version => version(ctx),
+        PvId::RScheme => r_scheme(ctx),
+        PvId::Contact => contact(ctx),
+        PvId::DstDomain => dst_domain(ctx),
+        PvId::DstPort => dst_port(ctx),
+        PvId::DstProto => dst_proto(ctx),
+        PvId::Time => time_s(ctx),
+        PvId::Pid => pid(ctx),
+        PvId::BFlags => bflags(ctx),
+        PvId::BFlagsHex => bflags_hex(ctx),
+        PvId::BranchUri => branch_uri(ctx),
+        PvId::Branches => branches(ctx),
+        PvId::TBranchIdx => t_branch_idx(ctx),
+        PvId::TReplyCode => t_reply_code(ctx),
+        PvId::TReplyReason => t_reply_reason(ctx),
+    }
+}
+
+/// The value of any PV (the interpreter's and the modules' way in;
+/// generated code calls [`get`] or the accessor itself).
+pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
+    match pv {
+        PvRef::Plain(id) => get(ctx, *id),
+        PvRef::Hdr(name) => hdr(ctx, name),
+        PvRef::HdrCount(name) => hdr_count(ctx, name),
+        PvRef::Var(slot) => var(ctx, *slot),
+        PvRef::Avp(slot, nth) => avp(ctx, *slot, *nth),
+        PvRef::Env(name) => env(name),
+        PvRef::CfgInt(n) => Value::Int(*n),
+        PvRef::CfgStr(v) => Value::str(v),
+        PvRef::Trans(inner, ops) => match trans_ops(ctx, ops) {
+            Some(ops) => trans::eval(read(ctx, inner), &ops),
+            None => Value::Null,
+        },
+    }
+}
+
+/// A transformation chain with its PV parameters read now. `None` if an
+/// operation has the wrong number of parameters (the compiler passes the
+/// right number; see [`trans::op`]).
+fn trans_ops<'c>(ctx: &'c Ctx<'_>, ops: &'c [TrOp]) -> Option<Vec<trans::Op<'c>>> {
+    ops.iter()
+        .map(|o| {
+            let args = o
+                .args
+                .iter()
+                .map(|a| match a {
+                    TrArg::Int(n) => trans::Arg::Int(*n),
+                    TrArg::Str(s) => trans::Arg::Str(s),
+                    TrArg::Pv(p) => trans::Arg::Pv(read(ctx, p)),
+                })
+                .collect();
+            trans::op(o.kind, args)
+        })
+        .collect()
+}
+
+/// Assigns a writable PV without arguments (`$ru = v`...): the action's
+/// code. Read-only ones are refused by the compiler; here they are -1.
+#[inline(always)]
+pub fn set(ctx: &mut Ctx<'_>, id: PvId, v: &Value<'_>) -> i32 {
+    match id {
+        PvId::Ru => set_ru(ctx, v),
+        PvId::RUser => set_r_user(ctx, v),
+        PvId::RDomain => set_r_domain(ctx, v),
+        PvId::RPort => set_r_port(ctx, v),
+        PvId::Du => set_du(ctx, v),
+        _ => -1,
+    }
+}
+
+/// `pv = v` for any writable PV: the action's code (1, or -1 when the
+/// value is refused).
+pub fn assign(ctx: &mut Ctx<'_>, pv: &PvRef, v: OwnedValue) -> i32 {
+    match pv {
+        PvRef::Plain(id) => set(ctx, *id, &v),
+        PvRef::Var(slot) => {
+            set_var(ctx, *slot, v);
+            1
+        }
+        PvRef::Avp(slot, _) => {
+            set_avp(ctx, *slot, v);
+            1
+        }
+        _ => -1,
+    }
+}
+
+/// `$(avp(x)[*]) = v`: every value goes; a value other than `$null` is
+/// then pushed.
+pub fn assign_avp_all(ctx: &mut Ctx<'_>, slot: usize, v: OwnedValue) -> i32 {
+    clear_avp(ctx, slot);
+    if !v.is_null() {
+        set_avp(ctx, slot, v);
+    }
+    1
+}
+
+/// Appends a value as a PV-format string prints it (`$null` is
+/// `<null>`).
+pub fn push_fmt(buf: &mut Vec<u8>, v: &Value<'_>) {
+    match v {
+        Value::Null => buf.extend_from_slice(b"<null>"),
+        v => buf.extend_from_slice(&v.to_bytes()),
+    }
+}
+
+/// Appends a PV as a PV-format string prints it: a failing transformation
+/// prints nothing (where a plain `$null` prints `<null>`).
+pub fn push_pv(buf: &mut Vec<u8>, ctx: &Ctx<'_>, pv: &PvRef) {
+    match pv {
+        PvRef::Trans(inner, ops) => {
+            if let Some(ops) = trans_ops(ctx, ops) {
+                trans::push(buf, read(ctx, inner), &ops);
+            }
+        }
+        pv => push_fmt(buf, &read(ctx, pv)),
+    }
+}
+
+/// A PV-format string (`"$rU@$rd"`), built.
+pub fn format(ctx: &Ctx<'_>, segs: &[FmtSeg]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    for s in segs {
+        match s {
+            FmtSeg::Lit(l) => buf.extend_from_slice(l),
+            FmtSeg::Pv(p) => push_pv(&mut buf, ctx, p),
+        }
+    }
+    buf
+}
 
 fn bytes_of_ip(ip: std::net::IpAddr) -> Value<'static> {
     Value::string(ip.to_string())

@@ -16,6 +16,8 @@
 
 use std::borrow::Cow;
 
+use cfgc_vocab::TrKind;
+
 use crate::sip::Uri;
 
 use super::value::Value;
@@ -61,8 +63,10 @@ impl Arg<'_> {
     }
 }
 
-/// One transformation. Names follow cfgc's IR (`TrKind`), which emits
-/// them by name: `{s.substr,1,2}` is `Op::SSubstr(Arg::Int(1), Arg::Int(2))`.
+/// One transformation, with its parameters: one variant per vocabulary
+/// [`TrKind`], of the same name (generated code names them:
+/// `{s.substr,1,2}` is `Op::SSubstr(Arg::Int(1), Arg::Int(2))`; [`op`]
+/// builds them from data).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op<'a> {
     SLen,
@@ -890,98 +894,120 @@ pub fn md5(data: &[u8]) -> [u8; 16] {
 #[cfg(test)]
 mod tests;
 
-/// Builds an [`Op`] from its arguments, for evaluators that hold a chain as
-/// data (the interpreter): `builder("SSubstr")` takes two arguments. The
-/// names are the variants' (what cfgc's lowering emits).
-pub type Build = for<'a> fn(Vec<Arg<'a>>) -> Option<Op<'a>>;
-
-/// The [`Build`] of the variant named `name`, if there is one.
-pub fn builder(name: &str) -> Option<Build> {
-    macro_rules! zero {
-        ($v:ident) => {{
-            fn f<'a>(a: Vec<Arg<'a>>) -> Option<Op<'a>> {
-                a.is_empty().then_some(Op::$v)
-            }
-            f as Build
-        }};
+/// The [`Op`] of a vocabulary [`TrKind`] with its parameters, for
+/// evaluators that hold a chain as data (`pv::read`, the interpreter).
+/// `None` if the number of parameters is not the operation's.
+pub fn op(kind: TrKind, a: Vec<Arg<'_>>) -> Option<Op<'_>> {
+    use TrKind as K;
+    fn one(a: Vec<Arg<'_>>) -> Option<[Arg<'_>; 1]> {
+        a.try_into().ok()
     }
-    macro_rules! one {
-        ($v:ident) => {{
-            fn f<'a>(a: Vec<Arg<'a>>) -> Option<Op<'a>> {
-                let [x]: [Arg<'a>; 1] = a.try_into().ok()?;
-                Some(Op::$v(x))
-            }
-            f as Build
-        }};
+    fn two(a: Vec<Arg<'_>>) -> Option<[Arg<'_>; 2]> {
+        a.try_into().ok()
     }
-    macro_rules! two {
-        ($v:ident) => {{
-            fn f<'a>(a: Vec<Arg<'a>>) -> Option<Op<'a>> {
-                let [x, y]: [Arg<'a>; 2] = a.try_into().ok()?;
-                Some(Op::$v(x, y))
-            }
-            f as Build
-        }};
+    match kind {
+        K::SLen => a.is_empty().then_some(Op::SLen),
+        K::SInt => a.is_empty().then_some(Op::SInt),
+        K::SMd5 => a.is_empty().then_some(Op::SMd5),
+        K::SEncodeHexa => a.is_empty().then_some(Op::SEncodeHexa),
+        K::SDecodeHexa => a.is_empty().then_some(Op::SDecodeHexa),
+        K::SEncodeBase64 => a.is_empty().then_some(Op::SEncodeBase64),
+        K::SDecodeBase64 => a.is_empty().then_some(Op::SDecodeBase64),
+        K::SEscapeCommon => a.is_empty().then_some(Op::SEscapeCommon),
+        K::SUnescapeCommon => a.is_empty().then_some(Op::SUnescapeCommon),
+        K::SNumeric => a.is_empty().then_some(Op::SNumeric),
+        K::STolower => a.is_empty().then_some(Op::STolower),
+        K::SToupper => a.is_empty().then_some(Op::SToupper),
+        K::STrim => a.is_empty().then_some(Op::STrim),
+        K::SRtrim => a.is_empty().then_some(Op::SRtrim),
+        K::SLtrim => a.is_empty().then_some(Op::SLtrim),
+        K::SRmws => a.is_empty().then_some(Op::SRmws),
+        K::SSubstr => {
+            let [x, y] = two(a)?;
+            Some(Op::SSubstr(x, y))
+        }
+        K::SSelect => {
+            let [x, y] = two(a)?;
+            Some(Op::SSelect(x, y))
+        }
+        K::SStrip => {
+            let [x] = one(a)?;
+            Some(Op::SStrip(x))
+        }
+        K::SStripTail => {
+            let [x] = one(a)?;
+            Some(Op::SStripTail(x))
+        }
+        K::SStripTo => {
+            let [x] = one(a)?;
+            Some(Op::SStripTo(x))
+        }
+        K::SPrefixes => {
+            let [x] = one(a)?;
+            Some(Op::SPrefixes(x))
+        }
+        K::SPrefixesQuoted => {
+            let [x] = one(a)?;
+            Some(Op::SPrefixesQuoted(x))
+        }
+        K::SRm => {
+            let [x] = one(a)?;
+            Some(Op::SRm(x))
+        }
+        K::SReplace => {
+            let [x, y] = two(a)?;
+            Some(Op::SReplace(x, y))
+        }
+        K::UriUser => a.is_empty().then_some(Op::UriUser),
+        K::UriHost => a.is_empty().then_some(Op::UriHost),
+        K::UriPasswd => a.is_empty().then_some(Op::UriPasswd),
+        K::UriPort => a.is_empty().then_some(Op::UriPort),
+        K::UriParams => a.is_empty().then_some(Op::UriParams),
+        K::UriParam => {
+            let [x] = one(a)?;
+            Some(Op::UriParam(x))
+        }
+        K::UriHeaders => a.is_empty().then_some(Op::UriHeaders),
+        K::UriTransport => a.is_empty().then_some(Op::UriTransport),
+        K::UriTtl => a.is_empty().then_some(Op::UriTtl),
+        K::UriUparam => a.is_empty().then_some(Op::UriUparam),
+        K::UriMaddr => a.is_empty().then_some(Op::UriMaddr),
+        K::UriMethod => a.is_empty().then_some(Op::UriMethod),
+        K::UriLr => a.is_empty().then_some(Op::UriLr),
+        K::UriR2 => a.is_empty().then_some(Op::UriR2),
+        K::UriScheme => a.is_empty().then_some(Op::UriScheme),
+        K::UriTosocket => a.is_empty().then_some(Op::UriTosocket),
+        K::UriDuri => a.is_empty().then_some(Op::UriDuri),
+        K::UriSaor => a.is_empty().then_some(Op::UriSaor),
+        K::UriSuri => a.is_empty().then_some(Op::UriSuri),
+        K::ParamValue => {
+            let [x, y] = two(a)?;
+            Some(Op::ParamValue(x, y))
+        }
+        K::ParamIn => {
+            let [x, y] = two(a)?;
+            Some(Op::ParamIn(x, y))
+        }
+        K::ParamValueAt => {
+            let [x, y] = two(a)?;
+            Some(Op::ParamValueAt(x, y))
+        }
+        K::ParamName => {
+            let [x, y] = two(a)?;
+            Some(Op::ParamName(x, y))
+        }
+        K::ParamCount => {
+            let [x] = one(a)?;
+            Some(Op::ParamCount(x))
+        }
+        K::NameaddrName => a.is_empty().then_some(Op::NameaddrName),
+        K::NameaddrUri => a.is_empty().then_some(Op::NameaddrUri),
+        K::NameaddrLen => a.is_empty().then_some(Op::NameaddrLen),
+        K::TobodyUri => a.is_empty().then_some(Op::TobodyUri),
+        K::TobodyDisplay => a.is_empty().then_some(Op::TobodyDisplay),
+        K::TobodyTag => a.is_empty().then_some(Op::TobodyTag),
+        K::TobodyUser => a.is_empty().then_some(Op::TobodyUser),
+        K::TobodyHost => a.is_empty().then_some(Op::TobodyHost),
+        K::TobodyParams => a.is_empty().then_some(Op::TobodyParams),
     }
-    Some(match name {
-        "SLen" => zero!(SLen),
-        "SInt" => zero!(SInt),
-        "SMd5" => zero!(SMd5),
-        "SEncodeHexa" => zero!(SEncodeHexa),
-        "SDecodeHexa" => zero!(SDecodeHexa),
-        "SEncodeBase64" => zero!(SEncodeBase64),
-        "SDecodeBase64" => zero!(SDecodeBase64),
-        "SEscapeCommon" => zero!(SEscapeCommon),
-        "SUnescapeCommon" => zero!(SUnescapeCommon),
-        "SNumeric" => zero!(SNumeric),
-        "STolower" => zero!(STolower),
-        "SToupper" => zero!(SToupper),
-        "STrim" => zero!(STrim),
-        "SRtrim" => zero!(SRtrim),
-        "SLtrim" => zero!(SLtrim),
-        "SRmws" => zero!(SRmws),
-        "SSubstr" => two!(SSubstr),
-        "SSelect" => two!(SSelect),
-        "SStrip" => one!(SStrip),
-        "SStripTail" => one!(SStripTail),
-        "SStripTo" => one!(SStripTo),
-        "SPrefixes" => one!(SPrefixes),
-        "SPrefixesQuoted" => one!(SPrefixesQuoted),
-        "SRm" => one!(SRm),
-        "SReplace" => two!(SReplace),
-        "UriUser" => zero!(UriUser),
-        "UriHost" => zero!(UriHost),
-        "UriPasswd" => zero!(UriPasswd),
-        "UriPort" => zero!(UriPort),
-        "UriParams" => zero!(UriParams),
-        "UriParam" => one!(UriParam),
-        "UriHeaders" => zero!(UriHeaders),
-        "UriTransport" => zero!(UriTransport),
-        "UriTtl" => zero!(UriTtl),
-        "UriUparam" => zero!(UriUparam),
-        "UriMaddr" => zero!(UriMaddr),
-        "UriMethod" => zero!(UriMethod),
-        "UriLr" => zero!(UriLr),
-        "UriR2" => zero!(UriR2),
-        "UriScheme" => zero!(UriScheme),
-        "UriTosocket" => zero!(UriTosocket),
-        "UriDuri" => zero!(UriDuri),
-        "UriSaor" => zero!(UriSaor),
-        "UriSuri" => zero!(UriSuri),
-        "ParamValue" => two!(ParamValue),
-        "ParamIn" => two!(ParamIn),
-        "ParamValueAt" => two!(ParamValueAt),
-        "ParamName" => two!(ParamName),
-        "ParamCount" => one!(ParamCount),
-        "NameaddrName" => zero!(NameaddrName),
-        "NameaddrUri" => zero!(NameaddrUri),
-        "NameaddrLen" => zero!(NameaddrLen),
-        "TobodyUri" => zero!(TobodyUri),
-        "TobodyDisplay" => zero!(TobodyDisplay),
-        "TobodyTag" => zero!(TobodyTag),
-        "TobodyUser" => zero!(TobodyUser),
-        "TobodyHost" => zero!(TobodyHost),
-        "TobodyParams" => zero!(TobodyParams),
-        _ => return None,
-    })
 }

@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+pub use cfgc_vocab::BinOp;
+
 /// A value of the routing language. Strings are bytes (SIP is not UTF-8)
 /// and borrow the message where they can.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -22,6 +24,11 @@ pub type OwnedValue = Value<'static>;
 impl<'a> Value<'a> {
     pub fn str(s: &'a [u8]) -> Self {
         Value::Str(Cow::Borrowed(s))
+    }
+
+    /// A truth value: 1 or 0.
+    pub fn bool(b: bool) -> Value<'static> {
+        Value::Int(i32::from(b))
     }
 
     pub fn string(s: impl Into<Vec<u8>>) -> Value<'static> {
@@ -173,9 +180,69 @@ pub mod int {
     }
 }
 
+/// A binary operator applied to two values: its result as Kamailio
+/// computes it. `&&`/`||` here see both operands; back ends short-circuit
+/// them before evaluating the right one.
+#[inline]
+pub fn binop(op: BinOp, l: &Value<'_>, r: &Value<'_>) -> OwnedValue {
+    let ints = || (l.to_int(), r.to_int());
+    match op {
+        BinOp::Add => l.add(r),
+        BinOp::Sub => Value::Int(int::sub(ints().0, ints().1)),
+        BinOp::Mul => Value::Int(int::mul(ints().0, ints().1)),
+        BinOp::Div => int::div(ints().0, ints().1).map_or(Value::Null, Value::Int),
+        BinOp::Mod => int::rem(ints().0, ints().1).map_or(Value::Null, Value::Int),
+        BinOp::BitAnd => Value::Int(ints().0 & ints().1),
+        BinOp::BitOr => Value::Int(ints().0 | ints().1),
+        BinOp::BitXor => Value::Int(ints().0 ^ ints().1),
+        BinOp::Shl => Value::Int(int::shl(ints().0, ints().1)),
+        BinOp::Shr => Value::Int(int::shr(ints().0, ints().1)),
+        op => Value::Int(i32::from(compare(op, l, r))),
+    }
+}
+
+/// A comparison or logical operator's truth (`==` typed by the left
+/// operand, `eq` as strings, `<` as ints...). Arithmetic operators are
+/// true when their result is non-zero.
+#[inline]
+pub fn compare(op: BinOp, l: &Value<'_>, r: &Value<'_>) -> bool {
+    match op {
+        BinOp::Eq => l.equals(r),
+        BinOp::Ne => !l.equals(r),
+        BinOp::StrEq => l.to_bytes() == r.to_bytes(),
+        BinOp::StrNe => l.to_bytes() != r.to_bytes(),
+        BinOp::IntEq => l.to_int() == r.to_int(),
+        BinOp::IntNe => l.to_int() != r.to_int(),
+        BinOp::Lt => l.to_int() < r.to_int(),
+        BinOp::Gt => l.to_int() > r.to_int(),
+        BinOp::Le => l.to_int() <= r.to_int(),
+        BinOp::Ge => l.to_int() >= r.to_int(),
+        BinOp::And => l.is_nonzero() && r.is_nonzero(),
+        BinOp::Or => l.is_nonzero() || r.is_nonzero(),
+        op => binop(op, l, r).is_nonzero(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operators_by_name() {
+        let s = |x: &'static str| Value::str(x.as_bytes());
+        assert_eq!(
+            binop(BinOp::Div, &Value::Int(7), &Value::Int(0)),
+            Value::Null
+        );
+        assert_eq!(
+            binop(BinOp::Add, &s("a"), &Value::Int(1)),
+            Value::string("a1")
+        );
+        assert_eq!(binop(BinOp::Lt, &Value::Int(1), &s("2")), Value::Int(1));
+        assert!(compare(BinOp::StrEq, &Value::Int(10), &s("10")));
+        assert!(!compare(BinOp::Eq, &s("010"), &Value::Int(10)));
+        assert!(compare(BinOp::Sub, &Value::Int(3), &Value::Int(2)));
+    }
 
     fn s(x: &str) -> Value<'_> {
         Value::str(x.as_bytes())

@@ -5,15 +5,13 @@
 //! to run ([`on_missed`], TMCB_ON_FAILURE) and when a reply is sent
 //! upstream ([`on_reply_out`], TMCB_RESPONSE_OUT). A record is one log
 //! line: the label, `timestamp=`, the fixed fields, then the `log_extra`
-//! pairs, which the compiled script writes ([`Script::acc_extra`]: the
-//! runtime has no PV parser).
+//! pairs: the compiler resolves `log_extra`'s PVs (a
+//! [`ParamValue::PvList`]) and acc reads them with `engine::pv::read`.
 //!
 //! Only log accounting is implemented; the parameters that need a
 //! database, dialogs, or what tm does not tell us yet (`report_ack`,
 //! `detect_direction`, `time_mode`, `multi_leg_info`) are refused at
 //! start-up rather than ignored.
-//!
-//! [`Script::acc_extra`]: crate::engine::Script::acc_extra
 
 use crate::engine::log::Level;
 use crate::engine::params::{ModParams, ParamValue};
@@ -59,6 +57,8 @@ pub struct Config {
     /// `log_facility` (default LOG_DAEMON): records go to syslog on it when
     /// the core logs to syslog.
     pub log_facility: i32,
+    /// `log_extra`: each name with its PV, in order (resolved by cfgc).
+    pub log_extra: Vec<(String, crate::engine::pv::PvRef)>,
 }
 
 impl Default for Config {
@@ -75,6 +75,7 @@ impl Default for Config {
             report_cancels: false,
             reason_from_hf: false,
             log_level: Level::Notice as i32,
+            log_extra: Vec::new(),
         }
     }
 }
@@ -151,6 +152,7 @@ impl Config {
                 (_, None) => matches!(v, ParamValue::Str(s) if s.is_empty()),
                 (ParamValue::Int(n), Some(d)) => n == d,
                 (ParamValue::Str(s), Some(d)) => s.trim().parse::<i32>().ok() == Some(*d),
+                (ParamValue::PvList(l), _) => l.is_empty(),
             };
             if !is_default {
                 return Err(format!(
@@ -181,6 +183,16 @@ impl Config {
                 .ok_or_else(|| {
                     format!("modparam(\"acc\", \"log_facility\"): unknown facility `{f}`")
                 })?;
+        }
+        match p.get("acc", "log_extra") {
+            None => {}
+            Some(ParamValue::PvList(l)) => c.log_extra.clone_from(l),
+            Some(ParamValue::Str(s)) if s.trim().is_empty() => {}
+            Some(_) => {
+                return Err(
+                    "modparam(\"acc\", \"log_extra\"): not resolved by cfgc (name=$pv;...)".into(),
+                );
+            }
         }
         if let Some(s) = p.str("acc", "failed_filter") {
             c.failed_filter = parse_failed_filter(&s)?;
@@ -419,8 +431,7 @@ pub fn record(label: &str, timestamp: u64, f: &Fields<'_>, extras: &[u8]) -> Vec
     line
 }
 
-/// Appends one `;name=value` extra (`$null` → empty value), as the
-/// compiled script's [`acc_extra`](crate::engine::Script::acc_extra) does.
+/// Appends one `;name=value` extra (`$null` → empty value).
 pub fn push_extra(out: &mut Vec<u8>, name: &str, v: &Value<'_>) {
     out.push(b';');
     out.extend_from_slice(name.as_bytes());
@@ -447,8 +458,8 @@ fn log_request(ctx: &Ctx<'_>, label: &str, code: &[u8], reason: &[u8], to_tag: &
     let from_tag = msg.from().ok().and_then(|f| f.tag).unwrap_or_default();
     let call_id = msg.call_id().unwrap_or_default();
     let mut extras = Vec::new();
-    if let Some(script) = ctx.tm.script {
-        script.acc_extra(ctx, &mut extras);
+    for (name, pv) in &cfg.log_extra {
+        push_extra(&mut extras, name, &crate::engine::pv::read(ctx, pv));
     }
     let fields = Fields {
         method,

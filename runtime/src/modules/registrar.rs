@@ -82,6 +82,7 @@ impl Config {
                 None => false,
                 Some(crate::engine::params::ParamValue::Int(v)) => *v != 0 && *v != -1,
                 Some(crate::engine::params::ParamValue::Str(s)) => !s.is_empty(),
+                Some(crate::engine::params::ParamValue::PvList(l)) => !l.is_empty(),
             };
             if set {
                 return Err(format!(

@@ -1,98 +1,15 @@
 //! Transformations (`{s.substr,1,3}`): which ones the runtime implements
-//! (`engine::trans::Op`), and their parameters read as Kamailio's
-//! pv_trans.c reads them (numbers, strings up to `,`/`}`, PVs).
+//! (the vocabulary's `TRANSFORMATIONS`), and their parameters read as
+//! Kamailio's pv_trans.c reads them (numbers, strings up to `,`/`}`, PVs).
 
 use crate::check::pvar::{self, Transformation};
 use crate::diag::Diagnostic;
 use crate::source::Span;
 
+use cfgc_vocab::{TrInfo, TrParam as P};
+
 use super::super::{TrArg, TrOp};
 use super::Lowerer;
-
-/// How a parameter is read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum P {
-    /// A number or a PV.
-    Num,
-    /// A string (up to `,` `}` tab or newline) or a PV.
-    Str,
-    /// The separator of `{s.select}`: one character or `\\` `\n` `\r` `\t`.
-    Char,
-    /// Optional trailing number (absent: 0).
-    OptNum,
-    /// Optional trailing one-character delimiter (absent: `;`); may be `,`.
-    OptDelim,
-}
-
-/// `(class, name)` → runtime op and parameters. Names are matched
-/// case-insensitively, as Kamailio does.
-static TABLE: &[(&str, &str, &str, &[P])] = &[
-    ("s", "len", "SLen", &[]),
-    ("s", "int", "SInt", &[]),
-    ("s", "md5", "SMd5", &[]),
-    ("s", "encode.hexa", "SEncodeHexa", &[]),
-    ("s", "decode.hexa", "SDecodeHexa", &[]),
-    ("s", "encode.base64", "SEncodeBase64", &[]),
-    ("s", "decode.base64", "SDecodeBase64", &[]),
-    ("s", "escape.common", "SEscapeCommon", &[]),
-    ("s", "unescape.common", "SUnescapeCommon", &[]),
-    ("s", "numeric", "SNumeric", &[]),
-    ("s", "tolower", "STolower", &[]),
-    ("s", "toupper", "SToupper", &[]),
-    ("s", "trim", "STrim", &[]),
-    ("s", "rtrim", "SRtrim", &[]),
-    ("s", "ltrim", "SLtrim", &[]),
-    ("s", "rmws", "SRmws", &[]),
-    ("s", "substr", "SSubstr", &[P::Num, P::Num]),
-    ("s", "select", "SSelect", &[P::Num, P::Char]),
-    ("s", "strip", "SStrip", &[P::Num]),
-    ("s", "striptail", "SStripTail", &[P::Num]),
-    ("s", "stripto", "SStripTo", &[P::Str]),
-    ("s", "prefixes", "SPrefixes", &[P::OptNum]),
-    ("s", "prefixes.quoted", "SPrefixesQuoted", &[P::OptNum]),
-    ("s", "rm", "SRm", &[P::Str]),
-    ("s", "replace", "SReplace", &[P::Str, P::Str]),
-    ("uri", "user", "UriUser", &[]),
-    ("uri", "host", "UriHost", &[]),
-    ("uri", "passwd", "UriPasswd", &[]),
-    ("uri", "port", "UriPort", &[]),
-    ("uri", "params", "UriParams", &[]),
-    ("uri", "param", "UriParam", &[P::Str]),
-    ("uri", "headers", "UriHeaders", &[]),
-    ("uri", "transport", "UriTransport", &[]),
-    ("uri", "ttl", "UriTtl", &[]),
-    ("uri", "uparam", "UriUparam", &[]),
-    ("uri", "maddr", "UriMaddr", &[]),
-    ("uri", "method", "UriMethod", &[]),
-    ("uri", "lr", "UriLr", &[]),
-    ("uri", "r2", "UriR2", &[]),
-    ("uri", "scheme", "UriScheme", &[]),
-    ("uri", "tosocket", "UriTosocket", &[]),
-    ("uri", "duri", "UriDuri", &[]),
-    ("uri", "saor", "UriSaor", &[]),
-    ("uri", "suri", "UriSuri", &[]),
-    ("param", "value", "ParamValue", &[P::Str, P::OptDelim]),
-    ("param", "in", "ParamIn", &[P::Str, P::OptDelim]),
-    ("param", "valueat", "ParamValueAt", &[P::Num, P::OptDelim]),
-    ("param", "name", "ParamName", &[P::Num, P::OptDelim]),
-    ("param", "count", "ParamCount", &[P::OptDelim]),
-    ("nameaddr", "name", "NameaddrName", &[]),
-    ("nameaddr", "uri", "NameaddrUri", &[]),
-    ("nameaddr", "len", "NameaddrLen", &[]),
-    ("tobody", "uri", "TobodyUri", &[]),
-    ("tobody", "display", "TobodyDisplay", &[]),
-    ("tobody", "tag", "TobodyTag", &[]),
-    ("tobody", "user", "TobodyUser", &[]),
-    ("tobody", "host", "TobodyHost", &[]),
-    ("tobody", "params", "TobodyParams", &[]),
-];
-
-fn lookup(class: &str, name: &str) -> Option<(&'static str, &'static [P])> {
-    TABLE
-        .iter()
-        .find(|(c, n, _, _)| c.eq_ignore_ascii_case(class) && n.eq_ignore_ascii_case(name))
-        .map(|(_, _, op, params)| (*op, *params))
-}
 
 fn skip_ws(b: &[u8], i: &mut usize) {
     while matches!(b.get(*i), Some(b' ' | b'\t' | b'\n')) {
@@ -112,7 +29,12 @@ impl Lowerer<'_> {
     /// Lowers one transformation; `None` (reported) if the runtime lacks it
     /// or its parameters are malformed.
     pub(super) fn tr_op(&mut self, t: &Transformation, span: Span) -> Option<TrOp> {
-        let Some((op, kinds)) = lookup(&t.class, &t.name) else {
+        let Some(TrInfo {
+            kind,
+            params: kinds,
+            ..
+        }) = TrInfo::lookup(&t.class, &t.name)
+        else {
             self.unsupported(
                 span,
                 format!("the transformation `{{{}.{}}}`", t.class, t.name),
@@ -120,7 +42,7 @@ impl Lowerer<'_> {
             return None;
         };
         match self.tr_params(&t.params, kinds, span) {
-            Ok(args) => Some(TrOp { op, args }),
+            Ok(args) => Some(TrOp { kind: *kind, args }),
             Err(why) => {
                 self.diags.push(
                     Diagnostic::error(

@@ -351,3 +351,17 @@ fn nameaddr_and_tobody() {
     assert_eq!(ev(s("<sip:a@b>"), &[Op::TobodyDisplay]), s(""));
     assert_eq!(ev(s("<nonsense>"), &[Op::TobodyUri]), Value::Null);
 }
+
+#[test]
+fn every_vocabulary_transformation_has_its_op() {
+    for t in cfgc_vocab::TRANSFORMATIONS {
+        let args = |n: usize| (0..n).map(|_| Arg::Int(0)).collect::<Vec<_>>();
+        assert!(
+            op(t.kind, args(t.params.len())).is_some(),
+            "{:?} with {} parameter(s)",
+            t.kind,
+            t.params.len()
+        );
+        assert!(op(t.kind, args(t.params.len() + 1)).is_none());
+    }
+}

@@ -3,6 +3,7 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::engine::ctx::WorkerState;
 use crate::engine::log::LogSink;
+use crate::engine::pv::PvRef;
 use crate::modules::Modules;
 use crate::modules::testutil::{core, msg, rcv};
 
@@ -87,7 +88,13 @@ fn stock_parameters_are_read() {
         ("detect_direction", ParamValue::Int(0)),
         ("log_flag", ParamValue::Int(1)),
         ("log_missed_flag", ParamValue::Int(2)),
-        ("log_extra", ParamValue::Str("src_user=$fU".into())),
+        (
+            "log_extra",
+            ParamValue::PvList(vec![(
+                "src_user".into(),
+                PvRef::Plain(cfgc_vocab::PvId::FromUser),
+            )]),
+        ),
         ("failed_transaction_flag", ParamValue::Int(3)),
     ]);
     let c = Config::from_params(&p).expect("stock acc params");

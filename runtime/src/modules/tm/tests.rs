@@ -736,13 +736,6 @@ impl Script for Acc {
         }
         Ok(1)
     }
-
-    fn acc_extra(&self, ctx: &Ctx<'_>, out: &mut Vec<u8>) {
-        crate::modules::acc::push_extra(out, "src_user", &pv::from_user(ctx));
-        crate::modules::acc::push_extra(out, "dst_user", &pv::r_user(ctx));
-        crate::modules::acc::push_extra(out, "dst_ouser", &pv::to_user(ctx));
-        crate::modules::acc::push_extra(out, "nothing", &Value::Null);
-    }
 }
 
 struct AccHarness {
@@ -769,6 +762,17 @@ fn acc_harness() -> AccHarness {
     ] {
         p.push("acc", n, ParamValue::Int(v));
     }
+    let extra = |n: &str, id| (n.to_string(), pv::PvRef::Plain(id));
+    p.push(
+        "acc",
+        "log_extra",
+        ParamValue::PvList(vec![
+            extra("src_user", pv::PvId::FromUser),
+            extra("dst_user", pv::PvId::RUser),
+            extra("dst_ouser", pv::PvId::ToUser),
+            extra("nothing", pv::PvId::Null),
+        ]),
+    );
     let modules = Modules::new(p).expect("params");
     AccHarness {
         e: Engine::with_modules(Acc, core, modules),

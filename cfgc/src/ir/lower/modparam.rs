@@ -1,0 +1,108 @@
+//! Module parameters whose text the compiler resolves, one lowering per
+//! (module, parameter): the module-specific part of lowering lives here,
+//! not in the generic pass. Each turns the cfg's string into the value the
+//! runtime module reads (a [`ModParamValue`]), or reports why it cannot.
+
+use crate::catalog;
+use crate::check::pvar;
+use crate::diag::Diagnostic;
+use crate::source::Span;
+
+use super::super::ModParamValue;
+use super::Lowerer;
+
+/// Lowers one string value; `None` when it was reported.
+pub(super) type Lowering = fn(&mut Lowerer<'_>, &str, Span) -> Option<ModParamValue>;
+
+/// Parameters with a lowering of their own: (module, parameter, lowering).
+static LOWERINGS: &[(&str, &str, Lowering)] = &[("acc", "log_extra", acc_log_extra)];
+
+/// The lowering of `modparam(module, name, ...)`, if it has one
+/// (parameter names are case-insensitive, as Kamailio's).
+pub(super) fn lowering(module: &str, name: &str) -> Option<Lowering> {
+    LOWERINGS
+        .iter()
+        .find(|(m, n, _)| *m == module && n.eq_ignore_ascii_case(name))
+        .map(|(_, _, f)| *f)
+}
+
+/// acc's `log_extra`: `name=$pv;...` as Kamailio's parse_acc_extra reads
+/// it, each PV resolved now (the runtime has no PV parser). `None` (with a
+/// diagnostic) when malformed.
+fn acc_log_extra(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    let malformed = |why: String| {
+        Diagnostic::error(
+            "acc-log-extra",
+            format!("malformed acc `log_extra` \"{text}\": {why}"),
+        )
+        .with_label(span, "")
+        .with_help("the format is `name=$pv;name=$pv;...`")
+    };
+    let mut extras = Vec::new();
+    let mut ok = true;
+    let mut rest = text;
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            l.diags.push(malformed("nothing after the last `;`".into()));
+            return None;
+        }
+        let name_end = rest
+            .find(|c: char| c.is_ascii_whitespace() || c == '=')
+            .unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        let Some(after) = rest[name_end..].trim_start().strip_prefix('=') else {
+            l.diags
+                .push(malformed(format!("expected `=` after `{name}`")));
+            return None;
+        };
+        let value = after.trim_start();
+        let (spec, len) = match pvar::parse_spec(value) {
+            Ok(v) => v,
+            Err(e) => {
+                l.diags
+                    .push(malformed(format!("the value of `{name}`: {}", e.0)));
+                return None;
+            }
+        };
+        let pv_text = &value[..len];
+        let known = |n: &str| {
+            catalog::core_pv(n).is_some()
+                || catalog::modules()
+                    .iter()
+                    .any(|m| m.pvs.iter().any(|p| p.name == n))
+        };
+        if let Some(bad) = std::iter::once(spec.clone())
+            .chain(pvar::nested(&spec))
+            .find(|s| !known(&s.name))
+        {
+            l.diags.push(
+                Diagnostic::error(
+                    "unknown-pv",
+                    format!("unknown PV `${}` in acc `log_extra`", bad.name),
+                )
+                .with_label(span, ""),
+            );
+            ok = false;
+        } else {
+            match l.pv_ref(&spec, span) {
+                Some(r) => extras.push((name.to_string(), r)),
+                None => ok = false,
+            }
+        }
+        rest = value[len..].trim_start();
+        if let Some(r) = rest.strip_prefix(';') {
+            if r.is_empty() {
+                l.diags.push(malformed("nothing after the last `;`".into()));
+                return None;
+            }
+            rest = r;
+        } else if !rest.is_empty() {
+            l.diags.push(malformed(format!(
+                "expected `;` after `{pv_text}`, found `{rest}`"
+            )));
+            return None;
+        }
+    }
+    ok.then_some(ModParamValue::PvList(extras))
+}

@@ -1,0 +1,576 @@
+//! Module functions the runtime implements, and how a call passes its
+//! arguments: the one table that makes a catalogued function "supported".
+//! The checker reads it (unsupported functions are their own diagnostic
+//! class), the lowering resolves calls to a [`BindingId`], code generation
+//! emits a direct call to `path` under the runtime root, and the
+//! interpreter calls the same function through a table generated from
+//! this one, indexed by the id.
+//!
+//! Adding a module function: a row here and the function in the runtime
+//! (`runtime/src/modules/<module>.rs`).
+
+use crate::Level as Lvl;
+
+/// How a script argument is passed to the runtime function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgConv {
+    /// An `i32` (a constant, or any expression converted to int).
+    Int,
+    /// Bytes from a PV-format string (`"$rU@$rd"`), built per call.
+    Fmt,
+    /// Bytes from a constant string.
+    Str,
+    /// An xlog level name (`"L_INFO"`) resolved at compile time, or an
+    /// int expression.
+    Level,
+    /// The name of a `failure_route` block, passed as its index
+    /// (`Script::failure_route`); resolved at compile time.
+    FailureRoute,
+    /// The name of a `branch_route` block, as an index.
+    BranchRoute,
+    /// The name of a named `onreply_route` block, as an index.
+    OnreplyRoute,
+}
+
+/// Whether the runtime function needs the context mutably.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtxUse {
+    Shared,
+    Mut,
+}
+
+/// Whether a call logs at a level known before its message is formatted
+/// (xlog and its `xinfo`-style aliases): both back ends test the level
+/// first and skip the formatting, as Kamailio's xlog does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogGate {
+    /// Not a logging call.
+    None,
+    /// Always this level.
+    Fixed(Lvl),
+    /// The level is the first argument.
+    FirstArg,
+}
+
+/// One supported module function (one arity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub module: &'static str,
+    pub name: &'static str,
+    /// Path under the runtime root (`modules::sl::sl_send_reply`).
+    pub path: &'static str,
+    pub args: &'static [ArgConv],
+    pub ctx: CtxUse,
+    /// A level the runtime function takes before the script's arguments
+    /// (the fixed level of `xinfo`).
+    pub fixed_level: Option<Lvl>,
+    /// See [`LogGate`].
+    pub gate: LogGate,
+}
+
+/// A binding's position in [`BINDINGS`]: stable for one build of the
+/// compiler and runtime, which share this table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BindingId(pub u16);
+
+impl BindingId {
+    /// The binding of `module.name` with `arity` arguments, if supported.
+    pub fn find(module: &str, name: &str, arity: usize) -> Option<BindingId> {
+        BINDINGS
+            .iter()
+            .position(|b| b.module == module && b.name == name && b.args.len() == arity)
+            .and_then(|i| u16::try_from(i).ok())
+            .map(BindingId)
+    }
+
+    /// Its row.
+    pub fn binding(self) -> &'static Binding {
+        // Ids come from `find`; the first row stands in for a forged one.
+        BINDINGS.get(usize::from(self.0)).unwrap_or(&BINDINGS[0])
+    }
+}
+
+impl Binding {
+    /// Whether any arity of `module.name` is supported.
+    pub fn is_supported(module: &str, name: &str) -> bool {
+        BINDINGS
+            .iter()
+            .any(|b| b.module == module && b.name == name)
+    }
+}
+
+const fn b(
+    module: &'static str,
+    name: &'static str,
+    path: &'static str,
+    args: &'static [ArgConv],
+    ctx: CtxUse,
+) -> Binding {
+    Binding {
+        module,
+        name,
+        path,
+        args,
+        ctx,
+        fixed_level: None,
+        gate: LogGate::None,
+    }
+}
+
+/// `xinfo(fmt)` and the other fixed-level xlog functions.
+const fn level(name: &'static str, level: Lvl) -> Binding {
+    Binding {
+        module: "xlog",
+        name,
+        path: "modules::xlog::xlog",
+        args: &[Fmt],
+        ctx: Shared,
+        fixed_level: Some(level),
+        gate: LogGate::Fixed(level),
+    }
+}
+
+/// `xlog(fmt)`: at `L_ERR`.
+const fn xlog_err() -> Binding {
+    Binding {
+        module: "xlog",
+        name: "xlog",
+        path: "modules::xlog::xlog_err",
+        args: &[Fmt],
+        ctx: Shared,
+        fixed_level: None,
+        gate: LogGate::Fixed(Lvl::Err),
+    }
+}
+
+/// `xlog(level, fmt)`.
+const fn xlog_level_arg() -> Binding {
+    Binding {
+        module: "xlog",
+        name: "xlog",
+        path: "modules::xlog::xlog",
+        args: &[Level, Fmt],
+        ctx: Shared,
+        fixed_level: None,
+        gate: LogGate::FirstArg,
+    }
+}
+
+/// A tm function (context mutable).
+const fn tm(name: &'static str, path: &'static str, args: &'static [ArgConv]) -> Binding {
+    b("tm", name, path, args, Mut)
+}
+
+/// A tmx route-type test (`t_is_branch_route`...): reads the context.
+const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
+    b("tmx", name, path, &[], Shared)
+}
+
+use ArgConv::{BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, Str};
+use CtxUse::{Mut, Shared};
+
+/// Every module function the runtime implements.
+pub static BINDINGS: &[Binding] = &[
+    b(
+        "sl",
+        "sl_send_reply",
+        "modules::sl::sl_send_reply",
+        &[Int, Fmt],
+        Mut,
+    ),
+    b(
+        "sl",
+        "sl_reply",
+        "modules::sl::sl_send_reply",
+        &[Int, Fmt],
+        Mut,
+    ),
+    b(
+        "sl",
+        "sl_reply_error",
+        "modules::sl::sl_reply_error",
+        &[],
+        Mut,
+    ),
+    b(
+        "sl",
+        "send_reply",
+        "modules::sl::send_reply",
+        &[Int, Fmt],
+        Mut,
+    ),
+    tm("t_relay", "modules::tm::t_relay", &[]),
+    tm("t_relay", "modules::tm::t_relay_to", &[Str, Int]),
+    tm("t_newtran", "modules::tm::t_newtran", &[]),
+    tm("t_reply", "modules::tm::t_reply", &[Int, Fmt]),
+    tm("t_check_trans", "modules::tm::t_check_trans", &[]),
+    tm("t_on_failure", "modules::tm::t_on_failure", &[FailureRoute]),
+    tm("t_on_branch", "modules::tm::t_on_branch", &[BranchRoute]),
+    tm("t_on_reply", "modules::tm::t_on_reply", &[OnreplyRoute]),
+    tm("t_is_set", "modules::tm::t_is_set", &[Str]),
+    tm("t_is_canceled", "modules::tm::t_is_canceled", &[]),
+    tm("t_check_status", "modules::tm::t_check_status", &[Fmt]),
+    tm("t_release", "modules::tm::t_release", &[]),
+    tm("t_branch_timeout", "modules::tm::t_branch_timeout", &[]),
+    tm("t_branch_replied", "modules::tm::t_branch_replied", &[]),
+    tm("t_any_timeout", "modules::tm::t_any_timeout", &[]),
+    tm("t_any_replied", "modules::tm::t_any_replied", &[]),
+    b(
+        "tmx",
+        "t_precheck_trans",
+        "modules::tm::t_precheck_trans",
+        &[],
+        Mut,
+    ),
+    tmx_route("t_is_branch_route", "modules::tm::t_is_branch_route"),
+    tmx_route("t_is_failure_route", "modules::tm::t_is_failure_route"),
+    tmx_route("t_is_reply_route", "modules::tm::t_is_reply_route"),
+    tmx_route("t_is_request_route", "modules::tm::t_is_request_route"),
+    b(
+        "acc",
+        "acc_log_request",
+        "modules::acc::acc_log_request",
+        &[Fmt],
+        Mut,
+    ),
+    xlog_err(),
+    xlog_level_arg(),
+    level("xdbg", Lvl::Dbg),
+    level("xinfo", Lvl::Info),
+    level("xnotice", Lvl::Notice),
+    level("xwarn", Lvl::Warn),
+    level("xerr", Lvl::Err),
+    level("xbug", Lvl::Bug),
+    level("xcrit", Lvl::Crit),
+    level("xalert", Lvl::Alert),
+    b(
+        "textops",
+        "is_method",
+        "modules::textops::is_method",
+        &[Str],
+        Shared,
+    ),
+    b(
+        "textops",
+        "has_body",
+        "modules::textops::has_body",
+        &[],
+        Shared,
+    ),
+    b(
+        "textops",
+        "is_present_hf",
+        "modules::textops::is_present_hf",
+        &[Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "append_hf",
+        "modules::textops::append_hf",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "remove_hf",
+        "modules::textops::remove_hf",
+        &[Fmt],
+        Mut,
+    ),
+    b("kex", "setdsturi", "modules::kex::setdsturi", &[Fmt], Mut),
+    b("kex", "resetdsturi", "modules::kex::resetdsturi", &[], Mut),
+    b(
+        "kex",
+        "isdsturiset",
+        "modules::kex::isdsturiset",
+        &[],
+        Shared,
+    ),
+    b("kex", "setbflag", "modules::kex::setbflag", &[Int], Mut),
+    b(
+        "kex",
+        "setbflag",
+        "modules::kex::setbflag_at",
+        &[Int, Int],
+        Mut,
+    ),
+    b("kex", "resetbflag", "modules::kex::resetbflag", &[Int], Mut),
+    b(
+        "kex",
+        "resetbflag",
+        "modules::kex::resetbflag_at",
+        &[Int, Int],
+        Mut,
+    ),
+    b("kex", "isbflagset", "modules::kex::isbflagset", &[Int], Mut),
+    b(
+        "kex",
+        "isbflagset",
+        "modules::kex::isbflagset_at",
+        &[Int, Int],
+        Mut,
+    ),
+    b(
+        "corex",
+        "append_branch",
+        "modules::corex::append_branch",
+        &[],
+        Mut,
+    ),
+    b(
+        "corex",
+        "append_branch",
+        "modules::corex::append_branch_uri",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "corex",
+        "append_branch",
+        "modules::corex::append_branch_uri_q",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "maxfwd",
+        "mf_process_maxfwd_header",
+        "modules::maxfwd::mf_process_maxfwd_header",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "maxfwd",
+        "maxfwd_process",
+        "modules::maxfwd::mf_process_maxfwd_header",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "maxfwd",
+        "process_maxfwd",
+        "modules::maxfwd::mf_process_maxfwd_header",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "maxfwd",
+        "is_maxfwd_lt",
+        "modules::maxfwd::is_maxfwd_lt",
+        &[Int],
+        Shared,
+    ),
+    b(
+        "maxfwd",
+        "maxfwd_at_least",
+        "modules::maxfwd::is_maxfwd_lt",
+        &[Int],
+        Shared,
+    ),
+    b(
+        "maxfwd",
+        "mf_lowlimit",
+        "modules::maxfwd::is_maxfwd_lt",
+        &[Int],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "has_totag",
+        "modules::siputils::has_totag",
+        &[],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "is_request",
+        "modules::siputils::is_request",
+        &[],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "is_reply",
+        "modules::siputils::is_reply",
+        &[],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "is_first_hop",
+        "modules::siputils::is_first_hop",
+        &[],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "is_first_hop",
+        "modules::siputils::is_first_hop_mode",
+        &[Int],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "uri_param",
+        "modules::siputils::uri_param",
+        &[Fmt],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "uri_param",
+        "modules::siputils::uri_param_value",
+        &[Fmt, Fmt],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "uri_param_any",
+        "modules::siputils::uri_param_any",
+        &[Fmt],
+        Shared,
+    ),
+    b("rr", "record_route", "modules::rr::record_route", &[], Mut),
+    b(
+        "rr",
+        "record_route",
+        "modules::rr::record_route_params",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "rr",
+        "add_rr_param",
+        "modules::rr::add_rr_param",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "rr",
+        "remove_record_route",
+        "modules::rr::remove_record_route",
+        &[],
+        Mut,
+    ),
+    b("rr", "loose_route", "modules::rr::loose_route", &[], Mut),
+    b(
+        "rr",
+        "loose_route_preloaded",
+        "modules::rr::loose_route_preloaded",
+        &[],
+        Mut,
+    ),
+    b(
+        "rr",
+        "loose_route_mode",
+        "modules::rr::loose_route_mode",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "rr",
+        "check_route_param",
+        "modules::rr::check_route_param",
+        &[Str],
+        Shared,
+    ),
+    b(
+        "rr",
+        "is_direction",
+        "modules::rr::is_direction",
+        &[Str],
+        Shared,
+    ),
+    b(
+        "sanity",
+        "sanity_check",
+        "modules::sanity::sanity_check",
+        &[],
+        Mut,
+    ),
+    b(
+        "sanity",
+        "sanity_check",
+        "modules::sanity::sanity_check_msg",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "sanity",
+        "sanity_check",
+        "modules::sanity::sanity_check_uri",
+        &[Int, Int],
+        Mut,
+    ),
+    b("registrar", "save", "modules::registrar::save", &[Str], Mut),
+    b(
+        "registrar",
+        "save",
+        "modules::registrar::save_flags",
+        &[Str, Str],
+        Mut,
+    ),
+    b(
+        "registrar",
+        "save",
+        "modules::registrar::save_uri",
+        &[Str, Str, Fmt],
+        Mut,
+    ),
+    b(
+        "registrar",
+        "lookup",
+        "modules::registrar::lookup",
+        &[Str],
+        Mut,
+    ),
+    b(
+        "registrar",
+        "lookup",
+        "modules::registrar::lookup_uri",
+        &[Str, Fmt],
+        Mut,
+    ),
+    b(
+        "registrar",
+        "registered",
+        "modules::registrar::registered",
+        &[Str],
+        Shared,
+    ),
+    b(
+        "registrar",
+        "registered",
+        "modules::registrar::registered_uri",
+        &[Str, Fmt],
+        Shared,
+    ),
+    b(
+        "registrar",
+        "unregister",
+        "modules::registrar::unregister",
+        &[Str, Fmt],
+        Mut,
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_find_their_rows() {
+        for (i, b) in BINDINGS.iter().enumerate() {
+            let id = BindingId::find(b.module, b.name, b.args.len()).map(BindingId::binding);
+            // The first row of a (module, name, arity) is the one found.
+            let first = BINDINGS.iter().position(|c| {
+                c.module == b.module && c.name == b.name && c.args.len() == b.args.len()
+            });
+            assert_eq!(first, Some(i), "{}.{} listed twice", b.module, b.name);
+            assert_eq!(id, Some(b));
+        }
+        assert!(u16::try_from(BINDINGS.len()).is_ok());
+        assert!(Binding::is_supported("sl", "sl_send_reply"));
+        assert!(!Binding::is_supported("sl", "nope"));
+    }
+}

@@ -1,0 +1,22 @@
+//! The boundary vocabulary of cfgc: the words the compiler (`cfgc`) and the
+//! runtime (`cfgc-runtime`) share, defined once. The compiler lowers a
+//! configuration into these words; the runtime gives each one its meaning
+//! (`engine::pv::read`, `engine::cond`, `engine::value`, `engine::actions`,
+//! the module functions); code generation names them in generated code and
+//! the interpreter hands them to the same runtime leaves.
+//!
+//! This crate has no dependencies and no behaviour beyond naming: tables of
+//! names (which cfg spelling is which word), flags (is a PV writable), and
+//! plain data (settings, module parameters).
+
+mod bindings;
+mod core;
+mod pv;
+mod settings;
+mod trans;
+
+pub use bindings::{ArgConv, BINDINGS, Binding, BindingId, CtxUse, LogGate};
+pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
+pub use pv::{FmtSeg, PVS, PvId, PvInfo, PvRef};
+pub use settings::{CORE_PARAMS, CoreValue, Listen, ModParam, ModParamValue, Settings};
+pub use trans::{TRANSFORMATIONS, TrArg, TrInfo, TrKind, TrOp, TrParam};

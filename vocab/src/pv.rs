@@ -1,0 +1,227 @@
+//! Pseudo-variables: which `$name` is which runtime accessor.
+//!
+//! A PV without arguments is a [`PvId`]; its cfg spellings and flags are a
+//! row of [`PVS`]. Adding one: a variant and a row here, and its accessor
+//! with its arm in the runtime's `engine::pv` (`pv::get`). PVs with
+//! arguments (`$hdr(Name)`, `$var(x)`, a transformation chain) are the
+//! other [`PvRef`] variants; the compiler resolves their arguments.
+
+use crate::trans::TrOp;
+
+/// A PV without arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PvId {
+    Null,
+    Ru,
+    RUser,
+    RDomain,
+    RPort,
+    OrigRu,
+    Du,
+    FromUri,
+    FromUser,
+    FromDomain,
+    FromName,
+    FromTag,
+    ToUri,
+    ToUser,
+    ToDomain,
+    ToName,
+    ToTag,
+    CallId,
+    CSeq,
+    Method,
+    Status,
+    Reason,
+    UserAgent,
+    SrcIp,
+    SrcPort,
+    RcvIp,
+    RcvPort,
+    Proto,
+    Body,
+    MsgLen,
+    Rc,
+    MsgFlags,
+    MsgType,
+    Version,
+    RScheme,
+    Contact,
+    DstDomain,
+    DstPort,
+    DstProto,
+    Time,
+    Pid,
+    BFlags,
+    BFlagsHex,
+    BranchUri,
+    Branches,
+    /// tmx's `$T_branch_idx`.
+    TBranchIdx,
+    /// tmx's `$T_reply_code`.
+    TReplyCode,
+    /// tmx's `$T_reply_reason`.
+    TReplyReason,
+}
+
+/// One PV without arguments: its cfg names and whether the script may
+/// assign to it.
+#[derive(Clone, Copy, Debug)]
+pub struct PvInfo {
+    pub id: PvId,
+    /// Every spelling (`$ru`, `$ruri`), without the `$`.
+    pub names: &'static [&'static str],
+    pub writable: bool,
+}
+
+const fn ro(id: PvId, names: &'static [&'static str]) -> PvInfo {
+    PvInfo {
+        id,
+        names,
+        writable: false,
+    }
+}
+
+const fn rw(id: PvId, names: &'static [&'static str]) -> PvInfo {
+    PvInfo {
+        id,
+        names,
+        writable: true,
+    }
+}
+
+/// Every PV without arguments the runtime implements.
+pub static PVS: &[PvInfo] = &[
+    ro(PvId::Null, &["null"]),
+    rw(PvId::Ru, &["ru", "ruri"]),
+    rw(PvId::RUser, &["rU", "ruri.user"]),
+    rw(PvId::RDomain, &["rd", "ruri.domain"]),
+    rw(PvId::RPort, &["rp"]),
+    ro(PvId::OrigRu, &["ou", "ouri"]),
+    rw(PvId::Du, &["du", "duri"]),
+    ro(PvId::FromUri, &["fu", "from"]),
+    ro(PvId::FromUser, &["fU", "from.user"]),
+    ro(PvId::FromDomain, &["fd", "from.domain"]),
+    ro(PvId::FromName, &["fn"]),
+    ro(PvId::FromTag, &["ft"]),
+    ro(PvId::ToUri, &["tu", "to"]),
+    ro(PvId::ToUser, &["tU", "to.user"]),
+    ro(PvId::ToDomain, &["td", "to.domain"]),
+    ro(PvId::ToName, &["tn"]),
+    ro(PvId::ToTag, &["tt"]),
+    ro(PvId::CallId, &["ci"]),
+    ro(PvId::CSeq, &["cs"]),
+    ro(PvId::Method, &["rm"]),
+    ro(PvId::Status, &["rs"]),
+    ro(PvId::Reason, &["rr"]),
+    ro(PvId::UserAgent, &["ua"]),
+    ro(PvId::SrcIp, &["si"]),
+    ro(PvId::SrcPort, &["sp"]),
+    ro(PvId::RcvIp, &["Ri"]),
+    ro(PvId::RcvPort, &["Rp"]),
+    ro(PvId::Proto, &["pr", "proto"]),
+    ro(PvId::Body, &["rb"]),
+    ro(PvId::MsgLen, &["ml"]),
+    ro(PvId::Rc, &["rc", "retcode", "?"]),
+    ro(PvId::MsgFlags, &["mf"]),
+    ro(PvId::MsgType, &["mt"]),
+    ro(PvId::Version, &["rv"]),
+    ro(PvId::RScheme, &["rz"]),
+    ro(PvId::Contact, &["ct"]),
+    ro(PvId::DstDomain, &["dd"]),
+    ro(PvId::DstPort, &["dp"]),
+    ro(PvId::DstProto, &["dP"]),
+    ro(PvId::Time, &["Ts", "TS"]),
+    ro(PvId::Pid, &["pp"]),
+    ro(PvId::BFlags, &["bf"]),
+    ro(PvId::BFlagsHex, &["bF"]),
+    ro(PvId::BranchUri, &["br"]),
+    ro(PvId::Branches, &["bR"]),
+    ro(PvId::TBranchIdx, &["T_branch_idx"]),
+    ro(PvId::TReplyCode, &["T_reply_code"]),
+    ro(PvId::TReplyReason, &["T_reply_reason"]),
+];
+
+impl PvId {
+    /// The PV spelled `name` (without `$`, case-sensitive as Kamailio).
+    pub fn from_name(name: &str) -> Option<PvId> {
+        PVS.iter().find(|p| p.names.contains(&name)).map(|p| p.id)
+    }
+
+    /// Its row of [`PVS`].
+    pub fn info(self) -> &'static PvInfo {
+        // Every variant has a row (a test checks it); `Null`'s is the first.
+        PVS.iter().find(|p| p.id == self).unwrap_or(&PVS[0])
+    }
+
+    /// Its first cfg spelling.
+    pub fn name(self) -> &'static str {
+        self.info().names.first().copied().unwrap_or("null")
+    }
+}
+
+/// A PV the runtime implements, with its arguments resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PvRef {
+    /// A PV without arguments.
+    Plain(PvId),
+    /// `$hdr(Name)`: the first header of that name.
+    Hdr(Vec<u8>),
+    /// `$hdrc(Name)`: how many headers of that name.
+    HdrCount(Vec<u8>),
+    /// `$var(x)`, by the slot the compiler numbered.
+    Var(usize),
+    /// `$avp(x)`, `$(avp(x)[n])`: slot and index.
+    Avp(usize, usize),
+    /// `$env(NAME)`.
+    Env(String),
+    /// `$sel(cfg_get.group.var)` of a custom cfg variable declared in the
+    /// cfg (constant: no RPC changes it yet).
+    CfgInt(i32),
+    CfgStr(Vec<u8>),
+    /// `$(pv{tr}...)`: a PV read through transformations (read-only).
+    Trans(Box<PvRef>, Vec<TrOp>),
+}
+
+impl PvRef {
+    pub const NULL: PvRef = PvRef::Plain(PvId::Null);
+
+    /// Whether the script may assign to it.
+    pub fn writable(&self) -> bool {
+        match self {
+            PvRef::Plain(id) => id.info().writable,
+            PvRef::Var(_) | PvRef::Avp(..) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A piece of a PV-format string (`"$rU@$rd"`): literal bytes or a PV,
+/// printed as Kamailio prints it (the runtime's `engine::pv::format`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FmtSeg {
+    Lit(Vec<u8>),
+    Pv(PvRef),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_is_found_by_each_name_and_names_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for p in PVS {
+            assert!(!p.names.is_empty(), "{:?} has no name", p.id);
+            for n in p.names {
+                assert!(seen.insert(*n), "`${n}` is listed twice");
+                assert_eq!(PvId::from_name(n), Some(p.id));
+            }
+            assert_eq!(p.id.info().id, p.id);
+        }
+        assert_eq!(PvId::from_name("nope"), None);
+        assert!(PvRef::Plain(PvId::Du).writable());
+        assert!(!PvRef::Plain(PvId::FromUser).writable());
+        assert!(PvRef::Var(0).writable());
+    }
+}

@@ -1,0 +1,117 @@
+//! The configuration's settings as the runtime receives them: listen
+//! sockets, aliases, the core parameters it reads, and every `modparam`.
+//! One definition: the compiler fills it, generated code rebuilds it
+//! (`settings()`), the interpreter passes the compiler's value as is.
+
+use crate::PvRef;
+
+/// Core parameters (`name = value` lines) the runtime reads. Adding one:
+/// a row here and its use in the runtime (`proxy`); the compiler passes
+/// every listed parameter through.
+pub static CORE_PARAMS: &[&str] = &[
+    "port",
+    "children",
+    "debug",
+    "log_stderror",
+    "log_prefix",
+    "log_facility",
+    "log_name",
+    "advertised_address",
+    "advertised_port",
+    "server_header",
+];
+
+/// A core parameter's value: numbers (and `yes`/`no`, as 1/0) or text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoreValue {
+    Int(i64),
+    Str(String),
+}
+
+/// One `listen=` socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listen {
+    /// `udp`, `tcp`... (`udp` when the cfg names none).
+    pub proto: String,
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// One `modparam("module", "name", value)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModParam {
+    pub module: String,
+    pub name: String,
+    pub value: ModParamValue,
+}
+
+/// A `modparam` value: an int or a string as written; or, for parameters
+/// whose text the compiler resolves (acc's `log_extra`: `name=$pv;...`),
+/// the resolved list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModParamValue {
+    Int(i32),
+    Str(String),
+    /// `name=$pv;...`, each PV resolved.
+    PvList(Vec<(String, PvRef)>),
+}
+
+/// Everything the runtime needs from the cfg besides the routes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// `listen=` sockets, in cfg order.
+    pub listen: Vec<Listen>,
+    /// `alias=` names: (host, port).
+    pub aliases: Vec<(String, Option<u16>)>,
+    /// The core parameters of [`CORE_PARAMS`] the cfg sets, in cfg order.
+    pub params: Vec<(String, CoreValue)>,
+    /// Every `modparam` line, in cfg order (a parameter may repeat).
+    pub modparams: Vec<ModParam>,
+}
+
+impl Settings {
+    /// The last value of core parameter `name` (a later line overrides).
+    pub fn param(&self, name: &str) -> Option<&CoreValue> {
+        self.params
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// An int core parameter (a string holding a number counts).
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.param(name)? {
+            CoreValue::Int(n) => Some(*n),
+            CoreValue::Str(s) => s.trim().parse().ok(),
+        }
+    }
+
+    /// A text core parameter (an int is rendered in decimal).
+    pub fn str(&self, name: &str) -> Option<String> {
+        self.param(name).map(|v| match v {
+            CoreValue::Int(n) => n.to_string(),
+            CoreValue::Str(s) => s.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_lines_override_and_numbers_convert() {
+        let s = Settings {
+            params: vec![
+                ("children".into(), CoreValue::Int(4)),
+                ("children".into(), CoreValue::Str(" 8".into())),
+                ("log_name".into(), CoreValue::Str("kam".into())),
+            ],
+            ..Settings::default()
+        };
+        assert_eq!(s.int("children"), Some(8));
+        assert_eq!(s.str("log_name").as_deref(), Some("kam"));
+        assert_eq!(s.int("debug"), None);
+    }
+}
