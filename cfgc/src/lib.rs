@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod check;
 pub mod codegen;
 pub mod diag;
+mod fsutil;
 pub mod ir;
 pub mod package;
 pub mod source;
