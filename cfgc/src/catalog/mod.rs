@@ -12,8 +12,9 @@
 //!   reference (`cfg.y` facts).
 //! * `pv.rs`: core PVs and transformation classes.
 //! * `modules.rs`: hand-written facts on top of the generated tables (which
-//!   functions take route names, return codes of the common functions, which
-//!   functions cfgc's runtime supports).
+//!   functions take route names, return codes of the common functions).
+//! * `runtime.rs`: what cfgc's runtime implements — `BINDINGS`, the one
+//!   table that makes a module function supported.
 
 pub mod core;
 #[rustfmt::skip]
@@ -108,16 +109,13 @@ pub struct Function {
     pub regex_args: u8,
     /// Bit i set: argument i+1 is an integer (unless a PV).
     pub int_args: u8,
-    /// Implemented by cfgc's runtime (see also [`modules::SUPPORTED`]).
-    pub supported: bool,
 }
 
 impl Function {
-    /// Whether cfgc's runtime implements this function of `module`.
+    /// Whether cfgc's runtime implements this function of `module` (some
+    /// arity of it has a binding in [`runtime::BINDINGS`]).
     pub fn is_supported(&self, module: &str) -> bool {
-        self.supported
-            || modules::SUPPORTED.contains(&(module, self.name))
-            || runtime::is_supported(module, self.name)
+        runtime::is_supported(module, self.name)
     }
 }
 
