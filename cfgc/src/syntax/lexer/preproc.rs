@@ -19,11 +19,11 @@ use std::rc::Rc;
 
 use crate::diag::Diagnostic;
 use crate::source::Span;
+use crate::syntax::token::{Compat, Spanned, Tok};
 
 use super::defines::{DefKind, DefOutcome};
 use super::subst::SubstRule;
 use super::{Chunk, ChunkKind, LexOptions, Lexer, is_blank, is_id_char, is_id_start};
-use crate::syntax::token::{Compat, Spanned, Tok};
 
 /// Kamailio's `MAX_INCLUDE_DEPTH`.
 const MAX_INCLUDE_DEPTH: usize = 10;
@@ -141,6 +141,7 @@ enum Follow {
 impl Lexer<'_> {
     // ---- setup and teardown ---------------------------------------------
 
+    /// The predefined names, then the command line's `-A` and `--subst*`.
     pub(super) fn init(&mut self, opts: &LexOptions) {
         for name in ["KAMAILIO_5", "KAMAILIO_5_6", "KAMAILIO_5_6_3"] {
             self.defines.set(DefKind::Define, name, None);
@@ -169,8 +170,7 @@ impl Lexer<'_> {
     /// At the end of the input: a `#!subst` still waiting for its string,
     /// unbalanced `#!ifdef`/`#!endif`.
     pub(super) fn finish_directives(&mut self) {
-        if let Some((kind, span)) = self.pending_subst.take() {
-            let _ = kind;
+        if let Some((_, span)) = self.pending_subst.take() {
             self.error(
                 "bad-subst",
                 "`#!subst` directive without its string",
@@ -200,6 +200,7 @@ impl Lexer<'_> {
 
     // ---- define expansion and subst rules --------------------------------
 
+    /// Pushes a define's value back as a chunk, to be scanned again.
     pub(super) fn expand(&mut self, name: &str, value: Option<Rc<str>>, span: Span, depth: u32) {
         let Some(value) = value else {
             return; // an empty define deletes the token
@@ -227,6 +228,7 @@ impl Lexer<'_> {
         });
     }
 
+    /// Applies every `#!subst` rule so far, in order, to a string's text.
     pub(super) fn apply_substs(&self, s: String) -> String {
         let mut s = s;
         for rule in &self.substs {
@@ -237,6 +239,7 @@ impl Lexer<'_> {
         s
     }
 
+    /// Registers a subst rule; `#!substdef[s]` also defines its regex as a name.
     fn add_subst(&mut self, kind: SubstKind, expr: &str, span: Span) {
         match SubstRule::parse(expr) {
             Ok(rule) => {
@@ -275,8 +278,7 @@ impl Lexer<'_> {
         if let Some((kind, dspan)) = self.pending_subst.take() {
             match tok {
                 Tok::Str(s) | Tok::SqStr(s) => {
-                    let s = s.clone();
-                    self.add_subst(kind, &s, dspan.to(span));
+                    self.add_subst(kind, s, dspan.to(span));
                     return true;
                 }
                 _ => self.error(
@@ -315,6 +317,7 @@ impl Lexer<'_> {
 
     // ---- `#!ifdef` skipping ---------------------------------------------
 
+    /// Inside an inactive `#!ifdef` branch (at any nesting level).
     pub(super) fn skipping(&self) -> bool {
         self.ifdefs.iter().any(|&(active, _)| !active)
     }
@@ -411,6 +414,7 @@ impl Lexer<'_> {
         best
     }
 
+    /// Consumes a recognised directive word and runs it.
     pub(super) fn directive(&mut self, d: Directive, len: usize) {
         let start = self.here();
         self.bump_n(len);
