@@ -39,6 +39,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::fsutil::write_if_changed;
 use crate::{Config, Severity};
 
 /// Compiles a configuration into a Rust file in `OUT_DIR`, for build
@@ -275,18 +276,6 @@ fn resolve(cfg: &Path) -> PathBuf {
         _ => cfg.to_path_buf(),
     };
     std::fs::canonicalize(&cfg).unwrap_or(cfg)
-}
-
-/// Writes `path` only if its content changed, so that cargo does not
-/// recompile what includes it.
-fn write_if_changed(path: &Path, content: &str) -> std::io::Result<()> {
-    if std::fs::read_to_string(path).is_ok_and(|old| old == content) {
-        return Ok(());
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, content)
 }
 
 /// Why [`Builder::compile`] failed.

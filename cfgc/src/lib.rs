@@ -4,10 +4,16 @@
 //! 1. preprocess + lex ([`syntax::lex`]): `#!` directives, defines, includes;
 //! 2. parse ([`syntax::parse_tokens`]): the LALRPOP grammar, with recovery;
 //! 3. check ([`check::check`]): names, modules, calls, PVs, lints;
-//! 4. (IR and code generation land with issue 4.)
+//! 4. lower ([`ir::lower`]): the checked tree becomes an [`ir::Program`],
+//!    which the interpreter (`interp/`) runs directly;
+//! 5. generate ([`codegen::generate`], [`codegen::format_file`]): Rust source
+//!    for the program, which [`builder`] and [`package`] compile against
+//!    the runtime crate.
 //!
-//! Every pass collects [`Diagnostic`]s and goes on; a [`Report`] holds them
-//! all, with the [`SourceMap`] needed to render them.
+//! [`Config::check_file`] runs passes 1–3, [`Config::generate_file`] all
+//! five (lowering only if the check found no error and nothing the runtime
+//! does not support). Every pass collects [`Diagnostic`]s and goes on; a
+//! [`Report`] holds them all, with the [`SourceMap`] needed to render them.
 //!
 //! ```no_run
 //! let report = cfgc::Config::new()
@@ -24,6 +30,7 @@ pub mod catalog;
 pub mod check;
 pub mod codegen;
 pub mod diag;
+mod fsutil;
 pub mod ir;
 pub mod package;
 pub mod source;

@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::fsutil::write_if_changed;
+
 /// Where generated packages and their shared target directory live.
 pub fn cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("CFGC_CACHE") {
@@ -56,17 +58,6 @@ fn package_name(cfg: &Path) -> String {
     }
     name.push_str(&format!("_{:08x}", h as u32));
     format!("cfgc_{name}")
-}
-
-/// Writes `path` only if its content changed (no needless rebuilds).
-fn write_if_changed(path: &Path, content: &str) -> std::io::Result<()> {
-    if std::fs::read_to_string(path).is_ok_and(|old| old == content) {
-        return Ok(());
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, content)
 }
 
 /// Writes the package for generated code and returns its directory.

@@ -12,8 +12,9 @@
 //!   reference (`cfg.y` facts).
 //! * `pv.rs`: core PVs and transformation classes.
 //! * `modules.rs`: hand-written facts on top of the generated tables (which
-//!   functions take route names, return codes of the common functions, which
-//!   functions cfgc's runtime supports).
+//!   functions take route names, return codes of the common functions).
+//! * `runtime.rs`: what cfgc's runtime implements — `BINDINGS`, the one
+//!   table that makes a module function supported.
 
 pub mod core;
 #[rustfmt::skip]
@@ -108,16 +109,13 @@ pub struct Function {
     pub regex_args: u8,
     /// Bit i set: argument i+1 is an integer (unless a PV).
     pub int_args: u8,
-    /// Implemented by cfgc's runtime (see also [`modules::SUPPORTED`]).
-    pub supported: bool,
 }
 
 impl Function {
-    /// Whether cfgc's runtime implements this function of `module`.
+    /// Whether cfgc's runtime implements this function of `module` (some
+    /// arity of it has a binding in [`runtime::BINDINGS`]).
     pub fn is_supported(&self, module: &str) -> bool {
-        self.supported
-            || modules::SUPPORTED.contains(&(module, self.name))
-            || runtime::is_supported(module, self.name)
+        runtime::is_supported(module, self.name)
     }
 }
 
@@ -175,6 +173,56 @@ pub fn modules() -> &'static [Module] {
     generated::MODULES
 }
 
+/// Modules that configurations commonly load (the stock cfg's and the
+/// examples'): when several modules export a name, the checker suggests
+/// one of these.
+pub const COMMON_MODULES: &[&str] = &[
+    "tm",
+    "tmx",
+    "sl",
+    "rr",
+    "pv",
+    "maxfwd",
+    "usrloc",
+    "registrar",
+    "textops",
+    "textopsx",
+    "siputils",
+    "xlog",
+    "sanity",
+    "kex",
+    "corex",
+    "acc",
+    "auth",
+    "auth_db",
+    "permissions",
+    "alias_db",
+    "speeddial",
+    "domain",
+    "presence",
+    "nathelper",
+    "rtpproxy",
+    "rtpengine",
+    "htable",
+    "pike",
+    "dispatcher",
+    "dialog",
+    "uac",
+    "avpops",
+    "sqlops",
+    "exec",
+    "cfgutils",
+    "xhttp",
+    "jsonrpcs",
+    "group",
+    "path",
+    "dialplan",
+    "lcr",
+    "drouting",
+    "topoh",
+    "topos",
+];
+
 /// A module by its exported name (`"tm"`, `"auth_db"`).
 pub fn module(name: &str) -> Option<&'static Module> {
     generated::MODULES.iter().find(|m| m.name == name)
@@ -210,53 +258,18 @@ mod tests {
 
     #[test]
     fn stock_modules_are_catalogued() {
-        for m in [
+        // The common modules, and the other modules the stock cfg loads.
+        let others = [
             "db_mysql",
-            "xhttp",
-            "jsonrpcs",
-            "kex",
-            "corex",
-            "tm",
-            "tmx",
-            "sl",
-            "rr",
-            "pv",
-            "maxfwd",
-            "usrloc",
-            "registrar",
-            "textops",
-            "textopsx",
-            "siputils",
-            "xlog",
-            "sanity",
             "ctl",
             "cfg_rpc",
-            "acc",
             "counters",
-            "auth",
-            "auth_db",
-            "permissions",
-            "alias_db",
-            "speeddial",
-            "domain",
-            "presence",
             "presence_xml",
-            "nathelper",
-            "rtpengine",
-            "rtpproxy",
             "tls",
-            "htable",
-            "pike",
             "debugger",
-            "dispatcher",
-            "dialog",
-            "uac",
-            "avpops",
-            "sqlops",
-            "exec",
-            "cfgutils",
             "db_sqlite",
-        ] {
+        ];
+        for m in COMMON_MODULES.iter().chain(&others) {
             assert!(module(m).is_some(), "{m} missing");
         }
     }

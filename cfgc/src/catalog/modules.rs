@@ -1,9 +1,5 @@
 //! Hand-written module facts on top of the generated export tables.
 
-/// `(module, function)` pairs that cfgc's runtime implements. Empty for now:
-/// the runtime has no modules yet; entries land here as they are written.
-pub static SUPPORTED: &[(&str, &str)] = &[];
-
 /// The route table a function's first argument names (a route-name fixup).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RouteArg {

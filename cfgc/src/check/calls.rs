@@ -490,59 +490,10 @@ fn xlog_args(ctx: &mut Ctx<'_>, name: &str, c: &Call) {
     }
 }
 
-/// Modules that configurations commonly load (the stock cfg's and the
-/// examples'): when several modules export a name, suggest one of these.
-const COMMON_MODULES: &[&str] = &[
-    "tm",
-    "tmx",
-    "sl",
-    "rr",
-    "pv",
-    "maxfwd",
-    "usrloc",
-    "registrar",
-    "textops",
-    "textopsx",
-    "siputils",
-    "xlog",
-    "sanity",
-    "kex",
-    "corex",
-    "acc",
-    "auth",
-    "auth_db",
-    "permissions",
-    "alias_db",
-    "speeddial",
-    "domain",
-    "presence",
-    "nathelper",
-    "rtpproxy",
-    "rtpengine",
-    "htable",
-    "pike",
-    "dispatcher",
-    "dialog",
-    "uac",
-    "avpops",
-    "sqlops",
-    "exec",
-    "cfgutils",
-    "xhttp",
-    "jsonrpcs",
-    "group",
-    "path",
-    "dialplan",
-    "lcr",
-    "drouting",
-    "topoh",
-    "topos",
-];
-
 fn preferred_provider<'a>(providers: &[&'a str]) -> &'a str {
     providers
         .iter()
-        .find(|p| COMMON_MODULES.contains(p))
+        .find(|p| catalog::COMMON_MODULES.contains(p))
         .or_else(|| providers.iter().min_by_key(|p| p.len()))
         .copied()
         .unwrap_or("?")

@@ -401,6 +401,11 @@ pub(super) fn switch(ctx: &mut Ctx<'_>, cases: &[Case], span: Span) {
 
 /// `while` loops while non-zero (unlike `if`): a negative value loops.
 pub(super) fn while_truth(ctx: &mut Ctx<'_>, cond: &Expr) {
+    // The parentheses of `while (...)` are part of the parsed condition.
+    let mut cond = cond;
+    while let Expr::Paren(inner, _) = cond {
+        cond = inner;
+    }
     if let Expr::Call(c) = cond {
         ctx.push(
             Diagnostic::warning("while-truth", "`while` tests a function call")

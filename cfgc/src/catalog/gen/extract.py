@@ -1,14 +1,29 @@
-"""Tabulates facts from Kamailio 5.6.3's module export tables.
+"""Tabulates facts from Kamailio 5.6.3's module export tables into generated.rs.
 
-Usage: export the 5.6.3 tree (`git archive 5.6.3 src/modules src/core | tar -x -C /tmp/k563`)
-and run this script; it writes generated.rs (copy it to cfgc/src/catalog/).
 Only names, arities, route masks, parameter types and PV names are kept, plus
-classifications derived from the fixup each function declares.
+classifications derived from the fixup each function declares. No Kamailio
+code is copied.
+
+Usage:
+    python3 extract.py [KAMAILIO_SRC [OUT_FILE]]
+
+KAMAILIO_SRC is an unpacked Kamailio 5.6.3 source tree (the directory holding
+`src/modules` and `src/core`). It defaults to $KAMAILIO_SRC, else to
+`./kamailio-5.6.3`, where Debian's `apt-get source kamailio` unpacks the
+5.6.3 source package (Debian 12; needs a `deb-src` line). A git checkout works
+too: `git archive 5.6.3 src/modules src/core | tar -x -C DIR`.
+OUT_FILE defaults to `../generated.rs` next to this script (the catalog's
+generated.rs). Set $CATALOG_JSON to a path to also dump the raw extraction
+(for debugging). Problems met while reading the tables are printed, then the
+counts of modules, functions, parameters and PVs.
 """
-import subprocess, re, json, sys
-REPO='/work/.mirror/kamailio+kamailio/repo'; TAG='5.6.3'
-def git(*a): return subprocess.run(['git','-C',REPO]+list(a),capture_output=True,text=True).stdout
-mods=[l.split('/')[-1] for l in git('ls-tree','--name-only',TAG,'src/modules/').split()]
+import re, json, sys, os, glob
+SRC = sys.argv[1] if len(sys.argv) > 1 else os.environ.get('KAMAILIO_SRC', 'kamailio-5.6.3')
+OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'generated.rs')
+MODDIR = os.path.join(SRC, 'src', 'modules')
+if not os.path.isdir(MODDIR):
+    sys.exit(f'{MODDIR}: not a directory; pass the Kamailio 5.6.3 source tree (see the usage at the top of extract.py)')
+mods = sorted(d for d in os.listdir(MODDIR) if os.path.isdir(os.path.join(MODDIR, d)))
 def strip_comments(s):
     s=re.sub(r'/\*.*?\*/',' ',s,flags=re.S)
     s=re.sub(r'//[^\n]*','',s)
@@ -70,8 +85,7 @@ def cname(tok,defs,depth=0):
         else: return None
     return out
 for mod in mods:
-    import glob
-    files=[f for f in glob.glob('/tmp/k563/src/modules/'+mod+'/**/*',recursive=True) if f.endswith('.c') or f.endswith('.h')]
+    files=[f for f in glob.glob(os.path.join(MODDIR,mod,'**','*'),recursive=True) if f.endswith('.c') or f.endswith('.h')]
     srcs={f:strip_comments(open(f,encoding='utf-8',errors='replace').read()) for f in files}
     defs={}
     for s in srcs.values():
@@ -109,13 +123,13 @@ for mod in mods:
                 rest=fl[1:]
                 pvs.append(dict(name=m.group(1),set=rest[2] if len(rest)>2 else '0',parse=rest[3] if len(rest)>3 else '0',idx=rest[4] if len(rest)>4 else '0'))
     result[mod]=dict(cmds=cmds,params=params,pvs=pvs,probs=probs)
-json.dump(result,open('/tmp/cat/mods.json','w'),indent=1)
+if os.environ.get('CATALOG_JSON'):
+    json.dump(result,open(os.environ['CATALOG_JSON'],'w'),indent=1)
 for m,r in result.items():
     if r['probs']: print(m,r['probs'])
 print(len(result), sum(len(r['cmds']) for r in result.values()), sum(len(r['params']) for r in result.values()), sum(len(r['pvs']) for r in result.values()))
 
 # ---- derive facts and emit Rust ------------------------------------------
-import glob
 FPARAM_RVE={'fixup_var_str_12','fixup_var_str_1','fixup_var_str_2','fixup_var_pve_str_12','fixup_var_pve_str_1','fixup_var_pve_str_2','fixup_var_int_12','fixup_var_int_1','fixup_var_int_2','fixup_int_12','fixup_int_1','fixup_int_2','fixup_str_12','fixup_str_1','fixup_str_2','fixup_regex_12','fixup_regex_1','fixup_regex_2'}
 AUTO_FREE={'fixup_str_null','fixup_str_str','fixup_regexp_null','fixup_pvar_null','fixup_pvar_pvar','fixup_pvar_str','fixup_pvar_str_str','fixup_igp_igp','fixup_igp_null','fixup_igp_pvar','fixup_igp_pvar_pvar','fixup_spve_spve','fixup_spve_null','fixup_spve_str'}
 def norm(x):
@@ -149,7 +163,7 @@ def re_args(fx):
 FIXDEFS={}
 def custom_fixups(mod):
     out={}
-    for f in glob.glob('/tmp/k563/src/modules/'+mod+'/**/*.c',recursive=True):
+    for f in glob.glob(os.path.join(MODDIR,mod,'**','*.c'),recursive=True):
         src=strip_comments(open(f,encoding='utf-8',errors='replace').read())
         for m in re.finditer(r'\bint\s+(\w+)\s*\(\s*void\s*\*\*\s*\w+\s*,\s*int\s+(\w+)\s*\)\s*\{',src):
             name,pn=m.group(1),m.group(2)
@@ -192,7 +206,7 @@ rust=[]
 names={}
 for mod in mods:
     nm=mod
-    for f in glob.glob('/tmp/k563/src/modules/'+mod+'/*.c'):
+    for f in glob.glob(os.path.join(MODDIR,mod,'*.c')):
         s=strip_comments(open(f,encoding='utf-8',errors='replace').read())
         m=re.search(r'module_exports\s+\w+\s*=\s*\{\s*"([^"]+)"',s)
         if m: nm=m.group(1);break
@@ -221,7 +235,7 @@ for mod in sorted(mods, key=lambda m: names[m]):
             if cm:
                 lim=(1<<c['n'])-1 if c['n']>=0 else 0x3f
                 fm,rm,im=cm[0]&lim,cm[1]&lim,cm[2]&lim
-        out.append(f'            Function {{ name: "{c["name"]}", arity: {ar}, mask: 0x{c["mask"]:x}, const_args: {str(needs_const(c["fixup"],c["free"])).lower()}, fmt_args: 0b{fm:b}, regex_args: 0b{rm:b}, int_args: 0b{im:b}, supported: false }},')
+        out.append(f'            Function {{ name: "{c["name"]}", arity: {ar}, mask: 0x{c["mask"]:x}, const_args: {str(needs_const(c["fixup"],c["free"])).lower()}, fmt_args: 0b{fm:b}, regex_args: 0b{rm:b}, int_args: 0b{im:b} }},')
     out.append('        ],')
     out.append('        params: &[')
     seen={}
@@ -243,4 +257,4 @@ for mod in sorted(mods, key=lambda m: names[m]):
     out.append('        ],')
     out.append('    },')
 out.append('];')
-open('/tmp/cat/generated.rs','w').write('\n'.join(out)+'\n')
+open(OUT,'w').write('\n'.join(out)+'\n')
