@@ -34,7 +34,7 @@ for mode in compiled interpreted; do
     grind "$mode" "$tmp/$mode.full"
     per[$mode]=$(( ($(total "$tmp/$mode.full") - $(total "$tmp/$mode.dry")) / msgs ))
     if [ "$mode" = compiled ]; then
-        pat='route_loop::[a-z]+::Script( as runtime::engine::Script>)?::[a-z_0-9]*route'
+        pat='route_loop::[a-z]+::(kamailio_cfg::)?Script( as [a-z_]+::engine::Script>)?::[a-z_0-9]*route'
     else
         pat='\?\?\?:(<)?interp::'
     fi

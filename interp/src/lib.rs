@@ -25,6 +25,10 @@ pub mod cli;
 
 include!(concat!(env!("OUT_DIR"), "/module_fns.rs"));
 
+/// The most arguments a module function call passes (more are refused by
+/// [`Interp::load`]).
+pub const MAX_ARGS: usize = 4;
+
 /// A runtime module function behind its argument unpacking.
 pub type ModFn = fn(&mut Ctx<'_>, &[ArgV<'_>]) -> i32;
 
@@ -201,28 +205,28 @@ impl Interp {
         Ok(Ctl::Next)
     }
 
-    /// Evaluates `e` and hands the value to `f` (borrowing the context when
-    /// `e` has no calls, as compiled code does).
+    /// Evaluates `e` and hands the value to `f`: borrowing the context
+    /// when `e` has no calls, as compiled code does (a walk that meets a
+    /// call gives up and `e` is evaluated again with the context mutable;
+    /// reads have no side effects, so nothing runs twice).
     fn with_value<T>(
         &self,
         e: &Expr,
         ctx: &mut Ctx<'_>,
         f: impl FnOnce(&Value<'_>) -> T,
     ) -> Result<T, Stop> {
-        if e.has_call() {
-            let v = self.eval_mut(e, ctx)?;
-            Ok(f(&v))
-        } else {
-            Ok(f(&self.eval(e, ctx)))
+        if let Some(v) = self.eval(e, ctx) {
+            return Ok(f(&v));
         }
+        let v = self.eval_mut(e, ctx)?;
+        Ok(f(&v))
     }
 
     fn owned(&self, e: &Expr, ctx: &mut Ctx<'_>) -> Result<OwnedValue, Stop> {
-        if e.has_call() {
-            self.eval_mut(e, ctx)
-        } else {
-            Ok(self.eval(e, ctx).into_owned())
+        if let Some(v) = self.eval(e, ctx) {
+            return Ok(v.into_owned());
         }
+        self.eval_mut(e, ctx)
     }
 
     /// Evaluates an expression with calls: operands into owned values.
@@ -269,78 +273,82 @@ impl Interp {
             Expr::CastStr(a) => Value::string(self.owned(a, ctx)?.to_bytes().into_owned()),
             Expr::Cond(k) => Value::bool(self.cond_mut(k, ctx)?),
             Expr::Int(_) | Expr::Str(_) | Expr::Pv(_) | Expr::Unsupported => {
-                self.eval(e, ctx).into_owned()
+                self.eval(e, ctx).map_or(Value::Null, Value::into_owned)
             }
         })
     }
 
-    /// Evaluates an expression without calls, borrowing the context.
-    fn eval<'c>(&'c self, e: &'c Expr, ctx: &'c Ctx<'_>) -> Value<'c> {
-        match e {
+    /// Evaluates an expression without calls, borrowing the context;
+    /// `None` as soon as it meets a call (see [`Interp::with_value`]).
+    fn eval<'c>(&'c self, e: &'c Expr, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
+        Some(match e {
             Expr::Int(n) => Value::Int(*n),
             Expr::Str(s) => Value::str(s),
             Expr::Pv(p) => pv::read(ctx, p),
-            Expr::Not(a) => Value::bool(!self.eval(a, ctx).is_nonzero()),
-            Expr::BitNot(a) => Value::Int(!self.eval(a, ctx).to_int()),
-            Expr::Neg(a) => Value::Int(self.eval(a, ctx).to_int().wrapping_neg()),
+            Expr::Not(a) => Value::bool(!self.eval(a, ctx)?.is_nonzero()),
+            Expr::BitNot(a) => Value::Int(!self.eval(a, ctx)?.to_int()),
+            Expr::Neg(a) => Value::Int(self.eval(a, ctx)?.to_int().wrapping_neg()),
             Expr::Binary(BinOp::And, a, b) => {
-                Value::bool(self.eval(a, ctx).is_nonzero() && self.eval(b, ctx).is_nonzero())
+                Value::bool(self.eval(a, ctx)?.is_nonzero() && self.eval(b, ctx)?.is_nonzero())
             }
             Expr::Binary(BinOp::Or, a, b) => {
-                Value::bool(self.eval(a, ctx).is_nonzero() || self.eval(b, ctx).is_nonzero())
+                Value::bool(self.eval(a, ctx)?.is_nonzero() || self.eval(b, ctx)?.is_nonzero())
             }
-            Expr::Binary(op, a, b) => value::binop(*op, &self.eval(a, ctx), &self.eval(b, ctx)),
+            Expr::Binary(op, a, b) => value::binop(*op, &self.eval(a, ctx)?, &self.eval(b, ctx)?),
             Expr::Match(a, re) => {
-                let l = self.eval(a, ctx);
+                let l = self.eval(a, ctx)?;
                 Value::bool(match re {
                     Regex::Const(slot) => self.regexes[*slot].is_match(&l.to_bytes()),
-                    Regex::Dynamic(d) => cond::regex_match(&l, &self.eval(d, ctx)),
+                    Regex::Dynamic(d) => cond::regex_match(&l, &self.eval(d, ctx)?),
                 })
             }
             Expr::Defined(a) => match a.as_ref() {
                 // `$var` is always defined.
                 Expr::Pv(PvRef::Var(_)) => Value::Int(1),
-                _ => Value::bool(!self.eval(a, ctx).is_null()),
+                _ => Value::bool(!self.eval(a, ctx)?.is_null()),
             },
-            Expr::Strlen(a) => Value::Int(self.eval(a, ctx).strlen()),
-            Expr::Strempty(a) => Value::bool(self.eval(a, ctx).is_empty_str()),
+            Expr::Strlen(a) => Value::Int(self.eval(a, ctx)?.strlen()),
+            Expr::Strempty(a) => Value::bool(self.eval(a, ctx)?.is_empty_str()),
             Expr::Selval(c, a, b) => {
-                if self.eval(c, ctx).is_true() {
-                    self.eval(a, ctx)
+                if self.eval(c, ctx)?.is_true() {
+                    self.eval(a, ctx)?
                 } else {
-                    self.eval(b, ctx)
+                    self.eval(b, ctx)?
                 }
             }
-            Expr::CastInt(a) => Value::Int(self.eval(a, ctx).to_int()),
-            Expr::CastStr(a) => Value::string(self.eval(a, ctx).to_bytes().into_owned()),
-            Expr::Cond(k) => Value::bool(self.cond(k, ctx)),
-            // Calls set `has_call` and go through `eval_mut`; unsupported
+            Expr::CastInt(a) => Value::Int(self.eval(a, ctx)?.to_int()),
+            Expr::CastStr(a) => Value::string(self.eval(a, ctx)?.to_bytes().into_owned()),
+            Expr::Cond(k) => Value::bool(self.cond(k, ctx)?),
+            // A call needs the context mutably: `eval_mut`. Unsupported
             // nodes are refused by `load`.
-            Expr::Call(..) | Expr::Unsupported => Value::Null,
-        }
+            Expr::Call(..) | Expr::Unsupported => return None,
+        })
     }
 
-    fn regex(&self, re: &Regex, subject: &[u8], ctx: &Ctx<'_>) -> bool {
-        match re {
+    fn regex(&self, re: &Regex, subject: &[u8], ctx: &Ctx<'_>) -> Option<bool> {
+        Some(match re {
             Regex::Const(slot) => self.regexes[*slot].is_match(subject),
-            Regex::Dynamic(d) => cond::regex_match(&Value::str(subject), &self.eval(d, ctx)),
-        }
+            Regex::Dynamic(d) => cond::regex_match(&Value::str(subject), &self.eval(d, ctx)?),
+        })
     }
 
-    fn cond(&self, k: &KwCond, ctx: &Ctx<'_>) -> bool {
-        match k {
-            KwCond::MethodEq(e, neg) => cond::method_eq(ctx, &self.eval(e, ctx).to_bytes()) != *neg,
-            KwCond::MethodMatch(re) => self.regex(re, cond::method(ctx), ctx),
+    /// A keyword condition; `None` if an operand has a call.
+    fn cond(&self, k: &KwCond, ctx: &Ctx<'_>) -> Option<bool> {
+        Some(match k {
+            KwCond::MethodEq(e, neg) => {
+                cond::method_eq(ctx, &self.eval(e, ctx)?.to_bytes()) != *neg
+            }
+            KwCond::MethodMatch(re) => self.regex(re, cond::method(ctx), ctx)?,
             KwCond::Myself(u, neg) => cond::uri_is_myself(ctx, *u) != *neg,
             KwCond::UriEq(u, e, neg) => {
-                cond::uri_eq(ctx, *u, &self.eval(e, ctx).to_bytes()) != *neg
+                cond::uri_eq(ctx, *u, &self.eval(e, ctx)?.to_bytes()) != *neg
             }
-            KwCond::UriMatch(u, re) => self.regex(re, cond::uri_text(ctx, *u), ctx),
+            KwCond::UriMatch(u, re) => self.regex(re, cond::uri_text(ctx, *u), ctx)?,
             KwCond::IpNet(of, addr, bits, neg) => cond::ip_in_net(ctx, *of, addr, *bits) != *neg,
             KwCond::IpMyself(of, neg) => cond::ip_is_myself(ctx, *of) != *neg,
-            KwCond::IntCmp(of, op, e) => cond::int_cmp(ctx, *of, *op, self.eval(e, ctx).to_int()),
+            KwCond::IntCmp(of, op, e) => cond::int_cmp(ctx, *of, *op, self.eval(e, ctx)?.to_int()),
             KwCond::ProtoEq(p, neg) => cond::proto_is(ctx, p) != *neg,
-        }
+        })
     }
 
     /// A keyword condition whose operand has calls.
@@ -366,7 +374,8 @@ impl Interp {
                 let r = self.owned(d, ctx)?;
                 cond::regex_match(&Value::str(cond::uri_text(ctx, *u)), &r)
             }
-            other => self.cond(other, ctx),
+            // The other conditions have no operand that can call.
+            other => self.cond(other, ctx).unwrap_or(false),
         })
     }
 
@@ -379,21 +388,25 @@ impl Interp {
                 engine::rc(r)
             }
             Target::Module(id) => {
-                if let Some(level) = c.log_gate()
+                let b = id.binding();
+                if b.gate != ir::LogGate::None
+                    && let Some(level) = c.log_gate()
                     && !engine::log::enabled(ctx, level)
                 {
                     ctx.rc = 1;
                     return Ok(1);
                 }
-                let b = id.binding();
-                let mut args = Vec::with_capacity(c.args.len());
-                for (a, conv) in c.args.iter().zip(b.args) {
-                    args.push(self.arg(a, *conv, ctx)?);
+                // Arguments on the stack: no allocation per call (`load`
+                // checked every call passes at most `MAX_ARGS`).
+                let mut args: [ArgV<'_>; MAX_ARGS] = [const { ArgV::Int(0) }; MAX_ARGS];
+                let n = c.args.len().min(MAX_ARGS);
+                for (slot, (a, conv)) in args.iter_mut().zip(c.args.iter().zip(b.args)) {
+                    *slot = self.arg(a, *conv, ctx)?;
                 }
                 // `load` checked the id against the table.
                 let r = MODULE_FNS
                     .get(usize::from(id.0))
-                    .map_or(-1, |f| f(ctx, &args));
+                    .map_or(-1, |f| f(ctx, &args[..n]));
                 ctx.rc = r;
                 engine::rc(r)
             }
@@ -503,6 +516,12 @@ fn check_block(stmts: &[Stmt]) -> Result<(), LoadError> {
 fn check_call(c: &Call) -> Result<(), LoadError> {
     match &c.target {
         Target::DynRoute => return Err(unsupported()),
+        Target::Module(id) if c.args.len() > MAX_ARGS => {
+            return Err(LoadError(format!(
+                "`{}` takes more than {MAX_ARGS} arguments",
+                id.binding().name
+            )));
+        }
         Target::Module(id) if usize::from(id.0) >= MODULE_FNS.len() => {
             let b = id.binding();
             return Err(LoadError(format!(

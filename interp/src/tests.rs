@@ -185,8 +185,12 @@ route[Z] {\n\
 
 #[test]
 fn every_binding_has_an_interpreter_wrapper() {
-    // The table is generated in the binding table's order, one per row.
+    // The table is generated in the binding table's order, one per row,
+    // and every binding's arguments fit the interpreter's stack array.
     assert_eq!(MODULE_FNS.len(), cfgc::catalog::runtime::BINDINGS.len());
+    for b in cfgc::catalog::runtime::BINDINGS {
+        assert!(b.args.len() <= MAX_ARGS, "{}.{}", b.module, b.name);
+    }
 }
 
 #[test]
