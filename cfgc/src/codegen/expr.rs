@@ -35,6 +35,7 @@ pub(crate) fn p(v: TokenStream) -> TokenStream {
             | syn::Expr::Macro(_)
             | syn::Expr::Field(_)
             | syn::Expr::Index(_)
+            | syn::Expr::Try(_)
             | syn::Expr::Paren(_),
         ) => v,
         _ => quote!((#v)),
@@ -428,12 +429,12 @@ fn level(n: i32) -> TokenStream {
 }
 
 /// The code of a call: an `i32` expression. Module functions and routes
-/// also set `$rc` and end the script on a 0 return (`rt::call!`).
+/// also set `$rc` and end the script on a 0 return (`rt::set_rc`).
 pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
     match &c.target {
         Target::Route(id) => {
             let f = g.route_fn(*id);
-            quote!(rt::call!(ctx, self.#f(ctx)?))
+            quote!(rt::set_rc(self.#f(ctx)?, ctx)?)
         }
         Target::DynRoute => unsupported(),
         Target::Module(id) => {
@@ -493,28 +494,25 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                 lets.push(quote!(let #name = #init;));
                 pass.push(use_);
             }
-            let invoke = quote!(rt::call!(ctx, #path(#(#pass),*)));
-            let call = if lets.is_empty() {
-                invoke
-            } else {
-                quote!({
-                    #(#lets)*
-                    #invoke
-                })
-            };
+            let invoke = quote!(rt::set_rc(#path(#(#pass),*), ctx)?);
             // xlog with a level known at compile time: test the level before
             // formatting the message (xlog returns 1 either way).
             match c.log_gate() {
                 Some(l) => {
                     let l = level(l as i32);
                     quote!(if rt::log::enabled(ctx, #l) {
-                        #call
+                        #(#lets)*
+                        #invoke
                     } else {
                         ctx.rc = 1;
                         1
                     })
                 }
-                None => call,
+                None if lets.is_empty() => invoke,
+                None => quote!({
+                    #(#lets)*
+                    #invoke
+                }),
             }
         }
         Target::Core(f) => {
