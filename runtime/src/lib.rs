@@ -5,6 +5,7 @@ pub mod modules;
 pub mod proxy;
 pub mod server;
 pub mod sip;
+pub mod tm;
 pub mod transport;
 
 #[cfg(feature = "macros")]

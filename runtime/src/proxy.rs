@@ -8,11 +8,13 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::engine::ModuleSet;
 use crate::engine::log::LogSink;
 use crate::engine::params::{ModParams, ParamValue};
 use crate::engine::{CoreConfig, Engine, Script};
 use crate::modules::Modules;
 use crate::server::{ListenSpec, Server, ServerConfig, TcpLimits};
+use crate::tm::Tm;
 use crate::transport::myself::Myself;
 use crate::transport::{Handler, Proto, RecvInfo, Transmit};
 
@@ -252,7 +254,11 @@ pub fn run_until<S: Script>(
         .or(settings.children.and_then(|c| usize::try_from(c).ok()))
         .unwrap_or(8)
         .max(1);
-    let modules = Modules::new(settings.mod_params())?;
+    let params = settings.mod_params();
+    let tm = Tm::new(&params).map_err(|e| e.to_string())?;
+    let modules = Modules::new(params).map_err(|e| e.to_string())?;
+    // The finer of tm's retransmission timer and the modules' timers.
+    let tick = Some(modules.tick().map_or(tm.tick(), |m| m.min(tm.tick())));
     // Kamailio logs to syslog unless log_stderror=yes or -E.
     let log = if args.stderr || settings.log_stderror == Some(true) {
         LogSink::Stderr
@@ -278,7 +284,7 @@ pub fn run_until<S: Script>(
     };
     let deferred = Arc::new(Deferred {
         engine: OnceLock::new(),
-        tick: modules.tick(),
+        tick,
     });
     let cfg = ServerConfig {
         listen: listen
@@ -319,7 +325,7 @@ pub fn run_until<S: Script>(
     };
     let _ = deferred
         .engine
-        .set(Engine::with_modules(script, core, modules));
+        .set(Engine::with_parts(script, core, tm, Box::new(modules)));
     for (proto, addr) in &bound {
         eprintln!("listening on {}:{addr}", proto.as_str());
     }

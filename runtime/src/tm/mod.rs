@@ -25,6 +25,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::engine::forward::{err, resolve_host, resolve_uri};
+use crate::engine::module::{ModuleSet, TmReply, tmcb};
 use crate::engine::{CoreConfig, Ctx, Script, Stop, WorkerState};
 use crate::sip::encode::fnv1a;
 use crate::sip::reply::{self, ReplyOpts};
@@ -34,8 +35,6 @@ use crate::transport::{Proto, Transmit};
 pub use config::TmConfig;
 use table::{Insert, Table, TxHandle, hash_index, lock_tx, request_key};
 use txn::{Armed, Cancel, Dest, Retr, Stored, Transaction, UacBranch, send_cancel};
-
-use super::Modules;
 
 /// Kamailio's E_SCRIPT: `t_newtran` when the transaction already exists.
 pub const E_SCRIPT: i32 = -10;
@@ -70,7 +69,9 @@ impl Tm {
     ///
     /// # Errors
     /// A bad parameter value.
-    pub fn new(params: &crate::engine::params::ModParams) -> Result<Self, String> {
+    pub fn new(
+        params: &crate::engine::params::ModParams,
+    ) -> Result<Self, crate::engine::params::ParamError> {
         Ok(Self::with_config(TmConfig::from_params(params)?))
     }
 
@@ -102,8 +103,9 @@ pub enum TxRef<'a> {
 }
 
 /// tm's per-message state, part of [`Ctx`].
-#[derive(Default)]
 pub struct TmCtx<'a> {
+    /// tm's shared state (the engine's).
+    pub shared: &'a Tm,
     /// The script, to run branch routes.
     pub script: Option<&'a dyn Script>,
     pub tx: TxRef<'a>,
@@ -122,6 +124,22 @@ pub struct TmCtx<'a> {
 }
 
 impl<'a> TmCtx<'a> {
+    /// No transaction yet, in `tm`.
+    pub fn new(shared: &'a Tm) -> Self {
+        Self {
+            shared,
+            script: None,
+            tx: TxRef::None,
+            route: RouteKind::Request,
+            branch_idx: 0,
+            reply_code: 0,
+            reply_reason: Vec::new(),
+            armed: Armed::default(),
+            delayed_error: None,
+            precheck: None,
+        }
+    }
+
     /// Whether the message has a transaction (t_newtran, t_relay, or a
     /// route run by tm).
     pub fn has_tx(&self) -> bool {
@@ -150,7 +168,7 @@ fn with_tx<R>(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Transaction, &mut Ctx<'_>) 
 }
 
 fn tm<'a>(ctx: &Ctx<'a>) -> &'a Tm {
-    &ctx.modules.tm
+    ctx.tm.shared
 }
 
 // ---- building and sending replies ------------------------------------
@@ -185,10 +203,10 @@ fn reply_tx(tx: &mut Transaction, env: &mut Env<'_>, code: u16, reason: &[u8]) -
     let Some(data) = local_reply(tx, env.core, code, reason) else {
         return -1;
     };
-    tx.send_uas(data, code, true, env.now, &env.modules.tm.cfg, env.out);
+    tx.send_uas(data, code, true, env.now, &env.tm.cfg, env.out);
     if code >= 200 {
         let best = if code >= 300 { picked(tx) } else { None };
-        acc_local(tx, best, code, env);
+        reply_out_local(tx, best, code, env);
     }
     1
 }
@@ -203,6 +221,7 @@ fn env_of<'e>(ctx: &'e mut Ctx<'_>) -> Env<'e> {
     Env {
         script: ctx.tm.script,
         core: ctx.core,
+        tm: ctx.tm.shared,
         modules: ctx.modules,
         worker: &mut *ctx.worker,
         out: &mut *ctx.out,
@@ -210,9 +229,10 @@ fn env_of<'e>(ctx: &'e mut Ctx<'_>) -> Env<'e> {
     }
 }
 
-// ---- acc's callbacks -------------------------------------------------
+// ---- the modules' transaction callbacks ----------------------------
 
-/// Runs `f` on a context for the transaction's request, as acc sees it:
+/// Runs `f` on a context for the transaction's request, as tm's callbacks
+/// (Kamailio's `TMCB_*`) see it:
 /// the saved flags and `$avp`s, the R-URI of `branch` (the one whose reply
 /// it is); the flags are saved back.
 fn with_request_ctx(
@@ -228,6 +248,7 @@ fn with_request_ctx(
     let rcv = tx.rcv;
     let mut ctx = Ctx::new(&msg, &rcv, env.core, &mut *env.worker, &mut *env.out);
     ctx.modules = env.modules;
+    ctx.tm.shared = env.tm;
     ctx.now = env.now;
     ctx.flags = tx.flags;
     ctx.avps = std::mem::take(&mut tx.avps);
@@ -244,28 +265,31 @@ fn with_request_ctx(
     tx.avps = avps;
 }
 
-/// acc on a reply tm made and sent upstream.
-fn acc_local(tx: &mut Transaction, branch: Option<usize>, code: u16, env: &mut Env<'_>) {
-    if !tx.acc.reply {
+/// `TMCB_RESPONSE_OUT` for a reply tm made and sent upstream.
+fn reply_out_local(tx: &mut Transaction, branch: Option<usize>, code: u16, env: &mut Env<'_>) {
+    if tx.callbacks & tmcb::RESPONSE_OUT == 0 {
         return;
     }
-    let Ok(req) = Message::parse(&tx.request) else {
-        return;
-    };
-    let outcome = super::acc::Outcome::local(code, &req, &tx.to_tag);
+    let to_tag = tx.to_tag.clone();
+    let modules = env.modules;
     with_request_ctx(tx, branch, env, |ctx| {
-        super::acc::on_reply_out(ctx, &outcome);
+        let reply = TmReply::Local {
+            code,
+            to_tag: &to_tag,
+        };
+        modules.tm_event(tmcb::RESPONSE_OUT, ctx, &reply);
     });
 }
 
-/// acc on a received reply of branch `idx` relayed upstream.
-fn acc_relayed(tx: &mut Transaction, idx: usize, msg: &Message<'_>, env: &mut Env<'_>) {
-    if !tx.acc.reply {
+/// `TMCB_RESPONSE_OUT` for a received reply of branch `idx` relayed
+/// upstream.
+fn reply_out_relayed(tx: &mut Transaction, idx: usize, msg: &Message<'_>, env: &mut Env<'_>) {
+    if tx.callbacks & tmcb::RESPONSE_OUT == 0 {
         return;
     }
-    let outcome = super::acc::Outcome::received(&env.modules.acc, msg);
+    let modules = env.modules;
     with_request_ctx(tx, Some(idx), env, |ctx| {
-        super::acc::on_reply_out(ctx, &outcome);
+        modules.tm_event(tmcb::RESPONSE_OUT, ctx, &TmReply::Received(msg));
     });
 }
 
@@ -348,7 +372,7 @@ fn newtran(ctx: &mut Ctx<'_>) -> Result<NewTran, i32> {
         to_tag: build::to_tag(msg, tag_seed(ctx.core).as_bytes()),
         delete_at: None,
         relayed: false,
-        acc: super::acc::armed(&ctx.modules.acc, method, ctx.flags),
+        callbacks: ctx.modules.tm_request_in(ctx),
     };
     match t.table.insert(tx) {
         Ok(h) => Ok(NewTran::Created(h)),
@@ -443,7 +467,7 @@ fn relay_inner(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -> i32 {
     }
     // 100 Trying for a new INVITE.
     if method == Some(Method::Invite) && tm(ctx).cfg.auto_inv_100 {
-        let (core, cfg, now) = (ctx.core, &ctx.modules.tm.cfg, ctx.now);
+        let (core, cfg, now) = (ctx.core, &ctx.tm.shared.cfg, ctx.now);
         with_tx(ctx, |tx, ctx| {
             if tx.uas.status == 0
                 && let Some(data) = local_reply(tx, core, 100, cfg.auto_inv_100_reason.as_bytes())
@@ -515,7 +539,7 @@ fn add_branches(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -> i32 {
     if sent.is_empty() {
         return last_err;
     }
-    let (cfg, now) = (&ctx.modules.tm.cfg, ctx.now);
+    let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);
     with_tx(ctx, |tx, ctx| {
         if failure && tx.relayed {
             // A new serial-forking leg.
@@ -679,7 +703,7 @@ fn relay_cancel(ctx: &mut Ctx<'_>) -> Option<i32> {
         Ok(_) => return Some(1),
         Err(e) => return Some(e),
     };
-    let (cfg, now) = (&ctx.modules.tm.cfg, ctx.now);
+    let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);
     let reason = if cfg.e2e_cancel_reason {
         build::reason_lines(msg)
     } else {
@@ -888,7 +912,7 @@ pub fn reply_code(ctx: &Ctx<'_>) -> u16 {
 
 /// `t_release()`: puts the transaction on its wait timer.
 pub fn t_release(ctx: &mut Ctx<'_>) -> i32 {
-    let (cfg, now) = (&ctx.modules.tm.cfg, ctx.now);
+    let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);
     with_tx(ctx, |tx, _| {
         tx.release(now, cfg);
         1
@@ -963,7 +987,7 @@ pub fn end_request(ctx: &mut Ctx<'_>) {
             .remove(&k);
     }
     let delayed = ctx.tm.delayed_error.take();
-    let (cfg, now) = (&ctx.modules.tm.cfg, ctx.now);
+    let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);
     with_tx(ctx, |tx, ctx| {
         if let Some(e) = delayed
             && tx.branches.is_empty()
@@ -981,7 +1005,8 @@ pub fn end_request(ctx: &mut Ctx<'_>) {
 struct Env<'e> {
     script: Option<&'e dyn Script>,
     core: &'e CoreConfig,
-    modules: &'e Modules,
+    tm: &'e Tm,
+    modules: &'e dyn ModuleSet,
     worker: &'e mut WorkerState,
     out: &'e mut Vec<Transmit>,
     now: Instant,
@@ -1014,7 +1039,7 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
     if idx >= tx.branches.len() {
         return false;
     }
-    let cfg = &ctx.modules.tm.cfg;
+    let cfg = &ctx.tm.shared.cfg;
     if cseq.method == Method::Cancel && tx.method != b"CANCEL" {
         // The reply to our CANCEL.
         if code >= 200 || matches!(tx.branches[idx].cancel, Cancel::Sent { .. }) {
@@ -1073,6 +1098,7 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
     if let (Some(r), Some(script)) = (tx.armed.onreply, ctx.tm.script) {
         let mut rctx = Ctx::new(msg, ctx.rcv, ctx.core, &mut *ctx.worker, &mut *ctx.out);
         rctx.modules = ctx.modules;
+        rctx.tm.shared = ctx.tm.shared;
         rctx.now = now;
         rctx.flags = tx.flags;
         rctx.avps = std::mem::take(&mut tx.avps);
@@ -1104,6 +1130,7 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
     let mut env = Env {
         script: ctx.tm.script,
         core: ctx.core,
+        tm: ctx.tm.shared,
         modules: ctx.modules,
         worker: &mut *ctx.worker,
         out: &mut *ctx.out,
@@ -1122,8 +1149,7 @@ fn reply_decision(
     ops: &[crate::engine::ctx::HeaderOp],
     env: &mut Env<'_>,
 ) {
-    let modules = env.modules;
-    let cfg = &modules.tm.cfg;
+    let cfg = &env.tm.cfg;
     let now = env.now;
     let Some(data) = build::relayed_reply(msg, ops) else {
         return;
@@ -1132,7 +1158,7 @@ fn reply_decision(
     if code < 200 {
         if code != 100 && tx.uas.status < 200 {
             tx.send_uas(data, code, false, now, cfg, env.out);
-            acc_relayed(tx, idx, msg, env);
+            reply_out_relayed(tx, idx, msg, env);
         }
         return;
     }
@@ -1145,7 +1171,7 @@ fn reply_decision(
     if code < 300 {
         if tx.is_invite || tx.uas.status < 200 {
             tx.send_uas(data, code, false, now, cfg, env.out);
-            acc_relayed(tx, idx, msg, env);
+            reply_out_relayed(tx, idx, msg, env);
         }
         if tx.is_invite {
             let reason: &[u8] = if cfg.local_cancel_reason {
@@ -1180,8 +1206,7 @@ fn reply_decision(
 /// Every branch has a final reply and none was relayed: picks the best
 /// one, runs the failure route if armed, else sends the best upstream.
 fn complete(tx: &mut Transaction, env: &mut Env<'_>) {
-    let modules = env.modules;
-    let cfg = &modules.tm.cfg;
+    let cfg = &env.tm.cfg;
     let leg = tx.leg;
     let all_legs = cfg.failure_reply_mode == 0;
     let Some(best) = select::pick(
@@ -1191,10 +1216,10 @@ fn complete(tx: &mut Transaction, env: &mut Env<'_>) {
     ) else {
         return;
     };
-    // The failure route, and acc's missed-call callback (which runs
-    // before it, armed or not).
+    // The failure route, and the modules' TMCB_ON_FAILURE callbacks
+    // (acc's missed calls), which run before it, armed or not.
     let failure = tx.armed.failure.take();
-    if (failure.is_some() || tx.acc.failure)
+    if (failure.is_some() || tx.callbacks & tmcb::ON_FAILURE != 0)
         && let Some(script) = env.script
         && run_failure(tx, failure, best, script, env)
     {
@@ -1221,9 +1246,9 @@ fn complete(tx: &mut Transaction, env: &mut Env<'_>) {
     if let Some(data) = data {
         tx.send_uas(data, code, local, now, cfg, env.out);
         if local {
-            acc_local(tx, Some(best), code, env);
+            reply_out_local(tx, Some(best), code, env);
         } else if let Ok(msg) = Message::parse(&stored.data) {
-            acc_relayed(tx, best, &msg, env);
+            reply_out_relayed(tx, best, &msg, env);
         }
     }
 }
@@ -1253,14 +1278,16 @@ fn run_failure(
         .as_ref()
         .map(|s| (s.code, s.reason.clone()))
         .unwrap_or_default();
-    let missed = tx.acc.failure.then(|| match &b.reply {
-        Some(s) if !s.faked => Message::parse(&s.data)
-            .map(|m| super::acc::Outcome::received(&env.modules.acc, &m))
-            .unwrap_or_default(),
-        _ => super::acc::Outcome::local(code, &msg, &tx.to_tag),
+    // What TMCB_ON_FAILURE is told: the winning reply, received or made
+    // by tm.
+    let on_failure = (tx.callbacks & tmcb::ON_FAILURE != 0).then(|| match &b.reply {
+        Some(s) if !s.faked => Ok(s.data.clone()),
+        _ => Err(tx.to_tag.clone()),
     });
+    let modules = env.modules;
     let mut fctx = Ctx::new(&msg, &rcv, env.core, &mut *env.worker, &mut *env.out);
     fctx.modules = env.modules;
+    fctx.tm.shared = env.tm;
     fctx.now = env.now;
     fctx.flags = tx.flags;
     fctx.avps = std::mem::take(&mut tx.avps);
@@ -1279,8 +1306,19 @@ fn run_failure(
         ..tx.armed
     };
     fctx.tm.tx = TxRef::Locked(&mut *tx);
-    if let Some(out) = &missed {
-        super::acc::on_missed(&mut fctx, out);
+    match &on_failure {
+        Some(Ok(data)) => {
+            // A stored reply parsed when it was received; unparsable now
+            // only if it was never one (then nothing is reported).
+            if let Ok(m) = Message::parse(data) {
+                modules.tm_event(tmcb::ON_FAILURE, &mut fctx, &TmReply::Received(&m));
+            }
+        }
+        Some(Err(to_tag)) => {
+            let reply = TmReply::Local { code, to_tag };
+            modules.tm_event(tmcb::ON_FAILURE, &mut fctx, &reply);
+        }
+        None => {}
     }
     if let Some(r) = r {
         let _ = script.failure_route(r, &mut fctx);
@@ -1292,24 +1330,26 @@ fn run_failure(
     r.is_some() && (tx.branches.len() > before || tx.uas.status >= 200)
 }
 
+/// What tm's timer runs with: the engine's parts.
+pub struct TimerEnv<'e> {
+    pub script: &'e dyn Script,
+    pub core: &'e CoreConfig,
+    pub tm: &'e Tm,
+    pub modules: &'e dyn ModuleSet,
+}
+
 /// tm's timers, run by the engine's tick: retransmissions, final-response
 /// timeouts (which can run failure routes), deletion after the wait timer.
-pub fn timer(
-    script: &dyn Script,
-    core: &CoreConfig,
-    modules: &Modules,
-    worker: &mut WorkerState,
-    now: Instant,
-    out: &mut Vec<Transmit>,
-) {
-    let t = &modules.tm;
+pub fn timer(env: &TimerEnv<'_>, worker: &mut WorkerState, now: Instant, out: &mut Vec<Transmit>) {
+    let t = env.tm;
     for h in t.table.sweep(now) {
         let mut g = lock_tx(&h);
         if g.on_timer(now, &t.cfg, out) {
             let mut env = Env {
-                script: Some(script),
-                core,
-                modules,
+                script: Some(env.script),
+                core: env.core,
+                tm: t,
+                modules: env.modules,
                 worker: &mut *worker,
                 out: &mut *out,
                 now,
