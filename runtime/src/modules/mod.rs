@@ -24,6 +24,8 @@ pub mod xlog;
 pub use crate::tm;
 
 #[cfg(test)]
+mod tests;
+#[cfg(test)]
 mod testutil;
 
 use std::any::Any;
