@@ -1,4 +1,11 @@
 #![doc = include_str!("../README.md")]
+// Library code returns errors or handles the missing case (as Kamailio
+// does); unit tests may unwrap. Every unsafe block says why it is sound.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod engine;
 pub mod modules;
