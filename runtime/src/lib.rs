@@ -10,10 +10,12 @@
 pub mod engine;
 pub mod modules;
 pub mod proxy;
-pub mod server;
 pub mod sip;
 pub mod tm;
 pub mod transport;
+
+/// The server shell (sockets, workers), under its historical path.
+pub use transport::server;
 
 #[cfg(feature = "macros")]
 pub use macros::kamailio_cfg;

@@ -183,6 +183,12 @@ impl<S: Script> Handler for Deferred<S> {
     fn tick(&self) -> Option<Duration> {
         self.tick
     }
+
+    fn on_shutdown(&self) {
+        if let Some(e) = self.engine.get() {
+            e.on_shutdown();
+        }
+    }
 }
 
 /// Runs a proxy until SIGTERM/SIGINT. Returns the process exit status.

@@ -234,6 +234,10 @@ impl<S: Script> Handler for Engine<S> {
         });
     }
 
+    fn on_shutdown(&self) {
+        self.shutdown();
+    }
+
     fn tick(&self) -> Option<Duration> {
         // The finer of tm's retransmission timer and the modules' timers.
         let tm = self.tm.tick();

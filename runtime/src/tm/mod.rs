@@ -3,9 +3,9 @@
 //! not a module (see ARCHITECTURE.md); generated code still calls it as
 //! `modules::tm::*`, Kamailio's module name (a re-export).
 //!
-//! The script API is in [`script`] and [`relay`] (`t_relay`), what the
+//! The script API is in `script.rs` and `relay.rs` (`t_relay`), what the
 //! engine calls (request end, replies, timer) and the modules' callbacks
-//! in [`hooks`]; this file holds the shared state and the helpers they
+//! in `hooks.rs`; this file holds the shared state and the helpers they
 //! share.
 //!
 //! Sans-IO: time comes from [`Ctx::now`] or the timer's `now`; what must be
