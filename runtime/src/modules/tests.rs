@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use super::Modules;
 use super::testutil::{core, msg, rcv};
-use crate::engine::module::{ModuleSet, RpcCommand, RpcError, RpcRegistry, RpcValue, worker_state};
-use crate::engine::{Ctx, Engine, Flow, Script, WorkerState};
+use crate::engine::module::{
+    ModuleSet, PvExport, RpcCommand, RpcError, RpcRegistry, RpcValue, find_pv, worker_state,
+};
+use crate::engine::{Ctx, Engine, Flow, Script, Value, WorkerState};
 use crate::tm::Tm;
 
 /// A script that counts what reached it and reads its worker state.
@@ -52,6 +54,13 @@ impl ModuleSet for Hooks {
 
     fn after_script(&self, _ctx: &mut Ctx<'_>) {
         self.after.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn pvs(&self) -> Vec<PvExport> {
+        vec![PvExport {
+            name: "hooks_flags",
+            read: |ctx| Value::Int(i32::try_from(ctx.flags).unwrap_or(-1)),
+        }]
     }
 
     fn rpc_commands(&self) -> Vec<RpcCommand> {
@@ -102,6 +111,23 @@ fn the_engine_calls_each_hook_once_per_message_and_makes_worker_state_once() {
     assert_eq!(h.workers.load(Ordering::Relaxed), 1, "made once per worker");
     let n = w.modules.as_ref().and_then(|m| m.downcast_ref::<usize>());
     assert_eq!(n, Some(&3), "the script saw its worker's state");
+}
+
+#[test]
+fn an_exported_pv_is_found_by_name_and_reads_the_context() {
+    let set = Hooks::default();
+    assert!(find_pv(&set, "nope").is_none());
+    let pv = find_pv(&set, "hooks_flags").expect("exported");
+    let raw = options();
+    let m = crate::sip::Message::parse(&raw).expect("parses");
+    let (core, rcv) = (core(), rcv());
+    let (mut w, mut out) = (WorkerState::default(), Vec::new());
+    let mut ctx = Ctx::new(&m, &rcv, &core, &mut w, &mut out);
+    ctx.modules = &set;
+    ctx.setflag(3);
+    assert_eq!((pv.read)(&ctx), Value::Int(8));
+    // The standard set exports none yet.
+    assert!(Modules::default().pvs().is_empty());
 }
 
 #[test]
