@@ -8,11 +8,13 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::engine::ModuleSet;
 use crate::engine::log::LogSink;
 use crate::engine::params::ModParams;
 use crate::engine::{CoreConfig, Engine, Script};
 use crate::modules::Modules;
 use crate::server::{ListenSpec, Server, ServerConfig, TcpLimits};
+use crate::tm::Tm;
 use crate::transport::myself::Myself;
 use crate::transport::{Handler, Proto, RecvInfo, Transmit};
 
@@ -153,6 +155,12 @@ impl<S: Script> Handler for Deferred<S> {
     fn tick(&self) -> Option<Duration> {
         self.tick
     }
+
+    fn on_shutdown(&self) {
+        if let Some(e) = self.engine.get() {
+            e.on_shutdown();
+        }
+    }
 }
 
 /// Runs a proxy until SIGTERM/SIGINT. Returns the process exit status.
@@ -219,7 +227,11 @@ pub fn run_until<S: Script>(
         .or(int_param::<usize>(settings, "children"))
         .unwrap_or(8)
         .max(1);
-    let modules = Modules::new(mod_params(settings))?;
+    let params = mod_params(settings);
+    let tm = Tm::new(&params).map_err(|e| e.to_string())?;
+    let modules = Modules::new(params).map_err(|e| e.to_string())?;
+    // The finer of tm's retransmission timer and the modules' timers.
+    let tick = Some(modules.tick().map_or(tm.tick(), |m| m.min(tm.tick())));
     // Kamailio logs to syslog unless log_stderror=yes or -E.
     let log = if args.stderr || settings.int("log_stderror").is_some_and(|v| v != 0) {
         LogSink::Stderr
@@ -244,7 +256,7 @@ pub fn run_until<S: Script>(
     };
     let deferred = Arc::new(Deferred {
         engine: OnceLock::new(),
-        tick: modules.tick(),
+        tick,
     });
     let cfg = ServerConfig {
         listen: listen
@@ -285,7 +297,7 @@ pub fn run_until<S: Script>(
     };
     let _ = deferred
         .engine
-        .set(Engine::with_modules(script, core, modules));
+        .set(Engine::with_parts(script, core, tm, Box::new(modules)));
     for (proto, addr) in &bound {
         eprintln!("listening on {}:{addr}", proto.as_str());
     }

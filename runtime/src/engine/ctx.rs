@@ -5,12 +5,16 @@ use std::net::SocketAddr;
 use std::sync::LazyLock;
 use std::time::Instant;
 
-use crate::modules::Modules;
+use std::any::Any;
+use std::fmt;
+
 use crate::sip::Message;
+use crate::tm::{Tm, TmCtx};
 use crate::transport::myself::Myself;
 use crate::transport::{Proto, RecvInfo, Transmit};
 
 use super::log::LogSink;
+use super::module::{ModuleSet, NoModules};
 use super::value::OwnedValue;
 
 /// Core parameters that matter at run time (from the cfg's `name = value`
@@ -65,23 +69,76 @@ impl CoreConfig {
     }
 }
 
-/// Module state for contexts built without an engine (unit tests).
-static NO_MODULES: LazyLock<Modules> = LazyLock::new(Modules::default);
+/// tm's table for contexts built without an engine (unit tests).
+pub(crate) static NO_TM: LazyLock<Tm> = LazyLock::new(Tm::default);
 
 /// State of one worker that persists across messages: `$var` values
-/// (Kamailio keeps them per process and never resets them).
-#[derive(Debug, Default, Clone)]
+/// (Kamailio keeps them per process and never resets them), and the
+/// modules' per-worker state ([`ModuleSet::worker_state`]).
+#[derive(Default)]
 pub struct WorkerState {
     pub vars: Vec<OwnedValue>,
+    /// What [`ModuleSet::worker_state`] made for this worker.
+    pub modules: Option<Box<dyn Any + Send>>,
+    /// [`WorkerState::modules`] was made.
+    pub(crate) modules_made: bool,
+}
+
+impl fmt::Debug for WorkerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerState")
+            .field("vars", &self.vars)
+            .field("modules", &self.modules.is_some())
+            .finish()
+    }
 }
 
 impl WorkerState {
     pub fn with_vars(n: usize) -> Self {
         Self {
             vars: vec![OwnedValue::Int(0); n],
+            ..Self::default()
         }
     }
 }
+
+/// Where a request is about to leave from: what a [`DeferredHeader`] is
+/// built from.
+#[derive(Clone, Copy, Debug)]
+pub struct SendInfo<'s> {
+    pub core: &'s CoreConfig,
+    /// Where the request was received.
+    pub rcv: &'s RecvInfo,
+    /// Protocol and local socket it leaves on.
+    pub out: (Proto, SocketAddr),
+}
+
+/// A header a module adds whose value depends on the socket the request
+/// leaves on (rr's Record-Route): built by
+/// [`crate::engine::forward::apply_header_ops`] when that is known.
+pub trait DeferredHeader: Any + fmt::Debug + Send + Sync {
+    /// The header lines (name, value) to insert before the first header,
+    /// in order.
+    fn build(&self, at: &SendInfo<'_>) -> Vec<(&'static str, Vec<u8>)>;
+    /// A copy (tm keeps the header changes with the transaction).
+    fn clone_box(&self) -> Box<dyn DeferredHeader>;
+    /// Equal to `other` (of the same type and value).
+    fn eq_dyn(&self, other: &dyn DeferredHeader) -> bool;
+}
+
+impl Clone for Box<dyn DeferredHeader> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+impl PartialEq for dyn DeferredHeader {
+    fn eq(&self, other: &Self) -> bool {
+        self.eq_dyn(other)
+    }
+}
+
+impl Eq for dyn DeferredHeader {}
 
 /// A pending header change (Kamailio's lumps), applied when the message is
 /// sent on ([`crate::engine::forward::apply_header_ops`], shared by the
@@ -106,14 +163,15 @@ pub enum HeaderOp {
         end: usize,
         data: Vec<u8>,
     },
-    /// `record_route()`: inserted before the first header like
-    /// [`HeaderOp::InsertFirst`]; built when the outgoing socket is known
-    /// (one header, or two with `;r2=on` when it differs from the
-    /// receiving one).
-    RecordRoute(crate::modules::rr::RrLump),
-    /// `add_rr_param()` before any `record_route()`: the next
-    /// `record_route()` takes it; ignored when sending.
-    RrParam(Vec<u8>),
+    /// Headers inserted before the first header like
+    /// [`HeaderOp::InsertFirst`], built when the outgoing socket is known
+    /// (rr's `record_route()`: one header, or two with `;r2=on` when it
+    /// differs from the receiving one).
+    Deferred(Box<dyn DeferredHeader>),
+    /// A module's pending value, tagged with the module's key, that is no
+    /// header: ignored when sending (rr's `add_rr_param()` before any
+    /// `record_route()`, which the next `record_route()` takes).
+    Note(&'static str, Vec<u8>),
 }
 
 /// One additional branch of the request (`append_branch()`, `lookup()`
@@ -144,8 +202,8 @@ pub struct Ctx<'a> {
     pub core: &'a CoreConfig,
     pub worker: &'a mut WorkerState,
     pub out: &'a mut Vec<Transmit>,
-    /// State of the stateful modules (transactions, location...).
-    pub modules: &'a Modules,
+    /// The modules the engine runs (their parameters and state).
+    pub modules: &'a dyn ModuleSet,
     /// When the message is processed (time is passed in: sans-IO).
     pub now: Instant,
     /// Message flags (`setflag`), 0..31.
@@ -182,7 +240,7 @@ pub struct Ctx<'a> {
     /// The script ended with `drop`.
     pub dropped: bool,
     /// tm's state for this message (its transaction, the route kind).
-    pub tm: crate::modules::tm::TmCtx<'a>,
+    pub tm: TmCtx<'a>,
 }
 
 impl<'a> Ctx<'a> {
@@ -199,7 +257,7 @@ impl<'a> Ctx<'a> {
             core,
             worker,
             out,
-            modules: &NO_MODULES,
+            modules: &NoModules,
             now: Instant::now(),
             flags: 0,
             force_rport: false,
@@ -216,7 +274,7 @@ impl<'a> Ctx<'a> {
             headers: Vec::new(),
             route_params: None,
             dropped: false,
-            tm: crate::modules::tm::TmCtx::default(),
+            tm: TmCtx::new(&NO_TM),
         }
     }
 

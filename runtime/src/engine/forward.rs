@@ -8,7 +8,7 @@ use crate::sip::syntax::strip_brackets;
 use crate::sip::{Editor, Message, Uri};
 use crate::transport::{Proto, RecvInfo, Transmit};
 
-use super::ctx::{CoreConfig, Ctx, HeaderOp};
+use super::ctx::{CoreConfig, Ctx, HeaderOp, SendInfo};
 
 /// Kamailio's internal error codes that `sl_reply_error()` turns into replies.
 pub mod err {
@@ -152,8 +152,8 @@ pub fn apply_header_ops(
     apply_ops(ed, ops, Some((core, rcv, out)))
 }
 
-/// [`apply_header_ops`] for a reply being relayed: no Record-Route there
-/// (the checker allows `record_route` in request routes only).
+/// [`apply_header_ops`] for a reply being relayed: no deferred headers
+/// there (the checker allows `record_route` in request routes only).
 ///
 /// # Errors
 /// A header that cannot be written.
@@ -188,14 +188,14 @@ fn apply_ops(
             HeaderOp::Replace { start, end, data } => {
                 tolerate(ed.replace_range(*start, *end, data.clone()))?;
             }
-            HeaderOp::RecordRoute(rr) => {
+            HeaderOp::Deferred(d) => {
                 if let Some((core, rcv, out)) = request {
-                    for value in crate::modules::rr::build_headers(rr, core, rcv, out) {
-                        tolerate(ed.insert_header_first("Record-Route", &value))?;
+                    for (name, value) in d.build(&SendInfo { core, rcv, out }) {
+                        tolerate(ed.insert_header_first(name, &value))?;
                     }
                 }
             }
-            HeaderOp::RrParam(_) => {}
+            HeaderOp::Note(..) => {}
         }
     }
     Ok(())

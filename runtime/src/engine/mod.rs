@@ -14,6 +14,7 @@ pub mod cond;
 pub mod ctx;
 pub mod forward;
 pub mod log;
+pub mod module;
 pub mod params;
 pub mod pv;
 pub mod trans;
@@ -24,10 +25,11 @@ use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 pub use ctx::{Branch, CoreConfig, Ctx, WorkerState};
+pub use module::{Module, ModuleSet, RpcRegistry};
 pub use value::Value;
 
-use crate::modules::Modules;
 use crate::sip::Message;
+use crate::tm::{self, Tm};
 use crate::transport::{Handler, RecvInfo, Transmit};
 
 /// Why a script run ended before its last statement.
@@ -85,30 +87,50 @@ thread_local! {
     static WORKER: RefCell<WorkerState> = RefCell::new(WorkerState::default());
 }
 
-/// A script bound to its core configuration: the transport's [`Handler`].
+/// A script bound to its core configuration, tm and its modules: the
+/// transport's [`Handler`]. (`Engine::new` and `Engine::with_params`, with
+/// the standard modules, are defined in `crate::modules`: the engine
+/// knows modules only as a [`ModuleSet`].)
 pub struct Engine<S> {
     pub script: S,
     pub core: CoreConfig,
-    /// State of the stateful modules, shared by every worker.
-    pub modules: Modules,
+    /// tm: the transaction table, shared by every worker.
+    pub tm: Tm,
+    /// The modules, shared by every worker; every hook is one indirect
+    /// call.
+    pub modules: Box<dyn ModuleSet>,
 }
 
 impl<S: Script> Engine<S> {
-    /// An engine with no module parameters.
-    pub fn new(script: S, core: CoreConfig) -> Self {
+    /// An engine from its parts.
+    pub fn with_parts(script: S, core: CoreConfig, tm: Tm, modules: Box<dyn ModuleSet>) -> Self {
         Self {
             script,
             core,
-            modules: Modules::default(),
+            tm,
+            modules,
         }
     }
 
-    /// An engine whose modules were built from the cfg's parameters.
-    pub fn with_modules(script: S, core: CoreConfig, modules: Modules) -> Self {
-        Self {
-            script,
-            core,
-            modules,
+    /// The RPC commands of the engine's modules.
+    ///
+    /// # Errors
+    /// Two modules export the same command name.
+    pub fn rpc(&self) -> Result<RpcRegistry, params::ParamError> {
+        RpcRegistry::new(&*self.modules)
+    }
+
+    /// Gives the worker the modules' per-worker state, once, and room for
+    /// the script's `$var`s.
+    fn prepare_worker(&self, worker: &mut WorkerState) {
+        if worker.vars.len() < self.script.var_count() {
+            worker
+                .vars
+                .resize(self.script.var_count(), value::OwnedValue::Int(0));
+        }
+        if !worker.modules_made {
+            worker.modules = self.modules.worker_state();
+            worker.modules_made = true;
         }
     }
 
@@ -139,21 +161,21 @@ impl<S: Script> Engine<S> {
         let Ok(msg) = Message::parse(data) else {
             return;
         };
-        if worker.vars.len() < self.script.var_count() {
-            worker
-                .vars
-                .resize(self.script.var_count(), value::OwnedValue::Int(0));
-        }
+        self.prepare_worker(worker);
         let mut ctx = Ctx::new(&msg, rcv, &self.core, worker, out);
-        ctx.modules = &self.modules;
+        ctx.modules = &*self.modules;
         ctx.now = now;
+        ctx.tm.shared = &self.tm;
         ctx.tm.script = Some(&self.script as &dyn Script);
         if msg.is_request() {
+            self.modules.on_request_in(&mut ctx);
             if let Err(Stop::Drop) = self.script.request_route(&mut ctx) {
                 ctx.dropped = true;
             }
-            crate::modules::tm::end_request(&mut ctx);
+            tm::end_request(&mut ctx);
+            self.modules.after_script(&mut ctx);
         } else {
+            self.modules.on_reply_in(&mut ctx);
             // Replies: forwarded statelessly unless the reply route drops
             // them, ends with 0, or ends negative.
             let relay = match self.script.reply_route(&mut ctx) {
@@ -163,9 +185,10 @@ impl<S: Script> Engine<S> {
             };
             // tm takes the replies of its transactions; the others are
             // relayed statelessly.
-            if relay && !crate::modules::tm::on_reply(&mut ctx) {
+            if relay && !tm::on_reply(&mut ctx) {
                 forward::relay_reply(&mut ctx);
             }
+            self.modules.after_script(&mut ctx);
         }
     }
 }
@@ -174,13 +197,20 @@ impl<S: Script> Engine<S> {
     /// The timers (tm's can run failure routes) with an explicit worker
     /// state: tests drive a virtual clock through this.
     pub fn on_tick_with(&self, worker: &mut WorkerState, now: Instant, out: &mut Vec<Transmit>) {
-        if worker.vars.len() < self.script.var_count() {
-            worker
-                .vars
-                .resize(self.script.var_count(), value::OwnedValue::Int(0));
-        }
-        crate::modules::tm::timer(&self.script, &self.core, &self.modules, worker, now, out);
-        self.modules.on_tick(now, out);
+        self.prepare_worker(worker);
+        let env = tm::TimerEnv {
+            script: &self.script,
+            core: &self.core,
+            tm: &self.tm,
+            modules: &*self.modules,
+        };
+        tm::timer(&env, worker, now, out);
+        self.modules.on_timer(now, out);
+    }
+
+    /// The server stops: the modules' shutdown hooks.
+    pub fn shutdown(&self) {
+        self.modules.shutdown();
     }
 }
 
@@ -199,8 +229,14 @@ impl<S: Script> Handler for Engine<S> {
         });
     }
 
+    fn on_shutdown(&self) {
+        self.shutdown();
+    }
+
     fn tick(&self) -> Option<Duration> {
-        self.modules.tick()
+        // The finer of tm's retransmission timer and the modules' timers.
+        let tm = self.tm.tick();
+        Some(self.modules.tick().map_or(tm, |m| m.min(tm)))
     }
 }
 

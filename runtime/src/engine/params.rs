@@ -5,6 +5,80 @@
 /// compiler resolved).
 pub use cfgc_vocab::ModParamValue as ParamValue;
 
+/// Why a module refused its parameters at start-up (Kamailio refuses to
+/// start then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamError {
+    /// An int parameter whose string value is not a number.
+    NotANumber {
+        module: String,
+        name: String,
+        value: String,
+    },
+    /// A value the module rejects (out of range, unknown name...).
+    Invalid {
+        module: String,
+        name: String,
+        why: String,
+    },
+    /// A parameter (or value) for something the runtime cannot do yet.
+    Unsupported {
+        module: String,
+        name: String,
+        what: String,
+    },
+    /// Two things registered under one name (RPC commands, PVs).
+    Duplicate { what: &'static str, name: String },
+}
+
+impl ParamError {
+    /// A rejected value of `modparam(module, name, ...)`.
+    pub fn invalid(module: &str, name: &str, why: impl Into<String>) -> Self {
+        Self::Invalid {
+            module: module.to_string(),
+            name: name.to_string(),
+            why: why.into(),
+        }
+    }
+
+    /// `modparam(module, name, ...)` asks for `what`, not implemented.
+    pub fn unsupported(module: &str, name: &str, what: impl Into<String>) -> Self {
+        Self::Unsupported {
+            module: module.to_string(),
+            name: name.to_string(),
+            what: what.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotANumber {
+                module,
+                name,
+                value,
+            } => write!(
+                f,
+                "modparam(\"{module}\", \"{name}\"): `{value}` is not a number"
+            ),
+            Self::Invalid { module, name, why } => {
+                write!(f, "modparam(\"{module}\", \"{name}\"): {why}")
+            }
+            Self::Unsupported { module, name, what } if what.is_empty() => {
+                write!(f, "modparam(\"{module}\", \"{name}\") is not supported yet")
+            }
+            Self::Unsupported { module, name, what } => write!(
+                f,
+                "modparam(\"{module}\", \"{name}\"): {what} is not supported by cfgc's runtime yet"
+            ),
+            Self::Duplicate { what, name } => write!(f, "{what} `{name}` registered twice"),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
 /// Every `modparam` line, in cfg order (some parameters repeat).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModParams {
@@ -48,17 +122,24 @@ impl ModParams {
     ///
     /// # Errors
     /// A value that is not a number.
-    pub fn int(&self, module: &str, name: &str) -> Result<Option<i32>, String> {
+    pub fn int(&self, module: &str, name: &str) -> Result<Option<i32>, ParamError> {
         match self.get(module, name) {
             None => Ok(None),
             Some(ParamValue::Int(n)) => Ok(Some(*n)),
             Some(ParamValue::Str(s)) => {
-                s.trim().parse().map(Some).map_err(|_| {
-                    format!("modparam(\"{module}\", \"{name}\"): `{s}` is not a number")
-                })
+                s.trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| ParamError::NotANumber {
+                        module: module.to_string(),
+                        name: name.to_string(),
+                        value: s.clone(),
+                    })
             }
-            Some(ParamValue::PvList(_)) => Err(format!(
-                "modparam(\"{module}\", \"{name}\"): a list where a number is expected"
+            Some(ParamValue::PvList(_)) => Err(ParamError::invalid(
+                module,
+                name,
+                "a list where a number is expected",
             )),
         }
     }
@@ -98,7 +179,10 @@ mod tests {
         assert_eq!(p.int("tm", "fr_timer"), Ok(Some(2000)));
         assert_eq!(p.all("tm", "fr_timer").count(), 2);
         assert_eq!(p.int("tm", "missing"), Ok(None));
-        assert!(p.int("tm", "bad").is_err());
+        assert_eq!(
+            p.int("tm", "bad").map_err(|e| e.to_string()),
+            Err("modparam(\"tm\", \"bad\"): `x` is not a number".to_string())
+        );
         assert_eq!(p.str("tm", "fr_timer").as_deref(), Some("2000"));
         assert_eq!(p.of("tm").count(), 3);
         assert_eq!(p.of("rr").count(), 0);

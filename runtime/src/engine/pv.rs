@@ -336,7 +336,7 @@ pub fn t_branch_idx(ctx: &Ctx<'_>) -> Value<'static> {
 /// one (failure route), else the last status the transaction sent (0:
 /// none).
 pub fn t_reply_code(ctx: &Ctx<'_>) -> Value<'static> {
-    Value::Int(i32::from(crate::modules::tm::reply_code(ctx)))
+    Value::Int(i32::from(crate::tm::reply_code(ctx)))
 }
 
 /// `$T_reply_reason` (tmx): the reason of the reply `$T_reply_code` gives

@@ -14,7 +14,8 @@
 //! start-up rather than ignored.
 
 use crate::engine::log::Level;
-use crate::engine::params::{ModParams, ParamValue};
+use crate::engine::module::{TmReply, tmcb};
+use crate::engine::params::{ModParams, ParamError, ParamValue};
 use crate::engine::{Ctx, Value};
 use crate::sip::Method;
 
@@ -126,12 +127,14 @@ const REFUSED: &[(&str, Option<i32>, &str)] = &[
     ("multi_leg_info", None, "per-leg accounting"),
 ];
 
-fn flag(p: &ModParams, name: &str) -> Result<Option<u32>, String> {
+fn flag(p: &ModParams, name: &str) -> Result<Option<u32>, ParamError> {
     match p.int("acc", name)? {
         None | Some(-1) => Ok(None),
         Some(n @ 0..=31) => Ok(Some(n.unsigned_abs())),
-        Some(n) => Err(format!(
-            "modparam(\"acc\", \"{name}\"): {n} is not a flag (0..31, or -1 for none)"
+        Some(n) => Err(ParamError::invalid(
+            "acc",
+            name,
+            format!("{n} is not a flag (0..31, or -1 for none)"),
         )),
     }
 }
@@ -143,7 +146,7 @@ impl Config {
     /// A bad value, or a parameter for something the runtime cannot do
     /// (database accounting, CDRs, ACK reports...): Kamailio would do it,
     /// so we refuse to start rather than silently not account.
-    pub fn from_params(p: &ModParams) -> Result<Self, String> {
+    pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         for (name, default, what) in REFUSED {
             let Some(v) = p.get("acc", name) else {
                 continue;
@@ -155,12 +158,10 @@ impl Config {
                 (ParamValue::PvList(l), _) => l.is_empty(),
             };
             if !is_default {
-                return Err(format!(
-                    "modparam(\"acc\", \"{name}\"): {what} is not supported by cfgc's runtime yet"
-                ));
+                return Err(ParamError::unsupported("acc", name, *what));
             }
         }
-        let bool_param = |name: &str| -> Result<bool, String> {
+        let bool_param = |name: &str| -> Result<bool, ParamError> {
             Ok(p.int("acc", name)?.is_some_and(|v| v != 0))
         };
         let mut c = Config {
@@ -181,7 +182,7 @@ impl Config {
             c.log_facility = crate::engine::log::facility(&f)
                 .filter(|_| FACILITIES.contains(&f.as_str()))
                 .ok_or_else(|| {
-                    format!("modparam(\"acc\", \"log_facility\"): unknown facility `{f}`")
+                    ParamError::invalid("acc", "log_facility", format!("unknown facility `{f}`"))
                 })?;
         }
         match p.get("acc", "log_extra") {
@@ -189,9 +190,11 @@ impl Config {
             Some(ParamValue::PvList(l)) => c.log_extra.clone_from(l),
             Some(ParamValue::Str(s)) if s.trim().is_empty() => {}
             Some(_) => {
-                return Err(
-                    "modparam(\"acc\", \"log_extra\"): not resolved by cfgc (name=$pv;...)".into(),
-                );
+                return Err(ParamError::invalid(
+                    "acc",
+                    "log_extra",
+                    "not resolved by cfgc (name=$pv;...)",
+                ));
             }
         }
         if let Some(s) = p.str("acc", "failed_filter") {
@@ -206,8 +209,8 @@ impl Config {
 }
 
 /// `failed_filter`: comma-separated 3-digit codes, each >= 300.
-fn parse_failed_filter(s: &str) -> Result<Vec<u16>, String> {
-    let err = |why: &str| format!("modparam(\"acc\", \"failed_filter\"): {why}");
+fn parse_failed_filter(s: &str) -> Result<Vec<u16>, ParamError> {
+    let err = |why: &str| ParamError::invalid("acc", "failed_filter", why);
     s.split(',')
         .map(|c| {
             if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_digit()) {
@@ -449,7 +452,7 @@ fn unix_now() -> u64 {
 
 /// Writes one record about `ctx`'s request (acc_log_request).
 fn log_request(ctx: &Ctx<'_>, label: &str, code: &[u8], reason: &[u8], to_tag: &[u8]) {
-    let cfg = &ctx.modules.acc;
+    let cfg = &super::Modules::of(ctx).acc;
     if cfg.log_level > ctx.core.debug {
         return;
     }
@@ -484,7 +487,7 @@ fn log_request(ctx: &Ctx<'_>, label: &str, code: &[u8], reason: &[u8], to_tag: &
 /// back into the transaction). `ctx` is the transaction's request with the
 /// winning branch's R-URI. True if a record was written.
 pub fn on_missed(ctx: &mut Ctx<'_>, out: &Outcome) -> bool {
-    let cfg = &ctx.modules.acc;
+    let cfg = &super::Modules::of(ctx).acc;
     let Some(f) = cfg.log_missed_flag.filter(|&f| ctx.flags & (1 << f) != 0) else {
         return false;
     };
@@ -508,7 +511,7 @@ pub fn on_reply_out(ctx: &mut Ctx<'_>, out: &Outcome) {
     if is_invite && code >= 300 {
         missed_local = on_missed(ctx, out) && out.local_to_tag.is_some();
     }
-    let cfg = &ctx.modules.acc;
+    let cfg = &super::Modules::of(ctx).acc;
     let flags = ctx.flags;
     // should_acc_reply
     let account = if code >= 300 {
@@ -551,6 +554,43 @@ pub fn acc_log_request(ctx: &mut Ctx<'_>, comment: &[u8]) -> i32 {
     let to_tag = ctx.msg.to().ok().and_then(|t| t.tag).unwrap_or_default();
     log_request(ctx, REQUEST, code, reason, to_tag);
     1
+}
+
+impl crate::engine::module::Module for Config {
+    const NAME: &'static str = "acc";
+
+    fn from_params(p: &ModParams) -> Result<Self, ParamError> {
+        Config::from_params(p)
+    }
+
+    /// acc_onreq: the callbacks a new transaction gets.
+    fn tm_request_in(&self, ctx: &Ctx<'_>) -> u32 {
+        let Some(method) = ctx.msg.method() else {
+            return 0;
+        };
+        let a = armed(self, method, ctx.flags);
+        let mut mask = 0;
+        if a.reply {
+            mask |= tmcb::RESPONSE_OUT;
+        }
+        if a.failure {
+            mask |= tmcb::ON_FAILURE;
+        }
+        mask
+    }
+
+    fn tm_event(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
+        let outcome = match reply {
+            TmReply::Local { code, to_tag } => Outcome::local(*code, ctx.msg, to_tag),
+            TmReply::Received(m) => Outcome::received(self, m),
+        };
+        if event & tmcb::RESPONSE_OUT != 0 {
+            on_reply_out(ctx, &outcome);
+        }
+        if event & tmcb::ON_FAILURE != 0 {
+            on_missed(ctx, &outcome);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -27,11 +27,15 @@ impl Config {
     ///
     /// # Errors
     /// A value that is not a number or out of range.
-    pub fn from_params(p: &crate::engine::params::ModParams) -> Result<Self, String> {
+    pub fn from_params(
+        p: &crate::engine::params::ModParams,
+    ) -> Result<Self, crate::engine::params::ParamError> {
         let max_limit = p.int("maxfwd", "max_limit")?.unwrap_or(DEFAULT_MAX_LIMIT);
         if !(0..=255).contains(&max_limit) {
-            return Err(format!(
-                "modparam(\"maxfwd\", \"max_limit\"): {max_limit} is not in 0..255"
+            return Err(crate::engine::params::ParamError::invalid(
+                "maxfwd",
+                "max_limit",
+                format!("{max_limit} is not in 0..255"),
             ));
         }
         Ok(Self { max_limit })
@@ -106,7 +110,7 @@ pub fn mf_process_maxfwd_header(ctx: &mut Ctx<'_>, n: i32) -> i32 {
         Present::Bad => -2,
         Present::Value { value: 0, .. } => -1,
         Present::Value { start, end, value } => {
-            let max_limit = u32::try_from(ctx.modules.maxfwd.max_limit).unwrap_or(70);
+            let max_limit = u32::try_from(super::Modules::of(ctx).maxfwd.max_limit).unwrap_or(70);
             let value = if value > max_limit {
                 max_limit + 1
             } else {
@@ -136,6 +140,16 @@ pub fn is_maxfwd_lt(ctx: &Ctx<'_>, n: i32) -> i32 {
         Present::Bad => -3,
         Present::Value { value, .. } if value >= n.unsigned_abs() => -1,
         Present::Value { .. } => 1,
+    }
+}
+
+impl crate::engine::module::Module for Config {
+    const NAME: &'static str = "maxfwd";
+
+    fn from_params(
+        p: &crate::engine::params::ModParams,
+    ) -> Result<Self, crate::engine::params::ParamError> {
+        Config::from_params(p)
     }
 }
 

@@ -1,6 +1,12 @@
 //! Native versions of Kamailio modules. Functions keep Kamailio's names,
 //! parameters and return codes (kamailio-modules.md); each takes the
 //! per-message [`Ctx`](crate::engine::Ctx) first.
+//!
+//! Each module meets the engine only through
+//! [`Module`](crate::engine::module::Module); [`Modules`] is the standard
+//! set, the [`ModuleSet`] an engine runs with. tm is part of the core
+//! ([`crate::tm`]), re-exported here under its module name for the paths
+//! generated code uses (`modules::tm::t_relay`).
 
 pub mod acc;
 pub mod corex;
@@ -12,18 +18,29 @@ pub mod sanity;
 pub mod siputils;
 pub mod sl;
 pub mod textops;
-pub mod tm;
 pub mod usrloc;
 pub mod xlog;
 
+pub use crate::tm;
+
+#[cfg(test)]
+mod tests;
 #[cfg(test)]
 mod testutil;
 
-use crate::engine::params::ModParams;
+use std::any::Any;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
-/// The state of the modules that keep state beyond one message (tm's
-/// transactions, usrloc's location table...), shared by every worker;
-/// built once at start-up from the cfg's `modparam` lines.
+use crate::engine::module::{Module, ModuleSet, PvExport, RpcCommand, TmReply};
+use crate::engine::params::{ModParams, ParamError};
+use crate::engine::{CoreConfig, Ctx, Engine, Script};
+use crate::transport::Transmit;
+
+/// The state of the modules that keep state beyond one message
+/// (usrloc's location table...) and the parameters of the others, shared
+/// by every worker; built once at start-up from the cfg's `modparam`
+/// lines.
 #[derive(Debug, Default)]
 pub struct Modules {
     /// The `modparam` lines, for modules that read them lazily.
@@ -37,18 +54,18 @@ pub struct Modules {
     pub acc: acc::Config,
     /// usrloc's location table.
     pub usrloc: usrloc::Usrloc,
-    /// tm: the transaction table.
-    pub tm: tm::Tm,
-    /// When usrloc's expiry scan is next due (the tick is tm's, finer).
-    usrloc_due: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// The set of contexts whose engine runs another set (or none): every
+/// module with its defaults.
+static DEFAULTS: LazyLock<Modules> = LazyLock::new(Modules::default);
 
 impl Modules {
     /// Builds the module state from the configuration's parameters.
     ///
     /// # Errors
     /// A parameter value a module rejects (as Kamailio refuses to start).
-    pub fn new(params: ModParams) -> Result<Self, String> {
+    pub fn new(params: ModParams) -> Result<Self, ParamError> {
         Ok(Self {
             maxfwd: maxfwd::Config::from_params(&params)?,
             rr: rr::Config::from_params(&params)?,
@@ -56,30 +73,137 @@ impl Modules {
             registrar: registrar::Config::from_params(&params)?,
             acc: acc::Config::from_params(&params)?,
             usrloc: usrloc::Usrloc::from_params(&params)?,
-            tm: tm::Tm::new(&params)?,
             params,
-            usrloc_due: std::sync::Mutex::new(None),
         })
     }
 
-    /// How often the modules need [`Modules::on_tick`]; `None`: never.
-    pub fn tick(&self) -> Option<std::time::Duration> {
-        // The finer of the two: tm's retransmission timer, usrloc's expiry.
-        Some(self.tm.tick().min(self.usrloc.timer_interval()))
+    /// The modules of `ctx`'s engine (the defaults if it runs another
+    /// set): how module functions reach their parameters and state.
+    pub fn of<'a>(ctx: &Ctx<'a>) -> &'a Modules {
+        let set: &'a dyn ModuleSet = ctx.modules;
+        set.as_any().downcast_ref::<Modules>().unwrap_or(&DEFAULTS)
+    }
+}
+
+/// Calls `$hook` on every module of the set, in load order.
+macro_rules! each {
+    ($self:ident, |$m:ident| $body:expr) => {{
+        {
+            let $m = &$self.maxfwd;
+            $body;
+        }
+        {
+            let $m = &$self.rr;
+            $body;
+        }
+        {
+            let $m = &$self.sanity;
+            $body;
+        }
+        {
+            let $m = &$self.registrar;
+            $body;
+        }
+        {
+            let $m = &$self.acc;
+            $body;
+        }
+        {
+            let $m = &$self.usrloc;
+            $body;
+        }
+    }};
+}
+
+fn finer(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn exports<M: Module>(_: &M, pvs: &mut Vec<PvExport>, rpc: &mut Vec<RpcCommand>) {
+    pvs.extend_from_slice(M::PVS);
+    rpc.extend_from_slice(M::RPC);
+}
+
+impl ModuleSet for Modules {
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 
-    /// Timers of every module (retransmissions, expiries).
-    pub fn on_tick(&self, now: std::time::Instant, _out: &mut Vec<crate::transport::Transmit>) {
-        // usrloc scans its whole table: only every `timer_interval`.
-        let mut due = self
-            .usrloc_due
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if due.is_some_and(|d| now < d) {
-            return;
-        }
-        *due = Some(now + self.usrloc.timer_interval());
-        drop(due);
-        self.usrloc.on_timer(now);
+    fn on_request_in(&self, ctx: &mut Ctx<'_>) {
+        each!(self, |m| Module::on_request_in(m, ctx));
+    }
+
+    fn on_reply_in(&self, ctx: &mut Ctx<'_>) {
+        each!(self, |m| Module::on_reply_in(m, ctx));
+    }
+
+    fn after_script(&self, ctx: &mut Ctx<'_>) {
+        each!(self, |m| Module::after_script(m, ctx));
+    }
+
+    fn tick(&self) -> Option<Duration> {
+        let mut t = None;
+        each!(self, |m| t = finer(t, Module::tick(m)));
+        t
+    }
+
+    fn on_timer(&self, now: Instant, out: &mut Vec<Transmit>) {
+        each!(self, |m| Module::on_timer(m, now, out));
+    }
+
+    fn shutdown(&self) {
+        each!(self, |m| Module::shutdown(m));
+    }
+
+    fn tm_request_in(&self, ctx: &Ctx<'_>) -> u32 {
+        let mut mask = 0;
+        each!(self, |m| mask |= Module::tm_request_in(m, ctx));
+        mask
+    }
+
+    fn tm_event(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
+        each!(self, |m| Module::tm_event(m, event, ctx, reply));
+    }
+
+    fn pvs(&self) -> Vec<PvExport> {
+        let (mut pvs, mut rpc) = (Vec::new(), Vec::new());
+        each!(self, |m| exports(m, &mut pvs, &mut rpc));
+        pvs
+    }
+
+    fn rpc_commands(&self) -> Vec<RpcCommand> {
+        let (mut pvs, mut rpc) = (Vec::new(), Vec::new());
+        each!(self, |m| exports(m, &mut pvs, &mut rpc));
+        rpc
+    }
+}
+
+impl<S: Script> Engine<S> {
+    /// An engine running the standard modules with their defaults.
+    pub fn new(script: S, core: CoreConfig) -> Self {
+        Self::with_parts(
+            script,
+            core,
+            tm::Tm::default(),
+            Box::new(Modules::default()),
+        )
+    }
+
+    /// An engine running tm and the standard modules built from the cfg's
+    /// `modparam` lines.
+    ///
+    /// # Errors
+    /// A parameter value tm or a module rejects.
+    pub fn with_params(script: S, core: CoreConfig, params: ModParams) -> Result<Self, ParamError> {
+        let tm = tm::Tm::new(&params)?;
+        Ok(Self::with_parts(
+            script,
+            core,
+            tm,
+            Box::new(Modules::new(params)?),
+        ))
     }
 }

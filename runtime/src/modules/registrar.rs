@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use crate::engine::ctx::{Branch, Ctx};
-use crate::engine::params::ModParams;
+use crate::engine::params::{ModParams, ParamError};
 use crate::sip::syntax::unescape;
 use crate::sip::{HeaderName, NameAddr, Uri};
 use crate::transport::Proto;
@@ -65,7 +65,7 @@ impl Config {
     /// # Errors
     /// A non-numeric value, or a feature set that is not implemented
     /// (outbound, received_avp, xavp_cfg...).
-    pub fn from_params(p: &ModParams) -> Result<Self, String> {
+    pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
         for name in [
             "received_avp",
@@ -85,16 +85,14 @@ impl Config {
                 Some(crate::engine::params::ParamValue::PvList(l)) => !l.is_empty(),
             };
             if set {
-                return Err(format!(
-                    "modparam(\"registrar\", \"{name}\") is not supported yet"
-                ));
+                return Err(ParamError::unsupported("registrar", name, ""));
             }
         }
-        let u = |name: &str, default: u32| -> Result<u32, String> {
+        let u = |name: &str, default: u32| -> Result<u32, ParamError> {
             Ok(p.int("registrar", name)?
                 .map_or(default, |v| u32::try_from(v).unwrap_or(0)))
         };
-        let b = |name: &str, default: bool| -> Result<bool, String> {
+        let b = |name: &str, default: bool| -> Result<bool, ParamError> {
             Ok(p.int("registrar", name)?.map_or(default, |v| v != 0))
         };
         Ok(Self {
@@ -208,9 +206,9 @@ fn aor_of(ctx: &Ctx<'_>, uri: &[u8]) -> Result<Vec<u8>, RegError> {
         .user
         .filter(|u| !u.is_empty())
         .ok_or(rerr(400, "No username in To URI"))?;
-    let cfg = &ctx.modules.registrar;
+    let cfg = &super::Modules::of(ctx).registrar;
     let mut aor = unescape(user).into_owned();
-    if ctx.modules.usrloc.use_domain {
+    if super::Modules::of(ctx).usrloc.use_domain {
         let host = u.host;
         let host = host
             .strip_prefix(cfg.realm_prefix.as_slice())
@@ -268,7 +266,7 @@ fn contact_line(now: Instant, cs: &[Contact]) -> Vec<u8> {
 fn send_error(ctx: &mut Ctx<'_>, e: &RegError) -> i32 {
     let mut extra = format!("P-Registrar-Error: {}\r\n", e.text).into_bytes();
     extra.extend_from_slice(e.extra.as_bytes());
-    let retry = ctx.modules.registrar.retry_after;
+    let retry = super::Modules::of(ctx).registrar.retry_after;
     if e.code >= 500 && retry > 0 {
         extra.extend_from_slice(format!("Retry-After: {retry}\r\n").as_bytes());
     }
@@ -343,7 +341,7 @@ fn save_inner(
     if !msg.is_request() {
         return Err(rerr(500, "Message parse error"));
     }
-    let cfg = ctx.modules.registrar.clone();
+    let cfg = super::Modules::of(ctx).registrar.clone();
     let now = ctx.now;
     // AoR
     let aor = if uri_arg.is_empty() {
@@ -405,7 +403,7 @@ fn save_inner(
         reply_extra.extend_from_slice(p);
         reply_extra.extend_from_slice(b"\r\n");
     }
-    let ul = &ctx.modules.usrloc;
+    let ul = &super::Modules::of(ctx).usrloc;
     let has_contact = msg.header(HeaderName::Contact).is_some();
     // `Contact: *`
     if has_contact && msg.contact_is_star() {
@@ -573,7 +571,7 @@ fn save_inner(
                         path: path.clone(),
                         socket: Some(socket.clone()),
                         methods,
-                        ruid: ctx.modules.usrloc.new_ruid(),
+                        ruid: super::Modules::of(ctx).usrloc.new_ruid(),
                         instance: n.instance.clone(),
                         reg_id: n.reg_id,
                         last_modified: now,
@@ -582,7 +580,7 @@ fn save_inner(
                 }
             }
         }
-        ctx.modules.usrloc.sort(&mut work);
+        super::Modules::of(ctx).usrloc.sort(&mut work);
         result = Ok(if inserted {
             1
         } else if updated {
@@ -622,11 +620,11 @@ pub fn lookup_uri(ctx: &mut Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
         return -3;
     };
     let table = String::from_utf8_lossy(table);
-    let mut cs = ctx.modules.usrloc.valid(&table, &aor, ctx.now);
+    let mut cs = super::Modules::of(ctx).usrloc.valid(&table, &aor, ctx.now);
     if cs.is_empty() {
         return -1;
     }
-    let cfg = &ctx.modules.registrar;
+    let cfg = &super::Modules::of(ctx).registrar;
     let initial = ctx.msg.to().is_ok_and(|t| t.tag.is_none());
     if cfg.method_filtering && initial {
         let bit = method_bit(ctx.msg.method().map_or(&b""[..], |m| m.as_bytes()));
@@ -679,7 +677,11 @@ pub fn registered_uri(ctx: &Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
         return -1;
     };
     let table = String::from_utf8_lossy(table);
-    if ctx.modules.usrloc.valid(&table, &aor, ctx.now).is_empty() {
+    if super::Modules::of(ctx)
+        .usrloc
+        .valid(&table, &aor, ctx.now)
+        .is_empty()
+    {
         -1
     } else {
         1
@@ -694,11 +696,22 @@ pub fn unregister(ctx: &mut Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
     };
     let table = String::from_utf8_lossy(table);
     let mut found = false;
-    ctx.modules.usrloc.store.update(&table, &aor, &mut |cs| {
-        found = !cs.is_empty();
-        cs.clear();
-    });
+    super::Modules::of(ctx)
+        .usrloc
+        .store
+        .update(&table, &aor, &mut |cs| {
+            found = !cs.is_empty();
+            cs.clear();
+        });
     if found { 1 } else { -3 }
+}
+
+impl crate::engine::module::Module for Config {
+    const NAME: &'static str = "registrar";
+
+    fn from_params(p: &ModParams) -> Result<Self, ParamError> {
+        Config::from_params(p)
+    }
 }
 
 #[cfg(test)]

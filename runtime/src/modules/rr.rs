@@ -1,16 +1,18 @@
 //! rr — Record-Route and Route processing (kamailio-modules.md §4).
 //!
-//! `record_route()` leaves a [`HeaderOp::RecordRoute`] in the context; the
-//! header text is built by [`build_headers`] when the request is sent,
+//! `record_route()` leaves an [`RrLump`] in the context (a
+//! [`HeaderOp::Deferred`]); the header text is built by [`build_headers`]
+//! when the request is sent,
 //! because a second (`;r2=on`) Record-Route depends on the socket it
 //! leaves on. `loose_route()` edits the Route set through
 //! [`HeaderOp::Remove`]/[`HeaderOp::Replace`]/[`HeaderOp::Append`] and sets
 //! the R-URI and `$du` in the context.
 
+use std::any::Any;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::engine::ctx::{CoreConfig, Ctx, HeaderOp};
-use crate::engine::params::ModParams;
+use crate::engine::ctx::{CoreConfig, Ctx, DeferredHeader, HeaderOp, SendInfo};
+use crate::engine::params::{ModParams, ParamError};
 use crate::sip::syntax::CommaSplit;
 use crate::sip::{HeaderName, NameAddr, Scheme, Uri};
 use crate::transport::{Proto, RecvInfo};
@@ -48,9 +50,9 @@ impl Config {
     /// # Errors
     /// A non-numeric value, or a parameter this runtime does not implement
     /// with a value other than its default (it would behave differently).
-    pub fn from_params(p: &ModParams) -> Result<Self, String> {
+    pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
-        let flag = |name: &str, default: bool| -> Result<bool, String> {
+        let flag = |name: &str, default: bool| -> Result<bool, ParamError> {
             Ok(p.int("rr", name)?.map_or(default, |v| v != 0))
         };
         for (name, default) in [("custom_user_avp", None), ("sockname_mode", Some(0))] {
@@ -58,7 +60,7 @@ impl Config {
                 (None, _) => {}
                 (Some(crate::engine::params::ParamValue::Int(v)), Some(d)) if *v == d => {}
                 (Some(_), _) => {
-                    return Err(format!("modparam(\"rr\", \"{name}\") is not supported yet"));
+                    return Err(ParamError::unsupported("rr", name, ""));
                 }
             }
         }
@@ -166,6 +168,35 @@ pub fn build_headers(
     heads
 }
 
+/// The key of `add_rr_param()`'s pending parameters
+/// ([`HeaderOp::Note`]).
+const RR_PARAM: &str = "rr.param";
+
+/// The Record-Route `op` holds, if it is one.
+fn lump(op: &HeaderOp) -> Option<&RrLump> {
+    match op {
+        HeaderOp::Deferred(d) => (&**d as &dyn Any).downcast_ref::<RrLump>(),
+        _ => None,
+    }
+}
+
+impl DeferredHeader for RrLump {
+    fn build(&self, at: &SendInfo<'_>) -> Vec<(&'static str, Vec<u8>)> {
+        build_headers(self, at.core, at.rcv, at.out)
+            .into_iter()
+            .map(|v| ("Record-Route", v))
+            .collect()
+    }
+
+    fn clone_box(&self) -> Box<dyn DeferredHeader> {
+        Box::new(self.clone())
+    }
+
+    fn eq_dyn(&self, other: &dyn DeferredHeader) -> bool {
+        (other as &dyn Any).downcast_ref::<Self>() == Some(self)
+    }
+}
+
 /// `record_route()`.
 pub fn record_route(ctx: &mut Ctx<'_>) -> i32 {
     record_route_params(ctx, b"")
@@ -175,15 +206,10 @@ pub fn record_route(ctx: &mut Ctx<'_>) -> i32 {
 /// the ftag. 1, or -1 for a reply or a second `record_route()` on the same
 /// request (Kamailio's "double attempt to record-route").
 pub fn record_route_params(ctx: &mut Ctx<'_>, params: &[u8]) -> i32 {
-    if !ctx.msg.is_request()
-        || ctx
-            .headers
-            .iter()
-            .any(|op| matches!(op, HeaderOp::RecordRoute(_)))
-    {
+    if !ctx.msg.is_request() || ctx.headers.iter().any(|op| lump(op).is_some()) {
         return -1;
     }
-    let cfg = ctx.modules.rr;
+    let cfg = super::Modules::of(ctx).rr;
     let (sips, user) = match Uri::parse(ctx.ruri()) {
         Ok(u) => (
             !cfg.ignore_sips && u.scheme == Scheme::Sips,
@@ -205,7 +231,7 @@ pub fn record_route_params(ctx: &mut Ctx<'_>, params: &[u8]) -> i32 {
     }
     let mut extra = Vec::new();
     ctx.headers.retain(|op| match op {
-        HeaderOp::RrParam(p) => {
+        HeaderOp::Note(RR_PARAM, p) => {
             extra.extend_from_slice(p);
             false
         }
@@ -220,7 +246,7 @@ pub fn record_route_params(ctx: &mut Ctx<'_>, params: &[u8]) -> i32 {
         params: params.to_vec(),
         extra,
     };
-    ctx.headers.push(HeaderOp::RecordRoute(lump));
+    ctx.headers.push(HeaderOp::Deferred(Box::new(lump)));
     1
 }
 
@@ -231,12 +257,14 @@ pub fn add_rr_param(ctx: &mut Ctx<'_>, param: &[u8]) -> i32 {
         return -1;
     }
     for op in &mut ctx.headers {
-        if let HeaderOp::RecordRoute(l) = op {
+        if let HeaderOp::Deferred(d) = op
+            && let Some(l) = (&mut **d as &mut dyn Any).downcast_mut::<RrLump>()
+        {
             l.extra.extend_from_slice(param);
             return 1;
         }
     }
-    ctx.headers.push(HeaderOp::RrParam(param.to_vec()));
+    ctx.headers.push(HeaderOp::Note(RR_PARAM, param.to_vec()));
     1
 }
 
@@ -244,7 +272,7 @@ pub fn add_rr_param(ctx: &mut Ctx<'_>, param: &[u8]) -> i32 {
 /// added so far. Always 1.
 pub fn remove_record_route(ctx: &mut Ctx<'_>) -> i32 {
     ctx.headers
-        .retain(|op| !matches!(op, HeaderOp::RecordRoute(_) | HeaderOp::RrParam(_)));
+        .retain(|op| lump(op).is_none() && !matches!(op, HeaderOp::Note(RR_PARAM, _)));
     1
 }
 
@@ -474,7 +502,7 @@ fn after_loose(ctx: &mut Ctx<'_>, routes: &mut Routes<'_>, preloaded: bool) -> i
         ctx.route_params = Some(params_of(&top));
         routes.removed[0] = true;
         next = 1;
-        if top.param(b"r2").is_some() && ctx.modules.rr.enable_double_rr != 0 {
+        if top.param(b"r2").is_some() && super::Modules::of(ctx).rr.enable_double_rr != 0 {
             // The second of our two Record-Routes: remove it too.
             if next >= routes.entries.len() {
                 return -1;
@@ -509,7 +537,10 @@ fn after_strict(ctx: &mut Ctx<'_>, routes: &mut Routes<'_>) -> i32 {
     let Ok(top) = Uri::parse(routes.entries[0].uri) else {
         return -1;
     };
-    if ctx.modules.rr.enable_double_rr != 0 && top.param(b"r2").is_some() && is_me(ctx, &top) {
+    if super::Modules::of(ctx).rr.enable_double_rr != 0
+        && top.param(b"r2").is_some()
+        && is_me(ctx, &top)
+    {
         routes.removed[0] = true;
         first = 1;
         if first >= routes.entries.len() {
@@ -535,6 +566,14 @@ fn after_strict(ctx: &mut Ctx<'_>, routes: &mut Routes<'_>) -> i32 {
         routes.removed[last] = true;
     }
     1
+}
+
+impl crate::engine::module::Module for Config {
+    const NAME: &'static str = "rr";
+
+    fn from_params(p: &ModParams) -> Result<Self, ParamError> {
+        Config::from_params(p)
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! silently. The first failing check ends the run.
 
 use crate::engine::Ctx;
-use crate::engine::params::ModParams;
+use crate::engine::params::{ModParams, ParamError};
 use crate::sip::{HeaderName, Method, NameAddr, StartLine, Uri};
 
 use super::sl;
@@ -64,10 +64,10 @@ impl Config {
     ///
     /// # Errors
     /// A non-numeric value, or `noreply` set (not supported yet).
-    pub fn from_params(p: &ModParams) -> Result<Self, String> {
+    pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
         if p.int("sanity", "noreply")?.is_some_and(|v| v != 0) {
-            return Err("modparam(\"sanity\", \"noreply\", 1) is not supported yet".into());
+            return Err(ParamError::unsupported("sanity", "noreply", ""));
         }
         Ok(Self {
             default_checks: p
@@ -248,7 +248,7 @@ fn expires(ctx: &Ctx<'_>) -> Check {
 }
 
 fn proxy_require(ctx: &Ctx<'_>) -> Check {
-    let supported = &ctx.modules.sanity.proxy_require;
+    let supported = &super::Modules::of(ctx).sanity.proxy_require;
     for h in ctx
         .msg
         .headers()
@@ -410,15 +410,15 @@ fn run_checks(ctx: &Ctx<'_>, checks: i32, uri_checks: i32) -> Check {
 /// `sanity_check()` with the module's `default_checks` and `uri_checks`.
 pub fn sanity_check(ctx: &mut Ctx<'_>) -> i32 {
     let (c, u) = (
-        ctx.modules.sanity.default_checks,
-        ctx.modules.sanity.uri_checks,
+        super::Modules::of(ctx).sanity.default_checks,
+        super::Modules::of(ctx).sanity.uri_checks,
     );
     sanity_check_uri(ctx, c, u)
 }
 
 /// `sanity_check(msg_checks)`.
 pub fn sanity_check_msg(ctx: &mut Ctx<'_>, checks: i32) -> i32 {
-    let u = ctx.modules.sanity.uri_checks;
+    let u = super::Modules::of(ctx).sanity.uri_checks;
     sanity_check_uri(ctx, checks, u)
 }
 
@@ -439,8 +439,20 @@ pub fn sanity_check_uri(ctx: &mut Ctx<'_>, checks: i32, uri_checks: i32) -> i32 
             {
                 sl::send_local_reply(ctx, code, reason.as_bytes(), &f.extra);
             }
-            if ctx.modules.sanity.autodrop { 0 } else { -1 }
+            if super::Modules::of(ctx).sanity.autodrop {
+                0
+            } else {
+                -1
+            }
         }
+    }
+}
+
+impl crate::engine::module::Module for Config {
+    const NAME: &'static str = "sanity";
+
+    fn from_params(p: &ModParams) -> Result<Self, ParamError> {
+        Config::from_params(p)
     }
 }
 

@@ -10,7 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::engine::params::ModParams;
+use crate::engine::module::{ModuleSet, RpcCommand, RpcError, RpcValue};
+use crate::engine::params::{ModParams, ParamError};
 
 /// `q` of a contact without one (Kamailio's `Q_UNSPECIFIED`).
 pub const Q_UNSPECIFIED: i32 = -1;
@@ -125,6 +126,8 @@ pub struct Usrloc {
     /// CSeq within this delay is a retransmission.
     pub cseq_delay: Duration,
     ruid_seq: AtomicU64,
+    /// When the expiry scan is next due.
+    due: Mutex<Option<Instant>>,
 }
 
 impl Default for Usrloc {
@@ -136,6 +139,7 @@ impl Default for Usrloc {
             desc_time_order: false,
             cseq_delay: Duration::from_secs(20),
             ruid_seq: AtomicU64::new(0),
+            due: Mutex::new(None),
         }
     }
 }
@@ -146,19 +150,23 @@ impl Usrloc {
     /// # Errors
     /// A non-numeric value; a database mode or a matching mode other than
     /// the default (not supported yet).
-    pub fn from_params(p: &ModParams) -> Result<Self, String> {
+    pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
         if let Some(m) = p.int("usrloc", "db_mode")?.filter(|m| *m != 0) {
-            return Err(format!(
-                "modparam(\"usrloc\", \"db_mode\", {m}): only the in-memory location table (db_mode 0) is supported yet"
+            return Err(ParamError::unsupported(
+                "usrloc",
+                "db_mode",
+                format!("db_mode {m} (only the in-memory location table, db_mode 0)"),
             ));
         }
         if let Some(m) = p.int("usrloc", "matching_mode")?.filter(|m| *m != 0) {
-            return Err(format!(
-                "modparam(\"usrloc\", \"matching_mode\", {m}) is not supported yet"
+            return Err(ParamError::unsupported(
+                "usrloc",
+                "matching_mode",
+                format!("matching_mode {m}"),
             ));
         }
-        let secs = |name: &str, default: Duration| -> Result<Duration, String> {
+        let secs = |name: &str, default: Duration| -> Result<Duration, ParamError> {
             Ok(p.int("usrloc", name)?.map_or(default, |s| {
                 Duration::from_secs(u64::from(s.max(1).unsigned_abs()))
             }))
@@ -215,6 +223,77 @@ impl Usrloc {
             v.sort_by_key(|c| std::cmp::Reverse(c.q));
         }
     }
+}
+
+impl crate::engine::module::Module for Usrloc {
+    const NAME: &'static str = "usrloc";
+    const RPC: &'static [RpcCommand] = &[RpcCommand {
+        name: "ul.lookup",
+        help: "Looks up the contacts of an AoR: ul.lookup table AOR",
+        handler: rpc_lookup,
+    }];
+
+    fn from_params(p: &ModParams) -> Result<Self, ParamError> {
+        Usrloc::from_params(p)
+    }
+
+    fn tick(&self) -> Option<Duration> {
+        Some(self.timer_interval)
+    }
+
+    /// The expiry scan goes over the whole table: only every
+    /// `timer_interval`, however often the engine ticks.
+    fn on_timer(&self, now: Instant, _out: &mut Vec<crate::transport::Transmit>) {
+        let mut due = self
+            .due
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if due.is_some_and(|d| now < d) {
+            return;
+        }
+        *due = Some(now + self.timer_interval);
+        drop(due);
+        self.on_timer(now);
+    }
+}
+
+/// `ul.lookup table AOR`: the AoR's valid contacts (address, seconds to
+/// expiry, q), or Kamailio's 404 when it has none.
+fn rpc_lookup(set: &dyn ModuleSet, args: &[&str]) -> Result<RpcValue, RpcError> {
+    let [table, aor] = args else {
+        return Err(RpcError::new(400, "Table and AOR expected"));
+    };
+    let Some(m) = set.as_any().downcast_ref::<crate::modules::Modules>() else {
+        return Err(RpcError::new(500, "usrloc is not loaded"));
+    };
+    let now = Instant::now();
+    let contacts = m.usrloc.valid(table, aor.as_bytes(), now);
+    if contacts.is_empty() {
+        return Err(RpcError::new(404, "AOR not found"));
+    }
+    let list = contacts
+        .iter()
+        .map(|c| {
+            RpcValue::Struct(vec![
+                (
+                    "Address".into(),
+                    RpcValue::Str(String::from_utf8_lossy(&c.uri).into_owned()),
+                ),
+                (
+                    "Expires".into(),
+                    RpcValue::Int(
+                        i64::try_from(c.expires.saturating_duration_since(now).as_secs())
+                            .unwrap_or(i64::MAX),
+                    ),
+                ),
+                ("Q".into(), RpcValue::Int(i64::from(c.q))),
+            ])
+        })
+        .collect();
+    Ok(RpcValue::Struct(vec![
+        ("AoR".into(), RpcValue::Str((*aor).to_string())),
+        ("Contacts".into(), RpcValue::Array(list)),
+    ]))
 }
 
 #[cfg(test)]

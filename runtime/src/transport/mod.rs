@@ -1,6 +1,9 @@
 //! The sans-IO boundary between sockets and the message engine.
 //!
-//! The transport (see [`crate::server`]) owns every socket. It hands the
+//! The transport owns every socket: [`server`] (workers, start-up and
+//! shutdown), `udp.rs` (receive threads, sends), `tcp.rs` (accept loop,
+//! connection tasks) and `conn.rs` (the shared connection table); no
+//! other code of the runtime opens one. It hands the
 //! engine ([`Handler`]) one complete SIP message at a time together with
 //! where it came from ([`RecvInfo`]); the engine answers with
 //! [`Transmit`]s, which the transport sends. The engine never sees a socket
@@ -9,8 +12,12 @@
 //! [`myself`] holds Kamailio's `myself` set (listen addresses and aliases);
 //! [`stream`] frames one stream connection, sans-IO.
 
+mod conn;
 pub mod myself;
+pub mod server;
 pub mod stream;
+mod tcp;
+mod udp;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -133,6 +140,9 @@ pub trait Handler: Send + Sync + 'static {
     /// Called about every [`Handler::tick`] with the current time, for
     /// timers (transactions, expiries). Called from one thread only.
     fn on_tick(&self, _now: Instant, _out: &mut Vec<Transmit>) {}
+
+    /// The server stopped: every worker has ended, nothing more arrives.
+    fn on_shutdown(&self) {}
 
     /// How often to call [`Handler::on_tick`]; `None` never calls it.
     /// Read once, when the server starts.

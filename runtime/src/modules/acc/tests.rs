@@ -3,6 +3,7 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::engine::ctx::WorkerState;
 use crate::engine::log::LogSink;
+use crate::engine::params::ParamError;
 use crate::engine::pv::PvRef;
 use crate::modules::Modules;
 use crate::modules::testutil::{core, msg, rcv};
@@ -122,6 +123,11 @@ fn what_we_cannot_do_is_refused_at_start_up() {
         ("multi_leg_info", ParamValue::Str("caller=$avp(s)".into())),
     ] {
         let e = Config::from_params(&params(&[(name, v)])).expect_err(name);
+        assert!(
+            matches!(&e, ParamError::Unsupported { module, name: n, .. } if module == "acc" && n == name),
+            "{e}"
+        );
+        let e = e.to_string();
         assert!(e.contains(name) && e.contains("not supported"), "{e}");
     }
     // Their defaults are fine.

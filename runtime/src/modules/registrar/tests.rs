@@ -1,6 +1,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::engine::ModuleSet;
 use crate::engine::params::ParamValue;
 use crate::modules::Modules;
 use crate::modules::testutil::{msg, reply_text, run_with};
@@ -218,7 +219,7 @@ fn lookup_sets_ruri_branches_and_expires_on_the_virtual_clock() {
     });
     assert_eq!(r, (1, 0));
     assert_eq!(m.usrloc.store.get("location", b"bob").len(), 2);
-    m.on_tick(later, &mut Vec::new());
+    ModuleSet::on_timer(&m, later, &mut Vec::new());
     assert_eq!(m.usrloc.store.get("location", b"bob").len(), 1);
     let (rc, _) = run_with(
         &invite("INVITE", false),

@@ -45,42 +45,27 @@
 //! destination's family, TCP transmits to full queues, over the connection
 //! limit or to failed connects.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdTcpListener, UdpSocket as StdUdpSocket};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::mpsc::error::TrySendError;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio::time::{Instant, sleep, sleep_until, timeout};
 
-use crate::transport::stream::{Item, StreamFramer};
-use crate::transport::{ConnId, Handler, Myself, Proto, RecvInfo, Transmit};
+use crate::transport::{Handler, Myself, Proto, RecvInfo, Transmit};
 
-/// Messages queued for one TCP connection before transmits are dropped.
-const CONN_QUEUE: usize = 64;
+use super::conn::*;
+use super::tcp::*;
+use super::udp::*;
+
 /// Accepted connections waiting to be handed to a worker.
-const HANDOFF_QUEUE: usize = 256;
-/// Bytes read from a TCP stream at a time.
-const READ_CHUNK: usize = 16 * 1024;
-/// UDP receive buffer: larger than any UDP payload (65,527 bytes), so a
-/// datagram that fills it would have been truncated.
-const UDP_BUF: usize = 64 * 1024;
-/// How long a UDP send may wait for buffer space.
-const UDP_SEND_TIMEOUT: Duration = Duration::from_secs(1);
-/// How often an idle UDP receive thread looks at the shutdown flag.
-const UDP_POLL_STOP: Duration = Duration::from_millis(200);
-/// TCP listen backlog.
-const BACKLOG: i32 = 1024;
+pub(super) const HANDOFF_QUEUE: usize = 256;
 
 /// One listen socket (Kamailio `listen=proto:addr:port`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,7 +163,7 @@ pub struct Stats {
     pub handler_panics: AtomicU64,
 }
 
-fn inc(c: &AtomicU64) {
+pub(super) fn inc(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -345,6 +330,7 @@ impl Server {
                 first_err.get_or_insert(io::Error::other("worker thread panicked"));
             }
         }
+        shared.handler.on_shutdown();
         match first_err {
             Some(e) => Err(e),
             None => Ok(()),
@@ -371,7 +357,7 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn new_socket(addr: SocketAddr, ty: Type, proto: Protocol) -> io::Result<Socket> {
+pub(super) fn new_socket(addr: SocketAddr, ty: Type, proto: Protocol) -> io::Result<Socket> {
     let s = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
     if addr.is_ipv6() {
         s.set_only_v6(true)?;
@@ -379,106 +365,20 @@ fn new_socket(addr: SocketAddr, ty: Type, proto: Protocol) -> io::Result<Socket>
     s.set_nonblocking(true)?;
     Ok(s)
 }
-
-/// Binds `count` UDP sockets to one address. The first is bound without
-/// `SO_REUSEPORT` (so it never joins another process's group, and port 0
-/// gets a port nobody holds); the option is then set on it and the others
-/// join it on the same port.
-fn bind_udp_group(addr: SocketAddr, count: usize) -> io::Result<Vec<StdUdpSocket>> {
-    let first = new_socket(addr, Type::DGRAM, Protocol::UDP)?;
-    first.bind(&addr.into())?;
-    let bound = first
-        .local_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::other("UDP socket has no IP address"))?;
-    let mut out = Vec::with_capacity(count);
-    if count > 1 {
-        set_reuse_port(&first)?;
-    }
-    out.push(first.into());
-    for _ in 1..count {
-        let s = new_socket(bound, Type::DGRAM, Protocol::UDP)?;
-        set_reuse_port(&s)?;
-        s.bind(&bound.into())?;
-        out.push(s.into());
-    }
-    Ok(out)
-}
-
-#[cfg(unix)]
-fn set_reuse_port(s: &Socket) -> io::Result<()> {
-    s.set_reuse_port(true)
-}
-
-#[cfg(not(unix))]
-fn set_reuse_port(_: &Socket) -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "several workers need SO_REUSEPORT",
-    ))
-}
-
-fn bind_tcp(addr: SocketAddr) -> io::Result<StdTcpListener> {
-    let s = new_socket(addr, Type::STREAM, Protocol::TCP)?;
-    s.set_reuse_address(true)?;
-    s.bind(&addr.into())?;
-    s.listen(BACKLOG)?;
-    Ok(s.into())
-}
-
 /// State shared by all workers.
-struct Shared {
-    handler: Arc<dyn Handler>,
-    limits: TcpLimits,
-    stats: Arc<Stats>,
-    conns: Mutex<ConnTable>,
-    next_id: AtomicU64,
-    shutdown: watch::Receiver<bool>,
-}
-
-#[derive(Default)]
-struct ConnTable {
-    by_id: HashMap<ConnId, ConnEntry>,
-    by_peer: HashMap<SocketAddr, ConnId>,
-}
-
-struct ConnEntry {
-    tx: mpsc::Sender<Vec<u8>>,
+pub(super) struct Shared {
+    pub(super) handler: Arc<dyn Handler>,
+    pub(super) limits: TcpLimits,
+    pub(super) stats: Arc<Stats>,
+    pub(super) conns: Mutex<ConnTable>,
+    pub(super) next_id: AtomicU64,
+    pub(super) shutdown: watch::Receiver<bool>,
 }
 
 impl Shared {
-    fn table(&self) -> MutexGuard<'_, ConnTable> {
-        self.conns.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn conn_count(&self) -> usize {
-        self.table().by_id.len()
-    }
-
-    /// Registers a connection to or from `peer`, if under the limit.
-    fn register(self: &Arc<Self>, peer: SocketAddr) -> Option<Registered> {
-        let mut t = self.table();
-        if t.by_id.len() >= self.limits.max_connections {
-            return None;
-        }
-        let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let (tx, rx) = mpsc::channel(CONN_QUEUE);
-        t.by_id.insert(id, ConnEntry { tx });
-        t.by_peer.insert(peer, id);
-        Some(Registered {
-            id,
-            rx,
-            guard: ConnGuard {
-                shared: self.clone(),
-                id,
-                peer,
-            },
-        })
-    }
-
     /// Calls the handler; a panicking handler loses its transmits but not
     /// the worker.
-    fn handle(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>) -> bool {
+    pub(super) fn handle(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>) -> bool {
         let ok = catch_unwind(AssertUnwindSafe(|| {
             self.handler.on_message(data, rcv, out);
         }))
@@ -491,50 +391,26 @@ impl Shared {
     }
 }
 
-struct Registered {
-    id: ConnId,
-    rx: mpsc::Receiver<Vec<u8>>,
-    guard: ConnGuard,
-}
-
-/// Removes a connection from the table when its task ends (or is dropped
-/// with its runtime).
-struct ConnGuard {
-    shared: Arc<Shared>,
-    id: ConnId,
-    peer: SocketAddr,
-}
-
-impl Drop for ConnGuard {
-    fn drop(&mut self) {
-        let mut t = self.shared.table();
-        t.by_id.remove(&self.id);
-        if t.by_peer.get(&self.peer) == Some(&self.id) {
-            t.by_peer.remove(&self.peer);
-        }
-    }
-}
-
-struct WorkerSetup {
-    index: usize,
-    shared: Arc<Shared>,
-    udp: Vec<(SocketAddr, StdUdpSocket)>,
-    tcp: Vec<StdTcpListener>,
-    handoff: mpsc::Receiver<std::net::TcpStream>,
-    handoff_tx: Arc<[mpsc::Sender<std::net::TcpStream>]>,
+pub(super) struct WorkerSetup {
+    pub(super) index: usize,
+    pub(super) shared: Arc<Shared>,
+    pub(super) udp: Vec<(SocketAddr, StdUdpSocket)>,
+    pub(super) tcp: Vec<StdTcpListener>,
+    pub(super) handoff: mpsc::Receiver<std::net::TcpStream>,
+    pub(super) handoff_tx: Arc<[mpsc::Sender<std::net::TcpStream>]>,
 }
 
 /// One worker: its sockets and a handle on the shared state.
-struct Worker {
-    index: usize,
-    shared: Arc<Shared>,
+pub(super) struct Worker {
+    pub(super) index: usize,
+    pub(super) shared: Arc<Shared>,
     /// Blocking sockets (with a send timeout), as Kamailio's UDP workers.
-    udp: Vec<(SocketAddr, Arc<StdUdpSocket>)>,
+    pub(super) udp: Vec<(SocketAddr, Arc<StdUdpSocket>)>,
     /// The worker's runtime, for TCP work started from UDP receive threads.
-    rt: tokio::runtime::Handle,
+    pub(super) rt: tokio::runtime::Handle,
 }
 
-fn worker_main(setup: WorkerSetup, ready: std::sync::mpsc::Sender<io::Result<()>>) {
+pub(super) fn worker_main(setup: WorkerSetup, ready: std::sync::mpsc::Sender<io::Result<()>>) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -626,55 +502,8 @@ fn worker_main(setup: WorkerSetup, ready: std::sync::mpsc::Sender<io::Result<()>
     // Dropping the runtime drops every task, closing their sockets.
     drop(rt);
 }
-
 impl Worker {
-    /// One blocking receive loop per UDP socket, on its own thread (one
-    /// `recvfrom` per message, as Kamailio's UDP workers; no reactor
-    /// round trip). Ends within [`UDP_POLL_STOP`] of shutdown.
-    fn udp_loop(self: Arc<Self>, sock: &StdUdpSocket, local: SocketAddr) {
-        // TCP transmits caused by UDP messages run on the worker's runtime.
-        let _rt = self.rt.enter();
-        let mut buf = vec![0u8; UDP_BUF];
-        let mut out = Vec::new();
-        loop {
-            if *self.shared.shutdown.borrow() {
-                return;
-            }
-            let (n, src) = match sock.recv_from(&mut buf) {
-                Ok(x) => x,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue;
-                }
-                Err(_) => {
-                    // E.g. ICMP errors on some systems; do not spin.
-                    std::thread::sleep(Duration::from_millis(1));
-                    continue;
-                }
-            };
-            let Some(data) = buf.get(..n) else { continue };
-            if n >= UDP_BUF || is_keepalive(data) {
-                continue;
-            }
-            let rcv = RecvInfo {
-                proto: Proto::Udp,
-                src,
-                local,
-                conn: None,
-            };
-            inc(&self.shared.stats.udp_received);
-            self.shared.handle(data, &rcv, &mut out);
-            self.dispatch(&mut out);
-        }
-    }
-
-    async fn tick_loop(self: Arc<Self>, period: Duration) {
+    pub(super) async fn tick_loop(self: Arc<Self>, period: Duration) {
         let period = period.max(Duration::from_millis(1));
         let mut iv = tokio::time::interval(period);
         iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -691,52 +520,10 @@ impl Worker {
         }
     }
 
-    async fn accept_loop(
-        self: Arc<Self>,
-        listener: TcpListener,
-        handoff: Arc<[mpsc::Sender<std::net::TcpStream>]>,
-    ) {
-        let mut next = 0usize;
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                // EMFILE and friends: back off instead of spinning.
-                sleep(Duration::from_millis(10)).await;
-                continue;
-            };
-            if self.shared.conn_count() >= self.shared.limits.max_connections {
-                inc(&self.shared.stats.tcp_rejected);
-                continue; // dropping the stream closes it
-            }
-            let _ = stream.set_nodelay(true);
-            let target = next % handoff.len().max(1);
-            next = next.wrapping_add(1);
-            if target == self.index || handoff.len() <= 1 {
-                self.start_inbound(stream);
-            } else if let Ok(s) = stream.into_std() {
-                // A full queue drops (closes) the connection.
-                if handoff[target].try_send(s).is_err() {
-                    inc(&self.shared.stats.tcp_rejected);
-                }
-            }
-        }
-    }
-
-    fn start_inbound(self: &Arc<Self>, stream: TcpStream) {
-        let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
-            return;
-        };
-        let Some(reg) = self.shared.register(peer) else {
-            inc(&self.shared.stats.tcp_rejected);
-            return;
-        };
-        inc(&self.shared.stats.tcp_accepted);
-        tokio::spawn(self.clone().run_conn(stream, peer, local, reg, None));
-    }
-
     /// Sends every transmit in `out`, emptying it. UDP sends block (at
     /// most [`UDP_SEND_TIMEOUT`], when the socket buffer is full), as
     /// Kamailio's; TCP transmits are queued to their connection's task.
-    fn dispatch(self: &Arc<Self>, out: &mut Vec<Transmit>) {
+    pub(super) fn dispatch(self: &Arc<Self>, out: &mut Vec<Transmit>) {
         for t in out.drain(..) {
             match t.proto {
                 Proto::Udp => self.send_udp(&t),
@@ -744,244 +531,4 @@ impl Worker {
             }
         }
     }
-
-    fn send_udp(&self, t: &Transmit) {
-        let stats = &self.shared.stats;
-        let Some(sock) = self.udp_for(t.local, t.dst) else {
-            inc(&stats.udp_send_failed);
-            return;
-        };
-        match sock.send_to(&t.data, t.dst) {
-            Ok(_) => inc(&stats.udp_sent),
-            Err(_) => inc(&stats.udp_send_failed),
-        }
-    }
-
-    /// This worker's UDP socket bound to `local` (exactly, or a wildcard
-    /// socket on its port), else its first of `dst`'s family.
-    fn udp_for(&self, local: Option<SocketAddr>, dst: SocketAddr) -> Option<&Arc<StdUdpSocket>> {
-        let same_family = |a: &SocketAddr| a.is_ipv4() == dst.is_ipv4();
-        let find = |pred: &dyn Fn(&SocketAddr) -> bool| {
-            self.udp
-                .iter()
-                .find(|(a, _)| same_family(a) && pred(a))
-                .map(|(_, s)| s)
-        };
-        if let Some(l) = local {
-            let exact = find(&|a| *a == l);
-            if exact.is_some() {
-                return exact;
-            }
-            let wildcard = find(&|a| a.ip().is_unspecified() && a.port() == l.port());
-            if wildcard.is_some() {
-                return wildcard;
-            }
-        }
-        find(&|_| true)
-    }
-
-    fn send_tcp(self: &Arc<Self>, t: Transmit) {
-        let tx = {
-            let table = self.shared.table();
-            t.conn
-                .and_then(|id| table.by_id.get(&id))
-                .or_else(|| table.by_peer.get(&t.dst).and_then(|id| table.by_id.get(id)))
-                .map(|e| e.tx.clone())
-        };
-        let mut data = t.data;
-        if let Some(tx) = tx {
-            match tx.try_send(data) {
-                Ok(()) => return,
-                Err(TrySendError::Full(_)) => {
-                    inc(&self.shared.stats.tcp_dropped);
-                    return;
-                }
-                // The connection is closing: make a new one.
-                Err(TrySendError::Closed(d)) => data = d,
-            }
-        }
-        if t.no_connect {
-            // `set_reply_no_connect` / `set_forward_no_connect`.
-            inc(&self.shared.stats.tcp_dropped);
-            return;
-        }
-        self.connect(t.dst, t.local, data);
-    }
-
-    /// Opens a connection to `dst` in the background and sends `first` on
-    /// it; later transmits to `dst` queue up behind it meanwhile.
-    fn connect(self: &Arc<Self>, dst: SocketAddr, local: Option<SocketAddr>, first: Vec<u8>) {
-        let Some(reg) = self.shared.register(dst) else {
-            inc(&self.shared.stats.tcp_dropped);
-            return;
-        };
-        let w = self.clone();
-        let limit = self.shared.limits.connect_timeout;
-        tokio::spawn(async move {
-            let Ok(Ok(stream)) = timeout(limit, connect_from(dst, local)).await else {
-                inc(&w.shared.stats.tcp_connect_failed);
-                return; // dropping `reg` unregisters
-            };
-            inc(&w.shared.stats.tcp_connected);
-            let _ = stream.set_nodelay(true);
-            let Ok(local) = stream.local_addr() else {
-                return;
-            };
-            w.run_conn(stream, dst, local, reg, Some(first)).await;
-        });
-    }
-
-    /// Reads, frames and handles messages of one connection and writes what
-    /// is queued for it, until EOF, error, timeout or shutdown.
-    async fn run_conn(
-        self: Arc<Self>,
-        stream: TcpStream,
-        peer: SocketAddr,
-        local: SocketAddr,
-        reg: Registered,
-        first: Option<Vec<u8>>,
-    ) {
-        let Registered {
-            id,
-            mut rx,
-            guard: _guard,
-        } = reg;
-        let lim = self.shared.limits;
-        let (mut rd, mut wr) = stream.into_split();
-        let mut stop = self.shared.shutdown.clone();
-        if let Some(d) = first
-            && !write_timed(&mut wr, &d, lim.send_timeout).await
-        {
-            return;
-        }
-        let rcv = RecvInfo {
-            proto: Proto::Tcp,
-            src: peer,
-            local,
-            conn: Some(id),
-        };
-        let mut framer = StreamFramer::new(lim.max_message_size);
-        let mut chunk = vec![0u8; READ_CHUNK];
-        let mut out = Vec::new();
-        let mut idle_deadline = Instant::now() + lim.idle_timeout;
-        let mut partial_since: Option<Instant> = None;
-        loop {
-            let deadline = match partial_since {
-                Some(t) => idle_deadline.min(t + lim.read_timeout),
-                None => idle_deadline,
-            };
-            let room = framer.room().min(READ_CHUNK);
-            if room == 0 {
-                break; // cannot happen: a failed framer closed already
-            }
-            tokio::select! {
-                r = rd.read(&mut chunk[..room]) => {
-                    let n = match r {
-                        // The peer closed (or half-closed) its side: send
-                        // the replies already queued, then close.
-                        Ok(0) => {
-                            flush_queued(&mut rx, &mut wr, lim.send_timeout).await;
-                            break;
-                        }
-                        Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    framer.push(&chunk[..n]);
-                    let now = Instant::now();
-                    idle_deadline = now + lim.idle_timeout;
-                    let mut pongs = 0usize;
-                    let res = self.process(&mut framer, &rcv, &mut out, &mut pongs);
-                    if pongs > 0 {
-                        let pong = b"\r\n".repeat(pongs);
-                        if !write_timed(&mut wr, &pong, lim.send_timeout).await {
-                            break;
-                        }
-                    }
-                    self.dispatch(&mut out);
-                    let Ok(completed) = res else {
-                        inc(&self.shared.stats.tcp_framing_errors);
-                        // Send what was already answered, then close.
-                        flush_queued(&mut rx, &mut wr, lim.send_timeout).await;
-                        break;
-                    };
-                    partial_since = match (framer.has_partial(), completed, partial_since) {
-                        (false, _, _) => None,
-                        (true, false, Some(t)) => Some(t),
-                        (true, _, _) => Some(now),
-                    };
-                }
-                m = rx.recv() => {
-                    let Some(d) = m else { break };
-                    if !write_timed(&mut wr, &d, lim.send_timeout).await {
-                        break;
-                    }
-                    idle_deadline = Instant::now() + lim.idle_timeout;
-                }
-                _ = sleep_until(deadline) => {
-                    inc(&self.shared.stats.tcp_timeouts);
-                    break;
-                }
-                _ = stop.changed() => break,
-            }
-        }
-    }
-
-    /// Hands every complete message in `framer` to the handler and counts
-    /// pings. `Ok(true)` if a message was complete; `Err` if the stream
-    /// cannot go on.
-    fn process(
-        &self,
-        framer: &mut StreamFramer,
-        rcv: &RecvInfo,
-        out: &mut Vec<Transmit>,
-        pongs: &mut usize,
-    ) -> Result<bool, ()> {
-        let mut completed = false;
-        while let Some(item) = framer.next_item() {
-            match item {
-                Ok(Item::Ping) => *pongs += 1,
-                Ok(Item::Message(m)) => {
-                    inc(&self.shared.stats.tcp_received);
-                    if !self.shared.handle(m, rcv, out) {
-                        return Err(());
-                    }
-                    completed = true;
-                }
-                Err(_) => return Err(()),
-            }
-        }
-        Ok(completed)
-    }
-}
-
-async fn connect_from(dst: SocketAddr, local: Option<SocketAddr>) -> io::Result<TcpStream> {
-    let sock = if dst.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    if let Some(l) = local.filter(|l| !l.ip().is_unspecified() && l.is_ipv4() == dst.is_ipv4()) {
-        sock.bind(SocketAddr::new(l.ip(), 0))?;
-    }
-    sock.connect(dst).await
-}
-
-/// Writes what is queued for a closing connection, without waiting for
-/// more.
-async fn flush_queued(rx: &mut mpsc::Receiver<Vec<u8>>, wr: &mut OwnedWriteHalf, limit: Duration) {
-    while let Ok(d) = rx.try_recv() {
-        if !write_timed(wr, &d, limit).await {
-            break;
-        }
-    }
-}
-
-async fn write_timed(wr: &mut OwnedWriteHalf, data: &[u8], limit: Duration) -> bool {
-    matches!(timeout(limit, wr.write_all(data)).await, Ok(Ok(())))
-}
-
-/// A datagram of only CR, LF, NUL and whitespace: a NAT keep-alive.
-fn is_keepalive(d: &[u8]) -> bool {
-    d.iter()
-        .all(|&b| matches!(b, b'\r' | b'\n' | 0 | b' ' | b'\t'))
 }

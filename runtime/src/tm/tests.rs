@@ -126,9 +126,8 @@ fn harness(params: &[(&str, i32)]) -> Harness {
     for (n, v) in params {
         p.push("tm", n, ParamValue::Int(*v));
     }
-    let modules = Modules::new(p).expect("params");
     Harness {
-        e: Engine::with_modules(Stock, core, modules),
+        e: Engine::with_params(Stock, core, p).expect("params"),
         w: WorkerState::default(),
         t0: Instant::now(),
     }
@@ -164,7 +163,7 @@ impl Harness {
     }
 
     fn txs(&self) -> usize {
-        self.e.modules.tm.table.len()
+        self.e.tm.table.len()
     }
 }
 
@@ -623,7 +622,7 @@ fn table_stays_bounded() {
         max_transactions: 64,
         ..TmConfig::default()
     });
-    h.e.modules.tm = tm;
+    h.e.tm = tm;
     let mut refused = 0;
     for i in 0..200 {
         let out = h.send(UA, &request("MESSAGE", &format!("u{i}")), 0);
@@ -675,9 +674,9 @@ fn precheck_sees_concurrent_processing_only() {
         Vec::new(),
     );
     let mut a = Ctx::new(&msg, &r, &h.e.core, &mut w1, &mut o1);
-    a.modules = &h.e.modules;
+    a.tm.shared = &h.e.tm;
     let mut b = Ctx::new(&msg, &r, &h.e.core, &mut w2, &mut o2);
-    b.modules = &h.e.modules;
+    b.tm.shared = &h.e.tm;
     assert_eq!(t_precheck_trans(&mut a), -1);
     assert_eq!(t_precheck_trans(&mut a), -1, "same worker again");
     assert_eq!(t_precheck_trans(&mut b), 1, "another worker meanwhile");
@@ -773,9 +772,8 @@ fn acc_harness() -> AccHarness {
             extra("nothing", pv::PvId::Null),
         ]),
     );
-    let modules = Modules::new(p).expect("params");
     AccHarness {
-        e: Engine::with_modules(Acc, core, modules),
+        e: Engine::with_params(Acc, core, p).expect("params"),
         w: WorkerState::default(),
         t0: Instant::now(),
         log,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::engine::params::ModParams;
+use crate::engine::params::{ModParams, ParamError};
 
 /// The parameters tm implements; the others are accepted and ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,12 +64,12 @@ impl TmConfig {
     ///
     /// # Errors
     /// A value that is not a number, or a time of 0 or less.
-    pub fn from_params(p: &ModParams) -> Result<Self, String> {
+    pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let mut c = Self::default();
-        let ms = |name: &str, slot: &mut Duration| -> Result<(), String> {
+        let ms = |name: &str, slot: &mut Duration| -> Result<(), ParamError> {
             if let Some(v) = p.int("tm", name)? {
                 if v <= 0 {
-                    return Err(format!("modparam(\"tm\", \"{name}\"): must be > 0"));
+                    return Err(ParamError::invalid("tm", name, "must be > 0"));
                 }
                 *slot = Duration::from_millis(u64::from(v.unsigned_abs()));
             }
@@ -80,7 +80,7 @@ impl TmConfig {
         ms("wt_timer", &mut c.wt_timer)?;
         ms("retr_timer1", &mut c.t1)?;
         ms("retr_timer2", &mut c.t2)?;
-        let flag = |name: &str, slot: &mut bool| -> Result<(), String> {
+        let flag = |name: &str, slot: &mut bool| -> Result<(), ParamError> {
             if let Some(v) = p.int("tm", name)? {
                 *slot = v != 0;
             }

@@ -194,8 +194,9 @@ pub struct Transaction {
     pub delete_at: Option<Instant>,
     /// A failure route is running or ran without adding branches.
     pub relayed: bool,
-    /// acc's callbacks, armed when the transaction was created.
-    pub acc: crate::modules::acc::Armed,
+    /// The modules' callbacks ([`crate::engine::module::tmcb`] bits),
+    /// asked for when the transaction was created.
+    pub callbacks: u32,
 }
 
 impl Transaction {

@@ -1,0 +1,186 @@
+//! The module interface, end to end: hooks called by the engine, per-worker
+//! state, the RPC registry over the standard set.
+
+use std::any::Any;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use super::Modules;
+use super::testutil::{core, msg, rcv};
+use crate::engine::module::{
+    ModuleSet, PvExport, RpcCommand, RpcError, RpcRegistry, RpcValue, find_pv, worker_state,
+};
+use crate::engine::{Ctx, Engine, Flow, Script, Value, WorkerState};
+use crate::tm::Tm;
+
+/// A script that counts what reached it and reads its worker state.
+struct Counting;
+
+impl Script for Counting {
+    fn request_route(&self, ctx: &mut Ctx<'_>) -> Flow {
+        if let Some(n) = worker_state::<usize>(ctx) {
+            *n += 1;
+        }
+        Ok(1)
+    }
+}
+
+/// A module set that records its hooks.
+#[derive(Debug, Default)]
+struct Hooks {
+    request_in: AtomicUsize,
+    reply_in: AtomicUsize,
+    after: AtomicUsize,
+    workers: AtomicUsize,
+}
+
+impl ModuleSet for Hooks {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn worker_state(&self) -> Option<Box<dyn Any + Send>> {
+        self.workers.fetch_add(1, Ordering::Relaxed);
+        Some(Box::new(0usize))
+    }
+
+    fn on_request_in(&self, _ctx: &mut Ctx<'_>) {
+        self.request_in.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn on_reply_in(&self, _ctx: &mut Ctx<'_>) {
+        self.reply_in.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn after_script(&self, _ctx: &mut Ctx<'_>) {
+        self.after.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn pvs(&self) -> Vec<PvExport> {
+        vec![PvExport {
+            name: "hooks_flags",
+            read: |ctx| Value::Int(i32::try_from(ctx.flags).unwrap_or(-1)),
+        }]
+    }
+
+    fn rpc_commands(&self) -> Vec<RpcCommand> {
+        let cmd = RpcCommand {
+            name: "x.same",
+            help: "",
+            handler: |_, _| Ok(RpcValue::Int(1)),
+        };
+        vec![cmd, cmd]
+    }
+}
+
+fn options() -> Vec<u8> {
+    msg(&[
+        "OPTIONS sip:127.0.0.1:5070 SIP/2.0",
+        "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+        "From: <sip:a@127.0.0.1>;tag=1",
+        "To: <sip:b@127.0.0.1>",
+        "Call-ID: c1",
+        "CSeq: 1 OPTIONS",
+        "Content-Length: 0",
+    ])
+}
+
+#[test]
+fn the_engine_calls_each_hook_once_per_message_and_makes_worker_state_once() {
+    let e = Engine::with_parts(Counting, core(), Tm::default(), Box::new(Hooks::default()));
+    let mut w = WorkerState::default();
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        e.process(&options(), &rcv(), &mut w, &mut out);
+    }
+    let reply = msg(&[
+        "SIP/2.0 200 OK",
+        "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-x",
+        "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+        "From: <sip:a@127.0.0.1>;tag=1",
+        "To: <sip:b@127.0.0.1>;tag=2",
+        "Call-ID: c1",
+        "CSeq: 1 OPTIONS",
+        "Content-Length: 0",
+    ]);
+    e.process(&reply, &rcv(), &mut w, &mut out);
+    let h = e.modules.as_any().downcast_ref::<Hooks>().expect("hooks");
+    assert_eq!(h.request_in.load(Ordering::Relaxed), 3);
+    assert_eq!(h.reply_in.load(Ordering::Relaxed), 1);
+    assert_eq!(h.after.load(Ordering::Relaxed), 4);
+    assert_eq!(h.workers.load(Ordering::Relaxed), 1, "made once per worker");
+    let n = w.modules.as_ref().and_then(|m| m.downcast_ref::<usize>());
+    assert_eq!(n, Some(&3), "the script saw its worker's state");
+}
+
+#[test]
+fn an_exported_pv_is_found_by_name_and_reads_the_context() {
+    let set = Hooks::default();
+    assert!(find_pv(&set, "nope").is_none());
+    let pv = find_pv(&set, "hooks_flags").expect("exported");
+    let raw = options();
+    let m = crate::sip::Message::parse(&raw).expect("parses");
+    let (core, rcv) = (core(), rcv());
+    let (mut w, mut out) = (WorkerState::default(), Vec::new());
+    let mut ctx = Ctx::new(&m, &rcv, &core, &mut w, &mut out);
+    ctx.modules = &set;
+    ctx.setflag(3);
+    assert_eq!((pv.read)(&ctx), Value::Int(8));
+    // The standard set exports none yet.
+    assert!(Modules::default().pvs().is_empty());
+}
+
+#[test]
+fn rpc_registry_dispatches_by_name_and_refuses_duplicates() {
+    let m = Modules::default();
+    let reg = RpcRegistry::new(&m).expect("registry");
+    assert!(reg.names().any(|n| n == "ul.lookup"));
+    assert_eq!(
+        reg.dispatch(&m, "no.such", &[]),
+        Err(RpcError::new(500, "command not found"))
+    );
+    assert_eq!(
+        reg.dispatch(&m, "ul.lookup", &["location"])
+            .map_err(|e| e.code),
+        Err(400)
+    );
+    assert_eq!(
+        reg.dispatch(&m, "ul.lookup", &["location", "bob"])
+            .map_err(|e| e.code),
+        Err(404)
+    );
+    let now = Instant::now();
+    m.usrloc.store.update("location", b"bob", &mut |cs| {
+        cs.push(crate::modules::usrloc::Contact {
+            uri: b"sip:bob@10.0.0.2".to_vec(),
+            expires: now + std::time::Duration::from_secs(3600),
+            q: 1000,
+            call_id: b"c1".to_vec(),
+            cseq: 1,
+            cflags: 0,
+            user_agent: Vec::new(),
+            received: None,
+            path: None,
+            socket: None,
+            methods: 0,
+            ruid: b"r1".to_vec(),
+            instance: None,
+            reg_id: 0,
+            last_modified: now,
+        });
+    });
+    let Ok(RpcValue::Struct(fields)) = reg.dispatch(&m, "ul.lookup", &["location", "bob"]) else {
+        panic!("ul.lookup of a registered AoR");
+    };
+    assert_eq!(fields[0], ("AoR".into(), RpcValue::Str("bob".into())));
+    let RpcValue::Array(contacts) = &fields[1].1 else {
+        panic!("contacts: {fields:?}");
+    };
+    assert_eq!(contacts.len(), 1);
+
+    let dup = RpcRegistry::new(&Hooks::default()).map_err(|e| e.to_string());
+    assert_eq!(
+        dup.err().as_deref(),
+        Some("RPC command `x.same` registered twice")
+    );
+}

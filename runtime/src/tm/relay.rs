@@ -1,0 +1,330 @@
+//! `t_relay`: branches built through the branch route and sent, CANCEL
+//! relayed to the pending branches.
+
+use super::*;
+
+// ---- t_relay -----------------------------------------------------------
+
+/// One destination to relay to.
+pub(super) struct Planned {
+    uri: Vec<u8>,
+    dst_uri: Option<Vec<u8>>,
+    path: Option<Vec<u8>>,
+    flags: u32,
+}
+
+/// `t_relay()`: 1 relayed (also for a retransmission whose last reply was
+/// re-sent, or an ACK forwarded statelessly); a negative internal error if
+/// no branch could be sent (the error reply then goes out after the
+/// script, as Kamailio's delayed reply). In a failure route: 1 or -1.
+pub fn t_relay(ctx: &mut Ctx<'_>) -> i32 {
+    relay(ctx, None)
+}
+
+/// `t_relay(host, port)`: every branch goes to `host:port` (UDP).
+pub fn t_relay_to(ctx: &mut Ctx<'_>, host: &[u8], port: i32) -> i32 {
+    let Ok(port) = u16::try_from(port) else {
+        return err::BAD_ADDRESS;
+    };
+    let Some(ip) = std::str::from_utf8(host).ok().and_then(resolve_host) else {
+        return err::BAD_ADDRESS;
+    };
+    relay(ctx, Some(std::net::SocketAddr::new(ip, port)))
+}
+
+pub(super) fn relay(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -> i32 {
+    let rc = relay_inner(ctx, to);
+    ctx.last_error = if rc < 0 { rc } else { 0 };
+    rc
+}
+
+pub(super) fn relay_inner(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -> i32 {
+    match ctx.tm.route {
+        RouteKind::Failure => {
+            return if add_branches(ctx, to) > 0 { 1 } else { -1 };
+        }
+        RouteKind::Request if ctx.msg.is_request() => {}
+        _ => return -1,
+    }
+    let method = ctx.msg.method();
+    if method == Some(Method::Cancel)
+        && !ctx.tm.has_tx()
+        && let Some(rc) = relay_cancel(ctx)
+    {
+        return rc;
+    }
+    if !ctx.tm.has_tx() {
+        match newtran(ctx) {
+            Ok(NewTran::Created(h)) => ctx.tm.tx = TxRef::Shared(h),
+            Ok(NewTran::Retransmission | NewTran::AckAbsorbed) => return 1,
+            Ok(NewTran::E2eAck) => return crate::engine::forward::forward(ctx, None),
+            Err(e) => return e,
+        }
+    }
+    // 100 Trying for a new INVITE.
+    if method == Some(Method::Invite) && tm(ctx).cfg.auto_inv_100 {
+        let (core, cfg, now) = (ctx.core, &ctx.tm.shared.cfg, ctx.now);
+        with_tx(ctx, |tx, ctx| {
+            if tx.uas.status == 0
+                && let Some(data) = local_reply(tx, core, 100, cfg.auto_inv_100_reason.as_bytes())
+            {
+                tx.send_uas(data, 100, true, now, cfg, ctx.out);
+            }
+        });
+    }
+    let rc = add_branches(ctx, to);
+    if rc < 0 {
+        ctx.tm.delayed_error = Some(rc);
+    }
+    rc
+}
+
+/// Sends one branch per destination (R-URI/`$du` then the destination
+/// set), each through the armed branch route. Returns 1 if at least one
+/// was sent, else the last error.
+pub(super) fn add_branches(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -> i32 {
+    let Some((hash, label, mut next_idx, failure)) = with_tx(ctx, |tx, ctx| {
+        // Arm what the script armed before the transaction existed.
+        let a = ctx.tm.armed;
+        tx.armed.branch = a.branch.or(tx.armed.branch);
+        tx.armed.onreply = a.onreply.or(tx.armed.onreply);
+        if ctx.tm.route == RouteKind::Request {
+            tx.armed.failure = a.failure.or(tx.armed.failure);
+        } else {
+            tx.armed.failure = a.failure;
+        }
+        (
+            tx.hash,
+            tx.label,
+            tx.branches.len(),
+            ctx.tm.route == RouteKind::Failure,
+        )
+    }) else {
+        return -1;
+    };
+    let mut plan = vec![Planned {
+        uri: ctx.ruri().to_vec(),
+        dst_uri: ctx.dst_uri.clone(),
+        path: ctx.path.clone(),
+        flags: ctx.bflags,
+    }];
+    plan.extend(
+        std::mem::take(&mut ctx.branches)
+            .into_iter()
+            .map(|b| Planned {
+                uri: b.uri,
+                dst_uri: b.dst_uri,
+                path: b.path,
+                flags: b.flags,
+            }),
+    );
+    let branch_route = with_tx(ctx, |tx, _| tx.armed.branch.take()).flatten();
+    ctx.tm.armed.branch = None;
+    let mut sent: Vec<UacBranch> = Vec::new();
+    let mut last_err = err::UNSPEC;
+    for p in plan {
+        match prepare_branch(ctx, p, branch_route, hash, label, next_idx, to) {
+            Ok(Some(b)) => {
+                next_idx += 1;
+                sent.push(b);
+            }
+            Ok(None) => {}
+            Err(e) => last_err = e,
+        }
+    }
+    if sent.is_empty() {
+        return last_err;
+    }
+    let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);
+    with_tx(ctx, |tx, ctx| {
+        if failure && tx.relayed {
+            // A new serial-forking leg.
+            tx.leg += 1;
+        }
+        if !tx.relayed {
+            tx.headers = ctx.headers.clone();
+            tx.relayed = true;
+        }
+        tx.flags = ctx.flags;
+        tx.avps = ctx.avps.clone();
+        tx.delete_at = None;
+        for mut b in sent {
+            b.leg = tx.leg;
+            b.fr_at = Some(now + cfg.fr_timer);
+            b.retr = (b.to.proto == Proto::Udp).then(|| Retr::start(now, cfg.t1));
+            ctx.out.push(b.to.transmit(b.request.clone()));
+            tx.branches.push(b);
+        }
+    });
+    1
+}
+
+/// Runs the branch route for one destination and builds its request.
+/// `Ok(None)`: the branch route dropped it.
+pub(super) fn prepare_branch(
+    ctx: &mut Ctx<'_>,
+    p: Planned,
+    branch_route: Option<u32>,
+    hash: u16,
+    label: u128,
+    idx: usize,
+    to: Option<std::net::SocketAddr>,
+) -> Result<Option<UacBranch>, i32> {
+    // The branch route runs on a private copy of the branch's data.
+    let saved = (
+        ctx.new_uri.take(),
+        ctx.dst_uri.take(),
+        ctx.bflags,
+        ctx.path.take(),
+        ctx.headers.clone(),
+        ctx.tm.route,
+        ctx.tm.branch_idx,
+    );
+    ctx.new_uri = Some(p.uri);
+    ctx.dst_uri = p.dst_uri;
+    ctx.bflags = p.flags;
+    ctx.path = p.path;
+    ctx.tm.branch_idx = i32::try_from(idx).unwrap_or(i32::MAX);
+    let mut dropped = false;
+    if let (Some(r), Some(script)) = (branch_route, ctx.tm.script) {
+        ctx.tm.route = RouteKind::Branch;
+        dropped = matches!(script.branch_route(r, ctx), Err(Stop::Drop));
+    }
+    let result = if dropped {
+        Ok(None)
+    } else {
+        build_branch(ctx, hash, label, idx, to).map(Some)
+    };
+    ctx.new_uri = saved.0;
+    ctx.dst_uri = saved.1;
+    ctx.bflags = saved.2;
+    ctx.path = saved.3;
+    ctx.headers = saved.4;
+    ctx.tm.route = saved.5;
+    ctx.tm.branch_idx = saved.6;
+    result
+}
+
+/// The request of a branch, from the context's current R-URI, `$du`,
+/// Path and header changes.
+pub(super) fn build_branch(
+    ctx: &Ctx<'_>,
+    hash: u16,
+    label: u128,
+    idx: usize,
+    to: Option<std::net::SocketAddr>,
+) -> Result<UacBranch, i32> {
+    let msg = ctx.msg;
+    let uri = ctx.ruri().to_vec();
+    let (dst, proto) = match to {
+        Some(a) => (a, Proto::Udp),
+        None => resolve_uri(ctx.dst_uri.as_deref().unwrap_or(&uri))?,
+    };
+    let local = ctx.core.socket_for(proto, &dst).ok_or(err::SEND)?;
+    let mut ed = Editor::new(msg);
+    if msg.ruri_bytes() != Some(&uri[..]) {
+        ed.set_ruri(&uri).map_err(|_| err::BAD_URI)?;
+    }
+    let src_ip = ctx.rcv.src.ip().to_string();
+    ed.fix_top_via(src_ip.as_bytes(), ctx.rcv.src.port(), ctx.force_rport)
+        .map_err(|_| err::BAD_REQ)?;
+    let via_host = ctx
+        .core
+        .advertised_address
+        .clone()
+        .unwrap_or_else(|| match local.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+        });
+    let via_port = ctx.core.advertised_port.unwrap_or(local.port());
+    let port = (via_port != 5060 || ctx.core.advertised_port.is_some()).then_some(via_port);
+    let transport = match proto {
+        Proto::Udp => "UDP",
+        Proto::Tcp => "TCP",
+    };
+    // The script's header changes first: headers it inserts at the top
+    // (Record-Route) come before our Via, as Kamailio's lumps do.
+    crate::engine::forward::apply_header_ops(
+        &mut ed,
+        &ctx.headers,
+        ctx.core,
+        ctx.rcv,
+        (proto, local),
+    )
+    .map_err(|_| err::UNSPEC)?;
+    ed.push_via(
+        transport,
+        &via_host,
+        port,
+        &build::via_branch(hash, label, idx),
+    )
+    .map_err(|_| err::UNSPEC)?;
+    if let Some(path) = &ctx.path {
+        ed.insert_header_first("Route", path)
+            .map_err(|_| err::UNSPEC)?;
+    }
+    Ok(UacBranch {
+        uri,
+        dst_uri: ctx.dst_uri.clone(),
+        flags: ctx.bflags,
+        request: ed.serialize(),
+        to: Dest {
+            proto,
+            dst,
+            local: Some(local),
+            conn: None,
+            no_connect: ctx.forward_no_connect,
+        },
+        retr: None,
+        fr_at: None,
+        provisional: 0,
+        reply: None,
+        timed_out: false,
+        leg: 0,
+        cancel: Cancel::None,
+        ack: None,
+    })
+}
+
+/// `t_relay()` of a CANCEL whose INVITE exists: 200 to the CANCEL, CANCEL
+/// on every pending branch, the INVITE flagged canceled. `None` when the
+/// INVITE is unknown (the CANCEL is then relayed like any request).
+pub(super) fn relay_cancel(ctx: &mut Ctx<'_>) -> Option<i32> {
+    let msg = ctx.msg;
+    let hash = hash_index(msg)?;
+    let key = request_key(msg, Method::Invite)?;
+    let inv = tm(ctx).table.find_request(hash, &key)?;
+    let h = match newtran(ctx) {
+        Ok(NewTran::Created(h)) => h,
+        Ok(_) => return Some(1),
+        Err(e) => return Some(e),
+    };
+    let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);
+    let reason = if cfg.e2e_cancel_reason {
+        build::reason_lines(msg)
+    } else {
+        Vec::new()
+    };
+    let pending = {
+        let mut t = lock_tx(&inv);
+        t.canceled = true;
+        let mut n = 0;
+        for i in 0..t.branches.len() {
+            if t.cancel_branch(i, &reason, now, cfg, ctx.out) {
+                n += 1;
+            }
+        }
+        if t.branches.is_empty() && t.uas.status < 200 {
+            reply_tx(&mut t, &mut env_of(ctx), 487, b"Request canceled");
+        }
+        n
+    };
+    let text: &[u8] = if pending > 0 {
+        b"canceling"
+    } else {
+        b"ok -- no more pending branches"
+    };
+    reply_tx(&mut lock_tx(&h), &mut env_of(ctx), 200, text);
+    ctx.tm.tx = TxRef::Shared(h);
+    Some(1)
+}
