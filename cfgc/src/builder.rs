@@ -5,7 +5,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! runtime = { path = "../runtime", default-features = false }
+//! cfgc-runtime = { path = "../runtime", default-features = false }
 //!
 //! [build-dependencies]
 //! cfgc = { path = "../cfgc" }
@@ -27,7 +27,7 @@
 //! include!(concat!(env!("OUT_DIR"), "/kamailio_cfg.rs"));
 //!
 //! fn main() -> std::process::ExitCode {
-//!     runtime::proxy::main(Script::new(), &SETTINGS)
+//!     cfgc_runtime::proxy::main(Script::new(), &SETTINGS)
 //! }
 //! ```
 //!
@@ -92,7 +92,7 @@ impl Builder {
     }
 
     /// The path generated code uses for the runtime crate (default
-    /// `::runtime`), for a crate that renames its dependency.
+    /// `::cfgc_runtime`), for a crate that renames its dependency.
     pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
         self.config.runtime_path(path);
         self
@@ -484,7 +484,7 @@ request_route {\n    if ($var(n) == 1) {\n        exit;\n    }\n    route(REPLY)
             assert!(text.contains(&include), "{text}");
         }
         assert!(
-            text.contains("impl ::runtime::engine::Script for Script"),
+            text.contains("impl ::cfgc_runtime::engine::Script for Script"),
             "{text}"
         );
         assert!(!text.contains("compile_error!"), "{text}");

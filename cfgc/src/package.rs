@@ -80,7 +80,7 @@ pub fn write_package(cache: &Path, cfg: &Path, code: &str) -> std::io::Result<Pa
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
 [[bin]]\nname = \"{name}\"\npath = \"src/main.rs\"\n\n\
-[dependencies]\nruntime = {{ path = {runtime:?}, default-features = false }}\n\n\
+[dependencies]\ncfgc-runtime = {{ path = {runtime:?}, default-features = false }}\n\n\
 [profile.release]\ncodegen-units = 16\nincremental = true\n\n\
 [workspace]\n"
     );
@@ -99,7 +99,7 @@ pub fn write_package(cache: &Path, cfg: &Path, code: &str) -> std::io::Result<Pa
         &dir.join("src").join("main.rs"),
         "//! A SIP proxy compiled from a kamailio.cfg by cfgc.\n\n\
 mod script {\n    include!(\"script.rs\");\n}\n\n\
-fn main() -> std::process::ExitCode {\n    ::runtime::proxy::main(script::Script::new(), &script::SETTINGS)\n}\n",
+fn main() -> std::process::ExitCode {\n    ::cfgc_runtime::proxy::main(script::Script::new(), &script::SETTINGS)\n}\n",
     )?;
     Ok(dir)
 }

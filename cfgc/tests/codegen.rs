@@ -98,7 +98,7 @@ onreply_route[R] {\n    drop;\n}\n",
     assert!(code.contains("fn branch_route("), "{code}");
     assert!(code.contains("fn onreply_route("), "{code}");
     assert!(
-        code.contains("(\"tm\", \"fr_timer\", ::runtime::proxy::ModParamValue::Int(2000i32))"),
+        code.contains("(\"tm\", \"fr_timer\", ::cfgc_runtime::proxy::ModParamValue::Int(2000i32))"),
         "{code}"
     );
 }
@@ -127,7 +127,7 @@ fn transformations_lower_to_runtime_ops_with_pv_parameters() {
         .replace(",)", ")");
     assert!(compact.contains("trans::Op::UriUser"), "{code}");
     assert!(
-        compact.contains("trans::Op::SSubstr(::runtime::engine::trans::Arg::Pv(::runtime::engine::pv::var(ctx,0usize)),::runtime::engine::trans::Arg::Int(2i32))"),
+        compact.contains("trans::Op::SSubstr(::cfgc_runtime::engine::trans::Arg::Pv(::cfgc_runtime::engine::pv::var(ctx,0usize)),::cfgc_runtime::engine::trans::Arg::Int(2i32))"),
         "{code}"
     );
     assert!(compact.contains("trans::Op::SLen"), "{code}");

@@ -22,7 +22,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            runtime_path: "::runtime".into(),
+            runtime_path: "::cfgc_runtime".into(),
         }
     }
 }
