@@ -5,7 +5,9 @@
 
 fn main() -> Result<(), cfgc::BuildError> {
     println!("cargo::rustc-check-cfg=cfg(stock_cfg)");
+    // This crate calls the runtime `runtime` (a Cargo rename).
     cfgc::Builder::new()
+        .runtime_path("::runtime")
         .define_value("NEXT_PORT", "5070")
         .file_name("stateless_cfg.rs")
         .compile("../examples/stateless-proxy/kamailio.cfg")?;
@@ -13,6 +15,7 @@ fn main() -> Result<(), cfgc::BuildError> {
     println!("cargo::rerun-if-changed={}", stock.display());
     if stock.exists() {
         match cfgc::Builder::new()
+            .runtime_path("::runtime")
             .file_name("stock_cfg.rs")
             .compile(stock)
         {

@@ -36,7 +36,7 @@ for mode in compiled interpreted; do
     if [ "$mode" = compiled ]; then
         pat='route_loop::[a-z]+::(kamailio_cfg::)?Script( as [a-z_]+::engine::Script>)?::[a-z_0-9]*route'
     else
-        pat='\?\?\?:(<)?interp::'
+        pat='\?\?\?:(<)?(cfgc_)?interp::'
     fi
     script[$mode]=$(( ($(layer "$tmp/$mode.full" "$pat") - $(layer "$tmp/$mode.dry" "$pat")) / msgs ))
     echo "$mode: ${per[$mode]} instructions/message in all, ${script[$mode]} in route execution ($cfg cfg, $msgs messages)"

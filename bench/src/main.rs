@@ -32,6 +32,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use cfgc_test_support::{GroupGuard, Kamailio, find_module_dir, free_port};
+
 const USAGE: &str = "\
 usage: bench [options]
        bench serve-interp [-A DEF]... FILE [-- PROXY-FLAGS]   (used by bench itself)
@@ -121,13 +123,6 @@ pub(crate) struct Row {
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
 }
 
 fn parse_opts(args: Vec<String>) -> Result<Opts, String> {
@@ -269,25 +264,9 @@ fn machine() -> String {
 
 /// A running proxy: killed (its whole process group) when dropped.
 struct Proxy {
-    child: Child,
+    group: GroupGuard,
     port: u16,
     _rundir: Option<PathBuf>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.wait();
-    }
 }
 
 /// The cfg and defines a scenario runs.
@@ -305,48 +284,45 @@ fn start(opts: &Opts, c: Contender, cfg: &Path, defines: &[String]) -> Result<Pr
     let port = free_port();
     let listen = format!("udp:127.0.0.1:{port}");
     let workers = opts.workers.to_string();
-    let mut cmd;
     let mut rundir = None;
-    match c {
-        Contender::Compiled => {
-            let bin = build_compiled(cfg, defines)?;
-            cmd = Command::new(bin);
-            cmd.args(["-l", &listen, "-n", &workers]);
-        }
-        Contender::Interpreted => {
-            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            cmd = Command::new(exe);
-            cmd.arg("serve-interp");
-            for d in defines {
-                cmd.args(["-A", d]);
+    let group = match c {
+        Contender::Compiled | Contender::Interpreted => {
+            let mut cmd;
+            if c == Contender::Compiled {
+                let bin = build_compiled(cfg, defines)?;
+                cmd = Command::new(bin);
+                cmd.args(["-l", &listen, "-n", &workers]);
+            } else {
+                let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+                cmd = Command::new(exe);
+                cmd.arg("serve-interp");
+                for d in defines {
+                    cmd.args(["-A", d]);
+                }
+                cmd.arg(cfg).args(["--", "-l", &listen, "-n", &workers]);
             }
-            cmd.arg(cfg).args(["--", "-l", &listen, "-n", &workers]);
+            let child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .map_err(|e| format!("cannot start: {e}"))?;
+            GroupGuard::new(child)
         }
         Contender::Kamailio => {
             let dir = std::env::temp_dir().join(format!("cfgc-bench-kam-{port}"));
-            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-            cmd = Command::new("kamailio");
-            cmd.arg("-f").arg(cfg);
-            if let Some(m) = module_dir() {
-                cmd.arg("-L").arg(m);
-            }
+            let mut k = Kamailio::new(cfg, &listen, &dir)
+                .workers(opts.workers)
+                .memory(256, 32);
             for d in defines {
-                cmd.args(["-A", d]);
+                k = k.define(d);
             }
-            cmd.args(["-l", &listen, "-DD", "-E", "-n", &workers])
-                .args(["-m", "256", "-M", "32", "-Y"])
-                .arg(&dir);
             rundir = Some(dir);
+            k.start(Stdio::null(), Stdio::null())?
         }
-    }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot start: {e}"))?;
+    };
     let proxy = Proxy {
-        child,
+        group: group.grace(Duration::from_secs(3)),
         port,
         _rundir: rundir,
     };
@@ -354,18 +330,6 @@ fn start(opts: &Opts, c: Contender, cfg: &Path, defines: &[String]) -> Result<Pr
         return Err("did not answer OPTIONS within 15 s".into());
     }
     Ok(proxy)
-}
-
-fn module_dir() -> Option<PathBuf> {
-    [
-        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
-        "/usr/lib/aarch64-linux-gnu/kamailio/modules",
-        "/usr/lib/kamailio/modules",
-        "/usr/lib64/kamailio/modules",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.join("sl.so").exists())
 }
 
 /// Builds the compiled proxy for `cfg` with `defines` (cfgc's cache).
@@ -566,7 +530,7 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
         contender: c.name().into(),
         ..Row::default()
     };
-    if c == Contender::Kamailio && module_dir().is_none() {
+    if c == Contender::Kamailio && find_module_dir().is_none() {
         row.error = Some("kamailio is not installed".into());
         return row;
     }
@@ -579,7 +543,10 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
             return row;
         }
     };
-    let pid = proxy.child.id();
+    let Some(pid) = proxy.group.id() else {
+        row.error = Some("the proxy was stopped".into());
+        return row;
+    };
     // Peak memory, sampled in the background while the proxy runs.
     let stop = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicU64::new(0));

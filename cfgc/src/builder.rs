@@ -5,7 +5,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! runtime = { path = "../runtime", default-features = false }
+//! cfgc-runtime = { path = "../runtime", default-features = false }
 //!
 //! [build-dependencies]
 //! cfgc = { path = "../cfgc" }
@@ -27,7 +27,7 @@
 //! include!(concat!(env!("OUT_DIR"), "/kamailio_cfg.rs"));
 //!
 //! fn main() -> std::process::ExitCode {
-//!     runtime::proxy::main(Script::new(), &settings())
+//!     cfgc_runtime::proxy::main(Script::new(), &settings())
 //! }
 //! ```
 //!
@@ -93,7 +93,7 @@ impl Builder {
     }
 
     /// The path generated code uses for the runtime crate (default
-    /// `::runtime`), for a crate that renames its dependency.
+    /// `::cfgc_runtime`), for a crate that renames its dependency.
     pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
         self.config.runtime_path(path);
         self
@@ -460,7 +460,7 @@ request_route {\n    if ($var(n) == 1) {\n        exit;\n    }\n    route(REPLY)
             );
             assert!(text.contains(&include), "{text}");
         }
-        assert!(text.contains("use ::runtime::script as rt;"), "{text}");
+        assert!(text.contains("use ::cfgc_runtime::script as rt;"), "{text}");
         assert!(text.contains("impl rt::Script for Script"), "{text}");
         assert!(!text.contains("compile_error!"), "{text}");
         syn::parse_file(&text).expect("valid Rust");

@@ -91,7 +91,7 @@ impl Config {
     }
 
     /// The path generated code uses for the runtime crate (default
-    /// `::runtime`).
+    /// `::cfgc_runtime`).
     pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
         self.codegen.runtime_path = path.into();
         self

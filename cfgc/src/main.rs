@@ -13,8 +13,9 @@ usage:
   cfgc build [options] FILE -o BIN   build a proxy binary (cargo, release)
   cfgc run [options] FILE [-- ARGS]  build, then run the proxy with ARGS
   cfgc run --interpret [options] FILE [-- ARGS]
-                                interpret FILE instead (cfgc-interp, installed
-                                with `cargo install --path interp`)
+                                interpret FILE instead (the interpreter is
+                                built on first use, like a proxy)
+  cfgc SUBCOMMAND --help        help on one subcommand
 
 options:
   -A NAME[=VALUE]        define NAME, as kamailio -A (repeatable)
@@ -28,6 +29,59 @@ options:
   -h, --help             this text
 
 ";
+
+/// Options every subcommand that reads a cfg takes.
+const CFG_OPTIONS: &str = "  -A NAME[=VALUE]        define NAME, as kamailio -A (repeatable)
+  --subst=EXP            as kamailio --subst (also --substdef=, --substdefs=)
+  -h, --help             this text
+";
+
+/// `cfgc SUBCOMMAND --help`.
+fn subcommand_help(verb: &str) -> Option<String> {
+    let (usage, what, own) = match verb {
+        "check" => (
+            "cfgc check [options] FILE",
+            "Checks a configuration: syntax, modules, calls, routes, PVs, lints.\n\
+Exit status: 0 clean (warnings allowed), 1 errors found, 2 usage or I/O error.",
+            "  --syntax-only          stop after parsing
+  --format human|json    how to print diagnostics (default human; json: one
+                         object per line, on stdout)
+  --unsupported          also list what cfgc's runtime does not support yet
+  -W, --no-warnings      do not print warnings
+",
+        ),
+        "emit" => (
+            "cfgc emit [options] FILE",
+            "Prints the Rust generated for FILE on standard output (exit 1, and\n\
+the diagnostics, if it cannot be compiled).",
+            "",
+        ),
+        "build" => (
+            "cfgc build [options] FILE -o BIN",
+            "Builds a proxy binary for FILE: a cargo package under the cache\n\
+directory ($CFGC_CACHE, else ~/.cache/cfgc), built in release mode in a\n\
+target directory shared by all configurations.",
+            "  -o BIN                 where to write the proxy binary (required)
+  --offline              build without touching the network
+",
+        ),
+        "run" => (
+            "cfgc run [--interpret] [options] FILE [-- ARGS]",
+            "Builds the proxy for FILE (as `cfgc build`) and runs it with ARGS, the\n\
+proxy's flags (Kamailio's: -l ADDR, -n WORKERS, -E, -d...).\n\
+With --interpret, FILE is interpreted instead, on the same runtime; the\n\
+interpreter is built on first use, like a proxy, and again only when its\n\
+sources change.",
+            "  --interpret            interpret FILE instead of compiling it
+  --offline              build without touching the network
+",
+        ),
+        _ => return None,
+    };
+    Some(format!(
+        "usage: {usage}\n\n{what}\n\noptions:\n{own}{CFG_OPTIONS}"
+    ))
+}
 
 struct Args {
     config: Config,
@@ -147,6 +201,7 @@ fn run(argv: impl Iterator<Item = String>) -> ExitCode {
         Some(i) => (all[..i].to_vec(), all[i + 1..].to_vec()),
         None => (all, Vec::new()),
     };
+    let offline = ours.iter().any(|a| a == "--offline");
     let Some(file) = ours.iter().rev().find(|a| !a.starts_with('-')).cloned() else {
         eprintln!("cfgc: run needs FILE\n\n{USAGE}");
         return ExitCode::from(2);
@@ -154,25 +209,24 @@ fn run(argv: impl Iterator<Item = String>) -> ExitCode {
     use std::os::unix::process::CommandExt as _;
     if ours.iter().any(|a| a == "--interpret") {
         // The interpreter links the runtime, which cfgc must not: it is its
-        // own binary, installed next to cfgc.
-        let defines = ours.iter().filter(|a| *a != "--interpret" && **a != file);
-        let here = std::env::current_exe().ok();
-        let beside = here
-            .as_ref()
-            .and_then(|p| p.parent())
-            .map(|d| d.join("cfgc-interp"))
-            .filter(|p| p.exists());
-        let interp = beside.unwrap_or_else(|| "cfgc-interp".into());
+        // own binary, built on demand in cfgc's cache like a proxy.
+        let passed = ours
+            .iter()
+            .filter(|a| *a != "--interpret" && *a != "--offline" && **a != file);
+        let interp = match cfgc::package::interpreter(&cfgc::package::cache_dir(), offline) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("cfgc: cannot build the interpreter: {e}");
+                return ExitCode::from(1);
+            }
+        };
         let err = std::process::Command::new(&interp)
-            .args(defines)
+            .args(passed)
             .arg(&file)
             .arg("--")
             .args(&proxy_args)
             .exec();
-        eprintln!(
-            "cfgc: cannot run {}: {err} (install it with `cargo install --path interp`)",
-            interp.display()
-        );
+        eprintln!("cfgc: cannot run {}: {err}", interp.display());
         return ExitCode::from(2);
     }
     let bin = cfgc::package::cache_dir()
@@ -241,8 +295,33 @@ fn build(argv: impl Iterator<Item = String>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let mut argv = std::env::args().skip(1);
-    let verb = argv.next();
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let verb = all.first().cloned();
+    // `cfgc SUBCOMMAND --help` (before a `--`: after it, ARGS are the
+    // proxy's) and `cfgc help SUBCOMMAND`.
+    let help_for = match verb.as_deref() {
+        Some("help") => all.get(1).cloned(),
+        Some(v) => all
+            .iter()
+            .skip(1)
+            .take_while(|a| *a != "--")
+            .any(|a| a == "-h" || a == "--help")
+            .then(|| v.to_string()),
+        None => None,
+    };
+    if let Some(v) = help_for {
+        return match subcommand_help(&v) {
+            Some(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("cfgc: no subcommand `{v}`\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let argv = all.into_iter().skip(1);
     match verb.as_deref() {
         Some("check") => {}
         Some("emit") => return emit(argv),

@@ -6,6 +6,12 @@
 //! and `<cache>/target`. The cache is `$CFGC_CACHE`, else
 //! `$XDG_CACHE_HOME/cfgc`, else `~/.cache/cfgc`. The runtime crate is found at
 //! `$CFGC_RUNTIME`, else next to the cfgc sources it was built from.
+//!
+//! `cfgc run --interpret` gets its interpreter the same way
+//! ([`interpreter`]): `<cache>/interp/` is a package whose binary calls the
+//! `cfgc-interp` crate (`$CFGC_INTERP`, else next to the cfgc sources),
+//! built in the same target directory, so it is compiled once and
+//! afterwards only when its sources change (cargo decides).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,6 +38,16 @@ pub fn runtime_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("runtime")
+}
+
+/// The interpreter crate's directory (`cfgc-interp`).
+pub fn interp_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("CFGC_INTERP") {
+        return PathBuf::from(d);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("interp")
 }
 
 /// A name for the package: the cfg file's stem, as a crate name.
@@ -71,41 +87,81 @@ pub fn write_package(cache: &Path, cfg: &Path, code: &str) -> std::io::Result<Pa
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
 [[bin]]\nname = \"{name}\"\npath = \"src/main.rs\"\n\n\
-[dependencies]\nruntime = {{ path = {runtime:?}, default-features = false }}\n\n\
+[dependencies]\ncfgc-runtime = {{ path = {runtime:?}, default-features = false }}\n\n\
 [profile.release]\ncodegen-units = 16\nincremental = true\n\n\
 [workspace]\n"
     );
     write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
-    // Start from the runtime workspace's lock file: the same dependency
-    // versions as the tested runtime, and no registry access when they are
-    // already downloaded. Cargo adds the package's own entry.
-    let lock = dir.join("Cargo.lock");
-    if !lock.exists()
-        && let Ok(workspace_lock) = std::fs::read_to_string(runtime.join("..").join("Cargo.lock"))
-    {
-        write_if_changed(&lock, &workspace_lock)?;
-    }
+    seed_lock(&dir, &runtime)?;
     write_if_changed(&dir.join("src").join("script.rs"), code)?;
     write_if_changed(
         &dir.join("src").join("main.rs"),
         "//! A SIP proxy compiled from a kamailio.cfg by cfgc.\n\n\
 mod script {\n    include!(\"script.rs\");\n}\n\n\
-fn main() -> std::process::ExitCode {\n    ::runtime::proxy::main(script::Script::new(), &script::settings())\n}\n",
+fn main() -> std::process::ExitCode {\n    ::cfgc_runtime::proxy::main(script::Script::new(), &script::settings())\n}\n",
     )?;
     Ok(dir)
 }
 
-/// Builds the package with cargo (release) and copies the binary to `out`.
+/// Starts a package's lock file from the workspace's of `krate` (a crate
+/// of the cfgc checkout): the same dependency versions as the tested
+/// runtime, and no registry access when they are already downloaded.
+/// Cargo adds the package's own entry.
+fn seed_lock(dir: &Path, krate: &Path) -> std::io::Result<()> {
+    let lock = dir.join("Cargo.lock");
+    if !lock.exists()
+        && let Ok(workspace_lock) = std::fs::read_to_string(krate.join("..").join("Cargo.lock"))
+    {
+        write_if_changed(&lock, &workspace_lock)?;
+    }
+    Ok(())
+}
+
+/// The interpreter for `cfgc run --interpret`: writes the package
+/// `<cache>/interp/` (a binary calling `cfgc_interp::cli::main`), builds it
+/// with cargo (release, the shared target directory; a no-op when nothing
+/// changed) and returns the binary's path.
 ///
 /// # Errors
-/// A message if cargo fails or the binary cannot be copied.
-pub fn build(
-    cache: &Path,
-    dir: &Path,
-    cfg: &Path,
-    out: &Path,
-    offline: bool,
-) -> Result<(), String> {
+/// A message if the package cannot be written or cargo fails.
+pub fn interpreter(cache: &Path, offline: bool) -> Result<PathBuf, String> {
+    let dir = cache.join("interp");
+    let interp = std::fs::canonicalize(interp_dir()).unwrap_or_else(|_| interp_dir());
+    if !interp.join("Cargo.toml").exists() {
+        return Err(format!(
+            "the cfgc-interp sources are not at {} (set CFGC_INTERP)",
+            interp.display()
+        ));
+    }
+    let manifest = format!(
+        "[package]\nname = \"cfgc-interp-runner\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+[[bin]]\nname = \"{INTERP_BIN}\"\npath = \"src/main.rs\"\n\n\
+[dependencies]\ncfgc-interp = {{ path = {interp:?} }}\n\n\
+[profile.release]\ncodegen-units = 16\nincremental = true\n\n\
+# cfgc's build script runs lalrpop: slow unoptimised.\n\
+[profile.release.build-override]\nopt-level = 3\n\n\
+[workspace]\n"
+    );
+    let written = (|| {
+        write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
+        seed_lock(&dir, &interp)?;
+        write_if_changed(
+            &dir.join("src").join("main.rs"),
+            "//! cfgc's interpreter (`cfgc run --interpret`), built on demand by cfgc.\n\n\
+fn main() -> std::process::ExitCode {\n    cfgc_interp::cli::main(std::env::args().skip(1))\n}\n",
+        )
+    })();
+    written.map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+    cargo_build(cache, &dir, offline)?;
+    Ok(cache.join("target").join("release").join(INTERP_BIN))
+}
+
+/// The binary name of the interpreter package.
+const INTERP_BIN: &str = "cfgc-interp";
+
+/// `cargo build --release` of the package in `dir`, in the shared target
+/// directory.
+fn cargo_build(cache: &Path, dir: &Path, offline: bool) -> Result<(), String> {
     let target = cache.join("target");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -124,6 +180,22 @@ pub fn build(
     if !status.success() {
         return Err(format!("cargo build failed ({status})"));
     }
+    Ok(())
+}
+
+/// Builds the package with cargo (release) and copies the binary to `out`.
+///
+/// # Errors
+/// A message if cargo fails or the binary cannot be copied.
+pub fn build(
+    cache: &Path,
+    dir: &Path,
+    cfg: &Path,
+    out: &Path,
+    offline: bool,
+) -> Result<(), String> {
+    cargo_build(cache, dir, offline)?;
+    let target = cache.join("target");
     let bin = target.join("release").join(package_name(cfg));
     std::fs::copy(&bin, out)
         .map_err(|e| format!("cannot copy {} to {}: {e}", bin.display(), out.display()))?;

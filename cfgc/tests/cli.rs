@@ -92,3 +92,85 @@ fn emit_prints_rust_or_explains_why_not() {
         "{err}"
     );
 }
+
+#[test]
+fn every_subcommand_has_help() {
+    for (verb, words) in [
+        ("check", "--syntax-only"),
+        ("emit", "generated"),
+        ("build", "-o BIN"),
+        ("run", "--interpret"),
+    ] {
+        for flag in ["--help", "-h"] {
+            let (code, out, err) = cfgc(&[verb, flag]);
+            assert_eq!(code, 0, "cfgc {verb} {flag}: {err}");
+            assert!(
+                out.starts_with(&format!("usage: cfgc {verb}")),
+                "cfgc {verb} {flag}: {out}"
+            );
+            assert!(out.contains(words), "cfgc {verb} {flag}: {out}");
+            assert!(out.contains("-A NAME"), "{out}");
+        }
+        let (code, out, _) = cfgc(&["help", verb]);
+        assert_eq!(code, 0);
+        assert!(out.starts_with(&format!("usage: cfgc {verb}")), "{out}");
+    }
+    // After `--`, `--help` is the proxy's, not cfgc's.
+    let (code, out, err) = cfgc(&["run", "/nonexistent/kamailio.cfg", "--", "--help"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("cannot read /nonexistent/kamailio.cfg"),
+        "{err}"
+    );
+    assert_eq!(cfgc(&["help", "frobnicate"]).0, 2);
+    let (code, out, _) = cfgc(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("cfgc SUBCOMMAND --help"), "{out}");
+}
+
+/// `cfgc run --interpret` builds its interpreter on demand (in the cache,
+/// here the workspace's `target/cfgc-cache`, shared with the tests that
+/// build proxies) and the interpreted proxy answers an OPTIONS.
+#[test]
+fn run_interpret_builds_the_interpreter_and_answers_options() {
+    use std::os::unix::process::CommandExt as _;
+    use std::time::Duration;
+
+    let workspace = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+    let port = cfgc_test_support::free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_cfgc"))
+        .args(["run", "--interpret", "--offline", "-A", "NEXT_PORT=9"])
+        .arg(format!("{workspace}/examples/stateless-proxy/kamailio.cfg"))
+        .args(["--", "-l", &format!("udp:127.0.0.1:{port}"), "-n", "1"])
+        .env("CFGC_CACHE", format!("{workspace}/target/cfgc-cache"))
+        .process_group(0)
+        .spawn()
+        .expect("cfgc runs");
+    let mut proxy = cfgc_test_support::GroupGuard::new(child);
+    // The first run compiles the interpreter (release): minutes.
+    proxy
+        .wait_bound(port, "cfgc run --interpret", Duration::from_secs(1200))
+        .expect("the interpreted proxy listens");
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let local = sock.local_addr().expect("local address");
+    let options = format!(
+        "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-cli-{port};rport\r\n\
+Max-Forwards: 70\r\nFrom: <sip:cli@127.0.0.1>;tag=c\r\nTo: <sip:127.0.0.1:{port}>\r\n\
+Call-ID: cli-{port}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    let mut buf = [0u8; 4096];
+    let mut answer = None;
+    for _ in 0..10 {
+        sock.send_to(options.as_bytes(), ("127.0.0.1", port))
+            .expect("send");
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            answer = Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+            break;
+        }
+    }
+    let answer = answer.expect("the interpreted proxy answers OPTIONS");
+    assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");
+    proxy.stop().expect("the proxy stops");
+}

@@ -1,15 +1,30 @@
 //! `kamailio_cfg!`: a proc-macro shim over the cfgc library. It parses its
 //! arguments and returns what [`cfgc::Builder::expand`] writes; the logic
-//! (and its tests) live there. Use it as `runtime::kamailio_cfg!`.
+//! (and its tests) live there. Use it as `cfgc_runtime::kamailio_cfg!`: that
+//! wrapper passes `$crate` in, so generated code names the runtime however
+//! the user's Cargo.toml names it.
 
+use proc_macro2::{Group, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
-/// `"path.cfg"`, then optionally `, defines = ["NAME", "NAME=VALUE"]`.
-struct Args(LitStr, Vec<LitStr>);
+/// The runtime root generated code is written with, replaced by the root
+/// the `cfgc_runtime::kamailio_cfg!` wrapper passes in (`$crate`).
+const ROOT: &str = "__cfgc_runtime_root";
+
+/// Optionally `[ROOT-PATH]` (from the wrapper), then `"path.cfg"`, then
+/// optionally `, defines = ["NAME", "NAME=VALUE"]`.
+struct Args(Option<TokenStream>, LitStr, Vec<LitStr>);
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let root = if input.peek(syn::token::Bracket) {
+            let inner;
+            syn::bracketed!(inner in input);
+            Some(inner.parse::<TokenStream>()?)
+        } else {
+            None
+        };
         let path = input.parse()?;
         let mut defines = Vec::new();
         if input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
@@ -26,7 +41,7 @@ impl Parse for Args {
                 .collect();
             input.parse::<Option<Token![,]>>()?;
         }
-        Ok(Self(path, defines))
+        Ok(Self(root, path, defines))
     }
 }
 
@@ -40,26 +55,52 @@ impl Parse for Args {
 /// source line; a stub `Script` and `settings()` then stand in, so that these
 /// are the only errors.
 ///
-/// (compiled for real in `examples/macro`)
+/// Called directly (not through the runtime's wrapper), generated code
+/// names the runtime `::cfgc_runtime`. (Compiled for real in
+/// `examples/macro`.)
 ///
 /// ```text
-/// runtime::kamailio_cfg!("kamailio.cfg");
+/// cfgc_runtime::kamailio_cfg!("kamailio.cfg");
 ///
 /// fn main() -> std::process::ExitCode {
-///     runtime::proxy::main(Script::new(), &settings())
+///     cfgc_runtime::proxy::main(Script::new(), &settings())
 /// }
 /// ```
 #[proc_macro]
 pub fn kamailio_cfg(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    let Args(path, defines) = syn::parse_macro_input!(input as Args);
+    let Args(root, path, defines) = syn::parse_macro_input!(input as Args);
     let mut builder = cfgc::Builder::new();
     for d in &defines {
         builder.define_arg(&d.value());
     }
-    match builder.expand(path.value()).parse() {
-        Ok(tokens) => tokens,
+    if root.is_some() {
+        builder.runtime_path(ROOT);
+    }
+    match builder.expand(path.value()).parse::<TokenStream>() {
+        Ok(tokens) => match root {
+            Some(root) => replace_root(tokens, &root).into(),
+            None => tokens.into(),
+        },
         Err(e) => syn::Error::new(path.span(), format!("cfgc generated invalid Rust: {e}"))
             .to_compile_error()
             .into(),
     }
+}
+
+/// `tokens` with every [`ROOT`] identifier replaced by `root`.
+fn replace_root(tokens: TokenStream, root: &TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .flat_map(|t| -> TokenStream {
+            match t {
+                TokenTree::Ident(i) if i == ROOT => root.clone(),
+                TokenTree::Group(g) => {
+                    let mut new = Group::new(g.delimiter(), replace_root(g.stream(), root));
+                    new.set_span(g.span());
+                    TokenTree::Group(new).into()
+                }
+                t => t.into(),
+            }
+        })
+        .collect()
 }

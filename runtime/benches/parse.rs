@@ -2,6 +2,10 @@
 //! Contact, SDP): our lazy index, the same plus the fields a proxy reads,
 //! rsip's parse and rsip's parse plus the same fields, all in one run.
 
+// The package is `cfgc-runtime`; this crate calls it `runtime`, as the
+// workspace's other crates do (a Cargo rename).
+extern crate cfgc_runtime as runtime;
+
 use std::convert::TryFrom;
 use std::hint::black_box;
 

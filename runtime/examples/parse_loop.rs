@@ -2,11 +2,15 @@
 //! `perf stat -e task-clock,instructions` (the shared benchmark VM is often
 //! overloaded, which inflates Criterion's wall-clock figures):
 //!
-//! `cargo build --release -p runtime --example parse_loop`
+//! `cargo build --release -p cfgc-runtime --example parse_loop`
 //! `perf stat -e task-clock,instructions target/release/examples/parse_loop ours-fields 1000000`
 //!
 //! Modes: `ours-index`, `ours-fields`, `rsip-parse`, `rsip-fields`, `none`
 //! (baseline: loop overhead and process start-up).
+
+// The package is `cfgc-runtime`; this crate calls it `runtime`, as the
+// workspace's other crates do (a Cargo rename).
+extern crate cfgc_runtime as runtime;
 
 use std::convert::TryFrom;
 use std::hint::black_box;

@@ -2,6 +2,10 @@
 //! its own test binary) to prove the lazy parse and the proxy's typed reads
 //! of a ~950 B INVITE allocate nothing.
 
+// The package is `cfgc-runtime`; this crate calls it `runtime`, as the
+// workspace's other crates do (a Cargo rename).
+extern crate cfgc_runtime as runtime;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

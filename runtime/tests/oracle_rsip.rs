@@ -3,6 +3,10 @@
 //! branch and host, From/To tags, Call-ID, CSeq). Generated users contain no
 //! `.`, which rsip 0.4 misparses (its issue #50; see rust-ecosystem.md §1.5).
 
+// The package is `cfgc-runtime`; this crate calls it `runtime`, as the
+// workspace's other crates do (a Cargo rename).
+extern crate cfgc_runtime as runtime;
+
 mod common;
 
 use std::convert::TryFrom;

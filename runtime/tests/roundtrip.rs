@@ -3,6 +3,10 @@
 //! (`runtime::sip::roundtrip::check`) on arbitrary bytes, mutated valid
 //! messages and the fuzz corpus, on stable Rust.
 
+// The package is `cfgc-runtime`; this crate calls it `runtime`, as the
+// workspace's other crates do (a Cargo rename).
+extern crate cfgc_runtime as runtime;
+
 mod common;
 
 use proptest::prelude::*;

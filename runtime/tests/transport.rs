@@ -1,6 +1,10 @@
 //! Transport and server shell over real loopback sockets. Every port is
 //! chosen by the kernel (port 0) and every blocking call has a timeout.
 
+// The package is `cfgc-runtime`; this crate calls it `runtime`, as the
+// workspace's other crates do (a Cargo rename).
+extern crate cfgc_runtime as runtime;
+
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};

@@ -8,30 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cfgc_test_support::module_dir;
+
 /// The stock configuration of the Debian package.
 pub const STOCK_CFG: &str = "/etc/kamailio/kamailio.cfg";
 
 /// The example configurations of the Debian package.
 pub const EXAMPLES_DIR: &str = "/usr/share/doc/kamailio/examples";
-
-/// The installed module directory (needed by `kamailio -c -L`).
-///
-/// # Panics
-/// If Kamailio is not installed: the tests that need it must fail, not skip
-/// (`.ci/run` installs it).
-pub fn module_dir() -> PathBuf {
-    let candidates = [
-        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
-        "/usr/lib/aarch64-linux-gnu/kamailio/modules",
-        "/usr/lib/kamailio/modules",
-        "/usr/lib64/kamailio/modules",
-    ];
-    candidates
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.join("sl.so").exists())
-        .expect("Kamailio's modules are not installed: apt-get install kamailio")
-}
 
 /// What `kamailio -c` said about a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

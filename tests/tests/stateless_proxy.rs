@@ -8,12 +8,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tests::module_dir;
+use cfgc_test_support::{Kamailio, free_port, module_dir};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -23,44 +22,12 @@ fn example_cfg() -> PathBuf {
     workspace().join("examples/stateless-proxy/kamailio.cfg")
 }
 
-/// A port nobody listens on right now (UDP, loopback).
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("bind port 0")
-}
-
 /// Kills a child process when dropped (tests must not leak servers).
 struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Stops a server started in its own process group, children included
-/// (kamailio forks its workers even in the foreground): SIGTERM to the
-/// group, then SIGKILL if it has not exited within two seconds.
-struct GroupGuard(Child);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let signal = |sig: &str| {
-            let _ = Command::new("kill").args([sig, "--", &group]).status();
-        };
-        signal("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if matches!(self.0.try_wait(), Ok(Some(_))) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        signal("-KILL");
         let _ = self.0.wait();
     }
 }
@@ -318,49 +285,17 @@ fn stateless_proxy_on_the_wire_and_like_kamailio() {
     // --- kamailio, same config, same requests ------------------------------
     let kport = free_port();
     let rundir = std::env::temp_dir().join(format!("cfgc-kam-{kport}"));
-    std::fs::create_dir_all(&rundir).expect("rundir");
-    let kam = Command::new("kamailio")
-        .arg("-f")
-        .arg(example_cfg())
-        .arg("-L")
-        .arg(module_dir())
-        .args(["-A", &format!("NEXT_PORT={uas_port}")])
-        .args([
-            "-l",
-            &format!("udp:127.0.0.1:{kport}"),
-            "-DD",
-            "-E",
-            "-n",
-            "1",
-            "-m",
-            "64",
-            "-M",
-            "8",
-        ])
-        .arg("-Y")
-        .arg(&rundir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
+    let kam = Kamailio::new(example_cfg(), format!("udp:127.0.0.1:{kport}"), rundir)
+        .module_dir(Some(module_dir()))
+        .define(format!("NEXT_PORT={uas_port}"))
+        .start(Stdio::null(), Stdio::null())
         .expect("kamailio runs (apt-get install kamailio)");
-    let kam = GroupGuard(kam);
     let theirs = probe(kport);
     assert_eq!(ours, theirs, "status codes differ from kamailio's");
     assert!(
         sipp_call(kport, uas_port),
         "SIPp call through kamailio failed"
     );
-    let pid = kam.0.id();
-    drop(kam);
     // No kamailio process of this test may survive it.
-    let left = Command::new("pgrep")
-        .args(["-g", &pid.to_string()])
-        .output()
-        .expect("pgrep runs");
-    assert!(
-        left.stdout.is_empty(),
-        "kamailio processes left: {}",
-        String::from_utf8_lossy(&left.stdout)
-    );
+    kam.stop().expect("kamailio stopped, workers included");
 }

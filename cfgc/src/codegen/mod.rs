@@ -33,7 +33,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            runtime_path: "::runtime".into(),
+            runtime_path: "::cfgc_runtime".into(),
         }
     }
 }
@@ -106,7 +106,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
     let root: TokenStream = opts
         .runtime_path
         .parse()
-        .unwrap_or_else(|_| quote!(::runtime));
+        .unwrap_or_else(|_| quote!(::cfgc_runtime));
     let g = Gen {
         program,
         fns: route_names(program),

@@ -9,5 +9,5 @@
 include!(concat!(env!("OUT_DIR"), "/kamailio_cfg.rs"));
 
 fn main() -> std::process::ExitCode {
-    runtime::proxy::main(Script::new(), &settings())
+    cfgc_runtime::proxy::main(Script::new(), &settings())
 }

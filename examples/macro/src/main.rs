@@ -1,4 +1,4 @@
-//! A SIP proxy compiled from `kamailio.cfg` by `runtime::kamailio_cfg!`:
+//! A SIP proxy compiled from `kamailio.cfg` by `cfgc_runtime::kamailio_cfg!`:
 //! it answers OPTIONS, refuses requests for one user, tags and relays the
 //! rest to 127.0.0.1:5070.
 //!
@@ -7,11 +7,11 @@
 //! ```
 
 // `Script` and `settings()`; cargo recompiles this crate when the cfg changes.
-runtime::kamailio_cfg!(
+cfgc_runtime::kamailio_cfg!(
     "kamailio.cfg",
     defines = ["WITH_TAG", r#"NEXT_HOP="sip:127.0.0.1:5070""#]
 );
 
 fn main() -> std::process::ExitCode {
-    runtime::proxy::main(Script::new(), &settings())
+    cfgc_runtime::proxy::main(Script::new(), &settings())
 }

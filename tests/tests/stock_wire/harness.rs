@@ -5,19 +5,17 @@
 //! [`Observation`], and two observations compared line by line with the
 //! allowed differences of `tests/stock-wire/differences.toml`.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::net::UdpSocket;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use cfgc_test_support::{self as support, GroupGuard, Kamailio, free_port, module_dir, tail};
 use regex::Regex;
 use serde::Deserialize;
-use tests::{STOCK_CFG, module_dir};
+use tests::STOCK_CFG;
 
 pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -35,47 +33,9 @@ pub(crate) fn differences_file() -> PathBuf {
 
 // --- ports and processes ----------------------------------------------------
 
-/// A UDP port nobody listens on right now, never handed out twice in this
-/// process (scenarios run concurrently, each on its own ports).
-pub(crate) fn free_port() -> u16 {
-    static TAKEN: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Default::default);
-    loop {
-        let port = UdpSocket::bind("127.0.0.1:0")
-            .and_then(|s| s.local_addr())
-            .map(|a| a.port())
-            .expect("bind port 0");
-        if TAKEN.lock().expect("port set").insert(port) {
-            return port;
-        }
-    }
-}
-
-/// True if some socket is bound to UDP `port` (from /proc/net/udp).
-fn udp_bound(port: u16) -> bool {
-    let suffix = format!(":{port:04X}");
-    std::fs::read_to_string("/proc/net/udp").is_ok_and(|t| {
-        t.lines()
-            .skip(1)
-            .filter_map(|l| l.split_whitespace().nth(1))
-            .any(|local| local.ends_with(&suffix))
-    })
-}
-
 /// Waits (at most 10 s) until `child` has bound UDP `port`.
 fn wait_bound(child: &mut Child, port: u16, what: &str) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if udp_bound(port) {
-            return Ok(());
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!(
-                "{what} exited before binding port {port}: {status}"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Err(format!("{what} did not bind port {port} within 10 s"))
+    support::wait_bound(child, port, what, Duration::from_secs(10))
 }
 
 /// Waits for `child` at most `limit`; kills it after that. `None` if killed.
@@ -92,84 +52,25 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
     None
 }
 
-/// The processes of process group `pgid` still alive (pgrep).
-fn group_members(pgid: u32) -> String {
-    Command::new("pgrep")
-        .args(["-g", &pgid.to_string()])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|e| format!("pgrep failed: {e}"))
-}
-
-/// A proxy started in its own process group (kamailio forks its workers
-/// even in the foreground). Dropping it stops the whole group: SIGTERM,
-/// SIGKILL after two seconds; [`Server::stop`] also checks nothing is left.
+/// A proxy started in its own process group, with its log. Dropping it
+/// stops the whole group ([`GroupGuard`]); [`Server::stop`] also checks
+/// nothing is left.
 pub(crate) struct Server {
     pub(crate) port: u16,
-    child: Option<Child>,
+    group: GroupGuard,
     log: PathBuf,
 }
 
 impl Server {
-    fn halt(&mut self) -> Option<u32> {
-        let mut child = self.child.take()?;
-        let pgid = child.id();
-        let group = format!("-{pgid}");
-        let signal = |sig: &str| {
-            let _ = Command::new("kill")
-                .args([sig, "--", &group])
-                .stderr(Stdio::null())
-                .status();
-        };
-        signal("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Workers may outlive the main process for a moment: kill the group.
-        signal("-KILL");
-        let _ = child.wait();
-        Some(pgid)
-    }
-
     /// Stops the server; an error if any process of its group survives.
-    pub(crate) fn stop(mut self) -> Result<(), String> {
-        let Some(pgid) = self.halt() else {
-            return Ok(());
-        };
-        // SIGKILL is asynchronous for the other members: give them a moment.
-        let deadline = Instant::now() + Duration::from_secs(2);
-        loop {
-            let left = group_members(pgid);
-            if left.is_empty() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!("processes of group {pgid} left: {left}"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    pub(crate) fn stop(self) -> Result<(), String> {
+        self.group.stop()
     }
 
     /// The last lines of the server's log, for failure messages.
     pub(crate) fn log_tail(&self) -> String {
         tail(&self.log, 30)
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.halt();
-    }
-}
-
-fn tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// A proxy that runs the stock configuration.
@@ -200,44 +101,28 @@ impl Contender {
         let out = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let listen = format!("udp:127.0.0.1:{port}");
-        let mut cmd = match self {
-            Contender::Kamailio => {
-                let rundir = dir.join("run");
-                std::fs::create_dir_all(&rundir).map_err(|e| e.to_string())?;
-                let mut c = Command::new("kamailio");
-                c.arg("-f")
-                    .arg(STOCK_CFG)
-                    .arg("-L")
-                    .arg(module_dir())
-                    .args(["-l", &listen, "-DD", "-E", "-n", "1", "-m", "64", "-M", "8"])
-                    .arg("-Y")
-                    .arg(rundir);
-                c
-            }
-            Contender::Ours(bin) => {
+        let mut group = match self {
+            Contender::Kamailio => Kamailio::new(STOCK_CFG, &listen, dir.join("run"))
+                .module_dir(Some(module_dir()))
+                .start(out.into(), err.into())?,
+            Contender::Ours(bin) | Contender::Interpreted(bin) => {
                 let mut c = Command::new(bin);
+                if matches!(self, Contender::Interpreted(_)) {
+                    c.arg(STOCK_CFG).arg("--");
+                }
                 c.args(["-l", &listen, "-n", "2"]);
-                c
-            }
-            Contender::Interpreted(bin) => {
-                let mut c = Command::new(bin);
-                c.arg(STOCK_CFG).args(["--", "-l", &listen, "-n", "2"]);
-                c
+                let child = c
+                    .stdin(Stdio::null())
+                    .stdout(out)
+                    .stderr(err)
+                    .process_group(0)
+                    .spawn()
+                    .map_err(|e| format!("cannot start {}: {e}", self.name()))?;
+                GroupGuard::new(child)
             }
         };
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", self.name()))?;
-        let bound = wait_bound(&mut child, port, self.name());
-        let server = Server {
-            port,
-            child: Some(child),
-            log,
-        };
+        let bound = group.wait_bound(port, self.name(), Duration::from_secs(10));
+        let server = Server { port, group, log };
         match bound {
             Ok(()) => Ok(server),
             Err(e) => Err(format!("{e}\n{}", server.log_tail())),
