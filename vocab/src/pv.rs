@@ -181,6 +181,43 @@ pub enum PvRef {
     CfgStr(Vec<u8>),
     /// `$(pv{tr}...)`: a PV read through transformations (read-only).
     Trans(Box<PvRef>, Vec<TrOp>),
+    /// A PV a module exports (`$RANDOM`), by its row of [`MODULE_PVS`].
+    Module(u16),
+}
+
+/// A PV a module exports: the compiler resolves `$name` to its row, code
+/// generation calls `path` (under the runtime root) directly, and the
+/// runtime's `pv::read` reaches it through the module set (the module
+/// lists it in its `Module::PVS`, under the same name).
+#[derive(Clone, Copy, Debug)]
+pub struct ModulePv {
+    pub module: &'static str,
+    /// Its name, without the `$`.
+    pub name: &'static str,
+    /// Its reader under the runtime root (`fn(&Ctx) -> Value`).
+    pub path: &'static str,
+}
+
+/// Every module PV the runtime implements.
+pub static MODULE_PVS: &[ModulePv] = &[ModulePv {
+    module: "cfgutils",
+    name: "RANDOM",
+    path: "modules::cfgutils::pv_random",
+}];
+
+impl ModulePv {
+    /// The row of `$name` exported by `module`.
+    pub fn find(module: &str, name: &str) -> Option<u16> {
+        MODULE_PVS
+            .iter()
+            .position(|p| p.module == module && p.name == name)
+            .and_then(|i| u16::try_from(i).ok())
+    }
+
+    /// Row `idx`.
+    pub fn get(idx: u16) -> Option<&'static ModulePv> {
+        MODULE_PVS.get(usize::from(idx))
+    }
 }
 
 impl PvRef {

@@ -355,6 +355,13 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             let ops = tr_ops(g, ops);
             quote!(rt::trans::eval(#v, &#ops))
         }
+        // A module's PV: its reader, called directly.
+        PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx)
+            .and_then(|m| format!("rt::{}", m.path).parse::<TokenStream>().ok())
+        {
+            Some(path) => quote!(#path(ctx)),
+            None => unsupported(),
+        },
     }
 }
 

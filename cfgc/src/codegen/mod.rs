@@ -344,6 +344,10 @@ fn pv_value(p: &PvRef) -> TokenStream {
             });
             quote!(rt::PvRef::Trans(Box::new(#inner), Vec::from([#(#ops),*])))
         }
+        PvRef::Module(idx) => {
+            let idx = Literal::u16_unsuffixed(*idx);
+            quote!(rt::PvRef::Module(#idx))
+        }
     }
 }
 

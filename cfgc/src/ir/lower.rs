@@ -883,6 +883,16 @@ impl Lowerer<'_> {
         if plain && let Some(id) = PvId::from_name(&s.name) {
             return Some(PvRef::Plain(id));
         }
+        // A PV of a loaded module.
+        if plain
+            && let Some(idx) = self
+                .checked
+                .modules
+                .iter()
+                .find_map(|m| cfgc_vocab::ModulePv::find(&m.name, &s.name))
+        {
+            return Some(PvRef::Module(idx));
+        }
         let r = match s.name.as_str() {
             "hdrc" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),

@@ -246,6 +246,12 @@ pub trait ModuleSet: Any + Send + Sync + fmt::Debug {
     fn pvs(&self) -> Vec<PvExport> {
         Vec::new()
     }
+    /// Reads the module PV exported under `name` (`$RANDOM`): how
+    /// `pv::read` reaches a vocabulary `PvRef::Module` (generated code
+    /// calls the reader directly). `$null` if no module exports it.
+    fn read_pv<'c>(&self, _name: &str, _ctx: &'c Ctx<'_>) -> Value<'c> {
+        Value::Null
+    }
     /// Every module's RPC commands.
     fn rpc_commands(&self) -> Vec<RpcCommand> {
         Vec::new()

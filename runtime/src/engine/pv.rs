@@ -87,6 +87,10 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
             Some(ops) => trans::eval(read(ctx, inner), &ops),
             None => Value::Null,
         },
+        PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {
+            Some(p) => ctx.modules.read_pv(p.name, ctx),
+            None => Value::Null,
+        },
     }
 }
 

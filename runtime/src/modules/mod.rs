@@ -9,6 +9,7 @@
 //! generated code uses (`modules::tm::t_relay`).
 
 pub mod acc;
+pub mod cfgutils;
 pub mod corex;
 pub mod kex;
 pub mod maxfwd;
@@ -34,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::module::{Module, ModuleSet, PvExport, RpcCommand, TmReply};
 use crate::engine::params::{ModParams, ParamError};
-use crate::engine::{CoreConfig, Ctx, Engine, Script};
+use crate::engine::{CoreConfig, Ctx, Engine, Script, Value};
 use crate::transport::Transmit;
 
 /// The state of the modules that keep state beyond one message
@@ -54,6 +55,8 @@ pub struct Modules {
     pub acc: acc::Config,
     /// usrloc's location table.
     pub usrloc: usrloc::Usrloc,
+    /// cfgutils: global flags, probability, script locks.
+    pub cfgutils: cfgutils::Cfgutils,
 }
 
 /// The set of contexts whose engine runs another set (or none): every
@@ -73,6 +76,7 @@ impl Modules {
             registrar: registrar::Config::from_params(&params)?,
             acc: acc::Config::from_params(&params)?,
             usrloc: usrloc::Usrloc::from_params(&params)?,
+            cfgutils: cfgutils::Cfgutils::from_params(&params)?,
             params,
         })
     }
@@ -112,6 +116,10 @@ macro_rules! each {
             let $m = &$self.usrloc;
             $body;
         }
+        {
+            let $m = &$self.cfgutils;
+            $body;
+        }
     }};
 }
 
@@ -120,6 +128,11 @@ fn finer(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// `M`'s PV called `name`.
+fn module_pv<M: Module>(_: &M, name: &str) -> Option<PvExport> {
+    M::PVS.iter().find(|p| p.name == name).copied()
 }
 
 fn exports<M: Module>(_: &M, pvs: &mut Vec<PvExport>, rpc: &mut Vec<RpcCommand>) {
@@ -172,6 +185,12 @@ impl ModuleSet for Modules {
         let (mut pvs, mut rpc) = (Vec::new(), Vec::new());
         each!(self, |m| exports(m, &mut pvs, &mut rpc));
         pvs
+    }
+
+    fn read_pv<'c>(&self, name: &str, ctx: &'c Ctx<'_>) -> Value<'c> {
+        let mut found = None;
+        each!(self, |m| found = found.or_else(|| module_pv(m, name)));
+        found.map_or(Value::Null, |p| (p.read)(ctx))
     }
 
     fn rpc_commands(&self) -> Vec<RpcCommand> {
