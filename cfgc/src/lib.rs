@@ -48,6 +48,7 @@ pub use source::{FileId, SourceMap, Span};
 pub struct Config {
     lex: syntax::LexOptions,
     syntax_only: bool,
+    lower: bool,
     codegen: codegen::Options,
 }
 
@@ -90,6 +91,15 @@ impl Config {
         self
     }
 
+    /// Also lower when checking ([`Config::check_file`]) if the checks
+    /// found no error, so the report holds lowering's diagnostics too
+    /// (what the runtime cannot run, core parameters included), as
+    /// `cfgc check` shows them.
+    pub fn lower(&mut self, yes: bool) -> &mut Self {
+        self.lower = yes;
+        self
+    }
+
     /// The path generated code uses for the runtime crate (default
     /// `::runtime`).
     pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
@@ -124,7 +134,9 @@ impl Config {
                 .iter()
                 .any(|d| d.is_error() || d.severity == Severity::Unsupported)
         };
-        let Some(checked) = checked.filter(|_| !blocked(&report)) else {
+        // Lowering runs after "not supported yet" too, so one run lists
+        // everything; only errors stop it.
+        let Some(checked) = checked.filter(|_| !report.has_errors()) else {
             return Generated {
                 report,
                 program: None,
@@ -177,7 +189,18 @@ impl Config {
     }
 
     fn run(&self, sources: SourceMap, main: FileId) -> Report {
-        self.run_passes(sources, main, !self.syntax_only).0
+        let (mut report, checked) = self.run_passes(sources, main, !self.syntax_only);
+        if self.lower
+            && let Some(checked) = checked
+            && !report.has_errors()
+        {
+            let (_, diags) = ir::lower(&report.ast, &checked);
+            report.diagnostics.extend(diags);
+            report
+                .diagnostics
+                .sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
+        }
+        report
     }
 
     fn run_passes(

@@ -28,6 +28,18 @@ pub fn mod_params(settings: &Settings) -> ModParams {
 }
 
 /// An int core parameter that fits `T` (`None`: unset or out of range).
+/// `tcp_max_connections` and `tcp_connection_lifetime` (seconds) over
+/// Kamailio's defaults.
+fn tcp_limits(settings: &Settings) -> TcpLimits {
+    let d = TcpLimits::default();
+    TcpLimits {
+        max_connections: int_param(settings, "tcp_max_connections").unwrap_or(d.max_connections),
+        idle_timeout: int_param::<u64>(settings, "tcp_connection_lifetime")
+            .map_or(d.idle_timeout, std::time::Duration::from_secs),
+        ..d
+    }
+}
+
 fn int_param<T: TryFrom<i64>>(settings: &Settings, name: &str) -> Option<T> {
     settings.int(name).and_then(|n| T::try_from(n).ok())
 }
@@ -252,7 +264,7 @@ pub fn run_until<S: Script>(
             .map(|&(proto, addr)| ListenSpec { proto, addr })
             .collect(),
         workers,
-        tcp: TcpLimits::default(),
+        tcp: tcp_limits(settings),
     };
     let server = Server::new(cfg, deferred.clone()).map_err(|e| format!("cannot listen: {e}"))?;
     let bound: Vec<(Proto, SocketAddr)> = server
