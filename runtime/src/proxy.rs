@@ -35,7 +35,7 @@ fn tcp_limits(settings: &Settings) -> TcpLimits {
     TcpLimits {
         max_connections: int_param(settings, "tcp_max_connections").unwrap_or(d.max_connections),
         idle_timeout: int_param::<u64>(settings, "tcp_connection_lifetime")
-            .map_or(d.idle_timeout, std::time::Duration::from_secs),
+            .map_or(d.idle_timeout, Duration::from_secs),
         ..d
     }
 }
