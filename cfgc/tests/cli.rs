@@ -92,3 +92,21 @@ fn emit_prints_rust_or_explains_why_not() {
         "{err}"
     );
 }
+
+#[test]
+fn check_unsupported_lists_lowering_items_such_as_core_parameters() {
+    let path = format!(
+        "{}/tests/lowering/core_param_unsupported.cfg",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    // Not an error: exit 0, and only a note without --unsupported.
+    let (code, _, err) = cfgc(&["check", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 construct(s)"), "{err}");
+    let (code, _, err) = cfgc(&["check", "--unsupported", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("not supported yet[unsupported]: the core parameter `mhomed`"),
+        "{err}"
+    );
+}

@@ -307,3 +307,24 @@ pub fn run_until<S: Script>(
     }
     .map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tcp_limits_tests {
+    use super::*;
+
+    #[test]
+    fn tcp_limits_come_from_core_parameters() {
+        let mut s = Settings::default();
+        assert_eq!(tcp_limits(&s), TcpLimits::default());
+        s.params
+            .push(("tcp_max_connections".into(), cfgc_vocab::CoreValue::Int(10)));
+        s.params.push((
+            "tcp_connection_lifetime".into(),
+            cfgc_vocab::CoreValue::Int(3605),
+        ));
+        let t = tcp_limits(&s);
+        assert_eq!(t.max_connections, 10);
+        assert_eq!(t.idle_timeout, Duration::from_secs(3605));
+        assert_eq!(t.connect_timeout, TcpLimits::default().connect_timeout);
+    }
+}
