@@ -80,6 +80,24 @@ fn an_undeclared_flag_name_is_an_error() {
     assert!(!codes(&diags, Severity::Error).is_empty(), "{diags:?}");
 }
 
+#[test]
+fn a_flag_name_must_be_declared_above_its_use() {
+    // Kamailio: "flag not declared" (its parser resolves the name on the spot).
+    let (_, diags) = lower_src(
+        "request_route { setflag(A); }
+flags A;
+",
+    );
+    assert!(!codes(&diags, Severity::Error).is_empty(), "{diags:?}");
+    let (p, diags) = lower_src(
+        "flags A;
+request_route { setflag(A); }
+",
+    );
+    assert!(codes(&diags, Severity::Error).is_empty(), "{diags:?}");
+    assert_eq!(core_calls(&p.expect("program")), vec![CoreFn::SetFlag(0)]);
+}
+
 /// The index each tm route-arming call passes, in order.
 fn arm_indexes(p: &Program) -> Vec<(String, ArgVal)> {
     main_body(p)
