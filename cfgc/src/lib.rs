@@ -10,9 +10,11 @@
 //!    for the program, which [`builder`] and [`package`] compile against
 //!    the runtime crate.
 //!
-//! [`Config::check_file`] runs passes 1–3, [`Config::generate_file`] all
-//! five (lowering only if the check found no error and nothing the runtime
-//! does not support). Every pass collects [`Diagnostic`]s and goes on; a
+//! [`Config::check_file`] runs passes 1–3 (and lowering too with
+//! [`Config::lower`], as `cfgc check` does, so its report lists what
+//! lowering refuses), [`Config::generate_file`] all five (lowering only if
+//! the check found no error; code generation only if nothing is
+//! unsupported either). Every pass collects [`Diagnostic`]s and goes on; a
 //! [`Report`] holds them all, with the [`SourceMap`] needed to render them.
 //!
 //! ```no_run

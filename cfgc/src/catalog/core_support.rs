@@ -256,6 +256,15 @@ pub fn support(name: &str) -> Support {
     }
 }
 
+/// A no-op value as a cfg writes it: `yes`/`no` for 1/0.
+pub fn value_word(v: i64) -> String {
+    match v {
+        0 => "no".into(),
+        1 => "yes".into(),
+        v => v.to_string(),
+    }
+}
+
 /// The table of `docs/core-parameters.md`: every core parameter of the
 /// catalog, alphabetically, with its state and, for no-ops, the reason.
 pub fn markdown() -> String {
@@ -272,7 +281,9 @@ pub fn markdown() -> String {
         let (state, why) = match support(p.name) {
             Support::Implemented => ("implemented".to_string(), String::new()),
             Support::NoOp(why) => ("no-op".to_string(), why.to_string()),
-            Support::NoOpIf(v, why) => (format!("no-op only `= {v}`"), why.to_string()),
+            Support::NoOpIf(v, why) => {
+                (format!("no-op only `= {}`", value_word(v)), why.to_string())
+            }
             Support::Unsupported => ("not supported yet".to_string(), String::new()),
         };
         out.push_str(&format!("| {name} | {state} | {why} |\n"));

@@ -191,13 +191,16 @@ impl Lowerer<'_> {
                     }
                     Support::NoOp(_) => {}
                     Support::NoOpIf(v, _) if matches!(p.value, V::Int(n, _) if n == v) => {}
-                    Support::NoOpIf(v, _) => unsupported.push((
-                        p.span,
-                        format!(
-                            "the core parameter `{}` other than `{} = {v}`",
-                            p.name, p.name
-                        ),
-                    )),
+                    Support::NoOpIf(v, _) => {
+                        let v = core_support::value_word(v);
+                        unsupported.push((
+                            p.span,
+                            format!(
+                                "the core parameter `{}` other than `{} = {v}`",
+                                p.name, p.name
+                            ),
+                        ));
+                    }
                     Support::Unsupported => {
                         unsupported.push((p.span, format!("the core parameter `{}`", p.name)));
                     }
