@@ -35,7 +35,8 @@ pub enum CoreValue {
 /// One `listen=` socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listen {
-    /// `udp`, `tcp`... (`udp` when the cfg names none).
+    /// `udp` or `tcp` (a socket the cfg gives no protocol comes as one of
+    /// each, as Kamailio listens with every enabled protocol).
     pub proto: String,
     pub host: String,
     pub port: Option<u16>,

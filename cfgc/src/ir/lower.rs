@@ -210,24 +210,59 @@ impl Lowerer<'_> {
                     self.cfg_vars.entry(key).or_insert_with(|| v.value.clone());
                 }
                 ast::Item::Listen(l) => {
+                    if l.kind == ast::ListenKind::Listen {
+                        if l.advertise.is_some() {
+                            unsupported.push((l.span, "`advertise` on a listen socket".into()));
+                        }
+                        if l.name.is_some() {
+                            unsupported.push((l.span, "a named listen socket".into()));
+                        }
+                        if l.virtual_ {
+                            unsupported.push((l.span, "a `virtual` listen socket".into()));
+                        }
+                    }
                     for s in &l.sockets {
                         let port = match s.port {
                             Some(ast::PortSpec::Number(n)) => u16::try_from(n).ok(),
                             _ => None,
                         };
+                        // Without a protocol Kamailio listens with every
+                        // enabled one: UDP and TCP here (TLS and SCTP are
+                        // refused when enabled).
+                        let protos: Vec<String> = match s.proto.as_deref() {
+                            None | Some("*") => vec!["udp".into(), "tcp".into()],
+                            Some(p) => vec![p.to_ascii_lowercase()],
+                        };
                         for a in &s.addrs {
                             match l.kind {
-                                ast::ListenKind::Listen => c.listen.push(Listen {
-                                    proto: s.proto.clone().unwrap_or_else(|| "udp".into()),
-                                    host: a.text.clone(),
-                                    port,
-                                }),
+                                ast::ListenKind::Listen => {
+                                    for proto in &protos {
+                                        if proto != "udp" && proto != "tcp" {
+                                            unsupported.push((
+                                                s.span,
+                                                format!("a `{proto}` listen socket"),
+                                            ));
+                                            continue;
+                                        }
+                                        c.listen.push(Listen {
+                                            proto: proto.clone(),
+                                            host: a.text.clone(),
+                                            port,
+                                        });
+                                    }
+                                }
                                 ast::ListenKind::Alias => {
                                     c.aliases.push((a.text.to_ascii_lowercase(), port));
                                 }
                             }
                         }
                     }
+                }
+                ast::Item::CfgEngine { name, span }
+                    if !name.text.eq_ignore_ascii_case("native")
+                        && !name.text.eq_ignore_ascii_case("default") =>
+                {
+                    unsupported.push((*span, format!("the `{}` script engine (KEMI)", name.text)));
                 }
                 _ => {}
             }

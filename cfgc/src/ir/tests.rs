@@ -170,3 +170,41 @@ fn core_parameters_pass_through_are_no_ops_or_are_refused() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn listen_sockets_without_protocol_are_udp_and_tcp_and_other_forms_are_refused() {
+    let (p, diags) = lower_src("listen=127.0.0.1:5070\nrequest_route { exit; }\n");
+    assert!(diags.is_empty(), "{diags:?}");
+    let got: Vec<(String, String, Option<u16>)> = p
+        .expect("program")
+        .settings
+        .listen
+        .into_iter()
+        .map(|l| (l.proto, l.host, l.port))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("udp".into(), "127.0.0.1".into(), Some(5070)),
+            ("tcp".into(), "127.0.0.1".into(), Some(5070)),
+        ]
+    );
+    for (cfg, what) in [
+        ("listen=tls:127.0.0.1:5061\n", "a `tls` listen socket"),
+        (
+            "listen=udp:127.0.0.1:5060 advertise 192.0.2.1:5060\n",
+            "`advertise` on a listen socket",
+        ),
+        ("cfgengine \"lua\"\n", "the `lua` script engine"),
+    ] {
+        let (_, diags) = lower_src(&format!("{cfg}request_route {{ exit; }}\n"));
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.severity == Severity::Unsupported && d.message.contains(what)),
+            "{cfg}: {diags:?}"
+        );
+    }
+    let (_, diags) = lower_src("cfgengine \"native\"\nrequest_route { exit; }\n");
+    assert!(diags.is_empty(), "{diags:?}");
+}
