@@ -10,9 +10,11 @@
 //!    for the program, which [`builder`] and [`package`] compile against
 //!    the runtime crate.
 //!
-//! [`Config::check_file`] runs passes 1–3, [`Config::generate_file`] all
-//! five (lowering only if the check found no error and nothing the runtime
-//! does not support). Every pass collects [`Diagnostic`]s and goes on; a
+//! [`Config::check_file`] runs passes 1–3 (and lowering too with
+//! [`Config::lower`], as `cfgc check` does, so its report lists what
+//! lowering refuses), [`Config::generate_file`] all five (lowering only if
+//! the check found no error; code generation only if nothing is
+//! unsupported either). Every pass collects [`Diagnostic`]s and goes on; a
 //! [`Report`] holds them all, with the [`SourceMap`] needed to render them.
 //!
 //! ```no_run
@@ -48,6 +50,7 @@ pub use source::{FileId, SourceMap, Span};
 pub struct Config {
     lex: syntax::LexOptions,
     syntax_only: bool,
+    lower: bool,
     codegen: codegen::Options,
 }
 
@@ -90,6 +93,15 @@ impl Config {
         self
     }
 
+    /// Also lower when checking ([`Config::check_file`]) if the checks
+    /// found no error, so the report holds lowering's diagnostics too
+    /// (what the runtime cannot run, core parameters included), as
+    /// `cfgc check` shows them.
+    pub fn lower(&mut self, yes: bool) -> &mut Self {
+        self.lower = yes;
+        self
+    }
+
     /// The path generated code uses for the runtime crate (default
     /// `::cfgc_runtime`).
     pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
@@ -124,7 +136,9 @@ impl Config {
                 .iter()
                 .any(|d| d.is_error() || d.severity == Severity::Unsupported)
         };
-        let Some(checked) = checked.filter(|_| !blocked(&report)) else {
+        // Lowering runs after "not supported yet" too, so one run lists
+        // everything; only errors stop it.
+        let Some(checked) = checked.filter(|_| !report.has_errors()) else {
             return Generated {
                 report,
                 program: None,
@@ -177,7 +191,18 @@ impl Config {
     }
 
     fn run(&self, sources: SourceMap, main: FileId) -> Report {
-        self.run_passes(sources, main, !self.syntax_only).0
+        let (mut report, checked) = self.run_passes(sources, main, !self.syntax_only);
+        if self.lower
+            && let Some(checked) = checked
+            && !report.has_errors()
+        {
+            let (_, diags) = ir::lower(&report.ast, &checked);
+            report.diagnostics.extend(diags);
+            report
+                .diagnostics
+                .sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
+        }
+        report
     }
 
     fn run_passes(

@@ -336,10 +336,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let (args, file) = match args_and_file(argv) {
+    let (mut args, file) = match args_and_file(argv) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    // Lowering's diagnostics too: what `cfgc build` refuses, `check` lists.
+    args.config.lower(true);
     let report = match args.config.check_file(&file) {
         Ok(r) => r,
         Err(e) => {

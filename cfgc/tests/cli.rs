@@ -174,3 +174,21 @@ Call-ID: cli-{port}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
     assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");
     proxy.stop().expect("the proxy stops");
 }
+
+#[test]
+fn check_unsupported_lists_lowering_items_such_as_core_parameters() {
+    let path = format!(
+        "{}/tests/lowering/core_param_unsupported.cfg",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    // Not an error: exit 0, and only a note without --unsupported.
+    let (code, _, err) = cfgc(&["check", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 construct(s)"), "{err}");
+    let (code, _, err) = cfgc(&["check", "--unsupported", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("not supported yet[unsupported]: the core parameter `mhomed`"),
+        "{err}"
+    );
+}

@@ -30,6 +30,18 @@ pub fn mod_params(settings: &Settings) -> ModParams {
 }
 
 /// An int core parameter that fits `T` (`None`: unset or out of range).
+/// `tcp_max_connections` and `tcp_connection_lifetime` (seconds) over
+/// Kamailio's defaults.
+fn tcp_limits(settings: &Settings) -> TcpLimits {
+    let d = TcpLimits::default();
+    TcpLimits {
+        max_connections: int_param(settings, "tcp_max_connections").unwrap_or(d.max_connections),
+        idle_timeout: int_param::<u64>(settings, "tcp_connection_lifetime")
+            .map_or(d.idle_timeout, Duration::from_secs),
+        ..d
+    }
+}
+
 fn int_param<T: TryFrom<i64>>(settings: &Settings, name: &str) -> Option<T> {
     settings.int(name).and_then(|n| T::try_from(n).ok())
 }
@@ -264,7 +276,7 @@ pub fn run_until<S: Script>(
             .map(|&(proto, addr)| ListenSpec { proto, addr })
             .collect(),
         workers,
-        tcp: TcpLimits::default(),
+        tcp: tcp_limits(settings),
     };
     let server = Server::new(cfg, deferred.clone()).map_err(|e| format!("cannot listen: {e}"))?;
     let bound: Vec<(Proto, SocketAddr)> = server
@@ -306,4 +318,25 @@ pub fn run_until<S: Script>(
         None => server.run(),
     }
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tcp_limits_tests {
+    use super::*;
+
+    #[test]
+    fn tcp_limits_come_from_core_parameters() {
+        let mut s = Settings::default();
+        assert_eq!(tcp_limits(&s), TcpLimits::default());
+        s.params
+            .push(("tcp_max_connections".into(), cfgc_vocab::CoreValue::Int(10)));
+        s.params.push((
+            "tcp_connection_lifetime".into(),
+            cfgc_vocab::CoreValue::Int(3605),
+        ));
+        let t = tcp_limits(&s);
+        assert_eq!(t.max_connections, 10);
+        assert_eq!(t.idle_timeout, Duration::from_secs(3605));
+        assert_eq!(t.connect_timeout, TcpLimits::default().connect_timeout);
+    }
 }

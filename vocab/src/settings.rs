@@ -7,7 +7,9 @@ use crate::PvRef;
 
 /// Core parameters (`name = value` lines) the runtime reads. Adding one:
 /// a row here and its use in the runtime (`proxy`); the compiler passes
-/// every listed parameter through.
+/// every listed parameter through. Every other core parameter is a
+/// documented no-op or "not supported yet" (the compiler's
+/// `catalog::core_support`).
 pub static CORE_PARAMS: &[&str] = &[
     "port",
     "children",
@@ -19,6 +21,8 @@ pub static CORE_PARAMS: &[&str] = &[
     "advertised_address",
     "advertised_port",
     "server_header",
+    "tcp_connection_lifetime",
+    "tcp_max_connections",
 ];
 
 /// A core parameter's value: numbers (and `yes`/`no`, as 1/0) or text.
@@ -31,7 +35,8 @@ pub enum CoreValue {
 /// One `listen=` socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listen {
-    /// `udp`, `tcp`... (`udp` when the cfg names none).
+    /// `udp` or `tcp` (a socket the cfg gives no protocol comes as one of
+    /// each, as Kamailio listens with every enabled protocol).
     pub proto: String,
     pub host: String,
     pub port: Option<u16>,

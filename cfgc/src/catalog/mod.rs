@@ -17,6 +17,7 @@
 //!   table that makes a module function supported.
 
 pub mod core;
+pub mod core_support;
 #[rustfmt::skip]
 mod generated;
 pub mod modules;

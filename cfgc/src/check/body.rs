@@ -27,7 +27,7 @@ pub(super) struct Ctx<'a> {
     pub(super) diags: Vec<Diagnostic>,
     /// Some loaded module is not catalogued: unknown names may be its own.
     pub(super) open_world: bool,
-    /// Declared flag names (`flags a, b:3`).
+    /// Flag names (`flags a, b:3`) declared above the current item.
     pub(super) flag_names: Vec<String>,
     /// Modules already reported as missing for a PV (one report each).
     pub(super) missing_pv_modules: Vec<&'static str>,
@@ -67,22 +67,15 @@ pub(super) fn block_mask(b: &ast::RouteBlock) -> u32 {
 }
 
 pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut CheckOutput) {
-    let flag_names = file
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Flags { flags, .. } => Some(flags.iter().map(|f| f.name.text.clone())),
-            _ => None,
-        })
-        .flatten()
-        .collect();
     let mut ctx = Ctx {
         sources,
         modules: &out.modules,
         routes: &out.routes,
         diags: Vec::new(),
         open_world: out.modules.iter().any(|m| !m.catalogued),
-        flag_names,
+        // Filled in file order below: Kamailio's parser resolves a flag
+        // name when it reads the call, so it must be declared above it.
+        flag_names: Vec::new(),
         missing_pv_modules: Vec::new(),
         unsupported_reported: Vec::new(),
         cfg_vars: cfg_vars(file),
@@ -106,6 +99,9 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
                     pv_use(&mut ctx, p, false);
                 }
             }
+            Item::Flags { flags, .. } => ctx
+                .flag_names
+                .extend(flags.iter().map(|f| f.name.text.clone())),
             _ => {}
         }
     }

@@ -27,7 +27,9 @@ pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnosti
         vars: HashMap::new(),
         avps: HashMap::new(),
         cfg_vars: HashMap::new(),
+        flags: HashMap::new(),
     };
+    l.flag_decls(file);
     l.core_settings(file);
     l.modparams(file);
     l.routes(file);
@@ -47,6 +49,8 @@ struct Lowerer<'c> {
     /// Custom cfg variables (`group.var = value desc "..."`) by
     /// `group.var`, for `$sel(cfg_get.group.var)`.
     cfg_vars: HashMap<String, ast::CfgVarValue>,
+    /// Named flags (`flags NAME:N, NAME2`) by name, with their numbers.
+    flags: HashMap<String, u32>,
 }
 
 fn is_main(r: &ast::RouteBlock) -> bool {
@@ -76,41 +80,177 @@ impl Lowerer<'_> {
         );
     }
 
+    // ---- named flags ---------------------------------------------------
+
+    /// Numbers the `flags` declarations as Kamailio's `register_flag` does,
+    /// in declaration order: `NAME:N` takes flag N (a number already taken
+    /// by another name is shared, as Kamailio only warns); a `NAME` without
+    /// a number takes the lowest flag no earlier declaration has taken.
+    /// A name declared twice, or a number outside 0..31, fails Kamailio's
+    /// startup: both are errors here too.
+    fn flag_decls(&mut self, file: &ast::File) {
+        let mut taken = [false; 32];
+        for item in &file.items {
+            let ast::Item::Flags { flags, .. } = item else {
+                continue;
+            };
+            for f in flags {
+                if self.flags.contains_key(&f.name.text) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "flag-redeclared",
+                            format!("flag `{}` is declared twice", f.name.text),
+                        )
+                        .with_label(f.name.span, "declared again here")
+                        .with_note("Kamailio refuses the configuration: register flag failed"),
+                    );
+                    continue;
+                }
+                let n = match f.number {
+                    Some(n) => match u32::try_from(n).ok().filter(|n| *n < 32) {
+                        Some(n) => n,
+                        None => {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "bad-flag",
+                                    format!("flag `{}` has number {n}", f.name.text),
+                                )
+                                .with_label(f.name.span, "flags are numbered 0..31"),
+                            );
+                            continue;
+                        }
+                    },
+                    None => match taken.iter().position(|t| !t) {
+                        Some(n) => n as u32,
+                        None => {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "bad-flag",
+                                    format!("no free flag left for `{}`", f.name.text),
+                                )
+                                .with_label(f.name.span, "all 32 flags are taken"),
+                            );
+                            continue;
+                        }
+                    },
+                };
+                taken[n as usize] = true;
+                self.flags.insert(f.name.text.clone(), n);
+            }
+        }
+    }
+
+    /// The flag a `setflag`/`resetflag`/`isflagset` argument names: a
+    /// number 0..31 or a declared name (as an identifier or a string).
+    fn flag_arg(&mut self, c: &ast::Call) -> Option<u32> {
+        let n = match c.args.first() {
+            Some(ast::Arg::Ident(name)) => self.flags.get(&name.text).copied(),
+            Some(ast::Arg::Expr(ast::Expr::Str(s, _))) => self.flags.get(s).copied(),
+            Some(ast::Arg::Expr(e)) => match self.expr(e) {
+                Expr::Int(n) => u32::try_from(n).ok().filter(|n| *n < 32),
+                _ => None,
+            },
+            _ => None,
+        };
+        if n.is_none() {
+            // The checker reports undeclared names and bad numbers; this is
+            // only a backstop so nothing is dropped silently.
+            self.unsupported(c.span, format!("this `{}` argument", c.name.text));
+        }
+        n
+    }
+
     // ---- core parameters ---------------------------------------------
 
     fn core_settings(&mut self, file: &ast::File) {
         use ast::ParamValue as V;
+        use catalog::core_support::{self, Support};
+        let mut unsupported = Vec::new();
         let c = &mut self.program.settings;
         for item in &file.items {
             match item {
                 // The core parameters the runtime reads pass through as
-                // written; the runtime gives them their meaning.
-                ast::Item::Param(p) if cfgc_vocab::CORE_PARAMS.contains(&p.name) => {
-                    let value = match &p.value {
-                        V::Int(n, _) => CoreValue::Int(*n),
-                        V::Str(s, _) | V::Ident(s, _) => CoreValue::Str(s.clone()),
-                        V::Host(h) => CoreValue::Str(h.text.clone()),
-                        _ => continue,
-                    };
-                    c.params.push((p.name.to_string(), value));
-                }
+                // written; the runtime gives them their meaning. The others
+                // are documented no-ops or not supported yet (one table:
+                // `catalog::core_support`).
+                ast::Item::Param(p) => match core_support::support(p.name) {
+                    Support::Implemented => {
+                        let value = match &p.value {
+                            V::Int(n, _) => CoreValue::Int(*n),
+                            V::Str(s, _) | V::Ident(s, _) => CoreValue::Str(s.clone()),
+                            V::Host(h) => CoreValue::Str(h.text.clone()),
+                            V::Proto(..) => {
+                                unsupported.push((
+                                    p.span,
+                                    format!("the core parameter `{}` with this value", p.name),
+                                ));
+                                continue;
+                            }
+                        };
+                        c.params.push((p.name.to_string(), value));
+                    }
+                    Support::NoOp(_) => {}
+                    Support::NoOpIf(v, _) if matches!(p.value, V::Int(n, _) if n == v) => {}
+                    Support::NoOpIf(v, _) => {
+                        let v = core_support::value_word(v);
+                        unsupported.push((
+                            p.span,
+                            format!(
+                                "the core parameter `{}` other than `{} = {v}`",
+                                p.name, p.name
+                            ),
+                        ));
+                    }
+                    Support::Unsupported => {
+                        unsupported.push((p.span, format!("the core parameter `{}`", p.name)));
+                    }
+                },
                 ast::Item::CfgVar(v) if v.instance.is_none() => {
                     let key = format!("{}.{}", v.group.text, v.var.text);
                     self.cfg_vars.entry(key).or_insert_with(|| v.value.clone());
                 }
                 ast::Item::Listen(l) => {
+                    if l.kind == ast::ListenKind::Listen {
+                        if l.advertise.is_some() {
+                            unsupported.push((l.span, "`advertise` on a listen socket".into()));
+                        }
+                        if l.name.is_some() {
+                            unsupported.push((l.span, "a named listen socket".into()));
+                        }
+                        if l.virtual_ {
+                            unsupported.push((l.span, "a `virtual` listen socket".into()));
+                        }
+                    }
                     for s in &l.sockets {
                         let port = match s.port {
                             Some(ast::PortSpec::Number(n)) => u16::try_from(n).ok(),
                             _ => None,
                         };
+                        // Without a protocol Kamailio listens with every
+                        // enabled one: UDP and TCP here (TLS and SCTP are
+                        // refused when enabled).
+                        let protos: Vec<String> = match s.proto.as_deref() {
+                            None | Some("*") => vec!["udp".into(), "tcp".into()],
+                            Some(p) => vec![p.to_ascii_lowercase()],
+                        };
                         for a in &s.addrs {
                             match l.kind {
-                                ast::ListenKind::Listen => c.listen.push(Listen {
-                                    proto: s.proto.clone().unwrap_or_else(|| "udp".into()),
-                                    host: a.text.clone(),
-                                    port,
-                                }),
+                                ast::ListenKind::Listen => {
+                                    for proto in &protos {
+                                        if proto != "udp" && proto != "tcp" {
+                                            unsupported.push((
+                                                s.span,
+                                                format!("a `{proto}` listen socket"),
+                                            ));
+                                            continue;
+                                        }
+                                        c.listen.push(Listen {
+                                            proto: proto.clone(),
+                                            host: a.text.clone(),
+                                            port,
+                                        });
+                                    }
+                                }
                                 ast::ListenKind::Alias => {
                                     c.aliases.push((a.text.to_ascii_lowercase(), port));
                                 }
@@ -118,8 +258,17 @@ impl Lowerer<'_> {
                         }
                     }
                 }
+                ast::Item::CfgEngine { name, span }
+                    if !name.text.eq_ignore_ascii_case("native")
+                        && !name.text.eq_ignore_ascii_case("default") =>
+                {
+                    unsupported.push((*span, format!("the `{}` script engine (KEMI)", name.text)));
+                }
                 _ => {}
             }
+        }
+        for (span, what) in unsupported {
+            self.unsupported(span, what);
         }
     }
 
@@ -255,7 +404,15 @@ impl Lowerer<'_> {
     // ---- statements ----------------------------------------------------
 
     fn stmts(&mut self, v: &[ast::Stmt]) -> Vec<Stmt> {
-        v.iter().filter_map(|s| self.stmt(s)).collect()
+        let mut out = Vec::with_capacity(v.len());
+        for s in v {
+            match s {
+                // A nested `{ ... }` runs its statements in place.
+                ast::Stmt::Block(inner, _) => out.extend(self.stmts(inner)),
+                s => out.extend(self.stmt(s)),
+            }
+        }
+        out
     }
 
     fn stmt_block(&mut self, s: &ast::Stmt) -> Vec<Stmt> {
@@ -318,11 +475,13 @@ impl Lowerer<'_> {
                     body,
                 }
             }
-            ast::Stmt::Block(v, span) => {
-                // Only reachable through recovery; run the statements.
-                let _ = span;
-                return self.stmts(v).into_iter().next();
-            }
+            // `stmts` and `stmt_block` flatten blocks; a block anywhere
+            // else runs as one statement.
+            ast::Stmt::Block(v, _) => Stmt::If {
+                cond: Expr::Int(1),
+                then: self.stmts(v),
+                else_: Vec::new(),
+            },
             ast::Stmt::Return { kind, value, .. } => {
                 let v = value.as_ref().map(|e| self.expr(e));
                 match kind {
@@ -362,12 +521,32 @@ impl Lowerer<'_> {
 
     // ---- calls ---------------------------------------------------------
 
+    /// Lowers a call; `None` (always reported) when it cannot run.
     fn call(&mut self, c: &ast::Call) -> Option<CallOrStmt> {
-        match c.kind {
+        let before = self.diags.len();
+        let r = match c.kind {
             CallKind::Route => self.route_call(c).map(CallOrStmt::Call),
             CallKind::Core => self.core_call(c),
             CallKind::Module => self.module_call(c).map(CallOrStmt::Call),
+        };
+        // Nothing is dropped silently: a failure no step above reported
+        // gets a diagnostic here, unless it is a module function the
+        // runtime lacks (the checker reports those, once per function).
+        if r.is_none() && self.diags.len() == before && !self.checker_reports_unsupported(c) {
+            self.unsupported(c.span, format!("this form of `{}`", c.name.text));
         }
+        r
+    }
+
+    /// Whether the checker reports `c` as a function the runtime lacks.
+    fn checker_reports_unsupported(&self, c: &ast::Call) -> bool {
+        c.kind == CallKind::Module
+            && !self.checked.modules.iter().any(|m| {
+                catalog::module(&m.name).is_some_and(|md| {
+                    md.functions_named(&c.name.text)
+                        .any(|f| f.arity.accepts(c.args.len()))
+                }) && runtime::is_supported(&m.name, &c.name.text)
+            })
     }
 
     fn route_call(&mut self, c: &ast::Call) -> Option<Call> {
@@ -445,7 +624,20 @@ impl Lowerer<'_> {
                     return None;
                 }
             };
-            let idx = self.named.get(&(kind, name)).copied()?;
+            // `""` and `"0"` disarm the route, as tm's fixups read them:
+            // the runtime's tm takes a negative index as "none".
+            if name.is_empty() || name == "0" {
+                return Some(ArgVal::Int(-1));
+            }
+            // The checker reports names without a block (an error), but
+            // not names holding a `$`, which tm takes literally.
+            let Some(idx) = self.named.get(&(kind, name.clone())).copied() else {
+                self.unsupported(
+                    a.span(),
+                    format!("arming `{name}`, which names no `{}` block", kind.keyword()),
+                );
+                return None;
+            };
             return Some(ArgVal::Int(idx));
         }
         let v = self.expr(e);
@@ -493,11 +685,6 @@ impl Lowerer<'_> {
                 _ => None,
             }
         };
-        let flag = |l: &mut Self| {
-            int_arg(l, 0)
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n < 32)
-        };
         let core = match name {
             "forward" | "forward_udp" | "forward_tcp" => {
                 let proto = match name {
@@ -539,9 +726,9 @@ impl Lowerer<'_> {
                 };
                 CoreFn::Forward { host, port, proto }
             }
-            "setflag" => CoreFn::SetFlag(flag(self)?),
-            "resetflag" => CoreFn::ResetFlag(flag(self)?),
-            "isflagset" => CoreFn::IsFlagSet(flag(self)?),
+            "setflag" => CoreFn::SetFlag(self.flag_arg(c)?),
+            "resetflag" => CoreFn::ResetFlag(self.flag_arg(c)?),
+            "isflagset" => CoreFn::IsFlagSet(self.flag_arg(c)?),
             "rewriteuri" => CoreFn::Rewrite(Rewrite::Uri, str_arg(self, 0)?),
             "rewritehost" => CoreFn::Rewrite(Rewrite::Host, str_arg(self, 0)?),
             "rewritehostport" => CoreFn::Rewrite(Rewrite::HostPort, str_arg(self, 0)?),
@@ -810,7 +997,9 @@ impl Lowerer<'_> {
             return None;
         }
         let Ok(t) = crate::check::translate_ere(re) else {
-            // The checker reports regexes that do not compile.
+            // The checker reports regexes that do not compile (an error,
+            // so lowering does not run); a backstop.
+            self.unsupported(span, "a regex cfgc cannot translate");
             return None;
         };
         let src = if icase { format!("(?i){t}") } else { t };
@@ -831,11 +1020,24 @@ impl Lowerer<'_> {
     }
 
     fn pv_read(&mut self, p: &ast::Pv) -> Option<PvRef> {
-        let spec = self.pv_spec(p)?;
-        self.pv_ref(&spec, p.span)
+        let before = self.diags.len();
+        let r = self.pv_spec(p).and_then(|spec| self.pv_ref(&spec, p.span));
+        if r.is_none() && self.diags.len() == before {
+            self.unsupported(p.span, format!("the PV `{}`", p.text));
+        }
+        r
     }
 
     fn pv_lvalue(&mut self, p: &ast::Pv) -> Option<Lvalue> {
+        let before = self.diags.len();
+        let r = self.pv_lvalue_inner(p);
+        if r.is_none() && self.diags.len() == before {
+            self.unsupported(p.span, format!("assigning to `{}`", p.text));
+        }
+        r
+    }
+
+    fn pv_lvalue_inner(&mut self, p: &ast::Pv) -> Option<Lvalue> {
         let spec = self.pv_spec(p)?;
         if spec.name == "avp" && spec.index.as_deref() == Some("*") && spec.transforms.is_empty() {
             let slot = self.slot_avp(spec.inner.as_deref().unwrap_or(""));

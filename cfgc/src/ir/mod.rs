@@ -15,6 +15,8 @@
 //! module adds only the tree around them.
 
 mod lower;
+#[cfg(test)]
+mod tests;
 
 pub use cfgc_vocab::{
     ArgConv, BinOp, Binding, BindingId, CoreFn, CoreValue, FmtSeg, IntOf, IpOf, Listen, LogGate,

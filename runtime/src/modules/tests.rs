@@ -126,8 +126,13 @@ fn an_exported_pv_is_found_by_name_and_reads_the_context() {
     ctx.modules = &set;
     ctx.setflag(3);
     assert_eq!((pv.read)(&ctx), Value::Int(8));
-    // The standard set exports none yet.
-    assert!(Modules::default().pvs().is_empty());
+    // The standard set exports cfgutils' `$RANDOM`, read through the set
+    // as `pv::read` does for a vocabulary `PvRef::Module`.
+    let std = Modules::default();
+    assert!(std.pvs().iter().any(|p| p.name == "RANDOM"));
+    ctx.modules = &std;
+    assert!(matches!(std.read_pv("RANDOM", &ctx), Value::Int(n) if n >= 0));
+    assert_eq!(std.read_pv("nope", &ctx), Value::Null);
 }
 
 #[test]

@@ -207,7 +207,8 @@ pub(super) fn arm(ctx: &mut Ctx<'_>, set: impl Fn(&mut Armed)) -> i32 {
     1
 }
 
-/// `t_on_failure(name)` (the name resolved to its index at compile time).
+/// `t_on_failure(name)` (the name resolved to its index at compile time;
+/// a negative index, from `"0"` or `""`, disarms, as for the two below).
 pub fn t_on_failure(ctx: &mut Ctx<'_>, idx: i32) -> i32 {
     let idx = u32::try_from(idx).ok();
     arm(ctx, |a| a.failure = idx)

@@ -659,6 +659,17 @@ fn check_status_and_route_predicates() {
     t_on_failure(&mut ctx, 0);
     assert_eq!(t_is_set(&mut ctx, b"failure_route"), 1);
     assert_eq!(t_is_set(&mut ctx, b"branch_route"), -1);
+    // A negative index (`t_on_failure("0")`) disarms.
+    t_on_branch(&mut ctx, 0);
+    t_on_reply(&mut ctx, 0);
+    assert_eq!(t_is_set(&mut ctx, b"branch_route"), 1);
+    assert_eq!(t_is_set(&mut ctx, b"onreply_route"), 1);
+    t_on_failure(&mut ctx, -1);
+    t_on_branch(&mut ctx, -1);
+    t_on_reply(&mut ctx, -1);
+    assert_eq!(t_is_set(&mut ctx, b"failure_route"), -1);
+    assert_eq!(t_is_set(&mut ctx, b"branch_route"), -1);
+    assert_eq!(t_is_set(&mut ctx, b"onreply_route"), -1);
 }
 
 #[test]

@@ -1,0 +1,210 @@
+//! Lowering: named flags, disarming tm routes, core parameters.
+
+use super::*;
+use crate::{Config, Severity};
+
+/// Lowers `src` (a cfg text) and returns the program and the diagnostics.
+fn lower_src(src: &str) -> (Option<Program>, Vec<crate::Diagnostic>) {
+    let g = Config::new().generate_source("t.cfg", src);
+    (g.program, g.report.diagnostics)
+}
+
+fn main_body(p: &Program) -> &[Stmt] {
+    &p.routes[p.main.expect("a request route")].body
+}
+
+/// The core actions of the request route's top-level calls, in order.
+fn core_calls(p: &Program) -> Vec<CoreFn> {
+    main_body(p)
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::Call(Call {
+                target: Target::Core(c),
+                ..
+            }) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn codes(diags: &[crate::Diagnostic], sev: Severity) -> Vec<&'static str> {
+    diags
+        .iter()
+        .filter(|d| d.severity == sev)
+        .map(|d| d.code)
+        .collect()
+}
+
+#[test]
+fn named_flags_take_the_lowest_free_number_in_declaration_order() {
+    // A:auto → 0; B:0 shares 0 (Kamailio only warns); C:auto → 1;
+    // D:5; E:auto → 2; F:1 shares 1; G:auto → 3.
+    let (p, diags) = lower_src(
+        "flags A, B:0, C;\nbool D:5, E;\nflags F:1, \"G\";\n\
+         request_route {\n setflag(A); setflag(B); setflag(C); setflag(D);\n \
+         resetflag(E); isflagset(F); setflag(\"G\"); setflag(7);\n}\n",
+    );
+    assert!(
+        codes(&diags, Severity::Error).is_empty()
+            && codes(&diags, Severity::Unsupported).is_empty(),
+        "{diags:?}"
+    );
+    let p = p.expect("program");
+    assert_eq!(
+        core_calls(&p),
+        vec![
+            CoreFn::SetFlag(0),
+            CoreFn::SetFlag(0),
+            CoreFn::SetFlag(1),
+            CoreFn::SetFlag(5),
+            CoreFn::ResetFlag(2),
+            CoreFn::IsFlagSet(1),
+            CoreFn::SetFlag(3),
+            CoreFn::SetFlag(7),
+        ]
+    );
+}
+
+#[test]
+fn a_flag_declared_twice_is_an_error() {
+    let (_, diags) = lower_src("flags A, A:3;\nrequest_route { setflag(A); }\n");
+    assert!(
+        codes(&diags, Severity::Error).contains(&"flag-redeclared"),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn an_undeclared_flag_name_is_an_error() {
+    let (_, diags) = lower_src("flags A;\nrequest_route { setflag(B); }\n");
+    assert!(!codes(&diags, Severity::Error).is_empty(), "{diags:?}");
+}
+
+#[test]
+fn a_flag_name_must_be_declared_above_its_use() {
+    // Kamailio: "flag not declared" (its parser resolves the name on the spot).
+    let (_, diags) = lower_src(
+        "request_route { setflag(A); }
+flags A;
+",
+    );
+    assert!(!codes(&diags, Severity::Error).is_empty(), "{diags:?}");
+    let (p, diags) = lower_src(
+        "flags A;
+request_route { setflag(A); }
+",
+    );
+    assert!(codes(&diags, Severity::Error).is_empty(), "{diags:?}");
+    assert_eq!(core_calls(&p.expect("program")), vec![CoreFn::SetFlag(0)]);
+}
+
+/// The index each tm route-arming call passes, in order.
+fn arm_indexes(p: &Program) -> Vec<(String, ArgVal)> {
+    main_body(p)
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::Call(Call {
+                target: Target::Module(id),
+                args,
+                ..
+            }) => Some((id.binding().name.to_string(), args[0].clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn zero_and_empty_route_names_disarm() {
+    let (p, diags) = lower_src(
+        "loadmodule \"tm.so\"\n\
+         request_route {\n t_on_failure(\"F\"); t_on_failure(\"0\"); t_on_branch(\"\");\n \
+         t_on_reply(\"0\"); t_on_branch(\"B\"); t_on_reply(\"R\");\n}\n\
+         failure_route[F] { exit; }\nbranch_route[B] { exit; }\nonreply_route[R] { exit; }\n",
+    );
+    assert!(
+        !diags
+            .iter()
+            .any(|d| matches!(d.severity, Severity::Error | Severity::Unsupported)),
+        "{diags:?}"
+    );
+    let got: Vec<(String, i32)> = arm_indexes(&p.expect("program"))
+        .into_iter()
+        .map(|(n, a)| match a {
+            ArgVal::Int(i) => (n, i),
+            other => panic!("{n}: {other:?}"),
+        })
+        .collect();
+    let want: Vec<(String, i32)> = [
+        ("t_on_failure", 0),
+        ("t_on_failure", -1),
+        ("t_on_branch", -1),
+        ("t_on_reply", -1),
+        ("t_on_branch", 0),
+        ("t_on_reply", 0),
+    ]
+    .iter()
+    .map(|(n, i)| (n.to_string(), *i))
+    .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn core_parameters_pass_through_are_no_ops_or_are_refused() {
+    let (p, diags) = lower_src(
+        "children=4\ntcp_max_connections=10\nshm_mem=64\nmemlog=5\nenable_sctp=no\n\
+         fork=yes\nmhomed=1\nenable_tls=yes\nrequest_route { exit; }\n",
+    );
+    let p = p.expect("program");
+    assert_eq!(p.settings.int("children"), Some(4));
+    assert_eq!(p.settings.int("tcp_max_connections"), Some(10));
+    assert_eq!(p.settings.param("shm"), None, "no-ops are not passed on");
+    let refused: Vec<&str> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Unsupported)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused[0].contains("`mhomed`"), "{refused:?}");
+    assert!(
+        refused[1].contains("`enable_tls` other than"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn listen_sockets_without_protocol_are_udp_and_tcp_and_other_forms_are_refused() {
+    let (p, diags) = lower_src("listen=127.0.0.1:5070\nrequest_route { exit; }\n");
+    assert!(diags.is_empty(), "{diags:?}");
+    let got: Vec<(String, String, Option<u16>)> = p
+        .expect("program")
+        .settings
+        .listen
+        .into_iter()
+        .map(|l| (l.proto, l.host, l.port))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("udp".into(), "127.0.0.1".into(), Some(5070)),
+            ("tcp".into(), "127.0.0.1".into(), Some(5070)),
+        ]
+    );
+    for (cfg, what) in [
+        ("listen=tls:127.0.0.1:5061\n", "a `tls` listen socket"),
+        (
+            "listen=udp:127.0.0.1:5060 advertise 192.0.2.1:5060\n",
+            "`advertise` on a listen socket",
+        ),
+        ("cfgengine \"lua\"\n", "the `lua` script engine"),
+    ] {
+        let (_, diags) = lower_src(&format!("{cfg}request_route {{ exit; }}\n"));
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.severity == Severity::Unsupported && d.message.contains(what)),
+            "{cfg}: {diags:?}"
+        );
+    }
+    let (_, diags) = lower_src("cfgengine \"native\"\nrequest_route { exit; }\n");
+    assert!(diags.is_empty(), "{diags:?}");
+}
