@@ -177,6 +177,7 @@ fn readme_snippets_build_proxies_that_answer_options() {
             "build-rs/src/main.rs",
             "cli/build.sh",
             "cli/run.sh",
+            "emit/route_reqinit.rs",
             "kamailio.cfg",
             "macro/Cargo.toml",
             "macro/run.sh",
@@ -236,6 +237,30 @@ fn readme_snippets_build_proxies_that_answer_options() {
         run_proxy_and_probe(&format!("{way}/run.sh"), &script("run.sh"), &dir, &env);
     }
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The README's excerpt of generated code is what cfgc generates for the
+/// stock config's `route[REQINIT]` today (indentation aside).
+#[test]
+fn readme_generated_code_is_what_cfgc_emits() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
+    let excerpt = &snippets(&readme)["emit/route_reqinit.rs"];
+    let generated = cfgc::Config::new()
+        .generate_file("/etc/kamailio/kamailio.cfg")
+        .expect("the stock config (apt-get install kamailio)");
+    let code = generated.code.expect("the stock config compiles");
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let (want, have) = (strip(excerpt), strip(&code));
+    assert!(
+        have.windows(want.len()).any(|w| w == want.as_slice()),
+        "README's excerpt differs from `cfgc emit`:\n{}",
+        want.join("\n")
+    );
 }
 
 #[test]
