@@ -25,6 +25,33 @@ pub static CORE_PARAMS: &[&str] = &[
     "tcp_max_connections",
 ];
 
+/// Syslog facility names, as Kamailio's `str2facility` knows them
+/// (`log_facility`, acc's `log_facility`, xlog's facility argument);
+/// matched case-insensitively. The runtime maps each to its value
+/// (`engine::log::facility`).
+pub static SYSLOG_FACILITIES: &[&str] = &[
+    "LOG_AUTH",
+    "LOG_AUTHPRIV",
+    "LOG_CRON",
+    "LOG_DAEMON",
+    "LOG_FTP",
+    "LOG_KERN",
+    "LOG_LOCAL0",
+    "LOG_LOCAL1",
+    "LOG_LOCAL2",
+    "LOG_LOCAL3",
+    "LOG_LOCAL4",
+    "LOG_LOCAL5",
+    "LOG_LOCAL6",
+    "LOG_LOCAL7",
+    "LOG_LPR",
+    "LOG_MAIL",
+    "LOG_NEWS",
+    "LOG_SYSLOG",
+    "LOG_USER",
+    "LOG_UUCP",
+];
+
 /// A core parameter's value: numbers (and `yes`/`no`, as 1/0) or text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CoreValue {

@@ -44,29 +44,8 @@ impl ParamType {
 }
 
 /// Syslog facility names (`log_facility`, xlog's facility argument); matched
-/// case-insensitively.
-pub const SYSLOG_FACILITIES: &[&str] = &[
-    "LOG_AUTH",
-    "LOG_AUTHPRIV",
-    "LOG_CRON",
-    "LOG_DAEMON",
-    "LOG_FTP",
-    "LOG_KERN",
-    "LOG_LOCAL0",
-    "LOG_LOCAL1",
-    "LOG_LOCAL2",
-    "LOG_LOCAL3",
-    "LOG_LOCAL4",
-    "LOG_LOCAL5",
-    "LOG_LOCAL6",
-    "LOG_LOCAL7",
-    "LOG_LPR",
-    "LOG_MAIL",
-    "LOG_NEWS",
-    "LOG_SYSLOG",
-    "LOG_USER",
-    "LOG_UUCP",
-];
+/// case-insensitively. The vocabulary's list, which the runtime maps.
+pub use cfgc_vocab::SYSLOG_FACILITIES;
 
 /// A core parameter (`name = value` at the top level).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -149,6 +149,12 @@ mod tests {
         assert_eq!(facility("log_daemon"), Some(libc::LOG_DAEMON));
         assert_eq!(facility("LOG_FOO"), None);
         assert_eq!(syslog_priority(Level::Bug), libc::LOG_CRIT);
+        // Every facility name of the vocabulary has its value, and no other.
+        for name in cfgc_vocab::SYSLOG_FACILITIES {
+            assert!(facility(name).is_some(), "{name}");
+            assert!(facility(&name.to_ascii_lowercase()).is_some(), "{name}");
+        }
+        assert!(facility("LOG_NOPE").is_none());
         assert_eq!(syslog_priority(Level::Notice), libc::LOG_NOTICE);
         assert_eq!(syslog_priority(Level::Dbg), libc::LOG_DEBUG);
         // Writing to syslog never fails the caller, NULs included.

@@ -81,30 +81,6 @@ impl Default for Config {
     }
 }
 
-/// Syslog facilities Kamailio's `str2facility` knows.
-const FACILITIES: &[&str] = &[
-    "LOG_AUTH",
-    "LOG_CRON",
-    "LOG_DAEMON",
-    "LOG_KERN",
-    "LOG_LOCAL0",
-    "LOG_LOCAL1",
-    "LOG_LOCAL2",
-    "LOG_LOCAL3",
-    "LOG_LOCAL4",
-    "LOG_LOCAL5",
-    "LOG_LOCAL6",
-    "LOG_LOCAL7",
-    "LOG_LPR",
-    "LOG_MAIL",
-    "LOG_NEWS",
-    "LOG_USER",
-    "LOG_UUCP",
-    "LOG_AUTHPRIV",
-    "LOG_FTP",
-    "LOG_SYSLOG",
-];
-
 /// Parameters that need what cfgc's runtime does not have: refused when
 /// set to anything but their default (`None`: any value is refused).
 const REFUSED: &[(&str, Option<i32>, &str)] = &[
@@ -179,11 +155,9 @@ impl Config {
             c.log_level = l;
         }
         if let Some(f) = p.str("acc", "log_facility") {
-            c.log_facility = crate::engine::log::facility(&f)
-                .filter(|_| FACILITIES.contains(&f.as_str()))
-                .ok_or_else(|| {
-                    ParamError::invalid("acc", "log_facility", format!("unknown facility `{f}`"))
-                })?;
+            c.log_facility = crate::engine::log::facility(&f).ok_or_else(|| {
+                ParamError::invalid("acc", "log_facility", format!("unknown facility `{f}`"))
+            })?;
         }
         match p.get("acc", "log_extra") {
             None => {}
