@@ -56,16 +56,7 @@ fn package_name(cfg: &Path) -> String {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("kamailio");
-    let mut name: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut name = crate::codegen::ident_part(stem);
     // Different cfgs with one stem must not share a package directory.
     let abs = std::fs::canonicalize(cfg).unwrap_or_else(|_| cfg.to_path_buf());
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

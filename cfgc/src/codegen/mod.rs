@@ -58,10 +58,11 @@ impl Gen<'_> {
     }
 }
 
-/// A cfg name as a Rust identifier fragment: lowercase, `_` for the rest.
-pub(crate) fn snake(name: &str) -> String {
-    let s: String = name
-        .chars()
+/// A name as a Rust identifier fragment: ASCII letters and digits
+/// lowercased, `_` for every other character (route functions, package
+/// names).
+pub(crate) fn ident_part(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
                 c.to_ascii_lowercase()
@@ -69,8 +70,12 @@ pub(crate) fn snake(name: &str) -> String {
                 '_'
             }
         })
-        .collect();
-    s.trim_matches('_').to_string()
+        .collect()
+}
+
+/// A cfg block name as a function-name fragment (no `_` at the ends).
+fn snake(name: &str) -> String {
+    ident_part(name).trim_matches('_').to_string()
 }
 
 /// Function names after the blocks: `request_route`, `reply_route`,
