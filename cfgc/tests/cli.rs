@@ -151,25 +151,13 @@ fn run_interpret_builds_the_interpreter_and_answers_options() {
     proxy
         .wait_bound(port, "cfgc run --interpret", Duration::from_secs(1200))
         .expect("the interpreted proxy listens");
-    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
-    sock.set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    let local = sock.local_addr().expect("local address");
-    let options = format!(
-        "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-cli-{port};rport\r\n\
+    let answer = cfgc_test_support::udp_exchange(port, |local| {
+        format!(
+            "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-cli-{port};rport\r\n\
 Max-Forwards: 70\r\nFrom: <sip:cli@127.0.0.1>;tag=c\r\nTo: <sip:127.0.0.1:{port}>\r\n\
 Call-ID: cli-{port}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-    );
-    let mut buf = [0u8; 4096];
-    let mut answer = None;
-    for _ in 0..10 {
-        sock.send_to(options.as_bytes(), ("127.0.0.1", port))
-            .expect("send");
-        if let Ok((n, _)) = sock.recv_from(&mut buf) {
-            answer = Some(String::from_utf8_lossy(&buf[..n]).into_owned());
-            break;
-        }
-    }
+        )
+    });
     let answer = answer.expect("the interpreted proxy answers OPTIONS");
     assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");
     proxy.stop().expect("the proxy stops");

@@ -49,6 +49,25 @@ pub fn udp_bound(port: u16) -> bool {
     })
 }
 
+/// One UDP exchange with a server on 127.0.0.1:`port`: `message` (built
+/// from the client's own address, for its Via) is sent, and re-sent up to
+/// ten times every 500 ms until a datagram comes back; the first answer,
+/// as text, or `None`.
+pub fn udp_exchange(port: u16, message: impl Fn(std::net::SocketAddr) -> String) -> Option<String> {
+    let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .ok()?;
+    let msg = message(sock.local_addr().ok()?);
+    let mut buf = [0u8; 65536];
+    for _ in 0..10 {
+        sock.send_to(msg.as_bytes(), ("127.0.0.1", port)).ok()?;
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    None
+}
+
 // --- Kamailio ------------------------------------------------------------------
 
 /// Where the installed Kamailio keeps its modules, if it is installed.

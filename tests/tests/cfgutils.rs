@@ -5,13 +5,12 @@
 //! probability, script locks, `core_hash` (Kamailio's exact hash, C `char`
 //! signedness included) and `$RANDOM` answer in the reply's reason.
 
-use std::net::UdpSocket;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir};
+use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
 
 fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("cfgutils/kamailio.cfg")
@@ -41,12 +40,9 @@ fn build_proxy() -> PathBuf {
 
 /// The status line of the reply to an OPTIONS for `user` (or "timeout").
 fn ask(port: u16, user: &str) -> String {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("client socket");
-    s.set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    let local = s.local_addr().expect("addr");
-    let msg = format!(
-        "OPTIONS sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
+    let answer = udp_exchange(port, |local| {
+        format!(
+            "OPTIONS sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
 Via: SIP/2.0/UDP {local};branch=z9hG4bK-{user}-1;rport\r\n\
 Max-Forwards: 70\r\n\
 From: <sip:tester@127.0.0.1>;tag=t1\r\n\
@@ -54,17 +50,12 @@ To: <sip:{user}@127.0.0.1>\r\n\
 Call-ID: cfgutils-{user}-7f3a9c@test\r\n\
 CSeq: 1 OPTIONS\r\n\
 Content-Length: 0\r\n\r\n"
-    );
-    for _ in 0..10 {
-        s.send_to(msg.as_bytes(), ("127.0.0.1", port))
-            .expect("send");
-        let mut buf = [0u8; 4096];
-        if let Ok((n, _)) = s.recv_from(&mut buf) {
-            let text = String::from_utf8_lossy(&buf[..n]);
-            return text.lines().next().unwrap_or("").to_string();
-        }
-    }
-    "timeout".into()
+        )
+    });
+    answer.map_or_else(
+        || "timeout".into(),
+        |a| a.lines().next().unwrap_or("").to_string(),
+    )
 }
 
 const USERS: &[&str] = &[

@@ -11,7 +11,6 @@
 //! missing cargo, bash or dependency fails the test.
 
 use std::collections::BTreeMap;
-use std::net::UdpSocket;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -143,23 +142,13 @@ fn run_proxy_and_probe(what: &str, script: &str, dir: &Path, env: &Env) {
 /// Sends an OPTIONS to 127.0.0.1:`port` (retransmitted) and returns the
 /// first answer.
 fn options(port: u16) -> Option<String> {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("socket");
-    sock.set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    let local = sock.local_addr().expect("local address");
-    let msg = format!(
-        "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-readme-{port};rport\r\n\
+    cfgc_test_support::udp_exchange(port, |local| {
+        format!(
+            "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-readme-{port};rport\r\n\
 Max-Forwards: 70\r\nFrom: <sip:readme@127.0.0.1>;tag=r\r\nTo: <sip:127.0.0.1:{port}>\r\n\
 Call-ID: readme-{port}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-    );
-    let mut buf = [0u8; 4096];
-    for _ in 0..10 {
-        sock.send_to(msg.as_bytes(), ("127.0.0.1", port)).ok()?;
-        if let Ok((n, _)) = sock.recv_from(&mut buf) {
-            return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-    }
-    None
+        )
+    })
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cfgc_test_support::{Kamailio, free_port, module_dir};
+use cfgc_test_support::{Kamailio, free_port, module_dir, udp_exchange};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -56,24 +56,16 @@ fn build_proxy(next_port: u16) -> PathBuf {
 
 /// One request, one reply: the status line of the reply (or "timeout").
 fn transact(port: u16, request: &str) -> String {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("client socket");
-    s.set_read_timeout(Some(Duration::from_millis(300)))
-        .expect("timeout");
-    let local = s.local_addr().expect("addr");
-    let msg = request
-        .replace("LOCAL", &local.to_string())
-        .replace("PORT", &port.to_string());
-    // UDP: retransmit a few times (the server may still be starting).
-    for _ in 0..10 {
-        s.send_to(msg.as_bytes(), ("127.0.0.1", port))
-            .expect("send");
-        let mut buf = [0u8; 4096];
-        if let Ok((n, _)) = s.recv_from(&mut buf) {
-            let text = String::from_utf8_lossy(&buf[..n]);
-            return text.lines().next().unwrap_or("").to_string();
-        }
-    }
-    "timeout".into()
+    // UDP: retransmitted (the server may still be starting).
+    udp_exchange(port, |local| {
+        request
+            .replace("LOCAL", &local.to_string())
+            .replace("PORT", &port.to_string())
+    })
+    .map_or_else(
+        || "timeout".into(),
+        |a| a.lines().next().unwrap_or("").to_string(),
+    )
 }
 
 fn request(method: &str, user: &str, max_forwards: u32) -> String {
