@@ -208,3 +208,22 @@ fn stock_config_is_clean() {
     ]);
     assert_stock_clean(&["WITH_NAT", "WITH_RTPENGINE", "WITH_AUTH", "WITH_MYSQL"]);
 }
+
+/// A `$` is checked as a PV only in arguments Kamailio's fixups parse as a
+/// PV format: `exec_msg` (fixup_spve_null) refuses an unknown PV at
+/// start-up, `is_local` (fixup_var_str_1: one whole PV, an AVP, a select or
+/// else the plain string) never does.
+#[test]
+fn pv_checks_only_in_pv_format_arguments() {
+    let unknown_pv = |call: &str| {
+        let out = check_text(&format!(
+            "loadmodule \"exec.so\"\nloadmodule \"domain.so\"\nrequest_route {{\n    {call};\n}}\n"
+        ));
+        out.diagnostics
+            .iter()
+            .filter(|d| d.code == "unknown-pv")
+            .count()
+    };
+    assert_eq!(unknown_pv(r#"exec_msg("echo $NOSUCH")"#), 1);
+    assert_eq!(unknown_pv(r#"is_local("a $NOSUCH b")"#), 0);
+}

@@ -142,11 +142,15 @@ def needs_const(fx,ff):
     if ff!='0': return False
     if fx in AUTO_FREE: return False
     return True
+# Bit i: argument i+1 is parsed as a PV format (pv_parse_format, an error at
+# Kamailio's fixups if it names an unknown PV). Not the fixup_var_str_*
+# family: FPARAM_PVS takes the whole string as one PV only if it parses as
+# one, else AVP, select, then the plain string, so it never fails on a `$`.
 def fmt_args(fx,n):
     fx=norm(fx)
     if fx=='0': return 0
     f=fx.lower()
-    if any(k in f for k in ('spve','pve','xlog','xdbg','sl_reply','t_reply','add_header','pv_printf','fparam_all','var_str')):
+    if any(k in f for k in ('spve','pve','xlog','xdbg','sl_reply','t_reply','add_header','pv_printf','fparam_all')):
         if fx.endswith('_null') or fx.endswith('_1') or fx.endswith('_none') and False: return 1
         if fx.endswith('_2'): return 2
         if 'spve_igp' in fx or 'spve_uint' in fx or 'spve_str' in fx: return 1
