@@ -146,9 +146,16 @@ def needs_const(fx,ff):
 # Kamailio's fixups if it names an unknown PV). Not the fixup_var_str_*
 # family: FPARAM_PVS takes the whole string as one PV only if it parses as
 # one, else AVP, select, then the plain string, so it never fails on a `$`.
+# Fixups mixing kinds, read from their 5.6.3 definitions: which parameters
+# go to a PVE fixup (fixup_spve_*, fixup_var_pve_str_12). The others are
+# fixup_igp_*/fixup_var_int_* (an int or one PV), fixup_var_str_* (see
+# above) or hname_fixup (a header name).
+FMT_ARGS={'add_header_fixup':1,'fixup_igp_spve':2,'fixup_none_spve':2,'fixup_spve_spve_igp':3,
+ 'fixup_sl_reply':2,'fixup_sl_reply_mode':2,'fixup_t_reply':0}
 def fmt_args(fx,n):
     fx=norm(fx)
     if fx=='0': return 0
+    if fx in FMT_ARGS: return FMT_ARGS[fx]&((1<<n)-1 if n>0 else 0x3f)
     f=fx.lower()
     if any(k in f for k in ('spve','pve','xlog','xdbg','sl_reply','t_reply','add_header','pv_printf','fparam_all')):
         if fx.endswith('_null') or fx.endswith('_1') or fx.endswith('_none') and False: return 1
