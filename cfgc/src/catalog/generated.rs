@@ -9,8 +9,8 @@ pub(super) static MODULES: &[Module] = &[
     Module {
         name: "acc",
         functions: &[
-            Function { name: "acc_log_request", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "acc_db_request", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "acc_log_request", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: false, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "acc_db_request", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: false, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
             Function { name: "acc_request", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: false, fmt_args: 0b11, regex_args: 0b0, int_args: 0b0 },
         ],
         params: &[
@@ -404,8 +404,8 @@ pub(super) static MODULES: &[Module] = &[
     Module {
         name: "auth_diameter",
         functions: &[
-            Function { name: "diameter_www_authorize", arity: Arity::Fixed(1), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "diameter_proxy_authorize", arity: Arity::Fixed(1), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "diameter_www_authorize", arity: Arity::Fixed(1), mask: 0x1, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "diameter_proxy_authorize", arity: Arity::Fixed(1), mask: 0x1, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
             Function { name: "diameter_is_user_in", arity: Arity::Fixed(2), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
         ],
         params: &[
@@ -540,8 +540,8 @@ pub(super) static MODULES: &[Module] = &[
             Function { name: "avp_db_load", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "avp_db_delete", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "avp_db_store", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "avp_db_query", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "avp_db_query", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "avp_db_query", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "avp_db_query", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
             Function { name: "avp_delete", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "avp_copy", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "avp_pushto", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
@@ -1152,11 +1152,11 @@ pub(super) static MODULES: &[Module] = &[
         functions: &[
             Function { name: "dlg_manage", arity: Arity::Fixed(0), mask: 0x1, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "set_dlg_profile", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "set_dlg_profile", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "set_dlg_profile", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
             Function { name: "unset_dlg_profile", arity: Arity::Fixed(1), mask: 0x8f, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "unset_dlg_profile", arity: Arity::Fixed(2), mask: 0x8f, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "unset_dlg_profile", arity: Arity::Fixed(2), mask: 0x8f, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
             Function { name: "is_in_profile", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "is_in_profile", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "is_in_profile", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
             Function { name: "get_profile_size", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "get_profile_size", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "dlg_setflag", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b1 },
@@ -1169,8 +1169,8 @@ pub(super) static MODULES: &[Module] = &[
             Function { name: "is_known_dlg", arity: Arity::Fixed(0), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "dlg_set_timeout", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b1 },
             Function { name: "dlg_set_timeout", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b111111 },
-            Function { name: "dlg_set_timeout_by_profile", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "dlg_set_timeout_by_profile", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "dlg_set_timeout_by_profile", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "dlg_set_timeout_by_profile", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
             Function { name: "dlg_set_property", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: false, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
             Function { name: "dlg_reset_property", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: false, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
             Function { name: "dlg_remote_profile", arity: Arity::Fixed(5), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b10000 },
@@ -1691,10 +1691,10 @@ pub(super) static MODULES: &[Module] = &[
     Module {
         name: "h350",
         functions: &[
-            Function { name: "h350_sipuri_lookup", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "h350_auth_lookup", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "h350_result_call_preferences", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "h350_result_service_level", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "h350_sipuri_lookup", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "h350_auth_lookup", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "h350_result_call_preferences", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "h350_result_service_level", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
         ],
         params: &[
             ModParam { name: "ldap_session", kind: ParamKind::Str },
@@ -1920,11 +1920,11 @@ pub(super) static MODULES: &[Module] = &[
         name: "ims_dialog",
         functions: &[
             Function { name: "set_dlg_profile", arity: Arity::Fixed(1), mask: 0x8f, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "set_dlg_profile", arity: Arity::Fixed(2), mask: 0x8f, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "set_dlg_profile", arity: Arity::Fixed(2), mask: 0x8f, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
             Function { name: "unset_dlg_profile", arity: Arity::Fixed(1), mask: 0x8e, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "unset_dlg_profile", arity: Arity::Fixed(2), mask: 0x8e, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "unset_dlg_profile", arity: Arity::Fixed(2), mask: 0x8e, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
             Function { name: "is_in_profile", arity: Arity::Fixed(1), mask: 0x8f, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "is_in_profile", arity: Arity::Fixed(2), mask: 0x8f, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "is_in_profile", arity: Arity::Fixed(2), mask: 0x8f, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
             Function { name: "get_profile_size", arity: Arity::Fixed(2), mask: 0x8f, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "get_profile_size", arity: Arity::Fixed(3), mask: 0x8f, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "dlg_setflag", arity: Arity::Fixed(1), mask: 0x8f, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b1 },
@@ -2094,10 +2094,10 @@ pub(super) static MODULES: &[Module] = &[
             Function { name: "pcscf_follows_service_routes", arity: Arity::Fixed(1), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "pcscf_force_service_routes", arity: Arity::Fixed(1), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "pcscf_is_registered", arity: Arity::Fixed(1), mask: 0x85, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "pcscf_assert_identity", arity: Arity::Fixed(2), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "pcscf_assert_identity", arity: Arity::Fixed(2), mask: 0x1, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
             Function { name: "pcscf_assert_called_identity", arity: Arity::Fixed(1), mask: 0x84, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "reginfo_handle_notify", arity: Arity::Fixed(1), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "pcscf_unregister", arity: Arity::Fixed(4), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "pcscf_unregister", arity: Arity::Fixed(4), mask: 0xffffffff, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
         ],
         params: &[
             ModParam { name: "pcscf_uri", kind: ParamKind::Str },
@@ -2584,9 +2584,9 @@ pub(super) static MODULES: &[Module] = &[
             Function { name: "ldap_result", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "ldap_result", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "ldap_result_next", arity: Arity::Fixed(0), mask: 0xcf, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "ldap_result_check", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "ldap_result_check", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "ldap_filter_url_encode", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "ldap_result_check", arity: Arity::Fixed(1), mask: 0xcf, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "ldap_result_check", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "ldap_filter_url_encode", arity: Arity::Fixed(2), mask: 0xcf, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
         ],
         params: &[
             ModParam { name: "config_file", kind: ParamKind::Str },
@@ -3734,8 +3734,8 @@ pub(super) static MODULES: &[Module] = &[
     Module {
         name: "pua_reginfo",
         functions: &[
-            Function { name: "reginfo_subscribe", arity: Arity::Fixed(1), mask: 0x85, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "reginfo_subscribe", arity: Arity::Fixed(2), mask: 0x85, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b10 },
+            Function { name: "reginfo_subscribe", arity: Arity::Fixed(1), mask: 0x85, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "reginfo_subscribe", arity: Arity::Fixed(2), mask: 0x85, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b10 },
             Function { name: "reginfo_handle_notify", arity: Arity::Fixed(1), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
         ],
         params: &[
@@ -3773,7 +3773,7 @@ pub(super) static MODULES: &[Module] = &[
         name: "pua_xmpp",
         functions: &[
             Function { name: "pua_xmpp_notify", arity: Arity::Fixed(0), mask: 0x1, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "pua_xmpp_req_winfo", arity: Arity::Fixed(2), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "pua_xmpp_req_winfo", arity: Arity::Fixed(2), mask: 0x1, const_args: true, fmt_args: 0b11, regex_args: 0b0, int_args: 0b0 },
         ],
         params: &[
             ModParam { name: "server_address", kind: ParamKind::Str },
@@ -3812,7 +3812,7 @@ pub(super) static MODULES: &[Module] = &[
             Function { name: "sbranch_set_ruri", arity: Arity::Fixed(0), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "sbranch_append", arity: Arity::Fixed(0), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "sbranch_reset", arity: Arity::Fixed(0), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "pv_evalx", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "pv_evalx", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
         ],
         params: &[
             ModParam { name: "shvset", kind: ParamKind::Str },
@@ -4203,11 +4203,11 @@ pub(super) static MODULES: &[Module] = &[
             Function { name: "loose_route_preloaded", arity: Arity::Fixed(0), mask: 0x1, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "loose_route_mode", arity: Arity::Fixed(1), mask: 0x1, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b1 },
             Function { name: "record_route", arity: Arity::Fixed(0), mask: 0xb, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "record_route", arity: Arity::Fixed(1), mask: 0xb, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "record_route_preset", arity: Arity::Fixed(1), mask: 0xb, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "record_route_preset", arity: Arity::Fixed(2), mask: 0xb, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "record_route_advertised_address", arity: Arity::Fixed(1), mask: 0xb, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "add_rr_param", arity: Arity::Fixed(1), mask: 0xb, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "record_route", arity: Arity::Fixed(1), mask: 0xb, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "record_route_preset", arity: Arity::Fixed(1), mask: 0xb, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "record_route_preset", arity: Arity::Fixed(2), mask: 0xb, const_args: true, fmt_args: 0b11, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "record_route_advertised_address", arity: Arity::Fixed(1), mask: 0xb, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "add_rr_param", arity: Arity::Fixed(1), mask: 0xb, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
             Function { name: "check_route_param", arity: Arity::Fixed(1), mask: 0x1, const_args: false, fmt_args: 0b0, regex_args: 0b1, int_args: 0b0 },
             Function { name: "is_direction", arity: Arity::Fixed(1), mask: 0x1, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "remove_record_route", arity: Arity::Fixed(0), mask: 0x3, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
@@ -4423,8 +4423,8 @@ pub(super) static MODULES: &[Module] = &[
             Function { name: "rtpproxy_answer", arity: Arity::Fixed(0), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "rtpproxy_answer", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: false, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
             Function { name: "rtpproxy_answer", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: false, fmt_args: 0b11, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "rtpproxy_stream2uac", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "rtpproxy_stream2uas", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "rtpproxy_stream2uac", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "rtpproxy_stream2uas", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b1, regex_args: 0b0, int_args: 0b0 },
             Function { name: "rtpproxy_stop_stream2uac", arity: Arity::Fixed(0), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "rtpproxy_stop_stream2uas", arity: Arity::Fixed(0), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
             Function { name: "rtpproxy_manage", arity: Arity::Fixed(0), mask: 0xffffffff, const_args: false, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
@@ -5031,11 +5031,11 @@ pub(super) static MODULES: &[Module] = &[
     Module {
         name: "sqlops",
         functions: &[
-            Function { name: "sql_query", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "sql_query", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "sql_query_async", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "sql_xquery", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
-            Function { name: "sql_pvquery", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "sql_query", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "sql_query", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "sql_query_async", arity: Arity::Fixed(2), mask: 0xffffffff, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "sql_xquery", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b110, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "sql_pvquery", arity: Arity::Fixed(3), mask: 0xffffffff, const_args: true, fmt_args: 0b10, regex_args: 0b0, int_args: 0b0 },
             Function { name: "sql_result_free", arity: Arity::Fixed(1), mask: 0xffffffff, const_args: true, fmt_args: 0b0, regex_args: 0b0, int_args: 0b0 },
         ],
         params: &[
@@ -6079,7 +6079,7 @@ pub(super) static MODULES: &[Module] = &[
     Module {
         name: "xcap_server",
         functions: &[
-            Function { name: "xcaps_put", arity: Arity::Fixed(3), mask: 0x1, const_args: true, fmt_args: 0b11, regex_args: 0b0, int_args: 0b0 },
+            Function { name: "xcaps_put", arity: Arity::Fixed(3), mask: 0x1, const_args: true, fmt_args: 0b111, regex_args: 0b0, int_args: 0b0 },
             Function { name: "xcaps_get", arity: Arity::Fixed(2), mask: 0x1, const_args: true, fmt_args: 0b11, regex_args: 0b0, int_args: 0b0 },
             Function { name: "xcaps_del", arity: Arity::Fixed(2), mask: 0x1, const_args: true, fmt_args: 0b11, regex_args: 0b0, int_args: 0b0 },
         ],

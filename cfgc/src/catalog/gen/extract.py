@@ -194,11 +194,21 @@ def custom_fixups(mod):
                 calls=[c for c in re.findall(r'\b(\w+)\s*\(',seg) if c not in ('if','while','switch','return','sizeof','for')]
                 if n and calls and calls[0].startswith('fixup_') and int(n) not in m2: m2[int(n)]=calls[0]
                 k+=3
+            # A fixup parsing its argument(s) with pv_parse_format itself
+            # (rr's it_list_fixup, acc's acc_fixup): per branch, or every
+            # argument when it does not look at the parameter number.
+            if len(segs)==1 and re.search(r'\bpv_parse_format\s*\(',body): m2={k:'pv_parse_format' for k in range(1,7)}
+            else:
+                k=1
+                while k+2<len(segs):
+                    n=segs[k] or segs[k+1]
+                    if n and int(n) not in m2 and re.search(r'\bpv_parse_format\s*\(',segs[k+2]): m2[int(n)]='pv_parse_format'
+                    k+=3
             if m2: out[name]=m2
     return out
 def helper_kind(h):
     h=h.lower()
-    if 'spve' in h or 'pve' in h: return 'fmt'
+    if 'spve' in h or 'pve' in h or h=='pv_parse_format': return 'fmt'
     if 'regexp' in h or 'regex_' in h: return 're'
     if 'igp' in h or 'var_int' in h or re.match(r'fixup_u?int_',h): return 'int'
     return None
