@@ -208,3 +208,29 @@ fn stock_config_is_clean() {
     ]);
     assert_stock_clean(&["WITH_NAT", "WITH_RTPENGINE", "WITH_AUTH", "WITH_MYSQL"]);
 }
+
+/// A `$` is checked as a PV only in arguments Kamailio's fixups parse as a
+/// PV format: `exec_msg` (fixup_spve_null) and `sl_send_reply`'s reason
+/// (fixup_var_pve_str_12) refuse an unknown PV at start-up; `is_local` and
+/// `t_reply`'s reason (fixup_var_str_*: one whole PV, an AVP, a select or
+/// else the plain string) never do, nor `sl_send_reply`'s code (an int or
+/// one PV, never a format). A module's own fixup calling pv_parse_format
+/// counts too (rr's `record_route`, through `it_list_fixup`).
+#[test]
+fn pv_checks_only_in_pv_format_arguments() {
+    let unknown_pv = |call: &str| {
+        let out = check_text(&format!(
+            "loadmodule \"exec.so\"\nloadmodule \"domain.so\"\nloadmodule \"tm.so\"\n\
+             loadmodule \"sl.so\"\nloadmodule \"rr.so\"\nrequest_route {{\n    {call};\n}}\n"
+        ));
+        out.diagnostics
+            .iter()
+            .filter(|d| d.code == "unknown-pv")
+            .count()
+    };
+    assert_eq!(unknown_pv(r#"exec_msg("echo $NOSUCH")"#), 1);
+    assert_eq!(unknown_pv(r#"sl_send_reply("404", "no $NOSUCH")"#), 1);
+    assert_eq!(unknown_pv(r#"record_route(";p=$NOSUCH")"#), 1);
+    assert_eq!(unknown_pv(r#"is_local("a $NOSUCH b")"#), 0);
+    assert_eq!(unknown_pv(r#"t_reply("404", "no $NOSUCH")"#), 0);
+}

@@ -142,11 +142,22 @@ def needs_const(fx,ff):
     if ff!='0': return False
     if fx in AUTO_FREE: return False
     return True
+# Bit i: argument i+1 is parsed as a PV format (pv_parse_format, an error at
+# Kamailio's fixups if it names an unknown PV). Not the fixup_var_str_*
+# family: FPARAM_PVS takes the whole string as one PV only if it parses as
+# one, else AVP, select, then the plain string, so it never fails on a `$`.
+# Fixups mixing kinds, read from their 5.6.3 definitions: which parameters
+# go to a PVE fixup (fixup_spve_*, fixup_var_pve_str_12). The others are
+# fixup_igp_*/fixup_var_int_* (an int or one PV), fixup_var_str_* (see
+# above) or hname_fixup (a header name).
+FMT_ARGS={'add_header_fixup':1,'fixup_igp_spve':2,'fixup_none_spve':2,'fixup_spve_spve_igp':3,
+ 'fixup_sl_reply':2,'fixup_sl_reply_mode':2,'fixup_t_reply':0}
 def fmt_args(fx,n):
     fx=norm(fx)
     if fx=='0': return 0
+    if fx in FMT_ARGS: return FMT_ARGS[fx]&((1<<n)-1 if n>0 else 0x3f)
     f=fx.lower()
-    if any(k in f for k in ('spve','pve','xlog','xdbg','sl_reply','t_reply','add_header','pv_printf','fparam_all','var_str')):
+    if any(k in f for k in ('spve','pve','xlog','xdbg','sl_reply','t_reply','add_header','pv_printf','fparam_all')):
         if fx.endswith('_null') or fx.endswith('_1') or fx.endswith('_none') and False: return 1
         if fx.endswith('_2'): return 2
         if 'spve_igp' in fx or 'spve_uint' in fx or 'spve_str' in fx: return 1
@@ -183,11 +194,21 @@ def custom_fixups(mod):
                 calls=[c for c in re.findall(r'\b(\w+)\s*\(',seg) if c not in ('if','while','switch','return','sizeof','for')]
                 if n and calls and calls[0].startswith('fixup_') and int(n) not in m2: m2[int(n)]=calls[0]
                 k+=3
+            # A fixup parsing its argument(s) with pv_parse_format itself
+            # (rr's it_list_fixup, acc's acc_fixup): per branch, or every
+            # argument when it does not look at the parameter number.
+            if len(segs)==1 and re.search(r'\bpv_parse_format\s*\(',body): m2={k:'pv_parse_format' for k in range(1,7)}
+            else:
+                k=1
+                while k+2<len(segs):
+                    n=segs[k] or segs[k+1]
+                    if n and int(n) not in m2 and re.search(r'\bpv_parse_format\s*\(',segs[k+2]): m2[int(n)]='pv_parse_format'
+                    k+=3
             if m2: out[name]=m2
     return out
 def helper_kind(h):
     h=h.lower()
-    if 'spve' in h or 'pve' in h: return 'fmt'
+    if 'spve' in h or 'pve' in h or h=='pv_parse_format': return 'fmt'
     if 'regexp' in h or 'regex_' in h: return 're'
     if 'igp' in h or 'var_int' in h or re.match(r'fixup_u?int_',h): return 'int'
     return None
