@@ -763,12 +763,10 @@ pub(crate) fn timing_mismatches(a: &Observation, b: &Observation) -> Vec<String>
     let mut out = Vec::new();
     for (k, t) in &ta {
         match find(&tb, k) {
-            Some(u) if *t >= TIMER_DRIVEN || u >= TIMER_DRIVEN => {
-                if (u - t).abs() > 0.1 * t {
-                    out.push(format!(
-                        "{k}: at {t:.2} s, here at {u:.2} s (over 10 % apart)"
-                    ));
-                }
+            Some(u) if (*t >= TIMER_DRIVEN || u >= TIMER_DRIVEN) && (u - t).abs() > 0.1 * t => {
+                out.push(format!(
+                    "{k}: at {t:.2} s, here at {u:.2} s (over 10 % apart)"
+                ));
             }
             None if *t >= TIMER_DRIVEN => out.push(format!("{k}: at {t:.2} s, never here")),
             _ => {}
