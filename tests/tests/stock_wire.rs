@@ -6,8 +6,15 @@
 //!
 //! Each scenario runs against its own proxy on its own free ports, all
 //! scenarios concurrently (the longest waits for the stock 30 s fr_timer).
-//! What every client received is normalised into an observation (see
-//! `stock_wire/harness.rs`).
+//! Both sides run the same number of workers (`harness::WORKERS`) and log
+//! to stderr (`-E`). What every client received is normalised into an
+//! observation (see `stock_wire/harness.rs`): every message's start line,
+//! every header in order (tags, branches, ports, SIPp's pid and media port
+//! hidden, Server/User-Agent text `*`), its body, how many copies came
+//! (retransmissions), and the proxy's acc records from its log
+//! (timestamp and process hidden). Every message that first comes 1 s or
+//! more after its client began is timer-driven: its time is compared with
+//! Kamailio's within 10 % (the 408 after fr_timer), without exceptions.
 //!
 //! * `stock_wire_kamailio`: every scenario against `kamailio -f`, twice,
 //!   with the outcome the stock config is known to give asserted (our

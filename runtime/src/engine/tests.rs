@@ -401,3 +401,25 @@ fn set_reply_no_connect_marks_the_reply() {
     );
     assert!(!out[0].no_connect);
 }
+
+#[test]
+fn log_prefix_format_is_parsed_like_kamailio_reads_it() {
+    use super::pv::{FmtSeg, PvId, PvRef, parse_format};
+    assert_eq!(
+        parse_format("{$mt $hdr(CSeq) $ci} "),
+        vec![
+            FmtSeg::Lit(b"{".to_vec()),
+            FmtSeg::Pv(PvRef::Plain(PvId::MsgType)),
+            FmtSeg::Lit(b" ".to_vec()),
+            FmtSeg::Pv(PvRef::Hdr(b"CSeq".to_vec())),
+            FmtSeg::Lit(b" ".to_vec()),
+            FmtSeg::Pv(PvRef::Plain(PvId::CallId)),
+            FmtSeg::Lit(b"} ".to_vec()),
+        ]
+    );
+    // What it cannot read stays text.
+    assert_eq!(
+        parse_format("$nosuch $(x) $"),
+        vec![FmtSeg::Lit(b"$nosuch $(x) $".to_vec())]
+    );
+}
