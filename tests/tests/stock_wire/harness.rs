@@ -73,9 +73,12 @@ impl Server {
     }
 }
 
-/// UDP worker processes, on both sides (`-n`): the stock config's
-/// `children=8` would be 8 processes per proxy, with 24 proxies at once.
-pub(crate) const WORKERS: usize = 2;
+/// UDP workers, the same on both sides (`-n`). One: with two, Kamailio
+/// itself answers run-dependently (a UAS's 180 and 200 sent back to back
+/// reach two workers, and the 200 relayed first drops the 180: seen), so
+/// its runs could not be compared exactly; and the stock `children=8`
+/// would be 8 processes per proxy, with 24 proxies at once.
+pub(crate) const WORKERS: usize = 1;
 
 /// A proxy that runs the stock configuration.
 #[derive(Debug, Clone)]
