@@ -423,3 +423,39 @@ fn log_prefix_format_is_parsed_like_kamailio_reads_it() {
         vec![FmtSeg::Lit(b"$nosuch $(x) $".to_vec())]
     );
 }
+
+thread_local! {
+    static SEEN_PREFIX: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// request_route { (remembers the log prefix it runs under) }
+struct PeekPrefix;
+
+impl Script for PeekPrefix {
+    fn request_route(&self, _ctx: &mut Ctx<'_>) -> Flow {
+        SEEN_PREFIX.with(|s| *s.borrow_mut() = log::prefix());
+        Ok(1)
+    }
+}
+
+#[test]
+fn log_prefix_is_evaluated_on_each_message_and_cleared_after() {
+    let core = CoreConfig {
+        log_prefix: "{$mt $hdr(CSeq) $ci} ".into(),
+        ..CoreConfig::default()
+    };
+    let e = Engine::new(PeekPrefix, core);
+    let (mut w, mut out) = (WorkerState::default(), Vec::new());
+    e.process(
+        &request("OPTIONS", "bob"),
+        &rcv("10.0.0.5:5080"),
+        &mut w,
+        &mut out,
+    );
+    assert_eq!(
+        SEEN_PREFIX.with(|s| s.borrow().clone()),
+        "{1 1 OPTIONS c1@x} "
+    );
+    // Outside a message (timers), no prefix.
+    assert_eq!(log::prefix(), "");
+}
