@@ -425,7 +425,7 @@ fn log_prefix_format_is_parsed_like_kamailio_reads_it() {
 }
 
 thread_local! {
-    static SEEN_PREFIX: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static SEEN_PREFIX: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// request_route { (remembers the log prefix it runs under) }
