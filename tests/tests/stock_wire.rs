@@ -6,8 +6,15 @@
 //!
 //! Each scenario runs against its own proxy on its own free ports, all
 //! scenarios concurrently (the longest waits for the stock 30 s fr_timer).
-//! What every client received is normalised into an observation (see
-//! `stock_wire/harness.rs`).
+//! Both sides run the same number of workers (`harness::WORKERS`) and log
+//! to stderr (`-E`). What every client received is normalised into an
+//! observation (see `stock_wire/harness.rs`): every message's start line,
+//! every header in order (tags, branches, ports, SIPp's pid and media port
+//! hidden, Server/User-Agent text `*`), its body, how many copies came
+//! (retransmissions), and the proxy's acc records from its log
+//! (timestamp and process hidden). Every message that first comes 1 s or
+//! more after its client began is timer-driven: its time is compared with
+//! Kamailio's within 10 % (the 408 after fr_timer), without exceptions.
 //!
 //! * `stock_wire_kamailio`: every scenario against `kamailio -f`, twice,
 //!   with the outcome the stock config is known to give asserted (our
@@ -31,7 +38,10 @@ mod scenarios;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use harness::{ClientRun, Contender, Diff, Differences, Observation, Run, diff, received_messages};
+use harness::{
+    ClientRun, Contender, Diff, Differences, Observation, Run, diff, received_messages,
+    timing_mismatches,
+};
 use scenarios::{SCENARIOS, Scenario};
 use tests::STOCK_CFG;
 
@@ -54,8 +64,18 @@ fn run_scenario(s: &Scenario, who: &Contender, i: usize) -> Result<Observation, 
     let stopped = server.stop();
     driven.map_err(|e| format!("{e}\n--- {} log:\n{log}", who.name()))?;
     stopped?;
+    // Read once every process is gone: all its acc records are written.
+    run.record_log(&server_log(&dir, who));
     let _ = std::fs::remove_dir_all(&dir);
     Ok(run.observation())
+}
+
+/// The whole log of a stopped server (`Contender::start` writes it to
+/// `DIR/NAME.log`).
+fn server_log(dir: &std::path::Path, who: &Contender) -> String {
+    std::fs::read(dir.join(format!("{}.log", who.name())))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 /// Both observations of one scenario, or what went wrong.
@@ -117,6 +137,16 @@ fn compare_all(a: &Contender, b: &Contender, allowed: &Differences) {
                 continue;
             }
         };
+        let late = timing_mismatches(&oa, &ob);
+        if !late.is_empty() {
+            failures.push(format!(
+                "=== {}: timer-driven messages not within 10 % of {}'s times ({} here):\n{}",
+                s.name,
+                a.name(),
+                b.name(),
+                late.join("\n")
+            ));
+        }
         let diffs = diff(&oa.lines(), &ob.lines());
         let (left, hits) = allowed.unexplained(s.name, &diffs);
         for i in hits {
@@ -260,27 +290,38 @@ fn every_scenario_file_is_used() {
 }
 
 /// A SIPp trace as `-trace_msg` writes it: normalised (ports named,
-/// branches and tags hidden, compact and comma-joined headers split),
-/// retransmissions once, sent messages ignored.
+/// branches and tags hidden, compact and comma-joined headers split, every
+/// header kept, Server text hidden, the body kept), retransmissions counted
+/// with their times, sent messages ignored.
 #[test]
 fn trace_parsing_and_normalisation() {
     let reply = "SIP/2.0 200 OK\r\n\
 v: SIP/2.0/UDP 127.0.0.1:5555;branch=z9hG4bKabc.0, SIP/2.0/UDP 127.0.0.1:4444;received=127.0.0.1;branch=z9hG4bK-1-1-0;rport=4444\r\n\
 Record-Route: <sip:127.0.0.1:5555;lr>\r\n\
 t: <sip:bob@127.0.0.1:5555>;tag=xyz\r\n\
+i: 1-4242@127.0.0.1\r\n\
 CSeq: 1 INVITE\r\n\
 Server: x\r\n\
-Content-Length:   0\r\n\r\n";
+X-Other: y\r\n\
+c: application/sdp\r\n\
+Content-Length:   17\r\n\r\n\
+v=0\r\nm=audio 6004 RTP/AVP 0\r\n";
     let trace = format!(
-        "----------------------------------------------- 2026-01-01 00:00:00.0\n\
+        "----------------------------------------------- 2026-01-01 23:59:59.5\n\
 UDP message sent (10 bytes):\n\nINVITE sip:bob@127.0.0.1:5555 SIP/2.0\r\n\r\n\n\
------------------------------------------------ 2026-01-01 00:00:00.1\n\
+----------------------------------------------- 2026-01-01 23:59:59.6\n\
 UDP message received [100] bytes :\n\n{reply}\n\
------------------------------------------------ 2026-01-01 00:00:00.2\n\
+----------------------------------------------- 2026-01-02 00:00:01.5\n\
 UDP message received [100] bytes :\n\n{reply}\n"
     );
     let got = received_messages(&trace);
     assert_eq!(got.len(), 1, "{got:?}");
+    let at: Vec<i64> = got[0]
+        .at
+        .iter()
+        .map(|t| (t * 10.0).round() as i64)
+        .collect();
+    assert_eq!(at, vec![1, 20], "times since the INVITE, across midnight");
     let mut run = Run::new("t", std::env::temp_dir(), 5555);
     run.name_port(4444, "CALLER");
     run.record(ClientRun {
@@ -290,9 +331,13 @@ UDP message received [100] bytes :\n\n{reply}\n"
         elapsed: Duration::ZERO,
         stderr: String::new(),
     });
+    run.record_log(
+        "noise\n 2(777) NOTICE: {2 1 INVITE 1-4242@127.0.0.1} acc [acc.c:287]: acc_log_request(): ACC: transaction answered: timestamp=1796531737;method=INVITE;from_tag=4242SIPpTag001;to_tag=xyz;call_id=1-4242@127.0.0.1;code=200\n",
+    );
     let p = "caller <- SIP/2.0 200 OK [1 INVITE]";
+    let o = run.observation();
     assert_eq!(
-        run.observation().lines(),
+        o.lines(),
         vec![
             "caller: exit 0".to_string(),
             p.to_string(),
@@ -302,10 +347,34 @@ UDP message received [100] bytes :\n\n{reply}\n"
             ),
             format!("{p} | Record-Route: <sip:127.0.0.1:PROXY;lr>"),
             format!("{p} | To: <sip:bob@127.0.0.1:PROXY>;tag=*"),
+            format!("{p} | Call-ID: 1-*@127.0.0.1"),
             format!("{p} | CSeq: 1 INVITE"),
-            format!("{p} | Content-Length: 0"),
+            format!("{p} | Server: *"),
+            format!("{p} | X-Other: y"),
+            format!("{p} | Content-Type: application/sdp"),
+            format!("{p} | Content-Length: 17"),
+            format!("{p} | body: v=0"),
+            format!("{p} | body: m=audio MEDIA RTP/AVP 0"),
+            format!("{p} | copies: 2"),
+            "acc: NOTICE: {2 1 INVITE 1-*@127.0.0.1} acc [acc.c:287]: acc_log_request(): ACC: transaction answered: timestamp=*;method=INVITE;from_tag=*;to_tag=*;call_id=1-*@127.0.0.1;code=200".to_string(),
         ]
     );
+    // Timer-driven replies: an early one, a late one, a missing one fail;
+    // within 10 % passes; immediate answers are not timed.
+    let at = |first: f64| {
+        let mut o = o.clone();
+        o.clients[0].received[0].at[0] = first;
+        o
+    };
+    assert!(timing_mismatches(&at(30.0), &at(31.5)).is_empty());
+    assert!(timing_mismatches(&at(0.1), &at(0.3)).is_empty());
+    assert_eq!(timing_mismatches(&at(30.0), &at(0.2)).len(), 1);
+    assert_eq!(timing_mismatches(&at(30.0), &at(33.5)).len(), 1);
+    assert_eq!(timing_mismatches(&at(0.2), &at(30.0)).len(), 1);
+    let mut none = o.clone();
+    none.clients[0].received.clear();
+    assert_eq!(timing_mismatches(&at(30.0), &none).len(), 1);
+    assert_eq!(timing_mismatches(&none, &at(30.0)).len(), 1);
 }
 
 #[test]

@@ -34,7 +34,8 @@ pub struct CoreConfig {
     pub debug: i32,
     /// Where logs go.
     pub log: LogSink,
-    /// `log_prefix` (a PV format in Kamailio; kept literal here).
+    /// `log_prefix`, a PV format evaluated on each received message
+    /// (`pv::parse_format`, `log::prefix`).
     pub log_prefix: String,
 }
 

@@ -7,6 +7,28 @@ pub use cfgc_vocab::Level;
 
 use super::Ctx;
 
+thread_local! {
+    /// The core's `log_prefix` evaluated on the message this thread is
+    /// processing (Kamailio's `log_prefix_set` at receipt, reset after);
+    /// empty outside a message (timers), as in Kamailio.
+    static PREFIX: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Sets the log prefix of the message being processed ([`prefix`]).
+pub fn set_prefix(p: &[u8]) {
+    PREFIX.with(|x| *x.borrow_mut() = String::from_utf8_lossy(p).into_owned());
+}
+
+/// No message is processed any more: no prefix.
+pub fn clear_prefix() {
+    PREFIX.with(|x| x.borrow_mut().clear());
+}
+
+/// The log prefix of the message being processed, empty if none.
+pub fn prefix() -> String {
+    PREFIX.with(|x| x.borrow().clone())
+}
+
 /// The syslog priority Kamailio logs this level at.
 pub fn syslog_priority(level: Level) -> i32 {
     match level {

@@ -167,6 +167,11 @@ impl<S: Script> Engine<S> {
         ctx.now = now;
         ctx.tm.shared = &self.tm;
         ctx.tm.script = Some(&self.script as &dyn Script);
+        // log_prefix is a PV format evaluated on each received message,
+        // request or reply, for what is logged while it is processed.
+        if !self.core.log_prefix.is_empty() {
+            log::set_prefix(&pv::format(&ctx, &pv::parse_format(&self.core.log_prefix)));
+        }
         if msg.is_request() {
             self.modules.on_request_in(&mut ctx);
             if let Err(Stop::Drop) = self.script.request_route(&mut ctx) {
@@ -190,6 +195,7 @@ impl<S: Script> Engine<S> {
             }
             self.modules.after_script(&mut ctx);
         }
+        log::clear_prefix();
     }
 }
 

@@ -401,3 +401,61 @@ fn set_reply_no_connect_marks_the_reply() {
     );
     assert!(!out[0].no_connect);
 }
+
+#[test]
+fn log_prefix_format_is_parsed_like_kamailio_reads_it() {
+    use super::pv::{FmtSeg, PvId, PvRef, parse_format};
+    assert_eq!(
+        parse_format("{$mt $hdr(CSeq) $ci} "),
+        vec![
+            FmtSeg::Lit(b"{".to_vec()),
+            FmtSeg::Pv(PvRef::Plain(PvId::MsgType)),
+            FmtSeg::Lit(b" ".to_vec()),
+            FmtSeg::Pv(PvRef::Hdr(b"CSeq".to_vec())),
+            FmtSeg::Lit(b" ".to_vec()),
+            FmtSeg::Pv(PvRef::Plain(PvId::CallId)),
+            FmtSeg::Lit(b"} ".to_vec()),
+        ]
+    );
+    // What it cannot read stays text.
+    assert_eq!(
+        parse_format("$nosuch $(x) $"),
+        vec![FmtSeg::Lit(b"$nosuch $(x) $".to_vec())]
+    );
+}
+
+thread_local! {
+    static SEEN_PREFIX: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// request_route { (remembers the log prefix it runs under) }
+struct PeekPrefix;
+
+impl Script for PeekPrefix {
+    fn request_route(&self, _ctx: &mut Ctx<'_>) -> Flow {
+        SEEN_PREFIX.with(|s| *s.borrow_mut() = log::prefix());
+        Ok(1)
+    }
+}
+
+#[test]
+fn log_prefix_is_evaluated_on_each_message_and_cleared_after() {
+    let core = CoreConfig {
+        log_prefix: "{$mt $hdr(CSeq) $ci} ".into(),
+        ..CoreConfig::default()
+    };
+    let e = Engine::new(PeekPrefix, core);
+    let (mut w, mut out) = (WorkerState::default(), Vec::new());
+    e.process(
+        &request("OPTIONS", "bob"),
+        &rcv("10.0.0.5:5080"),
+        &mut w,
+        &mut out,
+    );
+    assert_eq!(
+        SEEN_PREFIX.with(|s| s.borrow().clone()),
+        "{1 1 OPTIONS c1@x} "
+    );
+    // Outside a message (timers), no prefix.
+    assert_eq!(log::prefix(), "");
+}

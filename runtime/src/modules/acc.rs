@@ -447,7 +447,7 @@ fn log_request(ctx: &Ctx<'_>, label: &str, code: &[u8], reason: &[u8], to_tag: &
         reason,
     };
     let line = record(label, unix_now(), &fields, &extras);
-    let prefix = format!("{}{LOG_PREFIX}", ctx.core.log_prefix);
+    let prefix = format!("{}{LOG_PREFIX}", crate::engine::log::prefix());
     ctx.core.log.write_on(
         Some(cfg.log_facility),
         Level::from_int(cfg.log_level),

@@ -251,9 +251,11 @@ fn flag_bit(flag: i32) -> Option<u32> {
 
 fn log_error(ctx: &Ctx<'_>, message: &str) {
     if crate::engine::log::enabled(ctx, Level::Err) {
-        ctx.core
-            .log
-            .write(Level::Err, &ctx.core.log_prefix, message.as_bytes());
+        ctx.core.log.write(
+            Level::Err,
+            &crate::engine::log::prefix(),
+            message.as_bytes(),
+        );
     }
 }
 

@@ -11,7 +11,7 @@ pub use crate::engine::log::{core_log, enabled};
 /// `xlog(level, fmt)` with the message already formatted. Always 1.
 pub fn xlog(ctx: &Ctx<'_>, level: Level, message: &[u8]) -> i32 {
     if enabled(ctx, level) {
-        let prefix = format!("{}<script>: ", ctx.core.log_prefix);
+        let prefix = format!("{}<script>: ", crate::engine::log::prefix());
         ctx.core.log.write(level, &prefix, message);
     }
     1

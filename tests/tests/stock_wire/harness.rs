@@ -73,6 +73,13 @@ impl Server {
     }
 }
 
+/// UDP workers, the same on both sides (`-n`). One: with two, Kamailio
+/// itself answers run-dependently (a UAS's 180 and 200 sent back to back
+/// reach two workers, and the 200 relayed first drops the 180: seen), so
+/// its runs could not be compared exactly; and the stock `children=8`
+/// would be 8 processes per proxy, with 24 proxies at once.
+pub(crate) const WORKERS: usize = 1;
+
 /// A proxy that runs the stock configuration.
 #[derive(Debug, Clone)]
 pub(crate) enum Contender {
@@ -104,13 +111,15 @@ impl Contender {
         let mut group = match self {
             Contender::Kamailio => Kamailio::new(STOCK_CFG, &listen, dir.join("run"))
                 .module_dir(Some(module_dir()))
+                .workers(WORKERS)
                 .start(out.into(), err.into())?,
             Contender::Ours(bin) | Contender::Interpreted(bin) => {
                 let mut c = Command::new(bin);
                 if matches!(self, Contender::Interpreted(_)) {
                     c.arg(STOCK_CFG).arg("--");
                 }
-                c.args(["-l", &listen, "-n", "2"]);
+                // -E: log to stderr, as Kamailio is run (acc records).
+                c.args(["-l", &listen, "-E", "-n", &WORKERS.to_string()]);
                 let child = c
                     .stdin(Stdio::null())
                     .stdout(out)
@@ -139,9 +148,9 @@ pub(crate) struct ClientRun {
     /// SIPp's exit status (0: scenario completed), `None` if it had to be
     /// killed at the time limit.
     pub(crate) exit: Option<i32>,
-    /// Every distinct message received, in order (retransmissions, which
-    /// are byte-identical, are kept once).
-    pub(crate) received: Vec<String>,
+    /// Every distinct message received, in order, with the times of its
+    /// copies (retransmissions are byte-identical).
+    pub(crate) received: Vec<Received>,
     pub(crate) elapsed: Duration,
     /// The end of SIPp's stderr, for failure messages.
     pub(crate) stderr: String,
@@ -246,18 +255,46 @@ impl RunningSipp {
     }
 }
 
-/// The messages SIPp's `-trace_msg` log says it received, retransmissions
-/// (byte-identical repeats) dropped.
-pub(crate) fn received_messages(trace: &str) -> Vec<String> {
+/// One distinct message a client received, with when each copy came
+/// (retransmissions are byte-identical copies).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Received {
+    pub(crate) text: String,
+    /// Seconds since the client's first traced message (sent or received),
+    /// one entry per copy.
+    pub(crate) at: Vec<f64>,
+}
+
+/// `HH:MM:SS.ffffff` at the end of a trace separator line, in seconds.
+fn stamp_seconds(stamp: &str) -> Option<f64> {
+    let time = stamp.trim().rsplit(' ').next()?;
+    let mut it = time.split(':');
+    let (h, m, s) = (it.next()?, it.next()?, it.next()?);
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}
+
+/// The messages SIPp's `-trace_msg` log says it received, each distinct
+/// one once with the times of all its copies.
+pub(crate) fn received_messages(trace: &str) -> Vec<Received> {
     const SEP: &str = "-----------------------------------------------";
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Received> = Vec::new();
+    let mut first: Option<f64> = None;
     for block in trace.split(SEP).skip(1) {
         // "<timestamp>\n<direction line>\n\n<message>"
         let mut parts = block.splitn(3, '\n');
-        let _stamp = parts.next();
+        let stamp = parts.next().and_then(stamp_seconds);
         let Some(direction) = parts.next() else {
             continue;
         };
+        let origin = *first.get_or_insert(stamp.unwrap_or(0.0));
+        // A trace across midnight: the clock starts again at 0.
+        let at = stamp.map_or(0.0, |t| {
+            if t < origin {
+                t + 86_400.0 - origin
+            } else {
+                t - origin
+            }
+        });
         if !direction.contains("message received") {
             continue;
         }
@@ -267,8 +304,15 @@ pub(crate) fn received_messages(trace: &str) -> Vec<String> {
             .trim_start_matches(['\r', '\n'])
             .trim_end()
             .to_string();
-        if !msg.is_empty() && !out.contains(&msg) {
-            out.push(msg);
+        if msg.is_empty() {
+            continue;
+        }
+        match out.iter_mut().find(|r| r.text == msg) {
+            Some(r) => r.at.push(at),
+            None => out.push(Received {
+                text: msg,
+                at: vec![at],
+            }),
         }
     }
     out
@@ -282,6 +326,8 @@ pub(crate) struct Run {
     pub(crate) proxy: u16,
     ports: Vec<(u16, String)>,
     clients: Vec<ClientRun>,
+    /// The acc records the proxy logged (raw lines).
+    acc: Vec<String>,
 }
 
 impl Run {
@@ -292,6 +338,7 @@ impl Run {
             proxy,
             ports: vec![(proxy, "PROXY".into())],
             clients: Vec::new(),
+            acc: Vec::new(),
         }
     }
 
@@ -324,6 +371,15 @@ impl Run {
         }
     }
 
+    /// Keeps the acc records (`ACC: ` lines) of the proxy's log.
+    pub(crate) fn record_log(&mut self, log: &str) {
+        self.acc = log
+            .lines()
+            .filter(|l| l.contains("ACC: "))
+            .map(String::from)
+            .collect();
+    }
+
     pub(crate) fn record(&mut self, c: ClientRun) {
         self.clients.push(c);
     }
@@ -350,28 +406,40 @@ impl Run {
                     received: c.received.iter().map(|m| norm.message(m)).collect(),
                 })
                 .collect(),
+            acc: self.acc.iter().map(|l| norm.acc_line(l)).collect(),
         }
     }
 }
 
 // --- observations -------------------------------------------------------------
 
-/// The headers an observation keeps (compact forms are expanded first).
-const SIGNIFICANT: &[&str] = &[
+/// Header names compared case-insensitively and written canonically
+/// (compact forms are expanded first); any other name is kept as sent.
+const KNOWN: &[&str] = &[
     "Via",
     "Route",
     "Record-Route",
     "Contact",
     "From",
     "To",
+    "Call-ID",
     "CSeq",
     "Max-Forwards",
     "Expires",
+    "Content-Type",
     "Content-Length",
+    "Server",
+    "User-Agent",
+    "Allow",
+    "Supported",
 ];
 
 /// Headers whose comma-separated values are separate entries.
 const LISTS: &[&str] = &["Via", "Route", "Record-Route", "Contact"];
+
+/// Headers whose text is free and product-specific: their value is not
+/// compared (their presence and place are).
+const PRODUCT: &[&str] = &["Server", "User-Agent"];
 
 fn full_name(name: &str) -> String {
     let canonical = match name.to_ascii_lowercase().as_str() {
@@ -381,8 +449,10 @@ fn full_name(name: &str) -> String {
         "t" => "To",
         "l" => "Content-Length",
         "i" => "Call-ID",
+        "c" => "Content-Type",
+        "k" => "Supported",
         other => {
-            return SIGNIFICANT
+            return KNOWN
                 .iter()
                 .find(|s| s.eq_ignore_ascii_case(other))
                 .map_or_else(|| name.to_string(), |s| (*s).to_string());
@@ -414,12 +484,17 @@ fn split_list(value: &str) -> Vec<String> {
 }
 
 /// A received message, normalised: ports named, branches and tags
-/// replaced by `*` (keeping the RFC 3261 magic cookie), significant headers
-/// only, in their order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// replaced by `*` (keeping the RFC 3261 magic cookie), SIPp's process id
+/// in Call-IDs and its media port hidden, Server and User-Agent text `*`;
+/// every header in its order, the body line by line, and when each copy
+/// came.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Msg {
     pub(crate) start: String,
     pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<String>,
+    /// Seconds since the client began, per copy (retransmissions).
+    pub(crate) at: Vec<f64>,
 }
 
 impl Msg {
@@ -456,14 +531,22 @@ impl Msg {
     }
 }
 
-struct Normaliser {
+pub(crate) struct Normaliser {
     ports: Vec<(Regex, String)>,
     branch: Regex,
     tag: Regex,
+    /// SIPp's Call-IDs, `[call_number]-[pid]@[local_ip]`.
+    call_id: Regex,
+    /// SIPp's media port in its SDP (the next free one from 6000).
+    media: Regex,
+    /// A log line's `rank(pid) ` (Kamailio's stderr log format).
+    log_head: Regex,
+    /// acc's `timestamp=` (seconds of the record).
+    timestamp: Regex,
 }
 
 impl Normaliser {
-    fn new(ports: &[(u16, String)]) -> Self {
+    pub(crate) fn new(ports: &[(u16, String)]) -> Self {
         Normaliser {
             ports: ports
                 .iter()
@@ -473,7 +556,11 @@ impl Normaliser {
                 })
                 .collect(),
             branch: Regex::new(r"(?i)branch=(z9hG4bK)?[^;,>\s]*").expect("regex"),
-            tag: Regex::new(r"(?i)\btag=[^;,>\s]*").expect("regex"),
+            tag: Regex::new(r"(?i)(\b|from_|to_)tag=[^;,>\s]*").expect("regex"),
+            call_id: Regex::new(r"\b(\d+)-\d+@").expect("regex"),
+            media: Regex::new(r"^m=(\w+) \d+ ").expect("regex"),
+            log_head: Regex::new(r"^\s*\d+\(\d+\) ").expect("regex"),
+            timestamp: Regex::new(r"\btimestamp=\d+").expect("regex"),
         }
     }
 
@@ -488,15 +575,23 @@ impl Normaliser {
                 format!("branch={}*", c.get(1).map_or("", |m| m.as_str()))
             })
             .into_owned();
-        self.tag.replace_all(&s, "tag=*").into_owned()
+        s = self.tag.replace_all(&s, "${1}tag=*").into_owned();
+        self.call_id.replace_all(&s, "${1}-*@").into_owned()
     }
 
-    fn message(&self, raw: &str) -> Msg {
-        let head = raw.split("\r\n\r\n").next().unwrap_or(raw);
-        let head = head.split("\n\n").next().unwrap_or(head);
+    /// An acc record as logged (`rank(pid) LEVEL: {prefix} acc [...]: ...
+    /// ACC: ...`), normalised like messages, its timestamp hidden.
+    pub(crate) fn acc_line(&self, line: &str) -> String {
+        let l = self.log_head.replace(line.trim(), "");
+        let l = self.timestamp.replace_all(&l, "timestamp=*");
+        self.text(&l)
+    }
+
+    fn message(&self, raw: &Received) -> Msg {
+        let text = raw.text.replace("\r\n", "\n");
+        let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
         let mut lines: Vec<String> = Vec::new();
         for l in head.lines() {
-            let l = l.trim_end_matches('\r');
             match lines.last_mut() {
                 Some(prev) if l.starts_with([' ', '\t']) => {
                     prev.push(' ');
@@ -510,13 +605,13 @@ impl Normaliser {
         let mut headers = Vec::new();
         for l in it {
             let Some((name, value)) = l.split_once(':') else {
+                headers.push((String::new(), self.text(&l)));
                 continue;
             };
             let name = full_name(name.trim());
-            if !SIGNIFICANT.contains(&name.as_str()) {
-                continue;
-            }
-            if LISTS.contains(&name.as_str()) {
+            if PRODUCT.contains(&name.as_str()) {
+                headers.push((name, "*".into()));
+            } else if LISTS.contains(&name.as_str()) {
                 for v in split_list(value) {
                     headers.push((name.clone(), self.text(&v)));
                 }
@@ -524,7 +619,19 @@ impl Normaliser {
                 headers.push((name, self.text(value)));
             }
         }
-        Msg { start, headers }
+        let body = body
+            .lines()
+            .map(|l| {
+                let l = self.text(l);
+                self.media.replace(&l, "m=${1} MEDIA ").into_owned()
+            })
+            .collect();
+        Msg {
+            start,
+            headers,
+            body,
+            at: raw.at.clone(),
+        }
     }
 }
 
@@ -568,6 +675,8 @@ impl ClientObs {
 pub(crate) struct Observation {
     pub(crate) scenario: &'static str,
     pub(crate) clients: Vec<ClientObs>,
+    /// The proxy's acc records, normalised, in order.
+    pub(crate) acc: Vec<String>,
 }
 
 impl Observation {
@@ -579,8 +688,11 @@ impl Observation {
     }
 
     /// The observation as lines, each one self-describing:
-    /// `client: exit N`, `client <- START [CSeq]`, and
-    /// `client <- START [CSeq] | Header: value`.
+    /// `client: exit N`, `client <- START [CSeq]`,
+    /// `client <- START [CSeq] | Header: value`,
+    /// `client <- START [CSeq] | body: line`,
+    /// `client <- START [CSeq] | copies: N` (retransmissions, when N > 1),
+    /// and `acc: RECORD` for each acc record the proxy logged.
     pub(crate) fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
         for c in &self.clients {
@@ -589,11 +701,34 @@ impl Observation {
                 .map_or("killed at the time limit".into(), |e| e.to_string());
             out.push(format!("{}: exit {exit}", c.name));
             for m in &c.received {
-                let cseq = m.header("CSeq").first().copied().unwrap_or("").to_string();
-                let prefix = format!("{} <- {} [{cseq}]", c.name, m.start);
+                let prefix = message_prefix(&c.name, m);
                 out.push(prefix.clone());
                 for (n, v) in &m.headers {
                     out.push(format!("{prefix} | {n}: {v}"));
+                }
+                for l in &m.body {
+                    out.push(format!("{prefix} | body: {l}"));
+                }
+                if m.at.len() > 1 {
+                    out.push(format!("{prefix} | copies: {}", m.at.len()));
+                }
+            }
+        }
+        for a in &self.acc {
+            out.push(format!("acc: {a}"));
+        }
+        out
+    }
+
+    /// When each received message first came, keyed
+    /// `client <- START [CSeq]` (its retransmissions are counted in
+    /// [`Observation::lines`]).
+    pub(crate) fn times(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        for c in &self.clients {
+            for m in &c.received {
+                if let Some(t) = m.at.first() {
+                    out.push((message_prefix(&c.name, m), *t));
                 }
             }
         }
@@ -609,7 +744,44 @@ impl Observation {
     }
 }
 
+fn message_prefix(client: &str, m: &Msg) -> String {
+    let cseq = m.header("CSeq").first().copied().unwrap_or("").to_string();
+    format!("{client} <- {} [{cseq}]", m.start)
+}
+
 // --- comparison ------------------------------------------------------------------
+
+/// What a timer sends comes at least this long after the client began
+/// (everything else is an immediate answer on loopback).
+pub(crate) const TIMER_DRIVEN: f64 = 1.0;
+
+/// The messages that `a` (Kamailio) or `b` received timer-driven (first
+/// at [`TIMER_DRIVEN`] or later on either side) whose first arrivals
+/// differ by more than 10 % of Kamailio's time, or that only one side
+/// received: one text per mismatch. (A message only one side has is also
+/// a line difference.) A 408 that came early fails here.
+pub(crate) fn timing_mismatches(a: &Observation, b: &Observation) -> Vec<String> {
+    let (ta, tb) = (a.times(), b.times());
+    let find = |v: &[(String, f64)], k: &str| v.iter().find(|(key, _)| key == k).map(|&(_, t)| t);
+    let mut out = Vec::new();
+    for (k, t) in &ta {
+        match find(&tb, k) {
+            Some(u) if (*t >= TIMER_DRIVEN || u >= TIMER_DRIVEN) && (u - t).abs() > 0.1 * t => {
+                out.push(format!(
+                    "{k}: at {t:.2} s, here at {u:.2} s (over 10 % apart)"
+                ));
+            }
+            None if *t >= TIMER_DRIVEN => out.push(format!("{k}: at {t:.2} s, never here")),
+            _ => {}
+        }
+    }
+    for (k, u) in &tb {
+        if *u >= TIMER_DRIVEN && find(&ta, k).is_none() {
+            out.push(format!("{k}: only here, at {u:.2} s"));
+        }
+    }
+    out
+}
 
 /// A line only one side has.
 #[derive(Debug, Clone, PartialEq, Eq)]

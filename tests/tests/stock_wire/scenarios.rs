@@ -400,16 +400,24 @@ fn expect_no_answer(o: &Observation) -> Result<(), String> {
     )?;
     local_reply(timeout, "CALLER")?;
     // Stock fr_timer is 30 s (no provisional reply: fr_inv_timer never
-    // starts).
+    // starts): the 408 comes 30 s (within 10 %) after the INVITE.
+    let at = timeout.at.first().copied().unwrap_or(0.0);
     ensure!(
-        caller.elapsed >= Duration::from_secs(29),
-        "408 after {:?}, before the stock fr_timer (30 s)",
+        (27.0..=33.0).contains(&at),
+        "408 {at:.2} s after the INVITE, not at the stock fr_timer (30 s)"
+    );
+    ensure!(
+        caller.elapsed >= Duration::from_secs(27),
+        "caller done after {:?}, before the stock fr_timer (30 s)",
         caller.elapsed
     );
-    // Retransmissions of the INVITE are counted once; no CANCEL (nothing
-    // provisional was received, there is nothing to cancel).
+    // No CANCEL (nothing provisional was received, there is nothing to
+    // cancel); the INVITE retransmitted from T1 (0.5 s) doubling up to T2
+    // (4 s) until fr_timer: at 0, 0.5, 1.5, 3.5, 7.5, 11.5, ... 27.5 s.
     eq("callee methods", callee.methods(), vec!["INVITE"])?;
-    relayed_request(&callee.received[0])
+    let invite = &callee.received[0];
+    eq("copies of the INVITE", invite.at.len(), 10)?;
+    relayed_request(invite)
 }
 
 // --- single requests --------------------------------------------------------------
