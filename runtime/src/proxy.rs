@@ -305,7 +305,7 @@ pub fn run_until<S: Script>(
         },
         debug: int_param::<i32>(settings, "debug").unwrap_or(2) + args.debug_up,
         log,
-        log_prefix: settings.str("log_prefix").unwrap_or_default(),
+        log_prefix: settings.fmt("log_prefix").unwrap_or_default(),
     };
     let _ = deferred
         .engine

@@ -19,6 +19,7 @@ pub use bindings::{ArgConv, BINDINGS, Binding, BindingId, CtxUse, LogGate};
 pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
 pub use pv::{FmtSeg, MODULE_PVS, ModulePv, PVS, PvId, PvInfo, PvRef};
 pub use settings::{
-    CORE_PARAMS, CoreValue, Listen, ModParam, ModParamValue, SYSLOG_FACILITIES, Settings,
+    CORE_PARAMS, CoreValue, FORMAT_PARAMS, Listen, ModParam, ModParamValue, SYSLOG_FACILITIES,
+    Settings,
 };
 pub use trans::{TRANSFORMATIONS, TrArg, TrInfo, TrKind, TrOp, TrParam};

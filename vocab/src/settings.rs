@@ -52,11 +52,17 @@ pub static SYSLOG_FACILITIES: &[&str] = &[
     "LOG_UUCP",
 ];
 
-/// A core parameter's value: numbers (and `yes`/`no`, as 1/0) or text.
+/// Core parameters whose text Kamailio reads as a PV format (evaluated per
+/// message): the compiler resolves them to [`CoreValue::Fmt`].
+pub static FORMAT_PARAMS: &[&str] = &["log_prefix"];
+
+/// A core parameter's value: numbers (and `yes`/`no`, as 1/0), text, or a
+/// PV format the compiler resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CoreValue {
     Int(i64),
     Str(String),
+    Fmt(Vec<crate::FmtSeg>),
 }
 
 /// One `listen=` socket.
@@ -116,14 +122,27 @@ impl Settings {
         match self.param(name)? {
             CoreValue::Int(n) => Some(*n),
             CoreValue::Str(s) => s.trim().parse().ok(),
+            CoreValue::Fmt(_) => None,
         }
     }
 
-    /// A text core parameter (an int is rendered in decimal).
+    /// A text core parameter (an int is rendered in decimal; a format is
+    /// not text: see [`Settings::fmt`]).
     pub fn str(&self, name: &str) -> Option<String> {
+        self.param(name).and_then(|v| match v {
+            CoreValue::Int(n) => Some(n.to_string()),
+            CoreValue::Str(s) => Some(s.clone()),
+            CoreValue::Fmt(_) => None,
+        })
+    }
+
+    /// A PV-format core parameter ([`FORMAT_PARAMS`]); plain text counts as
+    /// one literal piece.
+    pub fn fmt(&self, name: &str) -> Option<Vec<crate::FmtSeg>> {
         self.param(name).map(|v| match v {
-            CoreValue::Int(n) => n.to_string(),
-            CoreValue::Str(s) => s.clone(),
+            CoreValue::Fmt(f) => f.clone(),
+            CoreValue::Int(n) => vec![crate::FmtSeg::Lit(n.to_string().into_bytes())],
+            CoreValue::Str(s) => vec![crate::FmtSeg::Lit(s.clone().into_bytes())],
         })
     }
 }

@@ -374,6 +374,19 @@ fn settings(g: &Gen<'_>) -> TokenStream {
                 quote!(rt::CoreValue::Int(#n))
             }
             CoreValue::Str(t) => quote!(rt::CoreValue::Str(#t.into())),
+            CoreValue::Fmt(segs) => {
+                let segs = segs.iter().map(|seg| match seg {
+                    crate::ir::FmtSeg::Lit(l) => {
+                        let b = bytes(l);
+                        quote!(rt::FmtSeg::Lit(#b.to_vec()))
+                    }
+                    crate::ir::FmtSeg::Pv(p) => {
+                        let p = pv_value(p);
+                        quote!(rt::FmtSeg::Pv(#p))
+                    }
+                });
+                quote!(rt::CoreValue::Fmt(Vec::from([#(#segs),*])))
+            }
         };
         quote!((#name.into(), #v))
     });

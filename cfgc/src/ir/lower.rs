@@ -31,6 +31,7 @@ pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnosti
     };
     l.flag_decls(file);
     l.core_settings(file);
+    l.format_params(file);
     l.modparams(file);
     l.routes(file);
     (l.program, l.diags)
@@ -161,6 +162,37 @@ impl Lowerer<'_> {
     }
 
     // ---- core parameters ---------------------------------------------
+
+    /// Core parameters Kamailio reads as PV formats (`log_prefix`): resolved
+    /// now, like any PV-format argument (the runtime has no PV parser).
+    fn format_params(&mut self, file: &ast::File) {
+        let spans: HashMap<&str, Span> = file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Param(p) => Some((p.name, p.span)),
+                _ => None,
+            })
+            .collect();
+        let mut params = std::mem::take(&mut self.program.settings.params);
+        for (name, value) in &mut params {
+            let CoreValue::Str(text) = value else {
+                continue;
+            };
+            if !cfgc_vocab::FORMAT_PARAMS.contains(&name.as_str()) {
+                continue;
+            }
+            let span = spans.get(name.as_str()).copied().unwrap_or(Span::new(
+                crate::source::FileId(0),
+                0,
+                0,
+            ));
+            if let Some(segs) = self.format(text.as_bytes(), span) {
+                *value = CoreValue::Fmt(segs);
+            }
+        }
+        self.program.settings.params = params;
+    }
 
     fn core_settings(&mut self, file: &ast::File) {
         use ast::ParamValue as V;

@@ -34,9 +34,9 @@ pub struct CoreConfig {
     pub debug: i32,
     /// Where logs go.
     pub log: LogSink,
-    /// `log_prefix`, a PV format evaluated on each received message
-    /// (`pv::parse_format`, `log::prefix`).
-    pub log_prefix: String,
+    /// `log_prefix`, a PV format (resolved by cfgc) evaluated on each
+    /// received message (`log::prefix`).
+    pub log_prefix: Vec<cfgc_vocab::FmtSeg>,
 }
 
 impl Default for CoreConfig {
@@ -49,7 +49,7 @@ impl Default for CoreConfig {
             server_header: Some(crate::sip::reply::KAMAILIO_SERVER.to_vec()),
             debug: 2,
             log: LogSink::Stderr,
-            log_prefix: String::new(),
+            log_prefix: Vec::new(),
         }
     }
 }

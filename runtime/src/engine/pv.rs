@@ -189,56 +189,6 @@ pub fn format(ctx: &Ctx<'_>, segs: &[FmtSeg]) -> Vec<u8> {
     buf
 }
 
-/// A PV format known only at start-up (the core's `log_prefix`), read
-/// the simple way: `$name` of a PV without arguments, `$hdr(Name)` and
-/// `$hdrc(Name)`; anything else (`$(...)`, unknown names) stays literal
-/// text.
-pub fn parse_format(text: &str) -> Vec<FmtSeg> {
-    let mut out = Vec::new();
-    let mut lit = Vec::new();
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' {
-            let start = i + 1;
-            let mut end = start;
-            while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
-                end += 1;
-            }
-            let name = &text[start..end];
-            let mut pv = None;
-            let mut next = end;
-            if (name == "hdr" || name == "hdrc") && b.get(end) == Some(&b'(') {
-                if let Some(close) = text[end..].find(')') {
-                    let arg = b[end + 1..end + close].to_vec();
-                    pv = Some(if name == "hdr" {
-                        PvRef::Hdr(arg)
-                    } else {
-                        PvRef::HdrCount(arg)
-                    });
-                    next = end + close + 1;
-                }
-            } else if !name.is_empty() && b.get(end) != Some(&b'(') {
-                pv = PvId::from_name(name).map(PvRef::Plain);
-            }
-            if let Some(pv) = pv {
-                if !lit.is_empty() {
-                    out.push(FmtSeg::Lit(std::mem::take(&mut lit)));
-                }
-                out.push(FmtSeg::Pv(pv));
-                i = next;
-                continue;
-            }
-        }
-        lit.push(b[i]);
-        i += 1;
-    }
-    if !lit.is_empty() {
-        out.push(FmtSeg::Lit(lit));
-    }
-    out
-}
-
 fn bytes_of_ip(ip: std::net::IpAddr) -> Value<'static> {
     Value::string(ip.to_string())
 }
