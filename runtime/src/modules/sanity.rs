@@ -226,7 +226,12 @@ fn content_length(ctx: &Ctx<'_>) -> Check {
         return Err(fail(400, "Content-Length Failure"));
     }
     let declared = v.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-    if declared == ctx.msg.body().len() as u64 {
+    // Kamailio compares with what was received after the headers (the
+    // whole datagram's rest), not with the body cut at Content-Length: a
+    // UDP request with more bytes than declared fails (tests/malformed).
+    let start = ctx.msg.body_span().start as usize;
+    let received = ctx.msg.buffer().len().saturating_sub(start);
+    if declared == received as u64 {
         Ok(())
     } else {
         Err(fail(400, "Content-Length mis-match"))

@@ -216,3 +216,17 @@ fn default_checks_param() {
     );
     assert_eq!(rc, (-1, 1));
 }
+
+/// Kamailio's Content-Length check counts every byte received after the
+/// headers, not the body cut at the declared length.
+#[test]
+fn content_length_counts_every_received_byte() {
+    let m = stock();
+    let mut raw = invite(&[], "1 INVITE");
+    let (rc, out) = check(&raw, &m, 17895, 7);
+    assert_eq!((rc, out.len()), (1, 0));
+    raw.extend_from_slice(b"extra");
+    let (rc, out) = check(&raw, &m, 17895, 7);
+    assert_eq!(rc, -1);
+    assert!(reply_text(&out).starts_with("SIP/2.0 400 Content-Length mis-match\r\n"));
+}
