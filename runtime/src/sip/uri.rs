@@ -100,6 +100,14 @@ fn class_and_escapes_ok(s: &[u8], class: &[bool; 256]) -> bool {
     true
 }
 
+/// The user part and password as Kamailio's URI parser takes them: the
+/// [`USER`] characters plus every non-ASCII byte (UTF-8 or Latin-1 user
+/// names such as `Ätester`), and `%` not necessarily starting a valid
+/// escape (`sip:b%ZZb@host` is routed by Kamailio, not refused).
+fn userinfo_ok(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| USER[usize::from(b)] || b >= 0x80)
+}
+
 fn hostname_ok(h: &[u8]) -> bool {
     !h.is_empty() && h.iter().all(|&b| HOST[usize::from(b)])
 }
@@ -149,7 +157,7 @@ impl<'a> Uri<'a> {
         let (user, password, hostport, hp_at) = match at {
             Some(a) => {
                 let userinfo = &main[..a];
-                if userinfo.is_empty() || !class_and_escapes_ok(userinfo, &USER) {
+                if !userinfo_ok(userinfo) {
                     return Err(bad(body_at));
                 }
                 let (u, p) = match userinfo.iter().position(|&b| b == b':') {
@@ -270,7 +278,30 @@ fn parse_port(d: &[u8]) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
-    use super::{PARAM, URI_PARAM, USER, class_and_escapes_ok, escapes_valid};
+    use super::{PARAM, URI_PARAM, USER, Uri, class_and_escapes_ok, escapes_valid};
+
+    /// Kamailio accepts non-ASCII bytes and stray `%` in the user part
+    /// (`tests/malformed`: its `$fU` is the user, ours was null).
+    #[test]
+    fn user_part_takes_non_ascii_and_bad_escapes() {
+        for s in [
+            "sip:Ätester@127.0.0.1".as_bytes(),
+            b"sip:b\xe9b@example.com",
+            b"sip:b%ZZb@example.com",
+            b"sip:b%6Fb@example.com:5060;lr",
+        ] {
+            let u = Uri::parse(s).unwrap_or_else(|e| panic!("{s:?}: {e:?}"));
+            assert!(u.user.is_some_and(|u| !u.is_empty()), "{s:?}");
+        }
+        assert_eq!(
+            Uri::parse("sip:Ätester@127.0.0.1".as_bytes())
+                .expect("parses")
+                .user,
+            Some("Ätester".as_bytes())
+        );
+        assert!(Uri::parse(b"sip:b b@example.com").is_err());
+        assert!(Uri::parse(b"sip:@example.com").is_err());
+    }
 
     #[test]
     fn uri_param_class_is_param_without_query_and_at() {

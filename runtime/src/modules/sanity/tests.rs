@@ -90,13 +90,18 @@ fn version() {
 #[test]
 fn cseq_number_and_expires() {
     let m = stock();
-    let (rc, out) = check(&invite(&[], "4294967296 INVITE"), &m, 17895, 7);
+    let (rc, out) = check(&invite(&[], "4294967297 INVITE"), &m, 17895, 7);
     assert_eq!(rc, -1);
     assert!(reply_text(&out).starts_with("SIP/2.0 400 CSeq number is illegal\r\n"));
+    // Kamailio's bound is 2^32 inclusive.
+    let (rc, _) = check(&invite(&[], "4294967296 INVITE"), &m, 17895, 7);
+    assert_eq!(rc, 1);
     let (_, out) = check(&invite(&["Expires: abc"], "1 INVITE"), &m, 17895, 7);
-    assert!(reply_text(&out).starts_with("SIP/2.0 400 Bad Expires Header\r\n"));
-    let (_, out) = check(&invite(&["Expires: 4294967296"], "1 INVITE"), &m, 17895, 7);
     assert!(reply_text(&out).starts_with("SIP/2.0 400 Expires value is illegal\r\n"));
+    let (_, out) = check(&invite(&["Expires: 4294967297"], "1 INVITE"), &m, 17895, 7);
+    assert!(reply_text(&out).starts_with("SIP/2.0 400 Expires value is illegal\r\n"));
+    let (rc, _) = check(&invite(&["Expires: 4294967296"], "1 INVITE"), &m, 17895, 7);
+    assert_eq!(rc, 1);
     // Expires is not checked without bit 256.
     let (rc, _) = check(&invite(&["Expires: abc"], "1 INVITE"), &m, 17895 - 256, 7);
     assert_eq!(rc, 1);
@@ -210,4 +215,18 @@ fn default_checks_param() {
         |ctx| (sanity_check(ctx), sanity_check_msg(ctx, 64)),
     );
     assert_eq!(rc, (-1, 1));
+}
+
+/// Kamailio's Content-Length check counts every byte received after the
+/// headers, not the body cut at the declared length.
+#[test]
+fn content_length_counts_every_received_byte() {
+    let m = stock();
+    let mut raw = invite(&[], "1 INVITE");
+    let (rc, out) = check(&raw, &m, 17895, 7);
+    assert_eq!((rc, out.len()), (1, 0));
+    raw.extend_from_slice(b"extra");
+    let (rc, out) = check(&raw, &m, 17895, 7);
+    assert_eq!(rc, -1);
+    assert!(reply_text(&out).starts_with("SIP/2.0 400 Content-Length mis-match\r\n"));
 }
