@@ -20,6 +20,9 @@ pub enum ArgConv {
     Fmt,
     /// Bytes from a constant string.
     Str,
+    /// One whole PV, else the text as written, with no PV expanded
+    /// (Kamailio's `fixup_var_str_*`: `t_reply`'s reason).
+    VarOrStr,
     /// An xlog level name (`"L_INFO"`) resolved at compile time, or an
     /// int expression.
     Level,
@@ -166,7 +169,7 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
     b("tmx", name, path, &[], Shared)
 }
 
-use ArgConv::{BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, Str};
+use ArgConv::{BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, Str, VarOrStr};
 use CtxUse::{Mut, Shared};
 
 /// Every module function the runtime implements.
@@ -202,7 +205,7 @@ pub static BINDINGS: &[Binding] = &[
     tm("t_relay", "modules::tm::t_relay", &[]),
     tm("t_relay", "modules::tm::t_relay_to", &[Str, Int]),
     tm("t_newtran", "modules::tm::t_newtran", &[]),
-    tm("t_reply", "modules::tm::t_reply", &[Int, Fmt]),
+    tm("t_reply", "modules::tm::t_reply", &[Int, VarOrStr]),
     tm("t_check_trans", "modules::tm::t_check_trans", &[]),
     tm("t_on_failure", "modules::tm::t_on_failure", &[FailureRoute]),
     tm("t_on_branch", "modules::tm::t_on_branch", &[BranchRoute]),

@@ -489,7 +489,7 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         let v = p(value(g, e));
                         (quote!(rt::Level::from_int(#v.to_int())), quote!(#name))
                     }
-                    (ArgVal::Expr(e), ArgConv::Fmt | ArgConv::Str) => {
+                    (ArgVal::Expr(e), ArgConv::Fmt | ArgConv::Str | ArgConv::VarOrStr) => {
                         let v = p(value(g, e));
                         (quote!(#v.to_bytes().into_owned()), quote!(&#name))
                     }

@@ -690,6 +690,17 @@ impl Lowerer<'_> {
             (ArgConv::Fmt, Expr::Str(s)) => ArgVal::Fmt(self.format(&s, a.span())?),
             (ArgConv::Fmt, Expr::Int(i)) => ArgVal::Bytes(i.to_string().into_bytes()),
             (ArgConv::Str, Expr::Str(s)) => ArgVal::Bytes(s),
+            // One whole PV is read; any other text is taken as written.
+            (ArgConv::VarOrStr, Expr::Str(s)) => {
+                let text = String::from_utf8_lossy(&s).into_owned();
+                match pvar::parse_spec(&text) {
+                    Ok((spec, len)) if len == text.len() => {
+                        ArgVal::Fmt(vec![FmtSeg::Pv(self.pv_ref(&spec, a.span())?)])
+                    }
+                    _ => ArgVal::Bytes(s),
+                }
+            }
+            (ArgConv::VarOrStr, Expr::Int(i)) => ArgVal::Bytes(i.to_string().into_bytes()),
             (ArgConv::Str, Expr::Int(i)) => ArgVal::Bytes(i.to_string().into_bytes()),
             (_, Expr::Unsupported) => return None,
             (_, other) => ArgVal::Expr(other),

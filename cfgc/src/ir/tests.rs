@@ -208,3 +208,29 @@ fn listen_sockets_without_protocol_are_udp_and_tcp_and_other_forms_are_refused()
     let (_, diags) = lower_src("cfgengine \"native\"\nrequest_route { exit; }\n");
     assert!(diags.is_empty(), "{diags:?}");
 }
+
+/// `t_reply`'s reason is Kamailio's `fixup_var_str`: one whole PV is read,
+/// any other text is sent as written (no PV expanded).
+#[test]
+fn t_reply_reason_is_one_whole_pv_or_literal_text() {
+    let (p, diags) = lower_src(
+        "loadmodule \"tm.so\"\nloadmodule \"pv.so\"\nrequest_route {\n \
+         t_reply(\"404\", \"Not $rU\");\n t_reply(\"404\", \"$var(r)\");\n}\n",
+    );
+    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+    let reasons: Vec<&ArgVal> = main_body(&p)
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::Call(c) => c.args.get(1),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(reasons[0], ArgVal::Bytes(b) if b == b"Not $rU"),
+        "{reasons:?}"
+    );
+    assert!(
+        matches!(reasons[1], ArgVal::Fmt(segs) if matches!(segs.as_slice(), [FmtSeg::Pv(PvRef::Var(_))])),
+        "{reasons:?}"
+    );
+}
