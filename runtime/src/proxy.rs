@@ -158,6 +158,12 @@ impl<S: Script> Handler for Deferred<S> {
         }
     }
 
+    fn on_stream_message(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>) -> bool {
+        self.engine
+            .get()
+            .is_none_or(|e| e.on_stream_message(data, rcv, out))
+    }
+
     fn on_tick(&self, now: Instant, out: &mut Vec<Transmit>) {
         if let Some(e) = self.engine.get() {
             e.on_tick(now, out);

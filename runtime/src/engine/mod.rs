@@ -142,8 +142,8 @@ impl<S: Script> Engine<S> {
         rcv: &RecvInfo,
         worker: &mut WorkerState,
         out: &mut Vec<Transmit>,
-    ) {
-        self.process_at(data, rcv, worker, out, Instant::now());
+    ) -> bool {
+        self.process_at(data, rcv, worker, out, Instant::now())
     }
 
     /// [`Engine::process`] at a given time (timers of transactions and
@@ -155,11 +155,12 @@ impl<S: Script> Engine<S> {
         worker: &mut WorkerState,
         out: &mut Vec<Transmit>,
         now: Instant,
-    ) {
+    ) -> bool {
         // Kamailio drops what it cannot parse (the sanity module, when
-        // loaded, is what answers 400).
+        // loaded, is what answers 400); `false` tells a stream transport
+        // to give up on the connection, as Kamailio does.
         let Ok(msg) = Message::parse(data) else {
-            return;
+            return false;
         };
         self.prepare_worker(worker);
         let mut ctx = Ctx::new(&msg, rcv, &self.core, worker, out);
@@ -196,6 +197,7 @@ impl<S: Script> Engine<S> {
             self.modules.after_script(&mut ctx);
         }
         log::clear_prefix();
+        true
     }
 }
 
@@ -222,10 +224,14 @@ impl<S: Script> Engine<S> {
 
 impl<S: Script> Handler for Engine<S> {
     fn on_message(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>) {
+        self.on_stream_message(data, rcv, out);
+    }
+
+    fn on_stream_message(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>) -> bool {
         WORKER.with(|w| {
             let mut w = w.borrow_mut();
-            self.process(data, rcv, &mut w, out);
-        });
+            self.process(data, rcv, &mut w, out)
+        })
     }
 
     fn on_tick(&self, now: Instant, out: &mut Vec<Transmit>) {

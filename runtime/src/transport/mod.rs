@@ -137,6 +137,16 @@ pub trait Handler: Send + Sync + 'static {
     /// Keep-alives (CRLF) never reach the handler.
     fn on_message(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>);
 
+    /// A framed message of a stream connection (TCP): as
+    /// [`Handler::on_message`], and whether the connection may go on.
+    /// `false` when the message could not be parsed: Kamailio then gives
+    /// up on the connection (its `tcp_read_req`), and so does the
+    /// transport.
+    fn on_stream_message(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>) -> bool {
+        self.on_message(data, rcv, out);
+        true
+    }
+
     /// Called about every [`Handler::tick`] with the current time, for
     /// timers (transactions, expiries). Called from one thread only.
     fn on_tick(&self, _now: Instant, _out: &mut Vec<Transmit>) {}

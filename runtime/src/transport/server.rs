@@ -389,6 +389,28 @@ impl Shared {
         }
         ok
     }
+
+    /// [`Shared::handle`] for a message of a stream connection: `false`
+    /// also when the handler gives up on the connection (a message it
+    /// cannot parse).
+    pub(super) fn handle_stream(
+        &self,
+        data: &[u8],
+        rcv: &RecvInfo,
+        out: &mut Vec<Transmit>,
+    ) -> bool {
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            self.handler.on_stream_message(data, rcv, out)
+        }));
+        match r {
+            Ok(go_on) => go_on,
+            Err(_) => {
+                inc(&self.stats.handler_panics);
+                out.clear();
+                false
+            }
+        }
+    }
 }
 
 pub(super) struct WorkerSetup {

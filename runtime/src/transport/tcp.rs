@@ -244,7 +244,7 @@ impl Worker {
                 Ok(Item::Ping) => *pongs += 1,
                 Ok(Item::Message(m)) => {
                     inc(&self.shared.stats.tcp_received);
-                    if !self.shared.handle(m, rcv, out) {
+                    if !self.shared.handle_stream(m, rcv, out) {
                         return Err(());
                     }
                     completed = true;
