@@ -194,21 +194,10 @@ fn run(path: &Path, defines: &[&str], t: &mut Totals, failures: &mut Vec<String>
 }
 
 fn cfgs_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            cfgs_under(&p, out);
-        } else if p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.ends_with(".cfg") || n.ends_with(".cfg.sample"))
-        {
-            out.push(p);
-        }
-    }
+    out.extend(cfgc_test_support::files_ending(
+        dir,
+        &[".cfg", ".cfg.sample"],
+    ));
 }
 
 #[test]

@@ -68,6 +68,62 @@ pub fn udp_exchange(port: u16, message: impl Fn(std::net::SocketAddr) -> String)
     None
 }
 
+/// Every file under `dir` (recursively) whose name ends with one of
+/// `suffixes`, sorted; none if `dir` cannot be read.
+pub fn files_ending(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, suffixes: &[&str], out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, suffixes, out);
+            } else if p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| suffixes.iter().any(|s| n.ends_with(s)))
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, suffixes, &mut out);
+    out.sort();
+    out
+}
+
+/// The lines of `a` and `b` outside their longest common subsequence, in
+/// order: `(true, line)` only in `a`, `(false, line)` only in `b`.
+pub fn line_diff(a: &[String], b: &[String]) -> Vec<(bool, String)> {
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j == m || (i < n && lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push((true, a[i].clone()));
+            i += 1;
+        } else {
+            out.push((false, b[j].clone()));
+            j += 1;
+        }
+    }
+    out
+}
+
 // --- Kamailio ------------------------------------------------------------------
 
 /// Where the installed Kamailio keeps its modules, if it is installed.

@@ -66,30 +66,48 @@ pub fn kamailio_check(file: &Path, defines: &[&str]) -> KamailioVerdict {
 /// # Panics
 /// If the directory is missing (Kamailio not installed).
 pub fn example_configs() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if let Some(name) = p.file_name().and_then(|n| n.to_str())
-                && (name.ends_with(".cfg") || name.ends_with(".cfg.sample"))
-            {
-                out.push(p);
-            }
-        }
-    }
     let dir = Path::new(EXAMPLES_DIR);
     assert!(
         dir.is_dir(),
         "{EXAMPLES_DIR} is missing: apt-get install kamailio"
     );
-    let mut v = Vec::new();
-    walk(dir, &mut v);
-    v.sort();
-    v
+    cfgc_test_support::files_ending(dir, &[".cfg", ".cfg.sample"])
+}
+
+/// Our proxy for `cfg` (with `defines`, `NAME=VALUE`), built with cfgc's
+/// library as `cfgc build` does, into `target/cfgc-cache/<out_name>` (the
+/// cache's target directory is shared by every test that builds one).
+///
+/// # Panics
+/// If cfgc generates no code (the diagnostics are rendered) or the build
+/// fails.
+pub fn build_proxy(cfg: &Path, defines: &[(&str, &str)], out_name: &str) -> PathBuf {
+    let cache = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("cfgc-cache");
+    let mut config = cfgc::Config::new();
+    for (name, value) in defines {
+        config.define_value(*name, *value);
+    }
+    let generated = config
+        .generate_file(cfg)
+        .unwrap_or_else(|e| panic!("{}: {e}", cfg.display()));
+    let code = generated.code.unwrap_or_else(|| {
+        let r = &generated.report;
+        panic!(
+            "cfgc generates no code for {}:\n{}",
+            cfg.display(),
+            r.diagnostics
+                .iter()
+                .map(|d| r.render(d))
+                .collect::<String>()
+        )
+    });
+    let dir = cfgc::package::write_package(&cache, cfg, &code).expect("package written");
+    let out = cache.join(out_name);
+    cfgc::package::build(&cache, &dir, cfg, &out, false).expect("proxy builds");
+    out
 }
 
 /// Runs cfgc's front end (all passes) with Kamailio-style `-A` defines.

@@ -17,25 +17,7 @@ fn cfg() -> PathBuf {
 }
 
 fn build_proxy() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let cache = workspace.join("target").join("cfgc-cache");
-    let generated = cfgc::Config::new()
-        .generate_file(cfg())
-        .expect("cfg readable");
-    let code = generated.code.unwrap_or_else(|| {
-        let r = &generated.report;
-        panic!(
-            "no code generated:\n{}",
-            r.diagnostics
-                .iter()
-                .map(|d| r.render(d))
-                .collect::<String>()
-        )
-    });
-    let dir = cfgc::package::write_package(&cache, &cfg(), &code).expect("package written");
-    let out = cache.join("cfgutils-proxy");
-    cfgc::package::build(&cache, &dir, &cfg(), &out, false).expect("proxy builds");
-    out
+    tests::build_proxy(&cfg(), &[], "cfgutils-proxy")
 }
 
 /// The status line of the reply to an OPTIONS for `user` (or "timeout").

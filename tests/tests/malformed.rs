@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, tail};
+use cfgc_test_support::{GroupGuard, Kamailio, free_port, line_diff, module_dir, tail};
 use regex::Regex;
 use serde::Deserialize;
 use tests::STOCK_CFG;
@@ -494,36 +494,6 @@ fn load_differences() -> Differences {
     d
 }
 
-/// The lines of `a` and `b` outside their longest common subsequence:
-/// `(true, line)` only in `a`, `(false, line)` only in `b`.
-fn diff(a: &[String], b: &[String]) -> Vec<(bool, String)> {
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if j == m || (i < n && lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push((true, a[i].clone()));
-            i += 1;
-        } else {
-            out.push((false, b[j].clone()));
-            j += 1;
-        }
-    }
-    out
-}
-
 /// Whether an entry's line covers an observation line: the same line, or
 /// the line is a header of the message whose start line the entry names
 /// (`<- SIP/2.0 404 Not Found` covers `<- SIP/2.0 404 Not Found | To: ...`).
@@ -553,7 +523,7 @@ fn compare(ours: &Contender) {
     let mut failures = Vec::new();
     let (mut same_udp, mut same_tcp) = (0, 0);
     for ((name, t, a), (_, _, b)) in kam.iter().zip(&our) {
-        let d = diff(a, b);
+        let d = line_diff(a, b);
         if d.is_empty() {
             if *t == "udp" {
                 same_udp += 1;
@@ -616,18 +586,7 @@ fn compare(ours: &Contender) {
 /// Our proxy for the stock config, built with cfgc's library as
 /// `cfgc build` does (shared with `stock_wire.rs` through the cache).
 fn build_ours() -> PathBuf {
-    let cache = workspace().join("target").join("cfgc-cache");
-    let cfg = PathBuf::from(STOCK_CFG);
-    let generated = cfgc::Config::new()
-        .generate_file(&cfg)
-        .expect("stock config readable");
-    let code = generated
-        .code
-        .expect("cfgc generates code for the stock config");
-    let dir = cfgc::package::write_package(&cache, &cfg, &code).expect("package written");
-    let out = cache.join("malformed-stock-proxy");
-    cfgc::package::build(&cache, &dir, &cfg, &out, false).expect("stock proxy builds");
-    out
+    tests::build_proxy(Path::new(STOCK_CFG), &[], "malformed-stock-proxy")
 }
 
 #[test]
@@ -682,7 +641,7 @@ fn corpus_rendering() {
     assert!(!covers(Some("<- A"), "<- AB"));
     assert!(!covers(None, "<- A"));
     assert_eq!(
-        diff(&["a".into(), "b".into()], &["a".into(), "c".into()]),
+        line_diff(&["a".into(), "b".into()], &["a".into(), "c".into()]),
         [(true, "b".to_string()), (false, "c".to_string())]
     );
 }

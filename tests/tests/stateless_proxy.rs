@@ -33,25 +33,11 @@ impl Drop for Guard {
 }
 
 fn build_proxy(next_port: u16) -> PathBuf {
-    let cache = workspace().join("target").join("cfgc-cache");
-    let cfg = example_cfg();
-    let mut config = cfgc::Config::new();
-    config.define_value("NEXT_PORT", next_port.to_string());
-    let generated = config.generate_file(&cfg).expect("example readable");
-    let code = generated.code.unwrap_or_else(|| {
-        let r = &generated.report;
-        panic!(
-            "no code generated:\n{}",
-            r.diagnostics
-                .iter()
-                .map(|d| r.render(d))
-                .collect::<String>()
-        )
-    });
-    let dir = cfgc::package::write_package(&cache, &cfg, &code).expect("package written");
-    let out = cache.join(format!("stateless-proxy-{next_port}"));
-    cfgc::package::build(&cache, &dir, &cfg, &out, false).expect("proxy builds");
-    out
+    tests::build_proxy(
+        &example_cfg(),
+        &[("NEXT_PORT", &next_port.to_string())],
+        &format!("stateless-proxy-{next_port}"),
+    )
 }
 
 /// One request, one reply: the status line of the reply (or "timeout").

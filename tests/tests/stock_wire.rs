@@ -209,25 +209,7 @@ fn stock_wire_kamailio() {
 /// Our proxy for the stock config, built with cfgc's library as
 /// `cfgc build` does.
 fn build_ours() -> PathBuf {
-    let cache = harness::workspace().join("target").join("cfgc-cache");
-    let cfg = PathBuf::from(STOCK_CFG);
-    let generated = cfgc::Config::new()
-        .generate_file(&cfg)
-        .expect("stock config readable");
-    let code = generated.code.unwrap_or_else(|| {
-        let r = &generated.report;
-        panic!(
-            "cfgc generates no code for the stock config:\n{}",
-            r.diagnostics
-                .iter()
-                .map(|d| r.render(d))
-                .collect::<String>()
-        )
-    });
-    let dir = cfgc::package::write_package(&cache, &cfg, &code).expect("package written");
-    let out = cache.join("stock-proxy");
-    cfgc::package::build(&cache, &dir, &cfg, &out, false).expect("stock proxy builds");
-    out
+    tests::build_proxy(std::path::Path::new(STOCK_CFG), &[], "stock-proxy")
 }
 
 /// Our proxy against kamailio, same scenarios, observations compared;

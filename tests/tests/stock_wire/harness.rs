@@ -793,31 +793,16 @@ pub(crate) enum Diff {
 /// The lines of `a` (Kamailio) and `b` (ours) outside their longest
 /// common subsequence.
 pub(crate) fn diff(a: &[String], b: &[String]) -> Vec<Diff> {
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
+    cfgc_test_support::line_diff(a, b)
+        .into_iter()
+        .map(|(kamailio, l)| {
+            if kamailio {
+                Diff::OnlyKamailio(l)
             } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if j == m || (i < n && lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push(Diff::OnlyKamailio(a[i].clone()));
-            i += 1;
-        } else {
-            out.push(Diff::OnlyOurs(b[j].clone()));
-            j += 1;
-        }
-    }
-    out
+                Diff::OnlyOurs(l)
+            }
+        })
+        .collect()
 }
 
 /// One allowed difference (an entry of `differences.toml`).
