@@ -11,12 +11,19 @@ thread_local! {
     /// The core's `log_prefix` evaluated on the message this thread is
     /// processing (Kamailio's `log_prefix_set` at receipt, reset after);
     /// empty outside a message (timers), as in Kamailio.
-    static PREFIX: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    /// The buffer is kept: setting it per message allocates nothing once
+    /// it has grown to the prefix's size.
+    static PREFIX: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Sets the log prefix of the message being processed ([`prefix`]).
-pub fn set_prefix(p: &[u8]) {
-    PREFIX.with(|x| *x.borrow_mut() = String::from_utf8_lossy(p).into_owned());
+/// Sets the log prefix of the message being processed ([`prefix`]): `fill`
+/// writes it into the (emptied) buffer.
+pub fn set_prefix_with(fill: impl FnOnce(&mut Vec<u8>)) {
+    PREFIX.with(|x| {
+        let mut x = x.borrow_mut();
+        x.clear();
+        fill(&mut x);
+    });
 }
 
 /// No message is processed any more: no prefix.
@@ -26,7 +33,7 @@ pub fn clear_prefix() {
 
 /// The log prefix of the message being processed, empty if none.
 pub fn prefix() -> String {
-    PREFIX.with(|x| x.borrow().clone())
+    PREFIX.with(|x| String::from_utf8_lossy(&x.borrow()).into_owned())
 }
 
 /// The syslog priority Kamailio logs this level at.

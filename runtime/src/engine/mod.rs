@@ -171,7 +171,7 @@ impl<S: Script> Engine<S> {
         // log_prefix is a PV format evaluated on each received message,
         // request or reply, for what is logged while it is processed.
         if !self.core.log_prefix.is_empty() {
-            log::set_prefix(&pv::format(&ctx, &self.core.log_prefix));
+            log::set_prefix_with(|buf| pv::format_into(buf, &ctx, &self.core.log_prefix));
         }
         if msg.is_request() {
             self.modules.on_request_in(&mut ctx);

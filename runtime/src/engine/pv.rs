@@ -180,13 +180,18 @@ pub fn push_pv(buf: &mut Vec<u8>, ctx: &Ctx<'_>, pv: &PvRef) {
 /// A PV-format string (`"$rU@$rd"`), built.
 pub fn format(ctx: &Ctx<'_>, segs: &[FmtSeg]) -> Vec<u8> {
     let mut buf = Vec::new();
+    format_into(&mut buf, ctx, segs);
+    buf
+}
+
+/// [`format`], appended to `buf` (no allocation when it has room).
+pub fn format_into(buf: &mut Vec<u8>, ctx: &Ctx<'_>, segs: &[FmtSeg]) {
     for s in segs {
         match s {
             FmtSeg::Lit(l) => buf.extend_from_slice(l),
-            FmtSeg::Pv(p) => push_pv(&mut buf, ctx, p),
+            FmtSeg::Pv(p) => push_pv(buf, ctx, p),
         }
     }
-    buf
 }
 
 fn bytes_of_ip(ip: std::net::IpAddr) -> Value<'static> {
