@@ -16,26 +16,54 @@ use std::time::{Duration, Instant};
 
 // --- ports ------------------------------------------------------------------
 
-/// A UDP port of 127.0.0.1 nobody listens on right now, never handed out
-/// twice in this process (tests run concurrently, each on its own ports).
+/// A port of 127.0.0.1 free for both UDP and TCP right now, never handed
+/// out twice in this process (tests run concurrently, each on its own
+/// ports).
+///
+/// It is taken below the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`), so that a client socket
+/// another test opens later (its local port drawn from that range) cannot
+/// take it before the server binds it: a port from `bind(0)` could be, and
+/// a TCP listen then failed with "Address already in use".
 ///
 /// # Panics
-/// If no socket can be bound to 127.0.0.1.
+/// If no port below the ephemeral range is free after many tries.
 pub fn free_port() -> u16 {
     static TAKEN: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Default::default);
-    loop {
-        let port = UdpSocket::bind("127.0.0.1:0")
-            .and_then(|s| s.local_addr())
-            .map(|a| a.port())
-            .expect("bind 127.0.0.1:0");
-        if TAKEN
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (first, last) = if low > 12000 {
+        (10000, low - 1)
+    } else {
+        (61000, 65000)
+    };
+    let span = u64::from(last - first + 1);
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        ^ (u64::from(std::process::id()) << 32);
+    for _ in 0..10_000 {
+        // xorshift64: distinct processes start at distinct points.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let port = first + (seed % span) as u16;
+        let mut taken = TAKEN
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(port)
-        {
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if taken.contains(&port) {
+            continue;
+        }
+        let free = UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            taken.insert(port);
             return port;
         }
     }
+    panic!("no free port in 127.0.0.1:{first}-{last}");
 }
 
 /// True if some socket is bound to UDP `port` (from /proc/net/udp).
