@@ -65,11 +65,12 @@ impl fmt::Debug for PvExport {
     }
 }
 
-/// A value an RPC command answers (Kamailio's RPC values: ints, strings,
-/// arrays and structs).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A value an RPC command answers (Kamailio's RPC values: ints, doubles,
+/// strings, arrays and structs).
+#[derive(Clone, Debug, PartialEq)]
 pub enum RpcValue {
     Int(i64),
+    Double(f64),
     Str(String),
     Array(Vec<RpcValue>),
     Struct(Vec<(String, RpcValue)>),
@@ -100,8 +101,10 @@ impl fmt::Display for RpcError {
 impl std::error::Error for RpcError {}
 
 /// An RPC command's handler: the module set (the handler finds its module
-/// in it through [`ModuleSet::as_any`]) and the command's parameters.
-pub type RpcHandler = fn(&dyn ModuleSet, &[&str]) -> Result<RpcValue, RpcError>;
+/// in it through [`ModuleSet::as_any`]) and the command's parameters; it
+/// answers the values it adds, in order (Kamailio's `rpc->add` calls: most
+/// commands add one, some none or several).
+pub type RpcHandler = fn(&dyn ModuleSet, &[&str]) -> Result<Vec<RpcValue>, RpcError>;
 
 /// An RPC command a module exports (`ul.dump`, ...).
 #[derive(Clone, Copy)]
@@ -167,7 +170,7 @@ impl RpcRegistry {
         set: &dyn ModuleSet,
         name: &str,
         args: &[&str],
-    ) -> Result<RpcValue, RpcError> {
+    ) -> Result<Vec<RpcValue>, RpcError> {
         let cmd = self
             .get(name)
             .ok_or_else(|| RpcError::new(500, "command not found"))?;

@@ -203,45 +203,49 @@ fn mask_arg(args: &[&str]) -> Result<u32, RpcError> {
         .map_err(|_| RpcError::new(500, "Invalid Parameters"))
 }
 
-fn rpc_is_gflag(set: &dyn ModuleSet, args: &[&str]) -> Result<RpcValue, RpcError> {
+fn rpc_is_gflag(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     let mask = mask_arg(args)?;
     let all = of_set(set)?.gflags() & mask == mask;
-    Ok(RpcValue::Str(if all { "TRUE" } else { "FALSE" }.into()))
+    Ok(vec![RpcValue::Str(
+        if all { "TRUE" } else { "FALSE" }.into(),
+    )])
 }
 
-fn rpc_set_gflag(set: &dyn ModuleSet, args: &[&str]) -> Result<RpcValue, RpcError> {
+fn rpc_set_gflag(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     let mask = mask_arg(args)?;
     of_set(set)?.change_gflags(mask, true);
-    Ok(RpcValue::Array(Vec::new()))
+    Ok(Vec::new())
 }
 
-fn rpc_reset_gflag(set: &dyn ModuleSet, args: &[&str]) -> Result<RpcValue, RpcError> {
+fn rpc_reset_gflag(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     let mask = mask_arg(args)?;
     of_set(set)?.change_gflags(mask, false);
-    Ok(RpcValue::Array(Vec::new()))
+    Ok(Vec::new())
 }
 
-fn rpc_get_gflags(set: &dyn ModuleSet, _args: &[&str]) -> Result<RpcValue, RpcError> {
+fn rpc_get_gflags(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     let f = of_set(set)?.gflags();
-    Ok(RpcValue::Str(format!("0x{f:X} ({f})")))
+    Ok(vec![RpcValue::Str(format!("0x{f:X} ({f})"))])
 }
 
-fn rpc_set_prob(set: &dyn ModuleSet, args: &[&str]) -> Result<RpcValue, RpcError> {
+fn rpc_set_prob(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     let p = u32::try_from(int_arg(args)?).unwrap_or(u32::MAX);
     if !of_set(set)?.set_probability(p) {
         return Err(RpcError::new(500, "Invalid Percent"));
     }
-    Ok(RpcValue::Array(Vec::new()))
+    Ok(Vec::new())
 }
 
-fn rpc_reset_prob(set: &dyn ModuleSet, _args: &[&str]) -> Result<RpcValue, RpcError> {
+fn rpc_reset_prob(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     of_set(set)?.reset_probability();
-    Ok(RpcValue::Array(Vec::new()))
+    Ok(Vec::new())
 }
 
-fn rpc_get_prob(set: &dyn ModuleSet, _args: &[&str]) -> Result<RpcValue, RpcError> {
+fn rpc_get_prob(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     let p = of_set(set)?.probability();
-    Ok(RpcValue::Str(format!("actual probability: {p} percent")))
+    Ok(vec![RpcValue::Str(format!(
+        "actual probability: {p} percent"
+    ))])
 }
 
 /// A flag number as its bit: 0..31 (Kamailio refuses others at start-up).
@@ -505,17 +509,17 @@ mod tests {
         let run = |name: &str, args: &[&str]| reg.dispatch(&set, name, args);
         assert_eq!(
             run("cfgutils.get_gflags", &[]),
-            Ok(RpcValue::Str("0x1 (1)".into()))
+            Ok(vec![RpcValue::Str("0x1 (1)".into())])
         );
         run("cfgutils.set_gflag", &["6"]).expect("set");
         assert_eq!(
             run("cfgutils.is_gflag", &["7"]),
-            Ok(RpcValue::Str("TRUE".into()))
+            Ok(vec![RpcValue::Str("TRUE".into())])
         );
         run("cfgutils.reset_gflag", &["2"]).expect("reset");
         assert_eq!(
             run("cfgutils.is_gflag", &["6"]),
-            Ok(RpcValue::Str("FALSE".into()))
+            Ok(vec![RpcValue::Str("FALSE".into())])
         );
         assert_eq!(set.cfgutils.gflags(), 5);
         assert_eq!(
@@ -525,7 +529,7 @@ mod tests {
         run("cfgutils.rand_set_prob", &["40"]).expect("set");
         assert_eq!(
             run("cfgutils.rand_get_prob", &[]),
-            Ok(RpcValue::Str("actual probability: 40 percent".into()))
+            Ok(vec![RpcValue::Str("actual probability: 40 percent".into())])
         );
         assert_eq!(
             run("cfgutils.set_gflag", &[]),

@@ -67,7 +67,7 @@ impl ModuleSet for Hooks {
         let cmd = RpcCommand {
             name: "x.same",
             help: "",
-            handler: |_, _| Ok(RpcValue::Int(1)),
+            handler: |_, _| Ok(vec![RpcValue::Int(1)]),
         };
         vec![cmd, cmd]
     }
@@ -174,7 +174,8 @@ fn rpc_registry_dispatches_by_name_and_refuses_duplicates() {
             last_modified: now,
         });
     });
-    let Ok(RpcValue::Struct(fields)) = reg.dispatch(&m, "ul.lookup", &["location", "bob"]) else {
+    let got = reg.dispatch(&m, "ul.lookup", &["location", "bob"]);
+    let Ok([RpcValue::Struct(fields)]) = got.as_deref() else {
         panic!("ul.lookup of a registered AoR");
     };
     assert_eq!(fields[0], ("AoR".into(), RpcValue::Str("bob".into())));

@@ -259,7 +259,7 @@ impl crate::engine::module::Module for Usrloc {
 
 /// `ul.lookup table AOR`: the AoR's valid contacts (address, seconds to
 /// expiry, q), or Kamailio's 404 when it has none.
-fn rpc_lookup(set: &dyn ModuleSet, args: &[&str]) -> Result<RpcValue, RpcError> {
+fn rpc_lookup(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     let [table, aor] = args else {
         return Err(RpcError::new(400, "Table and AOR expected"));
     };
@@ -290,10 +290,10 @@ fn rpc_lookup(set: &dyn ModuleSet, args: &[&str]) -> Result<RpcValue, RpcError> 
             ])
         })
         .collect();
-    Ok(RpcValue::Struct(vec![
+    Ok(vec![RpcValue::Struct(vec![
         ("AoR".into(), RpcValue::Str((*aor).to_string())),
         ("Contacts".into(), RpcValue::Array(list)),
-    ]))
+    ])])
 }
 
 #[cfg(test)]
