@@ -241,12 +241,22 @@ fn send_udp(proxy: u16, text: &str) -> Result<Received, String> {
             Err(_) => break,
         }
     }
+    // The socket stays open until the test ends: a reply retransmitted
+    // later (tm's 4xx to an INVITE never ACKed) must not reach another
+    // entry's socket that the kernel gave the same port.
+    KEPT_OPEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(sock);
     Ok(Received {
         client,
         messages,
         closed: false,
     })
 }
+
+/// Client sockets of finished UDP entries (see `send_udp`).
+static KEPT_OPEN: std::sync::Mutex<Vec<UdpSocket>> = std::sync::Mutex::new(Vec::new());
 
 /// Splits complete messages off the front of a TCP stream buffer.
 fn frame(buf: &mut Vec<u8>) -> Option<Vec<u8>> {

@@ -235,6 +235,11 @@ pub struct Ctx<'a> {
     pub avps: Vec<Vec<OwnedValue>>,
     /// Pending header changes.
     pub headers: Vec<HeaderOp>,
+    /// Header lines every reply built locally for this request carries,
+    /// after the copied headers (Kamailio's reply lumps, `add_lump_rpl`:
+    /// registrar's `P-Registrar-Error` and Contact list), each ending in
+    /// CRLF.
+    pub reply_lumps: Vec<u8>,
     /// Parameters of our own Route URI removed by `loose_route()` (for
     /// `check_route_param`, `is_direction`), `None` before.
     pub route_params: Option<Vec<u8>>,
@@ -273,6 +278,7 @@ impl<'a> Ctx<'a> {
             last_error: 0,
             avps: Vec::new(),
             headers: Vec::new(),
+            reply_lumps: Vec::new(),
             route_params: None,
             dropped: false,
             tm: TmCtx::new(&NO_TM),

@@ -263,6 +263,54 @@ fn contact_line(now: Instant, cs: &[Contact]) -> Vec<u8> {
     v
 }
 
+/// The Expires header as Kamailio's registrar reads it (parse_expires,
+/// get_expires_hf): trimmed; empty is a parse error (`None`); longer than
+/// 10 characters or a character other than a digit before any whitespace
+/// makes it invalid, read as absent (`Some(None)`); else the digits as an
+/// unsigned 32-bit number that wraps (4294967296 is 0), read as a C
+/// `int`.
+fn expires_hf(v: &[u8]) -> Option<Option<i32>> {
+    let v = v.trim_ascii();
+    if v.is_empty() {
+        return None;
+    }
+    if v.len() > 10 {
+        return Some(None);
+    }
+    let mut n: u32 = 0;
+    for &b in v {
+        match b {
+            b'0'..=b'9' => n = n.wrapping_mul(10).wrapping_add(u32::from(b - b'0')),
+            b' ' | b'\t' | b'\r' | b'\n' => break,
+            _ => return Some(None),
+        }
+    }
+    Some(Some(n.cast_signed()))
+}
+
+/// Kamailio's `str2int`: only digits, at least one, no overflow of 32
+/// bits.
+fn str2int(v: &[u8]) -> Option<u32> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    v.iter().try_fold(0u32, |n, d| {
+        n.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })
+}
+
+fn default_int(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+fn default_expires(cfg: &Config) -> i32 {
+    default_int(cfg.default_expires)
+}
+
+/// Sends registrar's error reply. Its headers are reply lumps of the
+/// request (Kamailio's `add_lump_rpl`): a later reply to the same request
+/// (the stock cfg's `sl_reply_error()` after a failed `save`) carries them
+/// too.
 fn send_error(ctx: &mut Ctx<'_>, e: &RegError) -> i32 {
     let mut extra = format!("P-Registrar-Error: {}\r\n", e.text).into_bytes();
     extra.extend_from_slice(e.extra.as_bytes());
@@ -270,7 +318,8 @@ fn send_error(ctx: &mut Ctx<'_>, e: &RegError) -> i32 {
     if e.code >= 500 && retry > 0 {
         extra.extend_from_slice(format!("Retry-After: {retry}\r\n").as_bytes());
     }
-    sl::send_local_reply(ctx, e.code, e.reason.as_bytes(), &extra);
+    ctx.reply_lumps.extend_from_slice(&extra);
+    sl::send_local_reply(ctx, e.code, e.reason.as_bytes(), b"");
     -1
 }
 
@@ -309,7 +358,9 @@ pub fn save_uri(ctx: &mut Ctx<'_>, table: &[u8], flags: &[u8], uri: &[u8]) -> i3
     match save_inner(ctx, &table, flags, uri) {
         Ok((rc, reply)) => {
             if flags & 0x02 == 0 {
-                sl::send_local_reply(ctx, 200, b"OK", &reply);
+                // The Contact list and Path are reply lumps too.
+                ctx.reply_lumps.extend_from_slice(&reply);
+                sl::send_local_reply(ctx, 200, b"OK", b"");
             }
             rc
         }
@@ -366,11 +417,7 @@ fn save_inner(
         .seq;
     let hdr_expires = match msg.header(HeaderName::Expires) {
         None => None,
-        Some(_) => Some(
-            msg.expires()
-                .map_err(|_| rerr(400, "Expires parse error"))?
-                .unwrap_or(0),
-        ),
+        Some(v) => expires_hf(v).ok_or(rerr(400, "Expires parse error"))?,
     };
     // Path
     let path = if cfg.use_path {
@@ -432,21 +479,20 @@ fn save_inner(
         if c.uri_raw.len() > 512 {
             return Err(rerr(400, "Contact/received too long"));
         }
-        let expires = match c.param(b"expires") {
-            Some(v) => {
-                let v = v.unwrap_or_default();
-                if v.is_empty() || !v.iter().all(u8::is_ascii_digit) || v.len() > 10 {
-                    return Err(rerr(400, "Invalid expires param in contact"));
-                }
-                u32::try_from(v.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
-                    .map_err(|_| rerr(400, "Invalid expires param in contact"))?
-            }
-            None => hdr_expires.unwrap_or(cfg.default_expires),
+        // Kamailio's calc_contact_expires: an `expires` parameter with a
+        // value is read as an unsigned 32-bit number (default_expires if
+        // it is not one); without a value, the Expires header, if valid;
+        // else default_expires. Values read as a C `int` (above 2^31 they
+        // are negative and end up as min_expires).
+        let expires: i32 = match c.param(b"expires").flatten().filter(|v| !v.is_empty()) {
+            Some(v) => str2int(v).map_or(default_expires(&cfg), u32::cast_signed),
+            None => hdr_expires.unwrap_or(default_expires(&cfg)),
         };
         let expires = if expires == 0 {
             0
         } else {
-            let e = if cfg.min_expires > 0 && expires < cfg.min_expires {
+            let min = default_int(cfg.min_expires);
+            let e = if expires < min {
                 if cfg.min_expires_mode == 1 {
                     return Err(RegError {
                         code: 423,
@@ -455,15 +501,13 @@ fn save_inner(
                         extra: "",
                     });
                 }
-                cfg.min_expires
+                min
             } else {
                 expires
             };
-            if cfg.max_expires > 0 && e > cfg.max_expires {
-                cfg.max_expires
-            } else {
-                e
-            }
+            let max = default_int(cfg.max_expires);
+            let e = if max != 0 && e > max { max } else { e };
+            e.cast_unsigned()
         };
         let q = match c.q() {
             Some(q) => parse_q(q).ok_or(rerr(400, "Invalid q param in contact"))?,

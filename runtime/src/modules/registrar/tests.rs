@@ -332,3 +332,67 @@ fn q_values() {
     assert_eq!(q_text(0), "0");
     assert_eq!(q_text(7), "0.007");
 }
+
+#[test]
+fn expires_read_as_kamailio_reads_them() {
+    // Observed on 5.6.3 (tests/malformed 037, 039): an Expires of 2^32
+    // wraps to 0, a de-registration answered 200 without Contact; an
+    // `expires=abc` parameter is the default expiry, not an error.
+    let m = stock();
+    let t0 = Instant::now();
+    let (rc, reply) = save_at(
+        &m,
+        t0,
+        &register(
+            1,
+            &["Contact: <sip:bob@127.0.0.1:5090>", "Expires: 4294967296"],
+        ),
+    );
+    assert!(rc > 0, "{reply}");
+    assert!(reply.starts_with("SIP/2.0 200 OK\r\n"), "{reply}");
+    assert!(!reply.contains("Contact:"), "{reply}");
+    let (rc, reply) = save_at(
+        &m,
+        t0,
+        &register(2, &["Contact: <sip:bob@127.0.0.1:5090>;expires=abc"]),
+    );
+    assert_eq!(rc, 1, "{reply}");
+    // default_expires 3600 (max_expires 3600 too).
+    assert!(
+        reply.contains("\r\nContact: <sip:bob@127.0.0.1:5090>;expires=3600\r\n"),
+        "{reply}"
+    );
+    assert_eq!(expires_hf(b" 60 "), Some(Some(60)));
+    assert_eq!(expires_hf(b"60 garbage"), Some(Some(60)));
+    assert_eq!(expires_hf(b"6x"), Some(None));
+    assert_eq!(expires_hf(b"12345678901"), Some(None));
+    assert_eq!(expires_hf(b"4294967297"), Some(Some(1)));
+    assert_eq!(expires_hf(b"3000000000"), Some(Some(-1_294_967_296)));
+    assert_eq!(expires_hf(b"  "), None);
+    assert_eq!(str2int(b"4294967295"), Some(u32::MAX));
+    assert_eq!(str2int(b"4294967296"), None);
+    assert_eq!(str2int(b"1a"), None);
+}
+
+#[test]
+fn error_headers_stay_on_later_replies() {
+    // Observed on 5.6.3 (tests/malformed 040): `Contact: *` with Expires
+    // 60 is refused with 400 and P-Registrar-Error; the stock cfg's
+    // sl_reply_error() then sends a 500 that carries the header too.
+    let m = stock();
+    let raw = register(1, &["Contact: *", "Expires: 60"]);
+    let (rc, out) = run_with(&raw, &m, Instant::now(), |ctx| {
+        let rc = save(ctx, b"location");
+        sl::send_local_reply(ctx, 500, b"Later", b"");
+        rc
+    });
+    assert_eq!(rc, -1);
+    let all: String = out
+        .iter()
+        .map(|t| String::from_utf8_lossy(&t.data).into_owned())
+        .collect();
+    let header = "P-Registrar-Error: * used in contact and expires is not zero\r\nServer: ";
+    assert_eq!(all.matches(header).count(), 2, "{all}");
+    assert!(all.contains("SIP/2.0 400 Bad Request\r\n"), "{all}");
+    assert!(all.contains("SIP/2.0 500 Later\r\n"), "{all}");
+}
