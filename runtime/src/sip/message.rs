@@ -41,18 +41,19 @@ impl Span {
 }
 
 /// One indexed header line, packed into 16 bytes so the inline index of
-/// [`MAX_HEADERS`] entries stays small (names are at most 255 bytes and a
-/// value starts at most 65535 bytes into its line; longer is a malformed
-/// line).
+/// [`MAX_HEADERS`] entries stays small (a name and the offset of the value
+/// in its line are at most 65535 bytes, and so is the whitespace between
+/// the value and the line's end; longer is a malformed line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderEntry {
     /// The name, mapped once while indexing.
     pub name: HeaderName,
-    name_len: u8,
+    name_len: u16,
     value_off: u16,
+    /// From the value's end to the line's end (trailing LWS and CRLF).
+    tail_len: u16,
     line_start: u32,
     value_end: u32,
-    line_end: u32,
 }
 
 impl HeaderEntry {
@@ -60,9 +61,9 @@ impl HeaderEntry {
         name: HeaderName::Other,
         name_len: 0,
         value_off: 0,
+        tail_len: 0,
         line_start: 0,
         value_end: 0,
-        line_end: 0,
     };
 
     /// Packs an entry from offsets (`name_len` and `value_off` relative to
@@ -79,11 +80,11 @@ impl HeaderEntry {
         // Offsets are below MAX_MESSAGE_LEN (16 MiB), so they fit u32.
         Some(Self {
             name,
-            name_len: u8::try_from(name_len).ok()?,
+            name_len: u16::try_from(name_len).ok()?,
             value_off: u16::try_from(value_off).ok()?,
+            tail_len: u16::try_from(line_end.checked_sub(value_end)?).ok()?,
             line_start: line_start as u32,
             value_end: value_end as u32,
-            line_end: line_end as u32,
         })
     }
 
@@ -110,7 +111,7 @@ impl HeaderEntry {
     pub fn line(&self) -> Span {
         Span {
             start: self.line_start,
-            end: self.line_end,
+            end: self.value_end + u32::from(self.tail_len),
         }
     }
 }
@@ -146,9 +147,18 @@ pub struct Message<'a> {
     start_line: Span,
     msg_start: u32,
     pub(crate) headers: [HeaderEntry; MAX_HEADERS],
+    /// How many of `headers` are used; [`SPILLED`] if the message has more
+    /// than [`MAX_HEADERS`] header lines, all then in `spill`.
     pub(crate) count: u8,
+    /// Every header line of a message with more than [`MAX_HEADERS`]
+    /// (Kamailio takes them; rare, so the usual message does not
+    /// allocate).
+    pub(crate) spill: Vec<HeaderEntry>,
     pub(crate) body: Span,
 }
+
+/// [`Message::count`] when the header lines are in the spill.
+pub(crate) const SPILLED: u8 = u8::MAX;
 
 impl<'a> Message<'a> {
     #[inline(always)]
@@ -159,6 +169,7 @@ impl<'a> Message<'a> {
         msg_start: usize,
         headers: [HeaderEntry; MAX_HEADERS],
         count: u8,
+        spill: Vec<HeaderEntry>,
         body: Span,
     ) -> Self {
         Self {
@@ -168,6 +179,7 @@ impl<'a> Message<'a> {
             msg_start: msg_start as u32,
             headers,
             count,
+            spill,
             body,
         }
     }
@@ -294,7 +306,10 @@ impl<'a> Message<'a> {
     /// All indexed header lines in order.
     #[inline]
     pub fn headers(&self) -> &[HeaderEntry] {
-        &self.headers[..usize::from(self.count).min(MAX_HEADERS)]
+        match self.headers.get(..usize::from(self.count)) {
+            Some(h) => h,
+            None => &self.spill,
+        }
     }
 
     /// Offset where the header block starts (just after the start line).

@@ -1,7 +1,8 @@
 //! The lazy indexer: start line plus an index of header lines in one pass.
 //!
-//! Guarantees: no heap allocation; at most [`MAX_HEADERS`] header lines
-//! (more is [`ErrorKind::TooManyHeaders`], not a panic); names mapped to
+//! Guarantees: no heap allocation up to [`MAX_HEADERS`] header lines (more
+//! spill into one vector, up to [`MAX_HEADER_LINES`]; beyond is
+//! [`ErrorKind::TooManyHeaders`], not a panic); names mapped to
 //! [`HeaderName`] once; folded lines (LWS continuation) belong to the value
 //! they continue; CRLF and bare LF line ends are both accepted; leading CRLFs
 //! before the start line are skipped. Content-Length frames the body: bytes
@@ -15,8 +16,13 @@ use super::header::{HeaderName, fold_eq, is_token_byte};
 use super::message::{HeaderEntry, Message, Span, StartLine};
 use super::syntax::{first_ctl_or, is_ws, parse_u32};
 
-/// Maximum number of header lines in the index.
+/// Header lines indexed without allocating.
 pub const MAX_HEADERS: usize = 64;
+const _: () = assert!(MAX_HEADERS < super::message::SPILLED as usize);
+
+/// Maximum number of header lines of a message (Kamailio has no limit but
+/// its buffer size; this bounds the index of a hostile message).
+pub const MAX_HEADER_LINES: usize = 16384;
 
 /// Maximum message size accepted by the parser (offsets are `u32`).
 pub const MAX_MESSAGE_LEN: usize = 16 * 1024 * 1024;
@@ -127,6 +133,7 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
     // which saves a copy of the ~1 KB array over building the message first.
     let mut headers = [HeaderEntry::EMPTY; MAX_HEADERS];
     let mut count = 0usize;
+    let mut spill: Vec<HeaderEntry> = Vec::new();
     let mut content_length: Option<u32> = None;
     let mut cl_bad = false;
 
@@ -168,14 +175,18 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
                 ));
             }
         }
-        if count == MAX_HEADERS {
-            if strict {
-                return Err(err(ErrorKind::TooManyHeaders, line_start));
+        if count < MAX_HEADERS {
+            headers[count] = entry;
+            count += 1;
+        } else if spill.len() < MAX_HEADER_LINES {
+            if spill.is_empty() {
+                spill.reserve(2 * MAX_HEADERS);
+                spill.extend_from_slice(&headers);
             }
-            continue;
+            spill.push(entry);
+        } else if strict {
+            return Err(err(ErrorKind::TooManyHeaders, line_start));
         }
-        headers[count] = entry;
-        count += 1;
     }
     let body_start = pos;
     let body_end = match content_length {
@@ -198,7 +209,12 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
         start_span,
         msg_start,
         headers,
-        count as u8,
+        if spill.is_empty() {
+            count as u8
+        } else {
+            super::message::SPILLED
+        },
+        spill,
         span(body_start, body_end),
     ))
 }
