@@ -359,7 +359,11 @@ pub fn save_uri(ctx: &mut Ctx<'_>, table: &[u8], flags: &[u8], uri: &[u8]) -> i3
         Ok((rc, reply)) => {
             if flags & 0x02 == 0 {
                 // The Contact list and Path are reply lumps too.
-                ctx.reply_lumps.extend_from_slice(&reply);
+                if ctx.reply_lumps.is_empty() {
+                    ctx.reply_lumps = reply;
+                } else {
+                    ctx.reply_lumps.extend_from_slice(&reply);
+                }
                 sl::send_local_reply(ctx, 200, b"OK", b"");
             }
             rc

@@ -16,16 +16,10 @@ pub fn send_local_reply(ctx: &mut Ctx<'_>, code: u16, reason: &[u8], extra_heade
         .map(|(_, a)| a.to_string())
         .unwrap_or_default();
     let src_ip = ctx.rcv.src.ip().to_string();
-    let with_lumps;
-    let extra_headers = if ctx.reply_lumps.is_empty() {
-        extra_headers
-    } else {
-        with_lumps = [ctx.reply_lumps.as_slice(), extra_headers].concat();
-        with_lumps.as_slice()
-    };
     let opts = ReplyOpts {
         tag_seed: seed.as_bytes(),
         server: ctx.core.server_header.as_deref(),
+        lumps: &ctx.reply_lumps,
         extra_headers,
         source: Some((src_ip.as_bytes(), ctx.rcv.src.port())),
         force_rport: ctx.force_rport,

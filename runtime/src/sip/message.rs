@@ -167,9 +167,7 @@ impl<'a> Message<'a> {
         start: StartLine,
         start_line: Span,
         msg_start: usize,
-        headers: [HeaderEntry; MAX_HEADERS],
-        count: u8,
-        spill: Vec<HeaderEntry>,
+        (headers, count, spill): ([HeaderEntry; MAX_HEADERS], u8, Vec<HeaderEntry>),
         body: Span,
     ) -> Self {
         Self {

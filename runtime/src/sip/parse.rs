@@ -208,13 +208,15 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
         start,
         start_span,
         msg_start,
-        headers,
-        if spill.is_empty() {
-            count as u8
-        } else {
-            super::message::SPILLED
-        },
-        spill,
+        (
+            headers,
+            if spill.is_empty() {
+                count as u8
+            } else {
+                super::message::SPILLED
+            },
+            spill,
+        ),
         span(body_start, body_end),
     ))
 }

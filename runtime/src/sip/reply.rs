@@ -44,8 +44,11 @@ pub struct ReplyOpts<'o> {
     pub tag_seed: &'o [u8],
     /// `Server` value; `None` omits the header.
     pub server: Option<&'o [u8]>,
+    /// The request's reply lumps (header lines, each ending in CRLF),
+    /// emitted after the copied headers.
+    pub lumps: &'o [u8],
     /// Extra header lines (`Name: value\r\n` each), emitted after the
-    /// copied headers (a missing final CRLF is added).
+    /// lumps (a missing final CRLF is added).
     pub extra_headers: &'o [u8],
     /// Content-Type of `body`.
     pub content_type: Option<&'o [u8]>,
@@ -63,6 +66,7 @@ impl Default for ReplyOpts<'_> {
             to_tag: None,
             tag_seed: b"",
             server: Some(KAMAILIO_SERVER),
+            lumps: b"",
             extra_headers: b"",
             content_type: None,
             body: b"",
@@ -221,6 +225,7 @@ pub fn build_into(
             _ => {}
         }
     }
+    out.extend_from_slice(opts.lumps);
     if !opts.extra_headers.is_empty() {
         out.extend_from_slice(opts.extra_headers);
         if !opts.extra_headers.ends_with(b"\n") {
