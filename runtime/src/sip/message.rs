@@ -147,18 +147,14 @@ pub struct Message<'a> {
     start_line: Span,
     msg_start: u32,
     pub(crate) headers: [HeaderEntry; MAX_HEADERS],
-    /// How many of `headers` are used; [`SPILLED`] if the message has more
-    /// than [`MAX_HEADERS`] header lines, all then in `spill`.
+    /// How many of `headers` are used.
     pub(crate) count: u8,
     /// Every header line of a message with more than [`MAX_HEADERS`]
     /// (Kamailio takes them; rare, so the usual message does not
-    /// allocate).
+    /// allocate), the first [`MAX_HEADERS`] also in `headers`.
     pub(crate) spill: Vec<HeaderEntry>,
     pub(crate) body: Span,
 }
-
-/// [`Message::count`] when the header lines are in the spill.
-pub(crate) const SPILLED: u8 = u8::MAX;
 
 impl<'a> Message<'a> {
     #[inline(always)]
@@ -304,10 +300,18 @@ impl<'a> Message<'a> {
     /// All indexed header lines in order.
     #[inline]
     pub fn headers(&self) -> &[HeaderEntry] {
-        match self.headers.get(..usize::from(self.count)) {
-            Some(h) => h,
-            None => &self.spill,
+        if self.spill.is_empty() {
+            self.inline_headers()
+        } else {
+            &self.spill
         }
+    }
+
+    /// The first [`MAX_HEADERS`] header lines (all of them, unless the
+    /// message spilled).
+    #[inline(always)]
+    fn inline_headers(&self) -> &[HeaderEntry] {
+        &self.headers[..usize::from(self.count).min(MAX_HEADERS)]
     }
 
     /// Offset where the header block starts (just after the start line).
@@ -335,7 +339,17 @@ impl<'a> Message<'a> {
     /// The first header line named `name`.
     #[inline]
     pub fn header_entry(&self, name: HeaderName) -> Option<&HeaderEntry> {
-        self.headers().iter().find(|h| h.name == name)
+        // The inline index first: a spilled message costs the usual one
+        // nothing more until a lookup misses there.
+        self.inline_headers()
+            .iter()
+            .find(|h| h.name == name)
+            .or_else(|| {
+                self.spill
+                    .get(MAX_HEADERS..)?
+                    .iter()
+                    .find(|h| h.name == name)
+            })
     }
 
     /// The value of the first header named `name`.
@@ -377,10 +391,9 @@ impl<'a> Message<'a> {
     }
 
     fn required(&self, name: HeaderName) -> Result<(&'a [u8], usize), ParseError> {
-        let h = self.header_entry(name).ok_or(ParseError::new(
-            ErrorKind::MissingHeader(name),
-            self.headers_end(),
-        ))?;
+        let h = self
+            .header_entry(name)
+            .ok_or_else(|| ParseError::new(ErrorKind::MissingHeader(name), self.headers_end()))?;
         Ok((self.slice(h.value()), h.value().start as usize))
     }
 

@@ -18,7 +18,7 @@ use super::syntax::{first_ctl_or, is_ws, parse_u32};
 
 /// Header lines indexed without allocating.
 pub const MAX_HEADERS: usize = 64;
-const _: () = assert!(MAX_HEADERS < super::message::SPILLED as usize);
+const _: () = assert!(MAX_HEADERS <= u8::MAX as usize);
 
 /// Maximum number of header lines of a message (Kamailio has no limit but
 /// its buffer size; this bounds the index of a hostile message).
@@ -208,15 +208,7 @@ pub(crate) fn index(buf: &[u8], strict: bool) -> Result<Message<'_>, ParseError>
         start,
         start_span,
         msg_start,
-        (
-            headers,
-            if spill.is_empty() {
-                count as u8
-            } else {
-                super::message::SPILLED
-            },
-            spill,
-        ),
+        (headers, count as u8, spill),
         span(body_start, body_end),
     ))
 }
