@@ -14,7 +14,7 @@ use super::parse::{self, MAX_HEADERS};
 use super::syntax::{CommaSplit, first_ctl_or, parse_u32, trim_lws};
 use super::typed::{CSeq, ContentType, Credentials, Method};
 use super::uri::Uri;
-use super::via::Via;
+use super::via::{Via, ViaSpans};
 
 /// A byte range `start..end` into the message buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -154,6 +154,9 @@ pub struct Message<'a> {
     /// allocate), the first [`MAX_HEADERS`] also in `headers`.
     pub(crate) spill: Vec<HeaderEntry>,
     pub(crate) body: Span,
+    /// The top Via, parsed at most once (the receipt check, tm, sanity and
+    /// reply building all read it).
+    via1: std::cell::OnceCell<Result<ViaSpans, ParseError>>,
 }
 
 impl<'a> Message<'a> {
@@ -175,6 +178,7 @@ impl<'a> Message<'a> {
             count,
             spill,
             body,
+            via1: std::cell::OnceCell::new(),
         }
     }
 
@@ -402,14 +406,18 @@ impl<'a> Message<'a> {
     /// # Errors
     /// Missing or malformed Via.
     pub fn via_top(&self) -> Result<Via<'a>, ParseError> {
-        let (v, off) = self.required(HeaderName::Via)?;
-        // Fast path: one via-parm per line is the common case.
-        let first = if memchr::memchr(b',', v).is_none() {
-            v
-        } else {
-            CommaSplit::new(v).next().unwrap_or_default()
-        };
-        Via::parse(first).ok_or(bad(HeaderName::Via, off))
+        let spans = self.via1.get_or_init(|| {
+            let (v, off) = self.required(HeaderName::Via)?;
+            // Fast path: one via-parm per line is the common case.
+            let first = if memchr::memchr(b',', v).is_none() {
+                v
+            } else {
+                CommaSplit::new(v).next().unwrap_or_default()
+            };
+            let via = Via::parse(first).ok_or(bad(HeaderName::Via, off))?;
+            Ok(ViaSpans::of(self.buf, &via))
+        });
+        spans.map(|s| s.get(self.buf))
     }
 
     /// Every Via, in order, across lines and comma-separated values.

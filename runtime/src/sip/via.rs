@@ -72,9 +72,21 @@ impl<'a> Cursor<'a> {
     }
 }
 
-impl<'a> Via<'a> {
-    /// Parses one `via-parm`; `None` if malformed.
-    pub fn parse(s: &'a [u8]) -> Option<Self> {
+/// The part of a `via-parm` before its parameters.
+struct Head<'a> {
+    protocol: &'a [u8],
+    version: &'a [u8],
+    transport: &'a [u8],
+    host: &'a [u8],
+    port: Option<u16>,
+    port_raw: Option<&'a [u8]>,
+    params_raw: &'a [u8],
+}
+
+impl<'a> Head<'a> {
+    /// Parses the sent-protocol and sent-by of one `via-parm`, not its
+    /// parameters; `None` if malformed.
+    fn parse(s: &'a [u8]) -> Option<Self> {
         let mut c = Cursor { s, i: 0 };
         c.skip_lws();
         let protocol = c.token()?;
@@ -86,6 +98,10 @@ impl<'a> Via<'a> {
             return None;
         }
         let transport = c.token()?;
+        // Kamailio's Via parser knows SIP/2.0 only.
+        if !protocol.eq_ignore_ascii_case(b"SIP") || version != b"2.0" {
+            return None;
+        }
         // At least one LWS between transport and sent-by.
         if !c.s.get(c.i).copied().is_some_and(is_lws) {
             return None;
@@ -133,6 +149,30 @@ impl<'a> Via<'a> {
             Some(b';') => &c.s[c.i + 1..],
             Some(_) => return None,
         };
+        Some(Self {
+            protocol,
+            version,
+            transport,
+            host,
+            port,
+            port_raw,
+            params_raw,
+        })
+    }
+}
+
+impl<'a> Via<'a> {
+    /// Parses one `via-parm`; `None` if malformed.
+    pub fn parse(s: &'a [u8]) -> Option<Self> {
+        let Head {
+            protocol,
+            version,
+            transport,
+            host,
+            port,
+            port_raw,
+            params_raw,
+        } = Head::parse(s)?;
         let params = Params::new(params_raw);
         let mut branch = None;
         let mut received = None;
@@ -172,5 +212,73 @@ impl<'a> Via<'a> {
     /// A parameter by name (`Some(None)` for a flag).
     pub fn param(&self, name: &[u8]) -> Option<Option<&'a [u8]>> {
         self.params.get(name)
+    }
+}
+
+/// A [`Via`] as offsets into the message buffer it was parsed from: what a
+/// message keeps of its top Via (a `Via<'a>` inside the message would make
+/// the message invariant in `'a`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViaSpans {
+    raw: (u32, u32),
+    protocol: (u32, u32),
+    version: (u32, u32),
+    transport: (u32, u32),
+    host: (u32, u32),
+    port: Option<u16>,
+    port_raw: Option<(u32, u32)>,
+    params: (u32, u32),
+    branch: Option<(u32, u32)>,
+    received: Option<(u32, u32)>,
+    rport: Option<Option<(u32, u32)>>,
+}
+
+/// Offset and length of `part` inside `buf` (`part` borrows from `buf`).
+fn span_in(buf: &[u8], part: &[u8]) -> (u32, u32) {
+    let off = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    // Messages are below MAX_MESSAGE_LEN (16 MiB): offsets fit u32.
+    (off as u32, part.len() as u32)
+}
+
+fn slice_at(buf: &[u8], (off, len): (u32, u32)) -> &[u8] {
+    buf.get(off as usize..off as usize + len as usize)
+        .unwrap_or_default()
+}
+
+impl ViaSpans {
+    /// `via`, parsed from a slice of `buf`, as offsets.
+    pub(crate) fn of(buf: &[u8], via: &Via<'_>) -> Self {
+        let sp = |p: &[u8]| span_in(buf, p);
+        Self {
+            raw: sp(via.raw),
+            protocol: sp(via.protocol),
+            version: sp(via.version),
+            transport: sp(via.transport),
+            host: sp(via.host),
+            port: via.port,
+            port_raw: via.port_raw.map(sp),
+            params: sp(via.params.as_bytes()),
+            branch: via.branch.map(sp),
+            received: via.received.map(sp),
+            rport: via.rport.map(|r| r.map(sp)),
+        }
+    }
+
+    /// The [`Via`] again, borrowing `buf`.
+    pub(crate) fn get<'a>(&self, buf: &'a [u8]) -> Via<'a> {
+        let sl = |p: (u32, u32)| slice_at(buf, p);
+        Via {
+            raw: sl(self.raw),
+            protocol: sl(self.protocol),
+            version: sl(self.version),
+            transport: sl(self.transport),
+            host: sl(self.host),
+            port: self.port,
+            port_raw: self.port_raw.map(sl),
+            params: Params::new(sl(self.params)),
+            branch: self.branch.map(sl),
+            received: self.received.map(sl),
+            rport: self.rport.map(|r| r.map(sl)),
+        }
     }
 }
