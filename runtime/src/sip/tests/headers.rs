@@ -152,12 +152,11 @@ fn body_is_framed_by_content_length() {
     assert_eq!(m.body(), b"ab");
     assert_eq!(m.as_bytes().len(), b.len() + 2);
 
+    // Shorter than declared: the body that arrived (Kamailio takes it;
+    // sanity's Content-Length check is what refuses it).
     let mut short = b.clone();
     short.push(b'a');
-    assert_eq!(
-        Message::parse(&short).unwrap_err().kind,
-        ErrorKind::BodyTruncated
-    );
+    assert_eq!(Message::parse(&short).unwrap().body(), b"a");
 }
 
 #[test]
