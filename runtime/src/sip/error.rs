@@ -32,8 +32,6 @@ pub enum ErrorKind {
     MissingHeaderEnd,
     /// Content-Length is not a number, or two Content-Length headers differ.
     BadContentLength,
-    /// Content-Length announces more body bytes than the input holds.
-    BodyTruncated,
     /// A header the operation needs is absent.
     MissingHeader(HeaderName),
     /// A header value does not match its grammar.
@@ -57,7 +55,6 @@ impl fmt::Display for ErrorKind {
             Self::TooManyHeaders => f.write_str("too many header lines"),
             Self::MissingHeaderEnd => f.write_str("header block not terminated by an empty line"),
             Self::BadContentLength => f.write_str("malformed or conflicting Content-Length"),
-            Self::BodyTruncated => f.write_str("body shorter than Content-Length"),
             Self::MissingHeader(h) => write!(f, "missing {} header", h.as_str()),
             Self::BadHeaderValue(h) => write!(f, "malformed {} header", h.as_str()),
             Self::BadUri => f.write_str("malformed URI"),
