@@ -11,7 +11,9 @@
 
 use super::error::ParseError;
 use super::header::{fold_eq, is_token_byte};
-use super::syntax::{Params, closing_quote, find2, first_ctl_or, is_lws, trim_lws, unquote};
+use super::syntax::{
+    Params, closing_quote, find2, first_ctl_or, is_lws, slice_at, span_in, trim_lws, unquote,
+};
 use super::uri::Uri;
 
 /// A parsed name-addr or addr-spec with header parameters.
@@ -129,4 +131,44 @@ impl<'a> NameAddr<'a> {
 fn bracketed_uri(s: &[u8]) -> Option<(&[u8], &[u8])> {
     let gt = find2(s, b'>', b'>')?;
     Some((trim_lws(&s[1..gt]), &s[gt + 1..]))
+}
+
+/// A [`NameAddr`] as offsets into the message buffer it was parsed from:
+/// what a message keeps of its From and To.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameAddrSpans {
+    raw: (u32, u32),
+    display: Option<(u32, u32)>,
+    uri_raw: (u32, u32),
+    bracketed: bool,
+    params: (u32, u32),
+    tag: Option<(u32, u32)>,
+}
+
+impl NameAddrSpans {
+    /// `na`, parsed from a slice of `buf`, as offsets.
+    pub(crate) fn of(buf: &[u8], na: &NameAddr<'_>) -> Self {
+        let sp = |p: &[u8]| span_in(buf, p);
+        Self {
+            raw: sp(na.raw),
+            display: na.display.map(sp),
+            uri_raw: sp(na.uri_raw),
+            bracketed: na.bracketed,
+            params: sp(na.params.as_bytes()),
+            tag: na.tag.map(sp),
+        }
+    }
+
+    /// The [`NameAddr`] again, borrowing `buf`.
+    pub(crate) fn get<'a>(&self, buf: &'a [u8]) -> NameAddr<'a> {
+        let sl = |p: (u32, u32)| slice_at(buf, p);
+        NameAddr {
+            raw: sl(self.raw),
+            display: self.display.map(sl),
+            uri_raw: sl(self.uri_raw),
+            bracketed: self.bracketed,
+            params: Params::new(sl(self.params)),
+            tag: self.tag.map(sl),
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //! a missing or malformed header is a [`ParseError`] whose offset points at
 //! the header value.
 
-use super::addr::NameAddr;
+use super::addr::{NameAddr, NameAddrSpans};
 use super::error::{ErrorKind, ParseError};
 use super::header::HeaderName;
 use super::parse::{self, MAX_HEADERS};
@@ -157,6 +157,9 @@ pub struct Message<'a> {
     /// The top Via, parsed at most once (the receipt check, tm, sanity and
     /// reply building all read it).
     via1: std::cell::OnceCell<Result<ViaSpans, ParseError>>,
+    /// From and To, parsed at most once each.
+    from1: std::cell::OnceCell<Result<NameAddrSpans, ParseError>>,
+    to1: std::cell::OnceCell<Result<NameAddrSpans, ParseError>>,
 }
 
 impl<'a> Message<'a> {
@@ -179,6 +182,8 @@ impl<'a> Message<'a> {
             spill,
             body,
             via1: std::cell::OnceCell::new(),
+            from1: std::cell::OnceCell::new(),
+            to1: std::cell::OnceCell::new(),
         }
     }
 
@@ -436,7 +441,7 @@ impl<'a> Message<'a> {
     /// # Errors
     /// Missing or malformed From.
     pub fn from(&self) -> Result<NameAddr<'a>, ParseError> {
-        self.name_addr(HeaderName::From)
+        self.kept_name_addr(&self.from1, HeaderName::From)
     }
 
     /// The To header.
@@ -444,7 +449,20 @@ impl<'a> Message<'a> {
     /// # Errors
     /// Missing or malformed To.
     pub fn to(&self) -> Result<NameAddr<'a>, ParseError> {
-        self.name_addr(HeaderName::To)
+        self.kept_name_addr(&self.to1, HeaderName::To)
+    }
+
+    /// [`Message::name_addr`], parsed once into `cell`.
+    fn kept_name_addr(
+        &self,
+        cell: &std::cell::OnceCell<Result<NameAddrSpans, ParseError>>,
+        name: HeaderName,
+    ) -> Result<NameAddr<'a>, ParseError> {
+        let spans = cell.get_or_init(|| {
+            let na = self.name_addr(name)?;
+            Ok(NameAddrSpans::of(self.buf, &na))
+        });
+        spans.map(|s| s.get(self.buf))
     }
 
     /// The Call-ID value.

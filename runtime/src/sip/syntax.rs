@@ -383,3 +383,17 @@ pub fn escapes_valid(s: &[u8]) -> bool {
     }
     true
 }
+
+/// Offset and length of `part` inside `buf` (`part` borrows from `buf`):
+/// how a message keeps a parsed header without borrowing itself.
+pub(crate) fn span_in(buf: &[u8], part: &[u8]) -> (u32, u32) {
+    let off = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    // Messages are below MAX_MESSAGE_LEN (16 MiB): offsets fit u32.
+    (off as u32, part.len() as u32)
+}
+
+/// The part of `buf` [`span_in`] located (empty if out of range).
+pub(crate) fn slice_at(buf: &[u8], (off, len): (u32, u32)) -> &[u8] {
+    buf.get(off as usize..off as usize + len as usize)
+        .unwrap_or_default()
+}

@@ -8,7 +8,7 @@
 //! [`Via::params`].
 
 use super::header::{byte_class, fold_eq, is_token_byte};
-use super::syntax::{Params, is_lws, parse_u32};
+use super::syntax::{Params, is_lws, parse_u32, slice_at, span_in};
 
 /// sent-by host name / IPv4 characters: alphanumerics and `-._`.
 static HOST: [bool; 256] = byte_class(b"-._");
@@ -231,18 +231,6 @@ pub(crate) struct ViaSpans {
     branch: Option<(u32, u32)>,
     received: Option<(u32, u32)>,
     rport: Option<Option<(u32, u32)>>,
-}
-
-/// Offset and length of `part` inside `buf` (`part` borrows from `buf`).
-fn span_in(buf: &[u8], part: &[u8]) -> (u32, u32) {
-    let off = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
-    // Messages are below MAX_MESSAGE_LEN (16 MiB): offsets fit u32.
-    (off as u32, part.len() as u32)
-}
-
-fn slice_at(buf: &[u8], (off, len): (u32, u32)) -> &[u8] {
-    buf.get(off as usize..off as usize + len as usize)
-        .unwrap_or_default()
 }
 
 impl ViaSpans {
