@@ -503,7 +503,7 @@ pub static MODULES: &[ModuleSupport] = &[
                 "matching_mode",
                 NoOpIf(
                     &[V(0)],
-                    "`0` is Kamailio's default: contacts matched by URI, as in the runtime",
+                    "`0` is Kamailio's default (CONTACT_ONLY): contacts matched by their Contact URI, as in the runtime",
                 ),
             ),
             (
