@@ -7,7 +7,13 @@
 
 use cfgc_vocab::{MODULES, ParamSupport, ValueKind};
 
-use super::{ParamKind, modules};
+use super::modules;
+
+/// Whether the runtime implements module `name` (`loadmodule` of any other
+/// is "not supported yet").
+pub fn is_supported(name: &str) -> bool {
+    cfgc_vocab::module_support(name).is_some()
+}
 
 /// One parameter's state, as the docs show it: (state, reason).
 fn state(s: ParamSupport) -> (String, String) {
@@ -76,6 +82,7 @@ pub fn markdown() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ParamKind;
     use super::*;
 
     /// Every module and parameter of the table exists in the catalog, and
