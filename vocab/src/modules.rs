@@ -587,7 +587,7 @@ mod tests {
         assert!(!url.accepts(&ModParamValue::Str("mysql://x".into())));
         assert_eq!(
             modparam_support("tm", "fr_timer"),
-            Some(ParamSupport::Implemented(ValueKind::Int))
+            Some(ParamSupport::Implemented(Int))
         );
         assert_eq!(
             modparam_support("tm", "ruri_matching"),

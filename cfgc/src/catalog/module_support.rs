@@ -97,12 +97,12 @@ mod tests {
                     .param(name)
                     .unwrap_or_else(|| panic!("`{}` has no parameter `{name}`", m.name));
                 if let ParamSupport::Implemented(k) = s {
-                    let ok = match (p.kind, k) {
+                    let ok = matches!(
+                        (p.kind, k),
                         (ParamKind::Any, _)
-                        | (ParamKind::Int, ValueKind::Int)
-                        | (ParamKind::Str, ValueKind::Str | ValueKind::PvList) => true,
-                        _ => false,
-                    };
+                            | (ParamKind::Int, ValueKind::Int)
+                            | (ParamKind::Str, ValueKind::Str | ValueKind::PvList)
+                    );
                     assert!(ok, "{}.{name}: catalog {:?}, table {k:?}", m.name, p.kind);
                 }
             }
