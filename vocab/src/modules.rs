@@ -164,7 +164,7 @@ pub static MODULES: &[ModuleSupport] = &[
                 "time_mode",
                 NoOpIf(
                     &[V(0)],
-                    "`0` is Kamailio's default: the record's time is the Unix time, as in the runtime",
+                    "`0` is Kamailio's default: a record carries only the Unix `timestamp=`, as in the runtime",
                 ),
             ),
             (
@@ -336,6 +336,12 @@ pub static MODULES: &[ModuleSupport] = &[
                 NoOpIf(
                     &[V(0)],
                     "`0` is Kamailio's default: no randomised expiry, as in the runtime",
+                ),
+            ),
+            (
+                "received_param",
+                NoOp(
+                    "the name of the Contact parameter `lookup` takes a saved received address from; the runtime saves none (`received_avp` is refused)",
                 ),
             ),
             (

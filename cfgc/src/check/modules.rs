@@ -11,7 +11,18 @@ pub(super) fn check_top_level(file: &ast::File, out: &mut CheckOutput) {
         match item {
             Item::LoadModule { path, x, span } => {
                 if *x && path.text.contains('$') {
-                    // The name is computed at startup; nothing to resolve.
+                    // The name is computed at start-up: which module it
+                    // loads cannot be accounted for.
+                    out.diagnostics.push(
+                        Diagnostic::new(
+                            Severity::Unsupported,
+                            "unsupported-module",
+                            "a module name computed at start-up is not supported by cfgc's \
+                             runtime yet",
+                        )
+                        .with_label(*span, "`loadmodulex` with variables")
+                        .with_note("cfgc must know every module a configuration loads"),
+                    );
                     continue;
                 }
                 let name = catalog::module_name_from_path(&path.text).to_string();
