@@ -275,6 +275,101 @@ fn stock_database_settings_are_refused_per_parameter() {
     );
 }
 
+/// One `modparam` line through both ends: whether `cfgc check` refuses it
+/// ("not supported yet") and whether the runtime refuses it at start-up.
+fn verdicts(module: &str, param: &str, value: &cfgc_vocab::ModParamValue) -> (bool, bool) {
+    use runtime::engine::params::ModParams;
+    let written = match value {
+        cfgc_vocab::ModParamValue::Int(n) => n.to_string(),
+        cfgc_vocab::ModParamValue::Str(s) => format!("\"{s}\""),
+        cfgc_vocab::ModParamValue::PvList(_) => unreachable!("not a cfg value"),
+    };
+    let cfg = format!(
+        "loadmodule \"{module}.so\"\nmodparam(\"{module}\", \"{param}\", {written})\nrequest_route {{ exit; }}\n"
+    );
+    let report = cfgc::Config::new().check_source("t.cfg", cfg);
+    assert!(
+        !report.has_errors(),
+        "{module}.{param} = {written}: {}",
+        tests::rendered_errors(&report)
+    );
+    let build = report
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "unsupported-modparam");
+    let mut p = ModParams::new();
+    p.push(module, param, value.clone());
+    (build, p.check_supported().is_err())
+}
+
+/// What the runtime refused at start-up before the table existed
+/// (registrar's outbound and received_avp, acc's database accounting and
+/// CDRs, rr's custom_user_avp, sanity's noreply, usrloc's database and
+/// matching modes, cfgutils' hash_file), and every other parameter and
+/// no-op value of the table: the compiler refuses at build exactly what
+/// the runtime refuses at start-up.
+#[test]
+fn build_time_and_start_up_refusals_agree() {
+    use cfgc_vocab::{ModParamValue as V, ParamSupport};
+    let old_refusals: &[(&str, &str, V)] = &[
+        ("registrar", "received_avp", V::Str("$avp(RECEIVED)".into())),
+        ("registrar", "xavp_cfg", V::Str("reg".into())),
+        ("registrar", "outbound_mode", V::Int(1)),
+        ("registrar", "sock_flag", V::Int(3)),
+        ("acc", "db_flag", V::Int(1)),
+        ("acc", "db_url", V::Str("mysql://k@localhost/k".into())),
+        ("acc", "cdr_enable", V::Int(1)),
+        ("acc", "report_ack", V::Int(1)),
+        ("acc", "detect_direction", V::Int(1)),
+        ("acc", "time_mode", V::Int(1)),
+        ("acc", "multi_leg_info", V::Str("caller=$avp(s)".into())),
+        ("rr", "custom_user_avp", V::Str("$avp(u)".into())),
+        ("rr", "sockname_mode", V::Int(1)),
+        ("sanity", "noreply", V::Int(1)),
+        ("usrloc", "db_mode", V::Int(2)),
+        ("usrloc", "matching_mode", V::Int(1)),
+        (
+            "cfgutils",
+            "hash_file",
+            V::Str("/etc/kamailio/kamailio.cfg".into()),
+        ),
+        // tm accepted and ignored what it does not implement.
+        ("tm", "ruri_matching", V::Int(0)),
+    ];
+    for (m, p, v) in old_refusals {
+        assert_eq!(verdicts(m, p, v), (true, true), "{m}.{p} = {v:?}");
+    }
+    let mut checked = 0;
+    for m in cfgc_vocab::MODULES {
+        let catalog = cfgc::catalog::module(m.name).expect("catalogued");
+        for p in catalog.params {
+            let support = m.param(p.name);
+            let mut values = vec![match p.kind {
+                cfgc::catalog::ParamKind::Str => V::Str("x-unlikely-value".into()),
+                _ => V::Int(12_345),
+            }];
+            if let ParamSupport::NoOpIf(ok, _) = support {
+                values.extend(ok.iter().map(|v| match v {
+                    cfgc_vocab::NoOpValue::Int(n) => V::Int(*n),
+                    cfgc_vocab::NoOpValue::Empty => V::Str(String::new()),
+                }));
+            }
+            for v in values {
+                let refused = !support.accepts(&v);
+                assert_eq!(
+                    verdicts(m.name, p.name, &v),
+                    (refused, refused),
+                    "{}.{} = {v:?} ({support:?}): (build, start-up) refusals",
+                    m.name,
+                    p.name
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 250, "only {checked} cases");
+}
+
 fn report_loads(report: &cfgc::Report, module: &str) -> bool {
     report.ast.items.iter().any(|i| {
         matches!(i, cfgc::syntax::ast::Item::LoadModule { path, .. }
