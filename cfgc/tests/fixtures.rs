@@ -124,10 +124,11 @@ fn check_header(text: &str) -> CheckHeader {
 /// and the rendered diagnostics must contain every `# expect-text:`; the
 /// rendering is an insta snapshot, so a changed message or span shows too.
 ///
-/// `unsupported-function` says what cfgc's runtime implements today
-/// (`catalog/runtime.rs`), not what the checker found: it is left out of the
-/// codes and the snapshot unless the fixture says `# all-codes` or expects
-/// that code.
+/// `unsupported-function`, `unsupported-module` and `unsupported-modparam`
+/// say what cfgc's runtime implements today (`cfgc_vocab::BINDINGS`,
+/// `cfgc_vocab::MODULES`), not what the checker found: they are left out of
+/// the codes and the snapshot unless the fixture says `# all-codes` or
+/// expects one of them.
 #[test]
 fn check_fixtures() {
     insta::glob!("fixtures/check/*.cfg", |path| {
@@ -136,14 +137,19 @@ fn check_fixtures() {
         let Some(expect) = header.expect else {
             panic!("{}: no `# expect:` header", path.display());
         };
+        const RUNTIME_CODES: [&str; 3] = [
+            "unsupported-function",
+            "unsupported-module",
+            "unsupported-modparam",
+        ];
         let keep_unsupported =
-            header.all_codes || expect.iter().any(|c| c == "unsupported-function");
+            header.all_codes || expect.iter().any(|c| RUNTIME_CODES.contains(&c.as_str()));
         let (report, _) = run(path);
         assert_spans_in_bounds(&report);
         let shown: Vec<&cfgc::Diagnostic> = report
             .diagnostics
             .iter()
-            .filter(|d| keep_unsupported || d.code != "unsupported-function")
+            .filter(|d| keep_unsupported || !RUNTIME_CODES.contains(&d.code))
             .collect();
         let rendered: String = shown
             .iter()

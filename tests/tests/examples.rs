@@ -8,7 +8,12 @@
 //!   (a "fixing failed ... at cfg:FILE:LINE" for the same action, and for an
 //!   unknown PV, Kamailio's "error searching pvar" naming the same PV);
 //! - every file Kamailio rejects with a syntax error, cfgc rejects too, at
-//!   the same line.
+//!   the same line;
+//! - "not supported yet" is not an error: an accepted example may load
+//!   modules cfgc's runtime lacks. Each such module (and only such a
+//!   module) is refused once, where it is loaded; the report counts the
+//!   accepted examples that load only supported modules, and which
+//!   modules refuse the others.
 //!
 //! Some examples need module packages beyond `kamailio` (mysql, tls,
 //! websocket); `.ci/run` installs them.
@@ -17,6 +22,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use cfgc::catalog::module_support;
 use cfgc_test_support::{Kamailio, free_port};
 use tests::{cfgc_check, example_configs, kamailio_check, rendered_errors};
 
@@ -92,11 +98,20 @@ fn examples_agree_with_kamailio() {
     );
     let mut failures = Vec::new();
     let (mut accepted, mut clean, mut startup_refused, mut syntax_rejected) = (0, 0, 0, 0);
+    let mut all_modules_supported = 0;
+    let mut refused_modules: std::collections::BTreeMap<String, usize> = Default::default();
     for f in &files {
         let kam = kamailio_check(f, &[]);
         if kam.accepted {
             accepted += 1;
             let report = cfgc_check(f, &[], false);
+            let refused = module_refusals(&report, f, &mut failures);
+            if refused.is_empty() {
+                all_modules_supported += 1;
+            }
+            for m in refused {
+                *refused_modules.entry(m).or_default() += 1;
+            }
             if !report.has_errors() {
                 clean += 1;
                 continue;
@@ -145,7 +160,13 @@ fn examples_agree_with_kamailio() {
     }
     eprintln!(
         "examples: kamailio -c accepts {accepted}; cfgc full check clean on {clean}; \
-         {startup_refused} refused by both (kamailio at start-up); {syntax_rejected} syntax rejections agree"
+         {startup_refused} refused by both (kamailio at start-up); {syntax_rejected} syntax rejections agree; \
+         {all_modules_supported} load only modules cfgc's runtime supports; the others are \
+         \"not supported yet\" for (module: examples) {refused_modules:?}"
+    );
+    assert!(
+        all_modules_supported >= 1 && !refused_modules.is_empty(),
+        "{all_modules_supported} accepted examples load only supported modules, refusing {refused_modules:?}"
     );
     assert!(
         accepted >= 16,
@@ -157,4 +178,44 @@ fn examples_agree_with_kamailio() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(clean + startup_refused, accepted);
+}
+
+/// The modules `report` refuses as "not supported yet", checked against
+/// what the file loads: each catalogued module the runtime lacks is refused
+/// exactly once, and no supported module is (mismatches go to `failures`).
+fn module_refusals(report: &cfgc::Report, f: &Path, failures: &mut Vec<String>) -> Vec<String> {
+    let refused: Vec<String> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "unsupported-module")
+        .filter_map(|d| {
+            let rest = d.message.strip_prefix("module `")?;
+            Some(rest.split('`').next()?.to_string())
+        })
+        .collect();
+    let mut loaded: Vec<String> = report
+        .ast
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            cfgc::syntax::ast::Item::LoadModule { path, .. } => {
+                Some(cfgc::catalog::module_name_from_path(&path.text).to_string())
+            }
+            _ => None,
+        })
+        .filter(|m| cfgc::catalog::module(m).is_some())
+        .collect();
+    loaded.sort();
+    loaded.dedup();
+    for m in &loaded {
+        let n = refused.iter().filter(|r| *r == m).count();
+        let want = usize::from(!module_support::is_supported(m));
+        if n != want {
+            failures.push(format!(
+                "{}: module `{m}` refused {n} time(s), expected {want}",
+                f.display()
+            ));
+        }
+    }
+    refused
 }

@@ -7,16 +7,21 @@
 //!
 //! This crate has no dependencies and no behaviour beyond naming: tables of
 //! names (which cfg spelling is which word), flags (is a PV writable), and
-//! plain data (settings, module parameters).
+//! plain data (settings, module parameters), and which modules and module
+//! parameters the runtime supports.
 
 mod bindings;
 mod core;
+mod modules;
 mod pv;
 mod settings;
 mod trans;
 
 pub use bindings::{ArgConv, BINDINGS, Binding, BindingId, CtxUse, LogGate};
 pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
+pub use modules::{
+    MODULES, ModuleSupport, NoOpValue, ParamSupport, ValueKind, modparam_support, module_support,
+};
 pub use pv::{FmtSeg, MODULE_PVS, ModulePv, PVS, PvId, PvInfo, PvRef};
 pub use settings::{
     CORE_PARAMS, CoreValue, FORMAT_PARAMS, Listen, ModParam, ModParamValue, SYSLOG_FACILITIES,

@@ -13,6 +13,9 @@
 //! * `pv.rs`: core PVs and transformation classes.
 //! * `modules.rs`: hand-written facts on top of the generated tables (which
 //!   functions take route names, return codes of the common functions).
+//! * `module_support.rs`: which modules and module parameters the runtime
+//!   supports (`cfgc_vocab::MODULES`), checked against the catalog and
+//!   rendered as `docs/modules.md`.
 //! * `runtime.rs`: what cfgc's runtime implements — `BINDINGS`, the one
 //!   table that makes a module function supported.
 
@@ -20,6 +23,7 @@ pub mod core;
 pub mod core_support;
 #[rustfmt::skip]
 mod generated;
+pub mod module_support;
 pub mod modules;
 pub mod pv;
 pub mod runtime;

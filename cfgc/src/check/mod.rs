@@ -32,6 +32,8 @@
 //! | `module-not-loaded` | error | a catalogued function whose module is not loaded |
 //! | `unknown-function` | error | a name no core action nor catalogued module has |
 //! | `uncatalogued-module` | unsupported | a loaded module cfgc knows nothing about (once per module) |
+//! | `unsupported-module` | unsupported | a catalogued module the runtime does not implement (`cfgc_vocab::MODULES`), once per `loadmodule` |
+//! | `unsupported-modparam` | unsupported | a parameter of a supported module the runtime does not read, or a value other than its no-op ones |
 //! | `unsupported-function` | unsupported | a function cfgc's runtime does not implement (once per function) |
 //! | `duplicate-loadmodule` | error | the same module loaded twice |
 //! | `modparam-no-module` | error | a `modparam` pattern matching no module loaded so far |
@@ -77,6 +79,7 @@ mod tests;
 
 pub use resolve::{RouteTable, Routes};
 
+pub(crate) use self::modules::module_matcher;
 pub(crate) use self::regex::translate_ere;
 
 /// Options of the check pass.

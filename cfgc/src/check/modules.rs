@@ -11,7 +11,18 @@ pub(super) fn check_top_level(file: &ast::File, out: &mut CheckOutput) {
         match item {
             Item::LoadModule { path, x, span } => {
                 if *x && path.text.contains('$') {
-                    // The name is computed at startup; nothing to resolve.
+                    // The name is computed at start-up: which module it
+                    // loads cannot be accounted for.
+                    out.diagnostics.push(
+                        Diagnostic::new(
+                            Severity::Unsupported,
+                            "unsupported-module",
+                            "a module name computed at start-up is not supported by cfgc's \
+                             runtime yet",
+                        )
+                        .with_label(*span, "`loadmodulex` with variables")
+                        .with_note("cfgc must know every module a configuration loads"),
+                    );
                     continue;
                 }
                 let name = catalog::module_name_from_path(&path.text).to_string();
@@ -47,6 +58,9 @@ pub(super) fn check_top_level(file: &ast::File, out: &mut CheckOutput) {
                         ),
                     );
                 }
+                if catalogued && cfgc_vocab::module_support(&name).is_none() {
+                    out.diagnostics.push(unsupported_module(&name, *span));
+                }
                 out.modules.push(LoadedModule {
                     name,
                     span: *span,
@@ -61,7 +75,7 @@ pub(super) fn check_top_level(file: &ast::File, out: &mut CheckOutput) {
 }
 
 /// Kamailio's module-name match: `^(re)$`, extended, case-insensitive.
-pub(super) fn module_matcher(re: &str) -> Option<::regex::Regex> {
+pub(crate) fn module_matcher(re: &str) -> Option<::regex::Regex> {
     let translated = super::regex::translate_ere(re).ok()?;
     ::regex::RegexBuilder::new(&format!("^(?:{translated})$"))
         .case_insensitive(true)
@@ -150,9 +164,72 @@ fn check_modparam(mp: &ast::ModParam, out: &mut CheckOutput) {
                 d = d.with_help(format!("write the number without quotes: {}", s.trim()));
             }
             diags.push(d);
+            continue;
+        }
+        if let Some(d) = unsupported_modparam(mp, &m.name, param.name) {
+            diags.push(d);
         }
     }
     out.diagnostics.extend(diags);
+}
+
+/// `loadmodule` of a catalogued module the runtime does not implement:
+/// refused even if none of its functions is called, since a module has
+/// effects of its own (listeners, RPC, timers).
+fn unsupported_module(name: &str, span: crate::source::Span) -> Diagnostic {
+    Diagnostic::new(
+        Severity::Unsupported,
+        "unsupported-module",
+        format!("module `{name}` is not supported by cfgc's runtime yet"),
+    )
+    .with_label(span, "loaded here")
+    .with_note(
+        "a loaded module has effects of its own (listeners, RPC commands, timers) even if \
+         none of its functions is called; docs/modules.md lists the supported modules",
+    )
+}
+
+/// A parameter of a supported module that the runtime neither reads nor
+/// ignores harmlessly for this value (`cfgc_vocab::MODULES`).
+fn unsupported_modparam(mp: &ast::ModParam, module: &str, param: &str) -> Option<Diagnostic> {
+    use cfgc_vocab::{ModParamValue as V, ParamSupport};
+    let support = cfgc_vocab::modparam_support(module, param)?;
+    let value = match &mp.value {
+        ModParamValue::Int(n, _) => V::Int(i32::try_from(*n).unwrap_or(i32::MAX)),
+        ModParamValue::Str(s, _) => V::Str(s.clone()),
+        // `modparamx` with variables: the lowering refuses it.
+        ModParamValue::Pv(_) => return None,
+    };
+    if support.accepts(&value) {
+        return None;
+    }
+    let (message, (span, label)) = match support {
+        ParamSupport::NoOpIf(values, _) => {
+            let values: Vec<String> = values
+                .iter()
+                .map(|v| format!("`{}`", v.written()))
+                .collect();
+            (
+                format!(
+                    "parameter `{param}` of module `{module}` set to another value than {} is \
+                     not supported by cfgc's runtime yet",
+                    values.join(" or ")
+                ),
+                (mp.value.span(), "this value is not supported yet"),
+            )
+        }
+        _ => (
+            format!(
+                "parameter `{param}` of module `{module}` is not supported by cfgc's runtime yet"
+            ),
+            (mp.span, "not supported yet"),
+        ),
+    };
+    Some(
+        Diagnostic::new(Severity::Unsupported, "unsupported-modparam", message)
+            .with_label(span, label)
+            .with_note("docs/modules.md lists what the runtime does with each parameter"),
+    )
 }
 
 fn check_core_param(p: &ast::ParamAssign, diags: &mut Vec<Diagnostic>) {

@@ -304,35 +304,60 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Every `modparam`, once per module its pattern names: Kamailio
+    /// matches the module name as a regex against the modules loaded so
+    /// far (`"nathelper|registrar"`), so the runtime receives each matched
+    /// module's own name.
     fn modparams(&mut self, file: &ast::File) {
+        let mut loaded: Vec<String> = Vec::new();
         for item in &file.items {
+            if let ast::Item::LoadModule { path, .. } = item {
+                let name = catalog::module_name_from_path(&path.text).to_string();
+                if self.checked.is_loaded(&name) && !loaded.contains(&name) {
+                    loaded.push(name);
+                }
+                continue;
+            }
             let ast::Item::ModParam(m) = item else {
                 continue;
             };
+            // The checker reported a pattern matching nothing.
+            let Some(re) = crate::check::module_matcher(&m.module.text) else {
+                continue;
+            };
+            let modules: Vec<String> = loaded.iter().filter(|n| re.is_match(n)).cloned().collect();
+            for module in modules {
+                self.modparam(m, &module);
+            }
+        }
+    }
+
+    fn modparam(&mut self, m: &ast::ModParam, module: &str) {
+        {
             let value = match &m.value {
                 ast::ModParamValue::Int(n, span) => match i32::try_from(*n) {
                     Ok(n) => ModParamValue::Int(n),
                     Err(_) => {
                         self.unsupported(*span, "an integer parameter beyond 32 bits");
-                        continue;
+                        return;
                     }
                 },
                 ast::ModParamValue::Str(s, span) => {
-                    match modparam::lowering(&m.module.text, &m.param.text) {
+                    match modparam::lowering(module, &m.param.text) {
                         Some(lower) => match lower(self, s, *span) {
                             Some(v) => v,
-                            None => continue,
+                            None => return,
                         },
                         None => ModParamValue::Str(s.clone()),
                     }
                 }
                 ast::ModParamValue::Pv(p) => {
                     self.unsupported(p.span, "a `modparamx` value with variables");
-                    continue;
+                    return;
                 }
             };
             self.program.settings.modparams.push(ModParam {
-                module: m.module.text.clone(),
+                module: module.to_string(),
                 name: m.param.text.clone(),
                 value,
             });

@@ -102,6 +102,8 @@ impl ModParams {
         module: &'a str,
         name: &'a str,
     ) -> impl Iterator<Item = &'a ParamValue> {
+        #[cfg(test)]
+        reads::record(module, name);
         self.entries
             .iter()
             .filter(move |(m, n, _)| m == module && n.eq_ignore_ascii_case(name))
@@ -110,6 +112,8 @@ impl ModParams {
 
     /// The last value given (Kamailio: a later `modparam` overrides).
     pub fn get(&self, module: &str, name: &str) -> Option<&ParamValue> {
+        #[cfg(test)]
+        reads::record(module, name);
         self.entries
             .iter()
             .rev()
@@ -159,10 +163,70 @@ impl ModParams {
 
     /// Every parameter of `module`, in order.
     pub fn of<'a>(&'a self, module: &'a str) -> impl Iterator<Item = (&'a str, &'a ParamValue)> {
+        #[cfg(test)]
+        reads::record(module, "*");
         self.entries
             .iter()
             .filter(move |(m, _, _)| m == module)
             .map(|(_, n, v)| (n.as_str(), v))
+    }
+}
+
+impl ModParams {
+    /// Refuses what the runtime cannot do: a parameter of a module it does
+    /// not implement, one it neither reads nor ignores harmlessly, or a
+    /// value other than a no-op one (`cfgc_vocab::MODULES`, the table the
+    /// compiler refuses the same cfgs with at build; this is the backstop
+    /// for callers that build their `ModParams` by hand).
+    ///
+    /// # Errors
+    /// The first such parameter.
+    pub fn check_supported(&self) -> Result<(), ParamError> {
+        use cfgc_vocab::ParamSupport;
+        for (module, name, value) in &self.entries {
+            match cfgc_vocab::modparam_support(module, name) {
+                None => {
+                    return Err(ParamError::unsupported(
+                        module,
+                        name,
+                        format!("the module `{module}`"),
+                    ));
+                }
+                Some(s) if s.accepts(value) => {}
+                Some(ParamSupport::NoOpIf(..)) => {
+                    return Err(ParamError::unsupported(module, name, "this value"));
+                }
+                Some(_) => return Err(ParamError::unsupported(module, name, "")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Test instrumentation: every (module, parameter) a module looks up, so
+/// a test can compare what the runtime reads with the vocabulary's table.
+#[cfg(test)]
+pub(crate) mod reads {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    thread_local! {
+        static READS: RefCell<Option<BTreeSet<(String, String)>>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn record(module: &str, name: &str) {
+        READS.with(|r| {
+            if let Some(set) = r.borrow_mut().as_mut() {
+                set.insert((module.to_string(), name.to_string()));
+            }
+        });
+    }
+
+    /// Runs `f`, returning every parameter looked up on this thread.
+    pub(crate) fn during(f: impl FnOnce()) -> BTreeSet<(String, String)> {
+        READS.with(|r| *r.borrow_mut() = Some(BTreeSet::new()));
+        f();
+        READS.with(|r| r.borrow_mut().take().unwrap_or_default())
     }
 }
 

@@ -81,28 +81,6 @@ impl Default for Config {
     }
 }
 
-/// Parameters that need what cfgc's runtime does not have: refused when
-/// set to anything but their default (`None`: any value is refused).
-const REFUSED: &[(&str, Option<i32>, &str)] = &[
-    ("db_flag", Some(-1), "database accounting"),
-    ("db_missed_flag", Some(-1), "database accounting"),
-    ("db_url", None, "database accounting"),
-    ("db_extra", None, "database accounting"),
-    ("db_insert_mode", Some(0), "database accounting"),
-    ("cdr_enable", Some(0), "dialog CDRs"),
-    ("cdr_extra", None, "dialog CDRs"),
-    ("cdr_start_on_confirmed", Some(0), "dialog CDRs"),
-    ("cdr_expired_dlg_enable", Some(0), "dialog CDRs"),
-    ("report_ack", Some(0), "accounting end-to-end ACKs"),
-    (
-        "detect_direction",
-        Some(0),
-        "swapping From/To of upstream requests",
-    ),
-    ("time_mode", Some(0), "time_mode other than 0"),
-    ("multi_leg_info", None, "per-leg accounting"),
-];
-
 fn flag(p: &ModParams, name: &str) -> Result<Option<u32>, ParamError> {
     match p.int("acc", name)? {
         None | Some(-1) => Ok(None),
@@ -119,24 +97,10 @@ impl Config {
     /// Reads `modparam("acc", ...)`.
     ///
     /// # Errors
-    /// A bad value, or a parameter for something the runtime cannot do
-    /// (database accounting, CDRs, ACK reports...): Kamailio would do it,
-    /// so we refuse to start rather than silently not account.
+    /// A bad value. What the runtime cannot do (database accounting,
+    /// CDRs, ACK reports...) is refused at build, and at start-up by
+    /// `ModParams::check_supported`, from `cfgc_vocab::MODULES`.
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
-        for (name, default, what) in REFUSED {
-            let Some(v) = p.get("acc", name) else {
-                continue;
-            };
-            let is_default = match (v, default) {
-                (_, None) => matches!(v, ParamValue::Str(s) if s.is_empty()),
-                (ParamValue::Int(n), Some(d)) => n == d,
-                (ParamValue::Str(s), Some(d)) => s.trim().parse::<i32>().ok() == Some(*d),
-                (ParamValue::PvList(l), _) => l.is_empty(),
-            };
-            if !is_default {
-                return Err(ParamError::unsupported("acc", name, *what));
-            }
-        }
         let bool_param = |name: &str| -> Result<bool, ParamError> {
             Ok(p.int("acc", name)?.is_some_and(|v| v != 0))
         };

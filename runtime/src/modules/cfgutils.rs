@@ -48,7 +48,8 @@ impl Cfgutils {
     /// Reads `modparam("cfgutils", ...)`.
     ///
     /// # Errors
-    /// A probability over 100, a value that is not a number, `hash_file`.
+    /// A probability over 100, a value that is not a number (`hash_file`
+    /// is refused at build: `cfgc_vocab::MODULES`).
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let m = "cfgutils";
         let prob = p.int(m, "initial_probability")?.unwrap_or(10);
@@ -59,13 +60,6 @@ impl Cfgutils {
                 ParamError::invalid(m, "initial_probability", format!("{prob} is not in 0..100"))
             })?;
         let gflags = p.int(m, "initial_gflags")?.unwrap_or(0);
-        if p.str(m, "hash_file").is_some_and(|f| !f.is_empty()) {
-            return Err(ParamError::unsupported(
-                m,
-                "hash_file",
-                "config-file hashing (cfgutils.check_config_hash)",
-            ));
-        }
         // A power of two, at most 2^14 (Kamailio lowers larger values).
         let size = p.int(m, "lock_set_size")?.unwrap_or(0).clamp(0, 14);
         let locks = if size > 0 {
@@ -576,6 +570,7 @@ mod tests {
             "hash_file",
             crate::engine::params::ParamValue::Str("/etc/kamailio/kamailio.cfg".into()),
         );
-        assert!(Cfgutils::from_params(&hash_file).is_err());
+        // Refused from the vocabulary's table, not by the module.
+        assert!(hash_file.check_supported().is_err());
     }
 }

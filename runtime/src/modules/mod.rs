@@ -67,8 +67,10 @@ impl Modules {
     /// Builds the module state from the configuration's parameters.
     ///
     /// # Errors
-    /// A parameter value a module rejects (as Kamailio refuses to start).
+    /// A parameter value a module rejects (as Kamailio refuses to start),
+    /// or one the runtime does not support ([`ModParams::check_supported`]).
     pub fn new(params: ModParams) -> Result<Self, ParamError> {
+        params.check_supported()?;
         Ok(Self {
             maxfwd: maxfwd::Config::from_params(&params)?,
             rr: rr::Config::from_params(&params)?,
@@ -217,6 +219,7 @@ impl<S: Script> Engine<S> {
     /// # Errors
     /// A parameter value tm or a module rejects.
     pub fn with_params(script: S, core: CoreConfig, params: ModParams) -> Result<Self, ParamError> {
+        params.check_supported()?;
         let tm = tm::Tm::new(&params)?;
         Ok(Self::with_parts(
             script,

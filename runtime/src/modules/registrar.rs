@@ -63,31 +63,11 @@ impl Config {
     /// Reads `modparam("registrar", ...)`.
     ///
     /// # Errors
-    /// A non-numeric value, or a feature set that is not implemented
-    /// (outbound, received_avp, xavp_cfg...).
+    /// A non-numeric value. Features that are not implemented (outbound,
+    /// received_avp, xavp_cfg...) are refused at build
+    /// (`cfgc_vocab::MODULES`).
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
-        for name in [
-            "received_avp",
-            "xavp_cfg",
-            "xavp_rcd",
-            "outbound_mode",
-            "regid_mode",
-            "sock_flag",
-            "sock_hdr_name",
-            "default_expires_range",
-            "expires_range",
-        ] {
-            let set = match p.get("registrar", name) {
-                None => false,
-                Some(crate::engine::params::ParamValue::Int(v)) => *v != 0 && *v != -1,
-                Some(crate::engine::params::ParamValue::Str(s)) => !s.is_empty(),
-                Some(crate::engine::params::ParamValue::PvList(l)) => !l.is_empty(),
-            };
-            if set {
-                return Err(ParamError::unsupported("registrar", name, ""));
-            }
-        }
         let u = |name: &str, default: u32| -> Result<u32, ParamError> {
             Ok(p.int("registrar", name)?
                 .map_or(default, |v| u32::try_from(v).unwrap_or(0)))

@@ -48,22 +48,13 @@ impl Config {
     /// Reads the `modparam("rr", ...)` lines.
     ///
     /// # Errors
-    /// A non-numeric value, or a parameter this runtime does not implement
-    /// with a value other than its default (it would behave differently).
+    /// A non-numeric value. Parameters this runtime does not implement are
+    /// refused at build (`cfgc_vocab::MODULES`).
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
         let flag = |name: &str, default: bool| -> Result<bool, ParamError> {
             Ok(p.int("rr", name)?.map_or(default, |v| v != 0))
         };
-        for (name, default) in [("custom_user_avp", None), ("sockname_mode", Some(0))] {
-            match (p.get("rr", name), default) {
-                (None, _) => {}
-                (Some(crate::engine::params::ParamValue::Int(v)), Some(d)) if *v == d => {}
-                (Some(_), _) => {
-                    return Err(ParamError::unsupported("rr", name, ""));
-                }
-            }
-        }
         Ok(Self {
             enable_full_lr: flag("enable_full_lr", d.enable_full_lr)?,
             append_fromtag: flag("append_fromtag", d.append_fromtag)?,

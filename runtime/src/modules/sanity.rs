@@ -63,12 +63,10 @@ impl Config {
     /// Reads `modparam("sanity", ...)`.
     ///
     /// # Errors
-    /// A non-numeric value, or `noreply` set (not supported yet).
+    /// A non-numeric value (`noreply` is refused at build:
+    /// `cfgc_vocab::MODULES`).
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
-        if p.int("sanity", "noreply")?.is_some_and(|v| v != 0) {
-            return Err(ParamError::unsupported("sanity", "noreply", ""));
-        }
         Ok(Self {
             default_checks: p
                 .int("sanity", "default_checks")?

@@ -190,3 +190,108 @@ fn rpc_registry_dispatches_by_name_and_refuses_duplicates() {
         Some("RPC command `x.same` registered twice")
     );
 }
+
+/// The runtime reads exactly the module parameters the vocabulary's table
+/// (`cfgc_vocab::MODULES`) lists as implemented: every parameter tm and
+/// the standard set look up at start-up is recorded and must be
+/// `Implemented` there, and every `Implemented` parameter of these
+/// modules is looked up. So the compiler, which refuses every other
+/// parameter from the same table, never lets one through that the
+/// runtime would ignore.
+#[test]
+fn the_runtime_reads_exactly_the_implemented_modparams() {
+    use cfgc_vocab::{MODULES, ParamSupport, modparam_support};
+
+    use crate::engine::params::{ModParams, reads};
+
+    let read = reads::during(|| {
+        let p = ModParams::new();
+        assert!(Tm::new(&p).is_ok());
+        assert!(Modules::new(p).is_ok());
+    });
+    assert!(!read.is_empty(), "the recorder saw no look-up");
+    for (module, name) in &read {
+        assert!(
+            matches!(
+                modparam_support(module, name),
+                Some(ParamSupport::Implemented(_))
+            ),
+            "the runtime reads modparam(\"{module}\", \"{name}\"), which cfgc_vocab::MODULES \
+             does not list as implemented"
+        );
+    }
+    // Modules whose parameters are read by the RPC transports at proxy
+    // start-up (implemented on other branches), not by `Modules::new`.
+    const ELSEWHERE: &[&str] = &["counters", "ctl", "jsonrpcs"];
+    for m in MODULES.iter().filter(|m| !ELSEWHERE.contains(&m.name)) {
+        for (name, s) in m.params {
+            if matches!(s, ParamSupport::Implemented(_)) {
+                assert!(
+                    read.contains(&(m.name.to_string(), (*name).to_string())),
+                    "cfgc_vocab::MODULES lists modparam(\"{}\", \"{name}\") as implemented, \
+                     but the runtime never reads it",
+                    m.name
+                );
+            }
+        }
+    }
+}
+
+/// What the table refuses, the runtime refuses at start-up too (for
+/// callers that build `ModParams` themselves): an unsupported module, an
+/// unsupported parameter, a no-op parameter with another value.
+#[test]
+fn unsupported_modparams_are_refused_at_start_up_too() {
+    use crate::engine::params::{ModParams, ParamError, ParamValue};
+
+    for (module, name, value, ok) in [
+        (
+            "tls",
+            "config",
+            ParamValue::Str("/etc/tls.cfg".into()),
+            false,
+        ),
+        ("tm", "ruri_matching", ParamValue::Int(0), false),
+        ("usrloc", "db_mode", ParamValue::Int(2), false),
+        ("usrloc", "db_mode", ParamValue::Int(0), true),
+        ("usrloc", "hash_size", ParamValue::Int(12), true),
+        (
+            "registrar",
+            "received_avp",
+            ParamValue::Str("$avp(r)".into()),
+            false,
+        ),
+        (
+            "registrar",
+            "received_avp",
+            ParamValue::Str(String::new()),
+            true,
+        ),
+        (
+            "rr",
+            "custom_user_avp",
+            ParamValue::Str("$avp(u)".into()),
+            false,
+        ),
+        ("sanity", "noreply", ParamValue::Int(1), false),
+        (
+            "cfgutils",
+            "hash_file",
+            ParamValue::Str("/etc/k.cfg".into()),
+            false,
+        ),
+        ("tm", "fr_timer", ParamValue::Int(1000), true),
+    ] {
+        let mut p = ModParams::new();
+        p.push(module, name, value);
+        let r = Modules::new(p.clone());
+        assert_eq!(r.is_ok(), ok, "modparam(\"{module}\", \"{name}\"): {r:?}");
+        if !ok {
+            assert!(
+                matches!(r, Err(ParamError::Unsupported { .. })),
+                "modparam(\"{module}\", \"{name}\"): {r:?}"
+            );
+            assert!(Engine::with_params(Counting, core(), p).is_err());
+        }
+    }
+}

@@ -148,24 +148,10 @@ impl Usrloc {
     /// Reads `modparam("usrloc", ...)`.
     ///
     /// # Errors
-    /// A non-numeric value; a database mode or a matching mode other than
-    /// the default (not supported yet).
+    /// A non-numeric value. A database mode or a matching mode other than
+    /// the default is refused at build (`cfgc_vocab::MODULES`).
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
-        if let Some(m) = p.int("usrloc", "db_mode")?.filter(|m| *m != 0) {
-            return Err(ParamError::unsupported(
-                "usrloc",
-                "db_mode",
-                format!("db_mode {m} (only the in-memory location table, db_mode 0)"),
-            ));
-        }
-        if let Some(m) = p.int("usrloc", "matching_mode")?.filter(|m| *m != 0) {
-            return Err(ParamError::unsupported(
-                "usrloc",
-                "matching_mode",
-                format!("matching_mode {m}"),
-            ));
-        }
         let secs = |name: &str, default: Duration| -> Result<Duration, ParamError> {
             Ok(p.int("usrloc", name)?.map_or(default, |s| {
                 Duration::from_secs(u64::from(s.max(1).unsigned_abs()))
@@ -369,7 +355,8 @@ mod tests {
             "db_mode",
             crate::engine::params::ParamValue::Int(2),
         );
-        assert!(Usrloc::from_params(&p).is_err());
+        // Refused from the vocabulary's table, not by the module.
+        assert!(p.check_supported().is_err());
         let mut p = ModParams::new();
         p.push(
             "usrloc",

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use crate::engine::params::{ModParams, ParamError};
 
-/// The parameters tm implements; the others are accepted and ignored.
+/// The parameters tm implements; the others are refused at build and at
+/// start-up (`cfgc_vocab::MODULES`, `ModParams::check_supported`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TmConfig {
     /// `fr_timer`: final-response timer of a branch with no provisional.

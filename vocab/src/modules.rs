@@ -1,0 +1,604 @@
+//! The modules the runtime supports and, for each, what it does with every
+//! `modparam`: the one table that makes `loadmodule` and `modparam`
+//! accounted for. The compiler refuses (as "not supported yet") a loaded
+//! module that is not here and a parameter that is neither implemented nor
+//! a no-op for the value given; the runtime refuses the same at start-up
+//! (a backstop for callers that build `ModParams` themselves); the
+//! generated page `docs/modules.md` shows it.
+//!
+//! A parameter of a listed module is
+//! * [`ParamSupport::Implemented`]: the runtime reads it (a test records
+//!   every parameter the runtime reads and compares with this table);
+//! * [`ParamSupport::NoOp`]: Kamailio's meaning has no effect in this
+//!   runtime (a size of its shared memory, a database column of a module
+//!   that runs in memory only), with the reason;
+//! * [`ParamSupport::NoOpIf`]: a no-op for these values only (Kamailio's
+//!   default, or "off"); any other value is not supported yet;
+//! * not listed: not supported yet ([`ParamSupport::Unsupported`]).
+//!
+//! Adding a module: one [`MODULES`] row, with its implemented parameters
+//! and its no-ops (ARCHITECTURE.md, "Add a module").
+
+use crate::ModParamValue;
+
+/// The value kind the runtime reads an implemented parameter as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A number (a string holding one counts, as Kamailio converts).
+    Int,
+    /// Text.
+    Str,
+    /// `name=$pv;...`, resolved by the compiler (acc's `log_extra`).
+    PvList,
+}
+
+/// A value for which a [`ParamSupport::NoOpIf`] parameter has no effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoOpValue {
+    /// This number (or a string holding it).
+    Int(i32),
+    /// An empty (or blank) string, or an empty list.
+    Empty,
+}
+
+impl NoOpValue {
+    /// Whether `v` is this value.
+    pub fn matches(self, v: &ModParamValue) -> bool {
+        match (self, v) {
+            (Self::Int(n), ModParamValue::Int(m)) => n == *m,
+            (Self::Int(n), ModParamValue::Str(s)) => s.trim().parse::<i32>() == Ok(n),
+            (Self::Empty, ModParamValue::Str(s)) => s.trim().is_empty(),
+            (Self::Empty, ModParamValue::PvList(l)) => l.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// As a cfg writes it (`0`, `""`).
+    pub fn written(self) -> String {
+        match self {
+            Self::Int(n) => n.to_string(),
+            Self::Empty => "\"\"".into(),
+        }
+    }
+}
+
+/// What the runtime does with one module parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamSupport {
+    /// Read by the runtime, as this kind.
+    Implemented(ValueKind),
+    /// No effect here, for any value; the reason.
+    NoOp(&'static str),
+    /// No effect here for these values; any other is not supported yet.
+    NoOpIf(&'static [NoOpValue], &'static str),
+    /// Setting it is "not supported yet".
+    Unsupported,
+}
+
+impl ParamSupport {
+    /// Whether the runtime runs a cfg that gives this parameter `v`: it
+    /// reads it, or it has no effect; `false`: "not supported yet".
+    pub fn accepts(self, v: &ModParamValue) -> bool {
+        match self {
+            Self::Implemented(_) | Self::NoOp(_) => true,
+            Self::NoOpIf(values, _) => values.iter().any(|x| x.matches(v)),
+            Self::Unsupported => false,
+        }
+    }
+}
+
+/// One supported module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModuleSupport {
+    /// Kamailio's name (`loadmodule "NAME.so"`).
+    pub name: &'static str,
+    /// Where the runtime implements it, for the docs.
+    pub runtime: &'static str,
+    /// Its implemented and no-op parameters (Kamailio's spelling); every
+    /// other parameter is not supported yet.
+    pub params: &'static [(&'static str, ParamSupport)],
+}
+
+impl ModuleSupport {
+    /// What the runtime does with parameter `name` (spelt as Kamailio
+    /// exports it).
+    pub fn param(&self, name: &str) -> ParamSupport {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(ParamSupport::Unsupported, |(_, s)| *s)
+    }
+}
+
+/// The supported module called `name`.
+pub fn module_support(name: &str) -> Option<&'static ModuleSupport> {
+    MODULES.iter().find(|m| m.name == name)
+}
+
+/// What the runtime does with `modparam(module, name, ...)`; `None` when
+/// the module itself is not supported.
+pub fn modparam_support(module: &str, name: &str) -> Option<ParamSupport> {
+    module_support(module).map(|m| m.param(name))
+}
+
+use NoOpValue::{Empty, Int as V};
+use ParamSupport::{Implemented as Impl, NoOp, NoOpIf};
+use ValueKind::{Int, PvList, Str};
+
+const IN_MEMORY: &str = "usrloc runs in memory only (db_mode 0): Kamailio reads its database settings only with a database mode";
+const ACC_DB: &str = "a setting of acc's database accounting, which only `db_flag`/`db_missed_flag` turn on (refused at build); log accounting does not read it";
+
+/// Every module the runtime supports, alphabetically.
+pub static MODULES: &[ModuleSupport] = &[
+    ModuleSupport {
+        name: "acc",
+        runtime: "runtime/src/modules/acc.rs",
+        params: &[
+            ("log_flag", Impl(Int)),
+            ("log_missed_flag", Impl(Int)),
+            ("failed_transaction_flag", Impl(Int)),
+            ("failed_filter", Impl(Str)),
+            ("acc_prepare_flag", Impl(Int)),
+            ("acc_prepare_always", Impl(Int)),
+            ("early_media", Impl(Int)),
+            ("report_cancels", Impl(Int)),
+            ("reason_from_hf", Impl(Int)),
+            ("log_level", Impl(Int)),
+            ("log_facility", Impl(Str)),
+            ("log_extra", Impl(PvList)),
+            (
+                "report_ack",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: end-to-end ACKs are not accounted, as in the runtime",
+                ),
+            ),
+            (
+                "detect_direction",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: From/To are never swapped, as in the runtime",
+                ),
+            ),
+            (
+                "time_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: a record carries only the Unix `timestamp=`, as in the runtime",
+                ),
+            ),
+            (
+                "multi_leg_info",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no per-leg accounting, as in the runtime",
+                ),
+            ),
+            (
+                "db_flag",
+                NoOpIf(
+                    &[V(-1)],
+                    "`-1` is Kamailio's default: no database accounting, as in the runtime",
+                ),
+            ),
+            (
+                "db_missed_flag",
+                NoOpIf(
+                    &[V(-1)],
+                    "`-1` is Kamailio's default: no database accounting of missed calls, as in the runtime",
+                ),
+            ),
+            (
+                "db_url",
+                NoOpIf(&[Empty], "empty: no database accounting, as in the runtime"),
+            ),
+            (
+                "db_extra",
+                NoOpIf(&[Empty], "empty: no database accounting, as in the runtime"),
+            ),
+            ("db_insert_mode", NoOpIf(&[V(0)], ACC_DB)),
+            ("db_table_acc", NoOp(ACC_DB)),
+            ("db_table_missed_calls", NoOp(ACC_DB)),
+            ("acc_method_column", NoOp(ACC_DB)),
+            ("acc_from_tag_column", NoOp(ACC_DB)),
+            ("acc_to_tag_column", NoOp(ACC_DB)),
+            ("acc_callid_column", NoOp(ACC_DB)),
+            ("acc_sip_code_column", NoOp(ACC_DB)),
+            ("acc_sip_reason_column", NoOp(ACC_DB)),
+            ("acc_time_column", NoOp(ACC_DB)),
+            (
+                "cdr_enable",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: no dialog CDRs, as in the runtime",
+                ),
+            ),
+            (
+                "cdr_extra",
+                NoOpIf(&[Empty], "empty: no dialog CDRs, as in the runtime"),
+            ),
+            (
+                "cdr_start_on_confirmed",
+                NoOpIf(
+                    &[V(0)],
+                    "a setting of dialog CDRs, which the runtime does not write (`cdr_enable` is refused)",
+                ),
+            ),
+            (
+                "cdr_expired_dlg_enable",
+                NoOpIf(
+                    &[V(0)],
+                    "a setting of dialog CDRs, which the runtime does not write (`cdr_enable` is refused)",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
+        name: "cfg_rpc",
+        runtime: "runtime/src/modules (RPC commands cfg.*)",
+        params: &[],
+    },
+    ModuleSupport {
+        name: "cfgutils",
+        runtime: "runtime/src/modules/cfgutils.rs",
+        params: &[
+            ("initial_probability", Impl(Int)),
+            ("initial_gflags", Impl(Int)),
+            ("lock_set_size", Impl(Int)),
+            (
+                "hash_file",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no config-file hash to check",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
+        name: "corex",
+        runtime: "runtime/src/modules/corex.rs",
+        params: &[],
+    },
+    ModuleSupport {
+        name: "counters",
+        runtime: "runtime/src/modules (counters)",
+        params: &[("script_counter", Impl(Str))],
+    },
+    ModuleSupport {
+        name: "ctl",
+        runtime: "runtime/src/modules (ctl's BINRPC transport)",
+        params: &[
+            ("binrpc", Impl(Str)),
+            ("mode", Impl(Int)),
+            ("user", Impl(Str)),
+            ("group", Impl(Str)),
+            ("binrpc_max_body_size", Impl(Int)),
+            ("binrpc_struct_max_body_size", Impl(Int)),
+            ("autoconversion", Impl(Int)),
+        ],
+    },
+    ModuleSupport {
+        name: "jsonrpcs",
+        runtime: "runtime/src/modules (jsonrpcs' FIFO and datagram transports)",
+        params: &[
+            ("pretty_format", Impl(Int)),
+            ("transport", Impl(Int)),
+            ("fifo_name", Impl(Str)),
+            ("fifo_mode", Impl(Int)),
+            ("fifo_reply_dir", Impl(Str)),
+            ("dgram_socket", Impl(Str)),
+            ("dgram_mode", Impl(Int)),
+            ("dgram_workers", Impl(Int)),
+            ("dgram_timeout", Impl(Int)),
+        ],
+    },
+    ModuleSupport {
+        name: "kex",
+        runtime: "runtime/src/modules/kex.rs",
+        params: &[],
+    },
+    ModuleSupport {
+        name: "maxfwd",
+        runtime: "runtime/src/modules/maxfwd.rs",
+        params: &[("max_limit", Impl(Int))],
+    },
+    ModuleSupport {
+        name: "pv",
+        runtime: "runtime/src/engine/pv.rs, runtime/src/engine/trans.rs",
+        params: &[],
+    },
+    ModuleSupport {
+        name: "registrar",
+        runtime: "runtime/src/modules/registrar.rs",
+        params: &[
+            ("default_expires", Impl(Int)),
+            ("min_expires", Impl(Int)),
+            ("min_expires_mode", Impl(Int)),
+            ("max_expires", Impl(Int)),
+            ("default_q", Impl(Int)),
+            ("append_branches", Impl(Int)),
+            ("case_sensitive", Impl(Int)),
+            ("max_contacts", Impl(Int)),
+            ("method_filtering", Impl(Int)),
+            ("use_path", Impl(Int)),
+            ("path_mode", Impl(Int)),
+            ("realm_prefix", Impl(Str)),
+            ("retry_after", Impl(Int)),
+            (
+                "default_expires_range",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: no randomised expiry, as in the runtime",
+                ),
+            ),
+            (
+                "expires_range",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: no randomised expiry, as in the runtime",
+                ),
+            ),
+            (
+                "received_param",
+                NoOp(
+                    "the name of the Contact parameter `lookup` takes a saved received address from; the runtime saves none (`received_avp` is refused)",
+                ),
+            ),
+            (
+                "received_avp",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no received address is saved, as in the runtime",
+                ),
+            ),
+            (
+                "xavp_cfg",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no per-call settings, as in the runtime",
+                ),
+            ),
+            (
+                "xavp_rcd",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no contact record xavp, as in the runtime",
+                ),
+            ),
+            (
+                "outbound_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: no SIP outbound (RFC 5626), as in the runtime",
+                ),
+            ),
+            (
+                "regid_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: reg-id only with outbound, which the runtime lacks",
+                ),
+            ),
+            (
+                "sock_flag",
+                NoOpIf(
+                    &[V(-1)],
+                    "`-1` is Kamailio's default: no flag forces the send socket, as in the runtime",
+                ),
+            ),
+            (
+                "sock_hdr_name",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no header names the socket, as in the runtime",
+                ),
+            ),
+            (
+                "gruu_enabled",
+                NoOpIf(&[V(0)], "`0`: no GRUU; the runtime does not implement GRUU"),
+            ),
+        ],
+    },
+    ModuleSupport {
+        name: "rr",
+        runtime: "runtime/src/modules/rr.rs",
+        params: &[
+            ("enable_full_lr", Impl(Int)),
+            ("append_fromtag", Impl(Int)),
+            ("enable_double_rr", Impl(Int)),
+            ("add_username", Impl(Int)),
+            ("ignore_sips", Impl(Int)),
+            (
+                "sockname_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: no socket name in Record-Route, as in the runtime",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
+        name: "sanity",
+        runtime: "runtime/src/modules/sanity.rs",
+        params: &[
+            ("default_checks", Impl(Int)),
+            ("uri_checks", Impl(Int)),
+            ("proxy_require", Impl(Str)),
+            ("autodrop", Impl(Int)),
+            (
+                "noreply",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: a failed check is answered, as in the runtime",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
+        name: "siputils",
+        runtime: "runtime/src/modules/siputils.rs",
+        params: &[],
+    },
+    ModuleSupport {
+        name: "sl",
+        runtime: "runtime/src/modules/sl.rs",
+        params: &[(
+            "bind_tm",
+            NoOpIf(
+                &[V(1)],
+                "`1` is Kamailio's default: `send_reply` answers through tm when a transaction exists, as in the runtime",
+            ),
+        )],
+    },
+    ModuleSupport {
+        name: "textops",
+        runtime: "runtime/src/modules/textops.rs",
+        params: &[],
+    },
+    ModuleSupport {
+        name: "textopsx",
+        runtime: "(no function implemented yet; loading it has no effect of its own)",
+        params: &[],
+    },
+    ModuleSupport {
+        name: "tm",
+        runtime: "runtime/src/tm",
+        params: &[
+            ("fr_timer", Impl(Int)),
+            ("fr_inv_timer", Impl(Int)),
+            ("wt_timer", Impl(Int)),
+            ("retr_timer1", Impl(Int)),
+            ("retr_timer2", Impl(Int)),
+            ("restart_fr_on_each_reply", Impl(Int)),
+            ("auto_inv_100", Impl(Int)),
+            ("auto_inv_100_reason", Impl(Str)),
+            ("failure_reply_mode", Impl(Int)),
+            ("remap_503_500", Impl(Int)),
+            ("disable_6xx_block", Impl(Int)),
+            ("local_cancel_reason", Impl(Int)),
+            ("e2e_cancel_reason", Impl(Int)),
+        ],
+    },
+    ModuleSupport {
+        name: "tmx",
+        runtime: "runtime/src/tm (tmx's functions)",
+        params: &[(
+            "precheck_trans",
+            NoOpIf(
+                &[V(1)],
+                "`1` is Kamailio's default: `t_precheck_trans` checks, as in the runtime",
+            ),
+        )],
+    },
+    ModuleSupport {
+        name: "usrloc",
+        runtime: "runtime/src/modules/usrloc.rs",
+        params: &[
+            ("timer_interval", Impl(Int)),
+            ("use_domain", Impl(Int)),
+            ("desc_time_order", Impl(Int)),
+            ("cseq_delay", Impl(Int)),
+            (
+                "db_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: the location table in memory only, as in the runtime",
+                ),
+            ),
+            (
+                "matching_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default (CONTACT_ONLY): contacts matched by their Contact URI, as in the runtime",
+                ),
+            ),
+            (
+                "timer_procs",
+                NoOp(
+                    "how many of Kamailio's processes run usrloc's expiry timer; the runtime runs it on its own timer task",
+                ),
+            ),
+            (
+                "hash_size",
+                NoOp(
+                    "size of the location table's hash in Kamailio's shared memory; the runtime's table grows as needed",
+                ),
+            ),
+            ("db_url", NoOp(IN_MEMORY)),
+            ("db_load", NoOp(IN_MEMORY)),
+            ("db_insert_update", NoOp(IN_MEMORY)),
+            ("db_update_as_insert", NoOp(IN_MEMORY)),
+            ("db_check_update", NoOp(IN_MEMORY)),
+            ("db_ops_ruid", NoOp(IN_MEMORY)),
+            ("db_raw_fetch_type", NoOp(IN_MEMORY)),
+            ("db_insert_null", NoOp(IN_MEMORY)),
+            ("db_timer_clean", NoOp(IN_MEMORY)),
+            ("db_clean_tcp", NoOp(IN_MEMORY)),
+            ("fetch_rows", NoOp(IN_MEMORY)),
+            ("version_table", NoOp(IN_MEMORY)),
+            ("ruid_column", NoOp(IN_MEMORY)),
+            ("user_column", NoOp(IN_MEMORY)),
+            ("domain_column", NoOp(IN_MEMORY)),
+            ("contact_column", NoOp(IN_MEMORY)),
+            ("expires_column", NoOp(IN_MEMORY)),
+            ("q_column", NoOp(IN_MEMORY)),
+            ("callid_column", NoOp(IN_MEMORY)),
+            ("cseq_column", NoOp(IN_MEMORY)),
+            ("flags_column", NoOp(IN_MEMORY)),
+            ("cflags_column", NoOp(IN_MEMORY)),
+            ("user_agent_column", NoOp(IN_MEMORY)),
+            ("received_column", NoOp(IN_MEMORY)),
+            ("path_column", NoOp(IN_MEMORY)),
+            ("socket_column", NoOp(IN_MEMORY)),
+            ("methods_column", NoOp(IN_MEMORY)),
+            ("instance_column", NoOp(IN_MEMORY)),
+            ("reg_id_column", NoOp(IN_MEMORY)),
+            ("server_id_column", NoOp(IN_MEMORY)),
+            ("connection_id_column", NoOp(IN_MEMORY)),
+            ("keepalive_column", NoOp(IN_MEMORY)),
+            ("partition_column", NoOp(IN_MEMORY)),
+        ],
+    },
+    ModuleSupport {
+        name: "xlog",
+        runtime: "runtime/src/modules/xlog.rs",
+        params: &[],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_unique_and_values_judged() {
+        let names: Vec<_> = MODULES.iter().map(|m| m.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted, "MODULES is sorted, each module once");
+        for m in MODULES {
+            let mut params: Vec<_> = m.params.iter().map(|(n, _)| n).collect();
+            params.sort_unstable();
+            let n = params.len();
+            params.dedup();
+            assert_eq!(n, params.len(), "{}: a parameter listed twice", m.name);
+        }
+        let db_mode = modparam_support("usrloc", "db_mode").unwrap();
+        assert!(db_mode.accepts(&ModParamValue::Int(0)));
+        assert!(db_mode.accepts(&ModParamValue::Str(" 0".into())));
+        assert!(!db_mode.accepts(&ModParamValue::Int(2)));
+        let url = modparam_support("acc", "db_url").unwrap();
+        assert!(url.accepts(&ModParamValue::Str(String::new())));
+        assert!(!url.accepts(&ModParamValue::Str("mysql://x".into())));
+        assert_eq!(
+            modparam_support("tm", "fr_timer"),
+            Some(ParamSupport::Implemented(Int))
+        );
+        assert_eq!(
+            modparam_support("tm", "ruri_matching"),
+            Some(ParamSupport::Unsupported)
+        );
+        assert_eq!(modparam_support("tls", "config"), None);
+    }
+}
