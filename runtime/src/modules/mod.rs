@@ -11,6 +11,8 @@
 pub mod acc;
 pub mod cfgutils;
 pub mod corex;
+pub mod counters;
+pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
 pub mod registrar;
