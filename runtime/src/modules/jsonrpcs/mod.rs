@@ -109,7 +109,9 @@ impl Config {
 #[derive(Debug, Default)]
 pub struct JsonRpcs {
     stop: Arc<AtomicBool>,
-    files: Vec<PathBuf>,
+    /// The files made, with their inode: removed only if still ours
+    /// (another proxy may have replaced them since).
+    files: Vec<(PathBuf, u64)>,
     threads: Vec<std::thread::JoinHandle<()>>,
     /// The datagram socket's address (a path or `ip:port`), if started.
     pub dgram_addr: Option<String>,
@@ -121,11 +123,21 @@ impl Drop for JsonRpcs {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        for f in &self.files {
-            let _ = std::fs::remove_file(f);
+        for (f, ino) in &self.files {
+            if inode(f) == Some(*ino) {
+                let _ = std::fs::remove_file(f);
+            }
         }
     }
 }
+
+fn inode(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|m| m.ino())
+}
+
+/// How often a file another process re-creates meanwhile is replaced.
+const CREATE_TRIES: usize = 5;
 
 /// Starts the transports `transport` asks for.
 ///
@@ -192,16 +204,22 @@ fn make_parent(path: &Path) -> Result<(), String> {
 fn start_fifo(cfg: &Config, rpc: &mut JsonRpcs, dispatch: Dispatcher) -> Result<(), String> {
     let path = cfg.fifo.clone();
     make_parent(&path)?;
-    remove_stale(&path, true)?;
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| "NUL in fifo_name".to_string())?;
-    // SAFETY: `c` is a valid NUL-terminated path; mkfifo only reads it.
-    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
-        return Err(format!(
-            "mkfifo {}: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        ));
+    let mut tries = 0;
+    loop {
+        remove_stale(&path, true)?;
+        // SAFETY: `c` is a valid NUL-terminated path; mkfifo only reads it.
+        if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } == 0 {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        tries += 1;
+        // Made meanwhile by another process starting with the same
+        // path: replaced, as a stale one.
+        if e.kind() != std::io::ErrorKind::AlreadyExists || tries >= CREATE_TRIES {
+            return Err(format!("mkfifo {}: {e}", path.display()));
+        }
     }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(cfg.fifo_mode))
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -213,7 +231,7 @@ fn start_fifo(cfg: &Config, rpc: &mut JsonRpcs, dispatch: Dispatcher) -> Result<
         .custom_flags(libc::O_NONBLOCK)
         .open(&path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    rpc.files.push(path);
+    rpc.files.push((path.clone(), inode(&path).unwrap_or(0)));
     let stop = rpc.stop.clone();
     let (pretty, reply_dir) = (cfg.pretty, cfg.fifo_reply_dir.clone());
     let t = std::thread::Builder::new()
@@ -360,12 +378,21 @@ fn start_dgram(
             cfg.dgram.strip_prefix("unix:").unwrap_or(&cfg.dgram),
         );
         make_parent(&path)?;
-        remove_stale(&path, false)?;
-        let s = UnixDatagram::bind(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut tries = 0;
+        let s = loop {
+            remove_stale(&path, false)?;
+            match UnixDatagram::bind(&path) {
+                Ok(s) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries + 1 < CREATE_TRIES => {
+                    tries += 1;
+                }
+                Err(e) => return Err(format!("{}: {e}", path.display())),
+            }
+        };
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(cfg.dgram_mode))
             .map_err(|e| format!("{}: {e}", path.display()))?;
         rpc.dgram_addr = Some(path.display().to_string());
-        rpc.files.push(path);
+        rpc.files.push((path.clone(), inode(&path).unwrap_or(0)));
         Sock::Unix(s)
     };
     for i in 0..cfg.dgram_workers {

@@ -118,3 +118,34 @@ fn datagram_and_fifo_answer() {
     assert!(!dir.join("kamailio_rpc.sock").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_second_server_on_the_same_paths_replaces_the_first() {
+    let dir = tmpdir("twice");
+    let mut p = ModParams::new();
+    p.push(M, "transport", ParamValue::Int(6));
+    let cfg = Config::from_params(&p, &dir).unwrap();
+    let first = start(&cfg, &dir, dispatcher()).unwrap();
+    let second = start(&cfg, &dir, dispatcher()).unwrap();
+    // The first one stopping leaves the second one's files alone.
+    drop(first);
+    assert!(dir.join("kamailio_rpc.fifo").exists());
+    assert!(dir.join("kamailio_rpc.sock").exists());
+    let me = dir.join("c.sock");
+    let c2 = UnixDatagram::bind(&me).unwrap();
+    c2.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c2.send_to(
+        br#"{"jsonrpc":"2.0","method":"cnt.grps_list","id":1}"#,
+        dir.join("kamailio_rpc.sock"),
+    )
+    .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = c2.recv(&mut buf).unwrap();
+    assert_eq!(
+        std::str::from_utf8(&buf[..n]).unwrap(),
+        r#"{"jsonrpc":"2.0","result":["core","dns","registrar","shmem","sl","tcp","tmx","usrloc"],"id":1}"#
+    );
+    drop(second);
+    assert!(!dir.join("kamailio_rpc.sock").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
