@@ -270,9 +270,8 @@ fn fifo_loop(
         if !wait_readable(fd, 200) {
             continue;
         }
-        let n = match file.read(&mut chunk) {
-            Ok(n) => n,
-            Err(_) => continue,
+        let Ok(n) = file.read(&mut chunk) else {
+            continue;
         };
         buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
         loop {
@@ -315,8 +314,7 @@ fn fifo_request(req: &[u8], pretty: bool, reply_dir: &Path, dispatch: &Dispatche
         eprintln!("jsonrpcs: Forbidden reply fifo filename: {name}");
         return;
     }
-    let d: &dyn Fn(&str, &[&str]) -> Result<Vec<RpcValue>, RpcError> = &**dispatch;
-    let reply = codec::handle_json(&j, pretty, d);
+    let reply = codec::handle_json(&j, pretty, &**dispatch);
     let path = reply_dir.join(name);
     // The client has made its FIFO and reads it; without a reader the
     // reply is dropped (logged), never waited for forever.
@@ -410,9 +408,8 @@ fn start_dgram(
                         let Ok((n, from)) = s.recv_from(&mut buf) else {
                             continue;
                         };
-                        let df: &dyn Fn(&str, &[&str]) -> Result<Vec<RpcValue>, RpcError> = &*d;
                         let Some(reply) =
-                            codec::handle(buf.get(..n).unwrap_or_default(), pretty, df)
+                            codec::handle(buf.get(..n).unwrap_or_default(), pretty, &*d)
                         else {
                             continue;
                         };
@@ -437,9 +434,8 @@ fn start_dgram(
                         let Ok((n, from)) = s.recv_from(&mut buf) else {
                             continue;
                         };
-                        let df: &dyn Fn(&str, &[&str]) -> Result<Vec<RpcValue>, RpcError> = &*d;
                         if let Some(reply) =
-                            codec::handle(buf.get(..n).unwrap_or_default(), pretty, df)
+                            codec::handle(buf.get(..n).unwrap_or_default(), pretty, &*d)
                         {
                             let _ = s.send_to(&reply, from);
                         }
