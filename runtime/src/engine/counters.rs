@@ -349,7 +349,9 @@ pub struct Stats {
     pub usrloc: UsrlocStats,
     /// The `dns` group ([`DNS_NAMES`]): the runtime's resolver moves none.
     pub dns: [Counter; 2],
-    /// The `tcp` group ([`TCP_NAMES`]): not moved yet by the transport.
+    /// The `tcp` group ([`TCP_NAMES`]): the transport moves
+    /// `established`, `passive_open`, `connect_success`, `connect_failed`,
+    /// `local_reject` and `con_timeout`; the others stay 0.
     pub tcp: [Counter; 11],
     /// Counters declared at start-up by name (`counters`'
     /// `script_counter`): `(group, name, value)`.
