@@ -181,6 +181,34 @@ impl<S: Script> Handler for Deferred<S> {
     }
 }
 
+/// jsonrpcs' transports, when the cfg configures jsonrpcs, dispatching
+/// to the engine's modules; stopped when dropped.
+fn start_jsonrpcs<S: Script>(
+    settings: &Settings,
+    deferred: &Arc<Deferred<S>>,
+) -> Result<Option<crate::modules::jsonrpcs::JsonRpcs>, String> {
+    use crate::modules::jsonrpcs;
+    // Until the cfg's loadmodule list reaches the runtime, jsonrpcs runs
+    // when it has a modparam (the stock cfg sets pretty_format).
+    if !settings.modparams.iter().any(|m| m.module == "jsonrpcs") {
+        return Ok(None);
+    }
+    let dir = std::path::Path::new(jsonrpcs::DEFAULT_RUNTIME_DIR);
+    let cfg =
+        jsonrpcs::Config::from_params(&mod_params(settings), dir).map_err(|e| e.to_string())?;
+    let d = deferred.clone();
+    let registry = OnceLock::new();
+    let dispatch: jsonrpcs::Dispatcher = Arc::new(move |name: &str, args: &[&str]| {
+        let e = d
+            .engine
+            .get()
+            .ok_or_else(|| crate::engine::module::RpcError::new(500, "not ready"))?;
+        let reg = registry.get_or_init(|| e.rpc().unwrap_or_default());
+        jsonrpcs::dispatch(&*e.modules, reg, name, args)
+    });
+    jsonrpcs::start(&cfg, dir, dispatch).map(Some)
+}
+
 /// Runs a proxy until SIGTERM/SIGINT. Returns the process exit status.
 pub fn main<S: Script>(script: S, settings: &Settings) -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
@@ -316,6 +344,7 @@ pub fn run_until<S: Script>(
     let _ = deferred
         .engine
         .set(Engine::with_parts(script, core, tm, Box::new(modules)));
+    let _jsonrpcs = start_jsonrpcs(settings, &deferred)?;
     for (proto, addr) in &bound {
         eprintln!("listening on {}:{addr}", proto.as_str());
     }

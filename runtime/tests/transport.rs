@@ -387,6 +387,14 @@ fn tcp_connection_limit() {
     assert!(closed_by_peer(&mut second));
     assert_eq!(srv.count(|s| &s.tcp_rejected), 1);
     assert_eq!(srv.count(|s| &s.tcp_accepted), 1);
+    // Kamailio's `tcp` statistics (process-wide: other tests move them
+    // too, never down).
+    let tcp = &cfgc_runtime::engine::counters::stats().tcp;
+    assert!(tcp[4].get() >= 1, "local_reject");
+    assert!(
+        tcp[1].get() >= 1 && tcp[0].get() >= 1,
+        "passive_open, established"
+    );
 }
 
 /// Forwards every UDP message over TCP to `dst`; records TCP arrivals.

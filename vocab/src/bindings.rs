@@ -280,6 +280,27 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b("cfgutils", "sleep", "modules::cfgutils::sleep", &[Int], Mut),
     b(
+        "counters",
+        "cnt_inc",
+        "modules::counters::cnt_inc",
+        &[Str],
+        Mut,
+    ),
+    b(
+        "counters",
+        "cnt_add",
+        "modules::counters::cnt_add",
+        &[Str, Int],
+        Mut,
+    ),
+    b(
+        "counters",
+        "cnt_reset",
+        "modules::counters::cnt_reset",
+        &[Str],
+        Mut,
+    ),
+    b(
         "cfgutils",
         "usleep",
         "modules::cfgutils::usleep",

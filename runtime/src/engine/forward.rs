@@ -130,6 +130,7 @@ fn forward_inner(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Pr
         data: ed.serialize(),
         no_connect: ctx.forward_no_connect,
     });
+    super::counters::stats().core.fwd_requests.inc();
     1
 }
 
@@ -251,6 +252,7 @@ pub fn relay_reply(ctx: &mut Ctx<'_>) -> i32 {
         data: ed.serialize(),
         no_connect: ctx.reply_no_connect,
     });
+    super::counters::stats().core.fwd_replies.inc();
     1
 }
 

@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod cond;
+pub mod counters;
 pub mod ctx;
 pub mod forward;
 pub mod log;
@@ -176,7 +177,9 @@ impl<S: Script> Engine<S> {
         if !self.core.log_prefix.is_empty() {
             log::set_prefix_with(|buf| pv::format_into(buf, &ctx, &self.core.log_prefix));
         }
+        let stats = &counters::stats().core;
         if msg.is_request() {
+            stats.request_in(&msg);
             self.modules.on_request_in(&mut ctx);
             if let Err(Stop::Drop) = self.script.request_route(&mut ctx) {
                 ctx.dropped = true;
@@ -184,12 +187,17 @@ impl<S: Script> Engine<S> {
             tm::end_request(&mut ctx);
             self.modules.after_script(&mut ctx);
         } else {
+            stats.reply_in(&msg);
             self.modules.on_reply_in(&mut ctx);
             // Replies: forwarded statelessly unless the reply route drops
             // them, ends with 0, or ends negative.
             let relay = match self.script.reply_route(&mut ctx) {
                 None => true,
                 Some(Ok(v)) => v > 0,
+                Some(Err(Stop::Drop)) => {
+                    stats.drop_replies.inc();
+                    false
+                }
                 Some(Err(_)) => false,
             };
             // tm takes the replies of its transactions; the others are

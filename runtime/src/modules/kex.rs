@@ -84,3 +84,5 @@ pub fn isbflagset_at(ctx: &mut Ctx<'_>, flag: i32, idx: i32) -> i32 {
         _ => -1,
     }
 }
+
+pub mod stats;

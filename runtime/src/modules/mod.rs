@@ -11,6 +11,8 @@
 pub mod acc;
 pub mod cfgutils;
 pub mod corex;
+pub mod counters;
+pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
 pub mod registrar;
@@ -57,6 +59,8 @@ pub struct Modules {
     pub usrloc: usrloc::Usrloc,
     /// cfgutils: global flags, probability, script locks.
     pub cfgutils: cfgutils::Cfgutils,
+    /// counters: the script counters.
+    pub counters: counters::Counters,
 }
 
 /// The set of contexts whose engine runs another set (or none): every
@@ -79,6 +83,7 @@ impl Modules {
             acc: acc::Config::from_params(&params)?,
             usrloc: usrloc::Usrloc::from_params(&params)?,
             cfgutils: cfgutils::Cfgutils::from_params(&params)?,
+            counters: counters::Counters::from_params(&params)?,
             params,
         })
     }
@@ -120,6 +125,10 @@ macro_rules! each {
         }
         {
             let $m = &$self.cfgutils;
+            $body;
+        }
+        {
+            let $m = &$self.counters;
             $body;
         }
     }};

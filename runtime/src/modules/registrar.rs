@@ -337,6 +337,10 @@ pub fn save_uri(ctx: &mut Ctx<'_>, table: &[u8], flags: &[u8], uri: &[u8]) -> i3
     let table = String::from_utf8_lossy(table).into_owned();
     match save_inner(ctx, &table, flags, uri) {
         Ok((rc, reply)) => {
+            crate::engine::counters::stats()
+                .registrar
+                .accepted_regs
+                .inc();
             if flags & 0x02 == 0 {
                 // The Contact list and Path are reply lumps too.
                 if ctx.reply_lumps.is_empty() {
@@ -349,6 +353,10 @@ pub fn save_uri(ctx: &mut Ctx<'_>, table: &[u8], flags: &[u8], uri: &[u8]) -> i3
             rc
         }
         Err(e) => {
+            crate::engine::counters::stats()
+                .registrar
+                .rejected_regs
+                .inc();
             let rc = if e.code == 503 { -2 } else { -1 };
             if flags & 0x02 == 0 {
                 send_error(ctx, &e);

@@ -1,6 +1,7 @@
 //! sl — stateless replies (kamailio-modules.md §1).
 
 use crate::engine::Ctx;
+use crate::engine::counters::stats;
 use crate::engine::forward::err;
 use crate::sip::reply::{self, ReplyOpts};
 use crate::sip::{HeaderName, Method};
@@ -35,9 +36,13 @@ pub fn send_local_reply(ctx: &mut Ctx<'_>, code: u16, reason: &[u8], extra_heade
                 data,
                 no_connect: ctx.reply_no_connect,
             });
+            stats().sl.sent(code, true);
             1
         }
-        Err(_) => -1,
+        Err(_) => {
+            stats().sl.sent(code, false);
+            -1
+        }
     }
 }
 

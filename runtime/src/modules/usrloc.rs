@@ -57,6 +57,10 @@ pub trait LocationStore: Debug + Send + Sync {
     fn remove_expired(&self, now: Instant) -> usize;
     /// Number of records (AoRs) with at least one contact.
     fn records(&self) -> usize;
+    /// Per table: its name, records and contacts (usrloc's statistics).
+    fn counts(&self) -> Vec<(String, usize, usize)> {
+        Vec::new()
+    }
 }
 
 /// Records by (table, AoR).
@@ -98,17 +102,52 @@ impl LocationStore for MemoryStore {
 
     fn remove_expired(&self, now: Instant) -> usize {
         let mut n = 0;
-        self.lock().retain(|_, cs| {
+        let mut per_table: Vec<(String, u64)> = Vec::new();
+        self.lock().retain(|(table, _), cs| {
             let before = cs.len();
             cs.retain(|c| c.expires > now);
-            n += before - cs.len();
+            let gone = before - cs.len();
+            n += gone;
+            if gone > 0 {
+                match per_table.iter_mut().find(|(t, _)| t == table) {
+                    Some(e) => e.1 += gone as u64,
+                    None => per_table.push((table.clone(), gone as u64)),
+                }
+            }
             !cs.is_empty()
         });
+        if !per_table.is_empty() {
+            let mut e = crate::engine::counters::stats()
+                .usrloc
+                .expired
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (t, k) in per_table {
+                match e.iter_mut().find(|(n, _)| *n == t) {
+                    Some(x) => x.1 += k,
+                    None => e.push((t, k)),
+                }
+            }
+        }
         n
     }
 
     fn records(&self) -> usize {
         self.lock().len()
+    }
+
+    fn counts(&self) -> Vec<(String, usize, usize)> {
+        let mut v: Vec<(String, usize, usize)> = Vec::new();
+        for ((table, _), cs) in self.lock().iter() {
+            match v.iter_mut().find(|(t, _, _)| t == table) {
+                Some(e) => {
+                    e.1 += 1;
+                    e.2 += cs.len();
+                }
+                None => v.push((table.clone(), 1, cs.len())),
+            }
+        }
+        v
     }
 }
 

@@ -127,6 +127,7 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
     let Ok(cseq) = msg.cseq() else {
         return false;
     };
+    crate::engine::counters::stats().tm.rpl_received.inc();
     let mut g = lock_tx(&h);
     let tx = &mut *g;
     if idx >= tx.branches.len() {

@@ -22,10 +22,13 @@ pub mod build;
 pub mod config;
 mod hooks;
 mod relay;
+pub mod rpc;
 mod script;
 pub mod select;
 pub mod table;
 pub mod txn;
+
+pub use rpc::RPC;
 
 #[cfg(test)]
 mod tests;

@@ -72,7 +72,10 @@ pub(super) fn newtran(ctx: &mut Ctx<'_>) -> Result<NewTran, i32> {
         callbacks: ctx.modules.tm_request_in(ctx),
     };
     match t.table.insert(tx) {
-        Ok(h) => Ok(NewTran::Created(h)),
+        Ok(h) => {
+            crate::engine::counters::stats().tm.transactions.inc();
+            Ok(NewTran::Created(h))
+        }
         Err(Insert::Exists(h)) => {
             // Another worker created it meanwhile: we are a retransmission.
             lock_tx(&h).resend_last(ctx.out);

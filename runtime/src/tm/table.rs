@@ -271,6 +271,10 @@ impl Table {
                     due.push(h.clone());
                 }
             }
+            crate::engine::counters::stats()
+                .tm
+                .deleted
+                .add(dead.len() as u64);
             for (id, key, label) in dead {
                 s.txs.remove(&id);
                 if s.by_req.get(&key) == Some(&id) {

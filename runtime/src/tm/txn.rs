@@ -247,6 +247,14 @@ impl Transaction {
     ) {
         let to = Dest::reply_to(&self.rcv, self.reply_no_connect);
         out.push(to.transmit(data.clone()));
+        let stats = &crate::engine::counters::stats().tm;
+        stats.rpl_sent.inc();
+        if local {
+            stats.rpl_generated.inc();
+        }
+        if code >= 200 {
+            stats.completed(code);
+        }
         self.uas.status = code;
         self.uas.reply = Some(data);
         self.uas.local = local;
@@ -288,6 +296,7 @@ impl Transaction {
             && self.all_final()
         {
             self.delete_at = Some(now + cfg.wt_timer);
+            crate::engine::counters::stats().tm.waiting.inc();
         }
     }
 
@@ -295,6 +304,7 @@ impl Transaction {
     pub fn release(&mut self, now: Instant, cfg: &TmConfig) {
         if self.delete_at.is_none() {
             self.delete_at = Some(now + cfg.wt_timer);
+            crate::engine::counters::stats().tm.waiting.inc();
         }
     }
 

@@ -49,6 +49,7 @@ impl Worker {
             };
             if self.shared.conn_count() >= self.shared.limits.max_connections {
                 inc(&self.shared.stats.tcp_rejected);
+                tcp_stat(TcpStat::LocalReject);
                 continue; // dropping the stream closes it
             }
             let _ = stream.set_nodelay(true);
@@ -60,6 +61,7 @@ impl Worker {
                 // A full queue drops (closes) the connection.
                 if handoff[target].try_send(s).is_err() {
                     inc(&self.shared.stats.tcp_rejected);
+                    tcp_stat(TcpStat::LocalReject);
                 }
             }
         }
@@ -71,9 +73,12 @@ impl Worker {
         };
         let Some(reg) = self.shared.register(peer) else {
             inc(&self.shared.stats.tcp_rejected);
+            tcp_stat(TcpStat::LocalReject);
             return;
         };
         inc(&self.shared.stats.tcp_accepted);
+        tcp_stat(TcpStat::Established);
+        tcp_stat(TcpStat::PassiveOpen);
         tokio::spawn(self.clone().run_conn(stream, peer, local, reg, None));
     }
 
@@ -122,9 +127,12 @@ impl Worker {
         tokio::spawn(async move {
             let Ok(Ok(stream)) = timeout(limit, connect_from(dst, local)).await else {
                 inc(&w.shared.stats.tcp_connect_failed);
+                tcp_stat(TcpStat::ConnectFailed);
                 return; // dropping `reg` unregisters
             };
             inc(&w.shared.stats.tcp_connected);
+            tcp_stat(TcpStat::Established);
+            tcp_stat(TcpStat::ConnectSuccess);
             let _ = stream.set_nodelay(true);
             let Ok(local) = stream.local_addr() else {
                 return;
@@ -221,6 +229,7 @@ impl Worker {
                 }
                 _ = sleep_until(deadline) => {
                     inc(&self.shared.stats.tcp_timeouts);
+                    tcp_stat(TcpStat::ConTimeout);
                     break;
                 }
                 _ = stop.changed() => break,
@@ -287,4 +296,22 @@ pub(super) async fn flush_queued(
 
 pub(super) async fn write_timed(wr: &mut OwnedWriteHalf, data: &[u8], limit: Duration) -> bool {
     matches!(timeout(limit, wr.write_all(data)).await, Ok(Ok(())))
+}
+
+/// Kamailio's `tcp` statistics this transport moves (indices of
+/// `engine::counters::TCP_NAMES`).
+#[derive(Clone, Copy)]
+enum TcpStat {
+    Established = 0,
+    PassiveOpen = 1,
+    ConnectSuccess = 2,
+    ConnectFailed = 3,
+    LocalReject = 4,
+    ConTimeout = 5,
+}
+
+fn tcp_stat(s: TcpStat) {
+    if let Some(c) = crate::engine::counters::stats().tcp.get(s as usize) {
+        c.inc();
+    }
 }
