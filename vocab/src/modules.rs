@@ -261,8 +261,11 @@ pub static MODULES: &[ModuleSupport] = &[
     },
     ModuleSupport {
         name: "counters",
-        runtime: "runtime/src/modules (counters)",
-        params: &[("script_counter", Impl(Str))],
+        runtime: "runtime/src/modules/counters.rs",
+        params: &[
+            ("script_counter", Impl(Str)),
+            ("script_cnt_grp_name", Impl(Str)),
+        ],
     },
     ModuleSupport {
         name: "ctl",
@@ -279,7 +282,7 @@ pub static MODULES: &[ModuleSupport] = &[
     },
     ModuleSupport {
         name: "jsonrpcs",
-        runtime: "runtime/src/modules (jsonrpcs' FIFO and datagram transports)",
+        runtime: "runtime/src/modules/jsonrpcs",
         params: &[
             ("pretty_format", Impl(Int)),
             ("transport", Impl(Int)),

@@ -50,10 +50,7 @@ impl Module for Counters {
             .str("counters", "script_cnt_grp_name")
             .unwrap_or_else(|| "script".into());
         let mut declared = Vec::new();
-        for (name, v) in p.of("counters") {
-            if name != "script_counter" {
-                continue;
-            }
+        for v in p.all("counters", "script_counter") {
             let ParamValue::Str(text) = v else {
                 return Err(ParamError::invalid(
                     "counters",
