@@ -10,6 +10,7 @@
 pub mod engine;
 pub mod modules;
 pub mod proxy;
+pub mod rpc;
 pub mod script;
 pub mod sip;
 pub mod tm;

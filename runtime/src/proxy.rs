@@ -58,7 +58,9 @@ A SIP proxy compiled from a kamailio.cfg by cfgc. Options (Kamailio's):
   -D, -DD      stay in the foreground (always the case)
   -V           print the version
   -h, --help   this text
-Options of Kamailio that do not apply (-m, -M, -L, -Y, -P, -f, -u, -g) are
+  -Y DIR       runtime directory (ctl's socket; the cfg's runtime_dir,
+               default /run/kamailio, created if missing)
+Options of Kamailio that do not apply (-m, -M, -L, -P, -f, -u, -g) are
 accepted with their argument and ignored, with a note.
 ";
 
@@ -69,6 +71,8 @@ pub struct Args {
     pub children: Option<usize>,
     pub stderr: bool,
     pub debug_up: i32,
+    /// `-Y`: the runtime directory.
+    pub runtime_dir: Option<String>,
 }
 
 /// Parses Kamailio-style flags.
@@ -87,6 +91,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
                 a.children = Some(n.parse().map_err(|_| format!("-n: bad number `{n}`"))?);
             }
             "-E" => a.stderr = true,
+            "-Y" => a.runtime_dir = Some(it.next().ok_or("-Y needs a directory")?),
             "-D" | "-DD" | "-DDD" => {}
             "-V" | "--version" => {
                 println!("cfgc proxy (runtime {})", env!("CARGO_PKG_VERSION"));
@@ -95,7 +100,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
             s if s.starts_with("-d") && s[1..].chars().all(|c| c == 'd') => {
                 a.debug_up += (s.len() - 1) as i32
             }
-            "-m" | "-M" | "-L" | "-Y" | "-P" | "-f" | "-u" | "-g" => {
+            "-m" | "-M" | "-L" | "-P" | "-f" | "-u" | "-g" => {
                 let v = it.next().ok_or(format!("{arg} needs an argument"))?;
                 eprintln!("note: {arg} {v} does not apply to a compiled proxy; ignored");
             }
@@ -181,32 +186,10 @@ impl<S: Script> Handler for Deferred<S> {
     }
 }
 
-/// jsonrpcs' transports, when the cfg configures jsonrpcs, dispatching
-/// to the engine's modules; stopped when dropped.
-fn start_jsonrpcs<S: Script>(
-    settings: &Settings,
-    deferred: &Arc<Deferred<S>>,
-) -> Result<Option<crate::modules::jsonrpcs::JsonRpcs>, String> {
-    use crate::modules::jsonrpcs;
-    // Until the cfg's loadmodule list reaches the runtime, jsonrpcs runs
-    // when it has a modparam (the stock cfg sets pretty_format).
-    if !settings.modparams.iter().any(|m| m.module == "jsonrpcs") {
-        return Ok(None);
+impl<S: Script> crate::rpc::Target for Deferred<S> {
+    fn parts(&self) -> Option<crate::rpc::Parts<'_>> {
+        self.engine.get().map(crate::rpc::Parts::of)
     }
-    let dir = std::path::Path::new(jsonrpcs::DEFAULT_RUNTIME_DIR);
-    let cfg =
-        jsonrpcs::Config::from_params(&mod_params(settings), dir).map_err(|e| e.to_string())?;
-    let d = deferred.clone();
-    let registry = OnceLock::new();
-    let dispatch: jsonrpcs::Dispatcher = Arc::new(move |name: &str, args: &[&str]| {
-        let e = d
-            .engine
-            .get()
-            .ok_or_else(|| crate::engine::module::RpcError::new(500, "not ready"))?;
-        let reg = registry.get_or_init(|| e.rpc().unwrap_or_default());
-        jsonrpcs::dispatch(&*e.modules, reg, name, args)
-    });
-    jsonrpcs::start(&cfg, dir, dispatch).map(Some)
 }
 
 /// Runs a proxy until SIGTERM/SIGINT. Returns the process exit status.
@@ -337,17 +320,25 @@ pub fn run_until<S: Script>(
             ),
             None => CoreConfig::default().server_header,
         },
-        debug: int_param::<i32>(settings, "debug").unwrap_or(2) + args.debug_up,
+        debug: (int_param::<i32>(settings, "debug").unwrap_or(2) + args.debug_up).into(),
         log,
         log_prefix: settings.fmt("log_prefix").unwrap_or_default(),
+        cfg_vars: crate::engine::ctx::CfgVars::new(&settings.cfg_vars),
     };
     let _ = deferred
         .engine
         .set(Engine::with_parts(script, core, tm, Box::new(modules)));
-    let _jsonrpcs = start_jsonrpcs(settings, &deferred)?;
     for (proto, addr) in &bound {
         eprintln!("listening on {}:{addr}", proto.as_str());
     }
+    // RPC transports (ctl, jsonrpcs); their files go when `_rpc` drops.
+    let _rpc = crate::rpc::start(
+        deferred.clone(),
+        settings,
+        args.runtime_dir.as_deref(),
+        &bound,
+        workers,
+    )?;
     match stop {
         Some(stop) => server.run_until(stop),
         None => server.run(),

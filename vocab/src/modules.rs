@@ -126,6 +126,9 @@ use ParamSupport::{Implemented as Impl, NoOp, NoOpIf};
 use ValueKind::{Int, PvList, Str};
 
 const IN_MEMORY: &str = "usrloc runs in memory only (db_mode 0): Kamailio reads its database settings only with a database mode";
+/// ctl's buffer sizes.
+const CTL_BUFFERS: &str = "sizes of Kamailio's fixed BINRPC print and reply buffers; \
+     this runtime sizes each reply to what it holds";
 const ACC_DB: &str = "a setting of acc's database accounting, which only `db_flag`/`db_missed_flag` turn on (refused at build); log accounting does not read it";
 
 /// Every module the runtime supports, alphabetically.
@@ -275,9 +278,9 @@ pub static MODULES: &[ModuleSupport] = &[
             ("mode", Impl(Int)),
             ("user", Impl(Str)),
             ("group", Impl(Str)),
-            ("binrpc_max_body_size", Impl(Int)),
-            ("binrpc_struct_max_body_size", Impl(Int)),
-            ("autoconversion", Impl(Int)),
+            ("binrpc_buffer_size", NoOp(CTL_BUFFERS)),
+            ("binrpc_max_body_size", NoOp(CTL_BUFFERS)),
+            ("binrpc_struct_max_body_size", NoOp(CTL_BUFFERS)),
         ],
     },
     ModuleSupport {

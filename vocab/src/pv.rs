@@ -176,9 +176,9 @@ pub enum PvRef {
     /// `$env(NAME)`.
     Env(String),
     /// `$sel(cfg_get.group.var)` of a custom cfg variable declared in the
-    /// cfg (constant: no RPC changes it yet).
-    CfgInt(i32),
-    CfgStr(Vec<u8>),
+    /// cfg, by its `group.var` name: read at run time (RPC `cfg.set_now_*`
+    /// changes it; its declared value is in [`crate::Settings::cfg_vars`]).
+    Cfg(String),
     /// `$(pv{tr}...)`: a PV read through transformations (read-only).
     Trans(Box<PvRef>, Vec<TrOp>),
     /// A PV a module exports (`$RANDOM`), by its row of [`MODULE_PVS`].

@@ -23,6 +23,7 @@ pub static CORE_PARAMS: &[&str] = &[
     "server_header",
     "tcp_connection_lifetime",
     "tcp_max_connections",
+    "rundir",
 ];
 
 /// Syslog facility names, as Kamailio's `str2facility` knows them
@@ -105,6 +106,13 @@ pub struct Settings {
     pub params: Vec<(String, CoreValue)>,
     /// Every `modparam` line, in cfg order (a parameter may repeat).
     pub modparams: Vec<ModParam>,
+    /// The modules the cfg loads (`loadmodule "ctl.so"` → `ctl`), in load
+    /// order: a module with effects of its own (ctl's RPC socket) runs
+    /// them only when loaded.
+    pub modules: Vec<String>,
+    /// Custom cfg variables (`group.var = value`), `group.var` and the
+    /// declared value, in declaration order (the first declaration wins).
+    pub cfg_vars: Vec<(String, CoreValue)>,
 }
 
 impl Settings {

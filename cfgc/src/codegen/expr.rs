@@ -342,14 +342,7 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             quote!(rt::pv::avp(ctx, #slot, #nth))
         }
         PvRef::Env(name) => quote!(rt::pv::env(#name)),
-        PvRef::CfgInt(n) => {
-            let n = num(*n);
-            quote!(rt::Value::Int(#n))
-        }
-        PvRef::CfgStr(v) => {
-            let b = bytes(v);
-            quote!(rt::Value::str(#b))
-        }
+        PvRef::Cfg(name) => quote!(rt::pv::cfg_var(ctx, #name)),
         PvRef::Trans(inner, ops) => {
             let v = pv_read(g, inner);
             let ops = tr_ops(g, ops);

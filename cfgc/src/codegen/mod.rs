@@ -319,14 +319,7 @@ fn pv_value(p: &PvRef) -> TokenStream {
             quote!(rt::PvRef::Avp(#slot, #nth))
         }
         PvRef::Env(n) => quote!(rt::PvRef::Env(#n.to_string())),
-        PvRef::CfgInt(n) => {
-            let n = expr::num(*n);
-            quote!(rt::PvRef::CfgInt(#n))
-        }
-        PvRef::CfgStr(v) => {
-            let b = bytes(v);
-            quote!(rt::PvRef::CfgStr(#b.to_vec()))
-        }
+        PvRef::Cfg(name) => quote!(rt::PvRef::Cfg(#name.to_string())),
         PvRef::Trans(inner, ops) => {
             let inner = pv_value(inner);
             let ops = ops.iter().map(|o| {
@@ -408,6 +401,18 @@ fn settings(g: &Gen<'_>) -> TokenStream {
         };
         quote!(rt::ModParam { module: #module.into(), name: #name.into(), value: #value })
     });
+    let modules = &s.modules;
+    let cfg_vars = s.cfg_vars.iter().map(|(name, v)| {
+        let v = match v {
+            CoreValue::Int(n) => {
+                let n = expr::num(*n);
+                quote!(rt::CoreValue::Int(#n))
+            }
+            CoreValue::Str(t) => quote!(rt::CoreValue::Str(#t.into())),
+            CoreValue::Fmt(_) => quote!(rt::CoreValue::Str(String::new())),
+        };
+        quote!((#name.into(), #v))
+    });
     quote! {
         /// The configuration's listen sockets, aliases, core parameters and
         /// module parameters.
@@ -417,6 +422,8 @@ fn settings(g: &Gen<'_>) -> TokenStream {
                 aliases: Vec::from([#(#aliases),*]),
                 params: Vec::from([#(#params),*]),
                 modparams: Vec::from([#(#modparams),*]),
+                modules: Vec::from([#(#modules.into()),*]),
+                cfg_vars: Vec::from([#(#cfg_vars),*]),
             }
         }
     }

@@ -311,8 +311,29 @@ impl Lowerer<'_> {
     fn modparams(&mut self, file: &ast::File) {
         let mut loaded: Vec<String> = Vec::new();
         for item in &file.items {
+            if let ast::Item::CfgVar(v) = item
+                && v.instance.is_none()
+            {
+                let key = format!("{}.{}", v.group.text, v.var.text);
+                if !self
+                    .program
+                    .settings
+                    .cfg_vars
+                    .iter()
+                    .any(|(k, _)| *k == key)
+                {
+                    let value = match &v.value {
+                        ast::CfgVarValue::Int(n) => CoreValue::Int(*n),
+                        ast::CfgVarValue::Str(s) => CoreValue::Str(s.clone()),
+                    };
+                    self.program.settings.cfg_vars.push((key, value));
+                }
+            }
             if let ast::Item::LoadModule { path, .. } = item {
                 let name = catalog::module_name_from_path(&path.text).to_string();
+                if !self.program.settings.modules.contains(&name) {
+                    self.program.settings.modules.push(name.clone());
+                }
                 if self.checked.is_loaded(&name) && !loaded.contains(&name) {
                     loaded.push(name);
                 }
@@ -1180,12 +1201,11 @@ impl Lowerer<'_> {
             },
             "sel" if s.index.is_none() => {
                 let inner = s.inner.as_deref().unwrap_or("").trim();
-                let value = inner
+                let name = inner
                     .strip_prefix("cfg_get.")
-                    .and_then(|gv| self.cfg_vars.get(gv));
-                match value {
-                    Some(ast::CfgVarValue::Int(n)) => PvRef::CfgInt(*n as i32),
-                    Some(ast::CfgVarValue::Str(v)) => PvRef::CfgStr(v.clone().into_bytes()),
+                    .filter(|gv| self.cfg_vars.contains_key(*gv));
+                match name {
+                    Some(gv) => PvRef::Cfg(gv.to_string()),
                     None => {
                         self.unsupported(
                             span,

@@ -30,13 +30,65 @@ pub struct CoreConfig {
     pub advertised_port: Option<u16>,
     /// `Server:` header of local replies (`None`: omitted).
     pub server_header: Option<Vec<u8>>,
-    /// `debug`: xlog prints levels <= this.
-    pub debug: i32,
+    /// `debug`: xlog prints levels <= this (changed at run time by RPC).
+    pub debug: super::log::DebugLevel,
     /// Where logs go.
     pub log: LogSink,
     /// `log_prefix`, a PV format (resolved by cfgc) evaluated on each
     /// received message (`log::prefix`).
     pub log_prefix: Vec<cfgc_vocab::FmtSeg>,
+    /// Custom cfg variables (`group.var = value`), changed at run time by
+    /// RPC.
+    pub cfg_vars: CfgVars,
+}
+
+/// The custom cfg variables, shared by every worker: `$sel(cfg_get...)`
+/// reads the current value, RPC's `cfg.set_now_*` replaces it (the next
+/// read in any worker sees it).
+#[derive(Debug, Clone, Default)]
+pub struct CfgVars(std::sync::Arc<std::sync::RwLock<Vec<(String, OwnedValue)>>>);
+
+impl CfgVars {
+    /// The declared variables (`group.var`, value).
+    pub fn new(vars: &[(String, cfgc_vocab::CoreValue)]) -> Self {
+        let v = vars
+            .iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    cfgc_vocab::CoreValue::Int(n) => OwnedValue::Int(*n as i32),
+                    cfgc_vocab::CoreValue::Str(s) => OwnedValue::Str(s.clone().into_bytes().into()),
+                    cfgc_vocab::CoreValue::Fmt(_) => OwnedValue::Null,
+                };
+                (name.clone(), value)
+            })
+            .collect();
+        Self(std::sync::Arc::new(std::sync::RwLock::new(v)))
+    }
+
+    /// The value of `group.var`.
+    pub fn get(&self, name: &str) -> Option<OwnedValue> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Replaces the value of a declared `group.var`; `false` if unknown.
+    pub fn set(&self, name: &str, value: OwnedValue) -> bool {
+        let mut g = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match g.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => {
+                *v = value;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Default for CoreConfig {
@@ -47,9 +99,10 @@ impl Default for CoreConfig {
             advertised_address: None,
             advertised_port: None,
             server_header: Some(crate::sip::reply::KAMAILIO_SERVER.to_vec()),
-            debug: 2,
+            debug: 2.into(),
             log: LogSink::Stderr,
             log_prefix: Vec::new(),
+            cfg_vars: CfgVars::default(),
         }
     }
 }

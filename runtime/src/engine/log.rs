@@ -1,6 +1,7 @@
 //! Log output with Kamailio's levels and line shape (xlog, `log()`).
 
 use std::io::Write as _;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use cfgc_vocab::Level;
@@ -52,16 +53,45 @@ pub fn syslog_priority(level: Level) -> i32 {
 /// Whether a message at `level` is printed (level <= core `debug`).
 #[inline]
 pub fn enabled(ctx: &Ctx<'_>, level: Level) -> bool {
-    (level as i32) <= ctx.core.debug
+    (level as i32) <= ctx.core.debug.get()
 }
 
 /// Core `log([level,] "text")`: a fixed string (level 4 = L_DBG+1 by
 /// default in Kamailio, i.e. printed only with debug >= 4).
 pub fn core_log(ctx: &Ctx<'_>, level: i32, message: &[u8]) -> i32 {
-    if level <= ctx.core.debug {
+    if level <= ctx.core.debug.get() {
         ctx.core.log.write(Level::from_int(level), "", message);
     }
     1
+}
+
+/// The core `debug` level: set at start-up, changed at run time by RPC
+/// (`cfg.set_now_int core debug N`); clones share the value, and the next
+/// message any worker logs sees the new one.
+#[derive(Debug, Clone, Default)]
+pub struct DebugLevel(Arc<AtomicI32>);
+
+impl DebugLevel {
+    pub fn new(level: i32) -> Self {
+        Self(Arc::new(AtomicI32::new(level)))
+    }
+
+    /// The current level.
+    #[inline]
+    pub fn get(&self) -> i32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Sets it for every holder.
+    pub fn set(&self, level: i32) {
+        self.0.store(level, Ordering::Relaxed);
+    }
+}
+
+impl From<i32> for DebugLevel {
+    fn from(level: i32) -> Self {
+        Self::new(level)
+    }
 }
 
 /// Where log lines go.

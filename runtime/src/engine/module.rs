@@ -136,7 +136,34 @@ impl RpcRegistry {
     /// # Errors
     /// Two commands with the same name.
     pub fn new(set: &dyn ModuleSet) -> Result<Self, ParamError> {
-        let mut commands = set.rpc_commands();
+        Self::with_static(set, &[])
+    }
+
+    /// The commands `set` exports plus static lists of commands that are
+    /// not a module's (tm's, counters': see `crate::rpc::STATIC`), sorted
+    /// by name.
+    ///
+    /// # Errors
+    /// Two commands with the same name.
+    pub fn with_static(
+        set: &dyn ModuleSet,
+        lists: &[&'static [RpcCommand]],
+    ) -> Result<Self, ParamError> {
+        Self::from_commands(set.rpc_commands(), lists)
+    }
+
+    /// `commands` (a module set's, possibly filtered) plus static lists,
+    /// sorted by name.
+    ///
+    /// # Errors
+    /// Two commands with the same name.
+    pub fn from_commands(
+        mut commands: Vec<RpcCommand>,
+        lists: &[&'static [RpcCommand]],
+    ) -> Result<Self, ParamError> {
+        for l in lists {
+            commands.extend_from_slice(l);
+        }
         commands.sort_by(|a, b| a.name.cmp(b.name));
         if let Some(w) = commands.windows(2).find(|w| w[0].name == w[1].name) {
             return Err(ParamError::Duplicate {
@@ -163,8 +190,8 @@ impl RpcRegistry {
     /// Runs command `name` on `set`.
     ///
     /// # Errors
-    /// Kamailio's "500 command not found" for an unknown name, else what
-    /// the command answers.
+    /// Kamailio's "500 command NAME not found" for an unknown name, else
+    /// what the command answers.
     pub fn dispatch(
         &self,
         set: &dyn ModuleSet,
@@ -173,7 +200,7 @@ impl RpcRegistry {
     ) -> Result<Vec<RpcValue>, RpcError> {
         let cmd = self
             .get(name)
-            .ok_or_else(|| RpcError::new(500, "command not found"))?;
+            .ok_or_else(|| RpcError::new(500, format!("command {name} not found")))?;
         (cmd.handler)(set, args)
     }
 }

@@ -81,8 +81,7 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
         PvRef::Var(slot) => var(ctx, *slot),
         PvRef::Avp(slot, nth) => avp(ctx, *slot, *nth),
         PvRef::Env(name) => env(name),
-        PvRef::CfgInt(n) => Value::Int(*n),
-        PvRef::CfgStr(v) => Value::str(v),
+        PvRef::Cfg(name) => cfg_var(ctx, name),
         PvRef::Trans(inner, ops) => match trans_ops(ctx, ops) {
             Some(ops) => trans::eval(read(ctx, inner), &ops),
             None => Value::Null,
@@ -682,4 +681,10 @@ pub fn branches(ctx: &Ctx<'_>) -> Value<'static> {
         }
     }
     Value::string(out)
+}
+
+/// `$sel(cfg_get.group.var)` of a custom cfg variable: its current value
+/// (changed at run time by RPC), `$null` if the engine does not know it.
+pub fn cfg_var<'c>(ctx: &'c Ctx<'_>, name: &str) -> Value<'c> {
+    ctx.core.cfg_vars.get(name).unwrap_or(Value::Null)
 }

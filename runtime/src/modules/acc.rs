@@ -391,7 +391,7 @@ fn unix_now() -> u64 {
 /// Writes one record about `ctx`'s request (acc_log_request).
 fn log_request(ctx: &Ctx<'_>, label: &str, code: &[u8], reason: &[u8], to_tag: &[u8]) {
     let cfg = &super::Modules::of(ctx).acc;
-    if cfg.log_level > ctx.core.debug {
+    if cfg.log_level > ctx.core.debug.get() {
         return;
     }
     let msg = ctx.msg;

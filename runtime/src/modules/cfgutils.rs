@@ -398,6 +398,12 @@ pub fn core_hash(_ctx: &mut Ctx<'_>, s1: &[u8], s2: &[u8], size: i32) -> i32 {
     i32::try_from(hash(s1, s2, slots, false)).map_or(i32::MAX, |h| h.saturating_add(1))
 }
 
+/// Kamailio's `core_hash(s, NULL, 0)`: the full 32-bit hash (usrloc's
+/// AoR hash, `HashID` in `ul.dump`).
+pub fn hash32(s: &[u8]) -> u32 {
+    hash(s, None, 0, false)
+}
+
 /// Kamailio's `core_hash`/`core_case_hash`: 4 bytes at a time (bytes read
 /// as C `char`, signed on the platforms Kamailio is built for), the tail
 /// folded in, then mixed; reduced to `size` slots (a power of two) unless

@@ -12,6 +12,7 @@ pub mod acc;
 pub mod cfgutils;
 pub mod corex;
 pub mod counters;
+pub mod ctl;
 pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
@@ -61,6 +62,8 @@ pub struct Modules {
     pub cfgutils: cfgutils::Cfgutils,
     /// counters: the script counters.
     pub counters: counters::Counters,
+    /// ctl's parameters (its servers are started by `crate::rpc::start`).
+    pub ctl: ctl::Ctl,
 }
 
 /// The set of contexts whose engine runs another set (or none): every
@@ -84,6 +87,7 @@ impl Modules {
             usrloc: usrloc::Usrloc::from_params(&params)?,
             cfgutils: cfgutils::Cfgutils::from_params(&params)?,
             counters: counters::Counters::from_params(&params)?,
+            ctl: <ctl::Ctl as Module>::from_params(&params)?,
             params,
         })
     }
@@ -131,7 +135,24 @@ macro_rules! each {
             let $m = &$self.counters;
             $body;
         }
+        {
+            let $m = &$self.ctl;
+            $body;
+        }
     }};
+}
+
+impl Modules {
+    /// Each module's RPC commands with the module's name (an RPC
+    /// transport lists only the loaded modules' commands).
+    pub fn rpc_by_module(&self) -> Vec<(&'static str, RpcCommand)> {
+        fn named<M: Module>(_: &M, out: &mut Vec<(&'static str, RpcCommand)>) {
+            out.extend(M::RPC.iter().map(|c| (M::NAME, *c)));
+        }
+        let mut out = Vec::new();
+        each!(self, |m| named(m, &mut out));
+        out
+    }
 }
 
 fn finer(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {

@@ -61,7 +61,13 @@ pub trait LocationStore: Debug + Send + Sync {
     fn counts(&self) -> Vec<(String, usize, usize)> {
         Vec::new()
     }
+    /// Every table with its records (AoR, contacts), tables sorted by
+    /// name (`ul.dump`).
+    fn dump(&self) -> Vec<(String, Vec<Record>)>;
 }
+
+/// One record of a table: the AoR and its contacts.
+pub type Record = (Vec<u8>, Vec<Contact>);
 
 /// Records by (table, AoR).
 type Records = HashMap<(String, Vec<u8>), Vec<Contact>>;
@@ -149,6 +155,18 @@ impl LocationStore for MemoryStore {
         }
         v
     }
+
+    fn dump(&self) -> Vec<(String, Vec<Record>)> {
+        let mut by_table: std::collections::BTreeMap<String, Vec<Record>> =
+            std::collections::BTreeMap::new();
+        for ((table, aor), contacts) in self.lock().iter() {
+            by_table
+                .entry(table.clone())
+                .or_default()
+                .push((aor.clone(), contacts.clone()));
+        }
+        by_table.into_iter().collect()
+    }
 }
 
 /// usrloc's parameters and its store.
@@ -165,6 +183,8 @@ pub struct Usrloc {
     /// CSeq within this delay is a retransmission.
     pub cseq_delay: Duration,
     ruid_seq: AtomicU64,
+    /// Unix time the table was made (the first part of a ruid).
+    started: u64,
     /// When the expiry scan is next due.
     due: Mutex<Option<Instant>>,
 }
@@ -178,6 +198,9 @@ impl Default for Usrloc {
             desc_time_order: false,
             cseq_delay: Duration::from_secs(20),
             ruid_seq: AtomicU64::new(0),
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
             due: Mutex::new(None),
         }
     }
@@ -215,15 +238,12 @@ impl Usrloc {
         self.store.remove_expired(now)
     }
 
-    /// A new unique contact id, `uloc-<hex>-<hex>-<n>` as Kamailio's.
+    /// A new unique contact id, `uloc-<start time hex>-<pid hex>-<n>` as
+    /// Kamailio's.
     pub fn new_ruid(&self) -> Vec<u8> {
         let n = self.ruid_seq.fetch_add(1, Ordering::Relaxed) + 1;
-        format!(
-            "uloc-{:x}-{:x}-{n}",
-            std::process::id(),
-            n.wrapping_mul(0x9e37_79b9) & 0xffff_ffff
-        )
-        .into_bytes()
+        // Kamailio's: start-up time and pid in hex, then a counter.
+        format!("uloc-{:x}-{:x}-{n}", self.started, std::process::id()).into_bytes()
     }
 
     /// Contacts of `aor` still valid at `now`, in storage order (q
@@ -252,11 +272,18 @@ impl Usrloc {
 
 impl crate::engine::module::Module for Usrloc {
     const NAME: &'static str = "usrloc";
-    const RPC: &'static [RpcCommand] = &[RpcCommand {
-        name: "ul.lookup",
-        help: "Looks up the contacts of an AoR: ul.lookup table AOR",
-        handler: rpc_lookup,
-    }];
+    const RPC: &'static [RpcCommand] = &[
+        RpcCommand {
+            name: "ul.lookup",
+            help: "Lookup one AOR in the usrloc location table",
+            handler: rpc_lookup,
+        },
+        RpcCommand {
+            name: "ul.dump",
+            help: "Dump user location tables",
+            handler: rpc_dump,
+        },
+    ];
 
     fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         Usrloc::from_params(p)
@@ -282,43 +309,201 @@ impl crate::engine::module::Module for Usrloc {
     }
 }
 
-/// `ul.lookup table AOR`: the AoR's valid contacts (address, seconds to
-/// expiry, q), or Kamailio's 404 when it has none.
+/// `ul.lookup table AOR`: Kamailio's `{ AoR, Contacts: { Contact: {...}
+/// ... } }` (the domain part dropped without `use_domain`), or its 500
+/// faults.
 fn rpc_lookup(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
-    let [table, aor] = args else {
-        return Err(RpcError::new(400, "Table and AOR expected"));
+    let [table, aor, ..] = args else {
+        return Err(RpcError::new(
+            500,
+            "Not enough parameters (table and AOR to lookup)",
+        ));
     };
-    let Some(m) = set.as_any().downcast_ref::<crate::modules::Modules>() else {
-        return Err(RpcError::new(500, "usrloc is not loaded"));
+    let m = modules_of(set)?;
+    let aor = if m.usrloc.use_domain {
+        *aor
+    } else {
+        aor.split_once('@').map_or(*aor, |(u, _)| u)
     };
     let now = Instant::now();
+    let clock = Clock::now(now);
     let contacts = m.usrloc.valid(table, aor.as_bytes(), now);
     if contacts.is_empty() {
-        return Err(RpcError::new(404, "AOR not found"));
+        return Err(RpcError::new(500, "AOR not found in location table"));
     }
-    let list = contacts
-        .iter()
-        .map(|c| {
-            RpcValue::Struct(vec![
-                (
-                    "Address".into(),
-                    RpcValue::Str(String::from_utf8_lossy(&c.uri).into_owned()),
-                ),
-                (
-                    "Expires".into(),
-                    RpcValue::Int(
-                        i64::try_from(c.expires.saturating_duration_since(now).as_secs())
-                            .unwrap_or(i64::MAX),
+    Ok(vec![RpcValue::Struct(vec![
+        ("AoR".into(), RpcValue::Str(aor.to_string())),
+        ("Contacts".into(), contacts_value(&contacts, &clock)),
+    ])])
+}
+
+fn modules_of(set: &dyn ModuleSet) -> Result<&crate::modules::Modules, RpcError> {
+    set.as_any()
+        .downcast_ref::<crate::modules::Modules>()
+        .ok_or_else(|| RpcError::new(500, "usrloc is not loaded"))
+}
+
+/// `Instant`s to Unix seconds.
+struct Clock {
+    now: Instant,
+    wall: std::time::SystemTime,
+}
+
+impl Clock {
+    fn now(now: Instant) -> Self {
+        Self {
+            now,
+            wall: std::time::SystemTime::now(),
+        }
+    }
+
+    /// The Unix second `t` falls in.
+    fn unix(&self, t: Instant) -> i64 {
+        let wall = match t.checked_duration_since(self.now) {
+            Some(ahead) => self.wall.checked_add(ahead),
+            None => self.wall.checked_sub(self.now.saturating_duration_since(t)),
+        };
+        wall.and_then(|w| w.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    /// Whole seconds left until `t` (Kamailio: expiry second minus the
+    /// current second, so a fresh 600 s binding shows 600).
+    fn left(&self, t: Instant) -> i64 {
+        self.unix(t) - self.unix(self.now)
+    }
+}
+
+fn text(v: &[u8]) -> RpcValue {
+    RpcValue::Str(String::from_utf8_lossy(v).into_owned())
+}
+
+fn opt_text(v: Option<&Vec<u8>>) -> RpcValue {
+    v.map_or_else(|| RpcValue::Str("[not set]".into()), |v| text(v))
+}
+
+/// `Contacts`: one `Contact` struct per binding, Kamailio's fields in its
+/// order. Fields this runtime does not track hold Kamailio's values for
+/// an in-memory UDP binding (State CS_NEW, Flags 0, Server-Id 0,
+/// Tcpconn-Id -1, Keepalive 0, KA-Roundtrip 0; Last-Keepalive is the
+/// registration time, as Kamailio sets it).
+fn contacts_value(contacts: &[Contact], clock: &Clock) -> RpcValue {
+    RpcValue::Array(
+        contacts
+            .iter()
+            .map(|c| {
+                let modified = clock.unix(c.last_modified);
+                RpcValue::Struct(vec![(
+                    "Contact".into(),
+                    RpcValue::Struct(vec![
+                        ("Address".into(), text(&c.uri)),
+                        (
+                            "Expires".into(),
+                            if c.expires <= clock.now {
+                                RpcValue::Str("expired".into())
+                            } else {
+                                RpcValue::Int(clock.left(c.expires))
+                            },
+                        ),
+                        ("Q".into(), RpcValue::Int(i64::from(c.q))),
+                        ("Call-ID".into(), text(&c.call_id)),
+                        ("CSeq".into(), RpcValue::Int(i64::from(c.cseq))),
+                        ("User-Agent".into(), text(&c.user_agent)),
+                        ("Received".into(), opt_text(c.received.as_ref())),
+                        ("Path".into(), opt_text(c.path.as_ref())),
+                        ("State".into(), RpcValue::Str("CS_NEW".into())),
+                        ("Flags".into(), RpcValue::Int(0)),
+                        ("CFlags".into(), RpcValue::Int(i64::from(c.cflags))),
+                        ("Socket".into(), opt_text(c.socket.as_ref())),
+                        ("Methods".into(), RpcValue::Int(i64::from(c.methods))),
+                        ("Ruid".into(), text(&c.ruid)),
+                        ("Instance".into(), opt_text(c.instance.as_ref())),
+                        ("Reg-Id".into(), RpcValue::Int(i64::from(c.reg_id))),
+                        ("Server-Id".into(), RpcValue::Int(0)),
+                        ("Tcpconn-Id".into(), RpcValue::Int(-1)),
+                        ("Keepalive".into(), RpcValue::Int(0)),
+                        ("Last-Keepalive".into(), RpcValue::Int(modified)),
+                        ("KA-Roundtrip".into(), RpcValue::Int(0)),
+                        ("Last-Modified".into(), RpcValue::Int(modified)),
+                    ]),
+                )])
+            })
+            .collect(),
+    )
+}
+
+/// usrloc's `hash_size` (2^10 slots, Kamailio's default).
+const HASH_SLOTS: u32 = 1024;
+
+/// `ul.dump [brief]`: every domain (table) with its records, Kamailio's
+/// shape: `{ Domains: { Domain: { Domain, Size, AoRs: { Info: {...} ... },
+/// Stats: { Records, Max-Slots } } } }`; `brief` lists only `AoR`s.
+fn rpc_dump(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let m = modules_of(set)?;
+    let brief = args.first().is_some_and(|a| *a == "brief");
+    let now = Instant::now();
+    let clock = Clock::now(now);
+    let mut tables = m.usrloc.store.dump();
+    if !tables.iter().any(|(t, _)| t == "location") {
+        // registrar's save("location")/lookup("location") register the
+        // domain at start-up in Kamailio, so it is listed while empty.
+        tables.insert(0, ("location".into(), Vec::new()));
+    }
+    let domains = tables
+        .into_iter()
+        .map(|(table, mut records)| {
+            records.sort_by_key(|(aor, _)| hash32(aor) % HASH_SLOTS);
+            let mut per_slot: HashMap<u32, i64> = HashMap::new();
+            let aors = records
+                .iter()
+                .map(|(aor, contacts)| {
+                    *per_slot.entry(hash32(aor) % HASH_SLOTS).or_default() += 1;
+                    if brief {
+                        return RpcValue::Struct(vec![("AoR".into(), text(aor))]);
+                    }
+                    let mut contacts = contacts.clone();
+                    m.usrloc.sort(&mut contacts);
+                    RpcValue::Struct(vec![(
+                        "Info".into(),
+                        RpcValue::Struct(vec![
+                            ("AoR".into(), text(aor)),
+                            ("HashID".into(), RpcValue::Int(i64::from(hash32(aor)))),
+                            ("Contacts".into(), contacts_value(&contacts, &clock)),
+                        ]),
+                    )])
+                })
+                .collect();
+            RpcValue::Struct(vec![(
+                "Domain".into(),
+                RpcValue::Struct(vec![
+                    ("Domain".into(), RpcValue::Str(table)),
+                    ("Size".into(), RpcValue::Int(i64::from(HASH_SLOTS))),
+                    ("AoRs".into(), RpcValue::Array(aors)),
+                    (
+                        "Stats".into(),
+                        RpcValue::Struct(vec![
+                            (
+                                "Records".into(),
+                                RpcValue::Int(i64::try_from(records.len()).unwrap_or(i64::MAX)),
+                            ),
+                            (
+                                "Max-Slots".into(),
+                                RpcValue::Int(per_slot.values().copied().max().unwrap_or(0)),
+                            ),
+                        ]),
                     ),
-                ),
-                ("Q".into(), RpcValue::Int(i64::from(c.q))),
-            ])
+                ]),
+            )])
         })
         .collect();
-    Ok(vec![RpcValue::Struct(vec![
-        ("AoR".into(), RpcValue::Str((*aor).to_string())),
-        ("Contacts".into(), RpcValue::Array(list)),
-    ])])
+    Ok(vec![RpcValue::Struct(vec![(
+        "Domains".into(),
+        RpcValue::Array(domains),
+    )])])
+}
+
+fn hash32(aor: &[u8]) -> u32 {
+    crate::modules::cfgutils::hash32(aor)
 }
 
 #[cfg(test)]
@@ -384,6 +569,82 @@ mod tests {
         });
         assert!(ul.store.get("other", b"bob").is_empty());
         assert_ne!(ul.new_ruid(), ul.new_ruid());
+    }
+
+    #[test]
+    fn dump_and_lookup_have_kamailios_shape() {
+        let m = crate::modules::Modules::default();
+        let t0 = Instant::now();
+        m.usrloc.store.update("location", b"alice", &mut |cs| {
+            let mut c = contact("sip:alice@h", t0 + Duration::from_secs(600), Q_UNSPECIFIED);
+            c.methods = u32::MAX;
+            cs.push(c);
+            cs.push(contact("sip:old@h", t0, 500));
+        });
+        let got = rpc_dump(&m, &[]).unwrap();
+        let [RpcValue::Struct(top)] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        let RpcValue::Array(domains) = &top[0].1 else {
+            panic!("{top:?}")
+        };
+        let RpcValue::Struct(d) = &domains[0] else {
+            panic!()
+        };
+        let RpcValue::Struct(d) = &d[0].1 else {
+            panic!()
+        };
+        let names: Vec<&str> = d.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["Domain", "Size", "AoRs", "Stats"]);
+        let RpcValue::Array(aors) = &d[2].1 else {
+            panic!()
+        };
+        let RpcValue::Struct(info) = &aors[0] else {
+            panic!()
+        };
+        let RpcValue::Struct(info) = &info[0].1 else {
+            panic!()
+        };
+        assert_eq!(info[1], ("HashID".into(), RpcValue::Int(1834153949)));
+        assert_eq!(hash32(b"alice"), 1834153949, "Kamailio's HashID of alice");
+        let RpcValue::Array(contacts) = &info[2].1 else {
+            panic!()
+        };
+        assert_eq!(contacts.len(), 2, "ul.dump shows expired contacts too");
+        // q 500 first, then the unspecified q.
+        let RpcValue::Struct(c) = &contacts[1] else {
+            panic!()
+        };
+        let RpcValue::Struct(c) = &c[0].1 else {
+            panic!()
+        };
+        assert_eq!(c.len(), 22);
+        assert_eq!(c[1], ("Expires".into(), RpcValue::Int(600)));
+        assert_eq!(
+            c[12],
+            ("Methods".into(), RpcValue::Int(i64::from(u32::MAX)))
+        );
+        let RpcValue::Struct(old) = &contacts[0] else {
+            panic!()
+        };
+        let RpcValue::Struct(old) = &old[0].1 else {
+            panic!()
+        };
+        assert_eq!(old[1], ("Expires".into(), RpcValue::Str("expired".into())));
+        let brief = rpc_dump(&m, &["brief"]).unwrap();
+        assert!(format!("{brief:?}").contains(r#"Struct([("AoR", Str("alice"))])"#));
+        let one = rpc_lookup(&m, &["location", "alice@example.com"]).unwrap();
+        let [RpcValue::Struct(l)] = one.as_slice() else {
+            panic!()
+        };
+        assert_eq!(l[0], ("AoR".into(), RpcValue::Str("alice".into())));
+        let RpcValue::Array(valid) = &l[1].1 else {
+            panic!()
+        };
+        assert_eq!(valid.len(), 1, "lookup shows valid contacts only");
+        // An empty store still lists the location domain.
+        let empty = rpc_dump(&crate::modules::Modules::default(), &[]).unwrap();
+        assert!(format!("{empty:?}").contains(r#"("Domain", Str("location"))"#));
     }
 
     #[test]

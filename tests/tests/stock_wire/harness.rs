@@ -120,6 +120,8 @@ impl Contender {
                 }
                 // -E: log to stderr, as Kamailio is run (acc records).
                 c.args(["-l", &listen, "-E", "-n", &WORKERS.to_string()]);
+                // Its own runtime directory (ctl's socket), as Kamailio's.
+                c.arg("-Y").arg(dir.join(format!("run-{}", self.name())));
                 let child = c
                     .stdin(Stdio::null())
                     .stdout(out)

@@ -224,7 +224,7 @@ fn log_request_of(comment: &[u8], debug: i32) -> Vec<String> {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let core = crate::engine::CoreConfig {
         log: LogSink::Memory(lines.clone()),
-        debug,
+        debug: debug.into(),
         ..core()
     };
     let rcv = rcv();

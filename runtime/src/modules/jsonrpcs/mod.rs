@@ -21,9 +21,6 @@ use std::time::Duration;
 use crate::engine::module::{RpcError, RpcValue};
 use crate::engine::params::{ModParams, ParamError};
 
-/// Kamailio's default runtime directory (`-Y`, `runtime_dir`).
-pub const DEFAULT_RUNTIME_DIR: &str = "/run/kamailio";
-
 /// What the transports call for each request.
 pub type Dispatcher = Arc<dyn Fn(&str, &[&str]) -> Result<Vec<RpcValue>, RpcError> + Send + Sync>;
 
@@ -138,6 +135,30 @@ fn inode(path: &Path) -> Option<u64> {
 
 /// How often a file another process re-creates meanwhile is replaced.
 const CREATE_TRIES: usize = 5;
+
+impl Config {
+    /// Its processes in `core.psx` (threads here), as Kamailio names them.
+    pub fn processes(&self) -> Vec<crate::rpc::Process> {
+        let all = self.transport == 0;
+        let mut v = Vec::new();
+        let pid = std::process::id();
+        if all || self.transport & 2 != 0 {
+            v.push(crate::rpc::Process {
+                pid,
+                desc: "JSONRPCS FIFO".into(),
+            });
+        }
+        if all || self.transport & 4 != 0 {
+            for _ in 0..self.dgram_workers.max(1) {
+                v.push(crate::rpc::Process {
+                    pid,
+                    desc: "JSONRPCS DATAGRAM".into(),
+                });
+            }
+        }
+        v
+    }
+}
 
 /// Starts the transports `transport` asks for.
 ///
@@ -454,34 +475,3 @@ fn start_dgram(
 
 #[cfg(test)]
 mod tests;
-
-/// The commands this branch adds that the module set's registry does not
-/// list yet (tm's, kex's statistics, counters'): the merge with the RPC
-/// registry moves them there.
-pub const EXTRA_COMMANDS: &[&[crate::engine::module::RpcCommand]] = &[
-    crate::tm::RPC,
-    crate::modules::kex::stats::RPC,
-    crate::modules::counters::RPC,
-];
-
-/// Runs `name` on `set`: its registry's command, else one of
-/// [`EXTRA_COMMANDS`].
-///
-/// # Errors
-/// The command's fault; 500 "command not found".
-pub fn dispatch(
-    set: &dyn crate::engine::ModuleSet,
-    registry: &crate::engine::RpcRegistry,
-    name: &str,
-    args: &[&str],
-) -> Result<Vec<RpcValue>, RpcError> {
-    if registry.get(name).is_some() {
-        return registry.dispatch(set, name, args);
-    }
-    EXTRA_COMMANDS
-        .iter()
-        .flat_map(|l| l.iter())
-        .find(|c| c.name == name)
-        .ok_or_else(|| RpcError::new(500, "command not found"))
-        .and_then(|c| (c.handler)(set, args))
-}

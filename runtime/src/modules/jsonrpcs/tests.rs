@@ -14,8 +14,14 @@ fn tmpdir(tag: &str) -> PathBuf {
 
 fn dispatcher() -> Dispatcher {
     let set = Arc::new(Modules::default());
-    let reg = crate::engine::RpcRegistry::new(&*set).unwrap();
-    Arc::new(move |m: &str, a: &[&str]| dispatch(&*set, &reg, m, a))
+    let lists: Vec<&'static [crate::engine::module::RpcCommand]> =
+        crate::rpc::STATIC.iter().map(|(_, l)| *l).collect();
+    let reg = crate::engine::RpcRegistry::from_commands(
+        crate::engine::ModuleSet::rpc_commands(&*set),
+        &lists,
+    )
+    .unwrap();
+    Arc::new(move |m: &str, a: &[&str]| reg.dispatch(&*set, m, a))
 }
 
 #[test]
