@@ -37,6 +37,9 @@ pub(super) struct Ctx<'a> {
     pub(super) calls: Vec<super::ResolvedCall>,
     /// sqlops connection names (`modparam("sqlops", "sqlcon", "name=>url")`).
     pub(super) sql_connections: Vec<String>,
+    /// counters' script group (`script_cnt_grp_name`, default `script`)
+    /// and the `(group, name)` pairs `script_counter` declares.
+    pub(super) script_counters: (String, Vec<(String, String)>),
     /// Script-declared cfg variables (`group.var = value`): group → vars.
     pub(super) cfg_vars: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -80,6 +83,7 @@ pub(super) fn check_bodies(sources: &SourceMap, file: &ast::File, out: &mut Chec
         unsupported_reported: Vec::new(),
         cfg_vars: cfg_vars(file),
         sql_connections: sql_connections(file),
+        script_counters: script_counters(file),
         calls: Vec::new(),
     };
     for item in &file.items {
@@ -126,6 +130,43 @@ fn sql_connections(file: &ast::File) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// The string values of `modparam("counters", NAME, ...)`, in order.
+fn counters_params<'f>(file: &'f ast::File, name: &'f str) -> impl Iterator<Item = &'f str> {
+    file.items
+        .iter()
+        .filter_map(move |i| match i {
+            Item::ModParam(mp) if mp.param.text == name => Some(mp),
+            _ => None,
+        })
+        .filter(|mp| {
+            super::modules::module_matcher(&mp.module.text)
+                .is_some_and(|re| re.is_match("counters"))
+        })
+        .filter_map(|mp| match &mp.value {
+            ast::ModParamValue::Str(v, _) => Some(v.as_str()),
+            _ => None,
+        })
+}
+
+/// counters' script group and declared counters, as the module reads
+/// `script_cnt_grp_name` and `script_counter` (`[group.]name[( |:)desc]`).
+fn script_counters(file: &ast::File) -> (String, Vec<(String, String)>) {
+    let group = counters_params(file, "script_cnt_grp_name")
+        .last()
+        .unwrap_or("script")
+        .to_string();
+    let declared = counters_params(file, "script_counter")
+        .map(|text| {
+            let spec = text.split([' ', ':']).next().unwrap_or_default().trim();
+            match spec.split_once('.') {
+                Some((g, n)) => (g.to_string(), n.to_string()),
+                None => (group.clone(), spec.to_string()),
+            }
+        })
+        .collect();
+    (group, declared)
 }
 
 fn cfg_vars(file: &ast::File) -> std::collections::BTreeMap<String, Vec<String>> {

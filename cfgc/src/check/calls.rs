@@ -417,6 +417,9 @@ fn arg_values(ctx: &mut Ctx<'_>, module: &str, func: &catalog::Function, c: &Cal
     if module == "xlog" {
         xlog_args(ctx, name, c);
     }
+    if module == "counters" && matches!(name, "cnt_inc" | "cnt_add" | "cnt_reset") {
+        counter_arg(ctx, c);
+    }
     if module == "sqlops"
         && matches!(
             name,
@@ -438,6 +441,51 @@ fn arg_values(ctx: &mut Ctx<'_>, module: &str, func: &catalog::Function, c: &Cal
             )),
         );
     }
+}
+
+/// `cnt_inc/cnt_add/cnt_reset("[group.]name")` with a constant name:
+/// counters' fixup looks the counter up at start-up and Kamailio refuses
+/// to start ("counter ... does not exist"). The script group's counters
+/// are those `script_counter` declares; another group's (a module's own
+/// statistics) cannot be moved from the script by this runtime.
+fn counter_arg(ctx: &mut Ctx<'_>, c: &Call) {
+    let Some(a) = c.args.first() else { return };
+    let Some(spec) = body::const_string(a) else {
+        return;
+    };
+    if spec.contains('$') {
+        return;
+    }
+    let (script_group, declared) = &ctx.script_counters;
+    let (g, n) = spec
+        .split_once('.')
+        .unwrap_or((script_group.as_str(), spec.as_str()));
+    if declared.iter().any(|(dg, dn)| dg == g && dn == n) {
+        return;
+    }
+    let d = if g == script_group {
+        Diagnostic::error(
+            "undeclared-counter",
+            format!("counter `{g}.{n}` is not declared"),
+        )
+        .with_label(a.span(), "not declared with script_counter")
+        .with_help(format!(
+            "declare it: `modparam(\"counters\", \"script_counter\", \"{n}\")`"
+        ))
+        .with_note(
+            "Kamailio refuses to start: \"counter ... does not exist (forgot to define it?)\"",
+        )
+    } else {
+        Diagnostic::unsupported(
+            "unsupported-counter",
+            format!("moving counter `{g}.{n}` from the script is not supported yet"),
+        )
+        .with_label(
+            a.span(),
+            "only the script's own counters (`script_counter`) can be moved",
+        )
+    };
+    ctx.push(d);
 }
 
 fn parse_int(v: &str) -> Option<i64> {

@@ -49,6 +49,8 @@
 //! | `pv-not-writable` | error | assignment to a read-only PV or one with transformations |
 //! | `unknown-cfg-var` | error | `@cfg_get.group.var` / `$sel(cfg_get...)` / `cfg_select("group")` naming an undeclared group or variable |
 //! | `unknown-sql-connection` | error | `sql_query("c", ...)` without `modparam("sqlops", "sqlcon", "c=>...")` |
+//! | `undeclared-counter` | error | `cnt_inc("x")` & co. naming a script counter `script_counter` does not declare |
+//! | `unsupported-counter` | unsupported | `cnt_inc("grp.x")` & co. naming another group's counter |
 //! | `type-mismatch` | error | the static typing errors of §5.4 (`1 == "1"`, `10 - "3"`) |
 //! | `bad-regex` | error | a constant regex that does not compile as a POSIX ERE |
 //! | `switch-mixed-cases` | error | int and string labels in one `switch` |
