@@ -399,10 +399,7 @@ pub static MODULES: &[ModuleSupport] = &[
                     "empty is Kamailio's default: no header names the socket, as in the runtime",
                 ),
             ),
-            (
-                "gruu_enabled",
-                NoOpIf(&[V(0)], "`0`: no GRUU; the runtime does not implement GRUU"),
-            ),
+            ("gruu_enabled", Impl(Int)),
         ],
     },
     ModuleSupport {

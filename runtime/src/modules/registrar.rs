@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::ctx::{Branch, Ctx};
 use crate::engine::params::{ModParams, ParamError};
-use crate::sip::syntax::unescape;
+use crate::sip::syntax::{unescape, unquote};
 use crate::sip::{HeaderName, NameAddr, Uri};
 use crate::transport::Proto;
 
@@ -37,6 +37,9 @@ pub struct Config {
     pub path_mode: i32,
     pub realm_prefix: Vec<u8>,
     pub retry_after: u32,
+    /// GRUU (RFC 5627): `pub-gruu`/`temp-gruu` in the 200 to a REGISTER
+    /// that supports `gruu`, and `lookup` of such URIs.
+    pub gruu_enabled: bool,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             path_mode: 2,
             realm_prefix: Vec::new(),
             retry_after: 0,
+            gruu_enabled: true,
         }
     }
 }
@@ -94,6 +98,7 @@ impl Config {
                 .unwrap_or_default()
                 .into_bytes(),
             retry_after: u("retry_after", d.retry_after)?,
+            gruu_enabled: b("gruu_enabled", d.gruu_enabled)?,
         })
     }
 }
@@ -161,6 +166,10 @@ struct RegError {
     reason: &'static str,
     text: &'static str,
     extra: &'static str,
+    /// The AoR's Contact line: an error while updating an existing record
+    /// answers with its bindings too (Kamailio's add_contacts builds the
+    /// list before replying either way).
+    contacts: Vec<u8>,
 }
 
 const fn rerr(code: u16, text: &'static str) -> RegError {
@@ -175,6 +184,7 @@ const fn rerr(code: u16, text: &'static str) -> RegError {
         reason,
         text,
         extra: "",
+        contacts: Vec::new(),
     }
 }
 
@@ -206,7 +216,53 @@ fn aor_of(ctx: &Ctx<'_>, uri: &[u8]) -> Result<Vec<u8>, RegError> {
     Ok(aor)
 }
 
-fn contact_line(now: Instant, cs: &[Contact]) -> Vec<u8> {
+/// `s` without one pair of surrounding `<` `>`, as Kamailio compares
+/// instances (`reg_cmp_instances`).
+fn strip_angle(s: &[u8]) -> &[u8] {
+    match s {
+        [b'<', inner @ .., b'>'] => inner,
+        _ => s,
+    }
+}
+
+/// What a 200 to a REGISTER supporting `gruu` needs for the GRUUs of its
+/// contacts: the AoR and the host of the registered URI.
+struct GruuCtx<'a> {
+    aor: &'a [u8],
+    host: &'a [u8],
+}
+
+/// usrloc's AoR hash (`ul_get_aorhash`: Kamailio's core hash, whole).
+fn aor_hash(aor: &[u8]) -> u32 {
+    super::cfgutils::hash32(aor)
+}
+
+/// A temp-gruu's user part: `<ruid>-<aor hash>`, the hash in hex digits
+/// lowest first, as Kamailio writes it.
+fn temp_gruu_user(ruid: &[u8], aor: &[u8]) -> Vec<u8> {
+    let mut v = ruid.to_vec();
+    v.push(b'-');
+    let mut h = aor_hash(aor);
+    while h != 0 {
+        v.push(b"0123456789abcdef"[(h & 0xf) as usize]);
+        h >>= 4;
+    }
+    v
+}
+
+/// A temp-gruu's user part back to (ruid, AoR hash); `None` if it is not
+/// one (no `-`, or a character after the last `-` that is not hex).
+fn parse_temp_gruu(user: &[u8]) -> Option<(&[u8], u32)> {
+    let sep = user.iter().rposition(|&b| b == b'-')?;
+    let mut h: u32 = 0;
+    for &b in user[sep + 1..].iter().rev() {
+        let d = char::from(b).to_digit(16)?;
+        h = (h << 4).wrapping_add(d);
+    }
+    Some((&user[..sep], h))
+}
+
+fn contact_line(now: Instant, cs: &[Contact], gruu: Option<&GruuCtx<'_>>) -> Vec<u8> {
     let mut v = b"Contact: ".to_vec();
     for (i, c) in cs.iter().enumerate() {
         if i > 0 {
@@ -219,21 +275,37 @@ fn contact_line(now: Instant, cs: &[Contact]) -> Vec<u8> {
             v.extend_from_slice(b";q=");
             v.extend_from_slice(q_text(c.q).as_bytes());
         }
-        v.extend_from_slice(
-            format!(
-                ";expires={}",
-                c.expires.saturating_duration_since(now).as_secs()
-            )
-            .as_bytes(),
-        );
+        // Kamailio keeps expiry times in whole seconds, so a binding just
+        // saved shows its full interval: the remainder is rounded up.
+        let left = c.expires.saturating_duration_since(now);
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        v.extend_from_slice(format!(";expires={secs}").as_bytes());
         if let Some(r) = &c.received {
             v.extend_from_slice(b";received=\"");
             v.extend_from_slice(r);
             v.push(b'"');
         }
-        if let Some(inst) = &c.instance {
-            v.extend_from_slice(b";+sip.instance=");
+        if let (Some(g), Some(inst)) = (gruu, c.instance.as_ref().filter(|i| !i.is_empty())) {
+            v.extend_from_slice(b";pub-gruu=\"sip:");
+            if g.aor.contains(&b'@') {
+                v.extend_from_slice(g.aor);
+            } else {
+                v.extend_from_slice(g.aor);
+                v.push(b'@');
+                v.extend_from_slice(g.host);
+            }
+            v.extend_from_slice(b";gr=");
+            v.extend_from_slice(strip_angle(inst));
+            v.extend_from_slice(b"\";temp-gruu=\"sip:");
+            v.extend_from_slice(&temp_gruu_user(&c.ruid, g.aor));
+            v.push(b'@');
+            v.extend_from_slice(g.host);
+            v.extend_from_slice(b";gr\"");
+        }
+        if let Some(inst) = c.instance.as_ref().filter(|i| !i.is_empty()) {
+            v.extend_from_slice(b";+sip.instance=\"");
             v.extend_from_slice(inst);
+            v.push(b'"');
         }
         if c.reg_id != 0 {
             v.extend_from_slice(format!(";reg-id={}", c.reg_id).as_bytes());
@@ -292,7 +364,8 @@ fn default_expires(cfg: &Config) -> i32 {
 /// (the stock cfg's `sl_reply_error()` after a failed `save`) carries them
 /// too.
 fn send_error(ctx: &mut Ctx<'_>, e: &RegError) -> i32 {
-    let mut extra = format!("P-Registrar-Error: {}\r\n", e.text).into_bytes();
+    let mut extra = e.contacts.clone();
+    extra.extend_from_slice(format!("P-Registrar-Error: {}\r\n", e.text).as_bytes());
     extra.extend_from_slice(e.extra.as_bytes());
     let retry = super::Modules::of(ctx).registrar.retry_after;
     if e.code >= 500 && retry > 0 {
@@ -386,13 +459,22 @@ fn save_inner(
     }
     let cfg = super::Modules::of(ctx).registrar.clone();
     let now = ctx.now;
-    // AoR
-    let aor = if uri_arg.is_empty() {
-        let to = msg.to().map_err(|_| rerr(400, "To header not found"))?;
-        aor_of(ctx, to.uri_raw)?
+    // AoR, and the host of its URI (the GRUUs' host)
+    let aor_uri = if uri_arg.is_empty() {
+        msg.to()
+            .map_err(|_| rerr(400, "To header not found"))?
+            .uri_raw
     } else {
-        aor_of(ctx, uri_arg)?
+        uri_arg
     };
+    let aor = aor_of(ctx, aor_uri)?;
+    let gruu_host = (cfg.gruu_enabled && msg.supported().any(|s| s.eq_ignore_ascii_case(b"gruu")))
+        .then(|| {
+            Uri::parse(aor_uri)
+                .map(|u| u.host.to_vec())
+                .unwrap_or_default()
+        });
+    let gruu = gruu_host.as_deref().map(|host| GruuCtx { aor: &aor, host });
     let call_id = msg
         .call_id()
         .map_err(|_| rerr(400, "Call-ID header not found"))?
@@ -487,10 +569,8 @@ fn save_inner(
             let e = if expires < min {
                 if cfg.min_expires_mode == 1 {
                     return Err(RegError {
-                        code: 423,
                         reason: "Interval Too Brief",
-                        text: "Interval too brief",
-                        extra: "",
+                        ..rerr(423, "Interval too brief")
                     });
                 }
                 min
@@ -516,14 +596,20 @@ fn save_inner(
             uri: c.uri_raw.to_vec(),
             expires,
             q,
-            instance: c.param(b"+sip.instance").flatten().map(<[u8]>::to_vec),
+            // The parameter's value without its quotes, as Kamailio's
+            // contact parser gives it.
+            instance: c
+                .param(b"+sip.instance")
+                .flatten()
+                .map(|v| unquote(v).to_vec())
+                .filter(|v| !v.is_empty()),
             reg_id,
         });
     }
     if news.is_empty() {
         let cs = ul.valid(table, &aor, now);
         if !cs.is_empty() {
-            reply_extra.splice(0..0, contact_line(now, &cs));
+            reply_extra.splice(0..0, contact_line(now, &cs, gruu.as_ref()));
         }
         return Ok((4, reply_extra));
     }
@@ -550,7 +636,9 @@ fn save_inner(
     let cseq_delay = ul.cseq_delay;
     let mut result: Result<i32, RegError> = Ok(2);
     let mut contacts_after = Vec::new();
+    let mut existed = false;
     ul.store.update(table, &aor, &mut |cs| {
+        existed = !cs.is_empty();
         let mut work: Vec<Contact> = cs.iter().filter(|c| c.expires > now).cloned().collect();
         let (mut inserted, mut updated, mut deleted) = (false, false, false);
         if flags & 0x04 != 0 {
@@ -561,20 +649,64 @@ fn save_inner(
             deleted |= work.len() != before;
         }
         for n in &news {
-            match work.iter().position(|c| c.uri == n.uri) {
+            // usrloc's get_ucontact_by_instance: a contact with an instance
+            // is the stored one with the same instance (and reg-id),
+            // whatever its URI; else the one with the same URI.
+            let found = match &n.instance {
+                Some(inst) => work.iter().position(|c| {
+                    c.reg_id == n.reg_id
+                        && c.instance
+                            .as_deref()
+                            .is_some_and(|ci| strip_angle(ci) == strip_angle(inst))
+                }),
+                None => work.iter().position(|c| c.uri == n.uri),
+            };
+            // usrloc's get_ucontact: a contact found by URI with the same
+            // Call-ID and a lower CSeq, or the same CSeq after cseq_delay,
+            // fails the whole save ("Invalid CSeq number"); the same CSeq
+            // within cseq_delay (a retransmission) leaves it unchanged.
+            if let (Some(i), None) = (found, &n.instance) {
+                let c = &work[i];
+                if c.call_id == call_id && cseq <= c.cseq {
+                    if cseq == c.cseq && now.saturating_duration_since(c.last_modified) < cseq_delay
+                    {
+                        continue;
+                    }
+                    // What was updated before stays (Kamailio updates the
+                    // record contact by contact).
+                    super::Modules::of(ctx).usrloc.sort(&mut work);
+                    contacts_after.clone_from(&work);
+                    *cs = work;
+                    result = Err(rerr(400, "Invalid CSeq number"));
+                    return;
+                }
+            }
+            match found {
                 Some(i) if n.expires == 0 => {
                     work.remove(i);
                     deleted = true;
                 }
-                Some(i) => {
-                    let c = &mut work[i];
-                    if c.call_id == call_id
-                        && cseq <= c.cseq
-                        && now.saturating_duration_since(c.last_modified) < cseq_delay
-                    {
-                        // A retransmission or an older request: unchanged.
-                        continue;
+                Some(mut i) => {
+                    if n.instance.is_some() {
+                        // Found by instance: the new address replaces the
+                        // old one, and with a new Call-ID the other
+                        // contacts of this instance go.
+                        work[i].uri.clone_from(&n.uri);
+                        if work[i].call_id != call_id {
+                            let (inst, keep) = (work[i].instance.clone(), i);
+                            let mut j = 0;
+                            work.retain(|o| {
+                                let other = j != keep && o.instance == inst;
+                                j += 1;
+                                !other
+                            });
+                            i = work
+                                .iter()
+                                .position(|o| o.instance == inst)
+                                .unwrap_or_default();
+                        }
                     }
+                    let c = &mut work[i];
                     c.expires = now + Duration::from_secs(u64::from(n.expires));
                     c.q = n.q;
                     c.call_id.clone_from(&call_id);
@@ -592,6 +724,9 @@ fn save_inner(
                 None if n.expires == 0 => {}
                 None => {
                     if cfg.max_contacts > 0 && work.len() >= cfg.max_contacts as usize {
+                        // Kamailio checks before changing anything.
+                        contacts_after = cs.iter().filter(|c| c.expires > now).cloned().collect();
+                        super::Modules::of(ctx).usrloc.sort(&mut contacts_after);
                         result = Err(rerr(503, "Too many registered contacts"));
                         return;
                     }
@@ -629,9 +764,17 @@ fn save_inner(
         contacts_after.clone_from(&work);
         *cs = work;
     });
-    let rc = result?;
+    let rc = match result {
+        Ok(rc) => rc,
+        Err(mut e) => {
+            if existed && !contacts_after.is_empty() {
+                e.contacts = contact_line(now, &contacts_after, gruu.as_ref());
+            }
+            return Err(e);
+        }
+    };
     if !contacts_after.is_empty() {
-        reply_extra.splice(0..0, contact_line(now, &contacts_after));
+        reply_extra.splice(0..0, contact_line(now, &contacts_after, gruu.as_ref()));
     }
     Ok((rc, reply_extra))
 }
@@ -656,7 +799,46 @@ pub fn lookup_uri(ctx: &mut Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
         return -3;
     };
     let table = String::from_utf8_lossy(table);
-    let mut cs = super::Modules::of(ctx).usrloc.valid(&table, &aor, ctx.now);
+    // A GRUU (RFC 5627): `;gr=<instance>` (pub-gruu) selects the contact of
+    // that instance; `;gr` alone (temp-gruu) names one contact by its ruid
+    // and its AoR's hash. Either way that contact only, no other branch.
+    let target = if uri.is_empty() { ctx.ruri() } else { uri };
+    let gr = Uri::parse(target)
+        .ok()
+        .and_then(|u| u.param(b"gr").map(|v| (v, u.user.unwrap_or_default())));
+    let ul = &super::Modules::of(ctx).usrloc;
+    let mut cs = match gr {
+        Some((None | Some(b""), user)) => {
+            let Some((ruid, hash)) = parse_temp_gruu(user) else {
+                return -3;
+            };
+            match ul.store.by_ruid(&table, ruid, &|aor| aor_hash(aor) == hash) {
+                Some((_, c)) if c.expires > ctx.now => vec![c],
+                _ => return -1,
+            }
+        }
+        Some((Some(inst), _)) => {
+            let cs = ul.valid(&table, &aor, ctx.now);
+            if cs.is_empty() {
+                return -1;
+            }
+            let inst = strip_angle(inst);
+            let found: Vec<Contact> = cs
+                .into_iter()
+                .filter(|c| {
+                    c.instance
+                        .as_deref()
+                        .is_some_and(|i| strip_angle(i) == inst)
+                })
+                .take(1)
+                .collect();
+            if found.is_empty() {
+                return -1;
+            }
+            found
+        }
+        None => ul.valid(&table, &aor, ctx.now),
+    };
     if cs.is_empty() {
         return -1;
     }
@@ -669,6 +851,7 @@ pub fn lookup_uri(ctx: &mut Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
             return -2;
         }
     }
+    let append_branches = cfg.append_branches && gr.is_none();
     let dst_of = |c: &Contact| -> Option<Vec<u8>> {
         match &c.path {
             Some(p) => NameAddr::parse(crate::sip::syntax::CommaSplit::new(p).next()?)
@@ -681,7 +864,7 @@ pub fn lookup_uri(ctx: &mut Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
     ctx.dst_uri = dst_of(first);
     ctx.path.clone_from(&first.path);
     ctx.bflags |= first.cflags;
-    if cfg.append_branches {
+    if append_branches {
         for c in &cs[1..] {
             ctx.branches.push(Branch {
                 uri: c.uri.clone(),

@@ -64,6 +64,22 @@ pub trait LocationStore: Debug + Send + Sync {
     /// Every table with its records (AoR, contacts), tables sorted by
     /// name (`ul.dump`).
     fn dump(&self) -> Vec<(String, Vec<Record>)>;
+    /// The contact with this `ruid` in `table` whose AoR `aor_matches`
+    /// (usrloc's `get_urecord_by_ruid`, which looks in the AoR hash's
+    /// slot), with its AoR.
+    fn by_ruid(
+        &self,
+        table: &str,
+        ruid: &[u8],
+        aor_matches: &dyn Fn(&[u8]) -> bool,
+    ) -> Option<(Vec<u8>, Contact)> {
+        self.dump()
+            .into_iter()
+            .filter(|(t, _)| t == table)
+            .flat_map(|(_, records)| records)
+            .filter(|(aor, _)| aor_matches(aor))
+            .find_map(|(aor, cs)| cs.into_iter().find(|c| c.ruid == ruid).map(|c| (aor, c)))
+    }
 }
 
 /// One record of a table: the AoR and its contacts.
@@ -89,6 +105,22 @@ impl MemoryStore {
 }
 
 impl LocationStore for MemoryStore {
+    fn by_ruid(
+        &self,
+        table: &str,
+        ruid: &[u8],
+        aor_matches: &dyn Fn(&[u8]) -> bool,
+    ) -> Option<(Vec<u8>, Contact)> {
+        self.lock().iter().find_map(|((t, aor), cs)| {
+            if t != table || !aor_matches(aor) {
+                return None;
+            }
+            cs.iter()
+                .find(|c| c.ruid == ruid)
+                .map(|c| (aor.clone(), c.clone()))
+        })
+    }
+
     fn get(&self, table: &str, aor: &[u8]) -> Vec<Contact> {
         self.lock()
             .get(&(table.to_string(), aor.to_vec()))

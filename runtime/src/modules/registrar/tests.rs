@@ -105,8 +105,19 @@ fn refresh_unregister_and_star() {
     let (rc, reply) = save_at(&m, t0, &register(2, &[c, "Expires: 300"]));
     assert_eq!(rc, 2);
     assert!(reply.contains(";expires=300\r\n"));
-    // Same Call-ID, older CSeq: nothing changes, still 200.
+    // Same Call-ID, older CSeq: 400 with the bindings, unchanged, and
+    // the error (observed on 5.6.3); the same CSeq again at once (a
+    // retransmission): 200, unchanged.
     let (rc, reply) = save_at(&m, t0, &register(1, &[c, "Expires: 900"]));
+    assert_eq!(rc, -1);
+    assert!(
+        reply.starts_with("SIP/2.0 400 Bad Request\r\n")
+            && reply.contains(
+                "\r\nContact: <sip:bob@127.0.0.1:5090>;expires=300\r\nP-Registrar-Error: Invalid CSeq number\r\n"
+            ),
+        "{reply}"
+    );
+    let (rc, reply) = save_at(&m, t0, &register(2, &[c, "Expires: 900"]));
     assert_eq!(rc, 2);
     assert!(reply.contains(";expires=300\r\n"), "{reply}");
     // No Contact: the bindings are only fetched.
@@ -395,4 +406,103 @@ fn error_headers_stay_on_later_replies() {
     assert_eq!(all.matches(header).count(), 2, "{all}");
     assert!(all.contains("SIP/2.0 400 Bad Request\r\n"), "{all}");
     assert!(all.contains("SIP/2.0 500 Later\r\n"), "{all}");
+}
+
+/// GRUU (gruu_enabled is 1 unless set): the 200 to a REGISTER with
+/// `Supported: gruu` gives each contact with an instance its pub-gruu and
+/// temp-gruu (observed on 5.6.3: `temp-gruu="sip:<ruid>-dd7f25d6@host;gr"`
+/// for the AoR `alice`), a contact with the same instance and a new
+/// address replaces the old one, and lookup finds a contact by either
+/// GRUU, that contact only.
+#[test]
+fn gruu_and_instances() {
+    let mut p = ModParams::new();
+    p.push("usrloc", "use_domain", ParamValue::Int(0));
+    let m = Modules::new(p).expect("modules");
+    let t0 = Instant::now();
+    let inst = "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"";
+    let reg = |cseq: u32, call_id: &str, contact: &str, supported: bool| {
+        let cseq = format!("CSeq: {cseq} REGISTER");
+        let call_id = format!("Call-ID: {call_id}");
+        let mut l = vec![
+            "REGISTER sip:127.0.0.1:5070 SIP/2.0",
+            "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-g1",
+            "From: <sip:alice@127.0.0.1:5070>;tag=g1",
+            "To: <sip:alice@127.0.0.1:5070>",
+            &call_id,
+            &cseq,
+            contact,
+        ];
+        if supported {
+            l.push("Supported: gruu, outbound");
+        }
+        l.push("Content-Length: 0");
+        msg(&l)
+    };
+    let c1 = format!("Contact: <sip:alice@127.0.0.1:5091>;{inst};expires=60");
+    let (rc, reply) = save_at(&m, t0, &reg(1, "g-1", &c1, true));
+    assert_eq!(rc, 1);
+    let ruid = String::from_utf8(m.usrloc.store.get("location", b"alice")[0].ruid.clone()).unwrap();
+    let want = format!(
+        "\r\nContact: <sip:alice@127.0.0.1:5091>;expires=60;pub-gruu=\"sip:alice@127.0.0.1;gr=urn:uuid:00000000-0000-1000-8000-000A95A0E128\";temp-gruu=\"sip:{ruid}-dd7f25d6@127.0.0.1;gr\";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"\r\n"
+    );
+    assert!(reply.contains(&want), "{reply}");
+    // Without `Supported: gruu`, no GRUU; the same instance at a new
+    // address is the same binding.
+    let c2 = format!("Contact: <sip:alice@127.0.0.1:5092>;{inst};expires=60");
+    let (rc, reply) = save_at(&m, t0, &reg(2, "g-1", &c2, false));
+    assert_eq!(rc, 2);
+    assert!(
+        reply.contains("\r\nContact: <sip:alice@127.0.0.1:5092>;expires=60;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"\r\n"),
+        "{reply}"
+    );
+    // Another device.
+    save_at(
+        &m,
+        t0,
+        &reg(
+            1,
+            "g-2",
+            "Contact: <sip:alice@127.0.0.1:5093>;expires=60",
+            false,
+        ),
+    );
+    assert_eq!(m.usrloc.store.get("location", b"alice").len(), 2);
+    let lookup_of = |ruri: &str| {
+        let raw = msg(&[
+            &format!("INVITE {ruri} SIP/2.0"),
+            "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-i1",
+            "From: <sip:bob@127.0.0.1>;tag=i1",
+            "To: <sip:alice@127.0.0.1>",
+            "Call-ID: gi@x",
+            "CSeq: 1 INVITE",
+            "Content-Length: 0",
+        ]);
+        run_with(&raw, &m, t0, |ctx| {
+            (
+                lookup(ctx, b"location"),
+                ctx.new_uri.clone().map(|u| String::from_utf8(u).unwrap()),
+                ctx.branches.len(),
+            )
+        })
+        .0
+    };
+    assert_eq!(
+        lookup_of("sip:alice@127.0.0.1"),
+        (1, Some("sip:alice@127.0.0.1:5092".into()), 1)
+    );
+    assert_eq!(
+        lookup_of("sip:alice@127.0.0.1;gr=urn:uuid:00000000-0000-1000-8000-000A95A0E128"),
+        (1, Some("sip:alice@127.0.0.1:5092".into()), 0)
+    );
+    assert_eq!(
+        lookup_of(&format!("sip:{ruid}-dd7f25d6@127.0.0.1;gr")),
+        (1, Some("sip:alice@127.0.0.1:5092".into()), 0)
+    );
+    assert_eq!(
+        lookup_of(&format!("sip:{ruid}-dd7f25d7@127.0.0.1;gr")).0,
+        -1
+    );
+    assert_eq!(lookup_of("sip:nodash@127.0.0.1;gr").0, -3);
+    assert_eq!(lookup_of("sip:alice@127.0.0.1;gr=urn:uuid:other").0, -1);
 }
