@@ -258,7 +258,8 @@ pub fn run_until<S: Script>(
         .max(1);
     let params = mod_params(settings);
     let tm = Tm::new(&params).map_err(|e| e.to_string())?;
-    let modules = Modules::new(params).map_err(|e| e.to_string())?;
+    let mut modules = Modules::new(params).map_err(|e| e.to_string())?;
+    modules.loaded.clone_from(&settings.modules);
     // The finer of tm's retransmission timer and the modules' timers.
     let tick = Some(modules.tick().map_or(tm.tick(), |m| m.min(tm.tick())));
     // Kamailio logs to syslog unless log_stderror=yes or -E.

@@ -64,6 +64,9 @@ pub struct Modules {
     pub counters: counters::Counters,
     /// ctl's parameters (its servers are started by `crate::rpc::start`).
     pub ctl: ctl::Ctl,
+    /// The modules the cfg loads (`Settings::modules`); empty when the set
+    /// was built without a cfg, which counts as every module loaded.
+    pub loaded: Vec<String>,
 }
 
 /// The set of contexts whose engine runs another set (or none): every
@@ -89,7 +92,13 @@ impl Modules {
             counters: counters::Counters::from_params(&params)?,
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
             params,
+            loaded: Vec::new(),
         })
+    }
+
+    /// Whether the cfg loads `module` (true for a set built without a cfg).
+    pub fn is_loaded(&self, module: &str) -> bool {
+        self.loaded.is_empty() || self.loaded.iter().any(|l| l == module)
     }
 
     /// The modules of `ctx`'s engine (the defaults if it runs another

@@ -217,6 +217,11 @@ pub fn all(set: &dyn ModuleSet) -> Vec<Stat> {
             ));
         }
     }
+    // A module's statistics exist in Kamailio only when the cfg loads it.
+    v.retain(|s| match s.group.as_str() {
+        g @ ("registrar" | "usrloc" | "sl" | "tmx") => m.is_loaded(g),
+        _ => true,
+    });
     v.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
     v
 }
