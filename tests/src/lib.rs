@@ -146,3 +146,34 @@ pub fn stock_with_defines() -> Vec<String> {
     v.dedup();
     v
 }
+
+/// Starts one of cfgc's proxies on a free loopback UDP port, one worker,
+/// logging to stderr (discarded): `bin` a compiled proxy, or the
+/// interpreter running `interpret`; `extra` more of Kamailio's flags
+/// (`-Y DIR`). Returns once it listens (within `wait`), with its process
+/// group guard and the port.
+pub fn start_ours(
+    bin: &Path,
+    interpret: Option<&Path>,
+    extra: &[&std::ffi::OsStr],
+    wait: std::time::Duration,
+) -> (cfgc_test_support::GroupGuard, u16) {
+    use std::os::unix::process::CommandExt as _;
+    let port = cfgc_test_support::free_port();
+    let mut c = Command::new(bin);
+    if let Some(cfg) = interpret {
+        c.arg(cfg).arg("--");
+    }
+    let child = c
+        .args(["-l", &format!("udp:127.0.0.1:{port}"), "-n", "1", "-E"])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("proxy starts");
+    let mut g = cfgc_test_support::GroupGuard::new(child);
+    g.wait_bound(port, "proxy", wait).expect("proxy listens");
+    (g, port)
+}

@@ -5,9 +5,8 @@
 //! probability, script locks, `core_hash` (Kamailio's exact hash, C `char`
 //! signedness included) and `$RANDOM` answer in the reply's reason.
 
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
@@ -52,23 +51,13 @@ fn answers(port: u16) -> Vec<String> {
 }
 
 fn ours(bin: &Path, interpreted: bool) -> (GroupGuard, u16) {
-    let port = free_port();
-    let mut c = Command::new(bin);
-    if interpreted {
-        c.arg(cfg()).arg("--");
-    }
-    let child = c
-        .args(["-l", &format!("udp:127.0.0.1:{port}"), "-n", "1", "-E"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("proxy starts");
-    let mut g = GroupGuard::new(child);
-    g.wait_bound(port, "proxy", Duration::from_secs(10))
-        .expect("proxy listens");
-    (g, port)
+    let cfg = cfg();
+    tests::start_ours(
+        bin,
+        interpreted.then_some(cfg.as_path()),
+        &[],
+        Duration::from_secs(10),
+    )
 }
 
 #[test]

@@ -5,14 +5,13 @@
 //! (compiled and interpreted), and on the stock config with each `WITH_*`
 //! define: which modules each define set brings that are refused.
 
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cfgc::Severity;
 use cfgc::catalog::module_support;
-use cfgc_test_support::{GroupGuard, free_port, udp_exchange};
+use cfgc_test_support::{GroupGuard, udp_exchange};
 use tests::{STOCK_CFG, cfgc_check, stock_with_defines};
 
 /// The example, with or without `loadmodule "tls.so"`.
@@ -72,23 +71,7 @@ fn build_refusal(cfg: &Path) -> Option<String> {
 /// Starts `bin` (the compiled proxy, or the interpreter given `cfg`) on a
 /// free port; the guard and the port.
 fn start(bin: &Path, cfg: Option<&Path>) -> (GroupGuard, u16) {
-    let port = free_port();
-    let mut c = Command::new(bin);
-    if let Some(cfg) = cfg {
-        c.arg(cfg).arg("--");
-    }
-    let child = c
-        .args(["-l", &format!("udp:127.0.0.1:{port}"), "-n", "1", "-E"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("proxy starts");
-    let mut g = GroupGuard::new(child);
-    g.wait_bound(port, "proxy", Duration::from_secs(10))
-        .expect("proxy listens");
-    (g, port)
+    tests::start_ours(bin, cfg, &[], Duration::from_secs(10))
 }
 
 /// The status line answered to an OPTIONS (or "timeout").

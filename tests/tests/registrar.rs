@@ -7,9 +7,8 @@
 //! its reply). Replies compared line by line, the ruid's start-up time and
 //! pid hidden (the counter after them compared).
 
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
@@ -150,23 +149,13 @@ fn session(port: u16) -> Vec<String> {
 }
 
 fn ours(bin: &Path, interpreted: bool) -> (GroupGuard, u16) {
-    let port = free_port();
-    let mut c = Command::new(bin);
-    if interpreted {
-        c.arg(cfg()).arg("--");
-    }
-    let child = c
-        .args(["-l", &format!("udp:127.0.0.1:{port}"), "-n", "1", "-E"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("proxy starts");
-    let mut g = GroupGuard::new(child);
-    g.wait_bound(port, "proxy", Duration::from_secs(10))
-        .expect("proxy listens");
-    (g, port)
+    let cfg = cfg();
+    tests::start_ours(
+        bin,
+        interpreted.then_some(cfg.as_path()),
+        &[],
+        Duration::from_secs(10),
+    )
 }
 
 #[test]

@@ -200,25 +200,12 @@ fn psx_shape(out: &str) -> Result<usize, String> {
 }
 
 fn ours(bin: &Path, interpreted: bool, rundir: &Path) -> (GroupGuard, u16) {
-    let port = free_port();
-    let mut c = Command::new(bin);
-    if interpreted {
-        c.arg(STOCK_CFG).arg("--");
-    }
-    let child = c
-        .args(["-l", &format!("udp:127.0.0.1:{port}"), "-n", "1", "-E"])
-        .arg("-Y")
-        .arg(rundir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("proxy starts");
-    let mut g = GroupGuard::new(child);
-    g.wait_bound(port, "proxy", Duration::from_secs(20))
-        .expect("proxy listens");
-    (g, port)
+    tests::start_ours(
+        bin,
+        interpreted.then_some(Path::new(STOCK_CFG)),
+        &["-Y".as_ref(), rundir.as_os_str()],
+        Duration::from_secs(20),
+    )
 }
 
 /// Runs the session against one of ours and compares it with Kamailio's.
