@@ -1128,6 +1128,9 @@ const fn act(
 }
 
 const FWD: &[&[CoreArg]] = &[&[], &[A::Dest], &[A::Dest, A::Port]];
+/// `forward_udp` and co. need a destination: Kamailio's grammar rejects
+/// them empty ("bad forward_udp argument").
+const FWD_PROTO: &[&[CoreArg]] = &[&[A::Dest], &[A::Dest, A::Port]];
 const ONE_STR: &[&[CoreArg]] = &[&[A::Str]];
 const ONE_INT: &[&[CoreArg]] = &[&[A::Int]];
 const FLAG: &[&[CoreArg]] = &[&[A::Flag]];
@@ -1136,10 +1139,10 @@ const NONE: &[&[CoreArg]] = &[&[]];
 
 static CORE_ACTIONS: &[CoreAction] = &[
     act("forward", &[], FWD),
-    act("forward_udp", &[], FWD),
-    act("forward_tcp", &[], FWD),
-    act("forward_tls", &[], FWD),
-    act("forward_sctp", &[], FWD),
+    act("forward_udp", &[], FWD_PROTO),
+    act("forward_tcp", &[], FWD_PROTO),
+    act("forward_tls", &[], FWD_PROTO),
+    act("forward_sctp", &[], FWD_PROTO),
     CoreAction {
         onsend: true,
         ..act("setflag", &[], FLAG)

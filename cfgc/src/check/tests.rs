@@ -52,6 +52,30 @@ request_route {
     assert!(out.routes.has_main());
 }
 
+/// `forward_udp()` and co. without a destination are errors, as in
+/// Kamailio's grammar ("bad forward_udp argument"); `forward()` is not.
+#[test]
+fn forward_proto_needs_a_destination() {
+    for f in ["forward_udp", "forward_tcp", "forward_tls", "forward_sctp"] {
+        let out = check_text(&format!("request_route {{ {f}(); }}\n"));
+        assert!(
+            out.diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error),
+            "{f}(): {:#?}",
+            out.diagnostics
+        );
+    }
+    let out = check_text("request_route { forward(); }\n");
+    assert!(
+        !out.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error),
+        "{:#?}",
+        out.diagnostics
+    );
+}
+
 // ---- trees the parser does not produce --------------------------------------
 
 fn sp() -> Span {
