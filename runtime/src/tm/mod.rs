@@ -61,6 +61,8 @@ use txn::{Armed, Cancel, Dest, Retr, Stored, Transaction, UacBranch, send_cancel
 
 /// Kamailio's E_SCRIPT: `t_newtran` when the transaction already exists.
 pub const E_SCRIPT: i32 = -10;
+/// E_CFG: no branch to forward to (every one dropped by the branch route).
+pub const E_CFG: i32 = -6;
 /// E_OUT_OF_MEM: the table is full.
 pub const E_OUT_OF_MEM: i32 = -2;
 

@@ -121,7 +121,10 @@ pub(super) fn add_branches(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) 
     let branch_route = with_tx(ctx, |tx, _| tx.armed.branch.take()).flatten();
     ctx.tm.armed.branch = None;
     let mut sent: Vec<UacBranch> = Vec::new();
-    let mut last_err = err::UNSPEC;
+    // Kamailio's `t_forward_nonack`: the lowest error of the branches, and
+    // at most E_CFG when none was sent (every branch dropped by the branch
+    // route included).
+    let mut lowest_err = err::UNSPEC;
     for p in plan {
         match prepare_branch(ctx, p, branch_route, hash, label, next_idx, to) {
             Ok(Some(b)) => {
@@ -129,11 +132,11 @@ pub(super) fn add_branches(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) 
                 sent.push(b);
             }
             Ok(None) => {}
-            Err(e) => last_err = e,
+            Err(e) => lowest_err = lowest_err.min(e),
         }
     }
     if sent.is_empty() {
-        return last_err;
+        return lowest_err.min(E_CFG);
     }
     let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);
     with_tx(ctx, |tx, ctx| {

@@ -573,7 +573,9 @@ fn final_503_goes_upstream_as_500() {
 #[test]
 fn unresolvable_destination_gets_the_sl_and_the_delayed_tm_error() {
     let mut h = harness(&[]);
-    // Branch route drops the only branch: nothing could be sent.
+    // Branch route drops the only branch: nothing could be sent, t_relay
+    // returns E_CFG (-6), the delayed error reply says so (as Kamailio's;
+    // `tests/constructs/route_branch_drop_reply.cfg` compares them).
     let out = h.send(UA, &request("MESSAGE", "nobranch"), 0);
     let up = to(&out, UA);
     assert_eq!(up.len(), 2, "{up:?}");
@@ -583,7 +585,7 @@ fn unresolvable_destination_gets_the_sl_and_the_delayed_tm_error() {
         up[0]
     );
     assert!(
-        up[1].starts_with("SIP/2.0 500 I'm terribly sorry, server error occurred (1/TM)\r\n"),
+        up[1].starts_with("SIP/2.0 500 I'm terribly sorry, server error occurred (6/TM)\r\n"),
         "{}",
         up[1]
     );
