@@ -244,6 +244,10 @@ pub fn relay_reply(ctx: &mut Ctx<'_>) -> i32 {
     if remove_top_via(&mut ed, msg).is_err() {
         return err::UNSPEC;
     }
+    // The reply route's header changes.
+    if apply_reply_header_ops(&mut ed, &ctx.headers).is_err() {
+        return err::UNSPEC;
+    }
     ctx.out.push(Transmit {
         proto,
         dst,

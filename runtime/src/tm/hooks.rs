@@ -187,8 +187,9 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
             }
         }
     }
-    // The transaction's onreply route.
-    let mut ops = Vec::new();
+    // The transaction's onreply route. The core reply route's header
+    // changes come first (Kamailio's lumps of the same reply).
+    let mut ops = ctx.headers.clone();
     if let (Some(r), Some(script)) = (tx.armed.onreply, ctx.tm.script) {
         let mut rctx = Ctx::new(msg, ctx.rcv, ctx.core, &mut *ctx.worker, &mut *ctx.out);
         rctx.modules = ctx.modules;
@@ -216,7 +217,7 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
         drop(rctx);
         tx.flags = flags;
         tx.avps = avps;
-        ops = headers;
+        ops.extend(headers);
         if code < 200 && matches!(flow, Err(Stop::Drop)) {
             return true;
         }
