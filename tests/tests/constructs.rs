@@ -183,7 +183,7 @@ fn markdown(probes: &[Probe]) -> String {
         )
         .unwrap();
         let mut rows: Vec<&Probe> = probes.iter().filter(|p| p.group == *group).collect();
-        rows.sort_by(|a, b| a.construct.to_lowercase().cmp(&b.construct.to_lowercase()));
+        rows.sort_by_key(|p| p.construct.to_lowercase());
         for p in rows {
             let state = match p.state {
                 State::Differs => format!("differs: {}", p.why),
@@ -304,13 +304,10 @@ fn exchange(p: &Probe, who: &str, port: u16) -> Vec<String> {
             .filter(|l| l.len() > 2 && l[..2].eq_ignore_ascii_case("x-"))
             .map(str::to_string)
             .collect();
-        if first.starts_with("SIP/2.0 ") {
+        if let Some(status) = first.strip_prefix("SIP/2.0 ") {
+            let code: u32 = status.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
             seen.push(first.clone());
             seen.extend(headers);
-            let code: u32 = first[8..]
-                .get(..3)
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
             if code >= 200 {
                 break;
             }
@@ -451,7 +448,7 @@ fn every_construct_is_implemented_alike_or_refused() {
         let text = format!("{PRELUDE}{}", p.text);
         std::fs::write(cfg_path(p), text).expect("cfg written");
         let g = cfgc::Config::new()
-            .generate_file(&cfg_path(p))
+            .generate_file(cfg_path(p))
             .expect("readable");
         let rendered: String = g
             .report
