@@ -185,7 +185,17 @@ impl Interp {
                 }
             }
             Stmt::Assign { lhs, rhs } => {
+                // An expression error (division by zero) fails the
+                // assignment, as Kamailio's `lval_assign`.
+                let fallible = rhs.can_fail();
+                if fallible {
+                    value::take_expr_error();
+                }
                 let v = self.owned(rhs, ctx)?;
+                if fallible && value::take_expr_error() {
+                    *last = -1;
+                    return Ok(Ctl::Next);
+                }
                 *last = match lhs {
                     Lvalue::AvpAll(slot) => pv::assign_avp_all(ctx, *slot, v),
                     Lvalue::Pv(p) => pv::assign(ctx, p, v),

@@ -136,10 +136,24 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                 // Read-only PVs are refused by the lowering.
                 Lvalue::Pv(_) => unsupported(),
             };
-            quote!({
-                let v = (#v).into_owned();
-                last = #set;
-            })
+            if rhs.can_fail() {
+                // Kamailio's `lval_assign` fails on an expression error
+                // (division by zero): the destination keeps its value.
+                quote!({
+                    rt::value::take_expr_error();
+                    let v = (#v).into_owned();
+                    if rt::value::take_expr_error() {
+                        last = -1;
+                    } else {
+                        last = #set;
+                    }
+                })
+            } else {
+                quote!({
+                    let v = (#v).into_owned();
+                    last = #set;
+                })
+            }
         }
         Stmt::Return(None) => quote!(return Ok(1);),
         Stmt::Return(Some(e)) => {

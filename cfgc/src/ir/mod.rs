@@ -216,6 +216,37 @@ impl Expr {
         }
     }
 
+    /// Whether evaluating it can fail as Kamailio's expressions fail: a
+    /// division or modulo whose divisor is not a non-zero constant.
+    pub fn can_fail(&self) -> bool {
+        match self {
+            Expr::Binary(BinOp::Div | BinOp::Mod, a, b) => {
+                !matches!(b.as_ref(), Expr::Int(n) if *n != 0) || a.can_fail()
+            }
+            Expr::Int(_) | Expr::Str(_) | Expr::Pv(_) | Expr::Unsupported | Expr::Call(..) => false,
+            Expr::Not(e)
+            | Expr::BitNot(e)
+            | Expr::Neg(e)
+            | Expr::Defined(e)
+            | Expr::Strlen(e)
+            | Expr::Strempty(e)
+            | Expr::CastInt(e)
+            | Expr::CastStr(e) => e.can_fail(),
+            Expr::Binary(_, a, b) => a.can_fail() || b.can_fail(),
+            Expr::Match(a, r) => a.can_fail() || matches!(r, Regex::Dynamic(d) if d.can_fail()),
+            Expr::Selval(a, b, c) => a.can_fail() || b.can_fail() || c.can_fail(),
+            Expr::Cond(k) => match k.as_ref() {
+                KwCond::MethodEq(e, _) | KwCond::UriEq(_, e, _) | KwCond::IntCmp(_, _, e) => {
+                    e.can_fail()
+                }
+                KwCond::MethodMatch(Regex::Dynamic(e)) | KwCond::UriMatch(_, Regex::Dynamic(e)) => {
+                    e.can_fail()
+                }
+                _ => false,
+            },
+        }
+    }
+
     /// Whether its value is a truth value (0 or 1), so a condition can test
     /// it as a `bool`.
     pub fn is_boolean(&self) -> bool {

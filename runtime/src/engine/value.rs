@@ -180,6 +180,24 @@ pub mod int {
     }
 }
 
+thread_local! {
+    /// Set by [`binop`] on an expression error (division or modulo by zero).
+    static EXPR_ERROR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether an expression error (division or modulo by zero) happened since
+/// the last call, and clears it. An assignment reads it: Kamailio's
+/// `lval_assign` fails on such an error and leaves the destination as it
+/// was (the expression's value is `$null` here).
+pub fn take_expr_error() -> bool {
+    EXPR_ERROR.with(|e| e.replace(false))
+}
+
+fn expr_error() -> OwnedValue {
+    EXPR_ERROR.with(|e| e.set(true));
+    Value::Null
+}
+
 /// A binary operator applied to two values: its result as Kamailio
 /// computes it. `&&`/`||` here see both operands; back ends short-circuit
 /// them before evaluating the right one.
@@ -190,8 +208,8 @@ pub fn binop(op: BinOp, l: &Value<'_>, r: &Value<'_>) -> OwnedValue {
         BinOp::Add => l.add(r),
         BinOp::Sub => Value::Int(int::sub(ints().0, ints().1)),
         BinOp::Mul => Value::Int(int::mul(ints().0, ints().1)),
-        BinOp::Div => int::div(ints().0, ints().1).map_or(Value::Null, Value::Int),
-        BinOp::Mod => int::rem(ints().0, ints().1).map_or(Value::Null, Value::Int),
+        BinOp::Div => int::div(ints().0, ints().1).map_or_else(expr_error, Value::Int),
+        BinOp::Mod => int::rem(ints().0, ints().1).map_or_else(expr_error, Value::Int),
         BinOp::BitAnd => Value::Int(ints().0 & ints().1),
         BinOp::BitOr => Value::Int(ints().0 | ints().1),
         BinOp::BitXor => Value::Int(ints().0 ^ ints().1),
