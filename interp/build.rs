@@ -23,7 +23,9 @@ fn main() {
                 | ArgConv::FailureRoute
                 | ArgConv::BranchRoute
                 | ArgConv::OnreplyRoute => format!("a[{i}].int()"),
-                ArgConv::Fmt | ArgConv::Str | ArgConv::VarOrStr => format!("a[{i}].bytes()"),
+                ArgConv::Fmt | ArgConv::Str | ArgConv::VarOrStr | ArgConv::VarOrFmt => {
+                    format!("a[{i}].bytes()")
+                }
                 ArgConv::Level => format!("a[{i}].level()"),
             });
         }

@@ -440,7 +440,7 @@ impl Interp {
                 let v = self.owned(e, ctx)?;
                 match conv {
                     ArgConv::Level => ArgV::Level(Level::from_int(v.to_int())),
-                    ArgConv::Fmt | ArgConv::Str | ArgConv::VarOrStr => {
+                    ArgConv::Fmt | ArgConv::Str | ArgConv::VarOrStr | ArgConv::VarOrFmt => {
                         ArgV::Bytes(Cow::Owned(v.to_bytes().into_owned()))
                     }
                     ArgConv::Int

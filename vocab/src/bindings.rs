@@ -20,9 +20,14 @@ pub enum ArgConv {
     Fmt,
     /// Bytes from a constant string.
     Str,
-    /// One whole PV, else the text as written, with no PV expanded
-    /// (Kamailio's `fixup_var_str_*`: `t_reply`'s reason).
+    /// A text that starts with a PV (after blanks) is that one PV, the
+    /// rest ignored; any other text is taken as written, with no PV
+    /// expanded (Kamailio's `fixup_var_str_*`: `t_reply`'s reason).
     VarOrStr,
+    /// A text that starts with a PV (after blanks) is that one PV, the
+    /// rest ignored; any other text is a PV format (Kamailio's
+    /// `fixup_var_pve_*`: `sl_send_reply`'s reason).
+    VarOrFmt,
     /// An xlog level name (`"L_INFO"`) resolved at compile time, or an
     /// int expression.
     Level,
@@ -169,7 +174,7 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
     b("tmx", name, path, &[], Shared)
 }
 
-use ArgConv::{BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, Str, VarOrStr};
+use ArgConv::{BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, Str, VarOrFmt, VarOrStr};
 use CtxUse::{Mut, Shared};
 
 /// Every module function the runtime implements.
@@ -178,14 +183,14 @@ pub static BINDINGS: &[Binding] = &[
         "sl",
         "sl_send_reply",
         "modules::sl::sl_send_reply",
-        &[Int, Fmt],
+        &[Int, VarOrFmt],
         Mut,
     ),
     b(
         "sl",
         "sl_reply",
         "modules::sl::sl_send_reply",
-        &[Int, Fmt],
+        &[Int, VarOrFmt],
         Mut,
     ),
     b(
@@ -199,7 +204,7 @@ pub static BINDINGS: &[Binding] = &[
         "sl",
         "send_reply",
         "modules::sl::send_reply",
-        &[Int, Fmt],
+        &[Int, VarOrFmt],
         Mut,
     ),
     tm("t_relay", "modules::tm::t_relay", &[]),

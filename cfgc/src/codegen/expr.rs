@@ -482,7 +482,10 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         let v = p(value(g, e));
                         (quote!(rt::Level::from_int(#v.to_int())), quote!(#name))
                     }
-                    (ArgVal::Expr(e), ArgConv::Fmt | ArgConv::Str | ArgConv::VarOrStr) => {
+                    (
+                        ArgVal::Expr(e),
+                        ArgConv::Fmt | ArgConv::Str | ArgConv::VarOrStr | ArgConv::VarOrFmt,
+                    ) => {
                         let v = p(value(g, e));
                         (quote!(#v.to_bytes().into_owned()), quote!(&#name))
                     }

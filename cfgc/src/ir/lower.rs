@@ -736,16 +736,21 @@ impl Lowerer<'_> {
             (ArgConv::Fmt, Expr::Str(s)) => ArgVal::Fmt(self.format(&s, a.span())?),
             (ArgConv::Fmt, Expr::Int(i)) => ArgVal::Bytes(i.to_string().into_bytes()),
             (ArgConv::Str, Expr::Str(s)) => ArgVal::Bytes(s),
-            // One whole PV is read; any other text is taken as written.
-            (ArgConv::VarOrStr, Expr::Str(s)) => {
+            // Kamailio's `fixup_var_*` try a PV first: a text that starts
+            // with one (after blanks) is that PV, the rest ignored
+            // (`pv_parse_spec2` does not look past it).
+            (ArgConv::VarOrStr | ArgConv::VarOrFmt, Expr::Str(s)) => {
                 let text = String::from_utf8_lossy(&s).into_owned();
-                match pvar::parse_spec(&text) {
-                    Ok((spec, len)) if len == text.len() => {
+                let trimmed = text.trim_start_matches([' ', '\t', '\r', '\n']);
+                match trimmed.starts_with('$').then(|| pvar::parse_spec(trimmed)) {
+                    Some(Ok((spec, _))) => {
                         ArgVal::Fmt(vec![FmtSeg::Pv(self.pv_ref(&spec, a.span())?)])
                     }
+                    _ if conv == ArgConv::VarOrFmt => ArgVal::Fmt(self.format(&s, a.span())?),
                     _ => ArgVal::Bytes(s),
                 }
             }
+            (ArgConv::VarOrFmt, Expr::Int(i)) => ArgVal::Bytes(i.to_string().into_bytes()),
             (ArgConv::VarOrStr, Expr::Int(i)) => ArgVal::Bytes(i.to_string().into_bytes()),
             (ArgConv::Str, Expr::Int(i)) => ArgVal::Bytes(i.to_string().into_bytes()),
             (_, Expr::Unsupported) => return None,
