@@ -71,21 +71,13 @@ pub fn send_reply(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
     sl_send_reply(ctx, code, reason)
 }
 
-/// The reply `sl_reply_error()` sends for an internal error (§0.5).
-pub fn err2reason(e: i32) -> (u16, &'static str) {
-    match e {
-        err::SEND => (
-            477,
-            "Unfortunately error on sending to next hop occurred (477/SL)",
-        ),
-        err::BAD_ADDRESS => (478, "Unresolvable destination (478/SL)"),
-        err::BAD_URI => (
-            479,
-            "Regretfully, we were not able to process the URI (479/SL)",
-        ),
-        err::BAD_REQ => (400, "Bad Request (400/SL)"),
-        _ => (500, "I'm terribly sorry, server error occurred (1/SL)"),
-    }
+/// The reply `sl_reply_error()` sends for an internal error (§0.5):
+/// Kamailio's `err2reason_phrase`, the error number in the reason
+/// (`(6/SL)` after a `t_relay` that sent no branch); no error yet is
+/// E_UNSPEC's `(1/SL)`.
+pub fn err2reason(e: i32) -> (u16, String) {
+    let e = if e == 0 { err::UNSPEC } else { e };
+    crate::tm::err2reason_signed(e, "SL")
 }
 
 /// `sl_reply_error()`: a reply derived from the previous action's error.

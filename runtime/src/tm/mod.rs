@@ -267,6 +267,13 @@ struct Env<'e> {
 
 /// The reason of an internal error as tm gives it: `<text> (<n>/TM)`.
 pub fn err2reason(e: i32) -> (u16, String) {
+    err2reason_signed(e, "TM")
+}
+
+/// Kamailio's `err2reason_phrase`: the reply code and reason of an
+/// internal error, `<text> (<n>/<signature>)` with `n` the error number
+/// (`TM` for tm, `SL` for sl's `sl_reply_error`).
+pub fn err2reason_signed(e: i32, signature: &str) -> (u16, String) {
     let (code, text) = match e {
         err::SEND => (477, "Unfortunately error on sending to next hop occurred"),
         err::BAD_ADDRESS => (478, "Unresolvable destination"),
@@ -275,5 +282,5 @@ pub fn err2reason(e: i32) -> (u16, String) {
         -487 => (487, "Transaction canceled"),
         _ => (500, "I'm terribly sorry, server error occurred"),
     };
-    (code, format!("{text} ({}/TM)", e.unsigned_abs()))
+    (code, format!("{text} ({}/{signature})", e.unsigned_abs()))
 }

@@ -580,7 +580,7 @@ fn unresolvable_destination_gets_the_sl_and_the_delayed_tm_error() {
     let up = to(&out, UA);
     assert_eq!(up.len(), 2, "{up:?}");
     assert!(
-        up[0].starts_with("SIP/2.0 500 I'm terribly sorry, server error occurred (1/SL)\r\n"),
+        up[0].starts_with("SIP/2.0 500 I'm terribly sorry, server error occurred (6/SL)\r\n"),
         "{}",
         up[0]
     );
