@@ -976,6 +976,7 @@ impl Lowerer<'_> {
                     Some(u) => Expr::Cond(Box::new(KwCond::Myself(u, negate))),
                     None => match rhs {
                         KwElem::SrcIp => Expr::Cond(Box::new(KwCond::IpMyself(IpOf::Src, negate))),
+                        KwElem::DstIp => Expr::Cond(Box::new(KwCond::IpMyself(IpOf::Dst, negate))),
                         _ => {
                             self.unsupported(*span, "this `myself` condition");
                             Expr::Unsupported
@@ -1015,6 +1016,7 @@ impl Lowerer<'_> {
                 KwCond::Myself(uri_of(elem).unwrap_or(UriOf::Request), negate)
             }
             (KwElem::SrcIp, KwRhs::Myself(_)) if is_eq => KwCond::IpMyself(IpOf::Src, negate),
+            (KwElem::DstIp, KwRhs::Myself(_)) if is_eq => KwCond::IpMyself(IpOf::Dst, negate),
             (elem, KwRhs::Expr(e)) if is_eq && uri_of(elem).is_some() => {
                 KwCond::UriEq(uri_of(elem).unwrap_or(UriOf::Request), self.expr(e), negate)
             }
