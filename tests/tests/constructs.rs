@@ -15,6 +15,10 @@
 //! request_route { ... }
 //! ```
 //!
+//! `@CLIENT_PORT@` in a probe is a port picked at run time, where the
+//! client sends from (for destinations written as constants:
+//! `forward("127.0.0.1", @CLIENT_PORT@)`).
+//!
 //! The probe is appended to [`PRELUDE`] (sl, pv, textops, xlog). An
 //! `implemented` probe runs under `kamailio -f`, as the compiled proxy and
 //! as the interpreted proxy (each on a port picked at run time); the same
@@ -83,6 +87,8 @@ struct Probe {
     ours: Vec<String>,
     why: String,
     uas: String,
+    /// The client's port, when the probe names it (`@CLIENT_PORT@`).
+    client_port: Option<u16>,
     /// The whole probe file.
     text: String,
 }
@@ -113,6 +119,7 @@ fn probes() -> Vec<Probe> {
             ours: Vec::new(),
             why: String::new(),
             uas: "200 OK".into(),
+            client_port: None,
             text: text.clone(),
         };
         let mut state = None;
@@ -277,7 +284,7 @@ fn uas_reply(req: &str, status: &str) -> String {
 /// Sends the probe's request to `port` and returns what came back,
 /// normalised (the proxy's port is `PORT`, the client's `CPORT`).
 fn exchange(p: &Probe, who: &str, port: u16) -> Vec<String> {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("client socket");
+    let sock = UdpSocket::bind(("127.0.0.1", p.client_port.unwrap_or(0))).expect("client socket");
     let local = sock.local_addr().expect("local address");
     sock.send_to(request(p, who, port, local).as_bytes(), ("127.0.0.1", port))
         .expect("sent");
@@ -444,8 +451,13 @@ fn every_construct_is_implemented_alike_or_refused() {
     }
     let mut failures = Vec::new();
     let mut generated = Vec::new();
-    for p in &probes {
-        let text = format!("{PRELUDE}{}", p.text);
+    for p in &mut probes {
+        let mut text = format!("{PRELUDE}{}", p.text);
+        if text.contains("@CLIENT_PORT@") {
+            let port = free_port();
+            p.client_port = Some(port);
+            text = text.replace("@CLIENT_PORT@", &port.to_string());
+        }
         std::fs::write(cfg_path(p), text).expect("cfg written");
         let g = cfgc::Config::new()
             .generate_file(cfg_path(p))

@@ -172,7 +172,17 @@ fn core_arg_problem(ctx: &Ctx<'_>, a: &Arg, kind: CoreArg) -> Option<String> {
             Arg::Proto(..) => None,
             _ => Some("expected `udp`, `tcp`, `tls` or `sctp`".into()),
         },
-        CoreArg::Dest | CoreArg::Port | CoreArg::Sock | CoreArg::Any => None,
+        // Kamailio's grammar takes a host or an address here, not a socket
+        // (`forward(127.0.0.1:5060)`, `forward(udp:host)`: "bad forward
+        // argument"); the port is the second argument.
+        CoreArg::Dest => match a {
+            Arg::Sock(s) if s.proto.is_some() || s.port.is_some() => Some(
+                "expected a host or an address, without a transport or a port (the port is the next argument)"
+                    .into(),
+            ),
+            _ => None,
+        },
+        CoreArg::Port | CoreArg::Sock | CoreArg::Any => None,
     }
 }
 

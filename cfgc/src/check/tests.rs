@@ -66,6 +66,31 @@ fn forward_proto_needs_a_destination() {
             out.diagnostics
         );
     }
+    for bad in [
+        "forward(127.0.0.1:5060)",
+        "forward(udp:127.0.0.1)",
+        "forward_udp(udp:127.0.0.1:5060)",
+        "set_advertised_address(1.2.3.4:5)",
+    ] {
+        let out = check_text(&format!("request_route {{ {bad}; }}\n"));
+        assert!(
+            out.diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error),
+            "{bad}: {:#?}",
+            out.diagnostics
+        );
+    }
+    for good in ["forward(127.0.0.1)", "forward(host.example, 5060)"] {
+        let out = check_text(&format!("request_route {{ {good}; }}\n"));
+        assert!(
+            !out.diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error),
+            "{good}: {:#?}",
+            out.diagnostics
+        );
+    }
     let out = check_text("request_route { forward(); }\n");
     assert!(
         !out.diagnostics
