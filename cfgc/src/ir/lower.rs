@@ -1044,6 +1044,17 @@ impl Lowerer<'_> {
                 }
                 KwCond::IpNet(of, addr.text.clone(), bits, negate)
             }
+            // A constant string holding an address or a network is matched
+            // as one (Kamailio resolves any other text through DNS).
+            (KwElem::SrcIp | KwElem::DstIp, KwRhs::Expr(e)) if is_eq && string_net(e).is_some() => {
+                let of = if lhs == KwElem::SrcIp {
+                    IpOf::Src
+                } else {
+                    IpOf::Dst
+                };
+                let (addr, bits) = string_net(e).unwrap_or_default();
+                KwCond::IpNet(of, addr, bits, negate)
+            }
             (KwElem::SrcPort | KwElem::DstPort | KwElem::MsgLen | KwElem::Af, KwRhs::Expr(e)) => {
                 let of = match lhs {
                     KwElem::SrcPort => IntOf::SrcPort,
@@ -1323,6 +1334,29 @@ fn uri_of(e: KwElem) -> Option<UriOf> {
 fn mask_bits(mask: &str) -> Option<u8> {
     let ip: std::net::Ipv4Addr = mask.parse().ok()?;
     Some(u32::from(ip).count_ones() as u8)
+}
+
+/// A string literal holding an IP address or a network (`"10.0.0.0/8"`,
+/// `"::1"`): the address and its prefix length.
+fn string_net(e: &ast::Expr) -> Option<(String, u8)> {
+    let ast::Expr::Str(s, _) = e else {
+        return None;
+    };
+    let (addr, mask) = match s.split_once('/') {
+        Some((a, m)) => (a, Some(m)),
+        None => (s.as_str(), None),
+    };
+    let ip: std::net::IpAddr = addr.parse().ok()?;
+    let full = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = match mask {
+        None => full,
+        Some(m) => match m.parse::<u8>() {
+            Ok(b) if b <= full => b,
+            _ if ip.is_ipv4() => mask_bits(m)?,
+            _ => return None,
+        },
+    };
+    Some((ip.to_string(), bits))
 }
 
 /// Constant folding with Kamailio's run-time rules (left operand decides).

@@ -31,7 +31,13 @@ pub fn uri_text<'c>(ctx: &'c Ctx<'_>, of: UriOf) -> &'c [u8] {
             if ctx.msg.is_request() {
                 ctx.ruri()
             } else {
-                b""
+                // A reply's status code, read through the same first-line
+                // slot as Kamailio's (`status`, an alias of `uri`).
+                let buf = ctx.msg.buffer();
+                buf.iter()
+                    .position(|&b| b == b' ')
+                    .and_then(|i| buf.get(i + 1..i + 4))
+                    .unwrap_or(b"")
             }
         }
         UriOf::From => ctx.msg.from().map_or(&b""[..], |f| f.uri_raw),
