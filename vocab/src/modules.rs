@@ -129,6 +129,13 @@ const IN_MEMORY: &str = "usrloc runs in memory only (db_mode 0): Kamailio reads 
 /// ctl's buffer sizes.
 const CTL_BUFFERS: &str = "sizes of Kamailio's fixed BINRPC print and reply buffers; \
      this runtime sizes each reply to what it holds";
+/// auth's extra nonce checks.
+const AUTH_CHECKS: &str = "`0` is Kamailio's default: no message values hashed into the nonce, as in the runtime";
+/// auth's nonce_count / one_time_nonce.
+const NONCE_TRACKING: &str =
+    "`0` is Kamailio's default: no nonce-count or one-time-nonce tracking, as in the runtime";
+/// Sizes of auth's nonce tracking.
+const NONCE_SIZES: &str = "sizes of the shared-memory tables of `nonce_count`/`one_time_nonce`, which are not supported yet (refused unless `0`)";
 const ACC_DB: &str = "a setting of acc's database accounting, which only `db_flag`/`db_missed_flag` turn on (refused at build); log accounting does not read it";
 
 /// Every module the runtime supports, alphabetically.
@@ -234,6 +241,46 @@ pub static MODULES: &[ModuleSupport] = &[
                     "a setting of dialog CDRs, which the runtime does not write (`cdr_enable` is refused)",
                 ),
             ),
+        ],
+    },
+    ModuleSupport {
+        name: "auth",
+        runtime: "runtime/src/modules/auth.rs",
+        params: &[
+            ("secret", Impl(Str)),
+            ("nonce_expire", Impl(Int)),
+            ("nonce_auth_max_drift", Impl(Int)),
+            ("realm_prefix", Impl(Str)),
+            ("algorithm", Impl(Str)),
+            ("qop", Impl(Str)),
+            ("add_authinfo_hdr", Impl(Int)),
+            ("force_stateless_reply", Impl(Int)),
+            ("www_challenge_header", Impl(Str)),
+            ("proxy_challenge_header", Impl(Str)),
+            (
+                "protect_contacts",
+                NoOp("accepted but read by nothing in Kamailio 5.6.3"),
+            ),
+            (
+                "use_domain",
+                NoOp("read only by `pv_auth_check`, which the runtime does not implement yet"),
+            ),
+            (
+                "challenge_attr",
+                NoOp(
+                    "the AVP the `pv_*` functions' flags 2, 4 and 8 fill, which are not supported yet (refused at build when constant)",
+                ),
+            ),
+            ("auth_checks_register", NoOpIf(&[V(0)], AUTH_CHECKS)),
+            ("auth_checks_no_dlg", NoOpIf(&[V(0)], AUTH_CHECKS)),
+            ("auth_checks_in_dlg", NoOpIf(&[V(0)], AUTH_CHECKS)),
+            ("nonce_count", NoOpIf(&[V(0)], NONCE_TRACKING)),
+            ("one_time_nonce", NoOpIf(&[V(0)], NONCE_TRACKING)),
+            ("nc_array_size", NoOp(NONCE_SIZES)),
+            ("nc_array_order", NoOp(NONCE_SIZES)),
+            ("otn_in_flight_no", NoOp(NONCE_SIZES)),
+            ("otn_in_flight_order", NoOp(NONCE_SIZES)),
+            ("nid_pool_no", NoOp(NONCE_SIZES)),
         ],
     },
     ModuleSupport {

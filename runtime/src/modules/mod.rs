@@ -9,6 +9,7 @@
 //! generated code uses (`modules::tm::t_relay`).
 
 pub mod acc;
+pub mod auth;
 pub mod cfgutils;
 pub mod corex;
 pub mod counters;
@@ -58,6 +59,8 @@ pub struct Modules {
     pub acc: acc::Config,
     /// usrloc's location table.
     pub usrloc: usrloc::Usrloc,
+    /// auth: the digest engine (secret, nonce lifetime, algorithm).
+    pub auth: auth::Auth,
     /// cfgutils: global flags, probability, script locks.
     pub cfgutils: cfgutils::Cfgutils,
     /// counters: the script counters.
@@ -88,6 +91,7 @@ impl Modules {
             registrar: registrar::Config::from_params(&params)?,
             acc: acc::Config::from_params(&params)?,
             usrloc: usrloc::Usrloc::from_params(&params)?,
+            auth: auth::Auth::from_params(&params)?,
             cfgutils: cfgutils::Cfgutils::from_params(&params)?,
             counters: counters::Counters::from_params(&params)?,
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
@@ -134,6 +138,10 @@ macro_rules! each {
         }
         {
             let $m = &$self.usrloc;
+            $body;
+        }
+        {
+            let $m = &$self.auth;
             $body;
         }
         {
