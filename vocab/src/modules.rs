@@ -130,7 +130,8 @@ const IN_MEMORY: &str = "usrloc runs in memory only (db_mode 0): Kamailio reads 
 const CTL_BUFFERS: &str = "sizes of Kamailio's fixed BINRPC print and reply buffers; \
      this runtime sizes each reply to what it holds";
 /// auth's extra nonce checks.
-const AUTH_CHECKS: &str = "`0` is Kamailio's default: no message values hashed into the nonce, as in the runtime";
+const AUTH_CHECKS: &str =
+    "`0` is Kamailio's default: no message values hashed into the nonce, as in the runtime";
 /// auth's nonce_count / one_time_nonce.
 const NONCE_TRACKING: &str =
     "`0` is Kamailio's default: no nonce-count or one-time-nonce tracking, as in the runtime";

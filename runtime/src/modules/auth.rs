@@ -71,7 +71,9 @@ impl Auth {
             force_stateless_reply: false,
             www_header: "WWW-Authenticate".into(),
             proxy_header: "Proxy-Authenticate".into(),
-            start_unix: unix.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default(),
+            start_unix: unix
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default(),
             start,
         }
     }
@@ -140,7 +142,9 @@ impl Auth {
 
     /// Kamailio's `strip_realm`: `realm_prefix` removed from the front.
     pub fn strip_realm<'r>(&self, realm: &'r [u8]) -> &'r [u8] {
-        realm.strip_prefix(self.realm_prefix.as_slice()).unwrap_or(realm)
+        realm
+            .strip_prefix(self.realm_prefix.as_slice())
+            .unwrap_or(realm)
     }
 
     /// A fresh nonce at Unix time `now`.
@@ -150,7 +154,14 @@ impl Auth {
 
     /// The challenge header line (name, value, CRLF) for `realm`
     /// (already stripped), Kamailio's exact bytes.
-    pub fn challenge(&self, proxy: bool, realm: &[u8], qop: Option<&str>, stale: bool, now: u32) -> Vec<u8> {
+    pub fn challenge(
+        &self,
+        proxy: bool,
+        realm: &[u8],
+        qop: Option<&str>,
+        stale: bool,
+        now: u32,
+    ) -> Vec<u8> {
         let name = if proxy {
             &self.proxy_header
         } else {
@@ -512,6 +523,9 @@ mod tests {
         let h = d.challenge(true, b"r", None, false, 1000);
         assert!(h.starts_with(b"Proxy-Authenticate: Digest realm=\"r\", nonce=\""));
         assert!(h.ends_with(b"\"\r\n"));
-        assert_eq!(h.len(), "Proxy-Authenticate: Digest realm=\"r\", nonce=\"\"\r\n".len() + 32);
+        assert_eq!(
+            h.len(),
+            "Proxy-Authenticate: Digest realm=\"r\", nonce=\"\"\r\n".len() + 32
+        );
     }
 }

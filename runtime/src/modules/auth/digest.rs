@@ -139,7 +139,11 @@ fn base64_enc(s: &[u8]) -> Vec<u8> {
         } else {
             b'='
         });
-        out.push(if c.len() > 2 { B64[n as usize & 63] } else { b'=' });
+        out.push(if c.len() > 2 {
+            B64[n as usize & 63]
+        } else {
+            b'='
+        });
     }
     out
 }
@@ -150,7 +154,10 @@ fn base64_dec(s: &[u8]) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(4) {
         return None;
     }
-    let body = s.strip_suffix(b"==").or_else(|| s.strip_suffix(b"=")).unwrap_or(s);
+    let body = s
+        .strip_suffix(b"==")
+        .or_else(|| s.strip_suffix(b"="))
+        .unwrap_or(s);
     let un = |c: u8| B64.iter().position(|&x| x == c).map(|p| p as u32);
     let mut out = Vec::with_capacity(s.len() / 4 * 3);
     for q in body.chunks(4) {
@@ -198,7 +205,13 @@ pub enum NonceCheck {
 /// The rules Kamailio 5.6 checks a nonce with, in its order: length and
 /// decoding, creation before `start` (the proxy's start time), creation
 /// more than `max_drift` in the future, the MD5, expiry.
-pub fn check_nonce(nonce: &[u8], secret1: &[u8], now: u32, start: u32, max_drift: u32) -> NonceCheck {
+pub fn check_nonce(
+    nonce: &[u8],
+    secret1: &[u8],
+    now: u32,
+    start: u32,
+    max_drift: u32,
+) -> NonceCheck {
     if nonce.len() < NONCE_LEN {
         return NonceCheck::Invalid;
     }
@@ -342,9 +355,15 @@ impl<'a> Credentials<'a> {
     /// Kamailio's `check_dig_cred`: username, realm, nonce, uri and
     /// response present; with `qop=auth`/`auth-int` also cnonce and nc.
     pub fn complete(&self) -> bool {
-        let base = [self.username, self.realm, self.nonce, self.uri, self.response]
-            .iter()
-            .all(|s| !s.is_empty());
+        let base = [
+            self.username,
+            self.realm,
+            self.nonce,
+            self.uri,
+            self.response,
+        ]
+        .iter()
+        .all(|s| !s.is_empty());
         base && (self.qop_kind().is_none() || (!self.cnonce.is_empty() && !self.nc.is_empty()))
     }
 
@@ -430,7 +449,13 @@ pub fn verify(
     if !cred.complete() {
         return (rc::ERROR, None);
     }
-    match check_nonce(cred.nonce, rules.secret1, rules.now, rules.start, rules.max_drift) {
+    match check_nonce(
+        cred.nonce,
+        rules.secret1,
+        rules.now,
+        rules.start,
+        rules.max_drift,
+    ) {
         NonceCheck::Valid => {}
         NonceCheck::Stale => return (rc::STALE_NONCE, None),
         NonceCheck::Invalid => return (rc::ERROR, None),
@@ -479,7 +504,8 @@ mod tests {
         assert!(c.complete());
         let ha1 = ha1(Algorithm::Md5, c.username, c.realm, b"Circle Of Life");
         assert_eq!(
-            c.expected_response(Algorithm::Md5, &ha1, b"GET").expect("auth"),
+            c.expected_response(Algorithm::Md5, &ha1, b"GET")
+                .expect("auth"),
             c.response
         );
     }
@@ -496,14 +522,16 @@ mod tests {
         let c = Credentials::parse(s.as_bytes()).expect("parses");
         let h = ha1(Algorithm::Sha256, c.username, c.realm, b"Circle of Life");
         assert_eq!(
-            c.expected_response(Algorithm::Sha256, &h, b"GET").expect("auth"),
+            c.expected_response(Algorithm::Sha256, &h, b"GET")
+                .expect("auth"),
             c.response
         );
         let s = base("8ca523f5e9506fed4657c9700eebdbec");
         let c = Credentials::parse(s.as_bytes()).expect("parses");
         let h = ha1(Algorithm::Md5, c.username, c.realm, b"Circle of Life");
         assert_eq!(
-            c.expected_response(Algorithm::Md5, &h, b"GET").expect("auth"),
+            c.expected_response(Algorithm::Md5, &h, b"GET")
+                .expect("auth"),
             c.response
         );
     }
@@ -573,7 +601,15 @@ mod tests {
         let late = NonceRules { now: 2400, ..rules };
         assert_eq!(v(Secret::Password(b"no"), &late), rc::STALE_NONCE);
         assert_eq!(
-            verify(&c, b"r", b"REGISTER", Secret::Password(b"pw"), Algorithm::Sha256, &rules).0,
+            verify(
+                &c,
+                b"r",
+                b"REGISTER",
+                Secret::Password(b"pw"),
+                Algorithm::Sha256,
+                &rules
+            )
+            .0,
             rc::ERROR
         );
         let incomplete = Credentials::parse(br#"Digest username="a", realm="r""#).expect("parses");
