@@ -269,7 +269,7 @@ pub static MODULES: &[ModuleSupport] = &[
             (
                 "challenge_attr",
                 NoOp(
-                    "the AVP the `pv_*` functions' flags 2, 4 and 8 fill, which are not supported yet (refused at build when constant)",
+                    "the AVP the `pv_*` functions' flags 2, 4 and 8 fill, which are not supported yet: the runtime logs an error and builds no challenge AVP",
                 ),
             ),
             ("auth_checks_register", NoOpIf(&[V(0)], AUTH_CHECKS)),

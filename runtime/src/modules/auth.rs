@@ -439,8 +439,8 @@ pub fn consume_credentials(ctx: &mut Ctx<'_>) -> i32 {
 }
 
 /// Kamailio's `pv_authenticate`: flags 1 = `passwd` is HA1; 2/4/8 (a
-/// challenge into `challenge_attr`) are refused by the compiler when
-/// constant, and logged as unsupported here otherwise.
+/// challenge into `challenge_attr`) are not supported yet: logged as an
+/// error, no AVP is written (the return code is Kamailio's).
 fn pv_authenticate(
     ctx: &mut Ctx<'_>,
     realm: &[u8],
