@@ -190,7 +190,7 @@ fn stock_define_sets_refuse_the_modules_the_runtime_lacks() {
         ("WITH_MYSQL", &["db_mysql"]),
         ("WITH_NAT", &["nathelper", "rtpproxy"]),
         ("WITH_ANTIFLOOD", &["htable", "pike"]),
-        ("WITH_AUTH", &["auth"]),
+        ("WITH_AUTH", &["auth_db"]),
         ("WITH_JSONRPC", &["xhttp"]),
     ];
     let mut lines = Vec::new();
