@@ -7,6 +7,7 @@
 )]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod db;
 pub mod engine;
 pub mod modules;
 pub mod proxy;

@@ -7,8 +7,8 @@
 //! like hand-written code against the runtime.
 
 pub use cfgc_vocab::{
-    BinOp, CoreFn, CoreValue, FmtSeg, IntOf, IpOf, Level, Listen, ModParam, ModParamValue, Proto,
-    PvId, PvRef, Rewrite, Settings, TrArg, TrKind, TrOp, UriOf,
+    BinOp, CoreFn, CoreValue, DbrKey, FmtSeg, IntOf, IpOf, Level, Listen, ModParam, ModParamValue,
+    Proto, PvId, PvRef, Rewrite, Settings, TrArg, TrKind, TrOp, UriOf,
 };
 pub use regex::bytes::Regex;
 

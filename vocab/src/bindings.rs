@@ -422,6 +422,27 @@ pub static BINDINGS: &[Binding] = &[
     level("xcrit", Lvl::Crit),
     level("xalert", Lvl::Alert),
     b(
+        "sqlops",
+        "sql_query",
+        "modules::sqlops::sql_query",
+        &[Str, Fmt, Str],
+        Mut,
+    ),
+    b(
+        "sqlops",
+        "sql_query",
+        "modules::sqlops::sql_query2",
+        &[Str, Fmt],
+        Mut,
+    ),
+    b(
+        "sqlops",
+        "sql_result_free",
+        "modules::sqlops::sql_result_free",
+        &[Str],
+        Mut,
+    ),
+    b(
         "textops",
         "is_method",
         "modules::textops::is_method",

@@ -137,6 +137,12 @@ const NONCE_TRACKING: &str =
     "`0` is Kamailio's default: no nonce-count or one-time-nonce tracking, as in the runtime";
 /// Sizes of auth's nonce tracking.
 const NONCE_SIZES: &str = "sizes of the shared-memory tables of `nonce_count`/`one_time_nonce`, which are not supported yet (refused unless `0`)";
+/// db_mysql's parameters of the srdb2 API.
+const SRDB2: &str =
+    "used by Kamailio's srdb2 database API only, which no module of this runtime uses";
+/// sqlops' `{sql.*}` transformations.
+const SQL_TR: &str = "the size of the `{sql.*}` transformations' buffer; those transformations are not supported yet";
+
 const ACC_DB: &str = "a setting of acc's database accounting, which only `db_flag`/`db_missed_flag` turn on (refused at build); log accounting does not read it";
 
 /// Every module the runtime supports, alphabetically.
@@ -332,6 +338,94 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "db_mysql",
+        runtime: "runtime/src/db/mysql.rs",
+        params: &[
+            ("auto_reconnect", Impl(Int)),
+            ("ping_interval", Impl(Int)),
+            ("timeout_interval", Impl(Int)),
+            ("connect_timeout", NoOp(SRDB2)),
+            ("send_timeout", NoOp(SRDB2)),
+            ("receive_timeout", NoOp(SRDB2)),
+            ("retries", NoOp(SRDB2)),
+            (
+                "server_timezone",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: DATETIME values as local-time strings, as in the runtime",
+                ),
+            ),
+            (
+                "insert_delayed",
+                NoOpIf(&[V(0)], "`0` is Kamailio's default: plain inserts"),
+            ),
+            (
+                "update_affected_found",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: affected rows are the changed rows, as the server counts them",
+                ),
+            ),
+            (
+                "unsigned_type",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: unsigned columns read as signed ints",
+                ),
+            ),
+            (
+                "opt_ssl_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: no TLS to the server, as in the runtime",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
+        name: "db_postgres",
+        runtime: "runtime/src/db/postgres.rs",
+        params: &[
+            ("retries", Impl(Int)),
+            (
+                "timeout",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: wait for the server's answer without a limit",
+                ),
+            ),
+            (
+                "tcp_keepalive",
+                NoOpIf(&[V(0)], "`0` is Kamailio's default: no TCP keepalive"),
+            ),
+            (
+                "lockset",
+                NoOp("locks of db_postgres' asynchronous queries; the runtime has none"),
+            ),
+            (
+                "bytea_output_escape",
+                NoOp(
+                    "the runtime reads bytea values as raw bytes whatever the server's output format",
+                ),
+            ),
+            (
+                "con_param",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no extra libpq keywords",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
+        name: "db_sqlite",
+        runtime: "runtime/src/db/sqlite.rs",
+        params: &[
+            ("db_set_readonly", Impl(Str)),
+            ("db_set_journal_mode", Impl(Str)),
+        ],
+    },
+    ModuleSupport {
         name: "jsonrpcs",
         runtime: "runtime/src/modules/jsonrpcs",
         params: &[
@@ -500,6 +594,20 @@ pub static MODULES: &[ModuleSupport] = &[
                 "`1` is Kamailio's default: `send_reply` answers through tm when a transaction exists, as in the runtime",
             ),
         )],
+    },
+    ModuleSupport {
+        name: "sqlops",
+        runtime: "runtime/src/modules/sqlops.rs",
+        params: &[
+            ("sqlcon", Impl(Str)),
+            ("results_maxsize", Impl(Int)),
+            ("connect_mode", Impl(Int)),
+            (
+                "sqlres",
+                NoOp("result containers are made on first use; declaring them changes nothing"),
+            ),
+            ("tr_buf_size", NoOp(SQL_TR)),
+        ],
     },
     ModuleSupport {
         name: "textops",

@@ -183,6 +183,50 @@ pub enum PvRef {
     Trans(Box<PvRef>, Vec<TrOp>),
     /// A PV a module exports (`$RANDOM`), by its row of [`MODULE_PVS`].
     Module(u16),
+    /// sqlops' `$dbr(res=>key)`: the result container `res`, what of it.
+    Dbr(String, DbrKey),
+    /// sqlops' `$sqlrows(con)`: rows affected by the connection's last
+    /// statement.
+    SqlRows(String),
+}
+
+/// What `$dbr(res=>...)` reads of a result (indices constant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbrKey {
+    /// `rows`.
+    Rows,
+    /// `cols`.
+    Cols,
+    /// `[row,col]`.
+    Cell(u32, u32),
+    /// `colname[col]`.
+    ColName(u32),
+}
+
+impl DbrKey {
+    /// Parses the part after `=>` (`rows`, `cols`, `[1,2]`,
+    /// `colname[0]`), as sqlops' `pv_parse_dbr_name` reads it; `None`
+    /// for anything else (or an index that is a PV).
+    pub fn parse(key: &str) -> Option<DbrKey> {
+        let key = key.trim();
+        let index = |s: &str| s.trim().parse::<u32>().ok();
+        match key {
+            "rows" => Some(DbrKey::Rows),
+            "cols" => Some(DbrKey::Cols),
+            _ => {
+                if let Some(inner) = key.strip_prefix('[').and_then(|k| k.strip_suffix(']')) {
+                    let (r, c) = inner.split_once(',')?;
+                    return Some(DbrKey::Cell(index(r)?, index(c)?));
+                }
+                let inner = key
+                    .strip_prefix("colname")?
+                    .trim_start()
+                    .strip_prefix('[')?
+                    .strip_suffix(']')?;
+                Some(DbrKey::ColName(index(inner)?))
+            }
+        }
+    }
 }
 
 /// A PV a module exports: the compiler resolves `$name` to its row, code

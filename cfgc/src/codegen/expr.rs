@@ -348,6 +348,11 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             let ops = tr_ops(g, ops);
             quote!(rt::trans::eval(#v, &#ops))
         }
+        PvRef::Dbr(res, key) => {
+            let key = super::dbr_key(*key);
+            quote!(rt::modules::sqlops::dbr(ctx, #res, #key))
+        }
+        PvRef::SqlRows(con) => quote!(rt::modules::sqlops::sqlrows(ctx, #con)),
         // A module's PV: its reader, called directly.
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx)
             .and_then(|m| format!("rt::{}", m.path).parse::<TokenStream>().ok())

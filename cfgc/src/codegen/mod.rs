@@ -292,6 +292,17 @@ fn opt<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
     }
 }
 
+/// A `$dbr` key as a Rust value.
+pub(crate) fn dbr_key(k: cfgc_vocab::DbrKey) -> TokenStream {
+    use cfgc_vocab::DbrKey;
+    match k {
+        DbrKey::Rows => quote!(rt::DbrKey::Rows),
+        DbrKey::Cols => quote!(rt::DbrKey::Cols),
+        DbrKey::Cell(r, c) => quote!(rt::DbrKey::Cell(#r, #c)),
+        DbrKey::ColName(c) => quote!(rt::DbrKey::ColName(#c)),
+    }
+}
+
 /// A vocabulary `PvRef` as a Rust value (in settings: acc's `log_extra`).
 fn pv_value(p: &PvRef) -> TokenStream {
     match p {
@@ -342,6 +353,11 @@ fn pv_value(p: &PvRef) -> TokenStream {
             });
             quote!(rt::PvRef::Trans(Box::new(#inner), Vec::from([#(#ops),*])))
         }
+        PvRef::Dbr(res, key) => {
+            let key = dbr_key(*key);
+            quote!(rt::PvRef::Dbr(#res.to_string(), #key))
+        }
+        PvRef::SqlRows(con) => quote!(rt::PvRef::SqlRows(#con.to_string())),
         PvRef::Module(idx) => {
             let idx = Literal::u16_unsuffixed(*idx);
             quote!(rt::PvRef::Module(#idx))

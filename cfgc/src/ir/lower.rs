@@ -1158,6 +1158,11 @@ impl Lowerer<'_> {
         Some(Lvalue::Pv(r))
     }
 
+    /// Whether the cfg loads module `name`.
+    fn loaded(&self, name: &str) -> bool {
+        self.checked.modules.iter().any(|m| m.name == name)
+    }
+
     fn slot_var(&mut self, name: &str) -> usize {
         let n = self.vars.len();
         let slot = *self.vars.entry(name.to_string()).or_insert(n);
@@ -1203,6 +1208,34 @@ impl Lowerer<'_> {
             return Some(PvRef::Module(idx));
         }
         let r = match s.name.as_str() {
+            "dbr" if s.index.is_none() && self.loaded("sqlops") => {
+                let inner = s.inner.as_deref().unwrap_or("");
+                let parsed = inner.split_once("=>").and_then(|(res, key)| {
+                    let res = res.trim();
+                    (!res.is_empty() && !res.contains('$'))
+                        .then_some(res)
+                        .zip(cfgc_vocab::DbrKey::parse(key))
+                });
+                match parsed {
+                    Some((res, key)) => PvRef::Dbr(res.to_string(), key),
+                    None => {
+                        self.unsupported(
+                            span,
+                            "`$dbr()` other than `res=>rows|cols|[r,c]|colname[c]` with constant names and indices",
+                        );
+                        return None;
+                    }
+                }
+            }
+            "sqlrows" if s.index.is_none() && self.loaded("sqlops") => match &s.inner {
+                Some(c) if !c.contains('$') && !c.trim().is_empty() => {
+                    PvRef::SqlRows(c.trim().to_string())
+                }
+                _ => {
+                    self.unsupported(span, "`$sqlrows()` with a dynamic name");
+                    return None;
+                }
+            },
             "hdrc" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),
                 _ => {

@@ -27,6 +27,7 @@ use super::params::{ModParams, ParamError};
 use super::value::Value;
 use crate::sip::Message;
 use crate::transport::Transmit;
+use cfgc_vocab::PvRef;
 
 /// tm's transaction events a module can ask for (Kamailio's `TMCB_*`), as
 /// bits of the mask [`ModuleSet::tm_request_in`] returns.
@@ -285,6 +286,12 @@ pub trait ModuleSet: Any + Send + Sync + fmt::Debug {
     /// Every module's RPC commands.
     fn rpc_commands(&self) -> Vec<RpcCommand> {
         Vec::new()
+    }
+    /// Reads a module PV with arguments (sqlops' `$dbr(res=>rows)`):
+    /// how `pv::read` reaches one (generated code calls the module's
+    /// reader directly). `$null` if no module of the set has it.
+    fn read_pv_ref<'c>(&self, _pv: &'c PvRef, _ctx: &'c Ctx<'_>) -> Value<'c> {
+        Value::Null
     }
 }
 

@@ -86,6 +86,7 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
             Some(ops) => trans::eval(read(ctx, inner), &ops),
             None => Value::Null,
         },
+        PvRef::Dbr(..) | PvRef::SqlRows(_) => ctx.modules.read_pv_ref(pv, ctx),
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {
             Some(p) => ctx.modules.read_pv(p.name, ctx),
             None => Value::Null,

@@ -22,6 +22,7 @@ pub mod rr;
 pub mod sanity;
 pub mod siputils;
 pub mod sl;
+pub mod sqlops;
 pub mod textops;
 pub mod usrloc;
 pub mod xlog;
@@ -41,6 +42,7 @@ use crate::engine::module::{Module, ModuleSet, PvExport, RpcCommand, TmReply};
 use crate::engine::params::{ModParams, ParamError};
 use crate::engine::{CoreConfig, Ctx, Engine, Script, Value};
 use crate::transport::Transmit;
+use cfgc_vocab::PvRef;
 
 /// The state of the modules that keep state beyond one message
 /// (usrloc's location table...) and the parameters of the others, shared
@@ -70,6 +72,16 @@ pub struct Modules {
     /// The modules the cfg loads (`Settings::modules`); empty when the set
     /// was built without a cfg, which counts as every module loaded.
     pub loaded: Vec<String>,
+    /// sqlops: its connections (per worker: [`WorkerModules`]).
+    pub sqlops: sqlops::Sqlops,
+}
+
+/// The modules' per-worker state ([`ModuleSet::worker_state`]): what
+/// Kamailio keeps in each process's own memory.
+#[derive(Debug, Default)]
+pub struct WorkerModules {
+    /// sqlops' connections and result containers.
+    pub sqlops: sqlops::Worker,
 }
 
 /// The set of contexts whose engine runs another set (or none): every
@@ -95,6 +107,7 @@ impl Modules {
             cfgutils: cfgutils::Cfgutils::from_params(&params)?,
             counters: counters::Counters::from_params(&params)?,
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
+            sqlops: sqlops::Sqlops::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -156,6 +169,10 @@ macro_rules! each {
             let $m = &$self.ctl;
             $body;
         }
+        {
+            let $m = &$self.sqlops;
+            $body;
+        }
     }};
 }
 
@@ -192,6 +209,16 @@ fn exports<M: Module>(_: &M, pvs: &mut Vec<PvExport>, rpc: &mut Vec<RpcCommand>)
 impl ModuleSet for Modules {
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn worker_state(&self) -> Option<Box<dyn Any + Send>> {
+        Some(Box::new(WorkerModules {
+            sqlops: self.sqlops.worker(),
+        }))
+    }
+
+    fn read_pv_ref<'c>(&self, pv: &'c PvRef, ctx: &'c Ctx<'_>) -> Value<'c> {
+        sqlops::read_pv_ref(pv, ctx)
     }
 
     fn on_request_in(&self, ctx: &mut Ctx<'_>) {

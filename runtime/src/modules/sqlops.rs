@@ -1,0 +1,347 @@
+//! sqlops — SQL queries from the script (Kamailio 5.6's sqlops:
+//! modules-db-auth-media.md §10): `sql_query`, `sql_result_free`,
+//! `$dbr(res=>...)` and `$sqlrows(con)`, over the runtime's database
+//! layer (`crate::db`).
+//!
+//! Each worker has its own connection per `sqlcon` (Kamailio: one per
+//! process, opened in child_init) and its own result containers
+//! (Kamailio's live in process memory too). With `connect_mode` 0 every
+//! connection is tried once at start-up and a failure refuses to start,
+//! as Kamailio's child_init failure does; workers then connect on first
+//! use and reconnect after a loss (the driver's rules, `crate::db`).
+//! A failing query is logged and answers -1; no connection at all with
+//! `connect_mode` 1 answers -2.
+//!
+//! Not here yet (refused at build: no binding): `sql_xquery` (the runtime
+//! has no XAVPs), `sql_pvquery`, `sql_query_async`, the `{sql.*}`
+//! transformations.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use cfgc_vocab::{DbrKey, PvRef};
+
+use crate::db::{Connection, DbUrl, DbValue, Params};
+use crate::engine::Ctx;
+use crate::engine::log::Level;
+use crate::engine::module::Module;
+use crate::engine::params::{ModParams, ParamError, ParamValue};
+use crate::engine::value::Value;
+use crate::modules::{Modules, WorkerModules};
+
+/// The module's configuration: the connections and the result names.
+#[derive(Debug, Default)]
+pub struct Sqlops {
+    /// `sqlcon`: name and URL, in order.
+    cons: Vec<(String, DbUrl)>,
+    /// `results_maxsize` (32): how many result containers a worker keeps.
+    results_maxsize: usize,
+    /// `connect_mode` (0): 1 = start even if a database is unreachable.
+    connect_mode: i32,
+    /// The db_* modules' parameters.
+    db: Arc<Params>,
+}
+
+/// One result container (`sql_query`'s third argument).
+#[derive(Debug, Default, Clone)]
+struct Container {
+    name: String,
+    columns: Vec<String>,
+    rows: Vec<Vec<DbValue>>,
+}
+
+/// A worker's connections (one per `sqlcon`), results and row counts.
+#[derive(Debug, Default)]
+pub struct Worker {
+    cons: Vec<Connection>,
+    /// The rows the last statement on each connection changed.
+    affected: Vec<u64>,
+    results: Vec<Container>,
+}
+
+impl Sqlops {
+    /// Reads `modparam("sqlops", ...)` and the db_* modules' parameters;
+    /// with `connect_mode` 0, connects to each database once.
+    ///
+    /// # Errors
+    /// A `sqlcon` without `=>`, a bad or duplicate name, a URL that does
+    /// not parse, a database unreachable at start-up.
+    pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
+        let m = "sqlops";
+        let db = Arc::new(Params::from_params(p)?);
+        let results_maxsize = p.int(m, "results_maxsize")?.unwrap_or(32);
+        let results_maxsize = usize::try_from(results_maxsize).map_err(|_| {
+            ParamError::invalid(
+                m,
+                "results_maxsize",
+                format!("{results_maxsize} is negative"),
+            )
+        })?;
+        let connect_mode = p.int(m, "connect_mode")?.unwrap_or(0);
+        let mut cons: Vec<(String, DbUrl)> = Vec::new();
+        for v in p.all(m, "sqlcon") {
+            let ParamValue::Str(s) = v else {
+                return Err(ParamError::invalid(m, "sqlcon", "not `name=>db_url`"));
+            };
+            let (name, url) = s
+                .split_once("=>")
+                .ok_or_else(|| ParamError::invalid(m, "sqlcon", format!("`{s}` has no `=>`")))?;
+            let (name, url) = (name.trim(), url.trim());
+            if name.is_empty() || cons.iter().any(|(n, _)| n == name) {
+                return Err(ParamError::invalid(
+                    m,
+                    "sqlcon",
+                    format!("invalid or duplicate connection name `{name}`"),
+                ));
+            }
+            let url = DbUrl::parse(url).map_err(|e| ParamError::invalid(m, "sqlcon", e.message))?;
+            cons.push((name.to_string(), url));
+        }
+        if connect_mode == 0 {
+            for (name, url) in &cons {
+                Connection::open(url.clone(), db.clone()).map_err(|e| {
+                    ParamError::invalid(
+                        m,
+                        "sqlcon",
+                        format!("failed to connect to the database `{name}` ({url}): {e}"),
+                    )
+                })?;
+            }
+        }
+        Ok(Self {
+            cons,
+            results_maxsize,
+            connect_mode,
+            db,
+        })
+    }
+
+    /// A worker's state: its (not yet open) connections.
+    pub fn worker(&self) -> Worker {
+        Worker {
+            cons: self
+                .cons
+                .iter()
+                .map(|(_, u)| Connection::lazy(u.clone(), self.db.clone()))
+                .collect(),
+            affected: vec![0; self.cons.len()],
+            results: Vec::new(),
+        }
+    }
+
+    fn con_index(&self, name: &[u8]) -> Option<usize> {
+        self.cons.iter().position(|(n, _)| n.as_bytes() == name)
+    }
+}
+
+impl Module for Sqlops {
+    const NAME: &'static str = "sqlops";
+
+    fn from_params(params: &ModParams) -> Result<Self, ParamError> {
+        Sqlops::from_params(params)
+    }
+}
+
+fn log_error(ctx: &Ctx<'_>, message: &str) {
+    if crate::engine::log::enabled(ctx, Level::Err) {
+        ctx.core.log.write(
+            Level::Err,
+            &crate::engine::log::prefix(),
+            message.as_bytes(),
+        );
+    }
+}
+
+fn worker<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut Worker> {
+    crate::engine::module::worker_state::<WorkerModules>(ctx).map(|w| &mut w.sqlops)
+}
+
+fn worker_ref<'c>(ctx: &'c Ctx<'_>) -> Option<&'c Worker> {
+    ctx.worker
+        .modules
+        .as_ref()?
+        .downcast_ref::<WorkerModules>()
+        .map(|w| &w.sqlops)
+}
+
+/// The container `name` of `w`, made (emptied) if needed; `None` when
+/// `results_maxsize` containers exist already.
+fn container<'w>(w: &'w mut Worker, name: &[u8], max: usize) -> Option<&'w mut Container> {
+    let i = match w.results.iter().position(|c| c.name.as_bytes() == name) {
+        Some(i) => i,
+        None if w.results.len() < max => {
+            w.results.push(Container {
+                name: String::from_utf8_lossy(name).into_owned(),
+                ..Container::default()
+            });
+            w.results.len() - 1
+        }
+        None => return None,
+    };
+    w.results.get_mut(i)
+}
+
+/// `sql_query(con, query[, res])`: 1 rows stored in `res`; 2 no rows (or
+/// a statement without a result set); 3 rows but no `res`; -1 the query
+/// failed; -2 no connection (`connect_mode` 1).
+pub fn sql_query(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], res: &[u8]) -> i32 {
+    do_query(ctx, con, query, Some(res))
+}
+
+/// `sql_query(con, query)`: as [`sql_query`] without a result container.
+pub fn sql_query2(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8]) -> i32 {
+    do_query(ctx, con, query, None)
+}
+
+fn do_query(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], res: Option<&[u8]>) -> i32 {
+    let m = Modules::of(ctx);
+    let s = &m.sqlops;
+    let Some(ci) = s.con_index(con) else {
+        log_error(
+            ctx,
+            &format!("invalid connection [{}]\n", String::from_utf8_lossy(con)),
+        );
+        return -1;
+    };
+    let connect_mode = s.connect_mode;
+    let max = s.results_maxsize;
+    let sql = String::from_utf8_lossy(query).into_owned();
+    let Some(w) = worker(ctx) else {
+        return -1;
+    };
+    // The container is emptied first, whatever happens next.
+    if let Some(r) = res {
+        match container(w, r, max) {
+            Some(c) => {
+                c.columns.clear();
+                c.rows.clear();
+            }
+            None => {
+                let msg = format!(
+                    "too many result containers (results_maxsize {max}) for [{}]\n",
+                    String::from_utf8_lossy(r)
+                );
+                log_error(ctx, &msg);
+                return -1;
+            }
+        }
+    }
+    let Some(conn) = w.cons.get_mut(ci) else {
+        return -1;
+    };
+    let was_connected = conn.is_connected();
+    let out = conn.raw_query(&sql);
+    let result = match out {
+        Ok(r) => r,
+        Err(e) => {
+            let code = if connect_mode == 1 && !was_connected && !conn.is_connected() {
+                -2
+            } else {
+                -1
+            };
+            let msg = format!("cannot do the query [{sql}]: {e}\n");
+            log_error(ctx, &msg);
+            return code;
+        }
+    };
+    if let Some(a) = w.affected.get_mut(ci) {
+        *a = result.affected;
+    }
+    if result.rows.is_empty() || result.columns.is_empty() {
+        return 2;
+    }
+    let Some(r) = res else {
+        return 3;
+    };
+    if let Some(c) = container(w, r, max) {
+        c.columns = result.columns;
+        c.rows = result.rows;
+    }
+    1
+}
+
+/// `sql_result_free(res)`: empties the container; 1.
+pub fn sql_result_free(ctx: &mut Ctx<'_>, res: &[u8]) -> i32 {
+    let max = Modules::of(ctx).sqlops.results_maxsize;
+    if let Some(w) = worker(ctx)
+        && let Some(c) = container(w, res, max)
+    {
+        c.columns.clear();
+        c.rows.clear();
+    }
+    1
+}
+
+/// A result cell as sqlops gives it to the script: strings and blobs as
+/// strings, INT and DATETIME as integers, BIGINT as a decimal string,
+/// DOUBLE and NULL as `$null`.
+fn cell(v: &DbValue) -> Value<'_> {
+    match v {
+        DbValue::Null | DbValue::Double(_) => Value::Null,
+        DbValue::Int(i) => Value::Int(*i),
+        DbValue::BigInt(i) => Value::string(i.to_string()),
+        #[allow(clippy::cast_possible_truncation)]
+        DbValue::DateTime(t) => Value::Int(*t as i32),
+        DbValue::Str(s) | DbValue::Blob(s) => Value::Str(Cow::Borrowed(s)),
+    }
+}
+
+/// `$dbr(res=>key)`.
+pub fn dbr<'c>(ctx: &'c Ctx<'_>, res: &str, key: DbrKey) -> Value<'c> {
+    let c = worker_ref(ctx).and_then(|w| w.results.iter().find(|c| c.name == res));
+    let count = |n: usize| Value::Int(i32::try_from(n).unwrap_or(i32::MAX));
+    let Some(c) = c else {
+        // A container never filled: empty.
+        return match key {
+            DbrKey::Rows | DbrKey::Cols => Value::Int(0),
+            _ => Value::Null,
+        };
+    };
+    match key {
+        DbrKey::Rows => count(c.rows.len()),
+        DbrKey::Cols => count(c.columns.len()),
+        DbrKey::Cell(r, col) => c
+            .rows
+            .get(r as usize)
+            .and_then(|row| row.get(col as usize))
+            .map_or(Value::Null, cell),
+        DbrKey::ColName(col) => c
+            .columns
+            .get(col as usize)
+            .map_or(Value::Null, |n| Value::str(n.as_bytes())),
+    }
+}
+
+/// `$sqlrows(con)`: the rows the connection's last statement changed.
+/// db_sqlite cannot tell (no `DB_CAP_AFFECTED_ROWS`): an error, logged,
+/// read as an empty string (what Kamailio prints for a PV it cannot get;
+/// an assignment from it fails in Kamailio and keeps the old value).
+pub fn sqlrows<'c>(ctx: &'c Ctx<'_>, con: &str) -> Value<'c> {
+    let s = &Modules::of(ctx).sqlops;
+    let i = s.con_index(con.as_bytes());
+    if let Some(i) = i
+        && s.cons.get(i).is_some_and(|(_, u)| u.scheme == "sqlite")
+    {
+        log_error(
+            ctx,
+            &format!("database module does not have DB_CAP_AFFECTED_ROWS [{con}]\n"),
+        );
+        return Value::str(b"");
+    }
+    let n = i
+        .and_then(|i| worker_ref(ctx).and_then(|w| w.affected.get(i).copied()))
+        .unwrap_or(0);
+    Value::Int(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// `pv::read`'s way to `$dbr` and `$sqlrows` (through the module set).
+pub(crate) fn read_pv_ref<'c>(pv: &'c PvRef, ctx: &'c Ctx<'_>) -> Value<'c> {
+    match pv {
+        PvRef::Dbr(res, key) => dbr(ctx, res, *key),
+        PvRef::SqlRows(con) => sqlrows(ctx, con),
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests;
