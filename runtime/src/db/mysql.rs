@@ -72,15 +72,13 @@ fn db_type(t: T) -> DbType {
         | T::MYSQL_TYPE_YEAR
         | T::MYSQL_TYPE_TIMESTAMP => DbType::Int,
         T::MYSQL_TYPE_LONGLONG => DbType::BigInt,
-        T::MYSQL_TYPE_FLOAT
-        | T::MYSQL_TYPE_DOUBLE
-        | T::MYSQL_TYPE_DECIMAL
-        | T::MYSQL_TYPE_NEWDECIMAL => DbType::Double,
+        T::MYSQL_TYPE_FLOAT | T::MYSQL_TYPE_DOUBLE => DbType::Double,
         T::MYSQL_TYPE_DATETIME | T::MYSQL_TYPE_DATE => DbType::DateTime,
         T::MYSQL_TYPE_BLOB
         | T::MYSQL_TYPE_TINY_BLOB
         | T::MYSQL_TYPE_MEDIUM_BLOB
         | T::MYSQL_TYPE_LONG_BLOB => DbType::Blob,
+        // DECIMAL too: db_mysql reads it as a string (`select 1.5`).
         _ => DbType::Str,
     }
 }

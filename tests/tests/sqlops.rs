@@ -1,0 +1,569 @@
+//! sqlops over real databases, differential: the same cfg
+//! (`tests/sqlops/kamailio.cfg`) run by `kamailio -f` (its db_sqlite,
+//! db_mysql, db_postgres and sqlops modules), by cfgc's compiled proxy and
+//! by the interpreter, each against its own database holding Kamailio's
+//! standard schema (Debian's `standard-create.sql` and
+//! `auth_db-create.sql`, read where the packages install them); the same
+//! requests to each, the replies (query results in the reason) compared.
+//!
+//! SQLite needs nothing; MariaDB and PostgreSQL need their servers
+//! running (`.ci/run` starts them): the test makes its own databases and
+//! user, as root through the local clients (`mysql -u root`,
+//! `runuser -u postgres -- psql`), and the proxies reach the servers on
+//! `CFGC_TEST_MYSQL_HOST`:`CFGC_TEST_MYSQL_PORT` (127.0.0.1:3306) and
+//! `CFGC_TEST_PG_HOST`:`CFGC_TEST_PG_PORT` (127.0.0.1:5432). A missing
+//! server or package fails the test, never skips it.
+//!
+//! Connection loss: the proxies reach MariaDB and PostgreSQL through a
+//! TCP relay the test cuts (every connection closed, new ones refused):
+//! the script sees -1, the proxy keeps answering, and once the relay is
+//! back the next query reconnects. For SQLite, the database is locked by
+//! another connection: -1 at once (no busy timeout), then fine again.
+
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
+
+const SCHEMA: &str = "/usr/share/kamailio";
+/// The database user the proxies log in as (MariaDB, PostgreSQL).
+const USER: &str = "cfgc_sqlops";
+const PASSWORD: &str = "cfgc-sqlops-pw";
+
+fn cfg() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sqlops/kamailio.cfg")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Mysql,
+    Postgres,
+}
+
+impl Backend {
+    fn define(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "WITH_SQLITE",
+            Backend::Mysql => "WITH_MYSQL",
+            Backend::Postgres => "WITH_POSTGRES",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Mysql => "mysql",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// Debian's schema files for this driver.
+    fn schema(self) -> String {
+        let dir = match self {
+            Backend::Sqlite => "db_sqlite",
+            Backend::Mysql => "mysql",
+            Backend::Postgres => "postgres",
+        };
+        let pkg = match self {
+            Backend::Sqlite => "kamailio-sqlite-modules",
+            Backend::Mysql => "kamailio-mysql-modules",
+            Backend::Postgres => "kamailio-postgres-modules",
+        };
+        ["standard-create.sql", "auth_db-create.sql"]
+            .iter()
+            .map(|f| {
+                let p = Path::new(SCHEMA).join(dir).join(f);
+                std::fs::read_to_string(&p)
+                    .unwrap_or_else(|e| panic!("{}: {e} (apt-get install {pkg})", p.display()))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The server's address as the proxies reach it.
+    fn server(self) -> (String, u16) {
+        let (h, p, default) = match self {
+            Backend::Sqlite => return (String::new(), 0),
+            Backend::Mysql => ("CFGC_TEST_MYSQL_HOST", "CFGC_TEST_MYSQL_PORT", 3306),
+            Backend::Postgres => ("CFGC_TEST_PG_HOST", "CFGC_TEST_PG_PORT", 5432),
+        };
+        let host = std::env::var(h).unwrap_or_else(|_| "127.0.0.1".into());
+        let port = std::env::var(p)
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(default);
+        (host, port)
+    }
+}
+
+/// Runs `cmd` with `input` on its standard input; panics with its output
+/// if it fails.
+fn run(mut cmd: Command, input: &str, what: &str) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{what} failed ({cmd:?}): {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn mysql_admin(db: Option<&str>) -> Command {
+    let mut c = Command::new("mysql");
+    c.args(["-u", "root"]);
+    if let Some(db) = db {
+        c.arg(db);
+    }
+    c
+}
+
+fn psql_admin() -> Command {
+    let mut c = Command::new("runuser");
+    c.args([
+        "-u",
+        "postgres",
+        "--",
+        "psql",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+    ]);
+    c
+}
+
+fn psql_user(db: &str, host: &str, port: u16) -> Command {
+    let mut c = Command::new("psql");
+    c.args([
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        host,
+        "-p",
+        &port.to_string(),
+    ])
+    .args(["-U", USER, "-d", db])
+    .env("PGPASSWORD", PASSWORD);
+    c
+}
+
+/// The user the proxies log in as, made once per test binary.
+fn make_user(b: Backend) {
+    static MYSQL: Mutex<bool> = Mutex::new(false);
+    static PG: Mutex<bool> = Mutex::new(false);
+    let done = match b {
+        Backend::Sqlite => return,
+        Backend::Mysql => &MYSQL,
+        Backend::Postgres => &PG,
+    };
+    let mut done = done
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if *done {
+        return;
+    }
+    match b {
+        Backend::Mysql => run(
+            mysql_admin(None),
+            &format!(
+                "CREATE OR REPLACE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}';\n\
+                 CREATE OR REPLACE USER '{USER}'@'localhost' IDENTIFIED BY '{PASSWORD}';\n"
+            ),
+            "creating the MariaDB user (is mariadb running? .ci/run starts it)",
+        ),
+        Backend::Postgres => run(
+            psql_admin(),
+            &format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{USER}') \
+                 THEN CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'; END IF; END $$;\n"
+            ),
+            "creating the PostgreSQL role (is postgresql running? .ci/run starts it)",
+        ),
+        Backend::Sqlite => {}
+    }
+    *done = true;
+}
+
+/// A fresh database named after `role` with Kamailio's schema; its
+/// `db_url` as the proxies reach it through `server` (host, port).
+fn fresh_db(b: Backend, role: &str, server: &(String, u16)) -> String {
+    let name = format!("cfgc_sqlops_{}_{role}", b.name());
+    make_user(b);
+    match b {
+        Backend::Sqlite => {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sqlops");
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            let path = dir.join(format!("{name}.db"));
+            let _ = std::fs::remove_file(&path);
+            let conn = rusqlite::Connection::open(&path).expect("sqlite file");
+            conn.execute_batch(&b.schema())
+                .expect("Kamailio's sqlite schema");
+            format!("sqlite://{}", path.display())
+        }
+        Backend::Mysql => {
+            run(
+                mysql_admin(None),
+                &format!(
+                    "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};\n\
+                     GRANT ALL ON {name}.* TO '{USER}'@'%';\n\
+                     GRANT ALL ON {name}.* TO '{USER}'@'localhost';\n"
+                ),
+                "creating a MariaDB database",
+            );
+            run(
+                mysql_admin(Some(&name)),
+                &b.schema(),
+                "loading Kamailio's mysql schema",
+            );
+            format!("mysql://{USER}:{PASSWORD}@{}:{}/{name}", server.0, server.1)
+        }
+        Backend::Postgres => {
+            run(
+                psql_admin(),
+                &format!("DROP DATABASE IF EXISTS {name};\nCREATE DATABASE {name} OWNER {USER};\n"),
+                "creating a PostgreSQL database",
+            );
+            let (h, p) = b.server();
+            run(
+                psql_user(&name, &h, p),
+                &b.schema(),
+                "loading Kamailio's postgres schema",
+            );
+            format!(
+                "postgres://{USER}:{PASSWORD}@{}:{}/{name}",
+                server.0, server.1
+            )
+        }
+    }
+}
+
+/// The status line of the reply to an OPTIONS for `user` (or "timeout").
+fn ask(port: u16, user: &str) -> String {
+    let answer = udp_exchange(port, |local| {
+        format!(
+            "OPTIONS sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-{user}-1;rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=t1\r\n\
+To: <sip:{user}@127.0.0.1>\r\n\
+Call-ID: sqlops-{user}-5d1e@test\r\n\
+CSeq: 1 OPTIONS\r\n\
+Content-Length: 0\r\n\r\n"
+        )
+    });
+    answer.map_or_else(
+        || "timeout".into(),
+        |a| a.lines().next().unwrap_or("").to_string(),
+    )
+}
+
+const USERS: &[&str] = &[
+    "version", "insert", "select", "types", "update", "delete", "codes", "free", "ping", "other",
+];
+
+fn answers(port: u16) -> Vec<String> {
+    USERS
+        .iter()
+        .map(|u| format!("{u}: {}", ask(port, u)))
+        .collect()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Kamailio,
+    Compiled,
+    Interpreted,
+}
+
+/// A running proxy of kind `who` for `b` with `sqlcon` `ca=>url`; `role`
+/// names the compiled proxy's build (the URL is compiled in).
+fn start(who: Who, b: Backend, url: &str, role: &str) -> (GroupGuard, u16) {
+    let port = free_port();
+    let sqlcon = format!("\"ca=>{url}\"");
+    let mut g = match who {
+        Who::Kamailio => {
+            let rundir = std::env::temp_dir().join(format!("cfgc-sqlops-{}-{port}", b.name()));
+            Kamailio::new(cfg(), format!("udp:127.0.0.1:{port}"), rundir)
+                .module_dir(Some(module_dir()))
+                .define(b.define())
+                .define(format!("SQLCON={sqlcon}"))
+                .start(Stdio::null(), Stdio::null())
+                .expect("kamailio runs (apt-get install kamailio)")
+        }
+        Who::Compiled | Who::Interpreted => {
+            let mut c = if matches!(who, Who::Compiled) {
+                let bin = tests::build_proxy(
+                    &cfg(),
+                    &[(b.define(), "1"), ("SQLCON", &sqlcon)],
+                    &format!("sqlops-{}-{role}", b.name()),
+                );
+                Command::new(bin)
+            } else {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+                c.arg("-A")
+                    .arg(b.define())
+                    .arg("-A")
+                    .arg(format!("SQLCON={sqlcon}"))
+                    .arg(cfg())
+                    .arg("--");
+                c
+            };
+            let child = c
+                .args(["-l", &format!("udp:127.0.0.1:{port}"), "-n", "1", "-E"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("proxy starts");
+            GroupGuard::new(child)
+        }
+    };
+    g.wait_bound(port, &format!("{who:?}"), Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{who:?} on {}: {e}", b.name()));
+    (g, port)
+}
+
+/// What Kamailio answers on each backend (the test is about the cfg too,
+/// not only about agreeing).
+fn expected(b: Backend) -> Vec<String> {
+    let (sqlrows_ins, sqlrows_upd, sqlrows_del, types) = match b {
+        // db_sqlite has no affected-rows capability: `$sqlrows` is an
+        // error, printed as nothing. INTEGER columns are C ints.
+        Backend::Sqlite => ("", "", "", "7 x <null> <null> 410065408"),
+        // DECIMAL reads as a string, BIGINT too.
+        Backend::Mysql => ("1", "1", "0", "7 x <null> 1.5 9000000000"),
+        Backend::Postgres => ("1", "1", "0", "7 x <null> <null> 9000000000"),
+    };
+    [
+        "version: SIP/2.0 200 version 1 1 1 table_version 7".to_string(),
+        format!("insert: SIP/2.0 200 insert 2 {sqlrows_ins}"),
+        "select: SIP/2.0 200 select 1 1x4 password alice <null> <null> <null>".to_string(),
+        format!("types: SIP/2.0 200 types 1 {types}"),
+        format!("update: SIP/2.0 200 update 2 {sqlrows_upd}"),
+        format!("delete: SIP/2.0 200 delete 2 {sqlrows_del}"),
+        "codes: SIP/2.0 200 codes 2 0 3 -1 0".to_string(),
+        "free: SIP/2.0 200 free 1 1 0 <null>".to_string(),
+        "ping: SIP/2.0 200 ping ok".to_string(),
+        "other: SIP/2.0 404 Not here".to_string(),
+    ]
+    .into_iter()
+    .map(|l| l.trim_end().to_string())
+    .collect()
+}
+
+fn trimmed(v: Vec<String>) -> Vec<String> {
+    v.into_iter().map(|l| l.trim_end().to_string()).collect()
+}
+
+fn differential(b: Backend) {
+    let t0 = Instant::now();
+    let server = b.server();
+    let mut all = Vec::new();
+    for who in [Who::Kamailio, Who::Compiled, Who::Interpreted] {
+        let role = format!("{who:?}").to_lowercase();
+        let url = fresh_db(b, &role, &server);
+        let (g, port) = start(who, b, &url, &role);
+        let got = trimmed(answers(port));
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    let theirs = &all[0].1;
+    assert_eq!(
+        theirs,
+        &expected(b),
+        "kamailio on {} answers otherwise",
+        b.name()
+    );
+    for (who, got) in &all[1..] {
+        assert_eq!(got, theirs, "{who:?} on {} answers differently", b.name());
+    }
+    eprintln!("sqlops {}: {:.1} s", b.name(), t0.elapsed().as_secs_f64());
+}
+
+#[test]
+fn sqlops_on_sqlite_answers_like_kamailio() {
+    differential(Backend::Sqlite);
+}
+
+#[test]
+fn sqlops_on_mariadb_answers_like_kamailio() {
+    differential(Backend::Mysql);
+}
+
+#[test]
+fn sqlops_on_postgresql_answers_like_kamailio() {
+    differential(Backend::Postgres);
+}
+
+/// A TCP relay to a database server that the test can cut: every open
+/// connection closed and new ones dropped at once, until restored.
+struct Relay {
+    port: u16,
+    up: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Relay {
+    fn new(upstream: (String, u16)) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("relay listens");
+        let port = listener.local_addr().expect("addr").port();
+        let up = Arc::new(AtomicBool::new(true));
+        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (up2, conns2) = (up.clone(), conns.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect((upstream.0.as_str(), upstream.1)) else {
+                    continue;
+                };
+                let mut list = conns2.lock().expect("lock");
+                for s in [&client, &server] {
+                    if let Ok(c) = s.try_clone() {
+                        list.push(c);
+                    }
+                }
+                for (mut from, mut to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ]
+                .into_iter()
+                .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { port, up, conns }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for c in self.conns.lock().expect("lock").drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+/// What each proxy answers to `ping` before, during and after the
+/// outage `cut`/`restore` make, plus whether it still answers other
+/// requests during it.
+fn through_outage(
+    who: Who,
+    b: Backend,
+    url: &str,
+    cut: &dyn Fn(),
+    restore: &dyn Fn(),
+) -> Vec<String> {
+    let (g, port) = start(who, b, url, "outage");
+    let mut seen = vec![format!("before: {}", ask(port, "ping"))];
+    cut();
+    seen.push(format!("cut: {}", ask(port, "ping")));
+    seen.push(format!("cut, no db: {}", ask(port, "other")));
+    seen.push(format!("cut again: {}", ask(port, "ping")));
+    restore();
+    seen.push(format!("restored: {}", ask(port, "ping")));
+    seen.push(format!("restored again: {}", ask(port, "ping")));
+    g.stop().expect("stopped");
+    seen
+}
+
+const OUTAGE: &[&str] = &[
+    "before: SIP/2.0 200 ping ok",
+    "cut: SIP/2.0 500 ping failed -1",
+    "cut, no db: SIP/2.0 404 Not here",
+    "cut again: SIP/2.0 500 ping failed -1",
+    "restored: SIP/2.0 200 ping ok",
+    "restored again: SIP/2.0 200 ping ok",
+];
+
+fn server_outage(b: Backend) {
+    let t0 = Instant::now();
+    for who in [Who::Kamailio, Who::Compiled, Who::Interpreted] {
+        let relay = Relay::new(b.server());
+        let server = ("127.0.0.1".to_string(), relay.port);
+        let url = fresh_db(b, &format!("outage_{who:?}").to_lowercase(), &server);
+        let got = through_outage(who, b, &url, &|| relay.cut(), &|| relay.restore());
+        assert_eq!(
+            got,
+            OUTAGE,
+            "{who:?} on {} through a lost connection",
+            b.name()
+        );
+    }
+    eprintln!(
+        "sqlops outage {}: {:.1} s",
+        b.name(),
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn a_lost_mariadb_connection_is_a_negative_return_then_reconnects() {
+    server_outage(Backend::Mysql);
+}
+
+#[test]
+fn a_lost_postgresql_connection_is_a_negative_return_then_reconnects() {
+    server_outage(Backend::Postgres);
+}
+
+#[test]
+fn a_locked_sqlite_database_is_a_negative_return_then_recovers() {
+    let b = Backend::Sqlite;
+    for who in [Who::Kamailio, Who::Compiled, Who::Interpreted] {
+        let url = fresh_db(
+            b,
+            &format!("outage_{who:?}").to_lowercase(),
+            &(String::new(), 0),
+        );
+        let path = url.trim_start_matches("sqlite://").to_string();
+        let locker: Mutex<Option<rusqlite::Connection>> = Mutex::new(None);
+        let got = through_outage(
+            who,
+            b,
+            &url,
+            &|| {
+                let c = rusqlite::Connection::open(&path).expect("open");
+                c.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+                *locker.lock().expect("lock") = Some(c);
+            },
+            &|| {
+                if let Some(c) = locker.lock().expect("lock").take() {
+                    c.execute_batch("COMMIT").expect("unlock");
+                }
+            },
+        );
+        assert_eq!(got, OUTAGE, "{who:?} on a locked sqlite database");
+    }
+}
