@@ -109,6 +109,9 @@ impl Driver for Mysql {
         let cols = cols.as_ref();
         let columns: Vec<String> = cols.iter().map(|c| c.name_str().into_owned()).collect();
         let types: Vec<DbType> = cols.iter().map(|c| db_type(c.column_type())).collect();
+        // Read before the rows: once they are consumed the result moves
+        // on to the (absent) next set.
+        let affected = result.affected_rows();
         let mut rows = Vec::new();
         for row in result.by_ref() {
             let row = row.map_err(|e| err(&e))?;
@@ -120,7 +123,6 @@ impl Driver for Mysql {
                     .collect(),
             );
         }
-        let affected = result.affected_rows();
         drop(result);
         Ok(QueryResult {
             columns,
