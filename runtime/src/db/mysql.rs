@@ -17,14 +17,13 @@ pub(super) struct Mysql {
 fn classify(e: &mysql::Error) -> ErrorKind {
     match e {
         mysql::Error::IoError(_) | mysql::Error::CodecError(_) => ErrorKind::Lost,
-        mysql::Error::DriverError(d) => match d {
+        mysql::Error::DriverError(
             mysql::DriverError::ConnectTimeout
             | mysql::DriverError::CouldNotConnect(_)
             | mysql::DriverError::PacketOutOfSync
             | mysql::DriverError::UnexpectedPacket
-            | mysql::DriverError::Timeout => ErrorKind::Lost,
-            _ => ErrorKind::Query,
-        },
+            | mysql::DriverError::Timeout,
+        ) => ErrorKind::Lost,
         // CR_SERVER_GONE_ERROR, CR_SERVER_LOST, ER_CONNECTION_KILLED.
         mysql::Error::MySqlError(m) if matches!(m.code, 2006 | 2013 | 1927 | 1053) => {
             ErrorKind::Lost
