@@ -260,6 +260,7 @@ pub fn run_until<S: Script>(
     let tm = Tm::new(&params).map_err(|e| e.to_string())?;
     let mut modules = Modules::new(params).map_err(|e| e.to_string())?;
     modules.loaded.clone_from(&settings.modules);
+    modules.start(&settings.static_tables)?;
     // The finer of tm's retransmission timer and the modules' timers.
     let tick = Some(modules.tick().map_or(tm.tick(), |m| m.min(tm.tick())));
     // Kamailio logs to syslog unless log_stderror=yes or -E.

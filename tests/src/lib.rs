@@ -5,6 +5,9 @@
 //! Kamailio is GPL: its configs are read where the package installs them,
 //! never copied into this repository.
 
+pub mod db;
+pub mod digest;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -82,6 +85,13 @@ pub fn example_configs() -> Vec<PathBuf> {
 /// If cfgc generates no code (the diagnostics are rendered) or the build
 /// fails.
 pub fn build_proxy(cfg: &Path, defines: &[(&str, &str)], out_name: &str) -> PathBuf {
+    // One build at a time in a test binary: every build of a cfg shares
+    // one generated package (named after the cfg), whatever the defines,
+    // and all share the cache's target directory.
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = BUILD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let cache = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("target")
@@ -158,12 +168,22 @@ pub fn start_ours(
     extra: &[&std::ffi::OsStr],
     wait: std::time::Duration,
 ) -> (cfgc_test_support::GroupGuard, u16) {
-    use std::os::unix::process::CommandExt as _;
-    let port = cfgc_test_support::free_port();
     let mut c = Command::new(bin);
     if let Some(cfg) = interpret {
         c.arg(cfg).arg("--");
     }
+    start_command(c, extra, wait)
+}
+
+/// [`start_ours`] for a command already holding what comes before the
+/// proxy's own flags (the interpreter with `-A` defines and the cfg).
+pub fn start_command(
+    mut c: Command,
+    extra: &[&std::ffi::OsStr],
+    wait: std::time::Duration,
+) -> (cfgc_test_support::GroupGuard, u16) {
+    use std::os::unix::process::CommandExt as _;
+    let port = cfgc_test_support::free_port();
     let child = c
         .args(["-l", &format!("udp:127.0.0.1:{port}"), "-n", "1", "-E"])
         .args(extra)

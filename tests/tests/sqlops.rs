@@ -20,7 +20,6 @@
 //! back the next query reconnects. For SQLite, the database is locked by
 //! another connection: -1 at once (no busy timeout), then fine again.
 
-use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -30,230 +29,29 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
+use tests::db::{Backend, DbUser, FreshDb};
 
-const SCHEMA: &str = "/usr/share/kamailio";
 /// The database user the proxies log in as (MariaDB, PostgreSQL).
-const USER: &str = "cfgc_sqlops";
-const PASSWORD: &str = "cfgc-sqlops-pw";
+const USER: DbUser = DbUser {
+    name: "cfgc_sqlops",
+    password: "cfgc-sqlops-pw",
+};
 
 fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sqlops/kamailio.cfg")
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Mysql,
-    Postgres,
-}
-
-impl Backend {
-    fn define(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "WITH_SQLITE",
-            Backend::Mysql => "WITH_MYSQL",
-            Backend::Postgres => "WITH_POSTGRES",
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Mysql => "mysql",
-            Backend::Postgres => "postgres",
-        }
-    }
-
-    /// Debian's schema files for this driver.
-    fn schema(self) -> String {
-        let dir = match self {
-            Backend::Sqlite => "db_sqlite",
-            Backend::Mysql => "mysql",
-            Backend::Postgres => "postgres",
-        };
-        let pkg = match self {
-            Backend::Sqlite => "kamailio-sqlite-modules",
-            Backend::Mysql => "kamailio-mysql-modules",
-            Backend::Postgres => "kamailio-postgres-modules",
-        };
-        ["standard-create.sql", "auth_db-create.sql"]
-            .iter()
-            .map(|f| {
-                let p = Path::new(SCHEMA).join(dir).join(f);
-                std::fs::read_to_string(&p)
-                    .unwrap_or_else(|e| panic!("{}: {e} (apt-get install {pkg})", p.display()))
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// The server's address as the proxies reach it.
-    fn server(self) -> (String, u16) {
-        let (h, p, default) = match self {
-            Backend::Sqlite => return (String::new(), 0),
-            Backend::Mysql => ("CFGC_TEST_MYSQL_HOST", "CFGC_TEST_MYSQL_PORT", 3306),
-            Backend::Postgres => ("CFGC_TEST_PG_HOST", "CFGC_TEST_PG_PORT", 5432),
-        };
-        let host = std::env::var(h).unwrap_or_else(|_| "127.0.0.1".into());
-        let port = std::env::var(p)
-            .ok()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(default);
-        (host, port)
-    }
-}
-
-/// Runs `cmd` with `input` on its standard input; panics with its output
-/// if it fails.
-fn run(mut cmd: Command, input: &str, what: &str) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{what} failed ({cmd:?}): {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn mysql_admin(db: Option<&str>) -> Command {
-    let mut c = Command::new("mysql");
-    c.args(["-u", "root"]);
-    if let Some(db) = db {
-        c.arg(db);
-    }
-    c
-}
-
-fn psql_admin() -> Command {
-    let mut c = Command::new("runuser");
-    c.args([
-        "-u",
-        "postgres",
-        "--",
-        "psql",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-    ]);
-    c
-}
-
-fn psql_user(db: &str, host: &str, port: u16) -> Command {
-    let mut c = Command::new("psql");
-    c.args([
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-h",
-        host,
-        "-p",
-        &port.to_string(),
-    ])
-    .args(["-U", USER, "-d", db])
-    .env("PGPASSWORD", PASSWORD);
-    c
-}
-
-/// The user the proxies log in as, made once per test binary.
-fn make_user(b: Backend) {
-    static MYSQL: Mutex<bool> = Mutex::new(false);
-    static PG: Mutex<bool> = Mutex::new(false);
-    let done = match b {
-        Backend::Sqlite => return,
-        Backend::Mysql => &MYSQL,
-        Backend::Postgres => &PG,
-    };
-    let mut done = done
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if *done {
-        return;
-    }
-    match b {
-        Backend::Mysql => run(
-            mysql_admin(None),
-            &format!(
-                "CREATE OR REPLACE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}';\n\
-                 CREATE OR REPLACE USER '{USER}'@'localhost' IDENTIFIED BY '{PASSWORD}';\n"
-            ),
-            "creating the MariaDB user (is mariadb running? .ci/run starts it)",
-        ),
-        Backend::Postgres => run(
-            psql_admin(),
-            &format!(
-                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{USER}') \
-                 THEN CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'; END IF; END $$;\n"
-            ),
-            "creating the PostgreSQL role (is postgresql running? .ci/run starts it)",
-        ),
-        Backend::Sqlite => {}
-    }
-    *done = true;
-}
-
 /// A fresh database named after `role` with Kamailio's schema; its
 /// `db_url` as the proxies reach it through `server` (host, port).
 fn fresh_db(b: Backend, role: &str, server: &(String, u16)) -> String {
-    let name = format!("cfgc_sqlops_{}_{role}", b.name());
-    make_user(b);
-    match b {
-        Backend::Sqlite => {
-            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sqlops");
-            std::fs::create_dir_all(&dir).expect("mkdir");
-            let path = dir.join(format!("{name}.db"));
-            let _ = std::fs::remove_file(&path);
-            let conn = rusqlite::Connection::open(&path).expect("sqlite file");
-            conn.execute_batch(&b.schema())
-                .expect("Kamailio's sqlite schema");
-            format!("sqlite://{}", path.display())
-        }
-        Backend::Mysql => {
-            run(
-                mysql_admin(None),
-                &format!(
-                    "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};\n\
-                     GRANT ALL ON {name}.* TO '{USER}'@'%';\n\
-                     GRANT ALL ON {name}.* TO '{USER}'@'localhost';\n"
-                ),
-                "creating a MariaDB database",
-            );
-            run(
-                mysql_admin(Some(&name)),
-                &b.schema(),
-                "loading Kamailio's mysql schema",
-            );
-            format!("mysql://{USER}:{PASSWORD}@{}:{}/{name}", server.0, server.1)
-        }
-        Backend::Postgres => {
-            run(
-                psql_admin(),
-                &format!("DROP DATABASE IF EXISTS {name};\nCREATE DATABASE {name} OWNER {USER};\n"),
-                "creating a PostgreSQL database",
-            );
-            let (h, p) = b.server();
-            run(
-                psql_user(&name, &h, p),
-                &b.schema(),
-                "loading Kamailio's postgres schema",
-            );
-            format!(
-                "postgres://{USER}:{PASSWORD}@{}:{}/{name}",
-                server.0, server.1
-            )
-        }
-    }
+    FreshDb::new(
+        b,
+        &format!("cfgc_sqlops_{}_{role}", b.name()),
+        &["standard-create.sql", "auth_db-create.sql"],
+        USER,
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("sqlops"),
+    )
+    .url_via(server)
 }
 
 /// The status line of the reply to an OPTIONS for `user` (or "timeout").
@@ -321,13 +119,6 @@ fn start(who: Who, b: Backend, url: &str, role: &str) -> (GroupGuard, u16) {
         }
         Who::Compiled | Who::Interpreted => {
             let mut c = if matches!(who, Who::Compiled) {
-                // One build at a time: every build of this cfg shares one
-                // generated package (named after the cfg), whatever the
-                // defines.
-                static BUILD: Mutex<()> = Mutex::new(());
-                let _one = BUILD
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let bin = tests::build_proxy(
                     &cfg(),
                     &[(b.define(), "1"), ("SQLCON", &sqlcon)],

@@ -76,6 +76,18 @@ pub struct Binding {
     pub gate: LogGate,
 }
 
+/// Module functions whose argument names a database table the module
+/// checks when the cfg is loaded (Kamailio's fixup: auth_db's `version`
+/// check of `www_authenticate`'s table): (module, function, argument
+/// index). The compiler collects the constant tables of these calls into
+/// `Settings::static_tables`; the runtime checks them at start-up.
+pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
+    ("auth_db", "www_authenticate", 1),
+    ("auth_db", "www_authorize", 1),
+    ("auth_db", "proxy_authenticate", 1),
+    ("auth_db", "proxy_authorize", 1),
+];
+
 /// A binding's position in [`BINDINGS`]: stable for one build of the
 /// compiler and runtime, which share this table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -402,6 +414,55 @@ pub static BINDINGS: &[Binding] = &[
         "pv_proxy_authorize",
         "modules::auth::pv_proxy_authenticate",
         &[Fmt, Fmt, Int],
+        Mut,
+    ),
+    b(
+        "auth_db",
+        "www_authenticate",
+        "modules::auth_db::www_authenticate",
+        &[VarOrStr, Str],
+        Mut,
+    ),
+    b(
+        "auth_db",
+        "www_authenticate",
+        "modules::auth_db::www_authenticate_method",
+        &[VarOrStr, Str, VarOrStr],
+        Mut,
+    ),
+    b(
+        "auth_db",
+        "www_authorize",
+        "modules::auth_db::www_authenticate",
+        &[VarOrStr, Str],
+        Mut,
+    ),
+    b(
+        "auth_db",
+        "proxy_authenticate",
+        "modules::auth_db::proxy_authenticate",
+        &[VarOrStr, Str],
+        Mut,
+    ),
+    b(
+        "auth_db",
+        "proxy_authorize",
+        "modules::auth_db::proxy_authenticate",
+        &[VarOrStr, Str],
+        Mut,
+    ),
+    b(
+        "auth_db",
+        "auth_check",
+        "modules::auth_db::auth_check",
+        &[VarOrStr, VarOrStr, Int],
+        Mut,
+    ),
+    b(
+        "auth_db",
+        "is_subscriber",
+        "modules::auth_db::is_subscriber",
+        &[VarOrStr, VarOrStr, Int],
         Mut,
     ),
     b(

@@ -291,6 +291,22 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "auth_db",
+        runtime: "runtime/src/modules/auth_db.rs",
+        params: &[
+            ("db_url", Impl(Str)),
+            ("user_column", Impl(Str)),
+            ("domain_column", Impl(Str)),
+            ("password_column", Impl(Str)),
+            ("password_column_2", Impl(Str)),
+            ("calculate_ha1", Impl(Int)),
+            ("use_domain", Impl(Int)),
+            ("load_credentials", Impl(PvList)),
+            ("version_table", Impl(Int)),
+            ("force_generate_avps", Impl(Int)),
+        ],
+    },
+    ModuleSupport {
         name: "cfg_rpc",
         runtime: "runtime/src/modules (RPC commands cfg.*)",
         params: &[],

@@ -113,6 +113,11 @@ pub struct Settings {
     /// Custom cfg variables (`group.var = value`), `group.var` and the
     /// declared value, in declaration order (the first declaration wins).
     pub cfg_vars: Vec<(String, CoreValue)>,
+    /// The database tables named by constant arguments of the calls in
+    /// [`crate::STATIC_TABLE_ARGS`], as (module, table), each
+    /// once: the module checks them at start-up, as Kamailio's fixups do
+    /// when it loads the cfg.
+    pub static_tables: Vec<(String, String)>,
 }
 
 impl Settings {

@@ -429,6 +429,10 @@ fn settings(g: &Gen<'_>) -> TokenStream {
         };
         quote!((#name.into(), #v))
     });
+    let static_tables = s
+        .static_tables
+        .iter()
+        .map(|(m, t)| quote!((#m.into(), #t.into())));
     quote! {
         /// The configuration's listen sockets, aliases, core parameters and
         /// module parameters.
@@ -440,6 +444,7 @@ fn settings(g: &Gen<'_>) -> TokenStream {
                 modparams: Vec::from([#(#modparams),*]),
                 modules: Vec::from([#(#modules.into()),*]),
                 cfg_vars: Vec::from([#(#cfg_vars),*]),
+                static_tables: Vec::from([#(#static_tables),*]),
             }
         }
     }

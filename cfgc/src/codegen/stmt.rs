@@ -30,28 +30,54 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
         Stmt::If { cond, then, else_ } => {
             let c = truth(g, cond);
             let t = block(g, then, brk.clone());
-            if else_.is_empty() {
-                quote!(if #c { #t })
-            } else {
+            let e = (!else_.is_empty()).then(|| {
                 let e = block(g, else_, brk.clone());
-                quote!(if #c { #t } else { #e })
+                quote!(else { #e })
+            });
+            if is_block(&c) {
+                // A block in an `if` condition is clippy's
+                // `blocks_in_conditions`: bound first.
+                quote!({
+                    let cond: bool = #c;
+                    if cond { #t } #e
+                })
+            } else {
+                quote!(if #c { #t } #e)
             }
         }
         Stmt::While { cond, body } => {
             let c = nonzero(g, cond);
             let b = block(g, body, Breakable::Loop);
             // Kamailio aborts a loop after `max_while_loops` (100) rounds.
-            quote!({
-                let mut rounds: u32 = 0;
-                while #c {
-                    if rounds >= 100 {
-                        last = -1;
-                        break;
-                    }
-                    rounds += 1;
-                    #b
+            let guard = quote! {
+                if rounds >= 100 {
+                    last = -1;
+                    break;
                 }
-            })
+                rounds += 1;
+                #b
+            };
+            if is_block(&c) {
+                // A block condition is bound first (clippy's
+                // `blocks_in_conditions`): `loop` with the test inside.
+                quote!({
+                    let mut rounds: u32 = 0;
+                    loop {
+                        let cond: bool = #c;
+                        if !cond {
+                            break;
+                        }
+                        #guard
+                    }
+                })
+            } else {
+                quote!({
+                    let mut rounds: u32 = 0;
+                    while #c {
+                        #guard
+                    }
+                })
+            }
         }
         Stmt::Switch { expr, cases, body } => {
             let label = g.fresh_label();
@@ -173,4 +199,14 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
             quote!(#u;)
         }
     }
+}
+
+/// Whether `ts` is one `{ ... }` block (a condition clippy wants bound
+/// before the `if`).
+fn is_block(ts: &TokenStream) -> bool {
+    let mut it = ts.clone().into_iter();
+    matches!(
+        (it.next(), it.next()),
+        (Some(proc_macro2::TokenTree::Group(g)), None) if g.delimiter() == proc_macro2::Delimiter::Brace
+    )
 }

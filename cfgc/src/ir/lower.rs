@@ -673,6 +673,22 @@ impl Lowerer<'_> {
         for (a, conv) in c.args.iter().zip(binding.binding().args) {
             args.push(self.arg(a, *conv)?);
         }
+        let row = binding.binding();
+        for &(_, _, i) in cfgc_vocab::STATIC_TABLE_ARGS
+            .iter()
+            .filter(|(m, f, _)| *m == row.module && *f == row.name)
+        {
+            if let Some(ArgVal::Bytes(t)) = args.get(i) {
+                let entry = (
+                    row.module.to_string(),
+                    String::from_utf8_lossy(t).into_owned(),
+                );
+                let tables = &mut self.program.settings.static_tables;
+                if !tables.contains(&entry) {
+                    tables.push(entry);
+                }
+            }
+        }
         Some(Call {
             target: Target::Module(binding),
             args,

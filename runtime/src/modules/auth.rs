@@ -5,9 +5,10 @@
 //! and `consume_credentials`; return codes of Kamailio's auth API
 //! ([`digest::rc`]).
 //!
-//! The sans-IO engine is [`digest`]; [`Auth::authenticate`] is the API a
-//! credentials store (auth_db) calls: the message, the realm, a password
-//! or HA1, and it answers the auth return code.
+//! The sans-IO engine is [`digest`]; [`Auth::authenticate_with`] is the
+//! API a credentials store (auth_db) calls: the message, the realm, and a
+//! lookup run once the credentials and their nonce passed (it answers the
+//! password or HA1, or a return code); it answers the auth return code.
 //!
 //! Not implemented (refused at build by `cfgc_vocab::MODULES`, or without
 //! a binding): `auth_checks_*` (extra values hashed into the nonce),
@@ -190,8 +191,7 @@ impl Auth {
         h
     }
 
-    /// The API a credentials store calls (auth_db): checks the
-    /// credentials of the message for `realm` (`Proxy-Authorization` if
+    /// Checks the credentials of the message for `realm` (`Proxy-Authorization` if
     /// `proxy`, else `Authorization`) against `secret`, with `method` for
     /// HA2 (the request's by default). Answers the auth return code; on
     /// success adds `Authentication-Info` when configured. ACK, CANCEL
@@ -204,6 +204,30 @@ impl Auth {
         secret: Secret<'_>,
         method: Option<&[u8]>,
     ) -> i32 {
+        self.authenticate_with(ctx, realm, proxy, method, |_, _| match secret {
+            Secret::Password(p) => Ok(Lookup::Password(p.to_vec())),
+            Secret::Ha1(h) => Ok(Lookup::Ha1(h.to_vec())),
+        })
+    }
+
+    /// The API a credentials store calls (auth_db): Kamailio's
+    /// `pre_auth` (credentials for `realm`, complete, with a fresh nonce
+    /// of ours), then `lookup` with the credentials chosen (it answers
+    /// the password or HA1, or an auth return code: user unknown, a
+    /// database error), then the response check and `post_auth`
+    /// (`Authentication-Info` when configured). ACK, CANCEL and PRACK are
+    /// always authenticated (1) without a lookup.
+    pub fn authenticate_with<F>(
+        &self,
+        ctx: &mut Ctx<'_>,
+        realm: &[u8],
+        proxy: bool,
+        method: Option<&[u8]>,
+        lookup: F,
+    ) -> i32
+    where
+        F: FnOnce(&mut Ctx<'_>, &Credentials<'_>) -> Result<Lookup, i32>,
+    {
         if matches!(
             ctx.msg.method(),
             Some(Method::Ack | Method::Cancel | Method::Prack)
@@ -217,18 +241,22 @@ impl Auth {
             Found::At(i, c) => (i, c),
         };
         mark_authorized(ctx, idx);
+        if let Err(code) = digest::pre_check(&cred, &self.rules(ctx.now)) {
+            return code;
+        }
+        let secret = match lookup(ctx, &cred) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
         let method = match method {
             Some(m) => m,
             None => ctx.msg.method().map(|m| m.as_bytes()).unwrap_or_default(),
         };
-        let (code, ha1) = digest::verify(
-            &cred,
-            realm,
-            method,
-            secret,
-            self.algorithm,
-            &self.rules(ctx.now),
-        );
+        let secret = match &secret {
+            Lookup::Password(p) => Secret::Password(p),
+            Lookup::Ha1(h) => Secret::Ha1(h),
+        };
+        let (code, ha1) = digest::check_response(&cred, realm, method, secret, self.algorithm);
         if let (true, Some(ha1)) = (self.add_authinfo_hdr, ha1) {
             let rspauth = digest::rspauth(self.algorithm, &ha1, &cred);
             let mut h = b"Authentication-Info: nextnonce=\"".to_vec();
@@ -250,6 +278,19 @@ impl Auth {
         }
         code
     }
+
+    /// The configured digest algorithm (auth_db computes HA1 with it).
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+}
+
+/// What a credentials store found for the user: the plain password (HA1
+/// is then computed from the credentials' username and the realm) or HA1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Password(Vec<u8>),
+    Ha1(Vec<u8>),
 }
 
 impl Module for Auth {

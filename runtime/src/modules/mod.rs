@@ -10,6 +10,7 @@
 
 pub mod acc;
 pub mod auth;
+pub mod auth_db;
 pub mod cfgutils;
 pub mod corex;
 pub mod counters;
@@ -63,6 +64,8 @@ pub struct Modules {
     pub usrloc: usrloc::Usrloc,
     /// auth: the digest engine (secret, nonce lifetime, algorithm).
     pub auth: auth::Auth,
+    /// auth_db: credentials from a table (per worker: its connection).
+    pub auth_db: auth_db::AuthDb,
     /// cfgutils: global flags, probability, script locks.
     pub cfgutils: cfgutils::Cfgutils,
     /// counters: the script counters.
@@ -82,6 +85,8 @@ pub struct Modules {
 pub struct WorkerModules {
     /// sqlops' connections and result containers.
     pub sqlops: sqlops::Worker,
+    /// auth_db's connection (`None` in a set built without modules).
+    pub auth_db: Option<crate::db::Connection>,
 }
 
 /// The set of contexts whose engine runs another set (or none): every
@@ -104,6 +109,7 @@ impl Modules {
             acc: acc::Config::from_params(&params)?,
             usrloc: usrloc::Usrloc::from_params(&params)?,
             auth: auth::Auth::from_params(&params)?,
+            auth_db: auth_db::AuthDb::from_params(&params)?,
             cfgutils: cfgutils::Cfgutils::from_params(&params)?,
             counters: counters::Counters::from_params(&params)?,
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
@@ -111,6 +117,30 @@ impl Modules {
             params,
             loaded: Vec::new(),
         })
+    }
+
+    /// What the loaded modules check when Kamailio loads the cfg (their
+    /// fixups and child_init): auth_db binds to auth, connects, and checks
+    /// the `version` of the tables named in `static_tables`
+    /// (`Settings::static_tables`).
+    ///
+    /// # Errors
+    /// Kamailio's reason to refuse to start.
+    pub fn start(&self, static_tables: &[(String, String)]) -> Result<(), String> {
+        if !self.loaded.iter().any(|l| l == "auth_db") {
+            return Ok(());
+        }
+        if !self.loaded.iter().any(|l| l == "auth") {
+            return Err("auth_db: unable to find bind_auth function. \
+                 Check if you load the auth module."
+                .into());
+        }
+        let tables: Vec<&str> = static_tables
+            .iter()
+            .filter(|(m, _)| m == "auth_db")
+            .map(|(_, t)| t.as_str())
+            .collect();
+        self.auth_db.start(&tables)
     }
 
     /// Whether the cfg loads `module` (true for a set built without a cfg).
@@ -155,6 +185,10 @@ macro_rules! each {
         }
         {
             let $m = &$self.auth;
+            $body;
+        }
+        {
+            let $m = &$self.auth_db;
             $body;
         }
         {
@@ -214,6 +248,7 @@ impl ModuleSet for Modules {
     fn worker_state(&self) -> Option<Box<dyn Any + Send>> {
         Some(Box::new(WorkerModules {
             sqlops: self.sqlops.worker(),
+            auth_db: Some(self.auth_db.worker()),
         }))
     }
 

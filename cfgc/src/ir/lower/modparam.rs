@@ -10,12 +10,16 @@ use crate::source::Span;
 
 use super::super::ModParamValue;
 use super::Lowerer;
+use cfgc_vocab::PvRef;
 
 /// Lowers one string value; `None` when it was reported.
 pub(super) type Lowering = fn(&mut Lowerer<'_>, &str, Span) -> Option<ModParamValue>;
 
 /// Parameters with a lowering of their own: (module, parameter, lowering).
-static LOWERINGS: &[(&str, &str, Lowering)] = &[("acc", "log_extra", acc_log_extra)];
+static LOWERINGS: &[(&str, &str, Lowering)] = &[
+    ("acc", "log_extra", acc_log_extra),
+    ("auth_db", "load_credentials", auth_db_load_credentials),
+];
 
 /// The lowering of `modparam(module, name, ...)`, if it has one
 /// (parameter names are case-insensitive, as Kamailio's).
@@ -105,4 +109,69 @@ fn acc_log_extra(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParam
         }
     }
     ok.then_some(ModParamValue::PvList(extras))
+}
+
+/// auth_db's `load_credentials`: `;`-separated items, each `pv=column`
+/// (the last `=` separates them, as Kamailio's parse_aaa_pvs searches
+/// backwards) or a bare `column` meaning `$avp(column)`; resolved to
+/// `(column, PV)` pairs in cfg order. The PV must be writable (Kamailio
+/// refuses to start otherwise); the runtime writes `$avp`/`$var` ones.
+fn auth_db_load_credentials(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in text.split(';') {
+        if item.trim().is_empty() {
+            // Kamailio stops at an empty item (the end, or `;;`).
+            continue;
+        }
+        let (pv_text, column) = match item.rfind('=') {
+            Some(i) if i > 0 => (item[..i].trim().to_string(), item[i + 1..].trim()),
+            _ => (format!("$avp({})", item.trim()), item.trim()),
+        };
+        if column.is_empty() || pv_text.is_empty() {
+            l.diags.push(
+                Diagnostic::error(
+                    "auth-db-credentials",
+                    format!("malformed auth_db `load_credentials` \"{text}\": `{item}`"),
+                )
+                .with_label(span, "")
+                .with_help("the format is `column;$pv=column;...`"),
+            );
+            return None;
+        }
+        let spec = match pvar::parse_spec(&pv_text) {
+            Ok((spec, len)) if len == pv_text.len() => spec,
+            _ => {
+                l.diags.push(
+                    Diagnostic::error(
+                        "auth-db-credentials",
+                        format!("auth_db `load_credentials`: `{pv_text}` is not a PV"),
+                    )
+                    .with_label(span, ""),
+                );
+                return None;
+            }
+        };
+        let writable = catalog::core_pv(&spec.name).map(|p| p.writable);
+        if writable == Some(false) {
+            l.diags.push(
+                Diagnostic::error(
+                    "auth-db-credentials",
+                    format!("auth_db `load_credentials`: `{pv_text}` is not writable"),
+                )
+                .with_label(span, "Kamailio refuses to start: PV is not writeable"),
+            );
+            ok = false;
+            continue;
+        }
+        match l.pv_ref(&spec, span) {
+            Some(r @ (PvRef::Avp(..) | PvRef::Var(_))) => out.push((column.to_string(), r)),
+            Some(_) => {
+                l.unsupported(span, format!("`{pv_text}` in auth_db `load_credentials`"));
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(ModParamValue::PvList(out))
 }

@@ -446,8 +446,18 @@ pub fn verify(
     alg: Algorithm,
     rules: &NonceRules<'_>,
 ) -> (i32, Option<Vec<u8>>) {
+    if let Err(code) = pre_check(cred, rules) {
+        return (code, None);
+    }
+    check_response(cred, realm, method, secret, alg)
+}
+
+/// What Kamailio's `pre_auth` checks before any password is looked up:
+/// the credentials are complete and the nonce is ours and fresh. `Err`
+/// holds the auth return code ([`rc::ERROR`], [`rc::STALE_NONCE`]).
+pub fn pre_check(cred: &Credentials<'_>, rules: &NonceRules<'_>) -> Result<(), i32> {
     if !cred.complete() {
-        return (rc::ERROR, None);
+        return Err(rc::ERROR);
     }
     match check_nonce(
         cred.nonce,
@@ -456,10 +466,23 @@ pub fn verify(
         rules.start,
         rules.max_drift,
     ) {
-        NonceCheck::Valid => {}
-        NonceCheck::Stale => return (rc::STALE_NONCE, None),
-        NonceCheck::Invalid => return (rc::ERROR, None),
+        NonceCheck::Valid => Ok(()),
+        NonceCheck::Stale => Err(rc::STALE_NONCE),
+        NonceCheck::Invalid => Err(rc::ERROR),
     }
+}
+
+/// Kamailio's `check_response`, after [`pre_check`]: the response against
+/// the one `secret` gives; [`rc::OK`] with the HA1 used, else
+/// [`rc::INVALID_PASSWORD`] (or [`rc::ERROR`] for a response of the
+/// wrong length).
+pub fn check_response(
+    cred: &Credentials<'_>,
+    realm: &[u8],
+    method: &[u8],
+    secret: Secret<'_>,
+    alg: Algorithm,
+) -> (i32, Option<Vec<u8>>) {
     let ha1 = match secret {
         Secret::Password(p) => ha1(alg, cred.username, realm, p),
         Secret::Ha1(h) => h.to_vec(),

@@ -1,0 +1,800 @@
+//! auth_db over real databases, differential (issue 12): the same cfg
+//! (`tests/auth_db/kamailio.cfg`) run by `kamailio -f` (its db_* and
+//! auth_db modules), by cfgc's compiled proxy and by the interpreter,
+//! all three reading one database per backend that the operator's tools
+//! made: `kamdbctl create` for SQLite (Debian's schema files loaded as
+//! kamdbctl does for MariaDB and PostgreSQL) and `kamctl add` for the
+//! subscribers. The same requests to each, the replies compared:
+//! challenges (nonce by shape), `auth_check` with its identity checks,
+//! `proxy_authenticate`, `www_authenticate` with a method,
+//! `is_subscriber` with each flag, `load_credentials` PVs, unknown users,
+//! a username trying SQL injection, stale nonces of unknown users.
+//!
+//! Variants: plain passwords with `calculate_ha1` (the stock config's
+//! choice) on SQLite, MariaDB and PostgreSQL; stored HA1s (`ha1`/`ha1b`)
+//! with `use_domain` on SQLite. Then start-up: a wrong `subscriber`
+//! version and an unreachable database refuse to start, as Kamailio.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
+use runtime::modules::auth::digest::Algorithm;
+use tests::db::{Backend, DbUser, FreshDb};
+use tests::digest::{Answer, forged_nonce, nonce_shape, param};
+
+const USER: DbUser = DbUser {
+    name: "cfgc_authdb",
+    password: "cfgc-authdb-pw",
+};
+
+fn cfg() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("auth_db/kamailio.cfg")
+}
+
+fn tmp() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("auth_db")
+}
+
+/// One request.
+#[derive(Default)]
+struct Req<'a> {
+    step: &'a str,
+    method: &'a str,
+    ruser: &'a str,
+    from: &'a str,
+    to: &'a str,
+    /// Whole header lines (credentials, X-*), without CRLF.
+    headers: Vec<String>,
+    /// From's host (and port), `127.0.0.1` when empty.
+    from_host: String,
+}
+
+/// The reply's status line and its auth headers (nonces by shape).
+fn send(port: u16, r: &Req<'_>) -> String {
+    let extra: String = r.headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let Req {
+        step,
+        method,
+        ruser,
+        from,
+        to,
+        ..
+    } = r;
+    let fhost = if r.from_host.is_empty() {
+        "127.0.0.1"
+    } else {
+        &r.from_host
+    };
+    let answer = udp_exchange(port, |local| {
+        format!(
+            "{method} sip:{ruser}@127.0.0.1:{port} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-{step}-1;rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:{from}@{fhost}>;tag=t-{step}\r\n\
+To: <sip:{to}@127.0.0.1>\r\n\
+Call-ID: authdb-{step}-5e1d@test\r\n\
+CSeq: 1 {method}\r\n\
+Contact: <sip:{from}@{local}>\r\n\
+{extra}Content-Length: 0\r\n\r\n"
+        )
+    });
+    let Some(a) = answer else {
+        return format!("{step}: timeout");
+    };
+    let mut lines = a.split("\r\n");
+    let mut out = format!("{step}: {}", lines.next().unwrap_or(""));
+    for l in lines.take_while(|l| !l.is_empty()) {
+        let name = l.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if matches!(
+            name.as_str(),
+            "www-authenticate" | "proxy-authenticate" | "contact"
+        ) {
+            out.push_str(" | ");
+            match param(l, "nonce") {
+                Some(n) => out.push_str(&l.replace(&n, &nonce_shape(&n))),
+                None => out.push_str(l),
+            }
+        }
+    }
+    out
+}
+
+/// A challenge's nonce, asked raw.
+fn challenge_nonce(port: u16, method: &str, user: &str) -> String {
+    let a = udp_exchange(port, |local| {
+        format!(
+            "{method} sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-n{user}-1;rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:{user}@127.0.0.1>;tag=t-n\r\n\
+To: <sip:{user}@127.0.0.1>\r\n\
+Call-ID: authdb-nonce-{user}@test\r\n\
+CSeq: 1 {method}\r\n\
+Content-Length: 0\r\n\r\n"
+        )
+    })
+    .unwrap_or_default();
+    param(&a, "nonce").unwrap_or_default()
+}
+
+/// Every step against the proxy on `port`, as comparable lines.
+fn observe(port: u16) -> Vec<String> {
+    let mut out = Vec::new();
+    let n = challenge_nonce(port, "REGISTER", "alice");
+    let np = challenge_nonce(port, "MESSAGE", "bob");
+    // Credentials for a request to `sip:<ruser>@127.0.0.1:<port>`.
+    let creds = |ruser: &str, header, user, password, method, nonce: &str, qop| {
+        Answer {
+            alg: Algorithm::Md5,
+            header,
+            user,
+            realm: "127.0.0.1",
+            password,
+            nonce,
+            uri: format!("sip:{ruser}@127.0.0.1:{port}"),
+            method,
+            qop,
+        }
+        .header()
+    };
+    let reg = |step, from, to, auth: Option<String>| Req {
+        step,
+        method: "REGISTER",
+        ruser: "alice",
+        from,
+        to,
+        headers: auth.into_iter().collect(),
+        from_host: String::new(),
+    };
+    let www = |user, password| {
+        Some(creds(
+            "alice",
+            "Authorization",
+            user,
+            password,
+            "REGISTER",
+            &n,
+            Some("auth"),
+        ))
+    };
+    for r in [
+        reg("reg-none", "alice", "alice", None),
+        reg("reg-good", "alice", "alice", www("alice", "alice-pw")),
+        reg("reg-wrong", "alice", "alice", www("alice", "bob-pw")),
+        reg("reg-unknown", "mallory", "mallory", www("mallory", "x")),
+        reg(
+            "reg-inject",
+            "alice",
+            "alice",
+            www("alice' OR '1'='1", "alice-pw"),
+        ),
+        reg(
+            "reg-backslash",
+            "alice",
+            "alice",
+            www("alice\\\\", "alice-pw"),
+        ),
+        reg("reg-other-user", "alice", "alice", www("bob", "bob-pw")),
+        reg("reg-from-to", "bob", "alice", www("alice", "alice-pw")),
+        reg(
+            "reg-at-domain",
+            "alice",
+            "alice",
+            www("alice@127.0.0.1", "alice-pw"),
+        ),
+        Req {
+            headers: vec![creds(
+                "alice",
+                "Authorization",
+                "mallory",
+                "x",
+                "REGISTER",
+                &forged_nonce(1000),
+                Some("auth"),
+            )],
+            ..reg("reg-stale-unknown", "mallory", "mallory", None)
+        },
+        Req {
+            step: "inv-none",
+            method: "INVITE",
+            ruser: "carol",
+            from: "alice",
+            to: "carol",
+            ..Req::default()
+        },
+        Req {
+            step: "inv-skip-check",
+            method: "INVITE",
+            ruser: "carol",
+            from: "dave",
+            to: "carol",
+            headers: vec![creds(
+                "carol",
+                "Proxy-Authorization",
+                "alice",
+                "alice-pw",
+                "INVITE",
+                &np,
+                None,
+            )],
+            ..Req::default()
+        },
+        Req {
+            step: "pub-ruri-mismatch",
+            method: "PUBLISH",
+            ruser: "bob",
+            from: "alice",
+            to: "alice",
+            headers: vec![creds(
+                "bob",
+                "Proxy-Authorization",
+                "alice",
+                "alice-pw",
+                "PUBLISH",
+                &np,
+                None,
+            )],
+            ..Req::default()
+        },
+        Req {
+            step: "msg-good",
+            method: "MESSAGE",
+            ruser: "alice",
+            from: "bob",
+            to: "alice",
+            headers: vec![creds(
+                "alice",
+                "Proxy-Authorization",
+                "bob",
+                "bob-pw",
+                "MESSAGE",
+                &np,
+                None,
+            )],
+            ..Req::default()
+        },
+        Req {
+            step: "msg-wrong",
+            method: "MESSAGE",
+            ruser: "alice",
+            from: "bob",
+            to: "alice",
+            headers: vec![creds(
+                "alice",
+                "Proxy-Authorization",
+                "bob",
+                "alice-pw",
+                "MESSAGE",
+                &np,
+                None,
+            )],
+            ..Req::default()
+        },
+        Req {
+            step: "msg-www-header",
+            method: "MESSAGE",
+            ruser: "alice",
+            from: "bob",
+            to: "alice",
+            headers: vec![creds(
+                "alice",
+                "Authorization",
+                "bob",
+                "bob-pw",
+                "MESSAGE",
+                &np,
+                None,
+            )],
+            ..Req::default()
+        },
+        Req {
+            step: "www-method",
+            method: "OPTIONS",
+            ruser: "www",
+            from: "alice",
+            to: "www",
+            headers: vec![
+                creds(
+                    "www",
+                    "Authorization",
+                    "alice",
+                    "alice-pw",
+                    "REGISTER",
+                    &n,
+                    Some("auth"),
+                ),
+                "X-Method: REGISTER".into(),
+            ],
+            ..Req::default()
+        },
+        Req {
+            step: "www-method-other",
+            method: "OPTIONS",
+            ruser: "www",
+            from: "alice",
+            to: "www",
+            headers: vec![
+                creds(
+                    "www",
+                    "Authorization",
+                    "alice",
+                    "alice-pw",
+                    "OPTIONS",
+                    &n,
+                    Some("auth"),
+                ),
+                "X-Method: REGISTER".into(),
+            ],
+            ..Req::default()
+        },
+        Req {
+            step: "www-none",
+            method: "OPTIONS",
+            ruser: "www",
+            from: "alice",
+            to: "www",
+            headers: vec!["X-Method: OPTIONS".into()],
+            ..Req::default()
+        },
+    ] {
+        out.push(send(port, &r));
+    }
+    for (step, uri, flags) in [
+        ("sub-3", "sip:alice@127.0.0.1", "3"),
+        ("sub-1", "sip:alice@127.0.0.1", "1"),
+        ("sub-0", "sip:bob@elsewhere", "0"),
+        ("sub-2", "sip:bob@127.0.0.1", "2"),
+        ("sub-1-elsewhere", "sip:bob@elsewhere", "1"),
+        ("sub-unknown", "sip:nobody@127.0.0.1", "3"),
+        ("sub-inject", "sip:x'or'1'='1@127.0.0.1", "3"),
+        ("sub-bad-uri", "not a uri", "3"),
+    ] {
+        out.push(send(
+            port,
+            &Req {
+                step,
+                method: "OPTIONS",
+                ruser: "sub",
+                from: "alice",
+                to: "sub",
+                headers: vec![format!("X-Uri: {uri}"), format!("X-Flags: {flags}")],
+                ..Req::default()
+            },
+        ));
+    }
+    out
+}
+
+/// Which way the cfg stores passwords.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    /// Plain passwords, `calculate_ha1` (the stock config).
+    Plain,
+    /// `ha1`/`ha1b`, `use_domain`.
+    Ha1,
+}
+
+fn defines(b: Backend, v: Variant, url: &str) -> Vec<(String, String)> {
+    let mut d = vec![
+        (b.define().to_string(), "1".to_string()),
+        ("DBURL".to_string(), format!("\"{url}\"")),
+    ];
+    if v == Variant::Ha1 {
+        d.push(("WITH_HA1".into(), "1".into()));
+    }
+    d
+}
+
+fn start_kamailio(b: Backend, v: Variant, url: &str) -> Result<(GroupGuard, u16), String> {
+    let port = free_port();
+    let rundir = std::env::temp_dir().join(format!("cfgc-authdb-{}-{port}", b.name()));
+    let mut k = Kamailio::new(cfg(), format!("udp:127.0.0.1:{port}"), rundir)
+        .module_dir(Some(module_dir()));
+    for (n, val) in defines(b, v, url) {
+        k = k.define(format!("{n}={val}"));
+    }
+    let mut g = k
+        .start(Stdio::null(), Stdio::null())
+        .map_err(|e| format!("kamailio does not run: {e}"))?;
+    g.wait_bound(port, "kamailio", Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    Ok((g, port))
+}
+
+/// Our proxy (compiled if `compiled`, else interpreted).
+fn start_ours(b: Backend, v: Variant, url: &str, compiled: bool) -> (GroupGuard, u16) {
+    let d = defines(b, v, url);
+    let wait = Duration::from_secs(20);
+    if compiled {
+        let refs: Vec<(&str, &str)> = d.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let bin = tests::build_proxy(&cfg(), &refs, &format!("authdb-{}-{v:?}", b.name()));
+        tests::start_ours(&bin, None, &[], wait)
+    } else {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+        for (n, val) in &d {
+            c.arg("-A").arg(format!("{n}={val}"));
+        }
+        c.arg(cfg()).arg("--");
+        tests::start_command(c, &[], wait)
+    }
+}
+
+/// The subscribers, added with the operator's `kamctl add`.
+fn add_users(db: &FreshDb) {
+    for (u, pw) in [("alice", "alice-pw"), ("bob", "bob-pw")] {
+        db.kamctl(&["add", &format!("{u}@127.0.0.1"), pw]);
+    }
+}
+
+fn fresh(b: Backend, name: &str) -> FreshDb {
+    let db = if b == Backend::Sqlite {
+        FreshDb::kamdbctl_sqlite(name, &tmp())
+    } else {
+        // What `kamdbctl create` runs: Debian's schema files.
+        FreshDb::new(
+            b,
+            name,
+            &["standard-create.sql", "auth_db-create.sql"],
+            USER,
+            &tmp(),
+        )
+    };
+    add_users(&db);
+    db
+}
+
+/// What Kamailio answers (the test is about the cfg too).
+fn check_kamailio(lines: &[String]) {
+    let want: &[(&str, &str)] = &[
+        (
+            "reg-none",
+            "401 Unauthorized | WWW-Authenticate: Digest realm=\"127.0.0.1\", nonce=\"<nonce 32 chars>\", qop=\"auth\"",
+        ),
+        ("reg-good", "200 ok c=1 pw=alice-pw "),
+        ("reg-wrong", "403 rc=-2 pw=<null>"),
+        ("reg-unknown", "403 rc=-3"),
+        ("reg-inject", "403 rc=-3"),
+        ("reg-other-user", "403 rc=-8"),
+        ("reg-from-to", "403 rc=-8"),
+        ("reg-at-domain", "200 ok c=1"),
+        ("reg-stale-unknown", "401 Unauthorized"),
+        ("inv-none", "407 Proxy Authentication Required"),
+        ("inv-skip-check", "403 rc=1"),
+        ("pub-ruri-mismatch", "403 rc=-8"),
+        ("msg-good", "403 rc=1 pw=bob-pw"),
+        ("msg-wrong", "403 rc=-2"),
+        ("msg-www-header", "407 Proxy Authentication Required"),
+        ("www-method", "403 rc=1"),
+        ("www-method-other", "403 rc=-2"),
+        ("www-none", "401 Unauthorized"),
+        ("sub-3", "200 sub rc=1 pw=<null>"),
+        ("sub-1", "200 sub rc=1 pw=alice-pw "),
+        ("sub-unknown", "200 sub rc=-2"),
+        ("sub-inject", "200 sub rc=-2"),
+        ("sub-bad-uri", "200 sub rc=-1"),
+    ];
+    for (step, w) in want {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{step}: ")))
+            .unwrap_or_else(|| panic!("no {step}"));
+        assert!(
+            line.starts_with(&format!("{step}: SIP/2.0 {w}")),
+            "kamailio: {line}\n(expected {w})\nall:\n{}",
+            lines.join("\n")
+        );
+    }
+}
+
+fn differential(b: Backend, v: Variant) {
+    let t0 = std::time::Instant::now();
+    let db = fresh(b, &format!("cfgc_authdb_{}_{v:?}", b.name()).to_lowercase());
+    let url = db.url();
+    let (k, port) = start_kamailio(b, v, &url).expect("kamailio runs (apt-get install kamailio)");
+    let theirs = observe(port);
+    k.stop().expect("kamailio stopped");
+    check_kamailio(&theirs);
+    for compiled in [true, false] {
+        let (g, port) = start_ours(b, v, &url, compiled);
+        let got = observe(port);
+        g.stop().expect("stopped");
+        assert_eq!(
+            got,
+            theirs,
+            "{} proxy on {} ({v:?}) answers differently:\nours:\n{}\nkamailio:\n{}",
+            if compiled {
+                "the compiled"
+            } else {
+                "the interpreted"
+            },
+            b.name(),
+            got.join("\n"),
+            theirs.join("\n")
+        );
+    }
+    eprintln!(
+        "auth_db {} {v:?}: {:.1} s\n{}",
+        b.name(),
+        t0.elapsed().as_secs_f64(),
+        theirs.join("\n")
+    );
+}
+
+#[test]
+fn auth_db_on_sqlite_answers_like_kamailio() {
+    differential(Backend::Sqlite, Variant::Plain);
+    differential(Backend::Sqlite, Variant::Ha1);
+}
+
+#[test]
+fn auth_db_on_mariadb_answers_like_kamailio() {
+    differential(Backend::Mysql, Variant::Plain);
+}
+
+#[test]
+fn auth_db_on_postgresql_answers_like_kamailio() {
+    differential(Backend::Postgres, Variant::Plain);
+}
+
+/// Runs a proxy that should refuse to start: whether it exited with a
+/// failure within 20 s, and what it logged.
+fn refuses(mut c: Command, log: &Path) -> (bool, String) {
+    use std::os::unix::process::CommandExt as _;
+    let file = std::fs::File::create(log).expect("log file");
+    let child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file)
+        .process_group(0)
+        .spawn()
+        .expect("starts");
+    let mut g = GroupGuard::new(child);
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = g.try_wait() {
+            break Some(s);
+        }
+        if t0.elapsed() > Duration::from_secs(20) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    if status.is_none() {
+        g.stop().expect("stopped");
+    }
+    (status.is_some_and(|s| !s.success()), text)
+}
+
+/// Kamailio checks the `subscriber` table's version when it loads the
+/// cfg (auth_db's fixup of `www_authenticate`'s table) and connects in
+/// every worker: a wrong version or an unreachable database refuses to
+/// start, and so do ours, compiled and interpreted.
+#[test]
+fn a_wrong_table_version_or_no_database_refuses_to_start_as_kamailio() {
+    let db = FreshDb::kamdbctl_sqlite("cfgc_authdb_startup", &tmp());
+    tests::db::run(
+        {
+            let mut c = Command::new("sqlite3");
+            c.arg(&db.path);
+            c
+        },
+        "update version set table_version=6 where table_name='subscriber';",
+        "downgrading the subscriber table's version",
+    );
+    let unreachable = format!("mysql://u:p@127.0.0.1:{}/none", free_port());
+    for (case, b, url, want) in [
+        (
+            "version",
+            Backend::Sqlite,
+            db.url(),
+            "invalid version 6 for table subscriber found, expected 7",
+        ),
+        ("unreachable", Backend::Mysql, unreachable, "connect"),
+    ] {
+        let port = free_port();
+        let listen = format!("udp:127.0.0.1:{port}");
+        let rundir = std::env::temp_dir().join(format!("cfgc-authdb-startup-{port}"));
+        std::fs::create_dir_all(&rundir).expect("rundir");
+        let mut k = Kamailio::new(cfg(), listen.clone(), rundir).module_dir(Some(module_dir()));
+        for (n, val) in defines(b, Variant::Plain, &url) {
+            k = k.define(format!("{n}={val}"));
+        }
+        let (refused, log) = refuses(k.command(), &tmp().join(format!("kamailio-{case}.log")));
+        assert!(refused, "kamailio starts with {case}:\n{log}");
+        let d = defines(b, Variant::Plain, &url);
+        let refs: Vec<(&str, &str)> = d.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let bin = tests::build_proxy(&cfg(), &refs, &format!("authdb-startup-{case}"));
+        let mut compiled = Command::new(bin);
+        compiled.args(["-l", &listen, "-n", "1", "-E"]);
+        let mut interp = Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+        for (n, val) in &d {
+            interp.arg("-A").arg(format!("{n}={val}"));
+        }
+        interp
+            .arg(cfg())
+            .args(["--", "-l", &listen, "-n", "1", "-E"]);
+        for (who, c) in [("compiled", compiled), ("interpreted", interp)] {
+            let (refused, log) = refuses(c, &tmp().join(format!("{who}-{case}.log")));
+            assert!(
+                refused && log.contains(want),
+                "{who} with {case}: refused {refused}, log:\n{log}\n(expected it to say {want})"
+            );
+        }
+    }
+}
+
+/// The stock config with `WITH_MYSQL` and `WITH_AUTH` on MariaDB: the
+/// REGISTER challenged then saved with the right password, challenged
+/// again with a wrong one; an INVITE from a local user challenged (407),
+/// then with credentials looked up (the callee is not registered: 404);
+/// identical from `kamailio -f`, the compiled and the interpreted proxy.
+#[test]
+fn stock_config_with_mysql_and_auth_answers_like_kamailio() {
+    let b = Backend::Mysql;
+    let db = fresh(b, "cfgc_authdb_stock");
+    let url = db.url();
+    let stock = Path::new(tests::STOCK_CFG);
+    let defines = [
+        ("WITH_MYSQL".to_string(), "1".to_string()),
+        ("WITH_AUTH".to_string(), "1".to_string()),
+        ("DBURL".to_string(), format!("\"{url}\"")),
+    ];
+    let observe = |port: u16| -> Vec<String> {
+        let n = challenge_nonce(port, "REGISTER", "alice");
+        let creds = |ruser: &str, header, password, method, nonce: &str| {
+            Answer {
+                alg: Algorithm::Md5,
+                header,
+                user: "alice",
+                realm: "127.0.0.1",
+                password,
+                nonce,
+                uri: format!("sip:{ruser}@127.0.0.1:{port}"),
+                method,
+                qop: None,
+            }
+            .header()
+        };
+        let mut out = Vec::new();
+        let reg = |step, auth: Option<String>| Req {
+            step,
+            method: "REGISTER",
+            ruser: "alice",
+            from: "alice",
+            to: "alice",
+            headers: auth
+                .into_iter()
+                .chain(["Expires: 600".to_string()])
+                .collect(),
+            from_host: String::new(),
+        };
+        out.push(send(port, &reg("reg-none", None)));
+        out.push(send(
+            port,
+            &reg(
+                "reg-good",
+                Some(creds("alice", "Authorization", "alice-pw", "REGISTER", &n)),
+            ),
+        ));
+        out.push(send(
+            port,
+            &reg(
+                "reg-wrong",
+                Some(creds("alice", "Authorization", "bob-pw", "REGISTER", &n)),
+            ),
+        ));
+        let inv = |step, auth: Option<String>| Req {
+            step,
+            method: "INVITE",
+            ruser: "carol",
+            from: "alice",
+            to: "carol",
+            headers: auth.into_iter().collect(),
+            // `from_uri==myself` (the port too) makes the stock config
+            // authenticate the INVITE.
+            from_host: format!("127.0.0.1:{port}"),
+        };
+        let r = send(port, &inv("inv-none", None));
+        out.push(r);
+        // Any fresh nonce of the proxy's will do (Kamailio's carry no
+        // method).
+        let np = n.clone();
+        out.push(send(
+            port,
+            &inv(
+                "inv-good",
+                Some(creds(
+                    "carol",
+                    "Proxy-Authorization",
+                    "alice-pw",
+                    "INVITE",
+                    &np,
+                )),
+            ),
+        ));
+        out
+    };
+    let port = free_port();
+    let krun = tmp().join(format!("stock-kamailio-{port}"));
+    let mut k =
+        Kamailio::new(stock, format!("udp:127.0.0.1:{port}"), &krun).module_dir(Some(module_dir()));
+    for (n, v) in &defines {
+        k = k.define(format!("{n}={v}"));
+    }
+    let mut kam = k
+        .start(Stdio::null(), Stdio::null())
+        .expect("kamailio runs (apt-get install kamailio)");
+    kam.wait_bound(port, "kamailio", Duration::from_secs(10))
+        .expect("kamailio listens");
+    let theirs = observe(port);
+    kam.stop().expect("kamailio stopped");
+    for (step, want) in [
+        ("reg-none", "401 Unauthorized"),
+        ("reg-good", "200 OK"),
+        ("reg-wrong", "401 Unauthorized"),
+        ("inv-none", "407 Proxy Authentication Required"),
+        ("inv-good", "404 Not Found"),
+    ] {
+        assert!(
+            theirs
+                .iter()
+                .any(|l| l.starts_with(&format!("{step}: SIP/2.0 {want}"))),
+            "kamailio {step}: {theirs:#?}"
+        );
+    }
+    // Ours on the same database: the location table is in memory, the
+    // binding saved by Kamailio is not there.
+    let refs: Vec<(&str, &str)> = defines
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let bin = tests::build_proxy(stock, &refs, "authdb-stock");
+    for compiled in [true, false] {
+        let rundir = tmp().join(format!("stock-ours-{compiled}"));
+        std::fs::create_dir_all(&rundir).expect("rundir");
+        let extra = ["-Y".as_ref(), rundir.as_os_str()];
+        let wait = Duration::from_secs(20);
+        let (g, port) = if compiled {
+            tests::start_ours(&bin, None, &extra, wait)
+        } else {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+            for (n, v) in &defines {
+                c.arg("-A").arg(format!("{n}={v}"));
+            }
+            c.arg(stock).arg("--");
+            tests::start_command(c, &extra, wait)
+        };
+        let got = observe(port);
+        g.stop().expect("stopped");
+        assert_eq!(
+            client_ports(&got),
+            client_ports(&theirs),
+            "{} proxy on the stock config:\nours: {got:#?}\nkamailio: {theirs:#?}",
+            if compiled {
+                "the compiled"
+            } else {
+                "the interpreted"
+            },
+        );
+    }
+    eprintln!("stock WITH_MYSQL WITH_AUTH:\n{}", theirs.join("\n"));
+}
+
+/// The lines with the client's port in `Contact` (a new socket per
+/// request) replaced by `<port>`.
+fn client_ports(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| match l.find("Contact: <sip:alice@127.0.0.1:") {
+            Some(i) => {
+                let at = i + "Contact: <sip:alice@127.0.0.1:".len();
+                let digits = l[at..].bytes().take_while(u8::is_ascii_digit).count();
+                format!("{}<port>{}", &l[..at], &l[at + digits..])
+            }
+            None => l.clone(),
+        })
+        .collect()
+}
