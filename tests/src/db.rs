@@ -334,6 +334,26 @@ impl FreshDb {
         self.url_via(&self.backend.server())
     }
 
+    /// Runs `sql` on it as its owner (as an operator's own tooling would).
+    ///
+    /// # Panics
+    /// The statement fails.
+    pub fn sql(&self, sql: &str) -> String {
+        let c = match self.backend {
+            Backend::Sqlite => {
+                let mut c = Command::new("sqlite3");
+                c.arg(&self.path);
+                c
+            }
+            Backend::Mysql => mysql_admin(Some(&self.name)),
+            Backend::Postgres => {
+                let (h, p) = self.backend.server();
+                psql_user(self.user, &self.name, &h, p)
+            }
+        };
+        run(c, sql, "a statement on the test database")
+    }
+
     /// Runs the operator's `kamctl` on it (`kamctl add alice@dom pw`),
     /// configured by the environment as a kamctlrc would be.
     ///

@@ -197,3 +197,37 @@ pub fn start_command(
     g.wait_bound(port, "proxy", wait).expect("proxy listens");
     (g, port)
 }
+
+/// Runs a proxy that should refuse to start: whether it exited with a
+/// failure within 20 s, and what it logged (its standard error, kept in
+/// `log`).
+///
+/// # Panics
+/// It cannot be started, or the log file cannot be made.
+pub fn refuses(mut c: Command, log: &Path) -> (bool, String) {
+    use std::os::unix::process::CommandExt as _;
+    let file = std::fs::File::create(log).expect("log file");
+    let child = c
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(file)
+        .process_group(0)
+        .spawn()
+        .expect("starts");
+    let mut g = cfgc_test_support::GroupGuard::new(child);
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = g.try_wait() {
+            break Some(s);
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(20) {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    if status.is_none() {
+        g.stop().expect("stopped");
+    }
+    (status.is_some_and(|s| !s.success()), text)
+}

@@ -538,36 +538,6 @@ fn auth_db_on_postgresql_answers_like_kamailio() {
     differential(Backend::Postgres, Variant::Plain);
 }
 
-/// Runs a proxy that should refuse to start: whether it exited with a
-/// failure within 20 s, and what it logged.
-fn refuses(mut c: Command, log: &Path) -> (bool, String) {
-    use std::os::unix::process::CommandExt as _;
-    let file = std::fs::File::create(log).expect("log file");
-    let child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(file)
-        .process_group(0)
-        .spawn()
-        .expect("starts");
-    let mut g = GroupGuard::new(child);
-    let t0 = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = g.try_wait() {
-            break Some(s);
-        }
-        if t0.elapsed() > Duration::from_secs(20) {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    if status.is_none() {
-        g.stop().expect("stopped");
-    }
-    (status.is_some_and(|s| !s.success()), text)
-}
-
 /// Kamailio checks the `subscriber` table's version when it loads the
 /// cfg (auth_db's fixup of `www_authenticate`'s table) and connects in
 /// every worker: a wrong version or an unreachable database refuses to
@@ -602,7 +572,8 @@ fn a_wrong_table_version_or_no_database_refuses_to_start_as_kamailio() {
         for (n, val) in defines(b, Variant::Plain, &url) {
             k = k.define(format!("{n}={val}"));
         }
-        let (refused, log) = refuses(k.command(), &tmp().join(format!("kamailio-{case}.log")));
+        let (refused, log) =
+            tests::refuses(k.command(), &tmp().join(format!("kamailio-{case}.log")));
         assert!(refused, "kamailio starts with {case}:\n{log}");
         let d = defines(b, Variant::Plain, &url);
         let refs: Vec<(&str, &str)> = d.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
@@ -617,7 +588,7 @@ fn a_wrong_table_version_or_no_database_refuses_to_start_as_kamailio() {
             .arg(cfg())
             .args(["--", "-l", &listen, "-n", "1", "-E"]);
         for (who, c) in [("compiled", compiled), ("interpreted", interp)] {
-            let (refused, log) = refuses(c, &tmp().join(format!("{who}-{case}.log")));
+            let (refused, log) = tests::refuses(c, &tmp().join(format!("{who}-{case}.log")));
             assert!(
                 refused && log.contains(want),
                 "{who} with {case}: refused {refused}, log:\n{log}\n(expected it to say {want})"

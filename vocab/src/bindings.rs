@@ -88,6 +88,12 @@ pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("auth_db", "proxy_authorize", 1),
 ];
 
+/// Module functions whose constant argument is a set of flag letters
+/// Kamailio checks when it loads the cfg (refusing to start on another
+/// letter): (module, function, argument index, the letters accepted).
+pub static FLAG_LETTER_ARGS: &[(&str, &str, usize, &str)] =
+    &[("alias_db", "alias_db_lookup", 1, "dDrRuU")];
+
 /// A binding's position in [`BINDINGS`]: stable for one build of the
 /// compiler and runtime, which share this table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -414,6 +420,34 @@ pub static BINDINGS: &[Binding] = &[
         "pv_proxy_authorize",
         "modules::auth::pv_proxy_authenticate",
         &[Fmt, Fmt, Int],
+        Mut,
+    ),
+    b(
+        "alias_db",
+        "alias_db_lookup",
+        "modules::alias_db::alias_db_lookup",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "alias_db",
+        "alias_db_lookup",
+        "modules::alias_db::alias_db_lookup_flags",
+        &[Fmt, Str],
+        Mut,
+    ),
+    b(
+        "speeddial",
+        "sd_lookup",
+        "modules::speeddial::sd_lookup",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "speeddial",
+        "sd_lookup",
+        "modules::speeddial::sd_lookup_owner",
+        &[Fmt, Fmt],
         Mut,
     ),
     b(

@@ -17,7 +17,9 @@ mod pv;
 mod settings;
 mod trans;
 
-pub use bindings::{ArgConv, BINDINGS, Binding, BindingId, CtxUse, LogGate, STATIC_TABLE_ARGS};
+pub use bindings::{
+    ArgConv, BINDINGS, Binding, BindingId, CtxUse, FLAG_LETTER_ARGS, LogGate, STATIC_TABLE_ARGS,
+};
 pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
 pub use modules::{
     MODULES, ModuleSupport, NoOpValue, ParamSupport, ValueKind, modparam_support, module_support,

@@ -251,6 +251,26 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "alias_db",
+        runtime: "runtime/src/modules/alias_db.rs",
+        params: &[
+            ("db_url", Impl(Str)),
+            ("user_column", Impl(Str)),
+            ("domain_column", Impl(Str)),
+            ("alias_user_column", Impl(Str)),
+            ("alias_domain_column", Impl(Str)),
+            ("use_domain", Impl(Int)),
+            ("domain_prefix", Impl(Str)),
+            (
+                "append_branches",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: only the first row is used, as in the runtime (rows as extra branches are not supported yet)",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
         name: "auth",
         runtime: "runtime/src/modules/auth.rs",
         params: &[
@@ -610,6 +630,20 @@ pub static MODULES: &[ModuleSupport] = &[
                 "`1` is Kamailio's default: `send_reply` answers through tm when a transaction exists, as in the runtime",
             ),
         )],
+    },
+    ModuleSupport {
+        name: "speeddial",
+        runtime: "runtime/src/modules/speeddial.rs",
+        params: &[
+            ("db_url", Impl(Str)),
+            ("user_column", Impl(Str)),
+            ("domain_column", Impl(Str)),
+            ("sd_user_column", Impl(Str)),
+            ("sd_domain_column", Impl(Str)),
+            ("new_uri_column", Impl(Str)),
+            ("use_domain", Impl(Int)),
+            ("domain_prefix", Impl(Str)),
+        ],
     },
     ModuleSupport {
         name: "sqlops",

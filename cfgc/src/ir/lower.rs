@@ -674,6 +674,27 @@ impl Lowerer<'_> {
             args.push(self.arg(a, *conv)?);
         }
         let row = binding.binding();
+        for &(_, _, i, letters) in cfgc_vocab::FLAG_LETTER_ARGS
+            .iter()
+            .filter(|(m, f, _, _)| *m == row.module && *f == row.name)
+        {
+            if let (Some(ArgVal::Bytes(t)), Some(a)) = (args.get(i), c.args.get(i))
+                && let Some(bad) = t.iter().find(|b| !letters.as_bytes().contains(b))
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-flag",
+                        format!(
+                            "`{name}` has no flag `{}`: Kamailio refuses to start (unsupported flag)",
+                            char::from(*bad)
+                        ),
+                    )
+                    .with_label(a.span(), "")
+                    .with_help(format!("the flags are the letters `{letters}`")),
+                );
+                return None;
+            }
+        }
         for &(_, _, i) in cfgc_vocab::STATIC_TABLE_ARGS
             .iter()
             .filter(|(m, f, _)| *m == row.module && *f == row.name)

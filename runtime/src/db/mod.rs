@@ -75,6 +75,11 @@ impl fmt::Display for DbUrl {
 }
 
 impl DbUrl {
+    /// The identifier quote of its driver (backtick for MySQL, none else).
+    pub fn quote(&self) -> &'static str {
+        if self.scheme == "mysql" { "`" } else { "" }
+    }
+
     /// Parses a `db_url` as Kamailio's `db_id` parser does (§1.1): the
     /// password ends at the last `@`, the database is everything after
     /// the first `/` that follows the host (up to a `?`), `[v6]` hosts
@@ -149,6 +154,23 @@ fn split_host_port(s: &str) -> (String, Option<u16>) {
     }
 }
 
+/// Kamailio's read-only default URL (`DEFAULT_RODB_URL`), the `db_url` of
+/// auth_db, alias_db, speeddial... when the cfg sets none.
+pub const DEFAULT_RO_URL: &str = "mysql://kamailioro:kamailioro@localhost/kamailio";
+
+/// [`DEFAULT_RO_URL`], parsed.
+pub fn default_ro_url() -> DbUrl {
+    DbUrl {
+        scheme: "mysql".into(),
+        user: Some("kamailioro".into()),
+        password: Some("kamailioro".into()),
+        host: "localhost".into(),
+        port: None,
+        database: "kamailio".into(),
+        text: DEFAULT_RO_URL.into(),
+    }
+}
+
 /// Why a database operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -210,6 +232,22 @@ pub enum DbValue {
     Blob(Vec<u8>),
     /// Unix seconds.
     DateTime(i64),
+}
+
+impl DbValue {
+    /// The value as Kamailio's modules read a text column (`string_val`,
+    /// up to a NUL; numbers in decimal); `None` for NULL.
+    pub fn text(&self) -> Option<Vec<u8>> {
+        Some(match self {
+            DbValue::Null => return None,
+            DbValue::Str(s) | DbValue::Blob(s) => {
+                s.iter().take_while(|&&b| b != 0).copied().collect()
+            }
+            DbValue::Int(i) => i.to_string().into_bytes(),
+            DbValue::BigInt(i) | DbValue::DateTime(i) => i.to_string().into_bytes(),
+            DbValue::Double(d) => d.to_string().into_bytes(),
+        })
+    }
 }
 
 /// What a statement answered: columns and rows (none for statements

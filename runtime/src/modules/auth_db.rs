@@ -31,13 +31,11 @@ use crate::engine::module::Module;
 use crate::engine::params::{ModParams, ParamError, ParamValue};
 use crate::engine::pv;
 use crate::engine::value::{OwnedValue, Value};
+use crate::modules::Modules;
 use crate::modules::auth::Lookup;
 use crate::modules::auth::digest::{self, Credentials, rc};
-use crate::modules::{Modules, WorkerModules};
 use crate::sip::{Method, Uri};
 
-/// Kamailio's read-only default URL (`DEFAULT_RODB_URL`).
-const DEFAULT_URL: &str = "mysql://kamailioro:kamailioro@localhost/kamailio";
 /// The `subscriber` table version auth_db 5.6 expects.
 const TABLE_VERSION: i64 = 7;
 
@@ -69,7 +67,7 @@ pub struct AuthDb {
 impl Default for AuthDb {
     fn default() -> Self {
         Self {
-            url: default_url(),
+            url: crate::db::default_ro_url(),
             user_column: "username".into(),
             domain_column: "domain".into(),
             password_column: "ha1".into(),
@@ -81,19 +79,6 @@ impl Default for AuthDb {
             force_generate_avps: false,
             db: Arc::default(),
         }
-    }
-}
-
-/// [`DEFAULT_URL`], parsed.
-fn default_url() -> DbUrl {
-    DbUrl {
-        scheme: "mysql".into(),
-        user: Some("kamailioro".into()),
-        password: Some("kamailioro".into()),
-        host: "localhost".into(),
-        port: None,
-        database: "kamailio".into(),
-        text: DEFAULT_URL.into(),
     }
 }
 
@@ -201,44 +186,12 @@ fn log_error(ctx: &Ctx<'_>, message: &str) {
     }
 }
 
-/// Runs `sql` on the worker's connection; `None` (logged) when the worker
-/// has none or the query fails.
 fn query(ctx: &mut Ctx<'_>, sql: &str) -> Option<crate::db::QueryResult> {
-    let Some(con) =
-        crate::engine::module::worker_state::<WorkerModules>(ctx).and_then(|w| w.auth_db.as_mut())
-    else {
-        log_error(ctx, "auth_db: no database connection in this process\n");
-        return None;
-    };
-    match con.raw_query(sql) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            log_error(ctx, &format!("auth_db: failed to query database: {e}\n"));
-            None
-        }
-    }
+    crate::modules::db_query(ctx, "auth_db", |w| w.auth_db.as_mut(), sql)
 }
 
 fn quote(ctx: &Ctx<'_>) -> &'static str {
-    if Modules::of(ctx).auth_db.url.scheme == "mysql" {
-        "`"
-    } else {
-        ""
-    }
-}
-
-/// A column's value as Kamailio reads a string (`string_val`, up to a
-/// NUL; NULL is empty).
-fn text(v: Option<&DbValue>) -> Vec<u8> {
-    match v {
-        Some(DbValue::Str(s) | DbValue::Blob(s)) => {
-            s.iter().take_while(|&&b| b != 0).copied().collect()
-        }
-        Some(DbValue::Int(i)) => i.to_string().into_bytes(),
-        Some(DbValue::BigInt(i) | DbValue::DateTime(i)) => i.to_string().into_bytes(),
-        Some(DbValue::Double(d)) => d.to_string().into_bytes(),
-        Some(DbValue::Null) | None => Vec::new(),
-    }
+    Modules::of(ctx).auth_db.url.quote()
 }
 
 /// Kamailio's `db_val2pv_spec`: numbers as ints, text as strings, NULL as
@@ -342,7 +295,7 @@ fn get_ha1(
     let Some(row) = res.rows.into_iter().next() else {
         return Err(rc::USER_UNKNOWN);
     };
-    let secret = text(row.first());
+    let secret = row.first().and_then(DbValue::text).unwrap_or_default();
     let ha1 = if a.calculate_ha1 {
         // The whole username and the realm as given (not stripped).
         let alg = Modules::of(ctx).auth.algorithm();
@@ -572,7 +525,10 @@ mod tests {
         assert_eq!(a.columns(Some("password")), ["password", "b", "a"]);
         assert_eq!(a.columns(None), ["b", "a"]);
         let d = AuthDb::default();
-        assert_eq!(Some(&d.url), DbUrl::parse(DEFAULT_URL).ok().as_ref());
+        assert_eq!(
+            Some(&d.url),
+            DbUrl::parse(crate::db::DEFAULT_RO_URL).ok().as_ref()
+        );
         assert_eq!(d.password_column, "ha1");
         let mut bad = ModParams::new();
         bad.push("auth_db", "db_url", ParamValue::Str("nonsense".into()));

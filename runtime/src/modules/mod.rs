@@ -9,6 +9,7 @@
 //! generated code uses (`modules::tm::t_relay`).
 
 pub mod acc;
+pub mod alias_db;
 pub mod auth;
 pub mod auth_db;
 pub mod cfgutils;
@@ -23,6 +24,7 @@ pub mod rr;
 pub mod sanity;
 pub mod siputils;
 pub mod sl;
+pub mod speeddial;
 pub mod sqlops;
 pub mod textops;
 pub mod usrloc;
@@ -66,6 +68,11 @@ pub struct Modules {
     pub auth: auth::Auth,
     /// auth_db: credentials from a table (per worker: its connection).
     pub auth_db: auth_db::AuthDb,
+    /// alias_db: user aliases from a table (per worker: its connection).
+    pub alias_db: alias_db::AliasDb,
+    /// speeddial: speed-dial numbers from a table (per worker: its
+    /// connection).
+    pub speeddial: speeddial::Speeddial,
     /// cfgutils: global flags, probability, script locks.
     pub cfgutils: cfgutils::Cfgutils,
     /// counters: the script counters.
@@ -87,6 +94,42 @@ pub struct WorkerModules {
     pub sqlops: sqlops::Worker,
     /// auth_db's connection (`None` in a set built without modules).
     pub auth_db: Option<crate::db::Connection>,
+    /// alias_db's connection.
+    pub alias_db: Option<crate::db::Connection>,
+    /// speeddial's connection.
+    pub speeddial: Option<crate::db::Connection>,
+}
+
+/// Runs `sql` on the worker's connection `pick` chooses (a module's own,
+/// in [`WorkerModules`]); `None`, logged as Kamailio's modules log it,
+/// when the worker has none or the query fails (the caller answers the
+/// script its error code).
+pub(crate) fn db_query(
+    ctx: &mut Ctx<'_>,
+    module: &str,
+    pick: fn(&mut WorkerModules) -> Option<&mut crate::db::Connection>,
+    sql: &str,
+) -> Option<crate::db::QueryResult> {
+    let log = |ctx: &Ctx<'_>, m: String| {
+        use crate::engine::log::{self, Level};
+        if log::enabled(ctx, Level::Err) {
+            ctx.core.log.write(Level::Err, &log::prefix(), m.as_bytes());
+        }
+    };
+    let Some(con) = crate::engine::module::worker_state::<WorkerModules>(ctx).and_then(pick) else {
+        log(
+            ctx,
+            format!("{module}: no database connection in this process\n"),
+        );
+        return None;
+    };
+    match con.raw_query(sql) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            log(ctx, format!("{module}: failed to query database: {e}\n"));
+            None
+        }
+    }
 }
 
 /// The set of contexts whose engine runs another set (or none): every
@@ -110,6 +153,8 @@ impl Modules {
             usrloc: usrloc::Usrloc::from_params(&params)?,
             auth: auth::Auth::from_params(&params)?,
             auth_db: auth_db::AuthDb::from_params(&params)?,
+            alias_db: alias_db::AliasDb::from_params(&params)?,
+            speeddial: speeddial::Speeddial::from_params(&params)?,
             cfgutils: cfgutils::Cfgutils::from_params(&params)?,
             counters: counters::Counters::from_params(&params)?,
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
@@ -120,14 +165,21 @@ impl Modules {
     }
 
     /// What the loaded modules check when Kamailio loads the cfg (their
-    /// fixups and child_init): auth_db binds to auth, connects, and checks
-    /// the `version` of the tables named in `static_tables`
-    /// (`Settings::static_tables`).
+    /// fixups and child_init): alias_db and speeddial connect; auth_db
+    /// binds to auth, connects, and checks the `version` of the tables
+    /// named in `static_tables` (`Settings::static_tables`).
     ///
     /// # Errors
     /// Kamailio's reason to refuse to start.
     pub fn start(&self, static_tables: &[(String, String)]) -> Result<(), String> {
-        if !self.loaded.iter().any(|l| l == "auth_db") {
+        let loaded = |m: &str| self.loaded.iter().any(|l| l == m);
+        if loaded("alias_db") {
+            self.alias_db.start()?;
+        }
+        if loaded("speeddial") {
+            self.speeddial.start()?;
+        }
+        if !loaded("auth_db") {
             return Ok(());
         }
         if !self.loaded.iter().any(|l| l == "auth") {
@@ -192,6 +244,14 @@ macro_rules! each {
             $body;
         }
         {
+            let $m = &$self.alias_db;
+            $body;
+        }
+        {
+            let $m = &$self.speeddial;
+            $body;
+        }
+        {
             let $m = &$self.cfgutils;
             $body;
         }
@@ -249,6 +309,8 @@ impl ModuleSet for Modules {
         Some(Box::new(WorkerModules {
             sqlops: self.sqlops.worker(),
             auth_db: Some(self.auth_db.worker()),
+            alias_db: Some(self.alias_db.worker()),
+            speeddial: Some(self.speeddial.worker()),
         }))
     }
 
