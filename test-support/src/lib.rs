@@ -82,7 +82,17 @@ pub fn udp_bound(port: u16) -> bool {
 /// ten times every 500 ms until a datagram comes back; the first answer,
 /// as text, or `None`.
 pub fn udp_exchange(port: u16, message: impl Fn(std::net::SocketAddr) -> String) -> Option<String> {
-    let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
+    udp_exchange_from("127.0.0.1", port, message)
+}
+
+/// [`udp_exchange`] from a socket on `ip` (another loopback address, such
+/// as `127.0.0.2`, for a second source).
+pub fn udp_exchange_from(
+    ip: &str,
+    port: u16,
+    message: impl Fn(std::net::SocketAddr) -> String,
+) -> Option<String> {
+    let sock = UdpSocket::bind((ip, 0)).ok()?;
     sock.set_read_timeout(Some(Duration::from_millis(500)))
         .ok()?;
     let msg = message(sock.local_addr().ok()?);

@@ -14,12 +14,15 @@
 //! choice) on SQLite, MariaDB and PostgreSQL; stored HA1s (`ha1`/`ha1b`)
 //! with `use_domain` on SQLite. Then start-up: a wrong `subscriber`
 //! version and an unreachable database refuse to start, as Kamailio.
+//! Last, the stock config with its database defines on MariaDB.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
+use cfgc_test_support::{
+    GroupGuard, Kamailio, free_port, module_dir, udp_exchange, udp_exchange_from,
+};
 use runtime::modules::auth::digest::Algorithm;
 use tests::db::{Backend, DbUser, FreshDb};
 use tests::digest::{Answer, forged_nonce, nonce_shape, param};
@@ -49,6 +52,8 @@ struct Req<'a> {
     headers: Vec<String>,
     /// From's host (and port), `127.0.0.1` when empty.
     from_host: String,
+    /// The address it is sent from, `127.0.0.1` when empty.
+    src: &'a str,
 }
 
 /// The reply's status line and its auth headers (nonces by shape).
@@ -67,7 +72,8 @@ fn send(port: u16, r: &Req<'_>) -> String {
     } else {
         &r.from_host
     };
-    let answer = udp_exchange(port, |local| {
+    let src = if r.src.is_empty() { "127.0.0.1" } else { r.src };
+    let answer = udp_exchange_from(src, port, |local| {
         format!(
             "{method} sip:{ruser}@127.0.0.1:{port} SIP/2.0\r\n\
 Via: SIP/2.0/UDP {local};branch=z9hG4bK-{step}-1;rport\r\n\
@@ -147,6 +153,7 @@ fn observe(port: u16) -> Vec<String> {
         to,
         headers: auth.into_iter().collect(),
         from_host: String::new(),
+        src: "",
     };
     let www = |user, password| {
         Some(creds(
@@ -597,20 +604,52 @@ fn a_wrong_table_version_or_no_database_refuses_to_start_as_kamailio() {
     }
 }
 
-/// The stock config with `WITH_MYSQL` and `WITH_AUTH` on MariaDB: the
-/// REGISTER challenged then saved with the right password, challenged
-/// again with a wrong one; an INVITE from a local user challenged (407),
-/// then with credentials looked up (the callee is not registered: 404);
+/// The stock config with `WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB
+/// WITH_SPEEDDIAL` on MariaDB: the REGISTER challenged then saved with
+/// the right password, challenged again with a wrong one; an INVITE from
+/// a local user challenged (407), then with credentials looked up (the
+/// callee is not registered: 404); from an address of the `address`
+/// table no challenge, an alias of a registered user relayed, a speed
+/// dial relayed to its `new_uri` (the test's socket reads the R-URI);
 /// identical from `kamailio -f`, the compiled and the interpreted proxy.
 #[test]
-fn stock_config_with_mysql_and_auth_answers_like_kamailio() {
+fn stock_config_with_its_database_defines_answers_like_kamailio() {
     let b = Backend::Mysql;
-    let db = fresh(b, "cfgc_authdb_stock");
+    let db = FreshDb::new(
+        b,
+        "cfgc_authdb_stock",
+        &[
+            "standard-create.sql",
+            "auth_db-create.sql",
+            "permissions-create.sql",
+            "alias_db-create.sql",
+            "speeddial-create.sql",
+        ],
+        USER,
+        &tmp(),
+    );
+    add_users(&db);
+    // 127.0.0.2 is trusted by address (WITH_IPAUTH); 100 is an alias of
+    // alice; alice's speed dial 11 calls a socket of the test.
+    db.kamctl(&["address", "add", "1", "127.0.0.2", "32", "0", "trusted"]);
+    db.kamctl(&["alias_db", "add", "100@127.0.0.1", "alice@127.0.0.1"]);
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").expect("sink");
+    let sink_port = sink.local_addr().expect("addr").port();
+    db.kamctl(&[
+        "speeddial",
+        "add",
+        "alice@127.0.0.1",
+        "11@127.0.0.1",
+        &format!("sip:bob@127.0.0.1:{sink_port}"),
+    ]);
     let url = db.url();
     let stock = Path::new(tests::STOCK_CFG);
     let defines = [
         ("WITH_MYSQL".to_string(), "1".to_string()),
         ("WITH_AUTH".to_string(), "1".to_string()),
+        ("WITH_IPAUTH".to_string(), "1".to_string()),
+        ("WITH_ALIASDB".to_string(), "1".to_string()),
+        ("WITH_SPEEDDIAL".to_string(), "1".to_string()),
         ("DBURL".to_string(), format!("\"{url}\"")),
     ];
     let observe = |port: u16| -> Vec<String> {
@@ -641,6 +680,7 @@ fn stock_config_with_mysql_and_auth_answers_like_kamailio() {
                 .chain(["Expires: 600".to_string()])
                 .collect(),
             from_host: String::new(),
+            src: "",
         };
         out.push(send(port, &reg("reg-none", None)));
         out.push(send(
@@ -667,6 +707,7 @@ fn stock_config_with_mysql_and_auth_answers_like_kamailio() {
             // `from_uri==myself` (the port too) makes the stock config
             // authenticate the INVITE.
             from_host: format!("127.0.0.1:{port}"),
+            src: "",
         };
         let r = send(port, &inv("inv-none", None));
         out.push(r);
@@ -686,6 +727,39 @@ fn stock_config_with_mysql_and_auth_answers_like_kamailio() {
                 )),
             ),
         ));
+        // From 127.0.0.2 (the address table's group 1): no challenge.
+        let ip = |step, ruser| Req {
+            step,
+            method: "INVITE",
+            ruser,
+            from: "alice",
+            to: ruser,
+            headers: Vec::new(),
+            from_host: format!("127.0.0.1:{port}"),
+            src: "127.0.0.2",
+        };
+        out.push(send(port, &ip("ipauth-unknown", "carol")));
+        // The alias of alice, who registered above: relayed (100 Trying).
+        out.push(send(port, &ip("ipauth-alias", "100")));
+        // alice's speed dial 11: relayed to the test's socket, which
+        // reads the R-URI.
+        out.push(send(port, &ip("ipauth-speeddial", "11")));
+        let mut buf = [0u8; 65536];
+        sink.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        let forwarded = match sink.recv_from(&mut buf) {
+            Ok((n, _)) => String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .replace(&format!(":{sink_port}"), ":<sink>"),
+            Err(_) => "nothing".into(),
+        };
+        out.push(format!("speeddial forwarded: {forwarded}"));
+        // Drain the retransmissions of this run before the next one.
+        sink.set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        while sink.recv_from(&mut buf).is_ok() {}
         out
     };
     let port = free_port();
@@ -708,11 +782,22 @@ fn stock_config_with_mysql_and_auth_answers_like_kamailio() {
         ("reg-wrong", "401 Unauthorized"),
         ("inv-none", "407 Proxy Authentication Required"),
         ("inv-good", "404 Not Found"),
+        ("ipauth-unknown", "404 Not Found"),
+        ("ipauth-alias", "100 trying -- your call is important to us"),
+        (
+            "ipauth-speeddial",
+            "100 trying -- your call is important to us",
+        ),
+        (
+            "speeddial forwarded",
+            "INVITE sip:bob@127.0.0.1:<sink> SIP/2.0",
+        ),
     ] {
         assert!(
             theirs
                 .iter()
-                .any(|l| l.starts_with(&format!("{step}: SIP/2.0 {want}"))),
+                .any(|l| l.starts_with(&format!("{step}: SIP/2.0 {want}"))
+                    || l == &format!("{step}: {want}")),
             "kamailio {step}: {theirs:#?}"
         );
     }
@@ -751,7 +836,10 @@ fn stock_config_with_mysql_and_auth_answers_like_kamailio() {
             },
         );
     }
-    eprintln!("stock WITH_MYSQL WITH_AUTH:\n{}", theirs.join("\n"));
+    eprintln!(
+        "stock WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB WITH_SPEEDDIAL:\n{}",
+        theirs.join("\n")
+    );
 }
 
 /// The lines with the client's port in `Contact` (a new socket per

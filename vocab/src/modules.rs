@@ -143,6 +143,10 @@ const SRDB2: &str =
 /// sqlops' `{sql.*}` transformations.
 const SQL_TR: &str = "the size of the `{sql.*}` transformations' buffer; those transformations are not supported yet";
 
+/// permissions' trusted-table settings.
+const PERM_TRUSTED: &str = "read only by `allow_trusted` (and its cache), which is not supported yet (refused at build); the `trusted` table's version is still checked at start-up";
+/// permissions' allow/deny files.
+const PERM_FILES: &str = "read only by `allow_routing`, `allow_register` and `allow_uri`, which are not supported yet (refused at build)";
 const ACC_DB: &str = "a setting of acc's database accounting, which only `db_flag`/`db_missed_flag` turn on (refused at build); log accounting does not read it";
 
 /// Every module the runtime supports, alphabetically.
@@ -485,6 +489,41 @@ pub static MODULES: &[ModuleSupport] = &[
         name: "maxfwd",
         runtime: "runtime/src/modules/maxfwd.rs",
         params: &[("max_limit", Impl(Int))],
+    },
+    ModuleSupport {
+        name: "permissions",
+        runtime: "runtime/src/modules/permissions.rs",
+        params: &[
+            ("db_url", Impl(Str)),
+            ("load_backends", Impl(Int)),
+            ("address_table", Impl(Str)),
+            ("grp_col", Impl(Str)),
+            ("ip_addr_col", Impl(Str)),
+            ("mask_col", Impl(Str)),
+            ("port_col", Impl(Str)),
+            ("tag_col", Impl(Str)),
+            ("trusted_table", Impl(Str)),
+            ("max_subnets", Impl(Int)),
+            ("db_mode", NoOp(PERM_TRUSTED)),
+            ("source_col", NoOp(PERM_TRUSTED)),
+            ("proto_col", NoOp(PERM_TRUSTED)),
+            ("from_col", NoOp(PERM_TRUSTED)),
+            ("ruri_col", NoOp(PERM_TRUSTED)),
+            ("priority_col", NoOp(PERM_TRUSTED)),
+            ("peer_tag_mode", NoOp(PERM_TRUSTED)),
+            ("trusted_cleanup_interval", NoOp(PERM_TRUSTED)),
+            ("default_allow_file", NoOp(PERM_FILES)),
+            ("default_deny_file", NoOp(PERM_FILES)),
+            ("allow_suffix", NoOp(PERM_FILES)),
+            ("deny_suffix", NoOp(PERM_FILES)),
+            ("check_all_branches", NoOp(PERM_FILES)),
+            (
+                "reload_delta",
+                NoOp(
+                    "the least time between two RPC reloads; the runtime has no reload command yet",
+                ),
+            ),
+        ],
     },
     ModuleSupport {
         name: "pv",

@@ -19,6 +19,7 @@ pub mod ctl;
 pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
+pub mod permissions;
 pub mod registrar;
 pub mod rr;
 pub mod sanity;
@@ -73,6 +74,8 @@ pub struct Modules {
     /// speeddial: speed-dial numbers from a table (per worker: its
     /// connection).
     pub speeddial: speeddial::Speeddial,
+    /// permissions: the address table, loaded at start-up.
+    pub permissions: permissions::Permissions,
     /// cfgutils: global flags, probability, script locks.
     pub cfgutils: cfgutils::Cfgutils,
     /// counters: the script counters.
@@ -155,6 +158,7 @@ impl Modules {
             auth_db: auth_db::AuthDb::from_params(&params)?,
             alias_db: alias_db::AliasDb::from_params(&params)?,
             speeddial: speeddial::Speeddial::from_params(&params)?,
+            permissions: permissions::Permissions::from_params(&params)?,
             cfgutils: cfgutils::Cfgutils::from_params(&params)?,
             counters: counters::Counters::from_params(&params)?,
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
@@ -165,7 +169,8 @@ impl Modules {
     }
 
     /// What the loaded modules check when Kamailio loads the cfg (their
-    /// fixups and child_init): alias_db and speeddial connect; auth_db
+    /// fixups and child_init): alias_db and speeddial connect,
+    /// permissions loads its address table; auth_db
     /// binds to auth, connects, and checks the `version` of the tables
     /// named in `static_tables` (`Settings::static_tables`).
     ///
@@ -178,6 +183,9 @@ impl Modules {
         }
         if loaded("speeddial") {
             self.speeddial.start()?;
+        }
+        if loaded("permissions") {
+            self.permissions.start()?;
         }
         if !loaded("auth_db") {
             return Ok(());
@@ -249,6 +257,10 @@ macro_rules! each {
         }
         {
             let $m = &$self.speeddial;
+            $body;
+        }
+        {
+            let $m = &$self.permissions;
             $body;
         }
         {
