@@ -857,3 +857,87 @@ fn client_ports(lines: &[String]) -> Vec<String> {
         })
         .collect()
 }
+
+/// The database lost under load (MariaDB through a relay the test cuts):
+/// `auth_check` answers -1 (the cfg's 403 rc=-1) while requests that do
+/// not need the database are answered as ever, and the next check after
+/// the database is back reconnects; the same from `kamailio -f`, the
+/// compiled and the interpreted proxy.
+#[test]
+fn a_lost_database_fails_the_check_then_reconnects_like_kamailio() {
+    let b = Backend::Mysql;
+    let db = fresh(b, "cfgc_authdb_outage");
+    let relay = tests::db::Relay::new(b.server());
+    let url = db.url_via(&("127.0.0.1".to_string(), relay.port));
+    let observe = |port: u16| -> Vec<String> {
+        let n = challenge_nonce(port, "REGISTER", "alice");
+        let good = Answer {
+            alg: Algorithm::Md5,
+            header: "Authorization",
+            user: "alice",
+            realm: "127.0.0.1",
+            password: "alice-pw",
+            nonce: &n,
+            uri: format!("sip:alice@127.0.0.1:{port}"),
+            method: "REGISTER",
+            qop: Some("auth"),
+        }
+        .header();
+        let reg = |step| Req {
+            step,
+            method: "REGISTER",
+            ruser: "alice",
+            from: "alice",
+            to: "alice",
+            headers: vec![good.clone()],
+            ..Req::default()
+        };
+        let other = Req {
+            step: "no-db",
+            method: "NOTIFY",
+            ruser: "alice",
+            from: "alice",
+            to: "alice",
+            ..Req::default()
+        };
+        let mut out = vec![send(port, &reg("before"))];
+        relay.cut();
+        out.push(send(port, &reg("cut")));
+        out.push(send(port, &other));
+        out.push(send(port, &reg("cut-again")));
+        relay.restore();
+        out.push(send(port, &reg("restored")));
+        out.push(send(port, &reg("restored-again")));
+        out
+    };
+    let mut all = Vec::new();
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let (g, port) = match who {
+            "kamailio" => start_kamailio(b, Variant::Plain, &url).expect("kamailio runs"),
+            w => start_ours(b, Variant::Plain, &url, w == "compiled"),
+        };
+        let got = observe(port);
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    let theirs = &all[0].1;
+    for (i, want) in [
+        "before: SIP/2.0 200 ok c=1 pw=alice-pw",
+        "cut: SIP/2.0 403 rc=-1",
+        "no-db: SIP/2.0 404 Not here",
+        "cut-again: SIP/2.0 403 rc=-1",
+        "restored: SIP/2.0 200 ok c=1 pw=alice-pw",
+        "restored-again: SIP/2.0 200 ok c=1 pw=alice-pw",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            theirs.get(i).is_some_and(|l| l.starts_with(want)),
+            "kamailio through the outage: {theirs:#?} (expected {want})"
+        );
+    }
+    for (who, got) in &all[1..] {
+        assert_eq!(got, theirs, "{who} through the outage");
+    }
+}

@@ -20,16 +20,14 @@
 //! back the next query reconnects. For SQLite, the database is locked by
 //! another connection: -1 at once (no busy timeout), then fine again.
 
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
-use tests::db::{Backend, DbUser, FreshDb};
+use tests::db::{Backend, DbUser, FreshDb, Relay};
 
 /// The database user the proxies log in as (MariaDB, PostgreSQL).
 const USER: DbUser = DbUser {
@@ -221,66 +219,6 @@ fn sqlops_on_mariadb_answers_like_kamailio() {
 #[test]
 fn sqlops_on_postgresql_answers_like_kamailio() {
     differential(Backend::Postgres);
-}
-
-/// A TCP relay to a database server that the test can cut: every open
-/// connection closed and new ones dropped at once, until restored.
-struct Relay {
-    port: u16,
-    up: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-impl Relay {
-    fn new(upstream: (String, u16)) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("relay listens");
-        let port = listener.local_addr().expect("addr").port();
-        let up = Arc::new(AtomicBool::new(true));
-        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (up2, conns2) = (up.clone(), conns.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if !up2.load(Ordering::SeqCst) {
-                    drop(client);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect((upstream.0.as_str(), upstream.1)) else {
-                    continue;
-                };
-                let mut list = conns2.lock().expect("lock");
-                for s in [&client, &server] {
-                    if let Ok(c) = s.try_clone() {
-                        list.push(c);
-                    }
-                }
-                for (mut from, mut to) in [
-                    (client.try_clone(), server.try_clone()),
-                    (server.try_clone(), client.try_clone()),
-                ]
-                .into_iter()
-                .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
-                {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Both);
-                    });
-                }
-            }
-        });
-        Self { port, up, conns }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for c in self.conns.lock().expect("lock").drain(..) {
-            let _ = c.shutdown(std::net::Shutdown::Both);
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
 }
 
 /// What each proxy answers to `ping` before, during and after the
