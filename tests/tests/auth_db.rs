@@ -54,6 +54,8 @@ struct Req<'a> {
     from_host: String,
     /// The address it is sent from, `127.0.0.1` when empty.
     src: &'a str,
+    /// The R-URI's host and port, the proxy's when empty.
+    rhost: String,
 }
 
 /// The reply's status line and its auth headers (nonces by shape).
@@ -73,9 +75,14 @@ fn send(port: u16, r: &Req<'_>) -> String {
         &r.from_host
     };
     let src = if r.src.is_empty() { "127.0.0.1" } else { r.src };
+    let rhost = if r.rhost.is_empty() {
+        format!("127.0.0.1:{port}")
+    } else {
+        r.rhost.clone()
+    };
     let answer = udp_exchange_from(src, port, |local| {
         format!(
-            "{method} sip:{ruser}@127.0.0.1:{port} SIP/2.0\r\n\
+            "{method} sip:{ruser}@{rhost} SIP/2.0\r\n\
 Via: SIP/2.0/UDP {local};branch=z9hG4bK-{step}-1;rport\r\n\
 Max-Forwards: 70\r\n\
 From: <sip:{from}@{fhost}>;tag=t-{step}\r\n\
@@ -154,6 +161,7 @@ fn observe(port: u16) -> Vec<String> {
         headers: auth.into_iter().collect(),
         from_host: String::new(),
         src: "",
+        rhost: String::new(),
     };
     let www = |user, password| {
         Some(creds(
@@ -605,12 +613,13 @@ fn a_wrong_table_version_or_no_database_refuses_to_start_as_kamailio() {
 }
 
 /// The stock config with `WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB
-/// WITH_SPEEDDIAL` on MariaDB: the REGISTER challenged then saved with
+/// WITH_SPEEDDIAL WITH_MULTIDOMAIN` on MariaDB: the REGISTER challenged then saved with
 /// the right password, challenged again with a wrong one; an INVITE from
 /// a local user challenged (407), then with credentials looked up (the
 /// callee is not registered: 404); from an address of the `address`
 /// table no challenge, an alias of a registered user relayed, a speed
-/// dial relayed to its `new_uri` (the test's socket reads the R-URI);
+/// dial relayed to its `new_uri` (the test's socket reads the R-URI), a
+/// call to a domain that is not local relayed;
 /// identical from `kamailio -f`, the compiled and the interpreted proxy.
 #[test]
 fn stock_config_with_its_database_defines_answers_like_kamailio() {
@@ -624,23 +633,28 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
             "permissions-create.sql",
             "alias_db-create.sql",
             "speeddial-create.sql",
+            "domain-create.sql",
         ],
         USER,
         &tmp(),
     );
     add_users(&db);
+    // WITH_MULTIDOMAIN: 127.0.0.1 is the local domain (and, by
+    // register_myself, `myself` on any port).
+    db.kamctl(&["domain", "add", "127.0.0.1"]);
     // 127.0.0.2 is trusted by address (WITH_IPAUTH); 100 is an alias of
     // alice; alice's speed dial 11 calls a socket of the test.
     db.kamctl(&["address", "add", "1", "127.0.0.2", "32", "0", "trusted"]);
     db.kamctl(&["alias_db", "add", "100@127.0.0.1", "alice@127.0.0.1"]);
-    let sink = std::net::UdpSocket::bind("127.0.0.1:0").expect("sink");
+    // Not a local domain: 127.0.0.3.
+    let sink = std::net::UdpSocket::bind("127.0.0.3:0").expect("sink");
     let sink_port = sink.local_addr().expect("addr").port();
     db.kamctl(&[
         "speeddial",
         "add",
         "alice@127.0.0.1",
         "11@127.0.0.1",
-        &format!("sip:bob@127.0.0.1:{sink_port}"),
+        &format!("sip:bob@127.0.0.3:{sink_port}"),
     ]);
     let url = db.url();
     let stock = Path::new(tests::STOCK_CFG);
@@ -650,6 +664,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         ("WITH_IPAUTH".to_string(), "1".to_string()),
         ("WITH_ALIASDB".to_string(), "1".to_string()),
         ("WITH_SPEEDDIAL".to_string(), "1".to_string()),
+        ("WITH_MULTIDOMAIN".to_string(), "1".to_string()),
         ("DBURL".to_string(), format!("\"{url}\"")),
     ];
     let observe = |port: u16| -> Vec<String> {
@@ -681,6 +696,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
                 .collect(),
             from_host: String::new(),
             src: "",
+            rhost: String::new(),
         };
         out.push(send(port, &reg("reg-none", None)));
         out.push(send(
@@ -708,6 +724,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
             // authenticate the INVITE.
             from_host: format!("127.0.0.1:{port}"),
             src: "",
+            rhost: String::new(),
         };
         let r = send(port, &inv("inv-none", None));
         out.push(r);
@@ -737,6 +754,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
             headers: Vec::new(),
             from_host: format!("127.0.0.1:{port}"),
             src: "127.0.0.2",
+            rhost: String::new(),
         };
         out.push(send(port, &ip("ipauth-unknown", "carol")));
         // The alias of alice, who registered above: relayed (100 Trying).
@@ -744,22 +762,34 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         // alice's speed dial 11: relayed to the test's socket, which
         // reads the R-URI.
         out.push(send(port, &ip("ipauth-speeddial", "11")));
-        let mut buf = [0u8; 65536];
-        sink.set_read_timeout(Some(Duration::from_secs(2)))
-            .expect("timeout");
-        let forwarded = match sink.recv_from(&mut buf) {
-            Ok((n, _)) => String::from_utf8_lossy(&buf[..n])
-                .lines()
-                .next()
-                .unwrap_or("")
-                .replace(&format!(":{sink_port}"), ":<sink>"),
-            Err(_) => "nothing".into(),
+        let forwarded = || {
+            let mut buf = [0u8; 65536];
+            sink.set_read_timeout(Some(Duration::from_secs(2)))
+                .expect("timeout");
+            let first = match sink.recv_from(&mut buf) {
+                Ok((n, _)) => String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .replace(&format!(":{sink_port}"), ":<sink>"),
+                Err(_) => "nothing".into(),
+            };
+            // Drain the retransmissions before the next step.
+            sink.set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("timeout");
+            while sink.recv_from(&mut buf).is_ok() {}
+            first
         };
-        out.push(format!("speeddial forwarded: {forwarded}"));
-        // Drain the retransmissions of this run before the next one.
-        sink.set_read_timeout(Some(Duration::from_millis(200)))
-            .expect("timeout");
-        while sink.recv_from(&mut buf).is_ok() {}
+        out.push(format!("speeddial forwarded: {}", forwarded()));
+        // A domain that is not local (WITH_MULTIDOMAIN): relayed.
+        out.push(send(
+            port,
+            &Req {
+                rhost: format!("127.0.0.3:{sink_port}"),
+                ..ip("ipauth-not-local", "carol")
+            },
+        ));
+        out.push(format!("not-local forwarded: {}", forwarded()));
         out
     };
     let port = free_port();
@@ -790,7 +820,15 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         ),
         (
             "speeddial forwarded",
-            "INVITE sip:bob@127.0.0.1:<sink> SIP/2.0",
+            "INVITE sip:bob@127.0.0.3:<sink> SIP/2.0",
+        ),
+        (
+            "ipauth-not-local",
+            "100 trying -- your call is important to us",
+        ),
+        (
+            "not-local forwarded",
+            "INVITE sip:carol@127.0.0.3:<sink> SIP/2.0",
         ),
     ] {
         assert!(
@@ -837,7 +875,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         );
     }
     eprintln!(
-        "stock WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB WITH_SPEEDDIAL:\n{}",
+        "stock WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB WITH_SPEEDDIAL WITH_MULTIDOMAIN:\n{}",
         theirs.join("\n")
     );
 }

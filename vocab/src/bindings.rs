@@ -437,6 +437,27 @@ pub static BINDINGS: &[Binding] = &[
         Mut,
     ),
     b(
+        "domain",
+        "is_from_local",
+        "modules::domain::is_from_local",
+        &[],
+        Mut,
+    ),
+    b(
+        "domain",
+        "is_uri_host_local",
+        "modules::domain::is_uri_host_local",
+        &[],
+        Mut,
+    ),
+    b(
+        "domain",
+        "is_domain_local",
+        "modules::domain::is_domain_local",
+        &[Fmt],
+        Mut,
+    ),
+    b(
         "permissions",
         "allow_source_address",
         "modules::permissions::allow_source_address",

@@ -466,6 +466,21 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "domain",
+        runtime: "runtime/src/modules/domain.rs",
+        params: &[
+            ("db_url", Impl(Str)),
+            ("domain_table", Impl(Str)),
+            ("domain_attrs_table", Impl(Str)),
+            ("did_col", Impl(Str)),
+            ("domain_col", Impl(Str)),
+            ("name_col", Impl(Str)),
+            ("type_col", Impl(Str)),
+            ("value_col", Impl(Str)),
+            ("register_myself", Impl(Int)),
+        ],
+    },
+    ModuleSupport {
         name: "jsonrpcs",
         runtime: "runtime/src/modules/jsonrpcs",
         params: &[

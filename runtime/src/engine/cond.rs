@@ -64,7 +64,7 @@ pub fn uri_is_myself(ctx: &Ctx<'_>, of: UriOf) -> bool {
     } else {
         5060
     };
-    ctx.core.is_myself(u.host, Some(u.port.unwrap_or(default)))
+    ctx.is_myself(u.host, Some(u.port.unwrap_or(default)))
 }
 
 fn ip_of(ctx: &Ctx<'_>, of: IpOf) -> IpAddr {
@@ -104,7 +104,8 @@ pub fn ip_in_net(ctx: &Ctx<'_>, of: IpOf, net: &str, bits: u8) -> bool {
 
 /// `src_ip == myself`.
 pub fn ip_is_myself(ctx: &Ctx<'_>, of: IpOf) -> bool {
-    ctx.core.myself.has_ip(ip_of(ctx, of))
+    let ip = ip_of(ctx, of);
+    ctx.core.myself.has_ip(ip) || ctx.modules.is_myself(ip.to_string().as_bytes())
 }
 
 /// `src_port`, `dst_port`, `msg:len`, `af` compared with `op` (the

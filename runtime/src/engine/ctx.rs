@@ -303,6 +303,13 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// Kamailio's `check_self`: `host[:port]` is a listen address or an
+    /// alias ([`CoreConfig::is_myself`]), or a module claims the host
+    /// ([`ModuleSet::is_myself`]).
+    pub fn is_myself(&self, host: &[u8], port: Option<u16>) -> bool {
+        self.core.is_myself(host, port) || self.modules.is_myself(host)
+    }
+
     pub fn new(
         msg: &'a Message<'a>,
         rcv: &'a RecvInfo,

@@ -211,7 +211,7 @@ pub fn relay_reply(ctx: &mut Ctx<'_>) -> i32 {
     let Some(Ok(top)) = vias.next() else {
         return err::BAD_REQ;
     };
-    let ours = ctx.core.is_myself(strip_brackets(top.host), top.port)
+    let ours = ctx.is_myself(strip_brackets(top.host), top.port)
         || ctx
             .core
             .advertised_address

@@ -287,6 +287,13 @@ pub trait ModuleSet: Any + Send + Sync + fmt::Debug {
     fn rpc_commands(&self) -> Vec<RpcCommand> {
         Vec::new()
     }
+    /// Whether a module claims `host` as this server's (Kamailio's
+    /// `register_check_self_func` callbacks, consulted by `myself`
+    /// after the listen addresses and aliases: domain's
+    /// `register_myself`). Any port.
+    fn is_myself(&self, _host: &[u8]) -> bool {
+        false
+    }
     /// Reads a module PV with arguments (sqlops' `$dbr(res=>rows)`):
     /// how `pv::read` reaches one (generated code calls the module's
     /// reader directly). `$null` if no module of the set has it.

@@ -16,6 +16,7 @@ pub mod cfgutils;
 pub mod corex;
 pub mod counters;
 pub mod ctl;
+pub mod domain;
 pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
@@ -76,6 +77,8 @@ pub struct Modules {
     pub speeddial: speeddial::Speeddial,
     /// permissions: the address table, loaded at start-up.
     pub permissions: permissions::Permissions,
+    /// domain: the local domains, loaded at start-up.
+    pub domain: domain::Domain,
     /// cfgutils: global flags, probability, script locks.
     pub cfgutils: cfgutils::Cfgutils,
     /// counters: the script counters.
@@ -159,6 +162,7 @@ impl Modules {
             alias_db: alias_db::AliasDb::from_params(&params)?,
             speeddial: speeddial::Speeddial::from_params(&params)?,
             permissions: permissions::Permissions::from_params(&params)?,
+            domain: domain::Domain::from_params(&params)?,
             cfgutils: cfgutils::Cfgutils::from_params(&params)?,
             counters: counters::Counters::from_params(&params)?,
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
@@ -170,7 +174,7 @@ impl Modules {
 
     /// What the loaded modules check when Kamailio loads the cfg (their
     /// fixups and child_init): alias_db and speeddial connect,
-    /// permissions loads its address table; auth_db
+    /// permissions and domain load their tables; auth_db
     /// binds to auth, connects, and checks the `version` of the tables
     /// named in `static_tables` (`Settings::static_tables`).
     ///
@@ -186,6 +190,9 @@ impl Modules {
         }
         if loaded("permissions") {
             self.permissions.start()?;
+        }
+        if loaded("domain") {
+            self.domain.start()?;
         }
         if !loaded("auth_db") {
             return Ok(());
@@ -264,6 +271,10 @@ macro_rules! each {
             $body;
         }
         {
+            let $m = &$self.domain;
+            $body;
+        }
+        {
             let $m = &$self.cfgutils;
             $body;
         }
@@ -328,6 +339,10 @@ impl ModuleSet for Modules {
 
     fn read_pv_ref<'c>(&self, pv: &'c PvRef, ctx: &'c Ctx<'_>) -> Value<'c> {
         sqlops::read_pv_ref(pv, ctx)
+    }
+
+    fn is_myself(&self, host: &[u8]) -> bool {
+        self.domain.claims(host)
     }
 
     fn on_request_in(&self, ctx: &mut Ctx<'_>) {

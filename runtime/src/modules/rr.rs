@@ -402,7 +402,7 @@ impl<'a> Routes<'a> {
 }
 
 fn is_me(ctx: &Ctx<'_>, u: &Uri<'_>) -> bool {
-    ctx.core.is_myself(u.host_unbracketed(), u.port)
+    ctx.is_myself(u.host_unbracketed(), u.port)
 }
 
 fn params_of(u: &Uri<'_>) -> Vec<u8> {

@@ -50,7 +50,7 @@ pub fn is_first_hop_mode(ctx: &Ctx<'_>, mode: i32) -> i32 {
     let Some(uri) = first.as_ref().ok().and_then(|na| na.uri().ok()) else {
         return -1;
     };
-    if !ctx.core.is_myself(uri.host_unbracketed(), uri.port) {
+    if !ctx.is_myself(uri.host_unbracketed(), uri.port) {
         return -1;
     }
     if mode == 1 {
