@@ -11,6 +11,13 @@
 //! * `call` — the stock cfg: a callee registered, then calls through the
 //!   registrar with Record-Route and loose routing
 //!   (`bench/sipp/call-{uac,uas}.xml`; 6 messages in per call).
+//! * `auth-register` (only when asked for) — the stock cfg with
+//!   `WITH_MYSQL WITH_AUTH` on a MariaDB database the bench makes
+//!   (`cfgc_bench_auth`, Debian's schema, 1000 subscribers): each REGISTER
+//!   (of `u0`, a new Call-ID each) challenged once, then authorised with a
+//!   subscriber lookup (`bench/sipp/auth-register.xml`; 2 messages in per
+//!   call). Needs MariaDB running (as `.ci/run` starts
+//!   it) and `mysql -u root` working.
 //!
 //! For each scenario and contender: CPU per message at a fixed rate
 //! (utime+stime of the proxy's process tree from /proc, before/after),
@@ -39,7 +46,8 @@ usage: bench [options]
        bench serve-interp [-A DEF]... FILE [-- PROXY-FLAGS]   (used by bench itself)
 
 options:
-  --scenario NAME      stateless, register or call (repeatable; default all)
+  --scenario NAME      stateless, register, call or auth-register (repeatable;
+                       default the first three)
   --contender NAME     compiled, interpreted or kamailio (repeatable; default all)
   --stock FILE         the stock config (default /etc/kamailio/kamailio.cfg)
   --workers N          worker threads/processes of every proxy (default 2)
@@ -72,6 +80,7 @@ enum Scenario {
     Stateless,
     Register,
     Call,
+    AuthRegister,
 }
 
 impl Scenario {
@@ -80,6 +89,7 @@ impl Scenario {
             Scenario::Stateless => "stateless",
             Scenario::Register => "register",
             Scenario::Call => "call",
+            Scenario::AuthRegister => "auth-register",
         }
     }
 
@@ -87,6 +97,7 @@ impl Scenario {
     fn messages_per_call(self) -> u64 {
         match self {
             Scenario::Register => 1,
+            Scenario::AuthRegister => 2,
             Scenario::Stateless | Scenario::Call => 6,
         }
     }
@@ -149,6 +160,7 @@ fn parse_opts(args: Vec<String>) -> Result<Opts, String> {
                 Some("stateless") => Scenario::Stateless,
                 Some("register") => Scenario::Register,
                 Some("call") => Scenario::Call,
+                Some("auth-register") => Scenario::AuthRegister,
                 other => return Err(format!("unknown scenario {other:?}")),
             }),
             "--contender" => o.contenders.push(match it.next().as_deref() {
@@ -270,14 +282,78 @@ struct Proxy {
 }
 
 /// The cfg and defines a scenario runs.
-fn scenario_cfg(opts: &Opts, s: Scenario, uas_port: u16) -> (PathBuf, Vec<String>) {
-    match s {
+fn scenario_cfg(opts: &Opts, s: Scenario, uas_port: u16) -> Result<(PathBuf, Vec<String>), String> {
+    Ok(match s {
         Scenario::Stateless => (
             workspace().join("examples/stateless-proxy/kamailio.cfg"),
             vec![format!("NEXT_PORT={uas_port}")],
         ),
         Scenario::Register | Scenario::Call => (opts.stock.clone(), Vec::new()),
+        Scenario::AuthRegister => (
+            opts.stock.clone(),
+            vec![
+                "WITH_MYSQL".into(),
+                "WITH_AUTH".into(),
+                format!("DBURL=\"{}\"", auth_db()?),
+            ],
+        ),
+    })
+}
+
+/// Subscribers of the auth-register scenario.
+const AUTH_USERS: u32 = 1000;
+
+/// The auth-register scenario's database (made once per run): its URL.
+fn auth_db() -> Result<String, String> {
+    static URL: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    URL.get_or_init(make_auth_db).clone()
+}
+
+fn make_auth_db() -> Result<String, String> {
+    let (db, user, pw) = ("cfgc_bench_auth", "cfgc_bench", "cfgc-bench-pw");
+    let host = std::env::var("CFGC_TEST_MYSQL_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port = std::env::var("CFGC_TEST_MYSQL_PORT").unwrap_or_else(|_| "3306".into());
+    let schema = ["standard-create.sql", "auth_db-create.sql"]
+        .iter()
+        .map(|f| std::fs::read_to_string(Path::new("/usr/share/kamailio/mysql").join(f)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            format!("Kamailio's mysql schema: {e} (apt-get install kamailio-mysql-modules)")
+        })?
+        .join("\n");
+    let users: Vec<String> = (0..AUTH_USERS)
+        .map(|i| format!("('u{i}','127.0.0.1','pw{i}')"))
+        .collect();
+    let sql = format!(
+        "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};\n\
+         CREATE OR REPLACE USER '{user}'@'%' IDENTIFIED BY '{pw}';\n\
+         CREATE OR REPLACE USER '{user}'@'localhost' IDENTIFIED BY '{pw}';\n\
+         GRANT ALL ON {db}.* TO '{user}'@'%';\nGRANT ALL ON {db}.* TO '{user}'@'localhost';\n\
+         USE {db};\n{schema}\n\
+         INSERT INTO subscriber (username, domain, password) VALUES {};\n",
+        users.join(",")
+    );
+    let mut child = Command::new("mysql")
+        .args(["-u", "root"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run mysql (apt-get install mariadb-server): {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write as _;
+        stdin
+            .write_all(sql.as_bytes())
+            .map_err(|e| format!("mysql: {e}"))?;
     }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "making the database failed (is mariadb running?): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(format!("mysql://{user}:{pw}@{host}:{port}/{db}"))
 }
 
 fn start(opts: &Opts, c: Contender, cfg: &Path, defines: &[String]) -> Result<Proxy, String> {
@@ -428,7 +504,7 @@ impl Drop for Uas {
 fn start_uas(s: Scenario, port: u16) -> Result<Option<Uas>, String> {
     let mut cmd = Command::new("sipp");
     match s {
-        Scenario::Register => return Ok(None),
+        Scenario::Register | Scenario::AuthRegister => return Ok(None),
         Scenario::Stateless => {
             cmd.args(["-sn", "uas"]);
         }
@@ -468,6 +544,11 @@ fn sipp_load(s: Scenario, proxy: u16, calls: u32, rate: u32) -> Load {
         Scenario::Register => {
             cmd.arg("-sf")
                 .arg(workspace().join("bench/sipp/register.xml"));
+        }
+        Scenario::AuthRegister => {
+            cmd.arg("-sf")
+                .arg(workspace().join("bench/sipp/auth-register.xml"));
+            cmd.args(["-au", "u0", "-ap", "pw0"]);
         }
         Scenario::Call => {
             cmd.arg("-sf")
@@ -535,7 +616,13 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
         return row;
     }
     let uas_port = free_port();
-    let (cfg, defines) = scenario_cfg(opts, s, uas_port);
+    let (cfg, defines) = match scenario_cfg(opts, s, uas_port) {
+        Ok(v) => v,
+        Err(e) => {
+            row.error = Some(e);
+            return row;
+        }
+    };
     let proxy = match start(opts, c, &cfg, &defines) {
         Ok(p) => p,
         Err(e) => {
