@@ -297,7 +297,11 @@ fn exchange(p: &Probe, who: &str, port: u16) -> Vec<String> {
             seen.push("no final reply".to_string());
             break;
         }
-        sock.set_read_timeout(Some(left.min(Duration::from_millis(1200))))
+        // The first answer may come late: a debug-built interpreter
+        // compiles a probe's regex on its first message, slowly on a busy
+        // machine (CI once saw silence after 1.2 s).
+        let wait = if seen.is_empty() { 2500 } else { 1200 };
+        sock.set_read_timeout(Some(left.min(Duration::from_millis(wait))))
             .expect("timeout");
         let Ok((n, from)) = sock.recv_from(&mut buf) else {
             seen.push("silence".to_string());
