@@ -372,6 +372,60 @@ impl Params {
     }
 }
 
+/// What each database module keeps: its `db_url` and the db_* modules'
+/// parameters; it opens the start-up connection and makes the workers'.
+#[derive(Clone, Debug)]
+pub struct ModuleDb {
+    pub url: DbUrl,
+    params: Arc<Params>,
+}
+
+impl Default for ModuleDb {
+    fn default() -> Self {
+        Self {
+            url: default_ro_url(),
+            params: Arc::default(),
+        }
+    }
+}
+
+impl ModuleDb {
+    /// `modparam(module, "db_url")` ([`DEFAULT_RO_URL`] when unset) and
+    /// the db_* modules' parameters.
+    ///
+    /// # Errors
+    /// A `db_url` that does not parse, a bad db_* parameter.
+    pub fn from_params(p: &ModParams, module: &str) -> Result<Self, ParamError> {
+        let params = Arc::new(Params::from_params(p)?);
+        let url = match p.str(module, "db_url") {
+            Some(u) => {
+                DbUrl::parse(&u).map_err(|e| ParamError::invalid(module, "db_url", e.message))?
+            }
+            None => default_ro_url(),
+        };
+        Ok(Self { url, params })
+    }
+
+    /// A worker's connection, opened on first use.
+    pub fn worker(&self) -> Connection {
+        Connection::lazy(self.url.clone(), self.params.clone())
+    }
+
+    /// A connection opened now (the start-up one, as Kamailio's mod_init
+    /// and child_init open theirs).
+    ///
+    /// # Errors
+    /// `module`'s message: the database is unreachable.
+    pub fn open(&self, module: &str) -> Result<Connection, String> {
+        Connection::open(self.url.clone(), self.params.clone()).map_err(|e| {
+            format!(
+                "{module}: unable to connect to the database {}: {e}",
+                self.url
+            )
+        })
+    }
+}
+
 /// Opens a driver connection for `url`.
 fn connect(url: &DbUrl, params: &Params) -> Result<Box<dyn Driver>, DbError> {
     match url.scheme.as_str() {

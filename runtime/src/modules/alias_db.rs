@@ -11,10 +11,8 @@
 //! Not here yet (refused at build): `alias_db_find`, `append_branches`
 //! other than 0 (more rows as branches).
 
-use std::sync::Arc;
-
 use crate::db::query::{Op, Select, Val};
-use crate::db::{Connection, DbUrl, DbValue, Params};
+use crate::db::{Connection, DbValue, ModuleDb};
 use crate::engine::Ctx;
 use crate::engine::module::Module;
 use crate::engine::params::{ModParams, ParamError};
@@ -26,27 +24,25 @@ use crate::sip::Uri;
 /// The module's parameters.
 #[derive(Debug)]
 pub struct AliasDb {
-    url: DbUrl,
+    db: ModuleDb,
     user_column: String,
     domain_column: String,
     alias_user_column: String,
     alias_domain_column: String,
     use_domain: bool,
     domain_prefix: String,
-    db: Arc<Params>,
 }
 
 impl Default for AliasDb {
     fn default() -> Self {
         Self {
-            url: crate::db::default_ro_url(),
+            db: ModuleDb::default(),
             user_column: "username".into(),
             domain_column: "domain".into(),
             alias_user_column: "alias_username".into(),
             alias_domain_column: "alias_domain".into(),
             use_domain: false,
             domain_prefix: String::new(),
-            db: Arc::default(),
         }
     }
 }
@@ -59,12 +55,9 @@ impl AliasDb {
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let m = "alias_db";
         let mut a = Self {
-            db: Arc::new(Params::from_params(p)?),
+            db: ModuleDb::from_params(p, m)?,
             ..Self::default()
         };
-        if let Some(u) = p.str(m, "db_url") {
-            a.url = DbUrl::parse(&u).map_err(|e| ParamError::invalid(m, "db_url", e.message))?;
-        }
         for (name, field) in [
             ("user_column", &mut a.user_column),
             ("domain_column", &mut a.domain_column),
@@ -82,7 +75,7 @@ impl AliasDb {
 
     /// A worker's connection (opened on first use).
     pub fn worker(&self) -> Connection {
-        Connection::lazy(self.url.clone(), self.db.clone())
+        self.db.worker()
     }
 
     /// Kamailio's child_init: one connection, or no start.
@@ -90,14 +83,7 @@ impl AliasDb {
     /// # Errors
     /// The database is unreachable.
     pub fn start(&self) -> Result<(), String> {
-        Connection::open(self.url.clone(), self.db.clone())
-            .map(drop)
-            .map_err(|e| {
-                format!(
-                    "alias_db: unable to connect to the database {}: {e}",
-                    self.url
-                )
-            })
+        self.db.open("alias_db").map(drop)
     }
 }
 
@@ -181,7 +167,7 @@ fn lookup(ctx: &mut Ctx<'_>, table: &[u8], domain: bool, reverse: bool) -> i32 {
         conditions: &conds,
         order_by: None,
     }
-    .sql(a.url.quote());
+    .sql(a.db.url.quote());
     let Some(res) = crate::modules::db_query(ctx, "alias_db", |w| w.alias_db.as_mut(), &sql) else {
         return -1;
     };

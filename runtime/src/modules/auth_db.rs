@@ -19,12 +19,10 @@
 //! of `load_credentials` are written to their PVs after a success (or
 //! whatever the response with `force_generate_avps`).
 
-use std::sync::Arc;
-
 use cfgc_vocab::PvRef;
 
 use crate::db::query::{Op, Select, Val};
-use crate::db::{Connection, DbUrl, DbValue, Params};
+use crate::db::{Connection, DbValue, ModuleDb};
 use crate::engine::Ctx;
 use crate::engine::log::Level;
 use crate::engine::module::Module;
@@ -50,7 +48,7 @@ const SUBS_SKIP_CREDENTIALS: i32 = 2;
 /// The module's parameters.
 #[derive(Debug)]
 pub struct AuthDb {
-    url: DbUrl,
+    db: ModuleDb,
     user_column: String,
     domain_column: String,
     password_column: String,
@@ -61,13 +59,12 @@ pub struct AuthDb {
     credentials: Vec<(String, PvRef)>,
     version_table: bool,
     force_generate_avps: bool,
-    db: Arc<Params>,
 }
 
 impl Default for AuthDb {
     fn default() -> Self {
         Self {
-            url: crate::db::default_ro_url(),
+            db: ModuleDb::default(),
             user_column: "username".into(),
             domain_column: "domain".into(),
             password_column: "ha1".into(),
@@ -77,7 +74,6 @@ impl Default for AuthDb {
             credentials: Vec::new(),
             version_table: true,
             force_generate_avps: false,
-            db: Arc::default(),
         }
     }
 }
@@ -90,12 +86,9 @@ impl AuthDb {
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let m = "auth_db";
         let mut a = Self {
-            db: Arc::new(Params::from_params(p)?),
+            db: ModuleDb::from_params(p, m)?,
             ..Self::default()
         };
-        if let Some(u) = p.str(m, "db_url") {
-            a.url = DbUrl::parse(&u).map_err(|e| ParamError::invalid(m, "db_url", e.message))?;
-        }
         for (name, field) in [
             ("user_column", &mut a.user_column),
             ("domain_column", &mut a.domain_column),
@@ -132,7 +125,7 @@ impl AuthDb {
 
     /// A worker's connection (opened on first use).
     pub fn worker(&self) -> Connection {
-        Connection::lazy(self.url.clone(), self.db.clone())
+        self.db.worker()
     }
 
     /// Kamailio's start-up: one connection (its failure refuses to start,
@@ -143,12 +136,7 @@ impl AuthDb {
     /// # Errors
     /// The database is unreachable, or a table has another version.
     pub fn start(&self, tables: &[&str]) -> Result<(), String> {
-        let mut c = Connection::open(self.url.clone(), self.db.clone()).map_err(|e| {
-            format!(
-                "auth_db: unable to connect to the database {}: {e}",
-                self.url
-            )
-        })?;
+        let mut c = self.db.open("auth_db")?;
         if self.version_table {
             for t in tables {
                 c.check_version(t, TABLE_VERSION)
@@ -191,7 +179,7 @@ fn query(ctx: &mut Ctx<'_>, sql: &str) -> Option<crate::db::QueryResult> {
 }
 
 fn quote(ctx: &Ctx<'_>) -> &'static str {
-    Modules::of(ctx).auth_db.url.quote()
+    Modules::of(ctx).auth_db.db.url.quote()
 }
 
 /// Kamailio's `db_val2pv_spec`: numbers as ints, text as strings, NULL as
@@ -526,8 +514,10 @@ mod tests {
         assert_eq!(a.columns(None), ["b", "a"]);
         let d = AuthDb::default();
         assert_eq!(
-            Some(&d.url),
-            DbUrl::parse(crate::db::DEFAULT_RO_URL).ok().as_ref()
+            Some(&d.db.url),
+            crate::db::DbUrl::parse(crate::db::DEFAULT_RO_URL)
+                .ok()
+                .as_ref()
         );
         assert_eq!(d.password_column, "ha1");
         let mut bad = ModParams::new();

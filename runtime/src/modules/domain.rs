@@ -18,7 +18,7 @@
 use std::sync::{Arc, RwLock};
 
 use crate::db::query::Select;
-use crate::db::{Connection, DbUrl, DbValue, Params};
+use crate::db::{Connection, DbValue, ModuleDb};
 use crate::engine::Ctx;
 use crate::engine::module::Module;
 use crate::engine::params::{ModParams, ParamError};
@@ -30,7 +30,7 @@ use crate::sip::Uri;
 /// The module's parameters and the loaded domains (lower-cased).
 #[derive(Debug)]
 pub struct Domain {
-    url: DbUrl,
+    db: ModuleDb,
     domain_table: String,
     domain_attrs_table: String,
     did_col: String,
@@ -39,14 +39,13 @@ pub struct Domain {
     type_col: String,
     value_col: String,
     register_myself: bool,
-    db: Arc<Params>,
     domains: RwLock<Arc<Vec<String>>>,
 }
 
 impl Default for Domain {
     fn default() -> Self {
         Self {
-            url: crate::db::default_ro_url(),
+            db: ModuleDb::default(),
             domain_table: "domain".into(),
             domain_attrs_table: "domain_attrs".into(),
             did_col: "did".into(),
@@ -55,7 +54,6 @@ impl Default for Domain {
             type_col: "type".into(),
             value_col: "value".into(),
             register_myself: false,
-            db: Arc::default(),
             domains: RwLock::default(),
         }
     }
@@ -69,12 +67,9 @@ impl Domain {
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let m = "domain";
         let mut d = Self {
-            db: Arc::new(Params::from_params(p)?),
+            db: ModuleDb::from_params(p, m)?,
             ..Self::default()
         };
-        if let Some(u) = p.str(m, "db_url") {
-            d.url = DbUrl::parse(&u).map_err(|e| ParamError::invalid(m, "db_url", e.message))?;
-        }
         for (name, field) in [
             ("domain_table", &mut d.domain_table),
             ("domain_attrs_table", &mut d.domain_attrs_table),
@@ -97,12 +92,7 @@ impl Domain {
     /// # Errors
     /// The database is unreachable, a version differs, a row is invalid.
     pub fn start(&self) -> Result<(), String> {
-        let mut c = Connection::open(self.url.clone(), self.db.clone()).map_err(|e| {
-            format!(
-                "domain: unable to connect to the database {}: {e}",
-                self.url
-            )
-        })?;
+        let mut c = self.db.open("domain")?;
         c.check_version(&self.domain_table, 2)
             .map_err(|e| format!("domain: {e}"))?;
         c.check_version(&self.domain_attrs_table, 1)

@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
 use crate::db::query::Select;
-use crate::db::{Connection, DbUrl, DbValue, Params};
+use crate::db::{Connection, DbValue, ModuleDb};
 use crate::engine::Ctx;
 use crate::engine::module::Module;
 use crate::engine::params::{ModParams, ParamError};
@@ -113,7 +113,8 @@ fn in_net(ip: IpAddr, net: IpAddr, mask: u8) -> bool {
 /// The module's parameters and its loaded table.
 #[derive(Debug)]
 pub struct Permissions {
-    url: Option<DbUrl>,
+    /// `None` without a `db_url`: no database backend.
+    db: Option<ModuleDb>,
     load_backends: i32,
     address_table: String,
     grp_col: String,
@@ -123,14 +124,13 @@ pub struct Permissions {
     tag_col: String,
     trusted_table: String,
     max_subnets: usize,
-    db: Arc<Params>,
     table: RwLock<Arc<AddressTable>>,
 }
 
 impl Default for Permissions {
     fn default() -> Self {
         Self {
-            url: None,
+            db: None,
             load_backends: 0xffff,
             address_table: "address".into(),
             grp_col: "grp".into(),
@@ -140,7 +140,6 @@ impl Default for Permissions {
             tag_col: "tag".into(),
             trusted_table: "trusted".into(),
             max_subnets: 512,
-            db: Arc::default(),
             table: RwLock::default(),
         }
     }
@@ -153,13 +152,9 @@ impl Permissions {
     /// A `db_url` that does not parse, a negative `max_subnets`.
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let m = "permissions";
-        let mut s = Self {
-            db: Arc::new(Params::from_params(p)?),
-            ..Self::default()
-        };
-        if let Some(u) = p.str(m, "db_url").filter(|u| !u.is_empty()) {
-            s.url =
-                Some(DbUrl::parse(&u).map_err(|e| ParamError::invalid(m, "db_url", e.message))?);
+        let mut s = Self::default();
+        if p.str(m, "db_url").is_some_and(|u| !u.is_empty()) {
+            s.db = Some(ModuleDb::from_params(p, m)?);
         }
         for (name, field) in [
             ("address_table", &mut s.address_table),
@@ -191,11 +186,10 @@ impl Permissions {
     /// # Errors
     /// The database is unreachable, a version differs, a row is invalid.
     pub fn start(&self) -> Result<(), String> {
-        let Some(url) = &self.url else {
+        let Some(db) = &self.db else {
             return Ok(());
         };
-        let mut c = Connection::open(url.clone(), self.db.clone())
-            .map_err(|e| format!("permissions: unable to connect to the database {url}: {e}"))?;
+        let mut c = db.open("permissions")?;
         if self.load_backends & 1 != 0 {
             c.check_version(&self.address_table, ADDRESS_VERSION)
                 .map_err(|e| format!("permissions: {e}"))?;

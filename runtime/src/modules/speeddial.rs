@@ -10,10 +10,8 @@
 //! Each worker has its own connection; at start-up the runtime connects
 //! once (a failure refuses to start). No row or an error answers -1.
 
-use std::sync::Arc;
-
 use crate::db::query::{Op, Select, Val};
-use crate::db::{Connection, DbUrl, DbValue, Params};
+use crate::db::{Connection, DbValue, ModuleDb};
 use crate::engine::Ctx;
 use crate::engine::module::Module;
 use crate::engine::params::{ModParams, ParamError};
@@ -26,7 +24,7 @@ use crate::sip::Uri;
 /// The module's parameters.
 #[derive(Debug)]
 pub struct Speeddial {
-    url: DbUrl,
+    db: ModuleDb,
     user_column: String,
     domain_column: String,
     sd_user_column: String,
@@ -34,13 +32,12 @@ pub struct Speeddial {
     new_uri_column: String,
     use_domain: i32,
     domain_prefix: String,
-    db: Arc<Params>,
 }
 
 impl Default for Speeddial {
     fn default() -> Self {
         Self {
-            url: crate::db::default_ro_url(),
+            db: ModuleDb::default(),
             user_column: "username".into(),
             domain_column: "domain".into(),
             sd_user_column: "sd_username".into(),
@@ -48,7 +45,6 @@ impl Default for Speeddial {
             new_uri_column: "new_uri".into(),
             use_domain: 0,
             domain_prefix: String::new(),
-            db: Arc::default(),
         }
     }
 }
@@ -61,12 +57,9 @@ impl Speeddial {
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let m = "speeddial";
         let mut s = Self {
-            db: Arc::new(Params::from_params(p)?),
+            db: ModuleDb::from_params(p, m)?,
             ..Self::default()
         };
-        if let Some(u) = p.str(m, "db_url") {
-            s.url = DbUrl::parse(&u).map_err(|e| ParamError::invalid(m, "db_url", e.message))?;
-        }
         for (name, field) in [
             ("user_column", &mut s.user_column),
             ("domain_column", &mut s.domain_column),
@@ -85,7 +78,7 @@ impl Speeddial {
 
     /// A worker's connection (opened on first use).
     pub fn worker(&self) -> Connection {
-        Connection::lazy(self.url.clone(), self.db.clone())
+        self.db.worker()
     }
 
     /// Kamailio's child_init: one connection, or no start.
@@ -93,14 +86,7 @@ impl Speeddial {
     /// # Errors
     /// The database is unreachable.
     pub fn start(&self) -> Result<(), String> {
-        Connection::open(self.url.clone(), self.db.clone())
-            .map(drop)
-            .map_err(|e| {
-                format!(
-                    "speeddial: unable to connect to the database {}: {e}",
-                    self.url
-                )
-            })
+        self.db.open("speeddial").map(drop)
     }
 }
 
@@ -162,7 +148,7 @@ fn lookup(ctx: &mut Ctx<'_>, table: &[u8], owner: Option<&[u8]>) -> i32 {
         conditions: &conds,
         order_by: None,
     }
-    .sql(s.url.quote());
+    .sql(s.db.url.quote());
     let Some(res) = crate::modules::db_query(ctx, "speeddial", |w| w.speeddial.as_mut(), &sql)
     else {
         return -1;
