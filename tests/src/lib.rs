@@ -231,3 +231,55 @@ pub fn refuses(mut c: Command, log: &Path) -> (bool, String) {
     }
     (status.is_some_and(|s| !s.success()), text)
 }
+
+/// One side of a differential test on `cfg` with `defines` (`NAME`,
+/// `VALUE`): `who` is `"kamailio"` (`kamailio -f`), `"compiled"` (the
+/// compiled proxy, built as `build_name`) or `"interpreted"` (`interp`,
+/// the test's `CARGO_BIN_EXE_interp-proxy`); started on a free loopback
+/// UDP port, one worker, and returned once it listens.
+///
+/// # Panics
+/// It cannot be built or started, or does not listen within 20 s.
+pub fn start_contender(
+    who: &str,
+    cfg: &Path,
+    defines: &[(String, String)],
+    build_name: &str,
+    interp: &Path,
+) -> (cfgc_test_support::GroupGuard, u16) {
+    let wait = std::time::Duration::from_secs(20);
+    match who {
+        "kamailio" => {
+            let port = cfgc_test_support::free_port();
+            let rundir = std::env::temp_dir().join(format!("cfgc-{build_name}-{port}"));
+            let mut k =
+                cfgc_test_support::Kamailio::new(cfg, format!("udp:127.0.0.1:{port}"), rundir)
+                    .module_dir(Some(module_dir()));
+            for (n, v) in defines {
+                k = k.define(format!("{n}={v}"));
+            }
+            let mut g = k
+                .start(std::process::Stdio::null(), std::process::Stdio::null())
+                .expect("kamailio runs (apt-get install kamailio)");
+            g.wait_bound(port, "kamailio", wait)
+                .expect("kamailio listens");
+            (g, port)
+        }
+        "compiled" => {
+            let refs: Vec<(&str, &str)> = defines
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            let bin = build_proxy(cfg, &refs, build_name);
+            start_ours(&bin, None, &[], wait)
+        }
+        _ => {
+            let mut c = Command::new(interp);
+            for (n, v) in defines {
+                c.arg("-A").arg(format!("{n}={v}"));
+            }
+            c.arg(cfg).arg("--");
+            start_command(c, &[], wait)
+        }
+    }
+}

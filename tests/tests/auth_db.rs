@@ -402,38 +402,16 @@ fn defines(b: Backend, v: Variant, url: &str) -> Vec<(String, String)> {
     d
 }
 
-fn start_kamailio(b: Backend, v: Variant, url: &str) -> Result<(GroupGuard, u16), String> {
-    let port = free_port();
-    let rundir = std::env::temp_dir().join(format!("cfgc-authdb-{}-{port}", b.name()));
-    let mut k = Kamailio::new(cfg(), format!("udp:127.0.0.1:{port}"), rundir)
-        .module_dir(Some(module_dir()));
-    for (n, val) in defines(b, v, url) {
-        k = k.define(format!("{n}={val}"));
-    }
-    let mut g = k
-        .start(Stdio::null(), Stdio::null())
-        .map_err(|e| format!("kamailio does not run: {e}"))?;
-    g.wait_bound(port, "kamailio", Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
-    Ok((g, port))
-}
-
-/// Our proxy (compiled if `compiled`, else interpreted).
-fn start_ours(b: Backend, v: Variant, url: &str, compiled: bool) -> (GroupGuard, u16) {
-    let d = defines(b, v, url);
-    let wait = Duration::from_secs(20);
-    if compiled {
-        let refs: Vec<(&str, &str)> = d.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        let bin = tests::build_proxy(&cfg(), &refs, &format!("authdb-{}-{v:?}", b.name()));
-        tests::start_ours(&bin, None, &[], wait)
-    } else {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
-        for (n, val) in &d {
-            c.arg("-A").arg(format!("{n}={val}"));
-        }
-        c.arg(cfg()).arg("--");
-        tests::start_command(c, &[], wait)
-    }
+/// `who` (`kamailio`, `compiled`, `interpreted`) on the cfg with `v`'s
+/// defines and `url`.
+fn start(who: &str, b: Backend, v: Variant, url: &str) -> (GroupGuard, u16) {
+    tests::start_contender(
+        who,
+        &cfg(),
+        &defines(b, v, url),
+        &format!("authdb-{}-{v:?}", b.name()),
+        Path::new(env!("CARGO_BIN_EXE_interp-proxy")),
+    )
 }
 
 /// The subscribers, added with the operator's `kamctl add`.
@@ -507,12 +485,17 @@ fn differential(b: Backend, v: Variant) {
     let t0 = std::time::Instant::now();
     let db = fresh(b, &format!("cfgc_authdb_{}_{v:?}", b.name()).to_lowercase());
     let url = db.url();
-    let (k, port) = start_kamailio(b, v, &url).expect("kamailio runs (apt-get install kamailio)");
+    let (k, port) = start("kamailio", b, v, &url);
     let theirs = observe(port);
     k.stop().expect("kamailio stopped");
     check_kamailio(&theirs);
     for compiled in [true, false] {
-        let (g, port) = start_ours(b, v, &url, compiled);
+        let (g, port) = start(
+            if compiled { "compiled" } else { "interpreted" },
+            b,
+            v,
+            &url,
+        );
         let got = observe(port);
         g.stop().expect("stopped");
         assert_eq!(
@@ -964,10 +947,7 @@ fn a_lost_database_fails_the_check_then_reconnects_like_kamailio() {
     };
     let mut all = Vec::new();
     for who in ["kamailio", "compiled", "interpreted"] {
-        let (g, port) = match who {
-            "kamailio" => start_kamailio(b, Variant::Plain, &url).expect("kamailio runs"),
-            w => start_ours(b, Variant::Plain, &url, w == "compiled"),
-        };
+        let (g, port) = start(who, b, Variant::Plain, &url);
         let got = observe(port);
         g.stop().expect("stopped");
         all.push((who, got));

@@ -10,8 +10,7 @@
 //! type fails the load: Kamailio refuses to start, and so do ours.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
 use tests::db::{Backend, DbUser, FreshDb};
@@ -140,38 +139,13 @@ fn fresh(b: Backend, name: &str) -> FreshDb {
 }
 
 fn start(who: &str, b: Backend, url: &str) -> (GroupGuard, u16) {
-    let d = defines(b, url);
-    let wait = Duration::from_secs(20);
-    match who {
-        "kamailio" => {
-            let port = free_port();
-            let rundir = std::env::temp_dir().join(format!("cfgc-domain-{port}"));
-            let mut k = Kamailio::new(cfg(), format!("udp:127.0.0.1:{port}"), rundir)
-                .module_dir(Some(module_dir()));
-            for (n, v) in &d {
-                k = k.define(format!("{n}={v}"));
-            }
-            let mut g = k
-                .start(Stdio::null(), Stdio::null())
-                .expect("kamailio runs (apt-get install kamailio)");
-            g.wait_bound(port, "kamailio", wait)
-                .expect("kamailio listens");
-            (g, port)
-        }
-        "compiled" => {
-            let refs: Vec<(&str, &str)> = d.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-            let bin = tests::build_proxy(&cfg(), &refs, &format!("domain-{}", b.name()));
-            tests::start_ours(&bin, None, &[], wait)
-        }
-        _ => {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
-            for (n, v) in &d {
-                c.arg("-A").arg(format!("{n}={v}"));
-            }
-            c.arg(cfg()).arg("--");
-            tests::start_command(c, &[], wait)
-        }
-    }
+    tests::start_contender(
+        who,
+        &cfg(),
+        &defines(b, url),
+        &format!("domain-{}", b.name()),
+        Path::new(env!("CARGO_BIN_EXE_interp-proxy")),
+    )
 }
 
 fn differential(b: Backend) {
