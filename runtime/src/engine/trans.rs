@@ -514,7 +514,8 @@ fn replace(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-fn hex_lower(s: &[u8]) -> Vec<u8> {
+/// Lower-case hex of `s` (also auth's digests).
+pub(crate) fn hex_lower(s: &[u8]) -> Vec<u8> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = Vec::with_capacity(s.len() * 2);
     for &b in s {
@@ -524,9 +525,12 @@ fn hex_lower(s: &[u8]) -> Vec<u8> {
     out
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// The base64 alphabet.
+pub(crate) const B64: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-fn base64_enc(s: &[u8]) -> Vec<u8> {
+/// Standard base64 with padding (also auth's nonces).
+pub(crate) fn base64_enc(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len().div_ceil(3) * 4);
     for c in s.chunks(3) {
         let n = (u32::from(c[0]) << 16)

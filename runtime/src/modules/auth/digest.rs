@@ -4,7 +4,7 @@
 //! response. Time is passed in as Unix seconds; nothing here reads a
 //! clock or a socket. auth's functions and auth_db call [`verify`].
 
-use crate::engine::trans::md5;
+use crate::engine::trans::{B64, base64_enc, hex_lower, md5};
 
 /// The hash of `algorithm` (`MD5` by default, or `SHA-256`): HA1, HA2
 /// and responses are its lower-case hex.
@@ -42,16 +42,6 @@ impl Algorithm {
             Self::Sha256 => hex_lower(&sha256(&data)),
         }
     }
-}
-
-fn hex_lower(b: &[u8]) -> Vec<u8> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(b.len() * 2);
-    for &x in b {
-        out.push(HEX[usize::from(x >> 4)]);
-        out.push(HEX[usize::from(x & 0xf)]);
-    }
-    out
 }
 
 /// SHA-256 (FIPS 180-4).
@@ -120,30 +110,6 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     for (o, v) in out.chunks_exact_mut(4).zip(h) {
         o.copy_from_slice(&v.to_be_bytes());
-    }
-    out
-}
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64_enc(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len().div_ceil(3) * 4);
-    for c in s.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(c.get(1).copied().unwrap_or(0)) << 8)
-            | u32::from(c.get(2).copied().unwrap_or(0));
-        out.push(B64[(n >> 18) as usize & 63]);
-        out.push(B64[(n >> 12) as usize & 63]);
-        out.push(if c.len() > 1 {
-            B64[(n >> 6) as usize & 63]
-        } else {
-            b'='
-        });
-        out.push(if c.len() > 2 {
-            B64[n as usize & 63]
-        } else {
-            b'='
-        });
     }
     out
 }
