@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Where Debian installs Kamailio's schema files.
@@ -406,6 +406,8 @@ pub struct Relay {
     pub port: u16,
     up: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<TcpStream>>>,
+    /// Connections accepted so far (dropped ones included).
+    accepted: Arc<AtomicUsize>,
 }
 
 impl Relay {
@@ -418,10 +420,12 @@ impl Relay {
         let port = listener.local_addr().expect("addr").port();
         let up = Arc::new(AtomicBool::new(true));
         let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (up2, conns2) = (up.clone(), conns.clone());
+        let accepted: Arc<AtomicUsize> = Arc::default();
+        let (up2, conns2, accepted2) = (up.clone(), conns.clone(), accepted.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
+                accepted2.fetch_add(1, Ordering::SeqCst);
                 if !up2.load(Ordering::SeqCst) {
                     drop(client);
                     continue;
@@ -449,11 +453,30 @@ impl Relay {
                 }
             }
         });
-        Self { port, up, conns }
+        Self {
+            port,
+            up,
+            conns,
+            accepted,
+        }
     }
 
-    /// Closes every connection and drops new ones.
+    /// Closes every connection and drops new ones, once no new
+    /// connection has come for two seconds (at most 20 s): a proxy still
+    /// starting its processes must not lose a start-up connection
+    /// (Kamailio exits when its timer process cannot connect in
+    /// `child_init`, which a loaded machine showed).
     pub fn cut(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut seen = self.accepted.load(Ordering::SeqCst);
+        while std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let now = self.accepted.load(Ordering::SeqCst);
+            if now == seen {
+                break;
+            }
+            seen = now;
+        }
         self.up.store(false, Ordering::SeqCst);
         for c in self.conns.lock().expect("lock").drain(..) {
             let _ = c.shutdown(std::net::Shutdown::Both);
