@@ -596,13 +596,15 @@ fn a_wrong_table_version_or_no_database_refuses_to_start_as_kamailio() {
 }
 
 /// The stock config with `WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB
-/// WITH_SPEEDDIAL WITH_MULTIDOMAIN` on MariaDB: the REGISTER challenged then saved with
+/// WITH_SPEEDDIAL WITH_MULTIDOMAIN WITH_USRLOCDB` on MariaDB: the REGISTER
+/// challenged then saved with
 /// the right password, challenged again with a wrong one; an INVITE from
 /// a local user challenged (407), then with credentials looked up (the
 /// callee is not registered: 404); from an address of the `address`
 /// table no challenge, an alias of a registered user relayed, a speed
 /// dial relayed to its `new_uri` (the test's socket reads the R-URI), a
-/// call to a domain that is not local relayed;
+/// call to a domain that is not local relayed; the location row written
+/// (usrloc db_mode 2);
 /// identical from `kamailio -f`, the compiled and the interpreted proxy.
 #[test]
 fn stock_config_with_its_database_defines_answers_like_kamailio() {
@@ -617,6 +619,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
             "alias_db-create.sql",
             "speeddial-create.sql",
             "domain-create.sql",
+            "usrloc-create.sql",
         ],
         USER,
         &tmp(),
@@ -648,8 +651,23 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         ("WITH_ALIASDB".to_string(), "1".to_string()),
         ("WITH_SPEEDDIAL".to_string(), "1".to_string()),
         ("WITH_MULTIDOMAIN".to_string(), "1".to_string()),
+        ("WITH_USRLOCDB".to_string(), "1".to_string()),
         ("DBURL".to_string(), format!("\"{url}\"")),
     ];
+    // What a contender left in the location table (usrloc db_mode 2
+    // writes it at the latest when the proxy stops), which is then
+    // emptied for the next one.
+    let location = || -> Vec<String> {
+        let rows = db.sql(
+            "select username, callid, cseq, q, user_agent, methods, flags, cflags \
+             from location order by username, contact;",
+        );
+        db.sql("delete from location;");
+        rows.lines()
+            .skip(1)
+            .map(|r| format!("location: {r}"))
+            .collect()
+    };
     let observe = |port: u16| -> Vec<String> {
         // What an earlier proxy sent the sink (retransmissions until it
         // stopped) is not this run's.
@@ -801,8 +819,9 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         .expect("kamailio runs (apt-get install kamailio)");
     kam.wait_bound(port, "kamailio", Duration::from_secs(10))
         .expect("kamailio listens");
-    let theirs = observe(port);
+    let mut theirs = observe(port);
     kam.stop().expect("kamailio stopped");
+    theirs.extend(location());
     for (step, want) in [
         ("reg-none", "401 Unauthorized"),
         ("reg-good", "200 OK"),
@@ -836,8 +855,11 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
             "kamailio {step}: {theirs:#?}"
         );
     }
-    // Ours on the same database: the location table is in memory, the
-    // binding saved by Kamailio is not there.
+    assert!(
+        theirs.iter().any(|l| l.starts_with("location: alice\t")),
+        "kamailio saved alice's binding in the location table: {theirs:#?}"
+    );
+    // Ours on the same database, the location table emptied.
     let refs: Vec<(&str, &str)> = defines
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
@@ -858,8 +880,9 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
             c.arg(stock).arg("--");
             tests::start_command(c, &extra, wait)
         };
-        let got = observe(port);
+        let mut got = observe(port);
         g.stop().expect("stopped");
+        got.extend(location());
         assert_eq!(
             client_ports(&got),
             client_ports(&theirs),
@@ -872,7 +895,8 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         );
     }
     eprintln!(
-        "stock WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB WITH_SPEEDDIAL WITH_MULTIDOMAIN:\n{}",
+        "stock WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB WITH_SPEEDDIAL WITH_MULTIDOMAIN \
+         WITH_USRLOCDB:\n{}",
         theirs.join("\n")
     );
 }

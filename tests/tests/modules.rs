@@ -223,9 +223,10 @@ fn stock_define_sets_refuse_the_modules_the_runtime_lacks() {
     }
 }
 
-/// With a database, the accounting and location settings the stock config
-/// then gives are refused parameter by parameter (the runtime accounts to
-/// the log and keeps locations in memory only).
+/// With a database, the accounting settings the stock config then gives
+/// are refused parameter by parameter (the runtime accounts to the log
+/// only), while its location settings (usrloc `db_url`, `db_mode` 2) are
+/// implemented.
 #[test]
 fn stock_database_settings_are_refused_per_parameter() {
     const DBURL: &str = "DBURL=\"mysql://kamailio:kamailiorw@localhost/kamailio\"";
@@ -243,20 +244,28 @@ fn stock_database_settings_are_refused_per_parameter() {
     for want in [
         "parameter `db_flag` of module `acc`",
         "parameter `db_url` of module `acc`",
-        "parameter `db_mode` of module `usrloc`",
     ] {
         assert!(
             refused.iter().any(|m| m.starts_with(want)),
             "{want} not refused: {refused:#?}"
         );
     }
-    // usrloc's db_url has no effect without a database mode, but db_mode 2
-    // is refused: the cfg as a whole is refused.
     assert!(
-        !refused
-            .iter()
-            .any(|m| m.contains("`db_url` of module `usrloc`")),
+        !refused.iter().any(|m| m.contains("of module `usrloc`")),
         "{refused:#?}"
+    );
+    let report = cfgc_check(
+        Path::new(STOCK_CFG),
+        &["WITH_MYSQL", "WITH_USRLOCDB", DBURL],
+        false,
+    );
+    assert!(
+        report
+            .diagnostics
+            .iter()
+            .all(|d| d.code != "unsupported-modparam"),
+        "{:#?}",
+        report.diagnostics
     );
 }
 
@@ -289,8 +298,8 @@ fn verdicts(module: &str, param: &str, value: &cfgc_vocab::ModParamValue) -> (bo
 
 /// What the runtime refused at start-up before the table existed
 /// (registrar's outbound and received_avp, acc's database accounting and
-/// CDRs, rr's custom_user_avp, sanity's noreply, usrloc's database and
-/// matching modes, cfgutils' hash_file), and every other parameter and
+/// CDRs, rr's custom_user_avp, sanity's noreply, usrloc's matching mode
+/// and column names, cfgutils' hash_file), and every other parameter and
 /// no-op value of the table: the compiler refuses at build exactly what
 /// the runtime refuses at start-up.
 #[test]
@@ -311,8 +320,8 @@ fn build_time_and_start_up_refusals_agree() {
         ("rr", "custom_user_avp", V::Str("$avp(u)".into())),
         ("rr", "sockname_mode", V::Int(1)),
         ("sanity", "noreply", V::Int(1)),
-        ("usrloc", "db_mode", V::Int(2)),
         ("usrloc", "matching_mode", V::Int(1)),
+        ("usrloc", "user_column", V::Str("user".into())),
         (
             "cfgutils",
             "hash_file",
@@ -337,6 +346,7 @@ fn build_time_and_start_up_refusals_agree() {
                 values.extend(ok.iter().map(|v| match v {
                     cfgc_vocab::NoOpValue::Int(n) => V::Int(*n),
                     cfgc_vocab::NoOpValue::Empty => V::Str(String::new()),
+                    cfgc_vocab::NoOpValue::Text(t) => V::Str((*t).to_string()),
                 }));
             }
             for v in values {

@@ -78,7 +78,8 @@ pub struct Binding {
 
 /// Module functions whose argument names a database table the module
 /// checks when the cfg is loaded (Kamailio's fixup: auth_db's `version`
-/// check of `www_authenticate`'s table): (module, function, argument
+/// check of `www_authenticate`'s table; registrar's table, which usrloc
+/// checks and loads with a database mode): (module, function, argument
 /// index). The compiler collects the constant tables of these calls into
 /// `Settings::static_tables`; the runtime checks them at start-up.
 pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
@@ -86,6 +87,10 @@ pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("auth_db", "www_authorize", 1),
     ("auth_db", "proxy_authenticate", 1),
     ("auth_db", "proxy_authorize", 1),
+    ("registrar", "save", 0),
+    ("registrar", "lookup", 0),
+    ("registrar", "registered", 0),
+    ("registrar", "unregister", 0),
 ];
 
 /// Module functions whose constant argument is a set of flag letters

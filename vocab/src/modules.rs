@@ -39,6 +39,8 @@ pub enum NoOpValue {
     Int(i32),
     /// An empty (or blank) string, or an empty list.
     Empty,
+    /// This string (a column's default name).
+    Text(&'static str),
 }
 
 impl NoOpValue {
@@ -49,6 +51,7 @@ impl NoOpValue {
             (Self::Int(n), ModParamValue::Str(s)) => s.trim().parse::<i32>() == Ok(n),
             (Self::Empty, ModParamValue::Str(s)) => s.trim().is_empty(),
             (Self::Empty, ModParamValue::PvList(l)) => l.is_empty(),
+            (Self::Text(t), ModParamValue::Str(s)) => s == t,
             _ => false,
         }
     }
@@ -58,6 +61,7 @@ impl NoOpValue {
         match self {
             Self::Int(n) => n.to_string(),
             Self::Empty => "\"\"".into(),
+            Self::Text(t) => format!("\"{t}\""),
         }
     }
 }
@@ -121,11 +125,11 @@ pub fn modparam_support(module: &str, name: &str) -> Option<ParamSupport> {
     module_support(module).map(|m| m.param(name))
 }
 
-use NoOpValue::{Empty, Int as V};
+use NoOpValue::{Empty, Int as V, Text};
 use ParamSupport::{Implemented as Impl, NoOp, NoOpIf};
 use ValueKind::{Int, PvList, Str};
 
-const IN_MEMORY: &str = "usrloc runs in memory only (db_mode 0): Kamailio reads its database settings only with a database mode";
+const DEFAULT_COLUMN: &str = "Kamailio's default column name, the one the runtime uses";
 /// ctl's buffer sizes.
 const CTL_BUFFERS: &str = "sizes of Kamailio's fixed BINRPC print and reply buffers; \
      this runtime sizes each reply to what it holds";
@@ -761,12 +765,69 @@ pub static MODULES: &[ModuleSupport] = &[
             ("use_domain", Impl(Int)),
             ("desc_time_order", Impl(Int)),
             ("cseq_delay", Impl(Int)),
+            ("db_mode", Impl(Int)),
+            ("db_url", Impl(Str)),
+            ("db_load", Impl(Int)),
+            ("version_table", Impl(Int)),
+            ("preload", Impl(Str)),
             (
-                "db_mode",
+                "db_ops_ruid",
+                NoOpIf(
+                    &[V(1)],
+                    "`1` is Kamailio's default: rows are updated and deleted by their ruid, as in the runtime",
+                ),
+            ),
+            (
+                "db_update_as_insert",
                 NoOpIf(
                     &[V(0)],
-                    "`0` is Kamailio's default: the location table in memory only, as in the runtime",
+                    "`0` is Kamailio's default: changed contacts are updated, as in the runtime",
                 ),
+            ),
+            (
+                "db_insert_update",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: new contacts are inserted, as in the runtime",
+                ),
+            ),
+            (
+                "db_check_update",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: an update is not checked for a changed row, as in the runtime",
+                ),
+            ),
+            (
+                "db_insert_null",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: empty optional columns are left out of an insert, as in the runtime",
+                ),
+            ),
+            (
+                "db_timer_clean",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: no extra database sweep of expired rows, as in the runtime",
+                ),
+            ),
+            (
+                "db_clean_tcp",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: TCP contacts are kept at start-up, as in the runtime",
+                ),
+            ),
+            (
+                "fetch_rows",
+                NoOp(
+                    "how many rows Kamailio fetches at a time while loading; the runtime reads the table in one query",
+                ),
+            ),
+            (
+                "db_raw_fetch_type",
+                NoOp("how Kamailio fetches raw query results; the runtime has one way"),
             ),
             (
                 "matching_mode",
@@ -787,39 +848,48 @@ pub static MODULES: &[ModuleSupport] = &[
                     "size of the location table's hash in Kamailio's shared memory; the runtime's table grows as needed",
                 ),
             ),
-            ("db_url", NoOp(IN_MEMORY)),
-            ("db_load", NoOp(IN_MEMORY)),
-            ("db_insert_update", NoOp(IN_MEMORY)),
-            ("db_update_as_insert", NoOp(IN_MEMORY)),
-            ("db_check_update", NoOp(IN_MEMORY)),
-            ("db_ops_ruid", NoOp(IN_MEMORY)),
-            ("db_raw_fetch_type", NoOp(IN_MEMORY)),
-            ("db_insert_null", NoOp(IN_MEMORY)),
-            ("db_timer_clean", NoOp(IN_MEMORY)),
-            ("db_clean_tcp", NoOp(IN_MEMORY)),
-            ("fetch_rows", NoOp(IN_MEMORY)),
-            ("version_table", NoOp(IN_MEMORY)),
-            ("ruid_column", NoOp(IN_MEMORY)),
-            ("user_column", NoOp(IN_MEMORY)),
-            ("domain_column", NoOp(IN_MEMORY)),
-            ("contact_column", NoOp(IN_MEMORY)),
-            ("expires_column", NoOp(IN_MEMORY)),
-            ("q_column", NoOp(IN_MEMORY)),
-            ("callid_column", NoOp(IN_MEMORY)),
-            ("cseq_column", NoOp(IN_MEMORY)),
-            ("flags_column", NoOp(IN_MEMORY)),
-            ("cflags_column", NoOp(IN_MEMORY)),
-            ("user_agent_column", NoOp(IN_MEMORY)),
-            ("received_column", NoOp(IN_MEMORY)),
-            ("path_column", NoOp(IN_MEMORY)),
-            ("socket_column", NoOp(IN_MEMORY)),
-            ("methods_column", NoOp(IN_MEMORY)),
-            ("instance_column", NoOp(IN_MEMORY)),
-            ("reg_id_column", NoOp(IN_MEMORY)),
-            ("server_id_column", NoOp(IN_MEMORY)),
-            ("connection_id_column", NoOp(IN_MEMORY)),
-            ("keepalive_column", NoOp(IN_MEMORY)),
-            ("partition_column", NoOp(IN_MEMORY)),
+            ("ruid_column", NoOpIf(&[Text("ruid")], DEFAULT_COLUMN)),
+            ("user_column", NoOpIf(&[Text("username")], DEFAULT_COLUMN)),
+            ("domain_column", NoOpIf(&[Text("domain")], DEFAULT_COLUMN)),
+            ("contact_column", NoOpIf(&[Text("contact")], DEFAULT_COLUMN)),
+            ("expires_column", NoOpIf(&[Text("expires")], DEFAULT_COLUMN)),
+            ("q_column", NoOpIf(&[Text("q")], DEFAULT_COLUMN)),
+            ("callid_column", NoOpIf(&[Text("callid")], DEFAULT_COLUMN)),
+            ("cseq_column", NoOpIf(&[Text("cseq")], DEFAULT_COLUMN)),
+            ("flags_column", NoOpIf(&[Text("flags")], DEFAULT_COLUMN)),
+            ("cflags_column", NoOpIf(&[Text("cflags")], DEFAULT_COLUMN)),
+            (
+                "user_agent_column",
+                NoOpIf(&[Text("user_agent")], DEFAULT_COLUMN),
+            ),
+            (
+                "received_column",
+                NoOpIf(&[Text("received")], DEFAULT_COLUMN),
+            ),
+            ("path_column", NoOpIf(&[Text("path")], DEFAULT_COLUMN)),
+            ("socket_column", NoOpIf(&[Text("socket")], DEFAULT_COLUMN)),
+            ("methods_column", NoOpIf(&[Text("methods")], DEFAULT_COLUMN)),
+            (
+                "instance_column",
+                NoOpIf(&[Text("instance")], DEFAULT_COLUMN),
+            ),
+            ("reg_id_column", NoOpIf(&[Text("reg_id")], DEFAULT_COLUMN)),
+            (
+                "server_id_column",
+                NoOpIf(&[Text("server_id")], DEFAULT_COLUMN),
+            ),
+            (
+                "connection_id_column",
+                NoOpIf(&[Text("connection_id")], DEFAULT_COLUMN),
+            ),
+            (
+                "keepalive_column",
+                NoOpIf(&[Text("keepalive")], DEFAULT_COLUMN),
+            ),
+            (
+                "partition_column",
+                NoOpIf(&[Text("partition")], DEFAULT_COLUMN),
+            ),
         ],
     },
     ModuleSupport {
@@ -847,10 +917,13 @@ mod tests {
             params.dedup();
             assert_eq!(n, params.len(), "{}: a parameter listed twice", m.name);
         }
-        let db_mode = modparam_support("usrloc", "db_mode").unwrap();
-        assert!(db_mode.accepts(&ModParamValue::Int(0)));
-        assert!(db_mode.accepts(&ModParamValue::Str(" 0".into())));
-        assert!(!db_mode.accepts(&ModParamValue::Int(2)));
+        let matching = modparam_support("usrloc", "matching_mode").unwrap();
+        assert!(matching.accepts(&ModParamValue::Int(0)));
+        assert!(matching.accepts(&ModParamValue::Str(" 0".into())));
+        assert!(!matching.accepts(&ModParamValue::Int(2)));
+        let col = modparam_support("usrloc", "user_column").unwrap();
+        assert!(col.accepts(&ModParamValue::Str("username".into())));
+        assert!(!col.accepts(&ModParamValue::Str("user".into())));
         let url = modparam_support("acc", "db_url").unwrap();
         assert!(url.accepts(&ModParamValue::Str(String::new())));
         assert!(!url.accepts(&ModParamValue::Str("mysql://x".into())));

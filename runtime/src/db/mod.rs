@@ -630,3 +630,56 @@ pub(crate) fn local_time(s: &str) -> Option<i64> {
     let t = unsafe { libc::mktime(&raw mut tm) };
     (t != -1).then_some(t)
 }
+
+/// A DATETIME value as a driver writes it (§14.1): a Julian day (REAL)
+/// for SQLite (db_sqlite binds `timetojulianday`), else the local-time
+/// text `YYYY-MM-DD HH:MM:SS` (db_mysql, db_postgres).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DateTime {
+    Julian(f64),
+    Text(String),
+}
+
+impl DateTime {
+    /// `unix` seconds as `url`'s driver writes them.
+    pub fn new(url: &DbUrl, unix: i64) -> Self {
+        if url.scheme == "sqlite" {
+            #[allow(clippy::cast_precision_loss)]
+            let days = unix as f64 / 86_400.0 + 2_440_587.5;
+            Self::Julian(days)
+        } else {
+            Self::Text(local_text(unix))
+        }
+    }
+
+    /// The value in a statement.
+    pub fn val(&self) -> query::Val<'_> {
+        match self {
+            Self::Julian(d) => query::Val::Double(*d),
+            Self::Text(s) => query::Val::Str(s),
+        }
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` in the local time zone
+/// (Kamailio's `localtime` + `strftime`).
+pub(crate) fn local_text(unix: i64) -> String {
+    // SAFETY: `tm` is a plain C struct, zero is a valid value for each of
+    // its fields.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let t: libc::time_t = unix;
+    // SAFETY: both pointers are valid for the call; localtime_r is the
+    // reentrant form and writes only `tm`.
+    if unsafe { libc::localtime_r(&raw const t, &raw mut tm) }.is_null() {
+        return "1970-01-01 00:00:00".into();
+    }
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
+}

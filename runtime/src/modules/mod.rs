@@ -176,7 +176,8 @@ impl Modules {
     /// fixups and child_init): alias_db and speeddial connect,
     /// permissions and domain load their tables; auth_db
     /// binds to auth, connects, and checks the `version` of the tables
-    /// named in `static_tables` (`Settings::static_tables`).
+    /// named in `static_tables` (`Settings::static_tables`); usrloc with
+    /// a database mode checks and loads the registrar calls' tables.
     ///
     /// # Errors
     /// Kamailio's reason to refuse to start.
@@ -193,6 +194,14 @@ impl Modules {
         }
         if loaded("domain") {
             self.domain.start()?;
+        }
+        if loaded("usrloc") {
+            let tables: Vec<&str> = static_tables
+                .iter()
+                .filter(|(m, _)| m == "registrar")
+                .map(|(_, t)| t.as_str())
+                .collect();
+            self.usrloc.start(&tables)?;
         }
         if !loaded("auth_db") {
             return Ok(());

@@ -541,11 +541,13 @@ fn save_inner(
         {
             return Err(rerr(400, "* used in contact and more than 1 contact"));
         }
-        ul.store.update(table, &aor, &mut |cs| cs.clear());
+        ul.store
+            .update(table, &aor, &mut |cs| cs.clear())
+            .map_err(|_| rerr(500, "usrloc_record_delete failed"))?;
         return Ok((3, reply_extra));
     }
     let mut news = Vec::new();
-    for c in msg.contacts() {
+    for c in kamailio_contact_order(msg) {
         let c: NameAddr<'_> = c.map_err(|_| rerr(400, "Contact parse error"))?;
         if c.uri_raw == b"*" {
             return Err(rerr(400, "* used in contact and more than 1 contact"));
@@ -619,9 +621,12 @@ fn save_inner(
     } else {
         u32::MAX
     };
+    // Kamailio's pack_ci: `n/a` without a User-Agent (or an empty one, or
+    // one of 255 bytes or more).
     let user_agent = msg
         .header(HeaderName::UserAgent)
-        .unwrap_or_default()
+        .filter(|ua| !ua.is_empty() && ua.len() < 255)
+        .unwrap_or(b"n/a")
         .to_vec();
     let socket = format!(
         "{}:{}",
@@ -637,7 +642,7 @@ fn save_inner(
     let mut result: Result<i32, RegError> = Ok(2);
     let mut contacts_after = Vec::new();
     let mut existed = false;
-    ul.store.update(table, &aor, &mut |cs| {
+    let stored = ul.store.update(table, &aor, &mut |cs| {
         existed = !cs.is_empty();
         let mut work: Vec<Contact> = cs.iter().filter(|c| c.expires > now).cloned().collect();
         let (mut inserted, mut updated, mut deleted) = (false, false, false);
@@ -764,6 +769,8 @@ fn save_inner(
         contacts_after.clone_from(&work);
         *cs = work;
     });
+    // A database write that failed (db_mode 1, 3) fails the save.
+    let result = result.and_then(|rc| stored.map(|()| rc).map_err(|e| rerr(500, e.0)));
     let rc = match result {
         Ok(rc) => rc,
         Err(mut e) => {
@@ -777,6 +784,37 @@ fn save_inner(
         reply_extra.splice(0..0, contact_line(now, &contacts_after, gruu.as_ref()));
     }
     Ok((rc, reply_extra))
+}
+
+/// The REGISTER's contacts in the order Kamailio's save() meets them:
+/// Contact headers in order, but the contacts of one header last first
+/// (its contact parser prepends each to the list). A record made by one
+/// REGISTER with `Contact: <a>, <b>` lists b before a (equal q).
+fn kamailio_contact_order<'a>(
+    msg: &crate::sip::Message<'a>,
+) -> Vec<Result<NameAddr<'a>, crate::sip::ParseError>> {
+    let headers: Vec<(usize, usize)> = msg
+        .headers()
+        .iter()
+        .filter(|h| h.name == HeaderName::Contact)
+        .map(|h| (h.value().start as usize, h.value().end as usize))
+        .collect();
+    let mut groups: Vec<Vec<Result<NameAddr<'a>, crate::sip::ParseError>>> =
+        vec![Vec::new(); headers.len().max(1)];
+    let mut raw = msg.list(HeaderName::Contact);
+    let mut parsed = msg.contacts();
+    while let (Some(v), Some(c)) = (raw.next(), parsed.next()) {
+        let off = msg.offset_of(v).unwrap_or(0);
+        let g = headers
+            .iter()
+            .position(|&(s, e)| off >= s && off <= e)
+            .unwrap_or(0);
+        groups[g].push(c);
+    }
+    groups
+        .into_iter()
+        .flat_map(|g| g.into_iter().rev())
+        .collect()
 }
 
 fn lookup_aor(ctx: &Ctx<'_>, uri: &[u8]) -> Option<Vec<u8>> {
@@ -915,14 +953,18 @@ pub fn unregister(ctx: &mut Ctx<'_>, table: &[u8], uri: &[u8]) -> i32 {
     };
     let table = String::from_utf8_lossy(table);
     let mut found = false;
-    super::Modules::of(ctx)
+    let stored = super::Modules::of(ctx)
         .usrloc
         .store
         .update(&table, &aor, &mut |cs| {
             found = !cs.is_empty();
             cs.clear();
         });
-    if found { 1 } else { -3 }
+    match (found, stored) {
+        (_, Err(_)) => -1,
+        (true, Ok(())) => 1,
+        (false, Ok(())) => -3,
+    }
 }
 
 impl crate::engine::module::Module for Config {

@@ -156,25 +156,28 @@ fn rpc_registry_dispatches_by_name_and_refuses_duplicates() {
         Err(RpcError::new(500, "AOR not found in location table"))
     );
     let now = Instant::now();
-    m.usrloc.store.update("location", b"bob", &mut |cs| {
-        cs.push(crate::modules::usrloc::Contact {
-            uri: b"sip:bob@10.0.0.2".to_vec(),
-            expires: now + std::time::Duration::from_secs(3600),
-            q: 1000,
-            call_id: b"c1".to_vec(),
-            cseq: 1,
-            cflags: 0,
-            user_agent: Vec::new(),
-            received: None,
-            path: None,
-            socket: None,
-            methods: 0,
-            ruid: b"r1".to_vec(),
-            instance: None,
-            reg_id: 0,
-            last_modified: now,
-        });
-    });
+    m.usrloc
+        .store
+        .update("location", b"bob", &mut |cs| {
+            cs.push(crate::modules::usrloc::Contact {
+                uri: b"sip:bob@10.0.0.2".to_vec(),
+                expires: now + std::time::Duration::from_secs(3600),
+                q: 1000,
+                call_id: b"c1".to_vec(),
+                cseq: 1,
+                cflags: 0,
+                user_agent: Vec::new(),
+                received: None,
+                path: None,
+                socket: None,
+                methods: 0,
+                ruid: b"r1".to_vec(),
+                instance: None,
+                reg_id: 0,
+                last_modified: now,
+            });
+        })
+        .expect("in memory");
     let got = reg.dispatch(&m, "ul.lookup", &["location", "bob"]);
     let Ok([RpcValue::Struct(fields)]) = got.as_deref() else {
         panic!("ul.lookup of a registered AoR");
@@ -253,8 +256,14 @@ fn unsupported_modparams_are_refused_at_start_up_too() {
             false,
         ),
         ("tm", "ruri_matching", ParamValue::Int(0), false),
-        ("usrloc", "db_mode", ParamValue::Int(2), false),
-        ("usrloc", "db_mode", ParamValue::Int(0), true),
+        ("usrloc", "matching_mode", ParamValue::Int(2), false),
+        ("usrloc", "matching_mode", ParamValue::Int(0), true),
+        (
+            "usrloc",
+            "user_column",
+            ParamValue::Str("user".into()),
+            false,
+        ),
         ("usrloc", "hash_size", ParamValue::Int(12), true),
         (
             "registrar",

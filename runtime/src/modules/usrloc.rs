@@ -1,17 +1,24 @@
 //! usrloc — the location table (kamailio-modules.md §11), kept in memory
-//! (`db_mode` 0) behind [`LocationStore`] so database backends can come
-//! later. Shared by every worker through [`crate::modules::Modules`]; time
+//! (`db_mode` 0, [`MemoryStore`]) or in a database (`db_mode` 1–4,
+//! [`db::DbStore`]) behind [`LocationStore`]. Shared by every worker through [`crate::modules::Modules`]; time
 //! is passed in (sans-IO), expired contacts are invisible at once and
 //! removed by [`Usrloc::on_timer`].
 
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::engine::module::{ModuleSet, RpcCommand, RpcError, RpcValue};
 use crate::engine::params::{ModParams, ParamError};
+
+pub mod db;
+
+/// A change the store could not write (db_mode 1 and 3): the text of
+/// registrar's `P-Registrar-Error` (`usrloc_contact_insert failed`...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreError(pub &'static str);
 
 /// `q` of a contact without one (Kamailio's `Q_UNSPECIFIED`).
 pub const Q_UNSPECIFIED: i32 = -1;
@@ -52,7 +59,15 @@ pub trait LocationStore: Debug + Send + Sync {
     fn get(&self, table: &str, aor: &[u8]) -> Vec<Contact>;
     /// Runs `f` on the contacts of `aor` (empty if unknown) and stores the
     /// result (an empty list removes the record), atomically.
-    fn update(&self, table: &str, aor: &[u8], f: &mut dyn FnMut(&mut Vec<Contact>));
+    ///
+    /// # Errors
+    /// A database write failed (the memory copy, if any, is changed).
+    fn update(
+        &self,
+        table: &str,
+        aor: &[u8],
+        f: &mut dyn FnMut(&mut Vec<Contact>),
+    ) -> Result<(), StoreError>;
     /// Removes every contact expired at `now`; returns how many.
     fn remove_expired(&self, now: Instant) -> usize;
     /// Number of records (AoRs) with at least one contact.
@@ -128,7 +143,12 @@ impl LocationStore for MemoryStore {
             .unwrap_or_default()
     }
 
-    fn update(&self, table: &str, aor: &[u8], f: &mut dyn FnMut(&mut Vec<Contact>)) {
+    fn update(
+        &self,
+        table: &str,
+        aor: &[u8],
+        f: &mut dyn FnMut(&mut Vec<Contact>),
+    ) -> Result<(), StoreError> {
         let mut t = self.lock();
         let key = (table.to_string(), aor.to_vec());
         let mut contacts = t.remove(&key).unwrap_or_default();
@@ -136,6 +156,7 @@ impl LocationStore for MemoryStore {
         if !contacts.is_empty() {
             t.insert(key, contacts);
         }
+        Ok(())
     }
 
     fn remove_expired(&self, now: Instant) -> usize {
@@ -201,10 +222,15 @@ impl LocationStore for MemoryStore {
     }
 }
 
+/// usrloc's `db_url` when unset (it writes, so the read-write account).
+pub const DEFAULT_RW_URL: &str = "mysql://kamailio:kamailiorw@localhost/kamailio";
+
 /// usrloc's parameters and its store.
 #[derive(Debug)]
 pub struct Usrloc {
-    pub store: Box<dyn LocationStore>,
+    pub store: Arc<dyn LocationStore>,
+    /// The database store when `db_mode` is not 0 (the same as `store`).
+    pub db: Option<Arc<db::DbStore>>,
     /// `timer_interval` (60 s).
     pub timer_interval: Duration,
     /// `use_domain`: AoRs are `user@domain`.
@@ -224,7 +250,8 @@ pub struct Usrloc {
 impl Default for Usrloc {
     fn default() -> Self {
         Self {
-            store: Box::new(MemoryStore::default()),
+            store: Arc::new(MemoryStore::default()),
+            db: None,
             timer_interval: Duration::from_secs(60),
             use_domain: false,
             desc_time_order: false,
@@ -246,18 +273,78 @@ impl Usrloc {
     /// the default is refused at build (`cfgc_vocab::MODULES`).
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
+        let flag = |name: &str, default: bool| -> Result<bool, ParamError> {
+            Ok(p.int("usrloc", name)?.map_or(default, |v| v != 0))
+        };
         let secs = |name: &str, default: Duration| -> Result<Duration, ParamError> {
             Ok(p.int("usrloc", name)?.map_or(default, |s| {
                 Duration::from_secs(u64::from(s.max(1).unsigned_abs()))
             }))
         };
+        let use_domain = flag("use_domain", false)?;
+        let desc_time_order = flag("desc_time_order", false)?;
+        let mode = p.int("usrloc", "db_mode")?.unwrap_or(0);
+        // Read whatever the mode (a database setting with db_mode 0 is
+        // ignored, as Kamailio ignores it).
+        let url = p.str("usrloc", "db_url");
+        let load = flag("db_load", true)?;
+        let version_table = flag("version_table", true)?;
+        let preload: Vec<String> = p
+            .all("usrloc", "preload")
+            .filter_map(|v| match v {
+                crate::engine::params::ParamValue::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        let (store, db): (Arc<dyn LocationStore>, _) = match u8::try_from(mode) {
+            Ok(0) => (d.store.clone(), None),
+            Ok(mode @ 1..=4) => {
+                let mut module_db = crate::db::ModuleDb::from_params(p, "usrloc")?;
+                if url.is_none() {
+                    // usrloc writes: Kamailio's read-write default.
+                    module_db.url = crate::db::DbUrl::parse(DEFAULT_RW_URL)
+                        .map_err(|e| ParamError::invalid("usrloc", "db_url", e.message))?;
+                }
+                let s = Arc::new(db::DbStore::new(
+                    mode,
+                    module_db,
+                    use_domain,
+                    desc_time_order,
+                    load,
+                    version_table,
+                    preload,
+                ));
+                (s.clone() as Arc<dyn LocationStore>, Some(s))
+            }
+            _ => {
+                return Err(ParamError::invalid(
+                    "usrloc",
+                    "db_mode",
+                    format!("unknown db_mode {mode} (0 to 4)"),
+                ));
+            }
+        };
         Ok(Self {
+            store,
+            db,
             timer_interval: secs("timer_interval", d.timer_interval)?,
-            use_domain: p.int("usrloc", "use_domain")?.is_some_and(|v| v != 0),
-            desc_time_order: p.int("usrloc", "desc_time_order")?.is_some_and(|v| v != 0),
+            use_domain,
+            desc_time_order,
             cseq_delay: secs("cseq_delay", d.cseq_delay)?,
             ..d
         })
+    }
+
+    /// Start-up with a database mode: connects, checks the version of
+    /// `tables` (the registrar calls' constant tables) and loads them.
+    ///
+    /// # Errors
+    /// Kamailio's reason to refuse to start.
+    pub fn start(&self, tables: &[&str]) -> Result<(), String> {
+        match &self.db {
+            Some(db) => db.start(tables),
+            None => Ok(()),
+        }
     }
 
     /// How often [`Usrloc::on_timer`] runs.
@@ -265,7 +352,8 @@ impl Usrloc {
         self.timer_interval
     }
 
-    /// The expiry timer: removes expired contacts.
+    /// The expiry timer: removes expired contacts (and with a database
+    /// mode writes what is not written yet).
     pub fn on_timer(&self, now: Instant) -> usize {
         self.store.remove_expired(now)
     }
@@ -274,8 +362,18 @@ impl Usrloc {
     /// Kamailio's.
     pub fn new_ruid(&self) -> Vec<u8> {
         let n = self.ruid_seq.fetch_add(1, Ordering::Relaxed) + 1;
-        // Kamailio's: start-up time and pid in hex, then a counter.
-        format!("uloc-{:x}-{:x}-{n}", self.started, std::process::id()).into_bytes()
+        // Kamailio's: start-up time and pid in hex, then the counter in
+        // hex digits, least significant first (26 is `a1`).
+        let mut counter = String::new();
+        let mut k = n;
+        loop {
+            counter.push(char::from_digit((k & 0xf) as u32, 16).unwrap_or('0'));
+            k >>= 4;
+            if k == 0 {
+                break;
+            }
+        }
+        format!("uloc-{:x}-{:x}-{counter}", self.started, std::process::id()).into_bytes()
     }
 
     /// Contacts of `aor` still valid at `now`, in storage order (q
@@ -338,6 +436,14 @@ impl crate::engine::module::Module for Usrloc {
         *due = Some(now + self.timer_interval);
         drop(due);
         self.on_timer(now);
+    }
+
+    /// Write-back and write-through: what is not written yet goes to the
+    /// database before the process ends (Kamailio's destroy).
+    fn shutdown(&self) {
+        if let Some(db) = &self.db {
+            db.flush();
+        }
     }
 }
 
@@ -566,14 +672,16 @@ mod tests {
     fn expiry_is_immediate_for_readers_and_timer_removes() {
         let ul = Usrloc::default();
         let t0 = Instant::now();
-        ul.store.update("location", b"bob", &mut |cs| {
-            cs.push(contact(
-                "sip:a",
-                t0 + Duration::from_secs(10),
-                Q_UNSPECIFIED,
-            ));
-            cs.push(contact("sip:b", t0 + Duration::from_secs(100), 500));
-        });
+        ul.store
+            .update("location", b"bob", &mut |cs| {
+                cs.push(contact(
+                    "sip:a",
+                    t0 + Duration::from_secs(10),
+                    Q_UNSPECIFIED,
+                ));
+                cs.push(contact("sip:b", t0 + Duration::from_secs(100), 500));
+            })
+            .expect("in memory");
         let at = |s| t0 + Duration::from_secs(s);
         let uris = |v: Vec<Contact>| v.into_iter().map(|c| c.uri).collect::<Vec<_>>();
         assert_eq!(
@@ -596,23 +704,31 @@ mod tests {
     fn tables_are_separate_and_ruids_unique() {
         let ul = Usrloc::default();
         let t0 = Instant::now() + Duration::from_secs(5);
-        ul.store.update("location", b"bob", &mut |cs| {
-            cs.push(contact("sip:a", t0, 1000))
-        });
+        ul.store
+            .update("location", b"bob", &mut |cs| {
+                cs.push(contact("sip:a", t0, 1000))
+            })
+            .expect("in memory");
         assert!(ul.store.get("other", b"bob").is_empty());
         assert_ne!(ul.new_ruid(), ul.new_ruid());
+        // Kamailio's counter digits: hex, least significant first.
+        let r26 = (3..=26).map(|_| ul.new_ruid()).last().unwrap_or_default();
+        assert!(r26.ends_with(b"-a1"), "{}", String::from_utf8_lossy(&r26));
     }
 
     #[test]
     fn dump_and_lookup_have_kamailios_shape() {
         let m = crate::modules::Modules::default();
         let t0 = Instant::now();
-        m.usrloc.store.update("location", b"alice", &mut |cs| {
-            let mut c = contact("sip:alice@h", t0 + Duration::from_secs(600), Q_UNSPECIFIED);
-            c.methods = u32::MAX;
-            cs.push(c);
-            cs.push(contact("sip:old@h", t0, 500));
-        });
+        m.usrloc
+            .store
+            .update("location", b"alice", &mut |cs| {
+                let mut c = contact("sip:alice@h", t0 + Duration::from_secs(600), Q_UNSPECIFIED);
+                c.methods = u32::MAX;
+                cs.push(c);
+                cs.push(contact("sip:old@h", t0, 500));
+            })
+            .expect("in memory");
         let got = rpc_dump(&m, &[]).unwrap();
         let [RpcValue::Struct(top)] = got.as_slice() else {
             panic!("{got:?}")
@@ -684,11 +800,30 @@ mod tests {
         let mut p = ModParams::new();
         p.push(
             "usrloc",
-            "db_mode",
+            "matching_mode",
             crate::engine::params::ParamValue::Int(2),
         );
         // Refused from the vocabulary's table, not by the module.
         assert!(p.check_supported().is_err());
+        let mut p = ModParams::new();
+        p.push(
+            "usrloc",
+            "db_mode",
+            crate::engine::params::ParamValue::Int(5),
+        );
+        assert!(Usrloc::from_params(&p).is_err(), "no db_mode 5");
+        p.push(
+            "usrloc",
+            "db_mode",
+            crate::engine::params::ParamValue::Int(2),
+        );
+        let ul = Usrloc::from_params(&p).expect("db_mode 2");
+        assert_eq!(ul.db.as_ref().map(|d| d.mode), Some(2));
+        assert_eq!(
+            ul.db.as_ref().map(|d| d.url().text.clone()),
+            Some(DEFAULT_RW_URL.to_string()),
+            "usrloc writes: the read-write default"
+        );
         let mut p = ModParams::new();
         p.push(
             "usrloc",
