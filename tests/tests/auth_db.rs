@@ -596,15 +596,18 @@ fn a_wrong_table_version_or_no_database_refuses_to_start_as_kamailio() {
 }
 
 /// The stock config with `WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB
-/// WITH_SPEEDDIAL WITH_MULTIDOMAIN WITH_USRLOCDB` on MariaDB: the REGISTER
+/// WITH_SPEEDDIAL WITH_MULTIDOMAIN WITH_USRLOCDB WITH_ACCDB` on MariaDB
+/// (the acc tables with the extra columns the stock config's comment
+/// adds): the REGISTER
 /// challenged then saved with
 /// the right password, challenged again with a wrong one; an INVITE from
 /// a local user challenged (407), then with credentials looked up (the
 /// callee is not registered: 404); from an address of the `address`
 /// table no challenge, an alias of a registered user relayed, a speed
-/// dial relayed to its `new_uri` (the test's socket reads the R-URI), a
+/// dial relayed to its `new_uri` (the test's socket reads the R-URI and
+/// answers 200), a
 /// call to a domain that is not local relayed; the location row written
-/// (usrloc db_mode 2);
+/// (usrloc db_mode 2) and the acc and missed_calls rows;
 /// identical from `kamailio -f`, the compiled and the interpreted proxy.
 #[test]
 fn stock_config_with_its_database_defines_answers_like_kamailio() {
@@ -620,11 +623,26 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
             "speeddial-create.sql",
             "domain-create.sql",
             "usrloc-create.sql",
+            "acc-create.sql",
         ],
         USER,
         &tmp(),
     );
     add_users(&db);
+    // WITH_ACCDB: the extra columns, as the stock config's own comment
+    // says to add them (its ALTER TABLE lines, read from the file).
+    let stock_text = std::fs::read_to_string(tests::STOCK_CFG).expect("stock config");
+    let alters: String = stock_text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("ALTER TABLE"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        alters.lines().count() >= 12,
+        "the stock ALTER TABLEs: {alters}"
+    );
+    db.sql(&alters);
     // WITH_MULTIDOMAIN: 127.0.0.1 is the local domain (and, by
     // register_myself, `myself` on any port).
     db.kamctl(&["domain", "add", "127.0.0.1"]);
@@ -652,6 +670,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         ("WITH_SPEEDDIAL".to_string(), "1".to_string()),
         ("WITH_MULTIDOMAIN".to_string(), "1".to_string()),
         ("WITH_USRLOCDB".to_string(), "1".to_string()),
+        ("WITH_ACCDB".to_string(), "1".to_string()),
         ("DBURL".to_string(), format!("\"{url}\"")),
     ];
     // What a contender left in the location table (usrloc db_mode 2
@@ -663,10 +682,22 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
              from location order by username, contact;",
         );
         db.sql("delete from location;");
-        rows.lines()
+        let mut out: Vec<String> = rows
+            .lines()
             .skip(1)
             .map(|r| format!("location: {r}"))
-            .collect()
+            .collect();
+        // WITH_ACCDB's records (the To tags are each proxy's own).
+        for t in ["acc", "missed_calls"] {
+            let rows = db.sql(&format!(
+                "select method, from_tag, case when to_tag = '' then 'untagged' else 'tagged' end, \
+                 callid, sip_code, sip_reason, src_user, src_domain, src_ip, dst_ouser, dst_user, \
+                 dst_domain from {t} order by callid, method;"
+            ));
+            db.sql(&format!("delete from {t};"));
+            out.extend(rows.lines().skip(1).map(|r| format!("{t}: {r}")));
+        }
+        out
     };
     let observe = |port: u16| -> Vec<String> {
         // What an earlier proxy sent the sink (retransmissions until it
@@ -767,19 +798,40 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         // The alias of alice, who registered above: relayed (100 Trying).
         out.push(send(port, &ip("ipauth-alias", "100")));
         // alice's speed dial 11: relayed to the test's socket, which
-        // reads the R-URI.
+        // reads the R-URI and answers 200 (WITH_ACCDB: an acc row).
         out.push(send(port, &ip("ipauth-speeddial", "11")));
         // The request line of the first datagram of `step`'s call at the
         // sink (retransmissions of earlier calls, even of an earlier
         // proxy, skipped).
-        let forwarded = |step: &str| {
+        // With `answer`, the sink answers it (a final reply with a To
+        // tag of its own), which acc then accounts.
+        let forwarded = |step: &str, answer: Option<&str>| {
             let mut buf = [0u8; 65536];
             sink.set_read_timeout(Some(Duration::from_secs(2)))
                 .expect("timeout");
             let call_id = format!("Call-ID: authdb-{step}-");
-            while let Ok((n, _)) = sink.recv_from(&mut buf) {
+            while let Ok((n, from)) = sink.recv_from(&mut buf) {
                 let text = String::from_utf8_lossy(&buf[..n]);
                 if text.contains(&call_id) {
+                    if let Some(status) = answer {
+                        let mut reply = format!("SIP/2.0 {status}\r\n");
+                        for l in text.lines() {
+                            let name = l.split(':').next().unwrap_or("").to_ascii_lowercase();
+                            match name.as_str() {
+                                "via" | "from" | "call-id" | "cseq" => {
+                                    reply.push_str(l);
+                                    reply.push_str("\r\n");
+                                }
+                                "to" => {
+                                    reply.push_str(l);
+                                    reply.push_str(";tag=sink-tag\r\n");
+                                }
+                                _ => {}
+                            }
+                        }
+                        reply.push_str("Content-Length: 0\r\n\r\n");
+                        sink.send_to(reply.as_bytes(), from).expect("reply sent");
+                    }
                     return text
                         .lines()
                         .next()
@@ -791,7 +843,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         };
         out.push(format!(
             "speeddial forwarded: {}",
-            forwarded("ipauth-speeddial")
+            forwarded("ipauth-speeddial", Some("200 OK"))
         ));
         // A domain that is not local (WITH_MULTIDOMAIN): relayed.
         out.push(send(
@@ -803,7 +855,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
         ));
         out.push(format!(
             "not-local forwarded: {}",
-            forwarded("ipauth-not-local")
+            forwarded("ipauth-not-local", Some("486 Busy Here"))
         ));
         out
     };
@@ -896,7 +948,7 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
     }
     eprintln!(
         "stock WITH_MYSQL WITH_AUTH WITH_IPAUTH WITH_ALIASDB WITH_SPEEDDIAL WITH_MULTIDOMAIN \
-         WITH_USRLOCDB:\n{}",
+         WITH_USRLOCDB WITH_ACCDB:\n{}",
         theirs.join("\n")
     );
 }
@@ -971,7 +1023,15 @@ fn a_lost_database_fails_the_check_then_reconnects_like_kamailio() {
     };
     let mut all = Vec::new();
     for who in ["kamailio", "compiled", "interpreted"] {
-        let (g, port) = start(who, b, Variant::Plain, &url);
+        // Its own build: the MariaDB differential test builds (copies
+        // over) the same cfg and defines at the same time.
+        let (g, port) = tests::start_contender(
+            who,
+            &cfg(),
+            &defines(b, Variant::Plain, &url),
+            "authdb-mysql-outage",
+            Path::new(env!("CARGO_BIN_EXE_interp-proxy")),
+        );
         let got = observe(port);
         g.stop().expect("stopped");
         all.push((who, got));

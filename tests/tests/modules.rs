@@ -223,40 +223,15 @@ fn stock_define_sets_refuse_the_modules_the_runtime_lacks() {
     }
 }
 
-/// With a database, the accounting settings the stock config then gives
-/// are refused parameter by parameter (the runtime accounts to the log
-/// only), while its location settings (usrloc `db_url`, `db_mode` 2) are
-/// implemented.
+/// With a database, the accounting and location settings the stock
+/// config then gives (acc's `db_*`, usrloc's `db_url` and `db_mode` 2)
+/// are all implemented: nothing refused.
 #[test]
-fn stock_database_settings_are_refused_per_parameter() {
+fn stock_database_settings_are_implemented() {
     const DBURL: &str = "DBURL=\"mysql://kamailio:kamailiorw@localhost/kamailio\"";
     let report = cfgc_check(
         Path::new(STOCK_CFG),
         &["WITH_MYSQL", "WITH_ACCDB", "WITH_USRLOCDB", DBURL],
-        false,
-    );
-    let refused: Vec<&str> = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.code == "unsupported-modparam")
-        .map(|d| d.message.as_str())
-        .collect();
-    for want in [
-        "parameter `db_flag` of module `acc`",
-        "parameter `db_url` of module `acc`",
-    ] {
-        assert!(
-            refused.iter().any(|m| m.starts_with(want)),
-            "{want} not refused: {refused:#?}"
-        );
-    }
-    assert!(
-        !refused.iter().any(|m| m.contains("of module `usrloc`")),
-        "{refused:#?}"
-    );
-    let report = cfgc_check(
-        Path::new(STOCK_CFG),
-        &["WITH_MYSQL", "WITH_USRLOCDB", DBURL],
         false,
     );
     assert!(
@@ -297,7 +272,7 @@ fn verdicts(module: &str, param: &str, value: &cfgc_vocab::ModParamValue) -> (bo
 }
 
 /// What the runtime refused at start-up before the table existed
-/// (registrar's outbound and received_avp, acc's database accounting and
+/// (registrar's outbound and received_avp, acc's delayed inserts and
 /// CDRs, rr's custom_user_avp, sanity's noreply, usrloc's matching mode
 /// and column names, cfgutils' hash_file), and every other parameter and
 /// no-op value of the table: the compiler refuses at build exactly what
@@ -310,8 +285,7 @@ fn build_time_and_start_up_refusals_agree() {
         ("registrar", "xavp_cfg", V::Str("reg".into())),
         ("registrar", "outbound_mode", V::Int(1)),
         ("registrar", "sock_flag", V::Int(3)),
-        ("acc", "db_flag", V::Int(1)),
-        ("acc", "db_url", V::Str("mysql://k@localhost/k".into())),
+        ("acc", "db_insert_mode", V::Int(1)),
         ("acc", "cdr_enable", V::Int(1)),
         ("acc", "report_ack", V::Int(1)),
         ("acc", "detect_direction", V::Int(1)),

@@ -567,6 +567,13 @@ pub static BINDINGS: &[Binding] = &[
         &[Fmt],
         Mut,
     ),
+    b(
+        "acc",
+        "acc_db_request",
+        "modules::acc::acc_db_request",
+        &[Fmt, Str],
+        Mut,
+    ),
     xlog_err(),
     xlog_level_arg(),
     level("xdbg", Lvl::Dbg),

@@ -151,7 +151,6 @@ const SQL_TR: &str = "the size of the `{sql.*}` transformations' buffer; those t
 const PERM_TRUSTED: &str = "read only by `allow_trusted` (and its cache), which is not supported yet (refused at build); the `trusted` table's version is still checked at start-up";
 /// permissions' allow/deny files.
 const PERM_FILES: &str = "read only by `allow_routing`, `allow_register` and `allow_uri`, which are not supported yet (refused at build)";
-const ACC_DB: &str = "a setting of acc's database accounting, which only `db_flag`/`db_missed_flag` turn on (refused at build); log accounting does not read it";
 
 /// Every module the runtime supports, alphabetically.
 pub static MODULES: &[ModuleSupport] = &[
@@ -199,38 +198,27 @@ pub static MODULES: &[ModuleSupport] = &[
                     "empty is Kamailio's default: no per-leg accounting, as in the runtime",
                 ),
             ),
+            ("db_flag", Impl(Int)),
+            ("db_missed_flag", Impl(Int)),
+            ("db_url", Impl(Str)),
+            ("db_extra", Impl(PvList)),
+            ("acc_extra_nullable", Impl(Int)),
             (
-                "db_flag",
+                "db_insert_mode",
                 NoOpIf(
-                    &[V(-1)],
-                    "`-1` is Kamailio's default: no database accounting, as in the runtime",
+                    &[V(0)],
+                    "`0` is Kamailio's default: a plain insert per record, as in the runtime",
                 ),
             ),
-            (
-                "db_missed_flag",
-                NoOpIf(
-                    &[V(-1)],
-                    "`-1` is Kamailio's default: no database accounting of missed calls, as in the runtime",
-                ),
-            ),
-            (
-                "db_url",
-                NoOpIf(&[Empty], "empty: no database accounting, as in the runtime"),
-            ),
-            (
-                "db_extra",
-                NoOpIf(&[Empty], "empty: no database accounting, as in the runtime"),
-            ),
-            ("db_insert_mode", NoOpIf(&[V(0)], ACC_DB)),
-            ("db_table_acc", NoOp(ACC_DB)),
-            ("db_table_missed_calls", NoOp(ACC_DB)),
-            ("acc_method_column", NoOp(ACC_DB)),
-            ("acc_from_tag_column", NoOp(ACC_DB)),
-            ("acc_to_tag_column", NoOp(ACC_DB)),
-            ("acc_callid_column", NoOp(ACC_DB)),
-            ("acc_sip_code_column", NoOp(ACC_DB)),
-            ("acc_sip_reason_column", NoOp(ACC_DB)),
-            ("acc_time_column", NoOp(ACC_DB)),
+            ("db_table_acc", Impl(Str)),
+            ("db_table_missed_calls", Impl(Str)),
+            ("acc_method_column", Impl(Str)),
+            ("acc_from_tag_column", Impl(Str)),
+            ("acc_to_tag_column", Impl(Str)),
+            ("acc_callid_column", Impl(Str)),
+            ("acc_sip_code_column", Impl(Str)),
+            ("acc_sip_reason_column", Impl(Str)),
+            ("acc_time_column", Impl(Str)),
             (
                 "cdr_enable",
                 NoOpIf(

@@ -426,6 +426,61 @@ impl ModuleDb {
     }
 }
 
+/// The connections of a module that writes from any worker and from its
+/// timer (usrloc, acc): whoever runs a statement takes a free connection
+/// (or opens one) and gives it back, so no worker waits for another's.
+#[derive(Debug)]
+pub struct Pool {
+    db: ModuleDb,
+    free: std::sync::Mutex<Vec<Connection>>,
+}
+
+impl Pool {
+    /// A pool on `db`, with no connection yet.
+    pub fn new(db: ModuleDb) -> Self {
+        Self {
+            db,
+            free: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The database's URL.
+    pub fn url(&self) -> &DbUrl {
+        &self.db.url
+    }
+
+    fn free(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        self.free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` on a free connection (a new one, connected on first use,
+    /// if none is free).
+    pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
+        let mut c = self.free().pop().unwrap_or_else(|| self.db.worker());
+        let r = f(&mut c);
+        self.free().push(c);
+        r
+    }
+
+    /// Connects now (start-up, as Kamailio's child_init) and runs `f` on
+    /// that connection, which then joins the pool.
+    ///
+    /// # Errors
+    /// `module`'s message: the database is unreachable; or `f`'s.
+    pub fn open<R>(
+        &self,
+        module: &str,
+        f: impl FnOnce(&mut Connection) -> Result<R, String>,
+    ) -> Result<R, String> {
+        let mut c = self.db.open(module)?;
+        let r = f(&mut c);
+        self.free().push(c);
+        r
+    }
+}
+
 /// Opens a driver connection for `url`.
 fn connect(url: &DbUrl, params: &Params) -> Result<Box<dyn Driver>, DbError> {
     match url.scheme.as_str() {

@@ -8,16 +8,20 @@
 //! pairs: the compiler resolves `log_extra`'s PVs (a
 //! [`ParamValue::PvList`]) and acc reads them with `engine::pv::read`.
 //!
-//! Only log accounting is implemented; the parameters that need a
-//! database, dialogs, or what tm does not tell us yet (`report_ack`,
-//! `detect_direction`, `time_mode`, `multi_leg_info`) are refused at
-//! start-up rather than ignored.
+//! The database backend ([`db::AccDb`], `db_flag`, `db_missed_flag`,
+//! `db_extra`) writes the same records as rows, beside the log ones, as
+//! Kamailio's acc does. What needs dialogs, or what tm does not tell us
+//! yet (`report_ack`, `detect_direction`, `time_mode`,
+//! `multi_leg_info`), is refused at build and at start-up rather than
+//! ignored.
 
 use crate::engine::log::Level;
 use crate::engine::module::{TmReply, tmcb};
 use crate::engine::params::{ModParams, ParamError, ParamValue};
 use crate::engine::{Ctx, Value};
 use crate::sip::Method;
+
+pub mod db;
 
 /// `ACC: transaction answered: `
 pub const ANSWERED: &str = "ACC: transaction answered: ";
@@ -60,6 +64,8 @@ pub struct Config {
     pub log_facility: i32,
     /// `log_extra`: each name with its PV, in order (resolved by cfgc).
     pub log_extra: Vec<(String, crate::engine::pv::PvRef)>,
+    /// Database accounting, with a `db_url`.
+    pub db: Option<db::AccDb>,
 }
 
 impl Default for Config {
@@ -77,6 +83,7 @@ impl Default for Config {
             reason_from_hf: false,
             log_level: Level::Notice as i32,
             log_extra: Vec::new(),
+            db: None,
         }
     }
 }
@@ -138,7 +145,29 @@ impl Config {
         if let Some(s) = p.str("acc", "failed_filter") {
             c.failed_filter = parse_failed_filter(&s)?;
         }
+        c.db = db::AccDb::from_params(p, flag(p, "db_flag")?, flag(p, "db_missed_flag")?)?;
         Ok(c)
+    }
+
+    /// `db_flag`, if database accounting is on.
+    fn db_flag(&self) -> Option<u32> {
+        self.db.as_ref().and_then(|d| d.flag)
+    }
+
+    /// `db_missed_flag`, if database accounting is on.
+    fn db_missed_flag(&self) -> Option<u32> {
+        self.db.as_ref().and_then(|d| d.missed_flag)
+    }
+
+    /// Start-up: the database backend connects.
+    ///
+    /// # Errors
+    /// The database is unreachable.
+    pub fn start(&self) -> Result<(), String> {
+        match &self.db {
+            Some(d) => d.start(),
+            None => Ok(()),
+        }
     }
 
     fn is_set(flag: Option<u32>, flags: u32) -> bool {
@@ -178,8 +207,9 @@ pub fn armed(cfg: &Config, method: Method<'_>, flags: u32) -> Armed {
     if method == Method::Cancel && !cfg.report_cancels {
         return Armed::default();
     }
-    let acc = Config::is_set(cfg.log_flag, flags);
-    let mc = Config::is_set(cfg.log_missed_flag, flags);
+    let acc = Config::is_set(cfg.log_flag, flags) || Config::is_set(cfg.db_flag(), flags);
+    let mc =
+        Config::is_set(cfg.log_missed_flag, flags) || Config::is_set(cfg.db_missed_flag(), flags);
     let prepare = cfg.prepare_always || Config::is_set(cfg.prepare_flag, flags);
     if !(acc || mc || prepare) {
         return Armed::default();
@@ -420,22 +450,54 @@ fn log_request(ctx: &Ctx<'_>, label: &str, code: &[u8], reason: &[u8], to_tag: &
     );
 }
 
-/// on_missed: a failed INVITE with `log_missed_flag` set gives a "call
-/// missed" record, and the flag is cleared (in `ctx.flags`: tm saves them
-/// back into the transaction). `ctx` is the transaction's request with the
-/// winning branch's R-URI. True if a record was written.
-pub fn on_missed(ctx: &mut Ctx<'_>, out: &Outcome) -> bool {
-    let cfg = &super::Modules::of(ctx).acc;
-    let Some(f) = cfg.log_missed_flag.filter(|&f| ctx.flags & (1 << f) != 0) else {
+/// Writes one row about `ctx`'s request into `table` (acc_db_request):
+/// false, with an error logged, if the insert failed.
+fn db_request(ctx: &Ctx<'_>, table: &str, code: &[u8], reason: &[u8], to_tag: &[u8]) -> bool {
+    let Some(d) = &super::Modules::of(ctx).acc.db else {
         return false;
     };
+    match d.insert(ctx, table, code, reason, to_tag) {
+        Ok(()) => true,
+        Err(e) => {
+            if crate::engine::log::enabled(ctx, Level::Err) {
+                let line = format!("acc: acc_db_request(): failed to insert into database: {e}\n");
+                ctx.core
+                    .log
+                    .write(Level::Err, &crate::engine::log::prefix(), line.as_bytes());
+            }
+            false
+        }
+    }
+}
+
+/// on_missed: a failed INVITE with `log_missed_flag` (`db_missed_flag`)
+/// set gives a "call missed" record (a `missed_calls` row), and the flags
+/// are cleared after both (in `ctx.flags`: tm saves them back into the
+/// transaction). `ctx` is the transaction's request with the winning
+/// branch's R-URI. True if a record was written.
+pub fn on_missed(ctx: &mut Ctx<'_>, out: &Outcome) -> bool {
+    let cfg = &super::Modules::of(ctx).acc;
+    let log = cfg.log_missed_flag.filter(|&f| ctx.flags & (1 << f) != 0);
+    let db = cfg.db_missed_flag().filter(|&f| ctx.flags & (1 << f) != 0);
+    if log.is_none() && db.is_none() {
+        return false;
+    }
     let code = out.code.to_string();
     let to_tag = match &out.local_to_tag {
         Some(t) if out.to_tag.is_empty() => t,
         _ => &out.to_tag,
     };
-    log_request(ctx, MISSED, code.as_bytes(), &out.reason, to_tag);
-    ctx.flags &= !(1 << f);
+    if log.is_some() {
+        log_request(ctx, MISSED, code.as_bytes(), &out.reason, to_tag);
+    }
+    if db.is_some()
+        && let Some(d) = &cfg.db
+    {
+        db_request(ctx, &d.table_missed, code.as_bytes(), &out.reason, to_tag);
+    }
+    for f in [log, db].into_iter().flatten() {
+        ctx.flags &= !(1 << f);
+    }
     true
 }
 
@@ -451,13 +513,15 @@ pub fn on_reply_out(ctx: &mut Ctx<'_>, out: &Outcome) {
     }
     let cfg = &super::Modules::of(ctx).acc;
     let flags = ctx.flags;
-    // should_acc_reply
+    let log = Config::is_set(cfg.log_flag, flags);
+    let db = Config::is_set(cfg.db_flag(), flags);
+    // should_acc_reply (is_acc_on: either backend's flag)
     let account = if code >= 300 {
         Config::is_set(cfg.failed_transaction_flag, flags) && !cfg.failed_filter.contains(&code)
     } else {
-        Config::is_set(cfg.log_flag, flags) && (code >= 200 || cfg.early_media && out.has_body)
+        (log || db) && (code >= 200 || cfg.early_media && out.has_body)
     };
-    if !account || !Config::is_set(cfg.log_flag, flags) {
+    if !account || !(log || db) {
         return;
     }
     // A missed-call record of a reply tm made left its To tag behind
@@ -466,20 +530,19 @@ pub fn on_reply_out(ctx: &mut Ctx<'_>, out: &Outcome) {
         Some(t) if missed_local && out.to_tag.is_empty() => t,
         _ => &out.to_tag,
     };
-    log_request(
-        ctx,
-        ANSWERED,
-        code.to_string().as_bytes(),
-        &out.reason,
-        to_tag,
-    );
+    let code = code.to_string();
+    if log {
+        log_request(ctx, ANSWERED, code.as_bytes(), &out.reason, to_tag);
+    }
+    if db && let Some(d) = &cfg.db {
+        db_request(ctx, &d.table_acc, code.as_bytes(), &out.reason, to_tag);
+    }
 }
 
-/// `acc_log_request(comment)`: a "request accounted" record now; a
-/// comment starting with 3 digits gives the code, the rest the reason.
-/// Always 1.
-pub fn acc_log_request(ctx: &mut Ctx<'_>, comment: &[u8]) -> i32 {
-    let (code, reason) = match comment {
+/// A request comment: 3 digits give the code, the rest (after blanks)
+/// the reason; else no code and the whole text is the reason.
+fn code_and_reason(comment: &[u8]) -> (&[u8], &[u8]) {
+    match comment {
         [a, b, c, rest @ ..] if [a, b, c].iter().all(|d| d.is_ascii_digit()) => {
             let start = rest
                 .iter()
@@ -488,10 +551,32 @@ pub fn acc_log_request(ctx: &mut Ctx<'_>, comment: &[u8]) -> i32 {
             (&comment[..3], &rest[start..])
         }
         _ => (&b""[..], comment),
-    };
+    }
+}
+
+/// `acc_log_request(comment)`: a "request accounted" record now; a
+/// comment starting with 3 digits gives the code, the rest the reason.
+/// Always 1.
+pub fn acc_log_request(ctx: &mut Ctx<'_>, comment: &[u8]) -> i32 {
+    let (code, reason) = code_and_reason(comment);
     let to_tag = ctx.msg.to().ok().and_then(|t| t.tag).unwrap_or_default();
     log_request(ctx, REQUEST, code, reason, to_tag);
     1
+}
+
+/// `acc_db_request(comment, table)`: a row about the request now into
+/// `table` (the request's own To tag, empty on an initial request; the
+/// comment read as [`acc_log_request`]'s). 1 inserted, -1 not (no
+/// `db_url`, or the insert failed).
+pub fn acc_db_request(ctx: &mut Ctx<'_>, comment: &[u8], table: &[u8]) -> i32 {
+    let (code, reason) = code_and_reason(comment);
+    let to_tag = ctx.msg.to().ok().and_then(|t| t.tag).unwrap_or_default();
+    let table = String::from_utf8_lossy(table);
+    if db_request(ctx, &table, code, reason, to_tag) {
+        1
+    } else {
+        -1
+    }
 }
 
 impl crate::engine::module::Module for Config {

@@ -177,7 +177,8 @@ impl Modules {
     /// permissions and domain load their tables; auth_db
     /// binds to auth, connects, and checks the `version` of the tables
     /// named in `static_tables` (`Settings::static_tables`); usrloc with
-    /// a database mode checks and loads the registrar calls' tables.
+    /// a database mode checks and loads the registrar calls' tables; acc
+    /// with a `db_url` connects.
     ///
     /// # Errors
     /// Kamailio's reason to refuse to start.
@@ -194,6 +195,9 @@ impl Modules {
         }
         if loaded("domain") {
             self.domain.start()?;
+        }
+        if loaded("acc") {
+            self.acc.start()?;
         }
         if loaded("usrloc") {
             let tables: Vec<&str> = static_tables

@@ -18,6 +18,9 @@ pub(super) type Lowering = fn(&mut Lowerer<'_>, &str, Span) -> Option<ModParamVa
 /// Parameters with a lowering of their own: (module, parameter, lowering).
 static LOWERINGS: &[(&str, &str, Lowering)] = &[
     ("acc", "log_extra", acc_log_extra),
+    ("acc", "db_extra", acc_db_extra),
+    ("acc", "db_table_acc", acc_table),
+    ("acc", "db_table_missed_calls", acc_table),
     ("auth_db", "load_credentials", auth_db_load_credentials),
 ];
 
@@ -30,14 +33,46 @@ pub(super) fn lowering(module: &str, name: &str) -> Option<Lowering> {
         .map(|(_, _, f)| *f)
 }
 
-/// acc's `log_extra`: `name=$pv;...` as Kamailio's parse_acc_extra reads
-/// it, each PV resolved now (the runtime has no PV parser). `None` (with a
-/// diagnostic) when malformed.
+/// acc's `log_extra`.
 fn acc_log_extra(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    acc_extra(l, "log_extra", text, span)
+}
+
+/// acc's `db_extra` (column names for the database).
+fn acc_db_extra(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    acc_extra(l, "db_extra", text, span)
+}
+
+/// acc's `db_table_acc` / `db_table_missed_calls`: a plain name is
+/// passed on; a name with PVs (Kamailio evaluates it per record) is not
+/// supported yet.
+fn acc_table(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    if text.contains('$') {
+        l.diags.push(
+            Diagnostic::new(
+                crate::diag::Severity::Unsupported,
+                "unsupported-modparam",
+                format!(
+                    "an acc table name computed per record (\"{text}\") is not supported by \
+                     cfgc's runtime yet"
+                ),
+            )
+            .with_label(span, "not supported yet")
+            .with_help("name the table: `modparam(\"acc\", \"db_table_acc\", \"acc\")`"),
+        );
+        return None;
+    }
+    Some(ModParamValue::Str(text.to_string()))
+}
+
+/// acc's `log_extra` / `db_extra` (`param`): `name=$pv;...` as Kamailio's
+/// parse_acc_extra reads it, each PV resolved now (the runtime has no PV
+/// parser). `None` (with a diagnostic) when malformed.
+fn acc_extra(l: &mut Lowerer<'_>, param: &str, text: &str, span: Span) -> Option<ModParamValue> {
     let malformed = |why: String| {
         Diagnostic::error(
             "acc-log-extra",
-            format!("malformed acc `log_extra` \"{text}\": {why}"),
+            format!("malformed acc `{param}` \"{text}\": {why}"),
         )
         .with_label(span, "")
         .with_help("the format is `name=$pv;name=$pv;...`")
@@ -83,7 +118,7 @@ fn acc_log_extra(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParam
             l.diags.push(
                 Diagnostic::error(
                     "unknown-pv",
-                    format!("unknown PV `${}` in acc `log_extra`", bad.name),
+                    format!("unknown PV `${}` in acc `{param}`", bad.name),
                 )
                 .with_label(span, ""),
             );

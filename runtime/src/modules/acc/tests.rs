@@ -109,13 +109,7 @@ fn stock_parameters_are_read() {
 #[test]
 fn what_we_cannot_do_is_refused_at_start_up() {
     for (name, v) in [
-        ("db_flag", ParamValue::Int(1)),
-        ("db_missed_flag", ParamValue::Int(2)),
-        (
-            "db_url",
-            ParamValue::Str("mysql://k:k@localhost/kamailio".into()),
-        ),
-        ("db_extra", ParamValue::Str("src_user=$fU".into())),
+        ("db_insert_mode", ParamValue::Int(1)),
         ("cdr_enable", ParamValue::Int(1)),
         ("report_ack", ParamValue::Int(1)),
         ("detect_direction", ParamValue::Int(1)),
@@ -138,6 +132,41 @@ fn what_we_cannot_do_is_refused_at_start_up() {
     ]);
     assert!(ok.check_supported().is_ok());
     assert!(Config::from_params(&ok).is_ok());
+}
+
+#[test]
+fn database_accounting_reads_its_parameters() {
+    // The stock WITH_ACCDB lines (db_extra as cfgc resolves it).
+    let extra = ParamValue::PvList(Vec::new());
+    let p = params(&[
+        ("db_flag", ParamValue::Int(1)),
+        ("db_missed_flag", ParamValue::Int(2)),
+        (
+            "db_url",
+            ParamValue::Str("mysql://k:k@localhost/kamailio".into()),
+        ),
+        ("db_extra", extra),
+        ("acc_sip_code_column", ParamValue::Str("code".into())),
+    ]);
+    assert!(p.check_supported().is_ok());
+    let c = Config::from_params(&p).expect("stock acc db params");
+    let d = c.db.expect("a db_url turns database accounting on");
+    assert_eq!((d.flag, d.missed_flag), (Some(1), Some(2)));
+    assert_eq!(
+        (d.table_acc.as_str(), d.table_missed.as_str()),
+        ("acc", "missed_calls")
+    );
+    assert_eq!(d.columns[4], "code");
+    assert_eq!(d.columns[6], "time");
+    // Without a db_url, nothing goes to a database whatever the flags.
+    let c = Config::from_params(&params(&[("db_flag", ParamValue::Int(1))])).expect("ok");
+    assert!(c.db.is_none());
+    // A table name with PVs (evaluated per record by Kamailio) is refused.
+    let e = Config::from_params(&params(&[
+        ("db_url", ParamValue::Str("sqlite:///tmp/a.db".into())),
+        ("db_table_acc", ParamValue::Str("acc_$var(x)".into())),
+    ]));
+    assert!(e.is_err(), "{e:?}");
 }
 
 #[test]

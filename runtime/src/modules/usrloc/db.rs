@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{Contact, LocationStore, MemoryStore, Q_UNSPECIFIED, Record, StoreError};
 use crate::db::query::{self, Op, Val};
-use crate::db::{Connection, DateTime, DbError, DbValue, ModuleDb};
+use crate::db::{Connection, DateTime, DbError, DbValue, ModuleDb, Pool};
 
 /// The `location` table's version Kamailio 5.6 expects.
 const LOCATION_VERSION: i64 = 9;
@@ -62,8 +62,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct DbStore {
     /// `db_mode`.
     pub mode: u8,
-    db: ModuleDb,
-    pool: Mutex<Vec<Connection>>,
+    pool: Pool,
     /// The memory copy (modes 1, 2, 4).
     mem: MemoryStore,
     /// What the database holds, per AoR (modes 1, 2).
@@ -73,9 +72,9 @@ pub struct DbStore {
     /// The tables in use (start-up's, and those calls named since): what
     /// the DB-only timer cleans and the RPC dumps list.
     tables: Mutex<HashSet<String>>,
-    /// One DB-only record update at a time (Kamailio locks the AoR's
-    /// slot; here a record read, changed and written is not interleaved
-    /// with another in this process).
+    /// One DB-only write at a time in this process: a record read,
+    /// changed and written, or the timer's sweep (Kamailio locks the
+    /// AoR's slot).
     record_lock: Mutex<()>,
     use_domain: bool,
     desc_time_order: bool,
@@ -107,8 +106,7 @@ impl DbStore {
             .map_or(0, |d| d.as_secs().cast_signed());
         Self {
             mode,
-            db,
-            pool: Mutex::default(),
+            pool: Pool::new(db),
             mem: MemoryStore::default(),
             synced: Mutex::default(),
             dirty: Mutex::default(),
@@ -125,15 +123,12 @@ impl DbStore {
 
     /// The database's URL.
     pub fn url(&self) -> &crate::db::DbUrl {
-        &self.db.url
+        self.pool.url()
     }
 
     /// Runs `f` on a pooled connection (a new one if none is free).
     fn with_conn<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
-        let mut c = lock(&self.pool).pop().unwrap_or_else(|| self.db.worker());
-        let r = f(&mut c);
-        lock(&self.pool).push(c);
-        r
+        self.pool.with(f)
     }
 
     fn unix(&self, t: Instant) -> i64 {
@@ -157,7 +152,7 @@ impl DbStore {
     }
 
     fn dt(&self, t: Instant) -> DateTime {
-        DateTime::new(&self.db.url, self.unix(t))
+        DateTime::new(self.pool.url(), self.unix(t))
     }
 
     /// (username, domain) of an AoR as the table keeps it.
@@ -177,26 +172,26 @@ impl DbStore {
     /// # Errors
     /// Kamailio's reason to refuse to start.
     pub fn start(&self, tables: &[&str]) -> Result<(), String> {
-        let mut conn = self.db.open("usrloc")?;
         let mut all: Vec<&str> = tables.to_vec();
         for t in &self.preload {
             if !all.contains(&t.as_str()) {
                 all.push(t);
             }
         }
-        for t in &all {
-            lock(&self.tables).insert((*t).to_string());
-            if self.version_table {
-                conn.check_version(t, LOCATION_VERSION)
-                    .map_err(|e| format!("usrloc: error during table version check: {e}"))?;
+        self.pool.open("usrloc", |conn| {
+            for t in &all {
+                lock(&self.tables).insert((*t).to_string());
+                if self.version_table {
+                    conn.check_version(t, LOCATION_VERSION)
+                        .map_err(|e| format!("usrloc: error during table version check: {e}"))?;
+                }
+                if self.load && matches!(self.mode, 1 | 2 | 4) {
+                    self.preload_table(conn, t)
+                        .map_err(|e| format!("usrloc: failed to load table {t}: {e}"))?;
+                }
             }
-            if self.load && matches!(self.mode, 1 | 2 | 4) {
-                self.preload_table(&mut conn, t)
-                    .map_err(|e| format!("usrloc: failed to load table {t}: {e}"))?;
-            }
-        }
-        lock(&self.pool).push(conn);
-        Ok(())
+            Ok(())
+        })
     }
 
     fn select_sql(
@@ -609,10 +604,13 @@ impl LocationStore for DbStore {
             self.flush();
             return n;
         }
-        // Kamailio's DB-only timer: `expires<now+1 AND expires!=epoch`.
+        // Kamailio's DB-only timer: `expires<now+1 AND expires!=epoch`,
+        // not interleaved with a record's update (SQLite, which has no
+        // busy timeout in Kamailio's driver either, would fail one).
+        let _one = lock(&self.record_lock);
         let tables: Vec<String> = lock(&self.tables).iter().cloned().collect();
         let limit = self.dt(now + Duration::from_secs(1));
-        let zero = DateTime::new(&self.db.url, 0);
+        let zero = DateTime::new(self.pool.url(), 0);
         let mut n = 0;
         for t in &tables {
             let removed = self.with_conn(|c| {
