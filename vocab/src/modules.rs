@@ -912,9 +912,12 @@ mod tests {
         let col = modparam_support("usrloc", "user_column").unwrap();
         assert!(col.accepts(&ModParamValue::Str("username".into())));
         assert!(!col.accepts(&ModParamValue::Str("user".into())));
-        let url = modparam_support("acc", "db_url").unwrap();
-        assert!(url.accepts(&ModParamValue::Str(String::new())));
-        assert!(!url.accepts(&ModParamValue::Str("mysql://x".into())));
+        let insert_mode = modparam_support("acc", "db_insert_mode").unwrap();
+        assert!(insert_mode.accepts(&ModParamValue::Int(0)));
+        assert!(!insert_mode.accepts(&ModParamValue::Int(1)));
+        let extra = modparam_support("acc", "multi_leg_info").unwrap();
+        assert!(extra.accepts(&ModParamValue::Str(String::new())));
+        assert!(!extra.accepts(&ModParamValue::Str("caller=$avp(s)".into())));
         assert_eq!(
             modparam_support("tm", "fr_timer"),
             Some(ParamSupport::Implemented(Int))
