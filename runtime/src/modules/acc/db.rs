@@ -155,10 +155,7 @@ impl AccDb {
         let from_tag = text(msg.from().ok().and_then(|f| f.tag).unwrap_or_default());
         let call_id = text(msg.call_id().unwrap_or_default());
         let (to_tag, code, reason) = (text(to_tag), text(code), text(reason));
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs().cast_signed());
-        let time = DateTime::new(self.pool.url(), now);
+        let time = DateTime::new(self.pool.url(), super::unix_now().cast_signed());
         let extras: Vec<Option<String>> = self
             .extra
             .iter()

@@ -218,18 +218,8 @@ impl DbStore {
     fn preload_table(&self, conn: &mut Connection, table: &str) -> Result<(), DbError> {
         let sql = self.select_sql(conn, table, &[], None);
         let rows = conn.raw_query(&sql)?.rows;
-        let mut by_aor: Vec<(Vec<u8>, Vec<Contact>)> = Vec::new();
-        for row in &rows {
-            let Some((aor, c)) = self.contact_of(row) else {
-                continue;
-            };
-            match by_aor.iter_mut().find(|(a, _)| *a == aor) {
-                Some((_, v)) => v.push(c),
-                None => by_aor.push((aor, vec![c])),
-            }
-        }
         let mut synced = lock(&self.synced);
-        for (aor, mut cs) in by_aor {
+        for (aor, mut cs) in self.records_of(&rows) {
             self.sort(&mut cs);
             let _ = self
                 .mem
@@ -237,6 +227,19 @@ impl DbStore {
             synced.insert((table.to_string(), aor), cs);
         }
         Ok(())
+    }
+
+    /// The rows of the load query grouped by AoR, in row order (rows
+    /// Kamailio skips left out).
+    fn records_of(&self, rows: &[Vec<DbValue>]) -> Vec<Record> {
+        let mut recs: Vec<Record> = Vec::new();
+        for (aor, c) in rows.iter().filter_map(|r| self.contact_of(r)) {
+            match recs.iter_mut().find(|(a, _)| *a == aor) {
+                Some((_, v)) => v.push(c),
+                None => recs.push((aor, vec![c])),
+            }
+        }
+        recs
     }
 
     fn sort(&self, v: &mut [Contact]) {
@@ -319,7 +322,7 @@ impl DbStore {
         done: &mut Vec<Contact>,
     ) -> Result<(), StoreError> {
         let q = conn.quote();
-        done.clone_from(&old.to_vec());
+        *done = old.to_vec();
         for o in old {
             if new.iter().any(|n| n.ruid == o.ruid) {
                 continue;
@@ -335,8 +338,7 @@ impl DbStore {
             if before == Some(n) {
                 continue;
             }
-            let values = self.values(aor, n);
-            let owned: Vec<(&str, OwnedVal)> = values;
+            let owned = self.values(aor, n);
             let vals: Vec<(&str, Val<'_>)> = owned.iter().map(|(k, v)| (*k, v.val())).collect();
             if before.is_some() {
                 let ruid = String::from_utf8_lossy(&n.ruid);
@@ -449,12 +451,8 @@ impl DbStore {
         if !matches!(self.mode, 1 | 2) {
             return 0;
         }
-        let mut keys: Vec<Key> = lock(&self.dirty).iter().cloned().collect();
-        for k in lock(&self.synced).keys() {
-            if !keys.contains(k) {
-                keys.push(k.clone());
-            }
-        }
+        let mut keys: HashSet<Key> = lock(&self.dirty).clone();
+        keys.extend(lock(&self.synced).keys().cloned());
         keys.iter()
             .filter(|(t, a)| self.flush_aor(t, a).is_err())
             .count()
@@ -501,16 +499,7 @@ impl DbStore {
                 let sql = self.select_sql(c, &t, &[], None);
                 c.raw_query(&sql).map(|r| r.rows)
             });
-            let mut recs: Vec<Record> = Vec::new();
-            for row in rows.unwrap_or_default() {
-                if let Some((aor, c)) = self.contact_of(&row) {
-                    match recs.iter_mut().find(|(a, _)| *a == aor) {
-                        Some((_, v)) => v.push(c),
-                        None => recs.push((aor, vec![c])),
-                    }
-                }
-            }
-            out.push((t, recs));
+            out.push((t, self.records_of(&rows.unwrap_or_default())));
         }
         out
     }
