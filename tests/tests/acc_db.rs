@@ -109,23 +109,17 @@ fn fresh(b: Backend, name: &str) -> FreshDb {
 }
 
 /// The rows of `table`, ordered by Call-ID.
-fn rows(b: Backend, db: &FreshDb, table: &str) -> Vec<String> {
-    let pre = if b == Backend::Postgres {
-        "\\pset format unaligned\n\\pset tuples_only on\n"
-    } else {
-        ""
-    };
-    let out = db.sql(&format!(
-        "{pre}select method, from_tag, \
+fn rows(db: &FreshDb, table: &str) -> Vec<String> {
+    db.rows(&format!(
+        "select method, from_tag, \
          case when to_tag = '' then 'untagged' else 'tagged' end, callid, sip_code, sip_reason, \
          case when time is null then 'no time' else 'time' end, \
          src_user, src_domain, src_ip, dst_ouser, dst_user, dst_domain, \
          coalesce(x_null, '<NULL>') from {table} order by callid;"
-    ));
-    out.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("method\t"))
-        .map(|l| format!("{table}: {l}"))
-        .collect()
+    ))
+    .into_iter()
+    .map(|l| format!("{table}: {l}"))
+    .collect()
 }
 
 fn start(who: &str, b: Backend, url: &str) -> (GroupGuard, u16) {
@@ -149,8 +143,8 @@ fn observe(who: &str, b: Backend) -> Vec<String> {
         .map(|(step, method, ruser, tag)| send(port, step, method, ruser, tag))
         .collect();
     g.stop().expect("stopped");
-    seen.extend(rows(b, &db, "acc"));
-    seen.extend(rows(b, &db, "missed_calls"));
+    seen.extend(rows(&db, "acc"));
+    seen.extend(rows(&db, "missed_calls"));
     seen
 }
 

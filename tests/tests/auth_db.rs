@@ -677,25 +677,21 @@ fn stock_config_with_its_database_defines_answers_like_kamailio() {
     // writes it at the latest when the proxy stops), which is then
     // emptied for the next one.
     let location = || -> Vec<String> {
-        let rows = db.sql(
+        let rows = db.rows(
             "select username, callid, cseq, q, user_agent, methods, flags, cflags \
              from location order by username, contact;",
         );
         db.sql("delete from location;");
-        let mut out: Vec<String> = rows
-            .lines()
-            .skip(1)
-            .map(|r| format!("location: {r}"))
-            .collect();
+        let mut out: Vec<String> = rows.iter().map(|r| format!("location: {r}")).collect();
         // WITH_ACCDB's records (the To tags are each proxy's own).
         for t in ["acc", "missed_calls"] {
-            let rows = db.sql(&format!(
+            let rows = db.rows(&format!(
                 "select method, from_tag, case when to_tag = '' then 'untagged' else 'tagged' end, \
                  callid, sip_code, sip_reason, src_user, src_domain, src_ip, dst_ouser, dst_user, \
                  dst_domain from {t} order by callid, method;"
             ));
             db.sql(&format!("delete from {t};"));
-            out.extend(rows.lines().skip(1).map(|r| format!("{t}: {r}")));
+            out.extend(rows.iter().map(|r| format!("{t}: {r}")));
         }
         out
     };

@@ -170,35 +170,30 @@ fn fresh(b: Backend, name: &str) -> FreshDb {
 /// The location rows, ordered, with the socket's port and the times
 /// replaced by the lifetime.
 fn rows(b: Backend, db: &FreshDb) -> Vec<String> {
-    // (the expression per dialect; `partition` is reserved in MySQL;
-    // psql told to print rows only, unaligned).
-    let (lifetime, partition, pre) = match b {
+    // (the expression per dialect; `partition` is reserved in MySQL).
+    let (lifetime, partition) = match b {
         Backend::Sqlite => (
             "cast(round((expires - last_modified) * 86400) as integer)",
             "partition",
-            "",
         ),
         Backend::Mysql => (
             "timestampdiff(second, last_modified, expires)",
             "`partition`",
-            "",
         ),
         Backend::Postgres => (
             "cast(extract(epoch from (expires - last_modified)) as integer)",
             "partition",
-            "\\pset format unaligned\n\\pset tuples_only on\n",
         ),
     };
     let sql = format!(
-        "{pre}select username, domain, contact, received, path, q, callid, cseq, flags, cflags, \
+        "select username, domain, contact, received, path, q, callid, cseq, flags, cflags, \
          user_agent, socket, methods, instance, reg_id, server_id, connection_id, keepalive, \
          {partition}, {lifetime} from location order by username, contact;"
     );
-    db.sql(&sql)
-        .lines()
-        .map(|l| {
+    db.rows(&sql)
+        .into_iter()
+        .map(|mut l| {
             // The receiving socket names each contender's own port.
-            let mut l = l.to_string();
             if let Some(i) = l.find("udp:127.0.0.1:") {
                 let end = l[i + 14..]
                     .find(|c: char| !c.is_ascii_digit())
@@ -207,8 +202,6 @@ fn rows(b: Backend, db: &FreshDb) -> Vec<String> {
             }
             l
         })
-        // (mysql prints the column names first).
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("username\t"))
         .collect()
 }
 
