@@ -315,3 +315,101 @@ fn usrloc_db_modes_on_mariadb_write_and_keep_like_kamailio() {
 fn usrloc_db_modes_on_postgresql_write_and_keep_like_kamailio() {
     differential(Backend::Postgres);
 }
+
+/// A REGISTER's status line and its `P-Registrar-Error` header.
+fn register_error(port: u16, r: &Reg) -> String {
+    let a = udp_exchange(port, |local| {
+        format!(
+            "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-{step}-{cseq};rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:{user}@127.0.0.1>;tag=t-{user}\r\n\
+To: <sip:{user}@127.0.0.1>\r\n\
+Call-ID: usrloc-{user}@test\r\n\
+CSeq: {cseq} REGISTER\r\n\
+Contact: {contacts}\r\n\
+{extra}Content-Length: 0\r\n\r\n",
+            step = r.step,
+            user = r.user,
+            cseq = r.cseq,
+            contacts = r.contacts,
+            extra = r.extra,
+        )
+    });
+    let Some(a) = a else {
+        return format!("{}: timeout", r.step);
+    };
+    let status = a.lines().next().unwrap_or_default();
+    let error = a
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("p-registrar-error:"))
+        .unwrap_or("");
+    format!("{}: {status} {error}", r.step)
+        .trim_end()
+        .to_string()
+}
+
+/// The database goes away under `save` (a relay cut): in write-through
+/// (1) and DB-only (3) mode the REGISTER that cannot be written gets
+/// Kamailio's answer (500 and its `P-Registrar-Error`), lookups answer
+/// from what the mode keeps, and once the database is back the proxy
+/// writes again (mode 1's timer retries what it kept in memory). The
+/// replies and then the rows compared with `kamailio -f` on MariaDB.
+#[test]
+fn a_lost_database_under_save_answers_like_kamailio() {
+    let b = Backend::Mysql;
+    let relay = tests::db::Relay::new(b.server());
+    for mode in [1u8, 3] {
+        let mut all = Vec::new();
+        for who in ["kamailio", "compiled", "interpreted"] {
+            let db = fresh(b, &format!("cfgc_usrloc_cut_{mode}_{who}"));
+            let url = db.url_via(&("127.0.0.1".to_string(), relay.port));
+            let (g, port) = tests::start_contender(
+                who,
+                &cfg(),
+                &defines(b, &url, mode),
+                &format!("usrloc-cut-{mode}-{who}"),
+                Path::new(env!("CARGO_BIN_EXE_interp-proxy")),
+            );
+            let mut seen = vec![register_error(port, &REGS[0])];
+            relay.cut();
+            // bob's insert, alice's update, carol's delete.
+            seen.push(register_error(port, &REGS[1]));
+            seen.push(register_error(port, &REGS[2]));
+            seen.extend(lookups(port, "cut"));
+            relay.restore();
+            // Mode 1's timer (timer_interval 1) has had its chance.
+            std::thread::sleep(Duration::from_millis(2500));
+            seen.push(register_error(port, &REGS[3]));
+            seen.extend(lookups(port, "restored"));
+            g.stop().expect("stopped");
+            seen.extend(
+                db.rows("select username, contact, cseq from location order by username, contact;")
+                    .into_iter()
+                    .map(|r| format!("row: {r}")),
+            );
+            all.push((who, ties_open(mode, seen)));
+        }
+        let theirs = &all[0].1;
+        assert!(
+            theirs
+                .iter()
+                .any(|l| l.starts_with("bob: SIP/2.0 500 ") && l.contains("P-Registrar-Error")),
+            "kamailio (db_mode {mode}) fails bob's REGISTER with its error header:\n{}",
+            theirs.join("\n")
+        );
+        for (who, got) in &all[1..] {
+            assert_eq!(
+                got,
+                theirs,
+                "{who} in db_mode {mode} through the outage:\nours:\n{}\nkamailio:\n{}",
+                got.join("\n"),
+                theirs.join("\n")
+            );
+        }
+        eprintln!(
+            "usrloc db_mode {mode} through an outage:\n{}",
+            theirs.join("\n")
+        );
+    }
+}

@@ -770,10 +770,18 @@ fn save_inner(
         *cs = work;
     });
     // A database write that failed (db_mode 1, 3) fails the save.
+    let write_failed = stored.is_err();
     let result = result.and_then(|rc| stored.map(|()| rc).map_err(|e| rerr(500, e.0)));
     let rc = match result {
         Ok(rc) => rc,
         Err(mut e) => {
+            if !existed && write_failed {
+                // Kamailio's insert_contacts: a new record whose write
+                // failed is deleted again (from memory, and from the
+                // database where a part of it was written); an existing
+                // one keeps what was changed in memory.
+                let _ = ul.store.update(table, &aor, &mut |cs| cs.clear());
+            }
             if existed && !contacts_after.is_empty() {
                 e.contacts = contact_line(now, &contacts_after, gruu.as_ref());
             }
