@@ -157,7 +157,7 @@ fn closed_by_peer(s: &mut TcpStream) -> bool {
 }
 
 #[test]
-fn udp_echo_two_workers_reuseport() {
+fn udp_echo_two_workers() {
     let echo = Arc::new(Echo::default());
     let srv = Running::start(config(&[(Proto::Udp, lo4())], 2), echo.clone());
     let to = srv.addr(Proto::Udp);
@@ -184,10 +184,60 @@ fn udp_echo_two_workers_reuseport() {
         seen.iter()
             .all(|r| r.proto == Proto::Udp && r.conn.is_none() && r.local == to)
     );
-    // 32 flows hashed over 2 sockets: both workers got some.
-    assert_eq!(echo.threads.lock().unwrap().len(), 2);
     assert_eq!(srv.count(|s| &s.udp_received), 128);
     assert_eq!(srv.wait_count(128, |s| &s.udp_sent), 128);
+    assert!(srv.stop() < T);
+}
+
+/// Holds a message whose text is `hold` until `release` is sent (at most
+/// [`T`]); echoes every message.
+#[derive(Default)]
+struct Holding {
+    released: Mutex<bool>,
+    cond: std::sync::Condvar,
+}
+
+impl Handler for Holding {
+    fn on_message(&self, data: &[u8], rcv: &RecvInfo, out: &mut Vec<Transmit>) {
+        match data {
+            b"hold" => {
+                let r = self.released.lock().unwrap();
+                let _r = self.cond.wait_timeout_while(r, T, |r| !*r).unwrap();
+            }
+            b"release" => {
+                *self.released.lock().unwrap() = true;
+                self.cond.notify_all();
+            }
+            _ => {}
+        }
+        out.push(Transmit::reply_to(rcv, data.to_vec()));
+    }
+}
+
+/// The workers share the UDP socket (as Kamailio's UDP workers do): while
+/// one worker is held by a message (a slow database query), the next
+/// message, even from the same client, is handled by another worker.
+#[test]
+fn udp_a_held_worker_holds_only_its_message() {
+    let h = Arc::new(Holding::default());
+    let srv = Running::start(config(&[(Proto::Udp, lo4())], 2), h);
+    let to = srv.addr(Proto::Udp);
+    let c = udp_client(lo4());
+    let mut buf = [0u8; 256];
+    c.send_to(b"hold", to).unwrap();
+    // The hold is taken (by one worker) before the next message.
+    thread::sleep(Duration::from_millis(100));
+    c.send_to(b"ping", to).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let (n, _) = c.recv_from(&mut buf).expect("ping answered while hold waits");
+    assert_eq!(&buf[..n], b"ping");
+    c.send_to(b"release", to).unwrap();
+    let mut got = HashSet::new();
+    for _ in 0..2 {
+        let (n, _) = c.recv_from(&mut buf).expect("reply");
+        got.insert(buf[..n].to_vec());
+    }
+    assert_eq!(got, HashSet::from([b"hold".to_vec(), b"release".to_vec()]));
     assert!(srv.stop() < T);
 }
 

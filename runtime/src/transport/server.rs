@@ -3,17 +3,18 @@
 //!
 //! Thread-per-core, like Kamailio's `children`: [`ServerConfig::workers`]
 //! OS threads, each running its own current-thread tokio runtime (TCP,
-//! timers), plus one blocking receive thread per UDP socket.
+//! timers), plus one blocking receive thread per UDP listen socket.
 //!
-//! * UDP: every worker has its own socket per UDP listen address, all bound
-//!   to the same address with `SO_REUSEPORT`, so the kernel spreads
-//!   datagrams over the workers. Each socket is read by its own thread with
-//!   blocking `recvfrom` — one system call per message and no reactor
-//!   round trip, as Kamailio's UDP worker processes — which calls the
-//!   handler and sends what it returns. A worker sends UDP from its own
-//!   socket bound to [`Transmit::local`], or else its first UDP socket of
-//!   the destination's address family; sends block at most
-//!   `UDP_SEND_TIMEOUT` when the socket buffer is full.
+//! * UDP: one socket per UDP listen address, shared by the workers (each
+//!   holds a handle to it, as Kamailio's UDP worker processes share
+//!   theirs): every worker's receive thread waits on it with blocking
+//!   `recvfrom` — one system call per message and no reactor round trip —
+//!   and the kernel gives each datagram to one waiting thread, so a worker
+//!   held by a slow message (a database query) holds only that message.
+//!   The thread calls the handler and sends what it returns. A worker
+//!   sends UDP from the socket bound to [`Transmit::local`], or else the
+//!   first UDP socket of the destination's address family; sends block at
+//!   most `UDP_SEND_TIMEOUT` when the socket buffer is full.
 //! * TCP: worker 0 runs the accept loop of every TCP listen address and
 //!   hands accepted connections to the workers round-robin. Every
 //!   connection is registered in a shared table (`ConnId` → send queue),
@@ -189,9 +190,9 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Binds every listen socket: one UDP socket per worker per UDP
-    /// address (`SO_REUSEPORT` when there are several workers) and one TCP
-    /// listener per TCP address. IPv6 sockets are IPv6-only.
+    /// Binds every listen socket: one UDP socket per UDP address, read by
+    /// every worker (each holds a handle), and one TCP listener per TCP
+    /// address. IPv6 sockets are IPv6-only.
     pub fn new(cfg: ServerConfig, handler: Arc<dyn Handler>) -> io::Result<Self> {
         let workers = cfg.workers.max(1);
         let mut local = Vec::with_capacity(cfg.listen.len());
@@ -201,7 +202,7 @@ impl Server {
         for spec in &cfg.listen {
             let bound = match spec.proto {
                 Proto::Udp => {
-                    let sockets = bind_udp_group(spec.addr, workers)?;
+                    let sockets = bind_udp_shared(spec.addr, workers)?;
                     let addr = sockets[0].local_addr()?;
                     for (w, s) in udp.iter_mut().zip(sockets) {
                         w.push((addr, s));

@@ -1,13 +1,13 @@
-//! UDP: one blocking receive thread per socket (one `recvfrom` per
-//! message, as Kamailio's UDP workers), sockets bound as a
-//! `SO_REUSEPORT` group, sends from the worker's own socket.
+//! UDP: one blocking receive thread per worker on each listen socket
+//! (one `recvfrom` per message), the socket shared by the workers as
+//! Kamailio's UDP workers share theirs; sends from the listen socket.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
-use socket2::{Protocol, Socket, Type};
+use socket2::{Protocol, Type};
 
 use crate::transport::{Proto, RecvInfo, Transmit};
 
@@ -23,43 +23,26 @@ pub(super) const UDP_SEND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often an idle UDP receive thread looks at the shutdown flag.
 pub(super) const UDP_POLL_STOP: Duration = Duration::from_millis(200);
 
-/// Binds `count` UDP sockets to one address. The first is bound without
-/// `SO_REUSEPORT` (so it never joins another process's group, and port 0
-/// gets a port nobody holds); the option is then set on it and the others
-/// join it on the same port.
-pub(super) fn bind_udp_group(addr: SocketAddr, count: usize) -> io::Result<Vec<StdUdpSocket>> {
+/// One UDP socket bound to `addr`, shared by `count` workers (each gets
+/// a handle to the same socket): every worker's receive thread waits on
+/// it and the kernel hands each datagram to one free waiter, as
+/// Kamailio's UDP workers share their listen socket. A worker busy with
+/// one message (a slow database query) holds only that message; the
+/// next goes to another worker, whoever sent it. (An `SO_REUSEPORT`
+/// group would pin each source address to one worker's socket, so one
+/// client's messages would wait behind another's slow query.)
+pub(super) fn bind_udp_shared(addr: SocketAddr, count: usize) -> io::Result<Vec<StdUdpSocket>> {
     let first = new_socket(addr, Type::DGRAM, Protocol::UDP)?;
     first.bind(&addr.into())?;
-    let bound = first
-        .local_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::other("UDP socket has no IP address"))?;
+    let first: StdUdpSocket = first.into();
     let mut out = Vec::with_capacity(count);
-    if count > 1 {
-        set_reuse_port(&first)?;
-    }
-    out.push(first.into());
     for _ in 1..count {
-        let s = new_socket(bound, Type::DGRAM, Protocol::UDP)?;
-        set_reuse_port(&s)?;
-        s.bind(&bound.into())?;
-        out.push(s.into());
+        out.push(first.try_clone()?);
     }
+    out.insert(0, first);
     Ok(out)
 }
 
-#[cfg(unix)]
-pub(super) fn set_reuse_port(s: &Socket) -> io::Result<()> {
-    s.set_reuse_port(true)
-}
-
-#[cfg(not(unix))]
-pub(super) fn set_reuse_port(_: &Socket) -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "several workers need SO_REUSEPORT",
-    ))
-}
 impl Worker {
     /// One blocking receive loop per UDP socket, on its own thread (one
     /// `recvfrom` per message, as Kamailio's UDP workers; no reactor
