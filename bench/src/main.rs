@@ -18,6 +18,15 @@
 //!   subscriber lookup (`bench/sipp/auth-register.xml`; 2 messages in per
 //!   call). Needs MariaDB running (as `.ci/run` starts
 //!   it) and `mysql -u root` working.
+//! * `slow-db` (only when asked for) — the auth-register setup with the
+//!   database reached through a relay that holds each chunk the proxy
+//!   sends for `--slow-ms` (20 ms: every query that much slower): the
+//!   authenticated REGISTER storm at `--slow-rate` calls/s and, at the same
+//!   time, OPTIONS keepalives from other clients (`bench/sipp/options.xml`,
+//!   a socket per call, `--keepalive-rate` per second), which the stock
+//!   config answers without the database. Reported: the keepalives'
+//!   response times (the issue: does a slow query hold other messages?),
+//!   and the CPU per message of both loads together; no rate stepping.
 //!
 //! For each scenario and contender: CPU per message at a fixed rate
 //! (utime+stime of the proxy's process tree from /proc, before/after),
@@ -29,6 +38,7 @@
 
 mod chart;
 mod proc;
+mod slowdb;
 
 use std::fmt::Write as _;
 use std::net::UdpSocket;
@@ -46,8 +56,8 @@ usage: bench [options]
        bench serve-interp [-A DEF]... FILE [-- PROXY-FLAGS]   (used by bench itself)
 
 options:
-  --scenario NAME      stateless, register, call or auth-register (repeatable;
-                       default the first three)
+  --scenario NAME      stateless, register, call, auth-register or slow-db
+                       (repeatable; default the first three)
   --contender NAME     compiled, interpreted or kamailio (repeatable; default all)
   --stock FILE         the stock config (default /etc/kamailio/kamailio.cfg)
   --workers N          worker threads/processes of every proxy (default 2)
@@ -56,6 +66,10 @@ options:
   --rates LIST         rates to step through, calls/s (default 500,1000,2000,3000,4000,5000)
   --step-secs S        seconds of load per rate step (default 4)
   --out DIR            where bench.md and bench.svg go (default target/bench)
+  --slow-ms MS         slow-db: the delay per database chunk (default 20)
+  --slow-rate R        slow-db: authenticated REGISTERs/s (default 30)
+  --keepalive-rate R   slow-db: OPTIONS keepalives/s (default 100)
+  --slow-secs S        slow-db: seconds of load (default 20)
 ";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +95,7 @@ enum Scenario {
     Register,
     Call,
     AuthRegister,
+    SlowDb,
 }
 
 impl Scenario {
@@ -90,13 +105,14 @@ impl Scenario {
             Scenario::Register => "register",
             Scenario::Call => "call",
             Scenario::AuthRegister => "auth-register",
+            Scenario::SlowDb => "slow-db",
         }
     }
 
     /// Messages the proxy receives per SIPp call.
     fn messages_per_call(self) -> u64 {
         match self {
-            Scenario::Register => 1,
+            Scenario::Register | Scenario::SlowDb => 1,
             Scenario::AuthRegister => 2,
             Scenario::Stateless | Scenario::Call => 6,
         }
@@ -113,6 +129,10 @@ struct Opts {
     rates: Vec<u32>,
     step_secs: u32,
     out: PathBuf,
+    slow_ms: u32,
+    slow_rate: u32,
+    keepalive_rate: u32,
+    slow_secs: u32,
 }
 
 /// One row of the results.
@@ -147,6 +167,10 @@ fn parse_opts(args: Vec<String>) -> Result<Opts, String> {
         rates: vec![500, 1000, 2000, 3000, 4000, 5000],
         step_secs: 4,
         out: workspace().join("target").join("bench"),
+        slow_ms: 20,
+        slow_rate: 30,
+        keepalive_rate: 100,
+        slow_secs: 20,
     };
     let mut it = args.into_iter();
     let num = |v: Option<String>, what: &str| -> Result<u32, String> {
@@ -161,6 +185,7 @@ fn parse_opts(args: Vec<String>) -> Result<Opts, String> {
                 Some("register") => Scenario::Register,
                 Some("call") => Scenario::Call,
                 Some("auth-register") => Scenario::AuthRegister,
+                Some("slow-db") => Scenario::SlowDb,
                 other => return Err(format!("unknown scenario {other:?}")),
             }),
             "--contender" => o.contenders.push(match it.next().as_deref() {
@@ -174,6 +199,10 @@ fn parse_opts(args: Vec<String>) -> Result<Opts, String> {
             "--cpu-rate" => o.cpu_rate = num(it.next(), "--cpu-rate")?,
             "--cpu-calls" => o.cpu_calls = num(it.next(), "--cpu-calls")?,
             "--step-secs" => o.step_secs = num(it.next(), "--step-secs")?,
+            "--slow-ms" => o.slow_ms = num(it.next(), "--slow-ms")?,
+            "--slow-rate" => o.slow_rate = num(it.next(), "--slow-rate")?,
+            "--keepalive-rate" => o.keepalive_rate = num(it.next(), "--keepalive-rate")?,
+            "--slow-secs" => o.slow_secs = num(it.next(), "--slow-secs")?,
             "--rates" => {
                 o.rates = it
                     .next()
@@ -297,7 +326,37 @@ fn scenario_cfg(opts: &Opts, s: Scenario, uas_port: u16) -> Result<(PathBuf, Vec
                 format!("DBURL=\"{}\"", auth_db()?),
             ],
         ),
+        Scenario::SlowDb => (
+            opts.stock.clone(),
+            vec![
+                "WITH_MYSQL".into(),
+                "WITH_AUTH".into(),
+                format!("DBURL=\"{}\"", slow_db(opts.slow_ms)?),
+            ],
+        ),
     })
+}
+
+/// The auth-register database behind the delaying relay (one per run).
+fn slow_db(ms: u32) -> Result<String, String> {
+    static URL: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let url = auth_db()?;
+        let (host, port) = mysql_server();
+        let relay = slowdb::start((host.clone(), port), Duration::from_millis(u64::from(ms)))?;
+        Ok(url.replace(&format!("@{host}:{port}/"), &format!("@127.0.0.1:{relay}/")))
+    })
+    .clone()
+}
+
+/// Where the MariaDB server is (as the tests find it).
+fn mysql_server() -> (String, u16) {
+    let host = std::env::var("CFGC_TEST_MYSQL_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port = std::env::var("CFGC_TEST_MYSQL_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3306);
+    (host, port)
 }
 
 /// Subscribers of the auth-register scenario.
@@ -311,8 +370,7 @@ fn auth_db() -> Result<String, String> {
 
 fn make_auth_db() -> Result<String, String> {
     let (db, user, pw) = ("cfgc_bench_auth", "cfgc_bench", "cfgc-bench-pw");
-    let host = std::env::var("CFGC_TEST_MYSQL_HOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let port = std::env::var("CFGC_TEST_MYSQL_PORT").unwrap_or_else(|_| "3306".into());
+    let (host, port) = mysql_server();
     let schema = ["standard-create.sql", "auth_db-create.sql"]
         .iter()
         .map(|f| std::fs::read_to_string(Path::new("/usr/share/kamailio/mysql").join(f)))
@@ -504,7 +562,7 @@ impl Drop for Uas {
 fn start_uas(s: Scenario, port: u16) -> Result<Option<Uas>, String> {
     let mut cmd = Command::new("sipp");
     match s {
-        Scenario::Register | Scenario::AuthRegister => return Ok(None),
+        Scenario::Register | Scenario::AuthRegister | Scenario::SlowDb => return Ok(None),
         Scenario::Stateless => {
             cmd.args(["-sn", "uas"]);
         }
@@ -549,6 +607,12 @@ fn sipp_load(s: Scenario, proxy: u16, calls: u32, rate: u32) -> Load {
             cmd.arg("-sf")
                 .arg(workspace().join("bench/sipp/auth-register.xml"));
             cmd.args(["-au", "u0", "-ap", "pw0"]);
+        }
+        Scenario::SlowDb => {
+            // Keepalives from many clients: a socket per call.
+            cmd.arg("-sf")
+                .arg(workspace().join("bench/sipp/options.xml"))
+                .args(["-t", "un", "-max_socket", "2000"]);
         }
         Scenario::Call => {
             cmd.arg("-sf")
@@ -658,6 +722,9 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
             opts.cpu_rate,
             opts.cpu_calls
         ));
+        if s == Scenario::SlowDb {
+            return slow_db_run(opts, &proxy, pid, &mut row);
+        }
         let before = proc::cpu_ticks(pid);
         let load = sipp_load(s, proxy.port, opts.cpu_calls, opts.cpu_rate);
         let after = proc::cpu_ticks(pid);
@@ -713,4 +780,54 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
     );
     progress(&line);
     row
+}
+
+/// The slow-db scenario on a started proxy: the authenticated storm in
+/// the background, the keepalives measured in the foreground, both for
+/// `--slow-secs`.
+fn slow_db_run(opts: &Opts, proxy: &Proxy, pid: u32, row: &mut Row) -> Result<(), String> {
+    let secs = opts.slow_secs.max(1);
+    let auth_calls = opts.slow_rate * secs;
+    let keepalives = opts.keepalive_rate * secs;
+    progress(&format!(
+        "slow-db: {} ms per chunk, {} REGISTER/s + {} OPTIONS/s for {secs} s",
+        opts.slow_ms, opts.slow_rate, opts.keepalive_rate
+    ));
+    let port = proxy.port;
+    let rate = opts.slow_rate;
+    let before = proc::cpu_ticks(pid);
+    let storm =
+        std::thread::spawn(move || sipp_load(Scenario::AuthRegister, port, auth_calls, rate));
+    // The storm's first queries are under way before the keepalives start.
+    std::thread::sleep(Duration::from_millis(500));
+    let keep = sipp_load(Scenario::SlowDb, port, keepalives, opts.keepalive_rate);
+    let storm = storm.join().map_err(|_| "the storm's thread panicked")?;
+    let after = proc::cpu_ticks(pid);
+    let msgs =
+        u64::from(auth_calls) * Scenario::AuthRegister.messages_per_call() + u64::from(keepalives);
+    row.cpu_us = Some((after - before) as f64 * 1e6 / proc::clock_ticks() as f64 / msgs as f64);
+    let mut r = keep.rtt_ms;
+    r.sort_by(f64::total_cmp);
+    if !r.is_empty() {
+        row.rtt = Some((
+            percentile(&r, 0.5),
+            percentile(&r, 0.9),
+            percentile(&r, 0.99),
+        ));
+    }
+    let mut storm_rtt = storm.rtt_ms;
+    storm_rtt.sort_by(f64::total_cmp);
+    let mut notes = vec![format!(
+        "keepalives {}{}; REGISTER storm {}, p50/p99 {:.1}/{:.1} ms",
+        keepalives,
+        if keep.ok { "" } else { " (some failed)" },
+        if storm.ok { "all 200" } else { "some failed" },
+        percentile(&storm_rtt, 0.5),
+        percentile(&storm_rtt, 0.99),
+    )];
+    if let Some(e) = row.error.take() {
+        notes.push(e);
+    }
+    row.error = Some(notes.join("; "));
+    Ok(())
 }
