@@ -204,8 +204,10 @@ fn make_user(b: Backend, user: DbUser) {
 }
 
 /// A fresh database called `name` (dropped first if it exists) holding
-/// Debian's schema `files`, owned by `user`.
-#[derive(Clone, Debug)]
+/// Debian's schema `files`, owned by `user`. Dropped (the SQLite file
+/// removed) when this goes out of scope, unless the test is failing: then
+/// it stays for a look.
+#[derive(Debug)]
 pub struct FreshDb {
     pub backend: Backend,
     pub name: String,
@@ -428,6 +430,40 @@ impl FreshDb {
             args.join(" ")
         );
         out
+    }
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let (mut c, sql) = match self.backend {
+            Backend::Sqlite => {
+                let _ = std::fs::remove_file(&self.path);
+                return;
+            }
+            Backend::Mysql => (
+                mysql_admin(None),
+                format!("DROP DATABASE IF EXISTS {};\n", self.name),
+            ),
+            // FORCE: a proxy's connection that is still closing.
+            Backend::Postgres => (
+                psql_admin(),
+                format!("DROP DATABASE IF EXISTS {} WITH (FORCE);\n", self.name),
+            ),
+        };
+        let child = c
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Ok(mut child) = child {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(sql.as_bytes());
+            }
+            let _ = child.wait();
+        }
     }
 }
 
