@@ -38,6 +38,7 @@ pub enum ArgV<'a> {
     Int(i32),
     Bytes(Cow<'a, [u8]>),
     Level(Level),
+    Pvs(&'a [PvRef]),
 }
 
 impl ArgV<'_> {
@@ -46,13 +47,14 @@ impl ArgV<'_> {
             ArgV::Int(n) => *n,
             ArgV::Bytes(b) => Value::str(b).to_int(),
             ArgV::Level(l) => *l as i32,
+            ArgV::Pvs(_) => 0,
         }
     }
 
     pub fn bytes(&self) -> &[u8] {
         match self {
             ArgV::Bytes(b) => b,
-            ArgV::Int(_) | ArgV::Level(_) => b"",
+            ArgV::Int(_) | ArgV::Level(_) | ArgV::Pvs(_) => b"",
         }
     }
 
@@ -61,6 +63,14 @@ impl ArgV<'_> {
             ArgV::Level(l) => *l,
             ArgV::Int(n) => Level::from_int(*n),
             ArgV::Bytes(b) => Level::from_int(Value::str(b).to_int()),
+            ArgV::Pvs(_) => Level::from_int(0),
+        }
+    }
+
+    pub fn pvs(&self) -> &[PvRef] {
+        match self {
+            ArgV::Pvs(l) => l,
+            _ => &[],
         }
     }
 }
@@ -431,6 +441,7 @@ impl Interp {
             ArgVal::Int(n) => ArgV::Int(*n),
             ArgVal::Bytes(b) => ArgV::Bytes(Cow::Borrowed(b)),
             ArgVal::Level(l) => ArgV::Level(Level::from_int(*l)),
+            ArgVal::PvList(l) => ArgV::Pvs(l),
             ArgVal::Fmt(segs) => match segs.as_slice() {
                 [] => ArgV::Bytes(Cow::Borrowed(b"")),
                 [ir::FmtSeg::Lit(l)] => ArgV::Bytes(Cow::Borrowed(l)),
@@ -447,6 +458,8 @@ impl Interp {
                     | ArgConv::FailureRoute
                     | ArgConv::BranchRoute
                     | ArgConv::OnreplyRoute => ArgV::Int(v.to_int()),
+                    // Refused by the lowering (not a constant).
+                    ArgConv::PvList => ArgV::Pvs(&[]),
                 }
             }
         })

@@ -229,7 +229,9 @@ fn udp_a_held_worker_holds_only_its_message() {
     thread::sleep(Duration::from_millis(100));
     c.send_to(b"ping", to).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    let (n, _) = c.recv_from(&mut buf).expect("ping answered while hold waits");
+    let (n, _) = c
+        .recv_from(&mut buf)
+        .expect("ping answered while hold waits");
     assert_eq!(&buf[..n], b"ping");
     c.send_to(b"release", to).unwrap();
     let mut got = HashSet::new();

@@ -39,17 +39,19 @@ fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sqlops/kamailio.cfg")
 }
 
-/// A fresh database named after `role` with Kamailio's schema; its
-/// `db_url` as the proxies reach it through `server` (host, port).
-fn fresh_db(b: Backend, role: &str, server: &(String, u16)) -> String {
-    FreshDb::new(
+/// A fresh database named after `role` with Kamailio's schema (dropped
+/// with what is returned); its `db_url` as the proxies reach it through
+/// `server` (host, port).
+fn fresh_db(b: Backend, role: &str, server: &(String, u16)) -> (FreshDb, String) {
+    let db = FreshDb::new(
         b,
         &format!("cfgc_sqlops_{}_{role}", b.name()),
         &["standard-create.sql", "auth_db-create.sql"],
         USER,
         &Path::new(env!("CARGO_TARGET_TMPDIR")).join("sqlops"),
-    )
-    .url_via(server)
+    );
+    let url = db.url_via(server);
+    (db, url)
 }
 
 /// The status line of the reply to an OPTIONS for `user` (or "timeout").
@@ -73,7 +75,8 @@ Content-Length: 0\r\n\r\n"
 }
 
 const USERS: &[&str] = &[
-    "version", "insert", "select", "types", "update", "delete", "codes", "free", "ping", "other",
+    "version", "insert", "select", "types", "pvquery", "update", "delete", "codes", "free", "ping",
+    "other",
 ];
 
 fn answers(port: u16) -> Vec<String> {
@@ -152,19 +155,46 @@ fn start(who: Who, b: Backend, url: &str, role: &str) -> (GroupGuard, u16) {
 /// What Kamailio answers on each backend (the test is about the cfg too,
 /// not only about agreeing).
 fn expected(b: Backend) -> Vec<String> {
-    let (sqlrows_ins, sqlrows_upd, sqlrows_del, types) = match b {
+    // `pv_types`: sql_pvquery's conversion of the same row into `$var`s,
+    // where NULL (and a DOUBLE, NULL to Kamailio) assigns 0.
+    let (sqlrows_ins, sqlrows_upd, sqlrows_del, types, pv_types) = match b {
         // db_sqlite has no affected-rows capability: `$sqlrows` is an
         // error, printed as nothing. INTEGER columns are C ints.
-        Backend::Sqlite => ("", "", "", "7 x <null> <null> 410065408"),
+        Backend::Sqlite => (
+            "",
+            "",
+            "",
+            "7 x <null> <null> 410065408",
+            "7 x 0 0 410065408",
+        ),
         // DECIMAL reads as a string, BIGINT too.
-        Backend::Mysql => ("1", "1", "0", "7 x <null> 1.5 9000000000"),
-        Backend::Postgres => ("1", "1", "0", "7 x <null> <null> 9000000000"),
+        Backend::Mysql => (
+            "1",
+            "1",
+            "0",
+            "7 x <null> 1.5 9000000000",
+            "7 x 0 1.5 9000000000",
+        ),
+        Backend::Postgres => (
+            "1",
+            "1",
+            "0",
+            "7 x <null> <null> 9000000000",
+            "7 x 0 0 9000000000",
+        ),
     };
     [
         "version: SIP/2.0 200 version 1 1 1 table_version 7".to_string(),
         format!("insert: SIP/2.0 200 insert 2 {sqlrows_ins}"),
         "select: SIP/2.0 200 select 1 1x4 password alice <null> <null> <null>".to_string(),
         format!("types: SIP/2.0 200 types 1 {types}"),
+        // Rows last to first: `$var(a)` ends with the first row's value,
+        // `$avp(k)` stacks both; a NULL leaves an AVP alone; no rows 2; a
+        // column without a PV -1 (after the first went to `$var(m)`).
+        format!(
+            "pvquery: SIP/2.0 200 pvquery 1 r1 1 2 p1 | 1 {pv_types} | 1 <null> 5 | 2 0 | -1 1 \
+             | -1 0 | 1 sip:changed@example.com"
+        ),
         format!("update: SIP/2.0 200 update 2 {sqlrows_upd}"),
         format!("delete: SIP/2.0 200 delete 2 {sqlrows_del}"),
         "codes: SIP/2.0 200 codes 2 0 3 -1 0".to_string(),
@@ -187,7 +217,7 @@ fn differential(b: Backend) {
     let mut all = Vec::new();
     for who in [Who::Kamailio, Who::Compiled, Who::Interpreted] {
         let role = format!("{who:?}").to_lowercase();
-        let url = fresh_db(b, &role, &server);
+        let (_db, url) = fresh_db(b, &role, &server);
         let (g, port) = start(who, b, &url, &role);
         let got = trimmed(answers(port));
         g.stop().expect("stopped");
@@ -265,7 +295,7 @@ fn server_outage(b: Backend) {
     for &who in whos {
         let relay = Relay::new(b.server());
         let server = ("127.0.0.1".to_string(), relay.port);
-        let url = fresh_db(b, &format!("outage_{who:?}").to_lowercase(), &server);
+        let (_db, url) = fresh_db(b, &format!("outage_{who:?}").to_lowercase(), &server);
         let got = through_outage(who, b, &url, &|| relay.cut(), &|| relay.restore());
         assert_eq!(
             got,
@@ -295,7 +325,7 @@ fn a_lost_postgresql_connection_is_a_negative_return_then_reconnects() {
 fn a_locked_sqlite_database_is_a_negative_return_then_recovers() {
     let b = Backend::Sqlite;
     for who in [Who::Kamailio, Who::Compiled, Who::Interpreted] {
-        let url = fresh_db(
+        let (_db, url) = fresh_db(
             b,
             &format!("outage_{who:?}").to_lowercase(),
             &(String::new(), 0),

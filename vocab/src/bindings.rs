@@ -38,6 +38,10 @@ pub enum ArgConv {
     BranchRoute,
     /// The name of a named `onreply_route` block, as an index.
     OnreplyRoute,
+    /// A constant list of writable PVs (`"$var(a); $avp(b)"`, separated
+    /// by blanks, `,` or `;`, as Kamailio's `parse_pvname_list`), resolved
+    /// at compile time; passed as `&[PvRef]` (sqlops' `sql_pvquery`).
+    PvList,
 }
 
 /// Whether the runtime function needs the context mutably.
@@ -197,7 +201,9 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
     b("tmx", name, path, &[], Shared)
 }
 
-use ArgConv::{BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, Str, VarOrFmt, VarOrStr};
+use ArgConv::{
+    BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, Str, VarOrFmt, VarOrStr,
+};
 use CtxUse::{Mut, Shared};
 
 /// Every module function the runtime implements.
@@ -596,6 +602,13 @@ pub static BINDINGS: &[Binding] = &[
         "sql_query",
         "modules::sqlops::sql_query2",
         &[Str, Fmt],
+        Mut,
+    ),
+    b(
+        "sqlops",
+        "sql_pvquery",
+        "modules::sqlops::sql_pvquery",
+        &[Str, Fmt, PvList],
         Mut,
     ),
     b(

@@ -30,7 +30,7 @@ pub mod runtime;
 
 pub use self::core::{CoreAction, CoreArg, CoreParam, ParamType, core_action, core_param};
 pub use self::modules::{RouteArg, return_codes, route_arg};
-pub use self::pv::{Transform, core_pv, transform_class};
+pub use self::pv::{Transform, any_pv, core_pv, transform_class};
 
 /// Route-type bits, as in Kamailio's `route.h` (facts: the mask values).
 pub mod route_type {

@@ -56,6 +56,15 @@ pub fn core_pv(name: &str) -> Option<&'static PvDef> {
     CORE_PVS.iter().find(|p| p.name == name)
 }
 
+/// A PV by name, core or of any catalogued module (loaded or not).
+pub fn any_pv(name: &str) -> Option<&'static PvDef> {
+    core_pv(name).or_else(|| {
+        super::modules()
+            .iter()
+            .find_map(|m| m.pvs.iter().find(|p| p.name == name))
+    })
+}
+
 /// A transformation class (`{s.len}` is class `s`, name `len`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transform {

@@ -479,6 +479,16 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         pass.push(bytes(b));
                         continue;
                     }
+                    // Built once, on first use.
+                    (ArgVal::PvList(list), _) => {
+                        let pvs = list.iter().map(super::pv_value);
+                        pass.push(quote!({
+                            static PVS: ::std::sync::LazyLock<::std::vec::Vec<rt::PvRef>> =
+                                ::std::sync::LazyLock::new(|| ::std::vec::Vec::from([#(#pvs),*]));
+                            &PVS[..]
+                        }));
+                        continue;
+                    }
                     (ArgVal::Expr(e), ArgConv::Int) => {
                         let v = p(value(g, e));
                         (quote!(#v.to_int()), quote!(#name))
@@ -496,7 +506,10 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                     }
                     (
                         ArgVal::Expr(_),
-                        ArgConv::FailureRoute | ArgConv::BranchRoute | ArgConv::OnreplyRoute,
+                        ArgConv::FailureRoute
+                        | ArgConv::BranchRoute
+                        | ArgConv::OnreplyRoute
+                        | ArgConv::PvList,
                     ) => (unsupported(), quote!(#name)),
                 };
                 lets.push(quote!(let #name = #init;));

@@ -303,7 +303,8 @@ pub(crate) fn dbr_key(k: cfgc_vocab::DbrKey) -> TokenStream {
     }
 }
 
-/// A vocabulary `PvRef` as a Rust value (in settings: acc's `log_extra`).
+/// A vocabulary `PvRef` as a Rust value (in settings: acc's `log_extra`;
+/// `sql_pvquery`'s result list).
 fn pv_value(p: &PvRef) -> TokenStream {
     match p {
         PvRef::Plain(id) => {

@@ -756,6 +756,13 @@ impl Lowerer<'_> {
             return Some(ArgVal::Int(idx));
         }
         let v = self.expr(e);
+        if conv == ArgConv::PvList {
+            let Expr::Str(s) = v else {
+                self.unsupported(a.span(), "a PV list that is not a constant string");
+                return None;
+            };
+            return self.pv_list(&String::from_utf8_lossy(&s), a.span());
+        }
         Some(match (conv, v) {
             (ArgConv::Int, Expr::Int(i)) => ArgVal::Int(i),
             (ArgConv::Int, Expr::Str(s)) => match parse_int(&s) {
@@ -793,6 +800,57 @@ impl Lowerer<'_> {
             (_, Expr::Unsupported) => return None,
             (_, other) => ArgVal::Expr(other),
         })
+    }
+
+    /// A list of writable PVs, as Kamailio's `parse_pvname_list` reads it:
+    /// PV names separated by blanks, `,` or `;`. A PV the script cannot
+    /// assign is an error (Kamailio refuses to start: "result variable
+    /// is read-only"); one the runtime cannot assign yet is not supported.
+    fn pv_list(&mut self, text: &str, span: Span) -> Option<ArgVal> {
+        let sep = |c: char| matches!(c, ' ' | '\t' | ',' | ';' | '\n' | '\r');
+        let mut rest = text.trim_start_matches(sep);
+        let mut out = Vec::new();
+        let mut ok = true;
+        if rest.is_empty() {
+            self.diags.push(
+                Diagnostic::error("pv-list", format!("no PV in the list \"{text}\""))
+                    .with_label(span, "Kamailio refuses to start: wrong item name list"),
+            );
+            return None;
+        }
+        while !rest.is_empty() {
+            let Ok((spec, len)) = pvar::parse_spec(rest) else {
+                self.diags.push(
+                    Diagnostic::error(
+                        "pv-list",
+                        format!("`{rest}` in the PV list \"{text}\" is not a PV"),
+                    )
+                    .with_label(span, "Kamailio refuses to start: invalid result parameter"),
+                );
+                return None;
+            };
+            let item = &rest[..len];
+            rest = rest[len..].trim_start_matches(sep);
+            if catalog::any_pv(&spec.name).is_some_and(|p| !p.writable) {
+                self.diags.push(
+                    Diagnostic::error("pv-list", format!("`{item}` is not writable")).with_label(
+                        span,
+                        "Kamailio refuses to start: result variable is read-only",
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+            match self.pv_ref(&spec, span) {
+                Some(r) if r.writable() => out.push(r),
+                Some(_) => {
+                    self.unsupported(span, format!("assigning to `{item}`"));
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(ArgVal::PvList(out))
     }
 
     fn core_call(&mut self, c: &ast::Call) -> Option<CallOrStmt> {

@@ -157,6 +157,8 @@ pub enum ArgVal {
     Level(i32),
     /// Any expression (route names of `route($x)`, dynamic ints).
     Expr(Expr),
+    /// Writable PVs ([`ArgConv::PvList`]).
+    PvList(Vec<PvRef>),
 }
 
 #[derive(Clone, Debug)]

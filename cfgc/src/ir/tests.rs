@@ -234,3 +234,56 @@ fn t_reply_reason_is_one_whole_pv_or_literal_text() {
         "{reasons:?}"
     );
 }
+
+#[test]
+fn sql_pvquery_takes_a_list_of_writable_pvs() {
+    let head = "loadmodule \"pv.so\"\nloadmodule \"db_sqlite.so\"\nloadmodule \"sqlops.so\"\n\
+                modparam(\"sqlops\", \"sqlcon\", \"ca=>sqlite:///tmp/k.db\")\n";
+    // Blanks, `,` and `;` separate the PVs, as Kamailio's parse_pvname_list.
+    let (p, diags) = lower_src(&format!(
+        "{head}request_route {{\n sql_pvquery(\"ca\", \"select 1, 2, 3\", \" $var(a), $avp(b);$ru \");\n}}\n"
+    ));
+    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+    let lists: Vec<&ArgVal> = main_body(&p)
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::Call(c) => c.args.get(2),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(lists[0], ArgVal::PvList(l) if matches!(
+            l.as_slice(),
+            [PvRef::Var(_), PvRef::Avp(..), PvRef::Plain(PvId::Ru)]
+        )),
+        "{lists:?}"
+    );
+    // A PV the script cannot assign: Kamailio refuses to start.
+    let (_, diags) = lower_src(&format!(
+        "{head}request_route {{\n sql_pvquery(\"ca\", \"select 1, 2\", \"$var(a) $si\");\n}}\n"
+    ));
+    assert_eq!(codes(&diags, Severity::Error), ["pv-list"], "{diags:?}");
+    // Not a PV at all, and an empty list.
+    for list in ["$var(a) junk", " ; "] {
+        let (_, diags) = lower_src(&format!(
+            "{head}request_route {{\n sql_pvquery(\"ca\", \"select 1\", \"{list}\");\n}}\n"
+        ));
+        assert_eq!(
+            codes(&diags, Severity::Error),
+            ["pv-list"],
+            "{list}: {diags:?}"
+        );
+    }
+    // Writable in Kamailio, not assignable by the runtime yet.
+    let (p, diags) = lower_src(&format!(
+        "{head}request_route {{\n sql_pvquery(\"ca\", \"select 1\", \"$xavp(x=>y)\");\n}}\n"
+    ));
+    assert!(
+        p.is_none() || !codes(&diags, Severity::Unsupported).is_empty(),
+        "{diags:?}"
+    );
+    assert!(
+        !codes(&diags, Severity::Unsupported).is_empty(),
+        "{diags:?}"
+    );
+}

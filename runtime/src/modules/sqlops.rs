@@ -1,7 +1,7 @@
 //! sqlops — SQL queries from the script (Kamailio 5.6's sqlops:
-//! modules-db-auth-media.md §10): `sql_query`, `sql_result_free`,
-//! `$dbr(res=>...)` and `$sqlrows(con)`, over the runtime's database
-//! layer (`crate::db`).
+//! modules-db-auth-media.md §10): `sql_query`, `sql_pvquery`,
+//! `sql_result_free`, `$dbr(res=>...)` and `$sqlrows(con)`, over the
+//! runtime's database layer (`crate::db`).
 //!
 //! Each worker has its own connection per `sqlcon` (Kamailio: one per
 //! process, opened in child_init) and its own result containers
@@ -13,13 +13,16 @@
 //! `connect_mode` 1 answers -2.
 //!
 //! Not here yet (refused at build: no binding): `sql_xquery` (the runtime
-//! has no XAVPs), `sql_pvquery`, `sql_query_async`, the `{sql.*}`
-//! transformations.
+//! has no XAVPs), `sql_query_async`, the `{sql.*}` transformations; in
+//! `sql_pvquery`'s list, PVs the runtime cannot assign yet (`$xavp`...).
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use cfgc_vocab::{DbrKey, PvRef};
+
+use crate::engine::pv;
+use crate::engine::value::OwnedValue;
 
 use crate::db::{Connection, DbUrl, DbValue, Params};
 use crate::engine::Ctx;
@@ -258,6 +261,81 @@ fn do_query(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], res: Option<&[u8]>) -> 
         c.rows = result.rows;
     }
     1
+}
+
+/// `sql_pvquery(con, query, pvs)`: the result's rows written to `pvs`
+/// (resolved at compile time), as Kamailio's `sql_do_pvquery`: rows last
+/// to first, each row's columns to the PVs in order (so a non-AVP ends
+/// with the first row's value, an AVP stacks every row's); a NULL (or a
+/// DOUBLE, which Kamailio cannot convert) is `$null`, skipped for an
+/// AVP. 1 done; 2 no rows (or no result set); -1 the query failed, or a
+/// column has no PV (what came before it stays written).
+pub fn sql_pvquery(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], pvs: &[PvRef]) -> i32 {
+    let s = &Modules::of(ctx).sqlops;
+    let Some(ci) = s.con_index(con) else {
+        log_error(
+            ctx,
+            &format!("invalid connection [{}]\n", String::from_utf8_lossy(con)),
+        );
+        return -1;
+    };
+    let sql = String::from_utf8_lossy(query).into_owned();
+    let Some(conn) = worker(ctx).and_then(|w| w.cons.get_mut(ci)) else {
+        return -1;
+    };
+    let result = match conn.raw_query(&sql) {
+        Ok(r) => r,
+        Err(e) => {
+            log_error(ctx, &format!("cannot do the query [{sql}]: {e}\n"));
+            return -1;
+        }
+    };
+    if result.rows.is_empty() || result.columns.is_empty() {
+        return 2;
+    }
+    for row in result.rows.iter().rev() {
+        for (j, v) in row.iter().enumerate().take(result.columns.len()) {
+            let Some(target) = pvs.get(j) else {
+                log_error(ctx, &format!("Missing pv spec for column {}\n", j + 1));
+                return -1;
+            };
+            let value = pv_value(v);
+            if value.is_null() && matches!(target, PvRef::Avp(..)) {
+                continue;
+            }
+            if pv::assign(ctx, target, value) < 0 {
+                let column = result.columns.get(j).map_or("", String::as_str);
+                log_error(
+                    ctx,
+                    &format!("Failed to convert value for column {column}\n"),
+                );
+                return -1;
+            }
+        }
+    }
+    1
+}
+
+/// A cell as Kamailio's `db_val2pv_spec` makes it a PV value: strings
+/// and blobs as strings; INT and DATETIME as integers; a BIGINT as an
+/// integer when its upper 32 bits are clear, else its decimal text;
+/// NULL and types it does not know (DOUBLE) as `$null`.
+fn pv_value(v: &DbValue) -> OwnedValue {
+    match v {
+        DbValue::Null | DbValue::Double(_) => Value::Null,
+        DbValue::Int(i) => Value::Int(*i),
+        #[allow(clippy::cast_possible_truncation)]
+        DbValue::DateTime(t) => Value::Int(*t as i32),
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        DbValue::BigInt(i) => {
+            if (*i as u64) & 0xffff_ffff_0000_0000 == 0 {
+                Value::Int(*i as i32)
+            } else {
+                Value::string(i.to_string())
+            }
+        }
+        DbValue::Str(s) | DbValue::Blob(s) => Value::string(s.clone()),
+    }
 }
 
 /// `sql_result_free(res)`: empties the container; 1.

@@ -187,7 +187,7 @@ fn auth_db_load_credentials(l: &mut Lowerer<'_>, text: &str, span: Span) -> Opti
                 return None;
             }
         };
-        let writable = catalog::core_pv(&spec.name).map(|p| p.writable);
+        let writable = catalog::any_pv(&spec.name).map(|p| p.writable);
         if writable == Some(false) {
             l.diags.push(
                 Diagnostic::error(

@@ -87,7 +87,7 @@ fn queries_results_and_return_codes() {
         assert_eq!(dbr(ctx, "r", DbrKey::Cell(5, 0)), Value::Null);
         // Through pv::read, as the interpreter reads it.
         let pv = PvRef::Dbr("r".into(), DbrKey::Rows);
-        assert_eq!(crate::engine::pv::read(ctx, &pv), Value::Int(2));
+        assert_eq!(pv::read(ctx, &pv), Value::Int(2));
         // No rows: 2, and the container is emptied first.
         assert_eq!(
             sql_query(ctx, b"ca", b"select id from t where id=7", b"r"),
