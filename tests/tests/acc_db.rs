@@ -55,6 +55,14 @@ fn send(port: u16, step: &str, method: &str, ruser: &str, to_tag: &str) -> Strin
     } else {
         format!(";tag={to_tag}")
     };
+    // SQL injection through the Call-ID (a quote, a backslash: an escape
+    // character to MySQL, a statement terminator; all valid in a
+    // Call-ID): written as sent, by Kamailio and by ours.
+    let inject = if step == "answered" {
+        "');DROP\\TABLE--"
+    } else {
+        ""
+    };
     let a = udp_exchange(port, |local| {
         format!(
             "{method} sip:{ruser}@127.0.0.1 SIP/2.0\r\n\
@@ -62,7 +70,7 @@ Via: SIP/2.0/UDP {local};branch=z9hG4bK-{step}-1;rport\r\n\
 Max-Forwards: 70\r\n\
 From: <sip:alice@example.com>;tag=from-{step}\r\n\
 To: <sip:{ruser}@example.net>{to_tag}\r\n\
-Call-ID: acc-{step}@test\r\n\
+Call-ID: acc-{step}{inject}@test\r\n\
 CSeq: 7 {method}\r\n\
 Content-Length: 0\r\n\r\n"
         )
@@ -185,6 +193,14 @@ fn differential(b: Backend) {
             theirs.join("\n")
         );
     }
+    assert!(
+        theirs
+            .iter()
+            .any(|l| l.starts_with("acc: ") && l.contains("acc-answered');DROP\\")),
+        "kamailio ({}) writes the answered Call-ID as sent:\n{}",
+        b.name(),
+        theirs.join("\n")
+    );
     let count = |v: &[String], p: &str| v.iter().filter(|l| l.starts_with(p)).count();
     // answered (200), failed (503) and request-tagged (and request-
     // untagged but on SQLite); busy and comment in missed_calls.

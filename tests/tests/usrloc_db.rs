@@ -81,6 +81,17 @@ const REGS: &[Reg] = &[
         contacts: "<sip:dave@192.0.2.40>",
         extra: "Expires: 300\r\n",
     },
+    // SQL injection through the contact, the instance and the User-Agent:
+    // quotes, a backslash (an escape character to MySQL), a statement
+    // terminator. Kamailio escapes each value (or binds it); the row holds
+    // the text as sent, and the table is still there.
+    Reg {
+        step: "mallory",
+        user: "mallory",
+        cseq: 1,
+        contacts: "<sip:o'hara@192.0.2.50>;+sip.instance=\"<urn:uuid:x'y\\z>\";reg-id=1",
+        extra: "Expires: 300\r\nUser-Agent: ua'); DROP TABLE location; -- \\\r\n",
+    },
 ];
 
 /// The reply's status line and its Contact header (expires values out:
@@ -147,7 +158,7 @@ Content-Length: 0\r\n\r\n"
 }
 
 fn lookups(port: u16, tag: &str) -> Vec<String> {
-    ["alice", "bob", "carol", "dave", "nobody"]
+    ["alice", "bob", "carol", "dave", "mallory", "nobody"]
         .iter()
         .map(|u| ask(port, &format!("{tag}-{u}"), u, "x"))
         .collect()
@@ -280,8 +291,16 @@ fn differential(b: Backend) {
             );
         }
         assert!(
-            theirs.iter().filter(|l| l.starts_with("row: ")).count() == 3,
-            "kamailio ({} db_mode {mode}) writes alice's and bob's 3 rows:\n{}",
+            theirs.iter().filter(|l| l.starts_with("row: ")).count() == 4,
+            "kamailio ({} db_mode {mode}) writes alice's, bob's and mallory's 4 rows:\n{}",
+            b.name(),
+            theirs.join("\n")
+        );
+        assert!(
+            theirs.iter().any(|l| l.starts_with("row: mallory")
+                && l.contains("sip:o'hara@192.0.2.50")
+                && l.contains("ua'); DROP TABLE location; -- ")),
+            "kamailio ({} db_mode {mode}) stores mallory's values as sent:\n{}",
             b.name(),
             theirs.join("\n")
         );
