@@ -326,6 +326,7 @@ pub fn run_until<S: Script>(
         log,
         log_prefix: settings.fmt("log_prefix").unwrap_or_default(),
         cfg_vars: crate::engine::ctx::CfgVars::new(&settings.cfg_vars),
+        avp_names: settings.avp_names.clone(),
     };
     let _ = deferred
         .engine

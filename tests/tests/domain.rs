@@ -80,6 +80,37 @@ const STEPS: &[(&str, &str, &str, &str, &str)] = &[
         "other.org",
         "",
     ),
+    // lookup_domain: the did (kamctl's, or the row's own) and the did's
+    // attributes as AVPs (a repeated name stacks), with and without a
+    // prefix; a domain that is not local.
+    (
+        "lookup-kamctl",
+        "lookup",
+        "sip:x@127.0.0.1",
+        "a.org",
+        "example.com",
+    ),
+    (
+        "lookup-did",
+        "lookup",
+        "sip:x@127.0.0.1",
+        "a.org",
+        "VOIP.test",
+    ),
+    (
+        "lookup-prefix",
+        "lookup-prefix",
+        "sip:x@127.0.0.1",
+        "a.org",
+        "voip.test",
+    ),
+    (
+        "lookup-remote",
+        "lookup",
+        "sip:x@127.0.0.1",
+        "a.org",
+        "other.org",
+    ),
 ];
 
 fn observe(port: u16) -> Vec<String> {
@@ -135,6 +166,15 @@ fn fresh(b: Backend, name: &str) -> FreshDb {
         "insert into domain_attrs (did, name, type, value) \
          values ('example.com', 'max_calls', 0, '10');",
     );
+    // A domain with a did of its own; that did's attributes (one name
+    // twice, one row naming the did in other case).
+    db.sql(
+        "insert into domain (domain, did) values ('voip.test', 'grp1');\n\
+         insert into domain_attrs (did, name, type, value) values ('grp1', 'tier', 2, 'gold');\n\
+         insert into domain_attrs (did, name, type, value) values ('grp1', 'tier', 2, 'silver');\n\
+         insert into domain_attrs (did, name, type, value) values ('grp1', 'limit', 0, '42');\n\
+         insert into domain_attrs (did, name, type, value) values ('GRP1', 'extra', 2, 'x');",
+    );
     db
 }
 
@@ -166,6 +206,10 @@ fn differential(b: Backend) {
         ("ruri-local", "op=ruri rc=1"),
         ("myself-domain-port", "op=myself rc=1"),
         ("myself-remote", "op=myself rc=-1"),
+        (
+            "lookup-did",
+            "op=lookup rc=1 did=grp1 max_calls=<null> tier=gold/silver limit=42 extra=x",
+        ),
     ] {
         assert!(
             theirs

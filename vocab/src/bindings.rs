@@ -469,6 +469,20 @@ pub static BINDINGS: &[Binding] = &[
         Mut,
     ),
     b(
+        "domain",
+        "lookup_domain",
+        "modules::domain::lookup_domain",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "domain",
+        "lookup_domain",
+        "modules::domain::lookup_domain_prefix",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
         "permissions",
         "allow_source_address",
         "modules::permissions::allow_source_address",

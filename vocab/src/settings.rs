@@ -118,6 +118,10 @@ pub struct Settings {
     /// once: the module checks them at start-up, as Kamailio's fixups do
     /// when it loads the cfg.
     pub static_tables: Vec<(String, String)>,
+    /// The `$avp` names the cfg uses, by slot: a module that names AVPs
+    /// at run time (domain's `lookup_domain`) finds their slots here. An
+    /// AVP the cfg never names cannot be read by it, so is not kept.
+    pub avp_names: Vec<String>,
 }
 
 impl Settings {

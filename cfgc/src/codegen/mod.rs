@@ -434,6 +434,7 @@ fn settings(g: &Gen<'_>) -> TokenStream {
         .static_tables
         .iter()
         .map(|(m, t)| quote!((#m.into(), #t.into())));
+    let avp_names = &s.avp_names;
     quote! {
         /// The configuration's listen sockets, aliases, core parameters and
         /// module parameters.
@@ -446,6 +447,7 @@ fn settings(g: &Gen<'_>) -> TokenStream {
                 modules: Vec::from([#(#modules.into()),*]),
                 cfg_vars: Vec::from([#(#cfg_vars),*]),
                 static_tables: Vec::from([#(#static_tables),*]),
+                avp_names: Vec::from([#(#avp_names.into()),*]),
             }
         }
     }

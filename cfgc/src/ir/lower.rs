@@ -34,6 +34,7 @@ pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnosti
     l.format_params(file);
     l.modparams(file);
     l.routes(file);
+    l.program.settings.avp_names = l.program.avps.clone();
     (l.program, l.diags)
 }
 

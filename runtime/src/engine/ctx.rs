@@ -40,6 +40,8 @@ pub struct CoreConfig {
     /// Custom cfg variables (`group.var = value`), changed at run time by
     /// RPC.
     pub cfg_vars: CfgVars,
+    /// The cfg's `$avp` names by slot ([`cfgc_vocab::Settings::avp_names`]).
+    pub avp_names: Vec<String>,
 }
 
 /// The custom cfg variables, shared by every worker: `$sel(cfg_get...)`
@@ -103,6 +105,7 @@ impl Default for CoreConfig {
             log: LogSink::Stderr,
             log_prefix: Vec::new(),
             cfg_vars: CfgVars::default(),
+            avp_names: Vec::new(),
         }
     }
 }

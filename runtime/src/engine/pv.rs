@@ -524,6 +524,15 @@ pub fn set_avp(ctx: &mut Ctx<'_>, idx: usize, v: Value<'_>) {
     }
 }
 
+/// The slot of the AVP the cfg calls `name` (written `name` or `s:name`),
+/// if the cfg uses it (an AVP it never names it cannot read).
+pub fn avp_slot(ctx: &Ctx<'_>, name: &[u8]) -> Option<usize> {
+    ctx.core.avp_names.iter().position(|n| {
+        let n = n.as_bytes();
+        n == name || n.strip_prefix(b"s:") == Some(name)
+    })
+}
+
 /// `$(avp(x)[*]) = $null`: deletes every value.
 pub fn clear_avp(ctx: &mut Ctx<'_>, idx: usize) {
     ctx.avp_stack(idx).clear();

@@ -1,6 +1,7 @@
 //! domain — the local domains from a database table (Kamailio 5.6's
 //! domain: modules-db-auth-media.md §9): `is_from_local()`,
-//! `is_uri_host_local()`, `is_domain_local(domain)`, and with
+//! `is_uri_host_local()`, `is_domain_local(domain)`,
+//! `lookup_domain(domain[, prefix])`, and with
 //! `register_myself` the domains count as `myself` (Kamailio's
 //! `check_self` callback: [`crate::engine::module::ModuleSet::is_myself`]).
 //!
@@ -10,8 +11,11 @@
 //! integer that must parse) or 2 (text), fails the load and the start.
 //! Matching is case-insensitive on the whole host.
 //!
-//! Not here yet: `lookup_domain` (it names AVPs at run time, refused at
-//! build), the `domain.reload`/`domain.dump` RPC commands. In a
+//! `lookup_domain` adds the domain's attributes as AVPs named at run time
+//! (prefix + name); only those the cfg names exist here (by their slots,
+//! `pv::avp_slot`), the others could not be read by the script anyway.
+//!
+//! Not here yet: the `domain.reload`/`domain.dump` RPC commands. In a
 //! failure route `is_uri_host_local` reads the current R-URI (Kamailio:
 //! the first branch's URI).
 
@@ -39,7 +43,16 @@ pub struct Domain {
     type_col: String,
     value_col: String,
     register_myself: bool,
-    domains: RwLock<Arc<Vec<String>>>,
+    table: RwLock<Arc<Table>>,
+}
+
+/// The loaded tables.
+#[derive(Debug, Default)]
+struct Table {
+    /// (domain lower-cased, did), in load order.
+    domains: Vec<(String, String)>,
+    /// Attributes by did, each did's in load order.
+    attrs: Vec<(String, Vec<(String, Value<'static>)>)>,
 }
 
 impl Default for Domain {
@@ -54,7 +67,7 @@ impl Default for Domain {
             type_col: "type".into(),
             value_col: "value".into(),
             register_myself: false,
-            domains: RwLock::default(),
+            table: RwLock::default(),
         }
     }
 }
@@ -97,16 +110,16 @@ impl Domain {
             .map_err(|e| format!("domain: {e}"))?;
         c.check_version(&self.domain_attrs_table, 1)
             .map_err(|e| format!("domain: {e}"))?;
-        let domains = self
+        let table = self
             .load(&mut c)
             .map_err(|e| format!("domain: failed to load the domain tables: {e}"))?;
-        *self.domains.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(domains);
+        *self.table.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(table);
         Ok(())
     }
 
-    /// Kamailio's `reload_tables`: the domains (lower-cased); attributes
-    /// validated only.
-    fn load(&self, c: &mut Connection) -> Result<Vec<String>, String> {
+    /// Kamailio's `reload_tables`: the domains (lower-cased) with their
+    /// did (the domain itself when NULL), the attributes by did.
+    fn load(&self, c: &mut Connection) -> Result<Table, String> {
         let q = c.quote();
         let text = |v: Option<&DbValue>| v.and_then(DbValue::text);
         let sql = Select {
@@ -117,16 +130,21 @@ impl Domain {
         }
         .sql(q);
         let res = c.raw_query(&sql).map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
+        let mut out = Table::default();
         for row in &res.rows {
             let domain = text(row.get(1)).unwrap_or_default();
             if domain.is_empty() {
                 return Err("a row with an empty domain".into());
             }
-            if text(row.first()).is_some_and(|d| d.is_empty()) {
-                return Err("a row with an empty did".into());
-            }
-            out.push(String::from_utf8_lossy(&domain).to_ascii_lowercase());
+            let did = match text(row.first()) {
+                Some(d) if d.is_empty() => return Err("a row with an empty did".into()),
+                Some(d) => d,
+                None => domain.clone(),
+            };
+            out.domains.push((
+                String::from_utf8_lossy(&domain).to_ascii_lowercase(),
+                String::from_utf8_lossy(&did).into_owned(),
+            ));
         }
         let sql = Select {
             table: &self.domain_attrs_table,
@@ -148,13 +166,26 @@ impl Domain {
                 _ => -1,
             };
             let value = text(row.get(3)).unwrap_or_default();
-            match ty {
-                0 if std::str::from_utf8(&value)
+            let value = match ty {
+                0 => match std::str::from_utf8(&value)
                     .ok()
                     .and_then(|v| v.trim().parse::<i32>().ok())
-                    .is_some() => {}
-                2 => {}
+                {
+                    Some(n) => Value::Int(n),
+                    None => return Err(format!("an attribute of type {ty} or value not valid")),
+                },
+                2 => Value::string(value),
                 _ => return Err(format!("an attribute of type {ty} or value not valid")),
+            };
+            let did = String::from_utf8_lossy(&text(row.first()).unwrap_or_default()).into_owned();
+            let name = String::from_utf8_lossy(&text(row.get(1)).unwrap_or_default()).into_owned();
+            match out
+                .attrs
+                .iter_mut()
+                .find(|(d, _)| d.eq_ignore_ascii_case(&did))
+            {
+                Some((_, list)) => list.push((name, value)),
+                None => out.attrs.push((did, vec![(name, value)])),
             }
         }
         Ok(out)
@@ -162,8 +193,26 @@ impl Domain {
 
     /// Whether `host` is a local domain (case-insensitive).
     pub fn is_local(&self, host: &[u8]) -> bool {
-        let d = self.domains.read().unwrap_or_else(|e| e.into_inner());
-        d.iter().any(|x| x.as_bytes().eq_ignore_ascii_case(host))
+        self.did_of(host).is_some()
+    }
+
+    /// The did of a local domain (case-insensitive; of the row loaded
+    /// last if it repeats, as Kamailio's hash chains are searched), and
+    /// its attributes, last loaded first (Kamailio prepends them).
+    fn did_of(&self, host: &[u8]) -> Option<(String, Vec<(String, Value<'static>)>)> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        let (_, did) = t
+            .domains
+            .iter()
+            .rev()
+            .find(|(d, _)| d.as_bytes().eq_ignore_ascii_case(host))?;
+        let attrs = t
+            .attrs
+            .iter()
+            .find(|(d, _)| d.eq_ignore_ascii_case(did))
+            .map(|(_, a)| a.iter().rev().cloned().collect())
+            .unwrap_or_default();
+        Some((did.clone(), attrs))
     }
 
     /// `register_myself`: the domains are `myself`.
@@ -208,4 +257,29 @@ pub fn is_uri_host_local(ctx: &mut Ctx<'_>) -> i32 {
 /// `is_domain_local(domain)`: 1 if `domain` is local, else -1.
 pub fn is_domain_local(ctx: &mut Ctx<'_>, domain: &[u8]) -> i32 {
     rc(Modules::of(ctx).domain.is_local(domain))
+}
+
+/// `lookup_domain(domain)`: as [`lookup_domain_prefix`] without a prefix.
+pub fn lookup_domain(ctx: &mut Ctx<'_>, domain: &[u8]) -> i32 {
+    lookup_domain_prefix(ctx, domain, b"")
+}
+
+/// `lookup_domain(domain, prefix)`: -1 if `domain` is not local; else
+/// each attribute of its did added as the AVP `prefix` + name (an integer
+/// for type 0, text for type 2), then its did as `prefix` + `did`; 1.
+pub fn lookup_domain_prefix(ctx: &mut Ctx<'_>, domain: &[u8], prefix: &[u8]) -> i32 {
+    let Some((did, attrs)) = Modules::of(ctx).domain.did_of(domain) else {
+        return -1;
+    };
+    let add = |ctx: &mut Ctx<'_>, name: &[u8], v: Value<'static>| {
+        let full = [prefix, name].concat();
+        if let Some(slot) = pv::avp_slot(ctx, &full) {
+            pv::set_avp(ctx, slot, v);
+        }
+    };
+    for (name, v) in attrs {
+        add(ctx, name.as_bytes(), v);
+    }
+    add(ctx, b"did", Value::string(did.into_bytes()));
+    1
 }
