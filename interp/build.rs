@@ -27,7 +27,7 @@ fn main() {
                     format!("a[{i}].bytes()")
                 }
                 ArgConv::Level => format!("a[{i}].level()"),
-                ArgConv::PvList => format!("a[{i}].pvs()"),
+                ArgConv::PvList | ArgConv::PvOut => format!("a[{i}].pvs()"),
             });
         }
         let _ = writeln!(

@@ -459,7 +459,7 @@ impl Interp {
                     | ArgConv::BranchRoute
                     | ArgConv::OnreplyRoute => ArgV::Int(v.to_int()),
                     // Refused by the lowering (not a constant).
-                    ArgConv::PvList => ArgV::Pvs(&[]),
+                    ArgConv::PvList | ArgConv::PvOut => ArgV::Pvs(&[]),
                 }
             }
         })

@@ -57,6 +57,17 @@ const STEPS: &[(&str, &str, &str, &str)] = &[
         "alias-table",
         "X-Table: dbaliases",
     ),
+    // alias_db_find: the URI of a header, the R-URI left alone; the
+    // From URI's alias (reverse) into a `$var`.
+    ("find", "sip:x@127.0.0.1", "find", "X-In: sip:100@127.0.0.1"),
+    (
+        "find-unknown",
+        "sip:x@127.0.0.1",
+        "find",
+        "X-In: sip:999@127.0.0.1",
+    ),
+    ("find-no-uri", "sip:x@127.0.0.1", "find", "X-In: nonsense"),
+    ("find-r", "sip:x@127.0.0.1", "find-r", ""),
     ("sd", "sip:11@127.0.0.1", "sd", ""),
     ("sd-no-scheme", "sip:12@127.0.0.1", "sd", ""),
     ("sd-sips", "sip:13@127.0.0.1", "sd", ""),
@@ -201,6 +212,14 @@ fn differential(b: Backend) {
                 ("alias-r", "200 op=alias-r rc=1 ru=sip:100@127.0.0.1"),
                 ("sd", "200 op=sd rc=1 ru=sip:bob@127.0.0.1:5262"),
                 ("sd-no-scheme", "200 op=sd rc=1 ru=sip:carol@127.0.0.1"),
+                (
+                    "find",
+                    "200 op=find rc=1 ru=sip:x@127.0.0.1 found=sip:alice@127.0.0.1",
+                ),
+                (
+                    "find-r",
+                    "200 op=find-r rc=1 ru=sip:x@127.0.0.1 found=sip:100@127.0.0.1",
+                ),
             ]
         };
         for (step, w) in want {

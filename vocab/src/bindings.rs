@@ -42,6 +42,10 @@ pub enum ArgConv {
     /// by blanks, `,` or `;`, as Kamailio's `parse_pvname_list`), resolved
     /// at compile time; passed as `&[PvRef]` (sqlops' `sql_pvquery`).
     PvList,
+    /// One `$avp` or `$var` to write a result to, resolved at compile
+    /// time (Kamailio's fixups that refuse any other PV: alias_db's
+    /// `alias_db_find`); passed as a `&[PvRef]` of one.
+    PvOut,
 }
 
 /// Whether the runtime function needs the context mutably.
@@ -100,8 +104,10 @@ pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
 /// Module functions whose constant argument is a set of flag letters
 /// Kamailio checks when it loads the cfg (refusing to start on another
 /// letter): (module, function, argument index, the letters accepted).
-pub static FLAG_LETTER_ARGS: &[(&str, &str, usize, &str)] =
-    &[("alias_db", "alias_db_lookup", 1, "dDrRuU")];
+pub static FLAG_LETTER_ARGS: &[(&str, &str, usize, &str)] = &[
+    ("alias_db", "alias_db_lookup", 1, "dDrRuU"),
+    ("alias_db", "alias_db_find", 3, "dDrRuU"),
+];
 
 /// A binding's position in [`BINDINGS`]: stable for one build of the
 /// compiler and runtime, which share this table.
@@ -202,7 +208,8 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
 }
 
 use ArgConv::{
-    BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, Str, VarOrFmt, VarOrStr,
+    BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Str, VarOrFmt,
+    VarOrStr,
 };
 use CtxUse::{Mut, Shared};
 
@@ -445,6 +452,20 @@ pub static BINDINGS: &[Binding] = &[
         "alias_db_lookup",
         "modules::alias_db::alias_db_lookup_flags",
         &[Fmt, Str],
+        Mut,
+    ),
+    b(
+        "alias_db",
+        "alias_db_find",
+        "modules::alias_db::alias_db_find",
+        &[Fmt, Fmt, PvOut],
+        Mut,
+    ),
+    b(
+        "alias_db",
+        "alias_db_find",
+        "modules::alias_db::alias_db_find_flags",
+        &[Fmt, Fmt, PvOut, Str],
         Mut,
     ),
     b(

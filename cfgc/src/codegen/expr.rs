@@ -509,7 +509,8 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         ArgConv::FailureRoute
                         | ArgConv::BranchRoute
                         | ArgConv::OnreplyRoute
-                        | ArgConv::PvList,
+                        | ArgConv::PvList
+                        | ArgConv::PvOut,
                     ) => (unsupported(), quote!(#name)),
                 };
                 lets.push(quote!(let #name = #init;));

@@ -764,6 +764,37 @@ impl Lowerer<'_> {
             };
             return self.pv_list(&String::from_utf8_lossy(&s), a.span());
         }
+        if conv == ArgConv::PvOut {
+            let text = match &v {
+                Expr::Str(s) => String::from_utf8_lossy(s).into_owned(),
+                _ => String::new(),
+            };
+            let spec = pvar::parse_spec(&text)
+                .ok()
+                .filter(|(_, len)| *len == text.len())
+                .map(|(s, _)| s);
+            let r = spec.as_ref().and_then(|s| {
+                (s.transforms.is_empty() && matches!(s.name.as_str(), "avp" | "var"))
+                    .then(|| self.pv_ref(s, a.span()))
+                    .flatten()
+            });
+            return match r {
+                Some(r @ (PvRef::Avp(..) | PvRef::Var(_))) => Some(ArgVal::PvList(vec![r])),
+                _ => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "pv-out",
+                            format!("`{text}` is not an `$avp` or `$var` to write to"),
+                        )
+                        .with_label(
+                            a.span(),
+                            "Kamailio refuses to start: PV type cannot be written",
+                        ),
+                    );
+                    None
+                }
+            };
+        }
         Some(match (conv, v) {
             (ArgConv::Int, Expr::Int(i)) => ArgVal::Int(i),
             (ArgConv::Int, Expr::Str(s)) => match parse_int(&s) {

@@ -157,7 +157,7 @@ pub enum ArgVal {
     Level(i32),
     /// Any expression (route names of `route($x)`, dynamic ints).
     Expr(Expr),
-    /// Writable PVs ([`ArgConv::PvList`]).
+    /// Writable PVs ([`ArgConv::PvList`], [`ArgConv::PvOut`]).
     PvList(Vec<PvRef>),
 }
 

@@ -236,6 +236,40 @@ fn t_reply_reason_is_one_whole_pv_or_literal_text() {
 }
 
 #[test]
+fn alias_db_find_writes_only_to_an_avp_or_a_var() {
+    let head = "loadmodule \"pv.so\"\nloadmodule \"db_sqlite.so\"\nloadmodule \"alias_db.so\"\n\
+                modparam(\"alias_db\", \"db_url\", \"sqlite:///tmp/k.db\")\n";
+    for (out, ok) in [
+        ("$avp(a)", true),
+        ("$var(a)", true),
+        ("$ru", false),
+        ("$du", false),
+        ("$avp(a) $var(b)", false),
+        ("text", false),
+    ] {
+        let (p, diags) = lower_src(&format!(
+            "{head}request_route {{\n alias_db_find(\"dbaliases\", \"$fu\", \"{out}\", \"r\");\n}}\n"
+        ));
+        if ok {
+            let p = p.unwrap_or_else(|| panic!("{out}: {diags:?}"));
+            assert!(
+                main_body(&p).iter().any(|s| matches!(
+                    s,
+                    Stmt::Call(c) if matches!(c.args.get(2), Some(ArgVal::PvList(l)) if l.len() == 1)
+                )),
+                "{out}"
+            );
+        } else {
+            assert_eq!(
+                codes(&diags, Severity::Error),
+                ["pv-out"],
+                "{out}: {diags:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn sql_pvquery_takes_a_list_of_writable_pvs() {
     let head = "loadmodule \"pv.so\"\nloadmodule \"db_sqlite.so\"\nloadmodule \"sqlops.so\"\n\
                 modparam(\"sqlops\", \"sqlcon\", \"ca=>sqlite:///tmp/k.db\")\n";

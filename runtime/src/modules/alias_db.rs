@@ -8,8 +8,17 @@
 //! the runtime connects once (a failure refuses to start, as Kamailio's
 //! child_init). A database error or no row answers -1.
 //!
-//! Not here yet (refused at build): `alias_db_find`, `append_branches`
-//! other than 0 (more rows as branches).
+//! `alias_db_find(table, input, output[, flags])` does the same lookup
+//! on the URI `input` holds and writes the result to `output` (an `$avp`
+//! or `$var`, checked at build as Kamailio's fixup does), leaving the
+//! R-URI alone.
+//!
+//! Not here yet (refused at build): `append_branches` other than 0 (more
+//! rows as branches, or as more values of `alias_db_find`'s AVP). The
+//! input of `alias_db_find` is a PV format here; Kamailio takes one PV
+//! and answers -1 when its value is an integer (we use its text).
+
+use cfgc_vocab::PvRef;
 
 use crate::db::query::{Op, Select, Val};
 use crate::db::{Connection, DbValue, ModuleDb};
@@ -124,6 +133,12 @@ pub fn alias_db_lookup(ctx: &mut Ctx<'_>, table: &[u8]) -> i32 {
 /// matching, `r` reverse (the alias of a user); the compiler refuses
 /// other letters, as Kamailio refuses to start.
 pub fn alias_db_lookup_flags(ctx: &mut Ctx<'_>, table: &[u8], flags: &[u8]) -> i32 {
+    let (domain, reverse) = read_flags(ctx, flags);
+    lookup(ctx, table, domain, reverse)
+}
+
+/// (domain matching, reverse) from `use_domain` and the flag letters.
+fn read_flags(ctx: &Ctx<'_>, flags: &[u8]) -> (bool, bool) {
     let mut domain = Modules::of(ctx).alias_db.use_domain;
     let mut reverse = false;
     for f in flags {
@@ -134,14 +149,58 @@ pub fn alias_db_lookup_flags(ctx: &mut Ctx<'_>, table: &[u8], flags: &[u8]) -> i
             _ => {}
         }
     }
-    lookup(ctx, table, domain, reverse)
+    (domain, reverse)
+}
+
+/// `alias_db_find(table, input, output)`: domain matching as
+/// `use_domain`.
+pub fn alias_db_find(ctx: &mut Ctx<'_>, table: &[u8], input: &[u8], out: &[PvRef]) -> i32 {
+    alias_db_find_flags(ctx, table, input, out, b"")
+}
+
+/// `alias_db_find(table, input, output, flags)`: the alias (or, with
+/// `r`, the user) of the URI `input` written to `output`; 1, or -1 when
+/// `input` is no URI, the query fails or finds nothing.
+pub fn alias_db_find_flags(
+    ctx: &mut Ctx<'_>,
+    table: &[u8],
+    input: &[u8],
+    out: &[PvRef],
+    flags: &[u8],
+) -> i32 {
+    let (domain, reverse) = read_flags(ctx, flags);
+    let Some(uri) = query(ctx, table, input, domain, reverse) else {
+        return -1;
+    };
+    match out.first() {
+        Some(pv) if pv::assign(ctx, pv, Value::Str(uri.into())) >= 0 => 1,
+        _ => -1,
+    }
 }
 
 fn lookup(ctx: &mut Ctx<'_>, table: &[u8], domain: bool, reverse: bool) -> i32 {
-    let a = &Modules::of(ctx).alias_db;
     let ruri = current_ruri(ctx);
-    let Ok(u) = Uri::parse(&ruri) else {
+    let Some(uri) = query(ctx, table, &ruri, domain, reverse) else {
         return -1;
+    };
+    if pv::set(ctx, cfgc_vocab::PvId::Ru, &Value::Str(uri.into())) < 0 {
+        return -1;
+    }
+    1
+}
+
+/// Kamailio's `alias_db_query`: `sip:<user>@<domain>` of the first row
+/// for the URI `uri`.
+fn query(
+    ctx: &mut Ctx<'_>,
+    table: &[u8],
+    uri: &[u8],
+    domain: bool,
+    reverse: bool,
+) -> Option<Vec<u8>> {
+    let a = &Modules::of(ctx).alias_db;
+    let Ok(u) = Uri::parse(uri) else {
+        return None;
     };
     let (keys, cols) = if reverse {
         (
@@ -168,24 +227,15 @@ fn lookup(ctx: &mut Ctx<'_>, table: &[u8], domain: bool, reverse: bool) -> i32 {
         order_by: None,
     }
     .sql(a.db.url.quote());
-    let Some(res) = crate::modules::db_query(ctx, "alias_db", |w| w.alias_db.as_mut(), &sql) else {
-        return -1;
-    };
-    let Some(row) = res.rows.first() else {
-        return -1;
-    };
-    let Some(user) = row.first().and_then(DbValue::text) else {
-        return -1;
-    };
+    let res = crate::modules::db_query(ctx, "alias_db", |w| w.alias_db.as_mut(), &sql)?;
+    let row = res.rows.first()?;
+    let user = row.first().and_then(DbValue::text)?;
     let domain = row.get(1).and_then(DbValue::text).unwrap_or_default();
     let mut uri = b"sip:".to_vec();
     uri.extend_from_slice(&user);
     uri.push(b'@');
     uri.extend_from_slice(&domain);
-    if pv::set(ctx, cfgc_vocab::PvId::Ru, &Value::Str(uri.into())) < 0 {
-        return -1;
-    }
-    1
+    Some(uri)
 }
 
 #[cfg(test)]
