@@ -7,10 +7,13 @@
 //! `is_from_local`, `is_uri_host_local`, `is_domain_local` (case-
 //! insensitive), and `uri == myself` / `from_uri == myself` for a local
 //! domain (`register_myself`: any port). Then an attribute of an unknown
-//! type fails the load: Kamailio refuses to start, and so do ours.
+//! type fails the load: Kamailio refuses to start, and so do ours. Last,
+//! the operator's `kamcmd domain.dump` and `domain.reload` (a domain
+//! added to the table becomes local; a bad row fails the reload and keeps
+//! the old tables).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
 use tests::db::{Backend, DbUser, FreshDb};
@@ -291,4 +294,145 @@ fn an_invalid_attribute_refuses_to_start_like_kamailio() {
             "{who} starts with a type 7 attribute:\n{log}"
         );
     }
+}
+
+/// `kamcmd CMD` on the ctl socket in `rundir`: its output.
+fn kamcmd(rundir: &Path, cmd: &str) -> String {
+    let out = Command::new("kamcmd")
+        .arg("-s")
+        .arg(format!("unix:{}", rundir.join("kamailio_ctl").display()))
+        .args(cmd.split(' '))
+        .stdin(Stdio::null())
+        .output()
+        .expect("kamcmd runs (apt-get install kamailio)");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The operator's RPC: `domain.dump`, a domain added to the table that
+/// `domain.reload` makes local, a bad attribute row that fails the reload
+/// (400) and keeps the loaded tables. On MariaDB, each contender with
+/// its own run directory (ctl's socket), the rows put back after each.
+#[test]
+fn domain_rpc_dump_and_reload_like_kamailio() {
+    let b = Backend::Mysql;
+    let db = fresh(b, "cfgc_domain_rpc");
+    let mut d = defines(b, &db.url());
+    d.push(("WITH_CTL".into(), "1".into()));
+    let is_local = |port: u16, dom: &str| {
+        let a = udp_exchange(port, |local| {
+            format!(
+                "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-rpc-{dom}\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@a.org>;tag=t-rpc\r\n\
+To: <sip:x@127.0.0.1>\r\n\
+Call-ID: domain-rpc-{dom}@test\r\n\
+CSeq: 1 OPTIONS\r\n\
+X-Op: dom\r\nX-Dom: {dom}\r\n\
+Content-Length: 0\r\n\r\n"
+            )
+        });
+        format!(
+            "{dom}: {}",
+            a.as_deref()
+                .and_then(|a| a.split("\r\n").next())
+                .unwrap_or("timeout")
+        )
+    };
+    let session = |port: u16, rundir: &Path| -> Vec<String> {
+        let mut out = vec!["> domain.dump".to_string()];
+        out.extend(kamcmd(rundir, "domain.dump").lines().map(str::to_string));
+        db.sql(
+            "insert into domain (domain, did) values ('Added.test', 'grp2');\n\
+             insert into domain_attrs (did, name, type, value) values ('grp2', 'a1', 0, '1');\n\
+             insert into domain_attrs (did, name, type, value) values ('grp2', 'a2', 2, 'x');",
+        );
+        out.push(is_local(port, "added.test"));
+        out.push("> domain.reload".to_string());
+        out.extend(kamcmd(rundir, "domain.reload").lines().map(str::to_string));
+        out.push(is_local(port, "added.test"));
+        out.push("> domain.dump".to_string());
+        out.extend(kamcmd(rundir, "domain.dump").lines().map(str::to_string));
+        db.sql("insert into domain_attrs (did, name, type, value) values ('grp2', 'bad', 7, 'y');");
+        out.push("> domain.reload (bad row)".to_string());
+        out.extend(kamcmd(rundir, "domain.reload").lines().map(str::to_string));
+        out.push(is_local(port, "added.test"));
+        db.sql(
+            "delete from domain where did = 'grp2';\n\
+             delete from domain_attrs where did = 'grp2';",
+        );
+        out
+    };
+    let mut all = Vec::new();
+    let bin = {
+        let refs: Vec<(&str, &str)> = d.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        tests::build_proxy(&cfg(), &refs, "domain-rpc")
+    };
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let port = free_port();
+        let rundir = tmp().join(format!("rpc-{who}-{port}"));
+        std::fs::create_dir_all(&rundir).expect("rundir");
+        let (g, port) = match who {
+            "kamailio" => {
+                let mut k = Kamailio::new(cfg(), format!("udp:127.0.0.1:{port}"), &rundir)
+                    .module_dir(Some(module_dir()));
+                for (n, v) in &d {
+                    k = k.define(format!("{n}={v}"));
+                }
+                let mut g = k
+                    .start(Stdio::null(), Stdio::null())
+                    .expect("kamailio runs (apt-get install kamailio)");
+                g.wait_bound(port, "kamailio", std::time::Duration::from_secs(20))
+                    .expect("kamailio listens");
+                (g, port)
+            }
+            "compiled" => tests::start_ours(
+                &bin,
+                None,
+                &["-Y".as_ref(), rundir.as_os_str()],
+                std::time::Duration::from_secs(20),
+            ),
+            _ => {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+                for (n, v) in &d {
+                    c.arg("-A").arg(format!("{n}={v}"));
+                }
+                c.arg(cfg()).arg("--");
+                tests::start_command(
+                    c,
+                    &["-Y".as_ref(), rundir.as_os_str()],
+                    std::time::Duration::from_secs(20),
+                )
+            }
+        };
+        let got = session(port, &rundir);
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    let theirs = &all[0].1;
+    for w in [
+        "added.test: SIP/2.0 200 op=dom rc=-1",
+        "added.test: SIP/2.0 200 op=dom rc=1",
+        "error: 400 - Reload of domain tables failed",
+    ] {
+        assert!(
+            theirs.iter().any(|l| l == w),
+            "kamailio: no `{w}`:\n{}",
+            theirs.join("\n")
+        );
+    }
+    for (who, got) in &all[1..] {
+        assert_eq!(
+            got,
+            theirs,
+            "{who}:\nours:\n{}\nkamailio:\n{}",
+            got.join("\n"),
+            theirs.join("\n")
+        );
+    }
+    eprintln!("domain RPC:\n{}", theirs.join("\n"));
 }

@@ -404,6 +404,12 @@ pub fn hash32(s: &[u8]) -> u32 {
     hash(s, None, 0, false)
 }
 
+/// Kamailio's `core_case_hash(s, NULL, size)` (`size` a power of two):
+/// the slot of a case-insensitive hash table (domain's).
+pub fn case_hash(s: &[u8], size: u32) -> u32 {
+    hash(s, None, size, true)
+}
+
 /// Kamailio's `core_hash`/`core_case_hash`: 4 bytes at a time (bytes read
 /// as C `char`, signed on the platforms Kamailio is built for), the tail
 /// folded in, then mixed; reduced to `size` slots (a power of two) unless

@@ -15,7 +15,11 @@
 //! (prefix + name); only those the cfg names exist here (by their slots,
 //! `pv::avp_slot`), the others could not be read by the script anyway.
 //!
-//! Not here yet: the `domain.reload`/`domain.dump` RPC commands. In a
+//! RPC: `domain.reload` (both tables read again, swapped in whole; a
+//! failure keeps the old ones and answers 400) and `domain.dump`, in
+//! Kamailio's order (hash slots, then the dids with attributes).
+//!
+//! In a
 //! failure route `is_uri_host_local` reads the current R-URI (Kamailio:
 //! the first branch's URI).
 
@@ -24,11 +28,12 @@ use std::sync::{Arc, RwLock};
 use crate::db::query::Select;
 use crate::db::{Connection, DbValue, ModuleDb};
 use crate::engine::Ctx;
-use crate::engine::module::Module;
+use crate::engine::module::{Module, ModuleSet, RpcCommand, RpcError, RpcValue};
 use crate::engine::params::{ModParams, ParamError};
 use crate::engine::pv;
 use crate::engine::value::Value;
 use crate::modules::Modules;
+use crate::modules::cfgutils::case_hash;
 use crate::sip::Uri;
 
 /// The module's parameters and the loaded domains (lower-cased).
@@ -49,7 +54,7 @@ pub struct Domain {
 /// The loaded tables.
 #[derive(Debug, Default)]
 struct Table {
-    /// (domain lower-cased, did), in load order.
+    /// (domain as written, did), in load order.
     domains: Vec<(String, String)>,
     /// Attributes by did, each did's in load order.
     attrs: Vec<(String, Vec<(String, Value<'static>)>)>,
@@ -117,8 +122,64 @@ impl Domain {
         Ok(())
     }
 
-    /// Kamailio's `reload_tables`: the domains (lower-cased) with their
-    /// did (the domain itself when NULL), the attributes by did.
+    /// `domain.reload`: both tables read again and swapped in whole.
+    ///
+    /// # Errors
+    /// The database is unreachable, a row is invalid (the old tables
+    /// stay).
+    pub fn reload(&self) -> Result<(), String> {
+        let mut c = self.db.open("domain")?;
+        let table = self.load(&mut c)?;
+        *self.table.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(table);
+        Ok(())
+    }
+
+    /// `domain.dump` (5.6's layout: one struct of `domains` and
+    /// `attributes`): the domains by Kamailio's hash slot (128 slots,
+    /// each chain last loaded first), then each did with attributes
+    /// (last seen first) and its attribute names (last loaded first).
+    fn dump(&self) -> Vec<RpcValue> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        let mut domains: Vec<(u32, usize, &(String, String))> = t
+            .domains
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (case_hash(d.0.as_bytes(), 128), i, d))
+            .collect();
+        domains.sort_by_key(|&(slot, i, _)| (slot, std::cmp::Reverse(i)));
+        let domains: Vec<RpcValue> = domains
+            .into_iter()
+            .map(|(_, _, (domain, did))| {
+                RpcValue::Struct(vec![
+                    ("domain".into(), RpcValue::Str(domain.clone())),
+                    ("did".into(), RpcValue::Str(did.clone())),
+                ])
+            })
+            .collect();
+        let attributes: Vec<RpcValue> = t
+            .attrs
+            .iter()
+            .rev()
+            .map(|(did, attrs)| {
+                let names = attrs
+                    .iter()
+                    .rev()
+                    .map(|(name, _)| RpcValue::Str(name.clone()))
+                    .collect();
+                RpcValue::Struct(vec![
+                    ("did".into(), RpcValue::Str(did.clone())),
+                    ("attrs".into(), RpcValue::Array(names)),
+                ])
+            })
+            .collect();
+        vec![RpcValue::Struct(vec![
+            ("domains".into(), RpcValue::Array(domains)),
+            ("attributes".into(), RpcValue::Array(attributes)),
+        ])]
+    }
+
+    /// Kamailio's `reload_tables`: the domains with their did (the domain
+    /// itself when NULL), the attributes by did.
     fn load(&self, c: &mut Connection) -> Result<Table, String> {
         let q = c.quote();
         let text = |v: Option<&DbValue>| v.and_then(DbValue::text);
@@ -142,7 +203,7 @@ impl Domain {
                 None => domain.clone(),
             };
             out.domains.push((
-                String::from_utf8_lossy(&domain).to_ascii_lowercase(),
+                String::from_utf8_lossy(&domain).into_owned(),
                 String::from_utf8_lossy(&did).into_owned(),
             ));
         }
@@ -223,10 +284,40 @@ impl Domain {
 
 impl Module for Domain {
     const NAME: &'static str = "domain";
+    const RPC: &'static [RpcCommand] = &[
+        RpcCommand {
+            name: "domain.reload",
+            help: "Reload domain tables from database",
+            handler: rpc_reload,
+        },
+        RpcCommand {
+            name: "domain.dump",
+            help: "Return the contents of domain and domain_attrs tables",
+            handler: rpc_dump,
+        },
+    ];
 
     fn from_params(params: &ModParams) -> Result<Self, ParamError> {
         Domain::from_params(params)
     }
+}
+
+fn domain_of(set: &dyn ModuleSet) -> Result<&Domain, RpcError> {
+    set.as_any()
+        .downcast_ref::<Modules>()
+        .map(|m| &m.domain)
+        .ok_or_else(|| RpcError::new(500, "domain is not loaded"))
+}
+
+fn rpc_reload(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let d = domain_of(set)?;
+    d.reload()
+        .map_err(|_| RpcError::new(400, "Reload of domain tables failed"))?;
+    Ok(Vec::new())
+}
+
+fn rpc_dump(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    Ok(domain_of(set)?.dump())
 }
 
 fn rc(b: bool) -> i32 {

@@ -266,23 +266,28 @@ fn put_value(out: &mut Vec<u8>, v: &RpcValue) {
     }
 }
 
-/// Struct members. A member cannot be an array in BINRPC: an array member
-/// is sent as a nested struct holding its elements — a struct element's
-/// own members inline (usrloc's `Contacts: { Contact: {...} ... }`), a
-/// scalar element as a member named after the array.
+/// Struct members. BINRPC has no array member: Kamailio's ctl sends one
+/// as a nested struct. An array whose elements are all one-member
+/// structs is Kamailio's struct of repeated members (usrloc's `Contacts:
+/// { Contact: {...} Contact: {...} }`, made by repeated
+/// `struct_add("{", "Contact")`, which JSON shows as an array): those
+/// members go inline. Any other array is an `array_add` list (domain's
+/// `domains: { {...} {...} }`, `attrs: { a b }`): its elements go
+/// without names.
 fn put_members(out: &mut Vec<u8>, fields: &[(String, RpcValue)]) {
     for (name, v) in fields {
         put_str(out, T_AVP, name);
         match v {
             RpcValue::Array(items) => {
+                let repeated = !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|i| matches!(i, RpcValue::Struct(m) if m.len() == 1));
                 out.push(T_STRUCT);
                 for item in items {
                     match item {
-                        RpcValue::Struct(inner) => put_members(out, inner),
-                        other => {
-                            put_str(out, T_AVP, name);
-                            put_value(out, other);
-                        }
+                        RpcValue::Struct(inner) if repeated => put_members(out, inner),
+                        other => put_value(out, other),
                     }
                 }
                 out.push(0x80 | T_STRUCT);
