@@ -305,6 +305,57 @@ fn observe(port: u16) -> Vec<String> {
             ..Req::default()
         },
         Req {
+            step: "msg-proxy-authorize",
+            method: "MESSAGE",
+            ruser: "authz",
+            from: "bob",
+            to: "authz",
+            headers: vec![creds(
+                "authz",
+                "Proxy-Authorization",
+                "bob",
+                "bob-pw",
+                "MESSAGE",
+                &np,
+                None,
+            )],
+            ..Req::default()
+        },
+        Req {
+            step: "www-two-args",
+            method: "OPTIONS",
+            ruser: "www2",
+            from: "alice",
+            to: "www2",
+            headers: vec![creds(
+                "www2",
+                "Authorization",
+                "alice",
+                "alice-pw",
+                "OPTIONS",
+                &n,
+                Some("auth"),
+            )],
+            ..Req::default()
+        },
+        Req {
+            step: "www-authorize-wrong",
+            method: "OPTIONS",
+            ruser: "wwwz",
+            from: "alice",
+            to: "wwwz",
+            headers: vec![creds(
+                "wwwz",
+                "Authorization",
+                "alice",
+                "bob-pw",
+                "OPTIONS",
+                &n,
+                Some("auth"),
+            )],
+            ..Req::default()
+        },
+        Req {
             step: "www-method",
             method: "OPTIONS",
             ruser: "www",
