@@ -249,13 +249,7 @@ fn allow(ctx: &mut Ctx<'_>, src_ip: &[u8], proto: Option<Proto>, furi: &[u8]) ->
         if !(row.proto.is_none() || proto.is_none() || row.proto == proto) {
             continue;
         }
-        if !patterns_match(
-            ctx,
-            &s,
-            row.from.as_ref(),
-            row.ruri.as_ref(),
-            true,
-        ) {
+        if !patterns_match(ctx, &s, row.from.as_ref(), row.ruri.as_ref(), true) {
             continue;
         }
         if let (Some(avp), Some(tag)) = (s.tag_avp, &row.tag) {
