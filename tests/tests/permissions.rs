@@ -4,9 +4,11 @@
 //! three loading one database per backend (SQLite made by
 //! `kamdbctl create`, MariaDB and PostgreSQL from Debian's schema files;
 //! rows by `kamctl address add`, a domain-name row by SQL). The same
-//! requests to each, the return codes compared: the source address by
-//! group, exact and subnet rows, ports, IPv6, domain names, the group a
-//! match gives (the last loaded exact row first). Then a row with group 0
+//! requests to each, the return codes and the tag a match adds to
+//! `peer_tag_avp` compared: the source address by group, exact and
+//! subnet rows, ports, IPv6, domain names, the group a match gives (the
+//! last loaded exact row first; no tag for a domain name's group, as
+//! Kamailio's matcher adds none). Then a row with group 0
 //! fails the load: Kamailio refuses to start, and so do ours.
 
 use std::path::{Path, PathBuf};
@@ -138,13 +140,14 @@ fn differential(b: Backend) {
     }
     let theirs = &all[0].1;
     for (step, w) in [
-        ("src", "op=src rc=1"),
-        ("src-2", "op=src-grp rc=-1"),
-        ("src-5-subnet", "op=src-grp rc=1"),
-        ("addr-subnet", "op=addr rc=1"),
-        ("addr-name", "op=addr rc=1"),
-        ("group-subnet", "op=addr-group rc=2"),
-        ("group-none", "op=addr-group rc=-1"),
+        ("src", "op=src rc=1 tag=local"),
+        ("src-2", "op=src-grp rc=-1 tag=<null>"),
+        ("src-5-subnet", "op=src-grp rc=1 tag=loopnet"),
+        ("addr-subnet", "op=addr rc=1 tag=ten"),
+        ("addr-name", "op=addr rc=1 tag=gw"),
+        ("group-subnet", "op=addr-group rc=2 tag=ten"),
+        ("group-name", "op=addr-group rc=4 tag=<null>"),
+        ("group-none", "op=addr-group rc=-1 tag=<null>"),
     ] {
         assert!(
             theirs

@@ -539,6 +539,27 @@ pub static BINDINGS: &[Binding] = &[
         Mut,
     ),
     b(
+        "permissions",
+        "allow_trusted",
+        "modules::permissions::allow_trusted",
+        &[],
+        Mut,
+    ),
+    b(
+        "permissions",
+        "allow_trusted",
+        "modules::permissions::allow_trusted_proto",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "permissions",
+        "allow_trusted",
+        "modules::permissions::allow_trusted_furi",
+        &[Fmt, Fmt, Fmt],
+        Mut,
+    ),
+    b(
         "speeddial",
         "sd_lookup",
         "modules::speeddial::sd_lookup",

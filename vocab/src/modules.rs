@@ -30,6 +30,9 @@ pub enum ValueKind {
     Str,
     /// `name=$pv;...`, resolved by the compiler (acc's `log_extra`).
     PvList,
+    /// One PV, resolved by the compiler (permissions' `peer_tag_avp`,
+    /// passed as a one-item list).
+    Pv,
 }
 
 /// A value for which a [`ParamSupport::NoOpIf`] parameter has no effect.
@@ -127,7 +130,7 @@ pub fn modparam_support(module: &str, name: &str) -> Option<ParamSupport> {
 
 use NoOpValue::{Empty, Int as V, Text};
 use ParamSupport::{Implemented as Impl, NoOp, NoOpIf};
-use ValueKind::{Int, PvList, Str};
+use ValueKind::{Int, Pv, PvList, Str};
 
 const DEFAULT_COLUMN: &str = "Kamailio's default column name, the one the runtime uses";
 /// ctl's buffer sizes.
@@ -147,8 +150,6 @@ const SRDB2: &str =
 /// sqlops' `{sql.*}` transformations.
 const SQL_TR: &str = "the size of the `{sql.*}` transformations' buffer; those transformations are not supported yet";
 
-/// permissions' trusted-table settings.
-const PERM_TRUSTED: &str = "read only by `allow_trusted` (and its cache), which is not supported yet (refused at build); the `trusted` table's version is still checked at start-up";
 /// permissions' allow/deny files.
 const PERM_FILES: &str = "read only by `allow_routing`, `allow_register` and `allow_uri`, which are not supported yet (refused at build)";
 
@@ -499,7 +500,7 @@ pub static MODULES: &[ModuleSupport] = &[
     },
     ModuleSupport {
         name: "permissions",
-        runtime: "runtime/src/modules/permissions.rs",
+        runtime: "runtime/src/modules/permissions.rs, runtime/src/modules/permissions/trusted.rs",
         params: &[
             ("db_url", Impl(Str)),
             ("load_backends", Impl(Int)),
@@ -511,25 +512,27 @@ pub static MODULES: &[ModuleSupport] = &[
             ("tag_col", Impl(Str)),
             ("trusted_table", Impl(Str)),
             ("max_subnets", Impl(Int)),
-            ("db_mode", NoOp(PERM_TRUSTED)),
-            ("source_col", NoOp(PERM_TRUSTED)),
-            ("proto_col", NoOp(PERM_TRUSTED)),
-            ("from_col", NoOp(PERM_TRUSTED)),
-            ("ruri_col", NoOp(PERM_TRUSTED)),
-            ("priority_col", NoOp(PERM_TRUSTED)),
-            ("peer_tag_mode", NoOp(PERM_TRUSTED)),
-            ("trusted_cleanup_interval", NoOp(PERM_TRUSTED)),
+            ("db_mode", Impl(Int)),
+            ("source_col", Impl(Str)),
+            ("proto_col", Impl(Str)),
+            ("from_col", Impl(Str)),
+            ("ruri_col", Impl(Str)),
+            ("priority_col", Impl(Str)),
+            ("peer_tag_avp", Impl(Pv)),
+            ("peer_tag_mode", Impl(Int)),
+            ("reload_delta", Impl(Int)),
+            (
+                "trusted_cleanup_interval",
+                NoOp(
+                    "the period of Kamailio's timer that frees the trusted table a reload replaced; \
+                     here the replaced table is freed when the last message using it is done",
+                ),
+            ),
             ("default_allow_file", NoOp(PERM_FILES)),
             ("default_deny_file", NoOp(PERM_FILES)),
             ("allow_suffix", NoOp(PERM_FILES)),
             ("deny_suffix", NoOp(PERM_FILES)),
             ("check_all_branches", NoOp(PERM_FILES)),
-            (
-                "reload_delta",
-                NoOp(
-                    "the least time between two RPC reloads; the runtime has no reload command yet",
-                ),
-            ),
         ],
     },
     ModuleSupport {

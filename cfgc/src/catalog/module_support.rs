@@ -23,6 +23,7 @@ fn state(s: ParamSupport) -> (String, String) {
                 ValueKind::Int => "int",
                 ValueKind::Str => "string",
                 ValueKind::PvList => "`name=$pv;...` list",
+                ValueKind::Pv => "a PV",
             };
             (format!("implemented ({kind})"), String::new())
         }
@@ -101,7 +102,10 @@ mod tests {
                         (p.kind, k),
                         (ParamKind::Any, _)
                             | (ParamKind::Int, ValueKind::Int)
-                            | (ParamKind::Str, ValueKind::Str | ValueKind::PvList)
+                            | (
+                                ParamKind::Str,
+                                ValueKind::Str | ValueKind::PvList | ValueKind::Pv
+                            )
                     );
                     assert!(ok, "{}.{name}: catalog {:?}, table {k:?}", m.name, p.kind);
                 }

@@ -321,3 +321,35 @@ fn sql_pvquery_takes_a_list_of_writable_pvs() {
         "{diags:?}"
     );
 }
+
+#[test]
+fn peer_tag_avp_is_an_avp_or_nothing() {
+    let cfg = |v: &str| {
+        format!(
+            "loadmodule \"sl.so\"\nloadmodule \"permissions.so\"\n\
+             modparam(\"permissions\", \"peer_tag_avp\", \"{v}\")\n\
+             request_route {{ sl_send_reply(\"200\", \"ok\"); }}\n"
+        )
+    };
+    let value = |p: &Program| {
+        p.settings
+            .modparams
+            .iter()
+            .find(|m| m.name == "peer_tag_avp")
+            .map(|m| m.value.clone())
+    };
+    let (p, d) = lower_src(&cfg("$avp(peer)"));
+    assert!(codes(&d, Severity::Error).is_empty(), "{d:?}");
+    assert!(matches!(
+        value(&p.expect("lowered")),
+        Some(ModParamValue::PvList(l)) if matches!(l.as_slice(), [(_, PvRef::Avp(..))])
+    ));
+    let (p, _) = lower_src(&cfg(""));
+    assert_eq!(
+        value(&p.expect("lowered")),
+        Some(ModParamValue::Str(String::new()))
+    );
+    // Kamailio refuses to start: "malformed or non AVP peer_tag_avp".
+    let (_, d) = lower_src(&cfg("$var(peer)"));
+    assert_eq!(codes(&d, Severity::Error), ["peer-tag-avp"]);
+}

@@ -75,7 +75,8 @@ pub struct Modules {
     /// speeddial: speed-dial numbers from a table (per worker: its
     /// connection).
     pub speeddial: speeddial::Speeddial,
-    /// permissions: the address table, loaded at start-up.
+    /// permissions: the address table (and the trusted table with
+    /// `db_mode` 1), loaded at start-up.
     pub permissions: permissions::Permissions,
     /// domain: the local domains, loaded at start-up.
     pub domain: domain::Domain,
@@ -104,6 +105,8 @@ pub struct WorkerModules {
     pub alias_db: Option<crate::db::Connection>,
     /// speeddial's connection.
     pub speeddial: Option<crate::db::Connection>,
+    /// permissions' connection (`allow_trusted` with `db_mode` 0).
+    pub permissions: Option<crate::db::Connection>,
 }
 
 /// Runs `sql` on the worker's connection `pick` chooses (a module's own,
@@ -347,6 +350,7 @@ impl ModuleSet for Modules {
             auth_db: Some(self.auth_db.worker()),
             alias_db: Some(self.alias_db.worker()),
             speeddial: Some(self.speeddial.worker()),
+            permissions: self.permissions.worker(),
         }))
     }
 

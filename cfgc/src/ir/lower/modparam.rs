@@ -22,6 +22,7 @@ static LOWERINGS: &[(&str, &str, Lowering)] = &[
     ("acc", "db_table_acc", acc_table),
     ("acc", "db_table_missed_calls", acc_table),
     ("auth_db", "load_credentials", auth_db_load_credentials),
+    ("permissions", "peer_tag_avp", permissions_peer_tag_avp),
 ];
 
 /// The lowering of `modparam(module, name, ...)`, if it has one
@@ -209,4 +210,46 @@ fn auth_db_load_credentials(l: &mut Lowerer<'_>, text: &str, span: Span) -> Opti
         }
     }
     ok.then_some(ModParamValue::PvList(out))
+}
+
+/// permissions' `peer_tag_avp`: empty (no tag AVP) or an `$avp(...)`,
+/// which Kamailio's `init_tag_avp` requires (it refuses to start on
+/// another PV); passed on as a one-item list. As Kamailio's
+/// `pv_parse_spec`, text after the PV is ignored.
+fn permissions_peer_tag_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    if text.is_empty() {
+        return Some(ModParamValue::Str(String::new()));
+    }
+    let refused = |why: &str| {
+        Diagnostic::error(
+            "peer-tag-avp",
+            format!("permissions `peer_tag_avp` \"{text}\": {why}"),
+        )
+        .with_label(
+            span,
+            "Kamailio refuses to start: malformed or non AVP peer_tag_avp definition",
+        )
+        .with_help("name an AVP: `modparam(\"permissions\", \"peer_tag_avp\", \"$avp(tag)\")`")
+    };
+    let spec = match pvar::parse_spec(text) {
+        Ok((spec, _)) => spec,
+        Err(e) => {
+            l.diags.push(refused(&e.0));
+            return None;
+        }
+    };
+    match l.pv_ref(&spec, span) {
+        Some(r @ PvRef::Avp(..)) => {
+            Some(ModParamValue::PvList(vec![("peer_tag_avp".to_string(), r)]))
+        }
+        Some(_) if spec.name == "avp" => {
+            l.unsupported(span, format!("`{text}` as permissions `peer_tag_avp`"));
+            None
+        }
+        Some(_) => {
+            l.diags.push(refused("not an AVP"));
+            None
+        }
+        None => None,
+    }
 }
