@@ -365,3 +365,41 @@ fn every_vocabulary_transformation_has_its_op() {
         assert!(op(t.kind, args(t.params.len() + 1)).is_none());
     }
 }
+
+/// RFC 1321's test suite, and lengths around the padding's block edges,
+/// against Python's hashlib.
+#[test]
+fn md5_matches_reference_digests() {
+    let cases = [
+        ("".to_string(), "d41d8cd98f00b204e9800998ecf8427e"),
+        ("a".to_string(), "0cc175b9c0f1b6a831c399e269772661"),
+        ("abc".to_string(), "900150983cd24fb0d6963f7d28e17f72"),
+        (
+            "message digest".to_string(),
+            "f96b697d7cb7938d525a2f31aaf161d0",
+        ),
+        (
+            "abcdefghijklmnopqrstuvwxyz".to_string(),
+            "c3fcd3d76192e4007dfb496cca67e13b",
+        ),
+        (
+            "12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+                .to_string(),
+            "57edf4a22be3c955ac49da2e2107b67a",
+        ),
+        ("x".repeat(55), "04364420e25c512fd958a70738aa8f72"),
+        ("x".repeat(56), "668a72d5ba17f08e62dabcafad6db14b"),
+        ("x".repeat(63), "7dc2ca208106a2f703567bdff99d8981"),
+        ("x".repeat(64), "c1bb4f81d892b2d57947682aeb252456"),
+        ("x".repeat(119), "ab347a5f68c8a443cfcddc633f12c24f"),
+        ("x".repeat(120), "fb98667f98096de92620b64f46e1c5b5"),
+        ("x".repeat(200), "30a83621ce5422fbdfdd539777458c78"),
+    ];
+    for (input, want) in cases {
+        let got: String = md5(input.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(got, want, "md5 of {} bytes", input.len());
+    }
+}
