@@ -1104,3 +1104,185 @@ fn a_lost_database_fails_the_check_then_reconnects_like_kamailio() {
         assert_eq!(got, theirs, "{who} through the outage");
     }
 }
+
+/// One authenticated REGISTER of alice through the stock config on
+/// `port` from `sock`: challenged, then answered; the status of the
+/// answer to the credentials (or `timeout`, or the first reply when it
+/// is no challenge).
+fn auth_register(sock: &std::net::UdpSocket, port: u16, n: u32) -> String {
+    let local = sock.local_addr().expect("addr");
+    let msg = |cseq: u32, auth: &str| {
+        format!(
+            "REGISTER sip:127.0.0.1:{port} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-load-{n}-{cseq};rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=load-{n}\r\n\
+To: <sip:alice@127.0.0.1>\r\n\
+Call-ID: load-{n}-{}@test\r\n\
+CSeq: {cseq} REGISTER\r\n\
+Contact: <sip:alice@{local}>\r\n\
+Expires: 600\r\n\
+{auth}Content-Length: 0\r\n\r\n",
+            local.port()
+        )
+    };
+    let exchange = |m: &str, cseq: u32| -> Option<String> {
+        let mut buf = [0u8; 65536];
+        sock.send_to(m.as_bytes(), ("127.0.0.1", port)).ok()?;
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        while std::time::Instant::now() < until {
+            let Ok((len, _)) = sock.recv_from(&mut buf) else {
+                continue;
+            };
+            let r = String::from_utf8_lossy(&buf[..len]).into_owned();
+            // A late reply to an earlier request is not this one's.
+            if r.contains(&format!("branch=z9hG4bK-load-{n}-{cseq};"))
+                && !r.starts_with("SIP/2.0 1")
+            {
+                return Some(r);
+            }
+        }
+        None
+    };
+    let Some(challenge) = exchange(&msg(1, ""), 1) else {
+        return "timeout".into();
+    };
+    let status = |r: &str| r.lines().next().unwrap_or("").to_string();
+    let Some(nonce) = param(&challenge, "nonce") else {
+        return status(&challenge);
+    };
+    let creds = Answer {
+        alg: Algorithm::Md5,
+        header: "Authorization",
+        user: "alice",
+        realm: "127.0.0.1",
+        password: "alice-pw",
+        nonce: &nonce,
+        uri: format!("sip:127.0.0.1:{port}"),
+        method: "REGISTER",
+        qop: None,
+    }
+    .header();
+    exchange(&msg(2, &format!("{creds}\r\n")), 2).map_or_else(|| "timeout".into(), |r| status(&r))
+}
+
+/// The stock config (WITH_MYSQL WITH_AUTH) under a steady authenticated
+/// REGISTER load from four clients while its database goes away (a
+/// relay cut) and comes back: each proxy stays up, answers what Kamailio
+/// answers while the database is gone, and authorises again once it is
+/// back. Compared per phase: the set of statuses the clients saw.
+#[test]
+fn the_stock_config_under_load_rides_out_a_database_outage_like_kamailio() {
+    let b = Backend::Mysql;
+    let db = fresh(b, "cfgc_authdb_load_outage");
+    let relay = tests::db::Relay::new(b.server());
+    let url = db.url_via(&("127.0.0.1".to_string(), relay.port));
+    let stock = Path::new(tests::STOCK_CFG);
+    let defines = [
+        ("WITH_MYSQL".to_string(), "1".to_string()),
+        ("WITH_AUTH".to_string(), "1".to_string()),
+        ("DBURL".to_string(), format!("\"{url}\"")),
+    ];
+    let run = |who: &str| -> (Vec<String>, bool) {
+        let rundir = tmp().join(format!("load-outage-{who}"));
+        std::fs::create_dir_all(&rundir).expect("rundir");
+        let extra = ["-Y".as_ref(), rundir.as_os_str()];
+        let wait = Duration::from_secs(20);
+        let (mut g, port) = match who {
+            "kamailio" => {
+                tests::start_contender(who, stock, &defines, "authdb-load-outage", Path::new(""))
+            }
+            "compiled" => {
+                let refs: Vec<(&str, &str)> = defines
+                    .iter()
+                    .map(|(a, b)| (a.as_str(), b.as_str()))
+                    .collect();
+                let bin = tests::build_proxy(stock, &refs, "authdb-load-outage");
+                tests::start_ours(&bin, None, &extra, wait)
+            }
+            _ => {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+                for (n, v) in &defines {
+                    c.arg("-A").arg(format!("{n}={v}"));
+                }
+                c.arg(stock).arg("--");
+                tests::start_command(c, &extra, wait)
+            }
+        };
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, String)>>> =
+            std::sync::Arc::default();
+        let clients: Vec<_> = (0..4u32)
+            .map(|c| {
+                let (stop, seen) = (stop.clone(), seen.clone());
+                std::thread::spawn(move || {
+                    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("client");
+                    sock.set_read_timeout(Some(Duration::from_millis(100)))
+                        .expect("timeout");
+                    let mut n = c * 1_000_000;
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        n += 1;
+                        let s = auth_register(&sock, port, n);
+                        seen.lock()
+                            .expect("lock")
+                            .push((std::time::Instant::now(), s));
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(2));
+        // (cut waits for the proxy's connections to settle first.)
+        relay.cut();
+        let cut_at = std::time::Instant::now();
+        std::thread::sleep(Duration::from_secs(4));
+        relay.restore();
+        let restored_at = std::time::Instant::now();
+        std::thread::sleep(Duration::from_secs(4));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for c in clients {
+            c.join().expect("client");
+        }
+        let alive = g.try_wait().is_none();
+        g.stop().expect("stopped");
+        let seen = seen.lock().expect("lock");
+        let phase = |name: &str, from: std::time::Instant, to: std::time::Instant| {
+            let set: std::collections::BTreeSet<&str> = seen
+                .iter()
+                .filter(|(t, _)| *t > from && *t < to)
+                .map(|(_, s)| s.as_str())
+                .collect();
+            format!(
+                "{name}: {}",
+                set.into_iter().collect::<Vec<_>>().join(" | ")
+            )
+        };
+        let start = seen.first().map_or(cut_at, |(t, _)| *t);
+        let end = seen.last().map_or(restored_at, |(t, _)| *t);
+        let second = Duration::from_secs(1);
+        let lines = vec![
+            phase("before", start, cut_at),
+            phase("database gone", cut_at + second, restored_at),
+            phase("database back", restored_at + 2 * second, end + second),
+        ];
+        (lines, alive)
+    };
+    let (theirs, k_alive) = run("kamailio");
+    assert!(k_alive, "kamailio stayed up");
+    assert_eq!(
+        theirs.first().map(String::as_str),
+        Some("before: SIP/2.0 200 OK"),
+        "kamailio: {theirs:#?}"
+    );
+    assert_eq!(
+        theirs.last().map(String::as_str),
+        Some("database back: SIP/2.0 200 OK"),
+        "kamailio: {theirs:#?}"
+    );
+    for who in ["compiled", "interpreted"] {
+        let (ours, alive) = run(who);
+        assert!(alive, "{who} stayed up");
+        assert_eq!(ours, theirs, "{who} through the outage under load");
+    }
+    eprintln!("under load through an outage:\n{}", theirs.join("\n"));
+}
