@@ -283,3 +283,24 @@ pub fn start_contender(
         }
     }
 }
+
+/// The operator's `kamcmd CMD ARGS...` on the ctl socket Kamailio (and
+/// ours) make in `rundir` (`-Y`): what it printed, standard output then
+/// standard error.
+///
+/// # Panics
+/// kamcmd cannot run.
+pub fn kamcmd(rundir: &Path, cmd: &str) -> String {
+    let out = Command::new("kamcmd")
+        .arg("-s")
+        .arg(format!("unix:{}", rundir.join("kamailio_ctl").display()))
+        .args(cmd.split(' '))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("kamcmd runs (apt-get install kamailio)");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -296,22 +296,6 @@ fn an_invalid_attribute_refuses_to_start_like_kamailio() {
     }
 }
 
-/// `kamcmd CMD` on the ctl socket in `rundir`: its output.
-fn kamcmd(rundir: &Path, cmd: &str) -> String {
-    let out = Command::new("kamcmd")
-        .arg("-s")
-        .arg(format!("unix:{}", rundir.join("kamailio_ctl").display()))
-        .args(cmd.split(' '))
-        .stdin(Stdio::null())
-        .output()
-        .expect("kamcmd runs (apt-get install kamailio)");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// The operator's RPC: `domain.dump`, a domain added to the table that
 /// `domain.reload` makes local, a bad attribute row that fails the reload
 /// (400) and keeps the loaded tables. On MariaDB, each contender with
@@ -345,7 +329,11 @@ Content-Length: 0\r\n\r\n"
     };
     let session = |port: u16, rundir: &Path| -> Vec<String> {
         let mut out = vec!["> domain.dump".to_string()];
-        out.extend(kamcmd(rundir, "domain.dump").lines().map(str::to_string));
+        out.extend(
+            tests::kamcmd(rundir, "domain.dump")
+                .lines()
+                .map(str::to_string),
+        );
         db.sql(
             "insert into domain (domain, did) values ('Added.test', 'grp2');\n\
              insert into domain_attrs (did, name, type, value) values ('grp2', 'a1', 0, '1');\n\
@@ -353,13 +341,25 @@ Content-Length: 0\r\n\r\n"
         );
         out.push(is_local(port, "added.test"));
         out.push("> domain.reload".to_string());
-        out.extend(kamcmd(rundir, "domain.reload").lines().map(str::to_string));
+        out.extend(
+            tests::kamcmd(rundir, "domain.reload")
+                .lines()
+                .map(str::to_string),
+        );
         out.push(is_local(port, "added.test"));
         out.push("> domain.dump".to_string());
-        out.extend(kamcmd(rundir, "domain.dump").lines().map(str::to_string));
+        out.extend(
+            tests::kamcmd(rundir, "domain.dump")
+                .lines()
+                .map(str::to_string),
+        );
         db.sql("insert into domain_attrs (did, name, type, value) values ('grp2', 'bad', 7, 'y');");
         out.push("> domain.reload (bad row)".to_string());
-        out.extend(kamcmd(rundir, "domain.reload").lines().map(str::to_string));
+        out.extend(
+            tests::kamcmd(rundir, "domain.reload")
+                .lines()
+                .map(str::to_string),
+        );
         out.push(is_local(port, "added.test"));
         db.sql(
             "delete from domain where did = 'grp2';\n\

@@ -578,20 +578,7 @@ fn trusted_on_postgresql_answers_like_kamailio() {
 
 /// One kamcmd run: what it printed (stdout, then stderr).
 fn kamcmd(rundir: &Path, cmd: &str) -> String {
-    let out = Command::new("kamcmd")
-        .arg("-s")
-        .arg(format!("unix:{}", rundir.join("kamailio_ctl").display()))
-        .arg(cmd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("kamcmd runs (apt-get install kamailio)");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-    .trim_end()
-    .to_string()
+    tests::kamcmd(rundir, cmd).trim_end().to_string()
 }
 
 /// `permissions.trustedReload` through kamcmd with `db_mode` 1: a row

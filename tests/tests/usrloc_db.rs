@@ -119,8 +119,9 @@ fn summary(reply: Option<String>) -> String {
     format!("{status} {contact}").trim_end().to_string()
 }
 
-fn register(port: u16, r: &Reg) -> String {
-    let a = udp_exchange(port, |local| {
+/// The reply to `r`'s REGISTER, if one came.
+fn register_reply(port: u16, r: &Reg) -> Option<String> {
+    udp_exchange(port, |local| {
         format!(
             "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
 Via: SIP/2.0/UDP {local};branch=z9hG4bK-{step}-{cseq};rport\r\n\
@@ -137,8 +138,11 @@ Contact: {contacts}\r\n\
             contacts = r.contacts,
             extra = r.extra,
         )
-    });
-    format!("{}: {}", r.step, summary(a))
+    })
+}
+
+fn register(port: u16, r: &Reg) -> String {
+    format!("{}: {}", r.step, summary(register_reply(port, r)))
 }
 
 fn ask(port: u16, step: &str, ruser: &str, from: &str) -> String {
@@ -337,24 +341,7 @@ fn usrloc_db_modes_on_postgresql_write_and_keep_like_kamailio() {
 
 /// A REGISTER's status line and its `P-Registrar-Error` header.
 fn register_error(port: u16, r: &Reg) -> String {
-    let a = udp_exchange(port, |local| {
-        format!(
-            "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
-Via: SIP/2.0/UDP {local};branch=z9hG4bK-{step}-{cseq};rport\r\n\
-Max-Forwards: 70\r\n\
-From: <sip:{user}@127.0.0.1>;tag=t-{user}\r\n\
-To: <sip:{user}@127.0.0.1>\r\n\
-Call-ID: usrloc-{user}@test\r\n\
-CSeq: {cseq} REGISTER\r\n\
-Contact: {contacts}\r\n\
-{extra}Content-Length: 0\r\n\r\n",
-            step = r.step,
-            user = r.user,
-            cseq = r.cseq,
-            contacts = r.contacts,
-            extra = r.extra,
-        )
-    });
+    let a = register_reply(port, r);
     let Some(a) = a else {
         return format!("{}: timeout", r.step);
     };
