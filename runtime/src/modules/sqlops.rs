@@ -24,7 +24,7 @@ use cfgc_vocab::{DbrKey, PvRef};
 use crate::engine::pv;
 use crate::engine::value::OwnedValue;
 
-use crate::db::{Connection, DbUrl, DbValue, Params};
+use crate::db::{Connection, DbUrl, DbValue, Params, QueryResult};
 use crate::engine::Ctx;
 use crate::engine::log::Level;
 use crate::engine::module::Module;
@@ -196,18 +196,44 @@ pub fn sql_query2(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8]) -> i32 {
     do_query(ctx, con, query, None)
 }
 
-fn do_query(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], res: Option<&[u8]>) -> i32 {
-    let m = Modules::of(ctx);
-    let s = &m.sqlops;
-    let Some(ci) = s.con_index(con) else {
+/// The index of the connection named `con`; an unknown name is logged.
+fn connection(ctx: &Ctx<'_>, con: &[u8]) -> Option<usize> {
+    let ci = Modules::of(ctx).sqlops.con_index(con);
+    if ci.is_none() {
         log_error(
             ctx,
             &format!("invalid connection [{}]\n", String::from_utf8_lossy(con)),
         );
+    }
+    ci
+}
+
+/// Runs `sql` on this worker's connection `ci`. A failure is logged and
+/// is the script's code: -2 when `connect_mode` 1 never got a connection,
+/// else -1.
+fn run(ctx: &mut Ctx<'_>, ci: usize, sql: &str) -> Result<QueryResult, i32> {
+    let connect_mode = Modules::of(ctx).sqlops.connect_mode;
+    let Some(conn) = worker(ctx).and_then(|w| w.cons.get_mut(ci)) else {
+        return Err(-1);
+    };
+    let was_connected = conn.is_connected();
+    let out = conn.raw_query(sql);
+    let never_connected = !was_connected && !conn.is_connected();
+    out.map_err(|e| {
+        log_error(ctx, &format!("cannot do the query [{sql}]: {e}\n"));
+        if connect_mode == 1 && never_connected {
+            -2
+        } else {
+            -1
+        }
+    })
+}
+
+fn do_query(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], res: Option<&[u8]>) -> i32 {
+    let Some(ci) = connection(ctx, con) else {
         return -1;
     };
-    let connect_mode = s.connect_mode;
-    let max = s.results_maxsize;
+    let max = Modules::of(ctx).sqlops.results_maxsize;
     let sql = String::from_utf8_lossy(query).into_owned();
     let Some(w) = worker(ctx) else {
         return -1;
@@ -229,23 +255,12 @@ fn do_query(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], res: Option<&[u8]>) -> 
             }
         }
     }
-    let Some(conn) = w.cons.get_mut(ci) else {
-        return -1;
-    };
-    let was_connected = conn.is_connected();
-    let out = conn.raw_query(&sql);
-    let result = match out {
+    let result = match run(ctx, ci, &sql) {
         Ok(r) => r,
-        Err(e) => {
-            let code = if connect_mode == 1 && !was_connected && !conn.is_connected() {
-                -2
-            } else {
-                -1
-            };
-            let msg = format!("cannot do the query [{sql}]: {e}\n");
-            log_error(ctx, &msg);
-            return code;
-        }
+        Err(code) => return code,
+    };
+    let Some(w) = worker(ctx) else {
+        return -1;
     };
     if let Some(a) = w.affected.get_mut(ci) {
         *a = result.affected;
@@ -271,24 +286,13 @@ fn do_query(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], res: Option<&[u8]>) -> 
 /// AVP. 1 done; 2 no rows (or no result set); -1 the query failed, or a
 /// column has no PV (what came before it stays written).
 pub fn sql_pvquery(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], pvs: &[PvRef]) -> i32 {
-    let s = &Modules::of(ctx).sqlops;
-    let Some(ci) = s.con_index(con) else {
-        log_error(
-            ctx,
-            &format!("invalid connection [{}]\n", String::from_utf8_lossy(con)),
-        );
+    let Some(ci) = connection(ctx, con) else {
         return -1;
     };
     let sql = String::from_utf8_lossy(query).into_owned();
-    let Some(conn) = worker(ctx).and_then(|w| w.cons.get_mut(ci)) else {
+    // Kamailio's sql_do_pvquery has no -2.
+    let Ok(result) = run(ctx, ci, &sql) else {
         return -1;
-    };
-    let result = match conn.raw_query(&sql) {
-        Ok(r) => r,
-        Err(e) => {
-            log_error(ctx, &format!("cannot do the query [{sql}]: {e}\n"));
-            return -1;
-        }
     };
     if result.rows.is_empty() || result.columns.is_empty() {
         return 2;
