@@ -115,11 +115,8 @@ impl Domain {
             .map_err(|e| format!("domain: {e}"))?;
         c.check_version(&self.domain_attrs_table, 1)
             .map_err(|e| format!("domain: {e}"))?;
-        let table = self
-            .load(&mut c)
-            .map_err(|e| format!("domain: failed to load the domain tables: {e}"))?;
-        *self.table.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(table);
-        Ok(())
+        self.load_in(&mut c)
+            .map_err(|e| format!("domain: failed to load the domain tables: {e}"))
     }
 
     /// `domain.reload`: both tables read again and swapped in whole.
@@ -129,7 +126,12 @@ impl Domain {
     /// stay).
     pub fn reload(&self) -> Result<(), String> {
         let mut c = self.db.open("domain")?;
-        let table = self.load(&mut c)?;
+        self.load_in(&mut c)
+    }
+
+    /// Both tables loaded over `c` and swapped in whole.
+    fn load_in(&self, c: &mut Connection) -> Result<(), String> {
+        let table = self.load(c)?;
         *self.table.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(table);
         Ok(())
     }
@@ -252,9 +254,13 @@ impl Domain {
         Ok(out)
     }
 
-    /// Whether `host` is a local domain (case-insensitive).
+    /// Whether `host` is a local domain (case-insensitive). On every
+    /// `myself` check with `register_myself`: nothing copied.
     pub fn is_local(&self, host: &[u8]) -> bool {
-        self.did_of(host).is_some()
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        t.domains
+            .iter()
+            .any(|(d, _)| d.as_bytes().eq_ignore_ascii_case(host))
     }
 
     /// The did of a local domain (case-insensitive; of the row loaded
