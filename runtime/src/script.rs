@@ -8,7 +8,7 @@
 
 pub use cfgc_vocab::{
     BinOp, CoreFn, CoreValue, DbrKey, FmtSeg, IntOf, IpOf, Level, Listen, ModParam, ModParamValue,
-    Proto, PvId, PvRef, Rewrite, Settings, TrArg, TrKind, TrOp, UriOf,
+    Proto, PvId, PvRef, Rewrite, Settings, TrArg, TrKind, TrOp, UriOf, XavpIndex, XavpName,
 };
 pub use regex::bytes::Regex;
 
@@ -17,7 +17,7 @@ pub use regex::bytes::Regex;
 pub type CoreAction = CoreFn<&'static [u8], &'static str>;
 
 pub use crate::engine::value::{self, OwnedValue};
-pub use crate::engine::{Ctx, Flow, Script, Stop, Value, actions, cond, log, pv, rc, trans};
+pub use crate::engine::{Ctx, Flow, Script, Stop, Value, actions, cond, log, pv, rc, trans, xavp};
 pub use crate::modules;
 
 /// A module function's or route's code as an action: sets `$rc` to it, and

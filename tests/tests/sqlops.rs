@@ -75,8 +75,8 @@ Content-Length: 0\r\n\r\n"
 }
 
 const USERS: &[&str] = &[
-    "version", "insert", "select", "types", "pvquery", "update", "delete", "codes", "free", "ping",
-    "other",
+    "version", "insert", "select", "types", "pvquery", "xquery", "update", "delete", "codes",
+    "free", "ping", "other",
 ];
 
 fn answers(port: u16) -> Vec<String> {
@@ -194,6 +194,13 @@ fn expected(b: Backend) -> Vec<String> {
         format!(
             "pvquery: SIP/2.0 200 pvquery 1 r1 1 2 p1 | 1 {pv_types} | 1 <null> 5 | 2 0 | -1 1 \
              | -1 0 | 1 sip:changed@example.com"
+        ),
+        // Rows as XAVPs, the first row at index 0, an older item of the
+        // same name after them; cells typed as `$dbr`'s (a BIGINT reads as
+        // its text either way).
+        format!(
+            "xquery: SIP/2.0 200 xquery 1 3 r1:1;r2:2;old:; | 1 {types} {big} | 2 <null> | -1 <null> | 1 a b <null>",
+            big = types.rsplit(' ').next().unwrap_or_default()
         ),
         format!("update: SIP/2.0 200 update 2 {sqlrows_upd}"),
         format!("delete: SIP/2.0 200 delete 2 {sqlrows_del}"),

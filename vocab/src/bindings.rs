@@ -669,6 +669,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "sqlops",
+        "sql_xquery",
+        "modules::sqlops::sql_xquery",
+        &[Str, Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "sqlops",
         "sql_result_free",
         "modules::sqlops::sql_result_free",
         &[Str],

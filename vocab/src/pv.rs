@@ -188,6 +188,29 @@ pub enum PvRef {
     /// sqlops' `$sqlrows(con)`: rows affected by the connection's last
     /// statement.
     SqlRows(String),
+    /// `$xavp(name[i]=>key[j])` (the pv module's extended AVPs).
+    Xavp(Box<XavpName>),
+}
+
+/// The name of an XAVP as `$xavp(...)` writes it: a root name with an
+/// optional index, and optionally `=>` a key in the root item's list,
+/// with its own index (Kamailio's `pv_parse_xavp_name`). Names are
+/// constant; indices may be PVs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XavpName {
+    pub name: String,
+    pub index: XavpIndex,
+    pub key: Option<(String, XavpIndex)>,
+}
+
+/// An XAVP index (`pv_parse_index`): absent, an integer (negative
+/// counts from the end), `*`, or a PV read at run time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum XavpIndex {
+    Absent,
+    At(i32),
+    All,
+    Pv(PvRef),
 }
 
 /// What `$dbr(res=>...)` reads of a result (indices constant).
@@ -271,7 +294,7 @@ impl PvRef {
     pub fn writable(&self) -> bool {
         match self {
             PvRef::Plain(id) => id.info().writable,
-            PvRef::Var(_) | PvRef::Avp(..) => true,
+            PvRef::Var(_) | PvRef::Avp(..) | PvRef::Xavp(_) => true,
             _ => false,
         }
     }

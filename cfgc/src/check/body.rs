@@ -527,6 +527,16 @@ pub(super) fn check_spec(
     {
         cfg_get(ctx, inner.trim(), span);
     }
+    if spec.name == "xavp"
+        && let Some(inner) = &spec.inner
+        && let Err(e) = pvar::xavp_name(inner)
+    {
+        ctx.push(
+            Diagnostic::error("unknown-pv", format!("malformed `$xavp` name: {}", e.0))
+                .with_label(span, "Kamailio refuses to start with this name")
+                .with_help("write `$xavp(name)`, `$xavp(name[i])` or `$xavp(name[i]=>key[j])`"),
+        );
+    }
     for n in pvar::nested(spec) {
         check_spec(ctx, &n, span, false);
     }

@@ -216,9 +216,112 @@ pub fn nested(spec: &PvSpec) -> Vec<PvSpec> {
         .collect()
 }
 
+/// `$xavp(...)`'s inner name as Kamailio's `pv_parse_xavp_name` splits
+/// it: `name[index]=>key[index]`, indices as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XavpText {
+    pub name: String,
+    pub index: Option<String>,
+    pub key: Option<(String, Option<String>)>,
+}
+
+/// Splits an `$xavp` name. Kamailio ignores what follows a complete name
+/// (`a[0]x`); so does this. Errors are what makes Kamailio refuse to
+/// start, plus an empty name (which no XAVP can have).
+pub fn xavp_name(inner: &str) -> Result<XavpText, PvError> {
+    let (name, index, rest) = xavp_part(inner)?;
+    let key = match rest.strip_prefix('=') {
+        None => None,
+        Some(r) => {
+            let r = r
+                .strip_prefix('>')
+                .ok_or_else(|| PvError(format!("`=` without `>` in `{inner}`")))?;
+            let (key, index, _) = xavp_part(r)?;
+            Some((key, index))
+        }
+    };
+    Ok(XavpText { name, index, key })
+}
+
+/// One `name[index]` of an `$xavp` name and what follows it
+/// (`pv_xavp_fill_ni`).
+fn xavp_part(s: &str) -> Result<(String, Option<String>, &str), PvError> {
+    let ws = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let s = s.trim_start_matches(ws);
+    let end = s
+        .find(|c: char| c == '=' || c == '[' || ws(c))
+        .unwrap_or(s.len());
+    let name = &s[..end];
+    if name.is_empty() {
+        return Err(PvError("an `$xavp` name cannot be empty".into()));
+    }
+    let rest = s[end..].trim_start_matches(ws);
+    let Some(body) = rest.strip_prefix('[') else {
+        return Ok((name.to_string(), None, rest));
+    };
+    let mut depth = 0;
+    let close = body
+        .char_indices()
+        .find(|&(_, c)| match c {
+            '[' => {
+                depth += 1;
+                false
+            }
+            ']' if depth == 0 => true,
+            ']' => {
+                depth -= 1;
+                false
+            }
+            _ => false,
+        })
+        .map(|(i, _)| i)
+        .ok_or_else(|| PvError(format!("unclosed `[` in `$xavp` name `{s}`")))?;
+    let index = &body[..close];
+    let valid = match index.as_bytes().first() {
+        None => false,
+        Some(b'$') => parse_spec(index).is_ok(),
+        _ => {
+            matches!(index, "*" | "+")
+                || index
+                    .strip_prefix('-')
+                    .unwrap_or(index)
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+        }
+    };
+    if !valid {
+        return Err(PvError(format!(
+            "invalid index `[{index}]` in `$xavp` name `{s}`"
+        )));
+    }
+    Ok((
+        name.to_string(),
+        Some(index.to_string()),
+        &body[close + 1..],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xavp_names() {
+        let x = xavp_name("ra[$var(i)]=>id").unwrap();
+        assert_eq!(x.name, "ra");
+        assert_eq!(x.index.as_deref(), Some("$var(i)"));
+        assert_eq!(x.key, Some(("id".to_string(), None)));
+        let x = xavp_name(" a [ -1]").unwrap_err();
+        assert!(x.0.contains("invalid index"), "{x:?}");
+        let x = xavp_name("a[-1]=>b[*]").unwrap();
+        assert_eq!(x.index.as_deref(), Some("-1"));
+        assert_eq!(x.key, Some(("b".to_string(), Some("*".to_string()))));
+        assert_eq!(xavp_name("a").unwrap().key, None);
+        assert!(xavp_name("a=b").is_err());
+        assert!(xavp_name("a[]").is_err());
+        assert!(xavp_name("a[0").is_err());
+        assert!(xavp_name("=>b").is_err());
+    }
 
     #[test]
     fn specs() {

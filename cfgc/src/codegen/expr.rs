@@ -353,6 +353,10 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             quote!(rt::modules::sqlops::dbr(ctx, #res, #key))
         }
         PvRef::SqlRows(con) => quote!(rt::modules::sqlops::sqlrows(ctx, #con)),
+        PvRef::Xavp(x) => {
+            let x = super::xavp_static(x);
+            quote!(rt::xavp::read(ctx, #x))
+        }
         // A module's PV: its reader, called directly.
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx)
             .and_then(|m| format!("rt::{}", m.path).parse::<TokenStream>().ok())

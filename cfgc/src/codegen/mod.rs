@@ -303,6 +303,37 @@ pub(crate) fn dbr_key(k: cfgc_vocab::DbrKey) -> TokenStream {
     }
 }
 
+/// An `$xavp` name as a Rust value.
+fn xavp_name(x: &cfgc_vocab::XavpName) -> TokenStream {
+    let index = |i: &cfgc_vocab::XavpIndex| match i {
+        cfgc_vocab::XavpIndex::Absent => quote!(rt::XavpIndex::Absent),
+        cfgc_vocab::XavpIndex::At(n) => quote!(rt::XavpIndex::At(#n)),
+        cfgc_vocab::XavpIndex::All => quote!(rt::XavpIndex::All),
+        cfgc_vocab::XavpIndex::Pv(p) => {
+            let p = pv_value(p);
+            quote!(rt::XavpIndex::Pv(#p))
+        }
+    };
+    let (name, idx) = (&x.name, index(&x.index));
+    let key = match &x.key {
+        Some((k, i)) => {
+            let i = index(i);
+            quote!(Some((#k.to_string(), #i)))
+        }
+        None => quote!(None),
+    };
+    quote!(rt::XavpName { name: #name.to_string(), index: #idx, key: #key })
+}
+
+/// An `$xavp` name as a `&'static rt::XavpName` expression (built once).
+pub(crate) fn xavp_static(x: &cfgc_vocab::XavpName) -> TokenStream {
+    let x = xavp_name(x);
+    quote!({
+        static X: ::std::sync::LazyLock<rt::XavpName> = ::std::sync::LazyLock::new(|| #x);
+        &X
+    })
+}
+
 /// A vocabulary `PvRef` as a Rust value (in settings: acc's `log_extra`;
 /// `sql_pvquery`'s result list).
 fn pv_value(p: &PvRef) -> TokenStream {
@@ -359,6 +390,10 @@ fn pv_value(p: &PvRef) -> TokenStream {
             quote!(rt::PvRef::Dbr(#res.to_string(), #key))
         }
         PvRef::SqlRows(con) => quote!(rt::PvRef::SqlRows(#con.to_string())),
+        PvRef::Xavp(x) => {
+            let x = xavp_name(x);
+            quote!(rt::PvRef::Xavp(Box::new(#x)))
+        }
         PvRef::Module(idx) => {
             let idx = Literal::u16_unsuffixed(*idx);
             quote!(rt::PvRef::Module(#idx))

@@ -159,6 +159,10 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                         1
                     })
                 }
+                Lvalue::Pv(PvRef::Xavp(x)) => {
+                    let x = super::xavp_static(x);
+                    quote!(rt::xavp::assign(ctx, #x, v))
+                }
                 // Read-only PVs are refused by the lowering.
                 Lvalue::Pv(_) => unsupported(),
             };

@@ -1407,6 +1407,26 @@ impl Lowerer<'_> {
                     return None;
                 }
             },
+            "xavp" => {
+                if s.index.is_some() {
+                    self.unsupported(
+                        span,
+                        "an index outside `$xavp(...)` (write `$xavp(name[i]=>key[j])`)",
+                    );
+                    return None;
+                }
+                let x = pvar::xavp_name(s.inner.as_deref().unwrap_or("")).ok()?;
+                let index = self.xavp_index(x.index.as_deref(), span)?;
+                let key = match x.key {
+                    Some((k, i)) => Some((k, self.xavp_index(i.as_deref(), span)?)),
+                    None => None,
+                };
+                PvRef::Xavp(Box::new(cfgc_vocab::XavpName {
+                    name: x.name,
+                    index,
+                    key,
+                }))
+            }
             "avp" => {
                 let Some(name) = s.inner.as_deref().filter(|n| !n.contains('$')) else {
                     self.unsupported(span, "`$avp()` with a dynamic name");
@@ -1430,6 +1450,28 @@ impl Lowerer<'_> {
             }
         };
         Some(r)
+    }
+
+    /// An `$xavp` index as written (checked by `pvar::xavp_name`); `+`
+    /// (Kamailio's iterator index) reads and writes as 0 there.
+    fn xavp_index(&mut self, i: Option<&str>, span: Span) -> Option<cfgc_vocab::XavpIndex> {
+        use cfgc_vocab::XavpIndex;
+        Some(match i {
+            None => XavpIndex::Absent,
+            Some("*") => XavpIndex::All,
+            Some("+") => XavpIndex::At(0),
+            Some(pv) if pv.starts_with('$') => {
+                let (spec, _) = pvar::parse_spec(pv).ok()?;
+                XavpIndex::Pv(self.pv_ref(&spec, span)?)
+            }
+            Some(n) => match n.parse::<i32>() {
+                Ok(n) => XavpIndex::At(n),
+                Err(_) => {
+                    self.unsupported(span, format!("the `$xavp` index `{n}`"));
+                    return None;
+                }
+            },
+        })
     }
 
     /// Splits a PV-format string into literal and PV segments.

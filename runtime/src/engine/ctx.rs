@@ -287,8 +287,9 @@ pub struct Ctx<'a> {
     pub rc: i32,
     /// The internal error of the last action (for `sl_reply_error`).
     pub last_error: i32,
-    /// `$avp(...)` stacks, by index assigned at compile time.
-    pub avps: Vec<Vec<OwnedValue>>,
+    /// The message's `$avp`s and `$xavp`s (tm keeps them with the
+    /// transaction).
+    pub avps: Avps,
     /// Pending header changes.
     pub headers: Vec<HeaderOp>,
     /// Header lines every reply built locally for this request carries,
@@ -339,7 +340,7 @@ impl<'a> Ctx<'a> {
             branches: Vec::new(),
             rc: 1,
             last_error: 0,
-            avps: Vec::new(),
+            avps: Avps::default(),
             headers: Vec::new(),
             reply_lumps: Vec::new(),
             route_params: None,
@@ -377,9 +378,21 @@ impl<'a> Ctx<'a> {
 
     /// The `$avp` stack with this index, created on demand.
     pub fn avp_stack(&mut self, idx: usize) -> &mut Vec<OwnedValue> {
-        if self.avps.len() <= idx {
-            self.avps.resize_with(idx + 1, Vec::new);
+        let slots = &mut self.avps.slots;
+        if slots.len() <= idx {
+            slots.resize_with(idx + 1, Vec::new);
         }
-        &mut self.avps[idx]
+        &mut slots[idx]
     }
+}
+
+/// A message's attribute lists, which tm saves with its transaction and
+/// gives back to the failure, branch and reply routes (Kamailio moves
+/// its AVP and XAVP lists into the transaction the same way).
+#[derive(Clone, Debug, Default)]
+pub struct Avps {
+    /// `$avp(...)` stacks, by the slot the compiler numbered.
+    pub slots: Vec<Vec<OwnedValue>>,
+    /// The root XAVP list (`$xavp(...)`).
+    pub xavps: crate::engine::xavp::List,
 }

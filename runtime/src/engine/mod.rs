@@ -21,11 +21,12 @@ pub mod pv;
 pub mod trans;
 pub mod uri;
 pub mod value;
+pub mod xavp;
 
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
-pub use ctx::{Branch, CoreConfig, Ctx, WorkerState};
+pub use ctx::{Avps, Branch, CoreConfig, Ctx, WorkerState};
 pub use module::{Module, ModuleSet, RpcRegistry};
 pub use value::Value;
 

@@ -15,6 +15,7 @@ use super::ctx::Ctx;
 use super::trans;
 use super::uri as rewrite;
 use super::value::{OwnedValue, Value};
+use super::xavp;
 
 /// The value of a PV without arguments.
 #[inline(always)]
@@ -87,6 +88,7 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
             None => Value::Null,
         },
         PvRef::Dbr(..) | PvRef::SqlRows(_) => ctx.modules.read_pv_ref(pv, ctx),
+        PvRef::Xavp(x) => xavp::read(ctx, x),
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {
             Some(p) => ctx.modules.read_pv(p.name, ctx),
             None => Value::Null,
@@ -141,6 +143,7 @@ pub fn assign(ctx: &mut Ctx<'_>, pv: &PvRef, v: OwnedValue) -> i32 {
             set_avp(ctx, *slot, v);
             1
         }
+        PvRef::Xavp(x) => xavp::assign(ctx, x, v),
         _ => -1,
     }
 }
@@ -506,7 +509,12 @@ pub fn set_var(ctx: &mut Ctx<'_>, idx: usize, v: Value<'_>) {
 
 /// `$avp(x)` read: the newest value; `$(avp(x)[i])`: the i-th newest.
 pub fn avp<'c>(ctx: &'c Ctx<'_>, idx: usize, nth: usize) -> Value<'c> {
-    match ctx.avps.get(idx).and_then(|s| s.iter().rev().nth(nth)) {
+    match ctx
+        .avps
+        .slots
+        .get(idx)
+        .and_then(|s| s.iter().rev().nth(nth))
+    {
         Some(Value::Str(s)) => Value::str(s),
         Some(Value::Int(i)) => Value::Int(*i),
         _ => Value::Null,

@@ -1,7 +1,7 @@
 //! sqlops — SQL queries from the script (Kamailio 5.6's sqlops:
-//! modules-db-auth-media.md §10): `sql_query`, `sql_pvquery`,
-//! `sql_result_free`, `$dbr(res=>...)` and `$sqlrows(con)`, over the
-//! runtime's database layer (`crate::db`).
+//! modules-db-auth-media.md §10): `sql_query`, `sql_xquery`,
+//! `sql_pvquery`, `sql_result_free`, `$dbr(res=>...)` and
+//! `$sqlrows(con)`, over the runtime's database layer (`crate::db`).
 //!
 //! Each worker has its own connection per `sqlcon` (Kamailio: one per
 //! process, opened in child_init) and its own result containers
@@ -12,9 +12,9 @@
 //! A failing query is logged and answers -1; no connection at all with
 //! `connect_mode` 1 answers -2.
 //!
-//! Not here yet (refused at build: no binding): `sql_xquery` (the runtime
-//! has no XAVPs), `sql_query_async`, the `{sql.*}` transformations; in
-//! `sql_pvquery`'s list, PVs the runtime cannot assign yet (`$xavp`...).
+//! Not here yet (refused at build: no binding): `sql_query_async`, the
+//! `{sql.*}` transformations; in `sql_pvquery`'s list, writable PVs of
+//! modules the runtime lacks (`$sht`...).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use cfgc_vocab::{DbrKey, PvRef};
 
 use crate::engine::pv;
 use crate::engine::value::OwnedValue;
+use crate::engine::xavp;
 
 use crate::db::{Connection, DbUrl, DbValue, Params, QueryResult};
 use crate::engine::Ctx;
@@ -318,6 +319,54 @@ pub fn sql_pvquery(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], pvs: &[PvRef]) -
         }
     }
     1
+}
+
+/// `sql_xquery(con, query, xavp)`: the rows as XAVPs named `xavp` (its
+/// value printed now), as Kamailio's `sql_exec_xquery`: one root item
+/// per row, added last row first, so that `$xavp(xavp[0]=>col)` is the
+/// first row (an earlier result of that name stays, after them); in each
+/// row one item per column, under the column's name. 1 rows; 2 none (or
+/// no result set); -1 the query failed; -2 no connection
+/// (`connect_mode` 1).
+pub fn sql_xquery(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], xavp: &[u8]) -> i32 {
+    let Some(ci) = connection(ctx, con) else {
+        return -1;
+    };
+    let sql = String::from_utf8_lossy(query).into_owned();
+    let result = match run(ctx, ci, &sql) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if result.rows.is_empty() || result.columns.is_empty() {
+        return 2;
+    }
+    if xavp.is_empty() {
+        // Kamailio: a name of no length makes no XAVP (nothing added).
+        return 1;
+    }
+    for row in result.rows.iter().rev() {
+        let mut list = xavp::List::default();
+        for (col, v) in result.columns.iter().zip(row).rev() {
+            list.add(col.as_bytes(), xvalue(v));
+        }
+        ctx.avps.xavps.add(xavp, xavp::XValue::List(list));
+    }
+    1
+}
+
+/// A cell as `sql_exec_xquery` stores it: strings and blobs as strings;
+/// INT, DATETIME (and BITMAP) as integers; BIGINT as a 64-bit integer
+/// (read as its decimal text); NULL and types it does not know (DOUBLE)
+/// as null.
+fn xvalue(v: &DbValue) -> xavp::XValue {
+    match v {
+        DbValue::Null | DbValue::Double(_) => xavp::XValue::Null,
+        DbValue::Int(i) => xavp::XValue::Int(*i),
+        #[allow(clippy::cast_possible_truncation)]
+        DbValue::DateTime(t) => xavp::XValue::Int(*t as i32),
+        DbValue::BigInt(i) => xavp::XValue::LLong(*i),
+        DbValue::Str(s) | DbValue::Blob(s) => xavp::XValue::Str(s.clone()),
+    }
 }
 
 /// A cell as Kamailio's `db_val2pv_spec` makes it a PV value: strings

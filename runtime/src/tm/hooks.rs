@@ -93,6 +93,11 @@ pub fn end_request(ctx: &mut Ctx<'_>) {
     let delayed = ctx.tm.delayed_error.take();
     let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);
     with_tx(ctx, |tx, ctx| {
+        // Kamailio moves the message's AVP and XAVP lists into the
+        // transaction at t_newtran and the script goes on writing there:
+        // what the request route set after `t_relay` is seen by the
+        // failure and reply routes too.
+        tx.avps = std::mem::take(&mut ctx.avps);
         if let Some(e) = delayed
             && tx.branches.is_empty()
         {

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::engine::ctx::HeaderOp;
-use crate::engine::value::OwnedValue;
 use crate::transport::{ConnId, Proto, RecvInfo, Transmit};
 
 use super::build;
@@ -177,9 +176,10 @@ pub struct Transaction {
     pub force_rport: bool,
     /// `set_reply_no_connect()` ran for the request.
     pub reply_no_connect: bool,
-    /// Message flags and `$avp`s saved for failure/onreply routes.
+    /// Message flags, `$avp`s and `$xavp`s saved for failure/onreply
+    /// routes.
     pub flags: u32,
-    pub avps: Vec<Vec<OwnedValue>>,
+    pub avps: crate::engine::Avps,
     /// The script's header changes at the first relay, applied to every
     /// later branch (Kamailio's saved lumps).
     pub headers: Vec<HeaderOp>,
