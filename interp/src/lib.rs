@@ -197,19 +197,27 @@ impl Interp {
             Stmt::Assign { lhs, rhs } => {
                 // An expression error (division by zero) fails the
                 // assignment, as Kamailio's `lval_assign`.
-                let fallible = rhs.can_fail();
+                let failing_pv = matches!(rhs, Expr::Pv(p) if p.can_fail());
+                let fallible = failing_pv || rhs.can_fail();
                 if fallible {
                     value::take_expr_error();
                 }
-                let v = self.owned(rhs, ctx)?;
-                if fallible && value::take_expr_error() {
-                    *last = -1;
-                    return Ok(Ctl::Next);
+                let mut v = self.owned(rhs, ctx)?;
+                let failed = fallible && value::take_expr_error();
+                if failed {
+                    if !failing_pv {
+                        *last = -1;
+                        return Ok(Ctl::Next);
+                    }
+                    // A PV whose getter failed: Kamailio's
+                    // `lval_pvar_assign` assigns `$null`, and is -1.
+                    v = Value::Null;
                 }
-                *last = match lhs {
+                let rc = match lhs {
                     Lvalue::AvpAll(slot) => pv::assign_avp_all(ctx, *slot, v),
                     Lvalue::Pv(p) => pv::assign(ctx, p, v),
                 };
+                *last = if failed { -1 } else { rc };
             }
             Stmt::Return(None) => return Ok(Ctl::Return(1)),
             Stmt::Return(Some(e)) => {

@@ -290,6 +290,21 @@ impl ModulePv {
 impl PvRef {
     pub const NULL: PvRef = PvRef::Plain(PvId::Null);
 
+    /// Whether its getter can fail at run time (an error, not `$null`):
+    /// `$sqlrows` (a driver that cannot count), an `$xavp` with a PV index
+    /// (not an integer). Kamailio prints such a PV as an empty string, and
+    /// `$x = pv` then assigns `$null` and is -1.
+    pub fn can_fail(&self) -> bool {
+        match self {
+            PvRef::SqlRows(_) => true,
+            PvRef::Xavp(x) => {
+                matches!(x.index, XavpIndex::Pv(_)) || matches!(&x.key, Some((_, XavpIndex::Pv(_))))
+            }
+            PvRef::Trans(inner, _) => inner.can_fail(),
+            _ => false,
+        }
+    }
+
     /// Whether the script may assign to it.
     pub fn writable(&self) -> bool {
         match self {

@@ -166,7 +166,23 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                 // Read-only PVs are refused by the lowering.
                 Lvalue::Pv(_) => unsupported(),
             };
-            if rhs.can_fail() {
+            if let crate::ir::Expr::Pv(p) = rhs
+                && p.can_fail()
+            {
+                // A PV whose getter failed: Kamailio's `lval_pvar_assign`
+                // assigns `$null`, and the assignment is -1.
+                quote!({
+                    rt::value::take_expr_error();
+                    let v = (#v).into_owned();
+                    if rt::value::take_expr_error() {
+                        let v = rt::Value::Null;
+                        let _ = #set;
+                        last = -1;
+                    } else {
+                        last = #set;
+                    }
+                })
+            } else if rhs.can_fail() {
                 // Kamailio's `lval_assign` fails on an expression error
                 // (division by zero): the destination keeps its value.
                 quote!({

@@ -219,7 +219,9 @@ impl Expr {
     }
 
     /// Whether evaluating it can fail as Kamailio's expressions fail: a
-    /// division or modulo whose divisor is not a non-zero constant.
+    /// division or modulo whose divisor is not a non-zero constant. (A PV
+    /// whose getter fails reads as `$null` inside an expression; alone on
+    /// the right of an assignment it is [`PvRef::can_fail`]'s case.)
     pub fn can_fail(&self) -> bool {
         match self {
             Expr::Binary(BinOp::Div | BinOp::Mod, a, b) => {

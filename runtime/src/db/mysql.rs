@@ -123,6 +123,14 @@ impl Driver for Mysql {
             );
         }
         drop(result);
+        // libmysqlclient's `mysql_affected_rows` after a stored result set
+        // is its row count (what Kamailio's `$sqlrows` shows after a
+        // SELECT); the protocol's OK packet has 0 there.
+        let affected = if columns.is_empty() {
+            affected
+        } else {
+            rows.len() as u64
+        };
         Ok(QueryResult {
             columns,
             rows,

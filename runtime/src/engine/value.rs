@@ -193,6 +193,14 @@ pub fn take_expr_error() -> bool {
     EXPR_ERROR.with(|e| e.replace(false))
 }
 
+/// A PV getter's failure (Kamailio's getter returning -1): an empty
+/// string, as Kamailio prints it, and an error [`take_expr_error`] sees
+/// for `$x = pv` (which assigns `$null` then, and is -1).
+pub fn pv_error() -> Value<'static> {
+    EXPR_ERROR.with(|e| e.set(true));
+    Value::str(b"")
+}
+
 fn expr_error() -> OwnedValue {
     EXPR_ERROR.with(|e| e.set(true));
     Value::Null

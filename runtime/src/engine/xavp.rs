@@ -15,7 +15,7 @@ use cfgc_vocab::{XavpIndex, XavpName};
 
 use crate::engine::Ctx;
 use crate::engine::pv;
-use crate::engine::value::{OwnedValue, Value};
+use crate::engine::value::{self, OwnedValue, Value};
 
 /// An XAVP value (`sr_xval_t` of the types the runtime makes).
 #[derive(Clone, Debug, PartialEq)]
@@ -155,12 +155,12 @@ fn count(l: &List, name: &[u8]) -> i64 {
 /// `$xavp(...)` read (`pv_get_xavp`): a negative index counts from the
 /// end; `key[*]` joins that key's values from the one found on, with
 /// `", "`; anything missing is `$null`. An index PV that is not an
-/// integer is an error, which Kamailio prints as an empty string.
+/// integer is a getter error ([`value::pv_error`]).
 pub fn read<'c>(ctx: &'c Ctx<'_>, x: &'c XavpName) -> Value<'c> {
     let root = &ctx.avps.xavps;
     let name = x.name.as_bytes();
     let Some((mut idx, _)) = index(ctx, &x.index) else {
-        return Value::str(b"");
+        return value::pv_error();
     };
     if idx < 0 {
         idx += count(root, name);
@@ -176,7 +176,7 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, x: &'c XavpName) -> Value<'c> {
     };
     let key = key.as_bytes();
     let Some((mut idx, all)) = index(ctx, kidx) else {
-        return Value::str(b"");
+        return value::pv_error();
     };
     if idx < 0 {
         idx += count(list, key);

@@ -220,6 +220,12 @@ fn run(ctx: &mut Ctx<'_>, ci: usize, sql: &str) -> Result<QueryResult, i32> {
     let was_connected = conn.is_connected();
     let out = conn.raw_query(sql);
     let never_connected = !was_connected && !conn.is_connected();
+    // `$sqlrows` reads the connection's count of its last statement.
+    if let Ok(r) = &out
+        && let Some(a) = worker(ctx).and_then(|w| w.affected.get_mut(ci))
+    {
+        *a = r.affected;
+    }
     out.map_err(|e| {
         log_error(ctx, &format!("cannot do the query [{sql}]: {e}\n"));
         if connect_mode == 1 && never_connected {
@@ -263,9 +269,6 @@ fn do_query(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], res: Option<&[u8]>) -> 
     let Some(w) = worker(ctx) else {
         return -1;
     };
-    if let Some(a) = w.affected.get_mut(ci) {
-        *a = result.affected;
-    }
     if result.rows.is_empty() || result.columns.is_empty() {
         return 2;
     }
@@ -443,10 +446,10 @@ pub fn dbr<'c>(ctx: &'c Ctx<'_>, res: &str, key: DbrKey) -> Value<'c> {
     }
 }
 
-/// `$sqlrows(con)`: the rows the connection's last statement changed.
-/// db_sqlite cannot tell (no `DB_CAP_AFFECTED_ROWS`): an error, logged,
-/// read as an empty string (what Kamailio prints for a PV it cannot get;
-/// an assignment from it fails in Kamailio and keeps the old value).
+/// `$sqlrows(con)`: the rows the connection's last statement changed
+/// (returned, for a SELECT). db_sqlite cannot tell (no
+/// `DB_CAP_AFFECTED_ROWS`): a getter error, logged (printed as an empty
+/// string; an assignment from it fails and keeps the old value).
 pub fn sqlrows<'c>(ctx: &'c Ctx<'_>, con: &str) -> Value<'c> {
     let s = &Modules::of(ctx).sqlops;
     let i = s.con_index(con.as_bytes());
@@ -457,7 +460,7 @@ pub fn sqlrows<'c>(ctx: &'c Ctx<'_>, con: &str) -> Value<'c> {
             ctx,
             &format!("database module does not have DB_CAP_AFFECTED_ROWS [{con}]\n"),
         );
-        return Value::str(b"");
+        return crate::engine::value::pv_error();
     }
     let n = i
         .and_then(|i| worker_ref(ctx).and_then(|w| w.affected.get(i).copied()))
