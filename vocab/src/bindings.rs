@@ -834,6 +834,20 @@ pub static BINDINGS: &[Binding] = &[
         Shared,
     ),
     b(
+        "nathelper",
+        "nat_uac_test",
+        "modules::nathelper::nat_uac_test",
+        &[Int],
+        Shared,
+    ),
+    b(
+        "nathelper",
+        "is_rfc1918",
+        "modules::nathelper::is_rfc1918",
+        &[Fmt],
+        Shared,
+    ),
+    b(
         "siputils",
         "is_first_hop",
         "modules::siputils::is_first_hop",

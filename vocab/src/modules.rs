@@ -499,6 +499,17 @@ pub static MODULES: &[ModuleSupport] = &[
         params: &[("max_limit", Impl(Int))],
     },
     ModuleSupport {
+        name: "nathelper",
+        runtime: "runtime/src/modules/nathelper.rs",
+        params: &[(
+            "nat_addr_mode",
+            NoOpIf(
+                &[V(1)],
+                "`1` is Kamailio's default: 192.0.0.0/24 counts as private, as in the runtime",
+            ),
+        )],
+    },
+    ModuleSupport {
         name: "permissions",
         runtime: "runtime/src/modules/permissions.rs, runtime/src/modules/permissions/trusted.rs",
         params: &[

@@ -20,6 +20,7 @@ pub mod domain;
 pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
+pub mod nathelper;
 pub mod permissions;
 pub mod registrar;
 pub mod rr;

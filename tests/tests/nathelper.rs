@@ -1,0 +1,195 @@
+//! nathelper's NAT detection, differential: `nat_uac_test` (each bit of
+//! 5.6 alone, and 19 as the stock config's NATDETECT) and `is_rfc1918`
+//! over requests whose Via, Contact, SDP, `$du` and R-URI say what a
+//! client behind NAT says; the same requests to `kamailio -f`, to the
+//! compiled proxy and to the interpreter (`tests/nathelper/kamailio.cfg`
+//! answers every result in the reason), Kamailio's answers checked
+//! against what the cfg means, ours against Kamailio's.
+//!
+//! Everything is sent from 127.0.0.1, a public source address for
+//! nathelper: bit 32 (a private source) is only seen false here (the
+//! private ranges themselves are unit tests of the runtime's module).
+
+use std::path::{Path, PathBuf};
+
+use cfgc_test_support::udp_exchange;
+
+fn cfg() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("nathelper/kamailio.cfg")
+}
+
+/// One request: its name, then how its parts are written (`PORT` is
+/// the client's port, `SRC` its address 127.0.0.1).
+struct Case {
+    name: &'static str,
+    ruri: &'static str,
+    via: &'static str,
+    contact: Option<&'static str>,
+    extra: &'static str,
+    sdp: Option<&'static str>,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "direct",
+        ruri: "sip:bob@127.0.0.1",
+        via: "SRC:PORT",
+        contact: Some("<sip:alice@SRC:PORT>"),
+        extra: "X-Addr: 172.20.1.1\r\n",
+        sdp: Some("c=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n"),
+    },
+    Case {
+        name: "behind-nat",
+        ruri: "sip:bob@127.0.0.1",
+        via: "192.168.1.10:5060",
+        contact: Some("<sip:alice@192.168.1.10:5060;transport=udp>"),
+        extra: "X-Addr: 172.32.1.1\r\n",
+        sdp: Some("c=IN IP4 192.168.1.10\r\nm=audio 4000 RTP/AVP 0\r\n"),
+    },
+    Case {
+        name: "hostnames",
+        ruri: "sip:bob@127.0.0.1",
+        via: "client.example:PORT",
+        contact: Some("\"A\" <sip:alice@client.example>;expires=60"),
+        extra: "X-Addr: 100.64.7.7\r\n",
+        sdp: None,
+    },
+    Case {
+        name: "media-c-line",
+        ruri: "sip:bob@127.0.0.1",
+        via: "SRC:PORT",
+        contact: Some("<sip:alice@SRC:PORT>"),
+        extra: "X-Addr: 192.0.0.200\r\n",
+        sdp: Some("c=IN IP4 203.0.113.5\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 10.0.0.1\r\n"),
+    },
+    Case {
+        name: "null-media-first",
+        ruri: "sip:bob@127.0.0.1",
+        via: "SRC:PORT",
+        contact: Some("<sip:alice@SRC:PORT>"),
+        extra: "X-Addr: ::1\r\n",
+        sdp: Some(
+            "c=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\nm=video 4002 RTP/AVP 31\r\nc=IN IP4 10.0.0.2\r\n",
+        ),
+    },
+    Case {
+        name: "inet-aton-forms",
+        ruri: "sip:bob@127.0.0.1",
+        via: "SRC:PORT",
+        contact: Some("<sip:alice@10.1:PORT>"),
+        extra: "X-Addr: 0xc0.0250.1.1\r\n",
+        sdp: None,
+    },
+    Case {
+        name: "du-other-port",
+        ruri: "sip:bob@127.0.0.1:5060",
+        via: "SRC:PORT",
+        contact: Some("<sip:alice@SRC:PORT>"),
+        extra: "X-Du: sip:127.0.0.1:5070\r\nX-Addr: example.com\r\n",
+        sdp: None,
+    },
+    Case {
+        name: "du-same",
+        ruri: "sip:bob@127.0.0.1",
+        via: "SRC:PORT",
+        contact: Some("<sip:alice@SRC:PORT>"),
+        extra: "X-Du: sip:127.0.0.1:5060;transport=udp\r\n",
+        sdp: None,
+    },
+    Case {
+        name: "du-hostname",
+        ruri: "sip:bob@127.0.0.1",
+        via: "SRC:PORT",
+        contact: None,
+        extra: "X-Du: sip:proxy.example\r\n",
+        sdp: None,
+    },
+    Case {
+        name: "ruri-ws",
+        ruri: "sip:bob@127.0.0.1;transport=ws",
+        via: "SRC:PORT",
+        contact: Some("*"),
+        extra: "",
+        sdp: None,
+    },
+];
+
+fn request(c: &Case, local: std::net::SocketAddr) -> String {
+    let fill = |s: &str| {
+        s.replace("PORT", &local.port().to_string())
+            .replace("SRC", &local.ip().to_string())
+    };
+    let body = c
+        .sdp
+        .map(|s| format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n{s}"));
+    let mut m = format!(
+        "OPTIONS {ruri} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {via};branch=z9hG4bK-nh-{name};rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=nh1\r\n\
+To: <sip:bob@127.0.0.1>\r\n\
+Call-ID: nathelper-{name}@test\r\n\
+CSeq: 1 OPTIONS\r\n",
+        ruri = c.ruri,
+        via = fill(c.via),
+        name = c.name,
+    );
+    if let Some(ct) = c.contact {
+        m.push_str(&format!("Contact: {}\r\n", fill(ct)));
+    }
+    m.push_str(c.extra);
+    match body {
+        Some(b) => m.push_str(&format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{b}",
+            b.len()
+        )),
+        None => m.push_str("Content-Length: 0\r\n\r\n"),
+    }
+    m
+}
+
+fn answers(port: u16) -> Vec<String> {
+    CASES
+        .iter()
+        .map(|c| {
+            let a = udp_exchange(port, |local| request(c, local));
+            let line = a.map_or_else(
+                || "timeout".into(),
+                |a| a.lines().next().unwrap_or("").to_string(),
+            );
+            format!("{}: {line}", c.name)
+        })
+        .collect()
+}
+
+#[test]
+fn nat_detection_answers_like_kamailio() {
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let mut all = Vec::new();
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let (g, port) = tests::start_contender(who, &cfg(), &[], "nathelper", &interp);
+        let got = answers(port);
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    let theirs = &all[0].1;
+    let expected: Vec<String> = EXPECTED.iter().map(|s| (*s).to_string()).collect();
+    assert_eq!(theirs, &expected, "kamailio answers otherwise");
+    for (who, got) in &all[1..] {
+        assert_eq!(got, theirs, "{who} answers differently");
+    }
+}
+
+/// Bits in order 1, 2, 4, 8, 16, 32, 64, 128, 256, 512.
+const EXPECTED: &[&str] = &[
+    "direct: SIP/2.0 200 nat 0000000000 any 0 addr private",
+    "behind-nat: SIP/2.0 200 nat 1111100110 any 1 addr public",
+    "hostnames: SIP/2.0 200 nat 0100000100 any 1 addr private",
+    "media-c-line: SIP/2.0 200 nat 0001000010 any 0 addr private",
+    "null-media-first: SIP/2.0 200 nat 0000000000 any 0 addr public",
+    "inet-aton-forms: SIP/2.0 200 nat 1000000000 any 1 addr private",
+    "du-other-port: SIP/2.0 200 nat 0000000001 any 0 addr public",
+    "du-same: SIP/2.0 200 nat 0000000000 any 0 addr -",
+    "du-hostname: SIP/2.0 200 nat 0000000001 any 0 addr -",
+    "ruri-ws: SIP/2.0 200 nat 0000000001 any 0 addr -",
+];
