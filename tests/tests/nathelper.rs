@@ -167,7 +167,7 @@ fn nat_detection_answers_like_kamailio() {
     let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
     let mut all = Vec::new();
     for who in ["kamailio", "compiled", "interpreted"] {
-        let (g, port) = tests::start_contender(who, &cfg(), &[], "nathelper", &interp);
+        let (g, port) = tests::start_contender(who, &cfg(), &[], "nathelper-detect", &interp);
         let got = answers(port);
         g.stop().expect("stopped");
         all.push((who, got));
@@ -193,3 +193,190 @@ const EXPECTED: &[&str] = &[
     "du-hostname: SIP/2.0 200 nat 0000000001 any 0 addr -",
     "ruri-ws: SIP/2.0 200 nat 0000000001 any 0 addr -",
 ];
+
+/// A request whose Contact or R-URI the cfg rewrites (`X-Op`), sent back
+/// to the client: its name, the operation, the R-URI and the Contact
+/// header (`None`: no Contact).
+const EDITS: &[(&str, &str, &str, Option<&str>)] = &[
+    (
+        "fix",
+        "fix",
+        "sip:bob@127.0.0.1",
+        Some("<sip:alice@192.168.1.10:5060;transport=udp>;expires=60"),
+    ),
+    (
+        "fix-maddr",
+        "fix",
+        "sip:bob@127.0.0.1",
+        Some("<sip:alice@192.168.1.10;maddr=10.0.0.1;lr>"),
+    ),
+    (
+        "fix-bare",
+        "fix",
+        "sip:bob@127.0.0.1",
+        Some("sip:alice@192.168.1.10:5062;expires=60"),
+    ),
+    (
+        "set",
+        "set",
+        "sip:bob@127.0.0.1",
+        Some("\"Alice\" <sip:alice@192.168.1.10:5060;transport=udp>;+sip.instance=\"<urn:x>\""),
+    ),
+    (
+        "set-bare",
+        "set",
+        "sip:bob@127.0.0.1",
+        Some("sip:alice@192.168.1.10:5060;transport=tcp;expires=3"),
+    ),
+    (
+        "add",
+        "add",
+        "sip:bob@127.0.0.1",
+        Some("<sip:alice@192.168.1.10:5060;transport=udp>"),
+    ),
+    (
+        "add-bare",
+        "add",
+        "sip:bob@127.0.0.1",
+        Some("sip:alice@192.168.1.10;expires=60"),
+    ),
+    (
+        "add-same",
+        "add",
+        "sip:bob@127.0.0.1",
+        Some("<sip:alice@SRC:PORT;transport=udp>"),
+    ),
+    (
+        "add-same-no-transport",
+        "add",
+        "sip:bob@127.0.0.1",
+        Some("<sip:alice@SRC:PORT>"),
+    ),
+    ("add-none", "add", "sip:bob@127.0.0.1", None),
+    (
+        "twice",
+        "twice",
+        "sip:bob@127.0.0.1",
+        Some("<sip:alice@192.168.1.10:5060>"),
+    ),
+    (
+        "ruri",
+        "ruri",
+        "sip:alice@10.0.0.5:5060;alias=192.168.1.10~5062~1;lr",
+        None,
+    ),
+    (
+        "ruri-tcp",
+        "ruri",
+        "sip:alice@10.0.0.5;alias=192.168.1.10~5062~2",
+        None,
+    ),
+    (
+        "ruri-two",
+        "ruri",
+        "sip:alice@10.0.0.5;alias=192.0.2.1~5060~1;alias=192.0.2.2~5070~1;x=y",
+        None,
+    ),
+    (
+        "ruri-last",
+        "ruri-last",
+        "sip:alice@10.0.0.5;alias=192.0.2.1~5060~1;alias=192.0.2.2~5070~1;x=y",
+        None,
+    ),
+    (
+        "ruri-last-end",
+        "ruri-last",
+        "sip:alice@10.0.0.5;x=y;alias=192.0.2.1~5060~1;alias=192.0.2.2~5070~2",
+        None,
+    ),
+    (
+        "ruri-last-one",
+        "ruri-last",
+        "sip:alice@10.0.0.5;alias=192.0.2.2~5070~1",
+        None,
+    ),
+    ("ruri-none", "ruri", "sip:alice@10.0.0.5;lr", None),
+    (
+        "ruri-bad",
+        "ruri",
+        "sip:alice@10.0.0.5;alias=192.168.1.10:5062;lr",
+        None,
+    ),
+];
+
+fn edited(port: u16) -> Vec<String> {
+    EDITS
+        .iter()
+        .map(|(name, op, ruri, contact)| {
+            let a = udp_exchange(port, |local| {
+                let fill = |s: &str| {
+                    s.replace("PORT", &local.port().to_string())
+                        .replace("SRC", &local.ip().to_string())
+                };
+                let contact =
+                    contact.map_or(String::new(), |c| format!("Contact: {}\r\n", fill(c)));
+                format!(
+                    "OPTIONS {ruri} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-nhe-{name};rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=nh2\r\n\
+To: <sip:bob@127.0.0.1>\r\n\
+Call-ID: nathelper-edit-{name}@test\r\n\
+CSeq: 1 OPTIONS\r\n\
+{contact}X-Op: {op}\r\n\
+Content-Length: 0\r\n\r\n"
+                )
+            });
+            let Some(a) = a else {
+                return format!("{name}: timeout");
+            };
+            // What the rewrite shows: the request line, the Contact and
+            // the cfg's report.
+            let lines: Vec<&str> = a
+                .lines()
+                .enumerate()
+                .filter(|(i, l)| {
+                    *i == 0
+                        || l.starts_with("Contact:")
+                        || l.starts_with("X-Rc:")
+                        || l.starts_with("X-Du-Set:")
+                })
+                .map(|(_, l)| l)
+                .collect();
+            format!("{name}: {}", lines.join(" | "))
+        })
+        .collect()
+}
+
+#[test]
+fn contact_and_ruri_rewrites_like_kamailio() {
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let mut all = Vec::new();
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let (g, port) = tests::start_contender(who, &cfg(), &[], "nathelper-edit", &interp);
+        // The client's port differs per run: written as PORT.
+        let got: Vec<String> = edited(port);
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    let theirs = &all[0].1;
+    for l in theirs {
+        eprintln!("{l}");
+    }
+    for (who, got) in &all[1..] {
+        assert_eq!(
+            normalise(got),
+            normalise(theirs),
+            "{who} rewrites differently"
+        );
+    }
+    assert!(!theirs.is_empty() && theirs.iter().all(|l| !l.contains("timeout")));
+}
+
+/// The answers with client ports (different on every run) as `PORT`.
+fn normalise(v: &[String]) -> Vec<String> {
+    let re = regex::Regex::new(r"127\.0\.0\.1([:~])\d+").expect("regex");
+    v.iter()
+        .map(|l| re.replace_all(l, "127.0.0.1${1}PORT").into_owned())
+        .collect()
+}

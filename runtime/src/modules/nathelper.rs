@@ -1,6 +1,13 @@
-//! nathelper — NAT detection (Kamailio 5.6's nathelper, `nathelper.c`):
-//! `nat_uac_test(flags)` with every test bit of 5.6, and
-//! `is_rfc1918(address)`.
+//! nathelper — NAT traversal helpers (Kamailio 5.6's nathelper,
+//! `nathelper.c`): `nat_uac_test(flags)` with every test bit of 5.6,
+//! `is_rfc1918(address)`, and the Contact and R-URI rewriting that
+//! carries the client's public address: `fix_nated_contact()`,
+//! `set_contact_alias()`, `add_contact_alias()`, `handle_ruri_alias([mode])`.
+//!
+//! The Contact is edited as Kamailio's lumps edit it: the first Contact's
+//! URI is replaced (or, for `add_contact_alias`, text is inserted), once
+//! per message: a second rewrite of the same Contact is -1, as Kamailio
+//! refuses it ("you can't update contact twice").
 //!
 //! Private ranges are 5.6's (`nh_nets_1918`): 10/8, 172.16/12,
 //! 192.168/16, 100.64/10 (RFC 6598), 192.0.0/29 (RFC 7335), and with
@@ -9,16 +16,20 @@
 //! octal and hex parts), so an IPv6 address or a host name is never
 //! private.
 //!
-//! Not here yet (refused at build): the contact and SDP rewriting
-//! functions (`fix_nated_contact`, `fix_nated_register`, `fix_nated_sdp`,
-//! the alias functions, `add_rcv_param`), NAT pinging and its
-//! parameters.
+//! Not here yet (refused at build): `fix_nated_register` and
+//! `received_avp`, `fix_nated_sdp`, `add_rcv_param`, `set_contact_alias`
+//! with its trim argument, the `add_contact_alias` of three arguments,
+//! `set_alias_to_pv`, NAT pinging and its parameters.
 
 use std::net::IpAddr;
 
 use crate::engine::Ctx;
+use crate::engine::ctx::HeaderOp;
+use crate::engine::pv;
+use crate::engine::value::Value;
 use crate::sip::Uri;
 use crate::sip::Via;
+use crate::transport::Proto;
 
 const NAT_UAC_TEST_C_1918: i32 = 0x01;
 const NAT_UAC_TEST_RCVD: i32 = 0x02;
@@ -302,6 +313,354 @@ fn hosts_differ(d: &[u8], r: &[u8]) -> bool {
         (Some(a), Some(b)) => a != b,
         _ => true,
     }
+}
+
+/// `;alias=` as Kamailio writes it (`_ksr_contact_salias`).
+const ALIAS: &[u8] = b";alias=";
+
+/// Kamailio's protocol numbers (`PROTO_UDP` ...), as the alias carries
+/// them.
+fn proto_digit(p: Proto) -> u8 {
+    match p {
+        Proto::Udp => b'1',
+        Proto::Tcp => b'2',
+    }
+}
+
+/// The source address as `ip_addr2a` prints it, bracketed for IPv6 where
+/// Kamailio brackets it.
+fn src_host(ctx: &Ctx<'_>) -> Vec<u8> {
+    match ctx.rcv.src.ip() {
+        IpAddr::V4(a) => a.to_string().into_bytes(),
+        IpAddr::V6(a) => format!("[{a}]").into_bytes(),
+    }
+}
+
+/// The first Contact's URI with where it is in the message, when it
+/// parses with a host.
+fn contact_span<'m>(ctx: &Ctx<'m>) -> Option<(Uri<'m>, usize)> {
+    if ctx.msg.contact_is_star() {
+        return None;
+    }
+    let c = ctx.msg.contacts().next()?.ok()?;
+    let uri = Uri::parse(c.uri_raw).ok().filter(|u| !u.host.is_empty())?;
+    let at = ctx.msg.offset_of(c.uri_raw)?;
+    Some((uri, at))
+}
+
+/// Whether the Contact URI at `at` was rewritten already (Kamailio's
+/// check that the parsed Contact still points into the message).
+fn contact_edited(ctx: &Ctx<'_>, at: usize) -> bool {
+    ctx.headers
+        .iter()
+        .any(|op| matches!(op, HeaderOp::Note(NOTE, n) if n == &at.to_le_bytes()))
+}
+
+const NOTE: &str = "nathelper-contact";
+
+/// Records the rewrite of the Contact URI at `at` (the edit itself, and
+/// a note that it was made).
+fn edit_contact(ctx: &mut Ctx<'_>, at: usize, ops: Vec<HeaderOp>) {
+    ctx.headers.extend(ops);
+    ctx.headers
+        .push(HeaderOp::Note(NOTE, at.to_le_bytes().to_vec()));
+}
+
+/// Where host\[:port\] ends in `uri` (an offset into `uri.raw`).
+fn hostport_end(uri: &Uri<'_>) -> usize {
+    let end = match uri.port_raw {
+        Some(p) => p,
+        None => uri.host,
+    };
+    end.as_ptr() as usize - uri.raw.as_ptr() as usize + end.len()
+}
+
+/// `fix_nated_contact()`: the first Contact's host:port becomes the
+/// source address and port (a `maddr` parameter goes); 1, or -1 without
+/// a usable Contact or when it was rewritten already.
+pub fn fix_nated_contact(ctx: &mut Ctx<'_>) -> i32 {
+    let Some((uri, at)) = contact_span(ctx) else {
+        return -1;
+    };
+    if contact_edited(ctx, at) {
+        return -1;
+    }
+    let raw = uri.raw;
+    let host_start = uri.host.as_ptr() as usize - raw.as_ptr() as usize;
+    let hp_end = hostport_end(&uri);
+    let mut new = raw[..host_start].to_vec();
+    new.extend_from_slice(&src_host(ctx));
+    new.push(b':');
+    new.extend_from_slice(ctx.rcv.src.port().to_string().as_bytes());
+    let rest = &raw[hp_end..];
+    match find_param(rest, b"maddr") {
+        None => new.extend_from_slice(rest),
+        Some((ps, pe)) => {
+            let mut before = &rest[..ps];
+            while let [head @ .., b' ' | b'\t' | b';'] = before {
+                before = head;
+            }
+            new.extend_from_slice(before);
+            new.extend_from_slice(&rest[pe..]);
+        }
+    }
+    let end = at + raw.len();
+    edit_contact(
+        ctx,
+        at,
+        vec![HeaderOp::Replace {
+            start: at,
+            end,
+            data: new,
+        }],
+    );
+    1
+}
+
+/// Where the `name=value` parameter is in `params` (`;a=b;name=v;c`):
+/// from `name` to the end of its value.
+fn find_param(params: &[u8], name: &[u8]) -> Option<(usize, usize)> {
+    let stop = params
+        .iter()
+        .position(|&b| b == b'?')
+        .unwrap_or(params.len());
+    let mut i = 0;
+    while i < stop {
+        if params[i] == b';' {
+            let start = i + 1;
+            let end = params[start..stop]
+                .iter()
+                .position(|&b| b == b';')
+                .map_or(stop, |p| start + p);
+            let p = &params[start..end];
+            let pname = p.split(|&b| b == b'=').next().unwrap_or(p);
+            if pname.eq_ignore_ascii_case(name) {
+                return Some((start, end));
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// The alias value of the source: `ip~port~proto`.
+fn alias_value(ctx: &Ctx<'_>) -> Vec<u8> {
+    let mut v = src_host(ctx);
+    v.push(b'~');
+    v.extend_from_slice(ctx.rcv.src.port().to_string().as_bytes());
+    v.push(b'~');
+    v.push(proto_digit(ctx.rcv.proto));
+    v
+}
+
+/// `set_contact_alias()`: `;alias=ip~port~proto` of the source appended
+/// to the first Contact's URI (which gets `<>` if it had none); 1, or -1
+/// without a usable Contact or when it was rewritten already.
+pub fn set_contact_alias(ctx: &mut Ctx<'_>) -> i32 {
+    let Some((uri, at)) = contact_span(ctx) else {
+        return -1;
+    };
+    if contact_edited(ctx, at) {
+        return -1;
+    }
+    let buf = ctx.msg.as_bytes();
+    let bracketed = at > 0 && buf.get(at - 1) == Some(&b'<');
+    let mut new = Vec::with_capacity(uri.raw.len() + 32);
+    if !bracketed {
+        new.push(b'<');
+    }
+    new.extend_from_slice(uri.raw);
+    new.extend_from_slice(ALIAS);
+    new.extend_from_slice(&alias_value(ctx));
+    if !bracketed {
+        new.push(b'>');
+    }
+    let end = at + uri.raw.len();
+    edit_contact(
+        ctx,
+        at,
+        vec![HeaderOp::Replace {
+            start: at,
+            end,
+            data: new,
+        }],
+    );
+    1
+}
+
+/// A URI's transport as Kamailio's protocol number (0 without one).
+fn uri_proto(uri: &Uri<'_>) -> u8 {
+    match uri.transport() {
+        None => 0,
+        Some(t) => [&b"udp"[..], b"tcp", b"tls", b"sctp", b"ws", b"wss"]
+            .iter()
+            .position(|p| t.eq_ignore_ascii_case(p))
+            .map_or(0, |i| u8::try_from(i + 1).unwrap_or(0)),
+    }
+}
+
+/// `add_contact_alias()`: `;alias=ip~port~proto` of the source inserted
+/// after the first Contact URI's host\[:port\] (and `<`...`>` around
+/// the URI when the Contact has no `<`), unless the URI's host is the
+/// source address with its port and transport; 1 added, 2 nothing to
+/// do (no Contact, or the same address), -1 without a usable Contact or
+/// when it was rewritten already.
+pub fn add_contact_alias(ctx: &mut Ctx<'_>) -> i32 {
+    let Some(entry) = ctx.msg.header_entry(crate::sip::HeaderName::Contact) else {
+        return 2;
+    };
+    let body = entry.value();
+    let Some((uri, at)) = contact_span(ctx) else {
+        return -1;
+    };
+    if let Some(ip) = parse_ip(uri.host) {
+        let port_ok = uri.port == Some(ctx.rcv.src.port())
+            || (uri.port_raw.is_none() && ctx.rcv.src.port() == SIP_PORT);
+        if ip == ctx.rcv.src.ip() && port_ok && uri_proto(&uri) == proto_digit(ctx.rcv.proto) - b'0'
+        {
+            return 2;
+        }
+    }
+    if contact_edited(ctx, at) {
+        return -1;
+    }
+    let body_bytes = ctx.msg.slice(body);
+    let bracket = body_bytes.contains(&b'<');
+    let mut param = ALIAS.to_vec();
+    param.extend_from_slice(&alias_value(ctx));
+    let mut ops = Vec::new();
+    if !bracket {
+        param.push(b'>');
+        let s = body.start as usize;
+        ops.push(HeaderOp::Replace {
+            start: s,
+            end: s,
+            data: b"<".to_vec(),
+        });
+    }
+    let pos = at + hostport_end(&uri);
+    ops.push(HeaderOp::Replace {
+        start: pos,
+        end: pos,
+        data: param,
+    });
+    edit_contact(ctx, at, ops);
+    1
+}
+
+/// `handle_ruri_alias()`: [`handle_ruri_alias_mode`] with mode 0.
+pub fn handle_ruri_alias(ctx: &mut Ctx<'_>) -> i32 {
+    handle_ruri_alias_mode(ctx, 0)
+}
+
+/// `handle_ruri_alias(mode)`: the R-URI's first (mode 0) or last `alias`
+/// parameter becomes `$du` (`sip:ip:port`, with `;transport=` but for
+/// UDP) and leaves the R-URI; 1 done, 2 no alias, -1 a malformed one.
+/// 5.6.3's quirks are kept: with mode 1 the value's length comes from
+/// where its parameter walk stopped (a single alias at the end of the
+/// R-URI then fails), and a failure after the first `~` leaves a `:` in
+/// its place in the R-URI (Kamailio writes it there before checking
+/// the rest).
+pub fn handle_ruri_alias_mode(ctx: &mut Ctx<'_>, mode: i32) -> i32 {
+    let ruri = ctx.ruri().to_vec();
+    let Ok(uri) = Uri::parse(&ruri) else {
+        return -1;
+    };
+    // The URI's parameters: after host[:port], up to any headers.
+    let hp_end = hostport_end(&uri);
+    let params_end = ruri[hp_end..]
+        .iter()
+        .position(|&b| b == b'?')
+        .map_or(ruri.len(), |p| hp_end + p);
+    if params_end <= hp_end + 1 {
+        return 2;
+    }
+    // Kamailio's `sip_params` start after the `;`; `rest`/`rest_len`
+    // walk them as its loop does (for mode 1, `rest_len` is left where
+    // the walk ended, not at the alias found: 5.6.3 then reads a value
+    // shorter than the parameter, and usually fails).
+    let alias = &ALIAS[1..];
+    let mut rest = hp_end + 1;
+    let mut rest_len = params_end - rest;
+    let mut start = None;
+    while rest_len > alias.len() + 4 {
+        if ruri[rest..].starts_with(alias) {
+            start = Some(rest);
+            if mode == 0 {
+                break;
+            }
+            rest += alias.len();
+            rest_len -= alias.len();
+        }
+        match ruri[rest..rest + rest_len].iter().position(|&b| b == b';') {
+            None => break,
+            Some(p) => {
+                rest_len -= p + 1;
+                rest += p + 1;
+            }
+        }
+    }
+    let Some(start) = start else {
+        return 2;
+    };
+    let val = start + alias.len();
+    // An unsigned int in Kamailio: below zero it wraps to a huge length,
+    // and the searches below then run to the end of the URI.
+    let val_len = u32::try_from(rest_len)
+        .unwrap_or(u32::MAX)
+        .wrapping_sub(u32::try_from(alias.len()).unwrap_or(0)) as usize;
+    let val_end = val.saturating_add(val_len).min(ruri.len());
+    let Some(tilde1) = ruri[val..val_end].iter().position(|&b| b == b'~') else {
+        return -1;
+    };
+    // Kamailio writes the `:` of `ip:port` over the first `~` in the
+    // R-URI itself; when it fails after that, the R-URI keeps it.
+    let mut marked = ruri.clone();
+    marked[val + tilde1] = b':';
+    let fail = |ctx: &mut Ctx<'_>| {
+        pv::set_ru(ctx, &Value::str(&marked));
+        -1
+    };
+    let port = val + tilde1 + 1;
+    let Some(tilde2) = ruri[port..val_end].iter().position(|&b| b == b'~') else {
+        return fail(ctx);
+    };
+    let trans = port + tilde2 + 1;
+    let ip_port_len = trans - 1 - val;
+    if ip_port_len + 2 > val_len || matches!(ruri.get(trans), Some(b';' | b'?')) {
+        return fail(ctx);
+    }
+    let proto = ruri.get(trans).copied().unwrap_or(0).wrapping_sub(b'0');
+    let mut du = b"sip:".to_vec();
+    du.extend_from_slice(&ruri[val..port - 1]);
+    du.push(b':');
+    du.extend_from_slice(&ruri[port..trans - 1]);
+    if proto != 1 {
+        let name: &[u8] = match proto {
+            2 => b"tcp",
+            3 => b"tls",
+            4 => b"sctp",
+            5 => b"ws",
+            6 => b"wss",
+            _ => return fail(ctx),
+        };
+        du.extend_from_slice(b";transport=");
+        du.extend_from_slice(name);
+    }
+    let next = trans + 1;
+    if ip_port_len + 2 < val_len && !matches!(ruri.get(next), Some(b';' | b'?')) {
+        return fail(ctx);
+    }
+    if pv::set_du(ctx, &Value::str(&du)) < 0 {
+        return fail(ctx);
+    }
+    // The R-URI without `;alias=ip:port~n`.
+    let alias_len = ALIAS.len() + ip_port_len + 2;
+    let mut new = ruri[..start - 1].to_vec();
+    new.extend_from_slice(&ruri[start - 1 + alias_len..]);
+    pv::set_ru(ctx, &Value::str(&new))
 }
 
 #[cfg(test)]
