@@ -380,3 +380,93 @@ fn normalise(v: &[String]) -> Vec<String> {
         .map(|l| re.replace_all(l, "127.0.0.1${1}PORT").into_owned())
         .collect()
 }
+
+/// REGISTERs (user, `X-Reg`, Contact), then a lookup of each user.
+const REGISTERS: &[(&str, &str, &str)] = &[
+    // fix_nated_register: the source goes to received_avp, registrar
+    // saves it as the binding's received address.
+    ("natted", "fix", "<sip:natted@192.168.1.10:5060>"),
+    // A Contact's own `received` parameter wins over the AVP.
+    (
+        "param",
+        "fix",
+        "<sip:param@192.168.1.11:5060>;received=\"sip:198.51.100.7:5099\"",
+    ),
+    // Without fix_nated_register nothing is received.
+    ("plain", "none", "<sip:plain@192.168.1.12:5060>"),
+];
+
+fn registered(port: u16) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, (user, reg, contact)) in REGISTERS.iter().enumerate() {
+        let a = udp_exchange(port, |local| {
+            format!(
+                "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-nhr-{i};rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:{user}@127.0.0.1>;tag=nhr{i}\r\n\
+To: <sip:{user}@127.0.0.1>\r\n\
+Call-ID: nathelper-reg-{i}@test\r\n\
+CSeq: 1 REGISTER\r\n\
+Contact: {contact}\r\n\
+X-Reg: {reg}\r\n\
+Expires: 600\r\n\
+Content-Length: 0\r\n\r\n"
+            )
+        });
+        let a = a.unwrap_or_else(|| "timeout".into());
+        let lines: Vec<&str> = a
+            .lines()
+            .filter(|l| l.starts_with("SIP/2.0") || l.starts_with("Contact:"))
+            .collect();
+        out.push(format!("register {user}: {}", lines.join(" | ")));
+    }
+    for (user, _, _) in REGISTERS {
+        let a = udp_exchange(port, |local| {
+            format!(
+                "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-nhl-{user};rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:caller@127.0.0.1>;tag=nhl\r\n\
+To: <sip:{user}@127.0.0.1>\r\n\
+Call-ID: nathelper-lookup-{user}@test\r\n\
+CSeq: 1 OPTIONS\r\n\
+X-Lookup: {user}\r\n\
+Content-Length: 0\r\n\r\n"
+            )
+        });
+        let line = a.map_or_else(
+            || "timeout".into(),
+            |a| a.lines().next().unwrap_or("").to_string(),
+        );
+        out.push(format!("lookup {user}: {line}"));
+    }
+    out
+}
+
+#[test]
+fn nated_registrations_keep_the_source_like_kamailio() {
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let mut all = Vec::new();
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let (g, port) = tests::start_contender(who, &cfg(), &[], "nathelper-register", &interp);
+        let got = normalise(&registered(port));
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    let theirs = &all[0].1;
+    let expected: Vec<String> = REGISTERED.iter().map(|s| (*s).to_string()).collect();
+    assert_eq!(theirs, &expected, "kamailio answers otherwise");
+    for (who, got) in &all[1..] {
+        assert_eq!(got, theirs, "{who} registers differently");
+    }
+}
+
+const REGISTERED: &[&str] = &[
+    "register natted: SIP/2.0 200 OK | Contact: <sip:natted@192.168.1.10:5060>;expires=600;received=\"sip:127.0.0.1:PORT\"",
+    "register param: SIP/2.0 200 OK | Contact: <sip:param@192.168.1.11:5060>;expires=600;received=\"sip:198.51.100.7:5099\"",
+    "register plain: SIP/2.0 200 OK | Contact: <sip:plain@192.168.1.12:5060>;expires=600",
+    "lookup natted: SIP/2.0 200 lookup 1 du=sip:127.0.0.1:PORT ru=sip:natted@192.168.1.10:5060",
+    "lookup param: SIP/2.0 200 lookup 1 du=sip:198.51.100.7:5099 ru=sip:param@192.168.1.11:5060",
+    "lookup plain: SIP/2.0 200 lookup 1 du=<null> ru=sip:plain@192.168.1.12:5060",
+];

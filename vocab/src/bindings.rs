@@ -842,6 +842,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "nathelper",
+        "fix_nated_register",
+        "modules::nathelper::fix_nated_register",
+        &[],
+        Mut,
+    ),
+    b(
+        "nathelper",
         "fix_nated_contact",
         "modules::nathelper::fix_nated_contact",
         &[],

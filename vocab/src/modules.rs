@@ -501,13 +501,16 @@ pub static MODULES: &[ModuleSupport] = &[
     ModuleSupport {
         name: "nathelper",
         runtime: "runtime/src/modules/nathelper.rs",
-        params: &[(
-            "nat_addr_mode",
-            NoOpIf(
-                &[V(1)],
-                "`1` is Kamailio's default: 192.0.0.0/24 counts as private, as in the runtime",
+        params: &[
+            (
+                "nat_addr_mode",
+                NoOpIf(
+                    &[V(1)],
+                    "`1` is Kamailio's default: 192.0.0.0/24 counts as private, as in the runtime",
+                ),
             ),
-        )],
+            ("received_avp", Impl(Pv)),
+        ],
     },
     ModuleSupport {
         name: "permissions",
@@ -582,19 +585,8 @@ pub static MODULES: &[ModuleSupport] = &[
                     "`0` is Kamailio's default: no randomised expiry, as in the runtime",
                 ),
             ),
-            (
-                "received_param",
-                NoOp(
-                    "the name of the Contact parameter `lookup` takes a saved received address from; the runtime saves none (`received_avp` is refused)",
-                ),
-            ),
-            (
-                "received_avp",
-                NoOpIf(
-                    &[Empty],
-                    "empty is Kamailio's default: no received address is saved, as in the runtime",
-                ),
-            ),
+            ("received_param", Impl(Str)),
+            ("received_avp", Impl(Pv)),
             (
                 "xavp_cfg",
                 NoOpIf(

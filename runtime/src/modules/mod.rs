@@ -60,6 +60,7 @@ pub struct Modules {
     pub params: ModParams,
     /// Parameters of the stateless modules, read once.
     pub maxfwd: maxfwd::Config,
+    pub nathelper: nathelper::Config,
     pub rr: rr::Config,
     pub sanity: sanity::Config,
     pub registrar: registrar::Config,
@@ -156,6 +157,7 @@ impl Modules {
         params.check_supported()?;
         Ok(Self {
             maxfwd: maxfwd::Config::from_params(&params)?,
+            nathelper: nathelper::Config::from_params(&params)?,
             rr: rr::Config::from_params(&params)?,
             sanity: sanity::Config::from_params(&params)?,
             registrar: registrar::Config::from_params(&params)?,
@@ -248,6 +250,10 @@ macro_rules! each {
             $body;
         }
         {
+            let $m = &$self.nathelper;
+            $body;
+        }
+        {
             let $m = &$self.rr;
             $body;
         }
@@ -320,6 +326,32 @@ impl Modules {
         let mut out = Vec::new();
         each!(self, |m| named(m, &mut out));
         out
+    }
+}
+
+/// A module parameter naming an AVP (`"$avp(name)"`, resolved by the
+/// compiler: `ValueKind::Pv`): `None` when unset or empty.
+///
+/// # Errors
+/// Anything but one `$avp` (Kamailio refuses to start).
+pub(crate) fn avp_param(p: &ModParams, m: &str, name: &str) -> Result<Option<PvRef>, ParamError> {
+    use crate::engine::params::ParamValue;
+    match p.get(m, name) {
+        None => Ok(None),
+        Some(ParamValue::Str(v)) if v.is_empty() => Ok(None),
+        Some(ParamValue::PvList(l)) => match l.as_slice() {
+            [(_, pv @ PvRef::Avp(..))] => Ok(Some(pv.clone())),
+            _ => Err(ParamError::invalid(
+                m,
+                name,
+                format!("malformed or non AVP {name} definition"),
+            )),
+        },
+        Some(_) => Err(ParamError::invalid(
+            m,
+            name,
+            "not resolved to an AVP by the compiler",
+        )),
     }
 }
 

@@ -16,8 +16,11 @@
 //! octal and hex parts), so an IPv6 address or a host name is never
 //! private.
 //!
-//! Not here yet (refused at build): `fix_nated_register` and
-//! `received_avp`, `fix_nated_sdp`, `add_rcv_param`, `set_contact_alias`
+//! `fix_nated_register()` puts the source as a URI (`sip:ip:port`, with
+//! `;transport=` but for UDP) into `received_avp`, where registrar's
+//! `save` finds it (does nothing without `received_avp`, as Kamailio).
+//!
+//! Not here yet (refused at build): `fix_nated_sdp`, `add_rcv_param`, `set_contact_alias`
 //! with its trim argument, the `add_contact_alias` of three arguments,
 //! `set_alias_to_pv`, NAT pinging and its parameters.
 
@@ -30,6 +33,62 @@ use crate::engine::value::Value;
 use crate::sip::Uri;
 use crate::sip::Via;
 use crate::transport::Proto;
+
+/// The module's parameters.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// `received_avp`: where `fix_nated_register` puts the source URI.
+    received_avp: Option<cfgc_vocab::PvRef>,
+}
+
+impl Config {
+    /// Reads `modparam("nathelper", ...)`.
+    ///
+    /// # Errors
+    /// A `received_avp` that is not an AVP.
+    pub fn from_params(
+        p: &crate::engine::params::ModParams,
+    ) -> Result<Self, crate::engine::params::ParamError> {
+        Ok(Self {
+            received_avp: super::avp_param(p, "nathelper", "received_avp")?,
+        })
+    }
+}
+
+impl crate::engine::module::Module for Config {
+    const NAME: &'static str = "nathelper";
+
+    fn from_params(
+        p: &crate::engine::params::ModParams,
+    ) -> Result<Self, crate::engine::params::ParamError> {
+        Config::from_params(p)
+    }
+}
+
+/// The source address as a SIP URI (Kamailio's `get_src_uri` in its
+/// short form: no `transport` for UDP).
+fn src_uri(ctx: &Ctx<'_>) -> Vec<u8> {
+    let mut u = b"sip:".to_vec();
+    u.extend_from_slice(&src_host(ctx));
+    u.push(b':');
+    u.extend_from_slice(ctx.rcv.src.port().to_string().as_bytes());
+    if ctx.rcv.proto != Proto::Udp {
+        u.extend_from_slice(b";transport=");
+        u.extend_from_slice(ctx.rcv.proto.as_str().as_bytes());
+    }
+    u
+}
+
+/// `fix_nated_register()`: the source URI added to `received_avp`; 1
+/// (also when there is no `received_avp`: nothing to do).
+pub fn fix_nated_register(ctx: &mut Ctx<'_>) -> i32 {
+    let Some(avp) = super::Modules::of(ctx).nathelper.received_avp.clone() else {
+        return 1;
+    };
+    let uri = src_uri(ctx);
+    pv::assign(ctx, &avp, Value::string(uri));
+    1
+}
 
 const NAT_UAC_TEST_C_1918: i32 = 0x01;
 const NAT_UAC_TEST_RCVD: i32 = 0x02;

@@ -36,7 +36,7 @@ use crate::db::query::Select;
 use crate::db::{Connection, DbValue, ModuleDb};
 use crate::engine::Ctx;
 use crate::engine::module::{Module, ModuleSet, RpcCommand, RpcError, RpcValue};
-use crate::engine::params::{ModParams, ParamError, ParamValue};
+use crate::engine::params::{ModParams, ParamError};
 use crate::engine::pv;
 use crate::engine::value::Value;
 use crate::modules::Modules;
@@ -249,27 +249,7 @@ impl Permissions {
             // Kamailio: a negative delta is the default.
             s.reload_delta = if v < 0 { 5 } else { i64::from(v) };
         }
-        s.peer_tag_avp = match p.get(m, "peer_tag_avp") {
-            None => None,
-            Some(ParamValue::Str(v)) if v.is_empty() => None,
-            Some(ParamValue::PvList(l)) => match l.as_slice() {
-                [(_, pv @ PvRef::Avp(..))] => Some(pv.clone()),
-                _ => {
-                    return Err(ParamError::invalid(
-                        m,
-                        "peer_tag_avp",
-                        "malformed or non AVP peer_tag_avp definition",
-                    ));
-                }
-            },
-            Some(_) => {
-                return Err(ParamError::invalid(
-                    m,
-                    "peer_tag_avp",
-                    "not resolved to an AVP by the compiler",
-                ));
-            }
-        };
+        s.peer_tag_avp = super::avp_param(p, m, "peer_tag_avp")?;
         if let Some(v) = p.int(m, "max_subnets")? {
             s.max_subnets = usize::try_from(v)
                 .map_err(|_| ParamError::invalid(m, "max_subnets", format!("{v} is negative")))?;

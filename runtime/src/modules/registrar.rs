@@ -3,8 +3,12 @@
 //!
 //! Replies are sent statelessly through sl (`send_reply` without a
 //! transaction); once tm exists, a transaction makes them stateful.
-//! Not implemented: GRUU, outbound (RFC 5626), `received_avp` (no
-//! `received` is stored), xavp_cfg/xavp_rcd, expiry randomisation,
+//! `received`: a Contact's `received` parameter (`received_param`), else
+//! the first value of `received_avp` (which nathelper's
+//! `fix_nated_register` fills), is stored with the binding, shown in the
+//! reply's Contact and becomes `$du` on `lookup` (without a Path).
+//!
+//! Not implemented: GRUU, outbound (RFC 5626), xavp_cfg/xavp_rcd, expiry randomisation,
 //! forcing the send socket at lookup, Path as Route headers in the
 //! stateless forward (`$path` is set for tm).
 
@@ -40,6 +44,12 @@ pub struct Config {
     /// GRUU (RFC 5627): `pub-gruu`/`temp-gruu` in the 200 to a REGISTER
     /// that supports `gruu`, and `lookup` of such URIs.
     pub gruu_enabled: bool,
+    /// `received_param` ("received"): the Contact parameter whose value
+    /// is saved as the binding's received address.
+    pub received_param: Vec<u8>,
+    /// `received_avp`: where `save` finds the received address when the
+    /// Contact has no such parameter.
+    pub received_avp: Option<cfgc_vocab::PvRef>,
 }
 
 impl Default for Config {
@@ -59,6 +69,8 @@ impl Default for Config {
             realm_prefix: Vec::new(),
             retry_after: 0,
             gruu_enabled: true,
+            received_param: b"received".to_vec(),
+            received_avp: None,
         }
     }
 }
@@ -67,9 +79,9 @@ impl Config {
     /// Reads `modparam("registrar", ...)`.
     ///
     /// # Errors
-    /// A non-numeric value. Features that are not implemented (outbound,
-    /// received_avp, xavp_cfg...) are refused at build
-    /// (`cfgc_vocab::MODULES`).
+    /// A non-numeric value, a `received_avp` that is not an AVP. Features
+    /// that are not implemented (outbound, xavp_cfg...) are refused at
+    /// build (`cfgc_vocab::MODULES`).
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
         let u = |name: &str, default: u32| -> Result<u32, ParamError> {
@@ -99,6 +111,10 @@ impl Config {
                 .into_bytes(),
             retry_after: u("retry_after", d.retry_after)?,
             gruu_enabled: b("gruu_enabled", d.gruu_enabled)?,
+            received_param: p
+                .str("registrar", "received_param")
+                .map_or(d.received_param, String::into_bytes),
+            received_avp: super::avp_param(p, "registrar", "received_avp")?,
         })
     }
 }
@@ -445,6 +461,8 @@ struct NewContact {
     q: i32,
     instance: Option<Vec<u8>>,
     reg_id: u32,
+    /// Its `received_param` parameter's value.
+    received: Option<Vec<u8>>,
 }
 
 fn save_inner(
@@ -606,6 +624,11 @@ fn save_inner(
                 .map(|v| unquote(v).to_vec())
                 .filter(|v| !v.is_empty()),
             reg_id,
+            received: c
+                .param(&cfg.received_param)
+                .flatten()
+                .map(|v| unquote(v).to_vec())
+                .filter(|v| !v.is_empty()),
         });
     }
     if news.is_empty() {
@@ -638,6 +661,14 @@ fn save_inner(
     )
     .into_bytes();
     let cflags = ctx.bflags;
+    // Kamailio's pack_ci: the first `received_avp` value, when a string.
+    let avp_received =
+        cfg.received_avp
+            .as_ref()
+            .and_then(|avp| match crate::engine::pv::read(ctx, avp) {
+                crate::engine::value::Value::Str(s) if !s.is_empty() => Some(s.into_owned()),
+                _ => None,
+            });
     let cseq_delay = ul.cseq_delay;
     let mut result: Result<i32, RegError> = Ok(2);
     let mut contacts_after = Vec::new();
@@ -723,6 +754,7 @@ fn save_inner(
                     c.methods = methods;
                     c.instance.clone_from(&n.instance);
                     c.reg_id = n.reg_id;
+                    c.received = n.received.clone().or_else(|| avp_received.clone());
                     c.last_modified = now;
                     updated = true;
                 }
@@ -743,7 +775,7 @@ fn save_inner(
                         cseq,
                         cflags,
                         user_agent: user_agent.clone(),
-                        received: None,
+                        received: n.received.clone().or_else(|| avp_received.clone()),
                         path: path.clone(),
                         socket: Some(socket.clone()),
                         methods,

@@ -23,6 +23,8 @@ static LOWERINGS: &[(&str, &str, Lowering)] = &[
     ("acc", "db_table_missed_calls", acc_table),
     ("auth_db", "load_credentials", auth_db_load_credentials),
     ("permissions", "peer_tag_avp", permissions_peer_tag_avp),
+    ("nathelper", "received_avp", nathelper_received_avp),
+    ("registrar", "received_avp", registrar_received_avp),
 ];
 
 /// The lowering of `modparam(module, name, ...)`, if it has one
@@ -212,24 +214,46 @@ fn auth_db_load_credentials(l: &mut Lowerer<'_>, text: &str, span: Span) -> Opti
     ok.then_some(ModParamValue::PvList(out))
 }
 
-/// permissions' `peer_tag_avp`: empty (no tag AVP) or an `$avp(...)`,
-/// which Kamailio's `init_tag_avp` requires (it refuses to start on
-/// another PV); passed on as a one-item list. As Kamailio's
-/// `pv_parse_spec`, text after the PV is ignored.
+/// permissions' `peer_tag_avp`: see [`avp_only`].
 fn permissions_peer_tag_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    avp_only(l, "permissions", "peer_tag_avp", "peer-tag-avp", text, span)
+}
+
+/// nathelper's `received_avp`: see [`avp_only`].
+fn nathelper_received_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    avp_only(l, "nathelper", "received_avp", "received-avp", text, span)
+}
+
+/// registrar's `received_avp`: see [`avp_only`].
+fn registrar_received_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    avp_only(l, "registrar", "received_avp", "received-avp", text, span)
+}
+
+/// A parameter naming an AVP (permissions' `peer_tag_avp`, nathelper's
+/// and registrar's `received_avp`): empty (none) or an `$avp(...)`,
+/// which Kamailio requires (it refuses to start on another PV); passed
+/// on as a one-item list. As Kamailio's `pv_parse_spec`, text after the
+/// PV is ignored.
+fn avp_only(
+    l: &mut Lowerer<'_>,
+    module: &str,
+    param: &str,
+    code: &'static str,
+    text: &str,
+    span: Span,
+) -> Option<ModParamValue> {
     if text.is_empty() {
         return Some(ModParamValue::Str(String::new()));
     }
     let refused = |why: &str| {
-        Diagnostic::error(
-            "peer-tag-avp",
-            format!("permissions `peer_tag_avp` \"{text}\": {why}"),
-        )
-        .with_label(
-            span,
-            "Kamailio refuses to start: malformed or non AVP peer_tag_avp definition",
-        )
-        .with_help("name an AVP: `modparam(\"permissions\", \"peer_tag_avp\", \"$avp(tag)\")`")
+        Diagnostic::error(code, format!("{module} `{param}` \"{text}\": {why}"))
+            .with_label(
+                span,
+                format!("Kamailio refuses to start: malformed or non AVP {param} definition"),
+            )
+            .with_help(format!(
+                "name an AVP: `modparam(\"{module}\", \"{param}\", \"$avp(name)\")`"
+            ))
     };
     let spec = match pvar::parse_spec(text) {
         Ok((spec, _)) => spec,
@@ -239,11 +263,9 @@ fn permissions_peer_tag_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Opti
         }
     };
     match l.pv_ref(&spec, span) {
-        Some(r @ PvRef::Avp(..)) => {
-            Some(ModParamValue::PvList(vec![("peer_tag_avp".to_string(), r)]))
-        }
+        Some(r @ PvRef::Avp(..)) => Some(ModParamValue::PvList(vec![(param.to_string(), r)])),
         Some(_) if spec.name == "avp" => {
-            l.unsupported(span, format!("`{text}` as permissions `peer_tag_avp`"));
+            l.unsupported(span, format!("`{text}` as {module} `{param}`"));
             None
         }
         Some(_) => {
