@@ -470,3 +470,167 @@ const REGISTERED: &[&str] = &[
     "lookup param: SIP/2.0 200 lookup 1 du=sip:198.51.100.7:5099 ru=sip:param@192.168.1.11:5060",
     "lookup plain: SIP/2.0 200 lookup 1 du=<null> ru=sip:plain@192.168.1.12:5060",
 ];
+
+/// What a contact socket received within `window`: each datagram as
+/// text (a SIP ping, answered 200 like a phone) or `<4 zero bytes>`.
+fn collect(sock: &std::net::UdpSocket, window: std::time::Duration) -> Vec<String> {
+    let until = std::time::Instant::now() + window;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        sock.set_read_timeout(Some(left)).expect("timeout");
+        let Ok((n, from)) = sock.recv_from(&mut buf) else {
+            break;
+        };
+        let data = &buf[..n];
+        if data == [0, 0, 0, 0] {
+            got.push("<4 zero bytes>".to_string());
+            continue;
+        }
+        let text = String::from_utf8_lossy(data).into_owned();
+        // Answer the ping as a phone would: the proxy must take the reply
+        // (relaying it nowhere).
+        let mut reply = String::from("SIP/2.0 200 OK\r\n");
+        for l in text.lines() {
+            if ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
+                .iter()
+                .any(|h| l.starts_with(h))
+            {
+                reply.push_str(l);
+                reply.push_str("\r\n");
+            }
+        }
+        reply.push_str("Content-Length: 0\r\n\r\n");
+        let _ = sock.send_to(reply.as_bytes(), from);
+        got.push(text);
+    }
+    got
+}
+
+/// A SIP ping with what is random per run written as letters: the
+/// branch, the From tag's ruid and counter (its AoR hash stays), the
+/// Call-ID's parts, the proxy's port.
+fn normalise_ping(ping: &str, proxy: u16) -> String {
+    let subs = [
+        (r"z9hG4bK\d{7}", "z9hG4bKBRANCH"),
+        (
+            r"(?m);tag=\S*-([0-9a-f]+)-[0-9a-f]+(\r?)$",
+            ";tag=RUID-$1-COUNTER$2",
+        ),
+        (
+            r"Call-ID: [0-9a-f]+-[0-9a-f]+-[0-9a-f]+@",
+            "Call-ID: FIXED-COUNTER-TICKS@",
+        ),
+    ];
+    let mut s = ping.replace(&format!("127.0.0.1:{proxy}"), "127.0.0.1:PROXY");
+    for (re, to) in subs {
+        s = regex::Regex::new(re)
+            .expect("regex")
+            .replace_all(&s, to)
+            .into_owned();
+    }
+    s
+}
+
+#[test]
+fn nat_pings_like_kamailio() {
+    use std::net::UdpSocket;
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("nathelper/natping.cfg");
+    let window = std::time::Duration::from_millis(3500);
+    let mut all = Vec::new();
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let (g, port) = tests::start_contender(who, &cfg, &[], "nathelper-natping", &interp);
+        let socks: Vec<(&str, UdpSocket)> = ["sip", "udp", "none"]
+            .into_iter()
+            .map(|k| (k, UdpSocket::bind("127.0.0.1:0").expect("contact socket")))
+            .collect();
+        for (i, (kind, s)) in socks.iter().enumerate() {
+            let contact = s.local_addr().expect("address");
+            let a = udp_exchange(port, |local| {
+                format!(
+                    "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-nhp-{i};rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:{kind}@127.0.0.1>;tag=nhp{i}\r\n\
+To: <sip:{kind}@127.0.0.1>\r\n\
+Call-ID: nathelper-ping-{i}@test\r\n\
+CSeq: 1 REGISTER\r\n\
+Contact: <sip:{kind}@{contact}>\r\n\
+X-Nat: {kind}\r\n\
+Expires: 600\r\n\
+Content-Length: 0\r\n\r\n"
+                )
+            });
+            assert!(
+                a.as_deref().is_some_and(|a| a.starts_with("SIP/2.0 200")),
+                "{who}: REGISTER {kind}: {a:?}"
+            );
+        }
+        // The three sockets listen at once.
+        let got: Vec<(String, Vec<String>)> = std::thread::scope(|sc| {
+            let hs: Vec<_> = socks
+                .iter()
+                .map(|(kind, s)| {
+                    let contact = s.local_addr().expect("address").port();
+                    sc.spawn(move || {
+                        let pings = collect(s, window)
+                            .into_iter()
+                            .map(|p| {
+                                normalise_ping(&p, port)
+                                    .replace(&format!("127.0.0.1:{contact}"), "127.0.0.1:CONTACT")
+                            })
+                            .collect();
+                        ((*kind).to_string(), pings)
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().expect("collector"))
+                .collect()
+        });
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    for (who, got) in &all {
+        for (kind, pings) in got {
+            // One ping a second: 3 or 4 in the window, depending on where
+            // the proxy's second falls; none for a contact without the
+            // NAT flag.
+            match kind.as_str() {
+                "none" => assert!(pings.is_empty(), "{who} pinged {kind}: {pings:?}"),
+                _ => assert!(
+                    (3..=4).contains(&pings.len()),
+                    "{who} pinged {kind} {} times: {pings:?}",
+                    pings.len()
+                ),
+            }
+            if kind == "udp" {
+                assert!(
+                    pings.iter().all(|p| p == "<4 zero bytes>"),
+                    "{who}: {pings:?}"
+                );
+            }
+        }
+    }
+    // The SIP pings themselves, every header, as Kamailio writes them.
+    let sip = |got: &Vec<(String, Vec<String>)>| -> String {
+        got.iter()
+            .find(|(k, _)| k == "sip")
+            .and_then(|(_, p)| p.first().cloned())
+            .unwrap_or_default()
+    };
+    let theirs = sip(&all[0].1);
+    eprintln!("kamailio's SIP ping:\n{theirs}");
+    assert!(
+        theirs.starts_with("OPTIONS sip:sip@127.0.0.1:CONTACT SIP/2.0\r\n"),
+        "{theirs}"
+    );
+    for (who, got) in &all[1..] {
+        assert_eq!(sip(got), theirs, "{who}'s SIP ping differs");
+    }
+}

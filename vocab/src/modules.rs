@@ -510,6 +510,40 @@ pub static MODULES: &[ModuleSupport] = &[
                 ),
             ),
             ("received_avp", Impl(Pv)),
+            ("natping_interval", Impl(Int)),
+            ("natping_processes", Impl(Int)),
+            ("ping_nated_only", Impl(Int)),
+            ("sipping_bflag", Impl(Int)),
+            ("sipping_from", Impl(Str)),
+            ("sipping_method", Impl(Str)),
+            (
+                "natping_disable_bflag",
+                NoOpIf(
+                    &[V(-1)],
+                    "`-1` is Kamailio's default: no flag disables a contact's pings, as in the runtime",
+                ),
+            ),
+            (
+                "keepalive_timeout",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: unanswered pings do not expire contacts, as in the runtime",
+                ),
+            ),
+            (
+                "udpping_from_path",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: UDP pings leave from the proxy's own socket, as in the runtime",
+                ),
+            ),
+            (
+                "natping_socket",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no raw socket, pings leave from the contact's socket, as in the runtime",
+                ),
+            ),
         ],
     },
     ModuleSupport {
@@ -836,12 +870,8 @@ pub static MODULES: &[ModuleSupport] = &[
                     "how many of Kamailio's processes run usrloc's expiry timer; the runtime runs it on its own timer task",
                 ),
             ),
-            (
-                "hash_size",
-                NoOp(
-                    "size of the location table's hash in Kamailio's shared memory; the runtime's table grows as needed",
-                ),
-            ),
+            ("hash_size", Impl(Int)),
+            ("nat_bflag", Impl(Int)),
             ("ruid_column", NoOpIf(&[Text("ruid")], DEFAULT_COLUMN)),
             ("user_column", NoOpIf(&[Text("username")], DEFAULT_COLUMN)),
             ("domain_column", NoOpIf(&[Text("domain")], DEFAULT_COLUMN)),

@@ -302,6 +302,10 @@ pub struct Ctx<'a> {
     pub route_params: Option<Vec<u8>>,
     /// The script ended with `drop`.
     pub dropped: bool,
+    /// A module's response filter took this reply (Kamailio's module
+    /// `response_f` returning 0: nathelper's ping replies): it is not
+    /// relayed.
+    pub reply_absorbed: bool,
     /// tm's state for this message (its transaction, the route kind).
     pub tm: TmCtx<'a>,
 }
@@ -345,6 +349,7 @@ impl<'a> Ctx<'a> {
             reply_lumps: Vec::new(),
             route_params: None,
             dropped: false,
+            reply_absorbed: false,
             tm: TmCtx::new(&NO_TM),
         }
     }

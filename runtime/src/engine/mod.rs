@@ -203,7 +203,7 @@ impl<S: Script> Engine<S> {
             };
             // tm takes the replies of its transactions; the others are
             // relayed statelessly.
-            if relay && !tm::on_reply(&mut ctx) {
+            if relay && !tm::on_reply(&mut ctx) && !ctx.reply_absorbed {
                 forward::relay_reply(&mut ctx);
             }
             self.modules.after_script(&mut ctx);

@@ -415,6 +415,8 @@ impl ModuleSet for Modules {
 
     fn on_timer(&self, now: Instant, out: &mut Vec<Transmit>) {
         each!(self, |m| Module::on_timer(m, now, out));
+        // nathelper's pinger walks usrloc's contacts.
+        self.nathelper.ping(&self.usrloc, now, out);
     }
 
     fn shutdown(&self) {

@@ -34,24 +34,373 @@ use crate::sip::Uri;
 use crate::sip::Via;
 use crate::transport::Proto;
 
-/// The module's parameters.
-#[derive(Clone, Debug, Default)]
+/// The module's parameters, and the NAT pinger's state.
+#[derive(Debug, Default)]
 pub struct Config {
     /// `received_avp`: where `fix_nated_register` puts the source URI.
     received_avp: Option<cfgc_vocab::PvRef>,
+    /// The pinger; `None` without `natping_interval`.
+    pinger: Option<Pinger>,
+}
+
+/// NAT keepalives (`natping_interval` > 0): every second, one
+/// `natping_interval`-th of usrloc's hash slots (times
+/// `natping_processes`) has its contacts pinged, as Kamailio's
+/// `nh_timer`: a SIP request (`sipping_method`, From `sipping_from`) to
+/// the contacts with `sipping_bflag` (to every contact when
+/// `ping_nated_only` is 0), four zero bytes over UDP to the others;
+/// only contacts with usrloc's `nat_bflag` when `ping_nated_only`.
+#[derive(Debug)]
+struct Pinger {
+    interval: u32,
+    processes: u32,
+    /// usrloc's `nat_bflag` as a mask, when `ping_nated_only`.
+    nat_only: u32,
+    /// `sipping_bflag` as a mask (0: none).
+    sipping_flag: u32,
+    ping_nated_only: bool,
+    sipping_from: Vec<u8>,
+    sipping_method: Vec<u8>,
+    /// usrloc's hash slots (`1 << hash_size`).
+    slots: u32,
+    /// The fixed part of the pings' Call-IDs (random hex).
+    callid: Vec<u8>,
+    state: std::sync::Mutex<PingState>,
+}
+
+#[derive(Debug)]
+struct PingState {
+    /// When the next one-second round is due (set by the first timer).
+    next: Option<std::time::Instant>,
+    start: Option<std::time::Instant>,
+    iteration: u32,
+    fromtag: u32,
+    callid_cnt: u32,
+    rand: u64,
+}
+
+impl PingState {
+    /// A small xorshift generator (no security need: tags and branches).
+    fn rand(&mut self) -> u32 {
+        let mut x = self.rand;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rand = x;
+        (x >> 16) as u32
+    }
+}
+
+/// `int2reverse_hex`: hex digits, lowest first, `0` for zero.
+fn reverse_hex(out: &mut Vec<u8>, mut n: u32) {
+    if n == 0 {
+        out.push(b'0');
+        return;
+    }
+    while n != 0 {
+        out.push(b"0123456789abcdef"[(n & 0xf) as usize]);
+        n >>= 4;
+    }
 }
 
 impl Config {
-    /// Reads `modparam("nathelper", ...)`.
+    /// Reads `modparam("nathelper", ...)` (and usrloc's `nat_bflag` and
+    /// `hash_size`, which the pinger uses).
     ///
     /// # Errors
-    /// A `received_avp` that is not an AVP.
+    /// A `received_avp` that is not an AVP; with `natping_interval`:
+    /// `ping_nated_only` without usrloc's `nat_bflag`, a negative
+    /// `natping_processes`, `sipping_bflag` without `sipping_from` (each
+    /// refuses Kamailio's start too).
     pub fn from_params(
         p: &crate::engine::params::ModParams,
     ) -> Result<Self, crate::engine::params::ParamError> {
+        use crate::engine::params::ParamError;
+        let m = "nathelper";
+        let received_avp = super::avp_param(p, m, "received_avp")?;
+        let interval = p.int(m, "natping_interval")?.unwrap_or(0);
+        // Every parameter is read (and checked for a number) whether or
+        // not the pinger runs.
+        let ping_nated_only = p.int(m, "ping_nated_only")?.unwrap_or(0) != 0;
+        let nat_bflag = p.int("usrloc", "nat_bflag")?.unwrap_or(-1);
+        let processes = p.int(m, "natping_processes")?.unwrap_or(1);
+        let sipping_bflag = p.int(m, "sipping_bflag")?.unwrap_or(-1);
+        let sipping_from = p.str(m, "sipping_from").unwrap_or_default().into_bytes();
+        let sipping_method = p
+            .str(m, "sipping_method")
+            .unwrap_or_else(|| "OPTIONS".to_string())
+            .into_bytes();
+        let hash_size = p.int("usrloc", "hash_size")?.unwrap_or(10);
+        let pinger = if interval > 0 {
+            let mask = |f: i32| {
+                u32::try_from(f)
+                    .ok()
+                    .filter(|f| *f < 32)
+                    .map_or(0, |f| 1u32 << f)
+            };
+            if ping_nated_only && mask(nat_bflag) == 0 {
+                return Err(ParamError::invalid(
+                    m,
+                    "ping_nated_only",
+                    "ping_nated_only enabled, but no nat bflag set in usrloc module",
+                ));
+            }
+            let processes = u32::try_from(processes).map_err(|_| {
+                ParamError::invalid(m, "natping_processes", "natping_processes must be >= 0")
+            })?;
+            let sipping_flag = mask(sipping_bflag);
+            if sipping_flag != 0 && sipping_from.is_empty() {
+                return Err(ParamError::invalid(
+                    m,
+                    "sipping_from",
+                    "SIP ping enabled, but SIP ping FROM is empty",
+                ));
+            }
+            if sipping_flag != 0 && sipping_method.is_empty() {
+                return Err(ParamError::invalid(
+                    m,
+                    "sipping_method",
+                    "SIP ping enabled, but SIP ping method is empty",
+                ));
+            }
+            let slots = if hash_size <= 1 {
+                512
+            } else {
+                1u32.checked_shl(hash_size.cast_unsigned())
+                    .unwrap_or(1 << 31)
+            };
+            let seed = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                ^ u64::from(std::process::id()).rotate_left(32)
+                | 1;
+            let mut state = PingState {
+                next: None,
+                start: None,
+                iteration: 0,
+                fromtag: 0,
+                callid_cnt: 0,
+                rand: seed,
+            };
+            let mut callid = Vec::new();
+            reverse_hex(&mut callid, state.rand());
+            state.fromtag = state.rand();
+            state.callid_cnt = state.rand();
+            Some(Pinger {
+                interval: u32::try_from(interval).unwrap_or(u32::MAX),
+                processes,
+                nat_only: if ping_nated_only { mask(nat_bflag) } else { 0 },
+                sipping_flag,
+                ping_nated_only,
+                sipping_from,
+                sipping_method,
+                slots,
+                callid,
+                state: std::sync::Mutex::new(state),
+            })
+        } else {
+            None
+        };
         Ok(Self {
-            received_avp: super::avp_param(p, "nathelper", "received_avp")?,
+            received_avp,
+            pinger,
         })
+    }
+
+    /// The pinger's round: due every second.
+    pub(crate) fn ping(
+        &self,
+        usrloc: &super::usrloc::Usrloc,
+        now: std::time::Instant,
+        out: &mut Vec<crate::transport::Transmit>,
+    ) {
+        let Some(p) = &self.pinger else {
+            return;
+        };
+        let mut st = p
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let second = std::time::Duration::from_secs(1);
+        let start = *st.start.get_or_insert(now);
+        let mut next = *st.next.get_or_insert(now + second);
+        while now >= next {
+            let ticks =
+                u32::try_from(next.saturating_duration_since(start).as_secs()).unwrap_or(u32::MAX);
+            let part_max = p.processes.saturating_mul(p.interval);
+            if part_max > 0 {
+                for idx in 0..p.processes {
+                    let part_idx = idx * p.interval + st.iteration;
+                    p.round(usrloc, part_idx, part_max, ticks, &mut st, out);
+                }
+            }
+            st.iteration += 1;
+            if st.iteration == p.interval {
+                st.iteration = 0;
+            }
+            next += second;
+        }
+        st.next = Some(next);
+    }
+}
+
+impl Pinger {
+    /// One timer process's round: the contacts of the hash slots in its
+    /// part.
+    fn round(
+        &self,
+        usrloc: &super::usrloc::Usrloc,
+        part_idx: u32,
+        part_max: u32,
+        ticks: u32,
+        st: &mut PingState,
+        out: &mut Vec<crate::transport::Transmit>,
+    ) {
+        for (_, records) in usrloc.store.dump() {
+            for (aor, contacts) in records {
+                let hash = super::cfgutils::hash32(&aor);
+                let slot = hash & (self.slots - 1);
+                if slot % part_max != part_idx {
+                    continue;
+                }
+                for c in contacts {
+                    if c.uri.is_empty() || c.cflags & self.nat_only != self.nat_only {
+                        continue;
+                    }
+                    if let Some(t) = self.ping_one(&c, hash, ticks, st) {
+                        out.push(t);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The ping of one contact, if it can be sent (UDP, an address).
+    fn ping_one(
+        &self,
+        c: &super::usrloc::Contact,
+        aorhash: u32,
+        ticks: u32,
+        st: &mut PingState,
+    ) -> Option<crate::transport::Transmit> {
+        let sip = (c.cflags & self.sipping_flag) != 0
+            || (!self.ping_nated_only && self.sipping_flag != 0);
+        // To the first Path hop for a SIP ping, else received or contact.
+        let path_dst = c
+            .path
+            .as_deref()
+            .filter(|_| c.cflags & self.sipping_flag != 0)
+            .and_then(|p| {
+                let first = crate::sip::syntax::CommaSplit::new(p).next()?;
+                crate::sip::NameAddr::parse(first).map(|na| na.uri_raw.to_vec())
+            });
+        let dst_uri = path_dst
+            .or_else(|| c.received.clone())
+            .unwrap_or_else(|| c.uri.clone());
+        let uri = Uri::parse(&dst_uri).ok()?;
+        if uri
+            .transport()
+            .is_some_and(|t| !t.eq_ignore_ascii_case(b"udp"))
+        {
+            return None;
+        }
+        let port = uri.port.unwrap_or(SIP_PORT);
+        let host = std::str::from_utf8(uri.host_unbracketed()).ok()?;
+        let dst = match host.parse::<IpAddr>() {
+            Ok(ip) => std::net::SocketAddr::new(ip, port),
+            Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+                .ok()?
+                .next()?,
+        };
+        // The socket the contact registered through.
+        let local = c.socket.as_deref().and_then(|s| {
+            let s = std::str::from_utf8(s).ok()?;
+            s.strip_prefix("udp:")?.parse::<std::net::SocketAddr>().ok()
+        });
+        let data = if sip && self.sipping_flag != 0 {
+            self.sipping(c, aorhash, ticks, st, local?)
+        } else {
+            vec![0u8; 4]
+        };
+        Some(crate::transport::Transmit {
+            proto: Proto::Udp,
+            dst,
+            local,
+            conn: None,
+            data,
+            no_connect: false,
+        })
+    }
+
+    /// Kamailio's `build_sipping`.
+    fn sipping(
+        &self,
+        c: &super::usrloc::Contact,
+        aorhash: u32,
+        ticks: u32,
+        st: &mut PingState,
+        local: std::net::SocketAddr,
+    ) -> Vec<u8> {
+        let addr = match local.ip() {
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => format!("[{a}]"),
+        };
+        let mut m = Vec::with_capacity(400);
+        m.extend_from_slice(&self.sipping_method);
+        m.push(b' ');
+        m.extend_from_slice(&c.uri);
+        m.extend_from_slice(b" SIP/2.0\r\nVia: SIP/2.0/UDP ");
+        m.extend_from_slice(addr.as_bytes());
+        m.push(b':');
+        m.extend_from_slice(local.port().to_string().as_bytes());
+        m.extend_from_slice(b";branch=z9hG4bK");
+        let branch = 1_000_000 + st.rand() % 9_000_000;
+        m.extend_from_slice(branch.to_string().as_bytes());
+        if let Some(p) = c.path.as_deref().filter(|p| !p.is_empty()) {
+            m.extend_from_slice(b"\r\nRoute: ");
+            m.extend_from_slice(p);
+        }
+        m.extend_from_slice(b"\r\nFrom: ");
+        m.extend_from_slice(&self.sipping_from);
+        m.extend_from_slice(b";tag=");
+        m.extend_from_slice(&c.ruid);
+        m.push(b'-');
+        reverse_hex(&mut m, aorhash);
+        m.push(b'-');
+        reverse_hex(&mut m, st.fromtag);
+        st.fromtag = st.fromtag.wrapping_add(1);
+        m.extend_from_slice(b"\r\nTo: ");
+        m.extend_from_slice(&c.uri);
+        m.extend_from_slice(b"\r\nCall-ID: ");
+        m.extend_from_slice(&self.callid);
+        m.push(b'-');
+        reverse_hex(&mut m, st.callid_cnt);
+        st.callid_cnt = st.callid_cnt.wrapping_add(1);
+        m.push(b'-');
+        reverse_hex(&mut m, ticks);
+        m.push(b'@');
+        m.extend_from_slice(local.ip().to_string().as_bytes());
+        m.extend_from_slice(b"\r\nCSeq: 1 ");
+        m.extend_from_slice(&self.sipping_method);
+        m.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+        m
+    }
+
+    /// `sipping_rpl_filter`: a reply to one of the pings (one Via, the
+    /// ping's method in CSeq, the pings' Call-ID prefix).
+    fn is_ping_reply(&self, msg: &crate::sip::Message<'_>) -> bool {
+        if self.sipping_flag == 0 || msg.is_request() || msg.vias().nth(1).is_some() {
+            return false;
+        }
+        let method_ok = msg
+            .cseq()
+            .is_ok_and(|c| c.method.as_bytes() == self.sipping_method.as_slice());
+        let callid_ok = msg.call_id().is_ok_and(|id| {
+            id.len() > self.callid.len() + 1
+                && id.starts_with(&self.callid)
+                && id[self.callid.len()] == b'-'
+        });
+        method_ok && callid_ok
     }
 }
 
@@ -62,6 +411,24 @@ impl crate::engine::module::Module for Config {
         p: &crate::engine::params::ModParams,
     ) -> Result<Self, crate::engine::params::ParamError> {
         Config::from_params(p)
+    }
+
+    fn tick(&self) -> Option<std::time::Duration> {
+        self.pinger
+            .as_ref()
+            .map(|_| std::time::Duration::from_secs(1))
+    }
+
+    /// A reply to a SIP ping goes no further (Kamailio's module response
+    /// function, after the reply route).
+    fn on_reply_in(&self, ctx: &mut Ctx<'_>) {
+        if self
+            .pinger
+            .as_ref()
+            .is_some_and(|p| p.is_ping_reply(ctx.msg))
+        {
+            ctx.reply_absorbed = true;
+        }
     }
 }
 

@@ -267,8 +267,8 @@ fn unsupported_modparams_are_refused_at_start_up_too() {
         ("usrloc", "hash_size", ParamValue::Int(12), true),
         (
             "registrar",
-            "received_avp",
-            ParamValue::Str("$avp(r)".into()),
+            "xavp_cfg",
+            ParamValue::Str("reg".into()),
             false,
         ),
         (
