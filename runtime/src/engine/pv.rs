@@ -203,11 +203,18 @@ fn bytes_of_ip(ip: std::net::IpAddr) -> Value<'static> {
 
 /// `$ru`: the current R-URI.
 pub fn ru<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
-    if ctx.msg.is_request() {
-        Value::str(ctx.ruri())
-    } else {
-        Value::Null
+    if !ctx.msg.is_request() {
+        return Value::Null;
     }
+    // Kamailio parses the R-URI before giving it: one a function rewrote
+    // into something that does not parse (siputils' `add_uri_param` can)
+    // reads `$null`.
+    if let Some(u) = &ctx.new_uri
+        && Uri::parse(u).is_err()
+    {
+        return Value::Null;
+    }
+    Value::str(ctx.ruri())
 }
 
 fn ruri_parsed<'c>(ctx: &'c Ctx<'_>) -> Option<Uri<'c>> {

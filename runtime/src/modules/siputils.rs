@@ -1,4 +1,7 @@
-//! siputils — message tests (kamailio-modules.md §7).
+//! siputils — message tests (kamailio-modules.md §7) and value checks:
+//! `is_e164`, `is_uri_user_e164`, `is_numeric`, `is_alphanum[ex]`,
+//! `is_uri`, `cmp_uri`, `cmp_aor`, `add_uri_param` (5.6.3's quirks kept: see
+//! each function).
 
 use crate::engine::Ctx;
 use crate::sip::{HeaderName, Uri};
@@ -113,6 +116,221 @@ pub fn uri_param_any(ctx: &Ctx<'_>, name: &[u8]) -> i32 {
         Ok(u) if u.params.iter().any(|p| p.name == name) => 1,
         _ => -1,
     }
+}
+
+/// `e164_check`: `+` then 2 to 15 digits.
+fn e164(s: &[u8]) -> bool {
+    s.len() > 2 && s.len() < 17 && s[0] == b'+' && s[1..].iter().all(u8::is_ascii_digit)
+}
+
+/// `is_e164(pv)`: 1 when the value is `+` and 2 to 15 digits, else -1.
+pub fn is_e164(_ctx: &Ctx<'_>, v: &[u8]) -> i32 {
+    if e164(v) { 1 } else { -1 }
+}
+
+/// `is_uri_user_e164(pv)`: the text between the first `:` and the next
+/// `@` is an E.164 number (1), else -1.
+pub fn is_uri_user_e164(_ctx: &Ctx<'_>, uri: &[u8]) -> i32 {
+    let Some(colon) = uri.iter().position(|&b| b == b':') else {
+        return -1;
+    };
+    let user = &uri[colon + 1..];
+    match user.iter().position(|&b| b == b'@') {
+        Some(at) if e164(&user[..at]) => 1,
+        _ => -1,
+    }
+}
+
+/// `is_numeric(s)`: 1 for one or more digits, else -2.
+pub fn is_numeric(_ctx: &Ctx<'_>, v: &[u8]) -> i32 {
+    if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
+        1
+    } else {
+        -2
+    }
+}
+
+/// `is_alphanum(s)`: 1 for ASCII letters and digits only, -2 empty, -3
+/// another character.
+pub fn is_alphanum(_ctx: &Ctx<'_>, v: &[u8]) -> i32 {
+    is_alphanumex(_ctx, v, b"")
+}
+
+/// `is_alphanumex(s, extra)`: as [`is_alphanum`], the characters of
+/// `extra` allowed too.
+pub fn is_alphanumex(_ctx: &Ctx<'_>, v: &[u8], extra: &[u8]) -> i32 {
+    if v.is_empty() {
+        return -2;
+    }
+    if v.iter()
+        .all(|b| b.is_ascii_alphanumeric() || extra.contains(b))
+    {
+        1
+    } else {
+        -3
+    }
+}
+
+/// `is_uri(s)`: 1 when it parses as a SIP URI, else -1.
+pub fn is_uri(_ctx: &Ctx<'_>, v: &[u8]) -> i32 {
+    if Uri::parse(v).is_ok() { 1 } else { -1 }
+}
+
+/// A URI's parts as Kamailio's `parse_uri` gives them to its comparers:
+/// the port as written; with `user=phone` (core `phone2tel`, on by
+/// default) a tel URI whose user ends at its first `;` and whose
+/// parameters are the user part's, not the envelope's.
+struct UriParts<'a> {
+    uri: Uri<'a>,
+    /// 0 sip, 1 sips, 2 tel (a SIP URI with `user=phone`).
+    kind: u8,
+    user: &'a [u8],
+    params: Vec<crate::sip::syntax::Param<'a>>,
+    /// The envelope has `user`, `ttl`, `method` or `maddr`.
+    special: bool,
+    port: &'a [u8],
+}
+
+fn uri_parts(v: &[u8]) -> Option<UriParts<'_>> {
+    use crate::sip::syntax::Params;
+    let uri = Uri::parse(v).ok()?;
+    let port = uri.port_raw.unwrap_or_default();
+    let special = uri.params.iter().any(|p| {
+        [&b"user"[..], b"ttl", b"method", b"maddr"]
+            .iter()
+            .any(|n| p.name.eq_ignore_ascii_case(n))
+    });
+    let user = uri.user.unwrap_or_default();
+    let phone = uri
+        .params
+        .iter()
+        .any(|p| p.name.eq_ignore_ascii_case(b"user") && p.value == Some(&b"phone"[..]));
+    let (kind, user, params) = if phone {
+        match user.iter().position(|&b| b == b';') {
+            Some(i) => (2, &user[..i], Params::new(&user[i + 1..]).iter().collect()),
+            None => (2, user, Vec::new()),
+        }
+    } else {
+        let kind = u8::from(uri.scheme != crate::sip::uri::Scheme::Sip);
+        (kind, user, uri.params.iter().collect())
+    };
+    Some(UriParts {
+        uri,
+        kind,
+        user,
+        params,
+        special,
+        port,
+    })
+}
+
+/// `cmp_uri(a, b)`: RFC 3261 19.1.4 as Kamailio's `cmp_uri`: same kind
+/// (sip, sips, or tel for `user=phone`), user, password and port as
+/// written, host without case; then the parameters both have must be
+/// equal (without case), and `user`, `ttl`, `method` or `maddr` on one
+/// side when the other has no parameters is a difference. 1 match, -1
+/// no match, -2 a URI that does not parse.
+pub fn cmp_uri(_ctx: &Ctx<'_>, a: &[u8], b: &[u8]) -> i32 {
+    let (Some(x), Some(y)) = (uri_parts(a), uri_parts(b)) else {
+        return -2;
+    };
+    let same = x.kind == y.kind
+        && x.user == y.user
+        && x.port == y.port
+        && x.uri.password.unwrap_or_default() == y.uri.password.unwrap_or_default()
+        && x.uri.host.eq_ignore_ascii_case(y.uri.host);
+    if !same {
+        return -1;
+    }
+    if x.params.is_empty() && y.params.is_empty() {
+        return 1;
+    }
+    if (x.params.is_empty() && y.special) || (y.params.is_empty() && x.special) {
+        return -1;
+    }
+    for a in &x.params {
+        for b in &y.params {
+            if a.name.eq_ignore_ascii_case(b.name)
+                && !a
+                    .value
+                    .unwrap_or_default()
+                    .eq_ignore_ascii_case(b.value.unwrap_or_default())
+            {
+                return -1;
+            }
+        }
+    }
+    1
+}
+
+/// `cmp_aor(a, b)`: same user, host (without case) and port (a missing
+/// port matches 5060). 1 match, -1 no match, -2 a URI that does not
+/// parse.
+pub fn cmp_aor(_ctx: &Ctx<'_>, a: &[u8], b: &[u8]) -> i32 {
+    let (Some(x), Some(y)) = (uri_parts(a), uri_parts(b)) else {
+        return -2;
+    };
+    if x.user != y.user {
+        return -1;
+    }
+    if x.port != y.port {
+        let p1 = x.uri.port.unwrap_or(0);
+        let p2 = y.uri.port.unwrap_or(0);
+        if (x.port.is_empty() && p2 != 5060) || (y.port.is_empty() && p1 != 5060) {
+            return -1;
+        }
+    }
+    if !x.uri.host.eq_ignore_ascii_case(y.uri.host) {
+        return -1;
+    }
+    1
+}
+
+/// `add_uri_param(param)`: `;param` appended to the R-URI's parameters
+/// (before its headers, if any); 1, or -1 when the R-URI does not parse.
+pub fn add_uri_param(ctx: &mut Ctx<'_>, param: &[u8]) -> i32 {
+    if param.is_empty() {
+        return 1;
+    }
+    let ruri = ctx.ruri().to_vec();
+    let Ok(uri) = Uri::parse(&ruri) else {
+        return -1;
+    };
+    let new = if uri.headers.is_empty() {
+        let mut n = ruri.clone();
+        n.push(b';');
+        n.extend_from_slice(param);
+        n
+    } else {
+        // Kamailio rebuilds it: `sip:` user `@` host `:` port, then the
+        // parameters without their leading `;` (so it glues them to the
+        // host or port: 5.6.3's URI no longer parses, and `$ru` reads
+        // `$null`), `;param`, `?` headers.
+        let mut n = b"sip:".to_vec();
+        if let Some(u) = uri.user.filter(|u| !u.is_empty()) {
+            n.extend_from_slice(u);
+            n.push(b'@');
+        }
+        n.extend_from_slice(uri.host);
+        if let Some(p) = uri.port_raw.filter(|p| !p.is_empty()) {
+            n.push(b':');
+            n.extend_from_slice(p);
+        }
+        n.extend_from_slice(
+            uri.params
+                .raw()
+                .strip_prefix(b";")
+                .unwrap_or(uri.params.raw()),
+        );
+        n.push(b';');
+        n.extend_from_slice(param);
+        n.push(b'?');
+        n.extend_from_slice(uri.headers);
+        n
+    };
+    // Kamailio's rewrite_uri takes it as it is.
+    ctx.new_uri = Some(new);
+    1
 }
 
 #[cfg(test)]

@@ -216,6 +216,11 @@ impl<'a> Params<'a> {
         Self { raw, sep: b';' }
     }
 
+    /// The parameters' text as given.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
     /// Parameters separated by `sep` (`,` for auth-params).
     pub fn with_separator(raw: &'a [u8], sep: u8) -> Self {
         Self { raw, sep }
