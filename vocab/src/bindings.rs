@@ -891,6 +891,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "siputils",
+        "options_reply",
+        "modules::siputils::options_reply",
+        &[],
+        Mut,
+    ),
+    b(
+        "siputils",
         "is_e164",
         "modules::siputils::is_e164",
         &[Fmt],

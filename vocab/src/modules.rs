@@ -704,7 +704,12 @@ pub static MODULES: &[ModuleSupport] = &[
     ModuleSupport {
         name: "siputils",
         runtime: "runtime/src/modules/siputils.rs",
-        params: &[],
+        params: &[
+            ("options_accept", Impl(Str)),
+            ("options_accept_encoding", Impl(Str)),
+            ("options_accept_language", Impl(Str)),
+            ("options_support", Impl(Str)),
+        ],
     },
     ModuleSupport {
         name: "sl",

@@ -61,6 +61,7 @@ pub struct Modules {
     /// Parameters of the stateless modules, read once.
     pub maxfwd: maxfwd::Config,
     pub nathelper: nathelper::Config,
+    pub siputils: siputils::Config,
     pub rr: rr::Config,
     pub sanity: sanity::Config,
     pub registrar: registrar::Config,
@@ -158,6 +159,7 @@ impl Modules {
         Ok(Self {
             maxfwd: maxfwd::Config::from_params(&params)?,
             nathelper: nathelper::Config::from_params(&params)?,
+            siputils: siputils::Config::from_params(&params)?,
             rr: rr::Config::from_params(&params)?,
             sanity: sanity::Config::from_params(&params)?,
             registrar: registrar::Config::from_params(&params)?,

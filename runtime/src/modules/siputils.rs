@@ -1,7 +1,7 @@
 //! siputils — message tests (kamailio-modules.md §7) and value checks:
 //! `is_e164`, `is_uri_user_e164`, `is_numeric`, `is_alphanum[ex]`,
 //! `is_uri`, `cmp_uri`, `cmp_aor`, `add_uri_param` (5.6.3's quirks kept: see
-//! each function).
+//! each function), and `options_reply` with its `options_*` parameters.
 
 use crate::engine::Ctx;
 use crate::sip::{HeaderName, Uri};
@@ -330,6 +330,79 @@ pub fn add_uri_param(ctx: &mut Ctx<'_>, param: &[u8]) -> i32 {
     };
     // Kamailio's rewrite_uri takes it as it is.
     ctx.new_uri = Some(new);
+    1
+}
+
+/// siputils' parameters: the headers of `options_reply`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    accept: Vec<u8>,
+    accept_encoding: Vec<u8>,
+    accept_language: Vec<u8>,
+    supported: Vec<u8>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            accept: b"*/*".to_vec(),
+            accept_encoding: Vec::new(),
+            accept_language: b"en".to_vec(),
+            supported: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `modparam("siputils", "options_*")`.
+    ///
+    /// # Errors
+    /// None today (strings are taken as they are).
+    pub fn from_params(
+        p: &crate::engine::params::ModParams,
+    ) -> Result<Self, crate::engine::params::ParamError> {
+        let d = Self::default();
+        let s = |name: &str, default: Vec<u8>| {
+            p.str("siputils", name).map_or(default, String::into_bytes)
+        };
+        Ok(Self {
+            accept: s("options_accept", d.accept),
+            accept_encoding: s("options_accept_encoding", d.accept_encoding),
+            accept_language: s("options_accept_language", d.accept_language),
+            supported: s("options_support", d.supported),
+        })
+    }
+}
+
+/// `options_reply()`: to an OPTIONS whose R-URI has no user, a 200 with
+/// `Accept`, `Accept-Encoding`, `Accept-Language` and `Supported` (the
+/// `options_*` parameters; sent through tm when there is a transaction,
+/// as sl's `send_reply`); -1 for another method or an R-URI with a user.
+pub fn options_reply(ctx: &mut Ctx<'_>) -> i32 {
+    use crate::sip::Method;
+    if !matches!(ctx.msg.method(), Some(Method::Options)) {
+        return -1;
+    }
+    match Uri::parse(ctx.ruri()) {
+        Ok(u) if u.user.is_none_or(<[u8]>::is_empty) => {}
+        _ => return -1,
+    }
+    let cfg = super::Modules::of(ctx).siputils.clone();
+    let mut h = Vec::with_capacity(80);
+    for (name, v) in [
+        (&b"Accept: "[..], &cfg.accept),
+        (b"Accept-Encoding: ", &cfg.accept_encoding),
+        (b"Accept-Language: ", &cfg.accept_language),
+        (b"Supported: ", &cfg.supported),
+    ] {
+        h.extend_from_slice(name);
+        h.extend_from_slice(v);
+        h.extend_from_slice(b"\r\n");
+    }
+    ctx.reply_lumps.extend_from_slice(&h);
+    if super::sl::send_reply(ctx, 200, b"OK") == -1 {
+        return -1;
+    }
     1
 }
 
