@@ -547,6 +547,47 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "path",
+        runtime: "runtime/src/modules/path.rs",
+        params: &[
+            (
+                "use_received",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: a Route's received parameter does not set the destination, as in the runtime",
+                ),
+            ),
+            (
+                "received_format",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: the received address written as a SIP URI, as in the runtime",
+                ),
+            ),
+            (
+                "enable_r2",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: one Path header, as in the runtime",
+                ),
+            ),
+            (
+                "sockname_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: the socket's address, not its name, as in the runtime",
+                ),
+            ),
+            (
+                "received_name",
+                NoOpIf(
+                    &[Text("received")],
+                    "`received` is Kamailio's default, as in the runtime",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
         name: "permissions",
         runtime: "runtime/src/modules/permissions.rs, runtime/src/modules/permissions/trusted.rs",
         params: &[

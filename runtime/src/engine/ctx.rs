@@ -177,6 +177,12 @@ pub trait DeferredHeader: Any + fmt::Debug + Send + Sync {
     /// The header lines (name, value) to insert before the first header,
     /// in order.
     fn build(&self, at: &SendInfo<'_>) -> Vec<(&'static str, Vec<u8>)>;
+    /// Where in `msg` the lines go: `None` before the first header (rr's
+    /// Record-Route), else an offset (path's Path: before the first Path
+    /// header, or after the last header).
+    fn anchor(&self, _msg: &Message<'_>) -> Option<usize> {
+        None
+    }
     /// A copy (tm keeps the header changes with the transaction).
     fn clone_box(&self) -> Box<dyn DeferredHeader>;
     /// Equal to `other` (of the same type and value).

@@ -191,8 +191,12 @@ fn apply_ops(
             }
             HeaderOp::Deferred(d) => {
                 if let Some((core, rcv, out)) = request {
+                    let at = d.anchor(ed.message());
                     for (name, value) in d.build(&SendInfo { core, rcv, out }) {
-                        tolerate(ed.insert_header_first(name, &value))?;
+                        match at {
+                            None => tolerate(ed.insert_header_first(name, &value))?,
+                            Some(at) => tolerate(ed.insert_header_at(at, name, &value))?,
+                        }
                     }
                 }
             }
@@ -287,5 +291,32 @@ pub(crate) fn remove_top_via(
             ed.replace_range(start, start + first.len() + comma + ws, Vec::new())
         }
         _ => ed.remove_header(idx),
+    }
+}
+
+/// A socket as Kamailio substitutes it into a header when the message
+/// leaves (`SUBST_SND_ALL`: rr's Record-Route, path's Path): the
+/// advertised address or the socket's (IPv6 in brackets), `:port` unless
+/// 5060, `;transport=` unless UDP (or always, with `explicit_transport`).
+pub fn push_socket_address(
+    v: &mut Vec<u8>,
+    core: &CoreConfig,
+    sock: (Proto, SocketAddr),
+    explicit_transport: bool,
+) {
+    match &core.advertised_address {
+        Some(a) => v.extend_from_slice(a.as_bytes()),
+        None => match sock.1.ip() {
+            IpAddr::V4(ip) => v.extend_from_slice(ip.to_string().as_bytes()),
+            IpAddr::V6(ip) => v.extend_from_slice(format!("[{ip}]").as_bytes()),
+        },
+    }
+    let port = core.advertised_port.unwrap_or(sock.1.port());
+    if port != 5060 {
+        v.extend_from_slice(format!(":{port}").as_bytes());
+    }
+    if sock.0 != Proto::Udp || explicit_transport {
+        v.extend_from_slice(b";transport=");
+        v.extend_from_slice(sock.0.as_str().to_ascii_lowercase().as_bytes());
     }
 }

@@ -21,6 +21,7 @@ pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
 pub mod nathelper;
+pub mod path;
 pub mod permissions;
 pub mod registrar;
 pub mod rr;

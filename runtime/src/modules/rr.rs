@@ -9,7 +9,7 @@
 //! the R-URI and `$du` in the context.
 
 use std::any::Any;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use crate::engine::ctx::{CoreConfig, Ctx, DeferredHeader, HeaderOp, SendInfo};
 use crate::engine::params::{ModParams, ParamError};
@@ -101,21 +101,7 @@ fn push_socket_uri(
         v.extend_from_slice(u);
         v.push(b'@');
     }
-    match &core.advertised_address {
-        Some(a) => v.extend_from_slice(a.as_bytes()),
-        None => match sock.1.ip() {
-            IpAddr::V4(ip) => v.extend_from_slice(ip.to_string().as_bytes()),
-            IpAddr::V6(ip) => v.extend_from_slice(format!("[{ip}]").as_bytes()),
-        },
-    }
-    let port = core.advertised_port.unwrap_or(sock.1.port());
-    if port != 5060 {
-        v.extend_from_slice(format!(":{port}").as_bytes());
-    }
-    if sock.0 != Proto::Udp || explicit_transport {
-        v.extend_from_slice(b";transport=");
-        v.extend_from_slice(sock.0.as_str().to_ascii_lowercase().as_bytes());
-    }
+    crate::engine::forward::push_socket_address(v, core, sock, explicit_transport);
     if r2 {
         v.extend_from_slice(b";r2=on");
     }

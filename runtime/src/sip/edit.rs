@@ -162,6 +162,22 @@ impl<'m, 'a> Editor<'m, 'a> {
         self.insert_at(self.msg.headers_start(), line)
     }
 
+    /// Inserts `name: value` at offset `at` (the start of a header line,
+    /// or the end of the header block).
+    ///
+    /// # Errors
+    /// Invalid name or a value with CR/LF, or an offset outside the
+    /// message.
+    pub fn insert_header_at(
+        &mut self,
+        at: usize,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(), EditError> {
+        let line = header_line(name.as_bytes(), value)?;
+        self.insert_at(at, line)
+    }
+
     /// Removes the header line at `index` of [`Message::headers`].
     ///
     /// # Errors
