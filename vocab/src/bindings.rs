@@ -948,6 +948,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "siputils",
+        "is_tel_number",
+        "modules::siputils::is_tel_number",
+        &[Fmt],
+        Shared,
+    ),
+    b(
+        "siputils",
         "is_numeric",
         "modules::siputils::is_numeric",
         &[Fmt],

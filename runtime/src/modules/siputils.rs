@@ -1,5 +1,5 @@
 //! siputils — message tests (kamailio-modules.md §7) and value checks:
-//! `is_e164`, `is_uri_user_e164`, `is_numeric`, `is_alphanum[ex]`,
+//! `is_e164`, `is_uri_user_e164`, `is_tel_number`, `is_numeric`, `is_alphanum[ex]`,
 //! `is_uri`, `cmp_uri`, `cmp_aor`, `add_uri_param` (5.6.3's quirks kept: see
 //! each function), and `options_reply` with its `options_*` parameters.
 
@@ -144,6 +144,22 @@ pub fn is_uri_user_e164(_ctx: &Ctx<'_>, uri: &[u8]) -> i32 {
 /// `is_numeric(s)`: 1 for one or more digits, else -2.
 pub fn is_numeric(_ctx: &Ctx<'_>, v: &[u8]) -> i32 {
     if !v.is_empty() && v.iter().all(u8::is_ascii_digit) {
+        1
+    } else {
+        -2
+    }
+}
+
+/// `is_tel_number(s)`: 1 for digits, optionally after a `+` and a digit
+/// 1-9; else -2.
+pub fn is_tel_number(_ctx: &Ctx<'_>, v: &[u8]) -> i32 {
+    let digits = match v {
+        [] | [b'+'] => return -2,
+        [b'+', first, rest @ ..] if (b'1'..=b'9').contains(first) => rest,
+        [b'+', ..] => return -2,
+        all => all,
+    };
+    if digits.iter().all(u8::is_ascii_digit) {
         1
     } else {
         -2
