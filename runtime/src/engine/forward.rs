@@ -197,6 +197,7 @@ fn apply_ops(
                 }
             }
             HeaderOp::Note(..) => {}
+            HeaderOp::Body(body) => tolerate(ed.set_body(body, None))?,
         }
     }
     Ok(())

@@ -24,6 +24,7 @@ pub mod nathelper;
 pub mod permissions;
 pub mod registrar;
 pub mod rr;
+pub mod rtpengine;
 pub mod sanity;
 pub mod siputils;
 pub mod sl;
@@ -92,6 +93,8 @@ pub struct Modules {
     pub loaded: Vec<String>,
     /// sqlops: its connections (per worker: [`WorkerModules`]).
     pub sqlops: sqlops::Sqlops,
+    /// rtpengine: its instances (per worker: their sockets).
+    pub rtpengine: rtpengine::Rtpengine,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -108,6 +111,8 @@ pub struct WorkerModules {
     pub speeddial: Option<crate::db::Connection>,
     /// permissions' connection (`allow_trusted` with `db_mode` 0).
     pub permissions: Option<crate::db::Connection>,
+    /// rtpengine's sockets.
+    pub rtpengine: rtpengine::Worker,
 }
 
 /// Runs `sql` on the worker's connection `pick` chooses (a module's own,
@@ -171,6 +176,7 @@ impl Modules {
             counters: counters::Counters::from_params(&params)?,
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
             sqlops: sqlops::Sqlops::from_params(&params)?,
+            rtpengine: rtpengine::Rtpengine::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -202,6 +208,9 @@ impl Modules {
         }
         if loaded("acc") {
             self.acc.start()?;
+        }
+        if loaded("rtpengine") {
+            self.rtpengine.start();
         }
         if loaded("usrloc") {
             let tables: Vec<&str> = static_tables
@@ -307,6 +316,10 @@ macro_rules! each {
             let $m = &$self.sqlops;
             $body;
         }
+        {
+            let $m = &$self.rtpengine;
+            $body;
+        }
     }};
 }
 
@@ -352,6 +365,7 @@ impl ModuleSet for Modules {
             alias_db: Some(self.alias_db.worker()),
             speeddial: Some(self.speeddial.worker()),
             permissions: self.permissions.worker(),
+            rtpengine: self.rtpengine.worker(),
         }))
     }
 
