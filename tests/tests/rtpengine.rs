@@ -298,7 +298,10 @@ Content-Length: 0\r\n\r\n"
         }
         None => out.push("uas: no BYE".into()),
     }
-    out
+    // The UAS's port differs per run.
+    out.iter()
+        .map(|l| l.replace(&u.to_string(), "UAS"))
+        .collect()
 }
 
 fn run(who: &str, interp: &Path) -> Vec<String> {

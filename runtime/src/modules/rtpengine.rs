@@ -143,12 +143,17 @@ impl Default for Rtpengine {
     }
 }
 
-/// The per-worker state: a socket per instance, the cookie counter.
+/// The per-worker state: a socket per instance.
 #[derive(Debug, Default)]
 pub struct Worker {
     socks: Vec<Option<UdpSocket>>,
-    seq: u32,
 }
+
+/// The cookies' sequence number. Kamailio's is per process, and its
+/// workers are processes (the pid is in the cookie); ours are threads of
+/// one process, so the counter is shared: rtpengine answers a cookie it
+/// has seen with its cached reply, so two commands must never share one.
+static COOKIE_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl Rtpengine {
     /// The module from its parameters.
@@ -299,7 +304,6 @@ impl Rtpengine {
     pub fn worker(&self) -> Worker {
         Worker {
             socks: (0..self.nodes.len()).map(|_| None).collect(),
-            seq: 0,
         }
     }
 
@@ -535,8 +539,7 @@ fn send(r: &Rtpengine, w: &mut Worker, i: usize, cmd: &Item) -> Result<Vec<u8>, 
         s.connect(addr).map_err(|_| cant_send())?;
         w.socks[i] = Some(s);
     }
-    let seq = w.seq;
-    w.seq = w.seq.wrapping_add(1);
+    let seq = COOKIE_SEQ.fetch_add(1, Ordering::Relaxed);
     let Some(sock) = w.socks[i].as_ref() else {
         return Err(cant_send());
     };
