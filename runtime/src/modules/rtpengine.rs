@@ -105,6 +105,9 @@ pub struct Node {
     recheck: AtomicU64,
 }
 
+/// Call-ID and via-branch: a call's key in [`Rtpengine::calls`].
+type CallKey = (Vec<u8>, Vec<u8>);
+
 /// A set of instances (`N == ...`).
 #[derive(Debug)]
 struct Set {
@@ -124,7 +127,7 @@ pub struct Rtpengine {
     aggressive_redetection: bool,
     /// Call-ID (and via-branch) → the instance that took the call
     /// (Kamailio's hash table).
-    calls: Mutex<HashMap<(Vec<u8>, Vec<u8>), usize>>,
+    calls: Mutex<HashMap<CallKey, usize>>,
     epoch: Instant,
 }
 
