@@ -726,6 +726,17 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "rtpengine",
+        runtime: "runtime/src/modules/rtpengine.rs, runtime/src/modules/rtpengine/bencode.rs",
+        params: &[
+            ("rtpengine_sock", Impl(Str)),
+            ("rtpengine_tout_ms", Impl(Int)),
+            ("rtpengine_retr", Impl(Int)),
+            ("rtpengine_disable_tout", Impl(Int)),
+            ("aggressive_redetection", Impl(Int)),
+        ],
+    },
+    ModuleSupport {
         name: "sanity",
         runtime: "runtime/src/modules/sanity.rs",
         params: &[

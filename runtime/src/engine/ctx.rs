@@ -235,6 +235,9 @@ pub enum HeaderOp {
     /// header: ignored when sending (rr's `add_rr_param()` before any
     /// `record_route()`, which the next `record_route()` takes).
     Note(&'static str, Vec<u8>),
+    /// Replace the body (Content-Length updated; the last one wins): the
+    /// SDP rtpengine answered, as Kamailio's body lumps.
+    Body(Vec<u8>),
 }
 
 /// One additional branch of the request (`append_branch()`, `lookup()`

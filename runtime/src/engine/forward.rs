@@ -201,6 +201,7 @@ fn apply_ops(
                 }
             }
             HeaderOp::Note(..) => {}
+            HeaderOp::Body(body) => tolerate(ed.set_body(body, None))?,
         }
     }
     Ok(())

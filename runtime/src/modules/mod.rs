@@ -25,6 +25,7 @@ pub mod path;
 pub mod permissions;
 pub mod registrar;
 pub mod rr;
+pub mod rtpengine;
 pub mod sanity;
 pub mod siputils;
 pub mod sl;
@@ -95,6 +96,8 @@ pub struct Modules {
     pub loaded: Vec<String>,
     /// sqlops: its connections (per worker: [`WorkerModules`]).
     pub sqlops: sqlops::Sqlops,
+    /// rtpengine: its instances (per worker: their sockets).
+    pub rtpengine: rtpengine::Rtpengine,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -111,6 +114,8 @@ pub struct WorkerModules {
     pub speeddial: Option<crate::db::Connection>,
     /// permissions' connection (`allow_trusted` with `db_mode` 0).
     pub permissions: Option<crate::db::Connection>,
+    /// rtpengine's sockets.
+    pub rtpengine: rtpengine::Worker,
 }
 
 /// Runs `sql` on the worker's connection `pick` chooses (a module's own,
@@ -176,6 +181,7 @@ impl Modules {
             counters: counters::Counters::from_params(&params)?,
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
             sqlops: sqlops::Sqlops::from_params(&params)?,
+            rtpengine: rtpengine::Rtpengine::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -207,6 +213,9 @@ impl Modules {
         }
         if loaded("acc") {
             self.acc.start()?;
+        }
+        if loaded("rtpengine") {
+            self.rtpengine.start();
         }
         if loaded("usrloc") {
             let tables: Vec<&str> = static_tables
@@ -316,6 +325,10 @@ macro_rules! each {
             let $m = &$self.sqlops;
             $body;
         }
+        {
+            let $m = &$self.rtpengine;
+            $body;
+        }
     }};
 }
 
@@ -387,6 +400,7 @@ impl ModuleSet for Modules {
             alias_db: Some(self.alias_db.worker()),
             speeddial: Some(self.speeddial.worker()),
             permissions: self.permissions.worker(),
+            rtpengine: self.rtpengine.worker(),
         }))
     }
 

@@ -173,7 +173,10 @@ impl<'a> TmCtx<'a> {
 }
 
 /// Runs `f` on the current transaction (None if there is none).
-fn with_tx<R>(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Transaction, &mut Ctx<'_>) -> R) -> Option<R> {
+pub(crate) fn with_tx<R>(
+    ctx: &mut Ctx<'_>,
+    f: impl FnOnce(&mut Transaction, &mut Ctx<'_>) -> R,
+) -> Option<R> {
     match std::mem::take(&mut ctx.tm.tx) {
         TxRef::None => None,
         TxRef::Shared(h) => {

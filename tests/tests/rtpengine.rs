@@ -1,0 +1,407 @@
+//! rtpengine, differential: `tests/rtpengine/kamailio.cfg` under
+//! `kamailio -f`, compiled and interpreted, each with its own rtpengine
+//! daemon (`/usr/bin/rtpengine` in user space, on free loopback ports)
+//! behind a UDP relay of the test's that records every ng command (and
+//! can drop them, or close its port, to make rtpengine silent or
+//! unreachable). Calls go from a client socket through the proxy (tm) to
+//! a UAS socket of the test: INVITE with SDP (offer), 200 with SDP
+//! (answer, in the onreply route), BYE (delete); then the same with
+//! rtpengine silent (timeouts: -1, the messages relayed with their SDP
+//! untouched), back (the instance found again by the redetection ping)
+//! with `rtpengine_offer`'s flags, and unreachable (ICMP refused).
+//! Compared: what the UAS and the client receive (status/request line,
+//! `X-Rc`, the SDP with rtpengine's ports normalised) and the commands
+//! the relay saw (bencoded dictionaries decoded, keys sorted, cookies
+//! dropped). Kamailio's own lines are checked against what the cfg
+//! means first.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cfgc_test_support::{GroupGuard, free_port};
+
+fn cfg() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rtpengine/kamailio.cfg")
+}
+
+const FORWARD: u8 = 0;
+const DROP: u8 = 1;
+const CLOSED: u8 = 2;
+
+/// A UDP relay between the proxy and rtpengine that records what the
+/// proxy sends.
+struct Relay {
+    mode: Arc<AtomicU8>,
+    seen: Arc<Mutex<Vec<Vec<u8>>>>,
+    stop: Arc<AtomicU8>,
+}
+
+impl Relay {
+    fn start(port: u16, ng: u16) -> Self {
+        let mode = Arc::new(AtomicU8::new(FORWARD));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicU8::new(0));
+        let (m, s, st) = (mode.clone(), seen.clone(), stop.clone());
+        let up = UdpSocket::bind("127.0.0.1:0").expect("relay upstream socket");
+        up.connect(("127.0.0.1", ng)).expect("connect");
+        up.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+        std::thread::spawn(move || {
+            let bind = || {
+                let d = UdpSocket::bind(("127.0.0.1", port)).expect("relay port");
+                d.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+                d
+            };
+            let mut down = Some(bind());
+            let mut peer: Option<SocketAddr> = None;
+            let mut buf = vec![0u8; 65536];
+            while st.load(Ordering::Relaxed) == 0 {
+                let mode = m.load(Ordering::Relaxed);
+                if mode == CLOSED {
+                    down = None;
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                let d = down.get_or_insert_with(bind);
+                if let Ok((n, from)) = d.recv_from(&mut buf) {
+                    s.lock().unwrap().push(buf[..n].to_vec());
+                    if mode == FORWARD {
+                        peer = Some(from);
+                        let _ = up.send(&buf[..n]);
+                    }
+                }
+                if let Ok(n) = up.recv(&mut buf)
+                    && let Some(p) = peer
+                {
+                    let _ = d.send_to(&buf[..n], p);
+                }
+            }
+        });
+        Relay { mode, seen, stop }
+    }
+
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(1, Ordering::Relaxed);
+    }
+}
+
+fn rtpengine(ng: u16, rtp: u16) -> GroupGuard {
+    use std::os::unix::process::CommandExt as _;
+    let child = Command::new("/usr/bin/rtpengine")
+        .args([
+            "--foreground",
+            "--table=-1",
+            "--interface=127.0.0.1",
+            &format!("--listen-ng=127.0.0.1:{ng}"),
+            &format!("--port-min={rtp}"),
+            &format!("--port-max={}", rtp + 99),
+            "--log-stderr",
+            "--no-redis-required",
+            "--delete-delay=0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("rtpengine runs (apt-get install rtpengine-daemon)");
+    let mut g = GroupGuard::new(child);
+    g.wait_bound(ng, "rtpengine", Duration::from_secs(10))
+        .expect("rtpengine listens");
+    g
+}
+
+/// Decoded bencode, rendered with sorted keys.
+fn render(b: &[u8]) -> Option<(String, &[u8])> {
+    match *b.first()? {
+        b'i' => {
+            let e = b.iter().position(|&c| c == b'e')?;
+            Some((String::from_utf8_lossy(&b[1..e]).into_owned(), &b[e + 1..]))
+        }
+        b'l' => {
+            let mut rest = &b[1..];
+            let mut items = Vec::new();
+            while rest.first() != Some(&b'e') {
+                let (i, r) = render(rest)?;
+                items.push(i);
+                rest = r;
+            }
+            Some((format!("[{}]", items.join(", ")), &rest[1..]))
+        }
+        b'd' => {
+            let mut rest = &b[1..];
+            let mut items = BTreeMap::new();
+            while rest.first() != Some(&b'e') {
+                let (k, r) = render(rest)?;
+                let (v, r) = render(r)?;
+                items.insert(k, v);
+                rest = r;
+            }
+            let body: Vec<String> = items.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            Some((format!("{{{}}}", body.join(", ")), &rest[1..]))
+        }
+        _ => {
+            let c = b.iter().position(|&c| c == b':')?;
+            let n: usize = std::str::from_utf8(&b[..c]).ok()?.parse().ok()?;
+            let s = String::from_utf8_lossy(b.get(c + 1..c + 1 + n)?);
+            Some((format!("{s:?}"), &b[c + 1 + n..]))
+        }
+    }
+}
+
+/// rtpengine's ports in an SDP (or in a rendered command) replaced.
+fn norm(s: &str) -> String {
+    let re = regex::Regex::new(r"(m=\w+ |a=rtcp:)\d+").unwrap();
+    re.replace_all(s, "${1}PORT").into_owned()
+}
+
+fn command(d: &[u8]) -> String {
+    let sp = d.iter().position(|&c| c == b' ').unwrap_or(0);
+    let text = render(&d[sp + 1..]).map_or_else(|| "undecodable".into(), |(t, _)| t);
+    format!("ng {}", norm(&text))
+}
+
+fn header<'a>(m: &'a str, name: &str) -> &'a str {
+    m.lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim())
+        })
+        .unwrap_or("-")
+}
+
+fn summary(who: &str, m: &str) -> String {
+    let first = m.lines().next().unwrap_or("");
+    let body = m.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    format!(
+        "{who}: {first} | X-Rc {} | CL {} | {}",
+        header(m, "X-Rc"),
+        header(m, "Content-Length"),
+        norm(body).replace("\r\n", "\\n")
+    )
+}
+
+fn recv(s: &UdpSocket, want: impl Fn(&str) -> bool) -> Option<String> {
+    let mut buf = vec![0u8; 65536];
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(5) {
+        if let Ok((n, _)) = s.recv_from(&mut buf) {
+            let m = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if want(&m) {
+                return Some(m);
+            }
+        }
+    }
+    None
+}
+
+const OFFER: &str = "v=0\r\no=alice 2890844526 2890844526 IN IP4 192.168.1.10\r\ns=-\r\nc=IN IP4 192.168.1.10\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n";
+const ANSWER: &str = "v=0\r\no=bob 2808844564 2808844564 IN IP4 10.0.0.20\r\ns=-\r\nc=IN IP4 10.0.0.20\r\nt=0 0\r\nm=audio 3456 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+/// One call: INVITE (offer), 200 (answer), BYE (delete); what the UAS and
+/// the client received, in order.
+fn call(proxy: u16, cli: &UdpSocket, uas: &UdpSocket, name: &str, op: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let c = cli.local_addr().unwrap();
+    let u = uas.local_addr().unwrap();
+    let callid = format!("rtpe-{name}@test");
+    let invite = format!(
+        "INVITE sip:bob@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {c};branch=z9hG4bK-{name}-1;rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=a-{name}\r\n\
+To: <sip:bob@127.0.0.1>\r\n\
+Call-ID: {callid}\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: <sip:alice@{c}>\r\n\
+X-Uas: sip:{u}\r\n\
+X-Op: {op}\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: {}\r\n\r\n{OFFER}",
+        OFFER.len()
+    );
+    cli.send_to(invite.as_bytes(), ("127.0.0.1", proxy))
+        .unwrap();
+    let Some(at_uas) = recv(uas, |m| m.starts_with("INVITE")) else {
+        out.push("uas: no INVITE".into());
+        return out;
+    };
+    out.push(summary("uas", &at_uas));
+    // The UAS answers 200 with SDP, to the top Via (the proxy).
+    let mut reply = String::from("SIP/2.0 200 OK\r\n");
+    for l in at_uas.lines().skip(1) {
+        let lower = l.to_ascii_lowercase();
+        if lower.starts_with("via:")
+            || lower.starts_with("from:")
+            || lower.starts_with("call-id:")
+            || lower.starts_with("cseq:")
+        {
+            reply.push_str(l);
+            reply.push_str("\r\n");
+        } else if lower.starts_with("to:") {
+            reply.push_str(&format!("{l};tag=b-{name}\r\n"));
+        }
+    }
+    reply.push_str(&format!(
+        "Contact: <sip:bob@{u}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{ANSWER}",
+        ANSWER.len()
+    ));
+    uas.send_to(reply.as_bytes(), ("127.0.0.1", proxy)).unwrap();
+    match recv(cli, |m| m.starts_with("SIP/2.0 200")) {
+        Some(m) => out.push(summary("client", &m)),
+        None => out.push("client: no 200".into()),
+    }
+    let bye = format!(
+        "BYE sip:bob@{u} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {c};branch=z9hG4bK-{name}-2;rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=a-{name}\r\n\
+To: <sip:bob@127.0.0.1>;tag=b-{name}\r\n\
+Call-ID: {callid}\r\n\
+CSeq: 2 BYE\r\n\
+X-Uas: sip:{u}\r\n\
+Content-Length: 0\r\n\r\n"
+    );
+    cli.send_to(bye.as_bytes(), ("127.0.0.1", proxy)).unwrap();
+    match recv(uas, |m| m.starts_with("BYE")) {
+        Some(m) => {
+            out.push(summary("uas", &m));
+            let mut ok = String::from("SIP/2.0 200 OK\r\n");
+            for l in m.lines().skip(1) {
+                let lower = l.to_ascii_lowercase();
+                if ["via:", "from:", "to:", "call-id:", "cseq:"]
+                    .iter()
+                    .any(|p| lower.starts_with(p))
+                {
+                    ok.push_str(l);
+                    ok.push_str("\r\n");
+                }
+            }
+            ok.push_str("Content-Length: 0\r\n\r\n");
+            uas.send_to(ok.as_bytes(), ("127.0.0.1", proxy)).unwrap();
+            match recv(cli, |m| m.starts_with("SIP/2.0 200") && m.contains("BYE")) {
+                Some(m) => out.push(summary("client", &m)),
+                None => out.push("client: no 200 to BYE".into()),
+            }
+        }
+        None => out.push("uas: no BYE".into()),
+    }
+    // The UAS's port differs per run.
+    out.iter()
+        .map(|l| l.replace(&u.to_string(), "UAS"))
+        .collect()
+}
+
+fn run(who: &str, interp: &Path) -> Vec<String> {
+    let ng = free_port();
+    let rtp = 30000 + (free_port() % 300) * 100;
+    let relay_port = free_port();
+    let mut daemon = rtpengine(ng, rtp);
+    let relay = Relay::start(relay_port, ng);
+    let defines = vec![(
+        "RTPE_SOCK".to_string(),
+        format!("\"udp:127.0.0.1:{relay_port}\""),
+    )];
+    let (g, proxy) = tests::start_contender(who, &cfg(), &defines, "rtpengine", interp);
+    let cli = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uas = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for s in [&cli, &uas] {
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+    }
+    let mut lines = Vec::new();
+    let take = |lines: &mut Vec<String>, step: &str, got: Vec<String>| {
+        lines.push(format!("== {step}"));
+        lines.extend(got);
+        let seen: Vec<Vec<u8>> = std::mem::take(&mut *relay.seen.lock().unwrap());
+        lines.extend(seen.iter().map(|d| command(d)));
+    };
+    take(&mut lines, "start-up", Vec::new());
+    let got = call(proxy, &cli, &uas, "one", "manage");
+    take(&mut lines, "call through rtpengine", got);
+    relay.set(DROP);
+    let got = call(proxy, &cli, &uas, "silent", "manage");
+    take(&mut lines, "rtpengine silent", got);
+    relay.set(FORWARD);
+    let got = call(proxy, &cli, &uas, "back", "offer");
+    take(&mut lines, "rtpengine back, rtpengine_offer", got);
+    relay.set(CLOSED);
+    let got = call(proxy, &cli, &uas, "unreachable", "manage");
+    take(&mut lines, "rtpengine unreachable", got);
+    g.stop().expect("proxy stopped");
+    drop(relay);
+    daemon.halt();
+    lines
+}
+
+#[test]
+fn rtpengine_calls_as_kamailio_makes_them() {
+    assert!(
+        Path::new("/usr/bin/rtpengine").exists(),
+        "rtpengine is missing (apt-get install rtpengine-daemon)"
+    );
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let theirs = run("kamailio", &interp);
+    let text = theirs.join("\n");
+    // What the cfg means, on Kamailio's side.
+    let rcs: Vec<&str> = theirs
+        .iter()
+        .filter(|l| !l.starts_with("ng") && !l.starts_with("=="))
+        .map(|l| header_rc(l))
+        .collect();
+    assert_eq!(
+        rcs,
+        [
+            "1", "1", "1", "-", // call: INVITE, 200, BYE at the UAS, 200 to BYE
+            "-1", "-1", "-1", "-", // silent
+            "1", "1", "1", "-", // back
+            "-1", "-1", "-1", "-", // unreachable
+        ],
+        "kamailio's return codes:\n{text}"
+    );
+    assert!(text.contains("\"command\": \"offer\""), "{text}");
+    assert!(
+        theirs.iter().any(|l| l.starts_with("uas: INVITE")
+            && l.contains("X-Rc 1")
+            && l.contains("c=IN IP4 127.0.0.1")),
+        "rtpengine's SDP relayed:\n{text}"
+    );
+    assert!(
+        theirs.iter().any(|l| l.contains("uas: INVITE")
+            && l.contains("c=IN IP4 192.168.1.10")
+            && l.contains("X-Rc -1")),
+        "the silent call's SDP untouched:\n{text}"
+    );
+    for who in ["interpreted", "compiled"] {
+        let ours = run(who, &interp);
+        let diff = cfgc_test_support::line_diff(&theirs, &ours);
+        assert_eq!(
+            theirs,
+            ours,
+            "{who} differs from kamailio -f:\n{}",
+            diff.iter()
+                .map(|(ok, l)| format!("{} {l}", if *ok { ' ' } else { '!' }))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+fn header_rc(line: &str) -> &str {
+    line.split("| X-Rc ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or("?")
+}
