@@ -754,6 +754,11 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "sdpops",
+        runtime: "runtime/src/modules/sdpops.rs",
+        params: &[],
+    },
+    ModuleSupport {
         name: "siputils",
         runtime: "runtime/src/modules/siputils.rs",
         params: &[

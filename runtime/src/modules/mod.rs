@@ -27,6 +27,7 @@ pub mod registrar;
 pub mod rr;
 pub mod rtpengine;
 pub mod sanity;
+pub mod sdpops;
 pub mod siputils;
 pub mod sl;
 pub mod speeddial;

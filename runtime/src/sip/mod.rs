@@ -21,6 +21,7 @@ pub mod message;
 pub mod parse;
 pub mod reply;
 pub mod roundtrip;
+pub mod sdp;
 pub mod syntax;
 pub mod typed;
 pub mod uri;
