@@ -189,7 +189,9 @@ fn stock_define_sets_refuse_the_modules_the_runtime_lacks() {
         ("WITH_TLS", &["tls"]),
         // db_mysql is supported (runtime/src/db/): nothing refused.
         ("WITH_MYSQL", &[]),
-        ("WITH_NAT", &["nathelper", "rtpproxy"]),
+        // nathelper is supported; rtpproxy is not (rtpengine is, with
+        // WITH_RTPENGINE).
+        ("WITH_NAT", &["rtpproxy"]),
         ("WITH_ANTIFLOOD", &["htable", "pike"]),
         // auth and auth_db are supported: nothing refused.
         ("WITH_AUTH", &[]),
@@ -281,7 +283,6 @@ fn verdicts(module: &str, param: &str, value: &cfgc_vocab::ModParamValue) -> (bo
 fn build_time_and_start_up_refusals_agree() {
     use cfgc_vocab::{ModParamValue as V, ParamSupport};
     let old_refusals: &[(&str, &str, V)] = &[
-        ("registrar", "received_avp", V::Str("$avp(RECEIVED)".into())),
         ("registrar", "xavp_cfg", V::Str("reg".into())),
         ("registrar", "outbound_mode", V::Int(1)),
         ("registrar", "sock_flag", V::Int(3)),
