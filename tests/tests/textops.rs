@@ -32,6 +32,18 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     ("around-removed", "around-removed", "X-A: a\r\n", ""),
     ("reply", "reply", "X-A: abc\r\n", ""),
+    (
+        "replace",
+        "replace",
+        "X-Tag: one\r\nX-Tag: two\r\nX-Alice: alice\r\n",
+        "",
+    ),
+    (
+        "replace-body",
+        "replace-body",
+        "Content-Type: application/sdp\r\n",
+        "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/AVP 31\r\na=x1\r\na=x2\r\n",
+    ),
 ];
 
 fn request(name: &str, op: &str, extra: &str, body: &str, local: std::net::SocketAddr) -> String {
@@ -107,4 +119,6 @@ const EXPECTED: &[&str] = &[
     "edit:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nX-First: 1\r\nX-Second: 2\r\nX-Before-Nothing: 4\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-edit;rport=PORT\r\nX-After-Via: 6\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nX-Before-To: 3\r\nX-After-From: 5\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: textops-edit@test\r\nCSeq: 1 OPTIONS\r\nX-Op: edit\r\nX-A: X-From-A: a\r\nX-Keep: k\r\nX-Delkeep: dk\r\nX-Rmnot: z\r\nContent-Length: 0\r\nX-After-Nothing: 7\r\nX-Raw:no-space\r\nX-From-A: aX-Rc: 1 1 1 1 1 1 1 1 1 -1 -1 1 -1 1 -1 -1\r\n\r\n",
     "around-removed:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-around-removed;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nX-Was-Before-To: 1\r\nX-Was-After-To: 2\r\nCall-ID: textops-around-removed@test\r\nCSeq: 1 OPTIONS\r\nX-Op: around-removed\r\nX-After-A: 3\r\nContent-Length: 0\r\nX-Rc: 1 1 1 1 1\r\n\r\n",
     "reply:\nSIP/2.0 403 Refused 1 1\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-to-reply;rport=PORT;received=127.0.0.1\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nTo: <sip:bob@127.0.0.1>;tag=TAG\r\nCall-ID: textops-reply@test\r\nCSeq: 1 OPTIONS\r\nX-Reply-A: 1\r\nX-Reply-M: OPTIONS abc\r\nContent-Length: 0\r\n\r\n",
+    "replace:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-replace;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:ALICIA@127.0.0.1>;tag=to1\r\nTo: <sip:carol@example.com>\r\nCall-ID: textops-replace@test\r\nCSeq: 1 INFO\r\nX-Op: replace\r\nX-Tag: gone\nX-Tag: gone\nX-ALICIA: ALICIA\r\nContent-Length: 0\r\nX-Rc: 1 1 1 -1 -1 1\r\n\r\n",
+    "replace-body:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-replace-body;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: textops-replace-body@test\r\nCSeq: 1 OPTIONS\r\nX-Op: replace-body\r\nContent-Type: application/sdp\r\nContent-Length: 81\r\nX-Rc: 1 1 -1 1 -1\r\n\r\nv=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/SAVP 0\r\nm=video 4002 RTP/SAVP 31\r\na=y\r\n",
 ];

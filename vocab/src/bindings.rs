@@ -51,6 +51,9 @@ pub enum ArgConv {
     /// translated and checked at build time, passed as `&Regex` (one of
     /// the script's compiled regexes).
     Regex,
+    /// As [`ArgConv::Regex`] without `REG_NEWLINE` (`replace_body_atonce`'s
+    /// fixup): `.` matches line ends, `^`/`$` only the text's ends.
+    RegexNl,
 }
 
 /// Whether the runtime function needs the context mutably.
@@ -213,8 +216,8 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
 }
 
 use ArgConv::{
-    BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex, Str, VarOrFmt,
-    VarOrStr,
+    BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex, RegexNl, Str,
+    VarOrFmt, VarOrStr,
 };
 use CtxUse::{Mut, Shared};
 
@@ -776,6 +779,41 @@ pub static BINDINGS: &[Binding] = &[
         "modules::textops::search_body",
         &[Regex],
         Shared,
+    ),
+    b(
+        "textops",
+        "replace",
+        "modules::textops::replace",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "replace_all",
+        "modules::textops::replace_all",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "replace_body",
+        "modules::textops::replace_body",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "replace_body_all",
+        "modules::textops::replace_body_all",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "replace_body_atonce",
+        "modules::textops::replace_body_atonce",
+        &[RegexNl, Str],
+        Mut,
     ),
     b(
         "textops",

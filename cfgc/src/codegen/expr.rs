@@ -521,7 +521,8 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         | ArgConv::OnreplyRoute
                         | ArgConv::PvList
                         | ArgConv::PvOut
-                        | ArgConv::Regex,
+                        | ArgConv::Regex
+                        | ArgConv::RegexNl,
                     ) => (unsupported(), quote!(#name)),
                 };
                 lets.push(quote!(let #name = #init;));

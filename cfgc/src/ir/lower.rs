@@ -795,7 +795,7 @@ impl Lowerer<'_> {
                 }
             };
         }
-        if conv == ArgConv::Regex {
+        if matches!(conv, ArgConv::Regex | ArgConv::RegexNl) {
             // textops' fixups compile the text as written (no PV expanded),
             // case-insensitive, `^`/`$` at line ends, `.` not matching LF.
             let Expr::Str(s) = v else {
@@ -803,8 +803,13 @@ impl Lowerer<'_> {
                 return None;
             };
             let re = String::from_utf8_lossy(&s).into_owned();
+            let flags = if conv == ArgConv::Regex {
+                "(?im)"
+            } else {
+                "(?is)"
+            };
             return self
-                .regex_slot_flags(&re, "(?im)", a.span())
+                .regex_slot_flags(&re, flags, a.span())
                 .map(ArgVal::Regex);
         }
         Some(match (conv, v) {

@@ -256,3 +256,90 @@ pub fn append_to_reply(ctx: &mut Ctx<'_>, text: &[u8]) -> i32 {
     ctx.reply_lumps.extend_from_slice(text);
     1
 }
+
+/// Replaces the first match of `re` in `hay` (a part of the received
+/// buffer starting at offset `base`), searching from `from`; with `all`,
+/// every match after it too, each search starting where the last match
+/// ended. An empty match is Kamailio's "invalid regexp" error (-1, the
+/// replacements before it kept), but for `replace`'s one match, which
+/// inserts the text there.
+fn replace_in(
+    ctx: &mut Ctx<'_>,
+    hay: &[u8],
+    base: usize,
+    re: &Regex,
+    text: &[u8],
+    all: bool,
+) -> i32 {
+    let hay = c_str(hay);
+    let mut pos = 0;
+    let mut rc = -1;
+    while pos < hay.len() {
+        let Some(m) = re.find_at(hay, pos) else {
+            break;
+        };
+        if all && m.is_empty() {
+            return -1;
+        }
+        ctx.headers.push(HeaderOp::Replace {
+            start: base + m.start(),
+            end: base + m.end(),
+            data: text.to_vec(),
+        });
+        rc = 1;
+        if !all {
+            break;
+        }
+        pos = m.end();
+    }
+    rc
+}
+
+/// The received message from the first header to the end of the body,
+/// and its offset (what `replace` and `replace_all` search: never the
+/// start line).
+fn after_first_line<'m>(ctx: &Ctx<'m>) -> (&'m [u8], usize) {
+    let buf = ctx.msg.buffer();
+    let start = ctx.msg.headers_start();
+    let end = (ctx.msg.body_span().end as usize).min(buf.len());
+    (buf.get(start..end).unwrap_or_default(), start)
+}
+
+/// `replace(re, txt)`: the first match after the start line replaced by
+/// `txt` (as written).
+pub fn replace(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let (hay, base) = after_first_line(ctx);
+    replace_in(ctx, hay, base, re, text, false)
+}
+
+/// `replace_all(re, txt)`: every match after the start line.
+pub fn replace_all(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let (hay, base) = after_first_line(ctx);
+    replace_in(ctx, hay, base, re, text, true)
+}
+
+/// `replace_body(re, txt)`: the first match in the body (-1 without one).
+pub fn replace_body(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let base = ctx.msg.body_span().start as usize;
+    replace_in(ctx, body, base, re, text, false)
+}
+
+/// `replace_body_all(re, txt)`: every match in the body.
+pub fn replace_body_all(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let base = ctx.msg.body_span().start as usize;
+    replace_in(ctx, body, base, re, text, true)
+}
+
+/// `replace_body_atonce(re, txt)`: every match in the body, the regex
+/// seeing the body as one text (compiled without `REG_NEWLINE`).
+pub fn replace_body_atonce(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    replace_body_all(ctx, re, text)
+}
