@@ -28,6 +28,9 @@ fn main() {
                 }
                 ArgConv::Level => format!("a[{i}].level()"),
                 ArgConv::PvList | ArgConv::PvOut => format!("a[{i}].pvs()"),
+                ArgConv::Regex | ArgConv::RegexNl => {
+                    format!("match a[{i}].re() {{ Some(r) => r, None => return -1 }}")
+                }
             });
         }
         let _ = writeln!(

@@ -39,6 +39,8 @@ pub enum ArgV<'a> {
     Bytes(Cow<'a, [u8]>),
     Level(Level),
     Pvs(&'a [PvRef]),
+    /// A compiled constant regex ([`ArgConv::Regex`]).
+    Re(&'a runtime::regex::bytes::Regex),
 }
 
 impl ArgV<'_> {
@@ -47,14 +49,14 @@ impl ArgV<'_> {
             ArgV::Int(n) => *n,
             ArgV::Bytes(b) => Value::str(b).to_int(),
             ArgV::Level(l) => *l as i32,
-            ArgV::Pvs(_) => 0,
+            ArgV::Pvs(_) | ArgV::Re(_) => 0,
         }
     }
 
     pub fn bytes(&self) -> &[u8] {
         match self {
             ArgV::Bytes(b) => b,
-            ArgV::Int(_) | ArgV::Level(_) | ArgV::Pvs(_) => b"",
+            ArgV::Int(_) | ArgV::Level(_) | ArgV::Pvs(_) | ArgV::Re(_) => b"",
         }
     }
 
@@ -63,7 +65,16 @@ impl ArgV<'_> {
             ArgV::Level(l) => *l,
             ArgV::Int(n) => Level::from_int(*n),
             ArgV::Bytes(b) => Level::from_int(Value::str(b).to_int()),
-            ArgV::Pvs(_) => Level::from_int(0),
+            ArgV::Pvs(_) | ArgV::Re(_) => Level::from_int(0),
+        }
+    }
+
+    /// The regex, if this is one (the generated wrapper returns -1 when
+    /// not, which `load` makes impossible).
+    pub fn re(&self) -> Option<&runtime::regex::bytes::Regex> {
+        match self {
+            ArgV::Re(r) => Some(r),
+            _ => None,
         }
     }
 
@@ -444,8 +455,18 @@ impl Interp {
         }
     }
 
-    fn arg<'a>(&self, a: &'a ArgVal, conv: ArgConv, ctx: &mut Ctx<'_>) -> Result<ArgV<'a>, Stop> {
+    fn arg<'a>(
+        &'a self,
+        a: &'a ArgVal,
+        conv: ArgConv,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<ArgV<'a>, Stop> {
         Ok(match a {
+            // `load` compiled every slot.
+            ArgVal::Regex(slot) => match self.regexes.get(*slot) {
+                Some(r) => ArgV::Re(r),
+                None => return Err(Stop::Exit),
+            },
             ArgVal::Int(n) => ArgV::Int(*n),
             ArgVal::Bytes(b) => ArgV::Bytes(Cow::Borrowed(b)),
             ArgVal::Level(l) => ArgV::Level(Level::from_int(*l)),
@@ -467,7 +488,9 @@ impl Interp {
                     | ArgConv::BranchRoute
                     | ArgConv::OnreplyRoute => ArgV::Int(v.to_int()),
                     // Refused by the lowering (not a constant).
-                    ArgConv::PvList | ArgConv::PvOut => ArgV::Pvs(&[]),
+                    ArgConv::PvList | ArgConv::PvOut | ArgConv::Regex | ArgConv::RegexNl => {
+                        ArgV::Pvs(&[])
+                    }
                 }
             }
         })

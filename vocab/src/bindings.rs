@@ -46,6 +46,14 @@ pub enum ArgConv {
     /// time (Kamailio's fixups that refuse any other PV: alias_db's
     /// `alias_db_find`); passed as a `&[PvRef]` of one.
     PvOut,
+    /// A constant POSIX extended regex, compiled at start-up as textops'
+    /// fixups compile theirs (`REG_EXTENDED|REG_ICASE|REG_NEWLINE`):
+    /// translated and checked at build time, passed as `&Regex` (one of
+    /// the script's compiled regexes).
+    Regex,
+    /// As [`ArgConv::Regex`] without `REG_NEWLINE` (`replace_body_atonce`'s
+    /// fixup): `.` matches line ends, `^`/`$` only the text's ends.
+    RegexNl,
 }
 
 /// Whether the runtime function needs the context mutably.
@@ -208,8 +216,8 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
 }
 
 use ArgConv::{
-    BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Str, VarOrFmt,
-    VarOrStr,
+    BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex, RegexNl, Str,
+    VarOrFmt, VarOrStr,
 };
 use CtxUse::{Mut, Shared};
 
@@ -711,8 +719,127 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "textops",
+        "append_hf",
+        "modules::textops::append_hf_after",
+        &[Fmt, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "insert_hf",
+        "modules::textops::insert_hf",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "insert_hf",
+        "modules::textops::insert_hf_before",
+        &[Fmt, Str],
+        Mut,
+    ),
+    b(
+        "textops",
         "remove_hf",
         "modules::textops::remove_hf",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "remove_hf_re",
+        "modules::textops::remove_hf_re",
+        &[Regex],
+        Mut,
+    ),
+    b(
+        "textops",
+        "remove_hf_exp",
+        "modules::textops::remove_hf_exp",
+        &[Regex, Regex],
+        Mut,
+    ),
+    b(
+        "textops",
+        "is_present_hf_re",
+        "modules::textops::is_present_hf_re",
+        &[Regex],
+        Shared,
+    ),
+    b(
+        "textops",
+        "search",
+        "modules::textops::search",
+        &[Regex],
+        Shared,
+    ),
+    b(
+        "textops",
+        "search_body",
+        "modules::textops::search_body",
+        &[Regex],
+        Shared,
+    ),
+    b(
+        "textops",
+        "replace",
+        "modules::textops::replace",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "replace_all",
+        "modules::textops::replace_all",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "replace_body",
+        "modules::textops::replace_body",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "replace_body_all",
+        "modules::textops::replace_body_all",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "replace_body_atonce",
+        "modules::textops::replace_body_atonce",
+        &[RegexNl, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "cmp_str",
+        "modules::textops::cmp_str",
+        &[Fmt, Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "cmp_istr",
+        "modules::textops::cmp_istr",
+        &[Fmt, Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "starts_with",
+        "modules::textops::starts_with",
+        &[Fmt, Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "append_to_reply",
+        "modules::textops::append_to_reply",
         &[Fmt],
         Mut,
     ),

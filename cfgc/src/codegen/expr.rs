@@ -483,6 +483,12 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         pass.push(bytes(b));
                         continue;
                     }
+                    // Compiled once, with the script.
+                    (ArgVal::Regex(slot), _) => {
+                        let slot = usize_lit(*slot);
+                        pass.push(quote!(&self.regexes[#slot]));
+                        continue;
+                    }
                     // Built once, on first use.
                     (ArgVal::PvList(list), _) => {
                         let pvs = list.iter().map(super::pv_value);
@@ -514,7 +520,9 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         | ArgConv::BranchRoute
                         | ArgConv::OnreplyRoute
                         | ArgConv::PvList
-                        | ArgConv::PvOut,
+                        | ArgConv::PvOut
+                        | ArgConv::Regex
+                        | ArgConv::RegexNl,
                     ) => (unsupported(), quote!(#name)),
                 };
                 lets.push(quote!(let #name = #init;));

@@ -795,6 +795,23 @@ impl Lowerer<'_> {
                 }
             };
         }
+        if matches!(conv, ArgConv::Regex | ArgConv::RegexNl) {
+            // textops' fixups compile the text as written (no PV expanded),
+            // case-insensitive, `^`/`$` at line ends, `.` not matching LF.
+            let Expr::Str(s) = v else {
+                self.unsupported(a.span(), "a regex that is not a constant string");
+                return None;
+            };
+            let re = String::from_utf8_lossy(&s).into_owned();
+            let flags = if conv == ArgConv::Regex {
+                "(?im)"
+            } else {
+                "(?is)"
+            };
+            return self
+                .regex_slot_flags(&re, flags, a.span())
+                .map(ArgVal::Regex);
+        }
         Some(match (conv, v) {
             (ArgConv::Int, Expr::Int(i)) => ArgVal::Int(i),
             (ArgConv::Int, Expr::Str(s)) => match parse_int(&s) {
@@ -1226,6 +1243,12 @@ impl Lowerer<'_> {
     /// Translates a POSIX ERE once and stores it; `None` (reported) if it
     /// cannot be translated faithfully.
     fn regex_slot(&mut self, re: &str, icase: bool, span: Span) -> Option<usize> {
+        self.regex_slot_flags(re, if icase { "(?i)" } else { "" }, span)
+    }
+
+    /// A regex slot for a POSIX ERE compiled with the `regex` crate's
+    /// inline `flags` (`"(?im)"`) before it.
+    fn regex_slot_flags(&mut self, re: &str, flags: &str, span: Span) -> Option<usize> {
         if re.contains("\\1") || re.contains("\\2") {
             self.unsupported(span, "a regex with back-references");
             return None;
@@ -1236,7 +1259,7 @@ impl Lowerer<'_> {
             self.unsupported(span, "a regex cfgc cannot translate");
             return None;
         };
-        let src = if icase { format!("(?i){t}") } else { t };
+        let src = format!("{flags}{t}");
         if let Some(i) = self.program.regexes.iter().position(|r| *r == src) {
             return Some(i);
         }

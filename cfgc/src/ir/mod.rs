@@ -159,6 +159,9 @@ pub enum ArgVal {
     Expr(Expr),
     /// Writable PVs ([`ArgConv::PvList`], [`ArgConv::PvOut`]).
     PvList(Vec<PvRef>),
+    /// A constant regex ([`ArgConv::Regex`]): its slot in
+    /// [`Program::regexes`].
+    Regex(usize),
 }
 
 #[derive(Clone, Debug)]

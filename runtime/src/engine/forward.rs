@@ -175,8 +175,15 @@ fn apply_ops(
         Err(EditError::Overlap) => Ok(()),
         r => r,
     };
+    // Replacements inside the body (textops' `replace_body`...) make a
+    // new body, so that Content-Length follows, as Kamailio's lumps do.
+    let body_at = ed.message().body_span().start as usize;
+    let mut body_edits: Vec<(usize, usize, &[u8])> = Vec::new();
     for op in ops {
         match op {
+            HeaderOp::Replace { start, end, data } if *start >= body_at => {
+                body_edits.push((*start - body_at, *end - body_at, data));
+            }
             HeaderOp::Append(name, value) => {
                 let name = std::str::from_utf8(name).map_err(|_| EditError::LineBreakInValue)?;
                 tolerate(ed.add_header(name, value))?;
@@ -203,6 +210,23 @@ fn apply_ops(
             HeaderOp::Note(..) => {}
             HeaderOp::Body(body) => tolerate(ed.set_body(body, None))?,
         }
+    }
+    if !body_edits.is_empty() {
+        let body = ed.message().body();
+        body_edits.sort_by_key(|e| e.0);
+        let mut out = Vec::with_capacity(body.len());
+        let mut at = 0;
+        for (start, end, data) in body_edits {
+            // An edit overlapping an earlier one is skipped.
+            if start < at || end > body.len() {
+                continue;
+            }
+            out.extend_from_slice(&body[at..start]);
+            out.extend_from_slice(data);
+            at = end;
+        }
+        out.extend_from_slice(&body[at..]);
+        tolerate(ed.set_body(&out, None))?;
     }
     Ok(())
 }

@@ -1,0 +1,124 @@
+//! textops' searches, comparisons and header edits, differential: the
+//! requests of `tests/textops/kamailio.cfg` (which runs what `X-Op` names,
+//! writes the return codes to `X-Rc` and sends the edited request back to
+//! the client) to `kamailio -f`, to the compiled proxy and to the
+//! interpreter; Kamailio's messages checked against what the cfg means,
+//! ours against Kamailio's byte for byte, but for the proxy's own Via
+//! (its branch is each proxy's hash) and the client's port.
+
+use std::path::{Path, PathBuf};
+
+use cfgc_test_support::udp_exchange;
+
+fn cfg() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("textops/kamailio.cfg")
+}
+
+/// (name, X-Op, extra headers, body)
+const CASES: &[(&str, &str, &str, &str)] = &[
+    (
+        "search",
+        "search",
+        "X-A: abc\r\nContent-Type: application/sdp\r\n",
+        "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n",
+    ),
+    ("nobody", "nobody", "", ""),
+    ("cmp", "cmp", "X-A: abc\r\nX-B: ABC\r\n", ""),
+    (
+        "edit",
+        "edit",
+        "X-A: X-From-A: a\r\nX-Rm-1: x\r\nX-Keep: k\r\nx-rm-2: y\r\nX-Del: d\r\nX-Delkeep: dk\r\nX-Rmnot: z\r\n",
+        "",
+    ),
+    ("around-removed", "around-removed", "X-A: a\r\n", ""),
+    ("reply", "reply", "X-A: abc\r\n", ""),
+    (
+        "replace",
+        "replace",
+        "X-Tag: one\r\nX-Tag: two\r\nX-Alice: alice\r\n",
+        "",
+    ),
+    (
+        "replace-body",
+        "replace-body",
+        "Content-Type: application/sdp\r\n",
+        "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/AVP 31\r\na=x1\r\na=x2\r\n",
+    ),
+];
+
+fn request(name: &str, op: &str, extra: &str, body: &str, local: std::net::SocketAddr) -> String {
+    format!(
+        "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-to-{name};rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=to1\r\n\
+To: <sip:bob@127.0.0.1>\r\n\
+Call-ID: textops-{name}@test\r\n\
+CSeq: 1 OPTIONS\r\n\
+X-Op: {op}\r\n\
+{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// What each case's request comes back as (or the local reply), the
+/// proxy's Via line dropped and client ports written `PORT`.
+fn exchanged(port: u16) -> Vec<String> {
+    let ports = regex::Regex::new(r"(127\.0\.0\.1:|rport=)\d+").expect("regex");
+    CASES
+        .iter()
+        .map(|(name, op, extra, body)| {
+            let a = udp_exchange(port, |local| request(name, op, extra, body, local))
+                .unwrap_or_else(|| "timeout".into());
+            let mut out = String::new();
+            let mut first_via = true;
+            for l in a.split_inclusive("\r\n") {
+                if l.starts_with("Via: ") && first_via && !a.starts_with("SIP/2.0") {
+                    first_via = false;
+                    continue;
+                }
+                out.push_str(l);
+            }
+            // A reply's own To tag is each proxy's.
+            let tags = regex::Regex::new(r"(To: <sip:bob@127\.0\.0\.1>;tag=)[^\r]*").expect("re");
+            let out = tags.replace(&out, "${1}TAG");
+            // Kamailio's Server header names itself.
+            let server = regex::Regex::new(r"Server: [^\r]*\r\n").expect("re");
+            let out = server.replace(&out, "");
+            format!("{name}:\n{}", ports.replace_all(&out, "${1}PORT"))
+        })
+        .collect()
+}
+
+#[test]
+fn searches_and_header_edits_like_kamailio() {
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let mut all = Vec::new();
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let (g, port) = tests::start_contender(who, &cfg(), &[], "textops-edits", &interp);
+        let got = exchanged(port);
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    let theirs = &all[0].1;
+    for l in theirs {
+        eprintln!("{l}");
+    }
+    let expected: Vec<String> = EXPECTED.iter().map(|s| (*s).to_string()).collect();
+    assert_eq!(theirs, &expected, "kamailio answers otherwise");
+    for (who, got) in &all[1..] {
+        assert_eq!(got, theirs, "{who} answers differently");
+    }
+}
+
+/// Kamailio 5.6.3's messages (`kamailio -f`), normalised.
+const EXPECTED: &[&str] = &[
+    "search:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-search;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: textops-search@test\r\nCSeq: 1 OPTIONS\r\nX-Op: search\r\nX-A: abc\r\nContent-Type: application/sdp\r\nContent-Length: 49\r\nX-Rc: 1 1 -1 1 1 -1 1 -1 1 1 -1\r\n\r\nv=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n",
+    "nobody:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-nobody;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: textops-nobody@test\r\nCSeq: 1 OPTIONS\r\nX-Op: nobody\r\nContent-Length: 0\r\nX-Rc: -1 -1\r\n\r\n",
+    "cmp:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-cmp;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: textops-cmp@test\r\nCSeq: 1 OPTIONS\r\nX-Op: cmp\r\nX-A: abc\r\nX-B: ABC\r\nContent-Length: 0\r\nX-Rc: 1 -2 -1 -2 -1 -2 1 -1 1 -1 1 -1 -2 -1 1 1\r\n\r\n",
+    "edit:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nX-First: 1\r\nX-Second: 2\r\nX-Before-Nothing: 4\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-edit;rport=PORT\r\nX-After-Via: 6\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nX-Before-To: 3\r\nX-After-From: 5\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: textops-edit@test\r\nCSeq: 1 OPTIONS\r\nX-Op: edit\r\nX-A: X-From-A: a\r\nX-Keep: k\r\nX-Delkeep: dk\r\nX-Rmnot: z\r\nContent-Length: 0\r\nX-After-Nothing: 7\r\nX-Raw:no-space\r\nX-From-A: aX-Rc: 1 1 1 1 1 1 1 1 1 -1 -1 1 -1 1 -1 -1\r\n\r\n",
+    "around-removed:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-around-removed;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nX-Was-Before-To: 1\r\nX-Was-After-To: 2\r\nCall-ID: textops-around-removed@test\r\nCSeq: 1 OPTIONS\r\nX-Op: around-removed\r\nX-After-A: 3\r\nContent-Length: 0\r\nX-Rc: 1 1 1 1 1\r\n\r\n",
+    "reply:\nSIP/2.0 403 Refused 1 1\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-to-reply;rport=PORT;received=127.0.0.1\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nTo: <sip:bob@127.0.0.1>;tag=TAG\r\nCall-ID: textops-reply@test\r\nCSeq: 1 OPTIONS\r\nX-Reply-A: 1\r\nX-Reply-M: OPTIONS abc\r\nContent-Length: 0\r\n\r\n",
+    "replace:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-replace;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:ALICIA@127.0.0.1>;tag=to1\r\nTo: <sip:carol@example.com>\r\nCall-ID: textops-replace@test\r\nCSeq: 1 INFO\r\nX-Op: replace\r\nX-Tag: gone\nX-Tag: gone\nX-ALICIA: ALICIA\r\nContent-Length: 0\r\nX-Rc: 1 1 1 -1 -1 1\r\n\r\n",
+    "replace-body:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-replace-body;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: textops-replace-body@test\r\nCSeq: 1 OPTIONS\r\nX-Op: replace-body\r\nContent-Type: application/sdp\r\nContent-Length: 81\r\nX-Rc: 1 1 -1 1 -1\r\n\r\nv=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/SAVP 0\r\nm=video 4002 RTP/SAVP 31\r\na=y\r\n",
+];
