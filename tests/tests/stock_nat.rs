@@ -7,8 +7,9 @@
 //! Two clients on 127.0.0.1 write what clients behind NAT write (private
 //! Via and Contact addresses with `rport`, private SDP addresses): bob
 //! and alice register, alice calls bob (INVITE with SDP, 100, the INVITE
-//! at bob, 200 with SDP back, ACK and BYE along the Record-Route, routed
-//! to bob by the alias the proxy put in his Contact). Every message each
+//! at bob, 200 with SDP back, ACK, a re-INVITE with new media and its
+//! ACK, BYE, all in-dialog requests along the Record-Route, routed to
+//! bob by the alias the proxy put in his Contact). Every message each
 //! client receives is compared, whole, with the proxy's and clients'
 //! ports, rtpengine's media ports, the proxy's branches (hashes, as the
 //! stock_wire tests hide them) and sl tags written as names.
@@ -218,7 +219,22 @@ Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{answer}",
         .copied()
         .unwrap_or("")
         .to_string();
-    for (method, cseq, branch) in [("ACK", 1, "ack-1"), ("BYE", 2, "bye-1")] {
+    // ACK, a re-INVITE with new media (answered by bob, ACKed), BYE.
+    let reoffer = sdp("192.168.1.10", 4002);
+    let steps: [(&str, u32, &str, Option<&str>); 4] = [
+        ("ACK", 1, "ack-1", None),
+        ("INVITE", 2, "reinv-2", Some(&reoffer)),
+        ("ACK", 2, "ack-2", None),
+        ("BYE", 3, "bye-3", None),
+    ];
+    for (method, cseq, branch, body) in steps {
+        let body_part = body.map_or("Content-Length: 0\r\n\r\n".to_string(), |b| {
+            format!(
+                "Contact: <sip:alice@192.168.1.10:5060>\r\nContent-Type: application/sdp\r\n\
+Content-Length: {}\r\n\r\n{b}",
+                b.len()
+            )
+        });
         let m = format!(
             "{method} {target} SIP/2.0\r\n\
 Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK-{branch};rport\r\n\
@@ -227,25 +243,39 @@ From: <sip:alice@{d}>;tag=alice-1\r\n\
 To: {to_tagged}\r\n\
 Call-ID: {call_id}\r\n\
 CSeq: {cseq} {method}\r\n\
-Content-Length: 0\r\n\r\n"
+{body_part}"
         );
         alice
             .send_to(m.as_bytes(), ("127.0.0.1", proxy))
             .expect("sent");
         let got = recv(&bob, |_| false);
         seen.push(format!("bob got: {got}"));
-        if method == "BYE" && got != "timeout" {
-            let mut r = String::from("SIP/2.0 200 OK\r\n");
-            for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
-                for v in header(&got, name) {
-                    r.push_str(&format!("{name}: {v}\r\n"));
-                }
-            }
-            r.push_str("Content-Length: 0\r\n\r\n");
-            bob.send_to(r.as_bytes(), ("127.0.0.1", proxy))
-                .expect("sent");
-            seen.push(format!("alice got: {}", recv(&alice, |_| false)));
+        if method == "ACK" || got == "timeout" {
+            continue;
         }
+        // bob answers: 200 to the BYE, 200 with new media to the re-INVITE.
+        let mut r = String::from("SIP/2.0 200 OK\r\n");
+        for name in ["Via", "Record-Route", "From", "To", "Call-ID", "CSeq"] {
+            for v in header(&got, name) {
+                r.push_str(&format!("{name}: {v}\r\n"));
+            }
+        }
+        if method == "INVITE" {
+            let answer = sdp("192.168.2.20", 5002);
+            r.push_str(&format!(
+                "Contact: <sip:bob@192.168.2.20:5060>\r\nContent-Type: application/sdp\r\n\
+Content-Length: {}\r\n\r\n{answer}",
+                answer.len()
+            ));
+        } else {
+            r.push_str("Content-Length: 0\r\n\r\n");
+        }
+        bob.send_to(r.as_bytes(), ("127.0.0.1", proxy))
+            .expect("sent");
+        seen.push(format!(
+            "alice got: {}",
+            recv(&alice, |m| m.starts_with("SIP/2.0 1"))
+        ));
     }
     let ports = [
         (proxy, "PROXY"),
@@ -322,6 +352,16 @@ fn stock_config_with_nat_and_rtpengine_like_kamailio() {
     assert!(
         invite.contains(";nat=yes"),
         "Record-Route with nat=yes: {invite}"
+    );
+    let invites: Vec<&String> = theirs
+        .iter()
+        .filter(|l| l.starts_with("bob got: INVITE"))
+        .collect();
+    assert_eq!(invites.len(), 2, "the INVITE and the re-INVITE at bob");
+    assert!(
+        invites[1].contains("c=IN IP4 127.0.0.1") && !invites[1].contains("c=IN IP4 192.168"),
+        "the re-INVITE's SDP through rtpengine: {}",
+        invites[1]
     );
     for who in ["compiled", "interpreted"] {
         let ours = run(who, &interp);
