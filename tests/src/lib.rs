@@ -304,3 +304,53 @@ pub fn kamcmd(rundir: &Path, cmd: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A user-space rtpengine daemon for a test: its control (ng) socket on
+/// 127.0.0.1:`ng`, media ports `rtp`..`rtp`+99, killed with the guard.
+///
+/// # Panics
+/// rtpengine is not installed (`apt-get install rtpengine-daemon`) or
+/// does not listen within 10 s.
+pub fn rtpengine_daemon(ng: u16, rtp: u16) -> cfgc_test_support::GroupGuard {
+    use std::os::unix::process::CommandExt as _;
+    let child = Command::new("/usr/bin/rtpengine")
+        .args([
+            "--foreground",
+            "--table=-1",
+            "--interface=127.0.0.1",
+            &format!("--listen-ng=127.0.0.1:{ng}"),
+            &format!("--port-min={rtp}"),
+            &format!("--port-max={}", rtp + 99),
+            "--log-stderr",
+            "--no-redis-required",
+            "--delete-delay=0",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("rtpengine runs (apt-get install rtpengine-daemon)");
+    let mut g = cfgc_test_support::GroupGuard::new(child);
+    g.wait_bound(ng, "rtpengine", std::time::Duration::from_secs(10))
+        .expect("rtpengine listens");
+    g
+}
+
+/// Asserts that `who` saw what Kamailio saw, line for line, showing the
+/// lines that differ (`!`) when not.
+///
+/// # Panics
+/// They differ.
+pub fn assert_same_lines(who: &str, theirs: &[String], ours: &[String]) {
+    let diff = cfgc_test_support::line_diff(theirs, ours);
+    assert_eq!(
+        theirs,
+        ours,
+        "{who} differs from kamailio -f:\n{}",
+        diff.iter()
+            .map(|(ok, l)| format!("{} {l}", if *ok { ' ' } else { '!' }))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -18,12 +18,11 @@
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cfgc_test_support::{GroupGuard, free_port};
+use cfgc_test_support::free_port;
 
 fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rtpengine/kamailio.cfg")
@@ -94,32 +93,6 @@ impl Drop for Relay {
     fn drop(&mut self) {
         self.stop.store(1, Ordering::Relaxed);
     }
-}
-
-fn rtpengine(ng: u16, rtp: u16) -> GroupGuard {
-    use std::os::unix::process::CommandExt as _;
-    let child = Command::new("/usr/bin/rtpengine")
-        .args([
-            "--foreground",
-            "--table=-1",
-            "--interface=127.0.0.1",
-            &format!("--listen-ng=127.0.0.1:{ng}"),
-            &format!("--port-min={rtp}"),
-            &format!("--port-max={}", rtp + 99),
-            "--log-stderr",
-            "--no-redis-required",
-            "--delete-delay=0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("rtpengine runs (apt-get install rtpengine-daemon)");
-    let mut g = GroupGuard::new(child);
-    g.wait_bound(ng, "rtpengine", Duration::from_secs(10))
-        .expect("rtpengine listens");
-    g
 }
 
 /// Decoded bencode, rendered with sorted keys.
@@ -308,7 +281,7 @@ fn run(who: &str, interp: &Path) -> Vec<String> {
     let ng = free_port();
     let rtp = 30000 + (free_port() % 300) * 100;
     let relay_port = free_port();
-    let mut daemon = rtpengine(ng, rtp);
+    let mut daemon = tests::rtpengine_daemon(ng, rtp);
     let relay = Relay::start(relay_port, ng);
     let defines = vec![(
         "RTPE_SOCK".to_string(),
@@ -393,16 +366,7 @@ fn rtpengine_calls_as_kamailio_makes_them() {
     );
     for who in ["interpreted", "compiled"] {
         let ours = run(who, &interp);
-        let diff = cfgc_test_support::line_diff(&theirs, &ours);
-        assert_eq!(
-            theirs,
-            ours,
-            "{who} differs from kamailio -f:\n{}",
-            diff.iter()
-                .map(|(ok, l)| format!("{} {l}", if *ok { ' ' } else { '!' }))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        tests::assert_same_lines(who, &theirs, &ours);
     }
 }
 

@@ -18,7 +18,7 @@ use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cfgc_test_support::{GroupGuard, free_port};
+use cfgc_test_support::free_port;
 
 fn tmp() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stock-nat");
@@ -42,32 +42,6 @@ fn cfg(ng: u16, who: &str) -> PathBuf {
     let p = tmp().join(format!("kamailio-{who}.cfg"));
     std::fs::write(&p, text).expect("cfg written");
     p
-}
-
-fn rtpengine(ng: u16, rtp: u16) -> GroupGuard {
-    use std::os::unix::process::CommandExt as _;
-    let child = std::process::Command::new("/usr/bin/rtpengine")
-        .args([
-            "--foreground",
-            "--table=-1",
-            "--interface=127.0.0.1",
-            &format!("--listen-ng=127.0.0.1:{ng}"),
-            &format!("--port-min={rtp}"),
-            &format!("--port-max={}", rtp + 99),
-            "--log-stderr",
-            "--no-redis-required",
-            "--delete-delay=0",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("rtpengine runs (apt-get install rtpengine-daemon)");
-    let mut g = GroupGuard::new(child);
-    g.wait_bound(ng, "rtpengine", Duration::from_secs(10))
-        .expect("rtpengine listens");
-    g
 }
 
 /// The next message on `s` (5 s at most), skipping what `skip` says
@@ -314,7 +288,7 @@ fn normalise(s: &str, ports: &[(u16, &str)]) -> String {
 fn run(who: &str, interp: &Path) -> Vec<String> {
     let ng = free_port();
     let rtp = 40000 + (free_port() % 200) * 100;
-    let _daemon = rtpengine(ng, rtp);
+    let _daemon = tests::rtpengine_daemon(ng, rtp);
     let (g, proxy) = tests::start_contender(
         who,
         &cfg(ng, who),
@@ -365,15 +339,6 @@ fn stock_config_with_nat_and_rtpengine_like_kamailio() {
     );
     for who in ["compiled", "interpreted"] {
         let ours = run(who, &interp);
-        let diff = cfgc_test_support::line_diff(&theirs, &ours);
-        assert_eq!(
-            theirs,
-            ours,
-            "{who} differs from kamailio -f:\n{}",
-            diff.iter()
-                .map(|(ok, l)| format!("{} {l}", if *ok { ' ' } else { '!' }))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        tests::assert_same_lines(who, &theirs, &ours);
     }
 }

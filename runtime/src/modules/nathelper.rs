@@ -32,6 +32,7 @@ use crate::engine::pv;
 use crate::engine::value::Value;
 use crate::sip::Uri;
 use crate::sip::Via;
+use crate::sip::sdp::Sdp;
 use crate::transport::Proto;
 
 /// The module's parameters, and the NAT pinger's state.
@@ -589,44 +590,6 @@ fn contact_uri<'m>(ctx: &Ctx<'m>) -> Option<Uri<'m>> {
     Uri::parse(c.uri_raw).ok().filter(|u| !u.host.is_empty())
 }
 
-/// An SDP body's connection addresses: the session's, and each media
-/// stream's own (`None` where the stream has none).
-struct Sdp<'b> {
-    session: Option<(&'b [u8], &'b [u8])>,
-    streams: Vec<Option<(&'b [u8], &'b [u8])>>,
-}
-
-/// The body as SDP, when the message says it is `application/sdp`
-/// (Kamailio's `parse_sdp`; a multipart body is not looked into here).
-fn sdp<'b>(ctx: &Ctx<'b>) -> Option<Sdp<'b>> {
-    let ct = ctx.msg.content_type().ok()??;
-    if !ct.mtype.eq_ignore_ascii_case(b"application") || !ct.subtype.eq_ignore_ascii_case(b"sdp") {
-        return None;
-    }
-    let mut s = Sdp {
-        session: None,
-        streams: Vec::new(),
-    };
-    for line in ctx.msg.body().split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.starts_with(b"m=") {
-            s.streams.push(None);
-        } else if let Some(c) = line.strip_prefix(b"c=") {
-            // `c=IN IP4 192.0.2.1[/ttl]`
-            let mut f = c.split(|&b| b == b' ').filter(|f| !f.is_empty());
-            let (_net, pf, addr) = (f.next(), f.next(), f.next());
-            if let (Some(pf), Some(addr)) = (pf, addr) {
-                let addr = addr.split(|&b| b == b'/').next().unwrap_or(addr);
-                match s.streams.last_mut() {
-                    Some(st) => *st = Some((pf, addr)),
-                    None => s.session = Some((pf, addr)),
-                }
-            }
-        }
-    }
-    Some(s)
-}
-
 /// `isnulladdr` for IPv4 (`0.0.0.0`).
 fn is_null_v4(addr: &[u8]) -> bool {
     addr == b"0.0.0.0"
@@ -635,11 +598,11 @@ fn is_null_v4(addr: &[u8]) -> bool {
 /// `sdp_1918`: each stream's address (its own, else the session's) in
 /// turn until one is not IPv4 or is `0.0.0.0`: whether one is private.
 fn sdp_1918(ctx: &Ctx<'_>) -> bool {
-    let Some(s) = sdp(ctx) else {
+    let Ok(s) = Sdp::of(ctx.msg) else {
         return false;
     };
     for st in &s.streams {
-        let Some((pf, addr)) = st.or(s.session) else {
+        let Some((pf, addr)) = st.connection.or(s.connection) else {
             break;
         };
         if !pf.eq_ignore_ascii_case(b"IP4") || is_null_v4(addr) {
@@ -655,7 +618,7 @@ fn sdp_1918(ctx: &Ctx<'_>) -> bool {
 /// `test_sdp_cline`: the session's connection address differs from the
 /// source address (false without one, or if it does not parse).
 fn sdp_cline_differs(ctx: &Ctx<'_>) -> bool {
-    let Some((_, addr)) = sdp(ctx).and_then(|s| s.session) else {
+    let Some((_, addr)) = Sdp::of(ctx.msg).ok().and_then(|s| s.connection) else {
         return false;
     };
     parse_ip(addr).is_some_and(|ip| ip != ctx.rcv.src.ip())
@@ -792,6 +755,16 @@ fn edit_contact(ctx: &mut Ctx<'_>, at: usize, ops: Vec<HeaderOp>) {
         .push(HeaderOp::Note(NOTE, at.to_le_bytes().to_vec()));
 }
 
+/// Replaces the Contact URI of `len` bytes at `at` by `data`.
+fn replace_contact_uri(ctx: &mut Ctx<'_>, at: usize, len: usize, data: Vec<u8>) {
+    let op = HeaderOp::Replace {
+        start: at,
+        end: at + len,
+        data,
+    };
+    edit_contact(ctx, at, vec![op]);
+}
+
 /// Where host\[:port\] ends in `uri` (an offset into `uri.raw`).
 fn hostport_end(uri: &Uri<'_>) -> usize {
     let end = match uri.port_raw {
@@ -830,16 +803,7 @@ pub fn fix_nated_contact(ctx: &mut Ctx<'_>) -> i32 {
             new.extend_from_slice(&rest[pe..]);
         }
     }
-    let end = at + raw.len();
-    edit_contact(
-        ctx,
-        at,
-        vec![HeaderOp::Replace {
-            start: at,
-            end,
-            data: new,
-        }],
-    );
+    replace_contact_uri(ctx, at, raw.len(), new);
     1
 }
 
@@ -903,16 +867,7 @@ pub fn set_contact_alias(ctx: &mut Ctx<'_>) -> i32 {
     if !bracketed {
         new.push(b'>');
     }
-    let end = at + uri.raw.len();
-    edit_contact(
-        ctx,
-        at,
-        vec![HeaderOp::Replace {
-            start: at,
-            end,
-            data: new,
-        }],
-    );
+    replace_contact_uri(ctx, at, uri.raw.len(), new);
     1
 }
 
