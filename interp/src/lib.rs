@@ -488,9 +488,11 @@ impl Interp {
                     | ArgConv::BranchRoute
                     | ArgConv::OnreplyRoute => ArgV::Int(v.to_int()),
                     // Refused by the lowering (not a constant).
-                    ArgConv::PvList | ArgConv::PvOut | ArgConv::Regex | ArgConv::RegexNl => {
-                        ArgV::Pvs(&[])
-                    }
+                    ArgConv::PvList
+                    | ArgConv::PvOut
+                    | ArgConv::AvpOut
+                    | ArgConv::Regex
+                    | ArgConv::RegexNl => ArgV::Pvs(&[]),
                 }
             }
         })

@@ -46,6 +46,11 @@ pub enum ArgConv {
     /// time (Kamailio's fixups that refuse any other PV: alias_db's
     /// `alias_db_find`); passed as a `&[PvRef]` of one.
     PvOut,
+    /// One `$avp` to add a result to, resolved at compile time; passed as
+    /// a `&[PvRef]` of one. Kamailio checks it on every call (sdpops'
+    /// `sdp_get`) and fails each time with another PV, so any other PV is
+    /// refused at build.
+    AvpOut,
     /// A constant POSIX extended regex, compiled at start-up as textops'
     /// fixups compile theirs (`REG_EXTENDED|REG_ICASE|REG_NEWLINE`):
     /// translated and checked at build time, passed as `&Regex` (one of
@@ -216,8 +221,8 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
 }
 
 use ArgConv::{
-    BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex, RegexNl, Str,
-    VarOrFmt, VarOrStr,
+    AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex, RegexNl,
+    Str, VarOrFmt, VarOrStr,
 };
 use CtxUse::{Mut, Shared};
 
@@ -1177,6 +1182,125 @@ pub static BINDINGS: &[Binding] = &[
         "modules::sdpops::sdp_get_address_family",
         &[],
         Shared,
+    ),
+    b(
+        "sdpops",
+        "sdp_content",
+        "modules::sdpops::sdp_content1",
+        &[Str],
+        Shared,
+    ),
+    b(
+        "sdpops",
+        "sdp_remove_codecs_by_id",
+        "modules::sdpops::sdp_remove_codecs_by_id",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_remove_codecs_by_id",
+        "modules::sdpops::sdp_remove_codecs_by_id2",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_remove_codecs_by_name",
+        "modules::sdpops::sdp_remove_codecs_by_name",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_remove_codecs_by_name",
+        "modules::sdpops::sdp_remove_codecs_by_name2",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_keep_codecs_by_id",
+        "modules::sdpops::sdp_keep_codecs_by_id",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_keep_codecs_by_id",
+        "modules::sdpops::sdp_keep_codecs_by_id2",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_keep_codecs_by_name",
+        "modules::sdpops::sdp_keep_codecs_by_name",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_keep_codecs_by_name",
+        "modules::sdpops::sdp_keep_codecs_by_name2",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_remove_line_by_prefix",
+        "modules::sdpops::sdp_remove_line_by_prefix",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_remove_line_by_prefix",
+        "modules::sdpops::sdp_remove_line_by_prefix2",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_remove_media",
+        "modules::sdpops::sdp_remove_media",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_remove_transport",
+        "modules::sdpops::sdp_remove_transport",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_with_codecs_by_name",
+        "modules::sdpops::sdp_with_codecs_by_name",
+        &[Fmt],
+        Shared,
+    ),
+    b(
+        "sdpops",
+        "sdp_transport",
+        "modules::sdpops::sdp_transport",
+        &[AvpOut],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_get",
+        "modules::sdpops::sdp_get",
+        &[AvpOut],
+        Mut,
+    ),
+    b(
+        "sdpops",
+        "sdp_get_line_startswith",
+        "modules::sdpops::sdp_get_line_startswith",
+        &[AvpOut, Fmt],
+        Mut,
     ),
     b(
         "siputils",

@@ -259,18 +259,37 @@ impl DbrKey {
 #[derive(Clone, Copy, Debug)]
 pub struct ModulePv {
     pub module: &'static str,
-    /// Its name, without the `$`.
+    /// Its name, without the `$`; with its constant argument if it has
+    /// one (`sdp(body)`).
     pub name: &'static str,
     /// Its reader under the runtime root (`fn(&Ctx) -> Value`).
     pub path: &'static str,
+    /// Its writer under the runtime root (`fn(&mut Ctx, OwnedValue) ->
+    /// i32`), if the script may assign to it.
+    pub write: Option<&'static str>,
 }
 
 /// Every module PV the runtime implements.
-pub static MODULE_PVS: &[ModulePv] = &[ModulePv {
-    module: "cfgutils",
-    name: "RANDOM",
-    path: "modules::cfgutils::pv_random",
-}];
+pub static MODULE_PVS: &[ModulePv] = &[
+    ModulePv {
+        module: "cfgutils",
+        name: "RANDOM",
+        path: "modules::cfgutils::pv_random",
+        write: None,
+    },
+    ModulePv {
+        module: "sdpops",
+        name: "sdp(body)",
+        path: "modules::sdpops::pv_sdp_body",
+        write: None,
+    },
+    ModulePv {
+        module: "sdpops",
+        name: "sdp(sess_version)",
+        path: "modules::sdpops::pv_sdp_sess_version",
+        write: Some("modules::sdpops::set_sdp_sess_version"),
+    },
+];
 
 impl ModulePv {
     /// The row of `$name` exported by `module`.
@@ -310,6 +329,7 @@ impl PvRef {
         match self {
             PvRef::Plain(id) => id.info().writable,
             PvRef::Var(_) | PvRef::Avp(..) | PvRef::Xavp(_) => true,
+            PvRef::Module(idx) => ModulePv::get(*idx).is_some_and(|p| p.write.is_some()),
             _ => false,
         }
     }

@@ -521,6 +521,7 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         | ArgConv::OnreplyRoute
                         | ArgConv::PvList
                         | ArgConv::PvOut
+                        | ArgConv::AvpOut
                         | ArgConv::Regex
                         | ArgConv::RegexNl,
                     ) => (unsupported(), quote!(#name)),

@@ -163,6 +163,14 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                     let x = super::xavp_static(x);
                     quote!(rt::xavp::assign(ctx, #x, v))
                 }
+                // A module's writable PV: its writer, called directly.
+                Lvalue::Pv(PvRef::Module(idx)) => match cfgc_vocab::ModulePv::get(*idx)
+                    .and_then(|m| m.write)
+                    .and_then(|w| format!("rt::{w}").parse::<TokenStream>().ok())
+                {
+                    Some(path) => quote!(#path(ctx, v)),
+                    None => unsupported(),
+                },
                 // Read-only PVs are refused by the lowering.
                 Lvalue::Pv(_) => unsupported(),
             };

@@ -764,7 +764,7 @@ impl Lowerer<'_> {
             };
             return self.pv_list(&String::from_utf8_lossy(&s), a.span());
         }
-        if conv == ArgConv::PvOut {
+        if matches!(conv, ArgConv::PvOut | ArgConv::AvpOut) {
             let text = match &v {
                 Expr::Str(s) => String::from_utf8_lossy(s).into_owned(),
                 _ => String::new(),
@@ -773,23 +773,33 @@ impl Lowerer<'_> {
                 .ok()
                 .filter(|(_, len)| *len == text.len())
                 .map(|(s, _)| s);
+            let avp_only = conv == ArgConv::AvpOut;
             let r = spec.as_ref().and_then(|s| {
-                (s.transforms.is_empty() && matches!(s.name.as_str(), "avp" | "var"))
+                let kind_ok = s.name == "avp" || (s.name == "var" && !avp_only);
+                (s.transforms.is_empty() && kind_ok)
                     .then(|| self.pv_ref(s, a.span()))
                     .flatten()
             });
             return match r {
                 Some(r @ (PvRef::Avp(..) | PvRef::Var(_))) => Some(ArgVal::PvList(vec![r])),
                 _ => {
+                    let (what, why) = if avp_only {
+                        (
+                            "an `$avp`",
+                            "Kamailio fails this call every time: it adds its result to an AVP only",
+                        )
+                    } else {
+                        (
+                            "an `$avp` or `$var`",
+                            "Kamailio refuses to start: PV type cannot be written",
+                        )
+                    };
                     self.diags.push(
                         Diagnostic::error(
                             "pv-out",
-                            format!("`{text}` is not an `$avp` or `$var` to write to"),
+                            format!("`{text}` is not {what} to write to"),
                         )
-                        .with_label(
-                            a.span(),
-                            "Kamailio refuses to start: PV type cannot be written",
-                        ),
+                        .with_label(a.span(), why),
                     );
                     None
                 }
@@ -1347,13 +1357,19 @@ impl Lowerer<'_> {
         if plain && let Some(id) = PvId::from_name(&s.name) {
             return Some(PvRef::Plain(id));
         }
-        // A PV of a loaded module.
-        if plain
+        // A PV of a loaded module, with its constant argument if any
+        // (`$sdp(body)`).
+        let module_name = match &s.inner {
+            None if plain => Some(s.name.clone()),
+            Some(inner) if s.index.is_none() => Some(format!("{}({})", s.name, inner)),
+            _ => None,
+        };
+        if let Some(name) = module_name
             && let Some(idx) = self
                 .checked
                 .modules
                 .iter()
-                .find_map(|m| cfgc_vocab::ModulePv::find(&m.name, &s.name))
+                .find_map(|m| cfgc_vocab::ModulePv::find(&m.name, &name))
         {
             return Some(PvRef::Module(idx));
         }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use super::ctx::Ctx;
 use super::params::{ModParams, ParamError};
-use super::value::Value;
+use super::value::{OwnedValue, Value};
 use crate::sip::Message;
 use crate::transport::Transmit;
 use cfgc_vocab::PvRef;
@@ -51,11 +51,14 @@ pub enum TmReply<'m> {
     Received(&'m Message<'m>),
 }
 
-/// A PV a module exports: its name (without `$`) and its reader.
+/// A PV a module exports: its name (without `$`, with its constant
+/// argument if it has one: `sdp(body)`), its reader, and its writer if
+/// the script may assign to it.
 #[derive(Clone, Copy)]
 pub struct PvExport {
     pub name: &'static str,
     pub read: for<'c> fn(&'c Ctx<'_>) -> Value<'c>,
+    pub write: Option<fn(&mut Ctx<'_>, OwnedValue) -> i32>,
 }
 
 impl fmt::Debug for PvExport {
@@ -282,6 +285,12 @@ pub trait ModuleSet: Any + Send + Sync + fmt::Debug {
     /// calls the reader directly). `$null` if no module exports it.
     fn read_pv<'c>(&self, _name: &str, _ctx: &'c Ctx<'_>) -> Value<'c> {
         Value::Null
+    }
+    /// Assigns to the module PV exported under `name`
+    /// (`$sdp(sess_version) = 5`): how `pv::assign` reaches it. -1 if no
+    /// module exports it writable.
+    fn write_pv(&self, _name: &str, _ctx: &mut Ctx<'_>, _v: OwnedValue) -> i32 {
+        -1
     }
     /// Every module's RPC commands.
     fn rpc_commands(&self) -> Vec<RpcCommand> {

@@ -144,6 +144,13 @@ pub fn assign(ctx: &mut Ctx<'_>, pv: &PvRef, v: OwnedValue) -> i32 {
             1
         }
         PvRef::Xavp(x) => xavp::assign(ctx, x, v),
+        PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {
+            Some(p) => {
+                let modules = ctx.modules;
+                modules.write_pv(p.name, ctx, v)
+            }
+            None => -1,
+        },
         _ => -1,
     }
 }

@@ -127,6 +127,7 @@ impl Module for Cfgutils {
     const PVS: &'static [PvExport] = &[PvExport {
         name: "RANDOM",
         read: pv_random,
+        write: None,
     }];
     const RPC: &'static [RpcCommand] = &[
         RpcCommand {

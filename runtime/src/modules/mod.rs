@@ -49,6 +49,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::module::{Module, ModuleSet, PvExport, RpcCommand, TmReply};
 use crate::engine::params::{ModParams, ParamError};
+use crate::engine::value::OwnedValue;
 use crate::engine::{CoreConfig, Ctx, Engine, Script, Value};
 use crate::transport::Transmit;
 use cfgc_vocab::PvRef;
@@ -99,6 +100,8 @@ pub struct Modules {
     pub sqlops: sqlops::Sqlops,
     /// rtpengine: its instances (per worker: their sockets).
     pub rtpengine: rtpengine::Rtpengine,
+    /// sdpops: no state; its `$sdp(...)` PVs.
+    pub sdpops: sdpops::Sdpops,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -183,6 +186,7 @@ impl Modules {
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
             sqlops: sqlops::Sqlops::from_params(&params)?,
             rtpengine: rtpengine::Rtpengine::from_params(&params)?,
+            sdpops: sdpops::Sdpops,
             params,
             loaded: Vec::new(),
         })
@@ -330,6 +334,10 @@ macro_rules! each {
             let $m = &$self.rtpengine;
             $body;
         }
+        {
+            let $m = &$self.sdpops;
+            $body;
+        }
     }};
 }
 
@@ -461,6 +469,15 @@ impl ModuleSet for Modules {
         let mut found = None;
         each!(self, |m| found = found.or_else(|| module_pv(m, name)));
         found.map_or(Value::Null, |p| (p.read)(ctx))
+    }
+
+    fn write_pv(&self, name: &str, ctx: &mut Ctx<'_>, v: OwnedValue) -> i32 {
+        let mut found = None;
+        each!(self, |m| found = found.or_else(|| module_pv(m, name)));
+        match found.and_then(|p| p.write) {
+            Some(write) => write(ctx, v),
+            None => -1,
+        }
     }
 
     fn rpc_commands(&self) -> Vec<RpcCommand> {

@@ -60,6 +60,7 @@ impl ModuleSet for Hooks {
         vec![PvExport {
             name: "hooks_flags",
             read: |ctx| Value::Int(i32::try_from(ctx.flags).unwrap_or(-1)),
+            write: None,
         }]
     }
 
