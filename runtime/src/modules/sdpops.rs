@@ -545,7 +545,11 @@ pub fn sdp_remove_line_by_prefix2(ctx: &mut Ctx<'_>, prefix: &[u8], media: &[u8]
         let body = ctx.msg.body();
         remove_lines(ctx, body, prefix);
     } else {
-        for st in sdp.streams.iter().filter(|st| st.media.eq_ignore_ascii_case(media)) {
+        for st in sdp
+            .streams
+            .iter()
+            .filter(|st| st.media.eq_ignore_ascii_case(media))
+        {
             remove_lines(ctx, st.raw, prefix);
         }
     }
@@ -555,9 +559,8 @@ pub fn sdp_remove_line_by_prefix2(ctx: &mut Ctx<'_>, prefix: &[u8], media: &[u8]
 /// Removes the streams `which` picks: from their `m=` to the next one or
 /// the end of the body. 1 if any, else -1.
 fn remove_streams(ctx: &mut Ctx<'_>, which: impl Fn(&Stream<'_>) -> bool) -> i32 {
-    let sdp = match Sdp::of(ctx.msg) {
-        Ok(s) => s,
-        Err(_) => return -1,
+    let Ok(sdp) = Sdp::of(ctx.msg) else {
+        return -1;
     };
     let mut n = 0;
     for st in sdp.streams.iter().filter(|st| which(st)) {
@@ -636,7 +639,12 @@ pub fn sdp_get_line_startswith(ctx: &mut Ctx<'_>, out: &[PvRef], prefix: &[u8]) 
     let body = ctx.msg.body();
     let mut prev_lf = true;
     for line in lines(body) {
-        if prev_lf && line.len() >= 2 && line[0] == prefix[0] && line[1] == b'=' && line.starts_with(prefix) {
+        if prev_lf
+            && line.len() >= 2
+            && line[0] == prefix[0]
+            && line[1] == b'='
+            && line.starts_with(prefix)
+        {
             let v = line.strip_suffix(b"\r\n").unwrap_or(line);
             return add_avp(ctx, out, v);
         }
@@ -674,9 +682,9 @@ fn str2sint(s: &[u8]) -> Option<i32> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n = digits
-        .iter()
-        .try_fold(0i32, |n, &d| n.checked_mul(10)?.checked_add(i32::from(d - b'0')))?;
+    let n = digits.iter().try_fold(0i32, |n, &d| {
+        n.checked_mul(10)?.checked_add(i32::from(d - b'0'))
+    })?;
     Some(if neg { -n } else { n })
 }
 
@@ -715,4 +723,51 @@ pub fn set_sdp_sess_version(ctx: &mut Ctx<'_>, v: OwnedValue) -> i32 {
         data: text,
     });
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_as_str_find_token() {
+        assert_eq!(tokens(b"0,8, 18", b','), [&b"0"[..], b"8", b"18"]);
+        // One leading delimiter is skipped; an empty item ends the list.
+        assert_eq!(tokens(b",0,,8", b','), [&b"0"[..]]);
+        // CR and LF end an item; the blanks before the next are skipped.
+        assert_eq!(tokens(b"PCMU\r\nPCMA", b','), [&b"PCMU"[..], b"PCMA"]);
+        assert!(tokens(b"", b',').is_empty());
+    }
+
+    #[test]
+    fn codec_in_compares_untrimmed_items() {
+        assert!(codec_in(b"0 8 101", b"8", b' '));
+        assert!(!codec_in(b"0 8 101", b"10", b' '));
+        assert!(!codec_in(b"0, 8", b"8", b','));
+        assert!(!codec_in(b"0 8", b"", b' '));
+    }
+
+    #[test]
+    fn ids_of_names_by_table_and_rtpmap() {
+        let body = b"v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+m=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+        let sdp = Sdp::parse(body);
+        assert_eq!(
+            ids_of_names(&sdp, b"pcma,telephone-event").as_deref(),
+            Some(&b"8,101"[..])
+        );
+        // 5.6.3 copies CN's id with the table's length: NULs included.
+        assert_eq!(ids_of_names(&sdp, b"CN").as_deref(), Some(&b"13\0\0\0"[..]));
+        assert_eq!(ids_of_names(&sdp, b"opus"), None);
+    }
+
+    #[test]
+    fn str2sint_sign_and_digits_only() {
+        assert_eq!(str2sint(b"42"), Some(42));
+        assert_eq!(str2sint(b"-7"), Some(-7));
+        assert_eq!(str2sint(b"+7"), Some(7));
+        assert_eq!(str2sint(b"7a"), None);
+        assert_eq!(str2sint(b""), None);
+        assert_eq!(str2sint(b"99999999999"), None);
+    }
 }
