@@ -27,7 +27,9 @@ fn main() {
                     format!("a[{i}].bytes()")
                 }
                 ArgConv::Level => format!("a[{i}].level()"),
-                ArgConv::PvList | ArgConv::PvOut | ArgConv::AvpOut => format!("a[{i}].pvs()"),
+                ArgConv::PvList | ArgConv::PvOut | ArgConv::AvpOut | ArgConv::PvWrite => {
+                    format!("a[{i}].pvs()")
+                }
                 ArgConv::Regex | ArgConv::RegexNl => {
                     format!("match a[{i}].re() {{ Some(r) => r, None => return -1 }}")
                 }

@@ -491,6 +491,7 @@ impl Interp {
                     ArgConv::PvList
                     | ArgConv::PvOut
                     | ArgConv::AvpOut
+                    | ArgConv::PvWrite
                     | ArgConv::Regex
                     | ArgConv::RegexNl => ArgV::Pvs(&[]),
                 }

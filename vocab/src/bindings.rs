@@ -51,6 +51,10 @@ pub enum ArgConv {
     /// `sdp_get`) and fails each time with another PV, so any other PV is
     /// refused at build.
     AvpOut,
+    /// Any one writable PV to set a result in, resolved at compile time
+    /// (Kamailio's `fixup_pvar` with a check that the PV has a setter:
+    /// siputils' `tel2sip`); passed as a `&[PvRef]` of one.
+    PvWrite,
     /// A constant POSIX extended regex, compiled at start-up as textops'
     /// fixups compile theirs (`REG_EXTENDED|REG_ICASE|REG_NEWLINE`):
     /// translated and checked at build time, passed as `&Regex` (one of
@@ -121,6 +125,17 @@ pub static FLAG_LETTER_ARGS: &[(&str, &str, usize, &str)] = &[
     ("alias_db", "alias_db_lookup", 1, "dDrRuU"),
     ("alias_db", "alias_db_find", 3, "dDrRuU"),
 ];
+
+/// Module functions whose constant argument must be one of a few words
+/// (compared case-insensitively), as Kamailio's fixup checks when it
+/// loads the cfg, refusing to start on another: (module, function,
+/// argument index, the words).
+pub static WORD_ARGS: &[(&str, &str, usize, &[&str])] = &[(
+    "siputils",
+    "is_supported",
+    0,
+    &["path", "gruu", "timer", "100rel", "outbound", "eventlist"],
+)];
 
 /// A binding's position in [`BINDINGS`]: stable for one build of the
 /// compiler and runtime, which share this table.
@@ -221,8 +236,8 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
 }
 
 use ArgConv::{
-    AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex,
-    RegexNl, Str, VarOrFmt, VarOrStr,
+    AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, PvWrite,
+    Regex, RegexNl, Str, VarOrFmt, VarOrStr,
 };
 use CtxUse::{Mut, Shared};
 
@@ -1306,6 +1321,90 @@ pub static BINDINGS: &[Binding] = &[
         "siputils",
         "options_reply",
         "modules::siputils::options_reply",
+        &[],
+        Mut,
+    ),
+    b(
+        "siputils",
+        "tel2sip",
+        "modules::siputils::tel2sip",
+        &[VarOrStr, VarOrStr, PvWrite],
+        Mut,
+    ),
+    b(
+        "siputils",
+        "is_user",
+        "modules::siputils::is_user",
+        &[Fmt],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "is_gruu",
+        "modules::siputils::is_gruu",
+        &[],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "is_gruu",
+        "modules::siputils::is_gruu1",
+        &[Fmt],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "is_supported",
+        "modules::siputils::is_supported",
+        &[Str],
+        Shared,
+    ),
+    b(
+        "siputils",
+        "contact_param_encode",
+        "modules::siputils::contact_param_encode",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "siputils",
+        "contact_param_decode",
+        "modules::siputils::contact_param_decode",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "siputils",
+        "contact_param_decode_ruri",
+        "modules::siputils::contact_param_decode_ruri",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "siputils",
+        "contact_param_rm",
+        "modules::siputils::contact_param_rm",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "siputils",
+        "encode_contact",
+        "modules::siputils::encode_contact",
+        &[Str, Str],
+        Mut,
+    ),
+    b(
+        "siputils",
+        "decode_contact",
+        "modules::siputils::decode_contact",
+        &[],
+        Mut,
+    ),
+    b(
+        "siputils",
+        "decode_contact_header",
+        "modules::siputils::decode_contact_header",
         &[],
         Mut,
     ),

@@ -766,6 +766,7 @@ pub static MODULES: &[ModuleSupport] = &[
             ("options_accept_encoding", Impl(Str)),
             ("options_accept_language", Impl(Str)),
             ("options_support", Impl(Str)),
+            ("contact_flds_separator", Impl(Str)),
         ],
     },
     ModuleSupport {

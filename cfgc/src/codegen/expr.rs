@@ -522,6 +522,7 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         | ArgConv::PvList
                         | ArgConv::PvOut
                         | ArgConv::AvpOut
+                        | ArgConv::PvWrite
                         | ArgConv::Regex
                         | ArgConv::RegexNl,
                     ) => (unsupported(), quote!(#name)),

@@ -696,6 +696,27 @@ impl Lowerer<'_> {
                 return None;
             }
         }
+        for &(_, _, i, words) in cfgc_vocab::WORD_ARGS
+            .iter()
+            .filter(|(m, f, _, _)| *m == row.module && *f == row.name)
+        {
+            if let (Some(ArgVal::Bytes(t)), Some(a)) = (args.get(i), c.args.get(i))
+                && !words.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(t))
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-word",
+                        format!(
+                            "`{name}` does not know `{}`: Kamailio refuses to start (unknown option)",
+                            String::from_utf8_lossy(t)
+                        ),
+                    )
+                    .with_label(a.span(), "")
+                    .with_help(format!("one of: {}", words.join(", "))),
+                );
+                return None;
+            }
+        }
         for &(_, _, i) in cfgc_vocab::STATIC_TABLE_ARGS
             .iter()
             .filter(|(m, f, _)| *m == row.module && *f == row.name)
@@ -763,6 +784,30 @@ impl Lowerer<'_> {
                 return None;
             };
             return self.pv_list(&String::from_utf8_lossy(&s), a.span());
+        }
+        if conv == ArgConv::PvWrite {
+            let text = match &v {
+                Expr::Str(s) => String::from_utf8_lossy(s).into_owned(),
+                _ => String::new(),
+            };
+            let r = pvar::parse_spec(&text)
+                .ok()
+                .filter(|(s, len)| *len == text.len() && s.transforms.is_empty())
+                .and_then(|(s, _)| self.pv_ref(&s, a.span()))
+                .filter(PvRef::writable);
+            return match r {
+                Some(r) => Some(ArgVal::PvList(vec![r])),
+                None => {
+                    self.diags.push(
+                        Diagnostic::error("pv-out", format!("`{text}` is not a PV to write to"))
+                            .with_label(
+                                a.span(),
+                                "Kamailio refuses to start: PV type cannot be written",
+                            ),
+                    );
+                    None
+                }
+            };
         }
         if matches!(conv, ArgConv::PvOut | ArgConv::AvpOut) {
             let text = match &v {

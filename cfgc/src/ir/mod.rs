@@ -157,7 +157,7 @@ pub enum ArgVal {
     Level(i32),
     /// Any expression (route names of `route($x)`, dynamic ints).
     Expr(Expr),
-    /// Writable PVs ([`ArgConv::PvList`], [`ArgConv::PvOut`], [`ArgConv::AvpOut`]).
+    /// Writable PVs ([`ArgConv::PvList`], [`ArgConv::PvOut`], [`ArgConv::AvpOut`], [`ArgConv::PvWrite`]).
     PvList(Vec<PvRef>),
     /// A constant regex ([`ArgConv::Regex`]): its slot in
     /// [`Program::regexes`].

@@ -353,3 +353,80 @@ fn peer_tag_avp_is_an_avp_or_nothing() {
     let (_, d) = lower_src(&cfg("$var(peer)"));
     assert_eq!(codes(&d, Severity::Error), ["peer-tag-avp"]);
 }
+
+#[test]
+fn tel2sip_writes_to_any_writable_pv() {
+    let head = "loadmodule \"pv.so\"\nloadmodule \"siputils.so\"\n";
+    for (out, ok) in [
+        ("$ru", true),
+        ("$var(a)", true),
+        ("$avp(a)", true),
+        ("$ci", false),
+        ("$var(a) $var(b)", false),
+        ("text", false),
+    ] {
+        let (p, diags) = lower_src(&format!(
+            "{head}request_route {{\n tel2sip(\"$ru\", \"example.com\", \"{out}\");\n}}\n"
+        ));
+        if ok {
+            let p = p.unwrap_or_else(|| panic!("{out}: {diags:?}"));
+            assert!(
+                main_body(&p).iter().any(|s| matches!(
+                    s,
+                    Stmt::Call(c) if matches!(c.args.get(2), Some(ArgVal::PvList(l)) if l.len() == 1)
+                )),
+                "{out}"
+            );
+        } else {
+            assert_eq!(
+                codes(&diags, Severity::Error),
+                ["pv-out"],
+                "{out}: {diags:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn is_supported_knows_kamailios_option_tags_only() {
+    let head = "loadmodule \"pv.so\"\nloadmodule \"siputils.so\"\n";
+    for (tag, ok) in [
+        ("path", true),
+        ("100REL", true),
+        ("Outbound", true),
+        ("foo", false),
+        ("", false),
+    ] {
+        let (p, diags) = lower_src(&format!(
+            "{head}request_route {{\n is_supported(\"{tag}\");\n}}\n"
+        ));
+        if ok {
+            assert!(p.is_some(), "{tag}: {diags:?}");
+        } else {
+            assert_eq!(
+                codes(&diags, Severity::Error),
+                ["bad-word"],
+                "{tag}: {diags:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sdp_getters_add_to_an_avp_only() {
+    let head = "loadmodule \"pv.so\"\nloadmodule \"sdpops.so\"\n";
+    for (out, ok) in [("$avp(a)", true), ("$var(a)", false), ("$ru", false)] {
+        let (p, diags) = lower_src(&format!(
+            "{head}request_route {{\n sdp_get(\"{out}\");\n}}\n"
+        ));
+        if ok {
+            assert!(p.is_some(), "{out}: {diags:?}");
+        } else {
+            assert_eq!(
+                codes(&diags, Severity::Error),
+                ["pv-out"],
+                "{out}: {diags:?}"
+            );
+        }
+    }
+}

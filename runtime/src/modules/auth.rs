@@ -351,6 +351,21 @@ fn mark_authorized(ctx: &Ctx<'_>, idx: usize) {
     AUTHORIZED.with(|a| a.set(Some((key, idx))));
 }
 
+/// The username of the credentials the last successful check of this
+/// message chose (Kamailio's `get_authorized_cred`, for siputils'
+/// `is_user`).
+pub fn authorized_username<'m>(ctx: &Ctx<'m>) -> Option<&'m [u8]> {
+    let key = msg_key(ctx);
+    let idx = AUTHORIZED
+        .with(Cell::get)
+        .and_then(|(k, i)| (k == key).then_some(i))?;
+    let msg: &'m crate::sip::Message<'m> = ctx.msg;
+    let h = msg.headers().get(idx)?;
+    Credentials::parse(&msg.buffer()[h.value().range()])
+        .ok()
+        .map(|c| c.username)
+}
+
 enum Found<'m> {
     /// A header before the match did not parse.
     Error,

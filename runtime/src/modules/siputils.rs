@@ -6,6 +6,13 @@
 use crate::engine::Ctx;
 use crate::sip::{HeaderName, Uri};
 
+mod contact;
+pub use contact::{
+    contact_param_decode, contact_param_decode_ruri, contact_param_encode, contact_param_rm,
+    decode_contact, decode_contact_header, encode_contact, is_gruu, is_gruu1, is_supported,
+    is_user, tel2sip,
+};
+
 /// `has_totag()`: 1 if the To header has a non-empty `tag`, -1 otherwise
 /// (also without To).
 pub fn has_totag(ctx: &Ctx<'_>) -> i32 {
@@ -356,6 +363,8 @@ pub struct Config {
     accept_encoding: Vec<u8>,
     accept_language: Vec<u8>,
     supported: Vec<u8>,
+    /// `contact_flds_separator`'s first character (`*`).
+    pub(crate) separator: u8,
 }
 
 impl Default for Config {
@@ -365,6 +374,7 @@ impl Default for Config {
             accept_encoding: Vec::new(),
             accept_language: b"en".to_vec(),
             supported: Vec::new(),
+            separator: b'*',
         }
     }
 }
@@ -386,6 +396,11 @@ impl Config {
             accept_encoding: s("options_accept_encoding", d.accept_encoding),
             accept_language: s("options_accept_language", d.accept_language),
             supported: s("options_support", d.supported),
+            // Kamailio takes the first character; an empty value keeps `*`.
+            separator: p
+                .str("siputils", "contact_flds_separator")
+                .and_then(|v| v.bytes().next())
+                .unwrap_or(d.separator),
         })
     }
 }
