@@ -44,7 +44,11 @@ pub(crate) fn markdown(rows: &[Row], machine: &str) -> String {
             r.rtt
                 .map_or("-".into(), |(a, b, c)| format!("{a:.1}/{b:.1}/{c:.1}")),
             r.peak_mib,
-            r.error.as_deref().unwrap_or("").replace('|', "/"),
+            match (&r.error, r.relay_cpu_us) {
+                (Some(e), _) => e.replace('|', "/"),
+                (None, Some(us)) => format!("rtpengine apart: {us:.1} µs/msg"),
+                (None, None) => String::new(),
+            },
         );
     }
     s

@@ -18,6 +18,14 @@
 //!   subscriber lookup (`bench/sipp/auth-register.xml`; 2 messages in per
 //!   call). Needs MariaDB running (as `.ci/run` starts
 //!   it) and `mysql -u root` working.
+//! * `nat-call` (only when asked for) — the stock cfg with `WITH_NAT
+//!   WITH_RTPENGINE` (its rtpengine socket moved to a daemon the bench
+//!   starts once, on 127.0.0.1, for every contender): the `call` flow with
+//!   a caller that writes what a client behind NAT writes
+//!   (`bench/sipp/call-uac-nat.xml`: private Via, Contact and SDP), so
+//!   that every call is offered, answered and deleted through rtpengine.
+//!   rtpengine's own CPU per message is measured over the same load and
+//!   reported apart (the note column).
 //! * `slow-db` (only when asked for) — the auth-register setup with the
 //!   database reached through a relay that holds each chunk the proxy
 //!   sends for `--slow-ms` (20 ms: every query that much slower): the
@@ -56,7 +64,7 @@ usage: bench [options]
        bench serve-interp [-A DEF]... FILE [-- PROXY-FLAGS]   (used by bench itself)
 
 options:
-  --scenario NAME      stateless, register, call, auth-register or slow-db
+  --scenario NAME      stateless, register, call, auth-register, slow-db or nat-call
                        (repeatable; default the first three)
   --contender NAME     compiled, interpreted or kamailio (repeatable; default all)
   --stock FILE         the stock config (default /etc/kamailio/kamailio.cfg)
@@ -96,6 +104,7 @@ enum Scenario {
     Call,
     AuthRegister,
     SlowDb,
+    NatCall,
 }
 
 impl Scenario {
@@ -106,6 +115,7 @@ impl Scenario {
             Scenario::Call => "call",
             Scenario::AuthRegister => "auth-register",
             Scenario::SlowDb => "slow-db",
+            Scenario::NatCall => "nat-call",
         }
     }
 
@@ -114,7 +124,7 @@ impl Scenario {
         match self {
             Scenario::Register | Scenario::SlowDb => 1,
             Scenario::AuthRegister => 2,
-            Scenario::Stateless | Scenario::Call => 6,
+            Scenario::Stateless | Scenario::Call | Scenario::NatCall => 6,
         }
     }
 }
@@ -150,6 +160,8 @@ pub(crate) struct Row {
     pub(crate) peak_mib: f64,
     /// Why the contender could not run, if it could not.
     pub(crate) error: Option<String>,
+    /// The media relay's CPU µs per message over the same load (nat-call).
+    pub(crate) relay_cpu_us: Option<f64>,
 }
 
 fn workspace() -> PathBuf {
@@ -186,6 +198,7 @@ fn parse_opts(args: Vec<String>) -> Result<Opts, String> {
                 Some("call") => Scenario::Call,
                 Some("auth-register") => Scenario::AuthRegister,
                 Some("slow-db") => Scenario::SlowDb,
+                Some("nat-call") => Scenario::NatCall,
                 other => return Err(format!("unknown scenario {other:?}")),
             }),
             "--contender" => o.contenders.push(match it.next().as_deref() {
@@ -255,6 +268,7 @@ fn main() -> ExitCode {
             rows.push(row);
         }
     }
+    stop_relay();
     eprintln!();
     let md = chart::markdown(&rows, &machine());
     print!("{md}");
@@ -334,7 +348,75 @@ fn scenario_cfg(opts: &Opts, s: Scenario, uas_port: u16) -> Result<(PathBuf, Vec
                 format!("DBURL=\"{}\"", slow_db(opts.slow_ms)?),
             ],
         ),
+        Scenario::NatCall => (
+            nat_cfg(&opts.stock, relay()?.1)?,
+            vec!["WITH_NAT".into(), "WITH_RTPENGINE".into()],
+        ),
     })
+}
+
+/// The rtpengine of the nat-call scenario, started once per run on
+/// 127.0.0.1 (every contender against the same relay): its process group
+/// and control port. [`stop_relay`] stops it.
+static RELAY: std::sync::Mutex<Option<(GroupGuard, u16)>> = std::sync::Mutex::new(None);
+
+fn relay() -> Result<(u32, u16), String> {
+    let mut r = RELAY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if r.is_none() {
+        let ng = free_port();
+        let child = Command::new("/usr/bin/rtpengine")
+            .args([
+                "--foreground",
+                "--table=-1",
+                "--interface=127.0.0.1",
+                &format!("--listen-ng=127.0.0.1:{ng}"),
+                "--port-min=40000",
+                "--port-max=49999",
+                "--log-level=3",
+                "--log-stderr",
+                "--no-redis-required",
+                "--delete-delay=0",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot run rtpengine (apt-get install rtpengine-daemon): {e}"))?;
+        let mut g = GroupGuard::new(child);
+        g.wait_bound(ng, "rtpengine", Duration::from_secs(10))?;
+        *r = Some((g, ng));
+    }
+    let (g, ng) = r.as_ref().ok_or("no relay")?;
+    Ok((g.id().ok_or("rtpengine was stopped")?, *ng))
+}
+
+fn stop_relay() {
+    let mut r = RELAY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((mut g, _)) = r.take() {
+        let _ = g.halt();
+    }
+}
+
+/// The stock config with its rtpengine socket moved to `ng`, written
+/// under the temporary directory.
+fn nat_cfg(stock: &Path, ng: u16) -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string(stock).map_err(|e| format!("{}: {e}", stock.display()))?;
+    let from = "modparam(\"rtpengine\", \"rtpengine_sock\", \"udp:127.0.0.1:2223\")";
+    if !text.contains(from) {
+        return Err(format!("{}: no `{from}` line", stock.display()));
+    }
+    let text = text.replace(
+        from,
+        &format!("modparam(\"rtpengine\", \"rtpengine_sock\", \"udp:127.0.0.1:{ng}\")"),
+    );
+    let p = std::env::temp_dir().join(format!("cfgc-bench-nat-{ng}.cfg"));
+    std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(p)
 }
 
 /// The auth-register database behind the delaying relay (one per run).
@@ -566,7 +648,7 @@ fn start_uas(s: Scenario, port: u16) -> Result<Option<Uas>, String> {
         Scenario::Stateless => {
             cmd.args(["-sn", "uas"]);
         }
-        Scenario::Call => {
+        Scenario::Call | Scenario::NatCall => {
             cmd.arg("-sf")
                 .arg(workspace().join("bench/sipp/call-uas.xml"));
         }
@@ -617,6 +699,11 @@ fn sipp_load(s: Scenario, proxy: u16, calls: u32, rate: u32) -> Load {
         Scenario::Call => {
             cmd.arg("-sf")
                 .arg(workspace().join("bench/sipp/call-uac.xml"))
+                .args(["-s", "bob"]);
+        }
+        Scenario::NatCall => {
+            cmd.arg("-sf")
+                .arg(workspace().join("bench/sipp/call-uac-nat.xml"))
                 .args(["-s", "bob"]);
         }
     }
@@ -712,7 +799,7 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
     };
     let result = (|| -> Result<(), String> {
         let _uas = start_uas(s, uas_port)?;
-        if s == Scenario::Call {
+        if matches!(s, Scenario::Call | Scenario::NatCall) {
             register(proxy.port, "bob", &format!("sip:bob@127.0.0.1:{uas_port}"))?;
         }
         progress(&format!(
@@ -725,13 +812,23 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
         if s == Scenario::SlowDb {
             return slow_db_run(opts, &proxy, pid, &mut row);
         }
+        let relay_pid = if s == Scenario::NatCall {
+            Some(relay()?.0)
+        } else {
+            None
+        };
+        let relay_before = relay_pid.map(proc::cpu_ticks);
         let before = proc::cpu_ticks(pid);
         let load = sipp_load(s, proxy.port, opts.cpu_calls, opts.cpu_rate);
         let after = proc::cpu_ticks(pid);
+        let relay_after = relay_pid.map(proc::cpu_ticks);
         if load.ok {
             let msgs = u64::from(opts.cpu_calls) * s.messages_per_call();
-            let us = (after - before) as f64 * 1e6 / proc::clock_ticks() as f64 / msgs as f64;
-            row.cpu_us = Some(us);
+            let per_msg = |ticks: u64| ticks as f64 * 1e6 / proc::clock_ticks() as f64 / msgs as f64;
+            row.cpu_us = Some(per_msg(after - before));
+            if let (Some(b), Some(a)) = (relay_before, relay_after) {
+                row.relay_cpu_us = Some(per_msg(a.saturating_sub(b)));
+            }
             let mut r = load.rtt_ms;
             r.sort_by(f64::total_cmp);
             if !r.is_empty() {
