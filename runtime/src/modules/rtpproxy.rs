@@ -1045,6 +1045,17 @@ fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>, ip: Option<&[u8]>) -> i32 {
                 {
                     ctx.headers.push(HeaderOp::Note(SDP_NOTE, Vec::new()));
                 }
+                // And on the transaction's request, when there is one
+                // already (a branch route: `t_gett()->uas.request`).
+                crate::tm::with_tx(ctx, |t, _| {
+                    if !t
+                        .headers
+                        .iter()
+                        .any(|h| matches!(h, HeaderOp::Note(SDP_NOTE, _)))
+                    {
+                        t.headers.push(HeaderOp::Note(SDP_NOTE, Vec::new()));
+                    }
+                });
                 if ctx.tm.route == RouteKind::Failure {
                     return destroy(ctx, flags);
                 }
