@@ -795,11 +795,8 @@ impl Lowerer<'_> {
                         )
                     };
                     self.diags.push(
-                        Diagnostic::error(
-                            "pv-out",
-                            format!("`{text}` is not {what} to write to"),
-                        )
-                        .with_label(a.span(), why),
+                        Diagnostic::error("pv-out", format!("`{text}` is not {what} to write to"))
+                            .with_label(a.span(), why),
                     );
                     None
                 }
