@@ -51,10 +51,13 @@ pub struct StandIn {
     stop: Arc<AtomicU8>,
 }
 
-/// Sessions: (Call-ID, media number) → (tag, port) in order of arrival.
+/// A session's key: Call-ID and media number.
+type Key = (Vec<u8>, Vec<u8>);
+
+/// Sessions: their legs, (tag, port) in order of arrival.
 #[derive(Default)]
 struct State {
-    sessions: HashMap<(Vec<u8>, Vec<u8>), Vec<(Vec<u8>, u32)>>,
+    sessions: HashMap<Key, Vec<(Vec<u8>, u32)>>,
     next_port: u32,
 }
 

@@ -370,15 +370,19 @@ fn run_rtpproxy(who: &str, interp: &Path) -> Vec<String> {
     let mut hello = rtpp.take();
     hello.sort();
     hello.dedup();
-    let mut seen: Vec<String> = hello.iter().map(|c| format!("rtpproxy hello: {c}")).collect();
+    let mut seen: Vec<String> = hello
+        .iter()
+        .map(|c| format!("rtpproxy hello: {c}"))
+        .collect();
     seen.extend(flow(proxy));
     g.stop().expect("proxy stopped");
     let call = regex::Regex::new(r"stock-nat-call-\d+@test").expect("regex");
-    seen.extend(
-        rtpp.take()
-            .iter()
-            .map(|c| format!("rtpproxy got: {}", call.replace_all(c, "stock-nat-call-N@test"))),
-    );
+    seen.extend(rtpp.take().iter().map(|c| {
+        format!(
+            "rtpproxy got: {}",
+            call.replace_all(c, "stock-nat-call-N@test")
+        )
+    }));
     seen
 }
 
@@ -395,7 +399,11 @@ fn stock_config_with_nat_and_rtpproxy_like_kamailio() {
         .iter()
         .filter(|l| l.starts_with("bob got: INVITE"))
         .collect();
-    assert_eq!(invites.len(), 2, "the INVITE and the re-INVITE at bob:\n{text}");
+    assert_eq!(
+        invites.len(),
+        2,
+        "the INVITE and the re-INVITE at bob:\n{text}"
+    );
     for inv in &invites {
         assert!(
             inv.contains("c=IN IP4 127.0.0.1") && inv.contains("a=nortpproxy:yes"),

@@ -221,8 +221,8 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
 }
 
 use ArgConv::{
-    AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex, RegexNl,
-    Str, VarOrFmt, VarOrStr,
+    AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex,
+    RegexNl, Str, VarOrFmt, VarOrStr,
 };
 use CtxUse::{Mut, Shared};
 

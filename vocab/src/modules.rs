@@ -755,7 +755,9 @@ pub static MODULES: &[ModuleSupport] = &[
             ),
             (
                 "table_name",
-                NoOp("read only with a `db_url`, which is not supported: the instances come from `rtpproxy_sock`"),
+                NoOp(
+                    "read only with a `db_url`, which is not supported: the instances come from `rtpproxy_sock`",
+                ),
             ),
             (
                 "extra_id_pv",

@@ -830,8 +830,7 @@ fn force(ctx: &mut Ctx<'_>, flags: Option<&[u8]>, ip: &[u8], offer: bool, forced
                         break 'all -3;
                     };
                     let mut cmd = opts.clone();
-                    if !rep_opts.is_empty() && r.nodes[node].rep_supported.load(Ordering::Relaxed)
-                    {
+                    if !rep_opts.is_empty() && r.nodes[node].rep_supported.load(Ordering::Relaxed) {
                         cmd.extend_from_slice(&rep_opts);
                     }
                     if stream.is_rtp
@@ -895,7 +894,11 @@ fn force(ctx: &mut Ctx<'_>, flags: Option<&[u8]>, ip: &[u8], offer: bool, forced
                     new_v6 = argv[2].first() == Some(&b'6');
                 }
                 if is_null_addr(&body[old_ip.at.clone()], pf6) {
-                    new_ip = if new_v6 { b"::".to_vec() } else { b"0.0.0.0".to_vec() };
+                    new_ip = if new_v6 {
+                        b"::".to_vec()
+                    } else {
+                        b"0.0.0.0".to_vec()
+                    };
                 } else if forced || argv.len() < 2 {
                     new_ip = ip.to_vec();
                 } else {
@@ -1163,7 +1166,11 @@ pub fn rtpproxy_destroy1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
 pub fn set_rtp_proxy_set(ctx: &mut Ctx<'_>, id: i32) -> i32 {
     let r = &Modules::of(ctx).rtpproxy;
     if !r.sets.iter().any(|s| i64::from(s.id) == i64::from(id)) {
-        log(ctx, Level::Err, &format!("could not locate rtpproxy set {id}"));
+        log(
+            ctx,
+            Level::Err,
+            &format!("could not locate rtpproxy set {id}"),
+        );
         return -1;
     }
     ctx.headers
@@ -1206,7 +1213,12 @@ mod tests {
         assert_eq!(r.sets.len(), 2);
         assert_eq!(r.sets[1].id, 1);
         assert_eq!(r.nortpproxy, b"a=x:y");
-        for bad in ["unix:/run/x", "x == udp:127.0.0.1", "1 ==", "udp:127.0.0.1:x"] {
+        for bad in [
+            "unix:/run/x",
+            "x == udp:127.0.0.1",
+            "1 ==",
+            "udp:127.0.0.1:x",
+        ] {
             let mut p = ModParams::new();
             p.push(M, "rtpproxy_sock", ParamValue::Str(bad.into()));
             assert!(Rtpproxy::from_params(&p).is_err(), "{bad}");
@@ -1219,7 +1231,10 @@ mod tests {
         assert!(is_null_addr(b"::", true));
         assert!(!is_null_addr(b"::1", true));
         let body = b"c=IN IP4 10.0.0.1\r\n";
-        let old = sdp::Addr { at: 9..17, v6: false };
+        let old = sdp::Addr {
+            at: 9..17,
+            v6: false,
+        };
         let mut edits = Vec::new();
         alter_ip(body, &old, b"::1", true, &mut edits);
         assert_eq!(edits[0].at, 7..17);

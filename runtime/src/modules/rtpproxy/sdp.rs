@@ -198,8 +198,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Session>, &'static str> {
                 .iter()
                 .any(|t| transport.eq_ignore_ascii_case(t));
             let rtcp = in_stream()
-                .filter(|&s| body[s..].starts_with(b"a=rtcp:"))
-                .last()
+                .rfind(|&s| body[s..].starts_with(b"a=rtcp:"))
                 .map(|s| trim(body, s + 7, line_end(body, s)));
             streams.push(Stream {
                 port: line.start + port_at..line.start + port_end,
@@ -243,6 +242,8 @@ mod tests {
         assert_eq!(t(&c.at), "::");
         assert!(parse(b"v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 0\r\n").is_err());
         assert!(parse(b"o=a 1 1 IN IP4 1.2.3.4\r\n").is_err());
-        assert!(parse(b"v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r\nm=audio\r\n").is_err());
+        assert!(
+            parse(b"v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r\nm=audio\r\n").is_err()
+        );
     }
 }
