@@ -43,7 +43,7 @@ const MULTI_ANSWER: &str = "v=0\r\no=bob 1 1 IN IP4 10.0.0.20\r\ns=-\r\nc=IN IP4
 struct Call {
     name: &'static str,
     invite: (&'static str, &'static str, Option<&'static str>),
-    set1: bool,
+    set: Option<&'static str>,
     offer: Option<&'static str>,
     reply: (&'static str, &'static str, Option<&'static str>),
     answer: &'static str,
@@ -61,7 +61,7 @@ const fn call(
     Call {
         name,
         invite,
-        set1: false,
+        set: None,
         offer,
         reply,
         answer,
@@ -119,7 +119,7 @@ const CALLS: &[Call] = &[
         ("manage", ""),
     ),
     Call {
-        set1: true,
+        set: Some("1"),
         ..call(
             "set1",
             ("manage", "", None),
@@ -180,6 +180,18 @@ fn plain(name: &'static str) -> Call {
         ANSWER,
         ("manage", ""),
     )
+}
+
+fn set_header(k: &Call) -> String {
+    k.set.map_or(String::new(), |s| format!("X-Set: {s}\r\n"))
+}
+
+/// A call through set 2.
+fn in_set2(name: &'static str) -> Call {
+    Call {
+        set: Some("2"),
+        ..plain(name)
+    }
 }
 
 fn header<'a>(m: &'a str, name: &str) -> &'a str {
@@ -251,7 +263,7 @@ Contact: <sip:alice@{c}>\r\n\
 X-Uas: sip:{u}\r\n\
 {}{}{ctype}Content-Length: {}\r\n\r\n{body}",
         ops(inv_op, inv_flags, inv_ip),
-        if k.set1 { "X-Set: 1\r\n" } else { "" },
+        set_header(k),
         body.len()
     );
     cli.send_to(invite.as_bytes(), ("127.0.0.1", proxy))
@@ -276,8 +288,14 @@ X-Uas: sip:{u}\r\n\
             reply.push_str(&format!("{l};tag=b-{name}\r\n"));
         }
     }
+    // Set 2's 200 selects its set too (set 1's goes to set 0).
+    let reply_set = if k.set == Some("2") {
+        set_header(k)
+    } else {
+        String::new()
+    };
     reply.push_str(&format!(
-        "Contact: <sip:bob@{u}>\r\n{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{}",
+        "Contact: <sip:bob@{u}>\r\n{reply_set}{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{}",
         ops(rep_op, rep_flags, rep_ip),
         k.answer.len(),
         k.answer
@@ -297,8 +315,9 @@ To: <sip:bob@127.0.0.1>;tag=b-{name}\r\n\
 Call-ID: {callid}\r\n\
 CSeq: 2 BYE\r\n\
 X-Uas: sip:{u}\r\n\
-{}Content-Length: 0\r\n\r\n",
-        ops(bye_op, bye_flags, None)
+{}{}Content-Length: 0\r\n\r\n",
+        ops(bye_op, bye_flags, None),
+        set_header(k)
     );
     cli.send_to(bye.as_bytes(), ("127.0.0.1", proxy)).unwrap();
     match recv(uas, |m| m.starts_with("BYE")) {
@@ -332,6 +351,7 @@ X-Uas: sip:{u}\r\n\
 fn run(who: &str, interp: &Path) -> Vec<String> {
     let a = StandIn::start();
     let b = StandIn::start();
+    let (c, d) = (StandIn::start(), StandIn::start());
     let defines = vec![
         (
             "RTPP_SOCK".to_string(),
@@ -340,6 +360,13 @@ fn run(who: &str, interp: &Path) -> Vec<String> {
         (
             "RTPP_SOCK1".to_string(),
             format!("\"1 == udp:127.0.0.1:{}\"", b.port),
+        ),
+        (
+            "RTPP_SOCK2".to_string(),
+            format!(
+                "\"2 == udp:127.0.0.1:{} udp:127.0.0.1:{}=2\"",
+                c.port, d.port
+            ),
         ),
     ];
     let (g, proxy) = tests::start_contender(who, &cfg(), &defines, "rtpproxy", interp);
@@ -355,11 +382,14 @@ fn run(who: &str, interp: &Path) -> Vec<String> {
         lines.extend(got);
         lines.extend(a.take().into_iter().map(|c| format!("A: {c}")));
         lines.extend(b.take().into_iter().map(|c| format!("B: {c}")));
+        lines.extend(c.take().into_iter().map(|x| format!("C: {x}")));
+        lines.extend(d.take().into_iter().map(|x| format!("D: {x}")));
     };
     // The start-up handshake, once per Kamailio process (child_init),
     // once for ours: wait for it, then compare it as a set.
     let t0 = std::time::Instant::now();
-    while (a.pending() < 4 || b.pending() < 4) && t0.elapsed() < Duration::from_secs(5) {
+    while [&a, &b, &c, &d].iter().any(|s| s.pending() < 4) && t0.elapsed() < Duration::from_secs(5)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(1000));
@@ -368,6 +398,8 @@ fn run(who: &str, interp: &Path) -> Vec<String> {
         .into_iter()
         .map(|c| format!("A: {c}"))
         .chain(b.take().into_iter().map(|c| format!("B: {c}")))
+        .chain(c.take().into_iter().map(|x| format!("C: {x}")))
+        .chain(d.take().into_iter().map(|x| format!("D: {x}")))
         .collect();
     hello.sort();
     hello.dedup();
@@ -377,6 +409,18 @@ fn run(who: &str, interp: &Path) -> Vec<String> {
         let got = run_call(proxy, &cli, &uas, k);
         take(&mut lines, k.name, got);
     }
+    // Set 2: the Call-ID's byte sum picks C or D by weight; with C
+    // silent, its calls fail over to D.
+    for name in ["set2-a", "set2-b", "set2-c"] {
+        let got = run_call(proxy, &cli, &uas, &in_set2(name));
+        take(&mut lines, name, got);
+    }
+    c.set(SILENT);
+    for name in ["set2-d", "set2-e", "set2-f"] {
+        let got = run_call(proxy, &cli, &uas, &in_set2(name));
+        take(&mut lines, &format!("{name}, C silent"), got);
+    }
+    c.set(tests::rtpproxy::ANSWER);
     a.set(SILENT);
     let got = run_call(proxy, &cli, &uas, &plain("silent"));
     take(&mut lines, "rtpproxy silent", got);
@@ -427,6 +471,12 @@ fn rtpproxy_calls_as_kamailio_makes_them() {
             "-1", "-1", "1", // badflag
             "1", "1", "1", // bare
             "1", "1", "1", // manage-ip
+            "1", "1", "1", // set2-a
+            "1", "1", "1", // set2-b
+            "1", "1", "1", // set2-c
+            "1", "1", "1", // set2-d, C silent
+            "1", "1", "1", // set2-e
+            "1", "1", "1", // set2-f
             "-3", "-3", "-1", // silent
             "1", "1", "1", // back
             "-3", "-3", "-1", // closed
@@ -441,6 +491,8 @@ fn rtpproxy_calls_as_kamailio_makes_them() {
         "A: Lc0,101 rtpp-manage@test 127.0.0.1 3456 a-manage;1 b-manage;1",
         "A: D rtpp-manage@test a-manage b-manage",
         "B: Uc0,8,101 rtpp-set1@test 127.0.0.1 49170 a-set1;1",
+        // set2-e hashes to C, silent: two tries, then D.
+        "C: Uc0,8,101 rtpp-set2-e@test 127.0.0.1 49170 a-set2-e;1\nC: Uc0,8,101 rtpp-set2-e@test 127.0.0.1 49170 a-set2-e;1\nD: Uc0,8,101 rtpp-set2-e@test 127.0.0.1 49170 a-set2-e;1",
         "m=audio 35000 RTP/AVP 0 8 101",
         "c=IN IP4 127.0.0.1",
         "a=nortpproxy:yes",
