@@ -505,3 +505,35 @@ fn rtpproxy_calls_as_kamailio_makes_them() {
         tests::assert_same_lines(who, &theirs, &ours);
     }
 }
+
+/// `set_rtp_proxy_set` of a constant set that is not configured:
+/// Kamailio refuses to start (its fixup), and so do ours.
+#[test]
+fn an_unknown_constant_set_refuses_the_start() {
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("rtpproxy/unknown_set.cfg");
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rtpproxy");
+    std::fs::create_dir_all(&tmp).expect("temporary directory");
+    let port = cfgc_test_support::free_port();
+    let listen = format!("udp:127.0.0.1:{port}");
+    let k = cfgc_test_support::Kamailio::new(&cfg, listen.clone(), tmp.join("rundir"))
+        .module_dir(Some(cfgc_test_support::module_dir()));
+    let (refused, log) = tests::refuses(k.command(), &tmp.join("kamailio-unknown-set.log"));
+    assert!(
+        refused && log.contains("set 7 not configured"),
+        "kamailio starts with set 7 unknown:\n{log}"
+    );
+    let bin = tests::build_proxy(&cfg, &[], "rtpproxy-unknown-set");
+    let mut compiled = std::process::Command::new(bin);
+    compiled.args(["-l", &listen, "-n", "1", "-E"]);
+    let mut interp = std::process::Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+    interp
+        .arg(&cfg)
+        .args(["--", "-l", &listen, "-n", "1", "-E"]);
+    for (who, c) in [("compiled", compiled), ("interpreted", interp)] {
+        let (refused, log) = tests::refuses(c, &tmp.join(format!("{who}-unknown-set.log")));
+        assert!(
+            refused && log.contains("rtpp_proxy set 7 not configured"),
+            "{who} starts with set 7 unknown:\n{log}"
+        );
+    }
+}

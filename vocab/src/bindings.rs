@@ -101,7 +101,9 @@ pub struct Binding {
 /// checks when the cfg is loaded (Kamailio's fixup: auth_db's `version`
 /// check of `www_authenticate`'s table; registrar's table, which usrloc
 /// checks and loads with a database mode): (module, function, argument
-/// index). The compiler collects the constant tables of these calls into
+/// index); and rtpproxy's `set_rtp_proxy_set`, whose fixup looks its
+/// constant set up (refusing to start on one not configured). The
+/// compiler collects the constant arguments of these calls into
 /// `Settings::static_tables`; the runtime checks them at start-up.
 pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("auth_db", "www_authenticate", 1),
@@ -112,6 +114,7 @@ pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("registrar", "lookup", 0),
     ("registrar", "registered", 0),
     ("registrar", "unregister", 0),
+    ("rtpproxy", "set_rtp_proxy_set", 0),
 ];
 
 /// Module functions whose constant argument is a set of flag letters

@@ -230,6 +230,9 @@ impl Modules {
             self.rtpengine.start();
         }
         if loaded("rtpproxy") {
+            for (_, id) in static_tables.iter().filter(|(m, _)| m == "rtpproxy") {
+                self.rtpproxy.check_set(id)?;
+            }
             self.rtpproxy.start();
         }
         if loaded("usrloc") {

@@ -40,8 +40,10 @@
 //! after the first, uninitialised memory); a set whose instances keep
 //! failing with `rtpproxy_disable_tout` ≤ 0 gives up after
 //! [`MAX_TRIES`] instead of looping for ever; `set_rtp_proxy_set` of a
-//! set that does not exist is -1 at run time (Kamailio refuses to start
-//! on a constant one).
+//! PV converts its value to a number (Kamailio wants an integer value,
+//! -1 for a string). A constant set that is not configured refuses the
+//! start, as in Kamailio ([`Rtpproxy::check_set`], the compiler collects
+//! the constants); one from a PV is -1.
 
 pub mod sdp;
 
@@ -260,6 +262,19 @@ impl Rtpproxy {
             self.sets[set].nodes.push(idx);
         }
         Ok(())
+    }
+
+    /// `fixup_set_id` of a constant `set_rtp_proxy_set` argument.
+    ///
+    /// # Errors
+    /// The set is not configured, or not a number (Kamailio refuses to
+    /// start).
+    pub fn check_set(&self, id: &str) -> Result<(), String> {
+        match id.trim().parse::<i64>() {
+            Ok(n) if self.sets.iter().any(|s| i64::from(s.id) == n) => Ok(()),
+            Ok(n) => Err(format!("{M}: rtpp_proxy set {n} not configured")),
+            Err(_) => Err(format!("{M}: bad number <{id}>")),
+        }
     }
 
     /// The instances (for tests).
