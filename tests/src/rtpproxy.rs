@@ -12,12 +12,13 @@
 //!   `0` for any other;
 //! * `U<modifiers> <call-id> <ip> <port> <tag>;<n>[ <tag>;<n>[ ...]]` →
 //!   `<port> 127.0.0.1`: a session per Call-ID and media number, a port
-//!   per tag, allocated in order from 35000 in steps of 2 (RTP and RTCP),
-//!   so the same traffic gets the same ports; an update for a known tag
-//!   answers its port again;
-//! * `L...` (same shape) → the port of the first tag when the session
-//!   exists (a new tag gets a new port), `0` when it does not (as
-//!   rtpproxy answers a lookup it cannot match);
+//!   per leg (tag), allocated in order from 35000 in steps of 2 (RTP and
+//!   RTCP), so the same traffic gets the same ports; `U` answers the port
+//!   of its first tag (the offerer's, whose media the port relays), again
+//!   the same one for an update;
+//! * `L...` (same shape) → the port of its second tag (the answerer's:
+//!   Kamailio sends the offerer's tag first) when the session exists,
+//!   `0` when it does not (as rtpproxy answers a lookup it cannot match);
 //! * `D <call-id> ...` → `0`, the Call-ID's sessions forgotten;
 //! * anything else → `E1`.
 //!
@@ -81,15 +82,24 @@ impl State {
                 }
             }
             c @ (b'U' | b'L') => {
-                let (Some(callid), Some(_ip), Some(_port), Some(tag)) =
+                let (Some(callid), Some(_ip), Some(_port), Some(first)) =
                     (words.next(), words.next(), words.next(), words.next())
                 else {
                     return b"E1".to_vec();
                 };
-                let (tag, n) = match tag.iter().position(|&b| b == b';') {
-                    Some(i) => (&tag[..i], &tag[i + 1..]),
-                    None => (tag, &b"1"[..]),
+                let split = |t: &'_ [u8]| -> (Vec<u8>, Vec<u8>) {
+                    match t.iter().position(|&b| b == b';') {
+                        Some(i) => (t[..i].to_vec(), t[i + 1..].to_vec()),
+                        None => (t.to_vec(), b"1".to_vec()),
+                    }
                 };
+                let (first, n) = split(first);
+                let second = words.next().map(|t| split(t).0);
+                let tag = match (c, second) {
+                    (b'L', Some(t)) => t,
+                    _ => first,
+                };
+                let (tag, n) = (&tag[..], &n[..]);
                 let key = (callid.to_vec(), n.to_vec());
                 if c == b'L' && !self.sessions.contains_key(&key) {
                     return b"0".to_vec();
@@ -219,9 +229,11 @@ mod tests {
         assert_eq!(s.answer(b"Lc0 c1 1.2.3.4 5 b;1 a;1"), b"0");
         assert_eq!(s.answer(b"Uc0,8 c1 1.2.3.4 5 a;1"), b"35000 127.0.0.1");
         assert_eq!(s.answer(b"Uc0,8 c1 1.2.3.4 5 a;1"), b"35000 127.0.0.1");
-        assert_eq!(s.answer(b"L c1 1.2.3.4 5 b;1 a;1"), b"35002 127.0.0.1");
+        assert_eq!(s.answer(b"L c1 1.2.3.4 5 a;1 b;1"), b"35002 127.0.0.1");
+        assert_eq!(s.answer(b"L c1 1.2.3.4 5 a;1 b;1"), b"35002 127.0.0.1");
+        assert_eq!(s.answer(b"U c1 1.2.3.4 5 b;1 a;1"), b"35002 127.0.0.1");
         assert_eq!(s.answer(b"D c1 a b"), b"0");
-        assert_eq!(s.answer(b"L c1 1.2.3.4 5 b;1 a;1"), b"0");
+        assert_eq!(s.answer(b"L c1 1.2.3.4 5 a;1 b;1"), b"0");
         assert_eq!(s.answer(b"X"), b"E1");
     }
 }

@@ -47,6 +47,8 @@ struct Call {
     offer: Option<&'static str>,
     reply: (&'static str, &'static str, Option<&'static str>),
     answer: &'static str,
+    /// An ACK with SDP: what it asks of the cfg, and its body.
+    ack: Option<(&'static str, &'static str, &'static str)>,
     bye: (&'static str, &'static str),
 }
 
@@ -65,6 +67,7 @@ const fn call(
         offer,
         reply,
         answer,
+        ack: None,
         bye,
     }
 }
@@ -161,6 +164,28 @@ const CALLS: &[Call] = &[
         ANSWER,
         ("manage", ""),
     ),
+    Call {
+        ack: Some(("manage", "", OFFER)),
+        ..call(
+            "late-ack",
+            ("manage", "", None),
+            None,
+            ("manage", "co", None),
+            ANSWER,
+            ("manage", ""),
+        )
+    },
+    Call {
+        ack: Some(("answer", "c", MULTI)),
+        ..call(
+            "ack-answer",
+            ("manage", "", None),
+            Some(MULTI),
+            ("manage", "co", None),
+            MULTI_ANSWER,
+            ("manage", ""),
+        )
+    },
     call(
         "manage-ip",
         ("manage-ip", "co", Some("203.0.113.8")),
@@ -304,6 +329,26 @@ X-Uas: sip:{u}\r\n\
     match recv(cli, |m| m.starts_with("SIP/2.0 200")) {
         Some(m) => out.push(summary("client", &m)),
         None => out.push("client: no 200".into()),
+    }
+    if let Some((op, flags, sdp)) = k.ack {
+        let ack = format!(
+            "ACK sip:bob@{u} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {c};branch=z9hG4bK-{name}-ack;rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=a-{name}\r\n\
+To: <sip:bob@127.0.0.1>;tag=b-{name}\r\n\
+Call-ID: {callid}\r\n\
+CSeq: 1 ACK\r\n\
+X-Uas: sip:{u}\r\n\
+{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            ops(op, flags, None),
+            sdp.len()
+        );
+        cli.send_to(ack.as_bytes(), ("127.0.0.1", proxy)).unwrap();
+        match recv(uas, |m| m.starts_with("ACK")) {
+            Some(m) => out.push(summary("uas", &m)),
+            None => out.push("uas: no ACK".into()),
+        }
     }
     let (bye_op, bye_flags) = k.bye;
     let bye = format!(
@@ -470,6 +515,8 @@ fn rtpproxy_calls_as_kamailio_makes_them() {
             "-1", "1", "-1", // misuse
             "-1", "-1", "1", // badflag
             "1", "1", "1", // bare
+            "-1", "1", "1", "1", // late-ack: the 200 is the offer, the ACK the answer
+            "1", "1", "1", "1", // ack-answer
             "1", "1", "1", // manage-ip
             "1", "1", "1", // set2-a
             "1", "1", "1", // set2-b
