@@ -824,7 +824,8 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
         let relay_after = relay_pid.map(proc::cpu_ticks);
         if load.ok {
             let msgs = u64::from(opts.cpu_calls) * s.messages_per_call();
-            let per_msg = |ticks: u64| ticks as f64 * 1e6 / proc::clock_ticks() as f64 / msgs as f64;
+            let per_msg =
+                |ticks: u64| ticks as f64 * 1e6 / proc::clock_ticks() as f64 / msgs as f64;
             row.cpu_us = Some(per_msg(after - before));
             if let (Some(b), Some(a)) = (relay_before, relay_after) {
                 row.relay_cpu_us = Some(per_msg(a.saturating_sub(b)));

@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod digest;
+pub mod rtpproxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -189,9 +189,9 @@ fn stock_define_sets_refuse_the_modules_the_runtime_lacks() {
         ("WITH_TLS", &["tls"]),
         // db_mysql is supported (runtime/src/db/): nothing refused.
         ("WITH_MYSQL", &[]),
-        // nathelper is supported; rtpproxy is not (rtpengine is, with
-        // WITH_RTPENGINE).
-        ("WITH_NAT", &["rtpproxy"]),
+        // nathelper and rtpproxy are supported (rtpengine too, with
+        // WITH_RTPENGINE): nothing refused.
+        ("WITH_NAT", &[]),
         ("WITH_ANTIFLOOD", &["htable", "pike"]),
         // auth and auth_db are supported: nothing refused.
         ("WITH_AUTH", &[]),

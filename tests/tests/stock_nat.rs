@@ -1,8 +1,12 @@
-//! The stock config with `WITH_NAT WITH_RTPENGINE` on the wire,
-//! differential: `/etc/kamailio/kamailio.cfg` copied under the test's
-//! temporary directory with one line edit (the rtpengine socket, to a
+//! The stock config with `WITH_NAT WITH_RTPENGINE`, and with `WITH_NAT
+//! WITH_NATSIPPING` (its rtpproxy path), on the wire, differential:
+//! `/etc/kamailio/kamailio.cfg` copied under the test's temporary
+//! directory with one line edit (the rtpengine or rtpproxy socket, to a
 //! daemon the test starts on a free port), run by `kamailio -f`, compiled
-//! and interpreted, each with its own rtpengine daemon.
+//! and interpreted, each with its own rtpengine daemon or rtpproxy
+//! stand-in (`tests::rtpproxy`). With rtpproxy the commands the stand-in
+//! received are compared too (the start-up handshake, sent once per
+//! Kamailio process, as a set; Call-IDs carry a port picked per run).
 //!
 //! Two clients on 127.0.0.1 write what clients behind NAT write (private
 //! Via and Contact addresses with `rport`, private SDP addresses): bob
@@ -26,20 +30,21 @@ fn tmp() -> PathBuf {
     d
 }
 
-/// The stock config with its rtpengine socket moved to `ng`.
-fn cfg(ng: u16, who: &str) -> PathBuf {
+/// The stock config with its rtpengine (`rtpproxy` false) or rtpproxy
+/// socket moved to `port`.
+fn cfg(port: u16, who: &str, rtpproxy: bool) -> PathBuf {
     let text = std::fs::read_to_string(tests::STOCK_CFG)
         .expect("/etc/kamailio/kamailio.cfg (apt-get install kamailio)");
-    let from = "modparam(\"rtpengine\", \"rtpengine_sock\", \"udp:127.0.0.1:2223\")";
-    assert!(
-        text.contains(from),
-        "the stock config's rtpengine_sock line"
-    );
-    let text = text.replace(
-        from,
-        &format!("modparam(\"rtpengine\", \"rtpengine_sock\", \"udp:127.0.0.1:{ng}\")"),
-    );
-    let p = tmp().join(format!("kamailio-{who}.cfg"));
+    let (module, param, old) = if rtpproxy {
+        ("rtpproxy", "rtpproxy_sock", 7722)
+    } else {
+        ("rtpengine", "rtpengine_sock", 2223)
+    };
+    let line = |p: u16| format!("modparam(\"{module}\", \"{param}\", \"udp:127.0.0.1:{p}\")");
+    let from = line(old);
+    assert!(text.contains(&from), "the stock config's {param} line");
+    let text = text.replace(&from, &line(port));
+    let p = tmp().join(format!("kamailio-{module}-{who}.cfg"));
     std::fs::write(&p, text).expect("cfg written");
     p
 }
@@ -291,7 +296,7 @@ fn run(who: &str, interp: &Path) -> Vec<String> {
     let _daemon = tests::rtpengine_daemon(ng, rtp);
     let (g, proxy) = tests::start_contender(
         who,
-        &cfg(ng, who),
+        &cfg(ng, who, false),
         &[
             ("WITH_NAT".to_string(), "1".to_string()),
             ("WITH_RTPENGINE".to_string(), "1".to_string()),
@@ -339,6 +344,86 @@ fn stock_config_with_nat_and_rtpengine_like_kamailio() {
     );
     for who in ["compiled", "interpreted"] {
         let ours = run(who, &interp);
+        tests::assert_same_lines(who, &theirs, &ours);
+    }
+}
+
+/// The rtpproxy path: the flow, then every command the stand-in received.
+fn run_rtpproxy(who: &str, interp: &Path) -> Vec<String> {
+    let rtpp = tests::rtpproxy::StandIn::start();
+    let (g, proxy) = tests::start_contender(
+        who,
+        &cfg(rtpp.port, who, true),
+        &[
+            ("WITH_NAT".to_string(), "1".to_string()),
+            ("WITH_NATSIPPING".to_string(), "1".to_string()),
+        ],
+        "stock-nat-rtpproxy",
+        interp,
+    );
+    // The start-up handshake (once per Kamailio process): as a set.
+    let t0 = std::time::Instant::now();
+    while rtpp.pending() < 4 && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    let mut hello = rtpp.take();
+    hello.sort();
+    hello.dedup();
+    let mut seen: Vec<String> = hello
+        .iter()
+        .map(|c| format!("rtpproxy hello: {c}"))
+        .collect();
+    seen.extend(flow(proxy));
+    g.stop().expect("proxy stopped");
+    let call = regex::Regex::new(r"stock-nat-call-\d+@test").expect("regex");
+    seen.extend(rtpp.take().iter().map(|c| {
+        format!(
+            "rtpproxy got: {}",
+            call.replace_all(c, "stock-nat-call-N@test")
+        )
+    }));
+    seen
+}
+
+#[test]
+fn stock_config_with_nat_and_rtpproxy_like_kamailio() {
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let theirs = run_rtpproxy("kamailio", &interp);
+    let text = theirs.join("\n----\n");
+    assert!(
+        theirs.iter().all(|l| !l.contains("timeout")),
+        "kamailio: a message missing:\n{text}"
+    );
+    let invites: Vec<&String> = theirs
+        .iter()
+        .filter(|l| l.starts_with("bob got: INVITE"))
+        .collect();
+    assert_eq!(
+        invites.len(),
+        2,
+        "the INVITE and the re-INVITE at bob:\n{text}"
+    );
+    for inv in &invites {
+        assert!(
+            inv.contains("c=IN IP4 127.0.0.1") && inv.contains("a=nortpproxy:yes"),
+            "rtpproxy's SDP: {inv}"
+        );
+    }
+    let commands: Vec<&str> = theirs
+        .iter()
+        .filter_map(|l| l.strip_prefix("rtpproxy got: "))
+        .map(|c| c.split(' ').next().unwrap_or(""))
+        .collect();
+    // Offer and answer of the call and of the re-INVITE, then the BYE's
+    // delete (the ACKs carry no SDP).
+    assert_eq!(
+        commands,
+        ["Uc0,8", "Lc0,8", "Uc0,8", "Lc0,8", "D"],
+        "the commands:\n{text}"
+    );
+    for who in ["compiled", "interpreted"] {
+        let ours = run_rtpproxy(who, &interp);
         tests::assert_same_lines(who, &theirs, &ours);
     }
 }

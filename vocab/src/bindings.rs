@@ -105,7 +105,9 @@ pub struct Binding {
 /// checks when the cfg is loaded (Kamailio's fixup: auth_db's `version`
 /// check of `www_authenticate`'s table; registrar's table, which usrloc
 /// checks and loads with a database mode): (module, function, argument
-/// index). The compiler collects the constant tables of these calls into
+/// index); and rtpproxy's `set_rtp_proxy_set`, whose fixup looks its
+/// constant set up (refusing to start on one not configured). The
+/// compiler collects the constant arguments of these calls into
 /// `Settings::static_tables`; the runtime checks them at start-up.
 pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("auth_db", "www_authenticate", 1),
@@ -116,6 +118,7 @@ pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("registrar", "lookup", 0),
     ("registrar", "registered", 0),
     ("registrar", "unregister", 0),
+    ("rtpproxy", "set_rtp_proxy_set", 0),
 ];
 
 /// Module functions whose constant argument is a set of flag letters
@@ -1140,6 +1143,104 @@ pub static BINDINGS: &[Binding] = &[
         "rtpengine_query",
         "modules::rtpengine::rtpengine_query1",
         &[Fmt],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_manage",
+        "modules::rtpproxy::rtpproxy_manage",
+        &[],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_manage",
+        "modules::rtpproxy::rtpproxy_manage1",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_manage",
+        "modules::rtpproxy::rtpproxy_manage2",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_offer",
+        "modules::rtpproxy::rtpproxy_offer",
+        &[],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_offer",
+        "modules::rtpproxy::rtpproxy_offer1",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_offer",
+        "modules::rtpproxy::rtpproxy_offer2",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_answer",
+        "modules::rtpproxy::rtpproxy_answer",
+        &[],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_answer",
+        "modules::rtpproxy::rtpproxy_answer1",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_answer",
+        "modules::rtpproxy::rtpproxy_answer2",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_destroy",
+        "modules::rtpproxy::rtpproxy_destroy",
+        &[],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "rtpproxy_destroy",
+        "modules::rtpproxy::rtpproxy_destroy1",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "unforce_rtp_proxy",
+        "modules::rtpproxy::rtpproxy_destroy",
+        &[],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "unforce_rtp_proxy",
+        "modules::rtpproxy::rtpproxy_destroy1",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "rtpproxy",
+        "set_rtp_proxy_set",
+        "modules::rtpproxy::set_rtp_proxy_set",
+        &[Int],
         Mut,
     ),
     b(

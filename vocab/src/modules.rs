@@ -727,13 +727,45 @@ pub static MODULES: &[ModuleSupport] = &[
     },
     ModuleSupport {
         name: "rtpengine",
-        runtime: "runtime/src/modules/rtpengine.rs, runtime/src/modules/rtpengine/bencode.rs",
+        runtime: "runtime/src/modules/rtpengine.rs, runtime/src/modules/rtpengine/bencode.rs, runtime/src/modules/media_relay.rs",
         params: &[
             ("rtpengine_sock", Impl(Str)),
             ("rtpengine_tout_ms", Impl(Int)),
             ("rtpengine_retr", Impl(Int)),
             ("rtpengine_disable_tout", Impl(Int)),
             ("aggressive_redetection", Impl(Int)),
+        ],
+    },
+    ModuleSupport {
+        name: "rtpproxy",
+        runtime: "runtime/src/modules/rtpproxy.rs, runtime/src/modules/rtpproxy/sdp.rs, runtime/src/modules/media_relay.rs",
+        params: &[
+            ("rtpproxy_sock", Impl(Str)),
+            ("rtpproxy_tout", Impl(Int)),
+            ("rtpproxy_retr", Impl(Int)),
+            ("rtpproxy_disable_tout", Impl(Int)),
+            ("nortpproxy_str", Impl(Str)),
+            ("timeout_socket", Impl(Str)),
+            (
+                "db_url",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: the instances come from `rtpproxy_sock`, as in the runtime",
+                ),
+            ),
+            (
+                "table_name",
+                NoOp(
+                    "read only with a `db_url`, which is not supported: the instances come from `rtpproxy_sock`",
+                ),
+            ),
+            (
+                "extra_id_pv",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: the `b` flag adds nothing to the Call-ID, as in the runtime",
+                ),
+            ),
         ],
     },
     ModuleSupport {

@@ -721,11 +721,13 @@ impl Lowerer<'_> {
             .iter()
             .filter(|(m, f, _)| *m == row.module && *f == row.name)
         {
-            if let Some(ArgVal::Bytes(t)) = args.get(i) {
-                let entry = (
-                    row.module.to_string(),
-                    String::from_utf8_lossy(t).into_owned(),
-                );
+            let text = match args.get(i) {
+                Some(ArgVal::Bytes(t)) => Some(String::from_utf8_lossy(t).into_owned()),
+                Some(ArgVal::Int(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            if let Some(text) = text {
+                let entry = (row.module.to_string(), text);
                 let tables = &mut self.program.settings.static_tables;
                 if !tables.contains(&entry) {
                     tables.push(entry);

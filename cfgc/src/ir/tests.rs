@@ -430,3 +430,34 @@ fn sdp_getters_add_to_an_avp_only() {
         }
     }
 }
+
+#[test]
+fn rtpproxy_instances_on_unix_sockets_are_refused() {
+    let cfg = |v: &str| {
+        format!(
+            "loadmodule \"rtpproxy.so\"\n\
+             modparam(\"rtpproxy\", \"rtpproxy_sock\", \"{v}\")\n\
+             request_route {{ set_rtp_proxy_set(\"1\"); rtpproxy_manage(\"co\"); }}\n"
+        )
+    };
+    let (p, d) = lower_src(&cfg("1 == udp:127.0.0.1:7722 udp6:[::1]:7723=2"));
+    assert!(codes(&d, Severity::Unsupported).is_empty(), "{d:?}");
+    // The constant set is checked at start-up, as Kamailio's fixup does.
+    assert!(
+        p.expect("lowered")
+            .settings
+            .static_tables
+            .contains(&("rtpproxy".to_string(), "1".to_string()))
+    );
+    for bad in [
+        "unix:/run/rtpproxy.sock",
+        "1 == udp:127.0.0.1 /run/r.sock=2",
+    ] {
+        let (_, d) = lower_src(&cfg(bad));
+        assert_eq!(
+            codes(&d, Severity::Unsupported),
+            ["unsupported-modparam"],
+            "{bad}"
+        );
+    }
+}

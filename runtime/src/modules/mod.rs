@@ -20,12 +20,14 @@ pub mod domain;
 pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
+pub mod media_relay;
 pub mod nathelper;
 pub mod path;
 pub mod permissions;
 pub mod registrar;
 pub mod rr;
 pub mod rtpengine;
+pub mod rtpproxy;
 pub mod sanity;
 pub mod sdpops;
 pub mod siputils;
@@ -100,6 +102,8 @@ pub struct Modules {
     pub sqlops: sqlops::Sqlops,
     /// rtpengine: its instances (per worker: their sockets).
     pub rtpengine: rtpengine::Rtpengine,
+    /// rtpproxy: its instances (per worker: their sockets).
+    pub rtpproxy: rtpproxy::Rtpproxy,
     /// sdpops: no state; its `$sdp(...)` PVs.
     pub sdpops: sdpops::Sdpops,
 }
@@ -120,6 +124,8 @@ pub struct WorkerModules {
     pub permissions: Option<crate::db::Connection>,
     /// rtpengine's sockets.
     pub rtpengine: rtpengine::Worker,
+    /// rtpproxy's sockets.
+    pub rtpproxy: rtpproxy::Worker,
 }
 
 /// Runs `sql` on the worker's connection `pick` chooses (a module's own,
@@ -186,6 +192,7 @@ impl Modules {
             ctl: <ctl::Ctl as Module>::from_params(&params)?,
             sqlops: sqlops::Sqlops::from_params(&params)?,
             rtpengine: rtpengine::Rtpengine::from_params(&params)?,
+            rtpproxy: rtpproxy::Rtpproxy::from_params(&params)?,
             sdpops: sdpops::Sdpops,
             params,
             loaded: Vec::new(),
@@ -221,6 +228,12 @@ impl Modules {
         }
         if loaded("rtpengine") {
             self.rtpengine.start();
+        }
+        if loaded("rtpproxy") {
+            for (_, id) in static_tables.iter().filter(|(m, _)| m == "rtpproxy") {
+                self.rtpproxy.check_set(id)?;
+            }
+            self.rtpproxy.start();
         }
         if loaded("usrloc") {
             let tables: Vec<&str> = static_tables
@@ -335,6 +348,10 @@ macro_rules! each {
             $body;
         }
         {
+            let $m = &$self.rtpproxy;
+            $body;
+        }
+        {
             let $m = &$self.sdpops;
             $body;
         }
@@ -410,6 +427,7 @@ impl ModuleSet for Modules {
             speeddial: Some(self.speeddial.worker()),
             permissions: self.permissions.worker(),
             rtpengine: self.rtpengine.worker(),
+            rtpproxy: self.rtpproxy.worker(),
         }))
     }
 

@@ -41,7 +41,6 @@
 pub mod bencode;
 
 use std::collections::HashMap;
-use std::io::ErrorKind;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -49,6 +48,7 @@ use std::time::{Duration, Instant};
 
 use bencode::Item;
 
+use super::media_relay::{self, ExchangeError};
 use super::{Modules, WorkerModules};
 use crate::engine::Ctx;
 use crate::engine::ctx::HeaderOp;
@@ -243,7 +243,7 @@ impl Rtpengine {
         };
         for word in list.split_ascii_whitespace() {
             let (url, weight) = match word.split_once('=') {
-                Some((u, w)) => (u, strtoul(w)),
+                Some((u, w)) => (u, media_relay::strtoul(w)),
                 None => (word, 1),
             };
             let lower = url.to_ascii_lowercase();
@@ -368,11 +368,7 @@ impl Rtpengine {
         callid: &[u8],
         queried: &[usize],
     ) -> Option<usize> {
-        // The byte sum of signed chars, kept to its low byte.
-        let sum = callid
-            .iter()
-            .fold(0u32, |s, &b| s.wrapping_add(i32::from(b as i8) as u32))
-            & 0xff;
+        let sum = media_relay::callid_sum(callid);
         let mut forced = false;
         loop {
             let now = self.ticks();
@@ -444,13 +440,6 @@ impl Rtpengine {
             }
         }
     }
-}
-
-/// `strtoul(s, NULL, 10)`: leading digits, 0 if none.
-fn strtoul(s: &str) -> u32 {
-    s.bytes().take_while(u8::is_ascii_digit).fold(0u32, |n, d| {
-        n.wrapping_mul(10).wrapping_add(u32::from(d - b'0'))
-    })
 }
 
 /// `atoi`: optional sign and leading digits.
@@ -533,61 +522,23 @@ fn send(r: &Rtpengine, w: &mut Worker, i: usize, cmd: &Item) -> Result<Vec<u8>, 
         let Some(addr) = node.addr else {
             return Err(cant_send());
         };
-        let bind: SocketAddr = if addr.is_ipv6() {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-        } else {
-            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
-        };
-        let s = UdpSocket::bind(bind).map_err(|_| cant_send())?;
-        s.connect(addr).map_err(|_| cant_send())?;
-        w.socks[i] = Some(s);
+        w.socks[i] = Some(media_relay::connect(addr).map_err(|_| cant_send())?);
     }
     let seq = COOKIE_SEQ.fetch_add(1, Ordering::Relaxed);
     let Some(sock) = w.socks[i].as_ref() else {
         return Err(cant_send());
     };
-    let mut buf = vec![0u8; MAX_REPLY];
-    // Drain what an earlier, timed-out command left.
-    if sock.set_nonblocking(true).is_ok() {
-        while sock.recv(&mut buf).is_ok() {}
-        let _ = sock.set_nonblocking(false);
-    }
     let cookie = format!("0_{}_{} ", std::process::id(), seq);
-    let mut data = cookie.clone().into_bytes();
+    let mut data = Vec::new();
     cmd.encode_into(&mut data);
-    let tag = &cookie.as_bytes()[..cookie.len() - 1];
-    let timeout = r.tout.max(Duration::from_millis(1));
-    for _ in 0..r.retr {
-        if sock.send(&data).is_err() {
-            return Err(cant_send());
-        }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || sock.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match sock.recv(&mut buf) {
-                Ok(n) => {
-                    let got = &buf[..n];
-                    if let Some(rest) = got.strip_prefix(tag) {
-                        let rest = if rest.is_empty() { rest } else { &rest[1..] };
-                        return Ok(rest.to_vec());
-                    }
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // ICMP unreachable: Kamailio's next send fails.
-                    return Err(cant_send());
-                }
-            }
-        }
+    match media_relay::exchange(sock, &cookie, &data, r.retr, r.tout, MAX_REPLY) {
+        Ok(reply) => Ok(reply),
+        Err(ExchangeError::Send) => Err(cant_send()),
+        Err(ExchangeError::Timeout) => Err(Failed(format!(
+            "timeout waiting reply for command \"{command}\" from RTPEngine <{}>",
+            node.url
+        ))),
     }
-    Err(Failed(format!(
-        "timeout waiting reply for command \"{command}\" from RTPEngine <{}>",
-        node.url
-    )))
 }
 
 fn log(ctx: &Ctx<'_>, level: Level, text: &str) {

@@ -2,6 +2,7 @@
 //! relayed to the pending branches.
 
 use super::*;
+use crate::engine::ctx::HeaderOp;
 
 // ---- t_relay -----------------------------------------------------------
 
@@ -145,7 +146,23 @@ pub(super) fn add_branches(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) 
             tx.leg += 1;
         }
         if !tx.relayed {
+            // Notes a module left on the transaction from a branch route
+            // (rtpproxy's `FL_SDP_BODY` on `t->uas.request`) stay.
+            let notes: Vec<HeaderOp> = std::mem::take(&mut tx.headers)
+                .into_iter()
+                .filter(|h| matches!(h, HeaderOp::Note(..)))
+                .collect();
             tx.headers = ctx.headers.clone();
+            for n in notes {
+                if let HeaderOp::Note(key, _) = &n
+                    && !tx
+                        .headers
+                        .iter()
+                        .any(|h| matches!(h, HeaderOp::Note(k, _) if k == key))
+                {
+                    tx.headers.push(n);
+                }
+            }
             tx.relayed = true;
         }
         tx.flags = ctx.flags;

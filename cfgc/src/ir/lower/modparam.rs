@@ -25,6 +25,7 @@ static LOWERINGS: &[(&str, &str, Lowering)] = &[
     ("permissions", "peer_tag_avp", permissions_peer_tag_avp),
     ("nathelper", "received_avp", nathelper_received_avp),
     ("registrar", "received_avp", registrar_received_avp),
+    ("rtpproxy", "rtpproxy_sock", rtpproxy_sock),
 ];
 
 /// The lowering of `modparam(module, name, ...)`, if it has one
@@ -34,6 +35,34 @@ pub(super) fn lowering(module: &str, name: &str) -> Option<Lowering> {
         .iter()
         .find(|(m, n, _)| *m == module && n.eq_ignore_ascii_case(name))
         .map(|(_, _, f)| *f)
+}
+
+/// rtpproxy's `rtpproxy_sock` (`[N ==] url[=weight] ...`): passed on
+/// as written; an instance on a unix socket (`unix:`, or any URL without
+/// `udp:`/`udp6:`, which Kamailio takes as a socket path) is not
+/// supported yet.
+fn rtpproxy_sock(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    let list = text.find("==").map_or(text, |i| &text[i + 2..]);
+    for word in list.split_ascii_whitespace() {
+        let url = word.split('=').next().unwrap_or(word);
+        let lower = url.to_ascii_lowercase();
+        if !lower.starts_with("udp:") && !lower.starts_with("udp6:") {
+            l.diags.push(
+                Diagnostic::new(
+                    crate::diag::Severity::Unsupported,
+                    "unsupported-modparam",
+                    format!(
+                        "the rtpproxy instance `{url}` (a unix socket) is not supported by \
+                         cfgc's runtime yet"
+                    ),
+                )
+                .with_label(span, "not supported yet")
+                .with_help("give it a UDP control socket: `udp:127.0.0.1:7722`"),
+            );
+            return None;
+        }
+    }
+    Some(ModParamValue::Str(text.to_string()))
 }
 
 /// acc's `log_extra`.
