@@ -145,6 +145,7 @@ mod tests {
             rtt: Some((1.0, 2.0, 3.0)),
             peak_mib: 10.0,
             error: None,
+            relay_cpu_us: None,
         }
     }
 
