@@ -313,7 +313,24 @@ pub fn kamcmd(rundir: &Path, cmd: &str) -> String {
 /// rtpengine is not installed (`apt-get install rtpengine-daemon`) or
 /// does not listen within 10 s.
 pub fn rtpengine_daemon(ng: u16, rtp: u16) -> cfgc_test_support::GroupGuard {
+    rtpengine_daemon_logged(ng, rtp, None)
+}
+
+/// [`rtpengine_daemon`], its log (at level 6: every ng command it
+/// received, `Received command 'offer' from ...`) written to `log` when
+/// given; [`rtpengine_commands`] reads the commands back.
+///
+/// # Panics
+/// As [`rtpengine_daemon`], or the log file cannot be made.
+pub fn rtpengine_daemon_logged(
+    ng: u16,
+    rtp: u16,
+    log: Option<&Path>,
+) -> cfgc_test_support::GroupGuard {
     use std::os::unix::process::CommandExt as _;
+    let stderr = log.map_or_else(std::process::Stdio::null, |p| {
+        std::fs::File::create(p).expect("rtpengine log").into()
+    });
     let child = Command::new("/usr/bin/rtpengine")
         .args([
             "--foreground",
@@ -323,12 +340,13 @@ pub fn rtpengine_daemon(ng: u16, rtp: u16) -> cfgc_test_support::GroupGuard {
             &format!("--port-min={rtp}"),
             &format!("--port-max={}", rtp + 99),
             "--log-stderr",
+            "--log-level=6",
             "--no-redis-required",
             "--delete-delay=0",
         ])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(stderr)
         .process_group(0)
         .spawn()
         .expect("rtpengine runs (apt-get install rtpengine-daemon)");
@@ -336,6 +354,18 @@ pub fn rtpengine_daemon(ng: u16, rtp: u16) -> cfgc_test_support::GroupGuard {
     g.wait_bound(ng, "rtpengine", std::time::Duration::from_secs(10))
         .expect("rtpengine listens");
     g
+}
+
+/// The ng commands an rtpengine logged (see [`rtpengine_daemon_logged`]),
+/// in order: `offer`, `answer`, `delete`, ...
+pub fn rtpengine_commands(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split("Received command '").nth(1))
+        .filter_map(|l| l.split('\'').next())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Asserts that `who` saw what Kamailio saw, line for line, showing the

@@ -293,7 +293,8 @@ fn normalise(s: &str, ports: &[(u16, &str)]) -> String {
 fn run(who: &str, interp: &Path) -> Vec<String> {
     let ng = free_port();
     let rtp = 40000 + (free_port() % 200) * 100;
-    let _daemon = tests::rtpengine_daemon(ng, rtp);
+    let log = tmp().join(format!("rtpengine-{who}.log"));
+    let mut daemon = tests::rtpengine_daemon_logged(ng, rtp, Some(&log));
     let (g, proxy) = tests::start_contender(
         who,
         &cfg(ng, who, false),
@@ -304,8 +305,15 @@ fn run(who: &str, interp: &Path) -> Vec<String> {
         "stock-nat",
         interp,
     );
-    let seen = flow(proxy);
+    let mut seen = flow(proxy);
     g.stop().expect("proxy stopped");
+    let _ = daemon.halt();
+    // The commands rtpengine received, in order (an offer for the 200
+    // where Kamailio sends an answer shows here, not on the wire).
+    seen.push(format!(
+        "rtpengine got: {}",
+        tests::rtpengine_commands(&log).join(" ")
+    ));
     seen
 }
 
