@@ -137,7 +137,7 @@ print(f'$name: {$rate:5d} calls/s  {$ok}/{$calls} ok  {t*1e6/$tick/m:7.2f} µs C
 # shellcheck disable=SC2086 # KAMAILIO_ARGS: extra flags, split on purpose
 bench_one kamailio kamailio -f "$cfg" -L "$moddir" -DD -E -n "$workers" -m 256 -M 8 -Y "$work" ${KAMAILIO_ARGS:-}
 if [ -n "$ours_bin" ]; then
-    bench_one ours "$ours_bin" -n "$workers"
+    bench_one ours "$ours_bin" -E -n "$workers"
 else
     echo "ours: no binary given (bench/stock-cpu.sh OURS_BIN), not measured"
 fi

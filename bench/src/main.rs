@@ -507,7 +507,9 @@ fn start(opts: &Opts, c: Contender, cfg: &Path, defines: &[String]) -> Result<Pr
             if c == Contender::Compiled {
                 let bin = build_compiled(cfg, defines)?;
                 cmd = Command::new(bin);
-                cmd.args(["-l", &listen, "-n", &workers]);
+                // -E: log to standard error (discarded), as Kamailio is
+                // run: the same logging sink on both sides.
+                cmd.args(["-l", &listen, "-n", &workers, "-E"]);
             } else {
                 let exe = std::env::current_exe().map_err(|e| e.to_string())?;
                 cmd = Command::new(exe);
@@ -515,7 +517,8 @@ fn start(opts: &Opts, c: Contender, cfg: &Path, defines: &[String]) -> Result<Pr
                 for d in defines {
                     cmd.args(["-A", d]);
                 }
-                cmd.arg(cfg).args(["--", "-l", &listen, "-n", &workers]);
+                cmd.arg(cfg)
+                    .args(["--", "-l", &listen, "-n", &workers, "-E"]);
             }
             let child = cmd
                 .stdout(Stdio::null())

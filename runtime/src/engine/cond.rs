@@ -144,16 +144,42 @@ pub fn proto_is(ctx: &Ctx<'_>, p: &str) -> bool {
     Proto::from_name(p) == Some(ctx.rcv.proto)
 }
 
-/// `a =~ b` with a regex only known at run time: compiled on every
-/// evaluation, as Kamailio does; an invalid regex does not match.
+/// `a =~ b` with a regex only known at run time (Kamailio compiles it on
+/// every evaluation; ours are kept per worker, see [`icase_match`]); an
+/// invalid regex does not match.
 pub fn regex_match(subject: &Value<'_>, re: &Value<'_>) -> bool {
-    let re = re.to_bytes();
-    let Ok(re) = std::str::from_utf8(&re) else {
-        return false;
-    };
-    regex::bytes::RegexBuilder::new(re)
-        .case_insensitive(true)
-        .size_limit(1 << 20)
-        .build()
-        .is_ok_and(|r| r.is_match(&subject.to_bytes()))
+    icase_match(&re.to_bytes(), &subject.to_bytes()) == Some(true)
+}
+
+/// Whether the case-insensitive regex `re` (the text as the script gave
+/// it) matches `subject`; `None` when `re` is no valid regex. Compiled
+/// regexes are kept per worker thread (up to 256 texts, then the cache
+/// starts afresh), so a constant pattern a function receives on every
+/// call (`check_route_param("nat=yes")`, `t_check_status("3[0-9]+")`) is
+/// compiled once, as Kamailio's fixups compile it once at start-up.
+pub fn icase_match(re: &[u8], subject: &[u8]) -> Option<bool> {
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: std::cell::RefCell<HashMap<Vec<u8>, Option<regex::bytes::Regex>>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if !c.contains_key(re) {
+            if c.len() >= 256 {
+                c.clear();
+            }
+            let compiled = std::str::from_utf8(re).ok().and_then(|t| {
+                regex::bytes::RegexBuilder::new(t)
+                    .case_insensitive(true)
+                    .size_limit(1 << 20)
+                    .build()
+                    .ok()
+            });
+            c.insert(re.to_vec(), compiled);
+        }
+        c.get(re)
+            .and_then(Option::as_ref)
+            .map(|r| r.is_match(subject))
+    })
 }

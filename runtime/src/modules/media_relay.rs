@@ -35,7 +35,12 @@ pub(crate) fn connect(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 /// times, each waiting `timeout` for a datagram that starts with the
 /// cookie; returns what follows the cookie and its space, at most
 /// `max_reply` - 1 bytes read. What an earlier, timed-out command left
-/// is drained first; datagrams with another cookie are skipped.
+/// is drained first (as Kamailio's zero-timeout poll does); datagrams
+/// with another cookie are skipped.
+///
+/// Four system calls a command when the relay answers (drain, send,
+/// timeout, receive), as Kamailio's poll, writev, poll, recv; the reply
+/// buffer is the worker thread's, reused.
 pub(crate) fn exchange(
     sock: &UdpSocket,
     cookie: &str,
@@ -44,12 +49,29 @@ pub(crate) fn exchange(
     timeout: Duration,
     max_reply: usize,
 ) -> Result<Vec<u8>, ExchangeError> {
-    let mut buf = vec![0u8; max_reply.max(2)];
-    let cap = buf.len() - 1;
-    if sock.set_nonblocking(true).is_ok() {
-        while sock.recv(&mut buf[..cap]).is_ok() {}
-        let _ = sock.set_nonblocking(false);
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    BUF.with(|b| {
+        let mut buf = b.borrow_mut();
+        let size = max_reply.max(2);
+        if buf.len() < size {
+            buf.resize(size, 0);
+        }
+        exchange_in(sock, cookie, payload, retr, timeout, &mut buf[..size])
+    })
+}
+
+fn exchange_in(
+    sock: &UdpSocket,
+    cookie: &str,
+    payload: &[u8],
+    retr: u32,
+    timeout: Duration,
+    buf: &mut [u8],
+) -> Result<Vec<u8>, ExchangeError> {
+    let cap = buf.len() - 1;
+    drain(sock);
     let mut data = Vec::with_capacity(cookie.len() + payload.len());
     data.extend_from_slice(cookie.as_bytes());
     data.extend_from_slice(payload);
@@ -60,8 +82,8 @@ pub(crate) fn exchange(
             return Err(ExchangeError::Send);
         }
         let deadline = Instant::now() + timeout;
+        let mut left = timeout;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || sock.set_read_timeout(Some(left)).is_err() {
                 break;
             }
@@ -77,9 +99,18 @@ pub(crate) fn exchange(
                 // ICMP unreachable: Kamailio's next send or receive fails.
                 Err(_) => return Err(ExchangeError::Send),
             }
+            left = deadline.saturating_duration_since(Instant::now());
         }
     }
     Err(ExchangeError::Timeout)
+}
+
+/// Reads and drops what is queued on `sock` without waiting
+/// (`MSG_DONTWAIT`: one system call when nothing is).
+fn drain(sock: &UdpSocket) {
+    let s = socket2::SockRef::from(sock);
+    let mut scrap = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+    while s.recv_with_flags(&mut scrap, libc::MSG_DONTWAIT).is_ok() {}
 }
 
 /// The Call-ID's byte sum (as signed chars), kept to its low byte: the

@@ -289,15 +289,11 @@ pub fn check_route_param(ctx: &Ctx<'_>, re: &[u8]) -> i32 {
     let Some(params) = ctx.route_params.as_deref().filter(|p| !p.is_empty()) else {
         return -1;
     };
-    let Ok(re) = std::str::from_utf8(re) else {
-        return -1;
-    };
-    let ok = regex::bytes::RegexBuilder::new(re)
-        .case_insensitive(true)
-        .size_limit(1 << 20)
-        .build()
-        .is_ok_and(|r| r.is_match(params));
-    if ok { 1 } else { -1 }
+    if crate::engine::cond::icase_match(re, params) == Some(true) {
+        1
+    } else {
+        -1
+    }
 }
 
 // ---- loose_route -------------------------------------------------------

@@ -261,17 +261,10 @@ pub fn t_check_status(ctx: &mut Ctx<'_>, re: &[u8]) -> i32 {
             None => return -1,
         },
     };
-    let Ok(re) = std::str::from_utf8(re) else {
-        return -1;
-    };
-    let Ok(r) = regex::RegexBuilder::new(re)
-        .case_insensitive(true)
-        .size_limit(1 << 20)
-        .build()
-    else {
-        return -1;
-    };
-    truth(r.is_match(&code.to_string()))
+    match crate::engine::cond::icase_match(re, code.to_string().as_bytes()) {
+        Some(m) => truth(m),
+        None => -1,
+    }
 }
 
 /// `$T_reply_code`: the current/winning reply in onreply/failure routes,
