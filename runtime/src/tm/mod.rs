@@ -211,6 +211,19 @@ fn tag_seed(core: &CoreConfig) -> String {
 
 /// A reply built locally from the transaction's request.
 fn local_reply(tx: &Transaction, core: &CoreConfig, code: u16, reason: &[u8]) -> Option<Vec<u8>> {
+    local_reply_with(tx, core, code, reason, b"")
+}
+
+/// [`local_reply`] with the headers the script added for the reply
+/// (`append_to_reply`, registrar's Contacts, auth's challenge: Kamailio's
+/// reply lumps of the request).
+fn local_reply_with(
+    tx: &Transaction,
+    core: &CoreConfig,
+    code: u16,
+    reason: &[u8],
+    lumps: &[u8],
+) -> Option<Vec<u8>> {
     let msg = Message::parse(&tx.request).ok()?;
     let src_ip = tx.rcv.src.ip().to_string();
     let opts = ReplyOpts {
@@ -218,6 +231,7 @@ fn local_reply(tx: &Transaction, core: &CoreConfig, code: u16, reason: &[u8]) ->
         server: core.server_header.as_deref(),
         source: Some((src_ip.as_bytes(), tx.rcv.src.port())),
         force_rport: tx.force_rport,
+        lumps,
         ..ReplyOpts::default()
     };
     reply::build(&msg, code, reason, &opts).ok()
@@ -225,10 +239,21 @@ fn local_reply(tx: &Transaction, core: &CoreConfig, code: u16, reason: &[u8]) ->
 
 /// `t_reply` on a transaction: -1 if a final reply was already sent.
 fn reply_tx(tx: &mut Transaction, env: &mut Env<'_>, code: u16, reason: &[u8]) -> i32 {
+    reply_tx_with(tx, env, code, reason, b"")
+}
+
+/// [`reply_tx`] with the script's reply lumps.
+fn reply_tx_with(
+    tx: &mut Transaction,
+    env: &mut Env<'_>,
+    code: u16,
+    reason: &[u8],
+    lumps: &[u8],
+) -> i32 {
     if tx.uas.status >= 200 || tx.method == b"ACK" {
         return -1;
     }
-    let Some(data) = local_reply(tx, env.core, code, reason) else {
+    let Some(data) = local_reply_with(tx, env.core, code, reason, lumps) else {
         return -1;
     };
     tx.send_uas(data, code, true, env.now, &env.tm.cfg, env.out);

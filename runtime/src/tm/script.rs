@@ -117,7 +117,15 @@ pub fn t_reply(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
     if !(100..=699).contains(&code) {
         return -1;
     }
-    with_tx(ctx, |tx, ctx| reply_tx(tx, &mut env_of(ctx), code, reason)).unwrap_or(-1)
+    // The headers the script added for the reply go in, as Kamailio
+    // builds the reply from the request with its reply lumps.
+    let lumps = std::mem::take(&mut ctx.reply_lumps);
+    let rc = with_tx(ctx, |tx, ctx| {
+        reply_tx_with(tx, &mut env_of(ctx), code, reason, &lumps)
+    })
+    .unwrap_or(-1);
+    ctx.reply_lumps = lumps;
+    rc
 }
 
 /// `t_check_trans()` (§2.9).
