@@ -59,6 +59,12 @@ pub enum ArgConv {
     /// As [`ArgConv::Regex`] without `REG_NEWLINE` (`replace_body_atonce`'s
     /// fixup): `.` matches line ends, `^`/`$` only the text's ends.
     RegexNl,
+    /// A constant sed-style substitution (`/re/repl/flags`, textops'
+    /// `subst*`, [`crate::subst`]), split and checked at build time: its
+    /// regex compiled at start-up (`&Regex`), then the text as written
+    /// (`&[u8]`, whose replacement the runtime reads): two parameters of
+    /// the runtime function for one argument of the script.
+    Subst,
 }
 
 /// Whether the runtime function needs the context mutably.
@@ -221,8 +227,8 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
 }
 
 use ArgConv::{
-    AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex, RegexNl,
-    Str, VarOrFmt, VarOrStr,
+    AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, Regex,
+    RegexNl, Str, Subst, VarOrFmt, VarOrStr,
 };
 use CtxUse::{Mut, Shared};
 
@@ -847,6 +853,133 @@ pub static BINDINGS: &[Binding] = &[
         "modules::textops::append_to_reply",
         &[Fmt],
         Mut,
+    ),
+    b("textops", "subst", "modules::textops::subst", &[Subst], Mut),
+    b(
+        "textops",
+        "subst_uri",
+        "modules::textops::subst_uri",
+        &[Subst],
+        Mut,
+    ),
+    b(
+        "textops",
+        "subst_user",
+        "modules::textops::subst_user",
+        &[Subst],
+        Mut,
+    ),
+    b(
+        "textops",
+        "subst_body",
+        "modules::textops::subst_body",
+        &[Subst],
+        Mut,
+    ),
+    b(
+        "textops",
+        "subst_hf",
+        "modules::textops::subst_hf",
+        &[Str, Subst, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "search_hf",
+        "modules::textops::search_hf",
+        &[Str, Regex, Str],
+        Shared,
+    ),
+    b(
+        "textops",
+        "search_append",
+        "modules::textops::search_append",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "search_append_body",
+        "modules::textops::search_append_body",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "in_list",
+        "modules::textops::in_list",
+        &[Fmt, Fmt, Str],
+        Shared,
+    ),
+    b(
+        "textops",
+        "in_list_prefix",
+        "modules::textops::in_list_prefix",
+        &[Fmt, Fmt, Str],
+        Shared,
+    ),
+    b(
+        "textops",
+        "str_find",
+        "modules::textops::str_find",
+        &[Fmt, Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "str_ifind",
+        "modules::textops::str_ifind",
+        &[Fmt, Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "set_body",
+        "modules::textops::set_body",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "msg_apply_changes",
+        "modules::textopsx::msg_apply_changes",
+        &[],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "remove_body",
+        "modules::textopsx::remove_body",
+        &[],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "keep_hf",
+        "modules::textopsx::keep_hf",
+        &[],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "keep_hf",
+        "modules::textopsx::keep_hf_re",
+        &[Regex],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "fnmatch",
+        "modules::textopsx::fnmatch",
+        &[VarOrFmt, VarOrFmt],
+        Shared,
+    ),
+    b(
+        "textopsx",
+        "fnmatch",
+        "modules::textopsx::fnmatch_flags",
+        &[VarOrFmt, VarOrFmt, VarOrFmt],
+        Shared,
     ),
     b("kex", "setdsturi", "modules::kex::setdsturi", &[Fmt], Mut),
     b("kex", "resetdsturi", "modules::kex::resetdsturi", &[], Mut),

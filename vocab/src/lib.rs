@@ -7,7 +7,8 @@
 //!
 //! This crate has no dependencies and no behaviour beyond naming: tables of
 //! names (which cfg spelling is which word), flags (is a PV writable), and
-//! plain data (settings, module parameters), and which modules and module
+//! plain data (settings, module parameters), the syntax of textops'
+//! substitutions (`subst`, split once for compiler and runtime), and which modules and module
 //! parameters the runtime supports.
 
 mod bindings;
@@ -15,6 +16,7 @@ mod core;
 mod modules;
 mod pv;
 mod settings;
+pub mod subst;
 mod trans;
 
 pub use bindings::{

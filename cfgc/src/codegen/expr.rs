@@ -489,6 +489,12 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         pass.push(quote!(&self.regexes[#slot]));
                         continue;
                     }
+                    (ArgVal::Subst(slot, text), _) => {
+                        let slot = usize_lit(*slot);
+                        pass.push(quote!(&self.regexes[#slot]));
+                        pass.push(bytes(text));
+                        continue;
+                    }
                     // Built once, on first use.
                     (ArgVal::PvList(list), _) => {
                         let pvs = list.iter().map(super::pv_value);
@@ -523,7 +529,8 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         | ArgConv::PvOut
                         | ArgConv::AvpOut
                         | ArgConv::Regex
-                        | ArgConv::RegexNl,
+                        | ArgConv::RegexNl
+                        | ArgConv::Subst,
                     ) => (unsupported(), quote!(#name)),
                 };
                 lets.push(quote!(let #name = #init;));

@@ -795,15 +795,15 @@ impl Lowerer<'_> {
                         )
                     };
                     self.diags.push(
-                        Diagnostic::error(
-                            "pv-out",
-                            format!("`{text}` is not {what} to write to"),
-                        )
-                        .with_label(a.span(), why),
+                        Diagnostic::error("pv-out", format!("`{text}` is not {what} to write to"))
+                            .with_label(a.span(), why),
                     );
                     None
                 }
             };
+        }
+        if conv == ArgConv::Subst {
+            return self.subst_arg(v, a.span());
         }
         if matches!(conv, ArgConv::Regex | ArgConv::RegexNl) {
             // textops' fixups compile the text as written (no PV expanded),
@@ -1258,6 +1258,54 @@ impl Lowerer<'_> {
 
     /// A regex slot for a POSIX ERE compiled with the `regex` crate's
     /// inline `flags` (`"(?im)"`) before it.
+    /// A textops substitution (`/re/repl/flags`): split and checked as
+    /// Kamailio's `subst_parser` does when it loads the cfg (a bad one is
+    /// an error: Kamailio refuses to start), its regex compiled once with
+    /// the expression's flags (`REG_EXTENDED`, `REG_NEWLINE` unless `s`,
+    /// `REG_ICASE` with `i`).
+    fn subst_arg(&mut self, v: Expr, span: Span) -> Option<ArgVal> {
+        let Expr::Str(text) = v else {
+            self.unsupported(span, "a substitution that is not a constant string");
+            return None;
+        };
+        let parsed = match cfgc_vocab::subst::parse(&text) {
+            Ok(p) => p,
+            Err(cfgc_vocab::subst::SubstError::Pv) => {
+                self.unsupported(span, "a PV in a substitution's replacement");
+                return None;
+            }
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-subst",
+                        format!(
+                            "bad substitution \"{}\": {e}",
+                            String::from_utf8_lossy(&text)
+                        ),
+                    )
+                    .with_label(span, "Kamailio refuses to start: bad subst re"),
+                );
+                return None;
+            }
+        };
+        let re = String::from_utf8_lossy(parsed.re).into_owned();
+        if crate::check::translate_ere(&re).is_err() {
+            self.diags.push(
+                Diagnostic::error("bad-subst", format!("bad regex `{re}` in a substitution"))
+                    .with_label(span, "Kamailio refuses to start: bad subst re"),
+            );
+            return None;
+        }
+        let mut flags = String::from("(?");
+        if parsed.icase {
+            flags.push('i');
+        }
+        flags.push(if parsed.newline { 'm' } else { 's' });
+        flags.push(')');
+        let slot = self.regex_slot_flags(&re, &flags, span)?;
+        Some(ArgVal::Subst(slot, text))
+    }
+
     fn regex_slot_flags(&mut self, re: &str, flags: &str, span: Span) -> Option<usize> {
         if re.contains("\\1") || re.contains("\\2") {
             self.unsupported(span, "a regex with back-references");

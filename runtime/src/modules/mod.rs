@@ -33,6 +33,7 @@ pub mod sl;
 pub mod speeddial;
 pub mod sqlops;
 pub mod textops;
+pub mod textopsx;
 pub mod usrloc;
 pub mod xlog;
 

@@ -545,7 +545,11 @@ pub fn sdp_remove_line_by_prefix2(ctx: &mut Ctx<'_>, prefix: &[u8], media: &[u8]
         let body = ctx.msg.body();
         remove_lines(ctx, body, prefix);
     } else {
-        for st in sdp.streams.iter().filter(|st| st.media.eq_ignore_ascii_case(media)) {
+        for st in sdp
+            .streams
+            .iter()
+            .filter(|st| st.media.eq_ignore_ascii_case(media))
+        {
             remove_lines(ctx, st.raw, prefix);
         }
     }
@@ -636,7 +640,12 @@ pub fn sdp_get_line_startswith(ctx: &mut Ctx<'_>, out: &[PvRef], prefix: &[u8]) 
     let body = ctx.msg.body();
     let mut prev_lf = true;
     for line in lines(body) {
-        if prev_lf && line.len() >= 2 && line[0] == prefix[0] && line[1] == b'=' && line.starts_with(prefix) {
+        if prev_lf
+            && line.len() >= 2
+            && line[0] == prefix[0]
+            && line[1] == b'='
+            && line.starts_with(prefix)
+        {
             let v = line.strip_suffix(b"\r\n").unwrap_or(line);
             return add_avp(ctx, out, v);
         }
@@ -674,9 +683,9 @@ fn str2sint(s: &[u8]) -> Option<i32> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n = digits
-        .iter()
-        .try_fold(0i32, |n, &d| n.checked_mul(10)?.checked_add(i32::from(d - b'0')))?;
+    let n = digits.iter().try_fold(0i32, |n, &d| {
+        n.checked_mul(10)?.checked_add(i32::from(d - b'0'))
+    })?;
     Some(if neg { -n } else { n })
 }
 

@@ -343,3 +343,379 @@ pub fn replace_body_all(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
 pub fn replace_body_atonce(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
     replace_body_all(ctx, re, text)
 }
+
+// ---- substitutions (`subst*`) ------------------------------------------
+
+use cfgc_vocab::subst::{self as sx, ReplTok};
+
+/// The replacement of one match: the tokens with the groups of `caps`
+/// and `\u` (the request URI; nothing on a reply, as Kamailio logs and
+/// goes on).
+fn build_repl(
+    ctx: &Ctx<'_>,
+    toks: &[ReplTok<'_>],
+    caps: &regex::bytes::Captures<'_>,
+    out: &mut Vec<u8>,
+) {
+    for t in toks {
+        match t {
+            ReplTok::Lit(l) => out.extend_from_slice(l),
+            ReplTok::Char(c) => out.push(*c),
+            ReplTok::Group(n) => {
+                if let Some(m) = caps.get(usize::from(*n)) {
+                    out.extend_from_slice(m.as_bytes());
+                }
+            }
+            ReplTok::Uri => {
+                if ctx.msg.is_request() {
+                    out.extend_from_slice(ctx.ruri());
+                }
+            }
+        }
+    }
+}
+
+/// Kamailio's `subst_run` over `hay` (up to its first NUL): the first
+/// match, or with `g` every match each search starting where the last
+/// ended, as (start, end, replacement). `Err` when a match is empty
+/// (Kamailio: "invalid regexp?", nothing replaced); `Ok` empty when none.
+fn subst_run(
+    ctx: &Ctx<'_>,
+    re: &Regex,
+    spec: &sx::Subst<'_>,
+    hay: &[u8],
+) -> Result<Vec<(usize, usize, Vec<u8>)>, ()> {
+    let hay = c_str(hay);
+    let mut out = Vec::new();
+    let mut pos = 0;
+    loop {
+        let Some(caps) = re.captures_at(hay, pos) else {
+            break;
+        };
+        let Some(m) = caps.get(0) else { break };
+        if m.is_empty() {
+            return Err(());
+        }
+        let mut r = Vec::new();
+        build_repl(ctx, &spec.repl, &caps, &mut r);
+        out.push((m.start(), m.end(), r));
+        pos = m.end();
+        if !spec.all {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The substitution of a text, whole: `None` without a match (or after an
+/// empty one).
+fn subst_str(ctx: &Ctx<'_>, re: &Regex, spec: &sx::Subst<'_>, input: &[u8]) -> Option<Vec<u8>> {
+    let input = c_str(input);
+    let edits = subst_run(ctx, re, spec, input).ok()?;
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut at = 0;
+    for (s, e, r) in edits {
+        out.extend_from_slice(&input[at..s]);
+        out.extend_from_slice(&r);
+        at = e;
+    }
+    out.extend_from_slice(&input[at..]);
+    Some(out)
+}
+
+/// The substitutions of `hay` (at `base` of the received buffer) as edits
+/// of the message: 1 if any, -1 otherwise.
+fn subst_edits(
+    ctx: &mut Ctx<'_>,
+    re: &Regex,
+    spec: &sx::Subst<'_>,
+    hay: &[u8],
+    base: usize,
+) -> i32 {
+    match subst_run(ctx, re, spec, hay) {
+        Ok(edits) if !edits.is_empty() => {
+            ctx.headers
+                .extend(edits.into_iter().map(|(s, e, data)| HeaderOp::Replace {
+                    start: base + s,
+                    end: base + e,
+                    data,
+                }));
+            1
+        }
+        _ => -1,
+    }
+}
+
+/// `subst('/re/repl/flags')`: sed-like replacement over the received
+/// message after the start line (headers and body). 1 if anything was
+/// replaced, else -1.
+pub fn subst(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    let (hay, base) = after_first_line(ctx);
+    subst_edits(ctx, re, &spec, hay, base)
+}
+
+/// `subst_body('/re/repl/flags')`: over the body (-1 without one).
+pub fn subst_body(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let base = ctx.msg.body_span().start as usize;
+    subst_edits(ctx, re, &spec, body, base)
+}
+
+/// `subst_uri('/re/repl/flags')`: over the request URI (the rewritten
+/// one if any), which becomes the result.
+pub fn subst_uri(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    if !ctx.msg.is_request() {
+        return -1;
+    }
+    match subst_str(ctx, re, &spec, ctx.ruri()) {
+        Some(uri) => {
+            ctx.new_uri = Some(uri);
+            1
+        }
+        None => -1,
+    }
+}
+
+/// `subst_user('/re/repl/flags')`: over the user part of the request URI
+/// (empty when it has none); the result set as the user, as `setuser`.
+pub fn subst_user(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    if !ctx.msg.is_request() {
+        return -1;
+    }
+    let Ok(uri) = crate::sip::Uri::parse(ctx.ruri()) else {
+        return -1;
+    };
+    let user = uri.user.unwrap_or_default();
+    match subst_str(ctx, re, &spec, user) {
+        Some(u) => crate::engine::actions::rewrite(ctx, cfgc_vocab::Rewrite::User, &u),
+        None => -1,
+    }
+}
+
+/// The headers named `name` (compact forms included), in order.
+fn named<'m>(ctx: &Ctx<'m>, name: &[u8]) -> Vec<&'m crate::sip::HeaderEntry> {
+    let buf = ctx.msg.buffer();
+    ctx.msg
+        .headers()
+        .iter()
+        .filter(|h| name_is(buf, h, name))
+        .collect()
+}
+
+/// `subst_hf(name, '/re/repl/flags', which)`: over the value of every
+/// header of that name (`a`, the default), the first (`f`) or the last
+/// (`l`). 1 if anything was replaced.
+pub fn subst_hf(ctx: &mut Ctx<'_>, name: &[u8], re: &Regex, text: &[u8], which: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    let buf = ctx.msg.buffer();
+    let hs = named(ctx, name);
+    let pick: Vec<_> = match which.first() {
+        Some(b'f') => hs.into_iter().take(1).collect(),
+        Some(b'l') => hs.into_iter().last().into_iter().collect(),
+        _ => hs,
+    };
+    let mut rc = -1;
+    for h in pick {
+        let v = h.value().range();
+        let start = v.start;
+        if subst_edits(ctx, re, &spec, &buf[v], start) > 0 {
+            rc = 1;
+        }
+    }
+    rc
+}
+
+/// `search_hf(name, re, which)`: the value of a header of that name
+/// matches: any (`a`, the default), the first (`f`) or the last (`l`).
+pub fn search_hf(ctx: &Ctx<'_>, name: &[u8], re: &Regex, which: &[u8]) -> i32 {
+    let buf = ctx.msg.buffer();
+    let hs = named(ctx, name);
+    let hit = |h: &&crate::sip::HeaderEntry| re.is_match(c_str(&buf[h.value().range()]));
+    let found = match which.first() {
+        Some(b'f') => hs.first().is_some_and(hit),
+        Some(b'l') => hs.last().is_some_and(hit),
+        _ => hs.iter().any(hit),
+    };
+    if found { 1 } else { -1 }
+}
+
+/// `search_append(re, txt)`: `txt` inserted after the first match in the
+/// received message after the start line.
+pub fn search_append(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let (hay, base) = after_first_line(ctx);
+    append_after_match(ctx, re, text, hay, base)
+}
+
+/// `search_append_body(re, txt)`: the same in the body.
+pub fn search_append_body(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let base = ctx.msg.body_span().start as usize;
+    append_after_match(ctx, re, text, body, base)
+}
+
+fn append_after_match(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8], hay: &[u8], base: usize) -> i32 {
+    match re.find(c_str(hay)) {
+        Some(m) => {
+            ctx.headers.push(HeaderOp::Replace {
+                start: base + m.end(),
+                end: base + m.end(),
+                data: text.to_vec(),
+            });
+            1
+        }
+        None => -1,
+    }
+}
+
+// ---- strings -------------------------------------------------------------
+
+fn is_lws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The items of a `sep`-separated list, blanks around each trimmed, as
+/// textops' `in_list` walks it (a list ending in a separator has no empty
+/// last item).
+fn list_items(list: &[u8], sep: u8) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut at = list.iter().position(|&c| !is_lws(c)).unwrap_or(list.len());
+    while at < list.len() {
+        let rest = &list[at..];
+        match rest.iter().position(|&c| c == sep) {
+            None => {
+                let end = rest.iter().rposition(|&c| !is_lws(c)).map_or(0, |i| i + 1);
+                out.push(&rest[..end]);
+                break;
+            }
+            Some(s) => {
+                let end = rest[..s]
+                    .iter()
+                    .rposition(|&c| !is_lws(c))
+                    .map_or(0, |i| i + 1);
+                out.push(&rest[..end]);
+                at += s + 1;
+                while at < list.len() && is_lws(list[at]) {
+                    at += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `in_list(subject, list, sep)`: the subject is an item of the list.
+pub fn in_list(_ctx: &Ctx<'_>, subject: &[u8], list: &[u8], sep: &[u8]) -> i32 {
+    let (Some(&sep), false, false) = (sep.first(), subject.is_empty(), list.is_empty()) else {
+        return -1;
+    };
+    if list_items(list, sep).contains(&subject) {
+        1
+    } else {
+        -1
+    }
+}
+
+/// `in_list_prefix(subject, list, sep)`: an item of the list is a prefix
+/// of the subject (an empty item is none; the walk stops at an empty last
+/// item, as Kamailio's).
+pub fn in_list_prefix(_ctx: &Ctx<'_>, subject: &[u8], list: &[u8], sep: &[u8]) -> i32 {
+    let (Some(&sep), false, false) = (sep.first(), subject.is_empty(), list.is_empty()) else {
+        return -1;
+    };
+    if list_items(list, sep)
+        .iter()
+        .any(|i| !i.is_empty() && subject.starts_with(i))
+    {
+        1
+    } else {
+        -1
+    }
+}
+
+/// `str_find(text, needle)`: the 1-based position of the first
+/// occurrence, or -1.
+pub fn str_find(_ctx: &Ctx<'_>, text: &[u8], needle: &[u8]) -> i32 {
+    find_pos(text, needle, false)
+}
+
+/// `str_ifind(text, needle)`: as `str_find`, ASCII letters' case ignored.
+pub fn str_ifind(_ctx: &Ctx<'_>, text: &[u8], needle: &[u8]) -> i32 {
+    find_pos(text, needle, true)
+}
+
+fn find_pos(text: &[u8], needle: &[u8], icase: bool) -> i32 {
+    if needle.len() > text.len() {
+        return -1;
+    }
+    let eq = |a: &[u8]| {
+        if icase {
+            a.eq_ignore_ascii_case(needle)
+        } else {
+            a == needle
+        }
+    };
+    (0..=text.len() - needle.len())
+        .find(|&i| eq(&text[i..i + needle.len()]))
+        .and_then(|i| i32::try_from(i + 1).ok())
+        .unwrap_or(-1)
+}
+
+// ---- body ------------------------------------------------------------------
+
+/// `set_body(text, content_type)`: the body replaced (Content-Length
+/// follows); a different Content-Type header removed and the new one
+/// added after the last header. -1 for an empty text or type.
+pub fn set_body(ctx: &mut Ctx<'_>, body: &[u8], ctype: &[u8]) -> i32 {
+    if body.is_empty() || ctype.is_empty() {
+        return -1;
+    }
+    // A body set before is dropped (Kamailio frees the body lumps).
+    ctx.headers.retain(|op| !matches!(op, HeaderOp::Body(_)));
+    ctx.headers.push(HeaderOp::Body(body.to_vec()));
+    let buf = ctx.msg.buffer();
+    let ct = ctx
+        .msg
+        .headers()
+        .iter()
+        .enumerate()
+        .find(|(_, h)| h.name == crate::sip::HeaderName::ContentType);
+    let same = ct.is_some_and(|(_, h)| &buf[h.value().range()] == ctype);
+    if !same {
+        if let Some((i, _)) = ct {
+            ctx.headers.push(HeaderOp::Remove(i));
+        }
+        let mut line = b"Content-Type: ".to_vec();
+        line.extend_from_slice(ctype);
+        line.extend_from_slice(b"\r\n");
+        let at = ctx.msg.headers_end();
+        ctx.headers.push(HeaderOp::Replace {
+            start: at,
+            end: at,
+            data: line,
+        });
+    }
+    1
+}

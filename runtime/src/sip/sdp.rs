@@ -138,7 +138,10 @@ impl<'b> Sdp<'b> {
                     // `a=rtpmap:96 opus/48000/2`: Kamailio's `extract_rtpmap`
                     // wants a `/` after the name.
                     let v = a[7..].trim_ascii();
-                    let pt_end = v.iter().position(u8::is_ascii_whitespace).unwrap_or(v.len());
+                    let pt_end = v
+                        .iter()
+                        .position(u8::is_ascii_whitespace)
+                        .unwrap_or(v.len());
                     let (pt, rest) = v.split_at(pt_end);
                     let rest = rest.trim_ascii_start();
                     if let Some(slash) = rest.iter().position(|&b| b == b'/')

@@ -1,0 +1,155 @@
+//! textopsx — edits of the message as a whole (kamailio-modules.md §9):
+//! `msg_apply_changes`, `remove_body`, `keep_hf`, `fnmatch`.
+
+use crate::engine::Ctx;
+use crate::engine::ctx::HeaderOp;
+use crate::sip::Editor;
+use regex::bytes::Regex;
+
+/// `msg_apply_changes()`: the pending edits (and a rewritten request URI)
+/// applied to a new copy of the message, which the rest of the script
+/// sees, searches and edits again: Kamailio's new buffer for the same
+/// message. A request must not be given its record-route yet (Kamailio:
+/// "cannot apply msg changes after adding record-route"), and only the
+/// request route and the core reply route can rebuild (Kamailio's route
+/// check; tm's reply routes are not supported yet). -1 when it cannot; 0
+/// (the script ends) when the new message does not parse.
+pub fn msg_apply_changes(ctx: &mut Ctx<'_>) -> i32 {
+    let Some(store) = ctx.rebuilt else {
+        log_error(
+            ctx,
+            "msg_apply_changes(): not supported yet in this route (request route and core reply route only)",
+        );
+        return -1;
+    };
+    let msg = ctx.msg;
+    if ctx
+        .headers
+        .iter()
+        .any(|op| matches!(op, HeaderOp::Deferred(_)))
+    {
+        log_error(
+            ctx,
+            "cannot apply msg changes after adding record-route header - it breaks conditional 2nd header",
+        );
+        return -1;
+    }
+    let mut ed = Editor::new(msg);
+    if msg.is_request()
+        && let Some(u) = &ctx.new_uri
+        && ed.set_ruri(u).is_err()
+    {
+        return -1;
+    }
+    if crate::engine::forward::apply_reply_header_ops(&mut ed, &ctx.headers).is_err() {
+        return -1;
+    }
+    let data = ed.serialize();
+    let Some(new) = store.keep(data) else {
+        log_error(ctx, "parsing new sip message failed");
+        return 0;
+    };
+    ctx.msg = new;
+    // The edits are in the new message; a module's pending values stay.
+    ctx.headers.retain(|op| matches!(op, HeaderOp::Note(..)));
+    if new.is_request() {
+        ctx.new_uri = None;
+    }
+    1
+}
+
+fn log_error(ctx: &Ctx<'_>, message: &str) {
+    use crate::engine::log::Level;
+    if crate::engine::log::enabled(ctx, Level::Err) {
+        ctx.core.log.write(
+            Level::Err,
+            &crate::engine::log::prefix(),
+            message.as_bytes(),
+        );
+    }
+}
+
+/// `remove_body()`: the body removed (Content-Length follows); 1, also
+/// when there is none.
+pub fn remove_body(ctx: &mut Ctx<'_>) -> i32 {
+    if !ctx.msg.body().is_empty() {
+        ctx.headers.push(HeaderOp::Body(Vec::new()));
+    }
+    1
+}
+
+/// Headers `keep_hf` never removes.
+fn always_kept(n: crate::sip::HeaderName) -> bool {
+    use crate::sip::HeaderName as H;
+    matches!(
+        n,
+        H::From
+            | H::To
+            | H::CallId
+            | H::CSeq
+            | H::Via
+            | H::Contact
+            | H::ContentLength
+            | H::ContentType
+            | H::Route
+            | H::RecordRoute
+            | H::MaxForwards
+    )
+}
+
+/// `keep_hf([re])`: removes every header whose name does not match `re`
+/// (every header without it), but Via, From, To, Call-ID, CSeq, Contact,
+/// Content-Length, Content-Type, Route, Record-Route and Max-Forwards.
+/// Returns -1, always (as Kamailio 5.6's).
+pub fn keep_hf(ctx: &mut Ctx<'_>) -> i32 {
+    keep_where(ctx, None)
+}
+
+/// `keep_hf(re)`.
+pub fn keep_hf_re(ctx: &mut Ctx<'_>, re: &Regex) -> i32 {
+    keep_where(ctx, Some(re))
+}
+
+fn keep_where(ctx: &mut Ctx<'_>, re: Option<&Regex>) -> i32 {
+    let buf = ctx.msg.buffer();
+    let gone: Vec<usize> = ctx
+        .msg
+        .headers()
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            !always_kept(h.name) && !re.is_some_and(|re| re.is_match(&buf[h.name_span().range()]))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    ctx.headers.extend(gone.into_iter().map(HeaderOp::Remove));
+    -1
+}
+
+/// `fnmatch(value, pattern)`: the value matches the shell pattern (libc's
+/// `fnmatch`, no flags).
+pub fn fnmatch(_ctx: &Ctx<'_>, value: &[u8], pattern: &[u8]) -> i32 {
+    glob(value, pattern, 0)
+}
+
+/// `fnmatch(value, pattern, flags)`: `i` (or `I`) first ignores case.
+pub fn fnmatch_flags(_ctx: &Ctx<'_>, value: &[u8], pattern: &[u8], flags: &[u8]) -> i32 {
+    let f = match flags.first() {
+        Some(b'i' | b'I') => libc::FNM_CASEFOLD,
+        _ => 0,
+    };
+    glob(value, pattern, f)
+}
+
+fn glob(value: &[u8], pattern: &[u8], flags: libc::c_int) -> i32 {
+    // C sees both up to their first NUL.
+    let cut = |b: &[u8]| {
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+        std::ffi::CString::new(&b[..end]).unwrap_or_default()
+    };
+    let (v, p) = (cut(value), cut(pattern));
+    // SAFETY: both are NUL-terminated C strings that live across the call;
+    // fnmatch only reads them.
+    let r = unsafe { libc::fnmatch(p.as_ptr(), v.as_ptr(), flags) };
+    if r == 0 { 1 } else { -1 }
+}
