@@ -956,13 +956,6 @@ pub static BINDINGS: &[Binding] = &[
     b(
         "textopsx",
         "keep_hf",
-        "modules::textopsx::keep_hf",
-        &[],
-        Mut,
-    ),
-    b(
-        "textopsx",
-        "keep_hf",
         "modules::textopsx::keep_hf_re",
         &[Regex],
         Mut,

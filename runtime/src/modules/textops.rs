@@ -670,6 +670,11 @@ fn find_pos(text: &[u8], needle: &[u8], icase: bool) -> i32 {
     if needle.len() > text.len() {
         return -1;
     }
+    // Kamailio compares the first byte with the needle's terminating NUL:
+    // found only at the text's own terminator, one past its end.
+    if needle.is_empty() {
+        return i32::try_from(text.len() + 1).unwrap_or(-1);
+    }
     let eq = |a: &[u8]| {
         if icase {
             a.eq_ignore_ascii_case(needle)

@@ -97,15 +97,11 @@ fn always_kept(n: crate::sip::HeaderName) -> bool {
     )
 }
 
-/// `keep_hf([re])`: removes every header whose name does not match `re`
-/// (every header without it), but Via, From, To, Call-ID, CSeq, Contact,
-/// Content-Length, Content-Type, Route, Record-Route and Max-Forwards.
-/// Returns -1, always (as Kamailio 5.6's).
-pub fn keep_hf(ctx: &mut Ctx<'_>) -> i32 {
-    keep_where(ctx, None)
-}
-
-/// `keep_hf(re)`.
+/// `keep_hf(re)`: removes every header whose name does not match `re`,
+/// but Via, From, To, Call-ID, CSeq, Contact, Content-Length,
+/// Content-Type, Route, Record-Route and Max-Forwards. Returns -1, always
+/// (as Kamailio 5.6's). (`keep_hf()` without a regex makes Kamailio 5.6.3
+/// refuse to start: its fixup fails.)
 pub fn keep_hf_re(ctx: &mut Ctx<'_>, re: &Regex) -> i32 {
     keep_where(ctx, Some(re))
 }
@@ -132,13 +128,12 @@ pub fn fnmatch(_ctx: &Ctx<'_>, value: &[u8], pattern: &[u8]) -> i32 {
     glob(value, pattern, 0)
 }
 
-/// `fnmatch(value, pattern, flags)`: `i` (or `I`) first ignores case.
-pub fn fnmatch_flags(_ctx: &Ctx<'_>, value: &[u8], pattern: &[u8], flags: &[u8]) -> i32 {
-    let f = match flags.first() {
-        Some(b'i' | b'I') => libc::FNM_CASEFOLD,
-        _ => 0,
-    };
-    glob(value, pattern, f)
+/// `fnmatch(value, pattern, flags)`: as `fnmatch(value, pattern)`.
+/// Kamailio's `i` flag asks for `FNM_CASEFOLD` only where its build
+/// defines it; 5.6.3 as packaged (textopsx compiled without
+/// `_GNU_SOURCE`) does not, so the flags change nothing.
+pub fn fnmatch_flags(_ctx: &Ctx<'_>, value: &[u8], pattern: &[u8], _flags: &[u8]) -> i32 {
+    glob(value, pattern, 0)
 }
 
 fn glob(value: &[u8], pattern: &[u8], flags: libc::c_int) -> i32 {
