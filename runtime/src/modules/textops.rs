@@ -724,3 +724,134 @@ pub fn set_body(ctx: &mut Ctx<'_>, body: &[u8], ctype: &[u8]) -> i32 {
     }
     1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testutil::{forwarded, msg, run};
+    use cfgc_vocab::subst::{SubstError, parse};
+
+    #[test]
+    fn the_subst_parser_splits_as_kamailio() {
+        let s = parse(br"/a\/b(c)/x\1\\\n\u\/\q/gi").expect("parses");
+        assert_eq!(s.re, br"a\/b(c)");
+        assert_eq!(
+            s.repl,
+            vec![
+                ReplTok::Lit(b"x"),
+                ReplTok::Group(1),
+                ReplTok::Char(b'\\'),
+                ReplTok::Char(b'\n'),
+                ReplTok::Uri,
+                ReplTok::Char(b'/'),
+                ReplTok::Char(b'q'),
+            ]
+        );
+        assert!(s.all && s.icase && s.newline);
+        let s = parse(b"#a#b#s").expect("any separator");
+        assert_eq!(
+            (s.re, s.all, s.icase, s.newline),
+            (&b"a"[..], false, false, false)
+        );
+        assert_eq!(s.repl, vec![ReplTok::Lit(b"b")]);
+        assert_eq!(parse(b"/a//").expect("empty replacement").repl, vec![]);
+        assert_eq!(parse(b"/a/").unwrap_err(), SubstError::TooShort);
+        assert_eq!(parse(b"ab").unwrap_err(), SubstError::TooShort);
+        assert_eq!(parse(br"\a\b\").unwrap_err(), SubstError::BadSeparator);
+        assert_eq!(parse(b"/abc").unwrap_err(), SubstError::NoSeparator);
+        assert_eq!(parse(b"/a/bc").unwrap_err(), SubstError::MissingSeparator);
+        assert_eq!(parse(br"/a/b\/").unwrap_err(), SubstError::MissingSeparator);
+        assert_eq!(parse(b"/a/b/x").unwrap_err(), SubstError::UnknownFlag(b'x'));
+        assert_eq!(parse(b"/a/$ru/").unwrap_err(), SubstError::Pv);
+        assert_eq!(
+            parse(br"/a/\$/").expect("escaped").repl,
+            vec![ReplTok::Char(b'$')]
+        );
+        let many = format!("/a/{}/", r"\n".repeat(100));
+        assert_eq!(
+            parse(many.as_bytes()).unwrap_err(),
+            SubstError::TooManyEscapes
+        );
+    }
+
+    fn options(extra: &[&str], body: &str) -> Vec<u8> {
+        let mut lines = vec![
+            "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
+            "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+            "From: <sip:alice@127.0.0.1>;tag=1",
+            "To: <sip:bob@127.0.0.1>",
+            "Call-ID: c1",
+            "CSeq: 1 OPTIONS",
+        ];
+        lines.extend_from_slice(extra);
+        let cl = format!("Content-Length: {}", body.len());
+        lines.push(&cl);
+        let mut m = msg(&lines);
+        m.extend_from_slice(body.as_bytes());
+        m
+    }
+
+    fn re(s: &str) -> Regex {
+        Regex::new(s).expect("regex")
+    }
+
+    #[test]
+    fn subst_replaces_with_groups_and_the_uri() {
+        let raw = options(&["X-A: one two one"], "");
+        let (sent, _) = run(&raw, |ctx| {
+            assert_eq!(subst(ctx, &re("(?m)(o)ne"), br"/(o)ne/<\1\0\u>/g"), 1);
+            assert_eq!(subst(ctx, &re("(?m)zzz"), b"/zzz/y/"), -1);
+            // An empty match: nothing at all.
+            assert_eq!(subst(ctx, &re("(?m)x*"), b"/x*/y/g"), -1);
+            forwarded(ctx)
+        });
+        let sent = String::from_utf8(sent).expect("utf8");
+        assert!(
+            sent.contains("X-A: <oonesip:bob@127.0.0.1> two <oonesip:bob@127.0.0.1>\r\n"),
+            "{sent}"
+        );
+    }
+
+    #[test]
+    fn subst_uri_and_user_rewrite_the_request_uri() {
+        let raw = options(&[], "");
+        let ((a, b, uri), _) = run(&raw, |ctx| {
+            let a = subst_uri(ctx, &re("(?m)@127"), b"/@127/@10/");
+            let b = subst_user(ctx, &re("(?m)^b"), b"/^b/B/");
+            (a, b, ctx.ruri().to_vec())
+        });
+        assert_eq!((a, b), (1, 1));
+        assert_eq!(uri, b"sip:Bob@10.0.0.1");
+    }
+
+    #[test]
+    fn subst_hf_and_search_hf_pick_first_last_or_all() {
+        let raw = options(&["X-T: a1", "X-U: a2", "x-t: a3"], "");
+        let (sent, _) = run(&raw, |ctx| {
+            assert_eq!(search_hf(ctx, b"X-T", &re("(?im)a3"), b"f"), -1);
+            assert_eq!(search_hf(ctx, b"X-T", &re("(?im)a3"), b"l"), 1);
+            assert_eq!(search_hf(ctx, b"X-T", &re("(?im)a3"), b"a"), 1);
+            assert_eq!(subst_hf(ctx, b"X-T", &re("(?m)a"), b"/a/b/", b"l"), 1);
+            assert_eq!(subst_hf(ctx, b"X-T", &re("(?m)1"), b"/1/9/", b"f"), 1);
+            assert_eq!(subst_hf(ctx, b"X-None", &re("(?m)a"), b"/a/b/", b"a"), -1);
+            forwarded(ctx)
+        });
+        let sent = String::from_utf8(sent).expect("utf8");
+        assert!(sent.contains("X-T: a9\r\nX-U: a2\r\nx-t: b3\r\n"), "{sent}");
+    }
+
+    #[test]
+    fn lists_and_finds() {
+        let raw = options(&[], "");
+        run(&raw, |ctx| {
+            assert_eq!(in_list(ctx, b"b", b" a , b ,c", b","), 1);
+            assert_eq!(in_list(ctx, b"", b"a", b","), -1);
+            assert_eq!(in_list_prefix(ctx, b"abc", b" ,a", b","), 1);
+            assert_eq!(in_list_prefix(ctx, b"abc", b"x,", b","), -1);
+            assert_eq!(str_find(ctx, b"abcabc", b"ca"), 3);
+            assert_eq!(str_ifind(ctx, b"ABCabc", b"cA"), 3);
+            assert_eq!(str_find(ctx, b"abc", b""), 4);
+            assert_eq!(str_find(ctx, b"ab", b"abc"), -1);
+        });
+    }
+}
