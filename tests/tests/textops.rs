@@ -232,6 +232,103 @@ fn exchanged(port: u16) -> Vec<String> {
         .collect()
 }
 
+/// (answer the client gives, its reason, texts Kamailio's relayed reply
+/// must hold): textopsx's `change_reply_status` and `msg_apply_changes`
+/// in tm's onreply route.
+const STATUS_CASES: &[(u16, &str, &[&str])] = &[
+    (
+        486,
+        "Busy Here",
+        &[
+            "SIP/2.0 603 Busy EverywhereDecline\r\n",
+            "X-Rs: 603 Busy Here\r\n",
+            "X-Rc: 1 1\r\n",
+        ],
+    ),
+    (200, "OK", &["SIP/2.0 202 Accepted\r\n", "X-Rc: 1 -1\r\n"]),
+    (
+        404,
+        "Not Found",
+        &["SIP/2.0 480 Gone 404\r\n", "X-Rc: -1 -1 -1 -1 1\r\n"],
+    ),
+    (
+        500,
+        "Server Error",
+        &["SIP/2.0 502 Bad Gateway Here\r\n", "X-Rc: -1 1 1 1 1\r\n"],
+    ),
+];
+
+/// The "status" request relayed by the proxy to the client (tm), which
+/// answers it with `code`; the reply the proxy relays back, its client
+/// ports written `PORT`.
+fn status_exchange(port: u16, code: u16, reason: &str) -> String {
+    use std::net::UdpSocket;
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .expect("timeout");
+    let local = sock.local_addr().expect("addr");
+    let name = format!("status-{code}");
+    let req = request(&name, "status", "", "", local);
+    sock.send_to(req.as_bytes(), ("127.0.0.1", port))
+        .expect("send");
+    let mut buf = [0u8; 65536];
+    let Ok((n, from)) = sock.recv_from(&mut buf) else {
+        return format!("{name}: no request relayed");
+    };
+    let relayed = String::from_utf8_lossy(&buf[..n]).into_owned();
+    // A UAS answer: the Vias, From, To with a tag, Call-ID and CSeq.
+    let mut answer = format!("SIP/2.0 {code} {reason}\r\n");
+    for l in relayed.split("\r\n") {
+        if l.starts_with("Via: ")
+            || l.starts_with("From: ")
+            || l.starts_with("Call-ID: ")
+            || l.starts_with("CSeq: ")
+        {
+            answer.push_str(l);
+            answer.push_str("\r\n");
+        } else if l.starts_with("To: ") {
+            answer.push_str(l);
+            answer.push_str(";tag=uas\r\n");
+        }
+    }
+    answer.push_str("Content-Length: 0\r\n\r\n");
+    sock.send_to(answer.as_bytes(), from).expect("answer");
+    let Ok((n, _)) = sock.recv_from(&mut buf) else {
+        return format!("{name}: no reply relayed");
+    };
+    let got = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let ports = regex::Regex::new(r"(127\.0\.0\.1:|rport=)\d+").expect("regex");
+    format!("{name}:\n{}", ports.replace_all(&got, "${1}PORT"))
+}
+
+#[test]
+fn reply_status_changes_like_kamailio() {
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let mut all = Vec::new();
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let (g, port) = tests::start_contender(who, &cfg(), &[], "textops-edits", &interp);
+        let got: Vec<String> = STATUS_CASES
+            .iter()
+            .map(|(code, reason, _)| status_exchange(port, *code, reason))
+            .collect();
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    let theirs = &all[0].1;
+    for ((code, _, wants), got) in STATUS_CASES.iter().zip(theirs) {
+        eprintln!("{got}");
+        for w in *wants {
+            assert!(
+                got.contains(w),
+                "kamailio's reply to {code} lacks {w:?}:\n{got}"
+            );
+        }
+    }
+    for (who, got) in &all[1..] {
+        assert_eq!(got, theirs, "{who} relays differently");
+    }
+}
+
 #[test]
 fn searches_and_header_edits_like_kamailio() {
     let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));

@@ -948,6 +948,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "textopsx",
+        "change_reply_status",
+        "modules::textopsx::change_reply_status",
+        &[Int, VarOrFmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
         "remove_body",
         "modules::textopsx::remove_body",
         &[],

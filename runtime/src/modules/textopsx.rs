@@ -8,18 +8,15 @@ use regex::bytes::Regex;
 
 /// `msg_apply_changes()`: the pending edits (and a rewritten request URI)
 /// applied to a new copy of the message, which the rest of the script
-/// sees, searches and edits again: Kamailio's new buffer for the same
-/// message. A request must not be given its record-route yet (Kamailio:
-/// "cannot apply msg changes after adding record-route"), and only the
-/// request route and the core reply route can rebuild (Kamailio's route
-/// check; tm's reply routes are not supported yet). -1 when it cannot; 0
-/// (the script ends) when the new message does not parse.
+/// (and tm, for a reply) sees, searches and edits again: Kamailio's new
+/// buffer for the same message. A request must not be given its
+/// record-route yet (Kamailio: "cannot apply msg changes after adding
+/// record-route"). Requests only in the request route, replies in any
+/// reply route (Kamailio's check). -1 when it cannot; 0 (the script ends)
+/// when the new message does not parse.
 pub fn msg_apply_changes(ctx: &mut Ctx<'_>) -> i32 {
     let Some(store) = ctx.rebuilt else {
-        log_error(
-            ctx,
-            "msg_apply_changes(): not supported yet in this route (request route and core reply route only)",
-        );
+        log_error(ctx, "invalid usage - not in request route or a reply");
         return -1;
     };
     let msg = ctx.msg;
@@ -147,4 +144,88 @@ fn glob(value: &[u8], pattern: &[u8], flags: libc::c_int) -> i32 {
     // fnmatch only reads them.
     let r = unsafe { libc::fnmatch(p.as_ptr(), v.as_ptr(), flags) };
     if r == 0 { 1 } else { -1 }
+}
+
+/// `change_reply_status(code, reason)` (reply routes): the status code
+/// rewritten in the reply itself, so that tm decides on the new one (and
+/// `$rs` reads it), as Kamailio writes the digits into the received
+/// buffer; the reason phrase replaced as an edit (a second change adds its
+/// reason after the first one's, as Kamailio's lumps do). -1 for an empty reason,
+/// a code outside 100..699, or a change of class of a provisional or
+/// positive final reply (either side below 300).
+pub fn change_reply_status(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
+    if reason.is_empty() {
+        log_error(ctx, "invalid reason parameter");
+        return -1;
+    }
+    if !(100..=699).contains(&code) {
+        log_error(ctx, "wrong status code");
+        return -1;
+    }
+    let msg = ctx.msg;
+    let (Some(cur), Some(old_reason)) = (msg.status(), msg.reason()) else {
+        return -1;
+    };
+    let cur = i32::from(cur);
+    if (code < 300 || cur < 300) && code / 100 != cur / 100 {
+        log_error(
+            ctx,
+            "the class of provisional or positive final replies cannot be changed",
+        );
+        return -1;
+    }
+    let Some(store) = ctx.rebuilt else {
+        log_error(ctx, "change_reply_status(): not in a reply route");
+        return -1;
+    };
+    let buf = msg.buffer();
+    let line = msg.start_line_span().range();
+    // The three digits after the version and its blanks.
+    let Some(at) = buf[line.clone()]
+        .iter()
+        .position(|&c| c == b' ')
+        .and_then(|sp| {
+            buf[line.start + sp..line.end]
+                .iter()
+                .position(u8::is_ascii_digit)
+                .map(|d| line.start + sp + d)
+        })
+        .filter(|&at| at + 3 <= line.end)
+    else {
+        return -1;
+    };
+    let Some(reason_at) = msg.offset_of(old_reason) else {
+        return -1;
+    };
+    let mut data = buf.to_vec();
+    let digits = format!("{code:03}");
+    data[at..at + 3].copy_from_slice(digits.as_bytes());
+    // Same length: every pending edit keeps its offsets.
+    let Some(new) = store.keep(data) else {
+        return -1;
+    };
+    ctx.msg = new;
+    ctx.tm.reply_code = u16::try_from(code).unwrap_or(0);
+    let end = reason_at + old_reason.len();
+    // A second change: Kamailio skips its deletion (overlapping the
+    // first) but still inserts its reason, after the first one.
+    for op in &mut ctx.headers {
+        if let HeaderOp::Replace {
+            start,
+            end: e,
+            data,
+        } = op
+            && *start == reason_at
+            && *e == end
+        {
+            data.extend_from_slice(reason);
+            return 1;
+        }
+    }
+    ctx.headers.push(HeaderOp::Replace {
+        start: reason_at,
+        end,
+        data: reason.to_vec(),
+    });
+    1
 }
