@@ -178,6 +178,13 @@ const NEW_CASES: &[(&str, &str, &str, &str, &[&str])] = &[
         ],
     ),
     (
+        "reply-time",
+        "reply-time",
+        "",
+        "",
+        &["SIP/2.0 200 Time 1\r\n", "Date: DATE\r\n"],
+    ),
+    (
         "apply-body",
         "apply-body",
         "Content-Type: application/sdp\r\n",
@@ -224,6 +231,12 @@ fn exchanged(port: u16) -> Vec<String> {
             // A reply's own To tag is each proxy's.
             let tags = regex::Regex::new(r"(To: <sip:bob@127\.0\.0\.1>;tag=)[^\r]*").expect("re");
             let out = tags.replace(&out, "${1}TAG");
+            // The time of append_time(), checked for its form.
+            let date = regex::Regex::new(
+                r"Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-3][0-9] (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20[0-9]{2} [0-2][0-9]:[0-5][0-9]:[0-6][0-9] GMT\r\n",
+            )
+            .expect("re");
+            let out = date.replace(&out, "Date: DATE\r\n");
             // Kamailio's Server header names itself.
             let server = regex::Regex::new(r"Server: [^\r]*\r\n").expect("re");
             let out = server.replace(&out, "");
@@ -246,6 +259,15 @@ const STATUS_CASES: &[(u16, &str, &[&str])] = &[
         ],
     ),
     (200, "OK", &["SIP/2.0 202 Accepted\r\n", "X-Rc: 1 -1\r\n"]),
+    (
+        202,
+        "Accepted",
+        &[
+            "SIP/2.0 299 Accepted\r\n",
+            "X-Rs: 299 Accepted\r\n",
+            "X-Rc: 1 -1\r\n",
+        ],
+    ),
     (
         404,
         "Not Found",

@@ -934,6 +934,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "textops",
+        "append_time",
+        "modules::textops::append_time",
+        &[],
+        Mut,
+    ),
+    b(
+        "textops",
         "set_body",
         "modules::textops::set_body",
         &[Fmt, Fmt],
@@ -951,6 +958,13 @@ pub static BINDINGS: &[Binding] = &[
         "change_reply_status",
         "modules::textopsx::change_reply_status",
         &[Int, VarOrFmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "change_reply_status_code",
+        "modules::textopsx::change_reply_status_code",
+        &[Int],
         Mut,
     ),
     b(

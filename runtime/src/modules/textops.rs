@@ -257,6 +257,50 @@ pub fn append_to_reply(ctx: &mut Ctx<'_>, text: &[u8]) -> i32 {
     1
 }
 
+/// `append_time()`: a `Date:` header with the current time (GMT, as
+/// `strftime`'s `%a, %d %b %Y %H:%M:%S` in the C locale) added to the
+/// replies generated locally for this request, as `append_to_reply`.
+pub fn append_time(ctx: &mut Ctx<'_>) -> i32 {
+    let Some(date) = http_date(std::time::SystemTime::now()) else {
+        return -1;
+    };
+    ctx.reply_lumps.extend_from_slice(b"Date: ");
+    ctx.reply_lumps.extend_from_slice(date.as_bytes());
+    ctx.reply_lumps.extend_from_slice(b"\r\n");
+    1
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(t: std::time::SystemTime) -> Option<String> {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = i64::try_from(days).ok()? + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    Some(format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAYS[usize::try_from(days % 7).ok()?],
+        d,
+        MONTHS[usize::try_from(m - 1).ok()?],
+        y,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
+}
+
 /// Replaces the first match of `re` in `hay` (a part of the received
 /// buffer starting at offset `base`), searching from `from`; with `all`,
 /// every match after it too, each search starting where the last match
@@ -838,6 +882,23 @@ mod tests {
         });
         let sent = String::from_utf8(sent).expect("utf8");
         assert!(sent.contains("X-T: a9\r\nX-U: a2\r\nx-t: b3\r\n"), "{sent}");
+    }
+
+    #[test]
+    fn dates_are_rfc_1123() {
+        let t = |s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        assert_eq!(
+            http_date(t(0)).as_deref(),
+            Some("Thu, 01 Jan 1970 00:00:00 GMT")
+        );
+        assert_eq!(
+            http_date(t(784_111_777)).as_deref(),
+            Some("Sun, 06 Nov 1994 08:49:37 GMT")
+        );
+        assert_eq!(
+            http_date(t(1_709_208_000)).as_deref(),
+            Some("Thu, 29 Feb 2024 12:00:00 GMT")
+        );
     }
 
     #[test]

@@ -158,6 +158,16 @@ pub fn change_reply_status(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
         log_error(ctx, "invalid reason parameter");
         return -1;
     }
+    change_status(ctx, code, Some(reason))
+}
+
+/// `change_reply_status_code(code)`: the status code alone, with the same
+/// checks (the reason phrase kept).
+pub fn change_reply_status_code(ctx: &mut Ctx<'_>, code: i32) -> i32 {
+    change_status(ctx, code, None)
+}
+
+fn change_status(ctx: &mut Ctx<'_>, code: i32, reason: Option<&[u8]>) -> i32 {
     if !(100..=699).contains(&code) {
         log_error(ctx, "wrong status code");
         return -1;
@@ -206,6 +216,9 @@ pub fn change_reply_status(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
     };
     ctx.msg = new;
     ctx.tm.reply_code = u16::try_from(code).unwrap_or(0);
+    let Some(reason) = reason else {
+        return 1;
+    };
     let end = reason_at + old_reason.len();
     // A second change: Kamailio skips its deletion (overlapping the
     // first) but still inserts its reason, after the first one.
