@@ -178,6 +178,18 @@ const NEW_CASES: &[(&str, &str, &str, &str, &[&str])] = &[
         ],
     ),
     (
+        "iterate",
+        "iterate",
+        "X-Rm: r\r\nX-Around: ar\r\nContent-Type: application/sdp\r\n",
+        "v=0\r\nm=audio 4000 RTP/AVP 0\r\na=x1\r\na=sendrecv\r\n",
+        &[
+            "X-Before: ar\r\nX-Around: ar\r\nX-After: 1\r\n",
+            "X-Names: ,Via,Max-Forwards,From,To,Call-ID,CSeq,X-Op,X-Rm,X-Around,Content-Type,Content-Length\r\n",
+            "X-Lines: [v=0][m=audio 4000 RTP/AVP 0][a=x1][a=sendrecv]\r\n",
+            "b=AS:64\r\nm=audio 4000 RTP/AVP 0\r\na=new\r\na=sendrecv\r\n",
+        ],
+    ),
+    (
         "reply-time",
         "reply-time",
         "",

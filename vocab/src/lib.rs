@@ -26,7 +26,9 @@ pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
 pub use modules::{
     MODULES, ModuleSupport, NoOpValue, ParamSupport, ValueKind, modparam_support, module_support,
 };
-pub use pv::{DbrKey, FmtSeg, MODULE_PVS, ModulePv, PVS, PvId, PvInfo, PvRef, XavpIndex, XavpName};
+pub use pv::{
+    DbrKey, FmtSeg, IterKind, MODULE_PVS, ModulePv, PVS, PvId, PvInfo, PvRef, XavpIndex, XavpName,
+};
 pub use settings::{
     CORE_PARAMS, CoreValue, FORMAT_PARAMS, Listen, ModParam, ModParamValue, SYSLOG_FACILITIES,
     Settings,

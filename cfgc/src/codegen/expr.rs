@@ -353,6 +353,10 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             quote!(rt::modules::sqlops::dbr(ctx, #res, #key))
         }
         PvRef::SqlRows(con) => quote!(rt::modules::sqlops::sqlrows(ctx, #con)),
+        PvRef::TextIter(kind, name) => {
+            let k = super::variant(kind);
+            quote!(rt::modules::textopsx::iter_pv(ctx, rt::IterKind::#k, #name))
+        }
         PvRef::Xavp(x) => {
             let x = super::xavp_static(x);
             quote!(rt::xavp::read(ctx, #x))

@@ -1450,6 +1450,24 @@ impl Lowerer<'_> {
                     return None;
                 }
             },
+            name @ ("hfitname" | "hfitbody" | "blitval")
+                if s.index.is_none() && self.loaded("textopsx") =>
+            {
+                let kind = match name {
+                    "hfitname" => cfgc_vocab::IterKind::HfName,
+                    "hfitbody" => cfgc_vocab::IterKind::HfBody,
+                    _ => cfgc_vocab::IterKind::BlVal,
+                };
+                match &s.inner {
+                    Some(it) if !it.contains('$') && !it.is_empty() => {
+                        PvRef::TextIter(kind, it.clone())
+                    }
+                    _ => {
+                        self.unsupported(span, format!("`${name}()` with a dynamic name"));
+                        return None;
+                    }
+                }
+            }
             "hdrc" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),
                 _ => {

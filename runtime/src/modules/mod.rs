@@ -415,7 +415,10 @@ impl ModuleSet for Modules {
     }
 
     fn read_pv_ref<'c>(&self, pv: &'c PvRef, ctx: &'c Ctx<'_>) -> Value<'c> {
-        sqlops::read_pv_ref(pv, ctx)
+        match pv {
+            PvRef::TextIter(kind, name) => textopsx::iter_pv(ctx, *kind, name),
+            _ => sqlops::read_pv_ref(pv, ctx),
+        }
     }
 
     fn is_myself(&self, host: &[u8]) -> bool {

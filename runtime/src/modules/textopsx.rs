@@ -1,8 +1,8 @@
 //! textopsx — edits of the message as a whole (kamailio-modules.md §9):
 //! `msg_apply_changes`, `remove_body`, `keep_hf`, `fnmatch`.
 
-use crate::engine::Ctx;
 use crate::engine::ctx::HeaderOp;
+use crate::engine::{Ctx, Value};
 use crate::sip::Editor;
 use regex::bytes::Regex;
 
@@ -241,4 +241,315 @@ fn change_status(ctx: &mut Ctx<'_>, code: i32, reason: Option<&[u8]>) -> i32 {
         data: reason.to_vec(),
     });
     1
+}
+
+// ---- iterators -------------------------------------------------------------
+
+use std::cell::RefCell;
+
+/// Kamailio's limits: 4 iterators of each kind per process, names
+/// shorter than 32 bytes.
+const ITERATORS: usize = 4;
+const ITERATOR_NAME: usize = 32;
+
+/// A header iterator: the current header and the one before it, by
+/// their index in the message.
+#[derive(Clone, Copy, Debug, Default)]
+struct HfIt {
+    it: Option<usize>,
+    prev: Option<usize>,
+    eoh: bool,
+}
+
+/// A body-line iterator: the current line (offset in the received
+/// buffer, length with its LF).
+#[derive(Clone, Copy, Debug, Default)]
+struct BlIt {
+    body: Option<(usize, usize)>,
+    it: Option<(usize, usize)>,
+    eob: bool,
+}
+
+thread_local! {
+    /// The worker's iterators, by name: Kamailio keeps them per process,
+    /// from one message to the next.
+    static HF_ITS: RefCell<Vec<(Vec<u8>, HfIt)>> = const { RefCell::new(Vec::new()) };
+    static BL_ITS: RefCell<Vec<(Vec<u8>, BlIt)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The slot of iterator `name` in `list`, made if needed (`None` when
+/// all are taken or the name is too long; an empty name is never kept).
+fn slot<T: Default>(list: &mut Vec<(Vec<u8>, T)>, name: &[u8]) -> Result<Option<usize>, ()> {
+    if let Some(k) = list.iter().position(|(n, _)| n == name) {
+        return Ok(Some(k));
+    }
+    if list.len() >= ITERATORS || name.len() >= ITERATOR_NAME {
+        return Err(());
+    }
+    if name.is_empty() {
+        return Ok(None);
+    }
+    list.push((name.to_vec(), T::default()));
+    Ok(Some(list.len() - 1))
+}
+
+fn with_hf<R>(name: &[u8], f: impl FnOnce(&mut HfIt) -> R) -> Option<R> {
+    HF_ITS.with(|l| {
+        let mut l = l.borrow_mut();
+        l.iter_mut().find(|(n, _)| n == name).map(|(_, it)| f(it))
+    })
+}
+
+fn with_bl<R>(name: &[u8], f: impl FnOnce(&mut BlIt) -> R) -> Option<R> {
+    BL_ITS.with(|l| {
+        let mut l = l.borrow_mut();
+        l.iter_mut().find(|(n, _)| n == name).map(|(_, it)| f(it))
+    })
+}
+
+/// `hf_iterator_start(name)`: the iterator before the first header.
+pub fn hf_iterator_start(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    let ok = HF_ITS.with(|l| {
+        let mut l = l.borrow_mut();
+        match slot(&mut l, name) {
+            Ok(Some(k)) => {
+                l[k].1 = HfIt::default();
+                true
+            }
+            Ok(None) => true,
+            Err(()) => false,
+        }
+    });
+    if !ok {
+        log_error(ctx, "no iterator available");
+        return -1;
+    }
+    if ctx.msg.headers().is_empty() { -1 } else { 1 }
+}
+
+/// `hf_iterator_next(name)`: on to the next header; -1 past the last.
+pub fn hf_iterator_next(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    let n = ctx.msg.headers().len();
+    with_hf(name, |h| {
+        if h.eoh {
+            return -1;
+        }
+        let next = match h.it {
+            None => 0,
+            Some(i) => {
+                h.prev = Some(i);
+                i + 1
+            }
+        };
+        if next >= n {
+            h.it = None;
+            h.eoh = true;
+            return -1;
+        }
+        h.it = Some(next);
+        1
+    })
+    .unwrap_or(-1)
+}
+
+/// `hf_iterator_prev(name)`: back to the header before (Kamailio's walk:
+/// from the start again when it has no header two before).
+pub fn hf_iterator_prev(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    let n = ctx.msg.headers().len();
+    let restart = with_hf(name, |h| {
+        if h.eoh {
+            return Some(-1);
+        }
+        let Some(prev) = h.prev else {
+            return None;
+        };
+        if h.it != Some(prev) {
+            h.it = Some(prev);
+            return Some(1);
+        }
+        match prev {
+            i if i >= 2 => {
+                h.it = Some(i - 1);
+                h.prev = Some(i - 2);
+                Some(1)
+            }
+            1 if n == 2 => {
+                h.it = Some(0);
+                h.prev = None;
+                Some(1)
+            }
+            _ => None,
+        }
+    });
+    match restart {
+        None => -1,
+        Some(Some(rc)) => rc,
+        Some(None) => hf_iterator_start(ctx, name),
+    }
+}
+
+/// `hf_iterator_end(name)`: the iterator on no header.
+pub fn hf_iterator_end(_ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    with_hf(name, |h| {
+        h.it = None;
+        h.eoh = false;
+        1
+    })
+    .unwrap_or(-1)
+}
+
+/// The current header of iterator `name`.
+fn hf_current<'m>(ctx: &Ctx<'m>, name: &[u8]) -> Option<&'m crate::sip::HeaderEntry> {
+    let i = with_hf(name, |h| h.it).flatten()?;
+    ctx.msg.headers().get(i)
+}
+
+/// `hf_iterator_rm(name)`: removes the current header.
+pub fn hf_iterator_rm(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    let Some(i) = with_hf(name, |h| h.it).flatten() else {
+        return -1;
+    };
+    if i >= ctx.msg.headers().len() {
+        return -1;
+    }
+    ctx.headers.push(HeaderOp::Remove(i));
+    1
+}
+
+fn insert_at(ctx: &mut Ctx<'_>, at: usize, text: &[u8]) -> i32 {
+    ctx.headers.push(HeaderOp::Replace {
+        start: at,
+        end: at,
+        data: text.to_vec(),
+    });
+    1
+}
+
+/// `hf_iterator_append(name, text)`: `text` after the current header.
+pub fn hf_iterator_append(ctx: &mut Ctx<'_>, name: &[u8], text: &[u8]) -> i32 {
+    match hf_current(ctx, name) {
+        Some(h) => insert_at(ctx, h.line().end as usize, text),
+        None => -1,
+    }
+}
+
+/// `hf_iterator_insert(name, text)`: `text` before the current header.
+pub fn hf_iterator_insert(ctx: &mut Ctx<'_>, name: &[u8], text: &[u8]) -> i32 {
+    match hf_current(ctx, name) {
+        Some(h) => insert_at(ctx, h.line().start as usize, text),
+        None => -1,
+    }
+}
+
+/// `bl_iterator_start(name)`: the iterator before the first body line.
+pub fn bl_iterator_start(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    let span = ctx.msg.body_span();
+    let body = (span.start as usize, ctx.msg.body().len());
+    let ok = BL_ITS.with(|l| {
+        let mut l = l.borrow_mut();
+        match slot(&mut l, name) {
+            Ok(Some(k)) => {
+                l[k].1 = BlIt {
+                    body: Some(body),
+                    it: None,
+                    eob: false,
+                };
+                true
+            }
+            Ok(None) => true,
+            Err(()) => false,
+        }
+    });
+    if ok { 1 } else { -1 }
+}
+
+/// `bl_iterator_next(name)`: on to the next line (with its LF); -1 past
+/// the last.
+pub fn bl_iterator_next(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    let buf = ctx.msg.buffer();
+    with_bl(name, |b| {
+        if b.eob {
+            return -1;
+        }
+        let Some((start, len)) = b.body else {
+            return -1;
+        };
+        let end = (start + len).min(buf.len());
+        let at = b.it.map_or(start, |(s, l)| s + l);
+        if at >= end {
+            b.it = None;
+            b.eob = true;
+            return -1;
+        }
+        let line_end = buf[at..end]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(end, |p| at + p + 1);
+        b.it = Some((at, line_end - at));
+        1
+    })
+    .unwrap_or(-1)
+}
+
+/// `bl_iterator_end(name)`.
+pub fn bl_iterator_end(_ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    with_bl(name, |b| {
+        *b = BlIt::default();
+        1
+    })
+    .unwrap_or(-1)
+}
+
+fn bl_current(name: &[u8]) -> Option<(usize, usize)> {
+    with_bl(name, |b| b.it).flatten().filter(|&(_, l)| l > 0)
+}
+
+/// `bl_iterator_rm(name)`: removes the current line.
+pub fn bl_iterator_rm(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    match bl_current(name) {
+        Some((s, l)) => {
+            ctx.headers.push(HeaderOp::Replace {
+                start: s,
+                end: s + l,
+                data: Vec::new(),
+            });
+            1
+        }
+        None => -1,
+    }
+}
+
+/// `bl_iterator_append(name, text)`: `text` after the current line.
+pub fn bl_iterator_append(ctx: &mut Ctx<'_>, name: &[u8], text: &[u8]) -> i32 {
+    match bl_current(name) {
+        Some((s, l)) => insert_at(ctx, s + l, text),
+        None => -1,
+    }
+}
+
+/// `bl_iterator_insert(name, text)`: `text` before the current line.
+pub fn bl_iterator_insert(ctx: &mut Ctx<'_>, name: &[u8], text: &[u8]) -> i32 {
+    match bl_current(name) {
+        Some((s, _)) => insert_at(ctx, s, text),
+        None => -1,
+    }
+}
+
+/// `$hfitname(it)`, `$hfitbody(it)`, `$blitval(it)`: `$null` when the
+/// iterator is on nothing.
+pub fn iter_pv<'c>(ctx: &'c Ctx<'_>, kind: cfgc_vocab::IterKind, name: &str) -> Value<'c> {
+    use cfgc_vocab::IterKind;
+    let buf = ctx.msg.buffer();
+    let name = name.as_bytes();
+    match kind {
+        IterKind::HfName => {
+            hf_current(ctx, name).map_or(Value::Null, |h| Value::str(&buf[h.name_span().range()]))
+        }
+        IterKind::HfBody => {
+            hf_current(ctx, name).map_or(Value::Null, |h| Value::str(&buf[h.value().range()]))
+        }
+        IterKind::BlVal => bl_current(name)
+            .and_then(|(s, l)| buf.get(s..s + l))
+            .map_or(Value::Null, Value::str),
+    }
 }
