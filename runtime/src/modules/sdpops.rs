@@ -559,9 +559,8 @@ pub fn sdp_remove_line_by_prefix2(ctx: &mut Ctx<'_>, prefix: &[u8], media: &[u8]
 /// Removes the streams `which` picks: from their `m=` to the next one or
 /// the end of the body. 1 if any, else -1.
 fn remove_streams(ctx: &mut Ctx<'_>, which: impl Fn(&Stream<'_>) -> bool) -> i32 {
-    let sdp = match Sdp::of(ctx.msg) {
-        Ok(s) => s,
-        Err(_) => return -1,
+    let Ok(sdp) = Sdp::of(ctx.msg) else {
+        return -1;
     };
     let mut n = 0;
     for st in sdp.streams.iter().filter(|st| which(st)) {

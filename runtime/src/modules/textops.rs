@@ -432,10 +432,7 @@ fn subst_run(
     let hay = c_str(hay);
     let mut out = Vec::new();
     let mut pos = 0;
-    loop {
-        let Some(caps) = re.captures_at(hay, pos) else {
-            break;
-        };
+    while let Some(caps) = re.captures_at(hay, pos) {
         let Some(m) = caps.get(0) else { break };
         if m.is_empty() {
             return Err(());

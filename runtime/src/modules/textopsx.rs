@@ -360,9 +360,7 @@ pub fn hf_iterator_prev(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
         if h.eoh {
             return Some(-1);
         }
-        let Some(prev) = h.prev else {
-            return None;
-        };
+        let prev = h.prev?;
         if h.it != Some(prev) {
             h.it = Some(prev);
             return Some(1);
