@@ -128,6 +128,18 @@ pub static FLAG_LETTER_ARGS: &[(&str, &str, usize, &str)] = &[
     ("alias_db", "alias_db_find", 3, "dDrRuU"),
 ];
 
+/// Module functions whose constant argument must be one of some words
+/// (ASCII case ignored), or Kamailio refuses to start: (module, function,
+/// argument index, the words).
+pub static WORD_ARGS: &[(&str, &str, usize, &[&str])] = &[(
+    "textops",
+    "is_privacy",
+    0,
+    &[
+        "header", "session", "user", "none", "critical", "id", "history",
+    ],
+)];
+
 /// A binding's position in [`BINDINGS`]: stable for one build of the
 /// compiler and runtime, which share this table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -930,6 +942,13 @@ pub static BINDINGS: &[Binding] = &[
         "str_ifind",
         "modules::textops::str_ifind",
         &[Fmt, Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "is_privacy",
+        "modules::textops::is_privacy",
+        &[Str],
         Shared,
     ),
     b(

@@ -21,6 +21,7 @@ mod trans;
 
 pub use bindings::{
     ArgConv, BINDINGS, Binding, BindingId, CtxUse, FLAG_LETTER_ARGS, LogGate, STATIC_TABLE_ARGS,
+    WORD_ARGS,
 };
 pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
 pub use modules::{

@@ -696,6 +696,27 @@ impl Lowerer<'_> {
                 return None;
             }
         }
+        for &(_, _, i, words) in cfgc_vocab::WORD_ARGS
+            .iter()
+            .filter(|(m, f, _, _)| *m == row.module && *f == row.name)
+        {
+            if let (Some(ArgVal::Bytes(t)), Some(a)) = (args.get(i), c.args.get(i))
+                && !words.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(t))
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-word",
+                        format!(
+                            "`{name}` takes no `{}`: Kamailio refuses to start",
+                            String::from_utf8_lossy(t)
+                        ),
+                    )
+                    .with_label(a.span(), "")
+                    .with_help(format!("one of: {}", words.join(", "))),
+                );
+                return None;
+            }
+        }
         for &(_, _, i) in cfgc_vocab::STATIC_TABLE_ARGS
             .iter()
             .filter(|(m, f, _)| *m == row.module && *f == row.name)

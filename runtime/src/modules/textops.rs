@@ -257,6 +257,82 @@ pub fn append_to_reply(ctx: &mut Ctx<'_>, text: &[u8]) -> i32 {
     1
 }
 
+/// The privacy value at the start of `s` (Kamailio's `parse_priv_value`):
+/// its bit and length, if it is one followed by the end, `;` or a blank.
+fn priv_value(s: &[u8]) -> Option<(u32, usize)> {
+    const WORDS: [(&[u8], u32); 7] = [
+        (b"critical", 16),
+        (b"header", 1),
+        (b"history", 64),
+        (b"id", 32),
+        (b"none", 8),
+        (b"session", 2),
+        (b"user", 4),
+    ];
+    let (bit, len) = WORDS
+        .iter()
+        .find(|(w, _)| s.len() >= w.len() && s[..w.len()].eq_ignore_ascii_case(w))
+        .map(|(w, b)| (*b, w.len()))?;
+    match s.get(len) {
+        None | Some(b';' | b' ' | b'\t' | b'\r' | b'\n' | 0) => Some((bit, len)),
+        Some(_) => None,
+    }
+}
+
+/// The values of the first Privacy header (Kamailio's `parse_privacy`):
+/// `None` without one, or when it does not parse (`none` with another
+/// value included).
+fn privacy_values(ctx: &Ctx<'_>) -> Option<u32> {
+    let h = ctx
+        .msg
+        .headers()
+        .iter()
+        .find(|h| h.name == crate::sip::HeaderName::Privacy)?;
+    let v = ctx.msg.buffer()[h.value().range()].trim_ascii_start();
+    if v.is_empty() {
+        return None;
+    }
+    let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let (mut values, mut p) = (0, 0);
+    while p < v.len() {
+        let (bit, len) = priv_value(&v[p..])?;
+        values |= bit;
+        p += len;
+        while p < v.len() && ws(&v[p]) {
+            p += 1;
+        }
+        if p >= v.len() {
+            break;
+        }
+        if v[p] != b';' {
+            return None;
+        }
+        p += 1;
+        while p < v.len() && ws(&v[p]) {
+            p += 1;
+        }
+        if p >= v.len() {
+            return None;
+        }
+    }
+    if values & 8 != 0 && values != 8 {
+        return None;
+    }
+    Some(values)
+}
+
+/// `is_privacy(value)`: the Privacy header holds that value (checked at
+/// build: one of header, session, user, none, critical, id, history).
+pub fn is_privacy(ctx: &Ctx<'_>, value: &[u8]) -> i32 {
+    let Some((want, _)) = priv_value(value) else {
+        return -1;
+    };
+    match privacy_values(ctx) {
+        Some(v) if v & want != 0 => 1,
+        _ => -1,
+    }
+}
+
 /// `append_time()`: a `Date:` header with the current time (GMT, as
 /// `strftime`'s `%a, %d %b %Y %H:%M:%S` in the C locale) added to the
 /// replies generated locally for this request, as `append_to_reply`.
