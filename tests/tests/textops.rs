@@ -440,3 +440,51 @@ const EXPECTED: &[&str] = &[
     "replace:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-replace;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:ALICIA@127.0.0.1>;tag=to1\r\nTo: <sip:carol@example.com>\r\nCall-ID: textops-replace@test\r\nCSeq: 1 INFO\r\nX-Op: replace\r\nX-Tag: gone\nX-Tag: gone\nX-ALICIA: ALICIA\r\nContent-Length: 0\r\nX-Rc: 1 1 1 -1 -1 1\r\n\r\n",
     "replace-body:\nOPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;received=127.0.0.1;branch=z9hG4bK-to-replace-body;rport=PORT\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=to1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: textops-replace-body@test\r\nCSeq: 1 OPTIONS\r\nX-Op: replace-body\r\nContent-Type: application/sdp\r\nContent-Length: 81\r\nX-Rc: 1 1 -1 1 -1\r\n\r\nv=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/SAVP 0\r\nm=video 4002 RTP/SAVP 31\r\na=y\r\n",
 ];
+
+/// What Kamailio refuses when it loads the cfg (textops' fixups), cfgc
+/// refuses at build: the line that replaces `append_hf("X-Rc:...")`, the
+/// text Kamailio's log holds, and the code of our diagnostic.
+const REFUSED: &[(&str, &str, &str)] = &[
+    ("is_privacy(\"nobody\");", "fixup_privacy", "bad-word"),
+    ("subst('/a/b/x');", "unknown flag x", "bad-subst"),
+    ("subst('/ab');", "no separator found", "bad-subst"),
+    (
+        "subst_body('/a(/b/');",
+        "bad regular expression",
+        "bad-subst",
+    ),
+    // Kamailio 5.6.3's keep_hf() fixup fails without a regex; cfgc does
+    // not take it either (its binding has the regex).
+    ("keep_hf();", "fixing failed", "unsupported"),
+];
+
+#[test]
+fn bad_arguments_are_refused_like_kamailio() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("textops-refused");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let text = std::fs::read_to_string(cfg()).expect("cfg");
+    let anchor = "append_hf(\"X-Rc:$var(rc)\\r\\n\");\n\t$du";
+    assert!(text.contains(anchor), "the cfg changed: {anchor:?} is gone");
+    for (i, (line, kamailio_says, code)) in REFUSED.iter().enumerate() {
+        let bad = dir.join(format!("bad-{i}.cfg"));
+        std::fs::write(&bad, text.replacen(anchor, &format!("{line}\n\t$du"), 1)).expect("write");
+        let port = cfgc_test_support::free_port();
+        let rundir = dir.join(format!("run-{i}"));
+        std::fs::create_dir_all(&rundir).expect("rundir");
+        let k = cfgc_test_support::Kamailio::new(&bad, format!("udp:127.0.0.1:{port}"), rundir)
+            .module_dir(Some(cfgc_test_support::module_dir()));
+        let (refused, log) = tests::refuses(k.command(), &dir.join(format!("kamailio-{i}.log")));
+        assert!(
+            refused && log.contains(kamailio_says),
+            "kamailio starts with {line} (or says otherwise):\n{log}"
+        );
+        let mut config = cfgc::Config::new();
+        config.lower(true);
+        let ours = config.check_file(&bad).expect("readable");
+        assert!(
+            ours.diagnostics.iter().any(|d| d.code == *code),
+            "cfgc does not refuse {line} with {code}:\n{}",
+            tests::rendered_errors(&ours)
+        );
+    }
+}
