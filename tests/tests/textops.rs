@@ -190,6 +190,17 @@ const NEW_CASES: &[(&str, &str, &str, &str, &[&str])] = &[
         ],
     ),
     (
+        "apply-rr",
+        "apply-rr",
+        "",
+        "",
+        &[
+            "Record-Route: <sip:127.0.0.1:PORT;lr;ftag=to1>\r\n",
+            "X-Before-Rr: 1\r\n",
+            "X-Rc: 1 -1 -1\r\n",
+        ],
+    ),
+    (
         "privacy",
         "privacy",
         "Privacy: user ; id\r\nPrivacy: header\r\n",
