@@ -551,3 +551,97 @@ pub fn iter_pv<'c>(ctx: &'c Ctx<'_>, kind: cfgc_vocab::IterKind, name: &str) -> 
             .map_or(Value::Null, Value::str),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ctx::{Rebuilt, WorkerState};
+    use crate::modules::testutil::{core, forwarded, msg, rcv};
+    use crate::modules::textops;
+    use crate::sip::Message;
+
+    fn options() -> Vec<u8> {
+        msg(&[
+            "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
+            "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+            "From: <sip:alice@127.0.0.1>;tag=1",
+            "To: <sip:bob@127.0.0.1>",
+            "Call-ID: c1",
+            "CSeq: 1 OPTIONS",
+            "X-Old: o",
+            "Content-Length: 0",
+        ])
+    }
+
+    #[test]
+    fn applied_changes_are_seen_and_edited_again() {
+        let raw = options();
+        let m = Message::parse(&raw).expect("parses");
+        let (core, rcv) = (core(), rcv());
+        let mut worker = WorkerState::default();
+        let mut out = Vec::new();
+        let store = Rebuilt::default();
+        let mut ctx = Ctx::new(&m, &rcv, &core, &mut worker, &mut out);
+        let re = |s: &str| Regex::new(s).expect("re");
+        // Without a store (a failure route): Kamailio's invalid usage.
+        assert_eq!(msg_apply_changes(&mut ctx), -1);
+        ctx.rebuilt = Some(&store);
+        assert_eq!(textops::append_hf(&mut ctx, b"X-New: 1\r\n"), 1);
+        assert_eq!(textops::remove_hf(&mut ctx, b"X-Old"), 1);
+        ctx.new_uri = Some(b"sip:carol@127.0.0.1".to_vec());
+        assert_eq!(textops::search(&ctx, &re("(?im)X-New")), -1);
+        assert_eq!(msg_apply_changes(&mut ctx), 1);
+        assert!(ctx.headers.is_empty() && ctx.new_uri.is_none());
+        assert_eq!(textops::search(&ctx, &re("(?im)X-New")), 1);
+        assert_eq!(textops::search(&ctx, &re("(?im)^OPTIONS sip:carol@")), 1);
+        assert_eq!(textops::is_present_hf(&ctx, b"X-Old"), -1);
+        // Edited again, and applied again.
+        assert_eq!(textops::remove_hf(&mut ctx, b"X-New"), 1);
+        assert_eq!(msg_apply_changes(&mut ctx), 1);
+        assert_eq!(textops::is_present_hf(&ctx, b"X-New"), -1);
+        let sent = String::from_utf8(forwarded(&mut ctx)).expect("utf8");
+        assert!(
+            sent.starts_with("OPTIONS sip:carol@127.0.0.1 SIP/2.0\r\n"),
+            "{sent}"
+        );
+        assert!(!sent.contains("X-New") && !sent.contains("X-Old"), "{sent}");
+    }
+
+    #[test]
+    fn reply_status_classes() {
+        let raw = msg(&[
+            "SIP/2.0 486 Busy Here",
+            "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+            "From: <sip:alice@127.0.0.1>;tag=1",
+            "To: <sip:bob@127.0.0.1>;tag=2",
+            "Call-ID: c1",
+            "CSeq: 1 OPTIONS",
+            "Content-Length: 0",
+        ]);
+        let m = Message::parse(&raw).expect("parses");
+        let (core, rcv) = (core(), rcv());
+        let mut worker = WorkerState::default();
+        let mut out = Vec::new();
+        let store = Rebuilt::default();
+        let mut ctx = Ctx::new(&m, &rcv, &core, &mut worker, &mut out);
+        ctx.rebuilt = Some(&store);
+        assert_eq!(change_reply_status(&mut ctx, 200, b"OK"), -1);
+        assert_eq!(change_reply_status(&mut ctx, 700, b"X"), -1);
+        assert_eq!(change_reply_status(&mut ctx, 480, b""), -1);
+        assert_eq!(change_reply_status(&mut ctx, 603, b"Decline"), 1);
+        assert_eq!(ctx.msg.status(), Some(603));
+        assert_eq!(change_reply_status_code(&mut ctx, 600), 1);
+        assert_eq!(ctx.msg.status(), Some(600));
+        assert_eq!(ctx.msg.reason(), Some(&b"Busy Here"[..]));
+    }
+
+    #[test]
+    fn fnmatch_is_libc_s() {
+        let raw = options();
+        crate::modules::testutil::run(&raw, |ctx| {
+            assert_eq!(fnmatch(ctx, b"abc.txt", b"*.txt"), 1);
+            assert_eq!(fnmatch(ctx, b"abc", b"[!a]*"), -1);
+            assert_eq!(fnmatch_flags(ctx, b"ABC", b"a*", b"i"), -1);
+        });
+    }
+}
