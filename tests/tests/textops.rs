@@ -457,6 +457,16 @@ const EXPECTED: &[&str] = &[
 /// text Kamailio's log holds, and the code of our diagnostic.
 const REFUSED: &[(&str, &str, &str)] = &[
     ("is_privacy(\"nobody\");", "fixup_privacy", "bad-word"),
+    (
+        "in_list(\"a\", \"a,b\", \",,\");",
+        "invalid separator",
+        "bad-separator",
+    ),
+    (
+        "in_list_prefix(\"a\", \"a,b\", \"\");",
+        "invalid separator",
+        "bad-separator",
+    ),
     ("subst('/a/b/x');", "unknown flag x", "bad-subst"),
     ("subst('/ab');", "no separator found", "bad-subst"),
     (

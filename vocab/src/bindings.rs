@@ -140,6 +140,12 @@ pub static WORD_ARGS: &[(&str, &str, usize, &[&str])] = &[(
     ],
 )];
 
+/// Module functions whose constant argument must be exactly one byte, or
+/// Kamailio refuses to start (textops' list separators): (module,
+/// function, argument index).
+pub static ONE_BYTE_ARGS: &[(&str, &str, usize)] =
+    &[("textops", "in_list", 2), ("textops", "in_list_prefix", 2)];
+
 /// A binding's position in [`BINDINGS`]: stable for one build of the
 /// compiler and runtime, which share this table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

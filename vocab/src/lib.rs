@@ -20,8 +20,8 @@ pub mod subst;
 mod trans;
 
 pub use bindings::{
-    ArgConv, BINDINGS, Binding, BindingId, CtxUse, FLAG_LETTER_ARGS, LogGate, STATIC_TABLE_ARGS,
-    WORD_ARGS,
+    ArgConv, BINDINGS, Binding, BindingId, CtxUse, FLAG_LETTER_ARGS, LogGate, ONE_BYTE_ARGS,
+    STATIC_TABLE_ARGS, WORD_ARGS,
 };
 pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
 pub use modules::{

@@ -696,6 +696,26 @@ impl Lowerer<'_> {
                 return None;
             }
         }
+        for &(_, _, i) in cfgc_vocab::ONE_BYTE_ARGS
+            .iter()
+            .filter(|(m, f, _)| *m == row.module && *f == row.name)
+        {
+            if let (Some(ArgVal::Bytes(t)), Some(a)) = (args.get(i), c.args.get(i))
+                && (t.len() != 1 || t[0] == 0)
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-separator",
+                        format!(
+                            "`{name}` wants one character, not \"{}\": Kamailio refuses to start",
+                            String::from_utf8_lossy(t)
+                        ),
+                    )
+                    .with_label(a.span(), "invalid separator parameter"),
+                );
+                return None;
+            }
+        }
         for &(_, _, i, words) in cfgc_vocab::WORD_ARGS
             .iter()
             .filter(|(m, f, _, _)| *m == row.module && *f == row.name)
