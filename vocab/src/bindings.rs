@@ -952,6 +952,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "textops",
+        "is_audio_on_hold",
+        "modules::textops::is_audio_on_hold",
+        &[],
+        Shared,
+    ),
+    b(
+        "textops",
         "is_privacy",
         "modules::textops::is_privacy",
         &[Str],

@@ -333,6 +333,130 @@ pub fn is_privacy(ctx: &Ctx<'_>, value: &[u8]) -> i32 {
     }
 }
 
+/// The lines of an SDP body, their `\r` dropped.
+fn sdp_lines(body: &[u8]) -> Vec<&[u8]> {
+    body.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect()
+}
+
+/// The address type and address of a `c=` line, as Kamailio's
+/// `extract_mediaip` reads them (the last ` IP4`/` IP6`, then a token);
+/// `None` where it fails.
+fn media_ip(line: &[u8]) -> Option<(u8, &[u8])> {
+    let v = line.get(2..)?.trim_ascii();
+    let at = v.windows(3).rposition(|w| w == b" IP")?;
+    let kind = *v.get(at + 3)?;
+    if !matches!(kind, b'4' | b'6') {
+        return None;
+    }
+    let rest = v.get(at + 5..).unwrap_or_default().trim_ascii_start();
+    let end = rest
+        .iter()
+        .position(|c| c.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    (end > 0).then(|| (kind, &rest[..end]))
+}
+
+/// Kamailio's hold state of a sendrecv-mode attribute line: `Some(2)` for
+/// `a=inactive`/`a=sendonly`, `Some(0)` for `a=sendrecv`/`a=recvonly`
+/// (ASCII case ignored, as prefixes), `None` for another line.
+fn sendrecv_hold(line: &[u8]) -> Option<i32> {
+    let p = line.get(..10)?;
+    if p.eq_ignore_ascii_case(b"a=sendrecv") || p.eq_ignore_ascii_case(b"a=recvonly") {
+        Some(0)
+    } else if p.eq_ignore_ascii_case(b"a=inactive") || p.eq_ignore_ascii_case(b"a=sendonly") {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// `is_audio_on_hold()`: 2 when an audio stream (or its session) is
+/// `sendonly`/`inactive` (RFC 3264), 1 when its connection address is
+/// `0.0.0.0` (RFC 2543; not an ICE trickle re-negotiation on port 9),
+/// else -1 (and when the body is no SDP Kamailio's parser accepts: one
+/// `application/sdp` body; a multipart body is not looked into, as in
+/// sdpops).
+pub fn is_audio_on_hold(ctx: &Ctx<'_>) -> i32 {
+    if crate::sip::sdp::Sdp::of(ctx.msg).is_err() {
+        return -1;
+    }
+    let lines = sdp_lines(ctx.msg.body());
+    let is = |l: &[u8], c: u8| l.len() >= 2 && l[0] == c && l[1] == b'=';
+    let find = |from: usize, to: usize, c: u8| (from..to).find(|&i| is(lines[i], c));
+    let n = lines.len();
+    let Some(v) = find(0, n, b'v') else { return -1 };
+    let Some(o) = find(v, n, b'o') else { return -1 };
+    let Some(m1) = find(o, n, b'm') else {
+        return -1;
+    };
+    let session_c = match find(o, m1, b'c') {
+        Some(i) => match media_ip(lines[i]) {
+            Some(c) => Some(c),
+            None => return -1,
+        },
+        None => None,
+    };
+    let session_hold = (o..m1)
+        .filter(|&i| is(lines[i], b'a'))
+        .find_map(|i| sendrecv_hold(lines[i]))
+        .unwrap_or(0);
+    let mut m = m1;
+    while m < n {
+        let next = find(m + 1, n, b'm').unwrap_or(n);
+        let stream_c = match find(m, next, b'c') {
+            Some(i) => match media_ip(lines[i]) {
+                Some(c) => Some(c),
+                None => return -1,
+            },
+            None if session_c.is_none() => return -1,
+            None => None,
+        };
+        let mut f = lines[m][2..]
+            .split(|&b| b == b' ')
+            .filter(|f| !f.is_empty());
+        let (media, port) = (f.next().unwrap_or_default(), f.next().unwrap_or_default());
+        let has_payloads = f.nth(1).is_some();
+        let (mut hold, mut trickle) = (0, false);
+        if has_payloads {
+            for i in (m + 1..next).filter(|&i| is(lines[i], b'a')) {
+                let l = lines[i];
+                if l.len() >= 8 && l[..8].eq_ignore_ascii_case(b"a=ptime:") {
+                    continue;
+                }
+                if let Some(h) = sendrecv_hold(l) {
+                    if h != 0 {
+                        hold = h;
+                    }
+                } else if l.len() >= 14 && l[..14].eq_ignore_ascii_case(b"a=ice-options:") {
+                    trickle |= l[14..]
+                        .split(|&b| b == b' ')
+                        .any(|o| o.trim_ascii() == b"trickle");
+                }
+            }
+        }
+        if hold == 0
+            && let Some((kind, addr)) = stream_c.or(session_c)
+            && kind == b'4'
+            && addr == b"0.0.0.0"
+            && !(trickle && port == b"9")
+        {
+            hold = 1;
+        }
+        if media == b"audio" {
+            if hold != 0 {
+                return hold;
+            }
+            if session_hold != 0 {
+                return session_hold;
+            }
+        }
+        m = next;
+    }
+    -1
+}
+
 /// `append_time()`: a `Date:` header with the current time (GMT, as
 /// `strftime`'s `%a, %d %b %Y %H:%M:%S` in the C locale) added to the
 /// replies generated locally for this request, as `append_to_reply`.
