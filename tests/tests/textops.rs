@@ -250,6 +250,31 @@ const NEW_CASES: &[(&str, &str, &str, &str, &[&str])] = &[
         &["X-Rc: -1\r\n"],
     ),
     (
+        "filter",
+        "filter",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: -1 1\r\n",
+            "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+            "\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0",
+        ],
+    ),
+    (
+        "filter-compact",
+        "filter",
+        "Content-Type: multipart/mixed; boundary=\"XyZ\"\r\n",
+        "--XyZ\r\nc: application/sdp\r\n\r\nv=0\r\n\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nbye\r\n--XyZ--\r\n",
+        &["X-Rc: -1 1\r\n"],
+    ),
+    (
+        "filter-not-multipart",
+        "filter",
+        "Content-Type: application/sdp\r\n",
+        "v=0\r\n",
+        &["X-Rc: -1 -1\r\n"],
+    ),
+    (
         "privacy",
         "privacy",
         "Privacy: user ; id\r\nPrivacy: header\r\n",

@@ -959,6 +959,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "textops",
+        "filter_body",
+        "modules::textops::filter_body",
+        &[Str],
+        Mut,
+    ),
+    b(
+        "textops",
         "is_privacy",
         "modules::textops::is_privacy",
         &[Str],

@@ -457,6 +457,116 @@ pub fn is_audio_on_hold(ctx: &Ctx<'_>) -> i32 {
     -1
 }
 
+/// Kamailio's `find_hdr_line_start` for Content-Type: from `at` in
+/// `body`, the first CRLF-ended line whose first 14 bytes start with a
+/// Content-Type header name (compact `c` too) and a colon; the offset of
+/// its value (after the colon and blanks). `None` at the end, or at a CR
+/// without LF.
+fn next_ctype_line(body: &[u8], mut at: usize) -> Option<usize> {
+    while body.len() - at >= 14 {
+        let head = &body[at..at + 14];
+        if let Some(colon) = head.iter().position(|&c| c == b':') {
+            let name = head[..colon].trim_ascii_end();
+            if crate::sip::HeaderName::from_bytes(name) == crate::sip::HeaderName::ContentType {
+                let mut v = at + colon + 1;
+                while v < body.len() && matches!(body[v], b' ' | b'\t') {
+                    v += 1;
+                }
+                return (v < body.len()).then_some(v);
+            }
+        }
+        let cr = body[at..body.len() - 1].iter().position(|&c| c == b'\r')? + at;
+        if body[cr + 1] != b'\n' {
+            return None;
+        }
+        at = cr + 2;
+    }
+    None
+}
+
+/// `filter_body(content_type)`: of a `multipart/mixed` body, only the
+/// content of the first part of that type is kept (everything before it
+/// and from the CRLF before the next boundary line removed; the
+/// message's Content-Type is left as it is, as Kamailio's). -1 when the
+/// body is not multipart/mixed or has no such part.
+pub fn filter_body(ctx: &mut Ctx<'_>, ctype: &[u8]) -> i32 {
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let Ok(Some(ct)) = ctx.msg.content_type() else {
+        return -1;
+    };
+    if !ct.mtype.eq_ignore_ascii_case(b"multipart") || !ct.subtype.eq_ignore_ascii_case(b"mixed") {
+        return -1;
+    }
+    let mut boundary = b"--".to_vec();
+    match ct.params.get(b"boundary") {
+        Some(Some(b)) => {
+            let b = b
+                .strip_prefix(b"\"")
+                .and_then(|b| b.strip_suffix(b"\""))
+                .unwrap_or(b);
+            boundary.extend_from_slice(b);
+        }
+        // Kamailio's `get_boundary` fails without parameters; with others
+        // but no boundary it looks for an empty one.
+        _ if ct.params.raw().trim_ascii().is_empty() => return -1,
+        _ => boundary.clear(),
+    }
+    let base = ctx.msg.body_span().start as usize;
+    let mut at = 0;
+    while let Some(v) = next_ctype_line(body, at) {
+        let rest = &body[v..];
+        if rest.len() <= ctype.len() + 2 {
+            return -1;
+        }
+        if rest[..ctype.len()].eq_ignore_ascii_case(ctype) {
+            let mut p = v + ctype.len();
+            if body.get(p..p + 2) != Some(b"\r\n") {
+                return -1;
+            }
+            p += 2;
+            while p < body.len() && matches!(body[p], b'\r' | b'\n') {
+                p += 1;
+            }
+            // The next line starting with the boundary.
+            let mut q = p;
+            let found = loop {
+                if body.len() - q < boundary.len() {
+                    break None;
+                }
+                if body[q..].starts_with(&boundary) {
+                    break Some(q);
+                }
+                let Some(cr) = body[q..body.len() - 1].iter().position(|&c| c == b'\r') else {
+                    break None;
+                };
+                if body[q + cr + 1] != b'\n' {
+                    break None;
+                }
+                q += cr + 2;
+            };
+            let Some(q) = found.filter(|&q| q >= 2) else {
+                return -1;
+            };
+            ctx.headers.push(HeaderOp::Replace {
+                start: base,
+                end: base + p,
+                data: Vec::new(),
+            });
+            ctx.headers.push(HeaderOp::Replace {
+                start: base + q - 2,
+                end: base + body.len(),
+                data: Vec::new(),
+            });
+            return 1;
+        }
+        at = v;
+    }
+    -1
+}
+
 /// `append_time()`: a `Date:` header with the current time (GMT, as
 /// `strftime`'s `%a, %d %b %Y %H:%M:%S` in the C locale) added to the
 /// replies generated locally for this request, as `append_to_reply`.
