@@ -33,6 +33,12 @@ fn main() {
                 ArgConv::Regex | ArgConv::RegexNl => {
                     format!("match a[{i}].re() {{ Some(r) => r, None => return -1 }}")
                 }
+                // Two parameters: the compiled regex, then the text.
+                ArgConv::Subst => {
+                    format!(
+                        "match a[{i}].re() {{ Some(r) => r, None => return -1 }}, a[{i}].bytes()"
+                    )
+                }
             });
         }
         let _ = writeln!(

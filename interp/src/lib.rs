@@ -41,6 +41,9 @@ pub enum ArgV<'a> {
     Pvs(&'a [PvRef]),
     /// A compiled constant regex ([`ArgConv::Regex`]).
     Re(&'a runtime::regex::bytes::Regex),
+    /// A substitution ([`ArgConv::Subst`]): its compiled regex and its
+    /// text.
+    Subst(&'a runtime::regex::bytes::Regex, &'a [u8]),
 }
 
 impl ArgV<'_> {
@@ -49,13 +52,14 @@ impl ArgV<'_> {
             ArgV::Int(n) => *n,
             ArgV::Bytes(b) => Value::str(b).to_int(),
             ArgV::Level(l) => *l as i32,
-            ArgV::Pvs(_) | ArgV::Re(_) => 0,
+            ArgV::Pvs(_) | ArgV::Re(_) | ArgV::Subst(..) => 0,
         }
     }
 
     pub fn bytes(&self) -> &[u8] {
         match self {
             ArgV::Bytes(b) => b,
+            ArgV::Subst(_, t) => t,
             ArgV::Int(_) | ArgV::Level(_) | ArgV::Pvs(_) | ArgV::Re(_) => b"",
         }
     }
@@ -65,7 +69,7 @@ impl ArgV<'_> {
             ArgV::Level(l) => *l,
             ArgV::Int(n) => Level::from_int(*n),
             ArgV::Bytes(b) => Level::from_int(Value::str(b).to_int()),
-            ArgV::Pvs(_) | ArgV::Re(_) => Level::from_int(0),
+            ArgV::Pvs(_) | ArgV::Re(_) | ArgV::Subst(..) => Level::from_int(0),
         }
     }
 
@@ -73,7 +77,7 @@ impl ArgV<'_> {
     /// not, which `load` makes impossible).
     pub fn re(&self) -> Option<&runtime::regex::bytes::Regex> {
         match self {
-            ArgV::Re(r) => Some(r),
+            ArgV::Re(r) | ArgV::Subst(r, _) => Some(r),
             _ => None,
         }
     }
@@ -467,6 +471,10 @@ impl Interp {
                 Some(r) => ArgV::Re(r),
                 None => return Err(Stop::Exit),
             },
+            ArgVal::Subst(slot, text) => match self.regexes.get(*slot) {
+                Some(r) => ArgV::Subst(r, text),
+                None => return Err(Stop::Exit),
+            },
             ArgVal::Int(n) => ArgV::Int(*n),
             ArgVal::Bytes(b) => ArgV::Bytes(Cow::Borrowed(b)),
             ArgVal::Level(l) => ArgV::Level(Level::from_int(*l)),
@@ -493,7 +501,8 @@ impl Interp {
                     | ArgConv::AvpOut
                     | ArgConv::PvWrite
                     | ArgConv::Regex
-                    | ArgConv::RegexNl => ArgV::Pvs(&[]),
+                    | ArgConv::RegexNl
+                    | ArgConv::Subst => ArgV::Pvs(&[]),
                 }
             }
         })

@@ -7,8 +7,9 @@
 //! like hand-written code against the runtime.
 
 pub use cfgc_vocab::{
-    BinOp, CoreFn, CoreValue, DbrKey, FmtSeg, IntOf, IpOf, Level, Listen, ModParam, ModParamValue,
-    Proto, PvId, PvRef, Rewrite, Settings, TrArg, TrKind, TrOp, UriOf, XavpIndex, XavpName,
+    BinOp, CoreFn, CoreValue, DbrKey, FmtSeg, IntOf, IpOf, IterKind, Level, Listen, ModParam,
+    ModParamValue, Proto, PvId, PvRef, Rewrite, Settings, TrArg, TrKind, TrOp, UriOf, XavpIndex,
+    XavpName,
 };
 pub use regex::bytes::Regex;
 

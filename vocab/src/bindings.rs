@@ -63,6 +63,12 @@ pub enum ArgConv {
     /// As [`ArgConv::Regex`] without `REG_NEWLINE` (`replace_body_atonce`'s
     /// fixup): `.` matches line ends, `^`/`$` only the text's ends.
     RegexNl,
+    /// A constant sed-style substitution (`/re/repl/flags`, textops'
+    /// `subst*`, [`crate::subst`]), split and checked at build time: its
+    /// regex compiled at start-up (`&Regex`), then the text as written
+    /// (`&[u8]`, whose replacement the runtime reads): two parameters of
+    /// the runtime function for one argument of the script.
+    Subst,
 }
 
 /// Whether the runtime function needs the context mutably.
@@ -130,15 +136,31 @@ pub static FLAG_LETTER_ARGS: &[(&str, &str, usize, &str)] = &[
 ];
 
 /// Module functions whose constant argument must be one of a few words
-/// (compared case-insensitively), as Kamailio's fixup checks when it
-/// loads the cfg, refusing to start on another: (module, function,
-/// argument index, the words).
-pub static WORD_ARGS: &[(&str, &str, usize, &[&str])] = &[(
-    "siputils",
-    "is_supported",
-    0,
-    &["path", "gruu", "timer", "100rel", "outbound", "eventlist"],
-)];
+/// (ASCII case ignored), as Kamailio's fixups check when it loads the
+/// cfg, refusing to start on another: (module, function, argument index,
+/// the words).
+pub static WORD_ARGS: &[(&str, &str, usize, &[&str])] = &[
+    (
+        "siputils",
+        "is_supported",
+        0,
+        &["path", "gruu", "timer", "100rel", "outbound", "eventlist"],
+    ),
+    (
+        "textops",
+        "is_privacy",
+        0,
+        &[
+            "header", "session", "user", "none", "critical", "id", "history",
+        ],
+    ),
+];
+
+/// Module functions whose constant argument must be exactly one byte, or
+/// Kamailio refuses to start (textops' list separators): (module,
+/// function, argument index).
+pub static ONE_BYTE_ARGS: &[(&str, &str, usize)] =
+    &[("textops", "in_list", 2), ("textops", "in_list_prefix", 2)];
 
 /// A binding's position in [`BINDINGS`]: stable for one build of the
 /// compiler and runtime, which share this table.
@@ -240,7 +262,7 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
 
 use ArgConv::{
     AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, PvWrite,
-    Regex, RegexNl, Str, VarOrFmt, VarOrStr,
+    Regex, RegexNl, Str, Subst, VarOrFmt, VarOrStr,
 };
 use CtxUse::{Mut, Shared};
 
@@ -865,6 +887,259 @@ pub static BINDINGS: &[Binding] = &[
         "modules::textops::append_to_reply",
         &[Fmt],
         Mut,
+    ),
+    b("textops", "subst", "modules::textops::subst", &[Subst], Mut),
+    b(
+        "textops",
+        "subst_uri",
+        "modules::textops::subst_uri",
+        &[Subst],
+        Mut,
+    ),
+    b(
+        "textops",
+        "subst_user",
+        "modules::textops::subst_user",
+        &[Subst],
+        Mut,
+    ),
+    b(
+        "textops",
+        "subst_body",
+        "modules::textops::subst_body",
+        &[Subst],
+        Mut,
+    ),
+    b(
+        "textops",
+        "subst_hf",
+        "modules::textops::subst_hf",
+        &[Str, Subst, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "search_hf",
+        "modules::textops::search_hf",
+        &[Str, Regex, Str],
+        Shared,
+    ),
+    b(
+        "textops",
+        "search_append",
+        "modules::textops::search_append",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "search_append_body",
+        "modules::textops::search_append_body",
+        &[Regex, Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "in_list",
+        "modules::textops::in_list",
+        &[Fmt, Fmt, Str],
+        Shared,
+    ),
+    b(
+        "textops",
+        "in_list_prefix",
+        "modules::textops::in_list_prefix",
+        &[Fmt, Fmt, Str],
+        Shared,
+    ),
+    b(
+        "textops",
+        "str_find",
+        "modules::textops::str_find",
+        &[Fmt, Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "str_ifind",
+        "modules::textops::str_ifind",
+        &[Fmt, Fmt],
+        Shared,
+    ),
+    b(
+        "textops",
+        "is_audio_on_hold",
+        "modules::textops::is_audio_on_hold",
+        &[],
+        Shared,
+    ),
+    b(
+        "textops",
+        "filter_body",
+        "modules::textops::filter_body",
+        &[Str],
+        Mut,
+    ),
+    b(
+        "textops",
+        "is_privacy",
+        "modules::textops::is_privacy",
+        &[Str],
+        Shared,
+    ),
+    b(
+        "textops",
+        "append_time",
+        "modules::textops::append_time",
+        &[],
+        Mut,
+    ),
+    b(
+        "textops",
+        "set_body",
+        "modules::textops::set_body",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "msg_apply_changes",
+        "modules::textopsx::msg_apply_changes",
+        &[],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "change_reply_status",
+        "modules::textopsx::change_reply_status",
+        &[Int, VarOrFmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "change_reply_status_code",
+        "modules::textopsx::change_reply_status_code",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "hf_iterator_start",
+        "modules::textopsx::hf_iterator_start",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "hf_iterator_next",
+        "modules::textopsx::hf_iterator_next",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "hf_iterator_prev",
+        "modules::textopsx::hf_iterator_prev",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "hf_iterator_end",
+        "modules::textopsx::hf_iterator_end",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "hf_iterator_rm",
+        "modules::textopsx::hf_iterator_rm",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "hf_iterator_append",
+        "modules::textopsx::hf_iterator_append",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "hf_iterator_insert",
+        "modules::textopsx::hf_iterator_insert",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "bl_iterator_start",
+        "modules::textopsx::bl_iterator_start",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "bl_iterator_next",
+        "modules::textopsx::bl_iterator_next",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "bl_iterator_end",
+        "modules::textopsx::bl_iterator_end",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "bl_iterator_rm",
+        "modules::textopsx::bl_iterator_rm",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "bl_iterator_append",
+        "modules::textopsx::bl_iterator_append",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "bl_iterator_insert",
+        "modules::textopsx::bl_iterator_insert",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "remove_body",
+        "modules::textopsx::remove_body",
+        &[],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "keep_hf",
+        "modules::textopsx::keep_hf_re",
+        &[Regex],
+        Mut,
+    ),
+    b(
+        "textopsx",
+        "fnmatch",
+        "modules::textopsx::fnmatch",
+        &[VarOrFmt, VarOrFmt],
+        Shared,
+    ),
+    b(
+        "textopsx",
+        "fnmatch",
+        "modules::textopsx::fnmatch_flags",
+        &[VarOrFmt, VarOrFmt, VarOrFmt],
+        Shared,
     ),
     b("kex", "setdsturi", "modules::kex::setdsturi", &[Fmt], Mut),
     b("kex", "resetdsturi", "modules::kex::resetdsturi", &[], Mut),

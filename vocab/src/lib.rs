@@ -7,7 +7,8 @@
 //!
 //! This crate has no dependencies and no behaviour beyond naming: tables of
 //! names (which cfg spelling is which word), flags (is a PV writable), and
-//! plain data (settings, module parameters), and which modules and module
+//! plain data (settings, module parameters), the syntax of textops'
+//! substitutions (`subst`, split once for compiler and runtime), and which modules and module
 //! parameters the runtime supports.
 
 mod bindings;
@@ -15,17 +16,20 @@ mod core;
 mod modules;
 mod pv;
 mod settings;
+pub mod subst;
 mod trans;
 
 pub use bindings::{
-    ArgConv, BINDINGS, Binding, BindingId, CtxUse, FLAG_LETTER_ARGS, LogGate, STATIC_TABLE_ARGS,
-    WORD_ARGS,
+    ArgConv, BINDINGS, Binding, BindingId, CtxUse, FLAG_LETTER_ARGS, LogGate, ONE_BYTE_ARGS,
+    STATIC_TABLE_ARGS, WORD_ARGS,
 };
 pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
 pub use modules::{
     MODULES, ModuleSupport, NoOpValue, ParamSupport, ValueKind, modparam_support, module_support,
 };
-pub use pv::{DbrKey, FmtSeg, MODULE_PVS, ModulePv, PVS, PvId, PvInfo, PvRef, XavpIndex, XavpName};
+pub use pv::{
+    DbrKey, FmtSeg, IterKind, MODULE_PVS, ModulePv, PVS, PvId, PvInfo, PvRef, XavpIndex, XavpName,
+};
 pub use settings::{
     CORE_PARAMS, CoreValue, FORMAT_PARAMS, Listen, ModParam, ModParamValue, SYSLOG_FACILITIES,
     Settings,

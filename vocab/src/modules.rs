@@ -847,7 +847,7 @@ pub static MODULES: &[ModuleSupport] = &[
     },
     ModuleSupport {
         name: "textopsx",
-        runtime: "(no function implemented yet; loading it has no effect of its own)",
+        runtime: "runtime/src/modules/textopsx.rs",
         params: &[],
     },
     ModuleSupport {

@@ -190,6 +190,20 @@ pub enum PvRef {
     SqlRows(String),
     /// `$xavp(name[i]=>key[j])` (the pv module's extended AVPs).
     Xavp(Box<XavpName>),
+    /// textopsx's iterators: `$hfitname(it)`, `$hfitbody(it)`,
+    /// `$blitval(it)`, by the iterator's (constant) name.
+    TextIter(IterKind, String),
+}
+
+/// What a textopsx iterator PV reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IterKind {
+    /// `$hfitname`: the current header's name.
+    HfName,
+    /// `$hfitbody`: the current header's value.
+    HfBody,
+    /// `$blitval`: the current body line.
+    BlVal,
 }
 
 /// The name of an XAVP as `$xavp(...)` writes it: a root name with an

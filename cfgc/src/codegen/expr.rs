@@ -353,6 +353,10 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             quote!(rt::modules::sqlops::dbr(ctx, #res, #key))
         }
         PvRef::SqlRows(con) => quote!(rt::modules::sqlops::sqlrows(ctx, #con)),
+        PvRef::TextIter(kind, name) => {
+            let k = super::variant(kind);
+            quote!(rt::modules::textopsx::iter_pv(ctx, rt::IterKind::#k, #name))
+        }
         PvRef::Xavp(x) => {
             let x = super::xavp_static(x);
             quote!(rt::xavp::read(ctx, #x))
@@ -489,6 +493,12 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         pass.push(quote!(&self.regexes[#slot]));
                         continue;
                     }
+                    (ArgVal::Subst(slot, text), _) => {
+                        let slot = usize_lit(*slot);
+                        pass.push(quote!(&self.regexes[#slot]));
+                        pass.push(bytes(text));
+                        continue;
+                    }
                     // Built once, on first use.
                     (ArgVal::PvList(list), _) => {
                         let pvs = list.iter().map(super::pv_value);
@@ -524,7 +534,8 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         | ArgConv::AvpOut
                         | ArgConv::PvWrite
                         | ArgConv::Regex
-                        | ArgConv::RegexNl,
+                        | ArgConv::RegexNl
+                        | ArgConv::Subst,
                     ) => (unsupported(), quote!(#name)),
                 };
                 lets.push(quote!(let #name = #init;));

@@ -696,6 +696,26 @@ impl Lowerer<'_> {
                 return None;
             }
         }
+        for &(_, _, i) in cfgc_vocab::ONE_BYTE_ARGS
+            .iter()
+            .filter(|(m, f, _)| *m == row.module && *f == row.name)
+        {
+            if let (Some(ArgVal::Bytes(t)), Some(a)) = (args.get(i), c.args.get(i))
+                && (t.len() != 1 || t[0] == 0)
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-separator",
+                        format!(
+                            "`{name}` wants one character, not \"{}\": Kamailio refuses to start",
+                            String::from_utf8_lossy(t)
+                        ),
+                    )
+                    .with_label(a.span(), "invalid separator parameter"),
+                );
+                return None;
+            }
+        }
         for &(_, _, i, words) in cfgc_vocab::WORD_ARGS
             .iter()
             .filter(|(m, f, _, _)| *m == row.module && *f == row.name)
@@ -707,7 +727,7 @@ impl Lowerer<'_> {
                     Diagnostic::error(
                         "bad-word",
                         format!(
-                            "`{name}` does not know `{}`: Kamailio refuses to start (unknown option)",
+                            "`{name}` does not take `{}`: Kamailio refuses to start",
                             String::from_utf8_lossy(t)
                         ),
                     )
@@ -848,6 +868,9 @@ impl Lowerer<'_> {
                     None
                 }
             };
+        }
+        if conv == ArgConv::Subst {
+            return self.subst_arg(v, a.span());
         }
         if matches!(conv, ArgConv::Regex | ArgConv::RegexNl) {
             // textops' fixups compile the text as written (no PV expanded),
@@ -1302,6 +1325,54 @@ impl Lowerer<'_> {
 
     /// A regex slot for a POSIX ERE compiled with the `regex` crate's
     /// inline `flags` (`"(?im)"`) before it.
+    /// A textops substitution (`/re/repl/flags`): split and checked as
+    /// Kamailio's `subst_parser` does when it loads the cfg (a bad one is
+    /// an error: Kamailio refuses to start), its regex compiled once with
+    /// the expression's flags (`REG_EXTENDED`, `REG_NEWLINE` unless `s`,
+    /// `REG_ICASE` with `i`).
+    fn subst_arg(&mut self, v: Expr, span: Span) -> Option<ArgVal> {
+        let Expr::Str(text) = v else {
+            self.unsupported(span, "a substitution that is not a constant string");
+            return None;
+        };
+        let parsed = match cfgc_vocab::subst::parse(&text) {
+            Ok(p) => p,
+            Err(cfgc_vocab::subst::SubstError::Pv) => {
+                self.unsupported(span, "a PV in a substitution's replacement");
+                return None;
+            }
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-subst",
+                        format!(
+                            "bad substitution \"{}\": {e}",
+                            String::from_utf8_lossy(&text)
+                        ),
+                    )
+                    .with_label(span, "Kamailio refuses to start: bad subst re"),
+                );
+                return None;
+            }
+        };
+        let re = String::from_utf8_lossy(parsed.re).into_owned();
+        if crate::check::translate_ere(&re).is_err() {
+            self.diags.push(
+                Diagnostic::error("bad-subst", format!("bad regex `{re}` in a substitution"))
+                    .with_label(span, "Kamailio refuses to start: bad subst re"),
+            );
+            return None;
+        }
+        let mut flags = String::from("(?");
+        if parsed.icase {
+            flags.push('i');
+        }
+        flags.push(if parsed.newline { 'm' } else { 's' });
+        flags.push(')');
+        let slot = self.regex_slot_flags(&re, &flags, span)?;
+        Some(ArgVal::Subst(slot, text))
+    }
+
     fn regex_slot_flags(&mut self, re: &str, flags: &str, span: Span) -> Option<usize> {
         if re.contains("\\1") || re.contains("\\2") {
             self.unsupported(span, "a regex with back-references");
@@ -1446,6 +1517,24 @@ impl Lowerer<'_> {
                     return None;
                 }
             },
+            name @ ("hfitname" | "hfitbody" | "blitval")
+                if s.index.is_none() && self.loaded("textopsx") =>
+            {
+                let kind = match name {
+                    "hfitname" => cfgc_vocab::IterKind::HfName,
+                    "hfitbody" => cfgc_vocab::IterKind::HfBody,
+                    _ => cfgc_vocab::IterKind::BlVal,
+                };
+                match &s.inner {
+                    Some(it) if !it.contains('$') && !it.is_empty() => {
+                        PvRef::TextIter(kind, it.clone())
+                    }
+                    _ => {
+                        self.unsupported(span, format!("`${name}()` with a dynamic name"));
+                        return None;
+                    }
+                }
+            }
             "hdrc" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),
                 _ => {

@@ -162,6 +162,9 @@ pub enum ArgVal {
     /// A constant regex ([`ArgConv::Regex`]): its slot in
     /// [`Program::regexes`].
     Regex(usize),
+    /// A constant substitution ([`ArgConv::Subst`]): its regex's slot in
+    /// [`Program::regexes`] and its text as written.
+    Subst(usize, Vec<u8>),
 }
 
 #[derive(Clone, Debug)]

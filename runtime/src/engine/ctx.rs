@@ -317,6 +317,34 @@ pub struct Ctx<'a> {
     pub reply_absorbed: bool,
     /// tm's state for this message (its transaction, the route kind).
     pub tm: TmCtx<'a>,
+    /// Where textopsx's `msg_apply_changes()` keeps the messages it
+    /// rebuilds (Kamailio's new buffer for the same `sip_msg`): `None`
+    /// where it cannot run.
+    pub rebuilt: Option<&'a Rebuilt<'a>>,
+}
+
+/// The messages `msg_apply_changes()` rebuilt while one received message
+/// is processed, each kept (buffer and parse) until the processing ends,
+/// so that `Ctx::msg` can point at the latest: a chain of cells, filled
+/// once each, made by whoever makes the context.
+#[derive(Default)]
+pub struct Rebuilt<'a> {
+    buf: std::cell::OnceCell<Vec<u8>>,
+    msg: std::cell::OnceCell<Message<'a>>,
+    next: std::cell::OnceCell<Box<Rebuilt<'a>>>,
+}
+
+impl<'a> Rebuilt<'a> {
+    /// Keeps `data` and its parse; `None` if it does not parse.
+    pub fn keep(&'a self, data: Vec<u8>) -> Option<&'a Message<'a>> {
+        let mut node = self;
+        while node.buf.get().is_some() {
+            node = node.next.get_or_init(Box::default);
+        }
+        let buf = node.buf.get_or_init(|| data);
+        let msg = Message::parse(buf).ok()?;
+        Some(node.msg.get_or_init(|| msg))
+    }
 }
 
 impl<'a> Ctx<'a> {
@@ -360,6 +388,7 @@ impl<'a> Ctx<'a> {
             dropped: false,
             reply_absorbed: false,
             tm: TmCtx::new(&NO_TM),
+            rebuilt: None,
         }
     }
 

@@ -168,7 +168,9 @@ impl<S: Script> Engine<S> {
             return false;
         }
         self.prepare_worker(worker);
+        let rebuilt = ctx::Rebuilt::default();
         let mut ctx = Ctx::new(&msg, rcv, &self.core, worker, out);
+        ctx.rebuilt = Some(&rebuilt);
         ctx.modules = &*self.modules;
         ctx.now = now;
         ctx.tm.shared = &self.tm;

@@ -87,7 +87,9 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
             Some(ops) => trans::eval(read(ctx, inner), &ops),
             None => Value::Null,
         },
-        PvRef::Dbr(..) | PvRef::SqlRows(_) => ctx.modules.read_pv_ref(pv, ctx),
+        PvRef::Dbr(..) | PvRef::SqlRows(_) | PvRef::TextIter(..) => {
+            ctx.modules.read_pv_ref(pv, ctx)
+        }
         PvRef::Xavp(x) => xavp::read(ctx, x),
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {
             Some(p) => ctx.modules.read_pv(p.name, ctx),

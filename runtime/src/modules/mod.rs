@@ -35,6 +35,7 @@ pub mod sl;
 pub mod speeddial;
 pub mod sqlops;
 pub mod textops;
+pub mod textopsx;
 pub mod usrloc;
 pub mod xlog;
 
@@ -432,7 +433,10 @@ impl ModuleSet for Modules {
     }
 
     fn read_pv_ref<'c>(&self, pv: &'c PvRef, ctx: &'c Ctx<'_>) -> Value<'c> {
-        sqlops::read_pv_ref(pv, ctx)
+        match pv {
+            PvRef::TextIter(kind, name) => textopsx::iter_pv(ctx, *kind, name),
+            _ => sqlops::read_pv_ref(pv, ctx),
+        }
     }
 
     fn is_myself(&self, host: &[u8]) -> bool {

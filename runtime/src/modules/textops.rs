@@ -257,6 +257,360 @@ pub fn append_to_reply(ctx: &mut Ctx<'_>, text: &[u8]) -> i32 {
     1
 }
 
+/// The privacy value at the start of `s` (Kamailio's `parse_priv_value`):
+/// its bit and length, if it is one followed by the end, `;` or a blank.
+fn priv_value(s: &[u8]) -> Option<(u32, usize)> {
+    const WORDS: [(&[u8], u32); 7] = [
+        (b"critical", 16),
+        (b"header", 1),
+        (b"history", 64),
+        (b"id", 32),
+        (b"none", 8),
+        (b"session", 2),
+        (b"user", 4),
+    ];
+    let (bit, len) = WORDS
+        .iter()
+        .find(|(w, _)| s.len() >= w.len() && s[..w.len()].eq_ignore_ascii_case(w))
+        .map(|(w, b)| (*b, w.len()))?;
+    match s.get(len) {
+        None | Some(b';' | b' ' | b'\t' | b'\r' | b'\n' | 0) => Some((bit, len)),
+        Some(_) => None,
+    }
+}
+
+/// The values of the first Privacy header (Kamailio's `parse_privacy`):
+/// `None` without one, or when it does not parse (`none` with another
+/// value included).
+fn privacy_values(ctx: &Ctx<'_>) -> Option<u32> {
+    let h = ctx
+        .msg
+        .headers()
+        .iter()
+        .find(|h| h.name == crate::sip::HeaderName::Privacy)?;
+    let v = ctx.msg.buffer()[h.value().range()].trim_ascii_start();
+    if v.is_empty() {
+        return None;
+    }
+    let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let (mut values, mut p) = (0, 0);
+    while p < v.len() {
+        let (bit, len) = priv_value(&v[p..])?;
+        values |= bit;
+        p += len;
+        while p < v.len() && ws(&v[p]) {
+            p += 1;
+        }
+        if p >= v.len() {
+            break;
+        }
+        if v[p] != b';' {
+            return None;
+        }
+        p += 1;
+        while p < v.len() && ws(&v[p]) {
+            p += 1;
+        }
+        if p >= v.len() {
+            return None;
+        }
+    }
+    if values & 8 != 0 && values != 8 {
+        return None;
+    }
+    Some(values)
+}
+
+/// `is_privacy(value)`: the Privacy header holds that value (checked at
+/// build: one of header, session, user, none, critical, id, history).
+pub fn is_privacy(ctx: &Ctx<'_>, value: &[u8]) -> i32 {
+    let Some((want, _)) = priv_value(value) else {
+        return -1;
+    };
+    match privacy_values(ctx) {
+        Some(v) if v & want != 0 => 1,
+        _ => -1,
+    }
+}
+
+/// The lines of an SDP body, their `\r` dropped.
+fn sdp_lines(body: &[u8]) -> Vec<&[u8]> {
+    body.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect()
+}
+
+/// The address type and address of a `c=` line, as Kamailio's
+/// `extract_mediaip` reads them (the last ` IP4`/` IP6`, then a token);
+/// `None` where it fails.
+fn media_ip(line: &[u8]) -> Option<(u8, &[u8])> {
+    let v = line.get(2..)?.trim_ascii();
+    let at = v.windows(3).rposition(|w| w == b" IP")?;
+    let kind = *v.get(at + 3)?;
+    if !matches!(kind, b'4' | b'6') {
+        return None;
+    }
+    let rest = v.get(at + 5..).unwrap_or_default().trim_ascii_start();
+    let end = rest
+        .iter()
+        .position(|c| c.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    (end > 0).then(|| (kind, &rest[..end]))
+}
+
+/// Kamailio's hold state of a sendrecv-mode attribute line: `Some(2)` for
+/// `a=inactive`/`a=sendonly`, `Some(0)` for `a=sendrecv`/`a=recvonly`
+/// (ASCII case ignored, as prefixes), `None` for another line.
+fn sendrecv_hold(line: &[u8]) -> Option<i32> {
+    let p = line.get(..10)?;
+    if p.eq_ignore_ascii_case(b"a=sendrecv") || p.eq_ignore_ascii_case(b"a=recvonly") {
+        Some(0)
+    } else if p.eq_ignore_ascii_case(b"a=inactive") || p.eq_ignore_ascii_case(b"a=sendonly") {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// `is_audio_on_hold()`: 2 when an audio stream (or its session) is
+/// `sendonly`/`inactive` (RFC 3264), 1 when its connection address is
+/// `0.0.0.0` (RFC 2543; not an ICE trickle re-negotiation on port 9),
+/// else -1 (and when the body is no SDP Kamailio's parser accepts: one
+/// `application/sdp` body; a multipart body is not looked into, as in
+/// sdpops).
+pub fn is_audio_on_hold(ctx: &Ctx<'_>) -> i32 {
+    if crate::sip::sdp::Sdp::of(ctx.msg).is_err() {
+        return -1;
+    }
+    let lines = sdp_lines(ctx.msg.body());
+    let is = |l: &[u8], c: u8| l.len() >= 2 && l[0] == c && l[1] == b'=';
+    let find = |from: usize, to: usize, c: u8| (from..to).find(|&i| is(lines[i], c));
+    let n = lines.len();
+    let Some(v) = find(0, n, b'v') else { return -1 };
+    let Some(o) = find(v, n, b'o') else { return -1 };
+    let Some(m1) = find(o, n, b'm') else {
+        return -1;
+    };
+    let session_c = match find(o, m1, b'c') {
+        Some(i) => match media_ip(lines[i]) {
+            Some(c) => Some(c),
+            None => return -1,
+        },
+        None => None,
+    };
+    let session_hold = (o..m1)
+        .filter(|&i| is(lines[i], b'a'))
+        .find_map(|i| sendrecv_hold(lines[i]))
+        .unwrap_or(0);
+    let mut m = m1;
+    while m < n {
+        let next = find(m + 1, n, b'm').unwrap_or(n);
+        let stream_c = match find(m, next, b'c') {
+            Some(i) => match media_ip(lines[i]) {
+                Some(c) => Some(c),
+                None => return -1,
+            },
+            None if session_c.is_none() => return -1,
+            None => None,
+        };
+        let mut f = lines[m][2..]
+            .split(|&b| b == b' ')
+            .filter(|f| !f.is_empty());
+        let (media, port) = (f.next().unwrap_or_default(), f.next().unwrap_or_default());
+        let has_payloads = f.nth(1).is_some();
+        let (mut hold, mut trickle) = (0, false);
+        if has_payloads {
+            for i in (m + 1..next).filter(|&i| is(lines[i], b'a')) {
+                let l = lines[i];
+                if l.len() >= 8 && l[..8].eq_ignore_ascii_case(b"a=ptime:") {
+                    continue;
+                }
+                if let Some(h) = sendrecv_hold(l) {
+                    if h != 0 {
+                        hold = h;
+                    }
+                } else if l.len() >= 14 && l[..14].eq_ignore_ascii_case(b"a=ice-options:") {
+                    trickle |= l[14..]
+                        .split(|&b| b == b' ')
+                        .any(|o| o.trim_ascii() == b"trickle");
+                }
+            }
+        }
+        if hold == 0
+            && let Some((kind, addr)) = stream_c.or(session_c)
+            && kind == b'4'
+            && addr == b"0.0.0.0"
+            && !(trickle && port == b"9")
+        {
+            hold = 1;
+        }
+        if media == b"audio" {
+            if hold != 0 {
+                return hold;
+            }
+            if session_hold != 0 {
+                return session_hold;
+            }
+        }
+        m = next;
+    }
+    -1
+}
+
+/// Kamailio's `find_hdr_line_start` for Content-Type: from `at` in
+/// `body`, the first CRLF-ended line whose first 14 bytes start with a
+/// Content-Type header name (compact `c` too) and a colon; the offset of
+/// its value (after the colon and blanks). `None` at the end, or at a CR
+/// without LF.
+fn next_ctype_line(body: &[u8], mut at: usize) -> Option<usize> {
+    while body.len() - at >= 14 {
+        let head = &body[at..at + 14];
+        if let Some(colon) = head.iter().position(|&c| c == b':') {
+            let name = head[..colon].trim_ascii_end();
+            if crate::sip::HeaderName::from_bytes(name) == crate::sip::HeaderName::ContentType {
+                let mut v = at + colon + 1;
+                while v < body.len() && matches!(body[v], b' ' | b'\t') {
+                    v += 1;
+                }
+                return (v < body.len()).then_some(v);
+            }
+        }
+        let cr = body[at..body.len() - 1].iter().position(|&c| c == b'\r')? + at;
+        if body[cr + 1] != b'\n' {
+            return None;
+        }
+        at = cr + 2;
+    }
+    None
+}
+
+/// `filter_body(content_type)`: of a `multipart/mixed` body, only the
+/// content of the first part of that type is kept (everything before it
+/// and from the CRLF before the next boundary line removed; the
+/// message's Content-Type is left as it is, as Kamailio's). -1 when the
+/// body is not multipart/mixed or has no such part.
+pub fn filter_body(ctx: &mut Ctx<'_>, ctype: &[u8]) -> i32 {
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let Ok(Some(ct)) = ctx.msg.content_type() else {
+        return -1;
+    };
+    if !ct.mtype.eq_ignore_ascii_case(b"multipart") || !ct.subtype.eq_ignore_ascii_case(b"mixed") {
+        return -1;
+    }
+    let mut boundary = b"--".to_vec();
+    match ct.params.get(b"boundary") {
+        Some(Some(b)) => {
+            let b = b
+                .strip_prefix(b"\"")
+                .and_then(|b| b.strip_suffix(b"\""))
+                .unwrap_or(b);
+            boundary.extend_from_slice(b);
+        }
+        // Kamailio's `get_boundary` fails without parameters; with others
+        // but no boundary it looks for an empty one.
+        _ if ct.params.raw().trim_ascii().is_empty() => return -1,
+        _ => boundary.clear(),
+    }
+    let base = ctx.msg.body_span().start as usize;
+    let mut at = 0;
+    while let Some(v) = next_ctype_line(body, at) {
+        let rest = &body[v..];
+        if rest.len() <= ctype.len() + 2 {
+            return -1;
+        }
+        if rest[..ctype.len()].eq_ignore_ascii_case(ctype) {
+            let mut p = v + ctype.len();
+            if body.get(p..p + 2) != Some(b"\r\n") {
+                return -1;
+            }
+            p += 2;
+            while p < body.len() && matches!(body[p], b'\r' | b'\n') {
+                p += 1;
+            }
+            // The next line starting with the boundary.
+            let mut q = p;
+            let found = loop {
+                if body.len() - q < boundary.len() {
+                    break None;
+                }
+                if body[q..].starts_with(&boundary) {
+                    break Some(q);
+                }
+                let Some(cr) = body[q..body.len() - 1].iter().position(|&c| c == b'\r') else {
+                    break None;
+                };
+                if body[q + cr + 1] != b'\n' {
+                    break None;
+                }
+                q += cr + 2;
+            };
+            let Some(q) = found.filter(|&q| q >= 2) else {
+                return -1;
+            };
+            ctx.headers.push(HeaderOp::Replace {
+                start: base,
+                end: base + p,
+                data: Vec::new(),
+            });
+            ctx.headers.push(HeaderOp::Replace {
+                start: base + q - 2,
+                end: base + body.len(),
+                data: Vec::new(),
+            });
+            return 1;
+        }
+        at = v;
+    }
+    -1
+}
+
+/// `append_time()`: a `Date:` header with the current time (GMT, as
+/// `strftime`'s `%a, %d %b %Y %H:%M:%S` in the C locale) added to the
+/// replies generated locally for this request, as `append_to_reply`.
+pub fn append_time(ctx: &mut Ctx<'_>) -> i32 {
+    let Some(date) = http_date(std::time::SystemTime::now()) else {
+        return -1;
+    };
+    ctx.reply_lumps.extend_from_slice(b"Date: ");
+    ctx.reply_lumps.extend_from_slice(date.as_bytes());
+    ctx.reply_lumps.extend_from_slice(b"\r\n");
+    1
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(t: std::time::SystemTime) -> Option<String> {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = i64::try_from(days).ok()? + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    Some(format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAYS[usize::try_from(days % 7).ok()?],
+        d,
+        MONTHS[usize::try_from(m - 1).ok()?],
+        y,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
+}
+
 /// Replaces the first match of `re` in `hay` (a part of the received
 /// buffer starting at offset `base`), searching from `from`; with `all`,
 /// every match after it too, each search starting where the last match
@@ -342,4 +696,530 @@ pub fn replace_body_all(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
 /// seeing the body as one text (compiled without `REG_NEWLINE`).
 pub fn replace_body_atonce(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
     replace_body_all(ctx, re, text)
+}
+
+// ---- substitutions (`subst*`) ------------------------------------------
+
+use cfgc_vocab::subst::{self as sx, ReplTok};
+
+/// The replacement of one match: the tokens with the groups of `caps`
+/// and `\u` (the request URI; nothing on a reply, as Kamailio logs and
+/// goes on).
+fn build_repl(
+    ctx: &Ctx<'_>,
+    toks: &[ReplTok<'_>],
+    caps: &regex::bytes::Captures<'_>,
+    out: &mut Vec<u8>,
+) {
+    for t in toks {
+        match t {
+            ReplTok::Lit(l) => out.extend_from_slice(l),
+            ReplTok::Char(c) => out.push(*c),
+            ReplTok::Group(n) => {
+                if let Some(m) = caps.get(usize::from(*n)) {
+                    out.extend_from_slice(m.as_bytes());
+                }
+            }
+            ReplTok::Uri => {
+                if ctx.msg.is_request() {
+                    out.extend_from_slice(ctx.ruri());
+                }
+            }
+        }
+    }
+}
+
+/// Kamailio's `subst_run` over `hay` (up to its first NUL): the first
+/// match, or with `g` every match each search starting where the last
+/// ended, as (start, end, replacement). `Err` when a match is empty
+/// (Kamailio: "invalid regexp?", nothing replaced); `Ok` empty when none.
+fn subst_run(
+    ctx: &Ctx<'_>,
+    re: &Regex,
+    spec: &sx::Subst<'_>,
+    hay: &[u8],
+) -> Result<Vec<(usize, usize, Vec<u8>)>, ()> {
+    let hay = c_str(hay);
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(caps) = re.captures_at(hay, pos) {
+        let Some(m) = caps.get(0) else { break };
+        if m.is_empty() {
+            return Err(());
+        }
+        let mut r = Vec::new();
+        build_repl(ctx, &spec.repl, &caps, &mut r);
+        out.push((m.start(), m.end(), r));
+        pos = m.end();
+        if !spec.all {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The substitution of a text, whole: `None` without a match (or after an
+/// empty one).
+fn subst_str(ctx: &Ctx<'_>, re: &Regex, spec: &sx::Subst<'_>, input: &[u8]) -> Option<Vec<u8>> {
+    let input = c_str(input);
+    let edits = subst_run(ctx, re, spec, input).ok()?;
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut at = 0;
+    for (s, e, r) in edits {
+        out.extend_from_slice(&input[at..s]);
+        out.extend_from_slice(&r);
+        at = e;
+    }
+    out.extend_from_slice(&input[at..]);
+    Some(out)
+}
+
+/// The substitutions of `hay` (at `base` of the received buffer) as edits
+/// of the message: 1 if any, -1 otherwise.
+fn subst_edits(
+    ctx: &mut Ctx<'_>,
+    re: &Regex,
+    spec: &sx::Subst<'_>,
+    hay: &[u8],
+    base: usize,
+) -> i32 {
+    match subst_run(ctx, re, spec, hay) {
+        Ok(edits) if !edits.is_empty() => {
+            ctx.headers
+                .extend(edits.into_iter().map(|(s, e, data)| HeaderOp::Replace {
+                    start: base + s,
+                    end: base + e,
+                    data,
+                }));
+            1
+        }
+        _ => -1,
+    }
+}
+
+/// `subst('/re/repl/flags')`: sed-like replacement over the received
+/// message after the start line (headers and body). 1 if anything was
+/// replaced, else -1.
+pub fn subst(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    let (hay, base) = after_first_line(ctx);
+    subst_edits(ctx, re, &spec, hay, base)
+}
+
+/// `subst_body('/re/repl/flags')`: over the body (-1 without one).
+pub fn subst_body(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let base = ctx.msg.body_span().start as usize;
+    subst_edits(ctx, re, &spec, body, base)
+}
+
+/// `subst_uri('/re/repl/flags')`: over the request URI (the rewritten
+/// one if any), which becomes the result.
+pub fn subst_uri(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    if !ctx.msg.is_request() {
+        return -1;
+    }
+    match subst_str(ctx, re, &spec, ctx.ruri()) {
+        Some(uri) => {
+            ctx.new_uri = Some(uri);
+            1
+        }
+        None => -1,
+    }
+}
+
+/// `subst_user('/re/repl/flags')`: over the user part of the request URI
+/// (empty when it has none); the result set as the user, as `setuser`.
+pub fn subst_user(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    if !ctx.msg.is_request() {
+        return -1;
+    }
+    let Ok(uri) = crate::sip::Uri::parse(ctx.ruri()) else {
+        return -1;
+    };
+    let user = uri.user.unwrap_or_default();
+    match subst_str(ctx, re, &spec, user) {
+        Some(u) => crate::engine::actions::rewrite(ctx, cfgc_vocab::Rewrite::User, &u),
+        None => -1,
+    }
+}
+
+/// The headers named `name` (compact forms included), in order.
+fn named<'m>(ctx: &Ctx<'m>, name: &[u8]) -> Vec<&'m crate::sip::HeaderEntry> {
+    let buf = ctx.msg.buffer();
+    ctx.msg
+        .headers()
+        .iter()
+        .filter(|h| name_is(buf, h, name))
+        .collect()
+}
+
+/// `subst_hf(name, '/re/repl/flags', which)`: over the value of every
+/// header of that name (`a`, the default), the first (`f`) or the last
+/// (`l`). 1 if anything was replaced.
+pub fn subst_hf(ctx: &mut Ctx<'_>, name: &[u8], re: &Regex, text: &[u8], which: &[u8]) -> i32 {
+    let Ok(spec) = sx::parse(text) else {
+        return -1;
+    };
+    let buf = ctx.msg.buffer();
+    let hs = named(ctx, name);
+    let pick: Vec<_> = match which.first() {
+        Some(b'f') => hs.into_iter().take(1).collect(),
+        Some(b'l') => hs.into_iter().last().into_iter().collect(),
+        _ => hs,
+    };
+    let mut rc = -1;
+    for h in pick {
+        let v = h.value().range();
+        let start = v.start;
+        if subst_edits(ctx, re, &spec, &buf[v], start) > 0 {
+            rc = 1;
+        }
+    }
+    rc
+}
+
+/// `search_hf(name, re, which)`: the value of a header of that name
+/// matches: any (`a`, the default), the first (`f`) or the last (`l`).
+pub fn search_hf(ctx: &Ctx<'_>, name: &[u8], re: &Regex, which: &[u8]) -> i32 {
+    let buf = ctx.msg.buffer();
+    let hs = named(ctx, name);
+    let hit = |h: &&crate::sip::HeaderEntry| re.is_match(c_str(&buf[h.value().range()]));
+    let found = match which.first() {
+        Some(b'f') => hs.first().is_some_and(hit),
+        Some(b'l') => hs.last().is_some_and(hit),
+        _ => hs.iter().any(hit),
+    };
+    if found { 1 } else { -1 }
+}
+
+/// `search_append(re, txt)`: `txt` inserted after the first match in the
+/// received message after the start line.
+pub fn search_append(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let (hay, base) = after_first_line(ctx);
+    append_after_match(ctx, re, text, hay, base)
+}
+
+/// `search_append_body(re, txt)`: the same in the body.
+pub fn search_append_body(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let base = ctx.msg.body_span().start as usize;
+    append_after_match(ctx, re, text, body, base)
+}
+
+fn append_after_match(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8], hay: &[u8], base: usize) -> i32 {
+    match re.find(c_str(hay)) {
+        Some(m) => {
+            ctx.headers.push(HeaderOp::Replace {
+                start: base + m.end(),
+                end: base + m.end(),
+                data: text.to_vec(),
+            });
+            1
+        }
+        None => -1,
+    }
+}
+
+// ---- strings -------------------------------------------------------------
+
+fn is_lws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The items of a `sep`-separated list, blanks around each trimmed, as
+/// textops' `in_list` walks it (a list ending in a separator has no empty
+/// last item).
+fn list_items(list: &[u8], sep: u8) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut at = list.iter().position(|&c| !is_lws(c)).unwrap_or(list.len());
+    while at < list.len() {
+        let rest = &list[at..];
+        match rest.iter().position(|&c| c == sep) {
+            None => {
+                let end = rest.iter().rposition(|&c| !is_lws(c)).map_or(0, |i| i + 1);
+                out.push(&rest[..end]);
+                break;
+            }
+            Some(s) => {
+                let end = rest[..s]
+                    .iter()
+                    .rposition(|&c| !is_lws(c))
+                    .map_or(0, |i| i + 1);
+                out.push(&rest[..end]);
+                at += s + 1;
+                while at < list.len() && is_lws(list[at]) {
+                    at += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `in_list(subject, list, sep)`: the subject is an item of the list.
+pub fn in_list(_ctx: &Ctx<'_>, subject: &[u8], list: &[u8], sep: &[u8]) -> i32 {
+    let (Some(&sep), false, false) = (sep.first(), subject.is_empty(), list.is_empty()) else {
+        return -1;
+    };
+    if list_items(list, sep).contains(&subject) {
+        1
+    } else {
+        -1
+    }
+}
+
+/// `in_list_prefix(subject, list, sep)`: an item of the list is a prefix
+/// of the subject (an empty item is none; the walk stops at an empty last
+/// item, as Kamailio's).
+pub fn in_list_prefix(_ctx: &Ctx<'_>, subject: &[u8], list: &[u8], sep: &[u8]) -> i32 {
+    let (Some(&sep), false, false) = (sep.first(), subject.is_empty(), list.is_empty()) else {
+        return -1;
+    };
+    if list_items(list, sep)
+        .iter()
+        .any(|i| !i.is_empty() && subject.starts_with(i))
+    {
+        1
+    } else {
+        -1
+    }
+}
+
+/// `str_find(text, needle)`: the 1-based position of the first
+/// occurrence, or -1.
+pub fn str_find(_ctx: &Ctx<'_>, text: &[u8], needle: &[u8]) -> i32 {
+    find_pos(text, needle, false)
+}
+
+/// `str_ifind(text, needle)`: as `str_find`, ASCII letters' case ignored.
+pub fn str_ifind(_ctx: &Ctx<'_>, text: &[u8], needle: &[u8]) -> i32 {
+    find_pos(text, needle, true)
+}
+
+fn find_pos(text: &[u8], needle: &[u8], icase: bool) -> i32 {
+    if needle.len() > text.len() {
+        return -1;
+    }
+    // Kamailio compares the first byte with the needle's terminating NUL:
+    // found only at the text's own terminator, one past its end.
+    if needle.is_empty() {
+        return i32::try_from(text.len() + 1).unwrap_or(-1);
+    }
+    let eq = |a: &[u8]| {
+        if icase {
+            a.eq_ignore_ascii_case(needle)
+        } else {
+            a == needle
+        }
+    };
+    (0..=text.len() - needle.len())
+        .find(|&i| eq(&text[i..i + needle.len()]))
+        .and_then(|i| i32::try_from(i + 1).ok())
+        .unwrap_or(-1)
+}
+
+// ---- body ------------------------------------------------------------------
+
+/// `set_body(text, content_type)`: the body replaced (Content-Length
+/// follows); a different Content-Type header removed and the new one
+/// added after the last header. -1 for an empty text or type.
+pub fn set_body(ctx: &mut Ctx<'_>, body: &[u8], ctype: &[u8]) -> i32 {
+    if body.is_empty() || ctype.is_empty() {
+        return -1;
+    }
+    // A body set before is dropped (Kamailio frees the body lumps).
+    ctx.headers.retain(|op| !matches!(op, HeaderOp::Body(_)));
+    ctx.headers.push(HeaderOp::Body(body.to_vec()));
+    let buf = ctx.msg.buffer();
+    let ct = ctx
+        .msg
+        .headers()
+        .iter()
+        .enumerate()
+        .find(|(_, h)| h.name == crate::sip::HeaderName::ContentType);
+    let same = ct.is_some_and(|(_, h)| &buf[h.value().range()] == ctype);
+    if !same {
+        if let Some((i, _)) = ct {
+            ctx.headers.push(HeaderOp::Remove(i));
+        }
+        let mut line = b"Content-Type: ".to_vec();
+        line.extend_from_slice(ctype);
+        line.extend_from_slice(b"\r\n");
+        let at = ctx.msg.headers_end();
+        ctx.headers.push(HeaderOp::Replace {
+            start: at,
+            end: at,
+            data: line,
+        });
+    }
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testutil::{forwarded, msg, run};
+    use cfgc_vocab::subst::{SubstError, parse};
+
+    #[test]
+    fn the_subst_parser_splits_as_kamailio() {
+        let s = parse(br"/a\/b(c)/x\1\\\n\u\/\q/gi").expect("parses");
+        assert_eq!(s.re, br"a\/b(c)");
+        assert_eq!(
+            s.repl,
+            vec![
+                ReplTok::Lit(b"x"),
+                ReplTok::Group(1),
+                ReplTok::Char(b'\\'),
+                ReplTok::Char(b'\n'),
+                ReplTok::Uri,
+                ReplTok::Char(b'/'),
+                ReplTok::Char(b'q'),
+            ]
+        );
+        assert!(s.all && s.icase && s.newline);
+        let s = parse(b"#a#b#s").expect("any separator");
+        assert_eq!(
+            (s.re, s.all, s.icase, s.newline),
+            (&b"a"[..], false, false, false)
+        );
+        assert_eq!(s.repl, vec![ReplTok::Lit(b"b")]);
+        assert_eq!(parse(b"/a//").expect("empty replacement").repl, vec![]);
+        assert_eq!(parse(b"/a/").unwrap_err(), SubstError::TooShort);
+        assert_eq!(parse(b"ab").unwrap_err(), SubstError::TooShort);
+        assert_eq!(parse(br"\a\b\").unwrap_err(), SubstError::BadSeparator);
+        assert_eq!(parse(b"/abc").unwrap_err(), SubstError::NoSeparator);
+        assert_eq!(parse(b"/a/bc").unwrap_err(), SubstError::MissingSeparator);
+        assert_eq!(parse(br"/a/b\/").unwrap_err(), SubstError::MissingSeparator);
+        assert_eq!(parse(b"/a/b/x").unwrap_err(), SubstError::UnknownFlag(b'x'));
+        assert_eq!(parse(b"/a/$ru/").unwrap_err(), SubstError::Pv);
+        assert_eq!(
+            parse(br"/a/\$/").expect("escaped").repl,
+            vec![ReplTok::Char(b'$')]
+        );
+        let many = format!("/a/{}/", r"\n".repeat(100));
+        assert_eq!(
+            parse(many.as_bytes()).unwrap_err(),
+            SubstError::TooManyEscapes
+        );
+    }
+
+    fn options(extra: &[&str], body: &str) -> Vec<u8> {
+        let mut lines = vec![
+            "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
+            "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+            "From: <sip:alice@127.0.0.1>;tag=1",
+            "To: <sip:bob@127.0.0.1>",
+            "Call-ID: c1",
+            "CSeq: 1 OPTIONS",
+        ];
+        lines.extend_from_slice(extra);
+        let cl = format!("Content-Length: {}", body.len());
+        lines.push(&cl);
+        let mut m = msg(&lines);
+        m.extend_from_slice(body.as_bytes());
+        m
+    }
+
+    fn re(s: &str) -> Regex {
+        Regex::new(s).expect("regex")
+    }
+
+    #[test]
+    fn subst_replaces_with_groups_and_the_uri() {
+        let raw = options(&["X-A: one two one"], "");
+        let (sent, _) = run(&raw, |ctx| {
+            assert_eq!(subst(ctx, &re("(?m)(o)ne"), br"/(o)ne/<\1\0\u>/g"), 1);
+            assert_eq!(subst(ctx, &re("(?m)zzz"), b"/zzz/y/"), -1);
+            // An empty match: nothing at all.
+            assert_eq!(subst(ctx, &re("(?m)x*"), b"/x*/y/g"), -1);
+            forwarded(ctx)
+        });
+        let sent = String::from_utf8(sent).expect("utf8");
+        assert!(
+            sent.contains("X-A: <oonesip:bob@127.0.0.1> two <oonesip:bob@127.0.0.1>\r\n"),
+            "{sent}"
+        );
+    }
+
+    #[test]
+    fn subst_uri_and_user_rewrite_the_request_uri() {
+        let raw = options(&[], "");
+        let ((a, b, uri), _) = run(&raw, |ctx| {
+            let a = subst_uri(ctx, &re("(?m)@127"), b"/@127/@10/");
+            let b = subst_user(ctx, &re("(?m)^b"), b"/^b/B/");
+            (a, b, ctx.ruri().to_vec())
+        });
+        assert_eq!((a, b), (1, 1));
+        assert_eq!(uri, b"sip:Bob@10.0.0.1");
+    }
+
+    #[test]
+    fn subst_hf_and_search_hf_pick_first_last_or_all() {
+        let raw = options(&["X-T: a1", "X-U: a2", "x-t: a3"], "");
+        let (sent, _) = run(&raw, |ctx| {
+            assert_eq!(search_hf(ctx, b"X-T", &re("(?im)a3"), b"f"), -1);
+            assert_eq!(search_hf(ctx, b"X-T", &re("(?im)a3"), b"l"), 1);
+            assert_eq!(search_hf(ctx, b"X-T", &re("(?im)a3"), b"a"), 1);
+            assert_eq!(subst_hf(ctx, b"X-T", &re("(?m)a"), b"/a/b/", b"l"), 1);
+            assert_eq!(subst_hf(ctx, b"X-T", &re("(?m)1"), b"/1/9/", b"f"), 1);
+            assert_eq!(subst_hf(ctx, b"X-None", &re("(?m)a"), b"/a/b/", b"a"), -1);
+            forwarded(ctx)
+        });
+        let sent = String::from_utf8(sent).expect("utf8");
+        assert!(sent.contains("X-T: a9\r\nX-U: a2\r\nx-t: b3\r\n"), "{sent}");
+    }
+
+    #[test]
+    fn dates_are_rfc_1123() {
+        let t = |s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        assert_eq!(
+            http_date(t(0)).as_deref(),
+            Some("Thu, 01 Jan 1970 00:00:00 GMT")
+        );
+        assert_eq!(
+            http_date(t(784_111_777)).as_deref(),
+            Some("Sun, 06 Nov 1994 08:49:37 GMT")
+        );
+        assert_eq!(
+            http_date(t(1_709_208_000)).as_deref(),
+            Some("Thu, 29 Feb 2024 12:00:00 GMT")
+        );
+    }
+
+    #[test]
+    fn lists_and_finds() {
+        let raw = options(&[], "");
+        run(&raw, |ctx| {
+            assert_eq!(in_list(ctx, b"b", b" a , b ,c", b","), 1);
+            assert_eq!(in_list(ctx, b"", b"a", b","), -1);
+            assert_eq!(in_list_prefix(ctx, b"abc", b" ,a", b","), 1);
+            assert_eq!(in_list_prefix(ctx, b"abc", b"x,", b","), -1);
+            assert_eq!(str_find(ctx, b"abcabc", b"ca"), 3);
+            assert_eq!(str_ifind(ctx, b"ABCabc", b"cA"), 3);
+            assert_eq!(str_find(ctx, b"abc", b""), 4);
+            assert_eq!(str_find(ctx, b"ab", b"abc"), -1);
+        });
+    }
 }

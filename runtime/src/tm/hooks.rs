@@ -195,8 +195,14 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
     // The transaction's onreply route. The core reply route's header
     // changes come first (Kamailio's lumps of the same reply).
     let mut ops = ctx.headers.clone();
+    // The reply as textopsx rebuilt it in the route (`msg_apply_changes`,
+    // `change_reply_status`): what tm then decides on and relays.
+    let mut rebuilt_reply: Option<Vec<u8>> = None;
     if let (Some(r), Some(script)) = (tx.armed.onreply, ctx.tm.script) {
+        let store = crate::engine::ctx::Rebuilt::default();
         let mut rctx = Ctx::new(msg, ctx.rcv, ctx.core, &mut *ctx.worker, &mut *ctx.out);
+        rctx.rebuilt = Some(&store);
+        rctx.headers = std::mem::take(&mut ops);
         rctx.modules = ctx.modules;
         rctx.tm.shared = ctx.tm.shared;
         rctx.now = now;
@@ -214,6 +220,9 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
         rctx.bflags = branch.flags;
         rctx.tm.tx = TxRef::Locked(&mut *tx);
         let flow = script.onreply_route(r, &mut rctx);
+        if !std::ptr::eq(rctx.msg, msg) {
+            rebuilt_reply = Some(rctx.msg.buffer().to_vec());
+        }
         let (flags, avps, headers) = (
             rctx.flags,
             std::mem::take(&mut rctx.avps),
@@ -222,11 +231,18 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
         drop(rctx);
         tx.flags = flags;
         tx.avps = avps;
-        ops.extend(headers);
+        ops = headers;
         if code < 200 && matches!(flow, Err(Stop::Drop)) {
             return true;
         }
     }
+    let reparsed = rebuilt_reply
+        .as_deref()
+        .and_then(|b| Message::parse(b).ok());
+    let (msg, code) = match &reparsed {
+        Some(m) => (m, m.status().unwrap_or(code)),
+        None => (msg, code),
+    };
     let mut env = Env {
         script: ctx.tm.script,
         core: ctx.core,
