@@ -188,7 +188,17 @@ pub fn build(
     cargo_build(cache, dir, offline)?;
     let target = cache.join("target");
     let bin = target.join("release").join(package_name(cfg));
-    std::fs::copy(&bin, out)
-        .map_err(|e| format!("cannot copy {} to {}: {e}", bin.display(), out.display()))?;
+    // Copied beside `out`, then renamed over it: a proxy still running
+    // from `out` keeps its file (copying onto it fails with "Text file
+    // busy").
+    let mut tmp_name = out.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = out.with_file_name(tmp_name);
+    std::fs::copy(&bin, &tmp)
+        .and_then(|_| std::fs::rename(&tmp, out))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot copy {} to {}: {e}", bin.display(), out.display())
+        })?;
     Ok(())
 }

@@ -53,6 +53,28 @@ const CASES: &[(&str, &str, &str, &str)] = &[
 /// extra headers, body, texts Kamailio's message must hold).
 const NEW_CASES: &[(&str, &str, &str, &str, &[&str])] = &[
     (
+        "reply-body",
+        "reply-body",
+        "",
+        "",
+        &[
+            "SIP/2.0 488 Body 1 -1 -1\r\n",
+            "Content-Type: text/plain\r\nContent-Type: text/x-again\r\n",
+            "\r\n\r\nhello OPTIONS\r\n",
+        ],
+    ),
+    (
+        "reply-body-tm",
+        "reply-body-tm",
+        "",
+        "",
+        &[
+            "SIP/2.0 480 Later\r\n",
+            "X-Before-Body: 1\r\nContent-Type: application/sdp\r\nX-Rc: 1\r\n",
+            "\r\n\r\nv=0\r\n",
+        ],
+    ),
+    (
         "subst",
         "subst",
         "X-A: alice@example.com\r\nX-B: foo bar foo\r\nX-C: hello\r\nX-D: ac\r\nContent-Type: application/sdp\r\n",
@@ -488,7 +510,7 @@ fn searches_and_header_edits_like_kamailio() {
     let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
     let mut all = Vec::new();
     for who in ["kamailio", "compiled", "interpreted"] {
-        let (g, port) = tests::start_contender(who, &cfg(), &[], "textops-edits", &interp);
+        let (g, port) = tests::start_contender(who, &cfg(), &[], "textops-replies", &interp);
         let got = exchanged(port);
         g.stop().expect("stopped");
         all.push((who, got));

@@ -1002,6 +1002,13 @@ pub static BINDINGS: &[Binding] = &[
         Mut,
     ),
     b(
+        "textops",
+        "set_reply_body",
+        "modules::textops::set_reply_body",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
         "textopsx",
         "msg_apply_changes",
         "modules::textopsx::msg_apply_changes",

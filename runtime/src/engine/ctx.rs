@@ -306,6 +306,9 @@ pub struct Ctx<'a> {
     /// registrar's `P-Registrar-Error` and Contact list), each ending in
     /// CRLF.
     pub reply_lumps: Vec<u8>,
+    /// The body every reply built locally for this request carries
+    /// (textops' `set_reply_body`: Kamailio's `LUMP_RPL_BODY`).
+    pub reply_body: Option<Vec<u8>>,
     /// Parameters of our own Route URI removed by `loose_route()` (for
     /// `check_route_param`, `is_direction`), `None` before.
     pub route_params: Option<Vec<u8>>,
@@ -384,6 +387,7 @@ impl<'a> Ctx<'a> {
             avps: Avps::default(),
             headers: Vec::new(),
             reply_lumps: Vec::new(),
+            reply_body: None,
             route_params: None,
             dropped: false,
             reply_absorbed: false,

@@ -21,6 +21,7 @@ pub fn send_local_reply(ctx: &mut Ctx<'_>, code: u16, reason: &[u8], extra_heade
         tag_seed: seed.as_bytes(),
         server: ctx.core.server_header.as_deref(),
         lumps: &ctx.reply_lumps,
+        body: ctx.reply_body.as_deref().unwrap_or_default(),
         extra_headers,
         source: Some((src_ip.as_bytes(), ctx.rcv.src.port())),
         force_rport: ctx.force_rport,

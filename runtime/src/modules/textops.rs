@@ -1041,6 +1041,24 @@ fn find_pos(text: &[u8], needle: &[u8], icase: bool) -> i32 {
 
 // ---- body ------------------------------------------------------------------
 
+/// `set_reply_body(body, content_type)`: every reply built locally for
+/// this request (sl's and tm's) carries `body`, with a `Content-Type`
+/// header; -1 for an empty argument, and -1 for a second body (Kamailio
+/// adds the second Content-Type header all the same).
+pub fn set_reply_body(ctx: &mut Ctx<'_>, body: &[u8], ctype: &[u8]) -> i32 {
+    if body.is_empty() || ctype.is_empty() {
+        return -1;
+    }
+    ctx.reply_lumps.extend_from_slice(b"Content-Type: ");
+    ctx.reply_lumps.extend_from_slice(ctype);
+    ctx.reply_lumps.extend_from_slice(b"\r\n");
+    if ctx.reply_body.is_some() {
+        return -1;
+    }
+    ctx.reply_body = Some(body.to_vec());
+    1
+}
+
 /// `set_body(text, content_type)`: the body replaced (Content-Length
 /// follows); a different Content-Type header removed and the new one
 /// added after the last header. -1 for an empty text or type.

@@ -211,18 +211,18 @@ fn tag_seed(core: &CoreConfig) -> String {
 
 /// A reply built locally from the transaction's request.
 fn local_reply(tx: &Transaction, core: &CoreConfig, code: u16, reason: &[u8]) -> Option<Vec<u8>> {
-    local_reply_with(tx, core, code, reason, b"")
+    local_reply_with(tx, core, code, reason, (b"", b""))
 }
 
-/// [`local_reply`] with the headers the script added for the reply
-/// (`append_to_reply`, registrar's Contacts, auth's challenge: Kamailio's
-/// reply lumps of the request).
+/// [`local_reply`] with the headers and the body the script added for
+/// the reply (`append_to_reply`, registrar's Contacts, auth's challenge,
+/// `set_reply_body`: Kamailio's reply lumps of the request).
 fn local_reply_with(
     tx: &Transaction,
     core: &CoreConfig,
     code: u16,
     reason: &[u8],
-    lumps: &[u8],
+    (lumps, body): (&[u8], &[u8]),
 ) -> Option<Vec<u8>> {
     let msg = Message::parse(&tx.request).ok()?;
     let src_ip = tx.rcv.src.ip().to_string();
@@ -232,6 +232,7 @@ fn local_reply_with(
         source: Some((src_ip.as_bytes(), tx.rcv.src.port())),
         force_rport: tx.force_rport,
         lumps,
+        body,
         ..ReplyOpts::default()
     };
     reply::build(&msg, code, reason, &opts).ok()
@@ -239,16 +240,16 @@ fn local_reply_with(
 
 /// `t_reply` on a transaction: -1 if a final reply was already sent.
 fn reply_tx(tx: &mut Transaction, env: &mut Env<'_>, code: u16, reason: &[u8]) -> i32 {
-    reply_tx_with(tx, env, code, reason, b"")
+    reply_tx_with(tx, env, code, reason, (b"", b""))
 }
 
-/// [`reply_tx`] with the script's reply lumps.
+/// [`reply_tx`] with the script's reply lumps (headers, body).
 fn reply_tx_with(
     tx: &mut Transaction,
     env: &mut Env<'_>,
     code: u16,
     reason: &[u8],
-    lumps: &[u8],
+    lumps: (&[u8], &[u8]),
 ) -> i32 {
     if tx.uas.status >= 200 || tx.method == b"ACK" {
         return -1;

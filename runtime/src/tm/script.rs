@@ -120,11 +120,14 @@ pub fn t_reply(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
     // The headers the script added for the reply go in, as Kamailio
     // builds the reply from the request with its reply lumps.
     let lumps = std::mem::take(&mut ctx.reply_lumps);
+    let body = ctx.reply_body.take();
     let rc = with_tx(ctx, |tx, ctx| {
-        reply_tx_with(tx, &mut env_of(ctx), code, reason, &lumps)
+        let parts = (&lumps[..], body.as_deref().unwrap_or_default());
+        reply_tx_with(tx, &mut env_of(ctx), code, reason, parts)
     })
     .unwrap_or(-1);
     ctx.reply_lumps = lumps;
+    ctx.reply_body = body;
     rc
 }
 
