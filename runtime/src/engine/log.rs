@@ -56,6 +56,16 @@ pub fn enabled(ctx: &Ctx<'_>, level: Level) -> bool {
     (level as i32) <= ctx.core.debug.get()
 }
 
+/// A module's error line (Kamailio's `LM_ERR`): written with the
+/// process prefix when the core `debug` level lets errors through.
+pub fn error(ctx: &Ctx<'_>, message: &str) {
+    if enabled(ctx, Level::Err) {
+        ctx.core
+            .log
+            .write(Level::Err, &prefix(), message.as_bytes());
+    }
+}
+
 /// Core `log([level,] "text")`: a fixed string (level 4 = L_DBG+1 by
 /// default in Kamailio, i.e. printed only with debug >= 4).
 pub fn core_log(ctx: &Ctx<'_>, level: i32, message: &[u8]) -> i32 {

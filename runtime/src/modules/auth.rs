@@ -23,7 +23,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::engine::Ctx;
 use crate::engine::ctx::HeaderOp;
-use crate::engine::log::Level;
 use crate::engine::module::Module;
 use crate::engine::params::{ModParams, ParamError};
 use crate::modules::Modules;
@@ -325,16 +324,6 @@ fn state<'c>(ctx: &Ctx<'c>) -> &'c Auth {
     &Modules::of(ctx).auth
 }
 
-fn log_error(ctx: &Ctx<'_>, message: &str) {
-    if crate::engine::log::enabled(ctx, Level::Err) {
-        ctx.core.log.write(
-            Level::Err,
-            &crate::engine::log::prefix(),
-            message.as_bytes(),
-        );
-    }
-}
-
 thread_local! {
     /// The credentials header the last check of this worker's message
     /// chose (Kamailio marks it in the parsed message): the message
@@ -424,7 +413,7 @@ fn internal_error(ctx: &mut Ctx<'_>, flags: i32) -> i32 {
 /// qop="auth-int", 16 stale=true.
 fn challenge(ctx: &mut Ctx<'_>, realm: &[u8], flags: i32, proxy: bool) -> i32 {
     if realm.is_empty() {
-        log_error(ctx, "invalid realm value - empty content\n");
+        crate::engine::log::error(ctx, "invalid realm value - empty content\n");
         return internal_error(ctx, flags);
     }
     let a = state(ctx);
@@ -486,7 +475,7 @@ pub fn consume_credentials(ctx: &mut Ctx<'_>) -> i32 {
         .and_then(|(k, i)| (k == key).then_some(i))
     else {
         if !matches!(ctx.msg.method(), Some(Method::Ack | Method::Cancel)) {
-            log_error(ctx, "no authorized credentials found (error in scripts)\n");
+            crate::engine::log::error(ctx, "no authorized credentials found (error in scripts)\n");
         }
         return -1;
     };
@@ -509,7 +498,7 @@ fn pv_authenticate(
         return rc::ERROR;
     }
     if flags & 14 != 0 {
-        log_error(
+        crate::engine::log::error(
             ctx,
             "auth: the challenge AVP (flags 2, 4, 8) is not supported yet; no challenge built\n",
         );

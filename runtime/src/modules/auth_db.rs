@@ -24,7 +24,6 @@ use cfgc_vocab::PvRef;
 use crate::db::query::{Op, Select, Val};
 use crate::db::{Connection, DbValue, ModuleDb};
 use crate::engine::Ctx;
-use crate::engine::log::Level;
 use crate::engine::module::Module;
 use crate::engine::params::{ModParams, ParamError, ParamValue};
 use crate::engine::pv;
@@ -164,16 +163,6 @@ impl Module for AuthDb {
     }
 }
 
-fn log_error(ctx: &Ctx<'_>, message: &str) {
-    if crate::engine::log::enabled(ctx, Level::Err) {
-        ctx.core.log.write(
-            Level::Err,
-            &crate::engine::log::prefix(),
-            message.as_bytes(),
-        );
-    }
-}
-
 fn query(ctx: &mut Ctx<'_>, sql: &str) -> Option<crate::db::QueryResult> {
     crate::modules::db_query(ctx, "auth_db", |w| w.auth_db.as_mut(), sql)
 }
@@ -302,15 +291,15 @@ fn auth_fn(
     method: Option<&[u8]>,
 ) -> i32 {
     if table.is_empty() {
-        log_error(ctx, "auth_db: invalid table parameter\n");
+        crate::engine::log::error(ctx, "auth_db: invalid table parameter\n");
         return rc::ERROR;
     }
     if realm.is_empty() {
-        log_error(ctx, "auth_db: invalid realm parameter - empty value\n");
+        crate::engine::log::error(ctx, "auth_db: invalid realm parameter - empty value\n");
         return rc::ERROR;
     }
     if method.is_some_and(<[u8]>::is_empty) {
-        log_error(ctx, "auth_db: invalid method parameter - empty value\n");
+        crate::engine::log::error(ctx, "auth_db: invalid method parameter - empty value\n");
         return rc::ERROR;
     }
     digest_authenticate(ctx, realm, table, proxy, method).0
@@ -357,11 +346,11 @@ pub fn auth_check(ctx: &mut Ctx<'_>, realm: &[u8], table: &[u8], flags: i32) -> 
         return rc::OK;
     }
     if realm.is_empty() {
-        log_error(ctx, "auth_db: invalid realm parameter - empty value\n");
+        crate::engine::log::error(ctx, "auth_db: invalid realm parameter - empty value\n");
         return rc::ERROR;
     }
     if table.is_empty() {
-        log_error(ctx, "auth_db: invalid table parameter - empty value\n");
+        crate::engine::log::error(ctx, "auth_db: invalid table parameter - empty value\n");
         return rc::ERROR;
     }
     let register = matches!(method, Some(Method::Register));
@@ -423,15 +412,15 @@ pub fn auth_check(ctx: &mut Ctx<'_>, realm: &[u8], table: &[u8], flags: i32) -> 
 /// database error.
 pub fn is_subscriber(ctx: &mut Ctx<'_>, uri: &[u8], table: &[u8], flags: i32) -> i32 {
     if uri.is_empty() {
-        log_error(ctx, "auth_db: invalid uri parameter - empty value\n");
+        crate::engine::log::error(ctx, "auth_db: invalid uri parameter - empty value\n");
         return -1;
     }
     let Ok(u) = Uri::parse(uri) else {
-        log_error(ctx, "auth_db: invalid uri parameter format\n");
+        crate::engine::log::error(ctx, "auth_db: invalid uri parameter format\n");
         return -1;
     };
     if table.is_empty() {
-        log_error(ctx, "auth_db: invalid table parameter - empty value\n");
+        crate::engine::log::error(ctx, "auth_db: invalid table parameter - empty value\n");
         return -1;
     }
     let a = &Modules::of(ctx).auth_db;

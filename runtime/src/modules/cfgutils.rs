@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::engine::Ctx;
-use crate::engine::log::Level;
 use crate::engine::module::{Module, ModuleSet, PvExport, RpcCommand, RpcError, RpcValue};
 use crate::engine::params::{ModParams, ParamError};
 use crate::engine::value::Value;
@@ -248,16 +247,6 @@ fn flag_bit(flag: i32) -> Option<u32> {
     u32::try_from(flag).ok().filter(|f| *f < 32).map(|f| 1 << f)
 }
 
-fn log_error(ctx: &Ctx<'_>, message: &str) {
-    if crate::engine::log::enabled(ctx, Level::Err) {
-        ctx.core.log.write(
-            Level::Err,
-            &crate::engine::log::prefix(),
-            message.as_bytes(),
-        );
-    }
-}
-
 /// `set_gflag(flag)`: 1.
 pub fn set_gflag(ctx: &mut Ctx<'_>, flag: i32) -> i32 {
     match flag_bit(flag) {
@@ -306,7 +295,7 @@ pub fn rand_set_prob(ctx: &mut Ctx<'_>, percent: i32) -> i32 {
     match u32::try_from(percent) {
         Ok(p) if state(ctx).set_probability(p) => 1,
         _ => {
-            log_error(ctx, &format!("invalid probability <{percent}>\n"));
+            crate::engine::log::error(ctx, &format!("invalid probability <{percent}>\n"));
             -1
         }
     }
@@ -337,7 +326,7 @@ pub fn usleep(_ctx: &mut Ctx<'_>, micros: i32) -> i32 {
 }
 
 fn no_lock_set(ctx: &Ctx<'_>, op: u8, key: &[u8]) -> i32 {
-    log_error(
+    crate::engine::log::error(
         ctx,
         &format!(
             "lock set not initialized (attempt to do op: {op} on: {}) - see param lock_set_size\n",

@@ -113,6 +113,25 @@ fn drain(sock: &UdpSocket) {
     while s.recv_with_flags(&mut scrap, libc::MSG_DONTWAIT).is_ok() {}
 }
 
+/// Marks the request as having had SDP under `key` (Kamailio's
+/// `FL_SDP_BODY`): on this message's pending edits and, when a
+/// transaction exists already (a branch route: `t_gett()->uas.request`),
+/// on the transaction's request, so that a reply with SDP is taken as the
+/// answer.
+pub(crate) fn mark_sdp(ctx: &mut crate::engine::Ctx<'_>, key: &'static str) {
+    use crate::engine::ctx::HeaderOp;
+    fn mark(ops: &mut Vec<HeaderOp>, key: &'static str) {
+        if !ops
+            .iter()
+            .any(|h| matches!(h, HeaderOp::Note(k, _) if *k == key))
+        {
+            ops.push(HeaderOp::Note(key, Vec::new()));
+        }
+    }
+    mark(&mut ctx.headers, key);
+    crate::tm::with_tx(ctx, |t, _| mark(&mut t.headers, key));
+}
+
 /// The Call-ID's byte sum (as signed chars), kept to its low byte: the
 /// "quick-and-dirty hashing" both modules pick an instance with.
 pub(crate) fn callid_sum(callid: &[u8]) -> u32 {

@@ -30,7 +30,7 @@
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
-use cfgc_vocab::{Level, PvRef};
+use cfgc_vocab::PvRef;
 
 use crate::db::query::Select;
 use crate::db::{Connection, DbValue, ModuleDb};
@@ -468,16 +468,6 @@ fn rpc_trusted_reload(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValu
 
 fn rpc_address_reload(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     rpc_reload(set, Permissions::reload_address)
-}
-
-fn log_error(ctx: &Ctx<'_>, message: &str) {
-    if crate::engine::log::enabled(ctx, Level::Err) {
-        ctx.core.log.write(
-            Level::Err,
-            &crate::engine::log::prefix(),
-            message.as_bytes(),
-        );
-    }
 }
 
 /// Adds a matching row's tag to `peer_tag_avp` (Kamailio's `add_avp`).

@@ -1150,25 +1150,7 @@ fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
             return offer_answer(ctx, Op::Offer, flags);
         }
         if method == Method::Invite && sdp {
-            if !ctx
-                .headers
-                .iter()
-                .any(|h| matches!(h, HeaderOp::Note(SDP_NOTE, _)))
-            {
-                ctx.headers.push(HeaderOp::Note(SDP_NOTE, Vec::new()));
-            }
-            // And on the transaction's request, when there is one already
-            // (a branch route: Kamailio marks `t_gett()->uas.request`), so
-            // that the reply with SDP is an answer.
-            crate::tm::with_tx(ctx, |t, _| {
-                if !t
-                    .headers
-                    .iter()
-                    .any(|h| matches!(h, HeaderOp::Note(SDP_NOTE, _)))
-                {
-                    t.headers.push(HeaderOp::Note(SDP_NOTE, Vec::new()));
-                }
-            });
+            media_relay::mark_sdp(ctx, SDP_NOTE);
             if ctx.tm.route == RouteKind::Failure {
                 return simple(ctx, Op::Delete, flags);
             }

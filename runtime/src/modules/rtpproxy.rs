@@ -1056,24 +1056,7 @@ fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>, ip: Option<&[u8]>) -> i32 {
             Method::Ack => return force(ctx, flags, &ip, false, forced),
             Method::Prack | Method::Update => return force(ctx, flags, &ip, true, forced),
             Method::Invite => {
-                if !ctx
-                    .headers
-                    .iter()
-                    .any(|h| matches!(h, HeaderOp::Note(SDP_NOTE, _)))
-                {
-                    ctx.headers.push(HeaderOp::Note(SDP_NOTE, Vec::new()));
-                }
-                // And on the transaction's request, when there is one
-                // already (a branch route: `t_gett()->uas.request`).
-                crate::tm::with_tx(ctx, |t, _| {
-                    if !t
-                        .headers
-                        .iter()
-                        .any(|h| matches!(h, HeaderOp::Note(SDP_NOTE, _)))
-                    {
-                        t.headers.push(HeaderOp::Note(SDP_NOTE, Vec::new()));
-                    }
-                });
+                media_relay::mark_sdp(ctx, SDP_NOTE);
                 if ctx.tm.route == RouteKind::Failure {
                     return destroy(ctx, flags);
                 }

@@ -27,7 +27,6 @@ use crate::engine::xavp;
 
 use crate::db::{Connection, DbUrl, DbValue, Params, QueryResult};
 use crate::engine::Ctx;
-use crate::engine::log::Level;
 use crate::engine::module::Module;
 use crate::engine::params::{ModParams, ParamError, ParamValue};
 use crate::engine::value::Value;
@@ -146,16 +145,6 @@ impl Module for Sqlops {
     }
 }
 
-fn log_error(ctx: &Ctx<'_>, message: &str) {
-    if crate::engine::log::enabled(ctx, Level::Err) {
-        ctx.core.log.write(
-            Level::Err,
-            &crate::engine::log::prefix(),
-            message.as_bytes(),
-        );
-    }
-}
-
 fn worker<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut Worker> {
     crate::engine::module::worker_state::<WorkerModules>(ctx).map(|w| &mut w.sqlops)
 }
@@ -201,7 +190,7 @@ pub fn sql_query2(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8]) -> i32 {
 fn connection(ctx: &Ctx<'_>, con: &[u8]) -> Option<usize> {
     let ci = Modules::of(ctx).sqlops.con_index(con);
     if ci.is_none() {
-        log_error(
+        crate::engine::log::error(
             ctx,
             &format!("invalid connection [{}]\n", String::from_utf8_lossy(con)),
         );
@@ -227,7 +216,7 @@ fn run(ctx: &mut Ctx<'_>, ci: usize, sql: &str) -> Result<QueryResult, i32> {
         *a = r.affected;
     }
     out.map_err(|e| {
-        log_error(ctx, &format!("cannot do the query [{sql}]: {e}\n"));
+        crate::engine::log::error(ctx, &format!("cannot do the query [{sql}]: {e}\n"));
         if connect_mode == 1 && never_connected {
             -2
         } else {
@@ -257,7 +246,7 @@ fn do_query(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], res: Option<&[u8]>) -> 
                     "too many result containers (results_maxsize {max}) for [{}]\n",
                     String::from_utf8_lossy(r)
                 );
-                log_error(ctx, &msg);
+                crate::engine::log::error(ctx, &msg);
                 return -1;
             }
         }
@@ -304,7 +293,7 @@ pub fn sql_pvquery(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], pvs: &[PvRef]) -
     for row in result.rows.iter().rev() {
         for (j, v) in row.iter().enumerate().take(result.columns.len()) {
             let Some(target) = pvs.get(j) else {
-                log_error(ctx, &format!("Missing pv spec for column {}\n", j + 1));
+                crate::engine::log::error(ctx, &format!("Missing pv spec for column {}\n", j + 1));
                 return -1;
             };
             let value = pv_value(v);
@@ -313,7 +302,7 @@ pub fn sql_pvquery(ctx: &mut Ctx<'_>, con: &[u8], query: &[u8], pvs: &[PvRef]) -
             }
             if pv::assign(ctx, target, value) < 0 {
                 let column = result.columns.get(j).map_or("", String::as_str);
-                log_error(
+                crate::engine::log::error(
                     ctx,
                     &format!("Failed to convert value for column {column}\n"),
                 );
@@ -456,7 +445,7 @@ pub fn sqlrows<'c>(ctx: &'c Ctx<'_>, con: &str) -> Value<'c> {
     if let Some(i) = i
         && s.cons.get(i).is_some_and(|(_, u)| u.scheme == "sqlite")
     {
-        log_error(
+        crate::engine::log::error(
             ctx,
             &format!("database module does not have DB_CAP_AFFECTED_ROWS [{con}]\n"),
         );

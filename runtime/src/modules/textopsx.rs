@@ -16,7 +16,7 @@ use regex::bytes::Regex;
 /// when the new message does not parse.
 pub fn msg_apply_changes(ctx: &mut Ctx<'_>) -> i32 {
     let Some(store) = ctx.rebuilt else {
-        log_error(ctx, "invalid usage - not in request route or a reply");
+        crate::engine::log::error(ctx, "invalid usage - not in request route or a reply");
         return -1;
     };
     let msg = ctx.msg;
@@ -25,7 +25,7 @@ pub fn msg_apply_changes(ctx: &mut Ctx<'_>) -> i32 {
         .iter()
         .any(|op| matches!(op, HeaderOp::Deferred(_)))
     {
-        log_error(
+        crate::engine::log::error(
             ctx,
             "cannot apply msg changes after adding record-route header - it breaks conditional 2nd header",
         );
@@ -43,7 +43,7 @@ pub fn msg_apply_changes(ctx: &mut Ctx<'_>) -> i32 {
     }
     let data = ed.serialize();
     let Some(new) = store.keep(data) else {
-        log_error(ctx, "parsing new sip message failed");
+        crate::engine::log::error(ctx, "parsing new sip message failed");
         return 0;
     };
     ctx.msg = new;
@@ -53,17 +53,6 @@ pub fn msg_apply_changes(ctx: &mut Ctx<'_>) -> i32 {
         ctx.new_uri = None;
     }
     1
-}
-
-fn log_error(ctx: &Ctx<'_>, message: &str) {
-    use crate::engine::log::Level;
-    if crate::engine::log::enabled(ctx, Level::Err) {
-        ctx.core.log.write(
-            Level::Err,
-            &crate::engine::log::prefix(),
-            message.as_bytes(),
-        );
-    }
 }
 
 /// `remove_body()`: the body removed (Content-Length follows); 1, also
@@ -155,7 +144,7 @@ fn glob(value: &[u8], pattern: &[u8], flags: libc::c_int) -> i32 {
 /// positive final reply (either side below 300).
 pub fn change_reply_status(ctx: &mut Ctx<'_>, code: i32, reason: &[u8]) -> i32 {
     if reason.is_empty() {
-        log_error(ctx, "invalid reason parameter");
+        crate::engine::log::error(ctx, "invalid reason parameter");
         return -1;
     }
     change_status(ctx, code, Some(reason))
@@ -169,7 +158,7 @@ pub fn change_reply_status_code(ctx: &mut Ctx<'_>, code: i32) -> i32 {
 
 fn change_status(ctx: &mut Ctx<'_>, code: i32, reason: Option<&[u8]>) -> i32 {
     if !(100..=699).contains(&code) {
-        log_error(ctx, "wrong status code");
+        crate::engine::log::error(ctx, "wrong status code");
         return -1;
     }
     let msg = ctx.msg;
@@ -178,14 +167,14 @@ fn change_status(ctx: &mut Ctx<'_>, code: i32, reason: Option<&[u8]>) -> i32 {
     };
     let cur = i32::from(cur);
     if (code < 300 || cur < 300) && code / 100 != cur / 100 {
-        log_error(
+        crate::engine::log::error(
             ctx,
             "the class of provisional or positive final replies cannot be changed",
         );
         return -1;
     }
     let Some(store) = ctx.rebuilt else {
-        log_error(ctx, "change_reply_status(): not in a reply route");
+        crate::engine::log::error(ctx, "change_reply_status(): not in a reply route");
         return -1;
     };
     let buf = msg.buffer();
@@ -321,7 +310,7 @@ pub fn hf_iterator_start(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
         }
     });
     if !ok {
-        log_error(ctx, "no iterator available");
+        crate::engine::log::error(ctx, "no iterator available");
         return -1;
     }
     if ctx.msg.headers().is_empty() { -1 } else { 1 }

@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use cfgc_vocab::{Proto, PvRef};
 
 use super::bre::{self, BreError, cstr};
-use super::{Permissions, add_tag, log_error};
+use super::{Permissions, add_tag};
 use crate::db::query::{Op, Select, Val};
 use crate::db::{Connection, DbValue};
 use crate::engine::Ctx;
@@ -184,14 +184,14 @@ fn patterns_match(
             } else {
                 ""
             };
-            log_error(
+            crate::engine::log::error(
                 ctx,
                 &format!("permissions: invalid regular expression: {why}{note}\n"),
             );
             false
         }
         Err(BreError::Unsupported(why)) => {
-            log_error(
+            crate::engine::log::error(
                 ctx,
                 &format!("permissions: a trusted pattern cfgc cannot match ({why}); row skipped\n"),
             );
@@ -222,7 +222,7 @@ fn allow(ctx: &mut Ctx<'_>, src_ip: &[u8], proto: Option<Proto>, furi: &[u8]) ->
     let uris = if ctx.msg.is_request() {
         ruri = cstr(ctx.msg.ruri_bytes().unwrap_or_default()).to_vec();
         if ruri.len() > MAX_URI_SIZE {
-            log_error(ctx, "permissions: message has Request URI too large\n");
+            crate::engine::log::error(ctx, "permissions: message has Request URI too large\n");
             return -1;
         }
         Some((furi, ruri.as_slice()))
@@ -238,7 +238,7 @@ fn allow(ctx: &mut Ctx<'_>, src_ip: &[u8], proto: Option<Proto>, furi: &[u8]) ->
         return query_and_match(ctx, perm, &s, src_ip, proto);
     }
     let Some(table) = perm.trusted_table() else {
-        log_error(ctx, "permissions: the trusted table is not loaded\n");
+        crate::engine::log::error(ctx, "permissions: the trusted table is not loaded\n");
         return -1;
     };
     let mut count = 0;
@@ -280,7 +280,7 @@ fn query_and_match(
         perm.tag_col.as_str(),
     ];
     let Some(db) = &perm.db else {
-        log_error(ctx, "permissions: no connection to database\n");
+        crate::engine::log::error(ctx, "permissions: no connection to database\n");
         return -1;
     };
     let sql = Select {
@@ -343,7 +343,7 @@ fn from_uri(ctx: &Ctx<'_>) -> Result<Vec<u8>, ()> {
         return Err(());
     };
     if f.uri_raw.len() > MAX_URI_SIZE {
-        log_error(ctx, "permissions: message has From URI too large\n");
+        crate::engine::log::error(ctx, "permissions: message has From URI too large\n");
         return Err(());
     }
     Ok(f.uri_raw.to_vec())
@@ -364,7 +364,7 @@ pub fn allow_trusted(ctx: &mut Ctx<'_>) -> i32 {
 /// `ws`, `wss`, case-insensitive; anything else is logged and refused.
 fn proto_arg(ctx: &Ctx<'_>, proto: &[u8]) -> Result<Option<Proto>, ()> {
     proto_name(proto).ok_or_else(|| {
-        log_error(
+        crate::engine::log::error(
             ctx,
             &format!(
                 "permissions: unknown protocol {}\n",

@@ -12,20 +12,10 @@ use crate::engine::value::Value;
 use crate::sip::addr::NameAddr;
 use crate::sip::syntax::CommaSplit;
 use crate::sip::{HeaderName, Uri};
-use cfgc_vocab::{Level, PvRef};
+use cfgc_vocab::PvRef;
 
 /// Kamailio's `MAX_URI_SIZE`.
 const MAX_URI: usize = 1024;
-
-fn log_error(ctx: &Ctx<'_>, message: &str) {
-    if crate::engine::log::enabled(ctx, Level::Err) {
-        ctx.core.log.write(
-            Level::Err,
-            &crate::engine::log::prefix(),
-            message.as_bytes(),
-        );
-    }
-}
 
 /// `tel2sip(uri, hostpart, result)`: a `tel:` URI as `sip:` with
 /// `@hostpart;user=phone`, the visual separators `-.()` dropped before
@@ -53,7 +43,7 @@ pub fn tel2sip(ctx: &mut Ctx<'_>, uri: &[u8], host: &[u8], out: &[PvRef]) -> i32
     match out.first() {
         Some(pv) if pv::assign(ctx, pv, Value::Str(sip.into())) >= 0 => 1,
         _ => {
-            log_error(ctx, "failed to set result pvar\n");
+            crate::engine::log::error(ctx, "failed to set result pvar\n");
             -1
         }
     }
@@ -110,7 +100,7 @@ pub fn is_supported(ctx: &Ctx<'_>, option: &[u8]) -> i32 {
 /// -1 when no check accepted any.
 pub fn is_user(ctx: &Ctx<'_>, user: &[u8]) -> i32 {
     let Some(name) = super::super::auth::authorized_username(ctx) else {
-        log_error(
+        crate::engine::log::error(
             ctx,
             "no authorized credentials found (error in scripts)\n\
 Call {www,proxy}_authorize before calling is_user function !\n",
@@ -208,7 +198,7 @@ pub fn contact_param_encode(ctx: &mut Ctx<'_>, name: &[u8], saddr: &[u8]) -> i32
         }
         let enc = b64url_enc(uri);
         if enc.len() + 2 >= MAX_URI - 1 {
-            log_error(ctx, "failed to encode contact uri\n");
+            crate::engine::log::error(ctx, "failed to encode contact uri\n");
             return -1;
         }
         let angle = at > 0 && buf[at - 1] == b'<';
@@ -225,7 +215,7 @@ pub fn contact_param_encode(ctx: &mut Ctx<'_>, name: &[u8], saddr: &[u8]) -> i32
             new.push(b'>');
         }
         if new.len() >= MAX_URI - 1 {
-            log_error(ctx, "failed to build the new contact\n");
+            crate::engine::log::error(ctx, "failed to build the new contact\n");
             return -2;
         }
         replace(ctx, at, uri.len(), new);
@@ -293,7 +283,7 @@ pub fn contact_param_decode(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
             continue;
         };
         let Some(dec) = b64url_dec(v) else {
-            log_error(ctx, "failed to decode contact uri\n");
+            crate::engine::log::error(ctx, "failed to decode contact uri\n");
             return -1;
         };
         replace(ctx, at, na.uri_raw.len(), dec);
@@ -310,7 +300,7 @@ pub fn contact_param_decode_ruri(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
         return 1;
     };
     let Some(dec) = b64url_dec(v) else {
-        log_error(ctx, "failed to decode uri\n");
+        crate::engine::log::error(ctx, "failed to decode uri\n");
         return -1;
     };
     ctx.new_uri = Some(dec);
@@ -351,7 +341,7 @@ pub fn contact_param_rm(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
 pub fn encode_contact(ctx: &mut Ctx<'_>, prefix: &[u8], public_ip: &[u8]) -> i32 {
     let list = contacts(ctx, true);
     if list.is_empty() {
-        log_error(ctx, "no Contact header present\n");
+        crate::engine::log::error(ctx, "no Contact header present\n");
         return -1;
     }
     let sep = super::super::Modules::of(ctx).siputils.separator;
@@ -360,7 +350,7 @@ pub fn encode_contact(ctx: &mut Ctx<'_>, prefix: &[u8], public_ip: &[u8]) -> i32
         match encode_uri(uri, prefix, public_ip, sep) {
             Ok(new) => replace(ctx, at, uri.len(), new),
             Err(rc) => {
-                log_error(ctx, "failed encoding contact\n");
+                crate::engine::log::error(ctx, "failed encoding contact\n");
                 return rc;
             }
         }
@@ -486,7 +476,7 @@ pub fn decode_contact(ctx: &mut Ctx<'_>) -> i32 {
             1
         }
         Err(rc) => {
-            log_error(ctx, "failed decoding contact\n");
+            crate::engine::log::error(ctx, "failed decoding contact\n");
             rc
         }
     }
@@ -498,7 +488,7 @@ pub fn decode_contact(ctx: &mut Ctx<'_>) -> i32 {
 pub fn decode_contact_header(ctx: &mut Ctx<'_>) -> i32 {
     let list = contacts(ctx, true);
     if list.is_empty() {
-        log_error(ctx, "no Contact header present\n");
+        crate::engine::log::error(ctx, "no Contact header present\n");
         return -1;
     }
     let sep = super::super::Modules::of(ctx).siputils.separator;
@@ -506,7 +496,7 @@ pub fn decode_contact_header(ctx: &mut Ctx<'_>) -> i32 {
         match decode_uri(na.uri_raw, sep) {
             Ok(new) => replace(ctx, at, na.uri_raw.len(), new),
             Err(rc) => {
-                log_error(ctx, "failed decoding contact\n");
+                crate::engine::log::error(ctx, "failed decoding contact\n");
                 return rc;
             }
         }
