@@ -28,7 +28,8 @@ pub use modules::{
     MODULES, ModuleSupport, NoOpValue, ParamSupport, ValueKind, modparam_support, module_support,
 };
 pub use pv::{
-    DbrKey, FmtSeg, IterKind, MODULE_PVS, ModulePv, PVS, PvId, PvInfo, PvRef, XavpIndex, XavpName,
+    DbrKey, FmtSeg, IterKind, MODULE_PVS, ModulePv, PVS, PvId, PvInfo, PvRef, ShtName, ShtPv,
+    XavpIndex, XavpName,
 };
 pub use settings::{
     CORE_PARAMS, CoreValue, FORMAT_PARAMS, Listen, ModParam, ModParamValue, SYSLOG_FACILITIES,

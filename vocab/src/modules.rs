@@ -153,6 +153,10 @@ const SQL_TR: &str = "the size of the `{sql.*}` transformations' buffer; those t
 /// permissions' allow/deny files.
 const PERM_FILES: &str = "read only by `allow_routing`, `allow_register` and `allow_uri`, which are not supported yet (refused at build)";
 
+/// htable's database columns and loading options.
+const HT_DB: &str =
+    "read only when a table is loaded from a database (`dbtable`), which is not supported yet";
+
 /// Every module the runtime supports, alphabetically.
 pub static MODULES: &[ModuleSupport] = &[
     ModuleSupport {
@@ -474,6 +478,58 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "htable",
+        runtime: "runtime/src/modules/htable.rs",
+        params: &[
+            ("htable", Impl(Str)),
+            ("timer_interval", Impl(Int)),
+            (
+                "db_url",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no table is loaded from a database",
+                ),
+            ),
+            ("key_name_column", NoOp(HT_DB)),
+            ("key_type_column", NoOp(HT_DB)),
+            ("value_type_column", NoOp(HT_DB)),
+            ("key_value_column", NoOp(HT_DB)),
+            ("expires_column", NoOp(HT_DB)),
+            ("array_size_suffix", NoOp(HT_DB)),
+            ("fetch_rows", NoOp(HT_DB)),
+            (
+                "db_expires",
+                NoOpIf(
+                    &[V(0)],
+                    "0 is Kamailio's default: no expiry is loaded from a database",
+                ),
+            ),
+            (
+                "timer_procs",
+                NoOpIf(
+                    &[V(0)],
+                    "0 is Kamailio's default: the expiry sweep runs on the core timer, as here",
+                ),
+            ),
+            (
+                "enable_dmq",
+                NoOpIf(&[V(0)], "0 is Kamailio's default: no DMQ replication"),
+            ),
+            (
+                "dmq_init_sync",
+                NoOpIf(&[V(0)], "0 is Kamailio's default: no DMQ replication"),
+            ),
+            (
+                "event_callback",
+                NoOpIf(&[Empty], "empty is Kamailio's default: no KEMI callback"),
+            ),
+            (
+                "event_callback_mode",
+                NoOpIf(&[V(0)], "0 is Kamailio's default: no KEMI callback"),
+            ),
+        ],
+    },
+    ModuleSupport {
         name: "jsonrpcs",
         runtime: "runtime/src/modules/jsonrpcs",
         params: &[
@@ -622,6 +678,16 @@ pub static MODULES: &[ModuleSupport] = &[
             ("allow_suffix", NoOp(PERM_FILES)),
             ("deny_suffix", NoOp(PERM_FILES)),
             ("check_all_branches", NoOp(PERM_FILES)),
+        ],
+    },
+    ModuleSupport {
+        name: "pike",
+        runtime: "runtime/src/modules/pike.rs",
+        params: &[
+            ("sampling_time_unit", Impl(Int)),
+            ("reqs_density_per_unit", Impl(Int)),
+            ("remove_latency", Impl(Int)),
+            ("pike_log_level", Impl(Int)),
         ],
     },
     ModuleSupport {

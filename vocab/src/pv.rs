@@ -193,6 +193,50 @@ pub enum PvRef {
     /// textopsx's iterators: `$hfitname(it)`, `$hfitbody(it)`,
     /// `$blitval(it)`, by the iterator's (constant) name.
     TextIter(IterKind, String),
+    /// htable's `$sht(table=>key)` and its kin (`$shtex`, `$shtinc`,
+    /// `$shtdec`, `$shtcn`, `$shtcv`): the table by its (constant) name,
+    /// the key a PV format printed at each access.
+    Sht(ShtPv, Box<ShtName>),
+}
+
+/// Which htable PV ([`PvRef::Sht`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShtPv {
+    /// `$sht`: the item's value (writable; `$null` deletes).
+    Val,
+    /// `$shtex`: seconds until the item expires (writable).
+    Ex,
+    /// `$shtinc`: the item's integer plus one, stored.
+    Inc,
+    /// `$shtdec`: the item's integer minus one, stored.
+    Dec,
+    /// `$shtcn`: how many keys match.
+    Cn,
+    /// `$shtcv`: how many string values match.
+    Cv,
+}
+
+/// `table=>key` of an htable PV: the table's name, the key's PV format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShtName {
+    pub table: String,
+    pub key: Vec<FmtSeg>,
+}
+
+impl ShtName {
+    /// Splits `table=>key` as htable's `pv_parse_ht_name` does: blanks
+    /// before the table name, the name up to `=` or a blank, blanks, then
+    /// `=>`; the rest is the key's format, returned as written. `None`
+    /// where Kamailio refuses the name (and refuses to start).
+    pub fn split(inner: &str) -> Option<(&str, &str)> {
+        let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+        let s = inner.trim_start_matches(blank);
+        let end = s.find(|c: char| c == '=' || blank(c))?;
+        let (table, rest) = s.split_at(end);
+        let rest = rest.trim_start_matches(blank);
+        let key = rest.strip_prefix("=>")?;
+        (!table.is_empty()).then_some((table, key))
+    }
 }
 
 /// What a textopsx iterator PV reads.
@@ -343,6 +387,7 @@ impl PvRef {
         match self {
             PvRef::Plain(id) => id.info().writable,
             PvRef::Var(_) | PvRef::Avp(..) | PvRef::Xavp(_) => true,
+            PvRef::Sht(ShtPv::Val | ShtPv::Ex, _) => true,
             PvRef::Module(idx) => ModulePv::get(*idx).is_some_and(|p| p.write.is_some()),
             _ => false,
         }

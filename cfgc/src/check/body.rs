@@ -537,6 +537,19 @@ pub(super) fn check_spec(
                 .with_help("write `$xavp(name)`, `$xavp(name[i])` or `$xavp(name[i]=>key[j])`"),
         );
     }
+    if matches!(
+        spec.name.as_str(),
+        "sht" | "shtex" | "shtinc" | "shtdec" | "shtcn" | "shtcv"
+    ) && cfgc_vocab::ShtName::split(spec.inner.as_deref().unwrap_or("")).is_none()
+    {
+        ctx.push(
+            Diagnostic::error(
+                "pv-name",
+                format!("`${}` is not named `table=>key`", spec.name),
+            )
+            .with_label(span, "Kamailio refuses to start: wrong format"),
+        );
+    }
     for n in pvar::nested(spec) {
         check_spec(ctx, &n, span, false);
     }
@@ -547,6 +560,13 @@ pub(super) fn check_spec(
 /// into the literal where the source text allows.
 pub(super) fn format_string(ctx: &mut Ctx<'_>, text: &str, span: Span) {
     let snippet = ctx.sources.snippet(span).to_string();
+    if !pvar::lone_dollars(text).is_empty() {
+        ctx.push(
+            Diagnostic::error("unknown-pv", "a `$` in a format string that starts no PV")
+                .with_label(span, "Kamailio refuses to start: wrong format")
+                .with_help("write `$$` for a literal `$`"),
+        );
+    }
     for (range, spec) in pvar::format_pvs(text) {
         // Locate the PV in the source literal (escapes may shift offsets).
         let sub = &text[range.clone()];

@@ -321,6 +321,23 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
             body::format_string(ctx, s, *span);
         }
     }
+    // htable's `table=>key` arguments: the key is a PV format, parsed
+    // when Kamailio loads the cfg (`fixup_ht_key`).
+    if module.name == "htable"
+        && matches!(
+            name,
+            "sht_rm_name_re" | "sht_rm_value_re" | "sht_lock" | "sht_unlock"
+        )
+        && let Some(Arg::Expr(Expr::Str(s, span))) = c.args.first()
+    {
+        match cfgc_vocab::ShtName::split(s) {
+            Some((_, key)) => body::format_string(ctx, key, *span),
+            None => ctx.push(
+                Diagnostic::error("pv-name", format!("`{s}` is not `table=>key`"))
+                    .with_label(*span, "Kamailio refuses to start: wrong format"),
+            ),
+        }
+    }
     arg_values(ctx, module.name, func, c);
     if !func.is_supported(module.name)
         && !ctx

@@ -196,6 +196,30 @@ pub fn format_pvs(text: &str) -> Vec<(std::ops::Range<usize>, Result<PvSpec, PvE
     out
 }
 
+/// The byte offsets of the `$`s of a PV-format string that start no PV
+/// (neither `$$` nor a name or `(` after it): Kamailio's
+/// `pv_parse_format` refuses them ("wrong format"), so the cfg does not
+/// start.
+pub fn lone_dollars(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(off) = text[i..].find('$') {
+        let at = i + off;
+        match text[at + 1..].chars().next() {
+            Some('$') => i = at + 2,
+            Some(c) if c == '(' || is_name_char(c) => match parse_spec(&text[at..]) {
+                Ok((_, len)) => i = at + len,
+                Err(_) => break,
+            },
+            _ => {
+                out.push(at);
+                i = at + 1;
+            }
+        }
+    }
+    out
+}
+
 /// Nested PVs inside an inner name or a transformation parameter
 /// (`$sht(t=>$ci)`), for recursive checks.
 pub fn nested(spec: &PvSpec) -> Vec<PvSpec> {

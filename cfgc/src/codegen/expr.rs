@@ -361,6 +361,12 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             let x = super::xavp_static(x);
             quote!(rt::xavp::read(ctx, #x))
         }
+        PvRef::Sht(kind, name) => {
+            let k = super::variant(kind);
+            let table = &name.table;
+            let key = format(g, &name.key);
+            quote!(rt::modules::htable::pv_get(ctx, rt::ShtPv::#k, #table, &#key))
+        }
         // A module's PV: its reader, called directly.
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx)
             .and_then(|m| format!("rt::{}", m.path).parse::<TokenStream>().ok())
@@ -398,7 +404,7 @@ fn tr_ops(g: &Gen<'_>, ops: &[TrOp]) -> TokenStream {
 }
 
 /// Builds a PV-format string into an owned buffer.
-fn format(g: &Gen<'_>, segs: &[FmtSeg]) -> TokenStream {
+pub(crate) fn format(g: &Gen<'_>, segs: &[FmtSeg]) -> TokenStream {
     let pushes = segs.iter().map(|s| match s {
         FmtSeg::Lit(l) => {
             let b = bytes(l);

@@ -402,7 +402,31 @@ fn pv_value(p: &PvRef) -> TokenStream {
             let idx = Literal::u16_unsuffixed(*idx);
             quote!(rt::PvRef::Module(#idx))
         }
+        PvRef::Sht(kind, name) => {
+            let k = variant(kind);
+            let table = &name.table;
+            let key = fmt_value(&name.key);
+            quote!(rt::PvRef::Sht(
+                rt::ShtPv::#k,
+                Box::new(rt::ShtName { table: #table.to_string(), key: #key })
+            ))
+        }
     }
+}
+
+/// A PV-format string as a Rust value (`Vec<rt::FmtSeg>`).
+fn fmt_value(segs: &[crate::ir::FmtSeg]) -> TokenStream {
+    let segs = segs.iter().map(|seg| match seg {
+        crate::ir::FmtSeg::Lit(l) => {
+            let b = bytes(l);
+            quote!(rt::FmtSeg::Lit(#b.to_vec()))
+        }
+        crate::ir::FmtSeg::Pv(p) => {
+            let p = pv_value(p);
+            quote!(rt::FmtSeg::Pv(#p))
+        }
+    });
+    quote!(Vec::from([#(#segs),*]))
 }
 
 /// `settings()`: listen sockets, aliases, core parameters and modparams.
@@ -424,17 +448,8 @@ fn settings(g: &Gen<'_>) -> TokenStream {
             }
             CoreValue::Str(t) => quote!(rt::CoreValue::Str(#t.into())),
             CoreValue::Fmt(segs) => {
-                let segs = segs.iter().map(|seg| match seg {
-                    crate::ir::FmtSeg::Lit(l) => {
-                        let b = bytes(l);
-                        quote!(rt::FmtSeg::Lit(#b.to_vec()))
-                    }
-                    crate::ir::FmtSeg::Pv(p) => {
-                        let p = pv_value(p);
-                        quote!(rt::FmtSeg::Pv(#p))
-                    }
-                });
-                quote!(rt::CoreValue::Fmt(Vec::from([#(#segs),*])))
+                let segs = fmt_value(segs);
+                quote!(rt::CoreValue::Fmt(#segs))
             }
         };
         quote!((#name.into(), #v))

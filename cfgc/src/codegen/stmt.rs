@@ -163,6 +163,15 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                     let x = super::xavp_static(x);
                     quote!(rt::xavp::assign(ctx, #x, v))
                 }
+                Lvalue::Pv(PvRef::Sht(kind, name)) => {
+                    let k = super::variant(kind);
+                    let table = &name.table;
+                    let key = super::expr::format(g, &name.key);
+                    quote!({
+                        let key = #key;
+                        rt::modules::htable::pv_set(ctx, rt::ShtPv::#k, #table, &key, v)
+                    })
+                }
                 // A module's writable PV: its writer, called directly.
                 Lvalue::Pv(PvRef::Module(idx)) => match cfgc_vocab::ModulePv::get(*idx)
                     .and_then(|m| m.write)

@@ -1535,6 +1535,38 @@ impl Lowerer<'_> {
                     }
                 }
             }
+            name @ ("sht" | "shtex" | "shtinc" | "shtdec" | "shtcn" | "shtcv")
+                if s.index.is_none() && self.loaded("htable") =>
+            {
+                let kind = match name {
+                    "sht" => cfgc_vocab::ShtPv::Val,
+                    "shtex" => cfgc_vocab::ShtPv::Ex,
+                    "shtinc" => cfgc_vocab::ShtPv::Inc,
+                    "shtdec" => cfgc_vocab::ShtPv::Dec,
+                    "shtcn" => cfgc_vocab::ShtPv::Cn,
+                    _ => cfgc_vocab::ShtPv::Cv,
+                };
+                let inner = s.inner.as_deref().unwrap_or("");
+                let Some((table, key)) = cfgc_vocab::ShtName::split(inner) else {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "pv-name",
+                            format!("`${name}({inner})` is not named `table=>key`"),
+                        )
+                        .with_label(span, "htable's PVs are named `table=>key`")
+                        .with_note("Kamailio refuses the configuration: wrong format"),
+                    );
+                    return None;
+                };
+                let key = self.format(key.as_bytes(), span)?;
+                PvRef::Sht(
+                    kind,
+                    Box::new(cfgc_vocab::ShtName {
+                        table: table.to_string(),
+                        key,
+                    }),
+                )
+            }
             "hdrc" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),
                 _ => {

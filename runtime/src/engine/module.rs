@@ -309,6 +309,13 @@ pub trait ModuleSet: Any + Send + Sync + fmt::Debug {
     fn read_pv_ref<'c>(&self, _pv: &'c PvRef, _ctx: &'c Ctx<'_>) -> Value<'c> {
         Value::Null
     }
+
+    /// `pv = v` for a writable module PV with arguments (htable's
+    /// `$sht(t=>k)`): how `pv::assign` reaches one (generated code calls
+    /// the module's writer directly). -1 if no module of the set has it.
+    fn write_pv_ref(&self, _pv: &PvRef, _ctx: &mut Ctx<'_>, _v: OwnedValue) -> i32 {
+        -1
+    }
 }
 
 /// No modules: contexts built outside an engine, engines without modules.

@@ -87,7 +87,7 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
             Some(ops) => trans::eval(read(ctx, inner), &ops),
             None => Value::Null,
         },
-        PvRef::Dbr(..) | PvRef::SqlRows(_) | PvRef::TextIter(..) => {
+        PvRef::Dbr(..) | PvRef::SqlRows(_) | PvRef::TextIter(..) | PvRef::Sht(..) => {
             ctx.modules.read_pv_ref(pv, ctx)
         }
         PvRef::Xavp(x) => xavp::read(ctx, x),
@@ -153,6 +153,10 @@ pub fn assign(ctx: &mut Ctx<'_>, pv: &PvRef, v: OwnedValue) -> i32 {
             }
             None => -1,
         },
+        PvRef::Sht(..) => {
+            let modules = ctx.modules;
+            modules.write_pv_ref(pv, ctx, v)
+        }
         _ => -1,
     }
 }

@@ -17,6 +17,7 @@ pub mod corex;
 pub mod counters;
 pub mod ctl;
 pub mod domain;
+pub mod htable;
 pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
@@ -24,6 +25,7 @@ pub mod media_relay;
 pub mod nathelper;
 pub mod path;
 pub mod permissions;
+pub mod pike;
 pub mod registrar;
 pub mod rr;
 pub mod rtpengine;
@@ -107,6 +109,10 @@ pub struct Modules {
     pub rtpproxy: rtpproxy::Rtpproxy,
     /// sdpops: no state; its `$sdp(...)` PVs.
     pub sdpops: sdpops::Sdpops,
+    /// htable: the shared hash tables.
+    pub htable: htable::Htable,
+    /// pike: the per-address request counters.
+    pub pike: pike::Pike,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -195,6 +201,8 @@ impl Modules {
             rtpengine: rtpengine::Rtpengine::from_params(&params)?,
             rtpproxy: rtpproxy::Rtpproxy::from_params(&params)?,
             sdpops: sdpops::Sdpops,
+            htable: htable::Htable::from_params(&params)?,
+            pike: pike::Pike::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -356,6 +364,14 @@ macro_rules! each {
             let $m = &$self.sdpops;
             $body;
         }
+        {
+            let $m = &$self.htable;
+            $body;
+        }
+        {
+            let $m = &$self.pike;
+            $body;
+        }
     }};
 }
 
@@ -435,8 +451,13 @@ impl ModuleSet for Modules {
     fn read_pv_ref<'c>(&self, pv: &'c PvRef, ctx: &'c Ctx<'_>) -> Value<'c> {
         match pv {
             PvRef::TextIter(kind, name) => textopsx::iter_pv(ctx, *kind, name),
+            PvRef::Sht(..) => htable::read_pv_ref(pv, ctx).unwrap_or(Value::Null),
             _ => sqlops::read_pv_ref(pv, ctx),
         }
+    }
+
+    fn write_pv_ref(&self, pv: &PvRef, ctx: &mut Ctx<'_>, v: OwnedValue) -> i32 {
+        htable::write_pv_ref(pv, ctx, v)
     }
 
     fn is_myself(&self, host: &[u8]) -> bool {

@@ -1,0 +1,1043 @@
+//! htable — shared hash tables (Kamailio 5.6's htable module, see
+//! modules-state-web-ops.md §4): the tables the `htable` parameter
+//! defines, their items read and written by `$sht(table=>key)` and its
+//! kin, the `sht_*` functions, expiry (`autoexpire`, `updateexpire`,
+//! `$shtex`), and the RPC commands operators use.
+//!
+//! A table is Kamailio's: `2^size` slots, each a list kept in the order
+//! of the key's hash (Kamailio's `core_case_hash`, so `htable.dump`
+//! lists slots and items as Kamailio does); keys compare case-sensitively.
+//! Every slot has its own lock. Expiry is in whole seconds of wall-clock
+//! time, as Kamailio's `time(NULL)`: an item whose expiry has passed
+//! reads as absent at once, and the sweep (every `timer_interval`)
+//! removes it.
+//!
+//! Not here (refused at build: no binding, or a parameter not listed in
+//! `cfgc_vocab::MODULES`): database loading and storing (`dbtable`,
+//! `db_url`), DMQ replication, `sht_lock`/`sht_unlock`, the iterators
+//! and `$shtitkey`/`$shtitval`, `$shtrecord` and the
+//! `htable:expired:*`/`htable:mod-init` event routes (event routes are
+//! not supported yet), `sht_print`.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cfgc_vocab::{PvRef, ShtPv};
+
+use crate::engine::Ctx;
+use crate::engine::module::{Module, ModuleSet, RpcCommand, RpcError, RpcValue};
+use crate::engine::params::{ModParams, ParamError, ParamValue};
+use crate::engine::value::{OwnedValue, Value};
+use crate::modules::Modules;
+use crate::modules::cfgutils::case_hash;
+
+const M: &str = "htable";
+
+/// An item's value: Kamailio's `int_str` with its `AVP_VAL_STR` flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    Int(i64),
+    Str(Vec<u8>),
+}
+
+/// One item of a slot.
+#[derive(Clone, Debug)]
+struct Cell {
+    /// The key's full hash (the slot's order).
+    hid: u32,
+    name: Vec<u8>,
+    value: Item,
+    /// Absolute expiry in seconds since the epoch; 0 never.
+    expire: u64,
+}
+
+/// One table.
+#[derive(Debug)]
+pub struct Table {
+    pub name: String,
+    slots: Vec<Mutex<Vec<Cell>>>,
+    /// `autoexpire` (seconds; 0 = items never expire).
+    pub autoexpire: u64,
+    /// `updateexpire`: a write re-arms the expiry.
+    pub updateexpire: bool,
+    /// `initval`: what a missing key reads as, and where `$shtinc`
+    /// starts.
+    pub initval: Option<i64>,
+}
+
+/// The module: its tables and sweep period.
+#[derive(Debug, Default)]
+pub struct Htable {
+    tables: Vec<Table>,
+    /// `timer_interval` (seconds between expiry sweeps).
+    timer_interval: u64,
+    /// When the sweep last ran.
+    last_sweep: Mutex<Option<Instant>>,
+}
+
+/// Seconds since the epoch (Kamailio's `time(NULL)`).
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Kamailio's `str2int`: decimal digits only (no sign, no blanks).
+fn str2int(s: &str) -> Option<u64> {
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse::<u64>().ok())
+        .flatten()
+}
+
+impl Table {
+    /// Parses one `htable` parameter, `name=>key=value;...` (Kamailio's
+    /// `ht_table_spec`).
+    fn parse(spec: &str) -> Result<Table, String> {
+        let bad = || format!("invalid htable parameter [{spec}]");
+        let (name, params) = spec.split_once("=>").ok_or_else(bad)?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad());
+        }
+        let mut size: u64 = 4;
+        let mut autoexpire = 0;
+        let mut updateexpire = true;
+        let mut initval = None;
+        for p in params.split(';') {
+            let p = p.trim();
+            if p.is_empty() {
+                continue;
+            }
+            let (k, v) = p.split_once('=').ok_or_else(bad)?;
+            let (k, v) = (k.trim(), v.trim());
+            match k {
+                "size" => size = str2int(v).ok_or_else(bad)?,
+                "autoexpire" => autoexpire = str2int(v).ok_or_else(bad)?,
+                "updateexpire" => updateexpire = str2int(v).ok_or_else(bad)? != 0,
+                "initval" => initval = Some(v.parse::<i64>().map_err(|_| bad())?),
+                "dmqreplicate" if str2int(v) == Some(0) => {}
+                "dbmode" if str2int(v) == Some(0) => {}
+                "dbtable" | "cols" | "dbmode" | "dmqreplicate" => {
+                    return Err(format!(
+                        "htable `{name}`: `{k}` is not supported by cfgc's runtime yet"
+                    ));
+                }
+                _ => return Err(bad()),
+            }
+        }
+        // Kamailio's `ht_add_table`: 2^size slots, 8 for size <= 1,
+        // 16384 above 31.
+        let slots = match size {
+            0 | 1 => 8,
+            s if s > 31 => 1 << 14,
+            s => 1usize << s,
+        };
+        Ok(Table {
+            name: name.to_string(),
+            slots: (0..slots).map(|_| Mutex::new(Vec::new())).collect(),
+            autoexpire,
+            updateexpire,
+            initval,
+        })
+    }
+
+    fn slot(&self, hid: u32) -> &Mutex<Vec<Cell>> {
+        let n = self.slots.len();
+        &self.slots[(hid as usize) & (n - 1)]
+    }
+
+    /// `now` when the table expires items (Kamailio reads the clock only
+    /// then); 0 otherwise.
+    fn now(&self) -> u64 {
+        if self.autoexpire > 0 { unix_now() } else { 0 }
+    }
+
+    /// The value of `key`, `None` when missing or expired.
+    pub fn get(&self, key: &[u8]) -> Option<Item> {
+        let hid = case_hash(key, 0);
+        let slot = lock(self.slot(hid));
+        let c = slot.iter().find(|c| c.hid == hid && c.name == key)?;
+        if self.autoexpire > 0 && c.expire != 0 && c.expire < unix_now() {
+            return None;
+        }
+        Some(c.value.clone())
+    }
+
+    /// Sets `key` (Kamailio's `ht_set_cell_ex`): `exv` > 0 is an explicit
+    /// expiry in seconds from now (`sht_setxs`), else the table's rule.
+    pub fn set(&self, key: &[u8], value: Item, exv: i64) {
+        let hid = case_hash(key, 0);
+        let now = self.now();
+        let explicit = u64::try_from(exv).ok().filter(|e| *e > 0);
+        let mut slot = lock(self.slot(hid));
+        if let Some(c) = slot.iter_mut().find(|c| c.hid == hid && c.name == key) {
+            // A string replaced by a longer string, or an int by a string,
+            // is a new cell in Kamailio: with an explicit expiry, its
+            // `ht_set_cell_ex` writes that expiry to the old cell it frees,
+            // so the new one never expires.
+            let new_cell = match (&c.value, &value) {
+                (Item::Str(old), Item::Str(new)) => new.len() > old.len(),
+                (Item::Int(_), Item::Str(_)) => true,
+                _ => false,
+            };
+            c.value = value;
+            match explicit {
+                Some(_) if new_cell => c.expire = 0,
+                Some(e) => c.expire = now + e,
+                None if self.updateexpire => c.expire = now + self.autoexpire,
+                None => {}
+            }
+            return;
+        }
+        let expire = now + explicit.unwrap_or(self.autoexpire);
+        let at = slot.partition_point(|c| c.hid <= hid);
+        slot.insert(
+            at,
+            Cell {
+                hid,
+                name: key.to_vec(),
+                value,
+                expire,
+            },
+        );
+    }
+
+    /// Deletes `key`; whether it was there.
+    pub fn delete(&self, key: &[u8]) -> bool {
+        let hid = case_hash(key, 0);
+        let mut slot = lock(self.slot(hid));
+        match slot.iter().position(|c| c.hid == hid && c.name == key) {
+            Some(i) => {
+                slot.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `$shtinc`/`$shtdec` (Kamailio's `ht_cell_value_add`): the new
+    /// integer, `None` for a string item, or a missing (or expired) one
+    /// in a table without `initval`.
+    pub fn add(&self, key: &[u8], delta: i64) -> Option<i64> {
+        let hid = case_hash(key, 0);
+        let now = self.now();
+        let mut slot = lock(self.slot(hid));
+        if let Some(c) = slot.iter_mut().find(|c| c.hid == hid && c.name == key) {
+            if now > 0 && c.expire != 0 && c.expire < now {
+                c.value = Item::Int(self.initval?);
+            }
+            let Item::Int(n) = &mut c.value else {
+                return None;
+            };
+            *n = n.wrapping_add(delta);
+            let n = *n;
+            if self.updateexpire {
+                c.expire = now + self.autoexpire;
+            }
+            return Some(n);
+        }
+        let n = self.initval?.wrapping_add(delta);
+        let at = slot.partition_point(|c| c.hid <= hid);
+        slot.insert(
+            at,
+            Cell {
+                hid,
+                name: key.to_vec(),
+                value: Item::Int(n),
+                expire: now + self.autoexpire,
+            },
+        );
+        Some(n)
+    }
+
+    /// `$shtex` read: seconds left (wrapping as Kamailio's unsigned
+    /// subtraction); 0 for a table without autoexpire or a missing key.
+    pub fn expires_in(&self, key: &[u8]) -> u32 {
+        if self.autoexpire == 0 {
+            return 0;
+        }
+        let hid = case_hash(key, 0);
+        let slot = lock(self.slot(hid));
+        slot.iter()
+            .find(|c| c.hid == hid && c.name == key)
+            .map_or(0, |c| c.expire.wrapping_sub(unix_now()) as u32)
+    }
+
+    /// `$shtex = n`: expire in `n` seconds (0 never); nothing for a table
+    /// without autoexpire.
+    pub fn set_expire(&self, key: &[u8], secs: i64) {
+        if self.autoexpire == 0 {
+            return;
+        }
+        let hid = case_hash(key, 0);
+        let at = u64::try_from(secs)
+            .ok()
+            .filter(|s| *s > 0)
+            .map_or(0, |s| unix_now() + s);
+        let mut slot = lock(self.slot(hid));
+        if let Some(c) = slot.iter_mut().find(|c| c.hid == hid && c.name == key) {
+            c.expire = at;
+        }
+    }
+
+    /// Removes every item `pred` selects.
+    fn remove_where(&self, mut pred: impl FnMut(&Cell) -> bool) {
+        for s in &self.slots {
+            lock(s).retain(|c| !pred(c));
+        }
+    }
+
+    /// Whether any item satisfies `pred`.
+    fn any(&self, mut pred: impl FnMut(&Cell) -> bool) -> bool {
+        self.slots.iter().any(|s| lock(s).iter().any(&mut pred))
+    }
+
+    /// How many items satisfy `pred`.
+    fn count(&self, mut pred: impl FnMut(&Cell) -> bool) -> usize {
+        self.slots
+            .iter()
+            .map(|s| lock(s).iter().filter(|c| pred(c)).count())
+            .sum()
+    }
+
+    /// Deletes every item.
+    pub fn reset(&self) {
+        for s in &self.slots {
+            lock(s).clear();
+        }
+    }
+
+    /// The sweep: items whose expiry has passed go.
+    fn sweep(&self, now: u64) {
+        if self.autoexpire > 0 {
+            self.remove_where(|c| c.expire != 0 && c.expire < now);
+        }
+    }
+}
+
+/// The text of an item in a match: a key, or a string value (an integer
+/// value never matches).
+fn subject(c: &Cell, values: bool) -> Option<&[u8]> {
+    if !values {
+        return Some(&c.name);
+    }
+    match &c.value {
+        Item::Str(s) => Some(s),
+        Item::Int(_) => None,
+    }
+}
+
+fn re_match(re: &[u8], s: &[u8]) -> bool {
+    crate::engine::cond::icase_match(re, s) == Some(true)
+}
+
+impl Htable {
+    /// Reads `modparam("htable", ...)`.
+    ///
+    /// # Errors
+    /// A table definition Kamailio refuses (or one naming the database
+    /// or replication, not supported), a table defined twice.
+    pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
+        let mut tables: Vec<Table> = Vec::new();
+        for v in p.all(M, "htable") {
+            let ParamValue::Str(spec) = v else {
+                return Err(ParamError::invalid(M, "htable", "not a string"));
+            };
+            let t = Table::parse(spec).map_err(|e| ParamError::invalid(M, "htable", e))?;
+            if tables.iter().any(|o| o.name == t.name) {
+                return Err(ParamError::invalid(
+                    M,
+                    "htable",
+                    format!("htable already configured [{}]", t.name),
+                ));
+            }
+            tables.push(t);
+        }
+        let interval = p.int(M, "timer_interval")?.unwrap_or(20);
+        Ok(Self {
+            tables,
+            timer_interval: u64::try_from(interval).unwrap_or(20).max(1),
+            last_sweep: Mutex::new(None),
+        })
+    }
+
+    /// The table called `name`.
+    pub fn table(&self, name: &[u8]) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name.as_bytes() == name)
+    }
+}
+
+impl Module for Htable {
+    const NAME: &'static str = M;
+    const RPC: &'static [RpcCommand] = &[
+        RpcCommand {
+            name: "htable.get",
+            help: "Get one key from a hash table.",
+            handler: rpc_get,
+        },
+        RpcCommand {
+            name: "htable.delete",
+            help: "Delete one key from a hash table.",
+            handler: rpc_delete,
+        },
+        RpcCommand {
+            name: "htable.sets",
+            help: "Set one key in a hash table to a string value.",
+            handler: rpc_sets,
+        },
+        RpcCommand {
+            name: "htable.seti",
+            help: "Set one key in a hash table to an integer value.",
+            handler: rpc_seti,
+        },
+        RpcCommand {
+            name: "htable.dump",
+            help: "Dump the content of a hash table.",
+            handler: rpc_dump,
+        },
+        RpcCommand {
+            name: "htable.listTables",
+            help: "List all htables.",
+            handler: rpc_list_tables,
+        },
+        RpcCommand {
+            name: "htable.stats",
+            help: "Statistics about htables.",
+            handler: rpc_stats,
+        },
+        RpcCommand {
+            name: "htable.flush",
+            help: "Empty the content of a hash table.",
+            handler: rpc_flush,
+        },
+    ];
+
+    fn from_params(params: &ModParams) -> Result<Self, ParamError> {
+        Htable::from_params(params)
+    }
+
+    fn tick(&self) -> Option<Duration> {
+        self.tables
+            .iter()
+            .any(|t| t.autoexpire > 0)
+            .then_some(Duration::from_secs(1))
+    }
+
+    fn on_timer(&self, now: Instant, _out: &mut Vec<crate::transport::Transmit>) {
+        {
+            let mut last = lock(&self.last_sweep);
+            match *last {
+                Some(l) if now.duration_since(l).as_secs() < self.timer_interval => return,
+                Some(_) => *last = Some(now),
+                None => {
+                    *last = Some(now);
+                    return;
+                }
+            }
+        }
+        let t = unix_now();
+        for table in &self.tables {
+            table.sweep(t);
+        }
+    }
+}
+
+/// The table an htable PV names.
+fn table_of<'a>(ctx: &Ctx<'a>, table: &str) -> Option<&'a Table> {
+    Modules::of(ctx).htable.table(table.as_bytes())
+}
+
+/// Reads an htable PV (`$sht(t=>k)`, `$shtex`, `$shtinc`, `$shtdec`,
+/// `$shtcn`, `$shtcv`); `key` is the key as printed for this message.
+/// An unknown table reads `$null`, as in Kamailio.
+pub fn pv_get(ctx: &Ctx<'_>, kind: ShtPv, table: &str, key: &[u8]) -> OwnedValue {
+    let Some(t) = table_of(ctx, table) else {
+        return Value::Null;
+    };
+    let int = |n: i64| Value::Int(n as i32);
+    match kind {
+        ShtPv::Val => match t.get(key) {
+            Some(Item::Int(n)) => int(n),
+            Some(Item::Str(s)) => Value::Str(s.into()),
+            None => t.initval.map_or(Value::Null, int),
+        },
+        ShtPv::Ex => Value::Int(t.expires_in(key) as i32),
+        ShtPv::Inc => t.add(key, 1).map_or(Value::Null, int),
+        ShtPv::Dec => t.add(key, -1).map_or(Value::Null, int),
+        ShtPv::Cn => int(count_re(t, key, false) as i64),
+        ShtPv::Cv => int(count_re(t, key, true) as i64),
+    }
+}
+
+/// Assigns an htable PV: `$sht(t=>k) = v` (`$null` deletes),
+/// `$shtex(t=>k) = n`. -1 for an unknown table (or a read-only PV).
+pub fn pv_set(ctx: &mut Ctx<'_>, kind: ShtPv, table: &str, key: &[u8], v: OwnedValue) -> i32 {
+    let Some(t) = table_of(ctx, table) else {
+        return -1;
+    };
+    match (kind, v) {
+        (ShtPv::Val, Value::Null) => {
+            t.delete(key);
+        }
+        (ShtPv::Val, Value::Int(n)) => t.set(key, Item::Int(i64::from(n)), 0),
+        (ShtPv::Val, Value::Str(s)) => t.set(key, Item::Str(s.into_owned()), 0),
+        (ShtPv::Ex, Value::Int(n)) => t.set_expire(key, i64::from(n)),
+        // A string (or `$null`) sets no expiry: Kamailio's value 0.
+        (ShtPv::Ex, _) => t.set_expire(key, 0),
+        _ => return -1,
+    }
+    1
+}
+
+/// The reader `pv::read` reaches through the module set.
+pub(crate) fn read_pv_ref<'c>(pv: &'c PvRef, ctx: &'c Ctx<'_>) -> Option<Value<'c>> {
+    let PvRef::Sht(kind, name) = pv else {
+        return None;
+    };
+    let key = crate::engine::pv::format(ctx, &name.key);
+    Some(pv_get(ctx, *kind, &name.table, &key))
+}
+
+/// The writer `pv::assign` reaches through the module set.
+pub(crate) fn write_pv_ref(pv: &PvRef, ctx: &mut Ctx<'_>, v: OwnedValue) -> i32 {
+    let PvRef::Sht(kind, name) = pv else {
+        return -1;
+    };
+    let key = crate::engine::pv::format(ctx, &name.key);
+    pv_set(ctx, *kind, &name.table, &key, v)
+}
+
+/// `$shtcn`/`$shtcv` (Kamailio's `ht_count_cells_re`): the operator
+/// prefixes `~~` regex, `~%` ends with, `%~` starts with, `==` equal,
+/// `eq` integer equal (values only), `**` every item; no prefix is a
+/// regex. Expired items not yet swept count.
+fn count_re(t: &Table, sre: &[u8], values: bool) -> usize {
+    if sre.is_empty() {
+        return 0;
+    }
+    let op = match sre.get(..2) {
+        Some(b"~~") => 1,
+        Some(b"~%") => 2,
+        Some(b"%~") => 3,
+        Some(b"==") => 4,
+        Some(b"eq") => 5,
+        Some(b"**") => return t.count(|_| true),
+        _ => 0,
+    };
+    let sval = if op == 0 { sre } else { &sre[2..] };
+    if op > 0 && sval.is_empty() {
+        return 0;
+    }
+    if op == 5 {
+        if !values {
+            return 0;
+        }
+        let n = parse_sint(sval);
+        return t.count(|c| c.value == Item::Int(n));
+    }
+    t.count(|c| {
+        subject(c, values).is_some_and(|s| match op {
+            2 => s.ends_with(sval),
+            3 => s.starts_with(sval),
+            4 => s == sval,
+            _ => re_match(sval, s),
+        })
+    })
+}
+
+/// Kamailio's `str2sint` as `$shtcv(t=>eqN)` uses it: an optional sign
+/// and digits; what fails to parse is 0.
+fn parse_sint(s: &[u8]) -> i64 {
+    std::str::from_utf8(s)
+        .ok()
+        .and_then(|t| t.parse::<i64>().ok())
+        .unwrap_or(0)
+}
+
+// ---- functions ------------------------------------------------------
+
+/// A table named by a function's argument; logs Kamailio's error when
+/// there is none.
+fn named<'a>(ctx: &Ctx<'a>, name: &[u8]) -> Option<&'a Table> {
+    let t = Modules::of(ctx).htable.table(name);
+    if t.is_none() {
+        crate::engine::log::error(
+            ctx,
+            &format!("cannot get hash table [{}]", String::from_utf8_lossy(name)),
+        );
+    }
+    t
+}
+
+/// `sht_rm(table, key)`: 1 (also when the key is missing); -1 for an
+/// unknown table or an empty argument.
+pub fn sht_rm(ctx: &mut Ctx<'_>, table: &[u8], key: &[u8]) -> i32 {
+    if table.is_empty() || key.is_empty() {
+        return -1;
+    }
+    let Some(t) = named(ctx, table) else {
+        return -1;
+    };
+    t.delete(key);
+    1
+}
+
+/// `sht_rm_name_re("t=>re")` / `sht_rm_value_re`: the argument is split
+/// at build; 1, also for an unknown table (as Kamailio); -1 for an empty
+/// regex.
+fn rm_re(ctx: &Ctx<'_>, spec: &[u8], values: bool) -> i32 {
+    let Some((table, re)) = split_spec(spec) else {
+        return -1;
+    };
+    let Some(t) = Modules::of(ctx).htable.table(table) else {
+        return 1;
+    };
+    if re.is_empty() {
+        return -1;
+    }
+    t.remove_where(|c| subject(c, values).is_some_and(|s| re_match(re, s)));
+    1
+}
+
+/// `t=>text` at run time (the compiler checked the constant part).
+fn split_spec(spec: &[u8]) -> Option<(&[u8], &[u8])> {
+    let s = std::str::from_utf8(spec).ok()?;
+    let (t, k) = cfgc_vocab::ShtName::split(s)?;
+    Some((t.as_bytes(), k.as_bytes()))
+}
+
+pub fn sht_rm_name_re(ctx: &mut Ctx<'_>, spec: &[u8]) -> i32 {
+    rm_re(ctx, spec, false)
+}
+
+pub fn sht_rm_value_re(ctx: &mut Ctx<'_>, spec: &[u8]) -> i32 {
+    rm_re(ctx, spec, true)
+}
+
+/// `sht_rm_name(t, op, v)` / `sht_rm_value`: op `re` or `sw`; 1, or -1
+/// (unknown table or operator, an empty argument).
+fn rm_items(ctx: &Ctx<'_>, table: &[u8], op: &[u8], val: &[u8], values: bool) -> i32 {
+    if table.is_empty() || op.is_empty() || val.is_empty() {
+        return -1;
+    }
+    let Some(t) = named(ctx, table) else {
+        return -1;
+    };
+    match op {
+        b"re" => t.remove_where(|c| subject(c, values).is_some_and(|s| re_match(val, s))),
+        b"sw" => t.remove_where(|c| subject(c, values).is_some_and(|s| s.starts_with(val))),
+        _ => return -1,
+    }
+    1
+}
+
+pub fn sht_rm_name(ctx: &mut Ctx<'_>, table: &[u8], op: &[u8], val: &[u8]) -> i32 {
+    rm_items(ctx, table, op, val, false)
+}
+
+pub fn sht_rm_value(ctx: &mut Ctx<'_>, table: &[u8], op: &[u8], val: &[u8]) -> i32 {
+    rm_items(ctx, table, op, val, true)
+}
+
+/// `sht_match_name(t, op, v)` (`sht_has_name`) / `sht_match_str_value`
+/// (`sht_has_str_value`): op `eq`, `ne`, `re`, `sw`; 1 when an item
+/// matches, else -1.
+fn match_items(ctx: &Ctx<'_>, table: &[u8], op: &[u8], val: &[u8], values: bool) -> i32 {
+    if table.is_empty() || op.is_empty() || val.is_empty() {
+        return -1;
+    }
+    let Some(t) = named(ctx, table) else {
+        return -1;
+    };
+    let hit = match op {
+        b"eq" => t.any(|c| subject(c, values) == Some(val)),
+        b"ne" => t.any(|c| subject(c, values).is_some_and(|s| s != val)),
+        b"sw" => t.any(|c| subject(c, values).is_some_and(|s| s.starts_with(val))),
+        b"re" => t.any(|c| subject(c, values).is_some_and(|s| re_match(val, s))),
+        _ => return -1,
+    };
+    if hit { 1 } else { -1 }
+}
+
+pub fn sht_match_name(ctx: &mut Ctx<'_>, table: &[u8], op: &[u8], val: &[u8]) -> i32 {
+    match_items(ctx, table, op, val, false)
+}
+
+pub fn sht_match_str_value(ctx: &mut Ctx<'_>, table: &[u8], op: &[u8], val: &[u8]) -> i32 {
+    match_items(ctx, table, op, val, true)
+}
+
+/// `sht_reset(table)`: every item deleted; 1, -1 for an unknown table.
+pub fn sht_reset(ctx: &mut Ctx<'_>, table: &[u8]) -> i32 {
+    if table.is_empty() {
+        return -1;
+    }
+    let Some(t) = named(ctx, table) else {
+        return -1;
+    };
+    t.reset();
+    1
+}
+
+/// `sht_setxs(table, key, value, expire)`: a string item expiring in
+/// `expire` seconds (0: the table's rule); 1, -1 for an unknown table.
+pub fn sht_setxs(ctx: &mut Ctx<'_>, table: &[u8], key: &[u8], val: &[u8], exp: i32) -> i32 {
+    setx(ctx, table, key, Item::Str(val.to_vec()), exp)
+}
+
+/// `sht_setxi(table, key, value, expire)`: the same with an integer,
+/// but 0 when it is set (so the script ends there: Kamailio 5.6.3's
+/// `ki_ht_setxi` returns 0 on success), -1 for an unknown table.
+pub fn sht_setxi(ctx: &mut Ctx<'_>, table: &[u8], key: &[u8], val: i32, exp: i32) -> i32 {
+    match setx(ctx, table, key, Item::Int(i64::from(val)), exp) {
+        1 => 0,
+        rc => rc,
+    }
+}
+
+fn setx(ctx: &Ctx<'_>, table: &[u8], key: &[u8], v: Item, exp: i32) -> i32 {
+    if table.is_empty() || key.is_empty() {
+        return -1;
+    }
+    let Some(t) = Modules::of(ctx).htable.table(table) else {
+        crate::engine::log::error(
+            ctx,
+            &format!("No such htable: {}", String::from_utf8_lossy(table)),
+        );
+        return -1;
+    };
+    t.set(key, v, i64::from(exp));
+    1
+}
+
+// ---- RPC ------------------------------------------------------------
+
+fn of_set(set: &dyn ModuleSet) -> Result<&Htable, RpcError> {
+    set.as_any()
+        .downcast_ref::<Modules>()
+        .map(|m| &m.htable)
+        .ok_or_else(|| RpcError::new(500, "htable is not loaded"))
+}
+
+fn rpc_table<'a>(set: &'a dyn ModuleSet, args: &[&str]) -> Result<&'a Table, RpcError> {
+    let name = args
+        .first()
+        .ok_or_else(|| RpcError::new(500, "Table name not found"))?;
+    of_set(set)?
+        .table(name.as_bytes())
+        .ok_or_else(|| RpcError::new(500, "No such htable"))
+}
+
+fn rpc_key<'a>(args: &[&'a str]) -> Result<&'a str, RpcError> {
+    args.get(1)
+        .copied()
+        .ok_or_else(|| RpcError::new(500, "Key name not found"))
+}
+
+fn item_value(v: &Item) -> RpcValue {
+    match v {
+        Item::Int(n) => RpcValue::Int(*n),
+        Item::Str(s) => RpcValue::Str(String::from_utf8_lossy(s).into_owned()),
+    }
+}
+
+/// `expire` as `htable.get` prints it: local time, or `NEVER`.
+fn expire_text(t: &Table, expire: u64) -> String {
+    if t.autoexpire == 0 || expire == 0 {
+        return "NEVER".into();
+    }
+    local_time(expire)
+}
+
+/// `%Y-%m-%d %H:%M:%S` in local time (libc's `localtime_r`).
+fn local_time(secs: u64) -> String {
+    let t = libc::time_t::try_from(secs).unwrap_or(0);
+    // SAFETY: `tm` is plain data zeroed before use; `localtime_r` writes
+    // it and reads only `t`.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        tm
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
+}
+
+fn rpc_get(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let t = rpc_table(set, args)?;
+    let key = rpc_key(args)?.as_bytes();
+    let hid = case_hash(key, 0);
+    let slot = lock(t.slot(hid));
+    let c = slot
+        .iter()
+        .find(|c| c.hid == hid && c.name == key)
+        .ok_or_else(|| RpcError::new(500, "Key name doesn't exist in htable."))?;
+    let flags = match c.value {
+        Item::Int(_) => 0,
+        Item::Str(_) => 2,
+    };
+    Ok(vec![RpcValue::Struct(vec![(
+        "item".into(),
+        RpcValue::Struct(vec![
+            (
+                "name".into(),
+                RpcValue::Str(String::from_utf8_lossy(&c.name).into_owned()),
+            ),
+            ("value".into(), item_value(&c.value)),
+            ("flags".into(), RpcValue::Int(flags)),
+            ("expire".into(), RpcValue::Str(expire_text(t, c.expire))),
+        ]),
+    )])])
+}
+
+fn rpc_delete(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let t = rpc_table(set, args)?;
+    t.delete(rpc_key(args)?.as_bytes());
+    Ok(vec![RpcValue::Str("Ok. Key deleted.".into())])
+}
+
+fn rpc_sets(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let t = rpc_table(set, args)?;
+    let key = rpc_key(args)?;
+    let v = args
+        .get(2)
+        .ok_or_else(|| RpcError::new(500, "Value not found"))?;
+    t.set(key.as_bytes(), Item::Str(v.as_bytes().to_vec()), 0);
+    Ok(vec![RpcValue::Str("Ok. Key set to new value.".into())])
+}
+
+fn rpc_seti(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let t = rpc_table(set, args)?;
+    let key = rpc_key(args)?;
+    let v = args
+        .get(2)
+        .ok_or_else(|| RpcError::new(500, "Value not found"))?;
+    // A value that is not an integer stores 0, as Kamailio's JSON typing.
+    let n = v.parse::<i64>().unwrap_or(0);
+    t.set(key.as_bytes(), Item::Int(n), 0);
+    Ok(vec![RpcValue::Str("Ok. Key set to new value.".into())])
+}
+
+fn rpc_dump(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let t = rpc_table(set, args)?;
+    let mut out = Vec::new();
+    for (i, s) in t.slots.iter().enumerate() {
+        let slot = lock(s);
+        if slot.is_empty() {
+            continue;
+        }
+        let items = slot
+            .iter()
+            .map(|c| {
+                RpcValue::Struct(vec![
+                    (
+                        "name".into(),
+                        RpcValue::Str(String::from_utf8_lossy(&c.name).into_owned()),
+                    ),
+                    ("value".into(), item_value(&c.value)),
+                    (
+                        "type".into(),
+                        RpcValue::Str(
+                            match c.value {
+                                Item::Int(_) => "int",
+                                Item::Str(_) => "str",
+                            }
+                            .into(),
+                        ),
+                    ),
+                ])
+            })
+            .collect();
+        out.push(RpcValue::Struct(vec![
+            ("entry".into(), RpcValue::Int(i as i64)),
+            ("size".into(), RpcValue::Int(slot.len() as i64)),
+            ("slot".into(), RpcValue::Array(items)),
+        ]));
+    }
+    Ok(out)
+}
+
+/// Kamailio lists its tables newest first (each defined one is put at
+/// the head of its list).
+fn rpc_list_tables(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    Ok(of_set(set)?
+        .tables
+        .iter()
+        .rev()
+        .map(|t| {
+            RpcValue::Struct(vec![
+                ("name".into(), RpcValue::Str(t.name.clone())),
+                ("dbtable".into(), RpcValue::Str(String::new())),
+                ("dbmode".into(), RpcValue::Int(0)),
+                ("expire".into(), RpcValue::Int(t.autoexpire as i64)),
+                (
+                    "updateexpire".into(),
+                    RpcValue::Int(i64::from(t.updateexpire)),
+                ),
+                ("size".into(), RpcValue::Int(t.slots.len() as i64)),
+                ("dmqreplicate".into(), RpcValue::Int(0)),
+            ])
+        })
+        .collect())
+}
+
+fn rpc_stats(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    Ok(of_set(set)?
+        .tables
+        .iter()
+        .rev()
+        .map(|t| {
+            let sizes: Vec<usize> = t.slots.iter().map(|s| lock(s).len()).collect();
+            RpcValue::Struct(vec![
+                ("name".into(), RpcValue::Str(t.name.clone())),
+                ("slots".into(), RpcValue::Int(t.slots.len() as i64)),
+                (
+                    "all".into(),
+                    RpcValue::Int(sizes.iter().sum::<usize>() as i64),
+                ),
+                (
+                    "min".into(),
+                    RpcValue::Int(sizes.iter().copied().min().unwrap_or(0) as i64),
+                ),
+                (
+                    "max".into(),
+                    RpcValue::Int(sizes.iter().copied().max().unwrap_or(0) as i64),
+                ),
+            ])
+        })
+        .collect())
+}
+
+fn rpc_flush(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    rpc_table(set, args)?.reset();
+    Ok(vec![RpcValue::Str("Ok. Htable flushed.".into())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(spec: &str) -> Table {
+        Table::parse(spec).expect("spec")
+    }
+
+    #[test]
+    fn specs_parse_as_kamailio_reads_them() {
+        let t = table("ipban=>size=8;autoexpire=300;");
+        assert_eq!(
+            (t.name.as_str(), t.slots.len(), t.autoexpire),
+            ("ipban", 256, 300)
+        );
+        assert!(t.updateexpire && t.initval.is_none());
+        let t = table("a=>size=1;initval=-3;updateexpire=0");
+        assert_eq!(
+            (t.slots.len(), t.initval, t.updateexpire),
+            (8, Some(-3), false)
+        );
+        assert_eq!(table("b=>size=40").slots.len(), 16384);
+        assert_eq!(table("c=>").slots.len(), 16);
+        for bad in [
+            "x",
+            "=>size=2",
+            "x=>size=a",
+            "x=>nope=1",
+            "x=>size",
+            "x=>autoexpire=-1",
+        ] {
+            assert!(Table::parse(bad).is_err(), "{bad}");
+        }
+        assert!(
+            Table::parse("x=>dbtable=t")
+                .unwrap_err()
+                .contains("not supported")
+        );
+    }
+
+    #[test]
+    fn items_set_read_replace_and_delete() {
+        let t = table("t=>size=2");
+        t.set(b"k", Item::Int(5), 0);
+        assert_eq!(t.get(b"k"), Some(Item::Int(5)));
+        assert_eq!(t.get(b"K"), None, "keys are case-sensitive");
+        t.set(b"k", Item::Str(b"abc".to_vec()), 0);
+        assert_eq!(t.get(b"k"), Some(Item::Str(b"abc".to_vec())));
+        assert!(t.delete(b"k") && !t.delete(b"k"));
+        assert_eq!(t.get(b"k"), None);
+    }
+
+    #[test]
+    fn inc_and_dec_follow_initval() {
+        let t = table("t=>initval=0");
+        assert_eq!(t.add(b"n", 1), Some(1));
+        assert_eq!(t.add(b"n", 1), Some(2));
+        assert_eq!(t.add(b"n", -1), Some(1));
+        t.set(b"s", Item::Str(b"x".to_vec()), 0);
+        assert_eq!(t.add(b"s", 1), None);
+        let u = table("u=>size=2");
+        assert_eq!(u.add(b"n", 1), None, "no initval: nothing created");
+        assert_eq!(u.get(b"n"), None);
+    }
+
+    #[test]
+    fn expiry_reads_as_absent_and_is_swept() {
+        let t = table("t=>autoexpire=300");
+        t.set(b"k", Item::Int(1), 0);
+        let left = t.expires_in(b"k");
+        assert!((299..=300).contains(&left), "{left}");
+        t.set_expire(b"k", 0);
+        // Pinned: Kamailio's unsigned subtraction wraps.
+        assert!(t.expires_in(b"k") > 300);
+        {
+            let hid = case_hash(b"k", 0);
+            let mut s = lock(t.slot(hid));
+            s[0].expire = unix_now() - 1;
+        }
+        assert_eq!(t.get(b"k"), None);
+        assert_eq!(t.count(|_| true), 1, "counted until swept");
+        t.sweep(unix_now());
+        assert_eq!(t.count(|_| true), 0);
+    }
+
+    #[test]
+    fn counts_by_operator() {
+        let t = table("t=>size=4");
+        t.set(b"alpha", Item::Str(b"one".to_vec()), 0);
+        t.set(b"beta", Item::Str(b"two".to_vec()), 0);
+        t.set(b"gamma", Item::Int(7), 0);
+        assert_eq!(count_re(&t, b"**", false), 3);
+        assert_eq!(count_re(&t, b"~~^[ab]", false), 2);
+        assert_eq!(count_re(&t, b"~%ta", false), 1);
+        assert_eq!(count_re(&t, b"%~gam", false), 1);
+        assert_eq!(count_re(&t, b"==two", true), 1);
+        assert_eq!(count_re(&t, b"eq7", true), 1);
+        assert_eq!(count_re(&t, b"eq7", false), 0);
+        assert_eq!(
+            count_re(&t, b"A", false),
+            3,
+            "no prefix: a case-insensitive regex"
+        );
+    }
+
+    #[test]
+    fn slots_keep_hash_order() {
+        let t = table("t=>size=1");
+        for k in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"] {
+            t.set(k.as_bytes(), Item::Int(1), 0);
+        }
+        for s in &t.slots {
+            let s = lock(s);
+            assert!(s.windows(2).all(|w| w[0].hid <= w[1].hid));
+        }
+    }
+}
