@@ -220,6 +220,36 @@ const CASES: &[(&str, &str, &str, &[&str])] = &[
         "X-L: a, b\r\nX-P: x;p=1\r\n",
         &["X-L: a\r\nX-P: x;p=s\r\n", "X-Rc: 1 1\r\n"],
     ),
+    // Edits over earlier ones, as Kamailio joins its lumps: a value added
+    // inside a removed header comes out where the header ended; deletions
+    // that overlap delete both.
+    (
+        "overlap",
+        "overlap",
+        "X-L: a, b\r\nX-M: a, b\r\nX-N: b, b\r\n",
+        &[
+            "X-Op: overlap\r\nn,X-M: z b\r\nX-N: \r\n",
+            "X-Rc: 1 1 1 1 1\r\n",
+        ],
+    ),
+    (
+        "deep",
+        "deep",
+        "X-L: 1,2,3,4,5\r\nX-L: 6,7,8,9,10,11,12\r\nX-M: 1, 2\r\n",
+        &[
+            "X-L: two\r\nX-L: 6,7,8,9,10,11,i,12\r\nX-M: 1, 2\r\n",
+            "X-Rc: 1 -1 1 1\r\n",
+        ],
+    ),
+    (
+        "moved",
+        "unit",
+        "X-L: a, b\r\nX-L: c\r\nX-P: \"n\" <sip:a@h;p=0>;p=1;q, b ; P = 2\r\n",
+        &[
+            "X-L: an1,\r\nX-L: i,c\r\nX-P: \"n\" <sip:a@h;p=0>;p=9;q;new, b \r\n",
+            "X-Rc: 1 1 1 1 1 1\r\n",
+        ],
+    ),
     (
         "set-buffer",
         "set-buffer",

@@ -784,3 +784,177 @@ pub fn exclude_hf_value(ctx: &mut Ctx<'_>, hname: &[u8], value: &[u8]) -> i32 {
 pub fn hf_value_exists(ctx: &mut Ctx<'_>, hname: &[u8], value: &[u8]) -> i32 {
     modify(ctx, hname, HfOper::Exists, Some(value))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testutil::{forwarded, msg, run};
+
+    /// The headers after `CSeq` of the request with `extra` headers once
+    /// `f` ran, forwarded (return codes of `f` too).
+    fn edited(extra: &[&str], f: impl FnOnce(&mut Ctx<'_>) -> Vec<i32>) -> (Vec<i32>, String) {
+        let mut lines = vec![
+            "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
+            "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+            "From: <sip:alice@127.0.0.1>;tag=1",
+            "To: <sip:bob@127.0.0.1>",
+            "Call-ID: c1",
+            "CSeq: 1 OPTIONS",
+        ];
+        lines.extend_from_slice(extra);
+        lines.push("Content-Length: 0");
+        let raw = msg(&lines);
+        let ((rcs, sent), _) = run(&raw, |ctx| {
+            let rcs = f(ctx);
+            (rcs, forwarded(ctx))
+        });
+        let sent = String::from_utf8(sent).expect("utf8");
+        let after = sent
+            .split_once("CSeq: 1 OPTIONS\r\n")
+            .map(|(_, a)| a.trim_end_matches("\r\n").to_string())
+            .expect("cseq");
+        (rcs, after)
+    }
+
+    #[test]
+    fn values_split_at_unquoted_commas() {
+        let buf = b"\"a,b\" <sip:x>;p=1 ,  c ,";
+        let (mut p, end) = (0, buf.len());
+        let (v, more) = next_value(buf, &mut p, end);
+        assert_eq!(&buf[v.val.0..v.val.1], b"\"a,b\" <sip:x>;p=1");
+        assert_eq!(&buf[v.lump.0..v.lump.1], b"\"a,b\" <sip:x>;p=1 ,");
+        assert!(more);
+        let (v, more) = next_value(buf, &mut p, end);
+        assert_eq!(&buf[v.val.0..v.val.1], b"c");
+        assert_eq!(&buf[v.lump.0..v.lump.1], b"  c ,");
+        // The comma ends the text: Kamailio sees no empty value after it.
+        assert!(!more);
+    }
+
+    #[test]
+    fn values_added_removed_and_replaced() {
+        let (rc, h) = edited(&["X-L: a, b", "X-L: c"], |ctx| {
+            vec![
+                append_hf_value(ctx, b"X-L[1]", b"n1"),
+                insert_hf_value(ctx, b"X-L[-1]", b"i"),
+                remove_hf_value(ctx, b"X-L[2]"),
+                hf_value_exists(ctx, b"x-l", b"C"),
+                hf_value_exists(ctx, b"X-L", b"n1"),
+            ]
+        });
+        assert_eq!(rc, [1, 1, 1, 1, -1]);
+        // The last value takes the comma before it, and the value added
+        // after that comma moves past the deletion (Kamailio's lumps).
+        assert_eq!(h, "X-L: an1,\r\nX-L: i,c\r\nContent-Length: 0");
+        let (rc, h) = edited(&["X-L: a, b, c"], |ctx| {
+            vec![
+                remove_hf_value(ctx, b"X-L[2]"),
+                remove_hf_value(ctx, b"X-L[3]"),
+                remove_hf_value(ctx, b"X-L[-4]"),
+            ]
+        });
+        // The two deletions overlap on a comma: both apply.
+        assert_eq!(rc, [1, 1, -1]);
+        assert_eq!(h, "X-L: a,\r\nContent-Length: 0");
+        let (rc, h) = edited(&["X-L: b", "X-M: a, b"], |ctx| {
+            vec![
+                exclude_hf_value(ctx, b"X-L", b"B"),
+                assign_hf_value(ctx, b"X-M[2]", b"z"),
+                include_hf_value(ctx, b"X-M", b"a"),
+                include_hf_value(ctx, b"X-N", b"n"),
+            ]
+        });
+        assert_eq!(rc, [1, 1, 1, 1]);
+        assert_eq!(h, "X-M: a, z\r\nContent-Length: 0\r\nX-N: n");
+    }
+
+    #[test]
+    fn parameters_set_and_removed() {
+        let (rc, h) = edited(&["X-P: \"n\" <sip:a@h;p=0>;p=1;q, b ; P = 2"], |ctx| {
+            vec![
+                assign_hf_value(ctx, b"X-P.p", b"9"),
+                assign_hf_value(ctx, b"X-P[1].new", b""),
+                remove_hf_value(ctx, b"X-P[2].p"),
+                remove_hf_value(ctx, b"X-P[2].zz"),
+            ]
+        });
+        assert_eq!(rc, [1, 1, 1, -1]);
+        // The blank before a removed `;` stays.
+        assert_eq!(
+            h,
+            "X-P: \"n\" <sip:a@h;p=0>;p=9;q;new, b \r\nContent-Length: 0"
+        );
+        let (rc, h) = edited(&["X-D: Digest username=\"al\", realm=\"r\""], |ctx| {
+            vec![
+                remove_hf_value2(ctx, b"X-D.username"),
+                assign_hf_value2(ctx, b"X-D.nonce", b"n"),
+            ]
+        });
+        assert_eq!(rc, [1, 1]);
+        assert_eq!(h, "X-D: Digest  realm=\"r\",nonce=n\r\nContent-Length: 0");
+    }
+
+    #[test]
+    fn a_byte_kamailio_never_steps_over_fails_the_call() {
+        // Kamailio 5.6.3 loops for ever on the `/` here; we give up.
+        let (rc, h) = edited(&["X-D: Digest a/b, nonce=1"], |ctx| {
+            vec![assign_hf_value2(ctx, b"X-D.nonce", b"2")]
+        });
+        assert_eq!(rc, [-1]);
+        assert_eq!(h, "X-D: Digest a/b, nonce=1\r\nContent-Length: 0");
+    }
+
+    #[test]
+    fn an_insertion_in_a_removed_header_moves_past_it() {
+        let (rc, h) = edited(&["X-L: a, b", "X-M: m"], |ctx| {
+            vec![
+                crate::modules::textops::remove_hf(ctx, b"X-L"),
+                append_hf_value(ctx, b"X-L[1]", b"n"),
+            ]
+        });
+        assert_eq!(rc, [1, 1]);
+        assert_eq!(h, "n,X-M: m\r\nContent-Length: 0");
+    }
+
+    #[test]
+    fn msg_set_buffer_replaces_the_message() {
+        use crate::engine::ctx::{Rebuilt, WorkerState};
+        use crate::modules::testutil::{core, rcv};
+        use crate::modules::textopsx::msg_set_buffer;
+        use crate::sip::Message;
+        let raw = msg(&[
+            "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
+            "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+            "From: <sip:alice@127.0.0.1>;tag=1",
+            "To: <sip:bob@127.0.0.1>",
+            "Call-ID: c1",
+            "CSeq: 1 OPTIONS",
+            "Content-Length: 0",
+        ]);
+        let new = String::from_utf8(raw.clone())
+            .expect("utf8")
+            .replace("sip:bob@", "sip:carol@");
+        let m = Message::parse(&raw).expect("parses");
+        let (core, rcv) = (core(), rcv());
+        let mut worker = WorkerState::default();
+        let mut out = Vec::new();
+        let store = Rebuilt::default();
+        let mut ctx = Ctx::new(&m, &rcv, &core, &mut worker, &mut out);
+        assert_eq!(msg_set_buffer(&mut ctx, new.as_bytes()), -1, "no store");
+        ctx.rebuilt = Some(&store);
+        crate::modules::textops::append_hf(&mut ctx, b"X-Gone: 1\r\n");
+        ctx.new_uri = Some(b"sip:dave@127.0.0.1".to_vec());
+        assert_eq!(msg_set_buffer(&mut ctx, b""), -1);
+        assert_eq!(msg_set_buffer(&mut ctx, &vec![b'a'; BIG]), -1);
+        assert_eq!(msg_set_buffer(&mut ctx, new.as_bytes()), 1);
+        assert!(ctx.new_uri.is_none());
+        let sent = String::from_utf8(forwarded(&mut ctx)).expect("utf8");
+        assert!(
+            sent.starts_with("OPTIONS sip:carol@127.0.0.1 SIP/2.0\r\n"),
+            "{sent}"
+        );
+        assert!(!sent.contains("X-Gone"), "{sent}");
+    }
+
+    const BIG: usize = 65535;
+}
