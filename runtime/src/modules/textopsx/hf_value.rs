@@ -110,11 +110,9 @@ fn push_del(ctx: &mut Ctx<'_>, start: usize, end: usize) {
 /// Inserts `data` at `at` as a Kamailio lump: inside a deleted zone, at
 /// its end.
 fn ins(ctx: &mut Ctx<'_>, at: usize, data: Vec<u8>) -> i32 {
+    let gone = deleted(ctx);
     let mut at = at;
-    loop {
-        let Some(&(_, b)) = deleted(ctx).iter().find(|&&(a, b)| a < at && at < b) else {
-            break;
-        };
+    while let Some(&(_, b)) = gone.iter().find(|&&(a, b)| a < at && at < b) {
         at = b;
     }
     ctx.headers.push(HeaderOp::Replace {
