@@ -250,6 +250,14 @@ const CASES: &[(&str, &str, &str, &[&str])] = &[
             "X-Rc: 1 1 1 1 1 1\r\n",
         ],
     ),
+    // textops' remove_hf over values edited before: the header goes, the
+    // text added in it stays (Kamailio moves it to where the header ended).
+    (
+        "joined",
+        "joined",
+        "X-L: a, b\r\nX-M: a, b\r\nX-N: a, b\r\nX-O: o\r\n",
+        &["X-Op: joined\r\nzn,X-O: o\r\n", "X-Rc: 1 1 1 1 1 1\r\n"],
+    ),
     (
         "set-buffer",
         "set-buffer",
