@@ -258,6 +258,16 @@ const CASES: &[(&str, &str, &str, &[&str])] = &[
         "X-L: a, b\r\nX-M: a, b\r\nX-N: a, b\r\nX-O: o\r\n",
         &["X-Op: joined\r\nzn,X-O: o\r\n", "X-Rc: 1 1 1 1 1 1\r\n"],
     ),
+    // Empty values, an escaped quote, quoted parameter values with `;`.
+    (
+        "edge",
+        "edge",
+        "X-E: \r\nX-Q: \"a\\\",b\", c, d\r\nX-F:  \r\nX-G: <sip:g@h;p=1>\r\nX-H: x;a=1;b;a=\"2;3\" ;a\r\n",
+        &[
+            "X-Op: edge\r\nX-Q: \"a\\\",b\", d\r\nX-F:  ,v\r\nX-G: <sip:g@h;p=1>;p=\"q r\"\r\nX-H: x;b\r\n",
+            "X-Rc: 1 1 1 1 1 1\r\n",
+        ],
+    ),
     (
         "set-buffer",
         "set-buffer",
