@@ -429,3 +429,72 @@ fn bad_header_value_names_are_refused_like_kamailio() {
         );
     }
 }
+
+/// The "reply" request relayed by the proxy (tm) to the client, which
+/// answers 200 with header values to edit; the reply the proxy relays
+/// back, edited in its onreply route, client ports written `PORT`.
+fn reply_exchange(port: u16) -> String {
+    use std::net::UdpSocket;
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .expect("timeout");
+    let local = sock.local_addr().expect("addr");
+    let req = request("reply", "reply", "", local);
+    sock.send_to(req.as_bytes(), ("127.0.0.1", port))
+        .expect("send");
+    let mut buf = [0u8; 65536];
+    let Ok((n, from)) = sock.recv_from(&mut buf) else {
+        return "no request relayed".into();
+    };
+    let relayed = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let mut answer = "SIP/2.0 200 OK\r\n".to_string();
+    for l in relayed.split("\r\n") {
+        if l.starts_with("Via: ")
+            || l.starts_with("From: ")
+            || l.starts_with("Call-ID: ")
+            || l.starts_with("CSeq: ")
+        {
+            answer.push_str(l);
+            answer.push_str("\r\n");
+        } else if l.starts_with("To: ") {
+            answer.push_str(l);
+            answer.push_str(";tag=uas\r\n");
+        }
+    }
+    answer.push_str(
+        "X-L: a, b\r\nX-P: <sip:p@h>;p=1\r\nk: path, TIMER\r\nSupported: timer\r\nX-Q: Digest a=1, b=2\r\nContent-Length: 0\r\n\r\n",
+    );
+    sock.send_to(answer.as_bytes(), from).expect("answer");
+    let Ok((n, _)) = sock.recv_from(&mut buf) else {
+        return "no reply relayed".into();
+    };
+    let got = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let ports = regex::Regex::new(r"(127\.0\.0\.1:|rport=)\d+").expect("regex");
+    ports.replace_all(&got, "${1}PORT").into_owned()
+}
+
+#[test]
+fn replies_are_edited_like_kamailio() {
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let mut all = Vec::new();
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let (g, port) = tests::start_contender(who, &cfg(), &[], "textopsx-hfv-reply", &interp);
+        let got = reply_exchange(port);
+        g.stop().expect("stopped");
+        all.push((who, got));
+    }
+    let theirs = &all[0].1;
+    eprintln!("{theirs}");
+    for w in [
+        "X-L: i, b\r\nX-P: <sip:p@h>;p=2\r\nk: path,gruu\r\nX-Q: Digest  b=2,c=3\r\n",
+        "Content-Length: 0\r\nX-L: r\r\nX-Rc: 1 1 1 1 1 1 1 1 1\r\n",
+    ] {
+        assert!(
+            theirs.contains(w),
+            "kamailio's reply lacks {w:?}:\n{theirs}"
+        );
+    }
+    for (who, got) in &all[1..] {
+        assert_eq!(got, theirs, "{who} relays differently");
+    }
+}
