@@ -8,11 +8,13 @@
 //! This crate has no dependencies and no behaviour beyond naming: tables of
 //! names (which cfg spelling is which word), flags (is a PV writable), and
 //! plain data (settings, module parameters), the syntax of textops'
-//! substitutions (`subst`, split once for compiler and runtime), and which modules and module
+//! substitutions (`subst`, split once for compiler and runtime), the
+//! header-value expressions of textopsx (`hf_value`), and which modules and module
 //! parameters the runtime supports.
 
 mod bindings;
 mod core;
+pub mod hf_value;
 mod modules;
 mod pv;
 mod settings;

@@ -737,6 +737,27 @@ impl Lowerer<'_> {
                 return None;
             }
         }
+        // textopsx's `hname[index].param` (append_hf_value...): what its
+        // fixups refuse, Kamailio refuses to start with.
+        if let Some(oper) = cfgc_vocab::hf_value::oper_of(row.module, row.name)
+            && let (Some(ArgVal::Bytes(t)), Some(a)) = (args.first(), c.args.first())
+            && let Err(why) = cfgc_vocab::hf_value::parse(t, oper)
+        {
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-hf-name",
+                    format!(
+                        "`{name}` cannot take \"{}\": Kamailio refuses to start",
+                        String::from_utf8_lossy(t)
+                    ),
+                )
+                .with_label(a.span(), why)
+                .with_help(
+                    "the form is `name`, `name[index]` or `name[*]`, then `.param` if wanted",
+                ),
+            );
+            return None;
+        }
         for &(_, _, i) in cfgc_vocab::STATIC_TABLE_ARGS
             .iter()
             .filter(|(m, f, _)| *m == row.module && *f == row.name)
@@ -1525,12 +1546,19 @@ impl Lowerer<'_> {
                     "hfitbody" => cfgc_vocab::IterKind::HfBody,
                     _ => cfgc_vocab::IterKind::BlVal,
                 };
+                // Kamailio takes the name as written, a PV in it too
+                // (`$hfitname($var(x))` reads the iterator named
+                // "$var(x)"); an empty one makes it refuse to start.
                 match &s.inner {
-                    Some(it) if !it.contains('$') && !it.is_empty() => {
-                        PvRef::TextIter(kind, it.clone())
-                    }
+                    Some(it) if !it.is_empty() => PvRef::TextIter(kind, it.clone()),
                     _ => {
-                        self.unsupported(span, format!("`${name}()` with a dynamic name"));
+                        self.diags.push(
+                            Diagnostic::error(
+                                "unknown-pv",
+                                format!("`${name}()` needs an iterator name"),
+                            )
+                            .with_label(span, "Kamailio refuses to start: the name is empty"),
+                        );
                         return None;
                     }
                 }

@@ -461,3 +461,29 @@ fn rtpproxy_instances_on_unix_sockets_are_refused() {
         );
     }
 }
+
+#[test]
+fn header_value_names_are_checked_per_function() {
+    let head = "loadmodule \"pv.so\"\nloadmodule \"textopsx.so\"\n";
+    for (call, ok) in [
+        ("remove_hf_value(\"X-L[*].p\")", true),
+        ("assign_hf_value(\" X-L [ -10 ] . p\", \"$rU\")", true),
+        ("include_hf_value(\"Supported\", \"timer\")", true),
+        ("remove_hf_value(\"X-L[-11]\")", false),
+        ("append_hf_value(\"X-L[*]\", \"a\")", false),
+        ("hf_value_exists(\"X-L[1]\", \"a\")", false),
+        ("remove_hf_value2(\"X-L.p \")", false),
+        ("insert_hf_value(\"[1]\", \"a\")", false),
+    ] {
+        let (p, diags) = lower_src(&format!("{head}request_route {{\n {call};\n}}\n"));
+        if ok {
+            assert!(p.is_some(), "{call}: {diags:?}");
+        } else {
+            assert_eq!(
+                codes(&diags, Severity::Error),
+                ["bad-hf-name"],
+                "{call}: {diags:?}"
+            );
+        }
+    }
+}

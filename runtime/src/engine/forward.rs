@@ -188,13 +188,28 @@ fn apply_ops(
                 let name = std::str::from_utf8(name).map_err(|_| EditError::LineBreakInValue)?;
                 tolerate(ed.add_header(name, value))?;
             }
-            HeaderOp::Remove(i) => tolerate(ed.remove_header(*i))?,
+            // A deletion over earlier edits deletes the rest, as
+            // Kamailio joins overlapping lumps.
+            HeaderOp::Remove(i) => match ed.remove_header(*i) {
+                Err(EditError::Overlap) => {
+                    if let Some(h) = ed.message().headers().get(*i) {
+                        let l = h.line();
+                        ed.delete_joined(l.start as usize, l.end as usize)?;
+                    }
+                }
+                r => r?,
+            },
             HeaderOp::InsertFirst(name, value) => {
                 let name = std::str::from_utf8(name).map_err(|_| EditError::LineBreakInValue)?;
                 tolerate(ed.insert_header_first(name, value))?;
             }
             HeaderOp::Replace { start, end, data } => {
-                tolerate(ed.replace_range(*start, *end, data.clone()))?;
+                match ed.replace_range(*start, *end, data.clone()) {
+                    Err(EditError::Overlap) if data.is_empty() => {
+                        ed.delete_joined(*start, *end)?;
+                    }
+                    r => tolerate(r)?,
+                }
             }
             HeaderOp::Deferred(d) => {
                 if let Some((core, rcv, out)) = request {

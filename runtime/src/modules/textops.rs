@@ -41,7 +41,7 @@ pub fn is_present_hf(ctx: &Ctx<'_>, name: &[u8]) -> i32 {
 /// Whether header `h` of the message is named `name`, as Kamailio's
 /// `hname_fixup` compares: a known name by its type (compact forms
 /// included), any other case-insensitively.
-fn name_is(buf: &[u8], h: &crate::sip::HeaderEntry, name: &[u8]) -> bool {
+pub(crate) fn name_is(buf: &[u8], h: &crate::sip::HeaderEntry, name: &[u8]) -> bool {
     use crate::sip::HeaderName;
     let n = &buf[h.name_span().range()];
     let want = HeaderName::from_bytes(name);

@@ -1,5 +1,13 @@
 //! textopsx — edits of the message as a whole (kamailio-modules.md §9):
-//! `msg_apply_changes`, `remove_body`, `keep_hf`, `fnmatch`.
+//! `msg_apply_changes`, `msg_set_buffer`, `remove_body`, `keep_hf`,
+//! `fnmatch`, the header and body-line iterators, and the header-value
+//! functions (`hf_value.rs`).
+
+mod hf_value;
+pub use hf_value::{
+    append_hf_value, assign_hf_value, assign_hf_value2, exclude_hf_value, hf_value_exists,
+    include_hf_value, insert_hf_value, remove_hf_value, remove_hf_value2,
+};
 
 use crate::engine::ctx::HeaderOp;
 use crate::engine::{Ctx, Value};
@@ -52,6 +60,39 @@ pub fn msg_apply_changes(ctx: &mut Ctx<'_>) -> i32 {
     if new.is_request() {
         ctx.new_uri = None;
     }
+    1
+}
+
+/// Kamailio's `BUF_SIZE`: a new buffer must be shorter.
+const BUF_SIZE: usize = 65535;
+
+/// `msg_set_buffer(text)`: the message replaced by `text`, which the rest
+/// of the script (and tm, for a reply) sees, searches, edits and sends,
+/// as Kamailio's new buffer for the same message: the pending edits and
+/// a rewritten request URI are dropped (`$du` kept). Requests only in the
+/// request route, replies in any reply route. -1 for an empty or too
+/// long text (65535 bytes or more) or where it cannot be used; 0 (the
+/// script ends) when the text does not parse as a SIP message.
+pub fn msg_set_buffer(ctx: &mut Ctx<'_>, text: &[u8]) -> i32 {
+    let Some(store) = ctx.rebuilt else {
+        crate::engine::log::error(ctx, "invalid usage - not in request route or a reply");
+        return -1;
+    };
+    if text.is_empty() {
+        crate::engine::log::error(ctx, "invalid buffer parameter");
+        return -1;
+    }
+    if text.len() >= BUF_SIZE {
+        crate::engine::log::error(ctx, "new buffer is too large");
+        return -1;
+    }
+    let Some(new) = store.keep(text.to_vec()) else {
+        crate::engine::log::error(ctx, "parsing new sip message failed");
+        return 0;
+    };
+    ctx.msg = new;
+    ctx.headers.retain(|op| matches!(op, HeaderOp::Note(..)));
+    ctx.new_uri = None;
     1
 }
 

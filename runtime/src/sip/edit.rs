@@ -125,6 +125,41 @@ impl<'m, 'a> Editor<'m, 'a> {
         Ok(())
     }
 
+    /// Deletes `start..end` around the edits already inside it, as
+    /// Kamailio joins a deletion with earlier lumps it overlaps: what they
+    /// replaced stays replaced, their text is kept, the rest is deleted
+    /// (Kamailio moves that text to the end of the deleted zone, which
+    /// makes the same bytes).
+    ///
+    /// # Errors
+    /// [`EditError::OutOfMessage`].
+    pub fn delete_joined(&mut self, start: usize, end: usize) -> Result<(), EditError> {
+        let mut taken: Vec<(usize, usize)> = self
+            .edits
+            .iter()
+            .filter(|e| {
+                if e.start < e.end {
+                    e.start < end && start < e.end
+                } else {
+                    start < e.start && e.start < end
+                }
+            })
+            .map(|e| (e.start, e.end))
+            .collect();
+        taken.sort_unstable();
+        let mut at = start;
+        for (a, b) in taken {
+            if a > at {
+                self.replace_range(at, a, Vec::new())?;
+            }
+            at = at.max(b);
+        }
+        if at < end {
+            self.replace_range(at, end, Vec::new())?;
+        }
+        Ok(())
+    }
+
     /// Replaces `part`, which must be a sub-slice of the message buffer
     /// (e.g. a typed value's field), by `data`.
     ///

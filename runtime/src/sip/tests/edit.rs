@@ -314,3 +314,27 @@ fn fix_top_via_like_kamailio_forwarding() {
     ed.fix_top_via(b"127.0.0.1", 5080, false).unwrap();
     assert!(ed.edits().is_empty());
 }
+
+#[test]
+fn a_joined_deletion_keeps_the_edits_inside_it() {
+    let m = Message::parse(INVITE).unwrap();
+    let text = String::from_utf8_lossy(INVITE).into_owned();
+    let line = "Max-Forwards: 70\r\n";
+    let at = text.find(line).unwrap();
+    let mut ed = Editor::new(&m);
+    // A value replaced and a text inserted inside the line, then the
+    // whole line deleted.
+    ed.replace_range(at + 14, at + 16, b"69".to_vec()).unwrap();
+    ed.insert_at(at + 4, b"<in>".to_vec()).unwrap();
+    assert_eq!(
+        ed.remove_header(
+            m.headers()
+                .iter()
+                .position(|h| h.name == HeaderName::MaxForwards)
+                .unwrap()
+        ),
+        Err(EditError::Overlap)
+    );
+    ed.delete_joined(at, at + line.len()).unwrap();
+    assert_eq!(ed.serialize(), replaced(INVITE, line, "<in>69"));
+}
