@@ -466,6 +466,111 @@ const NEW_CASES: &[(&str, &str, &str, &str, &[&str])] = &[
             "\r\n\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XyZ-- epilogue\r\n",
         ],
     ),
+    // set_body_multipart: a single body made one part of a multipart
+    // one (Kamailio sends no closing boundary), the Content-Type replaced
+    // and Mime-Version added; a multipart body left alone or replaced.
+    (
+        "mp0",
+        "mp0",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "X-A: 1\r\nX-Z: 2\r\nContent-Length: 82\r\nContent-Type: multipart/mixed;boundary=\"unique-boundary-1\"\r\nMime-Version: 1.0\r\nContent-Type: multipart/mixed;boundary=\"unique-boundary-1\"\r\nMime-Version: 1.0\r\nX-Rc: 1 1\r\n",
+            "\r\n\r\n--unique-boundary-1\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n\r\n--unique-boundary-1\r\n",
+        ],
+    ),
+    (
+        "mp1",
+        "mp1",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "Content-Type: multipart/mixed;boundary=\"b-bob\"\r\nMime-Version: 1.0\r\nX-Rc: 1\r\n",
+            "\r\n\r\n--b-bob\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n\r\n--b-bob\r\n",
+        ],
+    ),
+    (
+        "mp2",
+        "mp2",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "X-Rc: 1 -1\r\n",
+            "\r\n\r\n--unique-boundary-1\r\nContent-Type: text/x-bob\r\n\r\nhello bob\r\n--unique-boundary-1\r\n",
+        ],
+    ),
+    (
+        "mp3",
+        "mp3",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "X-Rc: 1\r\n",
+            "\r\n\r\n--bb\r\nContent-Type: text/plain\r\n\r\nhello\r\n\r\n--bb\r\n",
+        ],
+    ),
+    // A boundary starting with `-`: -1, and the body deleted all the same.
+    (
+        "mp-bad",
+        "mp-bad",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &["Content-Type: application/sdp\r\nX-Z: 2\r\nContent-Length: 0\r\nX-Rc: -1\r\n\r\n"],
+    ),
+    // The body edits made before are dropped: the part is the received
+    // body.
+    (
+        "mp-edit",
+        "mp-edit",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "X-Rc: 1 1\r\n",
+            "\r\n\r\n--unique-boundary-1\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n\r\n--unique-boundary-1\r\n",
+        ],
+    ),
+    (
+        "mp0-multipart",
+        "mp0",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        &["X-Rc: 1 1\r\n\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n"],
+    ),
+    (
+        "mp2-multipart",
+        "mp2",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        &[
+            "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+            "X-Rc: 1 1\r\n",
+            "\r\n\r\n--unique-boundary-1\r\nContent-Type: text/x-bob\r\n\r\nhello bob\r\n--unique-boundary-1\r\nContent-Type: text/plain\r\n\r\nmore\r\n--XyZ\r\n",
+        ],
+    ),
+    (
+        "mp3-multipart",
+        "mp3",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: 1\r\n",
+            "\r\n\r\n--bb\r\nContent-Type: text/plain\r\n\r\nhello\r\n\r\n--bb\r\n",
+        ],
+    ),
+    (
+        "mp0-nobody",
+        "mp0",
+        "Content-Type: text/plain\r\n",
+        "",
+        &["X-Rc: -1 -1\r\n"],
+    ),
+    (
+        "mp2-nobody",
+        "mp2",
+        "Content-Type: text/plain\r\n",
+        "",
+        &["X-Rc: 1 -1\r\n"],
+    ),
     // PVs in subst* replacements, read at each call.
     (
         "subst-pv",

@@ -1203,6 +1203,137 @@ pub fn append_body_part_cd(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8], cd: &[u8
     1
 }
 
+/// Kamailio's `generate_boundary` for a first part: the opening boundary
+/// line, the part's Content-Type (and Content-Disposition when not
+/// empty), an empty line, `txt`, a CRLF unless `txt` ends with an empty
+/// line, and a boundary line (not the closing one). `None` for an empty
+/// text, type or delimiter, or a delimiter starting with `-`.
+fn first_part(txt: &[u8], ctype: &[u8], cd: &[u8], delim: &[u8]) -> Option<Vec<u8>> {
+    if txt.is_empty() || ctype.is_empty() || delim.is_empty() || delim[0] == b'-' {
+        return None;
+    }
+    let mut part = b"--".to_vec();
+    part.extend_from_slice(delim);
+    part.extend_from_slice(b"\r\nContent-Type: ");
+    part.extend_from_slice(ctype);
+    part.extend_from_slice(b"\r\n");
+    if !cd.is_empty() {
+        part.extend_from_slice(b"Content-Disposition: ");
+        part.extend_from_slice(cd);
+        part.extend_from_slice(b"\r\n");
+    }
+    part.extend_from_slice(b"\r\n");
+    part.extend_from_slice(txt);
+    if !txt.ends_with(b"\r\n\r\n") {
+        part.extend_from_slice(b"\r\n");
+    }
+    part.extend_from_slice(b"--");
+    part.extend_from_slice(delim);
+    part.extend_from_slice(b"\r\n");
+    Some(part)
+}
+
+/// `set_body_multipart()`: [`set_body_multipart_3`] with no text, type
+/// or boundary.
+pub fn set_body_multipart(ctx: &mut Ctx<'_>) -> i32 {
+    set_body_multipart_3(ctx, b"", b"", b"")
+}
+
+/// `set_body_multipart(boundary)`.
+pub fn set_body_multipart_1(ctx: &mut Ctx<'_>, boundary: &[u8]) -> i32 {
+    set_body_multipart_3(ctx, b"", b"", boundary)
+}
+
+/// `set_body_multipart(txt, content_type)`.
+pub fn set_body_multipart_2(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8]) -> i32 {
+    set_body_multipart_3(ctx, txt, ctype, b"")
+}
+
+/// `set_body_multipart(txt, content_type, boundary)`, as Kamailio's
+/// `ki_set_multibody`: the body becomes one part (`txt` with its type,
+/// `text/plain` by default; without `txt`, the received body with its
+/// Content-Type) between two boundary lines of `boundary`
+/// (`unique-boundary-1` by default), with no closing boundary, as
+/// Kamailio sends it. The body edits made before are dropped. Unless the
+/// received Content-Type is `multipart/mixed`, it is removed and
+/// `Content-Type: multipart/mixed;boundary="..."` and `Mime-Version: 1.0`
+/// are added after the last header (again at each call: the received
+/// message is what is looked at). Already multipart/mixed and no `txt`:
+/// 1, nothing changed; no body and no `txt`: -1. A boundary starting
+/// with `-`: -1, the body removed all the same (Kamailio has deleted it
+/// by then).
+pub fn set_body_multipart_3(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8], boundary: &[u8]) -> i32 {
+    let ct = ctx.msg.content_type().ok().flatten();
+    let multipart = ct.as_ref().is_some_and(|c| {
+        c.mtype.eq_ignore_ascii_case(b"multipart") && c.subtype.eq_ignore_ascii_case(b"mixed")
+    });
+    if multipart && txt.is_empty() {
+        return 1;
+    }
+    let ctype: &[u8] = if ctype.is_empty() {
+        b"text/plain"
+    } else {
+        ctype
+    };
+    let delim: &[u8] = if boundary.is_empty() {
+        b"unique-boundary-1"
+    } else {
+        boundary
+    };
+    let body_span = ctx.msg.body_span();
+    let (start, end) = (body_span.start as usize, body_span.end as usize);
+    // Kamailio frees the body's edits, then deletes the body.
+    ctx.headers.retain(|op| match op {
+        HeaderOp::Body(_) => false,
+        HeaderOp::Replace { start: s, .. } => *s < start,
+        _ => true,
+    });
+    let body = ctx.msg.body();
+    let old_type = ctx.msg.header(crate::sip::HeaderName::ContentType);
+    let (part_txt, part_type): (&[u8], &[u8]) = if !txt.is_empty() {
+        (txt, ctype)
+    } else if body.is_empty() {
+        // Kamailio warns "no body to be set in the message".
+        return -1;
+    } else {
+        (body, old_type.filter(|t| !t.is_empty()).unwrap_or(ctype))
+    };
+    let Some(part) = first_part(part_txt, part_type, b"", delim) else {
+        if start < end {
+            ctx.headers.push(HeaderOp::Replace {
+                start,
+                end,
+                data: Vec::new(),
+            });
+        }
+        return -1;
+    };
+    if !multipart {
+        let buf = ctx.msg.buffer();
+        if let Some(i) = ctx
+            .msg
+            .headers()
+            .iter()
+            .position(|h| name_is(buf, h, b"Content-Type"))
+        {
+            ctx.headers.push(HeaderOp::Remove(i));
+        }
+        let mut line = b"Content-Type: multipart/mixed;boundary=\"".to_vec();
+        line.extend_from_slice(delim);
+        line.extend_from_slice(b"\"\r\n");
+        let at = ctx.msg.headers_end();
+        insert_raw(ctx, at, &line);
+        append_hf(ctx, b"Mime-Version: 1.0\r\n");
+    }
+    ctx.headers.push(HeaderOp::Replace {
+        start,
+        end,
+        data: part,
+    });
+    mark_multipart(ctx);
+    1
+}
+
 /// Kamailio's hex reading for `append_body_part_hex`: pairs of hex
 /// digits, blanks skipped where a pair would start; `None` for any other
 /// byte, an odd digit at the end, or nothing but blanks.
@@ -1427,6 +1558,20 @@ mod tests {
         });
         assert_eq!((a, b), (1, 1));
         assert_eq!(uri, b"sip:Bob@10.0.0.1");
+    }
+
+    #[test]
+    fn hex_parts_are_read_as_kamailio_reads_them() {
+        assert_eq!(unhex(b"68 65\t6C6c").as_deref(), Some(&b"hell"[..]));
+        assert_eq!(unhex(b"6g"), None);
+        assert_eq!(unhex(b"686"), None);
+        assert_eq!(unhex(b"6 8"), None);
+        assert_eq!(unhex(b" \t"), None);
+        assert_eq!(
+            first_part(b"hi", b"text/plain", b"", b"b").as_deref(),
+            Some(&b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n"[..])
+        );
+        assert_eq!(first_part(b"hi", b"text/plain", b"", b"-b"), None);
     }
 
     #[test]
