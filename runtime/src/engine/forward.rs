@@ -235,7 +235,9 @@ fn apply_ops(
     // lines mended as it is built (Kamailio's `check_boundaries`, run for
     // `FL_BODY_MULTIPART` by `build_req_buf_from_sip_req`, also when
     // textopsx's `msg_apply_changes` rebuilds it, which then drops the
-    // note as Kamailio clears the flag).
+    // note as Kamailio clears the flag). Without a Content-Type header
+    // Kamailio 5.6.3 crashes here (it reads the missing header); the
+    // request is sent as it is.
     if ed.message().is_request()
         && ops
             .iter()

@@ -1152,7 +1152,9 @@ fn mark_multipart(ctx: &mut Ctx<'_>) {
 /// is sent, so the closing one moves after the new part. The
 /// Content-Type header is left as it is. -1 for an empty `txt` or type,
 /// without a body, or when the Content-Type's first parameter is not a
-/// boundary (a body that is not multipart).
+/// boundary (a body that is not multipart); -1 too with a body but no
+/// Content-Type header, where Kamailio 5.6.3 crashes (it reads the
+/// missing header).
 pub fn append_body_part(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8]) -> i32 {
     append_body_part_cd(ctx, txt, ctype, b"")
 }
@@ -1261,7 +1263,9 @@ pub fn set_body_multipart_2(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8]) -> i32 
 /// message is what is looked at). Already multipart/mixed and no `txt`:
 /// 1, nothing changed; no body and no `txt`: -1. A boundary starting
 /// with `-`: -1, the body removed all the same (Kamailio has deleted it
-/// by then).
+/// by then). A message without a Content-Type header is sent with the
+/// new body; Kamailio 5.6.3 crashes when it sends one (its boundary
+/// check reads the missing header).
 pub fn set_body_multipart_3(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8], boundary: &[u8]) -> i32 {
     let ct = ctx.msg.content_type().ok().flatten();
     let multipart = ct.as_ref().is_some_and(|c| {
@@ -1374,7 +1378,8 @@ pub fn append_body_part_hex_cd(ctx: &mut Ctx<'_>, hex: &[u8], ctype: &[u8], cd: 
 /// there is removed, from that header line to the end of the next
 /// boundary line; the boundary lines are mended when the request is
 /// sent. -1 without a body or a boundary parameter, when a Content-Type
-/// line has more after the type, or when none matches.
+/// line has more after the type, or when none matches; -1 too with a body
+/// but no Content-Type header, where Kamailio 5.6.3 crashes.
 pub fn remove_body_part(ctx: &mut Ctx<'_>, ctype: &[u8]) -> i32 {
     use crate::sip::multipart::{boundary, find_line_start, get_line};
     let body = ctx.msg.body();

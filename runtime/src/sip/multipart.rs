@@ -105,7 +105,8 @@ pub fn get_line(s: &[u8]) -> usize {
 /// its line kept after it), and what starts at the last one replaced by
 /// the closing `ob--` CRLF; the text before the first boundary is
 /// dropped. `None` (the body sent as it is) with fewer than two boundary
-/// lines or an empty boundary.
+/// lines or an empty boundary (a Content-Type with parameters but no
+/// boundary: Kamailio 5.6.3 loops forever there).
 pub fn check_boundaries(body: &[u8], ob: &[u8]) -> Option<Vec<u8>> {
     if ob.is_empty() {
         return None;
