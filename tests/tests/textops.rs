@@ -454,6 +454,17 @@ const NEW_CASES: &[(&str, &str, &str, &str, &[&str])] = &[
             "\r\n\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nbye\r\n--XyZ--\r\n",
         ],
     ),
+    // Relayed by tm: the boundaries mended the same way.
+    (
+        "relay-part",
+        "relay-part",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: 1\r\n",
+            "\r\n\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XyZ--\r\n",
+        ],
+    ),
     // msg_apply_changes mends the boundaries and forgets the mark: a
     // later edit of the body is sent as it is.
     (
