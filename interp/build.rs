@@ -33,10 +33,11 @@ fn main() {
                 ArgConv::Regex | ArgConv::RegexNl => {
                     format!("match a[{i}].re() {{ Some(r) => r, None => return -1 }}")
                 }
-                // Two parameters: the compiled regex, then the text.
+                // Three parameters: the compiled regex, the text, the PVs
+                // of the replacement.
                 ArgConv::Subst => {
                     format!(
-                        "match a[{i}].re() {{ Some(r) => r, None => return -1 }}, a[{i}].bytes()"
+                        "match a[{i}].re() {{ Some(r) => r, None => return -1 }}, a[{i}].bytes(), a[{i}].subst_pvs()"
                     )
                 }
             });

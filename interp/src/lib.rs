@@ -41,9 +41,13 @@ pub enum ArgV<'a> {
     Pvs(&'a [PvRef]),
     /// A compiled constant regex ([`ArgConv::Regex`]).
     Re(&'a runtime::regex::bytes::Regex),
-    /// A substitution ([`ArgConv::Subst`]): its compiled regex and its
-    /// text.
-    Subst(&'a runtime::regex::bytes::Regex, &'a [u8]),
+    /// A substitution ([`ArgConv::Subst`]): its compiled regex, its
+    /// text and the PVs of its replacement.
+    Subst(
+        &'a runtime::regex::bytes::Regex,
+        &'a [u8],
+        &'a [runtime::script::SubstPv],
+    ),
 }
 
 impl ArgV<'_> {
@@ -59,7 +63,7 @@ impl ArgV<'_> {
     pub fn bytes(&self) -> &[u8] {
         match self {
             ArgV::Bytes(b) => b,
-            ArgV::Subst(_, t) => t,
+            ArgV::Subst(_, t, _) => t,
             ArgV::Int(_) | ArgV::Level(_) | ArgV::Pvs(_) | ArgV::Re(_) => b"",
         }
     }
@@ -77,8 +81,16 @@ impl ArgV<'_> {
     /// not, which `load` makes impossible).
     pub fn re(&self) -> Option<&runtime::regex::bytes::Regex> {
         match self {
-            ArgV::Re(r) | ArgV::Subst(r, _) => Some(r),
+            ArgV::Re(r) | ArgV::Subst(r, ..) => Some(r),
             _ => None,
+        }
+    }
+
+    /// The PVs of a substitution's replacement.
+    pub fn subst_pvs(&self) -> &[runtime::script::SubstPv] {
+        match self {
+            ArgV::Subst(_, _, p) => p,
+            _ => &[],
         }
     }
 
@@ -471,8 +483,8 @@ impl Interp {
                 Some(r) => ArgV::Re(r),
                 None => return Err(Stop::Exit),
             },
-            ArgVal::Subst(slot, text) => match self.regexes.get(*slot) {
-                Some(r) => ArgV::Subst(r, text),
+            ArgVal::Subst(slot, text, pvs) => match self.regexes.get(*slot) {
+                Some(r) => ArgV::Subst(r, text, pvs),
                 None => return Err(Stop::Exit),
             },
             ArgVal::Int(n) => ArgV::Int(*n),

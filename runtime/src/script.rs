@@ -6,6 +6,7 @@
 //! leaves and the vocabulary (and [`set_rc`]), so generated code reads
 //! like hand-written code against the runtime.
 
+pub use cfgc_vocab::subst::SubstPv;
 pub use cfgc_vocab::{
     BinOp, CoreFn, CoreValue, DbrKey, FmtSeg, IntOf, IpOf, IterKind, Level, Listen, ModParam,
     ModParamValue, Proto, PvId, PvRef, Rewrite, Settings, ShtName, ShtPv, TrArg, TrKind, TrOp,

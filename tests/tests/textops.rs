@@ -345,6 +345,258 @@ const NEW_CASES: &[(&str, &str, &str, &str, &[&str])] = &[
         "v=0\r\nm=audio 4000 RTP/AVP 0\r\n",
         &["m=audio 6000 RTP/AVP 0\r\n", "X-Rc: 1 1 1 1 1 -1 1\r\n"],
     ),
+    // append_body_part/_hex and remove_body_part: the boundary lines of
+    // the body are mended when the request is sent (the closing one after
+    // the new part); the Content-Type is left as it is.
+    (
+        "body-part",
+        "body-part",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: 1 1 1 1 -1 -1 -1 -1\r\n",
+            "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+            "m=audio 4000 RTP/AVP 0\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\n\r\n--XyZ\r\n",
+            "Content-Type: text/VX\r\nContent-Disposition: render;handling=optional\r\n\r\nVX bob\r\n--XyZ\r\n",
+            "Content-Type: application/octet-stream\r\n\r\nhello\r\n\r\n--XyZ--\r\n",
+        ],
+    ),
+    (
+        "body-part-quoted",
+        "body-part-hex-cd",
+        "Content-Type: multipart/mixed; boundary=\"b 1\"\r\n",
+        "--b 1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b 1--\r\n",
+        &[
+            "X-Rc: 1\r\n",
+            "\r\n\r\n--b 1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b 1\r\nContent-Type: text/abc\r\nContent-Disposition: inline\r\n\r\nABC\r\n--b 1--\r\n",
+        ],
+    ),
+    (
+        "body-part-preamble",
+        "body-part-hex-cd",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "preamble\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XyZ--\r\nepilogue\r\n",
+        &[
+            "X-Rc: 1\r\n",
+            "\r\n\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XyZ\r\nepilogue\r\nContent-Type: text/abc\r\n",
+            "\r\n\r\nABC\r\n--XyZ--\r\n",
+        ],
+    ),
+    (
+        "body-part-single",
+        "body-part",
+        "Content-Type: application/sdp\r\n",
+        "v=0\r\n",
+        &["X-Rc: -1 -1 -1 -1 -1 -1 -1 -1\r\n", "\r\n\r\nv=0\r\n"],
+    ),
+    (
+        "body-part-nobody",
+        "body-part",
+        "",
+        "",
+        &["X-Rc: -1 -1 -1 -1 -1 -1 -1 -1\r\n"],
+    ),
+    (
+        "body-part-not-first",
+        "body-part-hex-cd",
+        "Content-Type: multipart/mixed;charset=x;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n--XyZ--\r\n",
+        &["X-Rc: -1\r\n"],
+    ),
+    (
+        "remove-part",
+        "remove-part",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: 1\r\n",
+            "\r\n\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n--XyZ--\r\n",
+        ],
+    ),
+    (
+        "remove-part-last",
+        "remove-part-2",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: 1 -1\r\n",
+            "\r\n\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        ],
+    ),
+    (
+        "remove-part-params",
+        "remove-part",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain;charset=utf-8\r\n\r\nhello\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nbye\r\n--XyZ--\r\n",
+        &["X-Rc: -1\r\n"],
+    ),
+    (
+        "remove-part-single",
+        "remove-part",
+        "Content-Type: text/plain\r\n",
+        "hello\r\n",
+        &["X-Rc: -1\r\n"],
+    ),
+    (
+        "remove-part-nobody",
+        "remove-part-2",
+        "",
+        "",
+        &["X-Rc: -1 -1\r\n"],
+    ),
+    (
+        "remove-append",
+        "remove-append",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: 1 1\r\n",
+            "\r\n\r\n--XyZ\r\nContent-Type: application/sdp\r\nContent-Disposition: session\r\n\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nbye\r\n--XyZ--\r\n",
+        ],
+    ),
+    // Relayed by tm: the boundaries mended the same way.
+    (
+        "relay-part",
+        "relay-part",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: 1\r\n",
+            "\r\n\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XyZ--\r\n",
+        ],
+    ),
+    // msg_apply_changes mends the boundaries and forgets the mark: a
+    // later edit of the body is sent as it is.
+    (
+        "apply-part",
+        "apply-part",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: 1 1 1 1\r\n",
+            "\r\n\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XyZ-- epilogue\r\n",
+        ],
+    ),
+    // set_body_multipart: a single body made one part of a multipart
+    // one (Kamailio sends no closing boundary), the Content-Type replaced
+    // and Mime-Version added; a multipart body left alone or replaced.
+    (
+        "mp0",
+        "mp0",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "X-A: 1\r\nX-Z: 2\r\nContent-Length: 82\r\nContent-Type: multipart/mixed;boundary=\"unique-boundary-1\"\r\nMime-Version: 1.0\r\nContent-Type: multipart/mixed;boundary=\"unique-boundary-1\"\r\nMime-Version: 1.0\r\nX-Rc: 1 1\r\n",
+            "\r\n\r\n--unique-boundary-1\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n\r\n--unique-boundary-1\r\n",
+        ],
+    ),
+    (
+        "mp1",
+        "mp1",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "Content-Type: multipart/mixed;boundary=\"b-bob\"\r\nMime-Version: 1.0\r\nX-Rc: 1\r\n",
+            "\r\n\r\n--b-bob\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n\r\n--b-bob\r\n",
+        ],
+    ),
+    (
+        "mp2",
+        "mp2",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "X-Rc: 1 -1\r\n",
+            "\r\n\r\n--unique-boundary-1\r\nContent-Type: text/x-bob\r\n\r\nhello bob\r\n--unique-boundary-1\r\n",
+        ],
+    ),
+    (
+        "mp3",
+        "mp3",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "X-Rc: 1\r\n",
+            "\r\n\r\n--bb\r\nContent-Type: text/plain\r\n\r\nhello\r\n\r\n--bb\r\n",
+        ],
+    ),
+    // A boundary starting with `-`: -1, and the body deleted all the same.
+    (
+        "mp-bad",
+        "mp-bad",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &["Content-Type: application/sdp\r\nX-Z: 2\r\nContent-Length: 0\r\nX-Rc: -1\r\n\r\n"],
+    ),
+    // The body edits made before are dropped: the part is the received
+    // body.
+    (
+        "mp-edit",
+        "mp-edit",
+        "X-A: 1\r\nContent-Type: application/sdp\r\nX-Z: 2\r\n",
+        "v=0\r\n",
+        &[
+            "X-Rc: 1 1\r\n",
+            "\r\n\r\n--unique-boundary-1\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n\r\n--unique-boundary-1\r\n",
+        ],
+    ),
+    (
+        "mp0-multipart",
+        "mp0",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        &["X-Rc: 1 1\r\n\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n"],
+    ),
+    (
+        "mp2-multipart",
+        "mp2",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        &[
+            "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+            "X-Rc: 1 1\r\n",
+            "\r\n\r\n--unique-boundary-1\r\nContent-Type: text/x-bob\r\n\r\nhello bob\r\n--unique-boundary-1\r\nContent-Type: text/plain\r\n\r\nmore\r\n--XyZ\r\n",
+        ],
+    ),
+    (
+        "mp3-multipart",
+        "mp3",
+        "Content-Type: multipart/mixed;boundary=XyZ\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n",
+        &[
+            "X-Rc: 1\r\n",
+            "\r\n\r\n--bb\r\nContent-Type: text/plain\r\n\r\nhello\r\n\r\n--bb\r\n",
+        ],
+    ),
+    (
+        "mp0-nobody",
+        "mp0",
+        "Content-Type: text/plain\r\n",
+        "",
+        &["X-Rc: -1 -1\r\n"],
+    ),
+    (
+        "mp2-nobody",
+        "mp2",
+        "Content-Type: text/plain\r\n",
+        "",
+        &["X-Rc: 1 -1\r\n"],
+    ),
+    // PVs in subst* replacements, read at each call.
+    (
+        "subst-pv",
+        "subst-pv",
+        "X-A: a1\r\nX-B: abc\r\nX-B: bb\r\nX-C: c\r\nContent-Type: application/sdp\r\n",
+        "v=0\r\n",
+        &[
+            "OPTIONS sip:VX$.vx@127.0.0.1 SIP/2.0\r\n",
+            "X-A: VX-a1\r\n",
+            "X-B: a[bob|0|a1|]c\r\n",
+            "X-C: again\r\n",
+            "\r\n\r\nvx=a1\r\n",
+            "X-Rc: 1 1 1 1 1 1\r\n",
+        ],
+    ),
 ];
 
 fn request(name: &str, op: &str, extra: &str, body: &str, local: std::net::SocketAddr) -> String {
@@ -569,6 +821,17 @@ const REFUSED: &[(&str, &str, &str)] = &[
         "subst_body('/a(/b/');",
         "bad regular expression",
         "bad-subst",
+    ),
+    // A `$` that starts no PV in a replacement.
+    (
+        "subst('/a/x$ /');",
+        "bad specifier in replace part",
+        "bad-subst",
+    ),
+    (
+        "subst_body('/a/$nosuch/');",
+        "bad specifier in replace part",
+        "unknown-pv",
     ),
     // Kamailio 5.6.3's keep_hf() fixup fails without a regex; cfgc does
     // not take it either (its binding has the regex).

@@ -66,8 +66,9 @@ pub enum ArgConv {
     /// A constant sed-style substitution (`/re/repl/flags`, textops'
     /// `subst*`, [`crate::subst`]), split and checked at build time: its
     /// regex compiled at start-up (`&Regex`), then the text as written
-    /// (`&[u8]`, whose replacement the runtime reads): two parameters of
-    /// the runtime function for one argument of the script.
+    /// (`&[u8]`, whose replacement the runtime reads), then the PVs of the
+    /// replacement resolved (`&[SubstPv]`, built once): three parameters
+    /// of the runtime function for one argument of the script.
     Subst,
 }
 
@@ -1006,6 +1007,69 @@ pub static BINDINGS: &[Binding] = &[
         "set_reply_body",
         "modules::textops::set_reply_body",
         &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "append_body_part",
+        "modules::textops::append_body_part",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "append_body_part",
+        "modules::textops::append_body_part_cd",
+        &[Fmt, Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "append_body_part_hex",
+        "modules::textops::append_body_part_hex",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "append_body_part_hex",
+        "modules::textops::append_body_part_hex_cd",
+        &[Fmt, Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "set_body_multipart",
+        "modules::textops::set_body_multipart",
+        &[],
+        Mut,
+    ),
+    b(
+        "textops",
+        "set_body_multipart",
+        "modules::textops::set_body_multipart_1",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "set_body_multipart",
+        "modules::textops::set_body_multipart_2",
+        &[Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "set_body_multipart",
+        "modules::textops::set_body_multipart_3",
+        &[Fmt, Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "textops",
+        "remove_body_part",
+        "modules::textops::remove_body_part",
+        &[Fmt],
         Mut,
     ),
     b(

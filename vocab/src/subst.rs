@@ -1,7 +1,13 @@
 //! The syntax of a sed-style substitution (`/re/repl/flags`: textops'
 //! `subst*`), as Kamailio 5.6's `subst_parser` reads it. Plain data: the
 //! compiler splits and checks it at build time (and compiles the regex),
-//! the runtime reads the replacement from the same split.
+//! the runtime reads the replacement from the same split. A PV in the
+//! replacement (`$var(x)`, `$(hdr(A){s.len})`) is resolved by the
+//! compiler, which alone knows PV syntax: [`parse`] asks it how long each
+//! one is, and the runtime is given the same lengths with the resolved
+//! PVs ([`SubstPv`]).
+
+use crate::PvRef;
 
 /// One piece of the replacement text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +22,18 @@ pub enum ReplTok<'a> {
     Group(u8),
     /// `\u`: the request URI (the rewritten one if any).
     Uri,
+    /// The n-th PV of the replacement (from 0), read at each match; its
+    /// string value, empty for `$null` (Kamailio copies the value's text,
+    /// not `<null>`). `$$` is [`ReplTok::Char`] `$`.
+    Pv(usize),
+}
+
+/// A PV of a substitution's replacement, resolved at build time: the
+/// length of its text (from its `$`) and what it reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubstPv {
+    pub len: usize,
+    pub pv: PvRef,
 }
 
 /// A parsed substitution.
@@ -50,9 +68,9 @@ pub enum SubstError {
     UnknownFlag(u8),
     /// More than Kamailio's 100 escapes in the replacement.
     TooManyEscapes,
-    /// The replacement names a PV (`$...`), which Kamailio expands at run
-    /// time; not supported yet by cfgc.
-    Pv,
+    /// A `$` that does not start a PV Kamailio knows ("bad specifier in
+    /// replace part").
+    BadPv,
 }
 
 impl std::fmt::Display for SubstError {
@@ -64,19 +82,27 @@ impl std::fmt::Display for SubstError {
             SubstError::MissingSeparator => f.write_str("no separator after the replacement"),
             SubstError::UnknownFlag(c) => write!(f, "unknown flag `{}`", char::from(*c)),
             SubstError::TooManyEscapes => f.write_str("too many escapes in the replacement"),
-            SubstError::Pv => f.write_str("a PV in the replacement"),
+            SubstError::BadPv => f.write_str("bad PV in the replacement"),
         }
     }
 }
 
-/// Kamailio's limit on escapes (and PVs) in a replacement.
+/// Kamailio's limit on escapes and PVs in a replacement (checked at each
+/// escape, as Kamailio's `parse_repl` does).
 const MAX_ESCAPES: usize = 100;
 
 /// Splits `/re/repl/flags` (any first byte but `\` is the separator).
+/// `pv_len` is given the text from each `$` of the replacement (not
+/// `$$`) to the end of `s`, as Kamailio's `pv_parse_spec` is, and answers
+/// the length of the PV there, or `None` if there is none; a PV may run
+/// past the separator, as in Kamailio.
 ///
 /// # Errors
-/// What makes Kamailio refuse to start, and [`SubstError::Pv`].
-pub fn parse(s: &[u8]) -> Result<Subst<'_>, SubstError> {
+/// What makes Kamailio refuse to start.
+pub fn parse<'a>(
+    s: &'a [u8],
+    pv_len: &mut dyn FnMut(&[u8]) -> Option<usize>,
+) -> Result<Subst<'a>, SubstError> {
     if s.len() < 3 {
         return Err(SubstError::TooShort);
     }
@@ -93,6 +119,7 @@ pub fn parse(s: &[u8]) -> Result<Subst<'_>, SubstError> {
     }
     let mut repl = Vec::new();
     let mut escapes = 0;
+    let mut pvs = 0;
     let mut lit = re_end + 1;
     let mut p = re_end + 1;
     let mut end = None;
@@ -121,7 +148,26 @@ pub fn parse(s: &[u8]) -> Result<Subst<'_>, SubstError> {
             // A trailing lone backslash: Kamailio's loop ends waiting for
             // the escaped byte, with no separator found.
             b'\\' => return Err(SubstError::MissingSeparator),
-            b'$' => return Err(SubstError::Pv),
+            b'$' => {
+                if lit < p {
+                    repl.push(ReplTok::Lit(&s[lit..p]));
+                }
+                // `$$` is Kamailio's marker PV, whose value is `$`.
+                let len = if s.get(p + 1) == Some(&b'$') {
+                    repl.push(ReplTok::Char(b'$'));
+                    2
+                } else {
+                    let len = pv_len(&s[p..])
+                        .filter(|&l| l > 1 && p + l <= s.len())
+                        .ok_or(SubstError::BadPv)?;
+                    repl.push(ReplTok::Pv(pvs));
+                    pvs += 1;
+                    len
+                };
+                escapes += 1;
+                p += len;
+                lit = p;
+            }
             c if c == sep => {
                 end = Some(p);
                 break;

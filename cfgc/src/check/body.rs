@@ -592,6 +592,22 @@ pub(super) fn format_string(ctx: &mut Ctx<'_>, text: &str, span: Span) {
     }
 }
 
+/// Checks the PVs of a textops substitution's replacement
+/// (`'/re/$var(x)-\1/'`), which Kamailio parses when it loads the cfg
+/// (an unknown one refuses the start). A malformed substitution is the
+/// lowering's to report.
+pub(super) fn subst_pvs(ctx: &mut Ctx<'_>, text: &str, span: Span) {
+    let mut specs = Vec::new();
+    let _ = cfgc_vocab::subst::parse(text.as_bytes(), &mut |rest| {
+        let (spec, len) = pvar::parse_spec(std::str::from_utf8(rest).ok()?).ok()?;
+        specs.push(spec);
+        Some(len)
+    });
+    for spec in specs {
+        check_spec(ctx, &spec, span, false);
+    }
+}
+
 /// The constant string value of an argument, if it has one (literals,
 /// bare words and constant-folded `+` of strings).
 pub(super) fn const_string(a: &Arg) -> Option<String> {

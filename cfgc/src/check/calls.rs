@@ -338,6 +338,17 @@ fn module_call(ctx: &mut Ctx<'_>, block: Block<'_>, c: &Call) {
             ),
         }
     }
+    for (i, a) in c.args.iter().enumerate() {
+        if let Arg::Expr(Expr::Str(s, span)) = a
+            && cfgc_vocab::BINDINGS.iter().any(|b| {
+                b.module == module.name
+                    && b.name == name
+                    && b.args.get(i) == Some(&cfgc_vocab::ArgConv::Subst)
+            })
+        {
+            body::subst_pvs(ctx, s, *span);
+        }
+    }
     arg_values(ctx, module.name, func, c);
     if !func.is_supported(module.name)
         && !ctx

@@ -499,10 +499,25 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         pass.push(quote!(&self.regexes[#slot]));
                         continue;
                     }
-                    (ArgVal::Subst(slot, text), _) => {
+                    (ArgVal::Subst(slot, text, pvs), _) => {
                         let slot = usize_lit(*slot);
                         pass.push(quote!(&self.regexes[#slot]));
                         pass.push(bytes(text));
+                        if pvs.is_empty() {
+                            pass.push(quote!(&[]));
+                        } else {
+                            // Built once, on first use.
+                            let pvs = pvs.iter().map(|p| {
+                                let len = usize_lit(p.len);
+                                let pv = super::pv_value(&p.pv);
+                                quote!(rt::SubstPv { len: #len, pv: #pv })
+                            });
+                            pass.push(quote!({
+                                static PVS: ::std::sync::LazyLock<::std::vec::Vec<rt::SubstPv>> =
+                                    ::std::sync::LazyLock::new(|| ::std::vec::Vec::from([#(#pvs),*]));
+                                &PVS[..]
+                            }));
+                        }
                         continue;
                     }
                     // Built once, on first use.

@@ -1356,12 +1356,20 @@ impl Lowerer<'_> {
             self.unsupported(span, "a substitution that is not a constant string");
             return None;
         };
-        let parsed = match cfgc_vocab::subst::parse(&text) {
+        // Each PV of the replacement parsed as Kamailio's `pv_parse_spec`
+        // reads it, from its `$` to the end of the text.
+        let mut specs = Vec::new();
+        let parsed = cfgc_vocab::subst::parse(&text, &mut |rest| {
+            let rest = match std::str::from_utf8(rest) {
+                Ok(r) => r,
+                Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).ok()?,
+            };
+            let (spec, len) = pvar::parse_spec(rest).ok()?;
+            specs.push((spec, len));
+            Some(len)
+        });
+        let parsed = match parsed {
             Ok(p) => p,
-            Err(cfgc_vocab::subst::SubstError::Pv) => {
-                self.unsupported(span, "a PV in a substitution's replacement");
-                return None;
-            }
             Err(e) => {
                 self.diags.push(
                     Diagnostic::error(
@@ -1391,7 +1399,14 @@ impl Lowerer<'_> {
         flags.push(if parsed.newline { 'm' } else { 's' });
         flags.push(')');
         let slot = self.regex_slot_flags(&re, &flags, span)?;
-        Some(ArgVal::Subst(slot, text))
+        let mut pvs = Vec::with_capacity(specs.len());
+        for (spec, len) in &specs {
+            pvs.push(cfgc_vocab::subst::SubstPv {
+                len: *len,
+                pv: self.pv_ref(spec, span)?,
+            });
+        }
+        Some(ArgVal::Subst(slot, text, pvs))
     }
 
     fn regex_slot_flags(&mut self, re: &str, flags: &str, span: Span) -> Option<usize> {

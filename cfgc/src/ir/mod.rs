@@ -163,8 +163,9 @@ pub enum ArgVal {
     /// [`Program::regexes`].
     Regex(usize),
     /// A constant substitution ([`ArgConv::Subst`]): its regex's slot in
-    /// [`Program::regexes`] and its text as written.
-    Subst(usize, Vec<u8>),
+    /// [`Program::regexes`], its text as written, and the PVs of its
+    /// replacement in order, each with the length of its text.
+    Subst(usize, Vec<u8>, Vec<cfgc_vocab::subst::SubstPv>),
 }
 
 #[derive(Clone, Debug)]

@@ -179,6 +179,9 @@ fn apply_ops(
     // new body, so that Content-Length follows, as Kamailio's lumps do.
     let body_at = ed.message().body_span().start as usize;
     let mut body_edits: Vec<(usize, usize, &[u8])> = Vec::new();
+    // The body set whole (the last [`HeaderOp::Body`]), then the body
+    // rebuilt with the edits inside it, which win.
+    let mut new_body: Option<Vec<u8>> = None;
     for op in ops {
         match op {
             HeaderOp::Replace { start, end, data } if *start >= body_at => {
@@ -223,7 +226,7 @@ fn apply_ops(
                 }
             }
             HeaderOp::Note(..) => {}
-            HeaderOp::Body(body) => tolerate(ed.set_body(body, None))?,
+            HeaderOp::Body(body) => new_body = Some(body.clone()),
         }
     }
     if !body_edits.is_empty() {
@@ -241,10 +244,36 @@ fn apply_ops(
             at = end;
         }
         out.extend_from_slice(&body[at..]);
-        tolerate(ed.set_body(&out, None))?;
+        new_body = Some(out);
+    }
+    // A request whose multipart body a module changed has its boundary
+    // lines mended as it is built (Kamailio's `check_boundaries`, run for
+    // `FL_BODY_MULTIPART` by `build_req_buf_from_sip_req`, also when
+    // textopsx's `msg_apply_changes` rebuilds it, which then drops the
+    // note as Kamailio clears the flag). Without a Content-Type header
+    // Kamailio 5.6.3 crashes here (it reads the missing header); the
+    // request is sent as it is.
+    if ed.message().is_request()
+        && ops
+            .iter()
+            .any(|op| matches!(op, HeaderOp::Note(k, _) if *k == BODY_MULTIPART))
+        && let Some(ob) = crate::sip::multipart::boundary(ed.message())
+    {
+        let body = new_body.as_deref().unwrap_or(ed.message().body());
+        if let Some(mended) = crate::sip::multipart::check_boundaries(body, &ob) {
+            new_body = Some(mended);
+        }
+    }
+    if let Some(body) = new_body {
+        tolerate(ed.set_body(&body, None))?;
     }
     Ok(())
 }
+
+/// The [`HeaderOp::Note`] key of a request whose multipart body a module
+/// changed (textops' `append_body_part`, `remove_body_part`: Kamailio's
+/// `FL_BODY_MULTIPART`): its boundary lines are mended when it is sent.
+pub const BODY_MULTIPART: &str = "FL_BODY_MULTIPART";
 
 /// Relays a reply statelessly: checks that the top Via is ours, removes it,
 /// and sends to the next Via (`received`/`rport` if present, else sent-by).

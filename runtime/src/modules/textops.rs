@@ -462,7 +462,12 @@ pub fn is_audio_on_hold(ctx: &Ctx<'_>) -> i32 {
 /// Content-Type header name (compact `c` too) and a colon; the offset of
 /// its value (after the colon and blanks). `None` at the end, or at a CR
 /// without LF.
-fn next_ctype_line(body: &[u8], mut at: usize) -> Option<usize> {
+fn next_ctype_line(body: &[u8], at: usize) -> Option<usize> {
+    next_ctype_line_at(body, at).map(|(_, v)| v)
+}
+
+/// [`next_ctype_line`] with the offset of the line's start.
+fn next_ctype_line_at(body: &[u8], mut at: usize) -> Option<(usize, usize)> {
     while body.len() - at >= 14 {
         let head = &body[at..at + 14];
         if let Some(colon) = head.iter().position(|&c| c == b':') {
@@ -472,7 +477,7 @@ fn next_ctype_line(body: &[u8], mut at: usize) -> Option<usize> {
                 while v < body.len() && matches!(body[v], b' ' | b'\t') {
                     v += 1;
                 }
-                return (v < body.len()).then_some(v);
+                return (v < body.len()).then_some((at, v));
             }
         }
         let cr = body[at..body.len() - 1].iter().position(|&c| c == b'\r')? + at;
@@ -700,14 +705,24 @@ pub fn replace_body_atonce(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
 
 // ---- substitutions (`subst*`) ------------------------------------------
 
-use cfgc_vocab::subst::{self as sx, ReplTok};
+use cfgc_vocab::subst::{self as sx, ReplTok, SubstPv};
 
-/// The replacement of one match: the tokens with the groups of `caps`
-/// and `\u` (the request URI; nothing on a reply, as Kamailio logs and
-/// goes on).
+/// A substitution as the compiler checked it: its text split again, each
+/// PV of the replacement as long as the compiler found it (`None` for a
+/// text the compiler would have refused).
+fn parse_subst<'a>(text: &'a [u8], pvs: &'a [SubstPv]) -> Option<(sx::Subst<'a>, &'a [SubstPv])> {
+    let mut lens = pvs.iter().map(|p| p.len);
+    let spec = sx::parse(text, &mut |_| lens.next()).ok()?;
+    Some((spec, pvs))
+}
+
+/// The replacement of one match: the tokens with the groups of `caps`,
+/// `\u` (the request URI; nothing on a reply, as Kamailio logs and goes
+/// on) and the PVs' values (their text: empty for `$null`).
 fn build_repl(
     ctx: &Ctx<'_>,
     toks: &[ReplTok<'_>],
+    pvs: &[SubstPv],
     caps: &regex::bytes::Captures<'_>,
     out: &mut Vec<u8>,
 ) {
@@ -725,6 +740,14 @@ fn build_repl(
                     out.extend_from_slice(ctx.ruri());
                 }
             }
+            ReplTok::Pv(i) => {
+                if let Some(p) = pvs.get(*i) {
+                    let v = crate::engine::pv::read(ctx, &p.pv);
+                    if !v.is_null() {
+                        out.extend_from_slice(&v.to_bytes());
+                    }
+                }
+            }
         }
     }
 }
@@ -736,7 +759,7 @@ fn build_repl(
 fn subst_run(
     ctx: &Ctx<'_>,
     re: &Regex,
-    spec: &sx::Subst<'_>,
+    (spec, pvs): &(sx::Subst<'_>, &[SubstPv]),
     hay: &[u8],
 ) -> Result<Vec<(usize, usize, Vec<u8>)>, ()> {
     let hay = c_str(hay);
@@ -748,7 +771,7 @@ fn subst_run(
             return Err(());
         }
         let mut r = Vec::new();
-        build_repl(ctx, &spec.repl, &caps, &mut r);
+        build_repl(ctx, &spec.repl, pvs, &caps, &mut r);
         out.push((m.start(), m.end(), r));
         pos = m.end();
         if !spec.all {
@@ -760,7 +783,12 @@ fn subst_run(
 
 /// The substitution of a text, whole: `None` without a match (or after an
 /// empty one).
-fn subst_str(ctx: &Ctx<'_>, re: &Regex, spec: &sx::Subst<'_>, input: &[u8]) -> Option<Vec<u8>> {
+fn subst_str(
+    ctx: &Ctx<'_>,
+    re: &Regex,
+    spec: &(sx::Subst<'_>, &[SubstPv]),
+    input: &[u8],
+) -> Option<Vec<u8>> {
     let input = c_str(input);
     let edits = subst_run(ctx, re, spec, input).ok()?;
     if edits.is_empty() {
@@ -782,7 +810,7 @@ fn subst_str(ctx: &Ctx<'_>, re: &Regex, spec: &sx::Subst<'_>, input: &[u8]) -> O
 fn subst_edits(
     ctx: &mut Ctx<'_>,
     re: &Regex,
-    spec: &sx::Subst<'_>,
+    spec: &(sx::Subst<'_>, &[SubstPv]),
     hay: &[u8],
     base: usize,
 ) -> i32 {
@@ -803,8 +831,8 @@ fn subst_edits(
 /// `subst('/re/repl/flags')`: sed-like replacement over the received
 /// message after the start line (headers and body). 1 if anything was
 /// replaced, else -1.
-pub fn subst(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
-    let Ok(spec) = sx::parse(text) else {
+pub fn subst(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8], pvs: &[SubstPv]) -> i32 {
+    let Some(spec) = parse_subst(text, pvs) else {
         return -1;
     };
     let (hay, base) = after_first_line(ctx);
@@ -812,8 +840,8 @@ pub fn subst(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
 }
 
 /// `subst_body('/re/repl/flags')`: over the body (-1 without one).
-pub fn subst_body(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
-    let Ok(spec) = sx::parse(text) else {
+pub fn subst_body(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8], pvs: &[SubstPv]) -> i32 {
+    let Some(spec) = parse_subst(text, pvs) else {
         return -1;
     };
     let body = ctx.msg.body();
@@ -826,8 +854,8 @@ pub fn subst_body(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
 
 /// `subst_uri('/re/repl/flags')`: over the request URI (the rewritten
 /// one if any), which becomes the result.
-pub fn subst_uri(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
-    let Ok(spec) = sx::parse(text) else {
+pub fn subst_uri(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8], pvs: &[SubstPv]) -> i32 {
+    let Some(spec) = parse_subst(text, pvs) else {
         return -1;
     };
     if !ctx.msg.is_request() {
@@ -844,8 +872,8 @@ pub fn subst_uri(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
 
 /// `subst_user('/re/repl/flags')`: over the user part of the request URI
 /// (empty when it has none); the result set as the user, as `setuser`.
-pub fn subst_user(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8]) -> i32 {
-    let Ok(spec) = sx::parse(text) else {
+pub fn subst_user(ctx: &mut Ctx<'_>, re: &Regex, text: &[u8], pvs: &[SubstPv]) -> i32 {
+    let Some(spec) = parse_subst(text, pvs) else {
         return -1;
     };
     if !ctx.msg.is_request() {
@@ -874,8 +902,15 @@ fn named<'m>(ctx: &Ctx<'m>, name: &[u8]) -> Vec<&'m crate::sip::HeaderEntry> {
 /// `subst_hf(name, '/re/repl/flags', which)`: over the value of every
 /// header of that name (`a`, the default), the first (`f`) or the last
 /// (`l`). 1 if anything was replaced.
-pub fn subst_hf(ctx: &mut Ctx<'_>, name: &[u8], re: &Regex, text: &[u8], which: &[u8]) -> i32 {
-    let Ok(spec) = sx::parse(text) else {
+pub fn subst_hf(
+    ctx: &mut Ctx<'_>,
+    name: &[u8],
+    re: &Regex,
+    text: &[u8],
+    pvs: &[SubstPv],
+    which: &[u8],
+) -> i32 {
+    let Some(spec) = parse_subst(text, pvs) else {
         return -1;
     };
     let buf = ctx.msg.buffer();
@@ -1094,6 +1129,299 @@ pub fn set_body(ctx: &mut Ctx<'_>, body: &[u8], ctype: &[u8]) -> i32 {
     1
 }
 
+// ---- multipart bodies ------------------------------------------------------
+
+/// Marks the request's multipart body as changed: its boundary lines are
+/// mended when it is sent (`engine::forward::BODY_MULTIPART`).
+fn mark_multipart(ctx: &mut Ctx<'_>) {
+    let marked = ctx.headers.iter().any(
+        |op| matches!(op, HeaderOp::Note(k, _) if *k == crate::engine::forward::BODY_MULTIPART),
+    );
+    if !marked {
+        ctx.headers.push(HeaderOp::Note(
+            crate::engine::forward::BODY_MULTIPART,
+            Vec::new(),
+        ));
+    }
+}
+
+/// `append_body_part(txt, content_type[, content_disposition])`: a part
+/// added at the end of a multipart body (Kamailio's layout: its headers,
+/// an empty line, `txt`, a CRLF unless `txt` ends with an empty line,
+/// then a boundary line); the boundary lines are mended when the request
+/// is sent, so the closing one moves after the new part. The
+/// Content-Type header is left as it is. -1 for an empty `txt` or type,
+/// without a body, or when the Content-Type's first parameter is not a
+/// boundary (a body that is not multipart); -1 too with a body but no
+/// Content-Type header, where Kamailio 5.6.3 crashes (it reads the
+/// missing header).
+pub fn append_body_part(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8]) -> i32 {
+    append_body_part_cd(ctx, txt, ctype, b"")
+}
+
+/// `append_body_part` with a Content-Disposition for the part (none when
+/// empty).
+pub fn append_body_part_cd(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8], cd: &[u8]) -> i32 {
+    if txt.is_empty() || ctype.is_empty() {
+        return -1;
+    }
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let Some(delim) = ctx
+        .msg
+        .header(crate::sip::HeaderName::ContentType)
+        .and_then(crate::sip::multipart::mixed_part_delimiter)
+    else {
+        return -1;
+    };
+    if delim.is_empty() || delim[0] == b'-' {
+        return -1;
+    }
+    let mut part = b"Content-Type: ".to_vec();
+    part.extend_from_slice(ctype);
+    part.extend_from_slice(b"\r\n");
+    if !cd.is_empty() {
+        part.extend_from_slice(b"Content-Disposition: ");
+        part.extend_from_slice(cd);
+        part.extend_from_slice(b"\r\n");
+    }
+    part.extend_from_slice(b"\r\n");
+    part.extend_from_slice(txt);
+    if !txt.ends_with(b"\r\n\r\n") {
+        part.extend_from_slice(b"\r\n");
+    }
+    part.extend_from_slice(b"--");
+    part.extend_from_slice(delim);
+    part.extend_from_slice(b"\r\n");
+    let end = ctx.msg.body_span().end as usize;
+    ctx.headers.push(HeaderOp::Replace {
+        start: end,
+        end,
+        data: part,
+    });
+    mark_multipart(ctx);
+    1
+}
+
+/// Kamailio's `generate_boundary` for a first part: the opening boundary
+/// line, the part's Content-Type (and Content-Disposition when not
+/// empty), an empty line, `txt`, a CRLF unless `txt` ends with an empty
+/// line, and a boundary line (not the closing one). `None` for an empty
+/// text, type or delimiter, or a delimiter starting with `-`.
+fn first_part(txt: &[u8], ctype: &[u8], cd: &[u8], delim: &[u8]) -> Option<Vec<u8>> {
+    if txt.is_empty() || ctype.is_empty() || delim.is_empty() || delim[0] == b'-' {
+        return None;
+    }
+    let mut part = b"--".to_vec();
+    part.extend_from_slice(delim);
+    part.extend_from_slice(b"\r\nContent-Type: ");
+    part.extend_from_slice(ctype);
+    part.extend_from_slice(b"\r\n");
+    if !cd.is_empty() {
+        part.extend_from_slice(b"Content-Disposition: ");
+        part.extend_from_slice(cd);
+        part.extend_from_slice(b"\r\n");
+    }
+    part.extend_from_slice(b"\r\n");
+    part.extend_from_slice(txt);
+    if !txt.ends_with(b"\r\n\r\n") {
+        part.extend_from_slice(b"\r\n");
+    }
+    part.extend_from_slice(b"--");
+    part.extend_from_slice(delim);
+    part.extend_from_slice(b"\r\n");
+    Some(part)
+}
+
+/// `set_body_multipart()`: [`set_body_multipart_3`] with no text, type
+/// or boundary.
+pub fn set_body_multipart(ctx: &mut Ctx<'_>) -> i32 {
+    set_body_multipart_3(ctx, b"", b"", b"")
+}
+
+/// `set_body_multipart(boundary)`.
+pub fn set_body_multipart_1(ctx: &mut Ctx<'_>, boundary: &[u8]) -> i32 {
+    set_body_multipart_3(ctx, b"", b"", boundary)
+}
+
+/// `set_body_multipart(txt, content_type)`.
+pub fn set_body_multipart_2(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8]) -> i32 {
+    set_body_multipart_3(ctx, txt, ctype, b"")
+}
+
+/// `set_body_multipart(txt, content_type, boundary)`, as Kamailio's
+/// `ki_set_multibody`: the body becomes one part (`txt` with its type,
+/// `text/plain` by default; without `txt`, the received body with its
+/// Content-Type) between two boundary lines of `boundary`
+/// (`unique-boundary-1` by default), with no closing boundary, as
+/// Kamailio sends it. The body edits made before are dropped. Unless the
+/// received Content-Type is `multipart/mixed`, it is removed and
+/// `Content-Type: multipart/mixed;boundary="..."` and `Mime-Version: 1.0`
+/// are added after the last header (again at each call: the received
+/// message is what is looked at). Already multipart/mixed and no `txt`:
+/// 1, nothing changed; no body and no `txt`: -1. A boundary starting
+/// with `-`: -1, the body removed all the same (Kamailio has deleted it
+/// by then). A message without a Content-Type header is sent with the
+/// new body; Kamailio 5.6.3 crashes when it sends one (its boundary
+/// check reads the missing header).
+pub fn set_body_multipart_3(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8], boundary: &[u8]) -> i32 {
+    let ct = ctx.msg.content_type().ok().flatten();
+    let multipart = ct.as_ref().is_some_and(|c| {
+        c.mtype.eq_ignore_ascii_case(b"multipart") && c.subtype.eq_ignore_ascii_case(b"mixed")
+    });
+    if multipart && txt.is_empty() {
+        return 1;
+    }
+    let ctype: &[u8] = if ctype.is_empty() {
+        b"text/plain"
+    } else {
+        ctype
+    };
+    let delim: &[u8] = if boundary.is_empty() {
+        b"unique-boundary-1"
+    } else {
+        boundary
+    };
+    let body_span = ctx.msg.body_span();
+    let (start, end) = (body_span.start as usize, body_span.end as usize);
+    // Kamailio frees the body's edits, then deletes the body.
+    ctx.headers.retain(|op| match op {
+        HeaderOp::Body(_) => false,
+        HeaderOp::Replace { start: s, .. } => *s < start,
+        _ => true,
+    });
+    let body = ctx.msg.body();
+    let old_type = ctx.msg.header(crate::sip::HeaderName::ContentType);
+    let (part_txt, part_type): (&[u8], &[u8]) = if !txt.is_empty() {
+        (txt, ctype)
+    } else if body.is_empty() {
+        // Kamailio warns "no body to be set in the message".
+        return -1;
+    } else {
+        (body, old_type.filter(|t| !t.is_empty()).unwrap_or(ctype))
+    };
+    let Some(part) = first_part(part_txt, part_type, b"", delim) else {
+        if start < end {
+            ctx.headers.push(HeaderOp::Replace {
+                start,
+                end,
+                data: Vec::new(),
+            });
+        }
+        return -1;
+    };
+    if !multipart {
+        let buf = ctx.msg.buffer();
+        if let Some(i) = ctx
+            .msg
+            .headers()
+            .iter()
+            .position(|h| name_is(buf, h, b"Content-Type"))
+        {
+            ctx.headers.push(HeaderOp::Remove(i));
+        }
+        let mut line = b"Content-Type: multipart/mixed;boundary=\"".to_vec();
+        line.extend_from_slice(delim);
+        line.extend_from_slice(b"\"\r\n");
+        let at = ctx.msg.headers_end();
+        insert_raw(ctx, at, &line);
+        append_hf(ctx, b"Mime-Version: 1.0\r\n");
+    }
+    ctx.headers.push(HeaderOp::Replace {
+        start,
+        end,
+        data: part,
+    });
+    mark_multipart(ctx);
+    1
+}
+
+/// Kamailio's hex reading for `append_body_part_hex`: pairs of hex
+/// digits, blanks skipped where a pair would start; `None` for any other
+/// byte, an odd digit at the end, or nothing but blanks.
+fn unhex(h: &[u8]) -> Option<Vec<u8>> {
+    let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(h.len() / 2);
+    let mut i = 0;
+    while i < h.len() {
+        if matches!(h[i], b' ' | b'\t') {
+            i += 1;
+            continue;
+        }
+        let hi = digit(h[i])?;
+        let lo = digit(*h.get(i + 1)?)?;
+        out.push(hi << 4 | lo);
+        i += 2;
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// `append_body_part_hex(hex, content_type)`: [`append_body_part`] with
+/// the part given in hex (-1 for text that is not hex).
+pub fn append_body_part_hex(ctx: &mut Ctx<'_>, hex: &[u8], ctype: &[u8]) -> i32 {
+    append_body_part_hex_cd(ctx, hex, ctype, b"")
+}
+
+/// `append_body_part_hex` with a Content-Disposition.
+pub fn append_body_part_hex_cd(ctx: &mut Ctx<'_>, hex: &[u8], ctype: &[u8], cd: &[u8]) -> i32 {
+    match unhex(hex) {
+        Some(raw) => append_body_part_cd(ctx, &raw, ctype, cd),
+        None => -1,
+    }
+}
+
+/// `remove_body_part(content_type)`: of a multipart body, the first part
+/// whose Content-Type header (the header line itself, not the boundary
+/// before it) starts with `content_type` (ASCII case ignored) and ends
+/// there is removed, from that header line to the end of the next
+/// boundary line; the boundary lines are mended when the request is
+/// sent. -1 without a body or a boundary parameter, when a Content-Type
+/// line has more after the type, or when none matches; -1 too with a body
+/// but no Content-Type header, where Kamailio 5.6.3 crashes.
+pub fn remove_body_part(ctx: &mut Ctx<'_>, ctype: &[u8]) -> i32 {
+    use crate::sip::multipart::{boundary, find_line_start, get_line};
+    let body = ctx.msg.body();
+    if body.is_empty() {
+        return -1;
+    }
+    let Some(ob) = boundary(ctx.msg) else {
+        return -1;
+    };
+    let base = ctx.msg.body_span().start as usize;
+    let mut at = 0;
+    while let Some((line, v)) = next_ctype_line_at(body, at) {
+        if body.len() - v <= ctype.len() + 2 {
+            return -1;
+        }
+        if body[v..v + ctype.len()].eq_ignore_ascii_case(ctype) {
+            let mut p = v + ctype.len();
+            if body.get(p..p + 2) != Some(b"\r\n") {
+                return -1;
+            }
+            p += 2;
+            let Some(q) = find_line_start(body, &ob, p) else {
+                return -1;
+            };
+            let after = q + ob.len();
+            let t = get_line(&body[after..]);
+            if t == 0 {
+                return -1;
+            }
+            ctx.headers.push(HeaderOp::Replace {
+                start: base + line,
+                end: base + after + t,
+                data: Vec::new(),
+            });
+            mark_multipart(ctx);
+            return 1;
+        }
+        at = v;
+    }
+    -1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1102,7 +1430,7 @@ mod tests {
 
     #[test]
     fn the_subst_parser_splits_as_kamailio() {
-        let s = parse(br"/a\/b(c)/x\1\\\n\u\/\q/gi").expect("parses");
+        let s = parse(br"/a\/b(c)/x\1\\\n\u\/\q/gi", &mut |_| None).expect("parses");
         assert_eq!(s.re, br"a\/b(c)");
         assert_eq!(
             s.repl,
@@ -1117,28 +1445,72 @@ mod tests {
             ]
         );
         assert!(s.all && s.icase && s.newline);
-        let s = parse(b"#a#b#s").expect("any separator");
+        let s = parse(b"#a#b#s", &mut |_| None).expect("any separator");
         assert_eq!(
             (s.re, s.all, s.icase, s.newline),
             (&b"a"[..], false, false, false)
         );
         assert_eq!(s.repl, vec![ReplTok::Lit(b"b")]);
-        assert_eq!(parse(b"/a//").expect("empty replacement").repl, vec![]);
-        assert_eq!(parse(b"/a/").unwrap_err(), SubstError::TooShort);
-        assert_eq!(parse(b"ab").unwrap_err(), SubstError::TooShort);
-        assert_eq!(parse(br"\a\b\").unwrap_err(), SubstError::BadSeparator);
-        assert_eq!(parse(b"/abc").unwrap_err(), SubstError::NoSeparator);
-        assert_eq!(parse(b"/a/bc").unwrap_err(), SubstError::MissingSeparator);
-        assert_eq!(parse(br"/a/b\/").unwrap_err(), SubstError::MissingSeparator);
-        assert_eq!(parse(b"/a/b/x").unwrap_err(), SubstError::UnknownFlag(b'x'));
-        assert_eq!(parse(b"/a/$ru/").unwrap_err(), SubstError::Pv);
         assert_eq!(
-            parse(br"/a/\$/").expect("escaped").repl,
+            parse(b"/a//", &mut |_| None)
+                .expect("empty replacement")
+                .repl,
+            vec![]
+        );
+        assert_eq!(
+            parse(b"/a/", &mut |_| None).unwrap_err(),
+            SubstError::TooShort
+        );
+        assert_eq!(
+            parse(b"ab", &mut |_| None).unwrap_err(),
+            SubstError::TooShort
+        );
+        assert_eq!(
+            parse(br"\a\b\", &mut |_| None).unwrap_err(),
+            SubstError::BadSeparator
+        );
+        assert_eq!(
+            parse(b"/abc", &mut |_| None).unwrap_err(),
+            SubstError::NoSeparator
+        );
+        assert_eq!(
+            parse(b"/a/bc", &mut |_| None).unwrap_err(),
+            SubstError::MissingSeparator
+        );
+        assert_eq!(
+            parse(br"/a/b\/", &mut |_| None).unwrap_err(),
+            SubstError::MissingSeparator
+        );
+        assert_eq!(
+            parse(b"/a/b/x", &mut |_| None).unwrap_err(),
+            SubstError::UnknownFlag(b'x')
+        );
+        assert_eq!(
+            parse(b"/a/$ru/", &mut |_| None).unwrap_err(),
+            SubstError::BadPv
+        );
+        // A PV as long as the caller says, running past the separator if
+        // it does; `$$` is a `$`.
+        let mut lens = [3, 9].into_iter();
+        let s = parse(b"/a/x$rUy$$$hdr(a/b)/g", &mut |_| lens.next()).expect("pvs");
+        assert_eq!(
+            s.repl,
+            vec![
+                ReplTok::Lit(b"x"),
+                ReplTok::Pv(0),
+                ReplTok::Lit(b"y"),
+                ReplTok::Char(b'$'),
+                ReplTok::Pv(1),
+            ]
+        );
+        assert!(s.all);
+        assert_eq!(
+            parse(br"/a/\$/", &mut |_| None).expect("escaped").repl,
             vec![ReplTok::Char(b'$')]
         );
         let many = format!("/a/{}/", r"\n".repeat(100));
         assert_eq!(
-            parse(many.as_bytes()).unwrap_err(),
+            parse(many.as_bytes(), &mut |_| None).unwrap_err(),
             SubstError::TooManyEscapes
         );
     }
@@ -1168,10 +1540,10 @@ mod tests {
     fn subst_replaces_with_groups_and_the_uri() {
         let raw = options(&["X-A: one two one"], "");
         let (sent, _) = run(&raw, |ctx| {
-            assert_eq!(subst(ctx, &re("(?m)(o)ne"), br"/(o)ne/<\1\0\u>/g"), 1);
-            assert_eq!(subst(ctx, &re("(?m)zzz"), b"/zzz/y/"), -1);
+            assert_eq!(subst(ctx, &re("(?m)(o)ne"), br"/(o)ne/<\1\0\u>/g", &[]), 1);
+            assert_eq!(subst(ctx, &re("(?m)zzz"), b"/zzz/y/", &[]), -1);
             // An empty match: nothing at all.
-            assert_eq!(subst(ctx, &re("(?m)x*"), b"/x*/y/g"), -1);
+            assert_eq!(subst(ctx, &re("(?m)x*"), b"/x*/y/g", &[]), -1);
             forwarded(ctx)
         });
         let sent = String::from_utf8(sent).expect("utf8");
@@ -1185,12 +1557,47 @@ mod tests {
     fn subst_uri_and_user_rewrite_the_request_uri() {
         let raw = options(&[], "");
         let ((a, b, uri), _) = run(&raw, |ctx| {
-            let a = subst_uri(ctx, &re("(?m)@127"), b"/@127/@10/");
-            let b = subst_user(ctx, &re("(?m)^b"), b"/^b/B/");
+            let a = subst_uri(ctx, &re("(?m)@127"), b"/@127/@10/", &[]);
+            let b = subst_user(ctx, &re("(?m)^b"), b"/^b/B/", &[]);
             (a, b, ctx.ruri().to_vec())
         });
         assert_eq!((a, b), (1, 1));
         assert_eq!(uri, b"sip:Bob@10.0.0.1");
+    }
+
+    #[test]
+    fn hex_parts_are_read_as_kamailio_reads_them() {
+        assert_eq!(unhex(b"68 65\t6C6c").as_deref(), Some(&b"hell"[..]));
+        assert_eq!(unhex(b"6g"), None);
+        assert_eq!(unhex(b"686"), None);
+        assert_eq!(unhex(b"6 8"), None);
+        assert_eq!(unhex(b" \t"), None);
+        assert_eq!(
+            first_part(b"hi", b"text/plain", b"", b"b").as_deref(),
+            Some(&b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n"[..])
+        );
+        assert_eq!(first_part(b"hi", b"text/plain", b"", b"-b"), None);
+    }
+
+    #[test]
+    fn subst_reads_the_pvs_of_its_replacement_at_each_match() {
+        let raw = options(&["X-A: a1"], "");
+        let pvs = [
+            SubstPv {
+                len: 3,
+                pv: cfgc_vocab::PvRef::Plain(cfgc_vocab::PvId::RUser),
+            },
+            SubstPv {
+                len: 12,
+                pv: cfgc_vocab::PvRef::Hdr(b"X-None".to_vec()),
+            },
+        ];
+        let (uri, _) = run(&raw, |ctx| {
+            let rc = subst_uri(ctx, &re("(?m)@"), b"/@/-$rU$hdr(X-None)@/", &pvs);
+            assert_eq!(rc, 1);
+            ctx.ruri().to_vec()
+        });
+        assert_eq!(uri, b"sip:bob-bob@127.0.0.1");
     }
 
     #[test]
@@ -1200,9 +1607,12 @@ mod tests {
             assert_eq!(search_hf(ctx, b"X-T", &re("(?im)a3"), b"f"), -1);
             assert_eq!(search_hf(ctx, b"X-T", &re("(?im)a3"), b"l"), 1);
             assert_eq!(search_hf(ctx, b"X-T", &re("(?im)a3"), b"a"), 1);
-            assert_eq!(subst_hf(ctx, b"X-T", &re("(?m)a"), b"/a/b/", b"l"), 1);
-            assert_eq!(subst_hf(ctx, b"X-T", &re("(?m)1"), b"/1/9/", b"f"), 1);
-            assert_eq!(subst_hf(ctx, b"X-None", &re("(?m)a"), b"/a/b/", b"a"), -1);
+            assert_eq!(subst_hf(ctx, b"X-T", &re("(?m)a"), b"/a/b/", &[], b"l"), 1);
+            assert_eq!(subst_hf(ctx, b"X-T", &re("(?m)1"), b"/1/9/", &[], b"f"), 1);
+            assert_eq!(
+                subst_hf(ctx, b"X-None", &re("(?m)a"), b"/a/b/", &[], b"a"),
+                -1
+            );
             forwarded(ctx)
         });
         let sent = String::from_utf8(sent).expect("utf8");

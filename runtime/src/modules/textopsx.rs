@@ -55,8 +55,11 @@ pub fn msg_apply_changes(ctx: &mut Ctx<'_>) -> i32 {
         return 0;
     };
     ctx.msg = new;
-    // The edits are in the new message; a module's pending values stay.
-    ctx.headers.retain(|op| matches!(op, HeaderOp::Note(..)));
+    // The edits are in the new message; a module's pending values stay
+    // (not the multipart mark: its boundaries were mended just now).
+    ctx.headers.retain(
+        |op| matches!(op, HeaderOp::Note(k, _) if *k != crate::engine::forward::BODY_MULTIPART),
+    );
     if new.is_request() {
         ctx.new_uri = None;
     }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod framing;
 pub mod header;
 pub mod message;
+pub mod multipart;
 pub mod parse;
 pub mod reply;
 pub mod roundtrip;
