@@ -313,6 +313,14 @@ pub static BINDINGS: &[Binding] = &[
     tm("t_branch_replied", "modules::tm::t_branch_replied", &[]),
     tm("t_any_timeout", "modules::tm::t_any_timeout", &[]),
     tm("t_any_replied", "modules::tm::t_any_replied", &[]),
+    tm("t_set_fr", "modules::tm::t_set_fr_inv", &[Int]),
+    tm("t_set_fr", "modules::tm::t_set_fr", &[Int, Int]),
+    tm("t_reset_fr", "modules::tm::t_reset_fr", &[]),
+    tm(
+        "t_set_auto_inv_100",
+        "modules::tm::t_set_auto_inv_100",
+        &[Int],
+    ),
     b(
         "tmx",
         "t_precheck_trans",

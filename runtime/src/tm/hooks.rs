@@ -168,7 +168,8 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
             if tx.is_invite {
                 b.retr = None;
                 if cfg.restart_fr_on_each_reply || b.provisional == 0 || code > b.provisional {
-                    b.fr_at = Some(now + cfg.fr_inv_timer);
+                    b.fr_at = Some(now + tx.fr_inv_timeout);
+                    b.fr_inv = true;
                 }
             } else if b.provisional == 0
                 && let Some(r) = &mut b.retr

@@ -54,7 +54,7 @@ pub use script::{
     reply_code, t_any_replied, t_any_timeout, t_branch_replied, t_branch_timeout, t_check_status,
     t_check_trans, t_is_branch_route, t_is_canceled, t_is_failure_route, t_is_reply_route,
     t_is_request_route, t_is_set, t_newtran, t_on_branch, t_on_failure, t_on_reply,
-    t_precheck_trans, t_release, t_reply,
+    t_precheck_trans, t_release, t_reply, t_reset_fr, t_set_auto_inv_100, t_set_fr, t_set_fr_inv,
 };
 use table::{Insert, Table, TxHandle, hash_index, lock_tx, request_key};
 use txn::{Armed, Cancel, Dest, Retr, Stored, Transaction, UacBranch, send_cancel};
@@ -146,6 +146,12 @@ pub struct TmCtx<'a> {
     /// Error of a `t_relay` that sent nothing: replied after the script.
     pub delayed_error: Option<i32>,
     precheck: Option<u64>,
+    /// `t_set_fr` before the transaction exists: (fr_inv, fr) for the
+    /// one this message creates (Kamailio's per-message
+    /// `user_fr_inv_timeout`/`user_fr_timeout`).
+    pub user_fr: (Option<Duration>, Option<Duration>),
+    /// `t_set_auto_inv_100` before the transaction exists.
+    pub user_auto_inv_100: Option<bool>,
 }
 
 impl<'a> TmCtx<'a> {
@@ -162,6 +168,8 @@ impl<'a> TmCtx<'a> {
             armed: Armed::default(),
             delayed_error: None,
             precheck: None,
+            user_fr: (None, None),
+            user_auto_inv_100: None,
         }
     }
 

@@ -63,10 +63,11 @@ pub(super) fn relay_inner(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -
         }
     }
     // 100 Trying for a new INVITE.
-    if method == Some(Method::Invite) && tm(ctx).cfg.auto_inv_100 {
+    if method == Some(Method::Invite) {
         let (core, cfg, now) = (ctx.core, &ctx.tm.shared.cfg, ctx.now);
         with_tx(ctx, |tx, ctx| {
-            if tx.uas.status == 0
+            if tx.auto_inv_100
+                && tx.uas.status == 0
                 && let Some(data) = local_reply(tx, core, 100, cfg.auto_inv_100_reason.as_bytes())
             {
                 tx.send_uas(data, 100, true, now, cfg, ctx.out);
@@ -170,7 +171,7 @@ pub(super) fn add_branches(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) 
         tx.delete_at = None;
         for mut b in sent {
             b.leg = tx.leg;
-            b.fr_at = Some(now + cfg.fr_timer);
+            b.fr_at = Some(now + tx.fr_timeout);
             b.retr = (b.to.proto == Proto::Udp).then(|| Retr::start(now, cfg.t1));
             ctx.out.push(b.to.transmit(b.request.clone()));
             tx.branches.push(b);
@@ -297,6 +298,7 @@ pub(super) fn build_branch(
         },
         retr: None,
         fr_at: None,
+        fr_inv: false,
         provisional: 0,
         reply: None,
         timed_out: false,

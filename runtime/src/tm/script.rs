@@ -70,6 +70,9 @@ pub(super) fn newtran(ctx: &mut Ctx<'_>) -> Result<NewTran, i32> {
         delete_at: None,
         relayed: false,
         callbacks: ctx.modules.tm_request_in(ctx),
+        fr_timeout: ctx.tm.user_fr.1.unwrap_or(t.cfg.fr_timer),
+        fr_inv_timeout: ctx.tm.user_fr.0.unwrap_or(t.cfg.fr_inv_timer),
+        auto_inv_100: ctx.tm.user_auto_inv_100.unwrap_or(t.cfg.auto_inv_100),
     };
     match t.table.insert(tx) {
         Ok(h) => {
@@ -350,4 +353,95 @@ pub fn t_is_reply_route(ctx: &Ctx<'_>) -> i32 {
 /// `t_is_request_route()` (tmx).
 pub fn t_is_request_route(ctx: &Ctx<'_>) -> i32 {
     truth(ctx.tm.route == RouteKind::Request && ctx.msg.is_request())
+}
+
+// ---- timers and flags of the current or next transaction ----------------
+
+/// A time in ms as Kamailio's timers take it: `MS_TO_TICKS` (16 ticks a
+/// second, rounded up, in 32-bit unsigned arithmetic: the int is taken
+/// as unsigned, so -1 wraps to a tick count of 0), then back to a
+/// duration of whole ticks. `Err` for a time that is not 0 but makes no
+/// tick ("too small").
+fn fr_ms(ms: i32) -> Result<Option<Duration>, ()> {
+    let m = ms.cast_unsigned();
+    if m == 0 {
+        return Ok(None);
+    }
+    let ticks = m.wrapping_mul(16).wrapping_add(999) / 1000;
+    if ticks == 0 {
+        return Err(());
+    }
+    Ok(Some(Duration::from_micros(u64::from(ticks) * 62_500)))
+}
+
+/// Kamailio's `change_fr`: the transaction's values, and the timers of
+/// its branches still waiting for a final reply (an INVITE branch with a
+/// provisional takes `fr_inv`, the others `fr`); `None` leaves one as it
+/// is.
+fn change_fr(tx: &mut Transaction, now: Instant, fr_inv: Option<Duration>, fr: Option<Duration>) {
+    if let Some(v) = fr_inv {
+        tx.fr_inv_timeout = v;
+    }
+    if let Some(v) = fr {
+        tx.fr_timeout = v;
+    }
+    for b in &mut tx.branches {
+        if b.fr_at.is_none() {
+            continue;
+        }
+        match (b.fr_inv, fr_inv, fr) {
+            (true, Some(v), _) => b.fr_at = Some(now + v),
+            (_, _, Some(v)) => b.fr_at = Some(now + v),
+            _ => {}
+        }
+    }
+}
+
+/// `t_set_fr(fr_inv[, fr])` (milliseconds; 0 leaves one as it is): for
+/// the transaction the message creates, or the current one (its running
+/// branch timers restarted with the new values). 1; -1 for a time too
+/// small for a timer tick.
+pub fn t_set_fr(ctx: &mut Ctx<'_>, fr_inv: i32, fr: i32) -> i32 {
+    let (Ok(fr_inv), Ok(fr)) = (fr_ms(fr_inv), fr_ms(fr)) else {
+        crate::engine::log::error(ctx, "fr_timeout too small");
+        return -1;
+    };
+    if ctx.tm.has_tx() {
+        let now = ctx.now;
+        with_tx(ctx, |tx, _| change_fr(tx, now, fr_inv, fr));
+    } else {
+        // Kamailio keeps both values for the message, 0 included.
+        ctx.tm.user_fr = (fr_inv, fr);
+    }
+    1
+}
+
+/// `t_set_fr(fr_inv)`.
+pub fn t_set_fr_inv(ctx: &mut Ctx<'_>, fr_inv: i32) -> i32 {
+    t_set_fr(ctx, fr_inv, 0)
+}
+
+/// `t_reset_fr()`: the module's `fr_inv_timer`/`fr_timer` again, for the
+/// next transaction or the current one (its running timers restarted).
+pub fn t_reset_fr(ctx: &mut Ctx<'_>) -> i32 {
+    if ctx.tm.has_tx() {
+        let now = ctx.now;
+        let (fr_inv, fr) = (tm(ctx).cfg.fr_inv_timer, tm(ctx).cfg.fr_timer);
+        with_tx(ctx, |tx, _| change_fr(tx, now, Some(fr_inv), Some(fr)));
+    } else {
+        ctx.tm.user_fr = (None, None);
+    }
+    1
+}
+
+/// `t_set_auto_inv_100(0|1)`: whether `t_relay` answers the INVITE with
+/// a 100 first, for the transaction the message creates or the current
+/// one. 1.
+pub fn t_set_auto_inv_100(ctx: &mut Ctx<'_>, on: i32) -> i32 {
+    if ctx.tm.has_tx() {
+        with_tx(ctx, |tx, _| tx.auto_inv_100 = on != 0);
+    } else {
+        ctx.tm.user_auto_inv_100 = Some(on != 0);
+    }
+    1
 }

@@ -113,6 +113,9 @@ pub struct UacBranch {
     pub retr: Option<Retr>,
     /// Final-response timer.
     pub fr_at: Option<Instant>,
+    /// The timer running is the INVITE one (`fr_inv`; Kamailio's
+    /// `F_RB_FR_INV`).
+    pub fr_inv: bool,
     /// Highest provisional code received (0: none).
     pub provisional: u16,
     /// Final reply, received or faked.
@@ -197,6 +200,14 @@ pub struct Transaction {
     /// The modules' callbacks ([`crate::engine::module::tmcb`] bits),
     /// asked for when the transaction was created.
     pub callbacks: u32,
+    /// Final-response timer of its branches (`fr_timer`, or what
+    /// `t_set_fr` chose).
+    pub fr_timeout: Duration,
+    /// The same once an INVITE branch has a provisional (`fr_inv_timer`).
+    pub fr_inv_timeout: Duration,
+    /// Kamailio's `T_AUTO_INV_100`: `t_relay` answers a new INVITE with a
+    /// 100 (`auto_inv_100`, or `t_set_auto_inv_100`).
+    pub auto_inv_100: bool,
 }
 
 impl Transaction {
