@@ -27,7 +27,11 @@ fn main() {
                     format!("a[{i}].bytes()")
                 }
                 ArgConv::Level => format!("a[{i}].level()"),
-                ArgConv::PvList | ArgConv::PvOut | ArgConv::AvpOut | ArgConv::PvWrite => {
+                ArgConv::PvList
+                | ArgConv::PvOut
+                | ArgConv::AvpOut
+                | ArgConv::PvWrite
+                | ArgConv::PvAny => {
                     format!("a[{i}].pvs()")
                 }
                 ArgConv::Regex | ArgConv::RegexNl => {

@@ -512,6 +512,7 @@ impl Interp {
                     | ArgConv::PvOut
                     | ArgConv::AvpOut
                     | ArgConv::PvWrite
+                    | ArgConv::PvAny
                     | ArgConv::Regex
                     | ArgConv::RegexNl
                     | ArgConv::Subst => ArgV::Pvs(&[]),

@@ -55,6 +55,10 @@ pub enum ArgConv {
     /// (Kamailio's `fixup_pvar` with a check that the PV has a setter:
     /// siputils' `tel2sip`); passed as a `&[PvRef]` of one.
     PvWrite,
+    /// Any one PV, resolved at compile time (Kamailio's `fixup_pvar_null`:
+    /// the pv module's `pv_isset`/`pv_unset`); passed as a `&[PvRef]` of
+    /// one.
+    PvAny,
     /// A constant POSIX extended regex, compiled at start-up as textops'
     /// fixups compile theirs (`REG_EXTENDED|REG_ICASE|REG_NEWLINE`):
     /// translated and checked at build time, passed as `&Regex` (one of
@@ -262,8 +266,8 @@ const fn tmx_route(name: &'static str, path: &'static str) -> Binding {
 }
 
 use ArgConv::{
-    AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvList, PvOut, PvWrite,
-    Regex, RegexNl, Str, Subst, VarOrFmt, VarOrStr,
+    AvpOut, BranchRoute, FailureRoute, Fmt, Int, Level, OnreplyRoute, PvAny, PvList, PvOut,
+    PvWrite, Regex, RegexNl, Str, Subst, VarOrFmt, VarOrStr,
 };
 use CtxUse::{Mut, Shared};
 
@@ -316,6 +320,8 @@ pub static BINDINGS: &[Binding] = &[
     tm("t_set_fr", "modules::tm::t_set_fr_inv", &[Int]),
     tm("t_set_fr", "modules::tm::t_set_fr", &[Int, Int]),
     tm("t_reset_fr", "modules::tm::t_reset_fr", &[]),
+    b("pv", "pv_isset", "modules::pv::pv_isset", &[PvAny], Shared),
+    b("pv", "pv_unset", "modules::pv::pv_unset", &[PvAny], Mut),
     tm(
         "t_set_auto_inv_100",
         "modules::tm::t_set_auto_inv_100",

@@ -692,7 +692,7 @@ pub static MODULES: &[ModuleSupport] = &[
     },
     ModuleSupport {
         name: "pv",
-        runtime: "runtime/src/engine/pv.rs, runtime/src/engine/trans.rs",
+        runtime: "runtime/src/engine/pv.rs, runtime/src/engine/trans.rs, runtime/src/modules/pv.rs",
         params: &[],
     },
     ModuleSupport {

@@ -554,6 +554,7 @@ pub(crate) fn call(g: &Gen<'_>, c: &Call) -> TokenStream {
                         | ArgConv::PvOut
                         | ArgConv::AvpOut
                         | ArgConv::PvWrite
+                        | ArgConv::PvAny
                         | ArgConv::Regex
                         | ArgConv::RegexNl
                         | ArgConv::Subst,

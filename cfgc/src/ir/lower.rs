@@ -828,7 +828,7 @@ impl Lowerer<'_> {
             };
             return self.pv_list(&String::from_utf8_lossy(&s), a.span());
         }
-        if conv == ArgConv::PvWrite {
+        if matches!(conv, ArgConv::PvWrite | ArgConv::PvAny) {
             let text = match &v {
                 Expr::Str(s) => String::from_utf8_lossy(s).into_owned(),
                 _ => String::new(),
@@ -837,16 +837,21 @@ impl Lowerer<'_> {
                 .ok()
                 .filter(|(s, len)| *len == text.len() && s.transforms.is_empty())
                 .and_then(|(s, _)| self.pv_ref(&s, a.span()))
-                .filter(PvRef::writable);
+                .filter(|r| conv == ArgConv::PvAny || r.writable());
             return match r {
                 Some(r) => Some(ArgVal::PvList(vec![r])),
                 None => {
+                    let (what, why) = if conv == ArgConv::PvAny {
+                        ("a PV", "Kamailio refuses to start: not a PV")
+                    } else {
+                        (
+                            "a PV to write to",
+                            "Kamailio refuses to start: PV type cannot be written",
+                        )
+                    };
                     self.diags.push(
-                        Diagnostic::error("pv-out", format!("`{text}` is not a PV to write to"))
-                            .with_label(
-                                a.span(),
-                                "Kamailio refuses to start: PV type cannot be written",
-                            ),
+                        Diagnostic::error("pv-out", format!("`{text}` is not {what}"))
+                            .with_label(a.span(), why),
                     );
                     None
                 }

@@ -26,6 +26,7 @@ pub mod nathelper;
 pub mod path;
 pub mod permissions;
 pub mod pike;
+pub mod pv;
 pub mod registrar;
 pub mod rr;
 pub mod rtpengine;
