@@ -50,7 +50,7 @@ const USAGE: &str = "\
 usage: PROXY [options]
 
 A SIP proxy compiled from a kamailio.cfg by cfgc. Options (Kamailio's):
-  -l ADDR      listen on [proto:]addr[:port] (repeatable; replaces the cfg's listen=)
+  -l ADDR      listen on [proto:]addr[:port] (repeatable; added to the cfg's listen=)
   -n N         number of worker threads (the cfg's children)
   -E           log to standard error (the cfg's log_stderror; else syslog,
                on the cfg's log_facility, as Kamailio)
@@ -234,22 +234,21 @@ pub fn run_until<S: Script>(
     stop: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
 ) -> Result<(), String> {
     let default_port = int_param::<u16>(settings, "port").unwrap_or(5060);
+    // The cfg's `listen=` and the `-l` addresses together, as Kamailio
+    // adds both to its socket list; all interfaces when there is none.
     let mut listen = Vec::new();
-    if args.listen.is_empty() {
-        for l in &settings.listen {
-            let port = l.port.unwrap_or(default_port);
-            listen.extend(parse_listen(
-                &format!("{}:{}:{port}", l.proto, l.host),
-                default_port,
-            )?);
-        }
-        if listen.is_empty() {
-            listen.extend(parse_listen("*", default_port)?);
-        }
-    } else {
-        for l in &args.listen {
-            listen.extend(parse_listen(l, default_port)?);
-        }
+    for l in &settings.listen {
+        let port = l.port.unwrap_or(default_port);
+        listen.extend(parse_listen(
+            &format!("{}:{}:{port}", l.proto, l.host),
+            default_port,
+        )?);
+    }
+    for l in &args.listen {
+        listen.extend(parse_listen(l, default_port)?);
+    }
+    if listen.is_empty() {
+        listen.extend(parse_listen("*", default_port)?);
     }
     let workers = args
         .children

@@ -6,8 +6,10 @@
 //! comes, within Kamailio's timer resolution (a tick is 1/16 s; both
 //! proxies' timers run on a coarser wheel, so a margin of 450 ms).
 
-use std::net::UdpSocket;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -21,19 +23,44 @@ fn cfg() -> PathBuf {
 struct Seen {
     statuses: Vec<String>,
     final_after: Option<Duration>,
+    /// What the downstream side received first: the transport and the
+    /// top Via's protocol.
+    relayed: Option<String>,
 }
 
 /// The downstream socket: answers an INVITE with a 180 (as a UAS would,
 /// To-tagged), nothing else; ACKs to the 408 are taken and ignored.
-fn downstream(sock: &UdpSocket, done: &AtomicBool, until: Instant) {
+fn downstream(
+    sock: &UdpSocket,
+    tcp: &TcpListener,
+    done: &AtomicBool,
+    until: Instant,
+    relayed: &Mutex<Option<String>>,
+) {
     let mut buf = [0u8; 65536];
+    let mut conns: Vec<TcpStream> = Vec::new();
     while Instant::now() < until && !done.load(Ordering::Relaxed) {
+        // A TCP connection from the proxy: its first request is noted,
+        // nothing is answered.
+        if let Ok((c, _)) = tcp.accept() {
+            c.set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("timeout");
+            conns.push(c);
+        }
+        for c in &mut conns {
+            if let Ok(n) = c.read(&mut buf)
+                && n > 0
+            {
+                note(relayed, "tcp", &String::from_utf8_lossy(&buf[..n]));
+            }
+        }
         sock.set_read_timeout(Some(Duration::from_millis(50)))
             .expect("timeout");
         let Ok((n, from)) = sock.recv_from(&mut buf) else {
             continue;
         };
         let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+        note(relayed, "udp", &req);
         if !req.starts_with("INVITE ") {
             continue;
         }
@@ -57,7 +84,22 @@ fn downstream(sock: &UdpSocket, done: &AtomicBool, until: Instant) {
     }
 }
 
-fn ask(port: u16, down: &UdpSocket, user: &str, method: &str) -> Seen {
+/// Notes the first request relayed: `udp SIP/2.0/UDP` (transport, then
+/// the top Via's protocol).
+fn note(relayed: &Mutex<Option<String>>, transport: &str, req: &str) {
+    let mut r = relayed.lock().expect("lock");
+    if r.is_none() && !req.starts_with("SIP/2.0") && !req.starts_with("ACK ") {
+        let via = req
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("via:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("")
+            .to_string();
+        *r = Some(format!("{transport} {via}"));
+    }
+}
+
+fn ask(port: u16, down: &UdpSocket, tcp: &TcpListener, user: &str, method: &str) -> Seen {
     let sock = UdpSocket::bind("127.0.0.1:0").expect("client");
     let local = sock.local_addr().expect("local");
     let msg = format!(
@@ -76,8 +118,9 @@ Content-Length: 0\r\n\r\n"
     let mut statuses = Vec::new();
     let mut final_after = None;
     let done = AtomicBool::new(false);
+    let relayed = Mutex::new(None);
     std::thread::scope(|s| {
-        s.spawn(|| downstream(down, &done, deadline));
+        s.spawn(|| downstream(down, tcp, &done, deadline, &relayed));
         sock.send_to(msg.as_bytes(), ("127.0.0.1", port))
             .expect("send");
         let mut buf = [0u8; 65536];
@@ -104,6 +147,7 @@ Content-Length: 0\r\n\r\n"
     Seen {
         statuses,
         final_after,
+        relayed: relayed.into_inner().expect("lock"),
     }
 }
 
@@ -118,12 +162,20 @@ const CASES: &[(&str, &str, Option<u64>)] = &[
     ("inv", "INVITE", Some(900)),
     ("inv100", "INVITE", Some(3000)),
     ("onreply", "INVITE", Some(600)),
+    ("tcp", "OPTIONS", Some(2000)),
+    ("udp0", "OPTIONS", Some(2000)),
+    ("udp2", "OPTIONS", Some(2000)),
 ];
 
-fn session(port: u16, down: &UdpSocket) -> Vec<(String, Seen)> {
+fn session(port: u16, down: &UdpSocket, tcp: &TcpListener) -> Vec<(String, Seen)> {
     CASES
         .iter()
-        .map(|(user, method, _)| (format!("{user} {method}"), ask(port, down, user, method)))
+        .map(|(user, method, _)| {
+            (
+                format!("{user} {method}"),
+                ask(port, down, tcp, user, method),
+            )
+        })
         .collect()
 }
 
@@ -131,12 +183,21 @@ fn session(port: u16, down: &UdpSocket) -> Vec<(String, Seen)> {
 fn per_transaction_timers_and_flags_like_kamailio() {
     let down = UdpSocket::bind("127.0.0.1:0").expect("downstream");
     let dport = down.local_addr().expect("addr").port();
-    let defines = vec![("DSTPORT".to_string(), dport.to_string())];
+    // The same port over TCP, for t_relay_to_tcp.
+    let tcp = TcpListener::bind(("127.0.0.1", dport)).expect("tcp downstream");
+    tcp.set_nonblocking(true).expect("nonblocking");
+    let defines = vec![
+        ("DSTPORT".to_string(), dport.to_string()),
+        (
+            "TCPLISTEN".to_string(),
+            format!("tcp:127.0.0.1:{}", cfgc_test_support::free_port()),
+        ),
+    ];
     let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
     let mut all = Vec::new();
     for who in ["kamailio", "compiled", "interpreted"] {
         let (g, port) = tests::start_contender(who, &cfg(), &defines, "tm-timers-proxy", &interp);
-        let seen = session(port, &down);
+        let seen = session(port, &down, &tcp);
         g.stop().expect("stopped");
         all.push((who, seen));
     }
@@ -183,9 +244,28 @@ fn per_transaction_timers_and_flags_like_kamailio() {
             .any(|(n, s)| *n == "inv INVITE" && !s.iter().any(|l| l.contains(" 100 "))),
         "kamailio sent a 100 despite t_set_auto_inv_100(0): {theirs:?}"
     );
+    // Where each request went, and over what.
+    let relayed: Vec<(&String, &Option<String>)> =
+        all[0].1.iter().map(|(n, s)| (n, &s.relayed)).collect();
+    for (want, how) in [
+        ("tcp OPTIONS", "tcp SIP/2.0/TCP"),
+        ("udp0 OPTIONS", "udp SIP/2.0/UDP"),
+        ("udp2 OPTIONS", "udp SIP/2.0/UDP"),
+        ("plain OPTIONS", "udp SIP/2.0/UDP"),
+    ] {
+        assert!(
+            relayed
+                .iter()
+                .any(|(n, r)| *n == want && r.as_deref() == Some(how)),
+            "kamailio: {want} not relayed as `{how}`: {relayed:?}"
+        );
+    }
     for (who, seen) in &all[1..] {
         let ours: Vec<(&String, &Vec<String>)> =
             seen.iter().map(|(n, s)| (n, &s.statuses)).collect();
         assert_eq!(ours, theirs, "{who}: other messages than kamailio's");
+        let ours: Vec<(&String, &Option<String>)> =
+            seen.iter().map(|(n, s)| (n, &s.relayed)).collect();
+        assert_eq!(ours, relayed, "{who}: relayed otherwise than kamailio");
     }
 }

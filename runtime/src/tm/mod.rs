@@ -48,7 +48,9 @@ use crate::transport::{Proto, Transmit};
 pub use config::TmConfig;
 use hooks::*;
 pub use hooks::{TimerEnv, end_request, on_reply, timer};
-pub use relay::{t_relay, t_relay_to};
+pub use relay::{
+    t_relay, t_relay_to, t_relay_to_tcp, t_relay_to_tcp0, t_relay_to_udp, t_relay_to_udp0,
+};
 use script::*;
 pub use script::{
     reply_code, t_any_replied, t_any_timeout, t_branch_replied, t_branch_timeout, t_check_status,

@@ -22,24 +22,99 @@ pub fn t_relay(ctx: &mut Ctx<'_>) -> i32 {
     relay(ctx, None)
 }
 
-/// `t_relay(host, port)`: every branch goes to `host:port` (UDP).
-pub fn t_relay_to(ctx: &mut Ctx<'_>, host: &[u8], port: i32) -> i32 {
-    let Ok(port) = u16::try_from(port) else {
-        return err::BAD_ADDRESS;
-    };
-    let Some(ip) = std::str::from_utf8(host).ok().and_then(resolve_host) else {
-        return err::BAD_ADDRESS;
-    };
-    relay(ctx, Some(std::net::SocketAddr::new(ip, port)))
+/// Where `t_relay(host, port)` and the `t_relay_to_*` functions send
+/// every branch: the address (else the branch's `$du`/R-URI, resolved)
+/// and the transport.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Forced {
+    addr: Option<std::net::SocketAddr>,
+    proto: Proto,
 }
 
-pub(super) fn relay(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -> i32 {
+/// `host:port` as a forced destination, or Kamailio's error.
+fn host_port(host: &[u8], port: i32) -> Result<std::net::SocketAddr, i32> {
+    let port = u16::try_from(port).map_err(|_| err::BAD_ADDRESS)?;
+    let ip = std::str::from_utf8(host)
+        .ok()
+        .and_then(resolve_host)
+        .ok_or(err::BAD_ADDRESS)?;
+    Ok(std::net::SocketAddr::new(ip, port))
+}
+
+/// `t_relay(host, port)`: every branch goes to `host:port`, over the
+/// transport the request came in on (Kamailio's `w_t_relay2`).
+pub fn t_relay_to(ctx: &mut Ctx<'_>, host: &[u8], port: i32) -> i32 {
+    let proto = ctx.rcv.proto;
+    match host_port(host, port) {
+        Ok(a) => relay(
+            ctx,
+            Some(Forced {
+                addr: Some(a),
+                proto,
+            }),
+        ),
+        Err(e) => e,
+    }
+}
+
+/// `t_relay_to_udp(host, port)`: every branch to `host:port` over UDP.
+pub fn t_relay_to_udp(ctx: &mut Ctx<'_>, host: &[u8], port: i32) -> i32 {
+    match host_port(host, port) {
+        Ok(a) => relay(
+            ctx,
+            Some(Forced {
+                addr: Some(a),
+                proto: Proto::Udp,
+            }),
+        ),
+        Err(e) => e,
+    }
+}
+
+/// `t_relay_to_tcp(host, port)`: every branch to `host:port` over TCP.
+pub fn t_relay_to_tcp(ctx: &mut Ctx<'_>, host: &[u8], port: i32) -> i32 {
+    match host_port(host, port) {
+        Ok(a) => relay(
+            ctx,
+            Some(Forced {
+                addr: Some(a),
+                proto: Proto::Tcp,
+            }),
+        ),
+        Err(e) => e,
+    }
+}
+
+/// `t_relay_to_udp()`: as `t_relay()`, each branch over UDP whatever its
+/// URI says.
+pub fn t_relay_to_udp0(ctx: &mut Ctx<'_>) -> i32 {
+    relay(
+        ctx,
+        Some(Forced {
+            addr: None,
+            proto: Proto::Udp,
+        }),
+    )
+}
+
+/// `t_relay_to_tcp()`: as `t_relay()`, each branch over TCP.
+pub fn t_relay_to_tcp0(ctx: &mut Ctx<'_>) -> i32 {
+    relay(
+        ctx,
+        Some(Forced {
+            addr: None,
+            proto: Proto::Tcp,
+        }),
+    )
+}
+
+pub(super) fn relay(ctx: &mut Ctx<'_>, to: Option<Forced>) -> i32 {
     let rc = relay_inner(ctx, to);
     ctx.last_error = if rc < 0 { rc } else { 0 };
     rc
 }
 
-pub(super) fn relay_inner(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -> i32 {
+pub(super) fn relay_inner(ctx: &mut Ctx<'_>, to: Option<Forced>) -> i32 {
     match ctx.tm.route {
         RouteKind::Failure => {
             return if add_branches(ctx, to) > 0 { 1 } else { -1 };
@@ -84,7 +159,7 @@ pub(super) fn relay_inner(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -
 /// Sends one branch per destination (R-URI/`$du` then the destination
 /// set), each through the armed branch route. Returns 1 if at least one
 /// was sent, else the last error.
-pub(super) fn add_branches(ctx: &mut Ctx<'_>, to: Option<std::net::SocketAddr>) -> i32 {
+pub(super) fn add_branches(ctx: &mut Ctx<'_>, to: Option<Forced>) -> i32 {
     let Some((hash, label, mut next_idx, failure)) = with_tx(ctx, |tx, ctx| {
         // Arm what the script armed before the transaction existed.
         let a = ctx.tm.armed;
@@ -189,7 +264,7 @@ pub(super) fn prepare_branch(
     hash: u16,
     label: u128,
     idx: usize,
-    to: Option<std::net::SocketAddr>,
+    to: Option<Forced>,
 ) -> Result<Option<UacBranch>, i32> {
     // The branch route runs on a private copy of the branch's data.
     let saved = (
@@ -233,12 +308,19 @@ pub(super) fn build_branch(
     hash: u16,
     label: u128,
     idx: usize,
-    to: Option<std::net::SocketAddr>,
+    to: Option<Forced>,
 ) -> Result<UacBranch, i32> {
     let msg = ctx.msg;
     let uri = ctx.ruri().to_vec();
     let (dst, proto) = match to {
-        Some(a) => (a, Proto::Udp),
+        Some(Forced {
+            addr: Some(a),
+            proto,
+        }) => (a, proto),
+        Some(Forced { addr: None, proto }) => (
+            resolve_uri(ctx.dst_uri.as_deref().unwrap_or(&uri))?.0,
+            proto,
+        ),
         None => resolve_uri(ctx.dst_uri.as_deref().unwrap_or(&uri))?,
     };
     let local = ctx.core.socket_for(proto, &dst).ok_or(err::SEND)?;
