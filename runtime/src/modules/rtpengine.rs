@@ -65,6 +65,14 @@ const M: &str = "rtpengine";
 /// SDP is then an answer, else an offer.
 const SDP_NOTE: &str = "rtpengine:sdp";
 
+/// The note `set_rtpengine_set` leaves on the message it ran for
+/// (Kamailio's `current_msg_id`): the sets it chose apply to this
+/// message only; any other uses the default set.
+const SET_NOTE: &str = "rtpengine:set";
+
+/// The default set (`setid_default`'s default).
+const DEFAULT_SET: u32 = 0;
+
 /// `MAX_RTPP_TRIED_NODES`, the default `queried_nodes_limit`.
 const QUERIED_NODES_LIMIT: usize = 30;
 
@@ -78,6 +86,8 @@ pub enum Op {
     Answer,
     Delete,
     Query,
+    StartRecording,
+    StopRecording,
 }
 
 impl Op {
@@ -87,6 +97,8 @@ impl Op {
             Op::Answer => "answer",
             Op::Delete => "delete",
             Op::Query => "query",
+            Op::StartRecording => "start recording",
+            Op::StopRecording => "stop recording",
         }
     }
 }
@@ -146,10 +158,14 @@ impl Default for Rtpengine {
     }
 }
 
-/// The per-worker state: a socket per instance.
+/// The per-worker state: a socket per instance, and the sets the last
+/// `set_rtpengine_set` of this worker chose (Kamailio's per-process
+/// `selected_rtpp_set_1`/`_2`, which outlive the message).
 #[derive(Debug, Default)]
 pub struct Worker {
     socks: Vec<Option<UdpSocket>>,
+    sel1: Option<u32>,
+    sel2: Option<u32>,
 }
 
 /// The cookies' sequence number. Kamailio's is per process, and its
@@ -288,6 +304,19 @@ impl Rtpengine {
         self.epoch.elapsed().as_secs()
     }
 
+    /// `fixup_set_id` of a constant `set_rtpengine_set` argument.
+    ///
+    /// # Errors
+    /// The set is not configured, or not a number (Kamailio refuses to
+    /// start).
+    pub fn check_set(&self, id: &str) -> Result<(), String> {
+        match id.parse::<u32>() {
+            Ok(n) if self.sets.iter().any(|s| s.id == n) => Ok(()),
+            Ok(n) => Err(format!("{M}: rtpp_proxy set {n} not configured")),
+            Err(_) => Err(format!("{M}: bad number <{id}>")),
+        }
+    }
+
     /// The instances (for tests and RPC).
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
@@ -307,6 +336,7 @@ impl Rtpengine {
     pub fn worker(&self) -> Worker {
         Worker {
             socks: (0..self.nodes.len()).map(|_| None).collect(),
+            ..Worker::default()
         }
     }
 
@@ -340,8 +370,9 @@ impl Rtpengine {
         viabranch: &[u8],
         queried: &[usize],
         op: Op,
+        set: u32,
     ) -> Result<usize, String> {
-        let Some(set) = self.sets.iter().find(|s| s.id == 0) else {
+        let Some(set) = self.sets.iter().find(|s| s.id == set) else {
             return Err("script error - no valid set selected".into());
         };
         let old = self.lookup(callid, viabranch, op);
@@ -855,9 +886,17 @@ fn extract_body<'m>(ctx: &Ctx<'m>) -> Result<(&'m [u8], u8), String> {
     }
 }
 
-/// `rtpp_function_call`: builds the command, sends it (with failover),
-/// returns the decoded reply and the node.
-fn call(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> Result<Item, String> {
+/// `rtpp_function_call`: builds the command, sends it to an instance of
+/// `set` (with failover), returns the decoded reply. `sdp`: the SDP to
+/// send instead of the body's (the first set's answer, when a command
+/// goes to two sets).
+fn call(
+    ctx: &mut Ctx<'_>,
+    op: Op,
+    flags: Option<&[u8]>,
+    set: u32,
+    sdp: Option<&[u8]>,
+) -> Result<Item, String> {
     let r = &Modules::of(ctx).rtpengine;
     let msg = ctx.msg;
     let mut ng = NgFlags {
@@ -895,7 +934,7 @@ fn call(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> Result<Item, String>
             "can't extract body from the message".to_string()
         })?;
         cont_type = ct;
-        dict.push((b"sdp".to_vec(), Item::str(body)));
+        dict.push((b"sdp".to_vec(), Item::str(sdp.unwrap_or(body))));
     }
     let mut op = op;
     parse_flags(&mut ng, &mut op, sdp_op, flags.unwrap_or_default())?;
@@ -1018,7 +1057,7 @@ fn call(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> Result<Item, String>
                 failures.push("queried nodes limit reached".into());
                 return Err(failures.join("; "));
             }
-            let node = match r.select(w, &ng.call_id, &viabranch, &queried, op) {
+            let node = match r.select(w, &ng.call_id, &viabranch, &queried, op, set) {
                 Ok(n) => n,
                 Err(e) => {
                     failures.push(e);
@@ -1080,8 +1119,63 @@ fn call(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> Result<Item, String>
     Ok(reply)
 }
 
+/// Which set a pass of a command goes to, and whether a second pass
+/// follows (`rtpengine_rtpp_set_wrap`).
+#[derive(Clone, Copy, Debug)]
+struct Pass {
+    set: u32,
+    more: bool,
+}
+
+/// `set_rtpengine_set_from_avp` (no `setid_avp`) and the default-set
+/// check of `rtpp_function_call`: the sets of `direction` (1: the first
+/// set first, 2: the second first) for this message. A message that did
+/// not call `set_rtpengine_set` uses the default set; a second pass
+/// follows whenever this worker's last `set_rtpengine_set` chose two
+/// different sets, even for another message (Kamailio keeps them per
+/// process and checks them before the message).
+fn passes(ctx: &mut Ctx<'_>, direction: u8) -> Vec<Pass> {
+    let current = ctx
+        .headers
+        .iter()
+        .any(|h| matches!(h, HeaderOp::Note(SET_NOTE, _)));
+    let (sel1, sel2) = crate::engine::module::worker_state::<WorkerModules>(ctx)
+        .map_or((None, None), |w| (w.rtpengine.sel1, w.rtpengine.sel2));
+    let active = |dir: u8| {
+        if !current {
+            return DEFAULT_SET;
+        }
+        let s = if dir == 1 || sel2.is_none() { sel1 } else { sel2 };
+        s.unwrap_or(DEFAULT_SET)
+    };
+    let more = sel2.is_some() && sel2 != sel1;
+    let mut v = vec![Pass {
+        set: active(direction),
+        more,
+    }];
+    if more {
+        v.push(Pass {
+            set: active(if direction == 1 { 2 } else { 1 }),
+            more: false,
+        });
+    }
+    v
+}
+
+/// `rtpp_function_call_simple` per set.
 fn simple(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> i32 {
-    match call(ctx, op, flags) {
+    let mut rc = -1;
+    for p in passes(ctx, 1) {
+        rc = simple_in(ctx, op, flags, p.set);
+        if rc < 0 {
+            return rc;
+        }
+    }
+    rc
+}
+
+fn simple_in(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>, set: u32) -> i32 {
+    match call(ctx, op, flags, set, None) {
         Ok(_) => 1,
         Err(e) => {
             log(ctx, Level::Err, &e);
@@ -1090,9 +1184,30 @@ fn simple(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> i32 {
     }
 }
 
-/// `rtpengine_offer_answer`: the SDP of the reply replaces the body.
-fn offer_answer(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> i32 {
-    let reply = match call(ctx, op, flags) {
+/// `rtpengine_offer_answer` per set: with two sets, the first set's SDP
+/// goes to the second (`body_intermediate`), whose SDP replaces the body.
+fn offer_answer(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>, direction: u8) -> i32 {
+    let mut intermediate: Option<Vec<u8>> = None;
+    let mut rc = -1;
+    for p in passes(ctx, direction) {
+        rc = offer_answer_in(ctx, op, flags, p, &mut intermediate);
+        if rc < 0 {
+            return rc;
+        }
+    }
+    rc
+}
+
+/// One pass; `more`: keep the SDP for the next pass instead of writing
+/// the body. `manage` passes `more: false` each time, as Kamailio does.
+fn offer_answer_in(
+    ctx: &mut Ctx<'_>,
+    op: Op,
+    flags: Option<&[u8]>,
+    p: Pass,
+    intermediate: &mut Option<Vec<u8>>,
+) -> i32 {
+    let reply = match call(ctx, op, flags, p.set, intermediate.as_deref()) {
         Ok(r) => r,
         Err(e) => {
             log(ctx, Level::Err, &e);
@@ -1108,6 +1223,11 @@ fn offer_answer(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> i32 {
         return -1;
     };
     let sdp = sdp.to_vec();
+    if p.more {
+        *intermediate = Some(sdp);
+        return 1;
+    }
+    *intermediate = None;
     ctx.headers.retain(|h| !matches!(h, HeaderOp::Body(_)));
     ctx.headers.push(HeaderOp::Body(sdp));
     1
@@ -1122,6 +1242,19 @@ fn has_sdp(ctx: &Ctx<'_>) -> bool {
 }
 
 fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
+    let mut rc = -1;
+    for p in passes(ctx, 1) {
+        rc = manage_in(ctx, flags, p.set);
+        if rc < 0 {
+            return rc;
+        }
+    }
+    rc
+}
+
+fn manage_in(ctx: &mut Ctx<'_>, flags: Option<&[u8]>, set: u32) -> i32 {
+    let once = Pass { set, more: false };
+    let oa = |ctx: &mut Ctx<'_>, op: Op| offer_answer_in(ctx, op, flags, once, &mut None);
     let Ok(cseq) = ctx.msg.cseq() else {
         log(ctx, Level::Err, "no CSEQ header");
         return -1;
@@ -1139,30 +1272,30 @@ fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
         return -1;
     }
     if matches!(method, Method::Cancel | Method::Bye) {
-        return simple(ctx, Op::Delete, flags);
+        return simple_in(ctx, Op::Delete, flags, set);
     }
     let sdp = has_sdp(ctx);
     if ctx.msg.is_request() {
         if matches!(method, Method::Ack | Method::Prack) && sdp {
-            return offer_answer(ctx, Op::Answer, flags);
+            return oa(ctx, Op::Answer);
         }
         if method == Method::Update && sdp {
-            return offer_answer(ctx, Op::Offer, flags);
+            return oa(ctx, Op::Offer);
         }
         if method == Method::Invite && sdp {
             media_relay::mark_sdp(ctx, SDP_NOTE);
             if ctx.tm.route == RouteKind::Failure {
-                return simple(ctx, Op::Delete, flags);
+                return simple_in(ctx, Op::Delete, flags, set);
             }
-            return offer_answer(ctx, Op::Offer, flags);
+            return oa(ctx, Op::Offer);
         }
     } else {
         if ctx.msg.status().unwrap_or(0) >= 300 {
-            return simple(ctx, Op::Delete, flags);
+            return simple_in(ctx, Op::Delete, flags, set);
         }
         if sdp {
             if method == Method::Update {
-                return offer_answer(ctx, Op::Answer, flags);
+                return oa(ctx, Op::Answer);
             }
             let had_sdp = crate::tm::with_tx(ctx, |t, _| {
                 t.headers
@@ -1170,8 +1303,8 @@ fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
                     .any(|h| matches!(h, HeaderOp::Note(SDP_NOTE, _)))
             });
             return match had_sdp {
-                None | Some(true) => offer_answer(ctx, Op::Answer, flags),
-                Some(false) => offer_answer(ctx, Op::Offer, flags),
+                None | Some(true) => oa(ctx, Op::Answer),
+                Some(false) => oa(ctx, Op::Offer),
             };
         }
     }
@@ -1190,22 +1323,23 @@ pub fn rtpengine_manage1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
 
 /// `rtpengine_offer()`.
 pub fn rtpengine_offer(ctx: &mut Ctx<'_>) -> i32 {
-    offer_answer(ctx, Op::Offer, None)
+    offer_answer(ctx, Op::Offer, None, 1)
 }
 
 /// `rtpengine_offer(flags)`.
 pub fn rtpengine_offer1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
-    offer_answer(ctx, Op::Offer, Some(flags))
+    offer_answer(ctx, Op::Offer, Some(flags), 1)
 }
 
 fn answer(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
     if ctx.msg.is_request() && !matches!(ctx.msg.method(), Some(Method::Ack | Method::Prack)) {
         return -1;
     }
-    offer_answer(ctx, Op::Answer, flags)
+    offer_answer(ctx, Op::Answer, flags, 2)
 }
 
-/// `rtpengine_answer()`: in a reply, or an ACK/PRACK (else -1).
+/// `rtpengine_answer()`: in a reply, or an ACK/PRACK (else -1); with two
+/// sets, the second set first.
 pub fn rtpengine_answer(ctx: &mut Ctx<'_>) -> i32 {
     answer(ctx, None)
 }
@@ -1234,6 +1368,89 @@ pub fn rtpengine_query(ctx: &mut Ctx<'_>) -> i32 {
 /// `rtpengine_query(flags)`.
 pub fn rtpengine_query1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
     simple(ctx, Op::Query, Some(flags))
+}
+
+/// `start_recording()`: the ng `start recording` command.
+pub fn start_recording(ctx: &mut Ctx<'_>) -> i32 {
+    simple(ctx, Op::StartRecording, None)
+}
+
+/// `start_recording(flags)`.
+pub fn start_recording1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
+    simple(ctx, Op::StartRecording, Some(flags))
+}
+
+/// `stop_recording()`: the ng `stop recording` command.
+pub fn stop_recording(ctx: &mut Ctx<'_>) -> i32 {
+    simple(ctx, Op::StopRecording, None)
+}
+
+/// `stop_recording(flags)`.
+pub fn stop_recording1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
+    simple(ctx, Op::StopRecording, Some(flags))
+}
+
+/// `set_rtpengine_set_n` of a constant: the set `id` looked up; -1 when
+/// it is not configured (only a PV's value can be: a constant is checked
+/// at start-up).
+fn set_n(ctx: &mut Ctx<'_>, id: i32) -> Result<u32, i32> {
+    let r = &Modules::of(ctx).rtpengine;
+    let found = u32::try_from(id)
+        .ok()
+        .and_then(|n| r.sets.iter().find(|s| s.id == n));
+    match found {
+        Some(set) => Ok(set.id),
+        None => {
+            // Kamailio prints the value as unsigned.
+            log(
+                ctx,
+                Level::Err,
+                &format!("could not locate rtpengine set {}", id.cast_unsigned()),
+            );
+            Err(-1)
+        }
+    }
+}
+
+fn set_sets(ctx: &mut Ctx<'_>, id1: i32, id2: Option<i32>) -> i32 {
+    ctx.headers
+        .retain(|h| !matches!(h, HeaderOp::Note(SET_NOTE, _)));
+    let select = |ctx: &mut Ctx<'_>, first: bool, v: Option<u32>| {
+        if let Some(w) = crate::engine::module::worker_state::<WorkerModules>(ctx) {
+            if first {
+                w.rtpengine.sel1 = v;
+            } else {
+                w.rtpengine.sel2 = v;
+            }
+        }
+    };
+    select(ctx, true, None);
+    select(ctx, false, None);
+    for (first, id) in [(true, Some(id1)), (false, id2)] {
+        let Some(id) = id else { break };
+        let set = match set_n(ctx, id) {
+            Ok(s) => s,
+            Err(rc) => return rc,
+        };
+        select(ctx, first, Some(set));
+        if first {
+            ctx.headers.push(HeaderOp::Note(SET_NOTE, Vec::new()));
+        }
+    }
+    1
+}
+
+/// `set_rtpengine_set(id)`: the set of the message's later commands; -1
+/// for a set not configured (a PV's value).
+pub fn set_rtpengine_set(ctx: &mut Ctx<'_>, id: i32) -> i32 {
+    set_sets(ctx, id, None)
+}
+
+/// `set_rtpengine_set(id1, id2)`: offers, deletes and the like go to
+/// `id1` then `id2` (the first one's SDP given to the second), answers to
+/// `id2` then `id1`.
+pub fn set_rtpengine_set2(ctx: &mut Ctx<'_>, id1: i32, id2: i32) -> i32 {
+    set_sets(ctx, id1, Some(id2))
 }
 
 #[cfg(test)]
