@@ -2,7 +2,8 @@
 //! protocol (Kamailio 5.6's rtpengine module, `rtpengine.c`):
 //! `rtpengine_manage([flags])`, `rtpengine_offer([flags])`,
 //! `rtpengine_answer([flags])`, `rtpengine_delete([flags])`,
-//! `rtpengine_query([flags])`.
+//! `rtpengine_query([flags])`, `start_recording([flags])`,
+//! `stop_recording([flags])`, `set_rtpengine_set(id[, id2])`.
 //!
 //! A command is a bencoded dictionary ([`bencode`]) sent over UDP after a
 //! cookie and a space; the reply carries the same cookie. The dictionary
@@ -18,25 +19,50 @@
 //!
 //! Instances (`rtpengine_sock`: `udp:HOST:PORT`, `udp6:[HOST]:PORT`,
 //! several separated by blanks, each with an optional `=weight`, and
-//! `N == ...` for set `N`; only set 0, the default, is used without
-//! `set_rtpengine_set`, which is not supported yet) are chosen as
-//! Kamailio chooses them: by the Call-ID's byte sum among the enabled
-//! ones, the instance of an earlier command of the call first. Each
+//! `N == ...` for set `N`) are chosen as Kamailio chooses them: by the
+//! Call-ID's byte sum among the enabled ones of the set, the instance of
+//! an earlier command of the call first when it is in the set. Each
 //! worker has a connected UDP socket per instance; a command is sent
 //! `rtpengine_retr` times, each waiting `rtpengine_tout_ms` for the
 //! reply. An instance that does not answer (or refuses, ICMP) is
-//! disabled for `rtpengine_disable_tout` seconds and the next one is
-//! tried; when none is left every instance is pinged once more
+//! disabled for `rtpengine_disable_tout` seconds and the next one of the
+//! set is tried; when none is left every instance is pinged once more
 //! (`aggressive_redetection`). Instances are pinged at start-up, as
 //! Kamailio's first worker does. A failure is -1 and an error line in the
 //! log, the message is processed on.
 //!
+//! Sets: set 0 is the default. `set_rtpengine_set(id[, id2])` chooses
+//! the set(s) of the message's later commands; as in Kamailio, the choice
+//! is the worker's (Kamailio's per-process `selected_rtpp_set_1`/`_2`)
+//! and applies to the message that made it only (`current_msg_id`): any
+//! other message (the reply to a request that chose, the BYE) uses the
+//! default set unless it calls `set_rtpengine_set` too. With two
+//! different sets every command is sent twice: offers, deletes, queries,
+//! `rtpengine_manage` and the recording commands to the first set then
+//! the second, `rtpengine_answer` to the second then the first; an
+//! offer's or answer's SDP from the first goes to the second, whose SDP
+//! replaces the body. Kamailio decides "twice" from the worker's last
+//! choice even for a message that made none (both passes then go to the
+//! default set), and so does the runtime. `rtpengine_manage` with two
+//! sets sends the message's SDP to both, and the message then carries
+//! both answers, one after the other (Kamailio's two body lumps). A constant set that is not configured refuses the start, as in
+//! Kamailio ([`Rtpengine::check_set`], the compiler collects the
+//! constants); one from a PV is -1 (the value is converted to a number:
+//! Kamailio wants an integer value, -1 for a string; and it answers -2
+//! for a PV's set with no enabled instance, which the runtime does not:
+//! it cannot tell a PV from a constant there).
+//!
+//! `start_recording([flags])` and `stop_recording([flags])` send the ng
+//! `start recording` / `stop recording` commands (no SDP; tags swapped
+//! in a reply).
+//!
 //! Not here (refused at build): `unix:` and WebSocket instances, the
-//! database of instances, `set_rtpengine_set`, `rtpengine_query_v`, the
-//! statistics PVs (`mos_*`, `media_duration`), `read_sdp_pv`/`write_sdp_pv`,
-//! `extra_id_pv` (so `via-branch=extra` fails, as in Kamailio without
-//! it), `setid_avp`, `rtp_inst_pvar`, other hash algorithms. A multipart
-//! body's SDP part is not looked into (the call is -1).
+//! database of instances, `setid_default`, `setid_avp`,
+//! `rtpengine_query_v`, the statistics PVs (`mos_*`, `media_duration`),
+//! `read_sdp_pv`/`write_sdp_pv`, `extra_id_pv` (so `via-branch=extra`
+//! fails, as in Kamailio without it), `rtp_inst_pvar`, other hash
+//! algorithms, the other ng commands (`block_dtmf`, `play_media`, ...).
+//! A multipart body's SDP part is not looked into (the call is -1).
 
 pub mod bencode;
 
@@ -1145,7 +1171,11 @@ fn passes(ctx: &mut Ctx<'_>, direction: u8) -> Vec<Pass> {
         if !current {
             return DEFAULT_SET;
         }
-        let s = if dir == 1 || sel2.is_none() { sel1 } else { sel2 };
+        let s = if dir == 1 || sel2.is_none() {
+            sel1
+        } else {
+            sel2
+        };
         s.unwrap_or(DEFAULT_SET)
     };
     let more = sel2.is_some() && sel2 != sel1;
@@ -1243,18 +1273,42 @@ fn has_sdp(ctx: &Ctx<'_>) -> bool {
 
 fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
     let mut rc = -1;
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
     for p in passes(ctx, 1) {
-        rc = manage_in(ctx, flags, p.set);
+        let mut written = None;
+        rc = manage_in(ctx, flags, p.set, &mut written);
         if rc < 0 {
             return rc;
         }
+        bodies.extend(written);
+    }
+    // Each pass deletes the body and inserts its SDP after it (Kamailio's
+    // lumps): with two sets, the message carries both SDPs, the first
+    // set's then the second's.
+    if bodies.len() > 1 {
+        ctx.headers.retain(|h| !matches!(h, HeaderOp::Body(_)));
+        ctx.headers.push(HeaderOp::Body(bodies.concat()));
     }
     rc
 }
 
-fn manage_in(ctx: &mut Ctx<'_>, flags: Option<&[u8]>, set: u32) -> i32 {
+fn manage_in(
+    ctx: &mut Ctx<'_>,
+    flags: Option<&[u8]>,
+    set: u32,
+    written: &mut Option<Vec<u8>>,
+) -> i32 {
     let once = Pass { set, more: false };
-    let oa = |ctx: &mut Ctx<'_>, op: Op| offer_answer_in(ctx, op, flags, once, &mut None);
+    let mut oa = |ctx: &mut Ctx<'_>, op: Op| {
+        let rc = offer_answer_in(ctx, op, flags, once, &mut None);
+        if rc > 0 {
+            *written = ctx.headers.iter().rev().find_map(|h| match h {
+                HeaderOp::Body(b) => Some(b.clone()),
+                _ => None,
+            });
+        }
+        rc
+    };
     let Ok(cseq) = ctx.msg.cseq() else {
         log(ctx, Level::Err, "no CSEQ header");
         return -1;
