@@ -1584,6 +1584,12 @@ mod tests {
         assert_eq!(r.nodes[1].weight, 3);
         assert_eq!(r.sets.len(), 2);
         assert_eq!(r.sets[1].id, 1);
+        assert!(r.check_set("0").is_ok() && r.check_set("1").is_ok());
+        assert_eq!(
+            r.check_set("7").unwrap_err(),
+            "rtpengine: rtpp_proxy set 7 not configured"
+        );
+        assert_eq!(r.check_set("x").unwrap_err(), "rtpengine: bad number <x>");
         let mut p = ModParams::new();
         p.push(M, "rtpengine_sock", ParamValue::Str("unix:/run/x".into()));
         assert!(Rtpengine::from_params(&p).is_err());
