@@ -331,8 +331,15 @@ pub fn rtpengine_daemon_logged(
     let stderr = log.map_or_else(std::process::Stdio::null, |p| {
         std::fs::File::create(p).expect("rtpengine log").into()
     });
+    // The packaged /etc/rtpengine/rtpengine.conf names fixed CLI and
+    // HTTP ports: a second daemon would fail to bind them and exit, so
+    // each gets free ones.
+    let cli = cfgc_test_support::free_port();
+    let http = cfgc_test_support::free_port();
     let child = Command::new("/usr/bin/rtpengine")
         .args([
+            &format!("--listen-cli=127.0.0.1:{cli}"),
+            &format!("--listen-http=127.0.0.1:{http}"),
             "--foreground",
             "--table=-1",
             "--interface=127.0.0.1",

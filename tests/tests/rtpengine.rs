@@ -376,3 +376,360 @@ fn header_rc(line: &str) -> &str {
         .and_then(|r| r.split(' ').next())
         .unwrap_or("?")
 }
+
+// ---- Sets: `tests/rtpengine/sets.cfg` ----
+
+fn sets_cfg() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rtpengine/sets.cfg")
+}
+
+fn summary_sets(who: &str, m: &str) -> String {
+    format!(
+        "{} | X-Set-Rc {} | X-Rec {}",
+        summary(who, m),
+        header(m, "X-Set-Rc"),
+        header(m, "X-Rec")
+    )
+}
+
+/// What each message of a call carries: X-Set on the INVITE, the 200 and
+/// the BYE, and X-Op on each.
+struct Plan<'a> {
+    name: &'a str,
+    sets: [&'a str; 3],
+    ops: [&'a str; 3],
+}
+
+/// One call as [`call`] makes it, with the plan's headers; the UAS copies
+/// nothing but what the 200 needs, and adds the plan's.
+fn call_sets(proxy: u16, cli: &UdpSocket, uas: &UdpSocket, p: &Plan<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let c = cli.local_addr().unwrap();
+    let u = uas.local_addr().unwrap();
+    let name = p.name;
+    let callid = format!("rtpe-{name}@test");
+    let extra = |i: usize| {
+        let mut h = String::new();
+        if !p.sets[i].is_empty() {
+            h.push_str(&format!("X-Set: {}\r\n", p.sets[i]));
+        }
+        if !p.ops[i].is_empty() {
+            h.push_str(&format!("X-Op: {}\r\n", p.ops[i]));
+        }
+        h
+    };
+    let invite = format!(
+        "INVITE sip:bob@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {c};branch=z9hG4bK-{name}-1;rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=a-{name}\r\n\
+To: <sip:bob@127.0.0.1>\r\n\
+Call-ID: {callid}\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: <sip:alice@{c}>\r\n\
+X-Uas: sip:{u}\r\n\
+{}\
+Content-Type: application/sdp\r\n\
+Content-Length: {}\r\n\r\n{OFFER}",
+        extra(0),
+        OFFER.len()
+    );
+    cli.send_to(invite.as_bytes(), ("127.0.0.1", proxy))
+        .unwrap();
+    let Some(at_uas) = recv(uas, |m| m.starts_with("INVITE")) else {
+        out.push("uas: no INVITE".into());
+        return out;
+    };
+    out.push(summary_sets("uas", &at_uas));
+    let mut reply = String::from("SIP/2.0 200 OK\r\n");
+    for l in at_uas.lines().skip(1) {
+        let lower = l.to_ascii_lowercase();
+        if lower.starts_with("via:")
+            || lower.starts_with("from:")
+            || lower.starts_with("call-id:")
+            || lower.starts_with("cseq:")
+        {
+            reply.push_str(l);
+            reply.push_str("\r\n");
+        } else if lower.starts_with("to:") {
+            reply.push_str(&format!("{l};tag=b-{name}\r\n"));
+        }
+    }
+    reply.push_str(&format!(
+        "Contact: <sip:bob@{u}>\r\n{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{ANSWER}",
+        extra(1),
+        ANSWER.len()
+    ));
+    uas.send_to(reply.as_bytes(), ("127.0.0.1", proxy)).unwrap();
+    match recv(cli, |m| m.starts_with("SIP/2.0 200")) {
+        Some(m) => out.push(summary_sets("client", &m)),
+        None => out.push("client: no 200".into()),
+    }
+    let bye = format!(
+        "BYE sip:bob@{u} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {c};branch=z9hG4bK-{name}-2;rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@127.0.0.1>;tag=a-{name}\r\n\
+To: <sip:bob@127.0.0.1>;tag=b-{name}\r\n\
+Call-ID: {callid}\r\n\
+CSeq: 2 BYE\r\n\
+X-Uas: sip:{u}\r\n\
+{}\
+Content-Length: 0\r\n\r\n",
+        extra(2)
+    );
+    cli.send_to(bye.as_bytes(), ("127.0.0.1", proxy)).unwrap();
+    match recv(uas, |m| m.starts_with("BYE")) {
+        Some(m) => {
+            out.push(summary_sets("uas", &m));
+            let mut ok = String::from("SIP/2.0 200 OK\r\n");
+            for l in m.lines().skip(1) {
+                let lower = l.to_ascii_lowercase();
+                if ["via:", "from:", "to:", "call-id:", "cseq:"]
+                    .iter()
+                    .any(|p| lower.starts_with(p))
+                {
+                    ok.push_str(l);
+                    ok.push_str("\r\n");
+                }
+            }
+            ok.push_str("Content-Length: 0\r\n\r\n");
+            uas.send_to(ok.as_bytes(), ("127.0.0.1", proxy)).unwrap();
+            if recv(cli, |m| m.starts_with("SIP/2.0 200") && m.contains("BYE")).is_none() {
+                out.push("client: no 200 to BYE".into());
+            }
+        }
+        None => out.push("uas: no BYE".into()),
+    }
+    out.iter()
+        .map(|l| l.replace(&u.to_string(), "UAS"))
+        .collect()
+}
+
+/// A call name whose Call-ID (`rtpe-NAME@test`) picks, in set 1 (weights
+/// 1 and 2), the first instance (`first`) or the second.
+fn name_picking(prefix: &str, first: bool) -> String {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|n| {
+            let sum = format!("rtpe-{n}@test")
+                .bytes()
+                .fold(0u32, |s, b| s.wrapping_add(u32::from(b)))
+                & 0xff;
+            (sum % 3 == 0) == first
+        })
+        .unwrap()
+}
+
+fn run_sets(who: &str, interp: &Path) -> Vec<String> {
+    let rtp = 30000 + (free_port() % 150) * 200;
+    let (ng1, ng2) = (free_port(), free_port());
+    let mut d1 = tests::rtpengine_daemon(ng1, rtp);
+    let mut d2 = tests::rtpengine_daemon(ng2, rtp + 100);
+    // Relays: R0 (set 0) and R1a, R1b (set 1) in front of the first
+    // daemon, R2 (set 2) in front of the second.
+    let names = ["R0", "R1a", "R1b", "R2"];
+    let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
+    let relays: Vec<Relay> = ports
+        .iter()
+        .zip([ng1, ng1, ng1, ng2])
+        .map(|(&p, ng)| Relay::start(p, ng))
+        .collect();
+    let defines = vec![
+        (
+            "SOCK0".to_string(),
+            format!("\"udp:127.0.0.1:{}\"", ports[0]),
+        ),
+        (
+            "SOCK1".to_string(),
+            format!(
+                "\"1 == udp:127.0.0.1:{}=1 udp:127.0.0.1:{}=2\"",
+                ports[1], ports[2]
+            ),
+        ),
+        (
+            "SOCK2".to_string(),
+            format!("\"2 == udp:127.0.0.1:{}\"", ports[3]),
+        ),
+    ];
+    let (g, proxy) = tests::start_contender(who, &sets_cfg(), &defines, "rtpengine-sets", interp);
+    let cli = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uas = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for s in [&cli, &uas] {
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+    }
+    let mut lines = Vec::new();
+    let take = |lines: &mut Vec<String>, step: &str, got: Vec<String>| {
+        lines.push(format!("== {step}"));
+        lines.extend(got);
+        for (n, r) in names.iter().zip(&relays) {
+            let seen: Vec<Vec<u8>> = std::mem::take(&mut *r.seen.lock().unwrap());
+            lines.extend(seen.iter().map(|d| format!("{n}: {}", command(d))));
+        }
+    };
+    let t0 = std::time::Instant::now();
+    while relays.iter().any(|r| r.seen.lock().unwrap().is_empty())
+        && t0.elapsed() < Duration::from_secs(3)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    take(&mut lines, "start-up", Vec::new());
+    let one_a = name_picking("one", true);
+    let one_b = name_picking("one", false);
+    let fo = name_picking("fo", true);
+    let plans = [
+        (
+            "the default set",
+            Plan {
+                name: "zero",
+                sets: ["", "", ""],
+                ops: ["", "", ""],
+            },
+        ),
+        (
+            "set 1, first instance",
+            Plan {
+                name: &one_a,
+                sets: ["1", "1", "1"],
+                ops: ["", "", ""],
+            },
+        ),
+        (
+            "set 1, second instance",
+            Plan {
+                name: &one_b,
+                sets: ["1", "1", "1"],
+                ops: ["", "", "rec"],
+            },
+        ),
+        (
+            "set 1 for the INVITE only",
+            Plan {
+                name: "only",
+                sets: ["1", "", ""],
+                ops: ["", "", ""],
+            },
+        ),
+        (
+            "sets 1 and 2",
+            Plan {
+                name: "two",
+                sets: ["1,2", "1,2", "1,2"],
+                ops: ["offer", "answer", ""],
+            },
+        ),
+        (
+            "sets 1 and 2, rtpengine_manage",
+            Plan {
+                name: "two-manage",
+                sets: ["1,2", "1,2", "1,2"],
+                ops: ["", "", ""],
+            },
+        ),
+        (
+            "sets 1 and 2 for the INVITE only",
+            Plan {
+                name: "stale",
+                sets: ["1,2", "", ""],
+                ops: ["offer", "answer", ""],
+            },
+        ),
+        (
+            "set 2 from a PV",
+            Plan {
+                name: "pv",
+                sets: ["pv2", "pv2", "pv2"],
+                ops: ["", "", "rec"],
+            },
+        ),
+        (
+            "set 9 from a PV",
+            Plan {
+                name: "pv9",
+                sets: ["pv9", "", ""],
+                ops: ["", "", ""],
+            },
+        ),
+    ];
+    for (step, p) in &plans {
+        let got = call_sets(proxy, &cli, &uas, p);
+        take(&mut lines, step, got);
+    }
+    // Failover within set 1: its first instance silent.
+    relays[1].set(DROP);
+    let p = Plan {
+        name: &fo,
+        sets: ["1", "1", "1"],
+        ops: ["", "", ""],
+    };
+    let got = call_sets(proxy, &cli, &uas, &p);
+    take(&mut lines, "set 1, first instance silent", got);
+    relays[1].set(FORWARD);
+    g.stop().expect("proxy stopped");
+    drop(relays);
+    d1.halt();
+    d2.halt();
+    lines
+}
+
+#[test]
+fn rtpengine_sets_as_kamailio_chooses_them() {
+    assert!(
+        Path::new("/usr/bin/rtpengine").exists(),
+        "rtpengine is missing (apt-get install rtpengine-daemon)"
+    );
+    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
+    let theirs = run_sets("kamailio", &interp);
+    let text = theirs.join("\n");
+    // What the cfg means, on Kamailio's side.
+    for want in [
+        // Two sets: the offer to both, the first one's SDP to the second.
+        "R2: ng {\"call-id\": \"rtpe-two@test\", \"command\": \"offer\"",
+        "R1a: ng {\"call-id\": \"rtpe-two@test\", \"command\": \"answer\"",
+        // A PV's set.
+        "R2: ng {\"call-id\": \"rtpe-pv@test\", \"command\": \"start recording\"",
+        // The INVITE's choice is not the reply's.
+        "R0: ng {\"call-id\": \"rtpe-only@test\", \"command\": \"answer\"",
+        // Failover within set 1.
+        "R1b: ng {\"call-id\": \"rtpe-fo0@test\", \"command\": \"offer\"",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    for who in ["interpreted", "compiled"] {
+        let ours = run_sets(who, &interp);
+        tests::assert_same_lines(who, &theirs, &ours);
+    }
+}
+
+/// `set_rtpengine_set` of a constant set that is not configured:
+/// Kamailio refuses to start (its fixup), and so do ours.
+#[test]
+fn an_unknown_constant_rtpengine_set_refuses_the_start() {
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("rtpengine/unknown_set.cfg");
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rtpengine");
+    std::fs::create_dir_all(&tmp).expect("temporary directory");
+    let port = free_port();
+    let listen = format!("udp:127.0.0.1:{port}");
+    let k = cfgc_test_support::Kamailio::new(&cfg, listen.clone(), tmp.join("rundir"))
+        .module_dir(Some(cfgc_test_support::module_dir()));
+    let (refused, log) = tests::refuses(k.command(), &tmp.join("kamailio-unknown-set.log"));
+    assert!(
+        refused && log.contains("rtpp_proxy set 7 not configured"),
+        "kamailio starts with set 7 unknown:\n{log}"
+    );
+    let bin = tests::build_proxy(&cfg, &[], "rtpengine-unknown-set");
+    let mut compiled = std::process::Command::new(bin);
+    compiled.args(["-l", &listen, "-n", "1", "-E"]);
+    let mut interp = std::process::Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+    interp
+        .arg(&cfg)
+        .args(["--", "-l", &listen, "-n", "1", "-E"]);
+    for (who, c) in [("compiled", compiled), ("interpreted", interp)] {
+        let (refused, log) = tests::refuses(c, &tmp.join(format!("{who}-unknown-set.log")));
+        assert!(
+            refused && log.contains("rtpp_proxy set 7 not configured"),
+            "{who} starts with set 7 unknown:\n{log}"
+        );
+    }
+}

@@ -116,8 +116,9 @@ pub struct Binding {
 /// checks when the cfg is loaded (Kamailio's fixup: auth_db's `version`
 /// check of `www_authenticate`'s table; registrar's table, which usrloc
 /// checks and loads with a database mode): (module, function, argument
-/// index); and rtpproxy's `set_rtp_proxy_set`, whose fixup looks its
-/// constant set up (refusing to start on one not configured). The
+/// index); and rtpproxy's `set_rtp_proxy_set` and rtpengine's
+/// `set_rtpengine_set`, whose fixups look their constant sets up
+/// (refusing to start on one not configured). The
 /// compiler collects the constant arguments of these calls into
 /// `Settings::static_tables`; the runtime checks them at start-up.
 pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
@@ -130,6 +131,8 @@ pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("registrar", "registered", 0),
     ("registrar", "unregister", 0),
     ("rtpproxy", "set_rtp_proxy_set", 0),
+    ("rtpengine", "set_rtpengine_set", 0),
+    ("rtpengine", "set_rtpengine_set", 1),
 ];
 
 /// Module functions whose constant argument is a set of flag letters
@@ -1577,6 +1580,48 @@ pub static BINDINGS: &[Binding] = &[
         "rtpengine_query",
         "modules::rtpengine::rtpengine_query1",
         &[Fmt],
+        Mut,
+    ),
+    b(
+        "rtpengine",
+        "start_recording",
+        "modules::rtpengine::start_recording",
+        &[],
+        Mut,
+    ),
+    b(
+        "rtpengine",
+        "start_recording",
+        "modules::rtpengine::start_recording1",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "rtpengine",
+        "stop_recording",
+        "modules::rtpengine::stop_recording",
+        &[],
+        Mut,
+    ),
+    b(
+        "rtpengine",
+        "stop_recording",
+        "modules::rtpengine::stop_recording1",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "rtpengine",
+        "set_rtpengine_set",
+        "modules::rtpengine::set_rtpengine_set",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "rtpengine",
+        "set_rtpengine_set",
+        "modules::rtpengine::set_rtpengine_set2",
+        &[Int, Int],
         Mut,
     ),
     b(

@@ -237,6 +237,9 @@ impl Modules {
             self.acc.start()?;
         }
         if loaded("rtpengine") {
+            for (_, id) in static_tables.iter().filter(|(m, _)| m == "rtpengine") {
+                self.rtpengine.check_set(id)?;
+            }
             self.rtpengine.start();
         }
         if loaded("rtpproxy") {

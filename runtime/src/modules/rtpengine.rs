@@ -2,7 +2,8 @@
 //! protocol (Kamailio 5.6's rtpengine module, `rtpengine.c`):
 //! `rtpengine_manage([flags])`, `rtpengine_offer([flags])`,
 //! `rtpengine_answer([flags])`, `rtpengine_delete([flags])`,
-//! `rtpengine_query([flags])`.
+//! `rtpengine_query([flags])`, `start_recording([flags])`,
+//! `stop_recording([flags])`, `set_rtpengine_set(id[, id2])`.
 //!
 //! A command is a bencoded dictionary ([`bencode`]) sent over UDP after a
 //! cookie and a space; the reply carries the same cookie. The dictionary
@@ -18,25 +19,50 @@
 //!
 //! Instances (`rtpengine_sock`: `udp:HOST:PORT`, `udp6:[HOST]:PORT`,
 //! several separated by blanks, each with an optional `=weight`, and
-//! `N == ...` for set `N`; only set 0, the default, is used without
-//! `set_rtpengine_set`, which is not supported yet) are chosen as
-//! Kamailio chooses them: by the Call-ID's byte sum among the enabled
-//! ones, the instance of an earlier command of the call first. Each
+//! `N == ...` for set `N`) are chosen as Kamailio chooses them: by the
+//! Call-ID's byte sum among the enabled ones of the set, the instance of
+//! an earlier command of the call first when it is in the set. Each
 //! worker has a connected UDP socket per instance; a command is sent
 //! `rtpengine_retr` times, each waiting `rtpengine_tout_ms` for the
 //! reply. An instance that does not answer (or refuses, ICMP) is
-//! disabled for `rtpengine_disable_tout` seconds and the next one is
-//! tried; when none is left every instance is pinged once more
+//! disabled for `rtpengine_disable_tout` seconds and the next one of the
+//! set is tried; when none is left every instance is pinged once more
 //! (`aggressive_redetection`). Instances are pinged at start-up, as
 //! Kamailio's first worker does. A failure is -1 and an error line in the
 //! log, the message is processed on.
 //!
+//! Sets: set 0 is the default. `set_rtpengine_set(id[, id2])` chooses
+//! the set(s) of the message's later commands; as in Kamailio, the choice
+//! is the worker's (Kamailio's per-process `selected_rtpp_set_1`/`_2`)
+//! and applies to the message that made it only (`current_msg_id`): any
+//! other message (the reply to a request that chose, the BYE) uses the
+//! default set unless it calls `set_rtpengine_set` too. With two
+//! different sets every command is sent twice: offers, deletes, queries,
+//! `rtpengine_manage` and the recording commands to the first set then
+//! the second, `rtpengine_answer` to the second then the first; an
+//! offer's or answer's SDP from the first goes to the second, whose SDP
+//! replaces the body. Kamailio decides "twice" from the worker's last
+//! choice even for a message that made none (both passes then go to the
+//! default set), and so does the runtime. `rtpengine_manage` with two
+//! sets sends the message's SDP to both, and the message then carries
+//! both answers, one after the other (Kamailio's two body lumps). A constant set that is not configured refuses the start, as in
+//! Kamailio ([`Rtpengine::check_set`], the compiler collects the
+//! constants); one from a PV is -1 (the value is converted to a number:
+//! Kamailio wants an integer value, -1 for a string; and it answers -2
+//! for a PV's set with no enabled instance, which the runtime does not:
+//! it cannot tell a PV from a constant there).
+//!
+//! `start_recording([flags])` and `stop_recording([flags])` send the ng
+//! `start recording` / `stop recording` commands (no SDP; tags swapped
+//! in a reply).
+//!
 //! Not here (refused at build): `unix:` and WebSocket instances, the
-//! database of instances, `set_rtpengine_set`, `rtpengine_query_v`, the
-//! statistics PVs (`mos_*`, `media_duration`), `read_sdp_pv`/`write_sdp_pv`,
-//! `extra_id_pv` (so `via-branch=extra` fails, as in Kamailio without
-//! it), `setid_avp`, `rtp_inst_pvar`, other hash algorithms. A multipart
-//! body's SDP part is not looked into (the call is -1).
+//! database of instances, `setid_default`, `setid_avp`,
+//! `rtpengine_query_v`, the statistics PVs (`mos_*`, `media_duration`),
+//! `read_sdp_pv`/`write_sdp_pv`, `extra_id_pv` (so `via-branch=extra`
+//! fails, as in Kamailio without it), `rtp_inst_pvar`, other hash
+//! algorithms, the other ng commands (`block_dtmf`, `play_media`, ...).
+//! A multipart body's SDP part is not looked into (the call is -1).
 
 pub mod bencode;
 
@@ -65,6 +91,14 @@ const M: &str = "rtpengine";
 /// SDP is then an answer, else an offer.
 const SDP_NOTE: &str = "rtpengine:sdp";
 
+/// The note `set_rtpengine_set` leaves on the message it ran for
+/// (Kamailio's `current_msg_id`): the sets it chose apply to this
+/// message only; any other uses the default set.
+const SET_NOTE: &str = "rtpengine:set";
+
+/// The default set (`setid_default`'s default).
+const DEFAULT_SET: u32 = 0;
+
 /// `MAX_RTPP_TRIED_NODES`, the default `queried_nodes_limit`.
 const QUERIED_NODES_LIMIT: usize = 30;
 
@@ -78,6 +112,8 @@ pub enum Op {
     Answer,
     Delete,
     Query,
+    StartRecording,
+    StopRecording,
 }
 
 impl Op {
@@ -87,6 +123,8 @@ impl Op {
             Op::Answer => "answer",
             Op::Delete => "delete",
             Op::Query => "query",
+            Op::StartRecording => "start recording",
+            Op::StopRecording => "stop recording",
         }
     }
 }
@@ -146,10 +184,14 @@ impl Default for Rtpengine {
     }
 }
 
-/// The per-worker state: a socket per instance.
+/// The per-worker state: a socket per instance, and the sets the last
+/// `set_rtpengine_set` of this worker chose (Kamailio's per-process
+/// `selected_rtpp_set_1`/`_2`, which outlive the message).
 #[derive(Debug, Default)]
 pub struct Worker {
     socks: Vec<Option<UdpSocket>>,
+    sel1: Option<u32>,
+    sel2: Option<u32>,
 }
 
 /// The cookies' sequence number. Kamailio's is per process, and its
@@ -288,6 +330,19 @@ impl Rtpengine {
         self.epoch.elapsed().as_secs()
     }
 
+    /// `fixup_set_id` of a constant `set_rtpengine_set` argument.
+    ///
+    /// # Errors
+    /// The set is not configured, or not a number (Kamailio refuses to
+    /// start).
+    pub fn check_set(&self, id: &str) -> Result<(), String> {
+        match id.parse::<u32>() {
+            Ok(n) if self.sets.iter().any(|s| s.id == n) => Ok(()),
+            Ok(n) => Err(format!("{M}: rtpp_proxy set {n} not configured")),
+            Err(_) => Err(format!("{M}: bad number <{id}>")),
+        }
+    }
+
     /// The instances (for tests and RPC).
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
@@ -307,6 +362,7 @@ impl Rtpengine {
     pub fn worker(&self) -> Worker {
         Worker {
             socks: (0..self.nodes.len()).map(|_| None).collect(),
+            ..Worker::default()
         }
     }
 
@@ -340,8 +396,9 @@ impl Rtpengine {
         viabranch: &[u8],
         queried: &[usize],
         op: Op,
+        set: u32,
     ) -> Result<usize, String> {
-        let Some(set) = self.sets.iter().find(|s| s.id == 0) else {
+        let Some(set) = self.sets.iter().find(|s| s.id == set) else {
             return Err("script error - no valid set selected".into());
         };
         let old = self.lookup(callid, viabranch, op);
@@ -855,9 +912,17 @@ fn extract_body<'m>(ctx: &Ctx<'m>) -> Result<(&'m [u8], u8), String> {
     }
 }
 
-/// `rtpp_function_call`: builds the command, sends it (with failover),
-/// returns the decoded reply and the node.
-fn call(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> Result<Item, String> {
+/// `rtpp_function_call`: builds the command, sends it to an instance of
+/// `set` (with failover), returns the decoded reply. `sdp`: the SDP to
+/// send instead of the body's (the first set's answer, when a command
+/// goes to two sets).
+fn call(
+    ctx: &mut Ctx<'_>,
+    op: Op,
+    flags: Option<&[u8]>,
+    set: u32,
+    sdp: Option<&[u8]>,
+) -> Result<Item, String> {
     let r = &Modules::of(ctx).rtpengine;
     let msg = ctx.msg;
     let mut ng = NgFlags {
@@ -895,7 +960,7 @@ fn call(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> Result<Item, String>
             "can't extract body from the message".to_string()
         })?;
         cont_type = ct;
-        dict.push((b"sdp".to_vec(), Item::str(body)));
+        dict.push((b"sdp".to_vec(), Item::str(sdp.unwrap_or(body))));
     }
     let mut op = op;
     parse_flags(&mut ng, &mut op, sdp_op, flags.unwrap_or_default())?;
@@ -1018,7 +1083,7 @@ fn call(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> Result<Item, String>
                 failures.push("queried nodes limit reached".into());
                 return Err(failures.join("; "));
             }
-            let node = match r.select(w, &ng.call_id, &viabranch, &queried, op) {
+            let node = match r.select(w, &ng.call_id, &viabranch, &queried, op, set) {
                 Ok(n) => n,
                 Err(e) => {
                     failures.push(e);
@@ -1080,8 +1145,67 @@ fn call(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> Result<Item, String>
     Ok(reply)
 }
 
+/// Which set a pass of a command goes to, and whether a second pass
+/// follows (`rtpengine_rtpp_set_wrap`).
+#[derive(Clone, Copy, Debug)]
+struct Pass {
+    set: u32,
+    more: bool,
+}
+
+/// `set_rtpengine_set_from_avp` (no `setid_avp`) and the default-set
+/// check of `rtpp_function_call`: the sets of `direction` (1: the first
+/// set first, 2: the second first) for this message. A message that did
+/// not call `set_rtpengine_set` uses the default set; a second pass
+/// follows whenever this worker's last `set_rtpengine_set` chose two
+/// different sets, even for another message (Kamailio keeps them per
+/// process and checks them before the message).
+fn passes(ctx: &mut Ctx<'_>, direction: u8) -> Vec<Pass> {
+    let current = ctx
+        .headers
+        .iter()
+        .any(|h| matches!(h, HeaderOp::Note(SET_NOTE, _)));
+    let (sel1, sel2) = crate::engine::module::worker_state::<WorkerModules>(ctx)
+        .map_or((None, None), |w| (w.rtpengine.sel1, w.rtpengine.sel2));
+    let active = |dir: u8| {
+        if !current {
+            return DEFAULT_SET;
+        }
+        let s = if dir == 1 || sel2.is_none() {
+            sel1
+        } else {
+            sel2
+        };
+        s.unwrap_or(DEFAULT_SET)
+    };
+    let more = sel2.is_some() && sel2 != sel1;
+    let mut v = vec![Pass {
+        set: active(direction),
+        more,
+    }];
+    if more {
+        v.push(Pass {
+            set: active(if direction == 1 { 2 } else { 1 }),
+            more: false,
+        });
+    }
+    v
+}
+
+/// `rtpp_function_call_simple` per set.
 fn simple(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> i32 {
-    match call(ctx, op, flags) {
+    let mut rc = -1;
+    for p in passes(ctx, 1) {
+        rc = simple_in(ctx, op, flags, p.set);
+        if rc < 0 {
+            return rc;
+        }
+    }
+    rc
+}
+
+fn simple_in(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>, set: u32) -> i32 {
+    match call(ctx, op, flags, set, None) {
         Ok(_) => 1,
         Err(e) => {
             log(ctx, Level::Err, &e);
@@ -1090,9 +1214,30 @@ fn simple(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> i32 {
     }
 }
 
-/// `rtpengine_offer_answer`: the SDP of the reply replaces the body.
-fn offer_answer(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> i32 {
-    let reply = match call(ctx, op, flags) {
+/// `rtpengine_offer_answer` per set: with two sets, the first set's SDP
+/// goes to the second (`body_intermediate`), whose SDP replaces the body.
+fn offer_answer(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>, direction: u8) -> i32 {
+    let mut intermediate: Option<Vec<u8>> = None;
+    let mut rc = -1;
+    for p in passes(ctx, direction) {
+        rc = offer_answer_in(ctx, op, flags, p, &mut intermediate);
+        if rc < 0 {
+            return rc;
+        }
+    }
+    rc
+}
+
+/// One pass; `more`: keep the SDP for the next pass instead of writing
+/// the body. `manage` passes `more: false` each time, as Kamailio does.
+fn offer_answer_in(
+    ctx: &mut Ctx<'_>,
+    op: Op,
+    flags: Option<&[u8]>,
+    p: Pass,
+    intermediate: &mut Option<Vec<u8>>,
+) -> i32 {
+    let reply = match call(ctx, op, flags, p.set, intermediate.as_deref()) {
         Ok(r) => r,
         Err(e) => {
             log(ctx, Level::Err, &e);
@@ -1108,6 +1253,11 @@ fn offer_answer(ctx: &mut Ctx<'_>, op: Op, flags: Option<&[u8]>) -> i32 {
         return -1;
     };
     let sdp = sdp.to_vec();
+    if p.more {
+        *intermediate = Some(sdp);
+        return 1;
+    }
+    *intermediate = None;
     ctx.headers.retain(|h| !matches!(h, HeaderOp::Body(_)));
     ctx.headers.push(HeaderOp::Body(sdp));
     1
@@ -1122,6 +1272,43 @@ fn has_sdp(ctx: &Ctx<'_>) -> bool {
 }
 
 fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
+    let mut rc = -1;
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
+    for p in passes(ctx, 1) {
+        let mut written = None;
+        rc = manage_in(ctx, flags, p.set, &mut written);
+        if rc < 0 {
+            return rc;
+        }
+        bodies.extend(written);
+    }
+    // Each pass deletes the body and inserts its SDP after it (Kamailio's
+    // lumps): with two sets, the message carries both SDPs, the first
+    // set's then the second's.
+    if bodies.len() > 1 {
+        ctx.headers.retain(|h| !matches!(h, HeaderOp::Body(_)));
+        ctx.headers.push(HeaderOp::Body(bodies.concat()));
+    }
+    rc
+}
+
+fn manage_in(
+    ctx: &mut Ctx<'_>,
+    flags: Option<&[u8]>,
+    set: u32,
+    written: &mut Option<Vec<u8>>,
+) -> i32 {
+    let once = Pass { set, more: false };
+    let mut oa = |ctx: &mut Ctx<'_>, op: Op| {
+        let rc = offer_answer_in(ctx, op, flags, once, &mut None);
+        if rc > 0 {
+            *written = ctx.headers.iter().rev().find_map(|h| match h {
+                HeaderOp::Body(b) => Some(b.clone()),
+                _ => None,
+            });
+        }
+        rc
+    };
     let Ok(cseq) = ctx.msg.cseq() else {
         log(ctx, Level::Err, "no CSEQ header");
         return -1;
@@ -1139,30 +1326,30 @@ fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
         return -1;
     }
     if matches!(method, Method::Cancel | Method::Bye) {
-        return simple(ctx, Op::Delete, flags);
+        return simple_in(ctx, Op::Delete, flags, set);
     }
     let sdp = has_sdp(ctx);
     if ctx.msg.is_request() {
         if matches!(method, Method::Ack | Method::Prack) && sdp {
-            return offer_answer(ctx, Op::Answer, flags);
+            return oa(ctx, Op::Answer);
         }
         if method == Method::Update && sdp {
-            return offer_answer(ctx, Op::Offer, flags);
+            return oa(ctx, Op::Offer);
         }
         if method == Method::Invite && sdp {
             media_relay::mark_sdp(ctx, SDP_NOTE);
             if ctx.tm.route == RouteKind::Failure {
-                return simple(ctx, Op::Delete, flags);
+                return simple_in(ctx, Op::Delete, flags, set);
             }
-            return offer_answer(ctx, Op::Offer, flags);
+            return oa(ctx, Op::Offer);
         }
     } else {
         if ctx.msg.status().unwrap_or(0) >= 300 {
-            return simple(ctx, Op::Delete, flags);
+            return simple_in(ctx, Op::Delete, flags, set);
         }
         if sdp {
             if method == Method::Update {
-                return offer_answer(ctx, Op::Answer, flags);
+                return oa(ctx, Op::Answer);
             }
             let had_sdp = crate::tm::with_tx(ctx, |t, _| {
                 t.headers
@@ -1170,8 +1357,8 @@ fn manage(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
                     .any(|h| matches!(h, HeaderOp::Note(SDP_NOTE, _)))
             });
             return match had_sdp {
-                None | Some(true) => offer_answer(ctx, Op::Answer, flags),
-                Some(false) => offer_answer(ctx, Op::Offer, flags),
+                None | Some(true) => oa(ctx, Op::Answer),
+                Some(false) => oa(ctx, Op::Offer),
             };
         }
     }
@@ -1190,22 +1377,23 @@ pub fn rtpengine_manage1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
 
 /// `rtpengine_offer()`.
 pub fn rtpengine_offer(ctx: &mut Ctx<'_>) -> i32 {
-    offer_answer(ctx, Op::Offer, None)
+    offer_answer(ctx, Op::Offer, None, 1)
 }
 
 /// `rtpengine_offer(flags)`.
 pub fn rtpengine_offer1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
-    offer_answer(ctx, Op::Offer, Some(flags))
+    offer_answer(ctx, Op::Offer, Some(flags), 1)
 }
 
 fn answer(ctx: &mut Ctx<'_>, flags: Option<&[u8]>) -> i32 {
     if ctx.msg.is_request() && !matches!(ctx.msg.method(), Some(Method::Ack | Method::Prack)) {
         return -1;
     }
-    offer_answer(ctx, Op::Answer, flags)
+    offer_answer(ctx, Op::Answer, flags, 2)
 }
 
-/// `rtpengine_answer()`: in a reply, or an ACK/PRACK (else -1).
+/// `rtpengine_answer()`: in a reply, or an ACK/PRACK (else -1); with two
+/// sets, the second set first.
 pub fn rtpengine_answer(ctx: &mut Ctx<'_>) -> i32 {
     answer(ctx, None)
 }
@@ -1234,6 +1422,89 @@ pub fn rtpengine_query(ctx: &mut Ctx<'_>) -> i32 {
 /// `rtpengine_query(flags)`.
 pub fn rtpengine_query1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
     simple(ctx, Op::Query, Some(flags))
+}
+
+/// `start_recording()`: the ng `start recording` command.
+pub fn start_recording(ctx: &mut Ctx<'_>) -> i32 {
+    simple(ctx, Op::StartRecording, None)
+}
+
+/// `start_recording(flags)`.
+pub fn start_recording1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
+    simple(ctx, Op::StartRecording, Some(flags))
+}
+
+/// `stop_recording()`: the ng `stop recording` command.
+pub fn stop_recording(ctx: &mut Ctx<'_>) -> i32 {
+    simple(ctx, Op::StopRecording, None)
+}
+
+/// `stop_recording(flags)`.
+pub fn stop_recording1(ctx: &mut Ctx<'_>, flags: &[u8]) -> i32 {
+    simple(ctx, Op::StopRecording, Some(flags))
+}
+
+/// `set_rtpengine_set_n` of a constant: the set `id` looked up; -1 when
+/// it is not configured (only a PV's value can be: a constant is checked
+/// at start-up).
+fn set_n(ctx: &mut Ctx<'_>, id: i32) -> Result<u32, i32> {
+    let r = &Modules::of(ctx).rtpengine;
+    let found = u32::try_from(id)
+        .ok()
+        .and_then(|n| r.sets.iter().find(|s| s.id == n));
+    match found {
+        Some(set) => Ok(set.id),
+        None => {
+            // Kamailio prints the value as unsigned.
+            log(
+                ctx,
+                Level::Err,
+                &format!("could not locate rtpengine set {}", id.cast_unsigned()),
+            );
+            Err(-1)
+        }
+    }
+}
+
+fn set_sets(ctx: &mut Ctx<'_>, id1: i32, id2: Option<i32>) -> i32 {
+    ctx.headers
+        .retain(|h| !matches!(h, HeaderOp::Note(SET_NOTE, _)));
+    let select = |ctx: &mut Ctx<'_>, first: bool, v: Option<u32>| {
+        if let Some(w) = crate::engine::module::worker_state::<WorkerModules>(ctx) {
+            if first {
+                w.rtpengine.sel1 = v;
+            } else {
+                w.rtpengine.sel2 = v;
+            }
+        }
+    };
+    select(ctx, true, None);
+    select(ctx, false, None);
+    for (first, id) in [(true, Some(id1)), (false, id2)] {
+        let Some(id) = id else { break };
+        let set = match set_n(ctx, id) {
+            Ok(s) => s,
+            Err(rc) => return rc,
+        };
+        select(ctx, first, Some(set));
+        if first {
+            ctx.headers.push(HeaderOp::Note(SET_NOTE, Vec::new()));
+        }
+    }
+    1
+}
+
+/// `set_rtpengine_set(id)`: the set of the message's later commands; -1
+/// for a set not configured (a PV's value).
+pub fn set_rtpengine_set(ctx: &mut Ctx<'_>, id: i32) -> i32 {
+    set_sets(ctx, id, None)
+}
+
+/// `set_rtpengine_set(id1, id2)`: offers, deletes and the like go to
+/// `id1` then `id2` (the first one's SDP given to the second), answers to
+/// `id2` then `id1`.
+pub fn set_rtpengine_set2(ctx: &mut Ctx<'_>, id1: i32, id2: i32) -> i32 {
+    set_sets(ctx, id1, Some(id2))
 }
 
 #[cfg(test)]
@@ -1313,6 +1584,12 @@ mod tests {
         assert_eq!(r.nodes[1].weight, 3);
         assert_eq!(r.sets.len(), 2);
         assert_eq!(r.sets[1].id, 1);
+        assert!(r.check_set("0").is_ok() && r.check_set("1").is_ok());
+        assert_eq!(
+            r.check_set("7").unwrap_err(),
+            "rtpengine: rtpp_proxy set 7 not configured"
+        );
+        assert_eq!(r.check_set("x").unwrap_err(), "rtpengine: bad number <x>");
         let mut p = ModParams::new();
         p.push(M, "rtpengine_sock", ParamValue::Str("unix:/run/x".into()));
         assert!(Rtpengine::from_params(&p).is_err());
