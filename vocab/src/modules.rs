@@ -497,7 +497,7 @@ pub static MODULES: &[ModuleSupport] = &[
                 "ds_dns_mode",
                 NoOpIf(
                     &[V(1)],
-                    "1 is Kamailio's default: hosts are resolved once when the list is loaded, as here",
+                    "1 is Kamailio's default (resolve at load): IP addresses need no lookup; a host name in the list is not supported yet (refused at start)",
                 ),
             ),
             (

@@ -6,9 +6,12 @@
 //! The list (`list_file`, Kamailio's format: `setid uri [flags [priority
 //! [attrs]]]`, `#` comments) is read when the proxy starts: a missing file
 //! or a line with a set id and nothing else refuses the start, as
-//! Kamailio's `mod_init` does; a destination whose URI does not parse or
-//! whose host does not resolve is skipped with a warning (`ds_load_mode`
-//! 0). Within a set the destinations are ordered as Kamailio orders them:
+//! Kamailio's `mod_init` does; a destination whose URI does not parse is
+//! skipped with a warning (`ds_load_mode` 0). A host name (not an IP
+//! address) without flag 16 refuses the start: Kamailio resolves it
+//! through its own DNS resolver at load (which does not read the hosts
+//! file: `localhost` is skipped there), not supported yet; so is a name in
+//! `ds_is_from_list`'s URI (-1 with an error logged). Within a set the destinations are ordered as Kamailio orders them:
 //! highest priority first, and among equal priorities the one written
 //! last first. Sets are kept in the same AVL tree shape as Kamailio's
 //! (every correct AVL insertion gives the same tree), so `dispatcher.list`
@@ -38,7 +41,9 @@
 //! (`ds_ping_interval` other than 0, and the other ping parameters), the
 //! database backend, `setid_pvname`/`attrs_pvname`, `hash_pvar`, call
 //! load (`ds_hash_size`), default sockets, DNS modes; in the list file the
-//! `socket`/`sockname` attributes and IPv6 references refuse the start.
+//! `socket`/`sockname` attributes, host names and IPv6 references refuse
+//! the start. `dispatcher.list full` answers an error. `ds_count` is not
+//! in Kamailio 5.6.3 (added later): cfgc reports it as unknown.
 //! `ds_select_routes`, `ds_set_dst`, `ds_is_active` and the load
 //! functions have no binding.
 
