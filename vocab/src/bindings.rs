@@ -170,6 +170,22 @@ pub static WORD_ARGS: &[(&str, &str, usize, &[&str])] = &[
 pub static ONE_BYTE_ARGS: &[(&str, &str, usize)] =
     &[("textops", "in_list", 2), ("textops", "in_list_prefix", 2)];
 
+/// Module functions whose constant integer argument the runtime supports
+/// only for some values (the others are refused at build as not
+/// supported yet; a value computed at run time outside them fails the
+/// call with an error logged): (module, function, argument index, the
+/// values supported, what the others need).
+pub static UNSUPPORTED_INT_ARGS: &[(&str, &str, usize, &[i32], &str)] = &[
+    ("dispatcher", "ds_select_dst", 1, DS_ALGS, DS_ALGS_WHY),
+    ("dispatcher", "ds_select_domain", 1, DS_ALGS, DS_ALGS_WHY),
+    ("dispatcher", "ds_select", 1, DS_ALGS, DS_ALGS_WHY),
+];
+
+/// dispatcher's algorithms the runtime implements.
+const DS_ALGS: &[i32] = &[0, 1, 2, 3, 4, 6, 8, 9, 11, 13];
+const DS_ALGS_WHY: &str = "dispatcher algorithms 5 (auth username), 7 (hash_pvar), \
+10 (call load, needs dialog) and 12 (parallel) are not supported yet; 0-4, 6, 8, 9, 11 and 13 are";
+
 /// A binding's position in [`BINDINGS`]: stable for one build of the
 /// compiler and runtime, which share this table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -2213,6 +2229,118 @@ pub static BINDINGS: &[Binding] = &[
         "unregister",
         "modules::registrar::unregister",
         &[Str, Fmt],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_select_dst",
+        "modules::dispatcher::ds_select_dst",
+        &[Int, Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_select_dst",
+        "modules::dispatcher::ds_select_dst_limit",
+        &[Int, Int, Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_select_domain",
+        "modules::dispatcher::ds_select_domain",
+        &[Int, Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_select_domain",
+        "modules::dispatcher::ds_select_domain_limit",
+        &[Int, Int, Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_select",
+        "modules::dispatcher::ds_select",
+        &[Int, Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_select",
+        "modules::dispatcher::ds_select_limit",
+        &[Int, Int, Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_next_dst",
+        "modules::dispatcher::ds_next_dst",
+        &[],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_next_domain",
+        "modules::dispatcher::ds_next_domain",
+        &[],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_mark_dst",
+        "modules::dispatcher::ds_mark_dst",
+        &[],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_mark_dst",
+        "modules::dispatcher::ds_mark_dst_state",
+        &[Str],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_is_from_list",
+        "modules::dispatcher::ds_is_from_list",
+        &[],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_is_from_list",
+        "modules::dispatcher::ds_is_from_list_group",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_is_from_list",
+        "modules::dispatcher::ds_is_from_list_mode",
+        &[Int, Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_is_from_list",
+        "modules::dispatcher::ds_is_from_list_uri",
+        &[Int, Int, Fmt],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_list_exists",
+        "modules::dispatcher::ds_list_exists",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_list_exist",
+        "modules::dispatcher::ds_list_exists",
+        &[Int],
         Mut,
     ),
     b(

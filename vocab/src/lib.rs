@@ -23,7 +23,7 @@ mod trans;
 
 pub use bindings::{
     ArgConv, BINDINGS, Binding, BindingId, CtxUse, FLAG_LETTER_ARGS, LogGate, ONE_BYTE_ARGS,
-    STATIC_TABLE_ARGS, WORD_ARGS,
+    STATIC_TABLE_ARGS, UNSUPPORTED_INT_ARGS, WORD_ARGS,
 };
 pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
 pub use modules::{

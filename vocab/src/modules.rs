@@ -463,6 +463,60 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "dispatcher",
+        runtime: "runtime/src/modules/dispatcher.rs",
+        params: &[
+            ("list_file", Impl(Str)),
+            ("flags", Impl(Int)),
+            ("use_default", Impl(Int)),
+            ("force_dst", Impl(Int)),
+            ("xavp_dst", Impl(Str)),
+            ("xavp_dst_mode", Impl(Int)),
+            ("xavp_ctx", Impl(Str)),
+            ("xavp_ctx_mode", Impl(Int)),
+            ("ds_probing_mode", Impl(Int)),
+            ("ds_probing_threshold", Impl(Int)),
+            ("ds_inactive_threshold", Impl(Int)),
+            ("ds_attrs_none", Impl(Int)),
+            ("reload_delta", Impl(Int)),
+            (
+                "ds_ping_interval",
+                NoOpIf(
+                    &[V(0)],
+                    "0 is Kamailio's default: no OPTIONS probing (probing is not supported yet)",
+                ),
+            ),
+            (
+                "ds_load_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "0 is Kamailio's default: a destination that cannot be added is skipped, as here",
+                ),
+            ),
+            (
+                "ds_dns_mode",
+                NoOpIf(
+                    &[V(1)],
+                    "1 is Kamailio's default (resolve at load): IP addresses need no lookup; a host name in the list is not supported yet (refused at start)",
+                ),
+            ),
+            (
+                "ds_hash_size",
+                NoOpIf(
+                    &[V(0)],
+                    "0 is Kamailio's default: no call-load table (algorithm 10 is not supported yet)",
+                ),
+            ),
+            (
+                "db_url",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: the sets come from `list_file`",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
         name: "domain",
         runtime: "runtime/src/modules/domain.rs",
         params: &[

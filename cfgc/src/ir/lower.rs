@@ -716,6 +716,24 @@ impl Lowerer<'_> {
                 return None;
             }
         }
+        for &(_, _, i, values, why) in cfgc_vocab::UNSUPPORTED_INT_ARGS
+            .iter()
+            .filter(|(m, f, _, _, _)| *m == row.module && *f == row.name)
+        {
+            if let (Some(ArgVal::Int(n)), Some(a)) = (args.get(i), c.args.get(i))
+                && !values.contains(n)
+            {
+                self.diags.push(
+                    Diagnostic::unsupported(
+                        "unsupported",
+                        format!("`{name}` with {n} is not supported by cfgc's runtime yet"),
+                    )
+                    .with_label(a.span(), "not supported yet")
+                    .with_help(why),
+                );
+                return None;
+            }
+        }
         for &(_, _, i, words) in cfgc_vocab::WORD_ARGS
             .iter()
             .filter(|(m, f, _, _)| *m == row.module && *f == row.name)

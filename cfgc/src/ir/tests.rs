@@ -487,3 +487,21 @@ fn header_value_names_are_checked_per_function() {
         }
     }
 }
+
+#[test]
+fn dispatcher_algorithms_the_runtime_lacks_are_refused_when_constant() {
+    let head = "loadmodule \"pv.so\"\nloadmodule \"dispatcher.so\"\n";
+    for (call, ok) in [
+        ("ds_select_dst(\"1\", \"4\")", true),
+        ("ds_select_dst(\"1\", \"13\", \"2\")", true),
+        ("ds_select_domain(\"1\", \"10\")", false),
+        ("ds_select(\"1\", \"12\")", false),
+        ("ds_select_dst(\"1\", \"7\")", false),
+        ("ds_select_dst(\"1\", \"$var(a)\")", true),
+    ] {
+        let (p, diags) = lower_src(&format!("{head}request_route {{\n {call};\n}}\n"));
+        let refused = format!("{diags:?}").contains("is not supported by cfgc's runtime yet");
+        assert!(p.is_some(), "{call}: {diags:?}");
+        assert_eq!(refused, !ok, "{call}: {diags:?}");
+    }
+}

@@ -76,6 +76,9 @@ pub enum RpcValue {
     Int(i64),
     Double(f64),
     Str(String),
+    /// A string with no text at all (Kamailio's `STR_NULL` given to an
+    /// `S` field: ctl sends `<null string>`, jsonrpcs `null`).
+    NullStr,
     Array(Vec<RpcValue>),
     Struct(Vec<(String, RpcValue)>),
 }

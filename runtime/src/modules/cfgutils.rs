@@ -451,7 +451,7 @@ fn seed() -> u64 {
 }
 
 /// A random number in 0..=`RAND_MAX` (xorshift64*, seeded per thread).
-fn random() -> u32 {
+pub(crate) fn random() -> u32 {
     RNG.with(|r| {
         let mut x = r.get();
         x ^= x >> 12;

@@ -16,6 +16,7 @@ pub mod cfgutils;
 pub mod corex;
 pub mod counters;
 pub mod ctl;
+pub mod dispatcher;
 pub mod domain;
 pub mod htable;
 pub mod jsonrpcs;
@@ -114,6 +115,8 @@ pub struct Modules {
     pub htable: htable::Htable,
     /// pike: the per-address request counters.
     pub pike: pike::Pike,
+    /// dispatcher: the destination sets.
+    pub dispatcher: dispatcher::Dispatcher,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -204,6 +207,7 @@ impl Modules {
             sdpops: sdpops::Sdpops,
             htable: htable::Htable::from_params(&params)?,
             pike: pike::Pike::from_params(&params)?,
+            dispatcher: dispatcher::Dispatcher::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -232,6 +236,9 @@ impl Modules {
         }
         if loaded("domain") {
             self.domain.start()?;
+        }
+        if loaded("dispatcher") {
+            self.dispatcher.start()?;
         }
         if loaded("acc") {
             self.acc.start()?;
@@ -374,6 +381,10 @@ macro_rules! each {
         }
         {
             let $m = &$self.pike;
+            $body;
+        }
+        {
+            let $m = &$self.dispatcher;
             $body;
         }
     }};

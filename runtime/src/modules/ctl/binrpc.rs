@@ -251,6 +251,8 @@ fn put_value(out: &mut Vec<u8>, v: &RpcValue) {
             out.extend_from_slice(&bytes[skip..]);
         }
         RpcValue::Str(s) => put_str(out, T_STR, s),
+        // ctl prints a NULL string as this text.
+        RpcValue::NullStr => put_str(out, T_STR, "<null string>"),
         RpcValue::Struct(fields) => {
             out.push(T_STRUCT);
             put_members(out, fields);

@@ -332,6 +332,7 @@ fn std_message(code: i32) -> Option<&'static str> {
 
 /// A node of the reply document.
 enum Node {
+    Null,
     Num(f64),
     Int(i64),
     Str(String),
@@ -344,6 +345,7 @@ fn node(v: &RpcValue) -> Node {
         RpcValue::Int(i) => Node::Int(*i),
         RpcValue::Double(d) => Node::Num(*d),
         RpcValue::Str(s) => Node::Str(s.clone()),
+        RpcValue::NullStr => Node::Null,
         RpcValue::Array(a) => Node::Arr(a.iter().map(node).collect()),
         RpcValue::Struct(m) => {
             let repeated = m
@@ -458,6 +460,7 @@ fn tabs(out: &mut String, n: usize) {
 
 fn print(out: &mut String, n: &Node, depth: usize, pretty: bool) {
     match n {
+        Node::Null => out.push_str("null"),
         Node::Int(i) => out.push_str(&i.to_string()),
         Node::Num(d) => print_num(out, *d),
         Node::Str(s) => print_str(out, s),
