@@ -1179,22 +1179,8 @@ pub fn append_body_part_cd(ctx: &mut Ctx<'_>, txt: &[u8], ctype: &[u8], cd: &[u8
     if delim.is_empty() || delim[0] == b'-' {
         return -1;
     }
-    let mut part = b"Content-Type: ".to_vec();
-    part.extend_from_slice(ctype);
-    part.extend_from_slice(b"\r\n");
-    if !cd.is_empty() {
-        part.extend_from_slice(b"Content-Disposition: ");
-        part.extend_from_slice(cd);
-        part.extend_from_slice(b"\r\n");
-    }
-    part.extend_from_slice(b"\r\n");
-    part.extend_from_slice(txt);
-    if !txt.ends_with(b"\r\n\r\n") {
-        part.extend_from_slice(b"\r\n");
-    }
-    part.extend_from_slice(b"--");
-    part.extend_from_slice(delim);
-    part.extend_from_slice(b"\r\n");
+    let mut part = Vec::new();
+    push_part(&mut part, txt, ctype, cd, delim);
     let end = ctx.msg.body_span().end as usize;
     ctx.headers.push(HeaderOp::Replace {
         start: end,
@@ -1216,23 +1202,32 @@ fn first_part(txt: &[u8], ctype: &[u8], cd: &[u8], delim: &[u8]) -> Option<Vec<u
     }
     let mut part = b"--".to_vec();
     part.extend_from_slice(delim);
-    part.extend_from_slice(b"\r\nContent-Type: ");
-    part.extend_from_slice(ctype);
     part.extend_from_slice(b"\r\n");
-    if !cd.is_empty() {
-        part.extend_from_slice(b"Content-Disposition: ");
-        part.extend_from_slice(cd);
-        part.extend_from_slice(b"\r\n");
-    }
-    part.extend_from_slice(b"\r\n");
-    part.extend_from_slice(txt);
-    if !txt.ends_with(b"\r\n\r\n") {
-        part.extend_from_slice(b"\r\n");
-    }
-    part.extend_from_slice(b"--");
-    part.extend_from_slice(delim);
-    part.extend_from_slice(b"\r\n");
+    push_part(&mut part, txt, ctype, cd, delim);
     Some(part)
+}
+
+/// One part after its opening boundary line, as Kamailio writes it: the
+/// part's Content-Type (and Content-Disposition when not empty), an empty
+/// line, `txt`, a CRLF unless `txt` ends with an empty line, and the next
+/// boundary line (not the closing one).
+fn push_part(out: &mut Vec<u8>, txt: &[u8], ctype: &[u8], cd: &[u8], delim: &[u8]) {
+    out.extend_from_slice(b"Content-Type: ");
+    out.extend_from_slice(ctype);
+    out.extend_from_slice(b"\r\n");
+    if !cd.is_empty() {
+        out.extend_from_slice(b"Content-Disposition: ");
+        out.extend_from_slice(cd);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(txt);
+    if !txt.ends_with(b"\r\n\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"--");
+    out.extend_from_slice(delim);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// `set_body_multipart()`: [`set_body_multipart_3`] with no text, type

@@ -377,26 +377,7 @@ fn find_param(buf: &[u8], param: &[u8], area: R) -> Found {
             i += 1;
         }
         if i < end && buf[i] == b'=' {
-            i += 1;
-            while i < end && is_space(buf[i]) {
-                i += 1;
-            }
-            if i < end {
-                if buf[i] == b'"' {
-                    i += 1;
-                    while i < end {
-                        if buf[i] == b'"' {
-                            i += 1;
-                            break;
-                        }
-                        i += 1;
-                    }
-                } else {
-                    while i < end && !is_space(buf[i]) && buf[i] != b';' {
-                        i += 1;
-                    }
-                }
-            }
+            i = skip_value(buf, i + 1, end, b';');
         }
         if found {
             return Found {
@@ -406,6 +387,32 @@ fn find_param(buf: &[u8], param: &[u8], area: R) -> Found {
             };
         }
     }
+}
+
+/// After a parameter's `=` (at `i`): blanks, then the value, a quoted
+/// string (to its closing quote) or up to a blank or `stop`; where the
+/// value ends.
+fn skip_value(buf: &[u8], mut i: usize, end: usize, stop: u8) -> usize {
+    while i < end && is_space(buf[i]) {
+        i += 1;
+    }
+    if i >= end {
+        return i;
+    }
+    if buf[i] == b'"' {
+        i += 1;
+        while i < end {
+            if buf[i] == b'"' {
+                return i + 1;
+            }
+            i += 1;
+        }
+        return i;
+    }
+    while i < end && !is_space(buf[i]) && buf[i] != stop {
+        i += 1;
+    }
+    i
 }
 
 /// Kamailio's `find_hf_value2_param`: parameter `param` (`name=value`,
@@ -443,27 +450,8 @@ fn find_param2(buf: &[u8], param: &[u8], area: R) -> Option<(Found, u8)> {
             let upd_s = i;
             if i < end && buf[i] == b'=' {
                 delim = b',';
-                i += 1;
                 let found = buf[j..k].eq_ignore_ascii_case(param);
-                while i < end && is_space(buf[i]) {
-                    i += 1;
-                }
-                if i < end {
-                    if buf[i] == b'"' {
-                        i += 1;
-                        while i < end {
-                            if buf[i] == b'"' {
-                                i += 1;
-                                break;
-                            }
-                            i += 1;
-                        }
-                    } else {
-                        while i < end && !is_space(buf[i]) && buf[i] != b',' {
-                            i += 1;
-                        }
-                    }
-                }
+                i = skip_value(buf, i + 1, end, b',');
                 if found {
                     let upd = (upd_s, i);
                     let mut del = (del_s, i);
