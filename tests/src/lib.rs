@@ -392,3 +392,26 @@ pub fn assert_same_lines(who: &str, theirs: &[String], ours: &[String]) {
             .join("\n")
     );
 }
+
+/// The status line of the reply to an OPTIONS for `user` (R-URI and To)
+/// from `from_user`, with Call-ID `call_id`, sent to 127.0.0.1:`port`
+/// (retransmitted as `udp_exchange` does); "timeout" when none came. The
+/// request the module tests send to cfgs that answer in a reply's reason.
+pub fn options_status(port: u16, user: &str, from_user: &str, call_id: &str) -> String {
+    let answer = cfgc_test_support::udp_exchange(port, |local| {
+        format!(
+            "OPTIONS sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-{user}-1;rport\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:{from_user}@127.0.0.1>;tag=t1\r\n\
+To: <sip:{user}@127.0.0.1>\r\n\
+Call-ID: {call_id}\r\n\
+CSeq: 1 OPTIONS\r\n\
+Content-Length: 0\r\n\r\n"
+        )
+    });
+    answer.map_or_else(
+        || "timeout".into(),
+        |a| a.lines().next().unwrap_or("").to_string(),
+    )
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
+use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir};
 
 fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("cfgutils/kamailio.cfg")
@@ -21,21 +21,11 @@ fn build_proxy() -> PathBuf {
 
 /// The status line of the reply to an OPTIONS for `user` (or "timeout").
 fn ask(port: u16, user: &str) -> String {
-    let answer = udp_exchange(port, |local| {
-        format!(
-            "OPTIONS sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
-Via: SIP/2.0/UDP {local};branch=z9hG4bK-{user}-1;rport\r\n\
-Max-Forwards: 70\r\n\
-From: <sip:tester@127.0.0.1>;tag=t1\r\n\
-To: <sip:{user}@127.0.0.1>\r\n\
-Call-ID: cfgutils-{user}-7f3a9c@test\r\n\
-CSeq: 1 OPTIONS\r\n\
-Content-Length: 0\r\n\r\n"
-        )
-    });
-    answer.map_or_else(
-        || "timeout".into(),
-        |a| a.lines().next().unwrap_or("").to_string(),
+    tests::options_status(
+        port,
+        user,
+        "tester",
+        &format!("cfgutils-{user}-7f3a9c@test"),
     )
 }
 

@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir, udp_exchange};
+use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir};
 use tests::db::{Backend, DbUser, FreshDb, Relay};
 
 /// The database user the proxies log in as (MariaDB, PostgreSQL).
@@ -56,22 +56,7 @@ fn fresh_db(b: Backend, role: &str, server: &(String, u16)) -> (FreshDb, String)
 
 /// The status line of the reply to an OPTIONS for `user` (or "timeout").
 fn ask(port: u16, user: &str) -> String {
-    let answer = udp_exchange(port, |local| {
-        format!(
-            "OPTIONS sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
-Via: SIP/2.0/UDP {local};branch=z9hG4bK-{user}-1;rport\r\n\
-Max-Forwards: 70\r\n\
-From: <sip:alice@127.0.0.1>;tag=t1\r\n\
-To: <sip:{user}@127.0.0.1>\r\n\
-Call-ID: sqlops-{user}-5d1e@test\r\n\
-CSeq: 1 OPTIONS\r\n\
-Content-Length: 0\r\n\r\n"
-        )
-    });
-    answer.map_or_else(
-        || "timeout".into(),
-        |a| a.lines().next().unwrap_or("").to_string(),
-    )
+    tests::options_status(port, user, "alice", &format!("sqlops-{user}-5d1e@test"))
 }
 
 const USERS: &[&str] = &[
