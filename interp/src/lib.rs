@@ -558,6 +558,15 @@ impl engine::Script for Interp {
             None => Ok(1),
         }
     }
+
+    fn has_event_route(&self, name: &str) -> bool {
+        self.program.event_routes.iter().any(|(n, _)| n == name)
+    }
+
+    fn event_route(&self, name: &str, ctx: &mut Ctx<'_>) -> Option<Flow> {
+        let &(_, id) = self.program.event_routes.iter().find(|(n, _)| n == name)?;
+        Some(self.route(id, ctx))
+    }
 }
 
 // ---- load: what cannot run is refused once ----------------------------

@@ -179,6 +179,10 @@ impl<S: Script> Handler for Deferred<S> {
         self.tick
     }
 
+    fn on_start(&self, out: &mut Vec<Transmit>) -> Result<(), String> {
+        self.engine.get().map_or(Ok(()), |e| e.on_start(out))
+    }
+
     fn on_shutdown(&self) {
         if let Some(e) = self.engine.get() {
             e.on_shutdown();

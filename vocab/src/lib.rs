@@ -14,6 +14,7 @@
 
 mod bindings;
 mod core;
+mod events;
 pub mod hf_value;
 mod modules;
 mod pv;
@@ -26,6 +27,7 @@ pub use bindings::{
     STATIC_TABLE_ARGS, UNSUPPORTED_INT_ARGS, WORD_ARGS,
 };
 pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
+pub use events::{EVENT_ROUTES, EventRouteSupport, event_route_support};
 pub use modules::{
     MODULES, ModuleSupport, NoOpValue, ParamSupport, ValueKind, modparam_support, module_support,
 };

@@ -197,6 +197,9 @@ pub enum PvRef {
     /// `$shtdec`, `$shtcn`, `$shtcv`): the table by its (constant) name,
     /// the key a PV format printed at each access.
     Sht(ShtPv, Box<ShtName>),
+    /// htable's `$shtrecord(key)` (`false`) and `$shtrecord(value)`
+    /// (`true`): the item whose expiry runs `event_route[htable:expired:*]`.
+    ShtRecord(bool),
 }
 
 /// Which htable PV ([`PvRef::Sht`]).

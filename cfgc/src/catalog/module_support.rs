@@ -64,6 +64,25 @@ pub fn markdown() -> String {
             out.push_str(&format!("| `{p}` | {state} | {why} |\n"));
         }
     }
+    out.push_str(
+        "\n## Event routes\n\nThe `event_route` blocks the runtime runs, each as Kamailio runs it: \
+         as a request route on Kamailio's faked message (`OPTIONS sip:you@kamailio.org`, \
+         from 1.0.0.127:5060 over UDP, `$Ri`/`$Rp` `$null`). A block of a module the cfg \
+         does not load never runs, as in Kamailio; any other `event_route` is \
+         \"not supported yet\".\n\n| event route | raised by | when |\n|---|---|---|\n",
+    );
+    for e in cfgc_vocab::EVENT_ROUTES {
+        let name = if e.prefix {
+            format!("`{}NAME`", e.name)
+        } else {
+            format!("`{}`", e.name)
+        };
+        out.push_str(&format!(
+            "| {name} | {} | {} |\n",
+            e.module.unwrap_or("the core"),
+            e.when
+        ));
+    }
     let mut rest: Vec<&str> = modules()
         .iter()
         .map(|m| m.name)

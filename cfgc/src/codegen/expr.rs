@@ -361,6 +361,7 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             let x = super::xavp_static(x);
             quote!(rt::xavp::read(ctx, #x))
         }
+        PvRef::ShtRecord(value) => quote!(rt::modules::htable::shtrecord(ctx, #value)),
         PvRef::Sht(kind, name) => {
             let k = super::variant(kind);
             let table = &name.table;

@@ -174,6 +174,28 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
         &program.onreply_routes,
         " Named `onreply_route` blocks, by the index `t_on_reply` arms.",
     );
+    let events = if program.event_routes.is_empty() {
+        TokenStream::new()
+    } else {
+        let names = program.event_routes.iter().map(|(n, _)| n.as_str());
+        let arms = program.event_routes.iter().map(|(n, id)| {
+            let route = g.route_fn(*id);
+            quote!(#n => Some(self.#route(ctx)),)
+        });
+        quote! {
+            fn has_event_route(&self, name: &str) -> bool {
+                matches!(name, #(#names)|*)
+            }
+
+            /// `event_route` blocks, by name.
+            fn event_route(&self, name: &str, ctx: &mut rt::Ctx<'_>) -> Option<rt::Flow> {
+                match name {
+                    #(#arms)*
+                    _ => None,
+                }
+            }
+        }
+    };
     let settings = settings(&g);
     let reply_ctx = if program.core_reply.is_some() {
         quote!(ctx)
@@ -245,6 +267,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                 #failure
                 #branch
                 #onreply
+                #events
             }
 
             #settings
@@ -402,6 +425,7 @@ fn pv_value(p: &PvRef) -> TokenStream {
             let idx = Literal::u16_unsuffixed(*idx);
             quote!(rt::PvRef::Module(#idx))
         }
+        PvRef::ShtRecord(value) => quote!(rt::PvRef::ShtRecord(#value)),
         PvRef::Sht(kind, name) => {
             let k = variant(kind);
             let table = &name.table;

@@ -430,6 +430,18 @@ impl Lowerer<'_> {
                     let idx = i32::try_from(list.len() - 1).unwrap_or(i32::MAX);
                     self.named.insert(key, idx);
                 }
+            } else if let (BlockKind::EventRoute, Some(name)) = (r.kind, &r.name) {
+                if cfgc_vocab::event_route_support(&name.text).is_none() {
+                    self.unsupported(r.span, format!("`event_route[{}]`", name.text));
+                } else if !self
+                    .program
+                    .event_routes
+                    .iter()
+                    .any(|(n, _)| *n == name.text)
+                {
+                    let id = self.new_route(&name.text, r.kind, r.span);
+                    self.program.event_routes.push((name.text.clone(), id));
+                }
             } else {
                 self.unsupported(r.span, format!("a `{}` block", r.kind.keyword()));
             }
@@ -448,6 +460,12 @@ impl Lowerer<'_> {
                     .copied()
             } else if is_core_reply(r) {
                 reply_id
+            } else if let (BlockKind::EventRoute, Some(name)) = (r.kind, &r.name) {
+                self.program
+                    .event_routes
+                    .iter()
+                    .find(|(n, _)| *n == name.text)
+                    .map(|(_, id)| *id)
             } else if let Some(name) = &r.name {
                 self.named
                     .get(&(r.kind, name.text.clone()))
@@ -1633,6 +1651,21 @@ impl Lowerer<'_> {
                     }),
                 )
             }
+            "shtrecord" if s.index.is_none() && self.loaded("htable") => match s.inner.as_deref() {
+                Some("key") => PvRef::ShtRecord(false),
+                Some("value") => PvRef::ShtRecord(true),
+                other => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "pv-name",
+                            format!("`$shtrecord({})`: unknown name", other.unwrap_or("")),
+                        )
+                        .with_label(span, "Kamailio refuses to start: unknown pv name")
+                        .with_help("write `$shtrecord(key)` or `$shtrecord(value)`"),
+                    );
+                    return None;
+                }
+            },
             "hdrc" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),
                 _ => {

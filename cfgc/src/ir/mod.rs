@@ -49,6 +49,10 @@ pub struct Program {
     pub branch_routes: Vec<RouteId>,
     /// Named `onreply_route[NAME]` blocks (tm reply routes).
     pub onreply_routes: Vec<RouteId>,
+    /// `event_route[NAME]` blocks the runtime runs
+    /// (`cfgc_vocab::EVENT_ROUTES`), by name; the module that raises the
+    /// event runs the block.
+    pub event_routes: Vec<(String, RouteId)>,
     /// `$var` names, by slot.
     pub vars: Vec<String>,
     /// `$avp` names, by slot.

@@ -13,6 +13,7 @@ pub mod actions;
 pub mod cond;
 pub mod counters;
 pub mod ctx;
+pub mod events;
 pub mod forward;
 pub mod log;
 pub mod module;
@@ -24,6 +25,7 @@ pub mod value;
 pub mod xavp;
 
 use std::cell::RefCell;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub use ctx::{Avps, Branch, CoreConfig, Ctx, WorkerState};
@@ -82,6 +84,17 @@ pub trait Script: Send + Sync + 'static {
     fn onreply_route(&self, _idx: u32, _ctx: &mut Ctx<'_>) -> Flow {
         Ok(1)
     }
+
+    /// Whether the cfg has `event_route[name]` (modules skip the work of
+    /// raising an event no block handles).
+    fn has_event_route(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// `event_route[name]`; `None` if the cfg has no such block.
+    fn event_route(&self, _name: &str, _ctx: &mut Ctx<'_>) -> Option<Flow> {
+        None
+    }
 }
 
 thread_local! {
@@ -101,6 +114,9 @@ pub struct Engine<S> {
     /// The modules, shared by every worker; every hook is one indirect
     /// call.
     pub modules: Box<dyn ModuleSet>,
+    /// The `$var`s as `event_route[htable:mod-init]` left them: Kamailio
+    /// runs it before it forks, so every worker starts with them.
+    initial_vars: OnceLock<Vec<value::OwnedValue>>,
 }
 
 impl<S: Script> Engine<S> {
@@ -111,6 +127,7 @@ impl<S: Script> Engine<S> {
             core,
             tm,
             modules,
+            initial_vars: OnceLock::new(),
         }
     }
 
@@ -126,6 +143,11 @@ impl<S: Script> Engine<S> {
     /// the script's `$var`s.
     fn prepare_worker(&self, worker: &mut WorkerState) {
         if worker.vars.len() < self.script.var_count() {
+            if worker.vars.is_empty()
+                && let Some(init) = self.initial_vars.get()
+            {
+                worker.vars.clone_from(init);
+            }
             worker
                 .vars
                 .resize(self.script.var_count(), value::OwnedValue::Int(0));
@@ -211,7 +233,84 @@ impl<S: Script> Engine<S> {
             self.modules.after_script(&mut ctx);
         }
         log::clear_prefix();
+        drop(ctx);
+        self.run_events(worker, out, now);
         true
+    }
+
+    /// Runs `event_route[name]` on Kamailio's faked message, after
+    /// `setup`; `None` if the cfg has no such block (or the faked message
+    /// does not parse, which it always does).
+    pub fn run_event(
+        &self,
+        name: &str,
+        setup: Option<events::Setup>,
+        worker: &mut WorkerState,
+        out: &mut Vec<Transmit>,
+        now: Instant,
+    ) -> Option<Flow> {
+        if !self.script.has_event_route(name) {
+            return None;
+        }
+        let msg = Message::parse(events::FAKED_MSG).ok()?;
+        let rcv = events::faked_rcv();
+        self.prepare_worker(worker);
+        let rebuilt = ctx::Rebuilt::default();
+        let mut ctx = Ctx::new(&msg, &rcv, &self.core, worker, out);
+        ctx.rebuilt = Some(&rebuilt);
+        ctx.modules = &*self.modules;
+        ctx.now = now;
+        ctx.tm.shared = &self.tm;
+        ctx.tm.script = Some(&self.script as &dyn Script);
+        if let Some(setup) = setup {
+            setup(&mut ctx);
+        }
+        self.script.event_route(name, &mut ctx)
+    }
+
+    /// Runs the events the modules raised on this thread
+    /// ([`events::raise`]), and those their blocks raise in turn.
+    fn run_events(&self, worker: &mut WorkerState, out: &mut Vec<Transmit>, now: Instant) {
+        // A block that raises the event it handles would loop forever;
+        // Kamailio runs nested events inline, so its stack ends it. Here a
+        // generous bound does.
+        for _ in 0..64 {
+            let pending = events::take();
+            if pending.is_empty() {
+                return;
+            }
+            for ev in pending {
+                let _ = self.run_event(&ev.route, ev.setup, worker, out, now);
+                if let Some(teardown) = ev.teardown {
+                    teardown();
+                }
+            }
+        }
+    }
+
+    /// The start-up event routes, once, before the first message:
+    /// `htable:mod-init` (Kamailio runs it before it forks its workers),
+    /// then `core:worker-one-init` (Kamailio: in the first worker).
+    ///
+    /// # Errors
+    /// A block that ends in `drop` (Kamailio then refuses to start).
+    pub fn start(&self, out: &mut Vec<Transmit>) -> Result<(), String> {
+        let mut worker = WorkerState::default();
+        let now = Instant::now();
+        for name in ["htable:mod-init", "core:worker-one-init"] {
+            let module = cfgc_vocab::event_route_support(name).and_then(|e| e.module);
+            if module.is_some_and(|m| !self.modules.is_loaded(m)) {
+                continue;
+            }
+            if let Some(Err(Stop::Drop)) = self.run_event(name, None, &mut worker, out, now) {
+                return Err(format!("exit due to 'drop' in event route [{name}]"));
+            }
+            self.run_events(&mut worker, out, now);
+            if name == "htable:mod-init" && !worker.vars.is_empty() {
+                let _ = self.initial_vars.set(worker.vars.clone());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -255,6 +354,7 @@ impl<S: Script> Engine<S> {
         };
         tm::timer(&env, worker, now, out);
         self.modules.on_timer(now, out);
+        self.run_events(worker, out, now);
     }
 
     /// The server stops: the modules' shutdown hooks.
@@ -284,6 +384,10 @@ impl<S: Script> Handler for Engine<S> {
 
     fn on_shutdown(&self) {
         self.shutdown();
+    }
+
+    fn on_start(&self, out: &mut Vec<Transmit>) -> Result<(), String> {
+        self.start(out)
     }
 
     fn tick(&self) -> Option<Duration> {

@@ -279,6 +279,11 @@ pub trait ModuleSet: Any + Send + Sync + fmt::Debug {
     }
     /// [`Module::tm_event`] of every module.
     fn tm_event(&self, _event: u32, _ctx: &mut Ctx<'_>, _reply: &TmReply<'_>) {}
+    /// Whether the cfg loads `module` (event routes of a module not loaded
+    /// never run, as in Kamailio).
+    fn is_loaded(&self, _module: &str) -> bool {
+        true
+    }
     /// Every module's PVs.
     fn pvs(&self) -> Vec<PvExport> {
         Vec::new()

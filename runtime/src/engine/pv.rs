@@ -87,9 +87,11 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
             Some(ops) => trans::eval(read(ctx, inner), &ops),
             None => Value::Null,
         },
-        PvRef::Dbr(..) | PvRef::SqlRows(_) | PvRef::TextIter(..) | PvRef::Sht(..) => {
-            ctx.modules.read_pv_ref(pv, ctx)
-        }
+        PvRef::Dbr(..)
+        | PvRef::SqlRows(_)
+        | PvRef::TextIter(..)
+        | PvRef::Sht(..)
+        | PvRef::ShtRecord(_) => ctx.modules.read_pv_ref(pv, ctx),
         PvRef::Xavp(x) => xavp::read(ctx, x),
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {
             Some(p) => ctx.modules.read_pv(p.name, ctx),
@@ -403,13 +405,20 @@ pub fn src_port(ctx: &Ctx<'_>) -> Value<'static> {
     Value::Int(i32::from(ctx.rcv.src.port()))
 }
 
-/// `$Ri`
+/// `$Ri`; `$null` on a message no socket received (an event route's
+/// faked message: local port 0).
 pub fn rcv_ip(ctx: &Ctx<'_>) -> Value<'static> {
+    if ctx.rcv.local.port() == 0 {
+        return Value::Null;
+    }
     bytes_of_ip(ctx.rcv.local.ip())
 }
 
-/// `$Rp`
+/// `$Rp`; `$null` as `$Ri`.
 pub fn rcv_port(ctx: &Ctx<'_>) -> Value<'static> {
+    if ctx.rcv.local.port() == 0 {
+        return Value::Null;
+    }
     Value::Int(i32::from(ctx.rcv.local.port()))
 }
 

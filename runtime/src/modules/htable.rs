@@ -311,11 +311,22 @@ impl Table {
         }
     }
 
-    /// The sweep: items whose expiry has passed go.
-    fn sweep(&self, now: u64) {
+    /// The sweep: items whose expiry has passed go; returned in slot
+    /// order, Kamailio's order of `event_route[htable:expired:NAME]`.
+    fn sweep(&self, now: u64) -> Vec<Cell> {
+        let mut gone = Vec::new();
         if self.autoexpire > 0 {
-            self.remove_where(|c| c.expire != 0 && c.expire < now);
+            for s in &self.slots {
+                lock(s).retain(|c| {
+                    let expired = c.expire != 0 && c.expire < now;
+                    if expired {
+                        gone.push(c.clone());
+                    }
+                    !expired
+                });
+            }
         }
+        gone
     }
 }
 
@@ -441,9 +452,40 @@ impl Module for Htable {
         }
         let t = unix_now();
         for table in &self.tables {
-            table.sweep(t);
+            let gone = table.sweep(t);
+            if gone.is_empty() {
+                continue;
+            }
+            let route = format!("htable:expired:{}", table.name);
+            for c in gone {
+                let record = (c.name, c.value);
+                crate::engine::events::raise_with(
+                    route.clone(),
+                    Box::new(move |_ctx| EXPIRED.with(|e| *e.borrow_mut() = Some(record))),
+                    Box::new(|| EXPIRED.with(|e| *e.borrow_mut() = None)),
+                );
+            }
         }
     }
+}
+
+thread_local! {
+    /// The item whose expiry runs `event_route[htable:expired:NAME]` now
+    /// (Kamailio's `ht_expired_cell`), for `$shtrecord`.
+    static EXPIRED: std::cell::RefCell<Option<(Vec<u8>, Item)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `$shtrecord(key)` (`value` false) and `$shtrecord(value)`: the expired
+/// item in `event_route[htable:expired:NAME]`. Elsewhere Kamailio's
+/// reader fails, which prints as nothing: an empty string here.
+pub fn shtrecord<'c>(_ctx: &Ctx<'_>, value: bool) -> Value<'c> {
+    EXPIRED.with(|e| match (&*e.borrow(), value) {
+        (None, _) => Value::str(b""),
+        (Some((k, _)), false) => Value::Str(k.clone().into()),
+        (Some((_, Item::Str(s))), true) => Value::Str(s.clone().into()),
+        (Some((_, Item::Int(n))), true) => Value::Int(*n as i32),
+    })
 }
 
 /// The table an htable PV names.

@@ -463,10 +463,15 @@ impl ModuleSet for Modules {
         }))
     }
 
+    fn is_loaded(&self, module: &str) -> bool {
+        self.loaded.is_empty() || self.loaded.iter().any(|l| l == module)
+    }
+
     fn read_pv_ref<'c>(&self, pv: &'c PvRef, ctx: &'c Ctx<'_>) -> Value<'c> {
         match pv {
             PvRef::TextIter(kind, name) => textopsx::iter_pv(ctx, *kind, name),
             PvRef::Sht(..) => htable::read_pv_ref(pv, ctx).unwrap_or(Value::Null),
+            PvRef::ShtRecord(value) => htable::shtrecord(ctx, *value),
             _ => sqlops::read_pv_ref(pv, ctx),
         }
     }

@@ -151,6 +151,15 @@ pub trait Handler: Send + Sync + 'static {
     /// timers (transactions, expiries). Called from one thread only.
     fn on_tick(&self, _now: Instant, _out: &mut Vec<Transmit>) {}
 
+    /// The server starts: called once, before any message is read; what it
+    /// puts in `out` is sent as soon as the sockets serve.
+    ///
+    /// # Errors
+    /// The server must not start (the message says why).
+    fn on_start(&self, _out: &mut Vec<Transmit>) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The server stopped: every worker has ended, nothing more arrives.
     fn on_shutdown(&self) {}
 

@@ -271,6 +271,11 @@ impl Server {
             next_id: AtomicU64::new(1),
             shutdown: stop_rx,
         });
+        let mut start = Vec::new();
+        shared
+            .handler
+            .on_start(&mut start)
+            .map_err(io::Error::other)?;
         let n = self.udp.len();
         let mut handoff_tx = Vec::with_capacity(n);
         let mut handoff_rx = Vec::with_capacity(n);
@@ -296,6 +301,11 @@ impl Server {
                 },
                 handoff,
                 handoff_tx: handoff_tx.clone(),
+                start: if index == 0 {
+                    std::mem::take(&mut start)
+                } else {
+                    Vec::new()
+                },
             };
             let ready = ready_tx.clone();
             let spawned = std::thread::Builder::new()
@@ -421,6 +431,9 @@ pub(super) struct WorkerSetup {
     pub(super) tcp: Vec<StdTcpListener>,
     pub(super) handoff: mpsc::Receiver<std::net::TcpStream>,
     pub(super) handoff_tx: Arc<[mpsc::Sender<std::net::TcpStream>]>,
+    /// What the handler's start sends ([`Handler::on_start`]), sent by the
+    /// first worker once its sockets are ready.
+    pub(super) start: Vec<Transmit>,
 }
 
 /// One worker: its sockets and a handle on the shared state.
@@ -452,6 +465,7 @@ pub(super) fn worker_main(setup: WorkerSetup, ready: std::sync::mpsc::Sender<io:
             tcp,
             mut handoff,
             handoff_tx,
+            mut start,
         } = setup;
         let mut stop = shared.shutdown.clone();
         let started = (|| -> io::Result<_> {
@@ -501,6 +515,7 @@ pub(super) fn worker_main(setup: WorkerSetup, ready: std::sync::mpsc::Sender<io:
             tokio::spawn(worker.clone().accept_loop(l, handoff_tx.clone()));
         }
         drop(handoff_tx);
+        worker.dispatch(&mut start);
         if index == 0
             && let Some(period) = shared.handler.tick()
         {

@@ -1,0 +1,98 @@
+//! Event routes (`event_route[NAME]`): a module raises an event, the engine
+//! runs the cfg's block of that name, if any, as Kamailio does: as a
+//! request route on Kamailio's faked message. Which names exist, and who
+//! raises them, is `cfgc_vocab::EVENT_ROUTES`.
+//!
+//! Modules raise events from their hooks and timers with [`raise`]; the
+//! engine runs what was raised on the same thread when the hook returns
+//! (after the modules' timers, after a message), with the transmits going
+//! out with the rest. The start-up events (`htable:mod-init`, then
+//! `core:worker-one-init`) run once before the first message
+//! ([`crate::engine::Engine::start`]).
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+
+use crate::engine::Ctx;
+use crate::transport::{Proto, RecvInfo};
+
+/// Kamailio's faked message, on which event routes run (its `$ru`, `$fu`,
+/// `$ci` are what a script sees there).
+pub const FAKED_MSG: &[u8] = b"OPTIONS sip:you@kamailio.org SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1\r\n\
+From: <sip:you@kamailio.org>;tag=123\r\n\
+To: <sip:you@kamailio.org>\r\n\
+Call-ID: 123\r\n\
+CSeq: 1 OPTIONS\r\n\
+Content-Length: 0\r\n\r\n";
+
+/// Where the faked message comes from, as Kamailio's reads: UDP from
+/// 1.0.0.127:5060 (Kamailio stores 127.0.0.1 as a host-order number, so
+/// its bytes read backwards on x86), received on no socket (`$Ri` and
+/// `$Rp` are `$null`: local port 0 says so).
+pub fn faked_rcv() -> RecvInfo {
+    RecvInfo {
+        proto: Proto::Udp,
+        src: SocketAddr::from(([1, 0, 0, 127], 5060)),
+        local: SocketAddr::from(([0, 0, 0, 0], 0)),
+        conn: None,
+    }
+}
+
+/// What a module sets in the context before the block runs (the expired
+/// item `$shtrecord` reads, the destination of a dispatcher event...).
+pub type Setup = Box<dyn FnOnce(&mut Ctx<'_>) + Send>;
+
+/// An event raised and not yet run.
+pub struct Event {
+    /// The event route's name (`htable:expired:ipban`).
+    pub route: String,
+    /// Run on the context before the block.
+    pub setup: Option<Setup>,
+    /// Run after the block (or instead, when the cfg has none).
+    pub teardown: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("route", &self.route)
+            .field("setup", &self.setup.is_some())
+            .finish()
+    }
+}
+
+thread_local! {
+    static PENDING: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Raises the event `route`: the engine runs the block of that name, if the
+/// cfg has one, when the current hook returns.
+pub fn raise(route: impl Into<String>, setup: Option<Setup>) {
+    PENDING.with(|p| {
+        p.borrow_mut().push(Event {
+            route: route.into(),
+            setup,
+            teardown: None,
+        });
+    });
+}
+
+/// [`raise`] with state for the block: `setup` puts it where the block's
+/// PVs read it, `teardown` takes it away after the block (Kamailio's
+/// modules set and clear a global around the run, as htable's expired
+/// item).
+pub fn raise_with(route: impl Into<String>, setup: Setup, teardown: Box<dyn FnOnce() + Send>) {
+    PENDING.with(|p| {
+        p.borrow_mut().push(Event {
+            route: route.into(),
+            setup: Some(setup),
+            teardown: Some(teardown),
+        });
+    });
+}
+
+/// The events raised on this thread so far, in order.
+pub(crate) fn take() -> Vec<Event> {
+    PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()))
+}

@@ -1,0 +1,85 @@
+//! The `event_route[NAME]` blocks the runtime runs: which names, raised by
+//! which module, and when. The compiler refuses (as "not supported yet")
+//! an event route not listed here; code generation and the interpreter
+//! give the runtime each listed block by its name (`Script::event_route`),
+//! and the module that raises the event runs it through the engine
+//! (`engine::events::raise`). Every block runs as Kamailio runs it: as a
+//! request route, on Kamailio's faked message (`OPTIONS
+//! sip:you@kamailio.org`, from and to 127.0.0.1:5060 over UDP) unless the
+//! row says otherwise.
+
+/// One supported event route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventRouteSupport {
+    /// The name, or its fixed first part when [`EventRouteSupport::prefix`]
+    /// (`htable:expired:` then a table name).
+    pub name: &'static str,
+    /// Whether any name starting with [`EventRouteSupport::name`] counts.
+    pub prefix: bool,
+    /// The module that raises it; `None`: the core.
+    pub module: Option<&'static str>,
+    /// When it runs, for the generated documentation.
+    pub when: &'static str,
+}
+
+const fn ev(
+    name: &'static str,
+    prefix: bool,
+    module: Option<&'static str>,
+    when: &'static str,
+) -> EventRouteSupport {
+    EventRouteSupport {
+        name,
+        prefix,
+        module,
+        when,
+    }
+}
+
+/// Every event route the runtime runs.
+pub const EVENT_ROUTES: &[EventRouteSupport] = &[
+    ev(
+        "core:worker-one-init",
+        false,
+        None,
+        "once at start-up, after `htable:mod-init` and before the first message is read \
+         (Kamailio: in the first SIP worker, as it starts)",
+    ),
+    ev(
+        "htable:mod-init",
+        false,
+        Some("htable"),
+        "once at start-up, before any other event route and any message",
+    ),
+    ev(
+        "htable:expired:",
+        true,
+        Some("htable"),
+        "for each item of the table named after the colon that the expiry sweep removes, \
+         with `$shtrecord(key)` and `$shtrecord(value)` naming it",
+    ),
+];
+
+/// The row of the event route `name`, if the runtime runs it.
+pub fn event_route_support(name: &str) -> Option<&'static EventRouteSupport> {
+    EVENT_ROUTES.iter().find(|e| {
+        if e.prefix {
+            name.len() > e.name.len() && name.starts_with(e.name)
+        } else {
+            name == e.name
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_prefixes() {
+        assert!(event_route_support("core:worker-one-init").is_some());
+        assert!(event_route_support("htable:expired:ipban").is_some());
+        assert!(event_route_support("htable:expired:").is_none());
+        assert!(event_route_support("tm:local-request").is_none());
+    }
+}
