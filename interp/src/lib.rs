@@ -563,6 +563,15 @@ impl engine::Script for Interp {
         self.program.event_routes.iter().any(|(n, _)| n == name)
     }
 
+    fn route_named(&self, name: &str, ctx: &mut Ctx<'_>) -> Option<Flow> {
+        let id = self
+            .program
+            .routes
+            .iter()
+            .position(|r| r.kind == cfgc::syntax::ast::BlockKind::Route && r.name == name)?;
+        Some(self.route(id, ctx))
+    }
+
     fn event_route(&self, name: &str, ctx: &mut Ctx<'_>) -> Option<Flow> {
         let &(_, id) = self.program.event_routes.iter().find(|(n, _)| n == name)?;
         Some(self.route(id, ctx))

@@ -2435,6 +2435,28 @@ pub static BINDINGS: &[Binding] = &[
         Mut,
     ),
     b(
+        "mqueue",
+        "mq_add",
+        "modules::mqueue::mq_add",
+        &[Fmt, Fmt, Fmt],
+        Mut,
+    ),
+    b(
+        "mqueue",
+        "mq_fetch",
+        "modules::mqueue::mq_fetch",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "mqueue",
+        "mq_pv_free",
+        "modules::mqueue::mq_pv_free",
+        &[Fmt],
+        Mut,
+    ),
+    b("mqueue", "mq_size", "modules::mqueue::mq_size", &[Fmt], Mut),
+    b(
         "pike",
         "pike_check_ip",
         "modules::pike::pike_check_ip",

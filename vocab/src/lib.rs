@@ -32,7 +32,7 @@ pub use modules::{
     MODULES, ModuleSupport, NoOpValue, ParamSupport, ValueKind, modparam_support, module_support,
 };
 pub use pv::{
-    DbrKey, FmtSeg, IterKind, MODULE_PVS, ModulePv, PVS, PvId, PvInfo, PvRef, ShtName, ShtPv,
+    DbrKey, FmtSeg, IterKind, MODULE_PVS, ModulePv, MqPv, PVS, PvId, PvInfo, PvRef, ShtName, ShtPv,
     XavpIndex, XavpName,
 };
 pub use settings::{

@@ -735,6 +735,23 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "mqueue",
+        runtime: "runtime/src/modules/mqueue.rs",
+        params: &[
+            ("mqueue", Impl(Str)),
+            ("mqueue_name", Impl(Str)),
+            ("mqueue_size", Impl(Int)),
+            ("mqueue_addmode", Impl(Int)),
+            (
+                "db_url",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no queue is kept in a database",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
         name: "pike",
         runtime: "runtime/src/modules/pike.rs",
         params: &[
@@ -748,6 +765,15 @@ pub static MODULES: &[ModuleSupport] = &[
         name: "pv",
         runtime: "runtime/src/engine/pv.rs, runtime/src/engine/trans.rs, runtime/src/modules/pv.rs",
         params: &[],
+    },
+    ModuleSupport {
+        name: "rtimer",
+        runtime: "runtime/src/modules/rtimer.rs",
+        params: &[
+            ("default_interval", Impl(Int)),
+            ("timer", Impl(Str)),
+            ("exec", Impl(Str)),
+        ],
     },
     ModuleSupport {
         name: "registrar",

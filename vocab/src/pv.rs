@@ -200,6 +200,20 @@ pub enum PvRef {
     /// htable's `$shtrecord(key)` (`false`) and `$shtrecord(value)`
     /// (`true`): the item whose expiry runs `event_route[htable:expired:*]`.
     ShtRecord(bool),
+    /// mqueue's `$mqk(q)`, `$mqv(q)`, `$mq_size(q)`: the queue's name a
+    /// PV format (a constant, or one PV) printed at each access.
+    Mq(MqPv, Vec<FmtSeg>),
+}
+
+/// Which mqueue PV ([`PvRef::Mq`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MqPv {
+    /// `$mqk`: the key of the item the worker fetched.
+    Key,
+    /// `$mqv`: its value.
+    Val,
+    /// `$mq_size`: the number of items in the queue.
+    Size,
 }
 
 /// Which htable PV ([`PvRef::Sht`]).
@@ -336,6 +350,12 @@ pub static MODULE_PVS: &[ModulePv] = &[
         module: "cfgutils",
         name: "RANDOM",
         path: "modules::cfgutils::pv_random",
+        write: None,
+    },
+    ModulePv {
+        module: "rtimer",
+        name: "rtimer_worker",
+        path: "modules::rtimer::rtimer_worker",
         write: None,
     },
     ModulePv {

@@ -362,6 +362,11 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             quote!(rt::xavp::read(ctx, #x))
         }
         PvRef::ShtRecord(value) => quote!(rt::modules::htable::shtrecord(ctx, #value)),
+        PvRef::Mq(kind, name) => {
+            let k = super::variant(kind);
+            let name = format(g, name);
+            quote!(rt::modules::mqueue::pv_get(ctx, rt::MqPv::#k, &#name))
+        }
         PvRef::Sht(kind, name) => {
             let k = super::variant(kind);
             let table = &name.table;

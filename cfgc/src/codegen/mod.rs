@@ -196,6 +196,31 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
             }
         }
     };
+    // `route[NAME]` by name, for rtimer's timers: only when rtimer is
+    // loaded (nothing else runs a route by name).
+    let named = if program.settings.modules.iter().any(|m| m == "rtimer") {
+        let arms = program
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind == BlockKind::Route)
+            .map(|(id, r)| {
+                let route = g.route_fn(id);
+                let n = r.name.as_str();
+                quote!(#n => Some(self.#route(ctx)),)
+            });
+        quote! {
+            /// `route` blocks by name (rtimer's timers).
+            fn route_named(&self, name: &str, ctx: &mut rt::Ctx<'_>) -> Option<rt::Flow> {
+                match name {
+                    #(#arms)*
+                    _ => None,
+                }
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
     let settings = settings(&g);
     let reply_ctx = if program.core_reply.is_some() {
         quote!(ctx)
@@ -268,6 +293,7 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
                 #branch
                 #onreply
                 #events
+                #named
             }
 
             #settings
@@ -426,6 +452,11 @@ fn pv_value(p: &PvRef) -> TokenStream {
             quote!(rt::PvRef::Module(#idx))
         }
         PvRef::ShtRecord(value) => quote!(rt::PvRef::ShtRecord(#value)),
+        PvRef::Mq(kind, name) => {
+            let k = variant(kind);
+            let name = fmt_value(name);
+            quote!(rt::PvRef::Mq(rt::MqPv::#k, #name))
+        }
         PvRef::Sht(kind, name) => {
             let k = variant(kind);
             let table = &name.table;

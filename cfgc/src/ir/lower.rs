@@ -34,6 +34,7 @@ pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnosti
     l.format_params(file);
     l.modparams(file);
     l.routes(file);
+    l.timer_routes(file);
     l.program.settings.avp_names = l.program.avps.clone();
     (l.program, l.diags)
 }
@@ -485,6 +486,41 @@ impl Lowerer<'_> {
             let body = self.stmts(&r.body);
             // Several unnamed request (or reply) routes concatenate.
             self.program.routes[id].body.extend(body);
+        }
+    }
+
+    /// rtimer's `exec` lines name `route[NAME]` blocks the timers run:
+    /// one the cfg does not define is an error here (Kamailio starts and
+    /// runs an empty route).
+    fn timer_routes(&mut self, file: &ast::File) {
+        for item in &file.items {
+            let ast::Item::ModParam(m) = item else {
+                continue;
+            };
+            if !m.module.text.eq_ignore_ascii_case("rtimer")
+                || !m.param.text.eq_ignore_ascii_case("exec")
+            {
+                continue;
+            }
+            let ast::ModParamValue::Str(v, span) = &m.value else {
+                continue;
+            };
+            let route = v
+                .trim()
+                .trim_end_matches(';')
+                .split(';')
+                .filter_map(|a| a.split_once('='))
+                .find(|(n, _)| n.trim().eq_ignore_ascii_case("route"))
+                .map(|(_, r)| r.trim());
+            if let Some(r) = route
+                && !self.route_ids.contains_key(r)
+            {
+                self.diags.push(
+                    Diagnostic::error("undefined-route", format!("`route[{r}]` is not defined"))
+                        .with_label(*span, "rtimer runs a missing route")
+                        .with_note("Kamailio starts and then runs an empty route"),
+                );
+            }
         }
     }
 
@@ -1650,6 +1686,15 @@ impl Lowerer<'_> {
                         key,
                     }),
                 )
+            }
+            name @ ("mqk" | "mqv" | "mq_size") if s.index.is_none() && self.loaded("mqueue") => {
+                let kind = match name {
+                    "mqk" => cfgc_vocab::MqPv::Key,
+                    "mqv" => cfgc_vocab::MqPv::Val,
+                    _ => cfgc_vocab::MqPv::Size,
+                };
+                let inner = s.inner.as_deref().unwrap_or("");
+                PvRef::Mq(kind, self.format(inner.as_bytes(), span)?)
             }
             "shtrecord" if s.index.is_none() && self.loaded("htable") => match s.inner.as_deref() {
                 Some("key") => PvRef::ShtRecord(false),

@@ -505,3 +505,26 @@ fn dispatcher_algorithms_the_runtime_lacks_are_refused_when_constant() {
         assert_eq!(refused, !ok, "{call}: {diags:?}");
     }
 }
+
+#[test]
+fn rtimer_routes_must_exist_and_event_routes_must_be_known() {
+    let base = "loadmodule \"sl.so\"\nloadmodule \"pv.so\"\nloadmodule \"rtimer.so\"\n\
+        modparam(\"rtimer\", \"timer\", \"name=t;interval=5;\")\n";
+    let (p, d) = lower_src(&format!(
+        "{base}modparam(\"rtimer\", \"exec\", \"timer=t;route=T\")\n\
+         route[T] {{ $var(t) = 1; }}\nrequest_route {{ exit; }}\n\
+         event_route[core:worker-one-init] {{ exit; }}\n"
+    ));
+    assert!(codes(&d, Severity::Error).is_empty(), "{d:?}");
+    let p = p.expect("a program");
+    assert_eq!(p.event_routes.len(), 1);
+    assert_eq!(p.routes[p.event_routes[0].1].name, "core:worker-one-init");
+
+    let (_, d) = lower_src(&format!(
+        "{base}modparam(\"rtimer\", \"exec\", \"timer=t;route=NONE;\")\nrequest_route {{ exit; }}\n"
+    ));
+    assert_eq!(codes(&d, Severity::Error), ["undefined-route"]);
+
+    let (_, d) = lower_src("request_route { exit; }\nevent_route[tm:local-request] { exit; }\n");
+    assert_eq!(codes(&d, Severity::Unsupported), ["unsupported"]);
+}

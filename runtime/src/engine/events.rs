@@ -45,8 +45,11 @@ pub type Setup = Box<dyn FnOnce(&mut Ctx<'_>) + Send>;
 
 /// An event raised and not yet run.
 pub struct Event {
-    /// The event route's name (`htable:expired:ipban`).
+    /// The event route's name (`htable:expired:ipban`), or the name of a
+    /// `route[NAME]` block when [`Event::block`].
     pub route: String,
+    /// Run `route[NAME]` (rtimer's routes) rather than an event route.
+    pub block: bool,
     /// Run on the context before the block.
     pub setup: Option<Setup>,
     /// Run after the block (or instead, when the cfg has none).
@@ -72,6 +75,7 @@ pub fn raise(route: impl Into<String>, setup: Option<Setup>) {
     PENDING.with(|p| {
         p.borrow_mut().push(Event {
             route: route.into(),
+            block: false,
             setup,
             teardown: None,
         });
@@ -86,6 +90,21 @@ pub fn raise_with(route: impl Into<String>, setup: Setup, teardown: Box<dyn FnOn
     PENDING.with(|p| {
         p.borrow_mut().push(Event {
             route: route.into(),
+            block: false,
+            setup: Some(setup),
+            teardown: Some(teardown),
+        });
+    });
+}
+
+/// Runs `route[name]` on the faked message, as [`raise_with`] runs an
+/// event route (rtimer's timers). A name the cfg does not define runs
+/// nothing, as in Kamailio.
+pub fn raise_route(name: impl Into<String>, setup: Setup, teardown: Box<dyn FnOnce() + Send>) {
+    PENDING.with(|p| {
+        p.borrow_mut().push(Event {
+            route: name.into(),
+            block: true,
             setup: Some(setup),
             teardown: Some(teardown),
         });

@@ -95,6 +95,12 @@ pub trait Script: Send + Sync + 'static {
     fn event_route(&self, _name: &str, _ctx: &mut Ctx<'_>) -> Option<Flow> {
         None
     }
+
+    /// `route[name]` by its name (rtimer's timers name them in
+    /// modparams); `None` if the cfg has no such block.
+    fn route_named(&self, _name: &str, _ctx: &mut Ctx<'_>) -> Option<Flow> {
+        None
+    }
 }
 
 thread_local! {
@@ -249,7 +255,21 @@ impl<S: Script> Engine<S> {
         out: &mut Vec<Transmit>,
         now: Instant,
     ) -> Option<Flow> {
-        if !self.script.has_event_route(name) {
+        self.run_on_faked(name, false, setup, worker, out, now)
+    }
+
+    /// Runs `event_route[name]` (or `route[name]`, `block`) on the faked
+    /// message.
+    fn run_on_faked(
+        &self,
+        name: &str,
+        block: bool,
+        setup: Option<events::Setup>,
+        worker: &mut WorkerState,
+        out: &mut Vec<Transmit>,
+        now: Instant,
+    ) -> Option<Flow> {
+        if !block && !self.script.has_event_route(name) {
             return None;
         }
         let msg = Message::parse(events::FAKED_MSG).ok()?;
@@ -265,7 +285,11 @@ impl<S: Script> Engine<S> {
         if let Some(setup) = setup {
             setup(&mut ctx);
         }
-        self.script.event_route(name, &mut ctx)
+        if block {
+            self.script.route_named(name, &mut ctx)
+        } else {
+            self.script.event_route(name, &mut ctx)
+        }
     }
 
     /// Runs the events the modules raised on this thread
@@ -280,7 +304,7 @@ impl<S: Script> Engine<S> {
                 return;
             }
             for ev in pending {
-                let _ = self.run_event(&ev.route, ev.setup, worker, out, now);
+                let _ = self.run_on_faked(&ev.route, ev.block, ev.setup, worker, out, now);
                 if let Some(teardown) = ev.teardown {
                     teardown();
                 }

@@ -110,6 +110,24 @@ impl ModParams {
             .map(|(_, _, v)| v)
     }
 
+    /// The values given to any of `module`'s `names`, with the name, in
+    /// the cfg's order (for parameters whose meaning depends on the ones
+    /// before: rtimer's `default_interval`, `timer`, `exec`).
+    pub fn in_order<'a>(
+        &'a self,
+        module: &'a str,
+        names: &'a [&'a str],
+    ) -> impl Iterator<Item = (&'a str, &'a ParamValue)> {
+        #[cfg(test)]
+        for n in names {
+            reads::record(module, n);
+        }
+        self.entries.iter().filter_map(move |(m, n, v)| {
+            let name = names.iter().find(|w| n.eq_ignore_ascii_case(w))?;
+            (m == module).then_some((*name, v))
+        })
+    }
+
     /// The last value given (Kamailio: a later `modparam` overrides).
     pub fn get(&self, module: &str, name: &str) -> Option<&ParamValue> {
         #[cfg(test)]

@@ -91,7 +91,8 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
         | PvRef::SqlRows(_)
         | PvRef::TextIter(..)
         | PvRef::Sht(..)
-        | PvRef::ShtRecord(_) => ctx.modules.read_pv_ref(pv, ctx),
+        | PvRef::ShtRecord(_)
+        | PvRef::Mq(..) => ctx.modules.read_pv_ref(pv, ctx),
         PvRef::Xavp(x) => xavp::read(ctx, x),
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {
             Some(p) => ctx.modules.read_pv(p.name, ctx),

@@ -23,6 +23,7 @@ pub mod jsonrpcs;
 pub mod kex;
 pub mod maxfwd;
 pub mod media_relay;
+pub mod mqueue;
 pub mod nathelper;
 pub mod path;
 pub mod permissions;
@@ -30,6 +31,7 @@ pub mod pike;
 pub mod pv;
 pub mod registrar;
 pub mod rr;
+pub mod rtimer;
 pub mod rtpengine;
 pub mod rtpproxy;
 pub mod sanity;
@@ -117,6 +119,10 @@ pub struct Modules {
     pub pike: pike::Pike,
     /// dispatcher: the destination sets.
     pub dispatcher: dispatcher::Dispatcher,
+    /// rtimer: routes run on timers.
+    pub rtimer: rtimer::Rtimer,
+    /// mqueue: the named queues.
+    pub mqueue: mqueue::Mqueue,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -208,6 +214,8 @@ impl Modules {
             htable: htable::Htable::from_params(&params)?,
             pike: pike::Pike::from_params(&params)?,
             dispatcher: dispatcher::Dispatcher::from_params(&params)?,
+            rtimer: rtimer::Rtimer::from_params(&params)?,
+            mqueue: mqueue::Mqueue::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -387,6 +395,14 @@ macro_rules! each {
             let $m = &$self.dispatcher;
             $body;
         }
+        {
+            let $m = &$self.rtimer;
+            $body;
+        }
+        {
+            let $m = &$self.mqueue;
+            $body;
+        }
     }};
 }
 
@@ -472,6 +488,10 @@ impl ModuleSet for Modules {
             PvRef::TextIter(kind, name) => textopsx::iter_pv(ctx, *kind, name),
             PvRef::Sht(..) => htable::read_pv_ref(pv, ctx).unwrap_or(Value::Null),
             PvRef::ShtRecord(value) => htable::shtrecord(ctx, *value),
+            PvRef::Mq(kind, name) => {
+                let name = crate::engine::pv::format(ctx, name);
+                mqueue::pv_get(ctx, *kind, &name)
+            }
             _ => sqlops::read_pv_ref(pv, ctx),
         }
     }

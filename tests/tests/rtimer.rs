@@ -1,0 +1,83 @@
+//! rtimer and mqueue, differential: `tests/rtimer/kamailio.cfg` under
+//! `kamailio -f`, compiled and interpreted. `mq` runs mqueue's functions
+//! (add modes, sizes, fetch, `$mqk`/`$mqv` with constant and PV names,
+//! unknown and empty queues) and answers their results; `add` queues two
+//! jobs, which `route[DRAIN]`, run each second by an rtimer timer after
+//! `route[TICK]` (the reverse of the `exec` lines), fetches on Kamailio's
+//! faked message; `read` answers what the timer routes recorded.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir};
+
+fn cfg() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rtimer/kamailio.cfg")
+}
+
+fn ask(port: u16, user: &str) -> String {
+    tests::options_status(port, user, "tester", &format!("c-{user}"))
+}
+
+fn session(port: u16) -> Vec<String> {
+    let mut lines = vec![ask(port, "mq"), ask(port, "add")];
+    // Two ticks at least (the first comes one interval after start-up).
+    std::thread::sleep(Duration::from_millis(2500));
+    lines.push(ask(port, "read"));
+    lines
+}
+
+fn ours(bin: &Path, interpreted: bool, rundir: &Path) -> (GroupGuard, u16) {
+    let cfg = cfg();
+    tests::start_ours(
+        bin,
+        interpreted.then_some(cfg.as_path()),
+        &["-Y".as_ref(), rundir.as_os_str()],
+        Duration::from_secs(20),
+    )
+}
+
+fn rundir(tag: &str, port: u16) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cfgc-rtimer-{tag}-{port}"));
+    std::fs::create_dir_all(&d).expect("rundir");
+    d
+}
+
+#[test]
+fn rtimer_and_mqueue_run_like_kamailio_compiled_and_interpreted() {
+    let kport = free_port();
+    let krun = rundir("kamailio", kport);
+    let mut kam = Kamailio::new(cfg(), format!("udp:127.0.0.1:{kport}"), krun.clone())
+        .module_dir(Some(module_dir()))
+        .start(Stdio::null(), Stdio::null())
+        .expect("kamailio runs (apt-get install kamailio)");
+    kam.wait_bound(kport, "kamailio", Duration::from_secs(10))
+        .expect("kamailio listens");
+    let theirs = session(kport);
+    kam.stop().expect("kamailio stopped");
+    // Kamailio's answers are what the cfg means.
+    let want = [
+        "SIP/2.0 200 mq 1 1 1 -1 2 -1 -2 sizes=2/2/2/0 k=1 j=3 -2 after= -1 newest=j=2,k=3 1 \
+freed= small=b nope=<> blank=/",
+        "SIP/2.0 200 added",
+        "SIP/2.0 200 read order=TDTD drained=[a=c-add][b=2] ctx=<w=0 ru=sip:you@kamailio.org \
+si=1.0.0.127> jobs=0",
+    ];
+    assert_eq!(theirs, want, "kamailio's answers");
+
+    let bin = tests::build_proxy(&cfg(), &[], "rtimer-proxy");
+    for (who, interpreted) in [("compiled", false), ("interpreted", true)] {
+        let exe = if interpreted {
+            PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"))
+        } else {
+            bin.clone()
+        };
+        let port = free_port();
+        let run = rundir(who, port);
+        let (g, port) = ours(&exe, interpreted, &run);
+        let got = session(port);
+        g.stop().expect("proxy stopped");
+        tests::assert_same_lines(who, &theirs, &got);
+    }
+}
