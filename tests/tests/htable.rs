@@ -28,7 +28,7 @@ fn ask(port: u16, user: &str) -> String {
 /// In order: later cases read what earlier ones stored.
 const USERS: &[&str] = &[
     "set", "replace", "delete", "init", "count", "match", "remove", "reset", "setxi", "expire",
-    "noupdate", "unknown", "pike",
+    "noupdate", "iter", "unknown", "pike",
 ];
 
 /// The operator's commands after the requests (`htable.dump` of tables
@@ -107,6 +107,11 @@ fn htable_and_pike_answer_like_kamailio_compiled_and_interpreted() {
         "setxi: timeout",
         "expire: SIP/2.0 200 expire yes yes 0 0 1 yes -1 yes val 12 -1 yes",
         "noupdate: SIP/2.0 200 noupdate yes 2",
+        // Iterators in the table's order; `sets`/`seti` write through,
+        // `rm` moves on (-2 past the last); a start on an unknown table
+        // still takes one of the 4 iterators.
+        "iter: SIP/2.0 200 iter s1 <> d=four e=5 a=1 b=two c=3 end<> e1 |B 33 nx1 rm1 rm1 nx1 \
+rm-2 left=2 -1 -1 -1 -1 -1 1 -1 l1 u1 B! -11",
         "unknown: SIP/2.0 200 unknown 0 0 0",
         // pike_check_ip takes IPv4 text only (Kamailio's `str2ip`).
         "pike: SIP/2.0 200 pike 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 -2 -1 -1 -1 -1 -1 -1 -1 -1 | 1 -1 -1 -1",

@@ -200,6 +200,9 @@ pub enum PvRef {
     /// htable's `$shtrecord(key)` (`false`) and `$shtrecord(value)`
     /// (`true`): the item whose expiry runs `event_route[htable:expired:*]`.
     ShtRecord(bool),
+    /// htable's `$shtitkey(it)` (`false`) and `$shtitval(it)` (`true`): the
+    /// current item of the iterator named (as written).
+    ShtIter(bool, String),
     /// mqueue's `$mqk(q)`, `$mqv(q)`, `$mq_size(q)`: the queue's name a
     /// PV format (a constant, or one PV) printed at each access.
     Mq(MqPv, Vec<FmtSeg>),

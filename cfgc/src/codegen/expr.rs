@@ -362,6 +362,7 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             quote!(rt::xavp::read(ctx, #x))
         }
         PvRef::ShtRecord(value) => quote!(rt::modules::htable::shtrecord(ctx, #value)),
+        PvRef::ShtIter(value, name) => quote!(rt::modules::htable::shtit(ctx, #name, #value)),
         PvRef::Mq(kind, name) => {
             let k = super::variant(kind);
             let name = format(g, name);

@@ -452,6 +452,7 @@ fn pv_value(p: &PvRef) -> TokenStream {
             quote!(rt::PvRef::Module(#idx))
         }
         PvRef::ShtRecord(value) => quote!(rt::PvRef::ShtRecord(#value)),
+        PvRef::ShtIter(value, name) => quote!(rt::PvRef::ShtIter(#value, #name.to_string())),
         PvRef::Mq(kind, name) => {
             let k = variant(kind);
             let name = fmt_value(name);

@@ -1687,6 +1687,9 @@ impl Lowerer<'_> {
                     }),
                 )
             }
+            name @ ("shtitkey" | "shtitval") if s.index.is_none() && self.loaded("htable") => {
+                PvRef::ShtIter(name == "shtitval", s.inner.clone().unwrap_or_default())
+            }
             name @ ("mqk" | "mqv" | "mq_size") if s.index.is_none() && self.loaded("mqueue") => {
                 let kind = match name {
                     "mqk" => cfgc_vocab::MqPv::Key,

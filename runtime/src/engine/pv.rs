@@ -92,6 +92,7 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
         | PvRef::TextIter(..)
         | PvRef::Sht(..)
         | PvRef::ShtRecord(_)
+        | PvRef::ShtIter(..)
         | PvRef::Mq(..) => ctx.modules.read_pv_ref(pv, ctx),
         PvRef::Xavp(x) => xavp::read(ctx, x),
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {

@@ -19,7 +19,8 @@
 //! `htable:expired:*`/`htable:mod-init` event routes (event routes are
 //! not supported yet), `sht_print`.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cfgc_vocab::{PvRef, ShtPv};
@@ -55,7 +56,7 @@ struct Cell {
 #[derive(Debug)]
 pub struct Table {
     pub name: String,
-    slots: Vec<Mutex<Vec<Cell>>>,
+    slots: Vec<Slot>,
     /// `autoexpire` (seconds; 0 = items never expire).
     pub autoexpire: u64,
     /// `updateexpire`: a write re-arms the expiry.
@@ -84,6 +85,68 @@ fn unix_now() -> u64 {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One slot: its items, and the script's lock on it (`sht_lock`, an
+/// iterator on the slot), which Kamailio's slot lock is: recursive for the
+/// worker that holds it, every other worker's access to the slot waits.
+#[derive(Debug, Default)]
+struct Slot {
+    data: Mutex<SlotData>,
+    freed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SlotData {
+    cells: Vec<Cell>,
+    /// The worker thread holding the script's lock, and how many more
+    /// times it took it.
+    owner: Option<ThreadId>,
+    level: u32,
+}
+
+impl std::ops::Deref for SlotData {
+    type Target = Vec<Cell>;
+    fn deref(&self) -> &Vec<Cell> {
+        &self.cells
+    }
+}
+
+impl std::ops::DerefMut for SlotData {
+    fn deref_mut(&mut self) -> &mut Vec<Cell> {
+        &mut self.cells
+    }
+}
+
+/// The slot's items, once no other worker holds its script lock.
+fn lock_slot(s: &Slot) -> MutexGuard<'_, SlotData> {
+    let mut g = lock(&s.data);
+    while g.owner.is_some_and(|o| o != std::thread::current().id()) {
+        g = s.freed.wait(g).unwrap_or_else(PoisonError::into_inner);
+    }
+    g
+}
+
+/// Kamailio's `ht_slot_lock`: takes the slot for this worker (again, if it
+/// holds it).
+fn script_lock(s: &Slot) {
+    let mut g = lock_slot(s);
+    if g.owner.is_some() {
+        g.level += 1;
+    } else {
+        g.owner = Some(std::thread::current().id());
+    }
+}
+
+/// Kamailio's `ht_slot_unlock`: one level less, or the slot free (whoever
+/// held it, as Kamailio's).
+fn script_unlock(s: &Slot) {
+    let mut g = lock(&s.data);
+    if g.level > 0 {
+        g.level -= 1;
+    } else if g.owner.take().is_some() {
+        s.freed.notify_all();
+    }
 }
 
 /// Kamailio's `str2int`: decimal digits only (no sign, no blanks).
@@ -138,14 +201,14 @@ impl Table {
         };
         Ok(Table {
             name: name.to_string(),
-            slots: (0..slots).map(|_| Mutex::new(Vec::new())).collect(),
+            slots: (0..slots).map(|_| Slot::default()).collect(),
             autoexpire,
             updateexpire,
             initval,
         })
     }
 
-    fn slot(&self, hid: u32) -> &Mutex<Vec<Cell>> {
+    fn slot(&self, hid: u32) -> &Slot {
         let n = self.slots.len();
         &self.slots[(hid as usize) & (n - 1)]
     }
@@ -159,7 +222,7 @@ impl Table {
     /// The value of `key`, `None` when missing or expired.
     pub fn get(&self, key: &[u8]) -> Option<Item> {
         let hid = case_hash(key, 0);
-        let slot = lock(self.slot(hid));
+        let slot = lock_slot(self.slot(hid));
         let c = slot.iter().find(|c| c.hid == hid && c.name == key)?;
         if self.autoexpire > 0 && c.expire != 0 && c.expire < unix_now() {
             return None;
@@ -173,7 +236,7 @@ impl Table {
         let hid = case_hash(key, 0);
         let now = self.now();
         let explicit = u64::try_from(exv).ok().filter(|e| *e > 0);
-        let mut slot = lock(self.slot(hid));
+        let mut slot = lock_slot(self.slot(hid));
         if let Some(c) = slot.iter_mut().find(|c| c.hid == hid && c.name == key) {
             // A string replaced by a longer string, or an int by a string,
             // is a new cell in Kamailio: with an explicit expiry, its
@@ -209,7 +272,7 @@ impl Table {
     /// Deletes `key`; whether it was there.
     pub fn delete(&self, key: &[u8]) -> bool {
         let hid = case_hash(key, 0);
-        let mut slot = lock(self.slot(hid));
+        let mut slot = lock_slot(self.slot(hid));
         match slot.iter().position(|c| c.hid == hid && c.name == key) {
             Some(i) => {
                 slot.remove(i);
@@ -225,7 +288,7 @@ impl Table {
     pub fn add(&self, key: &[u8], delta: i64) -> Option<i64> {
         let hid = case_hash(key, 0);
         let now = self.now();
-        let mut slot = lock(self.slot(hid));
+        let mut slot = lock_slot(self.slot(hid));
         if let Some(c) = slot.iter_mut().find(|c| c.hid == hid && c.name == key) {
             if now > 0 && c.expire != 0 && c.expire < now {
                 c.value = Item::Int(self.initval?);
@@ -261,7 +324,7 @@ impl Table {
             return 0;
         }
         let hid = case_hash(key, 0);
-        let slot = lock(self.slot(hid));
+        let slot = lock_slot(self.slot(hid));
         slot.iter()
             .find(|c| c.hid == hid && c.name == key)
             .map_or(0, |c| c.expire.wrapping_sub(unix_now()) as u32)
@@ -278,7 +341,7 @@ impl Table {
             .ok()
             .filter(|s| *s > 0)
             .map_or(0, |s| unix_now() + s);
-        let mut slot = lock(self.slot(hid));
+        let mut slot = lock_slot(self.slot(hid));
         if let Some(c) = slot.iter_mut().find(|c| c.hid == hid && c.name == key) {
             c.expire = at;
         }
@@ -287,27 +350,29 @@ impl Table {
     /// Removes every item `pred` selects.
     fn remove_where(&self, mut pred: impl FnMut(&Cell) -> bool) {
         for s in &self.slots {
-            lock(s).retain(|c| !pred(c));
+            lock_slot(s).retain(|c| !pred(c));
         }
     }
 
     /// Whether any item satisfies `pred`.
     fn any(&self, mut pred: impl FnMut(&Cell) -> bool) -> bool {
-        self.slots.iter().any(|s| lock(s).iter().any(&mut pred))
+        self.slots
+            .iter()
+            .any(|s| lock_slot(s).iter().any(&mut pred))
     }
 
     /// How many items satisfy `pred`.
     fn count(&self, mut pred: impl FnMut(&Cell) -> bool) -> usize {
         self.slots
             .iter()
-            .map(|s| lock(s).iter().filter(|c| pred(c)).count())
+            .map(|s| lock_slot(s).iter().filter(|c| pred(c)).count())
             .sum()
     }
 
     /// Deletes every item.
     pub fn reset(&self) {
         for s in &self.slots {
-            lock(s).clear();
+            lock_slot(s).clear();
         }
     }
 
@@ -317,7 +382,7 @@ impl Table {
         let mut gone = Vec::new();
         if self.autoexpire > 0 {
             for s in &self.slots {
-                lock(s).retain(|c| {
+                lock_slot(s).retain(|c| {
                     let expired = c.expire != 0 && c.expire < now;
                     if expired {
                         gone.push(c.clone());
@@ -713,6 +778,325 @@ pub fn sht_match_str_value(ctx: &mut Ctx<'_>, table: &[u8], op: &[u8], val: &[u8
     match_items(ctx, table, op, val, true)
 }
 
+/// `sht_lock("table=>key")`: takes the key's slot for this worker until
+/// `sht_unlock` (every other worker's access to the slot waits, this
+/// worker's own go on); 1, -11 for an unknown table, -1 for a malformed
+/// argument.
+pub fn sht_lock(ctx: &mut Ctx<'_>, spec: &[u8]) -> i32 {
+    slot_op(ctx, spec, script_lock)
+}
+
+/// `sht_unlock("table=>key")`: gives the key's slot back; 1, -11, -1.
+pub fn sht_unlock(ctx: &mut Ctx<'_>, spec: &[u8]) -> i32 {
+    slot_op(ctx, spec, script_unlock)
+}
+
+fn slot_op(ctx: &Ctx<'_>, spec: &[u8], op: fn(&Slot)) -> i32 {
+    let Some((table, key)) = split_spec(spec) else {
+        return -1;
+    };
+    let Some(t) = Modules::of(ctx).htable.table(table) else {
+        crate::engine::log::error(ctx, "cannot get $sht root");
+        return -11;
+    };
+    op(t.slot(case_hash(key, 0)));
+    1
+}
+
+/// Kamailio's number of iterators per worker, and the longest name.
+const ITERATORS: usize = 4;
+const ITERATOR_NAME: usize = 32;
+
+/// One `sht_iterator_*` iterator: the table, the slot it is on and the
+/// position of its current item there (`None`: before the first item, or
+/// past the last). While it has a current item it holds the slot's script
+/// lock, as Kamailio's does.
+#[derive(Debug, Default)]
+struct Iter {
+    name: Vec<u8>,
+    table: Vec<u8>,
+    slot: usize,
+    pos: Option<usize>,
+}
+
+thread_local! {
+    /// This worker's iterators (Kamailio's are per process).
+    static ITERS: std::cell::RefCell<Vec<Iter>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on the iterator `name` with its table; -1 (logged) when there
+/// is none or it was not started on an existing table.
+fn with_iter(ctx: &Ctx<'_>, name: &[u8], f: impl FnOnce(&mut Iter, &Table) -> i32) -> i32 {
+    let htable = &Modules::of(ctx).htable;
+    ITERS.with(|its| {
+        let mut its = its.borrow_mut();
+        let Some(it) = its.iter_mut().find(|i| i.name == name) else {
+            crate::engine::log::error(
+                ctx,
+                &format!("iterator not found [{}]", String::from_utf8_lossy(name)),
+            );
+            return -1;
+        };
+        let Some(t) = htable.table(&it.table) else {
+            crate::engine::log::error(
+                ctx,
+                &format!(
+                    "iterator not initialized [{}]",
+                    String::from_utf8_lossy(name)
+                ),
+            );
+            return -1;
+        };
+        f(it, t)
+    })
+}
+
+/// Leaves the current item: its slot's lock goes.
+fn release(it: &mut Iter, t: &Table) {
+    if it.pos.take().is_some()
+        && let Some(s) = t.slots.get(it.slot)
+    {
+        script_unlock(s);
+    }
+}
+
+/// From slot `it.slot` on, the first slot with items: locked, the
+/// iterator on its first item; `false` past the last slot.
+fn advance(it: &mut Iter, t: &Table) -> bool {
+    while let Some(s) = t.slots.get(it.slot) {
+        script_lock(s);
+        if !lock_slot(s).is_empty() {
+            it.pos = Some(0);
+            return true;
+        }
+        script_unlock(s);
+        it.slot += 1;
+    }
+    false
+}
+
+/// `sht_iterator_start(iname, table)`: (re)starts the iterator `iname`
+/// before the table's first item; 1, -1 (no free iterator, a name too
+/// long, an unknown table).
+pub fn sht_iterator_start(ctx: &mut Ctx<'_>, iname: &[u8], table: &[u8]) -> i32 {
+    if iname.is_empty() || table.is_empty() {
+        return -1;
+    }
+    let htable = &Modules::of(ctx).htable;
+    let ok = ITERS.with(|its| {
+        let mut its = its.borrow_mut();
+        let i = match its.iter().position(|i| i.name == iname) {
+            Some(i) => {
+                let it = &mut its[i];
+                if let Some(t) = htable.table(&it.table) {
+                    release(it, t);
+                }
+                i
+            }
+            None if its.len() >= ITERATORS => {
+                return Err(format!("no iterator available - max number is {ITERATORS}"));
+            }
+            None if iname.len() >= ITERATOR_NAME => {
+                return Err(format!(
+                    "iterator name is too big [{}] (max {ITERATOR_NAME})",
+                    String::from_utf8_lossy(iname)
+                ));
+            }
+            None => {
+                its.push(Iter {
+                    name: iname.to_vec(),
+                    ..Iter::default()
+                });
+                its.len() - 1
+            }
+        };
+        let it = &mut its[i];
+        it.slot = 0;
+        it.pos = None;
+        it.table = table.to_vec();
+        if htable.table(table).is_none() {
+            return Err(format!(
+                "cannot get hash table [{}]",
+                String::from_utf8_lossy(table)
+            ));
+        }
+        Ok(())
+    });
+    match ok {
+        Ok(()) => 1,
+        Err(e) => {
+            crate::engine::log::error(ctx, &e);
+            -1
+        }
+    }
+}
+
+/// `sht_iterator_next(iname)`: the next item; 1, -1 past the last (the
+/// next call starts again from the first).
+pub fn sht_iterator_next(ctx: &mut Ctx<'_>, iname: &[u8]) -> i32 {
+    with_iter(ctx, iname, |it, t| {
+        match it.pos {
+            None => it.slot = 0,
+            Some(p) => {
+                let len = t.slots.get(it.slot).map_or(0, |s| lock_slot(s).len());
+                if p + 1 < len {
+                    it.pos = Some(p + 1);
+                    return 1;
+                }
+                release(it, t);
+                it.slot += 1;
+            }
+        }
+        if advance(it, t) { 1 } else { -1 }
+    })
+}
+
+/// `sht_iterator_end(iname)`: frees the iterator (and its slot); 1, -1
+/// for an unknown iterator.
+pub fn sht_iterator_end(ctx: &mut Ctx<'_>, iname: &[u8]) -> i32 {
+    let htable = &Modules::of(ctx).htable;
+    let found = ITERS.with(|its| {
+        let mut its = its.borrow_mut();
+        let i = its.iter().position(|i| i.name == iname)?;
+        let mut it = its.remove(i);
+        if let Some(t) = htable.table(&it.table) {
+            release(&mut it, t);
+        }
+        Some(())
+    });
+    if found.is_some() {
+        1
+    } else {
+        crate::engine::log::error(
+            ctx,
+            &format!("iterator not found [{}]", String::from_utf8_lossy(iname)),
+        );
+        -1
+    }
+}
+
+/// The current item of `it` (which holds its slot), through `f`; -1
+/// (logged) when the iterator has none.
+fn with_current(
+    ctx: &Ctx<'_>,
+    iname: &[u8],
+    f: impl FnOnce(&mut Iter, &Table, &mut SlotData, usize) -> i32,
+) -> i32 {
+    with_iter(ctx, iname, |it, t| {
+        let Some(p) = it.pos else {
+            crate::engine::log::error(
+                ctx,
+                &format!("iterator not used [{}]", String::from_utf8_lossy(iname)),
+            );
+            return -1;
+        };
+        let Some(slot) = t.slots.get(it.slot) else {
+            return -1;
+        };
+        let mut g = lock_slot(slot);
+        if p >= g.len() {
+            return -1;
+        }
+        f(it, t, &mut g, p)
+    })
+}
+
+/// `sht_iterator_rm(iname)`: deletes the current item, the iterator on
+/// the next; 1, -2 when it was the last, -1 without a current item.
+pub fn sht_iterator_rm(ctx: &mut Ctx<'_>, iname: &[u8]) -> i32 {
+    with_iter(ctx, iname, |it, t| {
+        let Some(p) = it.pos else {
+            crate::engine::log::error(
+                ctx,
+                &format!("iterator not used [{}]", String::from_utf8_lossy(iname)),
+            );
+            return -1;
+        };
+        let Some(s) = t.slots.get(it.slot) else {
+            return -1;
+        };
+        let left = {
+            let mut g = lock_slot(s);
+            if p >= g.len() {
+                return -1;
+            }
+            g.remove(p);
+            g.len()
+        };
+        if p < left {
+            return 1;
+        }
+        // The slot's data is released before the next slots are taken:
+        // one slot at a time, so two workers never wait on each other.
+        release(it, t);
+        it.slot += 1;
+        if advance(it, t) { 1 } else { -2 }
+    })
+}
+
+/// `sht_iterator_sets(iname, value)`: the current item becomes the string
+/// (its expiry re-armed with `updateexpire`); 1, -1.
+pub fn sht_iterator_sets(ctx: &mut Ctx<'_>, iname: &[u8], val: &[u8]) -> i32 {
+    with_current(ctx, iname, |_, t, g, p| {
+        let c = &mut g[p];
+        c.value = Item::Str(val.to_vec());
+        if t.updateexpire {
+            c.expire = unix_now() + t.autoexpire;
+        }
+        1
+    })
+}
+
+/// `sht_iterator_seti(iname, n)`: the current item becomes the integer;
+/// 1, -1.
+pub fn sht_iterator_seti(ctx: &mut Ctx<'_>, iname: &[u8], n: i32) -> i32 {
+    with_current(ctx, iname, |_, t, g, p| {
+        let c = &mut g[p];
+        c.value = Item::Int(i64::from(n));
+        if t.updateexpire {
+            c.expire = unix_now() + t.autoexpire;
+        }
+        1
+    })
+}
+
+/// `sht_iterator_setex(iname, secs)`: the current item expires in `secs`
+/// seconds; 1, -1.
+pub fn sht_iterator_setex(ctx: &mut Ctx<'_>, iname: &[u8], secs: i32) -> i32 {
+    with_current(ctx, iname, |_, _, g, p| {
+        g[p].expire =
+            u64::try_from(i64::try_from(unix_now()).unwrap_or(0) + i64::from(secs)).unwrap_or(0);
+        1
+    })
+}
+
+/// `$shtitkey(it)` (`value` false) and `$shtitval(it)`: the iterator's
+/// current item; `$null` without one.
+pub fn shtit<'c>(ctx: &Ctx<'_>, name: &str, value: bool) -> Value<'c> {
+    let htable = &Modules::of(ctx).htable;
+    ITERS.with(|its| {
+        let its = its.borrow();
+        let Some(it) = its.iter().find(|i| i.name == name.as_bytes()) else {
+            return Value::Null;
+        };
+        let (Some(p), Some(t)) = (it.pos, htable.table(&it.table)) else {
+            return Value::Null;
+        };
+        let Some(s) = t.slots.get(it.slot) else {
+            return Value::Null;
+        };
+        let g = lock_slot(s);
+        let Some(c) = g.get(p) else {
+            return Value::Null;
+        };
+        match (&c.value, value) {
+            (_, false) => Value::Str(c.name.clone().into()),
+            (Item::Str(v), true) => Value::Str(v.clone().into()),
+            (Item::Int(n), true) => Value::Int(*n as i32),
+        }
+    })
+}
+
 /// `sht_reset(table)`: every item deleted; 1, -1 for an unknown table.
 pub fn sht_reset(ctx: &mut Ctx<'_>, table: &[u8]) -> i32 {
     if table.is_empty() {
@@ -820,7 +1204,7 @@ fn rpc_get(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError
     let t = rpc_table(set, args)?;
     let key = rpc_key(args)?.as_bytes();
     let hid = case_hash(key, 0);
-    let slot = lock(t.slot(hid));
+    let slot = lock_slot(t.slot(hid));
     let c = slot
         .iter()
         .find(|c| c.hid == hid && c.name == key)
@@ -875,7 +1259,7 @@ fn rpc_dump(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcErro
     let t = rpc_table(set, args)?;
     let mut out = Vec::new();
     for (i, s) in t.slots.iter().enumerate() {
-        let slot = lock(s);
+        let slot = lock_slot(s);
         if slot.is_empty() {
             continue;
         }
@@ -940,7 +1324,7 @@ fn rpc_stats(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcEr
         .iter()
         .rev()
         .map(|t| {
-            let sizes: Vec<usize> = t.slots.iter().map(|s| lock(s).len()).collect();
+            let sizes: Vec<usize> = t.slots.iter().map(|s| lock_slot(s).len()).collect();
             RpcValue::Struct(vec![
                 ("name".into(), RpcValue::Str(t.name.clone())),
                 ("slots".into(), RpcValue::Int(t.slots.len() as i64)),
@@ -972,6 +1356,28 @@ mod tests {
 
     fn table(spec: &str) -> Table {
         Table::parse(spec).expect("spec")
+    }
+
+    /// `sht_lock` is Kamailio's slot lock: recursive for the worker that
+    /// holds it, another worker's access to the slot waits until the last
+    /// `sht_unlock`.
+    #[test]
+    fn a_script_lock_holds_other_workers_off_the_slot() {
+        let t = std::sync::Arc::new(table("x=>size=2"));
+        let s = t.slot(case_hash(b"k", 0));
+        script_lock(s);
+        script_lock(s);
+        t.set(b"k", Item::Int(1), 0);
+        let other = t.clone();
+        let h = std::thread::spawn(move || other.set(b"k", Item::Int(2), 0));
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(t.get(b"k"), Some(Item::Int(1)), "the other worker waits");
+        script_unlock(s);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(t.get(b"k"), Some(Item::Int(1)), "still held once");
+        script_unlock(s);
+        h.join().expect("the other worker ends");
+        assert_eq!(t.get(b"k"), Some(Item::Int(2)));
     }
 
     #[test]
@@ -1042,7 +1448,7 @@ mod tests {
         assert!(t.expires_in(b"k") > 300);
         {
             let hid = case_hash(b"k", 0);
-            let mut s = lock(t.slot(hid));
+            let mut s = lock_slot(t.slot(hid));
             s[0].expire = unix_now() - 1;
         }
         assert_eq!(t.get(b"k"), None);
@@ -1078,7 +1484,7 @@ mod tests {
             t.set(k.as_bytes(), Item::Int(1), 0);
         }
         for s in &t.slots {
-            let s = lock(s);
+            let s = lock_slot(s);
             assert!(s.windows(2).all(|w| w[0].hid <= w[1].hid));
         }
     }

@@ -488,6 +488,7 @@ impl ModuleSet for Modules {
             PvRef::TextIter(kind, name) => textopsx::iter_pv(ctx, *kind, name),
             PvRef::Sht(..) => htable::read_pv_ref(pv, ctx).unwrap_or(Value::Null),
             PvRef::ShtRecord(value) => htable::shtrecord(ctx, *value),
+            PvRef::ShtIter(value, name) => htable::shtit(ctx, name, *value),
             PvRef::Mq(kind, name) => {
                 let name = crate::engine::pv::format(ctx, name);
                 mqueue::pv_get(ctx, *kind, &name)
