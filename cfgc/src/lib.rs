@@ -145,7 +145,7 @@ impl Config {
                 code: None,
             };
         };
-        let (program, diags) = ir::lower(&report.ast, &checked);
+        let (program, diags) = ir::lower(&report.ast, &checked, &report.sources);
         report.diagnostics.extend(diags);
         if blocked(&report) {
             return Generated {
@@ -196,7 +196,7 @@ impl Config {
             && let Some(checked) = checked
             && !report.has_errors()
         {
-            let (_, diags) = ir::lower(&report.ast, &checked);
+            let (_, diags) = ir::lower(&report.ast, &checked, &report.sources);
             report.diagnostics.extend(diags);
             report
                 .diagnostics

@@ -164,6 +164,17 @@ pub static WORD_ARGS: &[(&str, &str, usize, &[&str])] = &[
     ),
 ];
 
+/// Module functions that print the cfg line of the call, then `:`, before
+/// their format argument (xlog's `xlogl`, `xdbgl`: the line where the call
+/// ends, as Kamailio's action line): (module, function, argument index).
+/// The compiler puts the line into the format; the runtime function is the
+/// plain one. (module, function, arity, argument index).
+pub static LINE_PREFIX_ARGS: &[(&str, &str, usize, usize)] = &[
+    ("xlog", "xlogl", 1, 0),
+    ("xlog", "xlogl", 2, 1),
+    ("xlog", "xdbgl", 1, 0),
+];
+
 /// Module functions whose constant argument must be exactly one byte, or
 /// Kamailio refuses to start (textops' list separators): (module,
 /// function, argument index).
@@ -248,11 +259,11 @@ const fn level(name: &'static str, level: Lvl) -> Binding {
     }
 }
 
-/// `xlog(fmt)`: at `L_ERR`.
-const fn xlog_err() -> Binding {
+/// `xlog(fmt)` (and `xlogl(fmt)`): at `L_ERR`.
+const fn xlog_err(name: &'static str) -> Binding {
     Binding {
         module: "xlog",
-        name: "xlog",
+        name,
         path: "modules::xlog::xlog_err",
         args: &[Fmt],
         ctx: Shared,
@@ -261,11 +272,11 @@ const fn xlog_err() -> Binding {
     }
 }
 
-/// `xlog(level, fmt)`.
-const fn xlog_level_arg() -> Binding {
+/// `xlog(level, fmt)` (and `xlogl(level, fmt)`).
+const fn xlog_level_arg(name: &'static str) -> Binding {
     Binding {
         module: "xlog",
-        name: "xlog",
+        name,
         path: "modules::xlog::xlog",
         args: &[Level, Fmt],
         ctx: Shared,
@@ -727,8 +738,11 @@ pub static BINDINGS: &[Binding] = &[
         &[Fmt, Str],
         Mut,
     ),
-    xlog_err(),
-    xlog_level_arg(),
+    xlog_err("xlog"),
+    xlog_level_arg("xlog"),
+    xlog_err("xlogl"),
+    xlog_level_arg("xlogl"),
+    level("xdbgl", Lvl::Dbg),
     level("xdbg", Lvl::Dbg),
     level("xinfo", Lvl::Info),
     level("xnotice", Lvl::Notice),

@@ -23,8 +23,8 @@ pub mod subst;
 mod trans;
 
 pub use bindings::{
-    ArgConv, BINDINGS, Binding, BindingId, CtxUse, FLAG_LETTER_ARGS, LogGate, ONE_BYTE_ARGS,
-    STATIC_TABLE_ARGS, UNSUPPORTED_INT_ARGS, WORD_ARGS,
+    ArgConv, BINDINGS, Binding, BindingId, CtxUse, FLAG_LETTER_ARGS, LINE_PREFIX_ARGS, LogGate,
+    ONE_BYTE_ARGS, STATIC_TABLE_ARGS, UNSUPPORTED_INT_ARGS, WORD_ARGS,
 };
 pub use core::{BinOp, CoreFn, IntOf, IpOf, Level, Proto, Rewrite, UriOf};
 pub use events::{EVENT_ROUTES, EventRouteSupport, event_route_support};

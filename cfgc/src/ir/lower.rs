@@ -17,9 +17,14 @@ use super::*;
 /// Lowers a checked file. Diagnostics are `not supported yet` (and a few
 /// errors the checker cannot see, such as a dynamic regex that can never
 /// compile); the caller stops before code generation if any.
-pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnostic>) {
+pub fn lower(
+    file: &ast::File,
+    checked: &CheckOutput,
+    sources: &crate::source::SourceMap,
+) -> (Program, Vec<Diagnostic>) {
     let mut l = Lowerer {
         checked,
+        sources,
         program: Program::default(),
         diags: Vec::new(),
         route_ids: HashMap::new(),
@@ -41,6 +46,8 @@ pub fn lower(file: &ast::File, checked: &CheckOutput) -> (Program, Vec<Diagnosti
 
 struct Lowerer<'c> {
     checked: &'c CheckOutput,
+    /// The cfg's text, for the line numbers xlog's `xlogl` prints.
+    sources: &'c crate::source::SourceMap,
     program: Program,
     diags: Vec<Diagnostic>,
     route_ids: HashMap<String, RouteId>,
@@ -748,6 +755,27 @@ impl Lowerer<'_> {
                     .with_help(format!("the flags are the letters `{letters}`")),
                 );
                 return None;
+            }
+        }
+        for &(_, _, _, i) in cfgc_vocab::LINE_PREFIX_ARGS
+            .iter()
+            .filter(|(m, f, n, _)| *m == row.module && *f == row.name && *n == arity)
+        {
+            // Kamailio's action line: where the call ends.
+            let (_, line, _) = self.sources.location(Span::new(
+                c.span.file,
+                c.span.end as usize,
+                c.span.end as usize,
+            ));
+            let prefix = format!("{line}:").into_bytes();
+            match args.get_mut(i) {
+                Some(ArgVal::Fmt(segs)) => segs.insert(0, FmtSeg::Lit(prefix)),
+                Some(ArgVal::Bytes(b)) => {
+                    let mut v = prefix;
+                    v.extend_from_slice(b);
+                    *b = v;
+                }
+                _ => {}
             }
         }
         for &(_, _, i) in cfgc_vocab::ONE_BYTE_ARGS

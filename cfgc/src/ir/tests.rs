@@ -528,3 +528,31 @@ fn rtimer_routes_must_exist_and_event_routes_must_be_known() {
     let (_, d) = lower_src("request_route { exit; }\nevent_route[tm:local-request] { exit; }\n");
     assert_eq!(codes(&d, Severity::Unsupported), ["unsupported"]);
 }
+
+#[test]
+fn xlogl_prints_the_line_where_the_call_ends() {
+    let (p, d) = lower_src(
+        "loadmodule \"xlog.so\"\nrequest_route {\n  xlogl(\"L_ERR\",\n    \"two\\n\");\n  xdbgl(\"d\");\n}\n",
+    );
+    assert!(codes(&d, Severity::Error).is_empty(), "{d:?}");
+    let p = p.expect("a program");
+    let firsts: Vec<Vec<u8>> = main_body(&p)
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::Call(Call { args, .. }) => match args.last() {
+                Some(ArgVal::Fmt(segs)) => Some(
+                    segs.iter()
+                        .flat_map(|s| match s {
+                            FmtSeg::Lit(l) => l.clone(),
+                            FmtSeg::Pv(_) => Vec::new(),
+                        })
+                        .collect(),
+                ),
+                Some(ArgVal::Bytes(b)) => Some(b.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(firsts, [b"4:two\n".to_vec(), b"5:d".to_vec()]);
+}
