@@ -100,6 +100,16 @@ impl List {
         }
     }
 
+    /// Every item, newest first (Kamailio's walk of a list).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &XValue)> {
+        self.items.iter().rev().map(|(n, v)| (&**n, v))
+    }
+
+    /// The newest value named `name`, to change.
+    pub fn first_mut(&mut self, name: &[u8]) -> Option<&mut XValue> {
+        self.get_mut(name, 0)
+    }
+
     /// Removes every item named `name` (`xavp_rm_by_name` with `all`).
     pub fn remove_all(&mut self, name: &[u8]) {
         self.items.retain(|(n, _)| &**n != name);
