@@ -1426,6 +1426,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "corex",
+        "is_faked_msg",
+        "modules::corex::is_faked_msg",
+        &[],
+        Shared,
+    ),
+    b(
+        "corex",
         "append_branch",
         "modules::corex::append_branch_uri",
         &[Fmt],

@@ -87,3 +87,9 @@ fn push(ctx: &mut Ctx<'_>, uri: Option<&[u8]>, q: i32) -> i32 {
     });
     1
 }
+
+/// `is_faked_msg()`: 1 on the faked message event routes and timer routes
+/// run on (`engine::events`: received on no socket), -1 on a real one.
+pub fn is_faked_msg(ctx: &Ctx<'_>) -> i32 {
+    if ctx.rcv.local.port() == 0 { 1 } else { -1 }
+}
