@@ -572,6 +572,13 @@ impl engine::Script for Interp {
         Some(self.route(id, ctx))
     }
 
+    fn has_route(&self, name: &str) -> bool {
+        self.program
+            .routes
+            .iter()
+            .any(|r| r.kind == cfgc::syntax::ast::BlockKind::Route && r.name == name)
+    }
+
     fn event_route(&self, name: &str, ctx: &mut Ctx<'_>) -> Option<Flow> {
         let &(_, id) = self.program.event_routes.iter().find(|(n, _)| n == name)?;
         Some(self.route(id, ctx))

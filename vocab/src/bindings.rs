@@ -504,6 +504,50 @@ pub static BINDINGS: &[Binding] = &[
     b("cfgutils", "lock", "modules::cfgutils::lock", &[Fmt], Mut),
     b(
         "cfgutils",
+        "check_route_exists",
+        "modules::cfgutils::check_route_exists",
+        &[Fmt],
+        Mut,
+    ),
+    b(
+        "cfgutils",
+        "route_if_exists",
+        "modules::cfgutils::route_if_exists",
+        &[Fmt],
+        Mut,
+    ),
+    // A documented no-op: Kamailio dumps its allocators at the `memlog`
+    // level (debug by default); there is no such allocator here.
+    b(
+        "cfgutils",
+        "pkg_status",
+        "modules::cfgutils::mem_status",
+        &[],
+        Mut,
+    ),
+    b(
+        "cfgutils",
+        "shm_status",
+        "modules::cfgutils::mem_status",
+        &[],
+        Mut,
+    ),
+    b(
+        "cfgutils",
+        "pkg_summary",
+        "modules::cfgutils::mem_status",
+        &[],
+        Mut,
+    ),
+    b(
+        "cfgutils",
+        "shm_summary",
+        "modules::cfgutils::mem_status",
+        &[],
+        Mut,
+    ),
+    b(
+        "cfgutils",
         "unlock",
         "modules::cfgutils::unlock",
         &[Fmt],

@@ -196,26 +196,43 @@ pub fn generate(program: &Program, opts: &Options) -> TokenStream {
             }
         }
     };
-    // `route[NAME]` by name, for rtimer's timers: only when rtimer is
-    // loaded (nothing else runs a route by name).
-    let named = if program.settings.modules.iter().any(|m| m == "rtimer") {
-        let arms = program
+    // `route[NAME]` by name, for rtimer's timers and cfgutils'
+    // `route_if_exists`: only when one of them is loaded (nothing else
+    // runs a route by name).
+    let by_name = program
+        .settings
+        .modules
+        .iter()
+        .any(|m| m == "rtimer" || m == "cfgutils");
+    let named = if by_name {
+        let blocks: Vec<(usize, &str)> = program
             .routes
             .iter()
             .enumerate()
             .filter(|(_, r)| r.kind == BlockKind::Route)
-            .map(|(id, r)| {
-                let route = g.route_fn(id);
-                let n = r.name.as_str();
-                quote!(#n => Some(self.#route(ctx)),)
-            });
+            .map(|(id, r)| (id, r.name.as_str()))
+            .collect();
+        let arms = blocks.iter().map(|&(id, n)| {
+            let route = g.route_fn(id);
+            quote!(#n => Some(self.#route(ctx)),)
+        });
+        let names = blocks.iter().map(|&(_, n)| n);
+        let has = if blocks.is_empty() {
+            quote!(false)
+        } else {
+            quote!(matches!(name, #(#names)|*))
+        };
         quote! {
-            /// `route` blocks by name (rtimer's timers).
+            /// `route` blocks by name (rtimer's timers, `route_if_exists`).
             fn route_named(&self, name: &str, ctx: &mut rt::Ctx<'_>) -> Option<rt::Flow> {
                 match name {
                     #(#arms)*
                     _ => None,
                 }
+            }
+
+            fn has_route(&self, name: &str) -> bool {
+                #has
             }
         }
     } else {

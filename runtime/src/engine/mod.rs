@@ -97,9 +97,15 @@ pub trait Script: Send + Sync + 'static {
     }
 
     /// `route[name]` by its name (rtimer's timers name them in
-    /// modparams); `None` if the cfg has no such block.
+    /// modparams, cfgutils' `route_if_exists` at run time); `None` if the
+    /// cfg has no such block.
     fn route_named(&self, _name: &str, _ctx: &mut Ctx<'_>) -> Option<Flow> {
         None
+    }
+
+    /// Whether the cfg has `route[name]` (cfgutils' `check_route_exists`).
+    fn has_route(&self, _name: &str) -> bool {
+        false
     }
 }
 

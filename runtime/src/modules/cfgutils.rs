@@ -468,6 +468,37 @@ pub fn pv_random<'c>(_ctx: &'c Ctx<'_>) -> Value<'c> {
     Value::Int(random().cast_signed())
 }
 
+/// `check_route_exists(name)`: 1 when the cfg has `route[name]`, else -1.
+pub fn check_route_exists(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    let found = ctx
+        .tm
+        .script
+        .is_some_and(|s| std::str::from_utf8(name).is_ok_and(|n| s.has_route(n)));
+    if found { 1 } else { -1 }
+}
+
+/// `route_if_exists(name)`: runs `route[name]` when the cfg has it: its
+/// value, 0 when it ends the script (`exit`, and `drop`, which Kamailio's
+/// inner run reports as an exit); -1 when there is no such route.
+pub fn route_if_exists(ctx: &mut Ctx<'_>, name: &[u8]) -> i32 {
+    let (Some(script), Ok(name)) = (ctx.tm.script, std::str::from_utf8(name)) else {
+        return -1;
+    };
+    match script.route_named(name, ctx) {
+        None => -1,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => 0,
+    }
+}
+
+/// `pkg_status()`, `shm_status()`, `pkg_summary()`, `shm_summary()`: a
+/// documented no-op, 1. Kamailio dumps its own allocators' state at the
+/// `memlog` level (debug by default, so nothing is printed at the usual
+/// levels); this runtime has no such allocator to dump.
+pub fn mem_status(_ctx: &mut Ctx<'_>) -> i32 {
+    1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
