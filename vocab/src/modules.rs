@@ -609,6 +609,23 @@ pub static MODULES: &[ModuleSupport] = &[
         params: &[("max_limit", Impl(Int))],
     },
     ModuleSupport {
+        name: "mqueue",
+        runtime: "runtime/src/modules/mqueue.rs",
+        params: &[
+            ("mqueue", Impl(Str)),
+            ("mqueue_name", Impl(Str)),
+            ("mqueue_size", Impl(Int)),
+            ("mqueue_addmode", Impl(Int)),
+            (
+                "db_url",
+                NoOpIf(
+                    &[Empty],
+                    "empty is Kamailio's default: no queue is kept in a database",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
         name: "nathelper",
         runtime: "runtime/src/modules/nathelper.rs",
         params: &[
@@ -735,23 +752,6 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
-        name: "mqueue",
-        runtime: "runtime/src/modules/mqueue.rs",
-        params: &[
-            ("mqueue", Impl(Str)),
-            ("mqueue_name", Impl(Str)),
-            ("mqueue_size", Impl(Int)),
-            ("mqueue_addmode", Impl(Int)),
-            (
-                "db_url",
-                NoOpIf(
-                    &[Empty],
-                    "empty is Kamailio's default: no queue is kept in a database",
-                ),
-            ),
-        ],
-    },
-    ModuleSupport {
         name: "pike",
         runtime: "runtime/src/modules/pike.rs",
         params: &[
@@ -765,15 +765,6 @@ pub static MODULES: &[ModuleSupport] = &[
         name: "pv",
         runtime: "runtime/src/engine/pv.rs, runtime/src/engine/trans.rs, runtime/src/modules/pv.rs",
         params: &[],
-    },
-    ModuleSupport {
-        name: "rtimer",
-        runtime: "runtime/src/modules/rtimer.rs",
-        params: &[
-            ("default_interval", Impl(Int)),
-            ("timer", Impl(Str)),
-            ("exec", Impl(Str)),
-        ],
     },
     ModuleSupport {
         name: "registrar",
@@ -869,6 +860,15 @@ pub static MODULES: &[ModuleSupport] = &[
                     "`0` is Kamailio's default: no socket name in Record-Route, as in the runtime",
                 ),
             ),
+        ],
+    },
+    ModuleSupport {
+        name: "rtimer",
+        runtime: "runtime/src/modules/rtimer.rs",
+        params: &[
+            ("default_interval", Impl(Int)),
+            ("timer", Impl(Str)),
+            ("exec", Impl(Str)),
         ],
     },
     ModuleSupport {
