@@ -166,6 +166,17 @@ fn dispatcher_selects_and_fails_over_like_kamailio_compiled_and_interpreted() {
         "kamailio did not answer:\n{}",
         theirs.join("\n")
     );
+    // `ds_mark_dst` ran `event_route[dispatcher:dst-down]` (and `dst-up`
+    // when a destination came back) on the script's message.
+    for (case, event) in [("mark: ", " down:sip:"), ("mark: ", " up:sip:")] {
+        assert!(
+            theirs
+                .iter()
+                .any(|l| l.starts_with(case) && l.contains(event)),
+            "kamailio ran no `{event}` event:\n{}",
+            theirs.join("\n")
+        );
+    }
 
     let list = dslist();
     let bin = tests::build_proxy(&cfg(), &[("DSLIST", list.as_str())], "dispatcher-proxy");

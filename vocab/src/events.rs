@@ -46,6 +46,20 @@ pub const EVENT_ROUTES: &[EventRouteSupport] = &[
          (Kamailio: in the first SIP worker, as it starts)",
     ),
     ev(
+        "dispatcher:dst-down",
+        false,
+        Some("dispatcher"),
+        "when `ds_mark_dst` takes a destination out of use, at once, on the script's message \
+         (a change by `dispatcher.set_state` over RPC runs no event route here; OPTIONS \
+         probing is not supported yet)",
+    ),
+    ev(
+        "dispatcher:dst-up",
+        false,
+        Some("dispatcher"),
+        "when `ds_mark_dst` puts a destination back in use, as `dispatcher:dst-down`",
+    ),
+    ev(
         "htable:mod-init",
         false,
         Some("htable"),

@@ -1112,9 +1112,21 @@ pub fn ds_next_domain(ctx: &mut Ctx<'_>) -> i32 {
 
 /// `ds_update_state`: 0 when the address was found in the group.
 fn update_state(d: &Dispatcher, group: i32, address: &[u8], state: i32) -> i32 {
+    update_state_event(d, group, address, state).0
+}
+
+/// [`update_state`], and the event route the change raises in Kamailio:
+/// `dispatcher:dst-down` when the destination stops being used,
+/// `dispatcher:dst-up` when it is used again.
+fn update_state_event(
+    d: &Dispatcher,
+    group: i32,
+    address: &[u8],
+    state: i32,
+) -> (i32, Option<&'static str>) {
     let mut lists = d.lock();
     let Some(si) = lists.find(group) else {
-        return -1;
+        return (-1, None);
     };
     let set = &mut lists.sets[si];
     let Some(i) = set
@@ -1122,7 +1134,7 @@ fn update_state(d: &Dispatcher, group: i32, address: &[u8], state: i32) -> i32 {
         .iter()
         .position(|x| x.uri.as_bytes().eq_ignore_ascii_case(address))
     else {
-        return -1;
+        return (-1, None);
     };
     let dst = &mut set.dests[i];
     let old = dst.flags;
@@ -1159,10 +1171,15 @@ fn update_state(d: &Dispatcher, group: i32, address: &[u8], state: i32) -> i32 {
         dst.message_count = 0;
     }
     let new = dst.flags;
+    let event = match (skip(old), skip(new)) {
+        (false, true) => Some("dispatcher:dst-down"),
+        (true, false) => Some("dispatcher:dst-up"),
+        _ => None,
+    };
     if dst.attrs.rweight > 0 && skip(old) != skip(new) {
         init_relative_weights(set);
     }
-    0
+    (0, event)
 }
 
 /// `ds_parse_flags`: the state letters, `None` for another letter.
@@ -1199,11 +1216,15 @@ fn mark(ctx: &mut Ctx<'_>, st: i32) -> i32 {
     let Some(XValue::Str(uri)) = l.get(b"uri", 0) else {
         return -1;
     };
-    if update_state(d, *group, uri, st) == 0 {
-        1
-    } else {
-        -1
+    let uri = uri.clone();
+    let (rc, event) = update_state_event(d, *group, &uri, st);
+    // Kamailio runs the event route at once, on the script's message.
+    if let (Some(name), Some(script)) = (event, ctx.tm.script)
+        && script.has_event_route(name)
+    {
+        let _ = script.event_route(name, ctx);
     }
+    if rc == 0 { 1 } else { -1 }
 }
 
 /// `ds_mark_dst()`: the current destination inactive (and probing with
