@@ -40,6 +40,7 @@ pub mod speeddial;
 pub mod sqlops;
 pub mod textops;
 pub mod textopsx;
+pub mod uac;
 pub mod usrloc;
 pub mod xlog;
 
@@ -54,6 +55,7 @@ use std::any::Any;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
+use crate::engine::ctx::HeaderOp;
 use crate::engine::module::{Module, ModuleSet, PvExport, RpcCommand, TmReply};
 use crate::engine::params::{ModParams, ParamError};
 use crate::engine::value::OwnedValue;
@@ -117,6 +119,8 @@ pub struct Modules {
     pub pike: pike::Pike,
     /// dispatcher: the destination sets.
     pub dispatcher: dispatcher::Dispatcher,
+    /// uac: From/To replacement, credentials.
+    pub uac: uac::Uac,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -208,6 +212,7 @@ impl Modules {
             htable: htable::Htable::from_params(&params)?,
             pike: pike::Pike::from_params(&params)?,
             dispatcher: dispatcher::Dispatcher::from_params(&params)?,
+            uac: uac::Uac::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -242,6 +247,12 @@ impl Modules {
         }
         if loaded("acc") {
             self.acc.start()?;
+        }
+        if loaded("uac") {
+            if !loaded("tm") {
+                return Err("uac: can't load TM API".into());
+            }
+            self.uac.start(loaded("rr"), self.rr.append_fromtag)?;
         }
         if loaded("rtpengine") {
             for (_, id) in static_tables.iter().filter(|(m, _)| m == "rtpengine") {
@@ -387,6 +398,10 @@ macro_rules! each {
             let $m = &$self.dispatcher;
             $body;
         }
+        {
+            let $m = &$self.uac;
+            $body;
+        }
     }};
 }
 
@@ -515,6 +530,18 @@ impl ModuleSet for Modules {
 
     fn tm_event(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
         each!(self, |m| Module::tm_event(m, event, ctx, reply));
+    }
+
+    fn tm_response_in(
+        &self,
+        request: &[u8],
+        req_ops: &[HeaderOp],
+        reply: &crate::sip::Message<'_>,
+        ops: &mut Vec<HeaderOp>,
+    ) {
+        each!(self, |m| Module::tm_response_in(
+            m, request, req_ops, reply, ops
+        ));
     }
 
     fn pvs(&self) -> Vec<PvExport> {
