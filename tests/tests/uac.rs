@@ -284,6 +284,7 @@ fn cases() -> Vec<Case> {
         c("both", ALICE, "\"Bob\" <sip:both@example.com>"),
         c("twice", ALICE, "sip:twice@example.com"),
         c("plain", ALICE, "sip:plain@example.com"),
+        c("branch", ALICE, "<sip:branch@example.com>"),
         Case {
             user: "auth407",
             from: ALICE,
@@ -369,6 +370,12 @@ fn from_to_replacement_and_uac_auth_like_kamailio() {
     assert!(
         from1.contains("From: \"Alice\" <sip:alice@example.com>;tag=a1\r\n"),
         "the reply's From is restored: {from1}"
+    );
+    let branch = text("branch");
+    assert!(
+        branch.contains("To: \"Branch\" <sip:branch-to@example.org>\r\n")
+            && branch.contains("To: <sip:branch@example.com>;tag=b2\r\n"),
+        "replaced in the branch route, restored in the reply: {branch}"
     );
     let auth = text("auth407");
     assert!(

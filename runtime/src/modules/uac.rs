@@ -434,10 +434,17 @@ fn has_note(ops: &[HeaderOp], key: &str) -> bool {
         .any(|op| matches!(op, HeaderOp::Note(k, _) if *k == key))
 }
 
+/// Marks the request, and its transaction if it has one (Kamailio sets
+/// the flag on `t->uas.request` too, and a callback registered from a
+/// branch route goes to the transaction): what the replies see.
 fn set_note(ctx: &mut Ctx<'_>, key: &'static str) {
-    if !has_note(&ctx.headers, key) {
-        ctx.headers.push(HeaderOp::Note(key, Vec::new()));
-    }
+    let mark = |ops: &mut Vec<HeaderOp>| {
+        if !has_note(ops, key) {
+            ops.push(HeaderOp::Note(key, Vec::new()));
+        }
+    };
+    mark(&mut ctx.headers);
+    crate::tm::with_tx(ctx, |t, _| mark(&mut t.headers));
 }
 
 /// The first header `which` of `msg`, parsed, with the offset of its
