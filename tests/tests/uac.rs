@@ -304,6 +304,15 @@ fn cases() -> Vec<Case> {
             )),
         },
         Case {
+            user: "authha1",
+            from: ALICE,
+            to: "sip:authha1@example.com",
+            challenge: Some((
+                "407 Proxy Authentication Required",
+                "Proxy-Authenticate: Digest realm=\"ha1.example.net\", nonce=\"0a1b2c3d\", qop=\"auth,auth-int\"\r\n",
+            )),
+        },
+        Case {
             user: "authunknown",
             from: ALICE,
             to: "sip:authunknown@example.com",
@@ -315,17 +324,21 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-#[test]
-fn from_to_replacement_and_uac_auth_like_kamailio() {
+type Seen = Vec<(String, Vec<String>)>;
+
+/// Every case through `kamailio -f`, the compiled proxy and the
+/// interpreter, with `extra` defines.
+fn run_all(extra: &[(&str, &str)], build_name: &str) -> Vec<(&'static str, Seen)> {
     let uas = UdpSocket::bind("127.0.0.1:0").expect("uas");
     let client = UdpSocket::bind("127.0.0.1:0").expect("client");
     let dport = uas.local_addr().expect("addr").port();
-    let defines = vec![("DSTPORT".to_string(), dport.to_string())];
+    let mut defines = vec![("DSTPORT".to_string(), dport.to_string())];
+    defines.extend(extra.iter().map(|(a, b)| (a.to_string(), b.to_string())));
     let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
     let mut all = Vec::new();
     for who in ["kamailio", "compiled", "interpreted"] {
-        let (g, port) = tests::start_contender(who, &cfg(), &defines, "uac-proxy", &interp);
-        let seen: Vec<(String, Vec<String>)> = cases()
+        let (g, port) = tests::start_contender(who, &cfg(), &defines, build_name, &interp);
+        let seen: Seen = cases()
             .iter()
             .map(|c| {
                 let s = call(port, &client, &uas, c);
@@ -342,21 +355,61 @@ fn from_to_replacement_and_uac_auth_like_kamailio() {
                 .map(|(u, s)| format!("==== {u}\n{}", s.join("\n")))
                 .collect();
             std::fs::write(
-                Path::new(&dir).join(format!("uac-{who}.txt")),
+                Path::new(&dir).join(format!("{build_name}-{who}.txt")),
                 text.join("\n"),
             )
             .expect("dump");
         }
         all.push((who, seen));
     }
+    all
+}
+
+/// Ours, compiled and interpreted, against Kamailio's, message by
+/// message.
+fn assert_like_kamailio(all: &[(&str, Seen)]) {
     let theirs = &all[0].1;
-    let text = |user: &str| {
-        theirs
-            .iter()
-            .find(|(u, _)| u == user)
-            .map(|(_, s)| s.join("\n"))
-            .unwrap_or_default()
-    };
+    for (who, seen) in &all[1..] {
+        for ((user, want), (_, got)) in theirs.iter().zip(seen) {
+            assert_eq!(
+                got.len(),
+                want.len(),
+                "{who} {user}: other messages than kamailio's:\n{}\n---- kamailio:\n{}",
+                got.join("\n"),
+                want.join("\n")
+            );
+            for (g, w) in got.iter().zip(want) {
+                assert_eq!(g, w, "{who} {user}");
+            }
+        }
+    }
+}
+
+fn text_of(seen: &Seen, user: &str) -> String {
+    seen.iter()
+        .find(|(u, _)| u == user)
+        .map(|(_, s)| s.join("\n"))
+        .unwrap_or_default()
+}
+
+#[test]
+fn manual_restoration_like_kamailio() {
+    let all = run_all(&[("MANUAL", "1")], "uac-manual-proxy");
+    // The script restores: the BYE downstream carries the new From again.
+    let from1 = text_of(&all[0].1, "from1");
+    assert!(
+        from1.contains("BYE sip:callee@")
+            && from1.contains("X-Restore: ")
+            && from1.contains(";vsf=czNjciF3dzVpXDMidzJgexY/aD1jAl8RXV0GBg--"),
+        "{from1}"
+    );
+    assert_like_kamailio(&all);
+}
+
+#[test]
+fn from_to_replacement_and_uac_auth_like_kamailio() {
+    let all = run_all(&[], "uac-proxy");
+    let text = |user: &str| text_of(&all[0].1, user);
     // What each case means, in Kamailio's messages.
     let from1 = text("from1");
     assert!(
@@ -397,18 +450,5 @@ fn from_to_replacement_and_uac_auth_like_kamailio() {
         "the second replacement fails: {}",
         text("twice")
     );
-    for (who, seen) in &all[1..] {
-        for ((user, want), (_, got)) in theirs.iter().zip(seen) {
-            assert_eq!(
-                got.len(),
-                want.len(),
-                "{who} {user}: other messages than kamailio's:\n{}\n---- kamailio:\n{}",
-                got.join("\n"),
-                want.join("\n")
-            );
-            for (g, w) in got.iter().zip(want) {
-                assert_eq!(g, w, "{who} {user}");
-            }
-        }
-    }
+    assert_like_kamailio(&all);
 }

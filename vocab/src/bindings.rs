@@ -2152,6 +2152,20 @@ pub static BINDINGS: &[Binding] = &[
         Mut,
     ),
     b("uac", "uac_auth", "modules::uac::uac_auth", &[], Mut),
+    b(
+        "uac",
+        "uac_auth",
+        "modules::uac::uac_auth_mode",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "uac",
+        "uac_auth_mode",
+        "modules::uac::uac_auth_mode",
+        &[Int],
+        Mut,
+    ),
     b("rr", "record_route", "modules::rr::record_route", &[], Mut),
     b(
         "rr",

@@ -141,6 +141,10 @@ pub struct WorkerModules {
     pub rtpengine: rtpengine::Worker,
     /// rtpproxy's sockets.
     pub rtpproxy: rtpproxy::Worker,
+    /// uac: the credentials `uac_auth(1)` marked as holding an HA1 (in
+    /// Kamailio a flag on the process's copy of the credential, kept for
+    /// the later calls).
+    pub uac_ha1: Vec<usize>,
 }
 
 /// Runs `sql` on the worker's connection `pick` chooses (a module's own,
@@ -475,6 +479,7 @@ impl ModuleSet for Modules {
             permissions: self.permissions.worker(),
             rtpengine: self.rtpengine.worker(),
             rtpproxy: self.rtpproxy.worker(),
+            uac_ha1: Vec::new(),
         }))
     }
 

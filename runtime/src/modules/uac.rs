@@ -18,7 +18,7 @@
 //!   decoded gives the URI to put back into From or To, depending on the
 //!   direction of the request; `uac_restore_from/to()` do the same from
 //!   the script (`manual` mode).
-//! * `uac_auth()` in a failure route: the picked branch's 401/407
+//! * `uac_auth([mode])` in a failure route: the picked branch's 401/407
 //!   challenge answered with the `credential` for its realm, the
 //!   `Authorization`/`Proxy-Authorization` header appended to the request
 //!   and the R-URI set to the branch's, for the script's next `t_relay()`.
@@ -872,14 +872,20 @@ fn md5_hex(parts: &[&[u8]]) -> Vec<u8> {
 
 /// The Authorization (401) or Proxy-Authorization (407) header value
 /// Kamailio's `uac_auth` builds for `method` and `uri`.
+/// With `ha1`, the password is the HA1 already (its first 32 bytes).
 pub fn authorization(
     code: u16,
     method: &[u8],
     uri: &[u8],
     crd: &Credential,
+    ha1: bool,
     ch: &Challenge<'_>,
 ) -> (&'static str, Vec<u8>) {
-    let ha1 = md5_hex(&[&crd.user, b":", &crd.realm, b":", &crd.passwd]);
+    let ha1 = if ha1 {
+        crd.passwd[..crd.passwd.len().min(32)].to_vec()
+    } else {
+        md5_hex(&[&crd.user, b":", &crd.realm, b":", &crd.passwd])
+    };
     let ha2 = md5_hex(&[method, b":", uri]);
     let (nc, cnonce) = (b"00000001", super::cfgutils::hash32(ch.nonce).to_string());
     let response = if ch.qop.is_empty() {
@@ -933,6 +939,13 @@ pub fn authorization(
 /// challenge could be answered (header appended, R-URI set to the
 /// branch's), else -1.
 pub fn uac_auth(ctx: &mut Ctx<'_>) -> i32 {
+    uac_auth_mode(ctx, 0)
+}
+
+/// `uac_auth(mode)`, `uac_auth_mode(mode)`: with bit 1 the credential's
+/// password is its HA1 (hex), and stays so for the later calls in this
+/// worker, as Kamailio marks its process's copy of the credential.
+pub fn uac_auth_mode(ctx: &mut Ctx<'_>, mode: i32) -> i32 {
     let Some((code, reply, uri)) = crate::tm::picked_reply(ctx) else {
         log::error(ctx, "uac: no picked reply or a faked one\n");
         return -1;
@@ -957,11 +970,25 @@ pub fn uac_auth(ctx: &mut Ctx<'_>) -> i32 {
         return -1;
     };
     let cfg = &Modules::of(ctx).uac;
-    let Some(crd) = cfg.credentials.iter().find(|c| c.realm == ch.realm) else {
+    let Some((idx, crd)) = cfg
+        .credentials
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.realm == ch.realm)
+    else {
         return -1;
     };
+    let ha1 = match crate::engine::module::worker_state::<super::WorkerModules>(ctx) {
+        Some(w) => {
+            if mode & 1 != 0 && !w.uac_ha1.contains(&idx) {
+                w.uac_ha1.push(idx);
+            }
+            w.uac_ha1.contains(&idx)
+        }
+        None => mode & 1 != 0,
+    };
     let method = ctx.msg.method().map(|m| m.as_bytes()).unwrap_or_default();
-    let (name, value) = authorization(code, method, &uri, crd, &ch);
+    let (name, value) = authorization(code, method, &uri, crd, ha1, &ch);
     ctx.new_uri = Some(uri);
     ctx.headers
         .push(HeaderOp::Append(name.as_bytes().to_vec(), value));

@@ -155,7 +155,7 @@ fn the_authorization_is_rfc2617s() {
         qop: b"",
         qop_auth: false,
     };
-    let (name, v) = authorization(407, b"GET", b"/dir/index.html", &crd, &ch);
+    let (name, v) = authorization(407, b"GET", b"/dir/index.html", &crd, false, &ch);
     assert_eq!(name, "Proxy-Authorization");
     let v = String::from_utf8(v).expect("text");
     // Without qop: MD5(HA1:nonce:HA2).
@@ -168,5 +168,34 @@ fn the_authorization_is_rfc2617s() {
             "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"/dir/index.html\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\", response=\"{}\", algorithm=MD5",
             String::from_utf8_lossy(&want)
         )
+    );
+}
+
+#[test]
+fn an_ha1_password_gives_the_same_answer() {
+    let crd = Credential {
+        user: b"u".to_vec(),
+        realm: b"r".to_vec(),
+        passwd: b"pw".to_vec(),
+    };
+    let ha1 = Credential {
+        passwd: md5_hex(&[b"u:r:pw"]),
+        ..crd.clone()
+    };
+    let ch = Challenge {
+        realm: b"r",
+        nonce: b"n",
+        qop: b"auth",
+        qop_auth: true,
+        ..Challenge::default()
+    };
+    let a = authorization(401, b"INVITE", b"sip:x@y", &crd, false, &ch);
+    let b = authorization(401, b"INVITE", b"sip:x@y", &ha1, true, &ch);
+    assert_eq!(a, b);
+    assert_eq!(a.0, "Authorization");
+    // The plain password taken as an HA1 is another answer.
+    assert_ne!(
+        a,
+        authorization(401, b"INVITE", b"sip:x@y", &crd, true, &ch)
     );
 }
