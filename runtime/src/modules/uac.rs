@@ -333,7 +333,7 @@ pub fn route_param<'a>(params: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     while end - p > name.len() + 2 {
         if p != 0 {
             let mut quoted = false;
-            while p < end && !(params[p] == b';' && !quoted) {
+            while p < end && (params[p] != b';' || quoted) {
                 if (params[p] == b'"' || params[p] == b'\'') && params[p - 1] != b'\\' {
                     quoted = !quoted;
                 }
