@@ -313,6 +313,24 @@ fn cases() -> Vec<Case> {
             )),
         },
         Case {
+            user: "authavp",
+            from: ALICE,
+            to: "sip:authavp@example.com",
+            challenge: Some((
+                "401 Unauthorized",
+                "WWW-Authenticate: Digest realm=\"avp.example.com\", nonce=\"fe dc\"\r\n",
+            )),
+        },
+        Case {
+            user: "authany",
+            from: ALICE,
+            to: "sip:authany@example.com",
+            challenge: Some((
+                "407 Proxy Authentication Required",
+                "Proxy-Authenticate: Digest realm=\"example.com\", nonce=\"n0nc3\", stale=false\r\n",
+            )),
+        },
+        Case {
             user: "authunknown",
             from: ALICE,
             to: "sip:authunknown@example.com",

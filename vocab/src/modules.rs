@@ -1009,6 +1009,9 @@ pub static MODULES: &[ModuleSupport] = &[
             ("rr_from_store_param", Impl(Str)),
             ("rr_to_store_param", Impl(Str)),
             ("credential", Impl(Str)),
+            ("auth_realm_avp", Impl(Pv)),
+            ("auth_username_avp", Impl(Pv)),
+            ("auth_password_avp", Impl(Pv)),
             (
                 "restore_dlg",
                 NoOpIf(

@@ -19,7 +19,8 @@
 //!   direction of the request; `uac_restore_from/to()` do the same from
 //!   the script (`manual` mode).
 //! * `uac_auth([mode])` in a failure route: the picked branch's 401/407
-//!   challenge answered with the `credential` for its realm, the
+//!   challenge answered with the credential for its realm (from the auth
+//!   AVPs, else the `credential` lines), the
 //!   `Authorization`/`Proxy-Authorization` header appended to the request
 //!   and the R-URI set to the branch's, for the script's next `t_relay()`.
 //!   The CSeq is not changed (Kamailio only increments it through the
@@ -36,6 +37,7 @@ use crate::engine::module::Module;
 use crate::engine::params::{ModParams, ParamError};
 use crate::modules::Modules;
 use crate::sip::{HeaderName, Message, NameAddr};
+use cfgc_vocab::PvRef;
 
 const M: &str = "uac";
 
@@ -74,6 +76,9 @@ pub struct Uac {
     /// The `credential` lines, the last given first (Kamailio links each
     /// new one at the head of its list).
     pub credentials: Vec<Credential>,
+    /// `auth_realm_avp`, `auth_username_avp`, `auth_password_avp`
+    /// (all three or none).
+    pub auth_avps: Option<[PvRef; 3]>,
 }
 
 impl Default for Uac {
@@ -84,6 +89,7 @@ impl Default for Uac {
             rr_from: b"vsf".to_vec(),
             rr_to: b"vst".to_vec(),
             credentials: Vec::new(),
+            auth_avps: None,
         }
     }
 }
@@ -135,6 +141,21 @@ pub fn parse_credential(s: &[u8]) -> Option<Credential> {
     })
 }
 
+/// A credential PV parameter, as the compiler resolved it (a list of
+/// one PV).
+fn pv_param(p: &ModParams, name: &str) -> Result<Option<PvRef>, ParamError> {
+    use crate::engine::params::ParamValue;
+    match p.get(M, name) {
+        None => Ok(None),
+        Some(ParamValue::PvList(l)) if l.len() == 1 => Ok(Some(l[0].1.clone())),
+        Some(_) => Err(ParamError::invalid(
+            M,
+            name,
+            format!("malformed or non AVP {name} AVP definition"),
+        )),
+    }
+}
+
 impl Uac {
     /// Reads `modparam("uac", ...)`.
     ///
@@ -183,7 +204,24 @@ impl Uac {
             })?;
             credentials.insert(0, c);
         }
+        let avps = [
+            pv_param(p, "auth_realm_avp")?,
+            pv_param(p, "auth_username_avp")?,
+            pv_param(p, "auth_password_avp")?,
+        ];
+        let auth_avps = match avps {
+            [None, None, None] => None,
+            [Some(r), Some(u), Some(pw)] => Some([r, u, pw]),
+            _ => {
+                return Err(ParamError::invalid(
+                    M,
+                    "auth_realm_avp",
+                    "partial definition of auth AVP!",
+                ));
+            }
+        };
         Ok(Self {
+            auth_avps,
             restore_mode,
             passwd: p
                 .str(M, "restore_passwd")
@@ -935,6 +973,35 @@ pub fn authorization(
     (name, v)
 }
 
+/// The mark of the AVPs' credential in the worker's HA1 list (Kamailio's
+/// one static credential for them).
+const AVP_CREDENTIAL: usize = usize::MAX;
+
+/// The credential the auth AVPs give for `realm` (Kamailio's
+/// `get_avp_credential`): a realm AVP unset or empty matches any realm;
+/// the user and password must be set and not empty.
+fn avp_credential(ctx: &Ctx<'_>, avps: &[PvRef; 3], realm: &[u8]) -> Option<Credential> {
+    use crate::engine::value::Value;
+    let text = |pv: &PvRef| -> Option<Vec<u8>> {
+        match crate::engine::pv::read(ctx, pv) {
+            Value::Null => None,
+            Value::Int(n) => Some(n.to_string().into_bytes()),
+            Value::Str(s) => Some(s.into_owned()),
+        }
+    };
+    let r = text(&avps[0]).filter(|r| !r.is_empty());
+    if r.as_deref().is_some_and(|r| r != realm) {
+        return None;
+    }
+    let user = text(&avps[1]).filter(|u| !u.is_empty())?;
+    let passwd = text(&avps[2]).filter(|p| !p.is_empty())?;
+    Some(Credential {
+        user,
+        realm: r.unwrap_or_else(|| realm.to_vec()),
+        passwd,
+    })
+}
+
 /// `uac_auth()` in a failure route: 1 if the picked branch's 401/407
 /// challenge could be answered (header appended, R-URI set to the
 /// branch's), else -1.
@@ -970,14 +1037,24 @@ pub fn uac_auth_mode(ctx: &mut Ctx<'_>, mode: i32) -> i32 {
         return -1;
     };
     let cfg = &Modules::of(ctx).uac;
-    let Some((idx, crd)) = cfg
-        .credentials
-        .iter()
-        .enumerate()
-        .find(|(_, c)| c.realm == ch.realm)
-    else {
+    // The AVPs first, then the `credential`s.
+    let from_avps = cfg
+        .auth_avps
+        .as_ref()
+        .and_then(|avps| avp_credential(ctx, avps, ch.realm));
+    let found = match from_avps {
+        Some(c) => Some((AVP_CREDENTIAL, c)),
+        None => cfg
+            .credentials
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.realm == ch.realm)
+            .map(|(i, c)| (i, c.clone())),
+    };
+    let Some((idx, crd)) = found else {
         return -1;
     };
+    let crd = &crd;
     let ha1 = match crate::engine::module::worker_state::<super::WorkerModules>(ctx) {
         Some(w) => {
             if mode & 1 != 0 && !w.uac_ha1.contains(&idx) {
