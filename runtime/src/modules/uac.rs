@@ -17,7 +17,9 @@
 //!   Route to [`rr_checker`] (Kamailio's RR callback): the parameter
 //!   decoded gives the URI to put back into From or To, depending on the
 //!   direction of the request; `uac_restore_from/to()` do the same from
-//!   the script (`manual` mode).
+//!   the script (`manual` mode; the replies to such a request are not
+//!   restored, as in Kamailio, which asks for them only in the
+//!   replacement and in the RR callback).
 //! * `uac_auth([mode])` in a failure route: the picked branch's 401/407
 //!   challenge answered with the credential for its realm (from the auth
 //!   AVPs, else the `credential` lines), the
@@ -26,9 +28,14 @@
 //!   The CSeq is not changed (Kamailio only increments it through the
 //!   dialog module's `track_cseq_updates`, and dialog is not supported).
 //!
-//! The dialog-based restoration (`restore_dlg`), the restore AVPs,
-//! credentials from AVPs, `uac_auth(mode)`, `uac_req_send` and the
-//! registration client (`uac_reg_*`) are refused at build.
+//!   A `qop` that does not start with `auth` is answered with `nc` and
+//!   `cnonce` in the digest but not in the header (Kamailio dereferences
+//!   a null `nc` there).
+//!
+//! The dialog-based restoration (`restore_dlg` other than 0), the restore
+//! AVPs (`restore_from_avp`/`restore_to_avp`), `uac_req_send` with
+//! `$uac_req`, the registration client (`uac_reg_*` and `reg_*`),
+//! `default_socket` and `event_callback` are refused at build.
 
 use crate::engine::Ctx;
 use crate::engine::ctx::HeaderOp;
