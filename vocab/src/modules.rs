@@ -1027,6 +1027,27 @@ pub static MODULES: &[ModuleSupport] = &[
         )],
     },
     ModuleSupport {
+        name: "uac",
+        runtime: "runtime/src/modules/uac.rs",
+        params: &[
+            ("restore_mode", Impl(Str)),
+            ("restore_passwd", Impl(Str)),
+            ("rr_from_store_param", Impl(Str)),
+            ("rr_to_store_param", Impl(Str)),
+            ("credential", Impl(Str)),
+            ("auth_realm_avp", Impl(Pv)),
+            ("auth_username_avp", Impl(Pv)),
+            ("auth_password_avp", Impl(Pv)),
+            (
+                "restore_dlg",
+                NoOpIf(
+                    &[V(0)],
+                    "`0` is Kamailio's default: the URIs are kept in the Record-Route, not in a dialog (the dialog module is not supported)",
+                ),
+            ),
+        ],
+    },
+    ModuleSupport {
         name: "usrloc",
         runtime: "runtime/src/modules/usrloc.rs",
         params: &[

@@ -355,6 +355,37 @@ fn peer_tag_avp_is_an_avp_or_nothing() {
 }
 
 #[test]
+fn uac_auth_avps_are_any_pv() {
+    let cfg = |v: &str| {
+        format!(
+            "loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nloadmodule \"pv.so\"\n\
+             loadmodule \"uac.so\"\n\
+             modparam(\"uac\", \"auth_username_avp\", \"{v}\")\n\
+             request_route {{ t_relay(); }}\n"
+        )
+    };
+    let value = |p: &Program| {
+        p.settings
+            .modparams
+            .iter()
+            .find(|m| m.name == "auth_username_avp")
+            .map(|m| m.value.clone())
+    };
+    for (v, avp) in [("$avp(u)", true), ("$var(u)", false)] {
+        let (p, d) = lower_src(&cfg(v));
+        assert!(codes(&d, Severity::Error).is_empty(), "{d:?}");
+        assert!(matches!(
+            value(&p.expect("lowered")),
+            Some(ModParamValue::PvList(l))
+                if matches!(l.as_slice(), [(_, PvRef::Avp(..))]) == avp && l.len() == 1
+        ));
+    }
+    // Kamailio's pv_parse_spec fails: it refuses to start.
+    let (_, d) = lower_src(&cfg(""));
+    assert_eq!(codes(&d, Severity::Error), ["uac-auth-avp"]);
+}
+
+#[test]
 fn tel2sip_writes_to_any_writable_pv() {
     let head = "loadmodule \"pv.so\"\nloadmodule \"siputils.so\"\n";
     for (out, ok) in [

@@ -22,7 +22,7 @@ use std::any::Any;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, HeaderOp};
 use super::params::{ModParams, ParamError};
 use super::value::{OwnedValue, Value};
 use crate::sip::Message;
@@ -251,6 +251,18 @@ pub trait Module: Sized + Send + Sync + 'static {
     /// transaction's request (flags and `$avp`s as saved, the R-URI of the
     /// branch concerned); flags it changes are saved back.
     fn tm_event(&self, _event: u32, _ctx: &mut Ctx<'_>, _reply: &TmReply<'_>) {}
+    /// A reply received for a transaction, before its onreply route
+    /// (Kamailio's `TMCB_RESPONSE_IN`): `request` is the transaction's
+    /// request as received, `req_ops` the request route's changes kept
+    /// with it; edits of the reply go to `ops` (relayed with it).
+    fn tm_response_in(
+        &self,
+        _request: &[u8],
+        _req_ops: &[HeaderOp],
+        _reply: &Message<'_>,
+        _ops: &mut Vec<HeaderOp>,
+    ) {
+    }
 }
 
 /// The modules an engine runs with, as one object: what the engine and tm
@@ -283,6 +295,15 @@ pub trait ModuleSet: Any + Send + Sync + fmt::Debug {
     /// never run, as in Kamailio).
     fn is_loaded(&self, _module: &str) -> bool {
         true
+    }
+    /// [`Module::tm_response_in`] of every module.
+    fn tm_response_in(
+        &self,
+        _request: &[u8],
+        _req_ops: &[HeaderOp],
+        _reply: &Message<'_>,
+        _ops: &mut Vec<HeaderOp>,
+    ) {
     }
     /// Every module's PVs.
     fn pvs(&self) -> Vec<PvExport> {

@@ -42,6 +42,7 @@ pub mod speeddial;
 pub mod sqlops;
 pub mod textops;
 pub mod textopsx;
+pub mod uac;
 pub mod usrloc;
 pub mod xlog;
 
@@ -56,6 +57,7 @@ use std::any::Any;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
+use crate::engine::ctx::HeaderOp;
 use crate::engine::module::{Module, ModuleSet, PvExport, RpcCommand, TmReply};
 use crate::engine::params::{ModParams, ParamError};
 use crate::engine::value::OwnedValue;
@@ -123,6 +125,8 @@ pub struct Modules {
     pub rtimer: rtimer::Rtimer,
     /// mqueue: the named queues.
     pub mqueue: mqueue::Mqueue,
+    /// uac: From/To replacement, credentials.
+    pub uac: uac::Uac,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -143,6 +147,10 @@ pub struct WorkerModules {
     pub rtpengine: rtpengine::Worker,
     /// rtpproxy's sockets.
     pub rtpproxy: rtpproxy::Worker,
+    /// uac: the credentials `uac_auth(1)` marked as holding an HA1 (in
+    /// Kamailio a flag on the process's copy of the credential, kept for
+    /// the later calls).
+    pub uac_ha1: Vec<usize>,
 }
 
 /// Runs `sql` on the worker's connection `pick` chooses (a module's own,
@@ -216,6 +224,7 @@ impl Modules {
             dispatcher: dispatcher::Dispatcher::from_params(&params)?,
             rtimer: rtimer::Rtimer::from_params(&params)?,
             mqueue: mqueue::Mqueue::from_params(&params)?,
+            uac: uac::Uac::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -250,6 +259,12 @@ impl Modules {
         }
         if loaded("acc") {
             self.acc.start()?;
+        }
+        if loaded("uac") {
+            if !loaded("tm") {
+                return Err("uac: can't load TM API".into());
+            }
+            self.uac.start(loaded("rr"), self.rr.append_fromtag)?;
         }
         if loaded("rtpengine") {
             for (_, id) in static_tables.iter().filter(|(m, _)| m == "rtpengine") {
@@ -403,6 +418,10 @@ macro_rules! each {
             let $m = &$self.mqueue;
             $body;
         }
+        {
+            let $m = &$self.uac;
+            $body;
+        }
     }};
 }
 
@@ -476,6 +495,7 @@ impl ModuleSet for Modules {
             permissions: self.permissions.worker(),
             rtpengine: self.rtpengine.worker(),
             rtpproxy: self.rtpproxy.worker(),
+            uac_ha1: Vec::new(),
         }))
     }
 
@@ -541,6 +561,18 @@ impl ModuleSet for Modules {
 
     fn tm_event(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
         each!(self, |m| Module::tm_event(m, event, ctx, reply));
+    }
+
+    fn tm_response_in(
+        &self,
+        request: &[u8],
+        req_ops: &[HeaderOp],
+        reply: &crate::sip::Message<'_>,
+        ops: &mut Vec<HeaderOp>,
+    ) {
+        each!(self, |m| Module::tm_response_in(
+            m, request, req_ops, reply, ops
+        ));
     }
 
     fn pvs(&self) -> Vec<PvExport> {

@@ -462,6 +462,11 @@ pub fn loose_route_mode(ctx: &mut Ctx<'_>, mode: i32) -> i32 {
     if rc > 0 || rc == -3 {
         let ops = routes.ops(msg);
         ctx.headers.extend(ops);
+        // The RR callbacks, when our Route had parameters: uac's
+        // restoration of From/To.
+        if ctx.route_params.as_ref().is_some_and(|p| p.len() > 1) {
+            super::uac::rr_checker(ctx);
+        }
     }
     rc
 }

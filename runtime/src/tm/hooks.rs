@@ -194,8 +194,11 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
         }
     }
     // The transaction's onreply route. The core reply route's header
-    // changes come first (Kamailio's lumps of the same reply).
+    // changes come first (Kamailio's lumps of the same reply), then the
+    // modules' (`TMCB_RESPONSE_IN`: uac's From/To restoration).
     let mut ops = ctx.headers.clone();
+    ctx.modules
+        .tm_response_in(&tx.request, &tx.headers, msg, &mut ops);
     // The reply as textopsx rebuilt it in the route (`msg_apply_changes`,
     // `change_reply_status`): what tm then decides on and relays.
     let mut rebuilt_reply: Option<Vec<u8>> = None;

@@ -53,10 +53,11 @@ pub use relay::{
 };
 use script::*;
 pub use script::{
-    reply_code, t_any_replied, t_any_timeout, t_branch_replied, t_branch_timeout, t_check_status,
-    t_check_trans, t_is_branch_route, t_is_canceled, t_is_failure_route, t_is_reply_route,
-    t_is_request_route, t_is_set, t_newtran, t_on_branch, t_on_failure, t_on_reply,
-    t_precheck_trans, t_release, t_reply, t_reset_fr, t_set_auto_inv_100, t_set_fr, t_set_fr_inv,
+    picked_reply, reply_code, t_any_replied, t_any_timeout, t_branch_replied, t_branch_timeout,
+    t_check_status, t_check_trans, t_is_branch_route, t_is_canceled, t_is_failure_route,
+    t_is_reply_route, t_is_request_route, t_is_set, t_newtran, t_on_branch, t_on_failure,
+    t_on_reply, t_precheck_trans, t_release, t_reply, t_reset_fr, t_set_auto_inv_100, t_set_fr,
+    t_set_fr_inv,
 };
 use table::{Insert, Table, TxHandle, hash_index, lock_tx, request_key};
 use txn::{Armed, Cancel, Dest, Retr, Stored, Transaction, UacBranch, send_cancel};

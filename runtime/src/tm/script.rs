@@ -292,6 +292,23 @@ pub fn reply_code(ctx: &Ctx<'_>) -> u16 {
     }
 }
 
+/// The picked branch of a failure route (Kamailio's
+/// `t_get_picked_branch`): its reply's code and text as stored, and the
+/// branch's R-URI; `None` outside a failure route, or for a reply tm made
+/// itself (a timeout).
+pub fn picked_reply(ctx: &mut Ctx<'_>) -> Option<(u16, Vec<u8>, Vec<u8>)> {
+    if ctx.tm.route != RouteKind::Failure {
+        return None;
+    }
+    let idx = usize::try_from(ctx.tm.branch_idx).ok()?;
+    with_tx(ctx, |tx, _| {
+        let b = tx.branches.get(idx)?;
+        let r = b.reply.as_ref().filter(|r| !r.faked)?;
+        Some((r.code, r.data.clone(), b.uri.clone()))
+    })
+    .flatten()
+}
+
 /// `t_release()`: puts the transaction on its wait timer.
 pub fn t_release(ctx: &mut Ctx<'_>) -> i32 {
     let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);

@@ -26,6 +26,9 @@ static LOWERINGS: &[(&str, &str, Lowering)] = &[
     ("nathelper", "received_avp", nathelper_received_avp),
     ("registrar", "received_avp", registrar_received_avp),
     ("rtpproxy", "rtpproxy_sock", rtpproxy_sock),
+    ("uac", "auth_realm_avp", uac_auth_realm_avp),
+    ("uac", "auth_username_avp", uac_auth_username_avp),
+    ("uac", "auth_password_avp", uac_auth_password_avp),
 ];
 
 /// The lowering of `modparam(module, name, ...)`, if it has one
@@ -303,4 +306,41 @@ fn avp_only(
         }
         None => None,
     }
+}
+
+/// uac's `auth_realm_avp`: see [`uac_auth_pv`].
+fn uac_auth_realm_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    uac_auth_pv(l, "auth_realm_avp", text, span)
+}
+
+/// uac's `auth_username_avp`: see [`uac_auth_pv`].
+fn uac_auth_username_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    uac_auth_pv(l, "auth_username_avp", text, span)
+}
+
+/// uac's `auth_password_avp`: see [`uac_auth_pv`].
+fn uac_auth_password_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    uac_auth_pv(l, "auth_password_avp", text, span)
+}
+
+/// uac's credential PVs: any PV (Kamailio parses them with
+/// `pv_parse_spec` and reads them with `pv_get_spec_value`, though its
+/// messages call them AVPs), passed on as a one-item list; text Kamailio
+/// cannot parse as a PV (an empty one included) refuses the start.
+fn uac_auth_pv(l: &mut Lowerer<'_>, param: &str, text: &str, span: Span) -> Option<ModParamValue> {
+    let spec = match pvar::parse_spec(text) {
+        Ok((spec, _)) => spec,
+        Err(e) => {
+            l.diags.push(
+                Diagnostic::error("uac-auth-avp", format!("uac `{param}` \"{text}\": {}", e.0))
+                    .with_label(span, "Kamailio refuses to start: malformed AVP definition")
+                    .with_help(format!(
+                        "name a PV: `modparam(\"uac\", \"{param}\", \"$avp(name)\")`"
+                    )),
+            );
+            return None;
+        }
+    };
+    let r = l.pv_ref(&spec, span)?;
+    Some(ModParamValue::PvList(vec![(param.to_string(), r)]))
 }
