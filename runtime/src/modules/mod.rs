@@ -16,6 +16,7 @@ pub mod cfgutils;
 pub mod corex;
 pub mod counters;
 pub mod ctl;
+pub mod dialog;
 pub mod dispatcher;
 pub mod domain;
 pub mod htable;
@@ -117,6 +118,8 @@ pub struct Modules {
     pub pike: pike::Pike,
     /// dispatcher: the destination sets.
     pub dispatcher: dispatcher::Dispatcher,
+    /// dialog: the dialogs and their profiles.
+    pub dialog: dialog::Dialog,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -208,6 +211,7 @@ impl Modules {
             htable: htable::Htable::from_params(&params)?,
             pike: pike::Pike::from_params(&params)?,
             dispatcher: dispatcher::Dispatcher::from_params(&params)?,
+            dialog: dialog::Dialog::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -387,6 +391,10 @@ macro_rules! each {
             let $m = &$self.dispatcher;
             $body;
         }
+        {
+            let $m = &$self.dialog;
+            $body;
+        }
     }};
 }
 
@@ -507,7 +515,7 @@ impl ModuleSet for Modules {
         each!(self, |m| Module::shutdown(m));
     }
 
-    fn tm_request_in(&self, ctx: &Ctx<'_>) -> u32 {
+    fn tm_request_in(&self, ctx: &mut Ctx<'_>) -> u32 {
         let mut mask = 0;
         each!(self, |m| mask |= Module::tm_request_in(m, ctx));
         mask
