@@ -2495,14 +2495,14 @@ pub static BINDINGS: &[Binding] = &[
         "dialog",
         "get_profile_size",
         "modules::dialog::get_profile_size",
-        &[Str, PvWrite],
+        &[Str, PvOut],
         Mut,
     ),
     b(
         "dialog",
         "get_profile_size",
         "modules::dialog::get_profile_size_value",
-        &[Str, Fmt, PvWrite],
+        &[Str, Fmt, PvOut],
         Mut,
     ),
     b(

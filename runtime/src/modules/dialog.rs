@@ -701,7 +701,8 @@ fn in_profile(ctx: &mut Ctx<'_>, name: &[u8], value: Option<&[u8]>) -> i32 {
     if hit { 1 } else { -1 }
 }
 
-/// `get_profile_size(profile, $out)`: the profile's size into `$out`; 1.
+/// `get_profile_size(profile, $out)`: the profile's size into `$out`; 1
+/// (-1 for a profile with values, which needs one).
 pub fn get_profile_size(ctx: &mut Ctx<'_>, profile: &[u8], out: &[PvRef]) -> i32 {
     profile_size(ctx, profile, None, out)
 }
@@ -720,6 +721,17 @@ fn profile_size(ctx: &mut Ctx<'_>, name: &[u8], value: Option<&[u8]>, out: &[PvR
     let d = state(ctx);
     let Some(p) = d.profile(name) else {
         return unknown_profile(ctx, name);
+    };
+    let value = if d.profiles[p].has_value {
+        match value {
+            Some(v) if !v.is_empty() => Some(v),
+            _ => {
+                log::error(ctx, "invalid value parameter\n");
+                return -1;
+            }
+        }
+    } else {
+        None
     };
     let n = d.profile_size(p, value);
     let Some(pv) = out.first() else {
@@ -750,10 +762,15 @@ pub fn dlg_set_timeout(ctx: &mut Ctx<'_>, secs: i32) -> i32 {
     let Some(dlg) = t.dlgs.get_mut(&id) else {
         return -1;
     };
-    dlg.lifetime = secs;
-    if dlg.expires.is_some() {
+    // Past the 2xx the timer is re-armed; it must be running (Kamailio's
+    // `update_dlg_timer` fails on a dialog off its timer list).
+    if !matches!(dlg.state, UNCONFIRMED | EARLY) {
+        if dlg.expires.is_none() {
+            return -1;
+        }
         dlg.expires = Some(now + Duration::from_secs(u64::from(secs)));
     }
+    dlg.lifetime = secs;
     1
 }
 
