@@ -118,8 +118,8 @@ pub struct Binding {
 /// checks and loads with a database mode): (module, function, argument
 /// index); and rtpproxy's `set_rtp_proxy_set` and rtpengine's
 /// `set_rtpengine_set`, whose fixups look their constant sets up
-/// (refusing to start on one not configured). The
-/// compiler collects the constant arguments of these calls into
+/// (refusing to start on one not configured), and dialog's profile
+/// functions, whose fixups look their profile up. The compiler collects the constant arguments of these calls into
 /// `Settings::static_tables`; the runtime checks them at start-up.
 pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("auth_db", "www_authenticate", 1),
@@ -133,6 +133,10 @@ pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("rtpproxy", "set_rtp_proxy_set", 0),
     ("rtpengine", "set_rtpengine_set", 0),
     ("rtpengine", "set_rtpengine_set", 1),
+    ("dialog", "set_dlg_profile", 0),
+    ("dialog", "unset_dlg_profile", 0),
+    ("dialog", "is_in_profile", 0),
+    ("dialog", "get_profile_size", 0),
 ];
 
 /// Module functions whose constant argument is a set of flag letters

@@ -259,6 +259,13 @@ impl Modules {
             }
             self.rtpproxy.start();
         }
+        if loaded("dialog") {
+            for (_, name) in static_tables.iter().filter(|(m, _)| m == "dialog") {
+                if self.dialog.profile(name.as_bytes()).is_none() {
+                    return Err(format!("dialog: profile <{name}> not defined"));
+                }
+            }
+        }
         if loaded("usrloc") {
             let tables: Vec<&str> = static_tables
                 .iter()
