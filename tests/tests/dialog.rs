@@ -7,7 +7,8 @@
 //! reason. Compared: every message the UAC and the UAS receive (Via
 //! branches, the proxy's port and the random `h_id` half of the `did`
 //! Record-Route parameter normalised), and when a dialog whose lifetime
-//! `dlg_set_timeout(2)` shortened leaves its profile.
+//! `dlg_set_timeout(2)` shortened leaves its profile; and the operator's
+//! `kamcmd dlg.profile_get_size` while two calls are up.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -314,7 +315,17 @@ struct Session {
     expired_after: Option<Duration>,
 }
 
-fn session(port: u16, uas_sock: &UdpSocket) -> Session {
+/// The operator's commands while two calls are up.
+const RPC: &[&str] = &[
+    "dlg.profile_get_size calls",
+    "dlg.profile_get_size caller alice",
+    "dlg.profile_get_size caller bob",
+    "dlg.profile_get_size caller",
+    "dlg.profile_get_size nope",
+    "dlg.profile_get_size",
+];
+
+fn session(port: u16, uas_sock: &UdpSocket, rundir: &Path) -> Session {
     let stop = AtomicBool::new(false);
     let uas_seen = Mutex::new(Vec::new());
     let mut uac = Uac::new(port);
@@ -326,6 +337,10 @@ fn session(port: u16, uas_sock: &UdpSocket) -> Session {
         log.push(format!("opt1: {}", uac.sizes("alice", 1)));
         let b = uac.invite("b", "flag", "bob");
         log.push(format!("opt2: {}", uac.sizes("alice", 2)));
+        for cmd in RPC {
+            log.push(format!("> {cmd}"));
+            log.extend(tests::kamcmd(rundir, cmd).lines().map(str::to_string));
+        }
         let _c = uac.invite("c", "third", "carol");
         log.push(format!("bye a: {:?}", uac.bye(&a, "a").map(|r| first(&r))));
         log.push(format!("opt3: {}", uac.sizes("alice", 3)));
@@ -374,16 +389,53 @@ fn first(msg: &str) -> String {
     msg.lines().next().unwrap_or("").to_string()
 }
 
+/// Starts one contender with its ctl socket in a runtime directory of its
+/// own: the guard, its port and that directory.
+fn start(who: &str, dport: u16) -> (cfgc_test_support::GroupGuard, u16, PathBuf) {
+    let wait = Duration::from_secs(20);
+    let port = cfgc_test_support::free_port();
+    let rundir = std::env::temp_dir().join(format!("cfgc-dialog-{who}-{port}"));
+    std::fs::create_dir_all(&rundir).expect("rundir");
+    let define = format!("DSTPORT={dport}");
+    match who {
+        "kamailio" => {
+            let mut g = cfgc_test_support::Kamailio::new(
+                cfg(),
+                format!("udp:127.0.0.1:{port}"),
+                rundir.clone(),
+            )
+            .module_dir(Some(cfgc_test_support::module_dir()))
+            .define(define)
+            .start(std::process::Stdio::null(), std::process::Stdio::null())
+            .expect("kamailio runs (apt-get install kamailio)");
+            g.wait_bound(port, "kamailio", wait)
+                .expect("kamailio listens");
+            (g, port, rundir)
+        }
+        "compiled" => {
+            let d = dport.to_string();
+            let bin = tests::build_proxy(&cfg(), &[("DSTPORT", d.as_str())], "dialog-proxy");
+            let (g, port) =
+                tests::start_ours(&bin, None, &["-Y".as_ref(), rundir.as_os_str()], wait);
+            (g, port, rundir)
+        }
+        _ => {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+            c.arg("-A").arg(define).arg(cfg()).arg("--");
+            let (g, port) = tests::start_command(c, &["-Y".as_ref(), rundir.as_os_str()], wait);
+            (g, port, rundir)
+        }
+    }
+}
+
 #[test]
 fn dialogs_profiles_and_lifetime_like_kamailio() {
     let uas_sock = UdpSocket::bind("127.0.0.1:0").expect("uas");
     let dport = uas_sock.local_addr().expect("addr").port();
-    let defines = vec![("DSTPORT".to_string(), dport.to_string())];
-    let interp = PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"));
     let mut all = Vec::new();
     for who in ["kamailio", "compiled", "interpreted"] {
-        let (g, port) = tests::start_contender(who, &cfg(), &defines, "dialog-proxy", &interp);
-        let s = session(port, &uas_sock);
+        let (g, port, rundir) = start(who, dport);
+        let s = session(port, &uas_sock, &rundir);
         g.stop().expect("stopped");
         all.push((who, s));
     }
@@ -396,6 +448,7 @@ fn dialogs_profiles_and_lifetime_like_kamailio() {
         "SIP/2.0 486 Too many 2",
         "opt3: SIP/2.0 200 sizes 1 0 0 0 unknown",
         "opt4: SIP/2.0 200 sizes 0 0 0 0 unknown",
+        "> dlg.profile_get_size caller alice\n1",
     ] {
         assert!(joined.contains(want), "kamailio: no `{want}` in\n{joined}");
     }
@@ -406,7 +459,9 @@ fn dialogs_profiles_and_lifetime_like_kamailio() {
             "kamailio: the UAS saw no `{want}`:\n{uas_joined}"
         );
     }
-    let expired = theirs.expired_after.expect("kamailio: the short dialog never expired");
+    let expired = theirs
+        .expired_after
+        .expect("kamailio: the short dialog never expired");
     for (who, s) in &all[1..] {
         tests::assert_same_lines(&format!("{who} (UAC)"), &theirs.uac, &s.uac);
         tests::assert_same_lines(&format!("{who} (UAS)"), &theirs.uas, &s.uas);

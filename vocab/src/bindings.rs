@@ -2445,7 +2445,13 @@ pub static BINDINGS: &[Binding] = &[
         &[Fmt],
         Mut,
     ),
-    b("dialog", "dlg_manage", "modules::dialog::dlg_manage", &[], Mut),
+    b(
+        "dialog",
+        "dlg_manage",
+        "modules::dialog::dlg_manage",
+        &[],
+        Mut,
+    ),
     b(
         "dialog",
         "is_known_dlg",

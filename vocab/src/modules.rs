@@ -494,7 +494,9 @@ pub static MODULES: &[ModuleSupport] = &[
             ),
             (
                 "enable_stats",
-                NoOp("the `dialog` statistics group is not exposed by the runtime yet (no RPC or `$stat` reads it)"),
+                NoOp(
+                    "the `dialog` statistics group is not exposed by the runtime yet (no RPC or `$stat` reads it)",
+                ),
             ),
             (
                 "enable_dmq",

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::Modules;
 use crate::engine::ctx::HeaderOp;
-use crate::engine::module::{Module, PvExport, TmReply, tmcb};
+use crate::engine::module::{
+    Module, ModuleSet, PvExport, RpcCommand, RpcError, RpcValue, TmReply, tmcb,
+};
 use crate::engine::params::{ModParams, ParamError};
 use crate::engine::{Ctx, Value, log, pv};
 use crate::sip::Method;
@@ -348,8 +350,10 @@ fn current(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
 }
 
 fn bind(ctx: &mut Ctx<'_>, id: (u32, u32)) {
-    ctx.headers
-        .push(HeaderOp::Note(CURRENT, format!("{}:{}", id.0, id.1).into_bytes()));
+    ctx.headers.push(HeaderOp::Note(
+        CURRENT,
+        format!("{}:{}", id.0, id.1).into_bytes(),
+    ));
 }
 
 /// `dlg_get_msg_dialog`: the bound dialog, else one matching the message's
@@ -390,7 +394,9 @@ fn new_dialog(ctx: &mut Ctx<'_>) -> i32 {
     let seed = t.seed;
     let next = t.next_id.entry(h_entry).or_insert_with(|| {
         // Kamailio: a random start below 3 * hash_size.
-        let x = seed.wrapping_mul(2_654_435_761).wrapping_add(h_entry.wrapping_mul(40503));
+        let x = seed
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(h_entry.wrapping_mul(40503));
         x % (3 * d.hash_size)
     });
     *next = next.wrapping_add(1);
@@ -941,6 +947,11 @@ impl Module for Dialog {
         pv_export("dlg(from_tag)", pv_from_tag),
         pv_export("dlg(to_tag)", pv_to_tag),
     ];
+    const RPC: &'static [RpcCommand] = &[RpcCommand {
+        name: "dlg.profile_get_size",
+        help: "Returns the number of dialogs belonging to a profile",
+        handler: rpc_profile_get_size,
+    }];
 
     fn from_params(params: &ModParams) -> Result<Self, ParamError> {
         Dialog::from_params(params)
@@ -961,6 +972,29 @@ impl Module for Dialog {
     fn tm_event(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
         self.on_reply(event, ctx, reply);
     }
+}
+
+/// `dlg.profile_get_size profile [value]`: the profile's size (all its
+/// dialogs without a value, or for a profile without values).
+fn rpc_profile_get_size(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let d = set
+        .as_any()
+        .downcast_ref::<Modules>()
+        .map(|m| &m.dialog)
+        .ok_or_else(|| RpcError::new(500, "dialog is not loaded"))?;
+    let Some(name) = args.first() else {
+        // BINRPC's message for a missing parameter (Kamailio scans it
+        // with `.S`, any type converted).
+        return Err(RpcError::new(
+            400,
+            "error at parameter 0: expected any type but end of packet encountered",
+        ));
+    };
+    let p = d
+        .profile(name.as_bytes())
+        .ok_or_else(|| RpcError::new(404, format!("Profile not found: {name}")))?;
+    let n = d.profile_size(p, args.get(1).map(|v| v.as_bytes()));
+    Ok(vec![RpcValue::Int(i64::try_from(n).unwrap_or(i64::MAX))])
 }
 
 const fn pv_export(name: &'static str, read: for<'c> fn(&'c Ctx<'_>) -> Value<'c>) -> PvExport {
