@@ -279,14 +279,14 @@ fn normalise(msg: &str, ports: &[(u16, &str)]) -> Vec<String> {
             let end = l[i..].find([';', ' ']).map_or(l.len(), |e| i + e);
             l.replace_range(i..end, "branch=X");
         }
-        if let Some(i) = l.find("did=") {
-            if let Some(dot) = l[i..].find('.') {
-                let start = i + dot + 1;
-                let end = l[start..]
-                    .find(|c: char| !c.is_ascii_hexdigit())
-                    .map_or(l.len(), |e| start + e);
-                l.replace_range(start..end, "X");
-            }
+        if let Some(i) = l.find("did=")
+            && let Some(dot) = l[i..].find('.')
+        {
+            let start = i + dot + 1;
+            let end = l[start..]
+                .find(|c: char| !c.is_ascii_hexdigit())
+                .map_or(l.len(), |e| start + e);
+            l.replace_range(start..end, "X");
         }
         // A local reply's To tag: an MD5 of the listening socket (port
         // included) and a CRC of the request.

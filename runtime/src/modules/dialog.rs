@@ -198,7 +198,7 @@ impl Dialog {
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
         let flag = p.int(M, "dlg_flag")?.unwrap_or(-1);
-        if flag > 31 || flag < -1 {
+        if !(-1..=31).contains(&flag) {
             return Err(ParamError::invalid(
                 M,
                 "dlg_flag",
