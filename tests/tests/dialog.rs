@@ -2,8 +2,8 @@
 //! `kamailio -f`, to the compiled proxy and to the interpreter. A UAC and
 //! a UAS of the test set calls up (INVITE, 180, 200, ACK with the Route the
 //! Record-Route gave) and tear them down (BYE); the cfg reports what the
-//! dialog module says in headers it adds (`$dlg(...)`, `is_known_dlg`,
-//! `is_in_profile`) and, for an OPTIONS, the profile sizes in its reply's
+//! dialog module says in headers it adds (`$dlg(...)`, `$dlg_var(...)`,
+//! `is_known_dlg`, `is_in_profile`) and, for an OPTIONS, the profile sizes in its reply's
 //! reason. Compared: every message the UAC and the UAS receive (Via
 //! branches, the proxy's port and the random `h_id` half of the `did`
 //! Record-Route parameter normalised), and when a dialog whose lifetime
@@ -453,7 +453,14 @@ fn dialogs_profiles_and_lifetime_like_kamailio() {
         assert!(joined.contains(want), "kamailio: no `{want}` in\n{joined}");
     }
     let uas_joined = theirs.uas.join("\n");
-    for want in ["did=", "X-Dlg: known 5", "X-Before: out", "X-In: alice"] {
+    for want in [
+        "did=",
+        "X-Dlg: known 5",
+        "X-Before: out",
+        "X-In: alice",
+        "X-Vars: manage-alice alice <null> <null>",
+        "X-Vars: flag-bob <null> <null> <null>",
+    ] {
         assert!(
             uas_joined.contains(want),
             "kamailio: the UAS saw no `{want}`:\n{uas_joined}"

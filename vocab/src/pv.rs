@@ -197,6 +197,9 @@ pub enum PvRef {
     /// `$shtdec`, `$shtcn`, `$shtcv`): the table by its (constant) name,
     /// the key a PV format printed at each access.
     Sht(ShtPv, Box<ShtName>),
+    /// dialog's `$dlg_var(name)`: a variable of the message's dialog, by
+    /// its (constant) name; writable, strings only.
+    DlgVar(String),
 }
 
 /// Which htable PV ([`PvRef::Sht`]).
@@ -448,6 +451,7 @@ impl PvRef {
             PvRef::Plain(id) => id.info().writable,
             PvRef::Var(_) | PvRef::Avp(..) | PvRef::Xavp(_) => true,
             PvRef::Sht(ShtPv::Val | ShtPv::Ex, _) => true,
+            PvRef::DlgVar(_) => true,
             PvRef::Module(idx) => ModulePv::get(*idx).is_some_and(|p| p.write.is_some()),
             _ => false,
         }

@@ -87,9 +87,11 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
             Some(ops) => trans::eval(read(ctx, inner), &ops),
             None => Value::Null,
         },
-        PvRef::Dbr(..) | PvRef::SqlRows(_) | PvRef::TextIter(..) | PvRef::Sht(..) => {
-            ctx.modules.read_pv_ref(pv, ctx)
-        }
+        PvRef::Dbr(..)
+        | PvRef::SqlRows(_)
+        | PvRef::TextIter(..)
+        | PvRef::Sht(..)
+        | PvRef::DlgVar(_) => ctx.modules.read_pv_ref(pv, ctx),
         PvRef::Xavp(x) => xavp::read(ctx, x),
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {
             Some(p) => ctx.modules.read_pv(p.name, ctx),
@@ -153,7 +155,7 @@ pub fn assign(ctx: &mut Ctx<'_>, pv: &PvRef, v: OwnedValue) -> i32 {
             }
             None => -1,
         },
-        PvRef::Sht(..) => {
+        PvRef::Sht(..) | PvRef::DlgVar(_) => {
             let modules = ctx.modules;
             modules.write_pv_ref(pv, ctx, v)
         }

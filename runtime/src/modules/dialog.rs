@@ -3,7 +3,7 @@
 //! (confirmed on a 2xx, failed on a final reply >= 300) and in-dialog
 //! requests (matched from rr's `loose_route`, Kamailio's rr callback, by the
 //! `did` Record-Route parameter or by Call-ID and tags), ended by a BYE or
-//! when their lifetime runs out; profiles and `$dlg(...)`.
+//! when their lifetime runs out; profiles, `$dlg(...)` and `$dlg_var(...)`.
 //!
 //! One table shared by the workers behind one lock, never held across a
 //! send. A dialog in state 5 stays visible (as in Kamailio until the
@@ -11,7 +11,8 @@
 //! the timer; its profile links go when it enters state 5, as Kamailio's.
 //!
 //! Not done (refused at build): BYEs sent by the module (`send_bye`,
-//! `dlg_bye`), `$dlg_var`, `$dlg_ctx`, database modes, event routes.
+//! `dlg_bye`), `$dlg_ctx`, `timeout_avp`, database modes, event routes,
+//! the `dialog` statistics, RPC commands other than `dlg.profile_get_size`.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -23,6 +24,7 @@ use crate::engine::module::{
     Module, ModuleSet, PvExport, RpcCommand, RpcError, RpcValue, TmReply, tmcb,
 };
 use crate::engine::params::{ModParams, ParamError};
+use crate::engine::value::OwnedValue;
 use crate::engine::{Ctx, Value, log, pv};
 use crate::sip::Method;
 use crate::transport::Transmit;
@@ -40,6 +42,9 @@ const CURRENT: &str = "dialog.current";
 /// A profile link waiting for the dialog of this message
 /// (`current_pending_linkers`): profile index, NUL, value.
 const PENDING: &str = "dialog.pending";
+/// A `$dlg_var` written before the message has a dialog: name, NUL, `1`
+/// and the value (set) or `0` (deleted).
+const PENDING_VAR: &str = "dialog.var";
 
 pub const UNCONFIRMED: u8 = 1;
 pub const EARLY: u8 = 2;
@@ -73,6 +78,17 @@ pub struct Dlg {
     expires: Option<Instant>,
     /// When a dialog in state 5 is freed.
     gone: Option<Instant>,
+    /// `$dlg_var(...)`: name, value.
+    pub vars: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Dlg {
+    fn set_var(&mut self, name: &[u8], value: Option<&[u8]>) {
+        self.vars.retain(|(k, _)| k != name);
+        if let Some(v) = value {
+            self.vars.push((name.to_vec(), v.to_vec()));
+        }
+    }
 }
 
 /// A dialog's membership of a profile.
@@ -417,16 +433,28 @@ fn new_dialog(ctx: &mut Ctx<'_>) -> i32 {
             start_ts: 0,
             expires: None,
             gone: None,
+            vars: Vec::new(),
         },
     );
     let mut pending = Vec::new();
+    let mut vars = Vec::new();
     ctx.headers.retain(|op| match op {
         HeaderOp::Note(PENDING, v) => {
             pending.push(v.clone());
             false
         }
+        HeaderOp::Note(PENDING_VAR, v) => {
+            vars.push(v.clone());
+            false
+        }
         _ => true,
     });
+    if let Some(dlg) = t.dlgs.get_mut(&id) {
+        for v in &vars {
+            let (name, value) = pending_var(v);
+            dlg.set_var(name, value);
+        }
+    }
     for v in pending {
         let mut parts = v.splitn(2, |&b| b == 0);
         let p = parts
@@ -840,6 +868,76 @@ pub fn pv_from_tag<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
 /// `$dlg(to_tag)`.
 pub fn pv_to_tag<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
     with_dlg(ctx, |d| text(&d.to_tag))
+}
+
+// ---- $dlg_var(name) ----------------------------------------------------
+
+/// A pending variable's name and value (`None`: deleted).
+fn pending_var(note: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let mut it = note.splitn(2, |&b| b == 0);
+    let name = it.next().unwrap_or_default();
+    match it.next() {
+        Some([b'1', value @ ..]) => (name, Some(value)),
+        _ => (name, None),
+    }
+}
+
+/// `$dlg_var(name)`: the variable of the message's dialog (before the
+/// dialog exists, what this message set); `$null` if unset.
+pub fn dlg_var<'c>(ctx: &'c Ctx<'_>, name: &str) -> Value<'c> {
+    let name = name.as_bytes();
+    if let Some(id) = msg_dialog(ctx) {
+        let t = lock(&state(ctx).table);
+        return t
+            .dlgs
+            .get(&id)
+            .and_then(|d| d.vars.iter().find(|(k, _)| k == name))
+            .map_or(Value::Null, |(_, v)| Value::Str(v.clone().into()));
+    }
+    let last = ctx.headers.iter().rev().find_map(|op| match op {
+        HeaderOp::Note(PENDING_VAR, v) => {
+            let (n, value) = pending_var(v);
+            (n == name).then_some(value)
+        }
+        _ => None,
+    });
+    match last.flatten() {
+        Some(v) => Value::Str(v.into()),
+        None => Value::Null,
+    }
+}
+
+/// `$dlg_var(name) = v`: a string is stored, `$null` deletes; an integer
+/// is refused (-1, as Kamailio: "non-string values are not supported").
+pub fn set_dlg_var(ctx: &mut Ctx<'_>, name: &str, v: OwnedValue) -> i32 {
+    let value = match &v {
+        Value::Null => None,
+        Value::Str(s) => Some(s.as_ref()),
+        Value::Int(_) => {
+            log::error(ctx, "non-string values are not supported\n");
+            return -1;
+        }
+    };
+    if let Some(id) = msg_dialog(ctx) {
+        let mut t = lock(&state(ctx).table);
+        return match t.dlgs.get_mut(&id) {
+            Some(d) => {
+                d.set_var(name.as_bytes(), value);
+                1
+            }
+            None => -1,
+        };
+    }
+    let mut note = name.as_bytes().to_vec();
+    note.push(0);
+    if let Some(s) = value {
+        note.push(b'1');
+        note.extend_from_slice(s);
+    } else {
+        note.push(b'0');
+    }
+    ctx.headers.push(HeaderOp::Note(PENDING_VAR, note));
+    1
 }
 
 // ---- tm events and the timer -----------------------------------------

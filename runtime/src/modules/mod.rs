@@ -482,12 +482,16 @@ impl ModuleSet for Modules {
         match pv {
             PvRef::TextIter(kind, name) => textopsx::iter_pv(ctx, *kind, name),
             PvRef::Sht(..) => htable::read_pv_ref(pv, ctx).unwrap_or(Value::Null),
+            PvRef::DlgVar(name) => dialog::dlg_var(ctx, name),
             _ => sqlops::read_pv_ref(pv, ctx),
         }
     }
 
     fn write_pv_ref(&self, pv: &PvRef, ctx: &mut Ctx<'_>, v: OwnedValue) -> i32 {
-        htable::write_pv_ref(pv, ctx, v)
+        match pv {
+            PvRef::DlgVar(name) => dialog::set_dlg_var(ctx, name, v),
+            _ => htable::write_pv_ref(pv, ctx, v),
+        }
     }
 
     fn is_myself(&self, host: &[u8]) -> bool {

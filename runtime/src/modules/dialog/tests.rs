@@ -296,3 +296,31 @@ fn unset_is_refused_in_the_request_route() {
         assert_eq!(unset_dlg_profile(ctx, b"calls"), -1);
     });
 }
+
+#[test]
+fn dialog_variables_wait_for_the_dialog_and_hold_strings_only() {
+    let m = modules(&[]);
+    let raw = invite("c7@x");
+    let id = run_with(&raw, &m, Instant::now(), |ctx| {
+        assert_eq!(set_dlg_var(ctx, "a", Value::Str(b"1".to_vec().into())), 1);
+        assert_eq!(set_dlg_var(ctx, "b", Value::Str(b"x".to_vec().into())), 1);
+        assert_eq!(set_dlg_var(ctx, "b", Value::Null), 1);
+        assert_eq!(dlg_var(ctx, "a"), Value::str(b"1"));
+        assert_eq!(dlg_var(ctx, "b"), Value::Null);
+        assert_eq!(dlg_manage(ctx), 1);
+        assert_eq!(set_dlg_var(ctx, "n", Value::Int(5)), -1);
+        assert_eq!(set_dlg_var(ctx, "e", Value::Str(Vec::new().into())), 1);
+        current(ctx).expect("bound")
+    })
+    .0;
+    let d = m.dialog.get(id).expect("dialog");
+    assert_eq!(
+        d.vars,
+        vec![(b"a".to_vec(), b"1".to_vec()), (b"e".to_vec(), Vec::new())]
+    );
+    // Another message of the dialog reads them.
+    run_with(&raw, &m, Instant::now(), |ctx| {
+        assert_eq!(dlg_var(ctx, "a"), Value::str(b"1"));
+        assert_eq!(dlg_var(ctx, "n"), Value::Null);
+    });
+}
