@@ -459,6 +459,9 @@ fn dialogs_profiles_and_lifetime_like_kamailio() {
         "X-Before: out",
         "X-In: alice",
         "X-Vars: manage-alice alice <null> <null>",
+        // timeout_avp set for alice only.
+        " 300 ft-a <null>",
+        " 600 ft-e <null>",
         "X-Vars: flag-bob <null> <null> <null>",
     ] {
         assert!(

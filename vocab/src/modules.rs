@@ -472,6 +472,7 @@ pub static MODULES: &[ModuleSupport] = &[
             ("rr_param", Impl(Str)),
             ("hash_size", Impl(Int)),
             ("detect_spirals", Impl(Int)),
+            ("timeout_avp", Impl(Pv)),
             ("profiles_no_value", Impl(Str)),
             ("profiles_with_value", Impl(Str)),
             (

@@ -11,7 +11,7 @@
 //! the timer; its profile links go when it enters state 5, as Kamailio's.
 //!
 //! Not done (refused at build): BYEs sent by the module (`send_bye`,
-//! `dlg_bye`), `$dlg_ctx`, `timeout_avp`, database modes, event routes,
+//! `dlg_bye`), `$dlg_ctx`, database modes, event routes,
 //! the `dialog` statistics, RPC commands other than `dlg.profile_get_size`.
 
 use std::collections::HashMap;
@@ -121,6 +121,8 @@ pub struct Dialog {
     rr_param: String,
     hash_size: u32,
     detect_spirals: bool,
+    /// `timeout_avp`: an integer > 0 in it is a new dialog's lifetime.
+    timeout_avp: Option<PvRef>,
     pub profiles: Vec<Profile>,
     table: Mutex<Table>,
 }
@@ -134,6 +136,7 @@ impl Default for Dialog {
             rr_param: "did".into(),
             hash_size: 4096,
             detect_spirals: true,
+            timeout_avp: None,
             profiles: Vec::new(),
             table: Mutex::new(Table::default()),
         }
@@ -265,6 +268,7 @@ impl Dialog {
             rr_param,
             hash_size,
             detect_spirals: p.int(M, "detect_spirals")?.unwrap_or(1) != 0,
+            timeout_avp: super::avp_param(p, M, "timeout_avp")?,
             profiles,
             table: Mutex::new(Table {
                 seed,
@@ -303,6 +307,18 @@ impl Dialog {
             .filter(|l| !has_value || value.is_none_or(|v| l.value == v))
             .count()
     }
+}
+
+/// `get_dlg_timeout`: an integer > 0 in `timeout_avp`, else
+/// `default_timeout`.
+fn dlg_timeout(ctx: &Ctx<'_>, d: &Dialog) -> u32 {
+    if let Some(pv) = &d.timeout_avp
+        && let Value::Int(n) = pv::read(ctx, pv)
+        && n > 0
+    {
+        return n.cast_unsigned();
+    }
+    d.default_timeout
 }
 
 /// Call-ID, From tag and To tag of a message (`pre_match_parse`).
@@ -406,6 +422,7 @@ fn new_dialog(ctx: &mut Ctx<'_>) -> i32 {
         bind(ctx, id);
         return 0;
     }
+    let lifetime = dlg_timeout(ctx, d);
     let h_entry = super::cfgutils::slot_hash(callid, d.hash_size);
     let seed = t.seed;
     let next = t.next_id.entry(h_entry).or_insert_with(|| {
@@ -429,7 +446,7 @@ fn new_dialog(ctx: &mut Ctx<'_>) -> i32 {
             to_uri: to.uri_raw.to_vec(),
             from_tag: ftag.to_vec(),
             to_tag: Vec::new(),
-            lifetime: d.default_timeout,
+            lifetime,
             start_ts: 0,
             expires: None,
             gone: None,
@@ -553,6 +570,8 @@ fn in_dialog(ctx: &mut Ctx<'_>, d: &Dialog, found: Option<(u32, u32)>) {
     bind(ctx, id);
     let now = ctx.now;
     let method = ctx.msg.method();
+    // A timeout_avp other than the default replaces the lifetime.
+    let timeout = dlg_timeout(ctx, d);
     let mut add = false;
     {
         let mut t = lock(&d.table);
@@ -571,11 +590,17 @@ fn in_dialog(ctx: &mut Ctx<'_>, d: &Dialog, found: Option<(u32, u32)>) {
                     dlg.state = CONFIRMED;
                 }
                 if dlg.state == CONFIRMED {
+                    if timeout != d.default_timeout {
+                        dlg.lifetime = timeout;
+                    }
                     dlg.expires = Some(now + Duration::from_secs(u64::from(dlg.lifetime)));
                 }
             }
             Some(Method::Prack) => {}
             _ => {
+                if matches!(old, EARLY | CONFIRMED_NA | CONFIRMED) && timeout != d.default_timeout {
+                    dlg.lifetime = timeout;
+                }
                 if matches!(old, CONFIRMED_NA | CONFIRMED) {
                     dlg.expires = Some(now + Duration::from_secs(u64::from(dlg.lifetime)));
                 }
