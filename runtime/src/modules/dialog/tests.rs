@@ -336,14 +336,14 @@ fn timeout_avp_sets_the_lifetime() {
     let m = Modules::new(p).expect("modules");
     let raw = invite("c8@x");
     run_with(&raw, &m, Instant::now(), |ctx| {
-        crate::engine::pv::set_avp(ctx, 0, Value::Int(30));
+        pv::set_avp(ctx, 0, Value::Int(30));
         assert_eq!(dlg_manage(ctx), 1);
         assert_eq!(pv_lifetime(ctx), Value::Int(30));
     });
     let raw = invite("c9@x");
     run_with(&raw, &m, Instant::now(), |ctx| {
         // A string is no lifetime: the default.
-        crate::engine::pv::set_avp(ctx, 0, Value::Str(b"30".to_vec().into()));
+        pv::set_avp(ctx, 0, Value::Str(b"30".to_vec().into()));
         assert_eq!(dlg_manage(ctx), 1);
         assert_eq!(pv_lifetime(ctx), Value::Int(43200));
     });
