@@ -118,8 +118,8 @@ pub struct Binding {
 /// checks and loads with a database mode): (module, function, argument
 /// index); and rtpproxy's `set_rtp_proxy_set` and rtpengine's
 /// `set_rtpengine_set`, whose fixups look their constant sets up
-/// (refusing to start on one not configured). The
-/// compiler collects the constant arguments of these calls into
+/// (refusing to start on one not configured), and dialog's profile
+/// functions, whose fixups look their profile up. The compiler collects the constant arguments of these calls into
 /// `Settings::static_tables`; the runtime checks them at start-up.
 pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("auth_db", "www_authenticate", 1),
@@ -133,6 +133,10 @@ pub static STATIC_TABLE_ARGS: &[(&str, &str, usize)] = &[
     ("rtpproxy", "set_rtp_proxy_set", 0),
     ("rtpengine", "set_rtpengine_set", 0),
     ("rtpengine", "set_rtpengine_set", 1),
+    ("dialog", "set_dlg_profile", 0),
+    ("dialog", "unset_dlg_profile", 0),
+    ("dialog", "is_in_profile", 0),
+    ("dialog", "get_profile_size", 0),
 ];
 
 /// Module functions whose constant argument is a set of flag letters
@@ -2697,6 +2701,83 @@ pub static BINDINGS: &[Binding] = &[
         "pike_check_ip",
         "modules::pike::pike_check_ip",
         &[Fmt],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "dlg_manage",
+        "modules::dialog::dlg_manage",
+        &[],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "is_known_dlg",
+        "modules::dialog::is_known_dlg",
+        &[],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "set_dlg_profile",
+        "modules::dialog::set_dlg_profile",
+        &[Str],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "set_dlg_profile",
+        "modules::dialog::set_dlg_profile_value",
+        &[Str, Fmt],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "unset_dlg_profile",
+        "modules::dialog::unset_dlg_profile",
+        &[Str],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "unset_dlg_profile",
+        "modules::dialog::unset_dlg_profile_value",
+        &[Str, Fmt],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "is_in_profile",
+        "modules::dialog::is_in_profile",
+        &[Str],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "is_in_profile",
+        "modules::dialog::is_in_profile_value",
+        &[Str, Fmt],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "get_profile_size",
+        "modules::dialog::get_profile_size",
+        &[Str, PvOut],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "get_profile_size",
+        "modules::dialog::get_profile_size_value",
+        &[Str, Fmt, PvOut],
+        Mut,
+    ),
+    b(
+        "dialog",
+        "dlg_set_timeout",
+        "modules::dialog::dlg_set_timeout",
+        &[Int],
         Mut,
     ),
 ];

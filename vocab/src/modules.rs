@@ -463,6 +463,49 @@ pub static MODULES: &[ModuleSupport] = &[
         ],
     },
     ModuleSupport {
+        name: "dialog",
+        runtime: "runtime/src/modules/dialog.rs",
+        params: &[
+            ("dlg_flag", Impl(Int)),
+            ("default_timeout", Impl(Int)),
+            ("dlg_match_mode", Impl(Int)),
+            ("rr_param", Impl(Str)),
+            ("hash_size", Impl(Int)),
+            ("detect_spirals", Impl(Int)),
+            ("timeout_avp", Impl(Pv)),
+            ("profiles_no_value", Impl(Str)),
+            ("profiles_with_value", Impl(Str)),
+            (
+                "db_mode",
+                NoOpIf(
+                    &[V(0)],
+                    "0 is Kamailio's default: dialogs are kept in memory only, as here",
+                ),
+            ),
+            (
+                "send_bye",
+                NoOpIf(
+                    &[V(0)],
+                    "0 is Kamailio's default: no BYE when a dialog times out, as here",
+                ),
+            ),
+            (
+                "track_cseq_updates",
+                NoOpIf(&[V(0)], "0 is Kamailio's default: CSeqs are not rewritten"),
+            ),
+            (
+                "enable_stats",
+                NoOp(
+                    "the `dialog` statistics group is not exposed by the runtime yet (no RPC or `$stat` reads it)",
+                ),
+            ),
+            (
+                "enable_dmq",
+                NoOpIf(&[V(0)], "0 is Kamailio's default: no DMQ replication"),
+            ),
+        ],
+    },
+    ModuleSupport {
         name: "dispatcher",
         runtime: "runtime/src/modules/dispatcher.rs",
         params: &[

@@ -206,6 +206,9 @@ pub enum PvRef {
     /// mqueue's `$mqk(q)`, `$mqv(q)`, `$mq_size(q)`: the queue's name a
     /// PV format (a constant, or one PV) printed at each access.
     Mq(MqPv, Vec<FmtSeg>),
+    /// dialog's `$dlg_var(name)`: a variable of the message's dialog, by
+    /// its (constant) name; writable, strings only.
+    DlgVar(String),
 }
 
 /// Which mqueue PV ([`PvRef::Mq`]).
@@ -373,6 +376,66 @@ pub static MODULE_PVS: &[ModulePv] = &[
         path: "modules::sdpops::pv_sdp_sess_version",
         write: Some("modules::sdpops::set_sdp_sess_version"),
     },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(h_id)",
+        path: "modules::dialog::pv_h_id",
+        write: None,
+    },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(h_entry)",
+        path: "modules::dialog::pv_h_entry",
+        write: None,
+    },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(state)",
+        path: "modules::dialog::pv_state",
+        write: None,
+    },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(lifetime)",
+        path: "modules::dialog::pv_lifetime",
+        write: None,
+    },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(start_ts)",
+        path: "modules::dialog::pv_start_ts",
+        write: None,
+    },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(callid)",
+        path: "modules::dialog::pv_callid",
+        write: None,
+    },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(from_uri)",
+        path: "modules::dialog::pv_from_uri",
+        write: None,
+    },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(to_uri)",
+        path: "modules::dialog::pv_to_uri",
+        write: None,
+    },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(from_tag)",
+        path: "modules::dialog::pv_from_tag",
+        write: None,
+    },
+    ModulePv {
+        module: "dialog",
+        name: "dlg(to_tag)",
+        path: "modules::dialog::pv_to_tag",
+        write: None,
+    },
 ];
 
 impl ModulePv {
@@ -414,6 +477,7 @@ impl PvRef {
             PvRef::Plain(id) => id.info().writable,
             PvRef::Var(_) | PvRef::Avp(..) | PvRef::Xavp(_) => true,
             PvRef::Sht(ShtPv::Val | ShtPv::Ex, _) => true,
+            PvRef::DlgVar(_) => true,
             PvRef::Module(idx) => ModulePv::get(*idx).is_some_and(|p| p.write.is_some()),
             _ => false,
         }

@@ -353,6 +353,7 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
             quote!(rt::modules::sqlops::dbr(ctx, #res, #key))
         }
         PvRef::SqlRows(con) => quote!(rt::modules::sqlops::sqlrows(ctx, #con)),
+        PvRef::DlgVar(name) => quote!(rt::modules::dialog::dlg_var(ctx, #name)),
         PvRef::TextIter(kind, name) => {
             let k = super::variant(kind);
             quote!(rt::modules::textopsx::iter_pv(ctx, rt::IterKind::#k, #name))

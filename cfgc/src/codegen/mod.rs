@@ -456,6 +456,7 @@ fn pv_value(p: &PvRef) -> TokenStream {
             quote!(rt::PvRef::Dbr(#res.to_string(), #key))
         }
         PvRef::SqlRows(con) => quote!(rt::PvRef::SqlRows(#con.to_string())),
+        PvRef::DlgVar(name) => quote!(rt::PvRef::DlgVar(#name.to_string())),
         PvRef::TextIter(kind, name) => {
             let k = variant(kind);
             quote!(rt::PvRef::TextIter(rt::IterKind::#k, #name.to_string()))

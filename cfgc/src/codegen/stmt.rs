@@ -172,6 +172,9 @@ fn stmt(g: &Gen<'_>, s: &Stmt, brk: &Breakable) -> TokenStream {
                         rt::modules::htable::pv_set(ctx, rt::ShtPv::#k, #table, &key, v)
                     })
                 }
+                Lvalue::Pv(PvRef::DlgVar(name)) => {
+                    quote!(rt::modules::dialog::set_dlg_var(ctx, #name, v))
+                }
                 // A module's writable PV: its writer, called directly.
                 Lvalue::Pv(PvRef::Module(idx)) => match cfgc_vocab::ModulePv::get(*idx)
                     .and_then(|m| m.write)

@@ -1742,6 +1742,14 @@ impl Lowerer<'_> {
                     return None;
                 }
             },
+            "dlg_var" if s.index.is_none() && self.loaded("dialog") => match &s.inner {
+                // Kamailio takes the name as written.
+                Some(n) if !n.is_empty() => PvRef::DlgVar(n.clone()),
+                _ => {
+                    self.unsupported(span, "`$dlg_var()` without a name");
+                    return None;
+                }
+            },
             "hdrc" if s.index.is_none() => match &s.inner {
                 Some(h) if !h.contains('$') => PvRef::HdrCount(h.trim().as_bytes().to_vec()),
                 _ => {

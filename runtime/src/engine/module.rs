@@ -244,7 +244,9 @@ pub trait Module: Sized + Send + Sync + 'static {
     fn shutdown(&self) {}
     /// tm created a transaction for `ctx`'s request: the [`tmcb`] events
     /// the module wants for it.
-    fn tm_request_in(&self, _ctx: &Ctx<'_>) -> u32 {
+    /// It may change the request (dialog's `dlg_flag` dialogs add their
+    /// Record-Route parameter here).
+    fn tm_request_in(&self, _ctx: &mut Ctx<'_>) -> u32 {
         0
     }
     /// A [`tmcb`] event of a transaction it asked for; `ctx` is the
@@ -286,7 +288,7 @@ pub trait ModuleSet: Any + Send + Sync + fmt::Debug {
     fn on_timer(&self, _now: Instant, _out: &mut Vec<Transmit>) {}
     fn shutdown(&self) {}
     /// The union of every module's [`Module::tm_request_in`].
-    fn tm_request_in(&self, _ctx: &Ctx<'_>) -> u32 {
+    fn tm_request_in(&self, _ctx: &mut Ctx<'_>) -> u32 {
         0
     }
     /// [`Module::tm_event`] of every module.

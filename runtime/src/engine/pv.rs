@@ -93,7 +93,8 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
         | PvRef::Sht(..)
         | PvRef::ShtRecord(_)
         | PvRef::ShtIter(..)
-        | PvRef::Mq(..) => ctx.modules.read_pv_ref(pv, ctx),
+        | PvRef::Mq(..)
+        | PvRef::DlgVar(_) => ctx.modules.read_pv_ref(pv, ctx),
         PvRef::Xavp(x) => xavp::read(ctx, x),
         PvRef::Module(idx) => match cfgc_vocab::ModulePv::get(*idx) {
             Some(p) => ctx.modules.read_pv(p.name, ctx),
@@ -157,7 +158,7 @@ pub fn assign(ctx: &mut Ctx<'_>, pv: &PvRef, v: OwnedValue) -> i32 {
             }
             None => -1,
         },
-        PvRef::Sht(..) => {
+        PvRef::Sht(..) | PvRef::DlgVar(_) => {
             let modules = ctx.modules;
             modules.write_pv_ref(pv, ctx, v)
         }

@@ -587,7 +587,7 @@ impl crate::engine::module::Module for Config {
     }
 
     /// acc_onreq: the callbacks a new transaction gets.
-    fn tm_request_in(&self, ctx: &Ctx<'_>) -> u32 {
+    fn tm_request_in(&self, ctx: &mut Ctx<'_>) -> u32 {
         let Some(method) = ctx.msg.method() else {
             return 0;
         };

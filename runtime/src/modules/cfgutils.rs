@@ -394,6 +394,12 @@ pub fn hash32(s: &[u8]) -> u32 {
     hash(s, None, 0, false)
 }
 
+/// Kamailio's `core_hash(s, NULL, size)` (`size` a power of two): the
+/// slot of a hash table (dialog's `h_entry`, of the Call-ID).
+pub fn slot_hash(s: &[u8], size: u32) -> u32 {
+    hash(s, None, size, false)
+}
+
 /// Kamailio's `core_case_hash(s, NULL, size)` (`size` a power of two):
 /// the slot of a case-insensitive hash table (domain's).
 pub fn case_hash(s: &[u8], size: u32) -> u32 {

@@ -16,6 +16,7 @@ pub mod cfgutils;
 pub mod corex;
 pub mod counters;
 pub mod ctl;
+pub mod dialog;
 pub mod dispatcher;
 pub mod domain;
 pub mod htable;
@@ -127,6 +128,8 @@ pub struct Modules {
     pub mqueue: mqueue::Mqueue,
     /// uac: From/To replacement, credentials.
     pub uac: uac::Uac,
+    /// dialog: the dialogs and their profiles.
+    pub dialog: dialog::Dialog,
 }
 
 /// The modules' per-worker state ([`ModuleSet::worker_state`]): what
@@ -225,6 +228,7 @@ impl Modules {
             rtimer: rtimer::Rtimer::from_params(&params)?,
             mqueue: mqueue::Mqueue::from_params(&params)?,
             uac: uac::Uac::from_params(&params)?,
+            dialog: dialog::Dialog::from_params(&params)?,
             params,
             loaded: Vec::new(),
         })
@@ -277,6 +281,13 @@ impl Modules {
                 self.rtpproxy.check_set(id)?;
             }
             self.rtpproxy.start();
+        }
+        if loaded("dialog") {
+            for (_, name) in static_tables.iter().filter(|(m, _)| m == "dialog") {
+                if self.dialog.profile(name.as_bytes()).is_none() {
+                    return Err(format!("dialog: profile <{name}> not defined"));
+                }
+            }
         }
         if loaded("usrloc") {
             let tables: Vec<&str> = static_tables
@@ -422,6 +433,10 @@ macro_rules! each {
             let $m = &$self.uac;
             $body;
         }
+        {
+            let $m = &$self.dialog;
+            $body;
+        }
     }};
 }
 
@@ -513,12 +528,16 @@ impl ModuleSet for Modules {
                 let name = crate::engine::pv::format(ctx, name);
                 mqueue::pv_get(ctx, *kind, &name)
             }
+            PvRef::DlgVar(name) => dialog::dlg_var(ctx, name),
             _ => sqlops::read_pv_ref(pv, ctx),
         }
     }
 
     fn write_pv_ref(&self, pv: &PvRef, ctx: &mut Ctx<'_>, v: OwnedValue) -> i32 {
-        htable::write_pv_ref(pv, ctx, v)
+        match pv {
+            PvRef::DlgVar(name) => dialog::set_dlg_var(ctx, name, v),
+            _ => htable::write_pv_ref(pv, ctx, v),
+        }
     }
 
     fn is_myself(&self, host: &[u8]) -> bool {
@@ -553,7 +572,7 @@ impl ModuleSet for Modules {
         each!(self, |m| Module::shutdown(m));
     }
 
-    fn tm_request_in(&self, ctx: &Ctx<'_>) -> u32 {
+    fn tm_request_in(&self, ctx: &mut Ctx<'_>) -> u32 {
         let mut mask = 0;
         each!(self, |m| mask |= Module::tm_request_in(m, ctx));
         mask

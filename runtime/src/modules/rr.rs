@@ -467,6 +467,13 @@ pub fn loose_route_mode(ctx: &mut Ctx<'_>, mode: i32) -> i32 {
         if ctx.route_params.as_ref().is_some_and(|p| p.len() > 1) {
             super::uac::rr_checker(ctx);
         }
+        // rr's callbacks (dialog's in-dialog matching) run when our own
+        // Route was consumed.
+        if ctx.route_params.as_deref().is_some_and(|p| !p.is_empty())
+            && super::Modules::of(ctx).is_loaded("dialog")
+        {
+            super::dialog::on_route(ctx);
+        }
     }
     rc
 }

@@ -44,6 +44,9 @@ pub(super) fn newtran(ctx: &mut Ctx<'_>) -> Result<NewTran, i32> {
         .ok()
         .and_then(|v| v.branch)
         .unwrap_or_default();
+    // The modules' TMCB_REQUEST_IN (dialog may add to the request).
+    let modules = ctx.modules;
+    let callbacks = modules.tm_request_in(ctx);
     let ids = id.to_le_bytes();
     let label = (u128::from(fnv1a(&[b"tm-label", call_id, branch, &ids])) << 64)
         | u128::from(fnv1a(&[&ids, branch, call_id, b"tm-label"]));
@@ -69,7 +72,7 @@ pub(super) fn newtran(ctx: &mut Ctx<'_>) -> Result<NewTran, i32> {
         to_tag: build::to_tag(msg, tag_seed(ctx.core).as_bytes()),
         delete_at: None,
         relayed: false,
-        callbacks: ctx.modules.tm_request_in(ctx),
+        callbacks,
         fr_timeout: ctx.tm.user_fr.1.unwrap_or(t.cfg.fr_timer),
         fr_inv_timeout: ctx.tm.user_fr.0.unwrap_or(t.cfg.fr_inv_timer),
         auto_inv_100: ctx.tm.user_auto_inv_100.unwrap_or(t.cfg.auto_inv_100),

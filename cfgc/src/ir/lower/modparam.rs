@@ -22,6 +22,7 @@ static LOWERINGS: &[(&str, &str, Lowering)] = &[
     ("acc", "db_table_acc", acc_table),
     ("acc", "db_table_missed_calls", acc_table),
     ("auth_db", "load_credentials", auth_db_load_credentials),
+    ("dialog", "timeout_avp", dialog_timeout_avp),
     ("permissions", "peer_tag_avp", permissions_peer_tag_avp),
     ("nathelper", "received_avp", nathelper_received_avp),
     ("registrar", "received_avp", registrar_received_avp),
@@ -251,6 +252,11 @@ fn permissions_peer_tag_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Opti
     avp_only(l, "permissions", "peer_tag_avp", "peer-tag-avp", text, span)
 }
 
+/// dialog's `timeout_avp`: see [`avp_only`].
+fn dialog_timeout_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    avp_only(l, "dialog", "timeout_avp", "timeout-avp", text, span)
+}
+
 /// nathelper's `received_avp`: see [`avp_only`].
 fn nathelper_received_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
     avp_only(l, "nathelper", "received_avp", "received-avp", text, span)
@@ -262,7 +268,7 @@ fn registrar_received_avp(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option
 }
 
 /// A parameter naming an AVP (permissions' `peer_tag_avp`, nathelper's
-/// and registrar's `received_avp`): empty (none) or an `$avp(...)`,
+/// and registrar's `received_avp`, dialog's `timeout_avp`): empty (none) or an `$avp(...)`,
 /// which Kamailio requires (it refuses to start on another PV); passed
 /// on as a one-item list. As Kamailio's `pv_parse_spec`, text after the
 /// PV is ignored.

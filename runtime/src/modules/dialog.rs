@@ -1,0 +1,1132 @@
+//! dialog (modules-state-web-ops.md §1): dialogs created by `dlg_manage()`
+//! or the `dlg_flag` on initial INVITEs, followed through tm's replies
+//! (confirmed on a 2xx, failed on a final reply >= 300) and in-dialog
+//! requests (matched from rr's `loose_route`, Kamailio's rr callback, by the
+//! `did` Record-Route parameter or by Call-ID and tags), ended by a BYE or
+//! when their lifetime runs out; profiles, `$dlg(...)` and `$dlg_var(...)`.
+//!
+//! One table shared by the workers behind one lock, never held across a
+//! send. A dialog in state 5 stays visible (as in Kamailio until the
+//! transaction that ended it is destroyed) for [`LINGER`], then is freed by
+//! the timer; its profile links go when it enters state 5, as Kamailio's.
+//!
+//! Not done (refused at build): BYEs sent by the module (`send_bye`,
+//! `dlg_bye`), `$dlg_ctx`, database modes, event routes,
+//! the `dialog` statistics, RPC commands other than `dlg.profile_get_size`.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::Modules;
+use crate::engine::ctx::HeaderOp;
+use crate::engine::module::{
+    Module, ModuleSet, PvExport, RpcCommand, RpcError, RpcValue, TmReply, tmcb,
+};
+use crate::engine::params::{ModParams, ParamError};
+use crate::engine::value::OwnedValue;
+use crate::engine::{Ctx, Value, log, pv};
+use crate::sip::Method;
+use crate::transport::Transmit;
+use cfgc_vocab::PvRef;
+
+const M: &str = "dialog";
+
+/// How long a dialog in state 5 stays findable: tm's default `wait_timer`,
+/// after which Kamailio destroys the transaction that ended it.
+pub const LINGER: Duration = Duration::from_secs(5);
+
+/// The dialog bound to the message (Kamailio's `_dlg_ctx.iuid`): a
+/// [`HeaderOp::Note`] holding `h_entry:h_id`.
+const CURRENT: &str = "dialog.current";
+/// A profile link waiting for the dialog of this message
+/// (`current_pending_linkers`): profile index, NUL, value.
+const PENDING: &str = "dialog.pending";
+/// A `$dlg_var` written before the message has a dialog: name, NUL, `1`
+/// and the value (set) or `0` (deleted).
+const PENDING_VAR: &str = "dialog.var";
+
+pub const UNCONFIRMED: u8 = 1;
+pub const EARLY: u8 = 2;
+pub const CONFIRMED_NA: u8 = 3;
+pub const CONFIRMED: u8 = 4;
+pub const DELETED: u8 = 5;
+
+/// A profile (`profiles_no_value` / `profiles_with_value`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    pub has_value: bool,
+}
+
+/// One dialog.
+#[derive(Debug, Clone)]
+pub struct Dlg {
+    pub h_entry: u32,
+    pub h_id: u32,
+    pub state: u8,
+    pub callid: Vec<u8>,
+    pub from_uri: Vec<u8>,
+    pub to_uri: Vec<u8>,
+    pub from_tag: Vec<u8>,
+    pub to_tag: Vec<u8>,
+    /// Lifetime in seconds (`default_timeout`, `dlg_set_timeout`).
+    pub lifetime: u32,
+    /// Wall-clock second of the 2xx (0 before).
+    pub start_ts: u32,
+    /// When the lifetime runs out (armed at the 2xx).
+    expires: Option<Instant>,
+    /// When a dialog in state 5 is freed.
+    gone: Option<Instant>,
+    /// `$dlg_var(...)`: name, value.
+    pub vars: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Dlg {
+    fn set_var(&mut self, name: &[u8], value: Option<&[u8]>) {
+        self.vars.retain(|(k, _)| k != name);
+        if let Some(v) = value {
+            self.vars.push((name.to_vec(), v.to_vec()));
+        }
+    }
+}
+
+/// A dialog's membership of a profile.
+#[derive(Debug, Clone)]
+struct Link {
+    profile: usize,
+    value: Vec<u8>,
+    dlg: (u32, u32),
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    dlgs: HashMap<(u32, u32), Dlg>,
+    /// Per hash entry, the last `h_id` given (Kamailio starts each entry
+    /// at a random value).
+    next_id: HashMap<u32, u32>,
+    links: Vec<Link>,
+    seed: u32,
+}
+
+/// The module: its parameters and the dialog table.
+#[derive(Debug)]
+pub struct Dialog {
+    /// The `dlg_flag` bit (0: none).
+    flag_mask: u32,
+    default_timeout: u32,
+    /// `dlg_match_mode`: 0 `did` only, 1 `did` then Call-ID/tags, 2
+    /// Call-ID/tags only.
+    match_mode: i32,
+    rr_param: String,
+    hash_size: u32,
+    detect_spirals: bool,
+    /// `timeout_avp`: an integer > 0 in it is a new dialog's lifetime.
+    timeout_avp: Option<PvRef>,
+    pub profiles: Vec<Profile>,
+    table: Mutex<Table>,
+}
+
+impl Default for Dialog {
+    fn default() -> Self {
+        Self {
+            flag_mask: 0,
+            default_timeout: 43200,
+            match_mode: 0,
+            rr_param: "did".into(),
+            hash_size: 4096,
+            detect_spirals: true,
+            timeout_avp: None,
+            profiles: Vec::new(),
+            table: Mutex::new(Table::default()),
+        }
+    }
+}
+
+fn lock(m: &Mutex<Table>) -> MutexGuard<'_, Table> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Parses a `profiles_*` list: `;`-separated, trimmed names of
+/// `[A-Za-z0-9_]`.
+fn parse_profiles(
+    spec: &str,
+    has_value: bool,
+    param: &str,
+    out: &mut Vec<Profile>,
+) -> Result<(), ParamError> {
+    for name in spec.split(';').map(str::trim).filter(|n| !n.is_empty()) {
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(ParamError::invalid(
+                M,
+                param,
+                format!("invalid profile name <{name}>"),
+            ));
+        }
+        if out.iter().any(|p| p.name == name) {
+            return Err(ParamError::invalid(
+                M,
+                param,
+                format!("duplicate dialog profile <{name}>"),
+            ));
+        }
+        out.push(Profile {
+            name: name.to_string(),
+            has_value,
+        });
+    }
+    Ok(())
+}
+
+/// `int2reverse_hex`: hex digits, lowest first, `0` for zero.
+fn push_reverse_hex(out: &mut Vec<u8>, mut n: u32) {
+    if n == 0 {
+        out.push(b'0');
+        return;
+    }
+    while n != 0 {
+        out.push(b"0123456789abcdef"[(n & 0xf) as usize]);
+        n >>= 4;
+    }
+}
+
+/// Reads a `did` value back (`parse_dlg_rr_param`).
+fn parse_reverse_hex(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 8 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &b in s.iter().rev() {
+        let d = char::from(b).to_digit(16)?;
+        n = (n << 4) | d;
+    }
+    Some(n)
+}
+
+fn wall_secs() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
+impl Dialog {
+    /// Reads `modparam("dialog", ...)`.
+    ///
+    /// # Errors
+    /// Values Kamailio refuses at start-up.
+    pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
+        let d = Self::default();
+        let flag = p.int(M, "dlg_flag")?.unwrap_or(-1);
+        if !(-1..=31).contains(&flag) {
+            return Err(ParamError::invalid(
+                M,
+                "dlg_flag",
+                format!("invalid dlg flag {flag}!!"),
+            ));
+        }
+        let default_timeout = p.int(M, "default_timeout")?.unwrap_or(43200);
+        if default_timeout <= 0 {
+            return Err(ParamError::invalid(
+                M,
+                "default_timeout",
+                "0 default_timeout not accepted!!",
+            ));
+        }
+        let match_mode = p.int(M, "dlg_match_mode")?.unwrap_or(0);
+        if !(0..=2).contains(&match_mode) {
+            return Err(ParamError::invalid(
+                M,
+                "dlg_match_mode",
+                format!("invalid value {match_mode} for seq_match_mode param!!"),
+            ));
+        }
+        let rr_param = p.str(M, "rr_param").unwrap_or_else(|| d.rr_param.clone());
+        if rr_param.len() > 32 {
+            return Err(ParamError::invalid(
+                M,
+                "rr_param",
+                "rr_param too long (max 32)",
+            ));
+        }
+        // Rounded down to a power of two, at least 1.
+        let size = p.int(M, "hash_size")?.unwrap_or(4096).max(1);
+        let hash_size = 1u32 << (31 - size.cast_unsigned().leading_zeros());
+        let mut profiles = Vec::new();
+        if let Some(s) = p.str(M, "profiles_no_value") {
+            parse_profiles(&s, false, "profiles_no_value", &mut profiles)?;
+        }
+        if let Some(s) = p.str(M, "profiles_with_value") {
+            parse_profiles(&s, true, "profiles_with_value", &mut profiles)?;
+        }
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.subsec_nanos() | 1);
+        Ok(Self {
+            flag_mask: u32::try_from(flag).map_or(0, |f| 1 << f),
+            default_timeout: default_timeout.cast_unsigned(),
+            match_mode,
+            rr_param,
+            hash_size,
+            detect_spirals: p.int(M, "detect_spirals")?.unwrap_or(1) != 0,
+            timeout_avp: super::avp_param(p, M, "timeout_avp")?,
+            profiles,
+            table: Mutex::new(Table {
+                seed,
+                ..Table::default()
+            }),
+        })
+    }
+
+    /// The profile called `name`.
+    pub fn profile(&self, name: &[u8]) -> Option<usize> {
+        self.profiles.iter().position(|p| p.name.as_bytes() == name)
+    }
+
+    /// A copy of dialog `id`.
+    pub fn get(&self, id: (u32, u32)) -> Option<Dlg> {
+        lock(&self.table).dlgs.get(&id).cloned()
+    }
+
+    /// How many dialogs are in the table (any state).
+    pub fn len(&self) -> usize {
+        lock(&self.table).dlgs.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The size of profile `p` (with `value`, the links of that value).
+    pub fn profile_size(&self, p: usize, value: Option<&[u8]>) -> usize {
+        let has_value = self.profiles.get(p).is_some_and(|x| x.has_value);
+        lock(&self.table)
+            .links
+            .iter()
+            .filter(|l| l.profile == p)
+            .filter(|l| !has_value || value.is_none_or(|v| l.value == v))
+            .count()
+    }
+}
+
+/// `get_dlg_timeout`: an integer > 0 in `timeout_avp`, else
+/// `default_timeout`.
+fn dlg_timeout(ctx: &Ctx<'_>, d: &Dialog) -> u32 {
+    if let Some(pv) = &d.timeout_avp
+        && let Value::Int(n) = pv::read(ctx, pv)
+        && n > 0
+    {
+        return n.cast_unsigned();
+    }
+    d.default_timeout
+}
+
+/// Call-ID, From tag and To tag of a message (`pre_match_parse`).
+fn ids<'m>(ctx: &Ctx<'m>) -> Option<(&'m [u8], &'m [u8], &'m [u8])> {
+    let msg = ctx.msg;
+    let callid = msg.call_id().ok()?;
+    let ftag = msg.from().ok()?.tag?;
+    let ttag = msg.to().ok()?.tag.unwrap_or_default();
+    Some((callid, ftag, ttag))
+}
+
+impl Table {
+    /// `get_dlg`: a dialog matching Call-ID and tags, one with a callee
+    /// tag preferred.
+    fn find(&self, callid: &[u8], ftag: &[u8], ttag: &[u8]) -> Option<(u32, u32)> {
+        let mut no_totag = None;
+        let mut best: Option<&Dlg> = None;
+        for d in self.dlgs.values().filter(|d| d.callid == callid) {
+            if d.to_tag.is_empty() {
+                if d.from_tag == ttag || d.from_tag == ftag {
+                    no_totag = Some(d);
+                }
+            } else if (d.from_tag == ftag && d.to_tag == ttag)
+                || (d.from_tag == ttag && d.to_tag == ftag)
+            {
+                // The newest of equals (a later dialog with the same ids).
+                if best.is_none_or(|b| b.h_id < d.h_id) {
+                    best = Some(d);
+                }
+            }
+        }
+        best.or(no_totag).map(|d| (d.h_entry, d.h_id))
+    }
+
+    fn set_state(&mut self, id: (u32, u32), state: u8, now: Instant) {
+        if let Some(d) = self.dlgs.get_mut(&id) {
+            d.state = state;
+            if state == DELETED {
+                d.expires = None;
+                d.gone = Some(now + LINGER);
+                self.links.retain(|l| l.dlg != id);
+            }
+        }
+    }
+}
+
+fn state<'a>(ctx: &Ctx<'a>) -> &'a Dialog {
+    &Modules::of(ctx).dialog
+}
+
+/// The dialog bound to this message by an earlier call.
+fn current(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
+    ctx.headers.iter().rev().find_map(|op| match op {
+        HeaderOp::Note(CURRENT, v) => {
+            let s = std::str::from_utf8(v).ok()?;
+            let (e, i) = s.split_once(':')?;
+            Some((e.parse().ok()?, i.parse().ok()?))
+        }
+        _ => None,
+    })
+}
+
+fn bind(ctx: &mut Ctx<'_>, id: (u32, u32)) {
+    ctx.headers.push(HeaderOp::Note(
+        CURRENT,
+        format!("{}:{}", id.0, id.1).into_bytes(),
+    ));
+}
+
+/// `dlg_get_msg_dialog`: the bound dialog, else one matching the message's
+/// Call-ID and tags.
+fn msg_dialog(ctx: &Ctx<'_>) -> Option<(u32, u32)> {
+    if let Some(id) = current(ctx) {
+        return Some(id);
+    }
+    let (callid, ftag, ttag) = ids(ctx)?;
+    lock(&state(ctx).table).find(callid, ftag, ttag)
+}
+
+/// `dlg_new_dialog`: a dialog for an initial INVITE (pending profile
+/// links attached, the `did` parameter added to the Record-Route); 0
+/// created or a spiral bound, -1 not.
+fn new_dialog(ctx: &mut Ctx<'_>) -> i32 {
+    let d = state(ctx);
+    if current(ctx).is_some() || ctx.msg.method() != Some(Method::Invite) {
+        return -1;
+    }
+    let msg = ctx.msg;
+    let (Some((callid, ftag, ttag)), Ok(from), Ok(to)) = (ids(ctx), msg.from(), msg.to()) else {
+        return -1;
+    };
+    if !ttag.is_empty() {
+        return -1;
+    }
+    let mut t = lock(&d.table);
+    if d.detect_spirals
+        && let Some(id) = t.find(callid, ftag, ttag)
+        && t.dlgs.get(&id).is_some_and(|x| x.state != DELETED)
+    {
+        drop(t);
+        bind(ctx, id);
+        return 0;
+    }
+    let lifetime = dlg_timeout(ctx, d);
+    let h_entry = super::cfgutils::slot_hash(callid, d.hash_size);
+    let seed = t.seed;
+    let next = t.next_id.entry(h_entry).or_insert_with(|| {
+        // Kamailio: a random start below 3 * hash_size.
+        let x = seed
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(h_entry.wrapping_mul(40503));
+        x % (3 * d.hash_size)
+    });
+    *next = next.wrapping_add(1);
+    let h_id = *next;
+    let id = (h_entry, h_id);
+    t.dlgs.insert(
+        id,
+        Dlg {
+            h_entry,
+            h_id,
+            state: UNCONFIRMED,
+            callid: callid.to_vec(),
+            from_uri: from.uri_raw.to_vec(),
+            to_uri: to.uri_raw.to_vec(),
+            from_tag: ftag.to_vec(),
+            to_tag: Vec::new(),
+            lifetime,
+            start_ts: 0,
+            expires: None,
+            gone: None,
+            vars: Vec::new(),
+        },
+    );
+    let mut pending = Vec::new();
+    let mut vars = Vec::new();
+    ctx.headers.retain(|op| match op {
+        HeaderOp::Note(PENDING, v) => {
+            pending.push(v.clone());
+            false
+        }
+        HeaderOp::Note(PENDING_VAR, v) => {
+            vars.push(v.clone());
+            false
+        }
+        _ => true,
+    });
+    if let Some(dlg) = t.dlgs.get_mut(&id) {
+        for v in &vars {
+            let (name, value) = pending_var(v);
+            dlg.set_var(name, value);
+        }
+    }
+    for v in pending {
+        let mut parts = v.splitn(2, |&b| b == 0);
+        let p = parts
+            .next()
+            .and_then(|p| std::str::from_utf8(p).ok()?.parse().ok());
+        if let Some(profile) = p {
+            t.links.push(Link {
+                profile,
+                value: parts.next().unwrap_or_default().to_vec(),
+                dlg: id,
+            });
+        }
+    }
+    drop(t);
+    if d.match_mode != 2 {
+        add_did(ctx, d, id);
+    }
+    bind(ctx, id);
+    0
+}
+
+fn add_did(ctx: &mut Ctx<'_>, d: &Dialog, id: (u32, u32)) {
+    let mut p = Vec::with_capacity(d.rr_param.len() + 20);
+    p.push(b';');
+    p.extend_from_slice(d.rr_param.as_bytes());
+    p.push(b'=');
+    push_reverse_hex(&mut p, id.0);
+    p.push(b'.');
+    push_reverse_hex(&mut p, id.1);
+    super::rr::add_rr_param(ctx, &p);
+}
+
+/// rr's callback (`dlg_onroute`): `loose_route()` consumed our Route, its
+/// parameters in `ctx.route_params`. Matches the in-dialog request to its
+/// dialog and runs the state machine.
+pub fn on_route(ctx: &mut Ctx<'_>) {
+    let d = state(ctx);
+    if current(ctx).is_some() || ctx.msg.to().ok().and_then(|t| t.tag).is_none() {
+        return;
+    }
+    let mut found = None;
+    if d.match_mode != 2 {
+        let val = ctx.route_params.as_deref().and_then(|params| {
+            let params = params.strip_prefix(b";").unwrap_or(params);
+            crate::sip::syntax::Params::new(params)
+                .get(d.rr_param.as_bytes())
+                .flatten()
+                .map(<[u8]>::to_vec)
+        });
+        match val {
+            None if d.match_mode == 0 => return,
+            None => {}
+            Some(v) => {
+                let mut it = v.splitn(2, |&b| b == b'.');
+                let (Some(e), Some(i)) = (
+                    it.next().and_then(parse_reverse_hex),
+                    it.next().and_then(parse_reverse_hex),
+                ) else {
+                    return;
+                };
+                let Some((callid, ftag, ttag)) = ids(ctx) else {
+                    return;
+                };
+                let t = lock(&d.table);
+                let tight = t.dlgs.get(&(e, i)).is_some_and(|x| {
+                    x.callid == callid
+                        && ((x.from_tag == ftag && (x.to_tag.is_empty() || x.to_tag == ttag))
+                            || (x.from_tag == ttag && (x.to_tag.is_empty() || x.to_tag == ftag)))
+                });
+                if tight {
+                    found = Some((e, i));
+                } else if d.match_mode == 0 {
+                    return;
+                }
+            }
+        }
+    }
+    in_dialog(ctx, d, found);
+}
+
+/// The in-dialog state machine for a request of dialog `found` (else
+/// matched by Call-ID and tags).
+fn in_dialog(ctx: &mut Ctx<'_>, d: &Dialog, found: Option<(u32, u32)>) {
+    let id = match found {
+        Some(id) => id,
+        None => {
+            let Some((callid, ftag, ttag)) = ids(ctx) else {
+                return;
+            };
+            match lock(&d.table).find(callid, ftag, ttag) {
+                Some(id) => id,
+                None => return,
+            }
+        }
+    };
+    bind(ctx, id);
+    let now = ctx.now;
+    let method = ctx.msg.method();
+    // A timeout_avp other than the default replaces the lifetime.
+    let timeout = dlg_timeout(ctx, d);
+    let mut add = false;
+    {
+        let mut t = lock(&d.table);
+        let Some(dlg) = t.dlgs.get_mut(&id) else {
+            return;
+        };
+        let old = dlg.state;
+        match method {
+            Some(Method::Bye) => {
+                if matches!(old, CONFIRMED_NA | CONFIRMED) {
+                    t.set_state(id, DELETED, now);
+                }
+            }
+            Some(Method::Ack) => {
+                if old == CONFIRMED_NA {
+                    dlg.state = CONFIRMED;
+                }
+                if dlg.state == CONFIRMED {
+                    if timeout != d.default_timeout {
+                        dlg.lifetime = timeout;
+                    }
+                    dlg.expires = Some(now + Duration::from_secs(u64::from(dlg.lifetime)));
+                }
+            }
+            Some(Method::Prack) => {}
+            _ => {
+                if matches!(old, EARLY | CONFIRMED_NA | CONFIRMED) && timeout != d.default_timeout {
+                    dlg.lifetime = timeout;
+                }
+                if matches!(old, CONFIRMED_NA | CONFIRMED) {
+                    dlg.expires = Some(now + Duration::from_secs(u64::from(dlg.lifetime)));
+                }
+                add = matches!(old, EARLY | CONFIRMED_NA | CONFIRMED);
+            }
+        }
+    }
+    if add {
+        add_did(ctx, d, id);
+    }
+}
+
+/// `dlg_manage()`: on an initial INVITE creates the dialog (1; -1 not an
+/// INVITE, already bound, or malformed); on a request with a To tag
+/// matches it by Call-ID and tags (always 1).
+pub fn dlg_manage(ctx: &mut Ctx<'_>) -> i32 {
+    let Ok(to) = ctx.msg.to() else {
+        log::error(ctx, "bad TO header\n");
+        return -1;
+    };
+    if to.tag.is_some_and(|t| !t.is_empty()) {
+        let d = state(ctx);
+        if current(ctx).is_none() {
+            in_dialog(ctx, d, None);
+        }
+        return 1;
+    }
+    if new_dialog(ctx) != 0 {
+        return -1;
+    }
+    1
+}
+
+/// `is_known_dlg()`: 1 if the message belongs to a dialog, else -1.
+pub fn is_known_dlg(ctx: &mut Ctx<'_>) -> i32 {
+    if msg_dialog(ctx).is_some() { 1 } else { -1 }
+}
+
+fn unknown_profile(ctx: &Ctx<'_>, name: &[u8]) -> i32 {
+    log::error(
+        ctx,
+        &format!(
+            "dialog profile <{}> not defined\n",
+            String::from_utf8_lossy(name)
+        ),
+    );
+    -1
+}
+
+/// `set_dlg_profile(profile)`.
+pub fn set_dlg_profile(ctx: &mut Ctx<'_>, profile: &[u8]) -> i32 {
+    set_profile(ctx, profile, None)
+}
+
+/// `set_dlg_profile(profile, value)`.
+pub fn set_dlg_profile_value(ctx: &mut Ctx<'_>, profile: &[u8], value: &[u8]) -> i32 {
+    set_profile(ctx, profile, Some(value))
+}
+
+fn set_profile(ctx: &mut Ctx<'_>, name: &[u8], value: Option<&[u8]>) -> i32 {
+    let d = state(ctx);
+    let Some(p) = d.profile(name) else {
+        return unknown_profile(ctx, name);
+    };
+    let has_value = d.profiles[p].has_value;
+    let value = if has_value {
+        match value {
+            Some(v) if !v.is_empty() => v.to_vec(),
+            _ => return -1,
+        }
+    } else {
+        Vec::new()
+    };
+    match msg_dialog(ctx) {
+        Some(id) => {
+            lock(&d.table).links.push(Link {
+                profile: p,
+                value,
+                dlg: id,
+            });
+            1
+        }
+        None if ctx.tm.route == crate::tm::RouteKind::Request => {
+            let mut v = p.to_string().into_bytes();
+            v.push(0);
+            v.extend_from_slice(&value);
+            ctx.headers.push(HeaderOp::Note(PENDING, v));
+            1
+        }
+        None => -1,
+    }
+}
+
+/// `unset_dlg_profile(profile[, value])`: -1 in a request route (as
+/// Kamailio), else removes the dialog's first matching link.
+pub fn unset_dlg_profile(ctx: &mut Ctx<'_>, profile: &[u8]) -> i32 {
+    unset_profile(ctx, profile, None)
+}
+
+/// `unset_dlg_profile(profile, value)`.
+pub fn unset_dlg_profile_value(ctx: &mut Ctx<'_>, profile: &[u8], value: &[u8]) -> i32 {
+    unset_profile(ctx, profile, Some(value))
+}
+
+fn unset_profile(ctx: &mut Ctx<'_>, name: &[u8], value: Option<&[u8]>) -> i32 {
+    let d = state(ctx);
+    let Some(p) = d.profile(name) else {
+        return unknown_profile(ctx, name);
+    };
+    if ctx.tm.route == crate::tm::RouteKind::Request {
+        log::error(
+            ctx,
+            "dialog delete profile cannot be used in request route\n",
+        );
+        return -1;
+    }
+    let Some(id) = msg_dialog(ctx) else {
+        return -1;
+    };
+    let has_value = d.profiles[p].has_value;
+    let mut t = lock(&d.table);
+    let pos = t.links.iter().position(|l| {
+        l.dlg == id && l.profile == p && (!has_value || value.is_some_and(|v| v == l.value))
+    });
+    match pos {
+        Some(i) => {
+            t.links.remove(i);
+            1
+        }
+        None => -1,
+    }
+}
+
+/// `is_in_profile(profile)`.
+pub fn is_in_profile(ctx: &mut Ctx<'_>, profile: &[u8]) -> i32 {
+    in_profile(ctx, profile, None)
+}
+
+/// `is_in_profile(profile, value)`.
+pub fn is_in_profile_value(ctx: &mut Ctx<'_>, profile: &[u8], value: &[u8]) -> i32 {
+    in_profile(ctx, profile, Some(value))
+}
+
+fn in_profile(ctx: &mut Ctx<'_>, name: &[u8], value: Option<&[u8]>) -> i32 {
+    let d = state(ctx);
+    let Some(p) = d.profile(name) else {
+        return unknown_profile(ctx, name);
+    };
+    let Some(id) = msg_dialog(ctx) else {
+        return -1;
+    };
+    let has_value = d.profiles[p].has_value;
+    let t = lock(&d.table);
+    let hit = t.links.iter().any(|l| {
+        l.dlg == id && l.profile == p && (!has_value || value.is_some_and(|v| v == l.value))
+    });
+    if hit { 1 } else { -1 }
+}
+
+/// `get_profile_size(profile, $out)`: the profile's size into `$out`; 1
+/// (-1 for a profile with values, which needs one).
+pub fn get_profile_size(ctx: &mut Ctx<'_>, profile: &[u8], out: &[PvRef]) -> i32 {
+    profile_size(ctx, profile, None, out)
+}
+
+/// `get_profile_size(profile, value, $out)`.
+pub fn get_profile_size_value(
+    ctx: &mut Ctx<'_>,
+    profile: &[u8],
+    value: &[u8],
+    out: &[PvRef],
+) -> i32 {
+    profile_size(ctx, profile, Some(value), out)
+}
+
+fn profile_size(ctx: &mut Ctx<'_>, name: &[u8], value: Option<&[u8]>, out: &[PvRef]) -> i32 {
+    let d = state(ctx);
+    let Some(p) = d.profile(name) else {
+        return unknown_profile(ctx, name);
+    };
+    let value = if d.profiles[p].has_value {
+        match value {
+            Some(v) if !v.is_empty() => Some(v),
+            _ => {
+                log::error(ctx, "invalid value parameter\n");
+                return -1;
+            }
+        }
+    } else {
+        None
+    };
+    let n = d.profile_size(p, value);
+    let Some(pv) = out.first() else {
+        return -1;
+    };
+    let n = i32::try_from(n).unwrap_or(i32::MAX);
+    if pv::assign(ctx, pv, Value::Int(n)) < 0 {
+        log::error(ctx, "setting profile PV failed\n");
+        return -1;
+    }
+    1
+}
+
+/// `dlg_set_timeout(secs)`: the bound dialog's lifetime (its timer re-armed
+/// if running); -1 for secs <= 0 or without a dialog.
+pub fn dlg_set_timeout(ctx: &mut Ctx<'_>, secs: i32) -> i32 {
+    let Ok(secs) = u32::try_from(secs) else {
+        return -1;
+    };
+    if secs == 0 {
+        return -1;
+    }
+    let Some(id) = msg_dialog(ctx) else {
+        return -1;
+    };
+    let now = ctx.now;
+    let mut t = lock(&state(ctx).table);
+    let Some(dlg) = t.dlgs.get_mut(&id) else {
+        return -1;
+    };
+    // Past the 2xx the timer is re-armed; it must be running (Kamailio's
+    // `update_dlg_timer` fails on a dialog off its timer list).
+    if !matches!(dlg.state, UNCONFIRMED | EARLY) {
+        if dlg.expires.is_none() {
+            return -1;
+        }
+        dlg.expires = Some(now + Duration::from_secs(u64::from(secs)));
+    }
+    dlg.lifetime = secs;
+    1
+}
+
+// ---- $dlg(...) ---------------------------------------------------------
+
+fn with_dlg<'c>(ctx: &'c Ctx<'_>, f: impl FnOnce(&Dlg) -> Value<'static>) -> Value<'c> {
+    let Some(id) = msg_dialog(ctx) else {
+        return Value::Null;
+    };
+    lock(&state(ctx).table).dlgs.get(&id).map_or(Value::Null, f)
+}
+
+fn uint(n: u32) -> Value<'static> {
+    Value::Int(n.cast_signed())
+}
+
+fn text(s: &[u8]) -> Value<'static> {
+    if s.is_empty() {
+        Value::Null
+    } else {
+        Value::Str(s.to_vec().into())
+    }
+}
+
+/// `$dlg(h_id)`.
+pub fn pv_h_id<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| uint(d.h_id))
+}
+/// `$dlg(h_entry)`.
+pub fn pv_h_entry<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| uint(d.h_entry))
+}
+/// `$dlg(state)`.
+pub fn pv_state<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| uint(u32::from(d.state)))
+}
+/// `$dlg(lifetime)`.
+pub fn pv_lifetime<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| uint(d.lifetime))
+}
+/// `$dlg(start_ts)`.
+pub fn pv_start_ts<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| uint(d.start_ts))
+}
+/// `$dlg(callid)`.
+pub fn pv_callid<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| text(&d.callid))
+}
+/// `$dlg(from_uri)`.
+pub fn pv_from_uri<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| text(&d.from_uri))
+}
+/// `$dlg(to_uri)`.
+pub fn pv_to_uri<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| text(&d.to_uri))
+}
+/// `$dlg(from_tag)`.
+pub fn pv_from_tag<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| text(&d.from_tag))
+}
+/// `$dlg(to_tag)`.
+pub fn pv_to_tag<'c>(ctx: &'c Ctx<'_>) -> Value<'c> {
+    with_dlg(ctx, |d| text(&d.to_tag))
+}
+
+// ---- $dlg_var(name) ----------------------------------------------------
+
+/// A pending variable's name and value (`None`: deleted).
+fn pending_var(note: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let mut it = note.splitn(2, |&b| b == 0);
+    let name = it.next().unwrap_or_default();
+    match it.next() {
+        Some([b'1', value @ ..]) => (name, Some(value)),
+        _ => (name, None),
+    }
+}
+
+/// `$dlg_var(name)`: the variable of the message's dialog (before the
+/// dialog exists, what this message set); `$null` if unset.
+pub fn dlg_var<'c>(ctx: &'c Ctx<'_>, name: &str) -> Value<'c> {
+    let name = name.as_bytes();
+    if let Some(id) = msg_dialog(ctx) {
+        let t = lock(&state(ctx).table);
+        return t
+            .dlgs
+            .get(&id)
+            .and_then(|d| d.vars.iter().find(|(k, _)| k == name))
+            .map_or(Value::Null, |(_, v)| Value::Str(v.clone().into()));
+    }
+    let last = ctx.headers.iter().rev().find_map(|op| match op {
+        HeaderOp::Note(PENDING_VAR, v) => {
+            let (n, value) = pending_var(v);
+            (n == name).then_some(value)
+        }
+        _ => None,
+    });
+    match last.flatten() {
+        Some(v) => Value::Str(v.into()),
+        None => Value::Null,
+    }
+}
+
+/// `$dlg_var(name) = v`: a string is stored, `$null` deletes; an integer
+/// is refused (-1, as Kamailio: "non-string values are not supported").
+pub fn set_dlg_var(ctx: &mut Ctx<'_>, name: &str, v: OwnedValue) -> i32 {
+    let value = match &v {
+        Value::Null => None,
+        Value::Str(s) => Some(s.as_ref()),
+        Value::Int(_) => {
+            log::error(ctx, "non-string values are not supported\n");
+            return -1;
+        }
+    };
+    if let Some(id) = msg_dialog(ctx) {
+        let mut t = lock(&state(ctx).table);
+        return match t.dlgs.get_mut(&id) {
+            Some(d) => {
+                d.set_var(name.as_bytes(), value);
+                1
+            }
+            None => -1,
+        };
+    }
+    let mut note = name.as_bytes().to_vec();
+    note.push(0);
+    if let Some(s) = value {
+        note.push(b'1');
+        note.extend_from_slice(s);
+    } else {
+        note.push(b'0');
+    }
+    ctx.headers.push(HeaderOp::Note(PENDING_VAR, note));
+    1
+}
+
+// ---- tm events and the timer -----------------------------------------
+
+impl Dialog {
+    /// tm created the INVITE's transaction (`TMCB_REQUEST_IN`): the
+    /// dialog of `dlg_flag` is created here; a dialog bound to the request
+    /// follows the transaction's replies.
+    fn request_in(&self, ctx: &mut Ctx<'_>) -> u32 {
+        if ctx.msg.method() != Some(Method::Invite) {
+            return 0;
+        }
+        if current(ctx).is_none() {
+            if self.flag_mask == 0 || ctx.flags & self.flag_mask != self.flag_mask {
+                return 0;
+            }
+            if new_dialog(ctx) != 0 {
+                return 0;
+            }
+        }
+        tmcb::RESPONSE_OUT | tmcb::ON_FAILURE
+    }
+
+    /// A reply of the INVITE's transaction went upstream (or it failed):
+    /// `dlg_onreply`'s state machine.
+    fn on_reply(&self, event: u32, ctx: &Ctx<'_>, reply: &TmReply<'_>) {
+        let (code, to_tag): (u16, Vec<u8>) = match reply {
+            TmReply::Local { code, to_tag } => (*code, to_tag.to_vec()),
+            TmReply::Received(m) => (
+                m.status().unwrap_or(0),
+                m.to().ok().and_then(|t| t.tag).unwrap_or_default().to_vec(),
+            ),
+        };
+        if event & tmcb::RESPONSE_OUT == 0 && code < 300 {
+            return;
+        }
+        let Some((callid, ftag, _)) = ids(ctx) else {
+            return;
+        };
+        let now = ctx.now;
+        let mut t = lock(&self.table);
+        // The INVITE's dialog: the newest not yet ended for these ids.
+        let Some(id) = t
+            .dlgs
+            .values()
+            .filter(|x| x.callid == callid && x.from_tag == ftag && x.state != DELETED)
+            .map(|x| (x.h_entry, x.h_id))
+            .max_by_key(|k| k.1)
+        else {
+            return;
+        };
+        let Some(dlg) = t.dlgs.get_mut(&id) else {
+            return;
+        };
+        match code {
+            0..=199 => {
+                if matches!(dlg.state, UNCONFIRMED | EARLY) {
+                    dlg.state = EARLY;
+                }
+            }
+            200..=299 => {
+                if matches!(dlg.state, UNCONFIRMED | EARLY) {
+                    dlg.state = CONFIRMED_NA;
+                    dlg.to_tag = to_tag;
+                    dlg.start_ts = wall_secs();
+                    dlg.expires = Some(now + Duration::from_secs(u64::from(dlg.lifetime)));
+                }
+            }
+            _ => {
+                if matches!(dlg.state, UNCONFIRMED | EARLY) {
+                    t.set_state(id, DELETED, now);
+                }
+            }
+        }
+    }
+
+    /// Ends the dialogs whose lifetime ran out (state 5, no BYE: Kamailio
+    /// without `send_bye`) and frees those that lingered in state 5.
+    fn expire(&self, now: Instant) {
+        let mut t = lock(&self.table);
+        let expired: Vec<(u32, u32)> = t
+            .dlgs
+            .values()
+            .filter(|d| d.expires.is_some_and(|e| e <= now))
+            .map(|d| (d.h_entry, d.h_id))
+            .collect();
+        for id in expired {
+            t.set_state(id, DELETED, now);
+        }
+        t.dlgs.retain(|_, d| d.gone.is_none_or(|g| g > now));
+    }
+}
+
+impl Module for Dialog {
+    const NAME: &'static str = "dialog";
+    const PVS: &'static [PvExport] = &[
+        pv_export("dlg(h_id)", pv_h_id),
+        pv_export("dlg(h_entry)", pv_h_entry),
+        pv_export("dlg(state)", pv_state),
+        pv_export("dlg(lifetime)", pv_lifetime),
+        pv_export("dlg(start_ts)", pv_start_ts),
+        pv_export("dlg(callid)", pv_callid),
+        pv_export("dlg(from_uri)", pv_from_uri),
+        pv_export("dlg(to_uri)", pv_to_uri),
+        pv_export("dlg(from_tag)", pv_from_tag),
+        pv_export("dlg(to_tag)", pv_to_tag),
+    ];
+    const RPC: &'static [RpcCommand] = &[RpcCommand {
+        name: "dlg.profile_get_size",
+        help: "Returns the number of dialogs belonging to a profile",
+        handler: rpc_profile_get_size,
+    }];
+
+    fn from_params(params: &ModParams) -> Result<Self, ParamError> {
+        Dialog::from_params(params)
+    }
+
+    fn tick(&self) -> Option<Duration> {
+        Some(Duration::from_secs(1))
+    }
+
+    fn on_timer(&self, now: Instant, _out: &mut Vec<Transmit>) {
+        self.expire(now);
+    }
+
+    fn tm_request_in(&self, ctx: &mut Ctx<'_>) -> u32 {
+        self.request_in(ctx)
+    }
+
+    fn tm_event(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
+        self.on_reply(event, ctx, reply);
+    }
+}
+
+/// `dlg.profile_get_size profile [value]`: the profile's size (all its
+/// dialogs without a value, or for a profile without values).
+fn rpc_profile_get_size(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let d = set
+        .as_any()
+        .downcast_ref::<Modules>()
+        .map(|m| &m.dialog)
+        .ok_or_else(|| RpcError::new(500, "dialog is not loaded"))?;
+    let Some(name) = args.first() else {
+        // BINRPC's message for a missing parameter (Kamailio scans it
+        // with `.S`, any type converted).
+        return Err(RpcError::new(
+            400,
+            "error at parameter 0: expected any type but end of packet encountered",
+        ));
+    };
+    let p = d
+        .profile(name.as_bytes())
+        .ok_or_else(|| RpcError::new(404, format!("Profile not found: {name}")))?;
+    let n = d.profile_size(p, args.get(1).map(|v| v.as_bytes()));
+    Ok(vec![RpcValue::Int(i64::try_from(n).unwrap_or(i64::MAX))])
+}
+
+const fn pv_export(name: &'static str, read: for<'c> fn(&'c Ctx<'_>) -> Value<'c>) -> PvExport {
+    PvExport {
+        name,
+        read,
+        write: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

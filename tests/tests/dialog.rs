@@ -1,0 +1,488 @@
+//! dialog, differential: calls through `tests/dialog/kamailio.cfg` to
+//! `kamailio -f`, to the compiled proxy and to the interpreter. A UAC and
+//! a UAS of the test set calls up (INVITE, 180, 200, ACK with the Route the
+//! Record-Route gave) and tear them down (BYE); the cfg reports what the
+//! dialog module says in headers it adds (`$dlg(...)`, `$dlg_var(...)`,
+//! `is_known_dlg`, `is_in_profile`) and, for an OPTIONS, the profile sizes in its reply's
+//! reason. Compared: every message the UAC and the UAS receive (Via
+//! branches, the proxy's port and the random `h_id` half of the `did`
+//! Record-Route parameter normalised), and when a dialog whose lifetime
+//! `dlg_set_timeout(2)` shortened leaves its profile; and the operator's
+//! `kamcmd dlg.profile_get_size` while two calls are up.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+fn cfg() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialog/kamailio.cfg")
+}
+
+/// The value of header `name` (first one) in `msg`.
+fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
+    msg.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn headers<'a>(msg: &'a str, name: &str) -> Vec<&'a str> {
+    msg.lines()
+        .filter_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+        .collect()
+}
+
+/// The UAS: answers an INVITE with 180 and 200 (its Record-Routes copied,
+/// a Contact of its own), or 486 for user `busy`; a BYE with 200. Every
+/// message received is kept.
+fn uas(sock: &UdpSocket, stop: &AtomicBool, seen: &Mutex<Vec<String>>) {
+    let mut buf = [0u8; 65536];
+    let local = sock.local_addr().expect("addr");
+    sock.set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    while !stop.load(Ordering::Relaxed) {
+        let Ok((n, from)) = sock.recv_from(&mut buf) else {
+            continue;
+        };
+        let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+        seen.lock().expect("lock").push(req.clone());
+        let method = req.split(' ').next().unwrap_or("");
+        let reply = |code: &str, extra: &str| {
+            let mut r = format!("SIP/2.0 {code}\r\n");
+            for l in req.lines() {
+                let lower = l.to_ascii_lowercase();
+                if lower.starts_with("via:")
+                    || lower.starts_with("from:")
+                    || lower.starts_with("call-id:")
+                    || lower.starts_with("cseq:")
+                    || lower.starts_with("record-route:")
+                {
+                    r.push_str(l);
+                    r.push_str("\r\n");
+                } else if lower.starts_with("to:") {
+                    r.push_str(l);
+                    if !l.contains("tag=") {
+                        r.push_str(";tag=uas1");
+                    }
+                    r.push_str("\r\n");
+                }
+            }
+            r.push_str(extra);
+            r.push_str("Content-Length: 0\r\n\r\n");
+            r
+        };
+        let contact = format!("Contact: <sip:uas@{local}>\r\n");
+        match method {
+            "INVITE" if req.starts_with("INVITE sip:busy@") => {
+                sock.send_to(reply("486 Busy Here", "").as_bytes(), from)
+                    .expect("send");
+            }
+            "INVITE" => {
+                sock.send_to(reply("180 Ringing", &contact).as_bytes(), from)
+                    .expect("send");
+                sock.send_to(reply("200 OK", &contact).as_bytes(), from)
+                    .expect("send");
+            }
+            "BYE" => {
+                sock.send_to(reply("200 OK", "").as_bytes(), from)
+                    .expect("send");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A call of the UAC: its Call-ID, From tag, and once answered the To
+/// tag, the Route set and the remote target.
+struct Call {
+    call_id: String,
+    from_user: String,
+    ftag: String,
+    ttag: String,
+    routes: Vec<String>,
+    target: String,
+}
+
+struct Uac {
+    sock: UdpSocket,
+    proxy: u16,
+    /// Everything received, in order.
+    seen: Vec<String>,
+}
+
+impl Uac {
+    fn new(proxy: u16) -> Self {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("uac");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        Self {
+            sock,
+            proxy,
+            seen: Vec::new(),
+        }
+    }
+
+    fn local(&self) -> SocketAddr {
+        self.sock.local_addr().expect("addr")
+    }
+
+    fn send(&self, msg: &str) {
+        self.sock
+            .send_to(msg.as_bytes(), ("127.0.0.1", self.proxy))
+            .expect("send");
+    }
+
+    /// Replies until a final one (or 3 s): the final one.
+    fn final_reply(&mut self) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut buf = [0u8; 65536];
+        while Instant::now() < deadline {
+            let Ok((n, _)) = self.sock.recv_from(&mut buf) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            self.seen.push(text.clone());
+            let code: u16 = text
+                .split(' ')
+                .nth(1)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            if code >= 200 {
+                return Some(text);
+            }
+        }
+        self.seen.push("timeout".into());
+        None
+    }
+
+    /// An INVITE to `user` from `from_user`; the 2xx ACKed (with the
+    /// Route set), a negative reply ACKed hop by hop.
+    fn invite(&mut self, tag: &str, user: &str, from_user: &str) -> Call {
+        let local = self.local();
+        let port = self.proxy;
+        let call_id = format!("dlg-{tag}-7c1e@test");
+        let ftag = format!("ft-{tag}");
+        let branch = format!("z9hG4bK-{tag}-inv");
+        let invite = format!(
+            "INVITE sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch={branch}\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:{from_user}@127.0.0.1>;tag={ftag}\r\n\
+To: <sip:{user}@127.0.0.1>\r\n\
+Call-ID: {call_id}\r\n\
+CSeq: 10 INVITE\r\n\
+Contact: <sip:{from_user}@{local}>\r\n\
+Content-Length: 0\r\n\r\n"
+        );
+        self.send(&invite);
+        let reply = self.final_reply().unwrap_or_default();
+        let code = reply.split(' ').nth(1).unwrap_or("").to_string();
+        let to = header(&reply, "To").unwrap_or("").to_string();
+        let ttag = to.split("tag=").nth(1).unwrap_or("").to_string();
+        let mut call = Call {
+            call_id,
+            from_user: from_user.into(),
+            ftag,
+            ttag,
+            routes: Vec::new(),
+            target: String::new(),
+        };
+        if code.starts_with('2') {
+            let mut routes: Vec<String> = headers(&reply, "Record-Route")
+                .into_iter()
+                .map(String::from)
+                .collect();
+            routes.reverse();
+            call.routes = routes;
+            call.target = header(&reply, "Contact")
+                .unwrap_or("")
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string();
+            self.in_dialog(&call, "ACK", 10, &format!("z9hG4bK-{tag}-ack"));
+        } else if !code.is_empty() {
+            let ack = format!(
+                "ACK sip:{user}@127.0.0.1:{port} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch={branch}\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:{from_user}@127.0.0.1>;tag={ft}\r\n\
+To: {to}\r\n\
+Call-ID: {cid}\r\n\
+CSeq: 10 ACK\r\n\
+Content-Length: 0\r\n\r\n",
+                ft = call.ftag,
+                cid = call.call_id,
+            );
+            self.send(&ack);
+        }
+        call
+    }
+
+    fn in_dialog(&self, call: &Call, method: &str, cseq: u32, branch: &str) {
+        let local = self.local();
+        let mut msg = format!("{method} {} SIP/2.0\r\n", call.target);
+        msg.push_str(&format!("Via: SIP/2.0/UDP {local};branch={branch}\r\n"));
+        msg.push_str("Max-Forwards: 70\r\n");
+        for r in &call.routes {
+            msg.push_str(&format!("Route: {r}\r\n"));
+        }
+        msg.push_str(&format!(
+            "From: <sip:{}@127.0.0.1>;tag={}\r\n\
+To: <sip:x@127.0.0.1>;tag={}\r\n\
+Call-ID: {}\r\n\
+CSeq: {cseq} {method}\r\n\
+Content-Length: 0\r\n\r\n",
+            call.from_user, call.ftag, call.ttag, call.call_id
+        ));
+        self.send(&msg);
+    }
+
+    fn bye(&mut self, call: &Call, tag: &str) -> Option<String> {
+        self.in_dialog(call, "BYE", 11, &format!("z9hG4bK-{tag}-bye"));
+        self.final_reply()
+    }
+
+    /// The reason of the reply to an OPTIONS from `from_user`.
+    fn sizes(&mut self, from_user: &str, n: u32) -> String {
+        let local = self.local();
+        let port = self.proxy;
+        let msg = format!(
+            "OPTIONS sip:q@127.0.0.1:{port} SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-opt-{from_user}-{n}\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:{from_user}@127.0.0.1>;tag=opt{n}\r\n\
+To: <sip:q@127.0.0.1>\r\n\
+Call-ID: dlg-opt-{n}-7c1e@test\r\n\
+CSeq: 1 OPTIONS\r\n\
+Content-Length: 0\r\n\r\n"
+        );
+        self.send(&msg);
+        let r = self.final_reply().unwrap_or_else(|| "timeout".into());
+        self.seen.pop();
+        r.lines().next().unwrap_or("").to_string()
+    }
+}
+
+/// Replaces what differs between runs: Via branches, ports of the proxy
+/// and of the test's sockets, the random `h_id` in `did=`, the To tag of
+/// the proxy's own replies.
+fn normalise(msg: &str, ports: &[(u16, &str)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in msg.lines() {
+        let mut l = l.to_string();
+        if let Some(i) = l.find("branch=") {
+            let end = l[i..].find([';', ' ']).map_or(l.len(), |e| i + e);
+            l.replace_range(i..end, "branch=X");
+        }
+        if let Some(i) = l.find("did=")
+            && let Some(dot) = l[i..].find('.')
+        {
+            let start = i + dot + 1;
+            let end = l[start..]
+                .find(|c: char| !c.is_ascii_hexdigit())
+                .map_or(l.len(), |e| start + e);
+            l.replace_range(start..end, "X");
+        }
+        // A local reply's To tag: an MD5 of the listening socket (port
+        // included) and a CRC of the request.
+        if l.starts_with("To:")
+            && let Some(i) = l.find("tag=")
+            && l.len() - (i + 4) > 32
+            && l.as_bytes()[i + 4 + 32] == b'.'
+        {
+            l.replace_range(i + 4.., "LOCAL");
+        }
+        for (p, name) in ports {
+            l = l.replace(&p.to_string(), name);
+        }
+        out.push(l);
+    }
+    out
+}
+
+struct Session {
+    /// What the UAC received and the OPTIONS answers, in order.
+    uac: Vec<String>,
+    /// What the UAS received.
+    uas: Vec<String>,
+    /// When (after the short call's ACK) its dialog left the `short`
+    /// profile.
+    expired_after: Option<Duration>,
+}
+
+/// The operator's commands while two calls are up.
+const RPC: &[&str] = &[
+    "dlg.profile_get_size calls",
+    "dlg.profile_get_size caller alice",
+    "dlg.profile_get_size caller bob",
+    "dlg.profile_get_size caller",
+    "dlg.profile_get_size nope",
+    "dlg.profile_get_size",
+];
+
+fn session(port: u16, uas_sock: &UdpSocket, rundir: &Path) -> Session {
+    let stop = AtomicBool::new(false);
+    let uas_seen = Mutex::new(Vec::new());
+    let mut uac = Uac::new(port);
+    let mut log: Vec<String> = Vec::new();
+    let mut expired_after = None;
+    std::thread::scope(|s| {
+        s.spawn(|| uas(uas_sock, &stop, &uas_seen));
+        let a = uac.invite("a", "alice-call", "alice");
+        log.push(format!("opt1: {}", uac.sizes("alice", 1)));
+        let b = uac.invite("b", "flag", "bob");
+        log.push(format!("opt2: {}", uac.sizes("alice", 2)));
+        for cmd in RPC {
+            log.push(format!("> {cmd}"));
+            log.extend(tests::kamcmd(rundir, cmd).lines().map(str::to_string));
+        }
+        let _c = uac.invite("c", "third", "carol");
+        log.push(format!("bye a: {:?}", uac.bye(&a, "a").map(|r| first(&r))));
+        log.push(format!("opt3: {}", uac.sizes("alice", 3)));
+        log.push(format!("bye b: {:?}", uac.bye(&b, "b").map(|r| first(&r))));
+        let _d = uac.invite("d", "busy", "dave");
+        log.push(format!("opt4: {}", uac.sizes("dave", 4)));
+        let _e = uac.invite("e", "short", "eve");
+        let acked = Instant::now();
+        log.push(format!("opt5: {}", uac.sizes("eve", 5)));
+        let mut n = 6;
+        while acked.elapsed() < Duration::from_secs(5) {
+            let r = uac.sizes("eve", n);
+            n += 1;
+            // `sizes calls caller(eve) caller short known`: short is 4th.
+            if r.split(' ').nth(6) == Some("0") {
+                expired_after = Some(acked.elapsed());
+                log.push(format!("expired: {r}"));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        stop.store(true, Ordering::Relaxed);
+    });
+    let dport = uas_sock.local_addr().expect("addr").port();
+    let uport = uac.local().port();
+    let ports = [(port, "PROXY"), (dport, "UAS"), (uport, "UAC")];
+    let mut uac_lines = log;
+    for m in &uac.seen {
+        uac_lines.push("----".into());
+        uac_lines.extend(normalise(m, &ports));
+    }
+    let mut uas_lines = Vec::new();
+    for m in uas_seen.into_inner().expect("lock") {
+        uas_lines.push("----".into());
+        uas_lines.extend(normalise(&m, &ports));
+    }
+    Session {
+        uac: uac_lines,
+        uas: uas_lines,
+        expired_after,
+    }
+}
+
+fn first(msg: &str) -> String {
+    msg.lines().next().unwrap_or("").to_string()
+}
+
+/// Starts one contender with its ctl socket in a runtime directory of its
+/// own: the guard, its port and that directory.
+fn start(who: &str, dport: u16) -> (cfgc_test_support::GroupGuard, u16, PathBuf) {
+    let wait = Duration::from_secs(20);
+    let port = cfgc_test_support::free_port();
+    let rundir = std::env::temp_dir().join(format!("cfgc-dialog-{who}-{port}"));
+    std::fs::create_dir_all(&rundir).expect("rundir");
+    let define = format!("DSTPORT={dport}");
+    match who {
+        "kamailio" => {
+            let mut g = cfgc_test_support::Kamailio::new(
+                cfg(),
+                format!("udp:127.0.0.1:{port}"),
+                rundir.clone(),
+            )
+            .module_dir(Some(cfgc_test_support::module_dir()))
+            .define(define)
+            .start(std::process::Stdio::null(), std::process::Stdio::null())
+            .expect("kamailio runs (apt-get install kamailio)");
+            g.wait_bound(port, "kamailio", wait)
+                .expect("kamailio listens");
+            (g, port, rundir)
+        }
+        "compiled" => {
+            let d = dport.to_string();
+            let bin = tests::build_proxy(&cfg(), &[("DSTPORT", d.as_str())], "dialog-proxy");
+            let (g, port) =
+                tests::start_ours(&bin, None, &["-Y".as_ref(), rundir.as_os_str()], wait);
+            (g, port, rundir)
+        }
+        _ => {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+            c.arg("-A").arg(define).arg(cfg()).arg("--");
+            let (g, port) = tests::start_command(c, &["-Y".as_ref(), rundir.as_os_str()], wait);
+            (g, port, rundir)
+        }
+    }
+}
+
+#[test]
+fn dialogs_profiles_and_lifetime_like_kamailio() {
+    let uas_sock = UdpSocket::bind("127.0.0.1:0").expect("uas");
+    let dport = uas_sock.local_addr().expect("addr").port();
+    let mut all = Vec::new();
+    for who in ["kamailio", "compiled", "interpreted"] {
+        let (g, port, rundir) = start(who, dport);
+        let s = session(port, &uas_sock, &rundir);
+        g.stop().expect("stopped");
+        all.push((who, s));
+    }
+    let theirs = &all[0].1;
+    // What Kamailio did is what the test expects to compare.
+    let joined = theirs.uac.join("\n");
+    for want in [
+        "opt1: SIP/2.0 200 sizes 1 1 0 0 unknown",
+        "opt2: SIP/2.0 200 sizes 2 1 0 0 unknown",
+        "SIP/2.0 486 Too many 2",
+        "opt3: SIP/2.0 200 sizes 1 0 0 0 unknown",
+        "opt4: SIP/2.0 200 sizes 0 0 0 0 unknown",
+        "> dlg.profile_get_size caller alice\n1",
+    ] {
+        assert!(joined.contains(want), "kamailio: no `{want}` in\n{joined}");
+    }
+    let uas_joined = theirs.uas.join("\n");
+    for want in [
+        "did=",
+        "X-Dlg: known 5",
+        "X-Before: out",
+        "X-In: alice",
+        "X-Vars: manage-alice alice <null> <null>",
+        // timeout_avp set for alice only.
+        " 300 ft-a <null>",
+        " 600 ft-e <null>",
+        "X-Vars: flag-bob <null> <null> <null>",
+    ] {
+        assert!(
+            uas_joined.contains(want),
+            "kamailio: the UAS saw no `{want}`:\n{uas_joined}"
+        );
+    }
+    let expired = theirs
+        .expired_after
+        .expect("kamailio: the short dialog never expired");
+    for (who, s) in &all[1..] {
+        tests::assert_same_lines(&format!("{who} (UAC)"), &theirs.uac, &s.uac);
+        tests::assert_same_lines(&format!("{who} (UAS)"), &theirs.uas, &s.uas);
+        let got = s
+            .expired_after
+            .unwrap_or_else(|| panic!("{who}: the short dialog never expired"));
+        // Both run the dialog timer once a second: 2 s lifetime, expired
+        // within the next second.
+        assert!(
+            got >= Duration::from_millis(1900) && got <= Duration::from_millis(3300),
+            "{who}: expired after {got:?} (kamailio: {expired:?})"
+        );
+    }
+}
