@@ -168,6 +168,15 @@ fn dispatcher_selects_and_fails_over_like_kamailio_compiled_and_interpreted() {
     );
     // `ds_mark_dst` ran `event_route[dispatcher:dst-down]` (and `dst-up`
     // when a destination came back) on the script's message.
+    // `ds_is_active`: set 1 has 5081 back in use only (URIs compared as
+    // written), set 3 its second destination, set 9 does not exist.
+    assert!(
+        theirs
+            .iter()
+            .any(|l| l.starts_with("exists: ") && l.ends_with(" active 1 -1 1 -1 -1 -1 1")),
+        "kamailio's ds_is_active:\n{}",
+        theirs.join("\n")
+    );
     for (case, event) in [("mark: ", " down:sip:"), ("mark: ", " up:sip:")] {
         assert!(
             theirs

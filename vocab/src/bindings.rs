@@ -2515,6 +2515,20 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "dispatcher",
+        "ds_is_active",
+        "modules::dispatcher::ds_is_active",
+        &[Int],
+        Mut,
+    ),
+    b(
+        "dispatcher",
+        "ds_is_active",
+        "modules::dispatcher::ds_is_active_uri",
+        &[Int, Fmt],
+        Mut,
+    ),
+    b(
+        "dispatcher",
         "ds_list_exist",
         "modules::dispatcher::ds_list_exists",
         &[Int],

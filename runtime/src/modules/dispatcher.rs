@@ -1354,6 +1354,26 @@ pub fn ds_list_exists(ctx: &mut Ctx<'_>, set: i32) -> i32 {
     }
 }
 
+/// `ds_is_active(set)`: 1 if a destination of the set is in use, else -1.
+pub fn ds_is_active(ctx: &mut Ctx<'_>, set: i32) -> i32 {
+    ds_is_active_uri(ctx, set, b"")
+}
+
+/// `ds_is_active(set, uri)`: 1 if the destination `uri` (compared as
+/// written, case included) of the set is in use, else -1; an empty `uri`
+/// is any destination.
+pub fn ds_is_active_uri(ctx: &mut Ctx<'_>, set: i32, uri: &[u8]) -> i32 {
+    let lists = state(ctx).lock();
+    let Some(si) = lists.find(set) else {
+        return -1;
+    };
+    let active = lists.sets[si]
+        .dests
+        .iter()
+        .any(|d| !skip(d.flags) && (uri.is_empty() || d.uri.as_bytes() == uri));
+    if active { 1 } else { -1 }
+}
+
 // ---- RPC ----------------------------------------------------------------------
 
 fn of_set(set: &dyn ModuleSet) -> Result<&Dispatcher, RpcError> {
