@@ -975,29 +975,35 @@ pub fn sht_iterator_end(ctx: &mut Ctx<'_>, iname: &[u8]) -> i32 {
     }
 }
 
-/// The current item of `it` (which holds its slot), through `f`; -1
-/// (logged) when the iterator has none.
+/// The iterator's current position and the slot it holds; `None`
+/// (logged) when it has no current item.
+fn current<'t>(ctx: &Ctx<'_>, iname: &[u8], it: &Iter, t: &'t Table) -> Option<(usize, &'t Slot)> {
+    let Some(p) = it.pos else {
+        crate::engine::log::error(
+            ctx,
+            &format!("iterator not used [{}]", String::from_utf8_lossy(iname)),
+        );
+        return None;
+    };
+    Some((p, t.slots.get(it.slot)?))
+}
+
+/// The current item of the iterator (which holds its slot), through `f`;
+/// -1 (logged) when the iterator has none.
 fn with_current(
     ctx: &Ctx<'_>,
     iname: &[u8],
-    f: impl FnOnce(&mut Iter, &Table, &mut SlotData, usize) -> i32,
+    f: impl FnOnce(&Table, &mut SlotData, usize) -> i32,
 ) -> i32 {
     with_iter(ctx, iname, |it, t| {
-        let Some(p) = it.pos else {
-            crate::engine::log::error(
-                ctx,
-                &format!("iterator not used [{}]", String::from_utf8_lossy(iname)),
-            );
-            return -1;
-        };
-        let Some(slot) = t.slots.get(it.slot) else {
+        let Some((p, slot)) = current(ctx, iname, it, t) else {
             return -1;
         };
         let mut g = lock_slot(slot);
         if p >= g.len() {
             return -1;
         }
-        f(it, t, &mut g, p)
+        f(t, &mut g, p)
     })
 }
 
@@ -1005,14 +1011,7 @@ fn with_current(
 /// the next; 1, -2 when it was the last, -1 without a current item.
 pub fn sht_iterator_rm(ctx: &mut Ctx<'_>, iname: &[u8]) -> i32 {
     with_iter(ctx, iname, |it, t| {
-        let Some(p) = it.pos else {
-            crate::engine::log::error(
-                ctx,
-                &format!("iterator not used [{}]", String::from_utf8_lossy(iname)),
-            );
-            return -1;
-        };
-        let Some(s) = t.slots.get(it.slot) else {
+        let Some((p, s)) = current(ctx, iname, it, t) else {
             return -1;
         };
         let left = {
@@ -1037,7 +1036,7 @@ pub fn sht_iterator_rm(ctx: &mut Ctx<'_>, iname: &[u8]) -> i32 {
 /// `sht_iterator_sets(iname, value)`: the current item becomes the string
 /// (its expiry re-armed with `updateexpire`); 1, -1.
 pub fn sht_iterator_sets(ctx: &mut Ctx<'_>, iname: &[u8], val: &[u8]) -> i32 {
-    with_current(ctx, iname, |_, t, g, p| {
+    with_current(ctx, iname, |t, g, p| {
         let c = &mut g[p];
         c.value = Item::Str(val.to_vec());
         if t.updateexpire {
@@ -1050,7 +1049,7 @@ pub fn sht_iterator_sets(ctx: &mut Ctx<'_>, iname: &[u8], val: &[u8]) -> i32 {
 /// `sht_iterator_seti(iname, n)`: the current item becomes the integer;
 /// 1, -1.
 pub fn sht_iterator_seti(ctx: &mut Ctx<'_>, iname: &[u8], n: i32) -> i32 {
-    with_current(ctx, iname, |_, t, g, p| {
+    with_current(ctx, iname, |t, g, p| {
         let c = &mut g[p];
         c.value = Item::Int(i64::from(n));
         if t.updateexpire {
@@ -1063,7 +1062,7 @@ pub fn sht_iterator_seti(ctx: &mut Ctx<'_>, iname: &[u8], n: i32) -> i32 {
 /// `sht_iterator_setex(iname, secs)`: the current item expires in `secs`
 /// seconds; 1, -1.
 pub fn sht_iterator_setex(ctx: &mut Ctx<'_>, iname: &[u8], secs: i32) -> i32 {
-    with_current(ctx, iname, |_, _, g, p| {
+    with_current(ctx, iname, |_, g, p| {
         g[p].expire =
             u64::try_from(i64::try_from(unix_now()).unwrap_or(0) + i64::from(secs)).unwrap_or(0);
         1
