@@ -415,3 +415,62 @@ Content-Length: 0\r\n\r\n"
         |a| a.lines().next().unwrap_or("").to_string(),
     )
 }
+
+/// A fresh runtime directory (`-Y`, ctl's socket) for `who` in the test
+/// `name`.
+pub fn rundir(name: &str, who: &str, port: u16) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cfgc-{name}-{who}-{port}"));
+    std::fs::create_dir_all(&d).expect("rundir");
+    d
+}
+
+/// `session` (the traffic and RPC commands of a differential test, given
+/// the proxy's port and runtime directory) against `kamailio -f cfg`: its
+/// lines, for the caller to check against what the cfg means.
+pub fn kamailio_session(
+    cfg: &Path,
+    name: &str,
+    session: impl Fn(u16, &Path) -> Vec<String>,
+) -> Vec<String> {
+    let kport = cfgc_test_support::free_port();
+    let krun = rundir(name, "kamailio", kport);
+    let mut kam = cfgc_test_support::Kamailio::new(
+        cfg.to_path_buf(),
+        format!("udp:127.0.0.1:{kport}"),
+        krun.clone(),
+    )
+    .module_dir(Some(module_dir()))
+    .start(std::process::Stdio::null(), std::process::Stdio::null())
+    .expect("kamailio runs (apt-get install kamailio)");
+    kam.wait_bound(kport, "kamailio", std::time::Duration::from_secs(10))
+        .expect("kamailio listens");
+    let lines = session(kport, &krun);
+    kam.stop().expect("kamailio stopped");
+    lines
+}
+
+/// The same `session` against the compiled proxy and the interpreter
+/// (`interp`: the test's `CARGO_BIN_EXE_interp-proxy`) of `cfg`, each
+/// compared line by line with Kamailio's `theirs`.
+pub fn ours_match(
+    cfg: &Path,
+    name: &str,
+    interp: &Path,
+    theirs: &[String],
+    session: impl Fn(u16, &Path) -> Vec<String>,
+) {
+    let bin = build_proxy(cfg, &[], &format!("{name}-proxy"));
+    for (who, interpreted) in [("compiled", false), ("interpreted", true)] {
+        let exe = if interpreted { interp } else { bin.as_path() };
+        let run = rundir(name, who, cfgc_test_support::free_port());
+        let (g, port) = start_ours(
+            exe,
+            interpreted.then_some(cfg),
+            &["-Y".as_ref(), run.as_os_str()],
+            std::time::Duration::from_secs(20),
+        );
+        let got = session(port, &run);
+        g.stop().expect("proxy stopped");
+        assert_same_lines(who, theirs, &got);
+    }
+}

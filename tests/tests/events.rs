@@ -8,10 +8,7 @@
 //! was recorded, before and after the expiries.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
-
-use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir};
 
 fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events/kamailio.cfg")
@@ -33,34 +30,9 @@ fn session(port: u16) -> Vec<String> {
     lines
 }
 
-fn ours(bin: &Path, interpreted: bool, rundir: &Path) -> (GroupGuard, u16) {
-    let cfg = cfg();
-    tests::start_ours(
-        bin,
-        interpreted.then_some(cfg.as_path()),
-        &["-Y".as_ref(), rundir.as_os_str()],
-        Duration::from_secs(20),
-    )
-}
-
-fn rundir(tag: &str, port: u16) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cfgc-events-{tag}-{port}"));
-    std::fs::create_dir_all(&d).expect("rundir");
-    d
-}
-
 #[test]
 fn event_routes_run_like_kamailio_compiled_and_interpreted() {
-    let kport = free_port();
-    let krun = rundir("kamailio", kport);
-    let mut kam = Kamailio::new(cfg(), format!("udp:127.0.0.1:{kport}"), krun.clone())
-        .module_dir(Some(module_dir()))
-        .start(Stdio::null(), Stdio::null())
-        .expect("kamailio runs (apt-get install kamailio)");
-    kam.wait_bound(kport, "kamailio", Duration::from_secs(10))
-        .expect("kamailio listens");
-    let theirs = session(kport);
-    kam.stop().expect("kamailio stopped");
+    let theirs = tests::kamailio_session(&cfg(), "events", |port, _| session(port));
     // Kamailio's answers are what the cfg means: mod-init before
     // worker-one-init, the faked message, three expiries in the table's
     // order, then the item the event route stored.
@@ -77,18 +49,11 @@ w1=<ru=sip:you@kamailio.org rU=you mf=0>";
     ];
     assert_eq!(theirs, want, "kamailio's answers");
 
-    let bin = tests::build_proxy(&cfg(), &[], "events-proxy");
-    for (who, interpreted) in [("compiled", false), ("interpreted", true)] {
-        let exe = if interpreted {
-            PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"))
-        } else {
-            bin.clone()
-        };
-        let port = free_port();
-        let run = rundir(who, port);
-        let (g, port) = ours(&exe, interpreted, &run);
-        let got = session(port);
-        g.stop().expect("proxy stopped");
-        tests::assert_same_lines(who, &theirs, &got);
-    }
+    tests::ours_match(
+        &cfg(),
+        "events",
+        Path::new(env!("CARGO_BIN_EXE_interp-proxy")),
+        &theirs,
+        |port, _| session(port),
+    );
 }

@@ -9,10 +9,7 @@
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
-
-use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir};
 
 fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("htable/kamailio.cfg")
@@ -65,34 +62,9 @@ fn session(port: u16, rundir: &Path) -> Vec<String> {
     lines
 }
 
-fn ours(bin: &Path, interpreted: bool, rundir: &Path) -> (GroupGuard, u16) {
-    let cfg = cfg();
-    tests::start_ours(
-        bin,
-        interpreted.then_some(cfg.as_path()),
-        &["-Y".as_ref(), rundir.as_os_str()],
-        Duration::from_secs(20),
-    )
-}
-
-fn rundir(tag: &str, port: u16) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cfgc-htable-{tag}-{port}"));
-    std::fs::create_dir_all(&d).expect("rundir");
-    d
-}
-
 #[test]
 fn htable_and_pike_answer_like_kamailio_compiled_and_interpreted() {
-    let kport = free_port();
-    let krun = rundir("kamailio", kport);
-    let mut kam = Kamailio::new(cfg(), format!("udp:127.0.0.1:{kport}"), krun.clone())
-        .module_dir(Some(module_dir()))
-        .start(Stdio::null(), Stdio::null())
-        .expect("kamailio runs (apt-get install kamailio)");
-    kam.wait_bound(kport, "kamailio", Duration::from_secs(10))
-        .expect("kamailio listens");
-    let theirs = session(kport, &krun);
-    kam.stop().expect("kamailio stopped");
+    let theirs = tests::kamailio_session(&cfg(), "htable", session);
     // Kamailio's answers are what the cfg means.
     for want in [
         "set: SIP/2.0 200 set 1 x [from tester] <null> <null> 3",
@@ -123,20 +95,13 @@ rm-2 left=2 -1 -1 -1 -1 -1 1 -1 l1 u1 B! -11",
         );
     }
 
-    let bin = tests::build_proxy(&cfg(), &[], "htable-proxy");
-    for (who, interpreted) in [("compiled", false), ("interpreted", true)] {
-        let exe = if interpreted {
-            PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"))
-        } else {
-            bin.clone()
-        };
-        let port = free_port();
-        let run = rundir(who, port);
-        let (g, port) = ours(&exe, interpreted, &run);
-        let got = session(port, &run);
-        g.stop().expect("proxy stopped");
-        tests::assert_same_lines(who, &theirs, &got);
-    }
+    tests::ours_match(
+        &cfg(),
+        "htable",
+        Path::new(env!("CARGO_BIN_EXE_interp-proxy")),
+        &theirs,
+        session,
+    );
 }
 
 /// Sends OPTIONS keepalives (no R-URI user: the stock config answers them

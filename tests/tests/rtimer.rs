@@ -7,10 +7,7 @@
 //! faked message; `read` answers what the timer routes recorded.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
-
-use cfgc_test_support::{GroupGuard, Kamailio, free_port, module_dir};
 
 fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rtimer/kamailio.cfg")
@@ -28,34 +25,9 @@ fn session(port: u16) -> Vec<String> {
     lines
 }
 
-fn ours(bin: &Path, interpreted: bool, rundir: &Path) -> (GroupGuard, u16) {
-    let cfg = cfg();
-    tests::start_ours(
-        bin,
-        interpreted.then_some(cfg.as_path()),
-        &["-Y".as_ref(), rundir.as_os_str()],
-        Duration::from_secs(20),
-    )
-}
-
-fn rundir(tag: &str, port: u16) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cfgc-rtimer-{tag}-{port}"));
-    std::fs::create_dir_all(&d).expect("rundir");
-    d
-}
-
 #[test]
 fn rtimer_and_mqueue_run_like_kamailio_compiled_and_interpreted() {
-    let kport = free_port();
-    let krun = rundir("kamailio", kport);
-    let mut kam = Kamailio::new(cfg(), format!("udp:127.0.0.1:{kport}"), krun.clone())
-        .module_dir(Some(module_dir()))
-        .start(Stdio::null(), Stdio::null())
-        .expect("kamailio runs (apt-get install kamailio)");
-    kam.wait_bound(kport, "kamailio", Duration::from_secs(10))
-        .expect("kamailio listens");
-    let theirs = session(kport);
-    kam.stop().expect("kamailio stopped");
+    let theirs = tests::kamailio_session(&cfg(), "rtimer", |port, _| session(port));
     // Kamailio's answers are what the cfg means.
     let want = [
         "SIP/2.0 200 mq 1 1 1 -1 2 -1 -2 sizes=2/2/2/0 k=1 j=3 -2 after= -1 newest=j=2,k=3 1 \
@@ -66,18 +38,11 @@ si=1.0.0.127> jobs=0",
     ];
     assert_eq!(theirs, want, "kamailio's answers");
 
-    let bin = tests::build_proxy(&cfg(), &[], "rtimer-proxy");
-    for (who, interpreted) in [("compiled", false), ("interpreted", true)] {
-        let exe = if interpreted {
-            PathBuf::from(env!("CARGO_BIN_EXE_interp-proxy"))
-        } else {
-            bin.clone()
-        };
-        let port = free_port();
-        let run = rundir(who, port);
-        let (g, port) = ours(&exe, interpreted, &run);
-        let got = session(port);
-        g.stop().expect("proxy stopped");
-        tests::assert_same_lines(who, &theirs, &got);
-    }
+    tests::ours_match(
+        &cfg(),
+        "rtimer",
+        Path::new(env!("CARGO_BIN_EXE_interp-proxy")),
+        &theirs,
+        |port, _| session(port),
+    );
 }
