@@ -298,13 +298,17 @@ impl<S: Script> Engine<S> {
         }
     }
 
-    /// Runs the events the modules raised on this thread
+    /// Sends the requests the modules queued for tm on this thread
+    /// ([`tm::local::queue`]), runs the events they raised
     /// ([`events::raise`]), and those their blocks raise in turn.
     fn run_events(&self, worker: &mut WorkerState, out: &mut Vec<Transmit>, now: Instant) {
         // A block that raises the event it handles would loop forever;
         // Kamailio runs nested events inline, so its stack ends it. Here a
         // generous bound does.
         for _ in 0..64 {
+            // Requests the modules' timers and callbacks queued for tm
+            // first (what they send comes before what their events do).
+            tm::local::send_queued(&self.tm, &self.core, now, out);
             let pending = events::take();
             if pending.is_empty() {
                 return;

@@ -193,6 +193,23 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
             }
         }
     }
+    // A request tm sent itself: its final reply goes to its sender.
+    if tx.local.is_some() {
+        if code < 200 {
+            return true;
+        }
+        let reason = msg.reason().unwrap_or_default();
+        let done = local::completed(tx, idx, code, reason, now, cfg);
+        drop(g);
+        if let Some(done) = done {
+            done(&local::Completion {
+                code,
+                reason,
+                reply: Some(msg),
+            });
+        }
+        return true;
+    }
     // The transaction's onreply route. The core reply route's header
     // changes come first (Kamailio's lumps of the same reply), then the
     // modules' (`TMCB_RESPONSE_IN`: uac's From/To restoration).
@@ -465,6 +482,19 @@ pub fn timer(env: &TimerEnv<'_>, worker: &mut WorkerState, now: Instant, out: &m
     for h in t.table.sweep(now) {
         let mut g = lock_tx(&h);
         if g.on_timer(now, &t.cfg, out) {
+            if g.local.is_some() {
+                // A local request timed out: a faked 408 for its sender.
+                let done = local::completed(&mut g, 0, 408, b"Request Timeout", now, &t.cfg);
+                drop(g);
+                if let Some(done) = done {
+                    done(&local::Completion {
+                        code: 408,
+                        reason: b"Request Timeout",
+                        reply: None,
+                    });
+                }
+                continue;
+            }
             let mut env = Env {
                 script: Some(env.script),
                 core: env.core,

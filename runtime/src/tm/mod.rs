@@ -21,6 +21,7 @@
 pub mod build;
 pub mod config;
 mod hooks;
+pub mod local;
 mod relay;
 pub mod rpc;
 mod script;

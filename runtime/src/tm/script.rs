@@ -76,6 +76,7 @@ pub(super) fn newtran(ctx: &mut Ctx<'_>) -> Result<NewTran, i32> {
         fr_timeout: ctx.tm.user_fr.1.unwrap_or(t.cfg.fr_timer),
         fr_inv_timeout: ctx.tm.user_fr.0.unwrap_or(t.cfg.fr_inv_timer),
         auto_inv_100: ctx.tm.user_auto_inv_100.unwrap_or(t.cfg.auto_inv_100),
+        local: None,
     };
     match t.table.insert(tx) {
         Ok(h) => {

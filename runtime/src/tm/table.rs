@@ -98,6 +98,9 @@ pub enum ReqKey {
     /// RFC 2543: Call-ID, CSeq number, From, R-URI, top Via, method (ACK
     /// counts as INVITE), hashed.
     Rfc2543(u64),
+    /// A request tm sent itself (`tm::local`): no request matches it; the
+    /// transaction id.
+    Local(u64),
 }
 
 /// Hash index of a request: hash(Call-ID, CSeq number), 16 bits.

@@ -944,3 +944,90 @@ fn acc_nothing_without_flags_at_creation() {
     h.send(UAS, &answer(&fwd, 200, "OK"), 120);
     assert_eq!(h.records(), Vec::<String>::new());
 }
+
+// ---- local requests (tm::local) ----------------------------------------
+
+type Done = std::sync::Arc<Mutex<Vec<(u16, bool)>>>;
+
+fn options_to(uri: &str, done: &Done) -> local::LocalRequest {
+    let done = done.clone();
+    local::LocalRequest {
+        method: b"OPTIONS".to_vec(),
+        dialog: local::LocalDialog {
+            loc_uri: b"sip:dispatcher@localhost".to_vec(),
+            rem_uri: uri.as_bytes().to_vec(),
+            loc_seq: 10,
+            rem_target: uri.as_bytes().to_vec(),
+            ..local::LocalDialog::default()
+        },
+        on_done: Some(std::sync::Arc::new(move |c: &local::Completion<'_>| {
+            done.lock().expect("lock").push((c.code, c.reply.is_some()));
+        })),
+        ..local::LocalRequest::default()
+    }
+}
+
+#[test]
+fn local_request_gets_its_final_reply_and_no_relay() {
+    let mut h = harness(&[]);
+    let done = Done::default();
+    local::queue(options_to("sip:127.0.0.1:5090", &done));
+    let out = h.tick(0);
+    let sent = to(&out, UAS);
+    assert_eq!(sent.len(), 1, "{out:?}");
+    assert!(
+        sent[0].starts_with(
+            "OPTIONS sip:127.0.0.1:5090 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK"
+        ),
+        "{}",
+        sent[0]
+    );
+    assert!(sent[0].contains("\r\nCSeq: 10 OPTIONS\r\n"));
+    let req = out[0].clone();
+    // A provisional changes nothing; the final goes to the sender only.
+    let out = h.send(UAS, &answer(&req, 100, "Trying"), 10);
+    assert!(out.is_empty(), "{out:?}");
+    assert!(done.lock().expect("lock").is_empty());
+    let out = h.send(UAS, &answer(&req, 200, "OK"), 20);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(*done.lock().expect("lock"), vec![(200, true)]);
+    // A retransmitted final reply is absorbed and not reported again.
+    let out = h.send(UAS, &answer(&req, 200, "OK"), 30);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(done.lock().expect("lock").len(), 1);
+    // No retransmission after the final reply.
+    assert!(to(&h.tick(5_000), UAS).is_empty());
+    // Deleted after the wait timer.
+    h.tick(10_000);
+    assert_eq!(h.txs(), 0);
+}
+
+#[test]
+fn local_request_retransmitted_then_faked_408() {
+    let mut h = harness(&[]);
+    let done = Done::default();
+    local::queue(options_to("sip:127.0.0.1:5090", &done));
+    let mut times = Vec::new();
+    for ms in (0..=33_000).step_by(50) {
+        if !to(&h.tick(ms), UAS).is_empty() {
+            times.push(ms);
+        }
+    }
+    // T1 = 500 ms doubling to T2 = 4 s, until fr_timer (30 s).
+    assert_eq!(
+        times,
+        [0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500]
+    );
+    assert_eq!(*done.lock().expect("lock"), vec![(408, false)]);
+}
+
+#[test]
+fn local_request_to_a_bad_target_completes_at_once() {
+    let mut h = harness(&[]);
+    let done = Done::default();
+    local::queue(options_to("sip:a@[bad", &done));
+    let out = h.tick(0);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(*done.lock().expect("lock"), vec![(408, false)]);
+    assert_eq!(h.txs(), 0);
+}

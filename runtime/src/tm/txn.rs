@@ -208,6 +208,9 @@ pub struct Transaction {
     /// Kamailio's `T_AUTO_INV_100`: `t_relay` answers a new INVITE with a
     /// 100 (`auto_inv_100`, or `t_set_auto_inv_100`).
     pub auto_inv_100: bool,
+    /// A request tm sent itself ([`super::local`]): no server side, the
+    /// final reply goes to its sender.
+    pub local: Option<super::local::LocalUac>,
 }
 
 impl Transaction {

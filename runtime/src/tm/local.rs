@@ -1,0 +1,530 @@
+//! Requests tm sends on its own: Kamailio's tm UAC API (`t_uac`, with the
+//! request built as `build_uac_req` builds it). The dialog module's BYEs,
+//! dispatcher's OPTIONS probes, uac's `uac_req_send` and tm's `t_uac_send`
+//! go through here.
+//!
+//! A local request is a client transaction in the shared table like any
+//! other (its replies find it by the label in its Via branch) with no
+//! server side: retransmitted on UDP (T1 doubling to T2), given a faked 408
+//! after `fr_timer`, and its final reply handed to the sender's
+//! [`OnDone`] (Kamailio's `TMCB_LOCAL_COMPLETED`) instead of being relayed.
+//! Provisional replies only stretch the retransmissions. INVITE is not
+//! supported yet: it needs the ACK of its 2xx, which no caller here sends.
+//!
+//! Module timers have no tm at hand: they [`queue`] a request, and the
+//! engine sends what its thread queued after the timers and after each
+//! message ([`send_queued`]), as it runs the events modules raise.
+//! Script functions [`send`] at once, in the order of the script's other
+//! messages, as Kamailio does.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::*;
+use crate::engine::trans::md5;
+use crate::sip::encode::write_hex;
+use crate::transport::RecvInfo;
+
+/// A final reply to a local request, received or faked (the 408 of a
+/// timeout: `reply` is `None`).
+#[derive(Clone, Copy, Debug)]
+pub struct Completion<'a> {
+    pub code: u16,
+    pub reason: &'a [u8],
+    pub reply: Option<&'a Message<'a>>,
+}
+
+/// What runs when a local request completes. It runs on the worker that
+/// got the final reply (or ran the timer), with no transaction locked; it
+/// may [`queue`] requests and raise events.
+pub type OnDone = Arc<dyn Fn(&Completion<'_>) + Send + Sync>;
+
+/// The dialog a local request is sent in (Kamailio's `dlg_t`): who it is
+/// from and to, and where it goes. Empty `call_id`/`loc_tag`: tm makes
+/// them, as Kamailio's `t_uac` does for a request outside any dialog.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalDialog {
+    pub call_id: Vec<u8>,
+    /// From: a URI or a name-addr (with `<>`, a display name).
+    pub loc_uri: Vec<u8>,
+    pub loc_tag: Vec<u8>,
+    /// To, as `loc_uri`.
+    pub rem_uri: Vec<u8>,
+    pub rem_tag: Vec<u8>,
+    /// The CSeq number.
+    pub loc_seq: u32,
+    /// The Request-URI (the remote target).
+    pub rem_target: Vec<u8>,
+    /// The route set: Route values in order, each a name-addr. The
+    /// request goes to the first one if it is a loose router (`;lr`).
+    pub route_set: Vec<Vec<u8>>,
+    /// Where to send it, over everything else (Kamailio's `dst_uri`: an
+    /// outbound proxy, a dialog's received address).
+    pub dst_uri: Option<Vec<u8>>,
+}
+
+/// A request to send.
+#[derive(Clone, Default)]
+pub struct LocalRequest {
+    pub method: Vec<u8>,
+    pub dialog: LocalDialog,
+    /// Header lines after the ones tm writes (each ending in CRLF; a
+    /// missing last CRLF is added, as Kamailio does).
+    pub headers: Vec<u8>,
+    pub body: Vec<u8>,
+    pub on_done: Option<OnDone>,
+}
+
+impl fmt::Debug for LocalRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalRequest")
+            .field("method", &String::from_utf8_lossy(&self.method))
+            .field("dialog", &self.dialog)
+            .field("on_done", &self.on_done.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The local side of a transaction tm started itself.
+#[derive(Clone, Default)]
+pub struct LocalUac {
+    pub on_done: Option<OnDone>,
+}
+
+impl fmt::Debug for LocalUac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalUac")
+            .field("on_done", &self.on_done.is_some())
+            .finish()
+    }
+}
+
+thread_local! {
+    static QUEUED: RefCell<Vec<LocalRequest>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Queues `req` to be sent by the engine on this thread after the current
+/// timer run or message (what module timers use).
+pub fn queue(req: LocalRequest) {
+    QUEUED.with(|q| q.borrow_mut().push(req));
+}
+
+/// Sends what this thread [`queue`]d. A request that cannot be sent (an
+/// unresolvable target, no socket) is logged and completes at once, as a
+/// faked 408 to its `on_done` (Kamailio's callers see a failed `t_uac`
+/// the same way a timeout: the destination did not answer).
+pub fn send_queued(tm: &Tm, core: &CoreConfig, now: Instant, out: &mut Vec<Transmit>) {
+    let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    for req in queued {
+        let on_done = req.on_done.clone();
+        if let Err(e) = send(tm, core, req, now, out) {
+            if core.debug.get() >= crate::engine::log::Level::Err as i32 {
+                core.log.write(
+                    crate::engine::log::Level::Err,
+                    "",
+                    format!("tm: local request not sent (error {e})\n").as_bytes(),
+                );
+            }
+            if let Some(cb) = on_done {
+                cb(&Completion {
+                    code: 408,
+                    reason: b"Request Timeout",
+                    reply: None,
+                });
+            }
+        }
+    }
+}
+
+/// Sends `req` as a new client transaction. Returns its Call-ID.
+///
+/// # Errors
+/// Kamailio's internal error codes: an unresolvable or bad target
+/// (`E_BAD_ADDRESS`, `E_BAD_URI`), no listen socket for it (`E_SEND`), a
+/// full table (`E_OUT_OF_MEM`), an INVITE (not supported yet: `E_CFG`).
+pub fn send(
+    tm: &Tm,
+    core: &CoreConfig,
+    mut req: LocalRequest,
+    now: Instant,
+    out: &mut Vec<Transmit>,
+) -> Result<Vec<u8>, i32> {
+    if req.method.eq_ignore_ascii_case(b"INVITE") || req.method.eq_ignore_ascii_case(b"ACK") {
+        return Err(E_CFG);
+    }
+    let d = &mut req.dialog;
+    let hop = next_hop(d);
+    let (dst, proto) = resolve_uri(&hop)?;
+    let local = core.socket_for(proto, &dst).ok_or(err::SEND)?;
+    if d.call_id.is_empty() {
+        d.call_id = new_call_id(core);
+    }
+    let mut seq = Vec::with_capacity(10);
+    crate::sip::encode::write_u32(&mut seq, d.loc_seq);
+    let hash = (fnv1a(&[&d.call_id, &seq]) & 0xffff) as u16;
+    let id = tm.table.next_id();
+    let ids = id.to_le_bytes();
+    let label = (u128::from(fnv1a(&[b"tm-local", &d.call_id, &ids])) << 64)
+        | u128::from(fnv1a(&[&ids, &d.call_id, b"tm-local"]));
+    let via = via_line(core, proto, local, &build::via_branch(hash, label, 0));
+    let data = build_request(core, &req, &via);
+    let to = Dest {
+        proto,
+        dst,
+        local: Some(local),
+        conn: None,
+        no_connect: false,
+    };
+    let rcv = RecvInfo {
+        proto,
+        src: local,
+        local,
+        conn: None,
+    };
+    let branch = UacBranch {
+        uri: req.dialog.rem_target.clone(),
+        dst_uri: Some(hop),
+        flags: 0,
+        request: data.clone(),
+        to,
+        retr: (proto == Proto::Udp).then(|| Retr::start(now, tm.cfg.t1)),
+        fr_at: Some(now + tm.cfg.fr_timer),
+        fr_inv: false,
+        provisional: 0,
+        reply: None,
+        timed_out: false,
+        leg: 0,
+        cancel: Cancel::None,
+        ack: None,
+    };
+    let tx = Transaction {
+        id,
+        hash,
+        label,
+        key: table::ReqKey::Local(id),
+        method: req.method.clone(),
+        is_invite: false,
+        request: data.clone(),
+        rcv,
+        force_rport: false,
+        reply_no_connect: false,
+        flags: 0,
+        avps: crate::engine::Avps::default(),
+        headers: Vec::new(),
+        armed: Armed::default(),
+        branches: vec![branch],
+        leg: 0,
+        uas: txn::Uas::default(),
+        canceled: false,
+        to_tag: Vec::new(),
+        delete_at: None,
+        relayed: true,
+        callbacks: 0,
+        fr_timeout: tm.cfg.fr_timer,
+        fr_inv_timeout: tm.cfg.fr_inv_timer,
+        auto_inv_100: false,
+        local: Some(LocalUac {
+            on_done: req.on_done.clone(),
+        }),
+    };
+    tm.table.insert(tx).map_err(|_| E_OUT_OF_MEM)?;
+    out.push(to.transmit(data));
+    Ok(req.dialog.call_id)
+}
+
+/// Where the request goes: `dst_uri`, else the first route if it is a
+/// loose router, else the Request-URI.
+fn next_hop(d: &LocalDialog) -> Vec<u8> {
+    if let Some(u) = &d.dst_uri {
+        return u.clone();
+    }
+    if let Some(first) = d.route_set.first() {
+        let uri = strip_brackets(first);
+        if crate::sip::Uri::parse(uri).is_ok_and(|u| u.param(b"lr").is_some()) {
+            return uri.to_vec();
+        }
+    }
+    d.rem_target.clone()
+}
+
+/// The URI inside `<...>` of a name-addr (the whole text if none).
+fn strip_brackets(v: &[u8]) -> &[u8] {
+    match (
+        v.iter().position(|&b| b == b'<'),
+        v.iter().rposition(|&b| b == b'>'),
+    ) {
+        (Some(a), Some(b)) if a < b => &v[a + 1..b],
+        _ => v,
+    }
+}
+
+/// Our Via of a local request, as for a relayed one.
+fn via_line(
+    core: &CoreConfig,
+    proto: Proto,
+    local: std::net::SocketAddr,
+    branch: &[u8],
+) -> Vec<u8> {
+    let host = core
+        .advertised_address
+        .clone()
+        .unwrap_or_else(|| match local.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+        });
+    let port = core.advertised_port.unwrap_or(local.port());
+    let mut v = format!(
+        "Via: SIP/2.0/{} {host}",
+        match proto {
+            Proto::Udp => "UDP",
+            Proto::Tcp => "TCP",
+        }
+    )
+    .into_bytes();
+    if port != 5060 || core.advertised_port.is_some() {
+        v.extend_from_slice(format!(":{port}").as_bytes());
+    }
+    v.extend_from_slice(b";branch=");
+    v.extend_from_slice(branch);
+    v.extend_from_slice(b"\r\n");
+    v
+}
+
+/// Kamailio's `build_uac_req`: Request line, Via, To, From, CSeq,
+/// Call-ID, Route set, Max-Forwards (unless the headers have one),
+/// Content-Length, User-Agent, the caller's headers, the body.
+fn build_request(core: &CoreConfig, req: &LocalRequest, via: &[u8]) -> Vec<u8> {
+    let d = &req.dialog;
+    let mut w = Vec::with_capacity(512 + req.headers.len() + req.body.len());
+    w.extend_from_slice(&req.method);
+    w.push(b' ');
+    w.extend_from_slice(&d.rem_target);
+    w.extend_from_slice(b" SIP/2.0\r\n");
+    w.extend_from_slice(via);
+    name_addr(&mut w, b"To: ", &d.rem_uri, &d.rem_tag);
+    let tag = if d.loc_tag.is_empty() {
+        from_tag(core, &d.call_id, &d.rem_uri)
+    } else {
+        d.loc_tag.clone()
+    };
+    name_addr(&mut w, b"From: ", &d.loc_uri, &tag);
+    w.extend_from_slice(b"CSeq: ");
+    crate::sip::encode::write_u32(&mut w, d.loc_seq);
+    w.push(b' ');
+    w.extend_from_slice(&req.method);
+    w.extend_from_slice(b"\r\nCall-ID: ");
+    w.extend_from_slice(&d.call_id);
+    w.extend_from_slice(b"\r\n");
+    if !d.route_set.is_empty() {
+        w.extend_from_slice(b"Route: ");
+        for (i, r) in d.route_set.iter().enumerate() {
+            if i > 0 {
+                w.extend_from_slice(b", ");
+            }
+            w.extend_from_slice(r);
+        }
+        w.extend_from_slice(b"\r\n");
+    }
+    let has_maxfwd = req.headers.len() >= 15
+        && memchr::memmem::find(&req.headers, b"Max-Forwards:").is_some();
+    if !has_maxfwd {
+        w.extend_from_slice(b"Max-Forwards: 70\r\n");
+    }
+    w.extend_from_slice(b"Content-Length: ");
+    crate::sip::encode::write_u32(&mut w, u32::try_from(req.body.len()).unwrap_or(u32::MAX));
+    w.extend_from_slice(b"\r\nUser-Agent: ");
+    w.extend_from_slice(reply::KAMAILIO_SERVER);
+    w.extend_from_slice(b"\r\n");
+    if req.headers.len() > 2 {
+        w.extend_from_slice(&req.headers);
+        if req.headers.last() != Some(&b'\n') {
+            w.extend_from_slice(b"\r\n");
+        }
+    }
+    w.extend_from_slice(b"\r\n");
+    w.extend_from_slice(&req.body);
+    w
+}
+
+/// `To: `/`From: ` with the URI in `<>` unless it is a name-addr already
+/// (its last `>` ends it or precedes its parameters), and the tag.
+fn name_addr(w: &mut Vec<u8>, name: &[u8], uri: &[u8], tag: &[u8]) {
+    let bracketed = uri
+        .iter()
+        .rposition(|&b| b == b'>')
+        .is_some_and(|p| p == uri.len() - 1 || uri[p + 1] == b';');
+    w.extend_from_slice(name);
+    if !bracketed {
+        w.push(b'<');
+    }
+    w.extend_from_slice(uri);
+    if !bracketed {
+        w.push(b'>');
+    }
+    if !tag.is_empty() {
+        w.extend_from_slice(b";tag=");
+        w.extend_from_slice(tag);
+    }
+    w.extend_from_slice(b"\r\n");
+}
+
+/// The first listen socket's address and port as Kamailio prints them
+/// (its `address_str`, `port_no_str`).
+fn first_socket(core: &CoreConfig) -> (String, String) {
+    core.listen.first().map_or_else(
+        || ("0.0.0.0".to_string(), "5060".to_string()),
+        |(_, a)| (a.ip().to_string(), a.port().to_string()),
+    )
+}
+
+/// Kamailio's From tag of a local request: the MD5 of "Long live
+/// kamailio server" and the first socket's address and port, `-`, the
+/// CRC-CCITT of the Call-ID and of the To URI (4 reversed hex digits each).
+pub fn from_tag(core: &CoreConfig, call_id: &[u8], to_uri: &[u8]) -> Vec<u8> {
+    let (addr, port) = first_socket(core);
+    let mut src = Vec::with_capacity(64);
+    src.extend_from_slice(b"Long live kamailio server");
+    src.extend_from_slice(addr.as_bytes());
+    src.extend_from_slice(port.as_bytes());
+    let digest = md5(&src);
+    let mut t = Vec::with_capacity(41);
+    for b in digest {
+        write_hex(&mut t, u64::from(b), 2);
+    }
+    t.push(b'-');
+    crcitt_reverse_hex(&mut t, call_id);
+    crcitt_reverse_hex(&mut t, to_uri);
+    t
+}
+
+/// Kamailio's `crcitt_string_array` of one string: CRC-16/CCITT
+/// (reflected, polynomial 0x8408, initial 0xFFFF, inverted), written as
+/// reversed hex padded with `0` to 4 digits.
+fn crcitt_reverse_hex(out: &mut Vec<u8>, s: &[u8]) {
+    let mut crc: u16 = 0xffff;
+    for &b in s {
+        crc ^= u16::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x8408
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    let start = out.len();
+    build::write_reverse_hex(out, u64::from(!crc));
+    while out.len() - start < 4 {
+        out.push(b'0');
+    }
+}
+
+/// The counter part of local Call-IDs: random at start, one more per
+/// Call-ID (Kamailio's `callid_prefix`, 16 hex digits).
+static CALLID_NR: std::sync::LazyLock<AtomicU64> = std::sync::LazyLock::new(|| {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(u64::from(std::process::id()));
+    AtomicU64::new(h.finish())
+});
+
+/// A new Call-ID as Kamailio's tm makes them:
+/// `<16 hex digits>-<pid>@<first socket address>`.
+pub fn new_call_id(core: &CoreConfig) -> Vec<u8> {
+    let n = CALLID_NR.fetch_add(1, Ordering::Relaxed);
+    let (addr, _) = first_socket(core);
+    let mut c = Vec::with_capacity(48);
+    write_hex(&mut c, n, 16);
+    c.extend_from_slice(format!("-{}@{addr}", std::process::id()).as_bytes());
+    c
+}
+
+/// A final reply of local transaction `tx` (branch `idx`): recorded, the
+/// transaction put on its wait timer. Returns what to tell the sender
+/// once the transaction is unlocked.
+pub(super) fn completed(
+    tx: &mut Transaction,
+    idx: usize,
+    code: u16,
+    reason: &[u8],
+    now: Instant,
+    cfg: &TmConfig,
+) -> Option<OnDone> {
+    if let Some(b) = tx.branches.get_mut(idx) {
+        b.retr = None;
+        b.fr_at = None;
+        if b.reply.is_none() {
+            b.reply = Some(Stored {
+                code,
+                reason: reason.to_vec(),
+                data: Vec::new(),
+                faked: false,
+            });
+        }
+    }
+    let first = tx.uas.status < 200;
+    tx.uas.status = tx.uas.status.max(code);
+    tx.maybe_wait(now, cfg);
+    if first {
+        tx.local.as_ref().and_then(|l| l.on_done.clone())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crcitt_matches_kamailio() {
+        // crcitt_string_array of "" is ~0xFFFF = 0: "0000".
+        let mut out = Vec::new();
+        crcitt_reverse_hex(&mut out, b"");
+        assert_eq!(out, b"0000");
+        // CRC-16/X-25 of "123456789" is 0x906E; reversed hex "e609".
+        let mut out = Vec::new();
+        crcitt_reverse_hex(&mut out, b"123456789");
+        assert_eq!(out, b"e609");
+    }
+
+    #[test]
+    fn request_is_built_in_kamailios_order() {
+        let core = CoreConfig {
+            listen: vec![(Proto::Udp, "127.0.0.1:5070".parse().unwrap())],
+            ..CoreConfig::default()
+        };
+        let req = LocalRequest {
+            method: b"OPTIONS".to_vec(),
+            dialog: LocalDialog {
+                call_id: b"c1".to_vec(),
+                loc_uri: b"sip:dispatcher@localhost".to_vec(),
+                rem_uri: b"\"B\" <sip:b@h>".to_vec(),
+                loc_seq: 10,
+                rem_target: b"sip:b@h".to_vec(),
+                route_set: vec![b"<sip:p1;lr>".to_vec(), b"<sip:p2;lr>".to_vec()],
+                ..LocalDialog::default()
+            },
+            headers: b"X-A: 1".to_vec(),
+            ..LocalRequest::default()
+        };
+        let data = build_request(&core, &req, b"Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z\r\n");
+        let text = String::from_utf8(data).unwrap();
+        let tag = String::from_utf8(from_tag(&core, b"c1", b"\"B\" <sip:b@h>")).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z\r\n\
+                 To: \"B\" <sip:b@h>\r\nFrom: <sip:dispatcher@localhost>;tag={tag}\r\n\
+                 CSeq: 10 OPTIONS\r\nCall-ID: c1\r\nRoute: <sip:p1;lr>, <sip:p2;lr>\r\n\
+                 Max-Forwards: 70\r\nContent-Length: 0\r\n\
+                 User-Agent: kamailio (5.6.3 (x86_64/linux))\r\nX-A: 1\r\n\r\n"
+            )
+        );
+        assert_eq!(tag.len(), 41);
+        assert_eq!(next_hop(&req.dialog), b"sip:p1;lr");
+    }
+}
