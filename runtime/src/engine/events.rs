@@ -54,6 +54,9 @@ pub struct Event {
     pub setup: Option<Setup>,
     /// Run after the block (or instead, when the cfg has none).
     pub teardown: Option<Box<dyn FnOnce() + Send>>,
+    /// The message the block runs on, and where it came from, when not
+    /// the faked one (uac's `uac:reply` runs on the reply).
+    pub msg: Option<(Vec<u8>, RecvInfo)>,
 }
 
 impl std::fmt::Debug for Event {
@@ -78,6 +81,7 @@ pub fn raise(route: impl Into<String>, setup: Option<Setup>) {
             block: false,
             setup,
             teardown: None,
+            msg: None,
         });
     });
 }
@@ -93,6 +97,21 @@ pub fn raise_with(route: impl Into<String>, setup: Setup, teardown: Box<dyn FnOn
             block: false,
             setup: Some(setup),
             teardown: Some(teardown),
+            msg: None,
+        });
+    });
+}
+
+/// [`raise`] on a message other than the faked one (`msg` as received,
+/// from `rcv`), after `setup`; the faked message if `msg` is `None`.
+pub fn raise_on(route: impl Into<String>, msg: Option<(Vec<u8>, RecvInfo)>, setup: Setup) {
+    PENDING.with(|p| {
+        p.borrow_mut().push(Event {
+            route: route.into(),
+            block: false,
+            setup: Some(setup),
+            teardown: None,
+            msg,
         });
     });
 }
@@ -107,6 +126,7 @@ pub fn raise_route(name: impl Into<String>, setup: Setup, teardown: Box<dyn FnOn
             block: true,
             setup: Some(setup),
             teardown: Some(teardown),
+            msg: None,
         });
     });
 }

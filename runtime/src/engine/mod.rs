@@ -275,14 +275,34 @@ impl<S: Script> Engine<S> {
         out: &mut Vec<Transmit>,
         now: Instant,
     ) -> Option<Flow> {
+        self.run_on(name, block, None, setup, worker, out, now)
+    }
+
+    /// Runs `event_route[name]` (or `route[name]`, `block`) on `msg`
+    /// (bytes and where they came from), the faked message if `None`.
+    #[allow(clippy::too_many_arguments)]
+    fn run_on(
+        &self,
+        name: &str,
+        block: bool,
+        msg: Option<&(Vec<u8>, RecvInfo)>,
+        setup: Option<events::Setup>,
+        worker: &mut WorkerState,
+        out: &mut Vec<Transmit>,
+        now: Instant,
+    ) -> Option<Flow> {
         if !block && !self.script.has_event_route(name) {
             return None;
         }
-        let msg = Message::parse(events::FAKED_MSG).ok()?;
-        let rcv = events::faked_rcv();
+        let faked_rcv = events::faked_rcv();
+        let (data, rcv): (&[u8], &RecvInfo) = match msg {
+            Some((d, r)) => (d, r),
+            None => (events::FAKED_MSG, &faked_rcv),
+        };
+        let msg = Message::parse(data).ok()?;
         self.prepare_worker(worker);
         let rebuilt = ctx::Rebuilt::default();
-        let mut ctx = Ctx::new(&msg, &rcv, &self.core, worker, out);
+        let mut ctx = Ctx::new(&msg, rcv, &self.core, worker, out);
         ctx.rebuilt = Some(&rebuilt);
         ctx.modules = &*self.modules;
         ctx.now = now;
@@ -306,18 +326,27 @@ impl<S: Script> Engine<S> {
         // Kamailio runs nested events inline, so its stack ends it. Here a
         // generous bound does.
         for _ in 0..64 {
-            // Requests the modules' timers and callbacks queued for tm
-            // first (what they send comes before what their events do).
-            tm::local::send_queued(&self.tm, &self.core, now, out);
             let pending = events::take();
-            if pending.is_empty() {
-                return;
-            }
+            let had_events = !pending.is_empty();
             for ev in pending {
-                let _ = self.run_on_faked(&ev.route, ev.block, ev.setup, worker, out, now);
+                let _ = self.run_on(
+                    &ev.route,
+                    ev.block,
+                    ev.msg.as_ref(),
+                    ev.setup,
+                    worker,
+                    out,
+                    now,
+                );
                 if let Some(teardown) = ev.teardown {
                     teardown();
                 }
+            }
+            // Then the requests the modules' timers, callbacks and these
+            // blocks queued for tm.
+            let sent = tm::local::send_queued(&self.tm, &self.core, now, out);
+            if !had_events && !sent {
+                return;
             }
         }
     }

@@ -205,7 +205,7 @@ pub fn on_reply(ctx: &mut Ctx<'_>) -> bool {
             done(&local::Completion {
                 code,
                 reason,
-                reply: Some(msg),
+                reply: Some((msg, ctx.rcv)),
             });
         }
         return true;

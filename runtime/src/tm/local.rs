@@ -34,7 +34,8 @@ use crate::transport::RecvInfo;
 pub struct Completion<'a> {
     pub code: u16,
     pub reason: &'a [u8],
-    pub reply: Option<&'a Message<'a>>,
+    /// The reply and where it came from.
+    pub reply: Option<(&'a Message<'a>, &'a RecvInfo)>,
 }
 
 /// What runs when a local request completes. It runs on the worker that
@@ -64,6 +65,9 @@ pub struct LocalDialog {
     /// Where to send it, over everything else (Kamailio's `dst_uri`: an
     /// outbound proxy, a dialog's received address).
     pub dst_uri: Option<Vec<u8>>,
+    /// The listen socket to send from (Kamailio's `send_sock`); the first
+    /// of the protocol and family if `None`.
+    pub send_sock: Option<std::net::SocketAddr>,
 }
 
 /// A request to send.
@@ -116,8 +120,10 @@ pub fn queue(req: LocalRequest) {
 /// unresolvable target, no socket) is logged and completes at once, as a
 /// faked 408 to its `on_done` (Kamailio's callers see a failed `t_uac`
 /// the same way a timeout: the destination did not answer).
-pub fn send_queued(tm: &Tm, core: &CoreConfig, now: Instant, out: &mut Vec<Transmit>) {
+/// Returns whether there was any.
+pub fn send_queued(tm: &Tm, core: &CoreConfig, now: Instant, out: &mut Vec<Transmit>) -> bool {
     let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    let any = !queued.is_empty();
     for req in queued {
         let on_done = req.on_done.clone();
         if let Err(e) = send(tm, core, req, now, out) {
@@ -137,6 +143,7 @@ pub fn send_queued(tm: &Tm, core: &CoreConfig, now: Instant, out: &mut Vec<Trans
             }
         }
     }
+    any
 }
 
 /// Sends `req` as a new client transaction. Returns its Call-ID.
@@ -158,7 +165,11 @@ pub fn send(
     let d = &mut req.dialog;
     let hop = next_hop(d);
     let (dst, proto) = resolve_uri(&hop)?;
-    let local = core.socket_for(proto, &dst).ok_or(err::SEND)?;
+    let local = match d.send_sock {
+        Some(s) if core.listen.contains(&(proto, s)) => s,
+        Some(_) => return Err(err::SEND),
+        None => core.socket_for(proto, &dst).ok_or(err::SEND)?,
+    };
     if d.call_id.is_empty() {
         d.call_id = new_call_id(core);
     }
