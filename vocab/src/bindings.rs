@@ -2259,6 +2259,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         "uac",
+        "uac_req_send",
+        "modules::uac::send::uac_req_send",
+        &[],
+        Mut,
+    ),
+    b(
+        "uac",
         "uac_restore_from",
         "modules::uac::uac_restore_from",
         &[],

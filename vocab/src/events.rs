@@ -72,6 +72,15 @@ pub const EVENT_ROUTES: &[EventRouteSupport] = &[
         "for each item of the table named after the colon that the expiry sweep removes, \
          with `$shtrecord(key)` and `$shtrecord(value)` naming it",
     ),
+    ev(
+        "uac:reply",
+        false,
+        Some("uac"),
+        "when a request `uac_req_send()` sent with `$uac_req(evroute)` 1 gets its final reply \
+         (on the reply, `evtype` 1) or times out (on the faked message, `evcode` 408, \
+         `evtype` 2), with `$uac_req(...)` as it was at the send; again for the final reply \
+         of the authenticated retry",
+    ),
 ];
 
 /// The row of the event route `name`, if the runtime runs it.

@@ -353,6 +353,108 @@ pub struct ModulePv {
 /// Every module PV the runtime implements.
 pub static MODULE_PVS: &[ModulePv] = &[
     ModulePv {
+        module: "uac",
+        name: "uac_req(all)",
+        path: "modules::uac::send::pv_all",
+        write: Some("modules::uac::send::set_all"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(flags)",
+        path: "modules::uac::send::pv_flags",
+        write: Some("modules::uac::send::set_flags"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(method)",
+        path: "modules::uac::send::pv_method",
+        write: Some("modules::uac::send::set_method"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(ruri)",
+        path: "modules::uac::send::pv_ruri",
+        write: Some("modules::uac::send::set_ruri"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(turi)",
+        path: "modules::uac::send::pv_turi",
+        write: Some("modules::uac::send::set_turi"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(furi)",
+        path: "modules::uac::send::pv_furi",
+        write: Some("modules::uac::send::set_furi"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(callid)",
+        path: "modules::uac::send::pv_callid",
+        write: Some("modules::uac::send::set_callid"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(hdrs)",
+        path: "modules::uac::send::pv_hdrs",
+        write: Some("modules::uac::send::set_hdrs"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(body)",
+        path: "modules::uac::send::pv_body",
+        write: Some("modules::uac::send::set_body"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(ouri)",
+        path: "modules::uac::send::pv_ouri",
+        write: Some("modules::uac::send::set_ouri"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(sock)",
+        path: "modules::uac::send::pv_sock",
+        write: Some("modules::uac::send::set_sock"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(auser)",
+        path: "modules::uac::send::pv_auser",
+        write: Some("modules::uac::send::set_auser"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(apasswd)",
+        path: "modules::uac::send::pv_apasswd",
+        write: Some("modules::uac::send::set_apasswd"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(evroute)",
+        path: "modules::uac::send::pv_evroute",
+        write: Some("modules::uac::send::set_evroute"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(evparam)",
+        path: "modules::uac::send::pv_evparam",
+        write: Some("modules::uac::send::set_evparam"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(evcode)",
+        path: "modules::uac::send::pv_evcode",
+        write: Some("modules::uac::send::set_evcode"),
+    },
+    ModulePv {
+        module: "uac",
+        name: "uac_req(evtype)",
+        path: "modules::uac::send::pv_evtype",
+        write: Some("modules::uac::send::set_evtype"),
+    },
+    ModulePv {
         module: "cfgutils",
         name: "RANDOM",
         path: "modules::cfgutils::pv_random",

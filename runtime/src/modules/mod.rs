@@ -154,6 +154,8 @@ pub struct WorkerModules {
     /// Kamailio a flag on the process's copy of the credential, kept for
     /// the later calls).
     pub uac_ha1: Vec<usize>,
+    /// uac: the `$uac_req(...)` fields (Kamailio's per-process `_uac_req`).
+    pub uac_req: uac::send::UacReq,
 }
 
 /// Runs `sql` on the worker's connection `pick` chooses (a module's own,
@@ -511,6 +513,7 @@ impl ModuleSet for Modules {
             rtpengine: self.rtpengine.worker(),
             rtpproxy: self.rtpproxy.worker(),
             uac_ha1: Vec::new(),
+            uac_req: uac::send::UacReq::default(),
         }))
     }
 

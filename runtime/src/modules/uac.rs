@@ -32,10 +32,15 @@
 //!   `cnonce` in the digest but not in the header (Kamailio dereferences
 //!   a null `nc` there).
 //!
+//! * `uac_req_send()` with `$uac_req(...)` and `event_route[uac:reply]`:
+//!   [`send`].
+//!
 //! The dialog-based restoration (`restore_dlg` other than 0), the restore
-//! AVPs (`restore_from_avp`/`restore_to_avp`), `uac_req_send` with
-//! `$uac_req`, the registration client (`uac_reg_*` and `reg_*`),
-//! `default_socket` and `event_callback` are refused at build.
+//! AVPs (`restore_from_avp`/`restore_to_avp`), the registration client
+//! (`uac_reg_*` and `reg_*`), `default_socket` and `event_callback` are
+//! refused at build.
+
+pub mod send;
 
 use crate::engine::Ctx;
 use crate::engine::ctx::HeaderOp;
@@ -1081,6 +1086,7 @@ pub fn uac_auth_mode(ctx: &mut Ctx<'_>, mode: i32) -> i32 {
 
 impl Module for Uac {
     const NAME: &'static str = "uac";
+    const PVS: &'static [crate::engine::module::PvExport] = &send::PVS;
 
     fn from_params(params: &ModParams) -> Result<Self, ParamError> {
         Uac::from_params(params)

@@ -1,0 +1,230 @@
+//! uac's `uac_req_send()`, differential: `tests/uac_send/kamailio.cfg`
+//! under `kamailio -f`, compiled and interpreted. Each MESSAGE of the
+//! test asks the proxy to send a request built from `$uac_req(...)` to the
+//! test's UAS socket, which answers 200, 404, a 401 challenge (answered by
+//! the proxy with the credentials of `$uac_req(auser/apasswd)`) or
+//! nothing (tm's 408 after the cfg's 2 s `fr_timer`). What the UAS
+//! receives is compared byte for byte after naming the proxy's port and
+//! hiding what is random or per-instance (Via branches, the From tag's
+//! MD5 part of the proxy's address, generated Call-IDs); the proxy's
+//! answers and the records of `event_route[uac:reply]` are compared as
+//! they are.
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn cfg() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("uac_send/kamailio.cfg")
+}
+
+/// A reply of the UAS to `req`.
+fn reply(req: &str, status: &str, extra: &str) -> String {
+    let mut r = format!("SIP/2.0 {status}\r\n");
+    for l in req.split("\r\n").skip(1) {
+        let lower = l.to_ascii_lowercase();
+        if ["via:", "from:", "call-id:", "cseq:"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+        {
+            r.push_str(l);
+            r.push_str("\r\n");
+        } else if lower.starts_with("to:") {
+            r.push_str(l);
+            r.push_str(";tag=uas1\r\n");
+        }
+    }
+    r.push_str(extra);
+    r.push_str("Content-Length: 0\r\n\r\n");
+    r
+}
+
+fn recv(sock: &UdpSocket, wait: Duration) -> Option<(String, std::net::SocketAddr)> {
+    let mut buf = [0u8; 65536];
+    sock.set_read_timeout(Some(wait)).expect("timeout");
+    let (n, a) = sock.recv_from(&mut buf).ok()?;
+    Some((String::from_utf8_lossy(&buf[..n]).into_owned(), a))
+}
+
+/// `text` with the proxy's and the UAS's ports named and the per-run
+/// parts hidden: the From tag's MD5 (of the proxy's address) and its CRC
+/// of the R-URI (which has the UAS's port), the digest response (of the
+/// same URI), generated Call-IDs. The tag's CRC of a set Call-ID stays.
+fn normalise(text: &str, pport: u16, uport: u16) -> String {
+    let re = |p: &str| regex::Regex::new(p).expect("regex");
+    let t = text
+        .replace(&format!(":{pport}"), ":PPORT")
+        .replace(&format!(":{uport}"), ":UPORT");
+    let t = re(r#"response="[0-9a-f]{32}""#).replace_all(&t, "response=\"RESPONSE\"");
+    let t = re(r"branch=z9hG4bK[^;\r\n]*").replace_all(&t, "branch=BRANCH");
+    let generated = re(r"[0-9a-f]{16}-\d+@127\.0\.0\.1");
+    let t = if generated.is_match(&t) {
+        // A generated Call-ID: the tag's CRC of it differs too.
+        let t = generated.replace_all(&t, "CALLID");
+        re(r"tag=[0-9a-f]{32}-[0-9a-f]{8}")
+            .replace_all(&t, "tag=MD5-CRC")
+            .into_owned()
+    } else {
+        t.into_owned()
+    };
+    re(r"tag=[0-9a-f]{32}-([0-9a-f]{4})[0-9a-f]{4}")
+        .replace_all(&t, "tag=MD5-${1}CRC")
+        .into_owned()
+}
+
+/// One case: the MESSAGE's extra headers and body, and how the UAS
+/// answers (`None`: it does not).
+struct Case {
+    name: &'static str,
+    headers: &'static str,
+    answer: Option<&'static str>,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "ok",
+            headers: "X-Clear: 1\r\nX-Method: OPTIONS\r\nX-Callid: uacsend-1@test\r\n",
+            answer: Some("200 OK"),
+        },
+        Case {
+            name: "nf",
+            headers: "X-Method: MESSAGE\r\nX-Callid: uacsend-2@test\r\n",
+            answer: Some("404 Not Found"),
+        },
+        Case {
+            name: "auth",
+            headers: "X-Method: MESSAGE\r\nX-Callid: uacsend-3@test\r\nX-Auth: 1\r\n",
+            answer: Some("401 Unauthorized"),
+        },
+        Case {
+            // The Call-ID of the last request is still set: kept.
+            name: "kept",
+            headers: "X-Method: NOTIFY\r\n",
+            answer: Some("200 OK"),
+        },
+        Case {
+            name: "gen",
+            headers: "X-Clear: 1\r\nX-Method: OPTIONS\r\n",
+            answer: Some("200 OK"),
+        },
+        Case {
+            name: "long",
+            headers: "X-Method: INFO\r\nX-Long: 1\r\n",
+            answer: Some("200 OK"),
+        },
+        Case {
+            name: "silent",
+            headers: "X-Method: OPTIONS\r\nX-Callid: uacsend-4@test\r\n",
+            answer: None,
+        },
+        Case {
+            name: "empty",
+            headers: "X-Method: OPTIONS\r\nX-Empty: 1\r\n",
+            answer: None,
+        },
+    ]
+}
+
+fn session(pport: u16) -> Vec<String> {
+    let client = UdpSocket::bind("127.0.0.1:0").expect("client");
+    let uas = UdpSocket::bind("127.0.0.1:0").expect("uas");
+    let cport = client.local_addr().expect("addr").port();
+    let uport = uas.local_addr().expect("addr").port();
+    let mut lines = Vec::new();
+    for (i, c) in cases().into_iter().enumerate() {
+        let name = c.name;
+        let msg = format!(
+            "MESSAGE sip:proxy@127.0.0.1:{pport} SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:{cport};branch=z9hG4bK-us-{i}\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:tester@127.0.0.1>;tag=t{i}\r\n\
+To: <sip:proxy@127.0.0.1>\r\n\
+Call-ID: case-{name}@test\r\n\
+CSeq: 1 MESSAGE\r\n\
+X-Target: sip:{name}@127.0.0.1:{uport}\r\n\
+{}Content-Type: text/plain\r\n\
+Content-Length: 5\r\n\r\nhello",
+            c.headers
+        );
+        client
+            .send_to(msg.as_bytes(), ("127.0.0.1", pport))
+            .expect("send");
+        let answer = recv(&client, Duration::from_secs(3)).map(|(m, _)| m);
+        lines.push(format!(
+            "{name}: proxy answers {}",
+            answer
+                .as_deref()
+                .and_then(|m| m.lines().next())
+                .unwrap_or("nothing")
+        ));
+        // What reaches the UAS, and its answers; for the silent case,
+        // every retransmission until tm gives up (2 s).
+        let until = Instant::now() + Duration::from_millis(2600);
+        let mut copies = 0;
+        while let Some((req, from)) = recv(
+            &uas,
+            until
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1)),
+        ) {
+            copies += 1;
+            if copies == 1 || req.contains("Authorization:") {
+                lines.push(format!("{name}: uas <<\n{}", normalise(&req, pport, uport)));
+            }
+            let Some(status) = c.answer else { continue };
+            let status = if req.contains("Authorization:") {
+                "200 OK"
+            } else {
+                status
+            };
+            let extra = if status.starts_with("401") {
+                "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"n0nce\"\r\n"
+            } else {
+                ""
+            };
+            uas.send_to(reply(&req, status, extra).as_bytes(), from)
+                .expect("answer");
+            if !status.starts_with("401") {
+                break;
+            }
+        }
+        if c.answer.is_none() {
+            lines.push(format!("{name}: uas got {copies} copies"));
+            // tm's 408 and its event after 2 s.
+            std::thread::sleep(Duration::from_millis(600));
+        } else {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let read = tests::options_status(pport, "read", "tester", "uacsend-read@test");
+    lines.push(normalise(&read, pport, uport));
+    lines
+}
+
+#[test]
+fn uac_req_send_like_kamailio_compiled_and_interpreted() {
+    let theirs = tests::kamailio_session(&cfg(), "uac_send", |port, _| session(port));
+    // Kamailio's session is what the cfg means: every case but `empty`
+    // sent; the challenge answered once; the silent target retransmitted
+    // at 0, 0.5 and 1.5 s then given a 408 (event type 2).
+    let all = theirs.join("\n");
+    assert!(
+        all.contains("empty: proxy answers SIP/2.0 500 not sent"),
+        "{all}"
+    );
+    assert!(all.contains("silent: uas got 3 copies"), "{all}");
+    assert!(
+        all.contains("Authorization: Digest username=\"alice\""),
+        "{all}"
+    );
+    assert!(all.contains("[408/2 p=case-silent@test"), "{all}");
+    assert!(all.contains("[401/1 p=case-auth@test"), "{all}");
+    tests::ours_match(
+        &cfg(),
+        "uac_send",
+        Path::new(env!("CARGO_BIN_EXE_interp-proxy")),
+        &theirs,
+        |port, _| session(port),
+    );
+}
