@@ -27,7 +27,7 @@ include!(concat!(env!("OUT_DIR"), "/module_fns.rs"));
 
 /// The most arguments a module function call passes (more are refused by
 /// [`Interp::load`]).
-pub const MAX_ARGS: usize = 4;
+pub const MAX_ARGS: usize = 6;
 
 /// A runtime module function behind its argument unpacking.
 pub type ModFn = fn(&mut Ctx<'_>, &[ArgV<'_>]) -> i32;

@@ -8,7 +8,8 @@
 //! hiding what is random or per-instance (Via branches, the From tag's
 //! MD5 part of the proxy's address, generated Call-IDs); the proxy's
 //! answers and the records of `event_route[uac:reply]` are compared as
-//! they are.
+//! they are. Then tm's `t_uac_send()`, with given and missing From/To,
+//! tags, Call-ID, CSeq, body, next hop and socket, the same way.
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -197,8 +198,110 @@ Content-Length: 5\r\n\r\nhello",
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    lines.extend(tus_session(&client, &uas, pport));
     let read = tests::options_status(pport, "read", "tester", "uacsend-read@test");
     lines.push(normalise(&read, pport, uport));
+    lines
+}
+
+/// tm's `t_uac_send(method, ruri, nexthop, socket, headers, body)`: each
+/// case's headers (the MESSAGE's body) and extra MESSAGE headers; the
+/// UAS answers 200 to what it receives.
+fn tus_session(client: &UdpSocket, uas: &UdpSocket, pport: u16) -> Vec<String> {
+    let cport = client.local_addr().expect("addr").port();
+    let uport = uas.local_addr().expect("addr").port();
+    let cases: [(&str, &str, String); 9] = [
+        (
+            "bare",
+            "From: <sip:k@x>\r\nTo: <sip:a@y>",
+            "X-Method: OPTIONS\r\n".into(),
+        ),
+        (
+            "tags",
+            "From: \"K\" <sip:k@x>;tag=ft;x=1\r\nTo: B <sip:a@y>;tag=tt\r\nX-Via: !!\r\n",
+            "X-Method: OPTIONS\r\n".into(),
+        ),
+        (
+            "notype",
+            "From: <sip:k@x>\r\nTo: <sip:a@y>\r\n",
+            "X-Method: MESSAGE\r\nX-Body: hi\r\n".into(),
+        ),
+        (
+            "typed",
+            "From: <sip:k@x>\r\nTo: <sip:a@y>\r\nContent-Type: text/plain\r\n",
+            "X-Method: MESSAGE\r\nX-Body: hi\r\n".into(),
+        ),
+        (
+            "mismatch",
+            "From: <sip:k@x>\r\nTo: <sip:a@y>\r\nCSeq: 5 OPTIONS\r\n",
+            "X-Method: MESSAGE\r\nX-Sock: .\r\n".into(),
+        ),
+        (
+            "given",
+            "From: <sip:k@x>\r\nTo: <sip:a@y>\r\nCSeq: 5 MESSAGE\r\nCall-ID: tus-1@test\r\nMax-Forwards: 3\r\n",
+            format!(
+                "X-Method: MESSAGE\r\nX-Next: sip:127.0.0.1:{uport}\r\nX-Sock: udp:127.0.0.1:{pport}\r\n"
+            ),
+        ),
+        (
+            "nofrom",
+            "To: <sip:a@y>\r\n",
+            "X-Method: OPTIONS\r\n".into(),
+        ),
+        (
+            "badsock",
+            "From: <sip:k@x>\r\nTo: <sip:a@y>\r\n",
+            "X-Method: OPTIONS\r\nX-Sock: udp:127.0.0.2:9\r\n".into(),
+        ),
+        (
+            "baduri",
+            "From: <sip:k@x>\r\nTo: <sip:a@y>\r\n",
+            "X-Method: OPTIONS\r\nX-Target: nonsense\r\n".into(),
+        ),
+    ];
+    let mut lines = Vec::new();
+    for (i, (name, hdrs, extra)) in cases.iter().enumerate() {
+        let target = if extra.contains("X-Target") {
+            String::new()
+        } else {
+            format!("X-Target: sip:{name}@127.0.0.1:{uport}\r\n")
+        };
+        let msg = format!(
+            "MESSAGE sip:proxy@127.0.0.1:{pport} SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:{cport};branch=z9hG4bK-tus-{i}\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:tester@127.0.0.1>;tag=t{i}\r\n\
+To: <sip:proxy@127.0.0.1>\r\n\
+Call-ID: tus-{name}@test\r\n\
+CSeq: 1 MESSAGE\r\n\
+X-Tus: 1\r\n\
+{target}{extra}Content-Length: {}\r\n\r\n{hdrs}",
+            hdrs.len()
+        );
+        client
+            .send_to(msg.as_bytes(), ("127.0.0.1", pport))
+            .expect("send");
+        let answer = recv(client, Duration::from_secs(3)).map(|(m, _)| m);
+        lines.push(format!(
+            "tus {name}: proxy answers {}",
+            answer
+                .as_deref()
+                .and_then(|m| m.lines().next())
+                .unwrap_or("nothing")
+        ));
+        let got = recv(uas, Duration::from_millis(400));
+        match got {
+            Some((req, from)) => {
+                lines.push(format!(
+                    "tus {name}: uas <<\n{}",
+                    normalise(&req, pport, uport)
+                ));
+                uas.send_to(reply(&req, "200 OK", "").as_bytes(), from)
+                    .expect("answer");
+            }
+            None => lines.push(format!("tus {name}: uas got nothing")),
+        }
+    }
     lines
 }
 
@@ -220,6 +323,22 @@ fn uac_req_send_like_kamailio_compiled_and_interpreted() {
     );
     assert!(all.contains("[408/2 p=case-silent@test"), "{all}");
     assert!(all.contains("[401/1 p=case-auth@test"), "{all}");
+    for refused in ["notype", "mismatch", "nofrom", "badsock", "baduri"] {
+        assert!(
+            all.contains(&format!(
+                "tus {refused}: proxy answers SIP/2.0 500 t_uac_send failed"
+            )),
+            "{refused}: {all}"
+        );
+    }
+    for sent in ["bare", "tags", "typed", "given"] {
+        assert!(
+            all.contains(&format!("tus {sent}: proxy answers SIP/2.0 202 t_uac_send")),
+            "{sent}: {all}"
+        );
+    }
+    assert!(all.contains("X-Via: 127.0.0.1:PPORT"), "{all}");
+    assert!(all.contains("From: <sip:k@x>;tag=ft\r\n"), "{all}");
     tests::ours_match(
         &cfg(),
         "uac_send",

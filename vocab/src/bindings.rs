@@ -342,6 +342,11 @@ pub static BINDINGS: &[Binding] = &[
     tm("t_relay_to_tcp", "modules::tm::t_relay_to_tcp", &[Str, Int]),
     tm("t_relay_to_tcp", "modules::tm::t_relay_to_tcp0", &[]),
     tm("t_newtran", "modules::tm::t_newtran", &[]),
+    tm(
+        "t_uac_send",
+        "modules::tm::t_uac_send",
+        &[Fmt, Fmt, Fmt, Fmt, Fmt, Fmt],
+    ),
     tm("t_reply", "modules::tm::t_reply", &[Int, VarOrStr]),
     tm("t_check_trans", "modules::tm::t_check_trans", &[]),
     tm("t_on_failure", "modules::tm::t_on_failure", &[FailureRoute]),

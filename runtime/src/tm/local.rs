@@ -25,6 +25,7 @@ use std::time::Instant;
 
 use super::*;
 use crate::engine::trans::md5;
+use crate::sip::HeaderName;
 use crate::sip::encode::write_hex;
 use crate::transport::RecvInfo;
 
@@ -451,6 +452,203 @@ pub fn new_call_id(core: &CoreConfig) -> Vec<u8> {
     write_hex(&mut c, n, 16);
     c.extend_from_slice(format!("-{}@{addr}", std::process::id()).as_bytes());
     c
+}
+
+/// A `[proto:]host[:port]` listen socket as the cfg writes it.
+pub fn parse_socket(s: &[u8]) -> Option<std::net::SocketAddr> {
+    let s = std::str::from_utf8(s).ok()?;
+    let rest = s
+        .split_once(':')
+        .filter(|(p, _)| ["udp", "tcp"].contains(&p.to_ascii_lowercase().as_str()))
+        .map_or(s, |(_, r)| r);
+    rest.parse().ok().or_else(|| {
+        rest.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| std::net::SocketAddr::new(ip, 5060))
+    })
+}
+
+/// `t_uac_send(method, ruri, nexthop, socket, headers, body)` (tm's
+/// `t_uac_send`): a request outside any dialog. `headers` must have From
+/// and To (their URIs and tags are used, display names and other
+/// parameters dropped, as Kamailio's); a Call-ID, a CSeq (of the same
+/// method) and a From tag are used if given, else made; the other headers
+/// follow tm's own, `!!` in them replaced by the send socket's
+/// `address:port`. A body needs a Content-Type and no Content-Length.
+/// `nexthop` or `socket` may be empty or `.`. 1 sent, -1 not (logged).
+pub fn t_uac_send(
+    ctx: &mut Ctx<'_>,
+    method: &[u8],
+    ruri: &[u8],
+    nexthop: &[u8],
+    socket: &[u8],
+    headers: &[u8],
+    body: &[u8],
+) -> i32 {
+    match uac_send_request(ctx, method, ruri, nexthop, socket, headers, body) {
+        Ok(req) => match send(ctx.tm.shared, ctx.core, req, ctx.now, ctx.out) {
+            Ok(_) => 1,
+            Err(e) => {
+                crate::engine::log::error(ctx, &format!("tm: t_uac_send(): UAC error ({e})\n"));
+                -1
+            }
+        },
+        Err(why) => {
+            crate::engine::log::error(ctx, &format!("tm: t_uac_send(): {why}\n"));
+            -1
+        }
+    }
+}
+
+/// The request [`t_uac_send`] sends, or why none.
+fn uac_send_request(
+    ctx: &Ctx<'_>,
+    method: &[u8],
+    ruri: &[u8],
+    nexthop: &[u8],
+    socket: &[u8],
+    headers: &[u8],
+    body: &[u8],
+) -> Result<LocalRequest, String> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    if method.is_empty() {
+        return Err("Empty method".into());
+    }
+    if crate::sip::Uri::parse(ruri).is_err() {
+        return Err(format!("Invalid request uri \"{}\"", text(ruri)));
+    }
+    let nexthop = if nexthop == b"." { &b""[..] } else { nexthop };
+    if !nexthop.is_empty() && crate::sip::Uri::parse(nexthop).is_err() {
+        return Err(format!("Invalid next-hop uri \"{}\"", text(nexthop)));
+    }
+    let socket = if socket == b"." { &b""[..] } else { socket };
+    let send_sock = if socket.is_empty() {
+        None
+    } else {
+        let s = parse_socket(socket)
+            .ok_or_else(|| format!("Invalid send socket \"{}\"", text(socket)))?;
+        if !ctx.core.listen.iter().any(|(_, a)| *a == s) {
+            return Err(format!("No local socket for \"{}\"", text(socket)));
+        }
+        Some(s)
+    };
+    // The headers, parsed as a message's.
+    let mut buf = b"OPTIONS sip:x SIP/2.0\r\n".to_vec();
+    buf.extend_from_slice(headers);
+    if !headers.is_empty() && !headers.ends_with(b"\n") {
+        buf.extend_from_slice(b"\r\n");
+    }
+    buf.extend_from_slice(b"\r\n");
+    let msg = Message::parse(&buf).map_err(|_| "Invalid headers".to_string())?;
+    let has = |n: HeaderName| msg.header(n).is_some();
+    let check = || -> Result<(), &'static str> {
+        if !body.is_empty() && !has(HeaderName::ContentType) {
+            return Err("Content-Type missing");
+        }
+        if !body.is_empty() && has(HeaderName::ContentLength) {
+            return Err("Content-Length disallowed");
+        }
+        if !has(HeaderName::To) {
+            return Err("To missing");
+        }
+        if !has(HeaderName::From) {
+            return Err("From missing");
+        }
+        Ok(())
+    };
+    check().map_err(|e| format!("t_uac_check_msg(): {e} -- checking values failed"))?;
+    let na = |n: HeaderName| {
+        msg.header(n)
+            .and_then(crate::sip::NameAddr::parse)
+            .ok_or_else(|| format!("Error in {n:?}"))
+    };
+    let (from, to) = (na(HeaderName::From)?, na(HeaderName::To)?);
+    let loc_seq = match msg.header(HeaderName::CSeq) {
+        None => 10,
+        Some(v) => {
+            let mut words = v
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|w| !w.is_empty());
+            let (num, m) = (
+                words.next().unwrap_or_default(),
+                words.next().unwrap_or_default(),
+            );
+            if num.is_empty() || !num.iter().all(u8::is_ascii_digit) {
+                return Err(
+                    "t_uac_check_msg(): Non-numerical CSeq -- checking values failed".into(),
+                );
+            }
+            if m != method {
+                return Err(
+                    "t_uac_check_msg(): CSeq method mismatch -- checking values failed".into(),
+                );
+            }
+            num.iter().fold(0u32, |n, d| {
+                n.wrapping_mul(10).wrapping_add(u32::from(d - b'0'))
+            })
+        }
+    };
+    let call_id = msg
+        .header(HeaderName::CallId)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    let call_id = if call_id.is_empty() {
+        new_call_id(ctx.core)
+    } else {
+        call_id
+    };
+    // The other headers, in order, `!!` replaced by the send socket.
+    let hop = if nexthop.is_empty() { ruri } else { nexthop };
+    let mut block = Vec::new();
+    for h in msg.headers() {
+        if matches!(
+            h.name,
+            HeaderName::From | HeaderName::To | HeaderName::CallId | HeaderName::CSeq
+        ) {
+            continue;
+        }
+        let line = &buf[h.line().start as usize..h.value().end as usize];
+        if memchr::memmem::find(line, b"!!").is_some() {
+            let sock = match send_sock {
+                Some(s) => s,
+                None => {
+                    let (dst, proto) =
+                        resolve_uri(hop).map_err(|_| "send_sock failed".to_string())?;
+                    ctx.core
+                        .socket_for(proto, &dst)
+                        .ok_or_else(|| "send_sock failed".to_string())?
+                }
+            };
+            let text = String::from_utf8_lossy(line)
+                .replace("!!", &format!("{}:{}", sock.ip(), sock.port()));
+            block.extend_from_slice(text.as_bytes());
+        } else {
+            block.extend_from_slice(line);
+        }
+        block.extend_from_slice(b"\r\n");
+    }
+    let loc_tag = match from.tag {
+        Some(t) if !t.is_empty() => t.to_vec(),
+        _ => from_tag(ctx.core, &call_id, ruri),
+    };
+    Ok(LocalRequest {
+        method: method.to_vec(),
+        dialog: LocalDialog {
+            call_id,
+            loc_uri: from.uri_raw.to_vec(),
+            loc_tag,
+            rem_uri: to.uri_raw.to_vec(),
+            rem_tag: to.tag.map(<[u8]>::to_vec).unwrap_or_default(),
+            loc_seq,
+            rem_target: ruri.to_vec(),
+            route_set: Vec::new(),
+            dst_uri: (!nexthop.is_empty()).then(|| nexthop.to_vec()),
+            send_sock,
+        },
+        headers: block,
+        body: body.to_vec(),
+        on_done: None,
+    })
 }
 
 /// A final reply of local transaction `tx` (branch `idx`): recorded, the

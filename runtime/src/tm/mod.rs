@@ -49,6 +49,7 @@ use crate::transport::{Proto, Transmit};
 pub use config::TmConfig;
 use hooks::*;
 pub use hooks::{TimerEnv, end_request, on_reply, timer};
+pub use local::t_uac_send;
 pub use relay::{
     t_relay, t_relay_to, t_relay_to_tcp, t_relay_to_tcp0, t_relay_to_udp, t_relay_to_udp0,
 };

@@ -310,16 +310,6 @@ pub const PVS: [PvExport; 17] = [
     },
 ];
 
-/// A `proto:host:port` socket as the cfg writes it.
-fn parse_sock(s: &[u8]) -> Option<std::net::SocketAddr> {
-    let s = std::str::from_utf8(s).ok()?;
-    let rest = s
-        .split_once(':')
-        .filter(|(p, _)| ["udp", "tcp"].contains(&p.to_ascii_lowercase().as_str()))
-        .map_or(s, |(_, r)| r);
-    rest.parse().ok()
-}
-
 /// `uac_req_send()`: 1 sent, -1 not (no R-URI or method, a bad socket, a
 /// target tm cannot send to).
 pub fn uac_req_send(ctx: &mut Ctx<'_>) -> i32 {
@@ -339,7 +329,7 @@ pub fn uac_req_send(ctx: &mut Ctx<'_>) -> i32 {
     let send_sock = if r.sock.is_empty() {
         None
     } else {
-        match parse_sock(&r.sock) {
+        match local::parse_socket(&r.sock) {
             Some(s) => Some(s),
             None => {
                 log::error(ctx, "uac: invalid send socket\n");
@@ -470,7 +460,7 @@ fn retry_with_auth(tp: &Arc<UacReq>, code: u16, reply: &Message<'_>) {
             rem_target: tp.ruri.clone(),
             dst_uri: (!tp.ouri.is_empty()).then(|| tp.ouri.clone()),
             send_sock: (!tp.sock.is_empty())
-                .then(|| parse_sock(&tp.sock))
+                .then(|| local::parse_socket(&tp.sock))
                 .flatten(),
             ..LocalDialog::default()
         },
