@@ -44,10 +44,11 @@ pub(crate) fn markdown(rows: &[Row], machine: &str) -> String {
             r.rtt
                 .map_or("-".into(), |(a, b, c)| format!("{a:.1}/{b:.1}/{c:.1}")),
             r.peak_mib,
-            match (&r.error, r.relay_cpu_us) {
-                (Some(e), _) => e.replace('|', "/"),
-                (None, Some(us)) => format!("rtpengine apart: {us:.1} µs/msg"),
-                (None, None) => String::new(),
+            match (&r.error, r.relay_cpu_us, r.dialogs_mib) {
+                (Some(e), _, _) => e.replace('|', "/"),
+                (None, Some(us), _) => format!("rtpengine apart: {us:.1} µs/msg"),
+                (None, None, Some(mib)) => format!("10,000 dialogs up: +{mib:.1} MiB PSS"),
+                (None, None, None) => String::new(),
             },
         );
     }
@@ -146,6 +147,7 @@ mod tests {
             peak_mib: 10.0,
             error: None,
             relay_cpu_us: None,
+            dialogs_mib: None,
         }
     }
 

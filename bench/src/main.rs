@@ -26,6 +26,14 @@
 //!   that every call is offered, answered and deleted through rtpengine.
 //!   rtpengine's own CPU per message is measured over the same load and
 //!   reported apart (the note column).
+//! * `dlg-call` (only when asked for) — `bench/dispatch-dialog.cfg`:
+//!   calls spread round robin by dispatcher over two SIPp UASes, each a
+//!   dialog (`dlg_manage`, a profile) with a Record-Route, ACK and BYE
+//!   loose-routed back (the `call` flow, 6 messages in per call). Then the
+//!   dialogs' memory: the PSS of the process tree before and after 10,000
+//!   calls left up (`bench/sipp/call-uac-nobye.xml`: no BYE, each call a
+//!   confirmed dialog in the proxy), read once tm's wait timer has freed
+//!   the transactions (the note column).
 //! * `slow-db` (only when asked for) — the auth-register setup with the
 //!   database reached through a relay that holds each chunk the proxy
 //!   sends for `--slow-ms` (20 ms: every query that much slower): the
@@ -64,7 +72,8 @@ usage: bench [options]
        bench serve-interp [-A DEF]... FILE [-- PROXY-FLAGS]   (used by bench itself)
 
 options:
-  --scenario NAME      stateless, register, call, auth-register, slow-db or nat-call
+  --scenario NAME      stateless, register, call, auth-register, slow-db, nat-call
+                       or dlg-call
                        (repeatable; default the first three)
   --contender NAME     compiled, interpreted or kamailio (repeatable; default all)
   --stock FILE         the stock config (default /etc/kamailio/kamailio.cfg)
@@ -105,6 +114,7 @@ enum Scenario {
     AuthRegister,
     SlowDb,
     NatCall,
+    DlgCall,
 }
 
 impl Scenario {
@@ -116,6 +126,7 @@ impl Scenario {
             Scenario::AuthRegister => "auth-register",
             Scenario::SlowDb => "slow-db",
             Scenario::NatCall => "nat-call",
+            Scenario::DlgCall => "dlg-call",
         }
     }
 
@@ -124,7 +135,7 @@ impl Scenario {
         match self {
             Scenario::Register | Scenario::SlowDb => 1,
             Scenario::AuthRegister => 2,
-            Scenario::Stateless | Scenario::Call | Scenario::NatCall => 6,
+            Scenario::Stateless | Scenario::Call | Scenario::NatCall | Scenario::DlgCall => 6,
         }
     }
 }
@@ -162,6 +173,8 @@ pub(crate) struct Row {
     pub(crate) error: Option<String>,
     /// The media relay's CPU µs per message over the same load (nat-call).
     pub(crate) relay_cpu_us: Option<f64>,
+    /// PSS growth (MiB) with 10,000 dialogs up (dlg-call).
+    pub(crate) dialogs_mib: Option<f64>,
 }
 
 fn workspace() -> PathBuf {
@@ -199,6 +212,7 @@ fn parse_opts(args: Vec<String>) -> Result<Opts, String> {
                 Some("auth-register") => Scenario::AuthRegister,
                 Some("slow-db") => Scenario::SlowDb,
                 Some("nat-call") => Scenario::NatCall,
+                Some("dlg-call") => Scenario::DlgCall,
                 other => return Err(format!("unknown scenario {other:?}")),
             }),
             "--contender" => o.contenders.push(match it.next().as_deref() {
@@ -325,7 +339,8 @@ struct Proxy {
 }
 
 /// The cfg and defines a scenario runs.
-fn scenario_cfg(opts: &Opts, s: Scenario, uas_port: u16) -> Result<(PathBuf, Vec<String>), String> {
+fn scenario_cfg(opts: &Opts, s: Scenario, uas: [u16; 2]) -> Result<(PathBuf, Vec<String>), String> {
+    let uas_port = uas[0];
     Ok(match s {
         Scenario::Stateless => (
             workspace().join("examples/stateless-proxy/kamailio.cfg"),
@@ -352,6 +367,18 @@ fn scenario_cfg(opts: &Opts, s: Scenario, uas_port: u16) -> Result<(PathBuf, Vec
             nat_cfg(&opts.stock, relay()?.1)?,
             vec!["WITH_NAT".into(), "WITH_RTPENGINE".into()],
         ),
+        Scenario::DlgCall => {
+            let list = std::env::temp_dir().join(format!("cfgc-bench-ds-{}.list", uas[0]));
+            std::fs::write(
+                &list,
+                format!("1 sip:127.0.0.1:{}\n1 sip:127.0.0.1:{}\n", uas[0], uas[1]),
+            )
+            .map_err(|e| format!("{}: {e}", list.display()))?;
+            (
+                workspace().join("bench/dispatch-dialog.cfg"),
+                vec![format!("LIST=\"{}\"", list.display())],
+            )
+        }
     })
 }
 
@@ -644,6 +671,17 @@ impl Drop for Uas {
     }
 }
 
+/// The scenario's UASes: one on `ports[0]`, and for `dlg-call` a second
+/// on `ports[1]`.
+fn start_uases(s: Scenario, ports: [u16; 2]) -> Result<Vec<Uas>, String> {
+    let n = if s == Scenario::DlgCall { 2 } else { 1 };
+    let mut v = Vec::new();
+    for &p in &ports[..n] {
+        v.extend(start_uas(s, p)?);
+    }
+    Ok(v)
+}
+
 fn start_uas(s: Scenario, port: u16) -> Result<Option<Uas>, String> {
     let mut cmd = Command::new("sipp");
     match s {
@@ -651,7 +689,7 @@ fn start_uas(s: Scenario, port: u16) -> Result<Option<Uas>, String> {
         Scenario::Stateless => {
             cmd.args(["-sn", "uas"]);
         }
-        Scenario::Call | Scenario::NatCall => {
+        Scenario::Call | Scenario::NatCall | Scenario::DlgCall => {
             cmd.arg("-sf")
                 .arg(workspace().join("bench/sipp/call-uas.xml"));
         }
@@ -675,6 +713,11 @@ struct Load {
 /// Runs SIPp as UAC: `calls` calls at `rate` calls/s through the proxy,
 /// bounded in time.
 fn sipp_load(s: Scenario, proxy: u16, calls: u32, rate: u32) -> Load {
+    sipp_load_with(s, proxy, calls, rate, None)
+}
+
+/// [`sipp_load`] with another UAC scenario file (`xml`, under `bench/sipp/`).
+fn sipp_load_with(s: Scenario, proxy: u16, calls: u32, rate: u32, xml: Option<&str>) -> Load {
     let dir = std::env::temp_dir().join(format!("cfgc-bench-sipp-{}", free_port()));
     let _ = std::fs::create_dir_all(&dir);
     let limit = (u64::from(calls) / u64::from(rate.max(1))) + 30;
@@ -699,9 +742,13 @@ fn sipp_load(s: Scenario, proxy: u16, calls: u32, rate: u32) -> Load {
                 .arg(workspace().join("bench/sipp/options.xml"))
                 .args(["-t", "un", "-max_socket", "2000"]);
         }
-        Scenario::Call => {
+        Scenario::Call | Scenario::DlgCall => {
             cmd.arg("-sf")
-                .arg(workspace().join("bench/sipp/call-uac.xml"))
+                .arg(
+                    workspace()
+                        .join("bench/sipp")
+                        .join(xml.unwrap_or("call-uac.xml")),
+                )
                 .args(["-s", "bob"]);
         }
         Scenario::NatCall => {
@@ -769,8 +816,9 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
         row.error = Some("kamailio is not installed".into());
         return row;
     }
-    let uas_port = free_port();
-    let (cfg, defines) = match scenario_cfg(opts, s, uas_port) {
+    let uas_ports = [free_port(), free_port()];
+    let uas_port = uas_ports[0];
+    let (cfg, defines) = match scenario_cfg(opts, s, uas_ports) {
         Ok(v) => v,
         Err(e) => {
             row.error = Some(e);
@@ -801,7 +849,7 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
         })
     };
     let result = (|| -> Result<(), String> {
-        let _uas = start_uas(s, uas_port)?;
+        let _uas = start_uases(s, uas_ports)?;
         if matches!(s, Scenario::Call | Scenario::NatCall) {
             register(proxy.port, "bob", &format!("sip:bob@127.0.0.1:{uas_port}"))?;
         }
@@ -848,6 +896,10 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
                 opts.cpu_rate
             ));
         }
+        if s == Scenario::DlgCall {
+            progress(&format!("{} / {}: 10000 dialogs up", s.name(), c.name()));
+            row.dialogs_mib = Some(dialogs_memory(proxy.port, pid)?);
+        }
         for &rate in &opts.rates {
             progress(&format!("{} / {}: {rate} calls/s", s.name(), c.name()));
             let calls = rate * opts.step_secs;
@@ -881,6 +933,28 @@ fn run_one(opts: &Opts, s: Scenario, c: Contender) -> Row {
     );
     progress(&line);
     row
+}
+
+/// The PSS growth (MiB) of the proxy's process tree with 10,000 more
+/// dialogs up: calls without BYE at 500/s, read once tm's wait timer
+/// (5 s) has freed their transactions.
+fn dialogs_memory(port: u16, pid: u32) -> Result<f64, String> {
+    const DIALOGS: u32 = 10_000;
+    std::thread::sleep(Duration::from_secs(6));
+    let before = proc::pss_kib(pid);
+    let load = sipp_load_with(
+        Scenario::DlgCall,
+        port,
+        DIALOGS,
+        500,
+        Some("call-uac-nobye.xml"),
+    );
+    if !load.ok {
+        return Err("SIPp saw failed calls while setting up the dialogs".into());
+    }
+    std::thread::sleep(Duration::from_secs(6));
+    let after = proc::pss_kib(pid);
+    Ok(after.saturating_sub(before) as f64 / 1024.0)
 }
 
 /// The slow-db scenario on a started proxy: the authenticated storm in
