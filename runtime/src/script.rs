@@ -9,8 +9,8 @@
 pub use cfgc_vocab::subst::SubstPv;
 pub use cfgc_vocab::{
     BinOp, CoreFn, CoreValue, DbrKey, FmtSeg, IntOf, IpOf, IterKind, Level, Listen, ModParam,
-    ModParamValue, MqPv, Proto, PvId, PvRef, Rewrite, Settings, ShtName, ShtPv, TrArg, TrKind,
-    TrOp, UriOf, XavpIndex, XavpName,
+    ModParamValue, MqPv, Proto, PvId, PvRef, Rewrite, Settings, ShtName, ShtPv, TMsg, TrArg,
+    TrKind, TrOp, UriOf, XavpIndex, XavpName,
 };
 pub use regex::bytes::Regex;
 

@@ -33,7 +33,7 @@ pub use modules::{
 };
 pub use pv::{
     DbrKey, FmtSeg, IterKind, MODULE_PVS, ModulePv, MqPv, PVS, PvId, PvInfo, PvRef, ShtName, ShtPv,
-    XavpIndex, XavpName,
+    TMsg, XavpIndex, XavpName,
 };
 pub use settings::{
     CORE_PARAMS, CoreValue, FORMAT_PARAMS, Listen, ModParam, ModParamValue, SYSLOG_FACILITIES,

@@ -209,6 +209,20 @@ pub enum PvRef {
     /// dialog's `$dlg_var(name)`: a variable of the message's dialog, by
     /// its (constant) name; writable, strings only.
     DlgVar(String),
+    /// tmx's `$T_req(pv)`, `$T_rpl(pv)`, `$T_inv(pv)`: `pv` read on
+    /// another message of the transaction.
+    TMsg(TMsg, Box<PvRef>),
+}
+
+/// Which message of the transaction [`PvRef::TMsg`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TMsg {
+    /// `$T_req`: its request, in reply routes.
+    Req,
+    /// `$T_rpl`: the winning reply, in failure routes.
+    Rpl,
+    /// `$T_inv`: the INVITE a CANCEL cancels, in the request route.
+    Inv,
 }
 
 /// Which mqueue PV ([`PvRef::Mq`]).
@@ -568,7 +582,7 @@ impl PvRef {
             PvRef::Xavp(x) => {
                 matches!(x.index, XavpIndex::Pv(_)) || matches!(&x.key, Some((_, XavpIndex::Pv(_))))
             }
-            PvRef::Trans(inner, _) => inner.can_fail(),
+            PvRef::Trans(inner, _) | PvRef::TMsg(_, inner) => inner.can_fail(),
             _ => false,
         }
     }

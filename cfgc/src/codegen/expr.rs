@@ -354,6 +354,13 @@ pub(crate) fn pv_read(g: &Gen<'_>, p: &PvRef) -> TokenStream {
         }
         PvRef::SqlRows(con) => quote!(rt::modules::sqlops::sqlrows(ctx, #con)),
         PvRef::DlgVar(name) => quote!(rt::modules::dialog::dlg_var(ctx, #name)),
+        // The inner PV is read on the transaction's other message, in a
+        // context of its own.
+        PvRef::TMsg(which, inner) => {
+            let w = super::variant(which);
+            let v = pv_read(g, inner);
+            quote!(rt::modules::tm::t_msg_pv(ctx, rt::TMsg::#w, |ctx: &rt::Ctx<'_>| #v.into_owned()))
+        }
         PvRef::TextIter(kind, name) => {
             let k = super::variant(kind);
             quote!(rt::modules::textopsx::iter_pv(ctx, rt::IterKind::#k, #name))

@@ -457,6 +457,11 @@ fn pv_value(p: &PvRef) -> TokenStream {
         }
         PvRef::SqlRows(con) => quote!(rt::PvRef::SqlRows(#con.to_string())),
         PvRef::DlgVar(name) => quote!(rt::PvRef::DlgVar(#name.to_string())),
+        PvRef::TMsg(which, inner) => {
+            let w = variant(which);
+            let inner = pv_value(inner);
+            quote!(rt::PvRef::TMsg(rt::TMsg::#w, Box::new(#inner)))
+        }
         PvRef::TextIter(kind, name) => {
             let k = variant(kind);
             quote!(rt::PvRef::TextIter(rt::IterKind::#k, #name.to_string()))

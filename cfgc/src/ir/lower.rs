@@ -1742,6 +1742,32 @@ impl Lowerer<'_> {
                     return None;
                 }
             },
+            name @ ("T_req" | "T_rpl" | "T_inv") if s.index.is_none() && self.loaded("tmx") => {
+                let which = match name {
+                    "T_req" => cfgc_vocab::TMsg::Req,
+                    "T_rpl" => cfgc_vocab::TMsg::Rpl,
+                    _ => cfgc_vocab::TMsg::Inv,
+                };
+                let text = s.inner.as_deref().unwrap_or("");
+                let specs = pvar::format_pvs(text);
+                match specs.as_slice() {
+                    [(range, Ok(inner))]
+                        if range.start == 0
+                            && range.end == text.len()
+                            && !inner.name.starts_with("T_") =>
+                    {
+                        let inner = self.pv_ref(inner, span)?;
+                        PvRef::TMsg(which, Box::new(inner))
+                    }
+                    _ => {
+                        self.unsupported(
+                            span,
+                            format!("`${name}(...)` with anything but one PV of another kind"),
+                        );
+                        return None;
+                    }
+                }
+            }
             "dlg_var" if s.index.is_none() && self.loaded("dialog") => match &s.inner {
                 // Kamailio takes the name as written.
                 Some(n) if !n.is_empty() => PvRef::DlgVar(n.clone()),

@@ -100,6 +100,9 @@ pub fn read<'c>(ctx: &'c Ctx<'_>, pv: &'c PvRef) -> Value<'c> {
             Some(p) => ctx.modules.read_pv(p.name, ctx),
             None => Value::Null,
         },
+        PvRef::TMsg(which, inner) => {
+            crate::tm::t_msg_pv(ctx, *which, |c| read(c, inner).into_owned())
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub mod build;
 pub mod config;
 mod hooks;
 pub mod local;
+mod pv;
 mod relay;
 pub mod rpc;
 mod script;
@@ -50,6 +51,7 @@ pub use config::TmConfig;
 use hooks::*;
 pub use hooks::{TimerEnv, end_request, on_reply, timer};
 pub use local::t_uac_send;
+pub use pv::t_msg_pv;
 pub use relay::{
     t_relay, t_relay_to, t_relay_to_tcp, t_relay_to_tcp0, t_relay_to_udp, t_relay_to_udp0,
 };
