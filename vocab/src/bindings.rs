@@ -342,6 +342,9 @@ pub static BINDINGS: &[Binding] = &[
     tm("t_relay_to_tcp", "modules::tm::t_relay_to_tcp", &[Str, Int]),
     tm("t_relay_to_tcp", "modules::tm::t_relay_to_tcp0", &[]),
     tm("t_newtran", "modules::tm::t_newtran", &[]),
+    tm("t_replicate", "modules::tm::t_replicate", &[]),
+    tm("t_replicate", "modules::tm::t_replicate_uri", &[Fmt]),
+    tm("t_replicate", "modules::tm::t_replicate_to", &[Str, Int]),
     tm(
         "t_uac_send",
         "modules::tm::t_uac_send",

@@ -54,6 +54,7 @@ pub use local::t_uac_send;
 pub use pv::t_msg_pv;
 pub use relay::{
     t_relay, t_relay_to, t_relay_to_tcp, t_relay_to_tcp0, t_relay_to_udp, t_relay_to_udp0,
+    t_replicate, t_replicate_to, t_replicate_uri,
 };
 use script::*;
 pub use script::{

@@ -432,3 +432,74 @@ pub(super) fn relay_cancel(ctx: &mut Ctx<'_>) -> Option<i32> {
     ctx.tm.tx = TxRef::Shared(h);
     Some(1)
 }
+
+// ---- t_replicate -------------------------------------------------------
+
+/// `t_replicate()`: a copy of the request relayed statefully to its
+/// `$du`/R-URI, whose replies stop here (Kamailio marks the transaction
+/// local: nothing is relayed upstream, and a failure is not answered).
+/// 1 sent; a negative internal error if not.
+pub fn t_replicate(ctx: &mut Ctx<'_>) -> i32 {
+    replicate(ctx, None)
+}
+
+/// `t_replicate(uri)`: the copy goes to the URI's address and transport.
+pub fn t_replicate_uri(ctx: &mut Ctx<'_>, uri: &[u8]) -> i32 {
+    match resolve_uri(uri) {
+        Ok((a, proto)) => replicate(
+            ctx,
+            Some(Forced {
+                addr: Some(a),
+                proto,
+            }),
+        ),
+        Err(e) => e,
+    }
+}
+
+/// `t_replicate(host, port)`: the copy goes to `host:port`, over the
+/// transport the request came in on.
+pub fn t_replicate_to(ctx: &mut Ctx<'_>, host: &[u8], port: i32) -> i32 {
+    let proto = ctx.rcv.proto;
+    match host_port(host, port) {
+        Ok(a) => replicate(
+            ctx,
+            Some(Forced {
+                addr: Some(a),
+                proto,
+            }),
+        ),
+        Err(e) => e,
+    }
+}
+
+fn replicate(ctx: &mut Ctx<'_>, to: Option<Forced>) -> i32 {
+    if ctx.tm.route != RouteKind::Request || !ctx.msg.is_request() {
+        return -1;
+    }
+    // A CANCEL or an ACK goes as `t_relay` sends it (Kamailio's
+    // `t_relay_to` handles both before it looks at replication).
+    if matches!(ctx.msg.method(), Some(Method::Cancel | Method::Ack)) {
+        return relay(ctx, to);
+    }
+    if !ctx.tm.has_tx() {
+        match newtran(ctx) {
+            Ok(NewTran::Created(h)) => ctx.tm.tx = TxRef::Shared(h),
+            Ok(NewTran::Retransmission | NewTran::AckAbsorbed) => return 1,
+            Ok(NewTran::E2eAck) => return crate::engine::forward::forward(ctx, None),
+            Err(e) => return e,
+        }
+    }
+    // Replies stop here: the transaction is local (`T_IS_LOCAL_FLAG`).
+    with_tx(ctx, |tx, _| {
+        tx.local.get_or_insert_with(local::LocalUac::default);
+    });
+    let rc = relay(ctx, to);
+    if rc < 0 {
+        // No error reply upstream for a copy: the transaction goes quietly.
+        ctx.tm.delayed_error = None;
+        let (cfg, now) = (&ctx.tm.shared.cfg, ctx.now);
+        with_tx(ctx, |tx, _| tx.release(now, cfg));
+    }
+    rc
+}

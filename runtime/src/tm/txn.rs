@@ -358,8 +358,12 @@ impl Transaction {
                 b.retr = None;
                 b.fr_at = None;
             }
+            // A retransmission due with the final-response timer is not
+            // sent: the timeout wins (as Kamailio's, whose fr handler stops
+            // the retransmissions).
             if let Some(r) = &mut b.retr
                 && r.next <= now
+                && !b.fr_at.is_some_and(|t| t <= now)
             {
                 out.push(b.to.transmit(b.request.clone()));
                 if !is_invite && b.provisional > 0 {
