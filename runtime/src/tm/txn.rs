@@ -363,7 +363,7 @@ impl Transaction {
             // the retransmissions).
             if let Some(r) = &mut b.retr
                 && r.next <= now
-                && !b.fr_at.is_some_and(|t| t <= now)
+                && b.fr_at.is_none_or(|t| t > now)
             {
                 out.push(b.to.transmit(b.request.clone()));
                 if !is_invite && b.provisional > 0 {
