@@ -2794,6 +2794,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Int],
         Mut,
     ),
+    b("dialog", "dlg_bye", "modules::dialog::dlg_bye", &[Str], Mut),
 ];
 
 #[cfg(test)]
