@@ -684,7 +684,14 @@ Content-Length: 0\r\n\r\n"
     call
 }
 
-fn in_dialog_request(caller: &Side, proxy: u16, call: &ByeCall, method: &str, cseq: u32, body: &str) {
+fn in_dialog_request(
+    caller: &Side,
+    proxy: u16,
+    call: &ByeCall,
+    method: &str,
+    cseq: u32,
+    body: &str,
+) {
     let local = caller.sock.local_addr().expect("addr");
     let mut msg = format!("{method} {} SIP/2.0\r\n", call.target);
     msg.push_str(&format!(
@@ -774,7 +781,12 @@ fn bye_session(proxy: u16, caller: &Side, callee: &Side) -> ByeSession {
             let sent = Instant::now();
             in_dialog_request(caller, proxy, &call, "MESSAGE", 11, side);
             let r = caller
-                .wait_for(&call.call_id, "SIP/2.0 200 bye", sent, Duration::from_secs(3))
+                .wait_for(
+                    &call.call_id,
+                    "SIP/2.0 200 bye",
+                    sent,
+                    Duration::from_secs(3),
+                )
                 .map_or_else(|| "timeout".into(), |(_, r)| first(&r));
             lines.push(format!("{name}: {r}"));
         }
@@ -833,7 +845,9 @@ fn bye_session(proxy: u16, caller: &Side, callee: &Side) -> ByeSession {
         lines,
         timeout_bye,
         aligned_bye,
-        retransmitted_over: last_retr.zip(first_bye).map_or(Duration::ZERO, |(l, f)| l - f),
+        retransmitted_over: last_retr
+            .zip(first_bye)
+            .map_or(Duration::ZERO, |(l, f)| l - f),
     }
 }
 

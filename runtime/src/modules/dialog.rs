@@ -1182,8 +1182,9 @@ impl Dialog {
     /// Ends the dialogs whose lifetime ran out and frees those that
     /// lingered in state 5. A confirmed dialog with `send_bye` gets its
     /// BYEs (`dlg_bye_all`, queued for tm) and ends at their first final
-    /// reply; any other enters state 5 at once.
-    fn expire(&self, now: Instant) {
+    /// reply; any other enters state 5 at once. Returns the BYEs to
+    /// queue.
+    fn expire(&self, now: Instant) -> Vec<crate::tm::local::LocalRequest> {
         let tick = self.ticks(now);
         let mut t = lock(&self.table);
         let expired: Vec<(u32, u32)> = t
@@ -1208,9 +1209,7 @@ impl Dialog {
         }
         t.dlgs.retain(|_, d| d.gone.is_none_or(|g| g > now));
         drop(t);
-        for req in byes.into_iter().flatten() {
-            crate::tm::local::queue(req);
-        }
+        byes.into_iter().flatten().collect()
     }
 }
 
@@ -1370,7 +1369,9 @@ impl Module for Dialog {
     }
 
     fn on_timer(&self, now: Instant, _out: &mut Vec<Transmit>) {
-        self.expire(now);
+        for req in self.expire(now) {
+            crate::tm::local::queue(req);
+        }
     }
 
     fn tm_request_in(&self, ctx: &mut Ctx<'_>) -> u32 {
