@@ -177,6 +177,9 @@ pub struct Dialog {
     table: Arc<Mutex<Table>>,
     /// Tick 0 of the dialog clock.
     epoch: Instant,
+    /// BYEs the RPC commands built, for the next timer run to queue for
+    /// tm (the RPC thread has no tm of its own).
+    rpc_byes: Mutex<Vec<crate::tm::local::LocalRequest>>,
 }
 
 impl Default for Dialog {
@@ -193,6 +196,7 @@ impl Default for Dialog {
             profiles: Vec::new(),
             table: Arc::new(Mutex::new(Table::default())),
             epoch: Instant::now(),
+            rpc_byes: Mutex::new(Vec::new()),
         }
     }
 }
@@ -330,6 +334,7 @@ impl Dialog {
                 ..Table::default()
             })),
             epoch: Instant::now(),
+            rpc_byes: Mutex::new(Vec::new()),
         })
     }
 
@@ -1201,7 +1206,7 @@ impl Dialog {
             if dlg.timeout_bye && matches!(dlg.state, CONFIRMED_NA | CONFIRMED) {
                 dlg.expires = None;
                 for side in [CALLER, CALLEE] {
-                    byes.push(bye_request(&self.table, dlg, side));
+                    byes.push(bye_request(&self.table, dlg, side, b""));
                 }
             } else {
                 t.set_state(id, DELETED, now);
@@ -1243,6 +1248,7 @@ fn bye_request(
     table: &Arc<Mutex<Table>>,
     dlg: &Dlg,
     side: usize,
+    extra: &[u8],
 ) -> Option<crate::tm::local::LocalRequest> {
     let leg = &dlg.legs[side];
     let other = &dlg.legs[1 - side];
@@ -1283,7 +1289,7 @@ fn bye_request(
             route_set: leg.route_set.clone(),
             dst_uri: None,
         },
-        headers: b"Max-Forwards: 70\r\n".to_vec(),
+        headers: [&b"Max-Forwards: 70\r\n"[..], extra].concat(),
         body: Vec::new(),
         on_done: Some(on_done),
     })
@@ -1323,7 +1329,7 @@ pub fn dlg_bye(ctx: &mut Ctx<'_>, side: &[u8]) -> i32 {
                 reqs.push(None);
                 continue;
             }
-            reqs.push(bye_request(&d.table, dlg, s));
+            reqs.push(bye_request(&d.table, dlg, s, b""));
         }
     }
     let mut rc = 1;
@@ -1354,11 +1360,23 @@ impl Module for Dialog {
         pv_export("dlg(from_tag)", pv_from_tag),
         pv_export("dlg(to_tag)", pv_to_tag),
     ];
-    const RPC: &'static [RpcCommand] = &[RpcCommand {
-        name: "dlg.profile_get_size",
-        help: "Returns the number of dialogs belonging to a profile",
-        handler: rpc_profile_get_size,
-    }];
+    const RPC: &'static [RpcCommand] = &[
+        RpcCommand {
+            name: "dlg.profile_get_size",
+            help: "Returns the number of dialogs belonging to a profile",
+            handler: rpc_profile_get_size,
+        },
+        RpcCommand {
+            name: "dlg.end_dlg",
+            help: "End a given dialog based on [h_entry] [h_id]",
+            handler: rpc_end_dlg,
+        },
+        RpcCommand {
+            name: "dlg.terminate_dlg",
+            help: "End a given dialog based on callid",
+            handler: rpc_terminate_dlg,
+        },
+    ];
 
     fn from_params(params: &ModParams) -> Result<Self, ParamError> {
         Dialog::from_params(params)
@@ -1369,7 +1387,13 @@ impl Module for Dialog {
     }
 
     fn on_timer(&self, now: Instant, _out: &mut Vec<Transmit>) {
-        for req in self.expire(now) {
+        let rpc = std::mem::take(
+            &mut *self
+                .rpc_byes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for req in rpc.into_iter().chain(self.expire(now)) {
             crate::tm::local::queue(req);
         }
     }
@@ -1381,6 +1405,69 @@ impl Module for Dialog {
     fn tm_event(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
         self.on_reply(event, ctx, reply);
     }
+}
+
+fn rpc_dialog(set: &dyn ModuleSet) -> Result<&Dialog, RpcError> {
+    set.as_any()
+        .downcast_ref::<Modules>()
+        .map(|m| &m.dialog)
+        .ok_or_else(|| RpcError::new(500, "dialog is not loaded"))
+}
+
+impl Dialog {
+    /// `dlg_bye_all` from an RPC command: the BYEs of dialog `id` (none
+    /// unless confirmed: Kamailio logs and answers nothing either) handed
+    /// to the next timer run, which queues them for tm.
+    fn rpc_bye_all(&self, id: (u32, u32), extra: &[u8]) {
+        let t = lock(&self.table);
+        let Some(dlg) = t.dlgs.get(&id) else {
+            return;
+        };
+        if !matches!(dlg.state, CONFIRMED_NA | CONFIRMED) {
+            return;
+        }
+        let reqs: Vec<_> = [CALLER, CALLEE]
+            .into_iter()
+            .filter_map(|side| bye_request(&self.table, dlg, side, extra))
+            .collect();
+        drop(t);
+        self.rpc_byes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(reqs);
+    }
+}
+
+/// `dlg.end_dlg h_entry h_id [headers]`: BYEs to both sides of the dialog
+/// (in any state: one not confirmed gets none), the headers after
+/// `Max-Forwards`. Nothing is returned.
+fn rpc_end_dlg(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let d = rpc_dialog(set)?;
+    // Integers as BINRPC reads them (`-1` wraps, as Kamailio's unsigned).
+    let int = |a: Option<&&str>| a.and_then(|v| v.parse::<i64>().ok()).map(|n| n as u32);
+    let (Some(h_entry), Some(h_id)) = (int(args.first()), int(args.get(1))) else {
+        return Err(RpcError::new(500, "Invalid parameters"));
+    };
+    if d.get((h_entry, h_id)).is_none() {
+        return Err(RpcError::new(404, "Dialog not found"));
+    }
+    let extra = args.get(2).map_or(&b""[..], |h| h.as_bytes());
+    d.rpc_bye_all((h_entry, h_id), extra);
+    Ok(Vec::new())
+}
+
+/// `dlg.terminate_dlg callid from_tag to_tag`: BYEs to both sides of the
+/// dialog these ids name (either way round). Nothing is returned.
+fn rpc_terminate_dlg(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let d = rpc_dialog(set)?;
+    let [callid, ftag, ttag, ..] = args else {
+        return Err(RpcError::new(400, "Need a Callid ,from tag ,to tag"));
+    };
+    let id = lock(&d.table)
+        .find(callid.as_bytes(), ftag.as_bytes(), ttag.as_bytes())
+        .ok_or_else(|| RpcError::new(500, "Couldnt find callid in dialog"))?;
+    d.rpc_bye_all(id, b"");
+    Ok(Vec::new())
 }
 
 /// `dlg.profile_get_size profile [value]`: the profile's size (all its
