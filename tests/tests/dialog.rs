@@ -867,7 +867,7 @@ fn bye_session(proxy: u16, caller: &Side, callee: &Side, rundir: &Path) -> ByeSe
             .iter()
             .filter(|(_, m)| m.starts_with("BYE") && m.contains("bye-tmo-"))
             .map(|(t, _)| *t)
-            .last();
+            .next_back();
         lines.push(format!("sizes end: {}", sizes(caller, proxy, 4)));
         stop.store(true, Ordering::Relaxed);
     });
