@@ -24,15 +24,23 @@
 //! as Kamailio's dialog timer (`get_ticks() + lifetime`): a dialog ends
 //! between `lifetime - 1` and `lifetime` seconds after it is (re)armed.
 //!
-//! Not done (refused at build): `$dlg_ctx`, database modes, event routes,
-//! the `dialog` statistics, RPC commands other than `dlg.profile_get_size`
-//! (`dlg.end_dlg`/`dlg.terminate_dlg` would send BYEs from the RPC thread,
-//! which has no tm), `dlg_extra_hdrs`/`lreq_callee_headers`. Accepted
+//! `dlg.end_dlg`/`dlg.terminate_dlg` build the same BYEs on the RPC
+//! thread, which has no tm: the dialog's next timer run (every tm tick,
+//! at most 50 ms later) queues them. An INVITE without exactly one
+//! Contact makes no dialog (Kamailio's `populate_leg_info` fails).
+//!
+//! Not done (refused at build): `$dlg_ctx`, database modes, event routes
+//! (`dialog:end`, `tm:local-request`), the `dialog` statistics, other RPC
+//! commands, `dlg_extra_hdrs`/`lreq_callee_headers`. Accepted
 //! differences: a Contact with an `alias` parameter and no route set is
 //! not restored to its received address (`uri_restore_rcv_alias`), a strict
 //! router (no `;lr`) first in a route set is not handled as tm's
-//! `calculate_routeset` does, and a BYE leaves from the socket tm picks for
-//! its destination, not the one the side's message came in on.
+//! `calculate_routeset` does, a BYE leaves from the socket tm picks for
+//! its destination, not the one the side's message came in on, the RPC
+//! BYEs leave up to a tm tick after the command returns, and Kamailio's
+//! dialog timer checks at a phase of its own against the seconds of its
+//! tick counter (so its BYE comes `lifetime - 1` to `lifetime + 1` s after
+//! the arming depending on start-up; ours `lifetime - 1` to `lifetime`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
