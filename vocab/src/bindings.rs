@@ -2809,6 +2809,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Int],
         Mut,
     ),
+    b("dialog", "dlg_bye", "modules::dialog::dlg_bye", &[Str], Mut),
 ];
 
 #[cfg(test)]

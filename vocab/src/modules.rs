@@ -482,13 +482,7 @@ pub static MODULES: &[ModuleSupport] = &[
                     "0 is Kamailio's default: dialogs are kept in memory only, as here",
                 ),
             ),
-            (
-                "send_bye",
-                NoOpIf(
-                    &[V(0)],
-                    "0 is Kamailio's default: no BYE when a dialog times out, as here",
-                ),
-            ),
+            ("send_bye", Impl(Int)),
             (
                 "track_cseq_updates",
                 NoOpIf(&[V(0)], "0 is Kamailio's default: CSeqs are not rewritten"),

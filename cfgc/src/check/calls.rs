@@ -458,6 +458,21 @@ fn arg_values(ctx: &mut Ctx<'_>, module: &str, func: &catalog::Function, c: &Cal
     if module == "counters" && matches!(name, "cnt_inc" | "cnt_add" | "cnt_reset") {
         counter_arg(ctx, c);
     }
+    // dialog's `fixup_dlg_bye`: "all", "caller" or "callee" (any case).
+    if module == "dialog"
+        && name == "dlg_bye"
+        && let Some(a) = c.args.first()
+        && let Some(v) = body::const_string(a)
+        && !["all", "caller", "callee"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(&v))
+    {
+        ctx.push(
+            Diagnostic::error("bad-arg", format!("`dlg_bye` side `{v}` is not valid"))
+                .with_label(a.span(), "Kamailio refuses to start: invalid param")
+                .with_help("use \"all\", \"caller\" or \"callee\""),
+        );
+    }
     if module == "sqlops"
         && matches!(
             name,

@@ -10,12 +10,40 @@
 //! transaction that ended it is destroyed) for [`LINGER`], then is freed by
 //! the timer; its profile links go when it enters state 5, as Kamailio's.
 //!
-//! Not done (refused at build): BYEs sent by the module (`send_bye`,
-//! `dlg_bye`), `$dlg_ctx`, database modes, event routes,
-//! the `dialog` statistics, RPC commands other than `dlg.profile_get_size`.
+//! BYEs (`send_bye`, `dlg_bye`) go out as tm local requests
+//! ([`crate::tm::local`]) built as Kamailio's `build_dlg_t` builds its
+//! `dlg_t` from what each leg stored (`populate_leg_info`): the caller's
+//! Contact, CSeq and Record-Route set from the INVITE, the callee's tag,
+//! Contact and Record-Route set (reversed, the caller's and our own
+//! skipped) from the 2xx; in-dialog requests update the CSeq of the side
+//! that sent them (and a re-INVITE its Contact). The BYE to a side carries
+//! the other side's last CSeq + 1 (+80 after a PRACK), `Max-Forwards: 70`
+//! after tm's headers, and the dialog enters state 5 at the first final
+//! reply (or timeout) to one of its BYEs, as Kamailio's `bye_reply_cb`.
+//! The lifetime is counted in ticks of a one-second clock from start-up,
+//! as Kamailio's dialog timer (`get_ticks() + lifetime`): a dialog ends
+//! between `lifetime - 1` and `lifetime` seconds after it is (re)armed.
+//!
+//! `dlg.end_dlg`/`dlg.terminate_dlg` build the same BYEs on the RPC
+//! thread, which has no tm: the dialog's next timer run (every tm tick,
+//! at most 50 ms later) queues them. An INVITE without exactly one
+//! Contact makes no dialog (Kamailio's `populate_leg_info` fails).
+//!
+//! Not done (refused at build): `$dlg_ctx`, database modes, event routes
+//! (`dialog:end`, `tm:local-request`), the `dialog` statistics, other RPC
+//! commands, `dlg_extra_hdrs`/`lreq_callee_headers`. Accepted
+//! differences: a Contact with an `alias` parameter and no route set is
+//! not restored to its received address (`uri_restore_rcv_alias`), a strict
+//! router (no `;lr`) first in a route set is not handled as tm's
+//! `calculate_routeset` does, a BYE leaves from the socket tm picks for
+//! its destination, not the one the side's message came in on, the RPC
+//! BYEs leave up to a tm tick after the command returns, and Kamailio's
+//! dialog timer checks at a phase of its own against the seconds of its
+//! tick counter (so its BYE comes `lifetime - 1` to `lifetime + 1` s after
+//! the arming depending on start-up; ours `lifetime - 1` to `lifetime`).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::Modules;
@@ -74,13 +102,41 @@ pub struct Dlg {
     pub lifetime: u32,
     /// Wall-clock second of the 2xx (0 before).
     pub start_ts: u32,
-    /// When the lifetime runs out (armed at the 2xx).
-    expires: Option<Instant>,
+    /// The tick of the module's one-second clock when the lifetime runs
+    /// out (armed at the 2xx).
+    expires: Option<u64>,
     /// When a dialog in state 5 is freed.
     gone: Option<Instant>,
     /// `$dlg_var(...)`: name, value.
     pub vars: Vec<(Vec<u8>, Vec<u8>)>,
+    /// What Kamailio keeps per leg: [caller, callee].
+    legs: [Leg; 2],
+    /// Record-Routes the INVITE came with (`from_rr_nb`).
+    from_rr_nb: usize,
+    /// Whether the INVITE was record-routed here when tm took it (our
+    /// Record-Route, one or two with `r2=on`, is skipped in the 2xx's).
+    own_rr: bool,
+    /// `send_bye`: BYEs when the lifetime runs out (`DLG_IFLAG_TIMEOUTBYE`).
+    timeout_bye: bool,
+    /// A PRACK was seen before the ACK (`DLG_IFLAG_PRACK`).
+    prack: bool,
+    /// `dlg_bye` sent to the caller / to the callee
+    /// (`DLG_FLAG_CALLERBYE`/`DLG_FLAG_CALLEEBYE`).
+    bye_sent: [bool; 2],
 }
+
+/// A leg's `dlg_set_leg_info`: Contact URI, Route set (values in the
+/// order of the Route header the side is sent), CSeq (`None`: not a
+/// number, no BYE can be built).
+#[derive(Debug, Clone, Default)]
+struct Leg {
+    contact: Vec<u8>,
+    route_set: Vec<Vec<u8>>,
+    cseq: Option<u32>,
+}
+
+pub const CALLER: usize = 0;
+pub const CALLEE: usize = 1;
 
 impl Dlg {
     fn set_var(&mut self, name: &[u8], value: Option<&[u8]>) {
@@ -123,8 +179,15 @@ pub struct Dialog {
     detect_spirals: bool,
     /// `timeout_avp`: an integer > 0 in it is a new dialog's lifetime.
     timeout_avp: Option<PvRef>,
+    /// `send_bye`.
+    send_bye: bool,
     pub profiles: Vec<Profile>,
-    table: Mutex<Table>,
+    table: Arc<Mutex<Table>>,
+    /// Tick 0 of the dialog clock.
+    epoch: Instant,
+    /// BYEs the RPC commands built, for the next timer run to queue for
+    /// tm (the RPC thread has no tm of its own).
+    rpc_byes: Mutex<Vec<crate::tm::local::LocalRequest>>,
 }
 
 impl Default for Dialog {
@@ -137,8 +200,11 @@ impl Default for Dialog {
             hash_size: 4096,
             detect_spirals: true,
             timeout_avp: None,
+            send_bye: false,
             profiles: Vec::new(),
-            table: Mutex::new(Table::default()),
+            table: Arc::new(Mutex::new(Table::default())),
+            epoch: Instant::now(),
+            rpc_byes: Mutex::new(Vec::new()),
         }
     }
 }
@@ -269,12 +335,26 @@ impl Dialog {
             hash_size,
             detect_spirals: p.int(M, "detect_spirals")?.unwrap_or(1) != 0,
             timeout_avp: super::avp_param(p, M, "timeout_avp")?,
+            send_bye: p.int(M, "send_bye")?.unwrap_or(0) != 0,
             profiles,
-            table: Mutex::new(Table {
+            table: Arc::new(Mutex::new(Table {
                 seed,
                 ..Table::default()
-            }),
+            })),
+            epoch: Instant::now(),
+            rpc_byes: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The dialog clock at `now`: whole seconds since start-up
+    /// (Kamailio's `get_ticks()`).
+    fn ticks(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.epoch).as_secs()
+    }
+
+    /// The tick when a lifetime of `secs` armed at `now` runs out.
+    fn deadline(&self, now: Instant, secs: u32) -> u64 {
+        self.ticks(now) + u64::from(secs)
     }
 
     /// The profile called `name`.
@@ -413,6 +493,18 @@ fn new_dialog(ctx: &mut Ctx<'_>) -> i32 {
     if !ttag.is_empty() {
         return -1;
     }
+    // populate_leg_info: one Contact, a CSeq; the Record-Routes as they
+    // came.
+    let (Some(contact), Ok(cseq)) = (single_contact(msg), msg.cseq()) else {
+        log::error(ctx, "could not add further info to the dialog\n");
+        return -1;
+    };
+    let route_set = route_values(msg);
+    let caller = Leg {
+        contact,
+        cseq: Some(cseq.seq),
+        route_set: route_set.clone(),
+    };
     let mut t = lock(&d.table);
     if d.detect_spirals
         && let Some(id) = t.find(callid, ftag, ttag)
@@ -451,6 +543,12 @@ fn new_dialog(ctx: &mut Ctx<'_>) -> i32 {
             expires: None,
             gone: None,
             vars: Vec::new(),
+            from_rr_nb: route_set.len(),
+            legs: [caller, Leg::default()],
+            own_rr: false,
+            timeout_bye: d.send_bye,
+            prack: false,
+            bye_sent: [false; 2],
         },
     );
     let mut pending = Vec::new();
@@ -491,6 +589,25 @@ fn new_dialog(ctx: &mut Ctx<'_>) -> i32 {
     }
     bind(ctx, id);
     0
+}
+
+/// The URI of a message's only Contact (`None`: none, `*`, or several).
+fn single_contact(msg: &crate::sip::Message<'_>) -> Option<Vec<u8>> {
+    let mut it = msg.contacts();
+    let first = it.next()?.ok()?;
+    if it.next().is_some() || msg.contact_is_star() {
+        return None;
+    }
+    Some(first.uri_raw.to_vec())
+}
+
+/// The message's Record-Route values, in order (each a name-addr with
+/// its parameters).
+fn route_values(msg: &crate::sip::Message<'_>) -> Vec<Vec<u8>> {
+    msg.record_routes()
+        .filter_map(Result::ok)
+        .map(|r| r.raw.trim_ascii().to_vec())
+        .collect()
 }
 
 fn add_did(ctx: &mut Ctx<'_>, d: &Dialog, id: (u32, u32)) {
@@ -569,7 +686,8 @@ fn in_dialog(ctx: &mut Ctx<'_>, d: &Dialog, found: Option<(u32, u32)>) {
     };
     bind(ctx, id);
     let now = ctx.now;
-    let method = ctx.msg.method();
+    let msg = ctx.msg;
+    let method = msg.method();
     // A timeout_avp other than the default replaces the lifetime.
     let timeout = dlg_timeout(ctx, d);
     let mut add = false;
@@ -579,6 +697,13 @@ fn in_dialog(ctx: &mut Ctx<'_>, d: &Dialog, found: Option<(u32, u32)>) {
             return;
         };
         let old = dlg.state;
+        // Downstream (from the caller) when the From tag is the caller's.
+        let from_caller = msg
+            .from()
+            .ok()
+            .and_then(|f| f.tag)
+            .is_some_and(|tag| tag == dlg.from_tag);
+        let side = if from_caller { CALLER } else { CALLEE };
         match method {
             Some(Method::Bye) => {
                 if matches!(old, CONFIRMED_NA | CONFIRMED) {
@@ -593,16 +718,32 @@ fn in_dialog(ctx: &mut Ctx<'_>, d: &Dialog, found: Option<(u32, u32)>) {
                     if timeout != d.default_timeout {
                         dlg.lifetime = timeout;
                     }
-                    dlg.expires = Some(now + Duration::from_secs(u64::from(dlg.lifetime)));
+                    dlg.expires = Some(d.deadline(now, dlg.lifetime));
                 }
             }
-            Some(Method::Prack) => {}
+            Some(Method::Prack) => {
+                if matches!(old, EARLY | CONFIRMED_NA) {
+                    dlg.prack = true;
+                }
+            }
             _ => {
                 if matches!(old, EARLY | CONFIRMED_NA | CONFIRMED) && timeout != d.default_timeout {
                     dlg.lifetime = timeout;
                 }
                 if matches!(old, CONFIRMED_NA | CONFIRMED) {
-                    dlg.expires = Some(now + Duration::from_secs(u64::from(dlg.lifetime)));
+                    dlg.expires = Some(d.deadline(now, dlg.lifetime));
+                }
+                // dlg_refresh_contacts (a re-INVITE's Contact) and
+                // update_cseqs, for the side that sent it.
+                if matches!(old, EARLY | CONFIRMED) {
+                    if method == Some(Method::Invite)
+                        && let Some(c) = single_contact(msg)
+                    {
+                        dlg.legs[side].contact = c;
+                    }
+                    if let Ok(c) = msg.cseq() {
+                        dlg.legs[side].cseq = Some(c.seq);
+                    }
                 }
                 add = matches!(old, EARLY | CONFIRMED_NA | CONFIRMED);
             }
@@ -827,7 +968,7 @@ pub fn dlg_set_timeout(ctx: &mut Ctx<'_>, secs: i32) -> i32 {
         if dlg.expires.is_none() {
             return -1;
         }
-        dlg.expires = Some(now + Duration::from_secs(u64::from(secs)));
+        dlg.expires = Some(state(ctx).deadline(now, secs));
     }
     dlg.lifetime = secs;
     1
@@ -983,17 +1124,26 @@ impl Dialog {
                 return 0;
             }
         }
+        // Our Record-Route on the branches (Kamailio: the branch's
+        // TM_UAC_FLAG_RR/R2), skipped in the 2xx's route set.
+        if super::rr::has_record_route(ctx)
+            && let Some(id) = current(ctx)
+            && let Some(dlg) = lock(&self.table).dlgs.get_mut(&id)
+        {
+            dlg.own_rr = true;
+        }
         tmcb::RESPONSE_OUT | tmcb::ON_FAILURE
     }
 
     /// A reply of the INVITE's transaction went upstream (or it failed):
     /// `dlg_onreply`'s state machine.
     fn on_reply(&self, event: u32, ctx: &Ctx<'_>, reply: &TmReply<'_>) {
-        let (code, to_tag): (u16, Vec<u8>) = match reply {
-            TmReply::Local { code, to_tag } => (*code, to_tag.to_vec()),
+        let (code, to_tag, rpl): (u16, Vec<u8>, _) = match reply {
+            TmReply::Local { code, to_tag } => (*code, to_tag.to_vec(), None),
             TmReply::Received(m) => (
                 m.status().unwrap_or(0),
                 m.to().ok().and_then(|t| t.tag).unwrap_or_default().to_vec(),
+                Some(*m),
             ),
         };
         if event & tmcb::RESPONSE_OUT == 0 && code < 300 {
@@ -1028,7 +1178,10 @@ impl Dialog {
                     dlg.state = CONFIRMED_NA;
                     dlg.to_tag = to_tag;
                     dlg.start_ts = wall_secs();
-                    dlg.expires = Some(now + Duration::from_secs(u64::from(dlg.lifetime)));
+                    dlg.expires = Some(self.deadline(now, dlg.lifetime));
+                    if let Some(m) = rpl {
+                        callee_leg(dlg, m);
+                    }
                 }
             }
             _ => {
@@ -1039,21 +1192,166 @@ impl Dialog {
         }
     }
 
-    /// Ends the dialogs whose lifetime ran out (state 5, no BYE: Kamailio
-    /// without `send_bye`) and frees those that lingered in state 5.
-    fn expire(&self, now: Instant) {
+    /// Ends the dialogs whose lifetime ran out and frees those that
+    /// lingered in state 5. A confirmed dialog with `send_bye` gets its
+    /// BYEs (`dlg_bye_all`, queued for tm) and ends at their first final
+    /// reply; any other enters state 5 at once. Returns the BYEs to
+    /// queue.
+    fn expire(&self, now: Instant) -> Vec<crate::tm::local::LocalRequest> {
+        let tick = self.ticks(now);
         let mut t = lock(&self.table);
         let expired: Vec<(u32, u32)> = t
             .dlgs
             .values()
-            .filter(|d| d.expires.is_some_and(|e| e <= now))
+            .filter(|d| d.expires.is_some_and(|e| e <= tick))
             .map(|d| (d.h_entry, d.h_id))
             .collect();
+        let mut byes = Vec::new();
         for id in expired {
-            t.set_state(id, DELETED, now);
+            let Some(dlg) = t.dlgs.get_mut(&id) else {
+                continue;
+            };
+            if dlg.timeout_bye && matches!(dlg.state, CONFIRMED_NA | CONFIRMED) {
+                dlg.expires = None;
+                for side in [CALLER, CALLEE] {
+                    byes.push(bye_request(&self.table, dlg, side, b""));
+                }
+            } else {
+                t.set_state(id, DELETED, now);
+            }
         }
         t.dlgs.retain(|_, d| d.gone.is_none_or(|g| g > now));
+        drop(t);
+        byes.into_iter().flatten().collect()
     }
+}
+
+/// The callee's leg from the 2xx (`populate_leg_info`): its Contact and
+/// its Record-Routes reversed, without the caller's (`from_rr_nb`) and
+/// ours; its CSeq `0` (it has sent no request yet).
+fn callee_leg(dlg: &mut Dlg, m: &crate::sip::Message<'_>) {
+    let mut rr = route_values(m);
+    rr.reverse();
+    let mut skip = dlg.from_rr_nb;
+    if dlg.own_rr {
+        // Two with double record-routing (both `r2=on`).
+        let r2 = |v: &Vec<u8>| memchr::memmem::find(v, b";r2=on").is_some();
+        skip += if rr.get(skip).is_some_and(r2) && rr.get(skip + 1).is_some_and(r2) {
+            2
+        } else {
+            1
+        };
+    }
+    dlg.legs[CALLEE] = Leg {
+        contact: single_contact(m).unwrap_or_default(),
+        route_set: rr.into_iter().skip(skip).collect(),
+        cseq: Some(0),
+    };
+}
+
+/// `send_bye`'s request to `side` of `dlg` (`build_dlg_t`): `None` (and
+/// an error logged by the caller) without a Contact or a CSeq. Its first
+/// final reply ends the dialog (`bye_reply_cb`).
+fn bye_request(
+    table: &Arc<Mutex<Table>>,
+    dlg: &Dlg,
+    side: usize,
+    extra: &[u8],
+) -> Option<crate::tm::local::LocalRequest> {
+    let leg = &dlg.legs[side];
+    let other = &dlg.legs[1 - side];
+    if leg.contact.is_empty() {
+        return None;
+    }
+    // tm adds one (`t_request_within`); 80 more after a PRACK.
+    let seq = other
+        .cseq?
+        .wrapping_add(1)
+        .wrapping_add(if dlg.prack { 80 } else { 0 });
+    let (loc_uri, loc_tag, rem_uri, rem_tag) = if side == CALLER {
+        (&dlg.to_uri, &dlg.to_tag, &dlg.from_uri, &dlg.from_tag)
+    } else {
+        (&dlg.from_uri, &dlg.from_tag, &dlg.to_uri, &dlg.to_tag)
+    };
+    let id = (dlg.h_entry, dlg.h_id);
+    let table = Arc::clone(table);
+    let on_done: crate::tm::local::OnDone = Arc::new(move |_c| {
+        let mut t = lock(&table);
+        if t.dlgs
+            .get(&id)
+            .is_some_and(|d| matches!(d.state, CONFIRMED_NA | CONFIRMED))
+        {
+            t.set_state(id, DELETED, Instant::now());
+        }
+    });
+    Some(crate::tm::local::LocalRequest {
+        method: b"BYE".to_vec(),
+        dialog: crate::tm::local::LocalDialog {
+            call_id: dlg.callid.clone(),
+            loc_uri: loc_uri.clone(),
+            loc_tag: loc_tag.clone(),
+            rem_uri: rem_uri.clone(),
+            rem_tag: rem_tag.clone(),
+            loc_seq: seq,
+            rem_target: leg.contact.clone(),
+            route_set: leg.route_set.clone(),
+            dst_uri: None,
+        },
+        headers: [&b"Max-Forwards: 70\r\n"[..], extra].concat(),
+        body: Vec::new(),
+        on_done: Some(on_done),
+    })
+}
+
+/// `dlg_bye(side)`: BYE to the caller (`side` 1), the callee (2) or both
+/// (0) of the message's dialog; 1 sent, -1 without a dialog, not
+/// confirmed, already sent to that side by `dlg_bye`, or not sent.
+pub fn dlg_bye(ctx: &mut Ctx<'_>, side: &[u8]) -> i32 {
+    let sides: &[usize] = if side.eq_ignore_ascii_case(b"caller") {
+        &[CALLER]
+    } else if side.eq_ignore_ascii_case(b"callee") {
+        &[CALLEE]
+    } else {
+        &[CALLER, CALLEE]
+    };
+    let all = sides.len() == 2;
+    let Some(id) = current(ctx) else {
+        return -1;
+    };
+    let d = state(ctx);
+    let mut reqs = Vec::new();
+    {
+        let mut t = lock(&d.table);
+        let Some(dlg) = t.dlgs.get_mut(&id) else {
+            return -1;
+        };
+        for &s in sides {
+            if !all {
+                if dlg.bye_sent[s] {
+                    return -1;
+                }
+                dlg.bye_sent[s] = true;
+            }
+            if !matches!(dlg.state, CONFIRMED_NA | CONFIRMED) {
+                log::error(ctx, "terminating non-confirmed dialogs not supported\n");
+                reqs.push(None);
+                continue;
+            }
+            reqs.push(bye_request(&d.table, dlg, s, b""));
+        }
+    }
+    let mut rc = 1;
+    for req in reqs {
+        let Some(req) = req else {
+            rc = -1;
+            continue;
+        };
+        if crate::tm::local::send(ctx.tm.shared, ctx.core, req, ctx.now, ctx.out).is_err() {
+            log::error(ctx, "failed to send the BYE request\n");
+            rc = -1;
+        }
+    }
+    rc
 }
 
 impl Module for Dialog {
@@ -1070,11 +1368,23 @@ impl Module for Dialog {
         pv_export("dlg(from_tag)", pv_from_tag),
         pv_export("dlg(to_tag)", pv_to_tag),
     ];
-    const RPC: &'static [RpcCommand] = &[RpcCommand {
-        name: "dlg.profile_get_size",
-        help: "Returns the number of dialogs belonging to a profile",
-        handler: rpc_profile_get_size,
-    }];
+    const RPC: &'static [RpcCommand] = &[
+        RpcCommand {
+            name: "dlg.profile_get_size",
+            help: "Returns the number of dialogs belonging to a profile",
+            handler: rpc_profile_get_size,
+        },
+        RpcCommand {
+            name: "dlg.end_dlg",
+            help: "End a given dialog based on [h_entry] [h_id]",
+            handler: rpc_end_dlg,
+        },
+        RpcCommand {
+            name: "dlg.terminate_dlg",
+            help: "End a given dialog based on callid",
+            handler: rpc_terminate_dlg,
+        },
+    ];
 
     fn from_params(params: &ModParams) -> Result<Self, ParamError> {
         Dialog::from_params(params)
@@ -1085,7 +1395,15 @@ impl Module for Dialog {
     }
 
     fn on_timer(&self, now: Instant, _out: &mut Vec<Transmit>) {
-        self.expire(now);
+        let rpc = std::mem::take(
+            &mut *self
+                .rpc_byes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for req in rpc.into_iter().chain(self.expire(now)) {
+            crate::tm::local::queue(req);
+        }
     }
 
     fn tm_request_in(&self, ctx: &mut Ctx<'_>) -> u32 {
@@ -1095,6 +1413,69 @@ impl Module for Dialog {
     fn tm_event(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
         self.on_reply(event, ctx, reply);
     }
+}
+
+fn rpc_dialog(set: &dyn ModuleSet) -> Result<&Dialog, RpcError> {
+    set.as_any()
+        .downcast_ref::<Modules>()
+        .map(|m| &m.dialog)
+        .ok_or_else(|| RpcError::new(500, "dialog is not loaded"))
+}
+
+impl Dialog {
+    /// `dlg_bye_all` from an RPC command: the BYEs of dialog `id` (none
+    /// unless confirmed: Kamailio logs and answers nothing either) handed
+    /// to the next timer run, which queues them for tm.
+    fn rpc_bye_all(&self, id: (u32, u32), extra: &[u8]) {
+        let t = lock(&self.table);
+        let Some(dlg) = t.dlgs.get(&id) else {
+            return;
+        };
+        if !matches!(dlg.state, CONFIRMED_NA | CONFIRMED) {
+            return;
+        }
+        let reqs: Vec<_> = [CALLER, CALLEE]
+            .into_iter()
+            .filter_map(|side| bye_request(&self.table, dlg, side, extra))
+            .collect();
+        drop(t);
+        self.rpc_byes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(reqs);
+    }
+}
+
+/// `dlg.end_dlg h_entry h_id [headers]`: BYEs to both sides of the dialog
+/// (in any state: one not confirmed gets none), the headers after
+/// `Max-Forwards`. Nothing is returned.
+fn rpc_end_dlg(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let d = rpc_dialog(set)?;
+    // Integers as BINRPC reads them (`-1` wraps, as Kamailio's unsigned).
+    let int = |a: Option<&&str>| a.and_then(|v| v.parse::<i64>().ok()).map(|n| n as u32);
+    let (Some(h_entry), Some(h_id)) = (int(args.first()), int(args.get(1))) else {
+        return Err(RpcError::new(500, "Invalid parameters"));
+    };
+    if d.get((h_entry, h_id)).is_none() {
+        return Err(RpcError::new(404, "Dialog not found"));
+    }
+    let extra = args.get(2).map_or(&b""[..], |h| h.as_bytes());
+    d.rpc_bye_all((h_entry, h_id), extra);
+    Ok(Vec::new())
+}
+
+/// `dlg.terminate_dlg callid from_tag to_tag`: BYEs to both sides of the
+/// dialog these ids name (either way round). Nothing is returned.
+fn rpc_terminate_dlg(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let d = rpc_dialog(set)?;
+    let [callid, ftag, ttag, ..] = args else {
+        return Err(RpcError::new(400, "Need a Callid ,from tag ,to tag"));
+    };
+    let id = lock(&d.table)
+        .find(callid.as_bytes(), ftag.as_bytes(), ttag.as_bytes())
+        .ok_or_else(|| RpcError::new(500, "Couldnt find callid in dialog"))?;
+    d.rpc_bye_all(id, b"");
+    Ok(Vec::new())
 }
 
 /// `dlg.profile_get_size profile [value]`: the profile's size (all its

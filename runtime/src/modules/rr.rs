@@ -227,6 +227,11 @@ pub fn record_route_params(ctx: &mut Ctx<'_>, params: &[u8]) -> i32 {
     1
 }
 
+/// Whether `record_route()` was called for this request.
+pub fn has_record_route(ctx: &Ctx<'_>) -> bool {
+    ctx.headers.iter().any(|op| lump(op).is_some())
+}
+
 /// `add_rr_param(param)`: appended to the Record-Route URI parameters,
 /// whether `record_route()` ran before or runs later. 1, -1 for a reply.
 pub fn add_rr_param(ctx: &mut Ctx<'_>, param: &[u8]) -> i32 {

@@ -348,3 +348,136 @@ fn timeout_avp_sets_the_lifetime() {
         assert_eq!(pv_lifetime(ctx), Value::Int(43200));
     });
 }
+
+/// The route to our Record-Route with the dialog's `did`.
+fn did_route(id: (u32, u32)) -> String {
+    let mut v = b"Route: <sip:127.0.0.1:5070;lr;did=".to_vec();
+    push_reverse_hex(&mut v, id.0);
+    v.push(b'.');
+    push_reverse_hex(&mut v, id.1);
+    v.push(b'>');
+    String::from_utf8(v).expect("ascii")
+}
+
+#[test]
+fn timeout_byes_are_built_from_both_legs() {
+    let m = modules(&[
+        ("send_bye", ParamValue::Int(1)),
+        ("default_timeout", ParamValue::Int(3)),
+    ]);
+    let now = Instant::now();
+    let raw = msg(&[
+        "INVITE sip:bob@127.0.0.1 SIP/2.0",
+        "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+        "Record-Route: <sip:up1;lr>, <sip:up2;lr>",
+        "From: \"A\" <sip:alice@127.0.0.1>;tag=ft1",
+        "To: <sip:bob@127.0.0.1>",
+        "Call-ID: b1@x",
+        "CSeq: 10 INVITE",
+        "Contact: <sip:alice@127.0.0.1:5080>",
+        "Content-Length: 0",
+    ]);
+    let id = run_with(&raw, &m, now, |ctx| {
+        assert_eq!(dlg_manage(ctx), 1);
+        assert_eq!(crate::modules::rr::record_route(ctx), 1);
+        m.dialog.request_in(ctx);
+        current(ctx).expect("bound")
+    })
+    .0;
+    let route = did_route(id);
+    // The 2xx: the callee's proxy, ours, the caller's two.
+    let ours = route.replace("Route: ", "Record-Route: ");
+    let reply = msg(&[
+        "SIP/2.0 200 OK",
+        "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-1",
+        "Record-Route: <sip:down1;lr>",
+        &ours,
+        "Record-Route: <sip:up1;lr>, <sip:up2;lr>",
+        "From: \"A\" <sip:alice@127.0.0.1>;tag=ft1",
+        "To: <sip:bob@127.0.0.1>;tag=tt1",
+        "Call-ID: b1@x",
+        "CSeq: 10 INVITE",
+        "Contact: <sip:bob@10.0.0.2:5062>",
+        "Content-Length: 0",
+    ]);
+    let rm = Message::parse(&reply).expect("reply");
+    run_with(&raw, &m, now, |ctx| {
+        m.dialog
+            .on_reply(tmcb::RESPONSE_OUT, ctx, &TmReply::Received(&rm));
+    });
+    run_with(&within("ACK", "b1@x", &route), &m, now, |ctx| {
+        assert_eq!(crate::modules::rr::loose_route(ctx), 1);
+    });
+    // A request from the callee: its CSeq is the callee's.
+    let upstream = msg(&[
+        "INFO sip:alice@127.0.0.1:5080 SIP/2.0",
+        "Via: SIP/2.0/UDP 10.0.0.2:5062;branch=z9hG4bK-3",
+        &route,
+        "From: <sip:bob@127.0.0.1>;tag=tt1",
+        "To: \"A\" <sip:alice@127.0.0.1>;tag=ft1",
+        "Call-ID: b1@x",
+        "CSeq: 5 INFO",
+        "Content-Length: 0",
+    ]);
+    run_with(&upstream, &m, now, |ctx| {
+        assert_eq!(crate::modules::rr::loose_route(ctx), 1);
+    });
+    // Not yet.
+    assert!(m.dialog.expire(now + Duration::from_secs(1)).is_empty());
+    let byes = m.dialog.expire(now + Duration::from_secs(4));
+    assert_eq!(byes.len(), 2);
+    let (caller, callee) = (&byes[0].dialog, &byes[1].dialog);
+    assert_eq!(caller.rem_target, b"sip:alice@127.0.0.1:5080");
+    assert_eq!(
+        caller.route_set,
+        [b"<sip:up1;lr>".to_vec(), b"<sip:up2;lr>".to_vec()]
+    );
+    assert_eq!(caller.loc_seq, 6);
+    assert_eq!(
+        (
+            &caller.loc_uri[..],
+            &caller.loc_tag[..],
+            &caller.rem_uri[..],
+            &caller.rem_tag[..]
+        ),
+        (
+            &b"sip:bob@127.0.0.1"[..],
+            &b"tt1"[..],
+            &b"sip:alice@127.0.0.1"[..],
+            &b"ft1"[..]
+        )
+    );
+    assert_eq!(callee.rem_target, b"sip:bob@10.0.0.2:5062");
+    assert_eq!(callee.route_set, [b"<sip:down1;lr>".to_vec()]);
+    assert_eq!(callee.loc_seq, 11);
+    assert_eq!(byes[0].headers, b"Max-Forwards: 70\r\n");
+    // Still confirmed (and counted) until a BYE completes.
+    assert_eq!(m.dialog.get(id).map(|d| d.state), Some(CONFIRMED));
+    assert!(m.dialog.expire(now + Duration::from_secs(5)).is_empty());
+    let done = byes[1].on_done.clone().expect("on_done");
+    done(&crate::tm::local::Completion {
+        code: 408,
+        reason: b"Request Timeout",
+        reply: None,
+    });
+    assert_eq!(m.dialog.get(id).map(|d| d.state), Some(DELETED));
+}
+
+#[test]
+fn dlg_bye_needs_a_confirmed_dialog_and_refuses_a_second_bye_to_a_side() {
+    let m = modules(&[]);
+    let now = Instant::now();
+    let raw = invite("b2@x");
+    let id = run_with(&raw, &m, now, |ctx| {
+        // No dialog bound.
+        assert_eq!(dlg_bye(ctx, b"all"), -1);
+        assert_eq!(dlg_manage(ctx), 1);
+        // Not confirmed: refused, and the side counts as done.
+        assert_eq!(dlg_bye(ctx, b"caller"), -1);
+        assert_eq!(dlg_bye(ctx, b"caller"), -1);
+        current(ctx).expect("bound")
+    })
+    .0;
+    let d = m.dialog.get(id).expect("dialog");
+    assert_eq!(d.state, UNCONFIRMED);
+}
