@@ -1296,6 +1296,7 @@ fn bye_request(
             rem_target: leg.contact.clone(),
             route_set: leg.route_set.clone(),
             dst_uri: None,
+            send_sock: None,
         },
         headers: [&b"Max-Forwards: 70\r\n"[..], extra].concat(),
         body: Vec::new(),
