@@ -328,8 +328,8 @@ fn build_request(core: &CoreConfig, req: &LocalRequest, via: &[u8]) -> Vec<u8> {
         }
         w.extend_from_slice(b"\r\n");
     }
-    let has_maxfwd = req.headers.len() >= 15
-        && memchr::memmem::find(&req.headers, b"Max-Forwards:").is_some();
+    let has_maxfwd =
+        req.headers.len() >= 15 && memchr::memmem::find(&req.headers, b"Max-Forwards:").is_some();
     if !has_maxfwd {
         w.extend_from_slice(b"Max-Forwards: 70\r\n");
     }
