@@ -435,11 +435,39 @@ fn probing_session(port: u16, rundir: &Path, uas: &Uas) -> Probing {
     wait_for(&format!(" up:{b}:"), &mut n, Duration::from_secs(8));
     let list_up = tests::kamcmd(rundir, "dispatcher.list");
     // A few more rounds for A's rate.
-    while t0.elapsed() < Duration::from_secs(9) {
+    while t0.elapsed() < Duration::from_secs(8) {
         std::thread::sleep(Duration::from_millis(100));
     }
     let events = ev_status(port, &mut n);
-    let log = uas.log.lock().expect("log").clone();
+    // Probing off: no round in the next 2 s (every destination answers
+    // at once now, so nothing is retransmitted either).
+    let mut rpc = Vec::new();
+    for cmd in ["dispatcher.ping_active", "dispatcher.ping_active 0"] {
+        rpc.push(format!("> {cmd}"));
+        rpc.push(tests::kamcmd(rundir, cmd));
+    }
+    let off = std::time::Instant::now() + Duration::from_millis(300);
+    std::thread::sleep(Duration::from_millis(2300));
+    let while_off = uas
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .filter(|(t, _, _)| *t > off)
+        .count();
+    rpc.push(format!("probes while off: {while_off}"));
+    for cmd in ["dispatcher.ping_active 1", "dispatcher.ping_active"] {
+        rpc.push(format!("> {cmd}"));
+        rpc.push(tests::kamcmd(rundir, cmd));
+    }
+    let log: Vec<_> = uas
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .filter(|(t, _, _)| *t < off)
+        .cloned()
+        .collect();
     let of = |i: usize| log.iter().filter(move |(_, w, _)| *w == i);
     let a: Vec<std::time::Instant> = of(0).map(|(t, _, _)| *t).collect();
     assert!(a.len() >= 5, "A got {} probes", a.len());
@@ -485,6 +513,7 @@ fn probing_session(port: u16, rundir: &Path, uas: &Uas) -> Probing {
         uas.names(&list_down)
     ));
     lines.push(format!("> dispatcher.list (B up)\n{}", uas.names(&list_up)));
+    lines.extend(rpc);
     let lines = lines
         .iter()
         .flat_map(|l| l.lines().map(str::to_string).collect::<Vec<_>>())
@@ -502,7 +531,8 @@ fn probing_session(port: u16, rundir: &Path, uas: &Uas) -> Probing {
 /// OPTIONS each second; B never answers until it went down (then it
 /// answers and comes back up), D answers 500, C 404 (a reply code the cfg
 /// accepts). Kamailio's probes, states, events and timings against the
-/// compiled proxy's and the interpreter's.
+/// compiled proxy's and the interpreter's; then `dispatcher.ping_active`
+/// stops the rounds.
 #[test]
 fn dispatcher_probes_destinations_like_kamailio() {
     let uas = Uas::start();

@@ -55,10 +55,15 @@
 //! faked message with the destination as `$ru` (`$du` unset), as
 //! Kamailio's `ds_run_route` with no message. Measured against
 //! `kamailio -f` in tests/tests/dispatcher.rs (probe text, rate, states,
-//! events, timings).
+//! events, timings). `dispatcher.ping_active` turns the rounds off (0)
+//! and on. Accepted differences: the probes' Call-ID and From tag are
+//! tm's (Kamailio's shape, another counter and pid); their
+//! retransmissions may come one tm timer tick (50 ms) later than
+//! Kamailio's; the event routes have no `$dsv` (the reply's code and
+//! reason), refused at build.
 //!
 //! Not supported yet, refused at build (no `MODULES` row):
-//! `ds_ping_latency_stats` other than 0, `$dsv`, `dispatcher.ping_active`,
+//! `ds_ping_latency_stats` other than 0, `$dsv`,
 //! the database backend, `setid_pvname`/`attrs_pvname`, `hash_pvar`, call
 //! load (`ds_hash_size`), default sockets, DNS modes; in the list file the
 //! `socket`/`sockname` attributes, host names and IPv6 references refuse
@@ -187,6 +192,8 @@ pub struct Dispatcher {
     /// When the next probing round is due, shared by the workers' timers
     /// (Kamailio's one timer process: one round per interval).
     next_ping: Mutex<Option<Instant>>,
+    /// `dispatcher.ping_active`: 0 stops the probing rounds.
+    ping_active: std::sync::atomic::AtomicI32,
     lists: Arc<Mutex<Lists>>,
     last_reload: Mutex<Option<Instant>>,
 }
@@ -212,6 +219,7 @@ impl Default for Dispatcher {
             ping_from: b"sip:dispatcher@localhost".to_vec(),
             reply_codes: Arc::from(Vec::new()),
             next_ping: Mutex::new(None),
+            ping_active: std::sync::atomic::AtomicI32::new(1),
             lists: Arc::new(Mutex::new(Lists::default())),
             last_reload: Mutex::new(None),
         }
@@ -251,6 +259,7 @@ impl Dispatcher {
                 p.str(M, "ds_ping_reply_codes").as_deref().unwrap_or(""),
             )),
             next_ping: Mutex::new(None),
+            ping_active: std::sync::atomic::AtomicI32::new(1),
             lists: Arc::new(Mutex::new(Lists::default())),
             last_reload: Mutex::new(None),
         })
@@ -315,6 +324,11 @@ impl Module for Dispatcher {
             handler: rpc_list,
         },
         RpcCommand {
+            name: "dispatcher.ping_active",
+            help: "Manage setting on/off the pinging (keepalive) of destinations",
+            handler: rpc_ping_active,
+        },
+        RpcCommand {
             name: "dispatcher.reload",
             help: "Reload dispatcher destination sets",
             handler: rpc_reload,
@@ -355,6 +369,10 @@ impl Module for Dispatcher {
                     *next = Some(if n <= now { now + interval } else { n });
                 }
             }
+        }
+        // Kamailio's timer runs and skips the round when pinging is off.
+        if self.ping_active.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            return;
         }
         self.ping_round();
     }
@@ -1723,6 +1741,26 @@ fn rpc_list(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcErro
     Ok(vec![RpcValue::Struct(vec![
         ("NRSETS".into(), RpcValue::Int(n)),
         ("RECORDS".into(), RpcValue::Array(records)),
+    ])])
+}
+
+/// `dispatcher.ping_active [state]`: the old state, and the new one when
+/// given (an argument that is not a number is none, as its `*d` scan).
+fn rpc_ping_active(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    use std::sync::atomic::Ordering;
+    let d = of_set(set)?;
+    let old = d.ping_active.load(Ordering::Relaxed);
+    let new = args.first().and_then(|a| a.trim().parse::<i32>().ok());
+    let Some(new) = new.filter(|n| *n != -1) else {
+        return Ok(vec![RpcValue::Struct(vec![(
+            "OldPingState".into(),
+            RpcValue::Int(i64::from(old)),
+        )])]);
+    };
+    d.ping_active.store(new, Ordering::Relaxed);
+    Ok(vec![RpcValue::Struct(vec![
+        ("NewPingState".into(), RpcValue::Int(i64::from(new))),
+        ("OldPingState".into(), RpcValue::Int(i64::from(old))),
     ])])
 }
 
