@@ -49,15 +49,17 @@ pub const EVENT_ROUTES: &[EventRouteSupport] = &[
         "dispatcher:dst-down",
         false,
         Some("dispatcher"),
-        "when `ds_mark_dst` takes a destination out of use, at once, on the script's message \
-         (a change by `dispatcher.set_state` over RPC runs no event route here; OPTIONS \
-         probing is not supported yet)",
+        "when `ds_mark_dst` takes a destination out of use, at once, on the script's message; \
+         when OPTIONS probing does (`ds_ping_interval`), after the probe's final reply or \
+         timeout, on the faked message with the destination as `$ru` (a change by \
+         `dispatcher.set_state` over RPC runs no event route here)",
     ),
     ev(
         "dispatcher:dst-up",
         false,
         Some("dispatcher"),
-        "when `ds_mark_dst` puts a destination back in use, as `dispatcher:dst-down`",
+        "when `ds_mark_dst` or OPTIONS probing puts a destination back in use, as \
+         `dispatcher:dst-down`",
     ),
     ev(
         "htable:mod-init",

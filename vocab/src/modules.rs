@@ -516,11 +516,15 @@ pub static MODULES: &[ModuleSupport] = &[
             ("ds_inactive_threshold", Impl(Int)),
             ("ds_attrs_none", Impl(Int)),
             ("reload_delta", Impl(Int)),
+            ("ds_ping_interval", Impl(Int)),
+            ("ds_ping_method", Impl(Str)),
+            ("ds_ping_from", Impl(Str)),
+            ("ds_ping_reply_codes", Impl(Str)),
             (
-                "ds_ping_interval",
+                "ds_ping_latency_stats",
                 NoOpIf(
                     &[V(0)],
-                    "0 is Kamailio's default: no OPTIONS probing (probing is not supported yet)",
+                    "0 is Kamailio's default: no latency statistics of the probes (not supported yet)",
                 ),
             ),
             (

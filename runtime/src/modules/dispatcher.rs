@@ -24,7 +24,8 @@
 //! 11 relative weight (a 100-slot table per set shuffled at load, as
 //! Kamailio: over any 100 consecutive selections each destination is
 //! chosen its weight's times, the order is random in both); 13 latency
-//! (with the `latency` attribute as the estimate: nothing probes here).
+//! (with the `latency` attribute as the estimate: probe latencies are not
+//! measured).
 //! An unknown algorithm number uses the first entry, as Kamailio does.
 //! 5 (auth username), 7 (hash of `hash_pvar`), 10 (call load, needs
 //! dialog) and 12 (parallel branches) are refused at build when constant
@@ -37,9 +38,33 @@
 //! `ds_next_dst`/`ds_next_domain` drop the first item and use the next,
 //! `ds_mark_dst` changes the state of the first item's destination.
 //!
-//! Not supported yet, refused at build (no `MODULES` row): probing
-//! (`ds_ping_interval` other than 0, and the other ping parameters), the
-//! database backend, `setid_pvname`/`attrs_pvname`, `hash_pvar`, call
+//! Probing (`ds_ping_interval` > 0, which needs tm loaded, as in
+//! Kamailio): every interval (one round for all workers, the first one
+//! interval after the start) each destination to probe gets
+//! `ds_ping_method` (OPTIONS) as a tm local request (`tm::local`: R-URI
+//! and To the destination URI, From `ds_ping_from` or the destination's
+//! `ping_from` attribute, CSeq 10, through its `obproxy`), sets in
+//! `dispatcher.list` order. Which are probed is `ds_probing_mode`'s
+//! (0: those flagged P; 1: all; 2: those inactive and P; 3: those P,
+//! and only they change state); disabled ones never. A 2xx or a code of
+//! `ds_ping_reply_codes` (`code=N`, `class=N`) is a success, anything else
+//! (tm's 408 on `fr_timer`, a request that cannot be sent) a failure,
+//! counted against `ds_probing_threshold` before the destination becomes
+//! inactive (`IP`), and successes against `ds_inactive_threshold` before
+//! it comes back; `event_route[dispatcher:dst-down]`/`dst-up` run on the
+//! faked message with the destination as `$ru` (`$du` unset), as
+//! Kamailio's `ds_run_route` with no message. Measured against
+//! `kamailio -f` in tests/tests/dispatcher.rs (probe text, rate, states,
+//! events, timings). `dispatcher.ping_active` turns the rounds off (0)
+//! and on. Accepted differences: the probes' Call-ID and From tag are
+//! tm's (Kamailio's shape, another counter and pid); their
+//! retransmissions may come one tm timer tick (50 ms) later than
+//! Kamailio's; the event routes have no `$dsv` (the reply's code and
+//! reason), refused at build.
+//!
+//! Not supported yet, refused at build (no `MODULES` row):
+//! `ds_ping_latency_stats` other than 0, `$dsv`,
+//! the database backend, `setid_pvname`/`attrs_pvname`, `hash_pvar`, call
 //! load (`ds_hash_size`), default sockets, DNS modes; in the list file the
 //! `socket`/`sockname` attributes, host names and IPv6 references refuse
 //! the start. `dispatcher.list full` answers an error. `ds_count` is not
@@ -48,7 +73,7 @@
 //! functions have no binding.
 
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::engine::Ctx;
@@ -97,6 +122,7 @@ struct Attrs {
     latency: Option<i32>,
     cc: i32,
     obproxy: Option<String>,
+    ping_from: Option<String>,
 }
 
 /// One destination.
@@ -157,7 +183,18 @@ pub struct Dispatcher {
     inactive_threshold: i32,
     attrs_none: bool,
     reload_delta: i32,
-    lists: Mutex<Lists>,
+    /// `ds_ping_interval` in seconds (0: no probing).
+    ping_interval: u64,
+    ping_method: Vec<u8>,
+    ping_from: Vec<u8>,
+    /// `ds_ping_reply_codes`: codes (3 digits) and classes (1 digit).
+    reply_codes: Arc<[i32]>,
+    /// When the next probing round is due, shared by the workers' timers
+    /// (Kamailio's one timer process: one round per interval).
+    next_ping: Mutex<Option<Instant>>,
+    /// `dispatcher.ping_active`: 0 stops the probing rounds.
+    ping_active: std::sync::atomic::AtomicI32,
+    lists: Arc<Mutex<Lists>>,
     last_reload: Mutex<Option<Instant>>,
 }
 
@@ -177,7 +214,13 @@ impl Default for Dispatcher {
             inactive_threshold: 1,
             attrs_none: false,
             reload_delta: 5,
-            lists: Mutex::new(Lists::default()),
+            ping_interval: 0,
+            ping_method: b"OPTIONS".to_vec(),
+            ping_from: b"sip:dispatcher@localhost".to_vec(),
+            reply_codes: Arc::from(Vec::new()),
+            next_ping: Mutex::new(None),
+            ping_active: std::sync::atomic::AtomicI32::new(1),
+            lists: Arc::new(Mutex::new(Lists::default())),
             last_reload: Mutex::new(None),
         }
     }
@@ -205,9 +248,27 @@ impl Dispatcher {
             inactive_threshold: p.int(M, "ds_inactive_threshold")?.unwrap_or(1),
             attrs_none: p.int(M, "ds_attrs_none")?.unwrap_or(0) != 0,
             reload_delta: p.int(M, "reload_delta")?.unwrap_or(5),
-            lists: Mutex::new(Lists::default()),
+            ping_interval: u64::try_from(p.int(M, "ds_ping_interval")?.unwrap_or(0)).unwrap_or(0),
+            ping_method: p
+                .str(M, "ds_ping_method")
+                .map_or(d.ping_method, String::into_bytes),
+            ping_from: p
+                .str(M, "ds_ping_from")
+                .map_or(d.ping_from, String::into_bytes),
+            reply_codes: Arc::from(parse_reply_codes(
+                p.str(M, "ds_ping_reply_codes").as_deref().unwrap_or(""),
+            )),
+            next_ping: Mutex::new(None),
+            ping_active: std::sync::atomic::AtomicI32::new(1),
+            lists: Arc::new(Mutex::new(Lists::default())),
             last_reload: Mutex::new(None),
         })
+    }
+
+    /// Whether destinations are probed (`ds_ping_interval` > 0): Kamailio
+    /// then needs tm loaded.
+    pub fn probes(&self) -> bool {
+        self.ping_interval > 0
     }
 
     /// Loads the list file (Kamailio's `mod_init`).
@@ -221,7 +282,7 @@ impl Dispatcher {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Lists> {
-        self.lists.lock().unwrap_or_else(|e| e.into_inner())
+        lock_lists(&self.lists)
     }
 
     fn load(&self) -> Result<Lists, String> {
@@ -263,6 +324,11 @@ impl Module for Dispatcher {
             handler: rpc_list,
         },
         RpcCommand {
+            name: "dispatcher.ping_active",
+            help: "Manage setting on/off the pinging (keepalive) of destinations",
+            handler: rpc_ping_active,
+        },
+        RpcCommand {
             name: "dispatcher.reload",
             help: "Reload dispatcher destination sets",
             handler: rpc_reload,
@@ -276,6 +342,39 @@ impl Module for Dispatcher {
 
     fn from_params(params: &ModParams) -> Result<Self, ParamError> {
         Dispatcher::from_params(params)
+    }
+
+    fn tick(&self) -> Option<Duration> {
+        (self.ping_interval > 0).then(|| Duration::from_secs(self.ping_interval))
+    }
+
+    fn on_timer(&self, now: Instant, _out: &mut Vec<crate::transport::Transmit>) {
+        if self.ping_interval == 0 {
+            return;
+        }
+        {
+            let interval = Duration::from_secs(self.ping_interval);
+            let mut next = self.next_ping.lock().unwrap_or_else(|e| e.into_inner());
+            match *next {
+                // The first round one interval after the start, as
+                // Kamailio's timer.
+                None => {
+                    *next = Some(now + interval);
+                    return;
+                }
+                Some(t) if now < t => return,
+                Some(t) => {
+                    // On schedule; after a stall, one round now.
+                    let n = t + interval;
+                    *next = Some(if n <= now { now + interval } else { n });
+                }
+            }
+        }
+        // Kamailio's timer runs and skips the round when pinging is off.
+        if self.ping_active.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            return;
+        }
+        self.ping_round();
     }
 }
 
@@ -507,6 +606,7 @@ fn parse_attrs(raw: &[u8], attrs_none: bool) -> Result<Attrs, String> {
             "latency" => a.latency = str2sint(value),
             "maxload" => a.maxload = str2sint(value).unwrap_or(0),
             "obproxy" => a.obproxy = Some(value.into()),
+            "ping_from" => a.ping_from = Some(value.into()),
             "socket" | "sockname" => {
                 return Err(format!(
                     "dispatcher: the `{name}` attribute of a destination is not supported yet"
@@ -1124,7 +1224,29 @@ fn update_state_event(
     address: &[u8],
     state: i32,
 ) -> (i32, Option<&'static str>) {
-    let mut lists = d.lock();
+    let th = Thresholds {
+        probing: d.probing_threshold,
+        inactive: d.inactive_threshold,
+    };
+    update_in(&d.lists, th, group, address, state)
+}
+
+/// `probing_threshold` and `inactive_threshold`.
+#[derive(Clone, Copy, Debug)]
+struct Thresholds {
+    probing: i32,
+    inactive: i32,
+}
+
+/// Kamailio's `ds_update_state` on the sets in `lists`.
+fn update_in(
+    lists: &Mutex<Lists>,
+    th: Thresholds,
+    group: i32,
+    address: &[u8],
+    state: i32,
+) -> (i32, Option<&'static str>) {
+    let mut lists = lock_lists(lists);
     let Some(si) = lists.find(group) else {
         return (-1, None);
     };
@@ -1152,14 +1274,14 @@ fn update_state_event(
     }
     if state & TRYING != 0 {
         dst.message_count += 1;
-        if dst.message_count >= d.probing_threshold {
+        if dst.message_count >= th.probing {
             dst.flags &= !TRYING;
             dst.flags |= INACTIVE;
             dst.message_count = 0;
         }
     } else if init & TRYING == 0 && old & INACTIVE != 0 {
         dst.message_count += 1;
-        if dst.message_count < d.inactive_threshold {
+        if dst.message_count < th.inactive {
             dst.flags |= INACTIVE;
             if old & PROBING != 0 {
                 dst.flags |= PROBING;
@@ -1374,6 +1496,171 @@ pub fn ds_is_active_uri(ctx: &mut Ctx<'_>, set: i32, uri: &[u8]) -> i32 {
     if active { 1 } else { -1 }
 }
 
+// ---- probing ------------------------------------------------------------------
+
+fn lock_lists(l: &Mutex<Lists>) -> std::sync::MutexGuard<'_, Lists> {
+    l.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `ds_probing_mode` values (`DS_PROBE_*`).
+const PROBE_ALL: i32 = 1;
+const PROBE_INACTIVE: i32 = 2;
+const PROBE_ONLYFLAGGED: i32 = 3;
+
+/// `ds_parse_reply_codes`: `code=N` (100..699) and `class=N` (1..6)
+/// items separated by `;`, names in any case; others are ignored.
+fn parse_reply_codes(s: &str) -> Vec<i32> {
+    let mut v = Vec::new();
+    for item in s.split(';') {
+        let Some((name, value)) = item.split_once('=') else {
+            continue;
+        };
+        let n = str2sint(value).unwrap_or(0);
+        let name = name.trim();
+        let code = name.eq_ignore_ascii_case("code") && (100..700).contains(&n);
+        let class = name.eq_ignore_ascii_case("class") && (1..7).contains(&n);
+        if code || class {
+            v.push(n);
+        }
+    }
+    v
+}
+
+/// `ds_ping_check_rplcode`.
+fn reply_code_ok(codes: &[i32], code: i32) -> bool {
+    codes.iter().any(|&c| {
+        if c / 10 != 0 {
+            c == code
+        } else {
+            c == code / 100
+        }
+    })
+}
+
+/// `ds_get_state`: the flags of `uri` in `group`, 0 when not found.
+fn get_state(lists: &Mutex<Lists>, group: i32, uri: &[u8]) -> i32 {
+    let l = lock_lists(lists);
+    l.find(group)
+        .and_then(|si| {
+            l.sets[si]
+                .dests
+                .iter()
+                .find(|x| x.uri.as_bytes().eq_ignore_ascii_case(uri))
+        })
+        .map_or(0, |x| x.flags)
+}
+
+/// What a probe's completion needs (its `on_done` runs on whichever
+/// worker gets the final reply).
+#[derive(Clone)]
+struct Prober {
+    lists: Arc<Mutex<Lists>>,
+    th: Thresholds,
+    mode: i32,
+    reply_codes: Arc<[i32]>,
+}
+
+impl Prober {
+    /// `ds_options_callback`: the final reply `code` of the probe of
+    /// `uri` in `group` changes its state, and raises the event route
+    /// the change runs (on the faked message with `uri` as its R-URI).
+    fn completed(&self, group: i32, uri: &[u8], code: i32) {
+        let st = get_state(&self.lists, group, uri);
+        if self.mode == PROBE_ONLYFLAGGED && st & PROBING == 0 {
+            return;
+        }
+        let state = if (200..=299).contains(&code) || reply_code_ok(&self.reply_codes, code) {
+            if self.mode == PROBE_ALL || (self.mode == PROBE_ONLYFLAGGED && st & PROBING != 0) {
+                PROBING
+            } else {
+                0
+            }
+        } else if self.mode != 0 {
+            TRYING | PROBING
+        } else {
+            TRYING
+        };
+        if st & DISABLED != 0 {
+            return;
+        }
+        let (_, event) = update_in(&self.lists, self.th, group, uri, state);
+        if let Some(name) = event {
+            let uri = uri.to_vec();
+            crate::engine::events::raise(
+                name,
+                Some(Box::new(move |ctx: &mut Ctx<'_>| ctx.new_uri = Some(uri))),
+            );
+        }
+    }
+}
+
+impl Dispatcher {
+    /// `ds_ping_result_helper`: is the destination with `flags` probed?
+    fn probed(&self, flags: i32) -> bool {
+        match self.probing_mode {
+            PROBE_ALL => true,
+            PROBE_INACTIVE => flags & PROBING != 0 && flags & INACTIVE != 0,
+            _ => flags & PROBING != 0,
+        }
+    }
+
+    /// `ds_ping_set`: a probe (`ds_ping_method`, from `ds_ping_from` or
+    /// the destination's `ping_from`, through its `obproxy`) to each
+    /// destination to probe, sets in the order of `dispatcher.list`, each
+    /// a tm local request whose completion updates the state.
+    fn ping_round(&self) {
+        let targets: Vec<(i32, String, Option<String>, Option<String>)> = {
+            let l = self.lock();
+            l.sets
+                .iter()
+                .flat_map(|set| {
+                    set.dests
+                        .iter()
+                        .filter(|x| x.flags & DISABLED == 0 && self.probed(x.flags))
+                        .map(|x| {
+                            (
+                                set.id,
+                                x.uri.clone(),
+                                x.attrs.ping_from.clone().filter(|f| !f.is_empty()),
+                                x.attrs.obproxy.clone().filter(|o| !o.is_empty()),
+                            )
+                        })
+                })
+                .collect()
+        };
+        let prober = Prober {
+            lists: Arc::clone(&self.lists),
+            th: Thresholds {
+                probing: self.probing_threshold,
+                inactive: self.inactive_threshold,
+            },
+            mode: self.probing_mode,
+            reply_codes: Arc::clone(&self.reply_codes),
+        };
+        for (group, uri, from, obproxy) in targets {
+            let p = prober.clone();
+            let done_uri = uri.clone().into_bytes();
+            let on_done: crate::tm::local::OnDone =
+                Arc::new(move |c: &crate::tm::local::Completion<'_>| {
+                    p.completed(group, &done_uri, i32::from(c.code));
+                });
+            crate::tm::local::queue(crate::tm::local::LocalRequest {
+                method: self.ping_method.clone(),
+                dialog: crate::tm::local::LocalDialog {
+                    loc_uri: from.map_or_else(|| self.ping_from.clone(), String::into_bytes),
+                    rem_uri: uri.clone().into_bytes(),
+                    loc_seq: 10,
+                    rem_target: uri.into_bytes(),
+                    dst_uri: obproxy.map(String::into_bytes),
+                    ..crate::tm::local::LocalDialog::default()
+                },
+                on_done: Some(on_done),
+                ..crate::tm::local::LocalRequest::default()
+            });
+        }
+    }
+}
+
 // ---- RPC ----------------------------------------------------------------------
 
 fn of_set(set: &dyn ModuleSet) -> Result<&Dispatcher, RpcError> {
@@ -1454,6 +1741,26 @@ fn rpc_list(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcErro
     Ok(vec![RpcValue::Struct(vec![
         ("NRSETS".into(), RpcValue::Int(n)),
         ("RECORDS".into(), RpcValue::Array(records)),
+    ])])
+}
+
+/// `dispatcher.ping_active [state]`: the old state, and the new one when
+/// given (an argument that is not a number is none, as its `*d` scan).
+fn rpc_ping_active(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    use std::sync::atomic::Ordering;
+    let d = of_set(set)?;
+    let old = d.ping_active.load(Ordering::Relaxed);
+    let new = args.first().and_then(|a| a.trim().parse::<i32>().ok());
+    let Some(new) = new.filter(|n| *n != -1) else {
+        return Ok(vec![RpcValue::Struct(vec![(
+            "OldPingState".into(),
+            RpcValue::Int(i64::from(old)),
+        )])]);
+    };
+    d.ping_active.store(new, Ordering::Relaxed);
+    Ok(vec![RpcValue::Struct(vec![
+        ("NewPingState".into(), RpcValue::Int(i64::from(new))),
+        ("OldPingState".into(), RpcValue::Int(i64::from(old))),
     ])])
 }
 
@@ -1564,5 +1871,43 @@ mod tests {
         assert_eq!(s.wlist.len(), 100);
         // Reversed: index 0 is the one written last (weight 50).
         assert_eq!(s.wlist.iter().filter(|i| **i == 0).count(), 50);
+    }
+    #[test]
+    fn reply_codes_are_codes_and_classes() {
+        let c = parse_reply_codes("code=404;CLASS=3;code=99;class=7;x=1;code=abc");
+        assert_eq!(c, [404, 3]);
+        assert!(reply_code_ok(&c, 404) && reply_code_ok(&c, 302));
+        assert!(!reply_code_ok(&c, 403) && !reply_code_ok(&c, 500));
+    }
+
+    #[test]
+    fn probes_count_against_the_thresholds() {
+        let l = parse_list(b"1 sip:127.0.0.1:5071\n", false).unwrap();
+        let p = Prober {
+            lists: Arc::new(Mutex::new(l)),
+            th: Thresholds {
+                probing: 2,
+                inactive: 2,
+            },
+            mode: PROBE_ALL,
+            reply_codes: Arc::from(Vec::new()),
+        };
+        let uri = b"sip:127.0.0.1:5071";
+        let flags = |p: &Prober| get_state(&p.lists, 1, uri);
+        p.completed(1, uri, 200);
+        assert_eq!(flags(&p), PROBING);
+        p.completed(1, uri, 408);
+        assert_eq!(flags(&p), TRYING | PROBING);
+        p.completed(1, uri, 503);
+        assert_eq!(flags(&p), INACTIVE | PROBING);
+        p.completed(1, uri, 200);
+        assert_eq!(flags(&p), INACTIVE | PROBING);
+        p.completed(1, uri, 200);
+        assert_eq!(flags(&p), PROBING);
+        let events: Vec<String> = crate::engine::events::take()
+            .into_iter()
+            .map(|e| e.route)
+            .collect();
+        assert_eq!(events, ["dispatcher:dst-down", "dispatcher:dst-up"]);
     }
 }

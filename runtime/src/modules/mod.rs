@@ -261,6 +261,9 @@ impl Modules {
             self.domain.start()?;
         }
         if loaded("dispatcher") {
+            if self.dispatcher.probes() && !loaded("tm") {
+                return Err("dispatcher: could not load the TM-functions - disable DS ping".into());
+            }
             self.dispatcher.start()?;
         }
         if loaded("acc") {
