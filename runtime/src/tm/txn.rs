@@ -64,10 +64,13 @@ impl Retr {
         }
     }
 
-    /// Fires: the next one after the doubled interval, capped at T2.
+    /// Fires: the next one after the doubled interval, capped at T2,
+    /// counted from when this one was due (a tick's lateness does not add
+    /// up: Kamailio's retransmissions keep their 0, T1, 3·T1... schedule);
+    /// never before `now`.
     pub fn fire(&mut self, now: Instant, t2: Duration) {
         self.interval = (self.interval * 2).min(t2);
-        self.next = now + self.interval;
+        self.next = (self.next + self.interval).max(now);
     }
 }
 
