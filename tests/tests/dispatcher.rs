@@ -599,10 +599,11 @@ fn dispatcher_probes_destinations_like_kamailio() {
             ours.retr_b
         );
         // tm's timer ticks every 50 ms here: each retransmission may come
-        // one tick late, and the next is timed from it.
-        for (i, (k, o)) in theirs.retr_b.iter().zip(&ours.retr_b).enumerate() {
-            let tol = 0.05 * (1.0 + f64::from(u32::try_from(i).unwrap_or(0)));
-            near("a retransmission of B's first probe", *k, *o, tol);
+        // one tick late (the next is still timed from when it was due, so
+        // the lateness does not add up); 0.1 s leaves room for a loaded
+        // machine.
+        for (k, o) in theirs.retr_b.iter().zip(&ours.retr_b) {
+            near("a retransmission of B's first probe", *k, *o, 0.1);
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);

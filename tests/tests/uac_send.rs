@@ -8,7 +8,8 @@
 //! hiding what is random or per-instance (Via branches, the From tag's
 //! MD5 part of the proxy's address, generated Call-IDs); the proxy's
 //! answers and the records of `event_route[uac:reply]` are compared as
-//! they are. Then tm's `t_uac_send()`, with given and missing From/To,
+//! they are; `event_route[tm:local-request]` marks and records each
+//! request and drops one. Then tm's `t_uac_send()`, with given and missing From/To,
 //! tags, Call-ID, CSeq, body, next hop and socket, the same way.
 
 use std::net::UdpSocket;
@@ -210,7 +211,7 @@ Content-Length: 5\r\n\r\nhello",
 fn tus_session(client: &UdpSocket, uas: &UdpSocket, pport: u16) -> Vec<String> {
     let cport = client.local_addr().expect("addr").port();
     let uport = uas.local_addr().expect("addr").port();
-    let cases: [(&str, &str, String); 9] = [
+    let cases: [(&str, &str, String); 10] = [
         (
             "bare",
             "From: <sip:k@x>\r\nTo: <sip:a@y>",
@@ -242,6 +243,11 @@ fn tus_session(client: &UdpSocket, uas: &UdpSocket, pport: u16) -> Vec<String> {
             format!(
                 "X-Method: MESSAGE\r\nX-Next: sip:127.0.0.1:{uport}\r\nX-Sock: udp:127.0.0.1:{pport}\r\n"
             ),
+        ),
+        (
+            "dropped",
+            "From: <sip:k@x>\r\nTo: <sip:a@y>\r\nX-Drop-Me: 1\r\n",
+            "X-Method: OPTIONS\r\n".into(),
         ),
         (
             "nofrom",
@@ -338,6 +344,20 @@ fn uac_req_send_like_kamailio_compiled_and_interpreted() {
         );
     }
     assert!(all.contains("X-Via: 127.0.0.1:PPORT"), "{all}");
+    // event_route[tm:local-request] ran on each request sent, before it
+    // was sent (its header is in it), and once for the dropped one, which
+    // is not sent and yet not an error (Kamailio's t_uac turns E_DROP
+    // into 0).
+    assert!(all.contains("X-Local: OPTIONS\r\n"), "{all}");
+    assert!(
+        all.contains("[local OPTIONS du=sip:dropped@127.0.0.1:UPORT"),
+        "{all}"
+    );
+    assert!(all.contains("tus dropped: uas got nothing"), "{all}");
+    assert!(
+        all.contains("tus dropped: proxy answers SIP/2.0 202 t_uac_send"),
+        "{all}"
+    );
     assert!(all.contains("From: <sip:k@x>;tag=ft\r\n"), "{all}");
     tests::ours_match(
         &cfg(),

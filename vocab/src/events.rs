@@ -75,6 +75,14 @@ pub const EVENT_ROUTES: &[EventRouteSupport] = &[
          with `$shtrecord(key)` and `$shtrecord(value)` naming it",
     ),
     ev(
+        "tm:local-request",
+        false,
+        Some("tm"),
+        "before each request tm sends on its own (dialog's BYEs, dispatcher's probes, \
+         `uac_req_send`, `t_uac_send`), on that request, with its next hop as `$du`; header \
+         changes and a new R-URI apply to it (its Via kept), `drop` stops it",
+    ),
+    ev(
         "uac:reply",
         false,
         Some("uac"),
@@ -105,6 +113,7 @@ mod tests {
         assert!(event_route_support("core:worker-one-init").is_some());
         assert!(event_route_support("htable:expired:ipban").is_some());
         assert!(event_route_support("htable:expired:").is_none());
-        assert!(event_route_support("tm:local-request").is_none());
+        assert!(event_route_support("tm:local-request").is_some());
+        assert!(event_route_support("tm:local-response").is_none());
     }
 }

@@ -344,7 +344,24 @@ impl<S: Script> Engine<S> {
             }
             // Then the requests the modules' timers, callbacks and these
             // blocks queued for tm.
-            let sent = tm::local::send_queued(&self.tm, &self.core, now, out);
+            let sent = if self.script.has_event_route(tm::local::LOCAL_REQUEST) {
+                let env = tm::local::RouteEnv {
+                    script: &self.script,
+                    core: &self.core,
+                    tm: &self.tm,
+                    modules: &*self.modules,
+                };
+                let mut extra = Vec::new();
+                let w = &mut *worker;
+                let mut hook = |data: &mut Vec<u8>, hop: &tm::local::LocalHop<'_>| {
+                    tm::local::run_local_request(&env, w, data, hop, &mut extra, now)
+                };
+                let sent = tm::local::send_queued(&self.tm, &self.core, now, out, Some(&mut hook));
+                out.extend(extra);
+                sent
+            } else {
+                tm::local::send_queued(&self.tm, &self.core, now, out, None)
+            };
             if !had_events && !sent {
                 return;
             }

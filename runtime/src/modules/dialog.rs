@@ -30,7 +30,7 @@
 //! Contact makes no dialog (Kamailio's `populate_leg_info` fails).
 //!
 //! Not done (refused at build): `$dlg_ctx`, database modes, event routes
-//! (`dialog:end`, `tm:local-request`), the `dialog` statistics, other RPC
+//! (`dialog:start|end|failed`), the `dialog` statistics, other RPC
 //! commands, `dlg_extra_hdrs`/`lreq_callee_headers`. Accepted
 //! differences: a Contact with an `alias` parameter and no route set is
 //! not restored to its received address (`uri_restore_rcv_alias`), a strict
@@ -1347,7 +1347,7 @@ pub fn dlg_bye(ctx: &mut Ctx<'_>, side: &[u8]) -> i32 {
             rc = -1;
             continue;
         };
-        if crate::tm::local::send(ctx.tm.shared, ctx.core, req, ctx.now, ctx.out).is_err() {
+        if crate::tm::local::send_from(ctx, req).is_err() {
             log::error(ctx, "failed to send the BYE request\n");
             rc = -1;
         }

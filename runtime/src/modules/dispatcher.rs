@@ -57,9 +57,9 @@
 //! `kamailio -f` in tests/tests/dispatcher.rs (probe text, rate, states,
 //! events, timings). `dispatcher.ping_active` turns the rounds off (0)
 //! and on. Accepted differences: the probes' Call-ID and From tag are
-//! tm's (Kamailio's shape, another counter and pid); their
-//! retransmissions may come one tm timer tick (50 ms) later than
-//! Kamailio's; the event routes have no `$dsv` (the reply's code and
+//! tm's (Kamailio's shape, another counter and pid); each of their
+//! retransmissions may come up to one tm timer tick (50 ms) after
+//! Kamailio's (the lateness does not add up); the event routes have no `$dsv` (the reply's code and
 //! reason), refused at build.
 //!
 //! Not supported yet, refused at build (no `MODULES` row):
@@ -69,8 +69,8 @@
 //! `socket`/`sockname` attributes, host names and IPv6 references refuse
 //! the start. `dispatcher.list full` answers an error. `ds_count` is not
 //! in Kamailio 5.6.3 (added later): cfgc reports it as unknown.
-//! `ds_select_routes`, `ds_set_dst`, `ds_is_active` and the load
-//! functions have no binding.
+//! `ds_select_routes`, `ds_set_dst` and the load functions have no
+//! binding.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};

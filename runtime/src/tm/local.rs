@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::*;
+use crate::engine::module::ModuleSet;
 use crate::engine::trans::md5;
 use crate::sip::HeaderName;
 use crate::sip::encode::write_hex;
@@ -122,12 +123,18 @@ pub fn queue(req: LocalRequest) {
 /// faked 408 to its `on_done` (Kamailio's callers see a failed `t_uac`
 /// the same way a timeout: the destination did not answer).
 /// Returns whether there was any.
-pub fn send_queued(tm: &Tm, core: &CoreConfig, now: Instant, out: &mut Vec<Transmit>) -> bool {
+pub fn send_queued(
+    tm: &Tm,
+    core: &CoreConfig,
+    now: Instant,
+    out: &mut Vec<Transmit>,
+    mut hook: Option<&mut LocalRoute<'_>>,
+) -> bool {
     let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
     let any = !queued.is_empty();
     for req in queued {
         let on_done = req.on_done.clone();
-        if let Err(e) = send(tm, core, req, now, out) {
+        if let Err(e) = send_with(tm, core, req, now, out, hook.as_deref_mut()) {
             if core.debug.get() >= crate::engine::log::Level::Err as i32 {
                 core.log.write(
                     crate::engine::log::Level::Err,
@@ -156,9 +163,128 @@ pub fn send_queued(tm: &Tm, core: &CoreConfig, now: Instant, out: &mut Vec<Trans
 pub fn send(
     tm: &Tm,
     core: &CoreConfig,
+    req: LocalRequest,
+    now: Instant,
+    out: &mut Vec<Transmit>,
+) -> Result<Vec<u8>, i32> {
+    send_with(tm, core, req, now, out, None)
+}
+
+/// What runs `event_route[tm:local-request]` on a request before it is
+/// sent: the request as built (changed in place by the block's edits),
+/// where it goes; false if the block dropped it.
+pub type LocalRoute<'r> = dyn FnMut(&mut Vec<u8>, &LocalHop<'_>) -> bool + 'r;
+
+/// Where a local request goes, for `event_route[tm:local-request]`.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalHop<'a> {
+    /// The next hop's URI (`$du` in the block).
+    pub uri: &'a [u8],
+    pub proto: Proto,
+    pub local: std::net::SocketAddr,
+}
+
+/// [`send`] from a script function: `event_route[tm:local-request]`
+/// runs on the request first, if the cfg has it.
+///
+/// # Errors
+/// As [`send`] (a request the block drops is not an error: nothing is
+/// sent, its callback never runs).
+pub fn send_from(ctx: &mut Ctx<'_>, req: LocalRequest) -> Result<Vec<u8>, i32> {
+    let (tm, core, now) = (ctx.tm.shared, ctx.core, ctx.now);
+    match ctx.tm.script {
+        Some(script) if script.has_event_route(LOCAL_REQUEST) => {
+            let env = RouteEnv {
+                script,
+                core,
+                tm,
+                modules: ctx.modules,
+            };
+            let worker = &mut *ctx.worker;
+            let mut extra = Vec::new();
+            let mut hook = |data: &mut Vec<u8>, hop: &LocalHop<'_>| {
+                run_local_request(&env, worker, data, hop, &mut extra, now)
+            };
+            let r = send_with(tm, core, req, now, ctx.out, Some(&mut hook));
+            ctx.out.extend(extra);
+            r
+        }
+        _ => send_with(tm, core, req, now, ctx.out, None),
+    }
+}
+
+/// The event route run on every local request before it is sent.
+pub const LOCAL_REQUEST: &str = "tm:local-request";
+
+/// What [`run_local_request`] runs the block with.
+pub struct RouteEnv<'e> {
+    pub script: &'e dyn Script,
+    pub core: &'e CoreConfig,
+    pub tm: &'e Tm,
+    pub modules: &'e dyn ModuleSet,
+}
+
+/// `event_route[tm:local-request]` on the request `data` (Kamailio's
+/// `t_run_local_req`): the request is the message, `$du` its next hop;
+/// header edits and a new R-URI are applied to it (its Via kept); false
+/// if the block dropped it.
+pub fn run_local_request(
+    env: &RouteEnv<'_>,
+    worker: &mut WorkerState,
+    data: &mut Vec<u8>,
+    hop: &LocalHop<'_>,
+    out: &mut Vec<Transmit>,
+    now: Instant,
+) -> bool {
+    let copy = data.clone();
+    let Ok(msg) = Message::parse(&copy) else {
+        return true;
+    };
+    let rcv = RecvInfo {
+        proto: hop.proto,
+        src: hop.local,
+        local: hop.local,
+        conn: None,
+    };
+    let rebuilt = crate::engine::ctx::Rebuilt::default();
+    let mut ctx = Ctx::new(&msg, &rcv, env.core, worker, out);
+    ctx.rebuilt = Some(&rebuilt);
+    ctx.modules = env.modules;
+    ctx.now = now;
+    ctx.tm.shared = env.tm;
+    ctx.tm.script = Some(env.script);
+    ctx.dst_uri = Some(hop.uri.to_vec());
+    let flow = env.script.event_route(LOCAL_REQUEST, &mut ctx);
+    if matches!(flow, Some(Err(Stop::Drop))) {
+        return false;
+    }
+    let new_uri = ctx.new_uri.take();
+    let ops = std::mem::take(&mut ctx.headers);
+    drop(ctx);
+    if new_uri.is_none() && ops.is_empty() {
+        return true;
+    }
+    let mut ed = Editor::new(&msg);
+    if let Some(u) = new_uri
+        && msg.ruri_bytes() != Some(&u[..])
+        && ed.set_ruri(&u).is_err()
+    {
+        return true;
+    }
+    let sock = (hop.proto, hop.local);
+    if crate::engine::forward::apply_header_ops(&mut ed, &ops, env.core, &rcv, sock).is_ok() {
+        *data = ed.serialize();
+    }
+    true
+}
+
+fn send_with(
+    tm: &Tm,
+    core: &CoreConfig,
     mut req: LocalRequest,
     now: Instant,
     out: &mut Vec<Transmit>,
+    hook: Option<&mut LocalRoute<'_>>,
 ) -> Result<Vec<u8>, i32> {
     if req.method.eq_ignore_ascii_case(b"INVITE") || req.method.eq_ignore_ascii_case(b"ACK") {
         return Err(E_CFG);
@@ -182,7 +308,20 @@ pub fn send(
     let label = (u128::from(fnv1a(&[b"tm-local", &d.call_id, &ids])) << 64)
         | u128::from(fnv1a(&[&ids, &d.call_id, b"tm-local"]));
     let via = via_line(core, proto, local, &build::via_branch(hash, label, 0));
-    let data = build_request(core, &req, &via);
+    let mut data = build_request(core, &req, &via);
+    if let Some(hook) = hook {
+        let h = LocalHop {
+            uri: &hop,
+            proto,
+            local,
+        };
+        if !hook(&mut data, &h) {
+            // Dropped by the block: nothing sent, no transaction, and, as
+            // Kamailio's `t_uac` (which turns `E_DROP` into 0), not an
+            // error; the sender's callback never runs.
+            return Ok(req.dialog.call_id);
+        }
+    }
     let to = Dest {
         proto,
         dst,
@@ -486,7 +625,7 @@ pub fn t_uac_send(
     body: &[u8],
 ) -> i32 {
     match uac_send_request(ctx, method, ruri, nexthop, socket, headers, body) {
-        Ok(req) => match send(ctx.tm.shared, ctx.core, req, ctx.now, ctx.out) {
+        Ok(req) => match send_from(ctx, req) {
             Ok(_) => 1,
             Err(e) => {
                 crate::engine::log::error(ctx, &format!("tm: t_uac_send(): UAC error ({e})\n"));

@@ -362,7 +362,7 @@ pub fn uac_req_send(ctx: &mut Ctx<'_>) -> i32 {
         body: r.body.clone(),
         on_done: wants_cb.then(|| on_done(Arc::new(r), true)),
     };
-    match local::send(ctx.tm.shared, ctx.core, req, ctx.now, ctx.out) {
+    match local::send_from(ctx, req) {
         Ok(_) => 1,
         Err(_) => -1,
     }
