@@ -556,7 +556,7 @@ fn rtimer_routes_must_exist_and_event_routes_must_be_known() {
     ));
     assert_eq!(codes(&d, Severity::Error), ["undefined-route"]);
 
-    let (_, d) = lower_src("request_route { exit; }\nevent_route[tm:local-request] { exit; }\n");
+    let (_, d) = lower_src("request_route { exit; }\nevent_route[tm:local-response] { exit; }\n");
     assert_eq!(codes(&d, Severity::Unsupported), ["unsupported"]);
 }
 

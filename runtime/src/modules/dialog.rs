@@ -188,6 +188,10 @@ pub struct Dialog {
     /// BYEs the RPC commands built, for the next timer run to queue for
     /// tm (the RPC thread has no tm of its own).
     rpc_byes: Mutex<Vec<crate::tm::local::LocalRequest>>,
+    /// The dialog clock's tick + 1 of the last expiry sweep: the timer
+    /// runs on every worker's tick (50 ms), the sweep once per second of
+    /// the clock (lifetimes are whole ticks, as Kamailio's).
+    swept: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Dialog {
@@ -205,6 +209,7 @@ impl Default for Dialog {
             table: Arc::new(Mutex::new(Table::default())),
             epoch: Instant::now(),
             rpc_byes: Mutex::new(Vec::new()),
+            swept: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -343,6 +348,7 @@ impl Dialog {
             })),
             epoch: Instant::now(),
             rpc_byes: Mutex::new(Vec::new()),
+            swept: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -1402,7 +1408,14 @@ impl Module for Dialog {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
-        for req in rpc.into_iter().chain(self.expire(now)) {
+        // The first worker to see a new tick of the clock sweeps.
+        let key = self.ticks(now) + 1;
+        let sweep = self
+            .swept
+            .fetch_max(key, std::sync::atomic::Ordering::Relaxed)
+            < key;
+        let expired = if sweep { self.expire(now) } else { Vec::new() };
+        for req in rpc.into_iter().chain(expired) {
             crate::tm::local::queue(req);
         }
     }
