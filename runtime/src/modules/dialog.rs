@@ -42,7 +42,7 @@
 //! tick counter (so its BYE comes `lifetime - 1` to `lifetime + 1` s after
 //! the arming depending on start-up; ours `lifetime - 1` to `lifetime`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -157,7 +157,11 @@ struct Link {
 
 #[derive(Debug, Default)]
 struct Table {
-    dlgs: HashMap<(u32, u32), Dlg>,
+    /// By (`h_entry`, `h_id`): the dialogs of one Call-ID share the hash
+    /// entry of its hash, so finding them is a range, not a scan.
+    dlgs: BTreeMap<(u32, u32), Dlg>,
+    /// `hash_size` (the entries' hash modulus).
+    hash_size: u32,
     /// Per hash entry, the last `h_id` given (Kamailio starts each entry
     /// at a random value).
     next_id: HashMap<u32, u32>,
@@ -206,7 +210,10 @@ impl Default for Dialog {
             timeout_avp: None,
             send_bye: false,
             profiles: Vec::new(),
-            table: Arc::new(Mutex::new(Table::default())),
+            table: Arc::new(Mutex::new(Table {
+                hash_size: 4096,
+                ..Table::default()
+            })),
             epoch: Instant::now(),
             rpc_byes: Mutex::new(Vec::new()),
             swept: std::sync::atomic::AtomicU64::new(0),
@@ -344,6 +351,7 @@ impl Dialog {
             profiles,
             table: Arc::new(Mutex::new(Table {
                 seed,
+                hash_size,
                 ..Table::default()
             })),
             epoch: Instant::now(),
@@ -417,12 +425,21 @@ fn ids<'m>(ctx: &Ctx<'m>) -> Option<(&'m [u8], &'m [u8], &'m [u8])> {
 }
 
 impl Table {
+    /// The dialogs of Call-ID `callid` (those of its hash entry, checked).
+    fn of_callid<'t>(&'t self, callid: &'t [u8]) -> impl Iterator<Item = &'t Dlg> + 't {
+        let h = super::cfgutils::slot_hash(callid, self.hash_size.max(1));
+        self.dlgs
+            .range((h, 0)..=(h, u32::MAX))
+            .map(|(_, d)| d)
+            .filter(move |d| d.callid == callid)
+    }
+
     /// `get_dlg`: a dialog matching Call-ID and tags, one with a callee
     /// tag preferred.
     fn find(&self, callid: &[u8], ftag: &[u8], ttag: &[u8]) -> Option<(u32, u32)> {
         let mut no_totag = None;
         let mut best: Option<&Dlg> = None;
-        for d in self.dlgs.values().filter(|d| d.callid == callid) {
+        for d in self.of_callid(callid) {
             if d.to_tag.is_empty() {
                 if d.from_tag == ttag || d.from_tag == ftag {
                     no_totag = Some(d);
@@ -1162,9 +1179,8 @@ impl Dialog {
         let mut t = lock(&self.table);
         // The INVITE's dialog: the newest not yet ended for these ids.
         let Some(id) = t
-            .dlgs
-            .values()
-            .filter(|x| x.callid == callid && x.from_tag == ftag && x.state != DELETED)
+            .of_callid(callid)
+            .filter(|x| x.from_tag == ftag && x.state != DELETED)
             .map(|x| (x.h_entry, x.h_id))
             .max_by_key(|k| k.1)
         else {
