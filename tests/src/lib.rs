@@ -474,3 +474,41 @@ pub fn ours_match(
         assert_same_lines(who, theirs, &got);
     }
 }
+
+/// One datagram on `sock` within `wait` (at least 1 ms), as text, and who
+/// sent it; `None` if none came.
+pub fn recv_text(
+    sock: &std::net::UdpSocket,
+    wait: std::time::Duration,
+) -> Option<(String, std::net::SocketAddr)> {
+    let mut buf = [0u8; 65536];
+    sock.set_read_timeout(Some(wait.max(std::time::Duration::from_millis(1))))
+        .expect("timeout");
+    let (n, a) = sock.recv_from(&mut buf).ok()?;
+    Some((String::from_utf8_lossy(&buf[..n]).into_owned(), a))
+}
+
+/// A test UAS's reply to `req`: its Vias, From, Call-ID and CSeq, its To
+/// with `;tag=TO_TAG` added, then the `extra` header lines and an empty
+/// body.
+pub fn uas_reply(req: &str, status: &str, to_tag: &str, extra: &str) -> String {
+    let mut r = format!("SIP/2.0 {status}\r\n");
+    for l in req.split("\r\n").skip(1) {
+        let lower = l.to_ascii_lowercase();
+        if ["via:", "from:", "call-id:", "cseq:"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+        {
+            r.push_str(l);
+            r.push_str("\r\n");
+        } else if lower.starts_with("to:") {
+            r.push_str(l);
+            r.push_str(";tag=");
+            r.push_str(to_tag);
+            r.push_str("\r\n");
+        }
+    }
+    r.push_str(extra);
+    r.push_str("Content-Length: 0\r\n\r\n");
+    r
+}

@@ -14,33 +14,6 @@ fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tm_replicate/kamailio.cfg")
 }
 
-fn recv(sock: &UdpSocket, wait: Duration) -> Option<(String, std::net::SocketAddr)> {
-    let mut buf = [0u8; 65536];
-    sock.set_read_timeout(Some(wait.max(Duration::from_millis(1))))
-        .expect("timeout");
-    let (n, a) = sock.recv_from(&mut buf).ok()?;
-    Some((String::from_utf8_lossy(&buf[..n]).into_owned(), a))
-}
-
-fn reply(req: &str, status: &str) -> String {
-    let mut r = format!("SIP/2.0 {status}\r\n");
-    for l in req.split("\r\n").skip(1) {
-        let lower = l.to_ascii_lowercase();
-        if ["via:", "from:", "call-id:", "cseq:"]
-            .iter()
-            .any(|p| lower.starts_with(p))
-        {
-            r.push_str(l);
-            r.push_str("\r\n");
-        } else if lower.starts_with("to:") {
-            r.push_str(l);
-            r.push_str(";tag=b1\r\n");
-        }
-    }
-    r.push_str("Content-Length: 0\r\n\r\n");
-    r
-}
-
 fn session(pport: u16) -> Vec<String> {
     let client = UdpSocket::bind("127.0.0.1:0").expect("client");
     let backup = UdpSocket::bind("127.0.0.1:0").expect("backup");
@@ -71,7 +44,8 @@ Content-Length: 2\r\n\r\nhi"
             .expect("send");
         let until = Instant::now() + Duration::from_millis(2300);
         let mut copies = 0;
-        while let Some((req, from)) = recv(&backup, until.saturating_duration_since(Instant::now()))
+        while let Some((req, from)) =
+            tests::recv_text(&backup, until.saturating_duration_since(Instant::now()))
         {
             copies += 1;
             if copies == 1 {
@@ -86,14 +60,14 @@ Content-Length: 2\r\n\r\nhi"
             }
             if let Some(status) = answer {
                 backup
-                    .send_to(reply(&req, status).as_bytes(), from)
+                    .send_to(tests::uas_reply(&req, status, "b1", "").as_bytes(), from)
                     .expect("answer");
                 break;
             }
         }
         lines.push(format!("{user}: backup got {copies} copies"));
         // Everything the client gets: the 202 only.
-        while let Some((m, _)) = recv(&client, Duration::from_millis(400)) {
+        while let Some((m, _)) = tests::recv_text(&client, Duration::from_millis(400)) {
             lines.push(format!(
                 "{user}: client << {}",
                 m.lines().next().unwrap_or("")

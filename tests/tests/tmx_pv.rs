@@ -15,38 +15,10 @@ fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tmx_pv/kamailio.cfg")
 }
 
-fn recv(sock: &UdpSocket, wait: Duration) -> Option<(String, std::net::SocketAddr)> {
-    let mut buf = [0u8; 65536];
-    sock.set_read_timeout(Some(wait)).expect("timeout");
-    let (n, a) = sock.recv_from(&mut buf).ok()?;
-    Some((String::from_utf8_lossy(&buf[..n]).into_owned(), a))
-}
-
-/// The UAS's reply to `req`, with `extra` header lines.
-fn reply(req: &str, status: &str, extra: &str) -> String {
-    let mut r = format!("SIP/2.0 {status}\r\n");
-    for l in req.split("\r\n").skip(1) {
-        let lower = l.to_ascii_lowercase();
-        if ["via:", "from:", "call-id:", "cseq:"]
-            .iter()
-            .any(|p| lower.starts_with(p))
-        {
-            r.push_str(l);
-            r.push_str("\r\n");
-        } else if lower.starts_with("to:") {
-            r.push_str(l);
-            r.push_str(";tag=uas1\r\n");
-        }
-    }
-    r.push_str(extra);
-    r.push_str("Content-Length: 0\r\n\r\n");
-    r
-}
-
 /// Waits for a request of `method` at the UAS (answering nothing else).
 fn wait_for(uas: &UdpSocket, method: &str) -> Option<(String, std::net::SocketAddr)> {
     for _ in 0..10 {
-        let (m, a) = recv(uas, Duration::from_secs(3))?;
+        let (m, a) = tests::recv_text(uas, Duration::from_secs(3))?;
         if m.starts_with(&format!("{method} ")) {
             return Some((m, a));
         }
@@ -79,11 +51,14 @@ Content-Length: 0\r\n\r\n"
         .send_to(invite("busy", "INVITE").as_bytes(), proxy)
         .expect("send");
     let (req, from) = wait_for(&uas, "INVITE").expect("INVITE relayed");
-    uas.send_to(reply(&req, "180 Ringing", "").as_bytes(), from)
-        .expect("180");
+    uas.send_to(
+        tests::uas_reply(&req, "180 Ringing", "uas1", "").as_bytes(),
+        from,
+    )
+    .expect("180");
     std::thread::sleep(Duration::from_millis(200));
     uas.send_to(
-        reply(&req, "486 Busy Here", "X-Why: busy-now\r\n").as_bytes(),
+        tests::uas_reply(&req, "486 Busy Here", "uas1", "X-Why: busy-now\r\n").as_bytes(),
         from,
     )
     .expect("486");
@@ -93,17 +68,23 @@ Content-Length: 0\r\n\r\n"
         .send_to(invite("cancel", "INVITE").as_bytes(), proxy)
         .expect("send");
     let (req, from) = wait_for(&uas, "INVITE").expect("INVITE relayed");
-    uas.send_to(reply(&req, "180 Ringing", "").as_bytes(), from)
-        .expect("180");
+    uas.send_to(
+        tests::uas_reply(&req, "180 Ringing", "uas1", "").as_bytes(),
+        from,
+    )
+    .expect("180");
     std::thread::sleep(Duration::from_millis(200));
     client
         .send_to(invite("cancel", "CANCEL").as_bytes(), proxy)
         .expect("send");
     let (c, cfrom) = wait_for(&uas, "CANCEL").expect("CANCEL relayed");
-    uas.send_to(reply(&c, "200 OK", "").as_bytes(), cfrom)
+    uas.send_to(tests::uas_reply(&c, "200 OK", "uas1", "").as_bytes(), cfrom)
         .expect("200 to CANCEL");
-    uas.send_to(reply(&req, "487 Request Terminated", "").as_bytes(), from)
-        .expect("487");
+    uas.send_to(
+        tests::uas_reply(&req, "487 Request Terminated", "uas1", "").as_bytes(),
+        from,
+    )
+    .expect("487");
     wait_for(&uas, "ACK").expect("ACK of the 487");
     // silent: tm's 408 after 1 s.
     client

@@ -20,34 +20,6 @@ fn cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("uac_send/kamailio.cfg")
 }
 
-/// A reply of the UAS to `req`.
-fn reply(req: &str, status: &str, extra: &str) -> String {
-    let mut r = format!("SIP/2.0 {status}\r\n");
-    for l in req.split("\r\n").skip(1) {
-        let lower = l.to_ascii_lowercase();
-        if ["via:", "from:", "call-id:", "cseq:"]
-            .iter()
-            .any(|p| lower.starts_with(p))
-        {
-            r.push_str(l);
-            r.push_str("\r\n");
-        } else if lower.starts_with("to:") {
-            r.push_str(l);
-            r.push_str(";tag=uas1\r\n");
-        }
-    }
-    r.push_str(extra);
-    r.push_str("Content-Length: 0\r\n\r\n");
-    r
-}
-
-fn recv(sock: &UdpSocket, wait: Duration) -> Option<(String, std::net::SocketAddr)> {
-    let mut buf = [0u8; 65536];
-    sock.set_read_timeout(Some(wait)).expect("timeout");
-    let (n, a) = sock.recv_from(&mut buf).ok()?;
-    Some((String::from_utf8_lossy(&buf[..n]).into_owned(), a))
-}
-
 /// `text` with the proxy's and the UAS's ports named and the per-run
 /// parts hidden: the From tag's MD5 (of the proxy's address) and its CRC
 /// of the R-URI (which has the UAS's port), the digest response (of the
@@ -152,7 +124,7 @@ Content-Length: 5\r\n\r\nhello",
         client
             .send_to(msg.as_bytes(), ("127.0.0.1", pport))
             .expect("send");
-        let answer = recv(&client, Duration::from_secs(3)).map(|(m, _)| m);
+        let answer = tests::recv_text(&client, Duration::from_secs(3)).map(|(m, _)| m);
         lines.push(format!(
             "{name}: proxy answers {}",
             answer
@@ -164,12 +136,9 @@ Content-Length: 5\r\n\r\nhello",
         // every retransmission until tm gives up (2 s).
         let until = Instant::now() + Duration::from_millis(2600);
         let mut copies = 0;
-        while let Some((req, from)) = recv(
-            &uas,
-            until
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1)),
-        ) {
+        while let Some((req, from)) =
+            tests::recv_text(&uas, until.saturating_duration_since(Instant::now()))
+        {
             copies += 1;
             if copies == 1 || req.contains("Authorization:") {
                 lines.push(format!("{name}: uas <<\n{}", normalise(&req, pport, uport)));
@@ -185,8 +154,11 @@ Content-Length: 5\r\n\r\nhello",
             } else {
                 ""
             };
-            uas.send_to(reply(&req, status, extra).as_bytes(), from)
-                .expect("answer");
+            uas.send_to(
+                tests::uas_reply(&req, status, "uas1", extra).as_bytes(),
+                from,
+            )
+            .expect("answer");
             if !status.starts_with("401") {
                 break;
             }
@@ -287,7 +259,7 @@ X-Tus: 1\r\n\
         client
             .send_to(msg.as_bytes(), ("127.0.0.1", pport))
             .expect("send");
-        let answer = recv(client, Duration::from_secs(3)).map(|(m, _)| m);
+        let answer = tests::recv_text(client, Duration::from_secs(3)).map(|(m, _)| m);
         lines.push(format!(
             "tus {name}: proxy answers {}",
             answer
@@ -295,15 +267,18 @@ X-Tus: 1\r\n\
                 .and_then(|m| m.lines().next())
                 .unwrap_or("nothing")
         ));
-        let got = recv(uas, Duration::from_millis(400));
+        let got = tests::recv_text(uas, Duration::from_millis(400));
         match got {
             Some((req, from)) => {
                 lines.push(format!(
                     "tus {name}: uas <<\n{}",
                     normalise(&req, pport, uport)
                 ));
-                uas.send_to(reply(&req, "200 OK", "").as_bytes(), from)
-                    .expect("answer");
+                uas.send_to(
+                    tests::uas_reply(&req, "200 OK", "uas1", "").as_bytes(),
+                    from,
+                )
+                .expect("answer");
             }
             None => lines.push(format!("tus {name}: uas got nothing")),
         }
