@@ -111,6 +111,25 @@ impl Default for CoreConfig {
 }
 
 impl CoreConfig {
+    /// The sent-by of our Via for a message sent from `local`:
+    /// `advertised_address` or the socket's address (IPv6 in brackets),
+    /// and the port (`advertised_port` or the socket's), `None` when it is
+    /// the socket's 5060 (left out, as Kamailio does).
+    pub fn via_sent_by(&self, local: SocketAddr) -> (String, Option<u16>) {
+        let host = self
+            .advertised_address
+            .clone()
+            .unwrap_or_else(|| match local.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+            });
+        let port = self.advertised_port.unwrap_or(local.port());
+        (
+            host,
+            (port != 5060 || self.advertised_port.is_some()).then_some(port),
+        )
+    }
+
     /// The socket to send from for a protocol and address family.
     pub fn socket_for(&self, proto: Proto, dst: &SocketAddr) -> Option<SocketAddr> {
         self.listen

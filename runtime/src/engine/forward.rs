@@ -100,20 +100,11 @@ fn forward_inner(ctx: &mut Ctx<'_>, target: Option<(&str, Option<u16>, Option<Pr
     {
         return err::BAD_REQ;
     }
-    let via_host = ctx
-        .core
-        .advertised_address
-        .clone()
-        .unwrap_or_else(|| match local.ip() {
-            IpAddr::V6(ip) => format!("[{ip}]"),
-            IpAddr::V4(ip) => ip.to_string(),
-        });
-    let via_port = ctx.core.advertised_port.unwrap_or(local.port());
+    let (via_host, port) = ctx.core.via_sent_by(local);
     let transport = match proto {
         Proto::Udp => "UDP",
         Proto::Tcp => "TCP",
     };
-    let port = (via_port != 5060 || ctx.core.advertised_port.is_some()).then_some(via_port);
     // Script edits first: headers inserted at the top of the header block
     // then come before our Via, as Kamailio's lumps created earlier.
     if apply_header_ops(&mut ed, &ctx.headers, ctx.core, ctx.rcv, (proto, local)).is_err() {

@@ -419,14 +419,7 @@ fn via_line(
     local: std::net::SocketAddr,
     branch: &[u8],
 ) -> Vec<u8> {
-    let host = core
-        .advertised_address
-        .clone()
-        .unwrap_or_else(|| match local.ip() {
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            std::net::IpAddr::V4(ip) => ip.to_string(),
-        });
-    let port = core.advertised_port.unwrap_or(local.port());
+    let (host, port) = core.via_sent_by(local);
     let mut v = format!(
         "Via: SIP/2.0/{} {host}",
         match proto {
@@ -435,7 +428,7 @@ fn via_line(
         }
     )
     .into_bytes();
-    if port != 5060 || core.advertised_port.is_some() {
+    if let Some(port) = port {
         v.extend_from_slice(format!(":{port}").as_bytes());
     }
     v.extend_from_slice(b";branch=");

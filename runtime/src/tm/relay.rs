@@ -331,16 +331,7 @@ pub(super) fn build_branch(
     let src_ip = ctx.rcv.src.ip().to_string();
     ed.fix_top_via(src_ip.as_bytes(), ctx.rcv.src.port(), ctx.force_rport)
         .map_err(|_| err::BAD_REQ)?;
-    let via_host = ctx
-        .core
-        .advertised_address
-        .clone()
-        .unwrap_or_else(|| match local.ip() {
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            std::net::IpAddr::V4(ip) => ip.to_string(),
-        });
-    let via_port = ctx.core.advertised_port.unwrap_or(local.port());
-    let port = (via_port != 5060 || ctx.core.advertised_port.is_some()).then_some(via_port);
+    let (via_host, port) = ctx.core.via_sent_by(local);
     let transport = match proto {
         Proto::Udp => "UDP",
         Proto::Tcp => "TCP",
