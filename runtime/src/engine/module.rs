@@ -369,3 +369,8 @@ pub fn find_pv(set: &dyn ModuleSet, name: &str) -> Option<PvExport> {
 pub fn worker_state<'c, M: Any>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut M> {
     ctx.worker.modules.as_mut()?.downcast_mut::<M>()
 }
+
+/// [`worker_state`], read-only (PV readers, which get `&Ctx`).
+pub fn worker_state_ref<'c, M: Any>(ctx: &'c Ctx<'_>) -> Option<&'c M> {
+    ctx.worker.modules.as_ref()?.downcast_ref::<M>()
+}

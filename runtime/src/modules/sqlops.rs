@@ -150,11 +150,7 @@ fn worker<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut Worker> {
 }
 
 fn worker_ref<'c>(ctx: &'c Ctx<'_>) -> Option<&'c Worker> {
-    ctx.worker
-        .modules
-        .as_ref()?
-        .downcast_ref::<WorkerModules>()
-        .map(|w| &w.sqlops)
+    crate::engine::module::worker_state_ref::<WorkerModules>(ctx).map(|w| &w.sqlops)
 }
 
 /// The container `name` of `w`, made (emptied) if needed; `None` when

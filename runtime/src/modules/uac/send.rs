@@ -75,11 +75,7 @@ pub struct UacReq {
 }
 
 fn state<'c>(ctx: &'c Ctx<'_>) -> Option<&'c UacReq> {
-    ctx.worker
-        .modules
-        .as_ref()?
-        .downcast_ref::<WorkerModules>()
-        .map(|w| &w.uac_req)
+    crate::engine::module::worker_state_ref::<WorkerModules>(ctx).map(|w| &w.uac_req)
 }
 
 fn state_mut<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut UacReq> {
