@@ -46,6 +46,34 @@ pub const EVENT_ROUTES: &[EventRouteSupport] = &[
          (Kamailio: in the first SIP worker, as it starts)",
     ),
     ev(
+        "dialog:end",
+        false,
+        Some("dialog"),
+        "when a confirmed dialog ends: on the BYE that ends it, at `loose_route()` or \
+         `dlg_manage()` (what the block changes goes with the relayed BYE); on the faked \
+         message when its lifetime runs out (after its BYEs with `send_bye`), at each \
+         `dlg_bye()` and at `dlg.end_dlg`/`dlg.terminate_dlg` over RPC; `$dlg(...)` and \
+         `$dlg_var(...)` read the dialog",
+    ),
+    ev(
+        "dialog:failed",
+        false,
+        Some("dialog"),
+        "when a dialog not yet confirmed gets a final reply >= 300 that goes upstream (after \
+         the failure route, none if it forwards again): on that reply, or on the faked message \
+         for a reply tm made (a timeout's 408, `t_reply`), and on the faked message at \
+         `dlg_bye()` or the RPC BYEs on such a dialog (no BYE is sent); `$dlg(...)` reads \
+         the dialog",
+    ),
+    ev(
+        "dialog:start",
+        false,
+        Some("dialog"),
+        "when a dialog's 2xx goes upstream, on the reply (the faked message for a 2xx the \
+         script sent), before the callee's tag is stored; `$dlg(...)` reads the dialog; what \
+         the block changes in the reply is not relayed",
+    ),
+    ev(
         "dispatcher:dst-down",
         false,
         Some("dispatcher"),

@@ -3,10 +3,12 @@
 //! request route on Kamailio's faked message. Which names exist, and who
 //! raises them, is `cfgc_vocab::EVENT_ROUTES`.
 //!
-//! Modules raise events from their hooks and timers with [`raise`]; the
-//! engine runs what was raised on the same thread when the hook returns
-//! (after the modules' timers, after a message), with the transmits going
-//! out with the rest. The start-up events (`htable:mod-init`, then
+//! Modules raise events from their timers with [`raise`]; the engine runs
+//! what was raised on the same thread when the hook returns (after the
+//! modules' timers, after a message), after sending the requests they
+//! queued for tm, with the transmits going out with the rest. A module
+//! that runs with a message's context runs the block at once, nested, as
+//! Kamailio does ([`run_nested`]). The start-up events (`htable:mod-init`, then
 //! `core:worker-one-init`) run once before the first message
 //! ([`crate::engine::Engine::start`]).
 
@@ -134,4 +136,44 @@ pub fn raise_route(name: impl Into<String>, setup: Setup, teardown: Box<dyn FnOn
 /// The events raised on this thread so far, in order.
 pub(crate) fn take() -> Vec<Event> {
     PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()))
+}
+
+/// Runs `event_route[route]` at once, nested in the script that `ctx`
+/// runs (Kamailio runs a module's event route inline, from the callback
+/// that raises it): on `msg` (a message and where it came from) or, if
+/// `None`, on the faked message, after `setup`. The block shares the
+/// worker (its `$var`s, module state) and the transmits of `ctx`; what it
+/// changes in its own message goes nowhere. Nothing runs if the cfg has
+/// no such block; false then.
+pub fn run_nested(
+    ctx: &mut Ctx<'_>,
+    route: &str,
+    msg: Option<(&crate::sip::Message<'_>, &RecvInfo)>,
+    setup: impl FnOnce(&mut Ctx<'_>),
+) -> bool {
+    let Some(script) = ctx.tm.script.filter(|s| s.has_event_route(route)) else {
+        return false;
+    };
+    let faked;
+    let faked_rcv = faked_rcv();
+    let (m, rcv) = match msg {
+        Some(x) => x,
+        None => {
+            let Ok(m) = crate::sip::Message::parse(FAKED_MSG) else {
+                return false;
+            };
+            faked = m;
+            (&faked, &faked_rcv)
+        }
+    };
+    let rebuilt = crate::engine::ctx::Rebuilt::default();
+    let mut inner = Ctx::new(m, rcv, ctx.core, &mut *ctx.worker, &mut *ctx.out);
+    inner.rebuilt = Some(&rebuilt);
+    inner.modules = ctx.modules;
+    inner.now = ctx.now;
+    inner.tm.shared = ctx.tm.shared;
+    inner.tm.script = Some(script);
+    setup(&mut inner);
+    let _ = script.event_route(route, &mut inner);
+    true
 }

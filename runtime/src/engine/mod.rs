@@ -319,31 +319,18 @@ impl<S: Script> Engine<S> {
     }
 
     /// Sends the requests the modules queued for tm on this thread
-    /// ([`tm::local::queue`]), runs the events they raised
-    /// ([`events::raise`]), and those their blocks raise in turn.
+    /// ([`tm::local::queue`]), then runs the events they raised
+    /// ([`events::raise`]), and what those blocks queue and raise in
+    /// turn.
     fn run_events(&self, worker: &mut WorkerState, out: &mut Vec<Transmit>, now: Instant) {
         // A block that raises the event it handles would loop forever;
         // Kamailio runs nested events inline, so its stack ends it. Here a
         // generous bound does.
         for _ in 0..64 {
-            let pending = events::take();
-            let had_events = !pending.is_empty();
-            for ev in pending {
-                let _ = self.run_on(
-                    &ev.route,
-                    ev.block,
-                    ev.msg.as_ref(),
-                    ev.setup,
-                    worker,
-                    out,
-                    now,
-                );
-                if let Some(teardown) = ev.teardown {
-                    teardown();
-                }
-            }
-            // Then the requests the modules' timers, callbacks and these
-            // blocks queued for tm.
+            // First the requests the modules' timers and callbacks (and
+            // the blocks of the last round) queued for tm: Kamailio sends
+            // them from the callback, before the event route it runs after
+            // (dialog's BYEs at a timeout, then `dialog:end`).
             let sent = if self.script.has_event_route(tm::local::LOCAL_REQUEST) {
                 let env = tm::local::RouteEnv {
                     script: &self.script,
@@ -362,6 +349,22 @@ impl<S: Script> Engine<S> {
             } else {
                 tm::local::send_queued(&self.tm, &self.core, now, out, None)
             };
+            let pending = events::take();
+            let had_events = !pending.is_empty();
+            for ev in pending {
+                let _ = self.run_on(
+                    &ev.route,
+                    ev.block,
+                    ev.msg.as_ref(),
+                    ev.setup,
+                    worker,
+                    out,
+                    now,
+                );
+                if let Some(teardown) = ev.teardown {
+                    teardown();
+                }
+            }
             if !had_events && !sent {
                 return;
             }

@@ -29,9 +29,18 @@
 //! at most 50 ms later) queues them. An INVITE without exactly one
 //! Contact makes no dialog (Kamailio's `populate_leg_info` fails).
 //!
-//! Not done (refused at build): `$dlg_ctx`, database modes, event routes
-//! (`dialog:start|end|failed`), the `dialog` statistics, other RPC
-//! commands, `dlg_extra_hdrs`/`lreq_callee_headers`. Accepted
+//! A change of state runs the event route Kamailio's `dlg_run_event_route`
+//! runs, at once and with no lock held: `dialog:start` on the 2xx going
+//! upstream (before the callee's leg is stored), `dialog:failed` on the
+//! final negative reply going upstream (after the failure route: tm's
+//! `TMCB_ON_FAILURE` changes no state, the failure route may forward
+//! again), `dialog:end` on the BYE (inline, so its changes go with the
+//! relayed BYE), and on the faked message when a lifetime runs out, at
+//! `dlg_bye()` and at the RPC BYEs (after the BYEs are sent).
+//!
+//! Not done (refused at build): `$dlg_ctx`, database modes, the `dialog`
+//! statistics, other RPC commands, `dlg_extra_hdrs`/`lreq_callee_headers`.
+//! Accepted
 //! differences: a Contact with an `alias` parameter and no route set is
 //! not restored to its received address (`uri_restore_rcv_alias`), a strict
 //! router (no `;lr`) first in a route set is not handled as tm's
@@ -79,6 +88,29 @@ pub const EARLY: u8 = 2;
 pub const CONFIRMED_NA: u8 = 3;
 pub const CONFIRMED: u8 = 4;
 pub const DELETED: u8 = 5;
+
+/// The event routes a change of state runs (`dlg_run_event_route`).
+const START: &str = "dialog:start";
+const END: &str = "dialog:end";
+const FAILED: &str = "dialog:failed";
+
+/// [`run_event`] from a timer: raised for the engine to run on the faked
+/// message after the requests the timer queued.
+fn raise_event(name: &'static str, id: (u32, u32)) {
+    crate::engine::events::raise(name, Some(Box::new(move |c: &mut Ctx<'_>| bind(c, id))));
+}
+
+/// `dlg_run_event_route`: `event_route[name]` at once, on `msg` (the
+/// faked message if `None`), with dialog `id` as the block's dialog. No
+/// lock of the table is held.
+fn run_event(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    id: (u32, u32),
+    msg: Option<(&crate::sip::Message<'_>, &crate::transport::RecvInfo)>,
+) {
+    crate::engine::events::run_nested(ctx, name, msg, |c| bind(c, id));
+}
 
 /// A profile (`profiles_no_value` / `profiles_with_value`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,9 +221,17 @@ pub struct Dialog {
     table: Arc<Mutex<Table>>,
     /// Tick 0 of the dialog clock.
     epoch: Instant,
-    /// BYEs the RPC commands built, for the next timer run to queue for
-    /// tm (the RPC thread has no tm of its own).
-    rpc_byes: Mutex<Vec<crate::tm::local::LocalRequest>>,
+    /// BYEs the RPC commands built, with their dialog and the event route
+    /// of its ending, for the next timer run to queue for tm (the RPC
+    /// thread has no tm of its own) and raise after.
+    #[allow(clippy::type_complexity)]
+    rpc_byes: Mutex<
+        Vec<(
+            Vec<crate::tm::local::LocalRequest>,
+            (u32, u32),
+            Option<&'static str>,
+        )>,
+    >,
     /// The dialog clock's tick + 1 of the last expiry sweep: the timer
     /// runs on every worker's tick (50 ms), the sweep once per second of
     /// the clock (lifetimes are whole ticks, as Kamailio's).
@@ -714,6 +754,7 @@ fn in_dialog(ctx: &mut Ctx<'_>, d: &Dialog, found: Option<(u32, u32)>) {
     // A timeout_avp other than the default replaces the lifetime.
     let timeout = dlg_timeout(ctx, d);
     let mut add = false;
+    let mut ended = false;
     {
         let mut t = lock(&d.table);
         let Some(dlg) = t.dlgs.get_mut(&id) else {
@@ -731,6 +772,7 @@ fn in_dialog(ctx: &mut Ctx<'_>, d: &Dialog, found: Option<(u32, u32)>) {
             Some(Method::Bye) => {
                 if matches!(old, CONFIRMED_NA | CONFIRMED) {
                     t.set_state(id, DELETED, now);
+                    ended = true;
                 }
             }
             Some(Method::Ack) => {
@@ -774,6 +816,11 @@ fn in_dialog(ctx: &mut Ctx<'_>, d: &Dialog, found: Option<(u32, u32)>) {
     }
     if add {
         add_did(ctx, d, id);
+    }
+    // On the BYE itself, as Kamailio's: what the block changes goes with
+    // the relayed BYE.
+    if ended && let Some(script) = ctx.tm.script.filter(|s| s.has_event_route(END)) {
+        let _ = script.event_route(END, ctx);
     }
 }
 
@@ -1158,9 +1205,15 @@ impl Dialog {
         tmcb::RESPONSE_OUT | tmcb::ON_FAILURE
     }
 
-    /// A reply of the INVITE's transaction went upstream (or it failed):
-    /// `dlg_onreply`'s state machine.
-    fn on_reply(&self, event: u32, ctx: &Ctx<'_>, reply: &TmReply<'_>) {
+    /// A reply of the INVITE's transaction went upstream: `dlg_onreply`'s
+    /// state machine (Kamailio's `TMCB_RESPONSE_READY`), and the event
+    /// route a change of state runs. tm's `TMCB_ON_FAILURE`, before the
+    /// failure route, changes nothing (the failure route may forward
+    /// again): the final reply that goes upstream after it does.
+    fn on_reply(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
+        if event & tmcb::RESPONSE_OUT == 0 {
+            return;
+        }
         let (code, to_tag, rpl): (u16, Vec<u8>, _) = match reply {
             TmReply::Local { code, to_tag } => (*code, to_tag.to_vec(), None),
             TmReply::Received(m) => (
@@ -1169,9 +1222,6 @@ impl Dialog {
                 Some(*m),
             ),
         };
-        if event & tmcb::RESPONSE_OUT == 0 && code < 300 {
-            return;
-        }
         let Some((callid, ftag, _)) = ids(ctx) else {
             return;
         };
@@ -1189,27 +1239,54 @@ impl Dialog {
         let Some(dlg) = t.dlgs.get_mut(&id) else {
             return;
         };
-        match code {
+        let event = match code {
             0..=199 => {
                 if matches!(dlg.state, UNCONFIRMED | EARLY) {
                     dlg.state = EARLY;
                 }
+                None
             }
             200..=299 => {
                 if matches!(dlg.state, UNCONFIRMED | EARLY) {
                     dlg.state = CONFIRMED_NA;
-                    dlg.to_tag = to_tag;
-                    dlg.start_ts = wall_secs();
-                    dlg.expires = Some(self.deadline(now, dlg.lifetime));
-                    if let Some(m) = rpl {
-                        callee_leg(dlg, m);
-                    }
+                    Some(START)
+                } else {
+                    None
                 }
             }
             _ => {
                 if matches!(dlg.state, UNCONFIRMED | EARLY) {
                     t.set_state(id, DELETED, now);
+                    Some(FAILED)
+                } else {
+                    None
                 }
+            }
+        };
+        drop(t);
+        let Some(name) = event else {
+            return;
+        };
+        // The block runs on the reply (the faked message for one tm
+        // made), with the lock released; the callee's leg is stored
+        // after it, as Kamailio's.
+        let from = ctx
+            .tm
+            .reply_from
+            .unwrap_or_else(crate::engine::events::faked_rcv);
+        run_event(ctx, name, id, rpl.map(|m| (m, &from)));
+        if name != START {
+            return;
+        }
+        let mut t = lock(&self.table);
+        if let Some(dlg) = t.dlgs.get_mut(&id)
+            && dlg.state != DELETED
+        {
+            dlg.to_tag = to_tag;
+            dlg.start_ts = wall_secs();
+            dlg.expires = Some(self.deadline(now, dlg.lifetime));
+            if let Some(m) = rpl {
+                callee_leg(dlg, m);
             }
         }
     }
@@ -1233,6 +1310,7 @@ impl Dialog {
             let Some(dlg) = t.dlgs.get_mut(&id) else {
                 continue;
             };
+            let event = ending_event(dlg.state);
             if dlg.timeout_bye && matches!(dlg.state, CONFIRMED_NA | CONFIRMED) {
                 dlg.expires = None;
                 for side in [CALLER, CALLEE] {
@@ -1240,6 +1318,11 @@ impl Dialog {
                 }
             } else {
                 t.set_state(id, DELETED, now);
+            }
+            // On the faked message, after the BYEs (the engine sends what
+            // a timer queued before it runs the events raised).
+            if let Some(name) = event {
+                raise_event(name, id);
             }
         }
         t.dlgs.retain(|_, d| d.gone.is_none_or(|g| g > now));
@@ -1343,11 +1426,13 @@ pub fn dlg_bye(ctx: &mut Ctx<'_>, side: &[u8]) -> i32 {
     };
     let d = state(ctx);
     let mut reqs = Vec::new();
+    let was;
     {
         let mut t = lock(&d.table);
         let Some(dlg) = t.dlgs.get_mut(&id) else {
             return -1;
         };
+        was = dlg.state;
         for &s in sides {
             if !all {
                 if dlg.bye_sent[s] {
@@ -1374,7 +1459,22 @@ pub fn dlg_bye(ctx: &mut Ctx<'_>, side: &[u8]) -> i32 {
             rc = -1;
         }
     }
+    // Kamailio's `dlg_bye`/`dlg_bye_all` run the event route of ending
+    // the dialog after the BYEs are sent, whatever the sends did.
+    if let Some(name) = ending_event(was) {
+        run_event(ctx, name, id, None);
+    }
     rc
+}
+
+/// The event route of a dialog in state `state` ending: `dialog:end` for
+/// a confirmed one, `dialog:failed` for one not yet confirmed.
+fn ending_event(state: u8) -> Option<&'static str> {
+    match state {
+        CONFIRMED_NA | CONFIRMED => Some(END),
+        UNCONFIRMED | EARLY => Some(FAILED),
+        _ => None,
+    }
 }
 
 impl Module for Dialog {
@@ -1430,8 +1530,16 @@ impl Module for Dialog {
             .swept
             .fetch_max(key, std::sync::atomic::Ordering::Relaxed)
             < key;
+        for (reqs, id, event) in rpc {
+            for req in reqs {
+                crate::tm::local::queue(req);
+            }
+            if let Some(name) = event {
+                raise_event(name, id);
+            }
+        }
         let expired = if sweep { self.expire(now) } else { Vec::new() };
-        for req in rpc.into_iter().chain(expired) {
+        for req in expired {
             crate::tm::local::queue(req);
         }
     }
@@ -1461,18 +1569,22 @@ impl Dialog {
         let Some(dlg) = t.dlgs.get(&id) else {
             return;
         };
-        if !matches!(dlg.state, CONFIRMED_NA | CONFIRMED) {
-            return;
-        }
-        let reqs: Vec<_> = [CALLER, CALLEE]
-            .into_iter()
-            .filter_map(|side| bye_request(&self.table, dlg, side, extra))
-            .collect();
+        // `dlg_bye_all`: no BYE for a dialog not confirmed, the event
+        // route of its ending all the same.
+        let reqs: Vec<_> = if matches!(dlg.state, CONFIRMED_NA | CONFIRMED) {
+            [CALLER, CALLEE]
+                .into_iter()
+                .filter_map(|side| bye_request(&self.table, dlg, side, extra))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let event = ending_event(dlg.state);
         drop(t);
         self.rpc_byes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend(reqs);
+            .push((reqs, id, event));
     }
 }
 

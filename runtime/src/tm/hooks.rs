@@ -27,6 +27,12 @@ pub(super) fn with_request_ctx(
     ctx.flags = tx.flags;
     ctx.avps = std::mem::take(&mut tx.avps);
     if let Some(b) = branch.and_then(|i| tx.branches.get(i)) {
+        ctx.tm.reply_from = Some(RecvInfo {
+            proto: b.to.proto,
+            src: b.to.dst,
+            local: b.to.local.unwrap_or(rcv.local),
+            conn: b.to.conn,
+        });
         ctx.new_uri = Some(b.uri.clone());
         ctx.dst_uri = b.dst_uri.clone();
         ctx.bflags = b.flags;

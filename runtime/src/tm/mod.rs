@@ -45,7 +45,7 @@ use crate::engine::{CoreConfig, Ctx, Script, Stop, WorkerState};
 use crate::sip::encode::fnv1a;
 use crate::sip::reply::{self, ReplyOpts};
 use crate::sip::{Editor, Message, Method};
-use crate::transport::{Proto, Transmit};
+use crate::transport::{Proto, RecvInfo, Transmit};
 
 pub use config::TmConfig;
 use hooks::*;
@@ -160,6 +160,9 @@ pub struct TmCtx<'a> {
     pub user_fr: (Option<Duration>, Option<Duration>),
     /// `t_set_auto_inv_100` before the transaction exists.
     pub user_auto_inv_100: Option<bool>,
+    /// In a module's transaction callback for a received reply: where it
+    /// came from (its branch's destination).
+    pub reply_from: Option<RecvInfo>,
 }
 
 impl<'a> TmCtx<'a> {
@@ -178,6 +181,7 @@ impl<'a> TmCtx<'a> {
             precheck: None,
             user_fr: (None, None),
             user_auto_inv_100: None,
+            reply_from: None,
         }
     }
 
