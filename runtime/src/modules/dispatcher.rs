@@ -1,4 +1,5 @@
-//! dispatcher — destination sets loaded from a list file, selection by
+//! dispatcher — destination sets loaded from a list file or a database
+//! table, selection by
 //! Kamailio 5.6's algorithms, failover through XAVPs (Kamailio 5.6.3's
 //! dispatcher module: names, parameters, return codes and hashes as its
 //! README and source give them).
@@ -7,7 +8,8 @@
 //! [attrs]]]`, `#` comments) is read when the proxy starts: a missing file
 //! or a line with a set id and nothing else refuses the start, as
 //! Kamailio's `mod_init` does; a destination whose URI does not parse is
-//! skipped with a warning (`ds_load_mode` 0). A host name (not an IP
+//! skipped with a warning (`ds_load_mode` 0; with 1 it refuses the start,
+//! or fails the reload). A host name (not an IP
 //! address) without flag 16 refuses the start: Kamailio resolves it
 //! through its own DNS resolver at load (which does not read the hosts
 //! file: `localhost` is skipped there), not supported yet; so is a name in
@@ -16,6 +18,21 @@
 //! last first. Sets are kept in the same AVL tree shape as Kamailio's
 //! (every correct AVL insertion gives the same tree), so `dispatcher.list`
 //! prints them in its order (post-order: left, right, node).
+//!
+//! With a `db_url` the sets come from its table instead (Kamailio's
+//! `ds_init_db`/`ds_load_db`): `table_name` (`dispatcher`) and the
+//! `setid_col`, `destination_col`, `flags_col`, `priority_col`,
+//! `attrs_col` names; at start the `version` row must be 1 to 4, and it
+//! decides the columns read (1: set and URI; 2: and flags; 3: and
+//! priority; 4: and attrs); rows in the order the database answers, each
+//! as a list file line. An unreachable database, another version (no row
+//! is 0), a failing query (no table, a missing column) refuse the start;
+//! a skipped row is a warning there. `dispatcher.reload` and `ds_reload()`
+//! (sharing `reload_delta`) read the table again over a new connection:
+//! unreachable or failing, the old sets stay (500 `Reload Failed`, -1);
+//! a skipped row still replaces the sets but answers the failure, as
+//! Kamailio's `ds_reload_db` returns -2. Measured against `kamailio -f`
+//! in tests/tests/dispatcher_db.rs.
 //!
 //! Selection (`ds_select_dst`, `ds_select_domain`, `ds_select`):
 //! algorithms 0 (Call-ID), 1 (From URI), 2 (To URI), 3 (R-URI) hash with
@@ -64,13 +81,15 @@
 //!
 //! Not supported yet, refused at build (no `MODULES` row):
 //! `ds_ping_latency_stats` other than 0, `$dsv`,
-//! the database backend, `setid_pvname`/`attrs_pvname`, `hash_pvar`, call
+//! `ds_db_extra_attrs`, `setid_pvname`/`attrs_pvname`, `hash_pvar`, call
 //! load (`ds_hash_size`), default sockets, DNS modes; in the list file the
 //! `socket`/`sockname` attributes, host names and IPv6 references refuse
 //! the start. `dispatcher.list full` answers an error. `ds_count` is not
 //! in Kamailio 5.6.3 (added later): cfgc reports it as unknown.
 //! `ds_select_routes`, `ds_set_dst` and the load functions have no
-//! binding.
+//! binding. A NULL set id, flags or priority reads as 0 and a NULL
+//! destination as empty (skipped); Kamailio's schema allows no NULL there
+//! (not compared with Kamailio).
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
