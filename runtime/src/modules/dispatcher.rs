@@ -276,6 +276,25 @@ impl Dispatcher {
     /// A value that is not a number.
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
+        let col = |name: &str, default: &str| p.str(M, name).unwrap_or_else(|| default.into());
+        let (table, cols) = (
+            col("table_name", "dispatcher"),
+            [
+                col("setid_col", "setid"),
+                col("destination_col", "destination"),
+                col("flags_col", "flags"),
+                col("priority_col", "priority"),
+                col("attrs_col", "attrs"),
+            ],
+        );
+        let db = match p.str(M, "db_url") {
+            None => None,
+            Some(_) => Some(DsDb {
+                db: ModuleDb::from_params(p, M)?,
+                table,
+                cols,
+            }),
+        };
         Ok(Self {
             list_file: p.str(M, "list_file").unwrap_or(d.list_file),
             flags: p.int(M, "flags")?.unwrap_or(0),
@@ -305,25 +324,7 @@ impl Dispatcher {
             lists: Arc::new(Mutex::new(Lists::default())),
             last_reload: Mutex::new(None),
             load_mode: p.int(M, "ds_load_mode")?.unwrap_or(0),
-            db: match p.str(M, "db_url") {
-                None => None,
-                Some(_) => {
-                    let col = |name: &str, default: &str| {
-                        p.str(M, name).unwrap_or_else(|| default.into())
-                    };
-                    Some(DsDb {
-                        db: ModuleDb::from_params(p, M)?,
-                        table: col("table_name", "dispatcher"),
-                        cols: [
-                            col("setid_col", "setid"),
-                            col("destination_col", "destination"),
-                            col("flags_col", "flags"),
-                            col("priority_col", "priority"),
-                            col("attrs_col", "attrs"),
-                        ],
-                    })
-                }
-            },
+            db,
             db_version: std::sync::atomic::AtomicI64::new(1),
         })
     }
@@ -2023,6 +2024,76 @@ fn rpc_set_state(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, Rp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table at version 2 (set, URI, flags read; every priority 0), in
+    /// SQLite: loaded at start, a skipped row fails the reload after
+    /// replacing the sets, a lost table keeps them; version 5 refuses.
+    #[test]
+    fn sets_from_a_table_by_its_version() {
+        use crate::engine::params::ParamValue;
+        let path = std::env::temp_dir().join(format!("cfgc-ds-db-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let url = format!("sqlite://{}", path.display());
+        let mut c =
+            crate::db::Connection::open(crate::db::DbUrl::parse(&url).unwrap(), Arc::default())
+                .unwrap();
+        for sql in [
+            "create table version (table_name varchar(32), table_version integer)",
+            "insert into version values ('gw', 2)",
+            "create table gw (grp integer, uri varchar(64), fl integer, pri integer)",
+            "insert into gw values (1, 'sip:127.0.0.1:5071', 0, 9)",
+            "insert into gw values (1, '127.0.0.1:5072', 1, 0)",
+            "insert into gw values (2, 'sip:127.0.0.1:5073', 0, 0)",
+        ] {
+            c.raw_query(sql).unwrap();
+        }
+        let mut p = ModParams::new();
+        for (name, v) in [
+            ("db_url", url.as_str()),
+            ("table_name", "gw"),
+            ("setid_col", "grp"),
+            ("destination_col", "uri"),
+            ("flags_col", "fl"),
+            ("priority_col", "pri"),
+        ] {
+            p.push(M, name, ParamValue::Str(v.into()));
+        }
+        p.push(M, "reload_delta", ParamValue::Int(0));
+        let d = Dispatcher::from_params(&p).unwrap();
+        d.start().unwrap();
+        let uris = |d: &Dispatcher| -> Vec<(i32, String, i32, i32)> {
+            d.lock()
+                .sets
+                .iter()
+                .flat_map(|s| {
+                    s.dests
+                        .iter()
+                        .map(|x| (s.id, x.uri.clone(), x.flags, x.priority))
+                })
+                .collect()
+        };
+        // Priorities not read at version 2: the last written first (sets
+        // in the tree's post-order); a URI without a scheme fixed.
+        assert_eq!(
+            uris(&d),
+            [
+                (2, "sip:127.0.0.1:5073".into(), 0, 0),
+                (1, "sip:127.0.0.1:5072".into(), 1, 0),
+                (1, "sip:127.0.0.1:5071".into(), 0, 0),
+            ]
+        );
+        c.raw_query("delete from gw where grp = 1").unwrap();
+        c.raw_query("insert into gw values (3, '', 0, 0)").unwrap();
+        assert!(d.reload().is_err());
+        assert_eq!(uris(&d), [(2, "sip:127.0.0.1:5073".into(), 0, 0)]);
+        c.raw_query("drop table gw").unwrap();
+        assert!(d.reload().is_err());
+        assert_eq!(uris(&d), [(2, "sip:127.0.0.1:5073".into(), 0, 0)]);
+        c.raw_query("update version set table_version = 5").unwrap();
+        let e = Dispatcher::from_params(&p).unwrap().start().unwrap_err();
+        assert!(e.contains("invalid table version (found 5"), "{e}");
+        let _ = std::fs::remove_file(&path);
+    }
 
     #[test]
     fn hash_matches_kamailio_on_known_keys() {
