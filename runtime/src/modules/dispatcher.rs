@@ -2035,8 +2035,7 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let url = format!("sqlite://{}", path.display());
         let mut c =
-            crate::db::Connection::open(crate::db::DbUrl::parse(&url).unwrap(), Arc::default())
-                .unwrap();
+            Connection::open(crate::db::DbUrl::parse(&url).unwrap(), Arc::default()).unwrap();
         for sql in [
             "create table version (table_name varchar(32), table_version integer)",
             "insert into version values ('gw', 2)",
