@@ -608,3 +608,51 @@ fn dispatcher_probes_destinations_like_kamailio() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `ds_load_mode`: a list line whose URI does not parse is skipped with 0
+/// (the start goes on, without it) and refuses the start with 1, in
+/// `kamailio -f` and the interpreter (a cfg written by the test).
+#[test]
+fn ds_load_mode_decides_whether_a_bad_uri_refuses_the_start_like_kamailio() {
+    let tmp = std::env::temp_dir().join(format!("cfgc-dispatcher-mode-{}", free_port()));
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let list = tmp.join("bad-uri.list");
+    std::fs::write(
+        &list,
+        "1 sip:127.0.0.1:5081\n1 sip:\n2 sip:127.0.0.1:5082\n",
+    )
+    .expect("write");
+    for mode in [0, 1] {
+        let cfg = tmp.join(format!("mode{mode}.cfg"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "#!KAMAILIO\ndebug=2\nlog_stderror=yes\nloadmodule \"sl.so\"\n\
+                 loadmodule \"dispatcher.so\"\n\
+                 modparam(\"dispatcher\", \"list_file\", \"{}\")\n\
+                 modparam(\"dispatcher\", \"ds_load_mode\", {mode})\n\
+                 request_route {{\n\tif (ds_list_exists(\"2\")) {{ sl_send_reply(\"200\", \"ok\"); }}\n\
+                 \tsl_send_reply(\"500\", \"no set\");\n}}\n",
+                list.display()
+            ),
+        )
+        .expect("cfg");
+        let port = free_port();
+        let listen = format!("udp:127.0.0.1:{port}");
+        let run = tmp.join(format!("run-{mode}"));
+        std::fs::create_dir_all(&run).expect("rundir");
+        let k = Kamailio::new(&cfg, listen.clone(), run).module_dir(Some(module_dir()));
+        let (refused, log) = tests::refuses(k.command(), &tmp.join(format!("kamailio-{mode}.log")));
+        let mut interp = Command::new(env!("CARGO_BIN_EXE_interp-proxy"));
+        interp
+            .arg(&cfg)
+            .args(["--", "-l", &listen, "-n", "1", "-E"]);
+        let (ours, our_log) = tests::refuses(interp, &tmp.join(format!("interpreted-{mode}.log")));
+        assert_eq!(
+            (refused, ours),
+            (mode == 1, mode == 1),
+            "ds_load_mode {mode}:\nkamailio:\n{log}\ninterpreted:\n{our_log}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}

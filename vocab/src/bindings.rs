@@ -2550,6 +2550,13 @@ pub static BINDINGS: &[Binding] = &[
         Mut,
     ),
     b(
+        "dispatcher",
+        "ds_reload",
+        "modules::dispatcher::ds_reload",
+        &[],
+        Mut,
+    ),
+    b(
         "htable",
         "sht_rm",
         "modules::htable::sht_rm",

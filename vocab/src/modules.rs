@@ -527,13 +527,7 @@ pub static MODULES: &[ModuleSupport] = &[
                     "0 is Kamailio's default: no latency statistics of the probes (not supported yet)",
                 ),
             ),
-            (
-                "ds_load_mode",
-                NoOpIf(
-                    &[V(0)],
-                    "0 is Kamailio's default: a destination that cannot be added is skipped, as here",
-                ),
-            ),
+            ("ds_load_mode", Impl(Int)),
             (
                 "ds_dns_mode",
                 NoOpIf(
@@ -548,13 +542,13 @@ pub static MODULES: &[ModuleSupport] = &[
                     "0 is Kamailio's default: no call-load table (algorithm 10 is not supported yet)",
                 ),
             ),
-            (
-                "db_url",
-                NoOpIf(
-                    &[Empty],
-                    "empty is Kamailio's default: the sets come from `list_file`",
-                ),
-            ),
+            ("db_url", Impl(Str)),
+            ("table_name", Impl(Str)),
+            ("setid_col", Impl(Str)),
+            ("destination_col", Impl(Str)),
+            ("flags_col", Impl(Str)),
+            ("priority_col", Impl(Str)),
+            ("attrs_col", Impl(Str)),
         ],
     },
     ModuleSupport {

@@ -606,6 +606,24 @@ impl Connection {
     /// number, or another version (no row is version 0): Kamailio's
     /// "invalid version N for table T found, expected M".
     pub fn check_version(&mut self, table: &str, expected: i64) -> Result<(), DbError> {
+        let found = self.table_version(table)?;
+        if found == expected {
+            Ok(())
+        } else {
+            Err(DbError::new(
+                ErrorKind::Query,
+                format!("invalid version {found} for table {table} found, expected {expected}"),
+            ))
+        }
+    }
+
+    /// The `version` row of `table` (Kamailio's `db_table_version`: 0
+    /// when there is none), for a module that accepts several.
+    ///
+    /// # Errors
+    /// The query fails, more than one row or a value that is not a
+    /// number.
+    pub fn table_version(&mut self, table: &str) -> Result<i64, DbError> {
         let q = query::Select {
             table: "version",
             columns: &["table_version"],
@@ -642,14 +660,7 @@ impl Connection {
                 ));
             }
         };
-        if found == expected {
-            Ok(())
-        } else {
-            Err(DbError::new(
-                ErrorKind::Query,
-                format!("invalid version {found} for table {table} found, expected {expected}"),
-            ))
-        }
+        Ok(found)
     }
 }
 

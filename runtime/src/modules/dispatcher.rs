@@ -1,4 +1,5 @@
-//! dispatcher — destination sets loaded from a list file, selection by
+//! dispatcher — destination sets loaded from a list file or a database
+//! table, selection by
 //! Kamailio 5.6's algorithms, failover through XAVPs (Kamailio 5.6.3's
 //! dispatcher module: names, parameters, return codes and hashes as its
 //! README and source give them).
@@ -7,7 +8,8 @@
 //! [attrs]]]`, `#` comments) is read when the proxy starts: a missing file
 //! or a line with a set id and nothing else refuses the start, as
 //! Kamailio's `mod_init` does; a destination whose URI does not parse is
-//! skipped with a warning (`ds_load_mode` 0). A host name (not an IP
+//! skipped with a warning (`ds_load_mode` 0; with 1 it refuses the start,
+//! or fails the reload). A host name (not an IP
 //! address) without flag 16 refuses the start: Kamailio resolves it
 //! through its own DNS resolver at load (which does not read the hosts
 //! file: `localhost` is skipped there), not supported yet; so is a name in
@@ -16,6 +18,21 @@
 //! last first. Sets are kept in the same AVL tree shape as Kamailio's
 //! (every correct AVL insertion gives the same tree), so `dispatcher.list`
 //! prints them in its order (post-order: left, right, node).
+//!
+//! With a `db_url` the sets come from its table instead (Kamailio's
+//! `ds_init_db`/`ds_load_db`): `table_name` (`dispatcher`) and the
+//! `setid_col`, `destination_col`, `flags_col`, `priority_col`,
+//! `attrs_col` names; at start the `version` row must be 1 to 4, and it
+//! decides the columns read (1: set and URI; 2: and flags; 3: and
+//! priority; 4: and attrs); rows in the order the database answers, each
+//! as a list file line. An unreachable database, another version (no row
+//! is 0), a failing query (no table, a missing column) refuse the start;
+//! a skipped row is a warning there. `dispatcher.reload` and `ds_reload()`
+//! (sharing `reload_delta`) read the table again over a new connection:
+//! unreachable or failing, the old sets stay (500 `Reload Failed`, -1);
+//! a skipped row still replaces the sets but answers the failure, as
+//! Kamailio's `ds_reload_db` returns -2. Measured against `kamailio -f`
+//! in tests/tests/dispatcher_db.rs.
 //!
 //! Selection (`ds_select_dst`, `ds_select_domain`, `ds_select`):
 //! algorithms 0 (Call-ID), 1 (From URI), 2 (To URI), 3 (R-URI) hash with
@@ -64,18 +81,22 @@
 //!
 //! Not supported yet, refused at build (no `MODULES` row):
 //! `ds_ping_latency_stats` other than 0, `$dsv`,
-//! the database backend, `setid_pvname`/`attrs_pvname`, `hash_pvar`, call
+//! `ds_db_extra_attrs`, `setid_pvname`/`attrs_pvname`, `hash_pvar`, call
 //! load (`ds_hash_size`), default sockets, DNS modes; in the list file the
 //! `socket`/`sockname` attributes, host names and IPv6 references refuse
 //! the start. `dispatcher.list full` answers an error. `ds_count` is not
 //! in Kamailio 5.6.3 (added later): cfgc reports it as unknown.
 //! `ds_select_routes`, `ds_set_dst` and the load functions have no
-//! binding.
+//! binding. A NULL set id, flags or priority reads as 0 and a NULL
+//! destination as empty (skipped); Kamailio's schema allows no NULL there
+//! (not compared with Kamailio).
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::db::query::Select;
+use crate::db::{Connection, DbValue, ModuleDb};
 use crate::engine::Ctx;
 use crate::engine::module::{Module, ModuleSet, RpcCommand, RpcError, RpcValue};
 use crate::engine::params::{ModParams, ParamError};
@@ -196,6 +217,24 @@ pub struct Dispatcher {
     ping_active: std::sync::atomic::AtomicI32,
     lists: Arc<Mutex<Lists>>,
     last_reload: Mutex<Option<Instant>>,
+    /// `ds_load_mode`: 1 makes a destination that cannot be added fail
+    /// the load (0: skipped with a warning).
+    load_mode: i32,
+    /// With a `db_url`: the sets come from its table.
+    db: Option<DsDb>,
+    /// The table's version found at start (Kamailio's
+    /// `_ds_table_version`: how many columns each load reads).
+    db_version: std::sync::atomic::AtomicI64,
+}
+
+/// The database source of the sets (`db_url` and the table's names).
+#[derive(Debug)]
+struct DsDb {
+    db: ModuleDb,
+    table: String,
+    /// `setid_col`, `destination_col`, `flags_col`, `priority_col`,
+    /// `attrs_col`.
+    cols: [String; 5],
 }
 
 impl Default for Dispatcher {
@@ -222,6 +261,9 @@ impl Default for Dispatcher {
             ping_active: std::sync::atomic::AtomicI32::new(1),
             lists: Arc::new(Mutex::new(Lists::default())),
             last_reload: Mutex::new(None),
+            load_mode: 0,
+            db: None,
+            db_version: std::sync::atomic::AtomicI64::new(1),
         }
     }
 }
@@ -234,6 +276,25 @@ impl Dispatcher {
     /// A value that is not a number.
     pub fn from_params(p: &ModParams) -> Result<Self, ParamError> {
         let d = Self::default();
+        let col = |name: &str, default: &str| p.str(M, name).unwrap_or_else(|| default.into());
+        let (table, cols) = (
+            col("table_name", "dispatcher"),
+            [
+                col("setid_col", "setid"),
+                col("destination_col", "destination"),
+                col("flags_col", "flags"),
+                col("priority_col", "priority"),
+                col("attrs_col", "attrs"),
+            ],
+        );
+        let db = match p.str(M, "db_url") {
+            None => None,
+            Some(_) => Some(DsDb {
+                db: ModuleDb::from_params(p, M)?,
+                table,
+                cols,
+            }),
+        };
         Ok(Self {
             list_file: p.str(M, "list_file").unwrap_or(d.list_file),
             flags: p.int(M, "flags")?.unwrap_or(0),
@@ -262,6 +323,9 @@ impl Dispatcher {
             ping_active: std::sync::atomic::AtomicI32::new(1),
             lists: Arc::new(Mutex::new(Lists::default())),
             last_reload: Mutex::new(None),
+            load_mode: p.int(M, "ds_load_mode")?.unwrap_or(0),
+            db,
+            db_version: std::sync::atomic::AtomicI64::new(1),
         })
     }
 
@@ -271,12 +335,40 @@ impl Dispatcher {
         self.ping_interval > 0
     }
 
-    /// Loads the list file (Kamailio's `mod_init`).
+    /// Loads the sets (Kamailio's `mod_init`): from the list file, or
+    /// with a `db_url` from its table, whose version (1 to 4) is checked
+    /// first; there a destination skipped (`ds_load_mode` 0) is only a
+    /// warning.
     ///
     /// # Errors
-    /// The file cannot be read or has a bad line.
+    /// The file cannot be read or has a bad line; the database is
+    /// unreachable, the table's version is not 1 to 4, the query fails;
+    /// with `ds_load_mode` 1, a destination that cannot be added.
     pub fn start(&self) -> Result<(), String> {
-        let l = self.load()?;
+        let l = match &self.db {
+            None => self.load_file()?,
+            Some(db) => {
+                let mut c = db.db.open(M)?;
+                let v = c
+                    .table_version(&db.table)
+                    .map_err(|e| format!("dispatcher: failed to query table version: {e}"))?;
+                if !(1..=4).contains(&v) {
+                    return Err(format!(
+                        "dispatcher: invalid table version (found {v} , required 1, 2, 3 or 4) \
+                         (use kamdbctl reinit)"
+                    ));
+                }
+                self.db_version
+                    .store(v, std::sync::atomic::Ordering::Relaxed);
+                let (l, skipped) = self.load_db(db, &mut c)?;
+                if skipped {
+                    eprintln!(
+                        "WARNING: dispatcher: failure while loading one or more dispatcher entries"
+                    );
+                }
+                l
+            }
+        };
         *self.lock() = l;
         Ok(())
     }
@@ -285,17 +377,102 @@ impl Dispatcher {
         lock_lists(&self.lists)
     }
 
-    fn load(&self) -> Result<Lists, String> {
+    fn load_file(&self) -> Result<Lists, String> {
         let text = std::fs::read(&self.list_file).map_err(|e| {
             format!(
                 "dispatcher: can't open list file [{}]: {e}; no dispatching list loaded from file",
                 self.list_file
             )
         })?;
-        parse_list(&text, self.attrs_none)
+        parse_list(&text, self.attrs_none, self.load_mode)
     }
 
-    /// Reloads the list (`dispatcher.reload`): the old one stays on error.
+    /// Kamailio's `ds_load_db`: the table's columns its version has
+    /// (1: set and URI; 2: and flags; 3: and priority; 4: and attrs),
+    /// every row, in the order the database answers; whether a
+    /// destination was skipped.
+    fn load_db(&self, db: &DsDb, c: &mut Connection) -> Result<(Lists, bool), String> {
+        let version = self.db_version.load(std::sync::atomic::Ordering::Relaxed);
+        let n = usize::try_from(version.clamp(1, 4)).unwrap_or(1) + 1;
+        let cols: Vec<&str> = db.cols[..n].iter().map(String::as_str).collect();
+        let sql = Select {
+            table: &db.table,
+            columns: &cols,
+            conditions: &[],
+            order_by: None,
+        }
+        .sql(c.quote());
+        let res = c
+            .raw_query(&sql)
+            .map_err(|e| format!("dispatcher: error while querying database: {e}"))?;
+        if res.rows.is_empty() {
+            eprintln!(
+                "WARNING: dispatcher: no dispatching data in the db -- empty destination set"
+            );
+        }
+        let int = |v: Option<&DbValue>| match v {
+            Some(DbValue::Int(i)) => *i,
+            #[allow(clippy::cast_possible_truncation)]
+            Some(DbValue::BigInt(i)) => *i as i32,
+            Some(v) => v
+                .text()
+                .and_then(|t| String::from_utf8(t).ok())
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0),
+            None => 0,
+        };
+        let mut order: Vec<(i32, Vec<Dest>)> = Vec::new();
+        let mut skipped = false;
+        for row in &res.rows {
+            let id = int(row.first());
+            let uri = row.get(1).and_then(DbValue::text).unwrap_or_default();
+            let flags = if n >= 3 { int(row.get(2)) } else { 0 };
+            let priority = if n >= 4 { int(row.get(3)) } else { 0 };
+            let attrs = if n >= 5 {
+                row.get(4).and_then(DbValue::text).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            match pack_dest(&uri, flags, priority, &attrs, self.attrs_none)? {
+                Some(d) => add_to(&mut order, id, d),
+                None => {
+                    skipped = true;
+                    eprintln!(
+                        "WARNING: dispatcher: unable to add destination {} to set {id} -- skipping",
+                        String::from_utf8_lossy(&uri)
+                    );
+                    if self.load_mode == 1 {
+                        return Err(format!(
+                            "dispatcher: unable to add destination {} to set {id} (ds_load_mode 1)",
+                            String::from_utf8_lossy(&uri)
+                        ));
+                    }
+                }
+            }
+        }
+        Ok((build_lists(order), skipped))
+    }
+
+    /// Reads the sets again (`dispatcher.reload`, `ds_reload()`): the
+    /// list file, or the table over a new connection (Kamailio's
+    /// `ds_reload_db`). The old sets stay when it fails; from the table, a
+    /// skipped destination still replaces the sets but is a failure.
+    fn load_again(&self) -> Result<(), String> {
+        let Some(db) = &self.db else {
+            let l = self.load_file()?;
+            *self.lock() = l;
+            return Ok(());
+        };
+        let mut c = db.db.open(M)?;
+        let (l, skipped) = self.load_db(db, &mut c)?;
+        *self.lock() = l;
+        if skipped {
+            return Err("dispatcher: failure while loading one or more dispatcher entries".into());
+        }
+        Ok(())
+    }
+
+    /// Reloads the sets (`dispatcher.reload`): the old ones stay on error.
     fn reload(&self) -> Result<(), RpcError> {
         {
             let mut last = self.last_reload.lock().unwrap_or_else(|e| e.into_inner());
@@ -307,11 +484,10 @@ impl Dispatcher {
             }
             *last = Some(Instant::now());
         }
-        let l = self
-            .load()
-            .map_err(|_| RpcError::new(500, "Reload Failed"))?;
-        *self.lock() = l;
-        Ok(())
+        self.load_again().map_err(|e| {
+            eprintln!("ERROR: {e}");
+            RpcError::new(500, "Reload Failed")
+        })
     }
 }
 
@@ -385,7 +561,7 @@ fn is_ws(b: u8) -> bool {
 }
 
 /// Parses a list file as Kamailio's `ds_load_list` does.
-fn parse_list(text: &[u8], attrs_none: bool) -> Result<Lists, String> {
+fn parse_list(text: &[u8], attrs_none: bool, load_mode: i32) -> Result<Lists, String> {
     let mut order: Vec<(i32, Vec<Dest>)> = Vec::new();
     for line in text.split(|b| *b == b'\n') {
         let mut p = 0;
@@ -446,13 +622,31 @@ fn parse_list(text: &[u8], attrs_none: bool) -> Result<Lists, String> {
                 }
             }
         }
-        if let Some(d) = pack_dest(uri, flags, priority, attrs, attrs_none)? {
-            match order.iter_mut().find(|(i, _)| *i == id) {
-                Some((_, v)) => v.push(d),
-                None => order.push((id, vec![d])),
+        match pack_dest(uri, flags, priority, attrs, attrs_none)? {
+            Some(d) => add_to(&mut order, id, d),
+            None if load_mode == 1 => {
+                return Err(format!(
+                    "dispatcher: unable to add destination {} to set {id} (ds_load_mode 1); \
+                     no dispatching list loaded from file",
+                    String::from_utf8_lossy(uri)
+                ));
             }
+            None => {}
         }
     }
+    Ok(build_lists(order))
+}
+
+/// `d` added to set `id` of `order` (sets in the order first seen).
+fn add_to(order: &mut Vec<(i32, Vec<Dest>)>, id: i32, d: Dest) {
+    match order.iter_mut().find(|(i, _)| *i == id) {
+        Some((_, v)) => v.push(d),
+        None => order.push((id, vec![d])),
+    }
+}
+
+/// The sets in Kamailio's tree order, each ordered by priority.
+fn build_lists(order: Vec<(i32, Vec<Dest>)>) -> Lists {
     let mut tree = Avl::default();
     for (id, _) in &order {
         tree.insert(*id);
@@ -486,7 +680,7 @@ fn parse_list(text: &[u8], attrs_none: bool) -> Result<Lists, String> {
         init_relative_weights(&mut set);
         sets.push(set);
     }
-    Ok(Lists { sets })
+    Lists { sets }
 }
 
 /// One destination (`pack_dest`): `Ok(None)` when it is skipped (bad URI,
@@ -1467,6 +1661,20 @@ pub fn ds_is_from_list_uri(ctx: &mut Ctx<'_>, group: i32, mode: i32, uri: &[u8])
     from_list(ctx, group, Some(uri), mode)
 }
 
+/// `ds_reload()`: the sets read again, as `dispatcher.reload` (the same
+/// `reload_delta` guard); 1, or -1 with the old sets kept (from a table,
+/// a skipped destination replaces them and is still -1, as Kamailio).
+pub fn ds_reload(ctx: &mut Ctx<'_>) -> i32 {
+    let d = state(ctx);
+    match d.reload() {
+        Ok(()) => 1,
+        Err(e) => {
+            crate::engine::log::error(ctx, &format!("dispatcher: {}", e.message));
+            -1
+        }
+    }
+}
+
 /// `ds_list_exists(set)`: 1 if the set is loaded, else -1.
 pub fn ds_list_exists(ctx: &mut Ctx<'_>, set: i32) -> i32 {
     if state(ctx).lock().find(set).is_some() {
@@ -1817,6 +2025,75 @@ fn rpc_set_state(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, Rp
 mod tests {
     use super::*;
 
+    /// A table at version 2 (set, URI, flags read; every priority 0), in
+    /// SQLite: loaded at start, a skipped row fails the reload after
+    /// replacing the sets, a lost table keeps them; version 5 refuses.
+    #[test]
+    fn sets_from_a_table_by_its_version() {
+        use crate::engine::params::ParamValue;
+        let path = std::env::temp_dir().join(format!("cfgc-ds-db-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let url = format!("sqlite://{}", path.display());
+        let mut c =
+            Connection::open(crate::db::DbUrl::parse(&url).unwrap(), Arc::default()).unwrap();
+        for sql in [
+            "create table version (table_name varchar(32), table_version integer)",
+            "insert into version values ('gw', 2)",
+            "create table gw (grp integer, uri varchar(64), fl integer, pri integer)",
+            "insert into gw values (1, 'sip:127.0.0.1:5071', 0, 9)",
+            "insert into gw values (1, '127.0.0.1:5072', 1, 0)",
+            "insert into gw values (2, 'sip:127.0.0.1:5073', 0, 0)",
+        ] {
+            c.raw_query(sql).unwrap();
+        }
+        let mut p = ModParams::new();
+        for (name, v) in [
+            ("db_url", url.as_str()),
+            ("table_name", "gw"),
+            ("setid_col", "grp"),
+            ("destination_col", "uri"),
+            ("flags_col", "fl"),
+            ("priority_col", "pri"),
+        ] {
+            p.push(M, name, ParamValue::Str(v.into()));
+        }
+        p.push(M, "reload_delta", ParamValue::Int(0));
+        let d = Dispatcher::from_params(&p).unwrap();
+        d.start().unwrap();
+        let uris = |d: &Dispatcher| -> Vec<(i32, String, i32, i32)> {
+            d.lock()
+                .sets
+                .iter()
+                .flat_map(|s| {
+                    s.dests
+                        .iter()
+                        .map(|x| (s.id, x.uri.clone(), x.flags, x.priority))
+                })
+                .collect()
+        };
+        // Priorities not read at version 2: the last written first (sets
+        // in the tree's post-order); a URI without a scheme fixed.
+        assert_eq!(
+            uris(&d),
+            [
+                (2, "sip:127.0.0.1:5073".into(), 0, 0),
+                (1, "sip:127.0.0.1:5072".into(), 1, 0),
+                (1, "sip:127.0.0.1:5071".into(), 0, 0),
+            ]
+        );
+        c.raw_query("delete from gw where grp = 1").unwrap();
+        c.raw_query("insert into gw values (3, '', 0, 0)").unwrap();
+        assert!(d.reload().is_err());
+        assert_eq!(uris(&d), [(2, "sip:127.0.0.1:5073".into(), 0, 0)]);
+        c.raw_query("drop table gw").unwrap();
+        assert!(d.reload().is_err());
+        assert_eq!(uris(&d), [(2, "sip:127.0.0.1:5073".into(), 0, 0)]);
+        c.raw_query("update version set table_version = 5").unwrap();
+        let e = Dispatcher::from_params(&p).unwrap().start().unwrap_err();
+        assert!(e.contains("invalid table version (found 5"), "{e}");
+        let _ = std::fs::remove_file(&path);
+    }
+
     #[test]
     fn hash_matches_kamailio_on_known_keys() {
         // Values computed by hand from Kamailio's ds_get_hash.
@@ -1836,6 +2113,7 @@ mod tests {
         let l = parse_list(
             b"# c\n1 sip:127.0.0.1:5071 0 1\n1 sip:127.0.0.1:5072 0 5\n1 sip:127.0.0.1:5073 0 1\n2 sip:127.0.0.1:5074\n",
             false,
+            0,
         )
         .unwrap();
         let s1 = &l.sets[l.find(1).unwrap()];
@@ -1848,7 +2126,7 @@ mod tests {
                 "sip:127.0.0.1:5071"
             ]
         );
-        assert!(parse_list(b"1\n", false).is_err());
+        assert!(parse_list(b"1\n", false, 0).is_err());
     }
 
     #[test]
@@ -1865,6 +2143,7 @@ mod tests {
         let l = parse_list(
             b"1 sip:127.0.0.1:5071 0 0 weight=20\n1 sip:127.0.0.1:5072 0 0 weight=50\n",
             false,
+            0,
         )
         .unwrap();
         let s = &l.sets[0];
@@ -1882,7 +2161,7 @@ mod tests {
 
     #[test]
     fn probes_count_against_the_thresholds() {
-        let l = parse_list(b"1 sip:127.0.0.1:5071\n", false).unwrap();
+        let l = parse_list(b"1 sip:127.0.0.1:5071\n", false, 0).unwrap();
         let p = Prober {
             lists: Arc::new(Mutex::new(l)),
             th: Thresholds {
