@@ -52,7 +52,13 @@ fn fresh(b: Backend) -> FreshDb {
     let db = if b == Backend::Sqlite {
         FreshDb::kamdbctl_sqlite_answering(&name, &tmp(), "n\ny\n")
     } else {
-        FreshDb::new(b, &name, &["standard-create.sql", "htable-create.sql"], USER, &tmp())
+        FreshDb::new(
+            b,
+            &name,
+            &["standard-create.sql", "htable-create.sql"],
+            USER,
+            &tmp(),
+        )
     };
     let schema = b.schema(&["htable-create.sql"]);
     let create = schema
@@ -142,12 +148,18 @@ fn command(who: &str, b: Backend, url: &str, rundir: &Path, port: u16) -> Comman
             k.command()
         }
         "compiled" => {
-            let refs: Vec<(&str, &str)> =
-                d.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let refs: Vec<(&str, &str)> = d.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             let bin = tests::build_proxy(&cfg(), &refs, &format!("htable-db-{}", b.name()));
             let mut c = Command::new(bin);
-            c.args(["-l", &format!("udp:127.0.0.1:{port}"), "-n", "1", "-E", "-Y"])
-                .arg(rundir);
+            c.args([
+                "-l",
+                &format!("udp:127.0.0.1:{port}"),
+                "-n",
+                "1",
+                "-E",
+                "-Y",
+            ])
+            .arg(rundir);
             c
         }
         _ => {
@@ -156,8 +168,15 @@ fn command(who: &str, b: Backend, url: &str, rundir: &Path, port: u16) -> Comman
                 c.arg("-A").arg(format!("{n}={v}"));
             }
             c.arg(cfg()).arg("--");
-            c.args(["-l", &format!("udp:127.0.0.1:{port}"), "-n", "1", "-E", "-Y"])
-                .arg(rundir);
+            c.args([
+                "-l",
+                &format!("udp:127.0.0.1:{port}"),
+                "-n",
+                "1",
+                "-E",
+                "-Y",
+            ])
+            .arg(rundir);
             c
         }
     }
@@ -291,10 +310,19 @@ fn differential(b: Backend) {
     // Kamailio's answers are what the rows mean (the items of an array
     // numbered in the order the database returns rows of one key name).
     let read = theirs.first().expect("read");
-    let arr = ["[x] [5] [z]", "[x] [z] [5]", "[5] [x] [z]", "[5] [z] [x]", "[z] [x] [5]", "[z] [5] [x]"];
+    let arr = [
+        "[x] [5] [z]",
+        "[x] [z] [5]",
+        "[5] [x] [z]",
+        "[5] [z] [x]",
+        "[z] [x] [5]",
+        "[z] [5] [x]",
+    ];
     assert!(
         read.starts_with("read: SIP/2.0 200 read [first] [41] [-7] [12] [3] ")
-            && arr.iter().any(|a| read.contains(&format!("[3] {a} [1] [only]")))
+            && arr
+                .iter()
+                .any(|a| read.contains(&format!("[3] {a} [1] [only]")))
             && read.ends_with(
                 " [1] [only] [it's \"q\"] [upper] [lower] [] 14 | [db] [3] 2 \
                  | [f] long [<null>] [9] autoexpire 2 | 0"
@@ -374,7 +402,11 @@ fn differential(b: Backend) {
         }
         std::fs::rename(&moved, &db.path).expect("move the database back");
     }
-    eprintln!("htable_db {}: {:.1} s", b.name(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "htable_db {}: {:.1} s",
+        b.name(),
+        t0.elapsed().as_secs_f64()
+    );
 }
 
 #[test]

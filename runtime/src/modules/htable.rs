@@ -514,8 +514,7 @@ impl Htable {
                 .load(&mut con, t, dbtable)
                 .map_err(|e| format!("htable: {e}"))?;
             t.replace_items(loaded);
-            t.dbload
-                .store(found, std::sync::atomic::Ordering::SeqCst);
+            t.dbload.store(found, std::sync::atomic::Ordering::SeqCst);
         }
         Ok(())
     }
@@ -1476,10 +1475,9 @@ fn rpc_db_table<'a>(
     args: &[&str],
 ) -> Result<(&'a db::HtDb, crate::db::Connection, &'a Table, &'a str), RpcError> {
     let h = of_set(set)?;
-    let db = h
-        .db
-        .as_ref()
-        .ok_or_else(|| RpcError::new(500, "No htable db_url"))?;
+    let db =
+        h.db.as_ref()
+            .ok_or_else(|| RpcError::new(500, "No htable db_url"))?;
     let con = db
         .open()
         .map_err(|_| RpcError::new(500, "Failed to open htable db connection"))?;

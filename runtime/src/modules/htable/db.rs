@@ -197,7 +197,10 @@ impl HtDb {
                 ];
                 if with_expires {
                     // Kamailio's `(int)it->expire`.
-                    values.push((self.expires_col.as_str(), Val::Int(i64::from(c.expire as i32))));
+                    values.push((
+                        self.expires_col.as_str(),
+                        Val::Int(i64::from(c.expire as i32)),
+                    ));
                 }
                 let sql = query::insert(con.quote(), dbtable, &values);
                 if let Err(e) = con.raw_query(&sql) {
@@ -328,7 +331,9 @@ impl Loader<'_> {
             }
             (1, DbValue::Int(n)) => Item::Int(i64::from(*n)),
             (1, DbValue::BigInt(n)) => Item::Int(i64::from(*n as i32)),
-            (0, v @ (DbValue::Str(_) | DbValue::Blob(_))) => Item::Str(v.text().unwrap_or_default()),
+            (0, v @ (DbValue::Str(_) | DbValue::Blob(_))) => {
+                Item::Str(v.text().unwrap_or_default())
+            }
             // Kamailio's `int2str` takes the number as unsigned.
             (0, DbValue::Int(n)) => Item::Str((i64::from(*n) as u64).to_string().into_bytes()),
             (0, DbValue::BigInt(n)) => Item::Str((*n as u64).to_string().into_bytes()),
@@ -391,7 +396,12 @@ mod tests {
             .flat_map(|s| {
                 lock_slot(s)
                     .iter()
-                    .map(|c| (String::from_utf8_lossy(&c.name).into_owned(), c.value.clone()))
+                    .map(|c| {
+                        (
+                            String::from_utf8_lossy(&c.name).into_owned(),
+                            c.value.clone(),
+                        )
+                    })
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -475,7 +485,10 @@ mod tests {
             n: 0,
         };
         let e = l
-            .row(3, &[DbValue::Null, DbValue::Int(0), DbValue::Int(0), s("v")])
+            .row(
+                3,
+                &[DbValue::Null, DbValue::Int(0), DbValue::Int(0), s("v")],
+            )
             .unwrap_err();
         assert_eq!(e, "htable [t] row [3] has NULL key value");
     }
