@@ -289,6 +289,16 @@ impl FreshDb {
     /// # Panics
     /// kamdbctl cannot run or fails.
     pub fn kamdbctl_sqlite(name: &str, tmp: &Path) -> Self {
+        Self::kamdbctl_sqlite_answering(name, tmp, "n\nn\nn\n")
+    }
+
+    /// [`FreshDb::kamdbctl_sqlite`], kamdbctl's questions answered by the
+    /// lines of `answers` (`"n\ny\n"`: no presence tables, the extra
+    /// modules' tables, htable's among them).
+    ///
+    /// # Panics
+    /// kamdbctl cannot run or fails.
+    pub fn kamdbctl_sqlite_answering(name: &str, tmp: &Path, answers: &str) -> Self {
         std::fs::create_dir_all(tmp).expect("mkdir");
         let p = tmp.join(format!("{name}.db"));
         let _ = std::fs::remove_file(&p);
@@ -301,7 +311,7 @@ impl FreshDb {
         if let Some(p) = std::env::var_os("PATH") {
             c.env("PATH", p);
         }
-        let out = run(c, "n\nn\nn\n", "kamdbctl create (apt-get install sqlite3)");
+        let out = run(c, answers, "kamdbctl create (apt-get install sqlite3)");
         assert!(
             out.contains("successfully created"),
             "kamdbctl create: {out}"

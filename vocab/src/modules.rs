@@ -153,10 +153,6 @@ const SQL_TR: &str = "the size of the `{sql.*}` transformations' buffer; those t
 /// permissions' allow/deny files.
 const PERM_FILES: &str = "read only by `allow_routing`, `allow_register` and `allow_uri`, which are not supported yet (refused at build)";
 
-/// htable's database columns and loading options.
-const HT_DB: &str =
-    "read only when a table is loaded from a database (`dbtable`), which is not supported yet";
-
 /// Every module the runtime supports, alphabetically.
 pub static MODULES: &[ModuleSupport] = &[
     ModuleSupport {
@@ -572,27 +568,15 @@ pub static MODULES: &[ModuleSupport] = &[
         params: &[
             ("htable", Impl(Str)),
             ("timer_interval", Impl(Int)),
-            (
-                "db_url",
-                NoOpIf(
-                    &[Empty],
-                    "empty is Kamailio's default: no table is loaded from a database",
-                ),
-            ),
-            ("key_name_column", NoOp(HT_DB)),
-            ("key_type_column", NoOp(HT_DB)),
-            ("value_type_column", NoOp(HT_DB)),
-            ("key_value_column", NoOp(HT_DB)),
-            ("expires_column", NoOp(HT_DB)),
-            ("array_size_suffix", NoOp(HT_DB)),
-            ("fetch_rows", NoOp(HT_DB)),
-            (
-                "db_expires",
-                NoOpIf(
-                    &[V(0)],
-                    "0 is Kamailio's default: no expiry is loaded from a database",
-                ),
-            ),
+            ("db_url", Impl(Str)),
+            ("key_name_column", Impl(Str)),
+            ("key_type_column", Impl(Str)),
+            ("value_type_column", Impl(Str)),
+            ("key_value_column", Impl(Str)),
+            ("expires_column", Impl(Str)),
+            ("array_size_suffix", Impl(Str)),
+            ("fetch_rows", Impl(Int)),
+            ("db_expires", Impl(Int)),
             (
                 "timer_procs",
                 NoOpIf(

@@ -494,6 +494,32 @@ fn rtpproxy_instances_on_unix_sockets_are_refused() {
 }
 
 #[test]
+fn htable_custom_columns_and_replication_are_refused() {
+    let cfg = |v: &str| {
+        format!(
+            "loadmodule \"htable.so\"\n\
+             modparam(\"htable\", \"htable\", \"{v}\")\n\
+             request_route {{ exit; }}\n"
+        )
+    };
+    for ok in [
+        "a=>size=4;dbtable=htable;dbmode=1",
+        "a=>size=4;dmqreplicate=0",
+    ] {
+        let (_, d) = lower_src(&cfg(ok));
+        assert!(codes(&d, Severity::Unsupported).is_empty(), "{ok}: {d:?}");
+    }
+    for bad in ["a=>dbtable=htable;cols='k,v'", "a=>size=2;dmqreplicate=1"] {
+        let (_, d) = lower_src(&cfg(bad));
+        assert_eq!(
+            codes(&d, Severity::Unsupported),
+            ["unsupported-modparam"],
+            "{bad}"
+        );
+    }
+}
+
+#[test]
 fn header_value_names_are_checked_per_function() {
     let head = "loadmodule \"pv.so\"\nloadmodule \"textopsx.so\"\n";
     for (call, ok) in [

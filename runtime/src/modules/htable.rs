@@ -12,12 +12,13 @@
 //! reads as absent at once, and the sweep (every `timer_interval`)
 //! removes it.
 //!
-//! Not here (refused at build: no binding, or a parameter not listed in
-//! `cfgc_vocab::MODULES`): database loading and storing (`dbtable`,
-//! `db_url`), DMQ replication, `sht_lock`/`sht_unlock`, the iterators
-//! and `$shtitkey`/`$shtitval`, `$shtrecord` and the
-//! `htable:expired:*`/`htable:mod-init` event routes (event routes are
-//! not supported yet), `sht_print`.
+//! A table with `dbtable` is loaded from the database of `db_url` at
+//! start-up and by `htable.reload`, and written back at a clean shutdown
+//! with a non-zero `dbmode` and by `htable.store` (`htable/db.rs`).
+//!
+//! Not here (refused at start-up, or at build: no binding, or a parameter
+//! not listed in `cfgc_vocab::MODULES`): a table's custom database
+//! columns (`cols`), DMQ replication, `sht_print`.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::ThreadId;
@@ -31,6 +32,8 @@ use crate::engine::params::{ModParams, ParamError, ParamValue};
 use crate::engine::value::{OwnedValue, Value};
 use crate::modules::Modules;
 use crate::modules::cfgutils::case_hash;
+
+mod db;
 
 const M: &str = "htable";
 
@@ -64,6 +67,14 @@ pub struct Table {
     /// `initval`: what a missing key reads as, and where `$shtinc`
     /// starts.
     pub initval: Option<i64>,
+    /// `dbtable`: the database table it is loaded from (with a `db_url`).
+    pub dbtable: Option<String>,
+    /// `dbmode`: non-zero writes the table back at shutdown.
+    pub dbmode: u32,
+    /// Kamailio's `dbload`: the last load found rows (start-up) or
+    /// succeeded (`htable.reload`); only such a table is written back at
+    /// shutdown.
+    dbload: std::sync::atomic::AtomicBool,
 }
 
 /// The module: its tables and sweep period.
@@ -74,6 +85,9 @@ pub struct Htable {
     timer_interval: u64,
     /// When the sweep last ran.
     last_sweep: Mutex<Option<Instant>>,
+    /// The database (`db_url` and the column parameters); `None` without
+    /// a `db_url`.
+    db: Option<db::HtDb>,
 }
 
 /// Seconds since the epoch (Kamailio's `time(NULL)`).
@@ -170,6 +184,8 @@ impl Table {
         let mut autoexpire = 0;
         let mut updateexpire = true;
         let mut initval = None;
+        let mut dbtable = None;
+        let mut dbmode = 0;
         for p in params.split(';') {
             let p = p.trim();
             if p.is_empty() {
@@ -183,8 +199,13 @@ impl Table {
                 "updateexpire" => updateexpire = str2int(v).ok_or_else(bad)? != 0,
                 "initval" => initval = Some(v.parse::<i64>().map_err(|_| bad())?),
                 "dmqreplicate" if str2int(v) == Some(0) => {}
-                "dbmode" if str2int(v) == Some(0) => {}
-                "dbtable" | "cols" | "dbmode" | "dmqreplicate" => {
+                "dbmode" => {
+                    dbmode = str2int(v)
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(bad)?;
+                }
+                "dbtable" => dbtable = (!v.is_empty()).then(|| v.to_string()),
+                "cols" | "dmqreplicate" => {
                     return Err(format!(
                         "htable `{name}`: `{k}` is not supported by cfgc's runtime yet"
                     ));
@@ -205,7 +226,38 @@ impl Table {
             autoexpire,
             updateexpire,
             initval,
+            dbtable,
+            dbmode,
+            dbload: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// An empty table with this one's definition (what a database load
+    /// fills before its items replace this table's).
+    fn empty_like(&self) -> Table {
+        Table {
+            name: self.name.clone(),
+            slots: (0..self.slots.len()).map(|_| Slot::default()).collect(),
+            autoexpire: self.autoexpire,
+            updateexpire: self.updateexpire,
+            initval: self.initval,
+            dbtable: self.dbtable.clone(),
+            dbmode: self.dbmode,
+            dbload: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Takes the items of `loaded` (a table [`Table::empty_like`] this
+    /// one), slot by slot, as Kamailio's `htable.reload` swaps them.
+    fn replace_items(&self, loaded: Table) {
+        for (mine, new) in self.slots.iter().zip(loaded.slots) {
+            let cells = new
+                .data
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .cells;
+            lock_slot(mine).cells = cells;
+        }
     }
 
     fn slot(&self, hid: u32) -> &Slot {
@@ -438,7 +490,33 @@ impl Htable {
             tables,
             timer_interval: u64::try_from(interval).unwrap_or(20).max(1),
             last_sweep: Mutex::new(None),
+            db: db::HtDb::from_params(p)?,
         })
+    }
+
+    /// Kamailio's mod_init with a `db_url`: connects (or refuses to
+    /// start, even when no table names a `dbtable`) and loads every table
+    /// that has one, in Kamailio's order (the last defined first); a load
+    /// that fails refuses to start.
+    ///
+    /// # Errors
+    /// Kamailio's reason to refuse to start.
+    pub fn start(&self) -> Result<(), String> {
+        let Some(db) = &self.db else {
+            return Ok(());
+        };
+        let mut con = db.open()?;
+        for t in self.tables.iter().rev() {
+            let Some(dbtable) = &t.dbtable else {
+                continue;
+            };
+            let (loaded, found) = db
+                .load(&mut con, t, dbtable)
+                .map_err(|e| format!("htable: {e}"))?;
+            t.replace_items(loaded);
+            t.dbload.store(found, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     /// The table called `name`.
@@ -476,6 +554,16 @@ impl Module for Htable {
             handler: rpc_dump,
         },
         RpcCommand {
+            name: "htable.reload",
+            help: "Reload hash table.",
+            handler: rpc_reload,
+        },
+        RpcCommand {
+            name: "htable.store",
+            help: "Store hash table.",
+            handler: rpc_store,
+        },
+        RpcCommand {
             name: "htable.listTables",
             help: "List all htables.",
             handler: rpc_list_tables,
@@ -494,6 +582,33 @@ impl Module for Htable {
 
     fn from_params(params: &ModParams) -> Result<Self, ParamError> {
         Htable::from_params(params)
+    }
+
+    /// Kamailio's destroy: with a `db_url`, each table with a `dbtable`,
+    /// a non-zero `dbmode` and a load behind it replaces its database
+    /// rows (nothing when the database cannot be reached).
+    fn shutdown(&self) {
+        let Some(db) = &self.db else {
+            return;
+        };
+        let todo: Vec<(&Table, &str)> = self
+            .tables
+            .iter()
+            .rev()
+            .filter(|t| t.dbmode != 0 && t.dbload.load(std::sync::atomic::Ordering::SeqCst))
+            .filter_map(|t| Some((t, t.dbtable.as_deref()?)))
+            .collect();
+        let mut con = match db.open() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("ERROR: {e}");
+                return;
+            }
+        };
+        for (t, dbtable) in todo {
+            db.delete_records(&mut con, dbtable);
+            db.save(&mut con, t, dbtable);
+        }
     }
 
     fn tick(&self) -> Option<Duration> {
@@ -1303,8 +1418,11 @@ fn rpc_list_tables(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>,
         .map(|t| {
             RpcValue::Struct(vec![
                 ("name".into(), RpcValue::Str(t.name.clone())),
-                ("dbtable".into(), RpcValue::Str(String::new())),
-                ("dbmode".into(), RpcValue::Int(0)),
+                (
+                    "dbtable".into(),
+                    RpcValue::Str(t.dbtable.clone().unwrap_or_default()),
+                ),
+                ("dbmode".into(), RpcValue::Int(i64::from(t.dbmode))),
                 ("expire".into(), RpcValue::Int(t.autoexpire as i64)),
                 (
                     "updateexpire".into(),
@@ -1347,6 +1465,62 @@ fn rpc_stats(set: &dyn ModuleSet, _args: &[&str]) -> Result<Vec<RpcValue>, RpcEr
 fn rpc_flush(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
     rpc_table(set, args)?.reset();
     Ok(vec![RpcValue::Str("Ok. Htable flushed.".into())])
+}
+
+/// What `htable.reload` and `htable.store` check first, in Kamailio's
+/// order: a `db_url`, a connection (opened for this command), a table
+/// name, the table, its `dbtable`.
+fn rpc_db_table<'a>(
+    set: &'a dyn ModuleSet,
+    args: &[&str],
+) -> Result<(&'a db::HtDb, crate::db::Connection, &'a Table, &'a str), RpcError> {
+    let h = of_set(set)?;
+    let db =
+        h.db.as_ref()
+            .ok_or_else(|| RpcError::new(500, "No htable db_url"))?;
+    let con = db
+        .open()
+        .map_err(|_| RpcError::new(500, "Failed to open htable db connection"))?;
+    let name = args
+        .first()
+        .ok_or_else(|| RpcError::new(500, "No htable name given"))?;
+    let t = h
+        .table(name.as_bytes())
+        .ok_or_else(|| RpcError::new(500, "No such htable"))?;
+    let dbtable = t
+        .dbtable
+        .as_deref()
+        .ok_or_else(|| RpcError::new(500, "No database htable"))?;
+    Ok((db, con, t, dbtable))
+}
+
+/// `htable.reload NAME`: the table's items replaced by its rows (the
+/// items kept when the load fails); the table is then written back at
+/// shutdown (with a `dbmode`), even when it had no rows.
+fn rpc_reload(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let (db, mut con, t, dbtable) = rpc_db_table(set, args)?;
+    match db.load(&mut con, t, dbtable) {
+        Ok((loaded, _)) => {
+            t.replace_items(loaded);
+            t.dbload.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(vec![RpcValue::Str("Ok. Htable reloaded.".into())])
+        }
+        Err(e) => {
+            eprintln!("ERROR: htable: {e}");
+            Err(RpcError::new(500, "Htable reload failed"))
+        }
+    }
+}
+
+/// `htable.store NAME`: the table's rows replaced by its items, whatever
+/// its `dbmode`.
+fn rpc_store(set: &dyn ModuleSet, args: &[&str]) -> Result<Vec<RpcValue>, RpcError> {
+    let (db, mut con, t, dbtable) = rpc_db_table(set, args)?;
+    db.delete_records(&mut con, dbtable);
+    db.save(&mut con, t, dbtable);
+    Ok(vec![RpcValue::Str(
+        "Ok. Htable successfully stored to DB.".into(),
+    )])
 }
 
 #[cfg(test)]
@@ -1405,10 +1579,13 @@ mod tests {
             assert!(Table::parse(bad).is_err(), "{bad}");
         }
         assert!(
-            Table::parse("x=>dbtable=t")
+            Table::parse("x=>cols='a,b'")
                 .unwrap_err()
                 .contains("not supported")
         );
+        let t = table("d=>dbtable=htable;dbmode=1");
+        assert_eq!((t.dbtable.as_deref(), t.dbmode), (Some("htable"), 1));
+        assert!(Table::parse("x=>dbmode=-1").is_err());
     }
 
     #[test]

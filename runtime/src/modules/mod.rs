@@ -237,7 +237,8 @@ impl Modules {
     }
 
     /// What the loaded modules check when Kamailio loads the cfg (their
-    /// fixups and child_init): alias_db and speeddial connect,
+    /// fixups, mod_init and child_init): alias_db and speeddial connect,
+    /// htable with a `db_url` connects and loads its database tables,
     /// permissions and domain load their tables; auth_db
     /// binds to auth, connects, and checks the `version` of the tables
     /// named in `static_tables` (`Settings::static_tables`); usrloc with
@@ -259,6 +260,9 @@ impl Modules {
         }
         if loaded("domain") {
             self.domain.start()?;
+        }
+        if loaded("htable") {
+            self.htable.start()?;
         }
         if loaded("dispatcher") {
             if self.dispatcher.probes() && !loaded("tm") {

@@ -23,6 +23,7 @@ static LOWERINGS: &[(&str, &str, Lowering)] = &[
     ("acc", "db_table_missed_calls", acc_table),
     ("auth_db", "load_credentials", auth_db_load_credentials),
     ("dialog", "timeout_avp", dialog_timeout_avp),
+    ("htable", "htable", htable_spec),
     ("permissions", "peer_tag_avp", permissions_peer_tag_avp),
     ("nathelper", "received_avp", nathelper_received_avp),
     ("registrar", "received_avp", registrar_received_avp),
@@ -62,6 +63,30 @@ fn rtpproxy_sock(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParam
                 )
                 .with_label(span, "not supported yet")
                 .with_help("give it a UDP control socket: `udp:127.0.0.1:7722`"),
+            );
+            return None;
+        }
+    }
+    Some(ModParamValue::Str(text.to_string()))
+}
+
+/// htable's table definition (`name=>key=value;...`): passed on as
+/// written (the runtime parses it as Kamailio does and refuses what
+/// Kamailio refuses); custom database columns (`cols`) and DMQ
+/// replication (`dmqreplicate` other than 0) are not supported yet.
+fn htable_spec(l: &mut Lowerer<'_>, text: &str, span: Span) -> Option<ModParamValue> {
+    let params = text.split_once("=>").map_or("", |(_, p)| p);
+    for p in params.split(';') {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        let (k, v) = (k.trim(), v.trim());
+        if k == "cols" || (k == "dmqreplicate" && v != "0") {
+            l.diags.push(
+                Diagnostic::new(
+                    crate::diag::Severity::Unsupported,
+                    "unsupported-modparam",
+                    format!("htable's `{k}` is not supported by cfgc's runtime yet"),
+                )
+                .with_label(span, "not supported yet"),
             );
             return None;
         }
