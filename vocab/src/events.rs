@@ -53,7 +53,9 @@ pub const EVENT_ROUTES: &[EventRouteSupport] = &[
          `dlg_manage()` (what the block changes goes with the relayed BYE); on the faked \
          message when its lifetime runs out (after its BYEs with `send_bye`), at each \
          `dlg_bye()` and at `dlg.end_dlg`/`dlg.terminate_dlg` over RPC; `$dlg(...)` and \
-         `$dlg_var(...)` read the dialog",
+         `$dlg_var(...)` read the dialog (Kamailio skips it after its timer or RPC BYEs \
+         when another process handled a reply to one of them first, a race it loses at \
+         times on loopback; this runtime always runs it)",
     ),
     ev(
         "dialog:failed",

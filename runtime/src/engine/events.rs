@@ -5,8 +5,9 @@
 //!
 //! Modules raise events from their timers with [`raise`]; the engine runs
 //! what was raised on the same thread when the hook returns (after the
-//! modules' timers, after a message), after sending the requests they
-//! queued for tm, with the transmits going out with the rest. A module
+//! modules' timers, after a message), each after the requests queued for
+//! tm before it was raised (the order the module made them in), with the
+//! transmits going out with the rest. A module
 //! that runs with a message's context runs the block at once, nested, as
 //! Kamailio does ([`run_nested`]). The start-up events (`htable:mod-init`, then
 //! `core:worker-one-init`) run once before the first message
@@ -59,6 +60,12 @@ pub struct Event {
     /// The message the block runs on, and where it came from, when not
     /// the faked one (uac's `uac:reply` runs on the reply).
     pub msg: Option<(Vec<u8>, RecvInfo)>,
+    /// The requests queued for tm before it was raised
+    /// (`tm::local::queue_mark`), which the engine sends before it runs
+    /// the block: a module's sends and events keep their order (dialog's
+    /// BYEs before `dialog:end`, uac's `uac:reply` before its
+    /// authenticated retry).
+    pub after_sends: u64,
 }
 
 impl std::fmt::Debug for Event {
@@ -84,6 +91,7 @@ pub fn raise(route: impl Into<String>, setup: Option<Setup>) {
             setup,
             teardown: None,
             msg: None,
+            after_sends: crate::tm::local::queue_mark(),
         });
     });
 }
@@ -100,6 +108,7 @@ pub fn raise_with(route: impl Into<String>, setup: Setup, teardown: Box<dyn FnOn
             setup: Some(setup),
             teardown: Some(teardown),
             msg: None,
+            after_sends: crate::tm::local::queue_mark(),
         });
     });
 }
@@ -114,6 +123,7 @@ pub fn raise_on(route: impl Into<String>, msg: Option<(Vec<u8>, RecvInfo)>, setu
             setup: Some(setup),
             teardown: None,
             msg,
+            after_sends: crate::tm::local::queue_mark(),
         });
     });
 }
@@ -129,6 +139,7 @@ pub fn raise_route(name: impl Into<String>, setup: Setup, teardown: Box<dyn FnOn
             setup: Some(setup),
             teardown: Some(teardown),
             msg: None,
+            after_sends: crate::tm::local::queue_mark(),
         });
     });
 }

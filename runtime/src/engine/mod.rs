@@ -318,40 +318,24 @@ impl<S: Script> Engine<S> {
         }
     }
 
-    /// Sends the requests the modules queued for tm on this thread
-    /// ([`tm::local::queue`]), then runs the events they raised
-    /// ([`events::raise`]), and what those blocks queue and raise in
-    /// turn.
+    /// Runs the events the modules raised on this thread
+    /// ([`events::raise`]) and sends the requests they queued for tm
+    /// ([`tm::local::queue`]), in the order they were made, then what
+    /// those blocks queue and raise in turn.
     fn run_events(&self, worker: &mut WorkerState, out: &mut Vec<Transmit>, now: Instant) {
         // A block that raises the event it handles would loop forever;
         // Kamailio runs nested events inline, so its stack ends it. Here a
         // generous bound does.
         for _ in 0..64 {
-            // First the requests the modules' timers and callbacks (and
-            // the blocks of the last round) queued for tm: Kamailio sends
-            // them from the callback, before the event route it runs after
-            // (dialog's BYEs at a timeout, then `dialog:end`).
-            let sent = if self.script.has_event_route(tm::local::LOCAL_REQUEST) {
-                let env = tm::local::RouteEnv {
-                    script: &self.script,
-                    core: &self.core,
-                    tm: &self.tm,
-                    modules: &*self.modules,
-                };
-                let mut extra = Vec::new();
-                let w = &mut *worker;
-                let mut hook = |data: &mut Vec<u8>, hop: &tm::local::LocalHop<'_>| {
-                    tm::local::run_local_request(&env, w, data, hop, &mut extra, now)
-                };
-                let sent = tm::local::send_queued(&self.tm, &self.core, now, out, Some(&mut hook));
-                out.extend(extra);
-                sent
-            } else {
-                tm::local::send_queued(&self.tm, &self.core, now, out, None)
-            };
             let pending = events::take();
             let had_events = !pending.is_empty();
+            let mut sent = false;
             for ev in pending {
+                // First the requests queued before the event was raised:
+                // Kamailio sends them from the callback before the event
+                // route it runs after (dialog's BYEs at a timeout, then
+                // `dialog:end`).
+                sent |= self.send_queued(ev.after_sends, worker, out, now);
                 let _ = self.run_on(
                     &ev.route,
                     ev.block,
@@ -365,10 +349,43 @@ impl<S: Script> Engine<S> {
                     teardown();
                 }
             }
+            // Then the rest the modules' timers, callbacks and these
+            // blocks queued for tm.
+            sent |= self.send_queued(u64::MAX, worker, out, now);
             if !had_events && !sent {
                 return;
             }
         }
+    }
+
+    /// Sends the requests queued for tm on this thread before `mark`
+    /// ([`tm::local::queue_mark`]), each through
+    /// `event_route[tm:local-request]` if the cfg has one; whether there
+    /// were any.
+    fn send_queued(
+        &self,
+        mark: u64,
+        worker: &mut WorkerState,
+        out: &mut Vec<Transmit>,
+        now: Instant,
+    ) -> bool {
+        if !self.script.has_event_route(tm::local::LOCAL_REQUEST) {
+            return tm::local::send_queued_until(mark, &self.tm, &self.core, now, out, None);
+        }
+        let env = tm::local::RouteEnv {
+            script: &self.script,
+            core: &self.core,
+            tm: &self.tm,
+            modules: &*self.modules,
+        };
+        let mut extra = Vec::new();
+        let mut hook = |data: &mut Vec<u8>, hop: &tm::local::LocalHop<'_>| {
+            tm::local::run_local_request(&env, worker, data, hop, &mut extra, now)
+        };
+        let sent =
+            tm::local::send_queued_until(mark, &self.tm, &self.core, now, out, Some(&mut hook));
+        out.extend(extra);
+        sent
     }
 
     /// The start-up event routes, once, before the first message:

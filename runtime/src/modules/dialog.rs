@@ -36,7 +36,10 @@
 //! `TMCB_ON_FAILURE` changes no state, the failure route may forward
 //! again), `dialog:end` on the BYE (inline, so its changes go with the
 //! relayed BYE), and on the faked message when a lifetime runs out, at
-//! `dlg_bye()` and at the RPC BYEs (after the BYEs are sent).
+//! `dlg_bye()` and at the RPC BYEs (after the BYEs are sent). Accepted
+//! difference: Kamailio skips `dialog:end` after its timer or RPC BYEs
+//! when another of its processes handled a reply to one of them first
+//! (the state is then already 5); ours always runs it.
 //!
 //! Not done (refused at build): `$dlg_ctx`, database modes, the `dialog`
 //! statistics, other RPC commands, `dlg_extra_hdrs`/`lreq_callee_headers`.
@@ -93,6 +96,15 @@ pub const DELETED: u8 = 5;
 const START: &str = "dialog:start";
 const END: &str = "dialog:end";
 const FAILED: &str = "dialog:failed";
+
+/// A dialog ended from a timer: the BYEs to queue for tm, the dialog, and
+/// the event route to raise after them (Kamailio's `dlg_bye_all`, then
+/// `dlg_run_event_route`).
+type Ending = (
+    Vec<crate::tm::local::LocalRequest>,
+    (u32, u32),
+    Option<&'static str>,
+);
 
 /// [`run_event`] from a timer: raised for the engine to run on the faked
 /// message after the requests the timer queued.
@@ -1294,9 +1306,9 @@ impl Dialog {
     /// Ends the dialogs whose lifetime ran out and frees those that
     /// lingered in state 5. A confirmed dialog with `send_bye` gets its
     /// BYEs (`dlg_bye_all`, queued for tm) and ends at their first final
-    /// reply; any other enters state 5 at once. Returns the BYEs to
-    /// queue.
-    fn expire(&self, now: Instant) -> Vec<crate::tm::local::LocalRequest> {
+    /// reply; any other enters state 5 at once. Returns, per dialog, the
+    /// BYEs to queue and the event route to raise after them.
+    fn expire(&self, now: Instant) -> Vec<Ending> {
         let tick = self.ticks(now);
         let mut t = lock(&self.table);
         let expired: Vec<(u32, u32)> = t
@@ -1305,29 +1317,26 @@ impl Dialog {
             .filter(|d| d.expires.is_some_and(|e| e <= tick))
             .map(|d| (d.h_entry, d.h_id))
             .collect();
-        let mut byes = Vec::new();
+        let mut ended = Vec::new();
         for id in expired {
             let Some(dlg) = t.dlgs.get_mut(&id) else {
                 continue;
             };
             let event = ending_event(dlg.state);
+            let mut byes = Vec::new();
             if dlg.timeout_bye && matches!(dlg.state, CONFIRMED_NA | CONFIRMED) {
                 dlg.expires = None;
                 for side in [CALLER, CALLEE] {
-                    byes.push(bye_request(&self.table, dlg, side, b""));
+                    byes.extend(bye_request(&self.table, dlg, side, b""));
                 }
             } else {
                 t.set_state(id, DELETED, now);
             }
-            // On the faked message, after the BYEs (the engine sends what
-            // a timer queued before it runs the events raised).
-            if let Some(name) = event {
-                raise_event(name, id);
-            }
+            ended.push((byes, id, event));
         }
         t.dlgs.retain(|_, d| d.gone.is_none_or(|g| g > now));
         drop(t);
-        byes.into_iter().flatten().collect()
+        ended
     }
 }
 
@@ -1530,17 +1539,16 @@ impl Module for Dialog {
             .swept
             .fetch_max(key, std::sync::atomic::Ordering::Relaxed)
             < key;
-        for (reqs, id, event) in rpc {
+        let expired = if sweep { self.expire(now) } else { Vec::new() };
+        // Each dialog's BYEs, then its event route (the engine keeps the
+        // order of what a timer queued and raised).
+        for (reqs, id, event) in rpc.into_iter().chain(expired) {
             for req in reqs {
                 crate::tm::local::queue(req);
             }
             if let Some(name) = event {
                 raise_event(name, id);
             }
-        }
-        let expired = if sweep { self.expire(now) } else { Vec::new() };
-        for req in expired {
-            crate::tm::local::queue(req);
         }
     }
 

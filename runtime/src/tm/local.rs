@@ -109,13 +109,26 @@ impl fmt::Debug for LocalUac {
 }
 
 thread_local! {
-    static QUEUED: RefCell<Vec<LocalRequest>> = const { RefCell::new(Vec::new()) };
+    /// The requests queued and not yet sent, and how many were ever
+    /// queued on this thread (a [`queue_mark`]).
+    static QUEUED: RefCell<(Vec<LocalRequest>, u64)> = const { RefCell::new((Vec::new(), 0)) };
 }
 
 /// Queues `req` to be sent by the engine on this thread after the current
 /// timer run or message (what module timers use).
 pub fn queue(req: LocalRequest) {
-    QUEUED.with(|q| q.borrow_mut().push(req));
+    QUEUED.with(|q| {
+        let mut q = q.borrow_mut();
+        q.0.push(req);
+        q.1 += 1;
+    });
+}
+
+/// How many requests this thread has queued so far: an event raised now
+/// runs after those are sent ([`send_queued_until`]), so a module's
+/// sends and events keep the order it made them in.
+pub fn queue_mark() -> u64 {
+    QUEUED.with(|q| q.borrow().1)
 }
 
 /// Sends what this thread [`queue`]d. A request that cannot be sent (an
@@ -128,9 +141,29 @@ pub fn send_queued(
     core: &CoreConfig,
     now: Instant,
     out: &mut Vec<Transmit>,
+    hook: Option<&mut LocalRoute<'_>>,
+) -> bool {
+    send_queued_until(u64::MAX, tm, core, now, out, hook)
+}
+
+/// [`send_queued`] for the requests queued before `mark` (a
+/// [`queue_mark`]) only.
+pub fn send_queued_until(
+    mark: u64,
+    tm: &Tm,
+    core: &CoreConfig,
+    now: Instant,
+    out: &mut Vec<Transmit>,
     mut hook: Option<&mut LocalRoute<'_>>,
 ) -> bool {
-    let queued = QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()));
+    let queued: Vec<LocalRequest> = QUEUED.with(|q| {
+        let mut q = q.borrow_mut();
+        let unsent = q.0.len() as u64;
+        // The first unsent request is number `q.1 - unsent`.
+        let n = mark.saturating_sub(q.1 - unsent).min(unsent);
+        q.0.drain(..usize::try_from(n).unwrap_or(usize::MAX))
+            .collect()
+    });
     let any = !queued.is_empty();
     for req in queued {
         let on_done = req.on_done.clone();

@@ -424,7 +424,10 @@ fn timeout_byes_are_built_from_both_legs() {
     });
     // Not yet.
     assert!(m.dialog.expire(now + Duration::from_secs(1)).is_empty());
-    let byes = m.dialog.expire(now + Duration::from_secs(4));
+    let mut ended = m.dialog.expire(now + Duration::from_secs(4));
+    assert_eq!(ended.len(), 1);
+    let (byes, ended_id, event) = ended.remove(0);
+    assert_eq!((ended_id, event), (id, Some(END)));
     assert_eq!(byes.len(), 2);
     let (caller, callee) = (&byes[0].dialog, &byes[1].dialog);
     assert_eq!(caller.rem_target, b"sip:alice@127.0.0.1:5080");
