@@ -6,8 +6,10 @@
 //! 486, after the failure route), one that fails over after a 503 and is
 //! then ended by `dlg_bye("all")` (`dialog:end` on the faked message), one
 //! never answered (tm's 408: `dialog:failed` on the faked message), one
-//! CANCELled, and one whose lifetime runs out (`dialog:end` on the faked
-//! message). What the cfg recorded, and what the UAS and the caller
+//! CANCELled, one the script answers 404 after `dlg_manage()` (the dialog
+//! no transaction took is gone after the script: no event, not known to
+//! a later request), and one whose lifetime runs out (`dialog:end` on the
+//! faked message). What the cfg recorded, and what the UAS and the caller
 //! received that the events changed, is compared as Kamailio's and ours
 //! answer it.
 
@@ -200,6 +202,15 @@ fn session(pport: u16) -> Vec<String> {
     wait_for(&p.uas, "ACK", "cancel").expect("ACK of the 487");
     let (r, _) = wait_for(&p.client, "SIP/2.0 487", "cancel").expect("487 relayed");
     p.ack_negative("cancel", &r);
+    // local: the script answers 404 after dlg_manage(); the dialog no
+    // transaction took is gone (an INFO with its ids finds none).
+    p.send(&p.invite("local", "INVITE"));
+    wait_for(&p.client, "SIP/2.0 404", "local").expect("404");
+    let info = p
+        .in_dialog("local", "INFO", 2, "<sip:nowhere.invalid;lr>")
+        .replace("Route: <sip:nowhere.invalid;lr>\r\n", "");
+    p.send(&info);
+    wait_for(&p.client, "SIP/2.0 200", "local").expect("INFO answered");
     // short: a lifetime of 1 s runs out (no BYE: send_bye is off).
     p.call("short", false);
     std::thread::sleep(Duration::from_millis(2500));
@@ -236,6 +247,7 @@ fn dialog_event_routes_like_kamailio_compiled_and_interpreted() {
         "failure 408 st=1\nfailed rm=OPTIONS rs= ru=sip:you@kamailio.org ci=123 st=5 dci=dev-silent@test",
         "failure 487 st=2\nfailed rm=INVITE rs=487",
         "end rm=OPTIONS rs= ru=sip:you@kamailio.org ci=123 st=5 dci=dev-short@test tt=uas1 v=v-short",
+        "info dev-local@test unknown\n",
     ] {
         assert!(all.contains(want), "{want}: {all}");
     }

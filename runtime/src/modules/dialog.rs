@@ -39,7 +39,12 @@
 //! `dlg_bye()` and at the RPC BYEs (after the BYEs are sent). Accepted
 //! difference: Kamailio skips `dialog:end` after its timer or RPC BYEs
 //! when another of its processes handled a reply to one of them first
-//! (the state is then already 5); ours always runs it.
+//! (the state is then already 5), and its block reads state 5 when such
+//! a reply is handled while it runs; ours always runs it, in state 4.
+//!
+//! A dialog an INVITE created that no transaction took by the end of the
+//! script (answered statelessly, dropped) is destroyed then, as
+//! Kamailio's post-script callback does.
 //!
 //! Not done (refused at build): `$dlg_ctx`, database modes, the `dialog`
 //! statistics, other RPC commands, `dlg_extra_hdrs`/`lreq_callee_headers`.
@@ -85,6 +90,10 @@ const PENDING: &str = "dialog.pending";
 /// A `$dlg_var` written before the message has a dialog: name, NUL, `1`
 /// and the value (set) or `0` (deleted).
 const PENDING_VAR: &str = "dialog.var";
+/// The dialog this message created (`_dlg_ctx.cpid`): `h_entry:h_id`.
+const CREATED: &str = "dialog.created";
+/// tm took the message's dialog into a transaction (`_dlg_ctx.t`).
+const IN_TX: &str = "dialog.tx";
 
 pub const UNCONFIRMED: u8 = 1;
 pub const EARLY: u8 = 2;
@@ -663,7 +672,42 @@ fn new_dialog(ctx: &mut Ctx<'_>) -> i32 {
         add_did(ctx, d, id);
     }
     bind(ctx, id);
+    ctx.headers.push(HeaderOp::Note(
+        CREATED,
+        format!("{}:{}", id.0, id.1).into_bytes(),
+    ));
     0
+}
+
+/// Kamailio's post-script callback (`dlg_cfg_cb`): a dialog this message
+/// created that no transaction took (the INVITE answered statelessly,
+/// dropped) is destroyed, its profile links with it; no event route runs.
+pub fn after_script(ctx: &mut Ctx<'_>) {
+    let mut created = None;
+    let mut in_tx = false;
+    for op in &ctx.headers {
+        match op {
+            HeaderOp::Note(CREATED, v) => {
+                created = std::str::from_utf8(v).ok().and_then(|s| {
+                    let (e, i) = s.split_once(':')?;
+                    Some((e.parse::<u32>().ok()?, i.parse::<u32>().ok()?))
+                });
+            }
+            HeaderOp::Note(IN_TX, _) => in_tx = true,
+            _ => {}
+        }
+    }
+    let Some(id) = created else {
+        return;
+    };
+    if in_tx || ctx.tm.has_tx() {
+        return;
+    }
+    let mut t = lock(&state(ctx).table);
+    if t.dlgs.get(&id).is_some_and(|d| d.state == UNCONFIRMED) {
+        t.dlgs.remove(&id);
+        t.links.retain(|l| l.dlg != id);
+    }
 }
 
 /// The URI of a message's only Contact (`None`: none, `*`, or several).
@@ -1206,6 +1250,7 @@ impl Dialog {
                 return 0;
             }
         }
+        ctx.headers.push(HeaderOp::Note(IN_TX, Vec::new()));
         // Our Record-Route on the branches (Kamailio: the branch's
         // TM_UAC_FLAG_RR/R2), skipped in the 2xx's route set.
         if super::rr::has_record_route(ctx)
@@ -1554,6 +1599,10 @@ impl Module for Dialog {
 
     fn tm_request_in(&self, ctx: &mut Ctx<'_>) -> u32 {
         self.request_in(ctx)
+    }
+
+    fn after_script(&self, ctx: &mut Ctx<'_>) {
+        after_script(ctx);
     }
 
     fn tm_event(&self, event: u32, ctx: &mut Ctx<'_>, reply: &TmReply<'_>) {
